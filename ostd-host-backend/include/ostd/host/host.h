@@ -1,0 +1,35 @@
+// ostd/host/host.h — starting the framework inside a Linux process (umk and the tests).
+// Not visible to services.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <ostd/boot.h>
+#include <ostd/log.h>
+#include <ostd/types.h>
+
+namespace ostd::host {
+
+struct Config {
+  /// Bytes of physical memory (the memfd). Fixed by the first run_kernel() of the process.
+  u64 mem_bytes = 512ull << 20;
+  /// Timer interrupt rate.
+  u32 hz = 250;
+  /// User-mode trap mechanism: "ptrace" (the only one so far).
+  std::string platform = "ptrace";
+};
+
+/// Boots the framework on the calling thread (it becomes vCPU 0), runs `entry` as the first
+/// kernel task and returns its result once it and every runnable task have finished. May be
+/// called again (tests); physical memory and signal handling are set up once per process.
+int run_kernel(const Config& config, BootInfo info, std::function<int()> entry);
+
+/// Parses "512M", "1G", "65536" into bytes; 0 on a malformed size.
+u64 parse_size(const std::string& text);
+
+/// Host process ids of live stub processes (for tests: they must all die with umk).
+std::vector<int> stub_pids();
+
+}  // namespace ostd::host

@@ -1,0 +1,96 @@
+// run_kernel(): boots the framework on the calling thread and runs the first task.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cctype>
+
+#include <ostd/host/host.h>
+
+#include "../../ostd/src/internal.h"
+#include "host_internal.h"
+
+namespace ostd::detail {
+BootInfo& mutable_boot_info();
+}
+
+namespace ostd::host {
+
+int run_kernel(const Config& config, BootInfo info, std::function<int()> entry) {
+  init_signals_once();
+  init_physical_memory(config.mem_bytes);
+  info.memory_bytes = config.mem_bytes;
+  if (info.platform.empty()) info.platform = "host-" + config.platform;
+  detail::mutable_boot_info() = std::move(info);
+  TaskInternals::init_cpu();
+  start_timer(config.hz);
+
+  struct State {
+    int rc = 0;
+    bool done = false;
+  } state;
+  auto init = Task::spawn(
+      [&state, &entry] {
+        state.rc = entry();
+        state.done = true;
+      },
+      TaskOptions{"init", 0});
+  if (init.is_error()) panic("cannot create the init task: {}", init.error());
+  init.value().reset();
+  TaskInternals::idle_loop([](void* s) { return static_cast<State*>(s)->done; }, &state);
+  arch::cpu_local().irq_disabled.store(true);
+  stop_timer();
+  return state.rc;
+}
+
+u64 parse_size(const std::string& text) {
+  if (text.empty()) return 0;
+  u64 v = 0;
+  usize i = 0;
+  for (; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) != 0; ++i) {
+    if (!checked_mul<u64>(v, 10, v) || !checked_add<u64>(v, static_cast<u64>(text[i] - '0'), v)) {
+      return 0;
+    }
+  }
+  if (i == 0) return 0;
+  u64 mult = 1;
+  if (i < text.size()) {
+    switch (std::toupper(static_cast<unsigned char>(text[i]))) {
+      case 'K': mult = 1ull << 10; break;
+      case 'M': mult = 1ull << 20; break;
+      case 'G': mult = 1ull << 30; break;
+      default: return 0;
+    }
+    ++i;
+    if (i < text.size() && (text[i] == 'B' || text[i] == 'b')) ++i;
+    if (i != text.size()) return 0;
+  }
+  return checked_mul<u64>(v, mult, v) ? v : 0;
+}
+
+}  // namespace ostd::host
+
+namespace ostd::console {
+
+Result<usize> write(int stream, std::span<const u8> bytes) {
+  int fd = stream == 2 ? 2 : 1;
+  usize done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno::eio;
+    }
+    done += static_cast<usize>(n);
+  }
+  return done;
+}
+
+Result<usize> read(std::span<u8> dst) {
+  for (;;) {
+    ssize_t n = ::read(0, dst.data(), dst.size());
+    if (n >= 0) return static_cast<usize>(n);
+    if (errno != EINTR) return Errno::eio;
+  }
+}
+
+}  // namespace ostd::console

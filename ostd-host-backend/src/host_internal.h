@@ -1,0 +1,43 @@
+// Host-backend internals shared between its source files.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string_view>
+
+#include <ostd/arch/backend.h>
+#include <ostd/sync.h>
+
+namespace ostd::host {
+
+/// The physical-memory memfd (in umk; it is fd kStubMemFd inside stubs).
+int phys_memfd();
+void init_physical_memory(u64 bytes);
+
+void init_signals_once();
+void start_timer(u32 hz);
+void stop_timer();
+/// Whether a signal handler interrupted code that may be preempted (our own text).
+bool pc_is_preemptible(const void* ucontext);
+
+/// Blocks until a traced child changes state or a signal arrives; dispatches what it reaped.
+/// Returns false when there are no traced children to wait for.
+bool reap_children(bool block);
+bool has_children();
+
+/// One traced host thread (a stub's control thread or a guest thread).
+struct Tracee {
+  pid_t tid = 0;
+  std::optional<int> status;  // an unconsumed wait status
+  bool gone = false;          // exited or killed
+};
+void register_tracee(Tracee& t);
+void unregister_tracee(Tracee& t);
+/// Sleeps until t has a status (returns it, consuming it) or, when `check` is given, until it
+/// returns true after a kernel-event notification (returns nullopt).
+std::optional<int> wait_tracee(Tracee& t, bool (*check)(void*) = nullptr, void* arg = nullptr);
+/// Wakes every task waiting in wait_tracee (interrupt-safe).
+void notify_tracee_waiters();
+
+}  // namespace ostd::host

@@ -1,0 +1,52 @@
+// Logging to stderr through spdlog; panics print a host backtrace and abort umk.
+#include <execinfo.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "host_internal.h"
+
+namespace ostd::arch {
+
+namespace {
+spdlog::logger& logger() {
+  static std::shared_ptr<spdlog::logger> l = [] {
+    auto lg = spdlog::stderr_logger_st("umk");
+    lg->set_pattern("[%H:%M:%S.%e] [%^%l%$] %v");
+    lg->set_level(spdlog::level::trace);
+    return lg;
+  }();
+  return *l;
+}
+}  // namespace
+
+void log_write(LogLevel level, std::string_view module, std::string_view message) {
+  irq::PreemptGuard no_preempt;  // spdlog holds host locks in inlined code
+  spdlog::level::level_enum l = spdlog::level::info;
+  switch (level) {
+    case LogLevel::Trace: l = spdlog::level::trace; break;
+    case LogLevel::Debug: l = spdlog::level::debug; break;
+    case LogLevel::Info: l = spdlog::level::info; break;
+    case LogLevel::Warn: l = spdlog::level::warn; break;
+    case LogLevel::Error: l = spdlog::level::err; break;
+    case LogLevel::Off: return;
+  }
+  logger().log(l, "{}: {}", spdlog::string_view_t(module.data(), module.size()),
+               spdlog::string_view_t(message.data(), message.size()));
+}
+
+void halt_on_panic(std::string_view message) {
+  cpu_local().irq_disabled.store(true);
+  std::fprintf(stderr, "\n%.*s\n", static_cast<int>(message.size()), message.data());
+  void* frames[64];
+  int n = backtrace(frames, 64);
+  backtrace_symbols_fd(frames, n, 2);
+  std::fflush(stderr);
+  std::abort();
+}
+
+}  // namespace ostd::arch

@@ -1,0 +1,539 @@
+// The ptrace platform: address spaces are stub processes, user threads are stub threads.
+//
+// Each address space is a fresh exec of the stub (a sealed memfd holding a tiny libc-free
+// image linked above the guest range). Its first thread is the *control thread*: it never runs
+// guest code and makes the host mmap/munmap/mprotect calls that mirror the VmSpace, from a
+// request page it maps read-only. Guest threads are clones of it, always resumed with
+// PTRACE_SYSEMU, so any system call instruction they run stops before the host executes it.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/audit.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <ostd/host/host.h>
+
+#include "host_internal.h"
+#include "stub_layout.h"
+
+extern "C" {
+extern const unsigned char umk_stub_image[];      // NOLINT
+extern const unsigned char umk_stub_image_end[];  // NOLINT
+}
+
+namespace ostd::arch {
+
+struct HostRequest {
+  u64 nr;
+  std::array<u64, 6> args;
+};
+static_assert(sizeof(HostRequest) == 56);
+
+struct AddressSpace {
+  pid_t pid = 0;
+  host::Tracee control;
+  std::optional<Frame> request_frame;
+  std::vector<HostRequest> pending;
+  user_regs_struct base_regs{};
+  Mutex ctl_lock;  // serializes use of the control thread and the request page
+  std::vector<u32> free_slots;
+  u32 next_slot = 0;
+  u32 live_threads = 0;
+};
+
+struct UserThread {
+  AddressSpace* as = nullptr;
+  host::Tracee t;
+  u32 slot = 0;
+};
+
+}  // namespace ostd::arch
+
+namespace ostd::host {
+
+namespace {
+
+constexpr Logger kLog{"ptrace"};
+constexpr int kKickSignal = SIGUSR2;
+constexpr usize kRequestsPerPage = kPageSize / sizeof(arch::HostRequest);
+
+std::vector<int>& live_pids() {
+  static std::vector<int> v;
+  return v;
+}
+
+int stub_image_fd() {
+  static int fd = -1;
+  if (fd >= 0) return fd;
+  fd = memfd_create("umk-stub", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) panic("memfd_create for the stub: {}", std::string_view(strerror(errno)));
+  usize size = static_cast<usize>(umk_stub_image_end - umk_stub_image);
+  if (::write(fd, umk_stub_image, size) != static_cast<ssize_t>(size)) {
+    panic("cannot write the stub image");
+  }
+  fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+  return fd;
+}
+
+struct ChildArgs {
+  int memfd;
+  int imagefd;
+  pid_t parent;
+};
+
+// Runs in the vfork'ed child (shared memory, parent suspended): raw system calls only.
+int stub_child(void* p) {
+  const auto* a = static_cast<const ChildArgs*>(p);
+  syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (syscall(SYS_getppid) != a->parent) syscall(SYS_exit_group, 1);
+  syscall(SYS_setsid);
+  u64 empty = 0;
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, nullptr, 8);
+  syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0);
+  syscall(SYS_dup2, a->imagefd, 100);
+  syscall(SYS_dup2, a->memfd, 101);
+  syscall(SYS_dup2, 101, kStubMemFd);
+  syscall(SYS_dup2, 100, 4);
+  syscall(SYS_close_range, 5, ~0u, 0);
+  syscall(SYS_close, 0);
+  syscall(SYS_close, 1);
+  syscall(SYS_close, 2);
+  const char* argv[] = {"umk-stub", nullptr};
+  const char* envp[] = {nullptr};
+  syscall(SYS_execveat, 4, "", argv, envp, AT_EMPTY_PATH);
+  syscall(SYS_exit_group, 127);
+  return 127;
+}
+
+bool is_trap_stop(int st) { return WIFSTOPPED(st) && WSTOPSIG(st) == SIGTRAP && (st >> 16) == 0; }
+
+// Runs one host system call in a stopped stub thread at the stub's syscall gadget.
+// Returns the raw result (negative errno on failure) or an error if the thread misbehaved.
+Result<i64> inject(arch::AddressSpace& as, Tracee& t, u64 nr, std::array<u64, 6> a,
+                   pid_t* clone_tid = nullptr) {
+  user_regs_struct r = as.base_regs;
+  r.rip = kStubSyscall;
+  r.rax = nr;
+  r.orig_rax = ~0ull;
+  r.rdi = a[0];
+  r.rsi = a[1];
+  r.rdx = a[2];
+  r.r10 = a[3];
+  r.r8 = a[4];
+  r.r9 = a[5];
+  if (ptrace(PTRACE_SETREGS, t.tid, nullptr, &r) != 0) return Errno::esrch;
+  if (ptrace(PTRACE_CONT, t.tid, nullptr, nullptr) != 0) return Errno::esrch;
+  for (;;) {
+    int st = *wait_tracee(t);
+    if (!WIFSTOPPED(st)) return Errno::esrch;
+    if ((st >> 16) == PTRACE_EVENT_CLONE) {
+      unsigned long msg = 0;
+      ptrace(PTRACE_GETEVENTMSG, t.tid, nullptr, &msg);
+      if (clone_tid != nullptr) *clone_tid = static_cast<pid_t>(msg);
+      ptrace(PTRACE_CONT, t.tid, nullptr, nullptr);
+      continue;
+    }
+    if (is_trap_stop(st)) break;
+    // Any other signal is not ours to deliver to the stub: suppress it.
+    ptrace(PTRACE_CONT, t.tid, nullptr, nullptr);
+  }
+  if (ptrace(PTRACE_GETREGS, t.tid, nullptr, &r) != 0) return Errno::esrch;
+  return static_cast<i64>(r.rax);
+}
+
+Result<void> inject_ok(arch::AddressSpace& as, Tracee& t, u64 nr, std::array<u64, 6> a) {
+  i64 r = TRY(inject(as, t, nr, a));
+  if (r < 0 && r > -4096) {
+    kLog.error("stub system call {} failed: {}", nr, static_cast<Errno>(-r));
+    return static_cast<Errno>(-r);
+  }
+  return {};
+}
+
+// Unmaps everything in the fresh stub process that is not the stub's own region.
+Result<void> clean_address_space(arch::AddressSpace& as) {
+  for (int pass = 0; pass < 2; ++pass) {
+    std::ifstream maps("/proc/" + std::to_string(as.pid) + "/maps");
+    std::string line;
+    std::vector<std::pair<u64, u64>> foreign;
+    while (std::getline(maps, line)) {
+      u64 s = 0, e = 0;
+      if (std::sscanf(line.c_str(), "%lx-%lx", &s, &e) != 2) continue;
+      if (s >= 0xffffffffff600000ull) continue;  // [vsyscall] cannot be unmapped (xonly)
+      if (s >= kStubRegionStart && e <= kStubRegionEnd) continue;
+      foreign.emplace_back(s, e);
+    }
+    if (foreign.empty()) return {};
+    if (pass == 1) return Errno::eagain;
+    for (auto [s, e] : foreign) TRY(inject_ok(as, as.control, SYS_munmap, {s, e - s, 0, 0, 0, 0}));
+  }
+  return {};
+}
+
+u64 host_prot(PageFlags f) {
+  u64 p = PROT_NONE;
+  if (has(f, PageFlags::R)) p |= PROT_READ;
+  if (has(f, PageFlags::W)) p |= PROT_WRITE;
+  if (has(f, PageFlags::X)) p |= PROT_EXEC;
+  return p;
+}
+
+void destroy_address_space(arch::AddressSpace* as) {
+  if (as->pid > 0 && !as->control.gone) {
+    kill(as->pid, SIGKILL);
+    while (!as->control.gone) (void)wait_tracee(as->control);
+  }
+  unregister_tracee(as->control);
+  auto& pids = live_pids();
+  std::erase(pids, as->pid);
+}
+
+}  // namespace
+
+std::vector<int> stub_pids() { return live_pids(); }
+
+}  // namespace ostd::host
+
+namespace ostd::arch {
+
+using namespace ostd::host;  // NOLINT
+
+void AddressSpaceDeleter::operator()(AddressSpace* as) const {
+  destroy_address_space(as);
+  delete as;
+}
+
+Result<std::unique_ptr<AddressSpace, AddressSpaceDeleter>> create_address_space() {
+  std::unique_ptr<AddressSpace, AddressSpaceDeleter> as(new AddressSpace);
+  as->request_frame = TRY(Frame::alloc());
+  static std::array<u8, 64 * 1024> child_stack;
+  ChildArgs args{phys_memfd(), stub_image_fd(), getpid()};
+  pid_t pid = clone(stub_child, child_stack.data() + child_stack.size(),
+                    CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  if (pid < 0) return Errno::eagain;
+  as->pid = pid;
+  as->control.tid = pid;
+  register_tracee(as->control);
+  live_pids().push_back(pid);
+  int st = *wait_tracee(as->control);
+  if (!is_trap_stop(st)) {
+    kLog.error("stub {} did not start (status {:#x})", pid, st);
+    return Errno::eagain;
+  }
+  if (ptrace(PTRACE_SETOPTIONS, pid, nullptr,
+             PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE) != 0) {
+    return Errno::eagain;
+  }
+  if (ptrace(PTRACE_GETREGS, pid, nullptr, &as->base_regs) != 0) return Errno::eagain;
+  as->base_regs.eflags = 0x202;
+  TRY(clean_address_space(*as));
+  TRY(inject_ok(*as, as->control, SYS_mmap,
+                {kStubRequestPage, kPageSize, PROT_READ, MAP_SHARED | MAP_FIXED, kStubMemFd,
+                 as->request_frame->paddr()}));
+  TRY(inject_ok(*as, as->control, SYS_rt_sigaction, {SIGSEGV, kStubSegvAction, 0, 8, 0, 0}));
+  kLog.debug("address space: stub process {}", pid);
+  return as;
+}
+
+void as_map(AddressSpace& as, Vaddr va, Paddr pa, usize npages, PageFlags flags) {
+  as.pending.push_back({SYS_mmap,
+                        {va, npages * kPageSize, host_prot(flags), MAP_SHARED | MAP_FIXED,
+                         static_cast<u64>(kStubMemFd), pa}});
+}
+
+void as_unmap(AddressSpace& as, Vaddr va, usize npages) {
+  as.pending.push_back({SYS_munmap, {va, npages * kPageSize, 0, 0, 0, 0}});
+}
+
+void as_protect(AddressSpace& as, Vaddr va, usize npages, PageFlags flags) {
+  as.pending.push_back({SYS_mprotect, {va, npages * kPageSize, host_prot(flags), 0, 0, 0}});
+}
+
+Result<void> as_flush(AddressSpace& as) {
+  if (as.pending.empty()) return {};
+  MutexGuard g(as.ctl_lock);
+  usize done = 0;
+  while (done < as.pending.size()) {
+    usize n = as.pending.size() - done;
+    if (n > kRequestsPerPage) n = kRequestsPerPage;
+    TRY(as.request_frame->write_bytes(
+        0, std::span<const u8>(reinterpret_cast<const u8*>(&as.pending[done]),
+                               n * sizeof(HostRequest))));
+    user_regs_struct r = as.base_regs;
+    r.rip = kStubBatch;
+    r.r12 = kStubRequestPage;
+    r.r13 = n;
+    if (ptrace(PTRACE_SETREGS, as.pid, nullptr, &r) != 0) return Errno::eio;
+    if (ptrace(PTRACE_CONT, as.pid, nullptr, nullptr) != 0) return Errno::eio;
+    int st = 0;
+    for (;;) {
+      st = *wait_tracee(as.control);
+      if (!WIFSTOPPED(st)) return Errno::eio;
+      if (is_trap_stop(st)) break;
+      ptrace(PTRACE_CONT, as.pid, nullptr, nullptr);
+    }
+    if (ptrace(PTRACE_GETREGS, as.pid, nullptr, &r) != 0) return Errno::eio;
+    if (r.rax != 0) {
+      kLog.error("stub mapping request failed: {}", static_cast<Errno>(-static_cast<i64>(r.rax)));
+      as.pending.clear();
+      return Errno::enomem;
+    }
+    done += n;
+  }
+  as.pending.clear();
+  return {};
+}
+
+// ---- user threads ----
+
+void UserThreadDeleter::operator()(UserThread* t) const {
+  if (!t->t.gone) {
+    // Make the thread exit by itself at the stub's syscall gadget.
+    if (inject(*t->as, t->t, SYS_exit, {0, 0, 0, 0, 0, 0}).is_error() || !t->t.gone) {
+      while (!t->t.gone) {
+        if (!wait_tracee(t->t)) break;
+      }
+    }
+  }
+  unregister_tracee(t->t);
+  t->as->free_slots.push_back(t->slot);
+  --t->as->live_threads;
+  delete t;
+}
+
+Result<std::unique_ptr<UserThread, UserThreadDeleter>> create_user_thread(VmSpace& vm) {
+  AddressSpace& as = vm.arch_space();
+  MutexGuard g(as.ctl_lock);
+  u32 slot = 0;
+  if (!as.free_slots.empty()) {
+    slot = as.free_slots.back();
+    as.free_slots.pop_back();
+  } else {
+    if (as.next_slot >= kStubMaxThreads) return Errno::eagain;
+    slot = as.next_slot++;
+    u64 alt = kStubAltStacks + slot * kStubAltStackSize;
+    Result<void> r = inject_ok(as, as.control, SYS_mmap,
+                               {alt, kStubAltStackSize, PROT_READ | PROT_WRITE,
+                                MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, ~0ull, 0});
+    if (r.is_error()) return Errno::enomem;
+  }
+  u64 alt = kStubAltStacks + slot * kStubAltStackSize;
+  pid_t tid = 0;
+  i64 r = TRY(inject(as, as.control, SYS_clone,
+                     {CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+                          CLONE_SYSVSEM,
+                      0, 0, 0, 0, 0},
+                     &tid));
+  if (r <= 0) {
+    as.free_slots.push_back(slot);
+    return Errno::eagain;
+  }
+  std::unique_ptr<UserThread, UserThreadDeleter> t(new UserThread);
+  t->as = &as;
+  t->slot = slot;
+  t->t.tid = static_cast<pid_t>(r);
+  ++as.live_threads;
+  register_tracee(t->t);
+  int st = *wait_tracee(t->t);  // the new thread's initial SIGSTOP
+  if (!WIFSTOPPED(st)) return Errno::eagain;
+  stack_t ss{};
+  ss.ss_sp = reinterpret_cast<void*>(alt);
+  ss.ss_size = kStubAltStackSize;
+  TRY(as.request_frame->write_bytes(
+      0, std::span<const u8>(reinterpret_cast<const u8*>(&ss), sizeof ss)));
+  TRY(inject_ok(as, t->t, SYS_sigaltstack, {kStubRequestPage, 0, 0, 0, 0, 0}));
+  return t;
+}
+
+namespace {
+
+void regs_to_host(const GeneralRegs& g, user_regs_struct& r) {
+  r.rax = g.rax; r.rbx = g.rbx; r.rcx = g.rcx; r.rdx = g.rdx;
+  r.rsi = g.rsi; r.rdi = g.rdi; r.rbp = g.rbp; r.rsp = g.rsp;
+  r.r8 = g.r8; r.r9 = g.r9; r.r10 = g.r10; r.r11 = g.r11;
+  r.r12 = g.r12; r.r13 = g.r13; r.r14 = g.r14; r.r15 = g.r15;
+  r.rip = g.rip;
+  // Only the flags user code may set (CF PF AF ZF SF TF DF OF AC ID); IF always on.
+  r.eflags = (g.rflags & 0x244dd5ull) | 0x202ull;
+  r.fs_base = g.fs_base < kGuestTop ? g.fs_base : 0;
+  r.gs_base = g.gs_base < kGuestTop ? g.gs_base : 0;
+  r.orig_rax = ~0ull;
+}
+
+void regs_from_host(const user_regs_struct& r, GeneralRegs& g) {
+  g.rax = r.rax; g.rbx = r.rbx; g.rcx = r.rcx; g.rdx = r.rdx;
+  g.rsi = r.rsi; g.rdi = r.rdi; g.rbp = r.rbp; g.rsp = r.rsp;
+  g.r8 = r.r8; g.r9 = r.r9; g.r10 = r.r10; g.r11 = r.r11;
+  g.r12 = r.r12; g.r13 = r.r13; g.r14 = r.r14; g.r15 = r.r15;
+  g.rip = r.rip;
+  g.rflags = r.eflags;
+  g.fs_base = r.fs_base;
+  g.gs_base = r.gs_base;
+}
+
+ReturnReason exception(ExceptionKind kind, u32 vector) {
+  ReturnReason rr;
+  rr.kind = ReturnReason::Kind::Exception;
+  rr.exception.kind = kind;
+  rr.exception.vector = vector;
+  return rr;
+}
+
+ReturnReason thread_lost(UserThread& t) {
+  kLog.error("stub thread {} disappeared", t.t.tid);
+  t.t.gone = true;
+  return exception(ExceptionKind::Unknown, ~0u);
+}
+
+struct PredCall {
+  void* pred;
+  bool (*call)(void*);
+};
+
+}  // namespace
+
+ReturnReason user_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pred,
+                          bool (*call)(void*)) {
+  if (t.t.gone) return thread_lost(t);
+  if (!t.as->pending.empty() && vm.flush().is_error()) return thread_lost(t);
+  user_regs_struct r = t.as->base_regs;
+  regs_to_host(ctx.regs(), r);
+  if (ptrace(PTRACE_SETREGS, t.t.tid, nullptr, &r) != 0) {
+    // The kernel refused the register set (e.g. a non-canonical address): a #GP on return.
+    return exception(ExceptionKind::GeneralProtection, 13);
+  }
+  if (ptrace(PTRACE_SYSEMU, t.t.tid, nullptr, nullptr) != 0) return thread_lost(t);
+  PredCall pc{pred, call};
+  bool kicked = false;
+  for (;;) {
+    std::optional<int> st = wait_tracee(t.t, [](void* a) {
+      auto* p = static_cast<PredCall*>(a);
+      return p->call(p->pred);
+    }, &pc);
+    if (!st) {
+      if (!kicked) {
+        syscall(SYS_tgkill, t.as->pid, t.t.tid, kKickSignal);
+        kicked = true;
+      }
+      continue;
+    }
+    int s = *st;
+    if (!WIFSTOPPED(s)) return thread_lost(t);
+    int sig = WSTOPSIG(s);
+    if (ptrace(PTRACE_GETREGS, t.t.tid, nullptr, &r) != 0) return thread_lost(t);
+    if (sig == (SIGTRAP | 0x80)) {
+      __ptrace_syscall_info info{};
+      long n = ptrace(PTRACE_GET_SYSCALL_INFO, t.t.tid, sizeof info, &info);
+      regs_from_host(r, ctx.regs());
+      if (n <= 0 || info.arch != AUDIT_ARCH_X86_64) {
+        // int 0x80 / sysenter: no IA-32 emulation, so a #GP as on such a kernel.
+        return exception(ExceptionKind::GeneralProtection, 13);
+      }
+      ctx.regs().rax = r.orig_rax;
+      ReturnReason rr;
+      rr.kind = ReturnReason::Kind::Syscall;
+      return rr;
+    }
+    if (sig == kKickSignal) {
+      regs_from_host(r, ctx.regs());
+      ReturnReason rr;
+      rr.kind = ReturnReason::Kind::KernelEvent;
+      return rr;
+    }
+    siginfo_t si{};
+    bool have_si = ptrace(PTRACE_GETSIGINFO, t.t.tid, nullptr, &si) == 0;
+    switch (sig) {
+      case SIGSEGV: {
+        if (!have_si || (si.si_code != SEGV_MAPERR && si.si_code != SEGV_ACCERR && si.si_code != 4)) {
+          regs_from_host(r, ctx.regs());
+          return exception(ExceptionKind::GeneralProtection, 13);
+        }
+        user_regs_struct saved = r;
+        // Run the stub's handler to learn the error code (read/write/exec, present).
+        if (ptrace(PTRACE_CONT, t.t.tid, nullptr, reinterpret_cast<void*>(SIGSEGV)) != 0) {
+          return thread_lost(t);
+        }
+        u64 err = 0;
+        for (;;) {
+          std::optional<int> s2 = wait_tracee(t.t);
+          if (!WIFSTOPPED(*s2)) return thread_lost(t);
+          if (is_trap_stop(*s2)) {
+            user_regs_struct h{};
+            if (ptrace(PTRACE_GETREGS, t.t.tid, nullptr, &h) != 0) return thread_lost(t);
+            err = h.rax;
+            break;
+          }
+          ptrace(PTRACE_CONT, t.t.tid, nullptr, nullptr);
+        }
+        regs_from_host(saved, ctx.regs());
+        ReturnReason rr = exception(ExceptionKind::PageFault, 14);
+        rr.exception.address = reinterpret_cast<u64>(si.si_addr);  // from the host kernel
+        rr.exception.error_code = err & 0x1f;
+        // "Present" in our terms: the page is mapped but the access is not allowed. The host's
+        // own error-code P bit says whether *its* page table had the entry, which is lazy.
+        rr.exception.present = si.si_code == SEGV_ACCERR;
+        rr.exception.access = (err & 0x10) != 0 ? Access::Execute
+                              : (err & 2) != 0  ? Access::Write
+                                                : Access::Read;
+        return rr;
+      }
+      case SIGILL:
+        regs_from_host(r, ctx.regs());
+        return exception(ExceptionKind::InvalidOpcode, 6);
+      case SIGFPE:
+        regs_from_host(r, ctx.regs());
+        if (have_si && si.si_code == FPE_INTDIV) return exception(ExceptionKind::DivideError, 0);
+        if (have_si && si.si_code == FPE_INTOVF) return exception(ExceptionKind::Overflow, 4);
+        return exception(ExceptionKind::SimdFloatingPoint, 19);
+      case SIGTRAP:
+        regs_from_host(r, ctx.regs());
+        if (have_si && si.si_code == SI_KERNEL) return exception(ExceptionKind::Breakpoint, 3);
+        return exception(ExceptionKind::Debug, 1);
+      case SIGBUS:
+        regs_from_host(r, ctx.regs());
+        if (have_si && si.si_code == BUS_ADRALN) {
+          return exception(ExceptionKind::AlignmentCheck, 17);
+        }
+        return exception(ExceptionKind::GeneralProtection, 13);
+      default:
+        // Not the guest's business (a stray host signal): suppress it and keep going.
+        if (ptrace(PTRACE_SYSEMU, t.t.tid, nullptr, nullptr) != 0) return thread_lost(t);
+        continue;
+    }
+  }
+}
+
+Result<FpuState> user_get_fpu(UserThread& t) {
+  user_fpregs_struct f{};
+  if (ptrace(PTRACE_GETFPREGS, t.t.tid, nullptr, &f) != 0) return Errno::esrch;
+  static_assert(sizeof(f) == 512);
+  FpuState s;
+  std::memcpy(s.fxsave.data(), &f, sizeof f);
+  return s;
+}
+
+Result<void> user_set_fpu(UserThread& t, const FpuState& s) {
+  user_fpregs_struct f{};
+  std::memcpy(&f, s.fxsave.data(), sizeof f);
+  f.mxcsr &= 0xffff;  // reserved MXCSR bits would make the host refuse the state
+  if (ptrace(PTRACE_SETFPREGS, t.t.tid, nullptr, &f) != 0) return Errno::einval;
+  return {};
+}
+
+}  // namespace ostd::arch

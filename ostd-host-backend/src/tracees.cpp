@@ -1,0 +1,101 @@
+// Traced host threads: every stub thread's state changes are collected here with waitpid
+// (from the idle loop) and handed to the task waiting for that thread.
+#include <sys/wait.h>
+
+#include <atomic>
+#include <cerrno>
+#include <unordered_map>
+
+#include "host_internal.h"
+
+namespace ostd::host {
+
+namespace {
+std::unordered_map<pid_t, Tracee*>& tracees() {
+  static std::unordered_map<pid_t, Tracee*> m;
+  return m;
+}
+// Stops reported before anyone registered the thread (a new thread's first SIGSTOP).
+std::unordered_map<pid_t, int>& orphans() {
+  static std::unordered_map<pid_t, int> m;
+  return m;
+}
+WaitQueue& waiters() {
+  static WaitQueue wq;
+  return wq;
+}
+std::atomic<u64> g_event_seq{0};
+
+void dispatch(pid_t tid, int status) {
+  auto it = tracees().find(tid);
+  if (it != tracees().end()) {
+    Tracee& t = *it->second;
+    if (WIFEXITED(status) || WIFSIGNALED(status)) t.gone = true;
+    t.status = status;
+  } else if (WIFSTOPPED(status)) {
+    orphans()[tid] = status;
+  } else {
+    orphans().erase(tid);
+  }
+}
+}  // namespace
+
+void register_tracee(Tracee& t) {
+  tracees()[t.tid] = &t;
+  auto it = orphans().find(t.tid);
+  if (it != orphans().end()) {
+    t.status = it->second;
+    orphans().erase(it);
+  }
+}
+
+void unregister_tracee(Tracee& t) {
+  auto it = tracees().find(t.tid);
+  if (it != tracees().end() && it->second == &t) tracees().erase(it);
+}
+
+bool has_children() { return !tracees().empty(); }
+
+bool reap_children(bool block) {
+  if (tracees().empty()) return false;
+  int status = 0;
+  pid_t r = waitpid(-1, &status, __WALL | (block ? 0 : WNOHANG));
+  if (r < 0) return errno != ECHILD;
+  bool any = false;
+  while (r > 0) {
+    dispatch(r, status);
+    any = true;
+    r = waitpid(-1, &status, __WALL | WNOHANG);
+  }
+  if (any) notify_tracee_waiters();
+  return true;
+}
+
+void notify_tracee_waiters() {
+  g_event_seq.fetch_add(1, std::memory_order_relaxed);
+  (void)waiters().wake_all();
+}
+
+std::optional<int> wait_tracee(Tracee& t, bool (*check)(void*), void* arg) {
+  for (;;) {
+    if (t.status) {
+      int s = *t.status;
+      t.status.reset();
+      return s;
+    }
+    // Collect without blocking first: the stop may already be there.
+    reap_children(false);
+    if (t.status) continue;
+    u64 seq = g_event_seq.load(std::memory_order_relaxed);
+    (void)waiters().wait_until([&] {
+      return t.status.has_value() || g_event_seq.load(std::memory_order_relaxed) != seq;
+    });
+    if (!t.status && check != nullptr && check(arg)) return std::nullopt;
+  }
+}
+
+}  // namespace ostd::host
+
+namespace ostd::arch {
+void user_notify_kernel_event() { host::notify_tracee_waiters(); }
+}  // namespace ostd::arch

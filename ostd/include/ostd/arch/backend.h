@@ -1,0 +1,102 @@
+// ostd/arch/backend.h — what each backend (host, x86_64, riscv64) provides to ostd's generic
+// code. Not for services: the boundary gate rejects any services/ include of ostd/arch/.
+// Backends are chosen at link time; there is no virtual dispatch on these paths.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include <ostd/error.h>
+#include <ostd/log.h>
+#include <ostd/mm/vm_space.h>
+#include <ostd/types.h>
+#include <ostd/user_mode.h>
+
+namespace ostd {
+class Task;
+}
+
+namespace ostd::arch {
+
+/// Per-CPU state shared by generic code and the backend's interrupt entry.
+struct CpuLocal {
+  u32 id = 0;
+  /// Virtual interrupt mask: an interrupt arriving while set is only recorded in `pending`.
+  std::atomic<bool> irq_disabled{true};
+  std::atomic<u32> pending{0};
+  std::atomic<bool> in_irq{false};
+  u32 preempt_count = 0;
+  std::atomic<bool> need_resched{false};
+  /// True while the CPU's idle loop waits; an interrupt that wakes a task then kicks the CPU.
+  std::atomic<bool> idle_waiting{false};
+  Task* current = nullptr;
+  Task* idle = nullptr;
+  Task* rq_head = nullptr;
+  Task* rq_tail = nullptr;
+  u64 nr_runnable = 0;
+  u64 context_switches = 0;
+  u64 preemptions = 0;
+};
+CpuLocal& cpu_local();
+
+// ---- tasks ----
+/// Creates a context that will run `entry()` on a fresh stack of at least stack_size bytes.
+Result<std::unique_ptr<TaskContext, TaskContextDeleter>> create_task_context(usize stack_size,
+                                                                            void (*entry)());
+/// A context for the code already running on this CPU (the boot/idle context).
+std::unique_ptr<TaskContext, TaskContextDeleter> create_boot_context();
+/// Saves the current context into `from` and resumes `to`. `from_dying` tells the backend
+/// that `from` will never be resumed (sanitizer bookkeeping).
+void switch_context(TaskContext& from, TaskContext& to, bool from_dying);
+
+// ---- interrupts and idle ----
+/// Waits until an interrupt or device event may have made a task runnable. Called by the idle
+/// task with interrupts disabled; returns with interrupts disabled.
+void idle_wait();
+/// An interrupt handler woke a task while the CPU was idle-waiting: make idle_wait() return.
+void kick_idle();
+/// Whether the interrupted code (backend-specific handle) may be preempted at this point.
+
+// ---- time ----
+u64 monotonic_ns();
+u64 realtime_ns();
+u32 tick_hz();
+/// Programs the one-shot timer interrupt for `deadline_ns` (monotonic); the backend fires the
+/// timer line at or after it.
+void set_timer_deadline(u64 deadline_ns);
+
+// ---- physical memory ----
+/// The usable physical range [base, base + size) managed by the frame allocator.
+struct PhysRange {
+  Paddr base;
+  u64 size;
+};
+std::span<const PhysRange> phys_ranges();
+/// The direct map: kernel pointer to physical address `p` (ostd-internal code only).
+u8* phys_to_virt(Paddr p);
+
+// ---- address spaces ----
+Vaddr user_base();
+Vaddr user_top();
+Result<std::unique_ptr<AddressSpace, AddressSpaceDeleter>> create_address_space();
+/// Records a mapping change; the backend applies it before `flush` returns.
+void as_map(AddressSpace& as, Vaddr va, Paddr pa, usize npages, PageFlags flags);
+void as_unmap(AddressSpace& as, Vaddr va, usize npages);
+void as_protect(AddressSpace& as, Vaddr va, usize npages, PageFlags flags);
+Result<void> as_flush(AddressSpace& as);
+
+// ---- user mode ----
+Result<std::unique_ptr<UserThread, UserThreadDeleter>> create_user_thread(VmSpace& vm);
+ReturnReason user_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pred,
+                          bool (*call)(void*));
+Result<FpuState> user_get_fpu(UserThread& t);
+Result<void> user_set_fpu(UserThread& t, const FpuState& s);
+void user_notify_kernel_event();
+
+// ---- console, log, halt ----
+void log_write(LogLevel level, std::string_view module, std::string_view message);
+[[noreturn]] void halt_on_panic(std::string_view message);
+
+}  // namespace ostd::arch

@@ -1,0 +1,22 @@
+// ostd/bytes.h — byte views of trivially copyable objects (the one place the cast lives).
+#pragma once
+
+#include <span>
+#include <type_traits>
+
+#include <ostd/types.h>
+
+namespace ostd {
+
+template <typename T>
+  requires std::is_trivially_copyable_v<T>
+std::span<u8, sizeof(T)> writable_bytes_of(T& v) {
+  return std::span<u8, sizeof(T)>(reinterpret_cast<u8*>(&v), sizeof(T));  // NOLINT
+}
+template <typename T>
+  requires std::is_trivially_copyable_v<T>
+std::span<const u8, sizeof(T)> bytes_of(const T& v) {
+  return std::span<const u8, sizeof(T)>(reinterpret_cast<const u8*>(&v), sizeof(T));  // NOLINT
+}
+
+}  // namespace ostd

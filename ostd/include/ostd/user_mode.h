@@ -1,0 +1,130 @@
+// ostd/user_mode.h — running user code.
+//
+// UserMode::execute() runs the user thread with the registers in its UserContext until one of:
+//   - Syscall: the thread executed `syscall`. context().syscall_number()/syscall_args() hold the
+//     request; set_syscall_ret() the result, then execute() again to resume after the instruction.
+//   - Exception: a CPU exception (page fault with address and access kind, #GP, #UD, #DE, #BP ...).
+//     The registers are those at the faulting instruction.
+//   - KernelEvent: the kernel needs this task: has_kernel_event() returned true when checked
+//     (on every timer tick while the thread runs, and after wake-ups via notify_kernel_event()).
+// Whatever the user code does, it cannot run a host system call or reach memory its VmSpace does
+// not map; a 32-bit `int 0x80`/`sysenter` system call is reported as a #GP exception (no IA-32
+// emulation). FPU/SSE/AVX state lives with the user thread and is fetched only on request.
+#pragma once
+
+#include <array>
+#include <memory>
+
+#include <ostd/error.h>
+#include <ostd/mm/vm_space.h>
+#include <ostd/types.h>
+
+namespace ostd {
+
+namespace arch {
+struct UserThread;
+struct UserThreadDeleter {
+  void operator()(UserThread* t) const;
+};
+}  // namespace arch
+
+/// x86-64 general registers as the user thread sees them.
+struct GeneralRegs {
+  u64 rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+  u64 r8, r9, r10, r11, r12, r13, r14, r15;
+  u64 rip, rflags;
+  u64 fs_base, gs_base;
+};
+
+/// The legacy FXSAVE area (x87, MXCSR, XMM0-15): 512 bytes, as in the Linux signal frame.
+struct FpuState {
+  alignas(16) std::array<u8, 512> fxsave{};
+};
+
+class UserContext {
+ public:
+  GeneralRegs& regs() { return regs_; }
+  const GeneralRegs& regs() const { return regs_; }
+
+  u64 syscall_number() const { return regs_.rax; }
+  std::array<u64, 6> syscall_args() const {
+    return {regs_.rdi, regs_.rsi, regs_.rdx, regs_.r10, regs_.r8, regs_.r9};
+  }
+  void set_syscall_ret(u64 value) { regs_.rax = value; }
+  Vaddr instruction_pointer() const { return regs_.rip; }
+  void set_instruction_pointer(Vaddr ip) { regs_.rip = ip; }
+  Vaddr stack_pointer() const { return regs_.rsp; }
+  void set_stack_pointer(Vaddr sp) { regs_.rsp = sp; }
+  u64 tls_pointer() const { return regs_.fs_base; }
+  void set_tls_pointer(u64 fs) { regs_.fs_base = fs; }
+
+ private:
+  GeneralRegs regs_{};
+};
+
+enum class ExceptionKind : u8 {
+  DivideError,        // #DE  vector 0
+  Debug,              // #DB  1
+  Breakpoint,         // #BP  3
+  Overflow,           // #OF  4
+  InvalidOpcode,      // #UD  6
+  GeneralProtection,  // #GP  13
+  PageFault,          // #PF  14
+  FloatingPoint,      // #MF  16
+  AlignmentCheck,     // #AC  17
+  SimdFloatingPoint,  // #XM  19
+  Unknown,
+};
+
+struct CpuException {
+  ExceptionKind kind = ExceptionKind::Unknown;
+  u32 vector = 0;
+  /// Page faults: the faulting address and access; `present` is true for a protection fault.
+  Vaddr address = 0;
+  Access access = Access::Read;
+  bool present = false;
+  u64 error_code = 0;
+};
+
+struct ReturnReason {
+  enum class Kind : u8 { Syscall, Exception, KernelEvent };
+  Kind kind = Kind::KernelEvent;
+  CpuException exception{};  // valid when kind == Exception
+};
+
+class UserMode {
+ public:
+  /// Creates a user thread in `vm` that will start with `ctx`. ENOMEM/EAGAIN when the backend
+  /// cannot create one.
+  static Result<UserMode> create(std::shared_ptr<VmSpace> vm, const UserContext& ctx);
+  UserMode(UserMode&&) noexcept;
+  UserMode& operator=(UserMode&&) noexcept;
+  UserMode(const UserMode&) = delete;
+  UserMode& operator=(const UserMode&) = delete;
+  ~UserMode();
+
+  template <typename F>
+  ReturnReason execute(F&& has_kernel_event) {
+    return execute_impl(&has_kernel_event, [](void* f) { return static_cast<bool>((*static_cast<std::remove_reference_t<F>*>(f))()); });
+  }
+  UserContext& context() { return ctx_; }
+  const UserContext& context() const { return ctx_; }
+  VmSpace& vm_space() { return *vm_; }
+
+  /// The user thread's FPU state (fetched from the thread on demand).
+  Result<FpuState> fpu_state();
+  /// Replaces the thread's FPU state before it next runs.
+  Result<void> set_fpu_state(const FpuState& state);
+
+  /// Makes every task waiting in execute() on this CPU re-check has_kernel_event() now.
+  static void notify_kernel_event();
+
+ private:
+  UserMode() = default;
+  ReturnReason execute_impl(void* pred, bool (*call)(void*));
+  std::shared_ptr<VmSpace> vm_;
+  std::unique_ptr<arch::UserThread, arch::UserThreadDeleter> thread_;
+  UserContext ctx_;
+};
+
+}  // namespace ostd

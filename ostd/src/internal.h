@@ -1,0 +1,50 @@
+// ostd-internal declarations shared by generic code and backends (not installed for services).
+#pragma once
+
+#include <ostd/arch/backend.h>
+#include <ostd/task.h>
+
+namespace ostd {
+
+struct TaskInternals {
+  /// Picks the next task and switches to it. Interrupts must be disabled. If the current task is
+  /// Running it is requeued (a yield); if Blocked or Exited it is not.
+  static void schedule();
+  /// Makes a Blocked task runnable. Safe from interrupt context. Returns whether it was blocked.
+  static bool wake(Task& t);
+  /// Called by the timer on every tick (interrupt context).
+  static void tick(u64 tick_ns);
+  /// Creates the idle task for this CPU from the running context.
+  static void init_cpu();
+  /// Runs the idle loop until stop() is true and nothing is runnable (host: run_kernel).
+  static void idle_loop(bool (*stop)(void*), void* arg);
+  static void set_state(Task& t, Task::State s) { t.state_ = s; }
+  static void enqueue(arch::CpuLocal& c, Task* t);
+  static Task* dequeue(arch::CpuLocal& c);
+  static void entry_trampoline();
+  static void after_switch();
+  [[noreturn]] static void exit_current();
+};
+
+namespace irq_internal {
+/// Runs all pending interrupt lines. Interrupts must be disabled and in_irq set by the caller.
+void run_pending(arch::CpuLocal& c);
+/// Re-enables interrupts: runs what is pending, then preempts if needed.
+void enable_local();
+/// The interrupt-return preemption point (backends call it when the interrupted code may be
+/// preempted); interrupts must be enabled.
+void preempt_on_irq_return();
+}  // namespace irq_internal
+
+namespace time_internal {
+void init();
+void on_timer_interrupt();
+}  // namespace time_internal
+
+namespace mm_internal {
+/// Frame allocator refcount access for the page table (ostd-internal).
+void frame_add_ref(Paddr p);
+void frame_release(Paddr p);
+}  // namespace mm_internal
+
+}  // namespace ostd

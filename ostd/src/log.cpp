@@ -1,0 +1,42 @@
+#include <atomic>
+
+#include <ostd/arch/backend.h>
+#include <ostd/log.h>
+
+namespace ostd {
+
+namespace {
+std::atomic<LogLevel> g_level{LogLevel::Warn};
+}
+
+namespace log {
+
+void set_level(LogLevel level) { g_level.store(level, std::memory_order_relaxed); }
+LogLevel level() { return g_level.load(std::memory_order_relaxed); }
+bool enabled(LogLevel lvl) { return lvl >= level() && lvl != LogLevel::Off; }
+
+Result<LogLevel> parse_level(std::string_view name) {
+  if (name == "trace") return LogLevel::Trace;
+  if (name == "debug") return LogLevel::Debug;
+  if (name == "info") return LogLevel::Info;
+  if (name == "warn" || name == "warning") return LogLevel::Warn;
+  if (name == "error") return LogLevel::Error;
+  if (name == "off") return LogLevel::Off;
+  return Errno::einval;
+}
+
+void write(LogLevel lvl, std::string_view module, std::string_view message) {
+  arch::log_write(lvl, module, message);
+}
+
+}  // namespace log
+
+namespace detail {
+[[noreturn]] void panic_impl(std::string_view message, const std::source_location& loc) {
+  std::string full = format("kernel panic at {}:{} ({}): {}", loc.file_name(), loc.line(),
+                            loc.function_name(), message);
+  arch::halt_on_panic(full);
+}
+}  // namespace detail
+
+}  // namespace ostd

@@ -1,0 +1,247 @@
+// The frame allocator: a bitmap over the backend's physical range plus a refcount per frame.
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "../internal.h"
+#include <ostd/log.h>
+#include <ostd/mm/frame.h>
+#include <ostd/mm/io.h>
+#include <ostd/sync.h>
+
+namespace ostd {
+
+namespace {
+
+class FrameAllocator {
+ public:
+  FrameAllocator() {
+    auto ranges = arch::phys_ranges();
+    if (ranges.empty()) panic("no physical memory");
+    base_ = ranges[0].base;
+    nframes_ = ranges[0].size / kPageSize;
+    bitmap_.assign((nframes_ + 63) / 64, 0);
+    refcounts_ = std::make_unique<std::atomic<u32>[]>(nframes_);
+    free_ = nframes_;
+  }
+
+  Result<Paddr> alloc(usize n) {
+    SpinLockGuard g(lock_);
+    ++allocations_;
+    if (n == 0 || n > free_) {
+      ++failures_;
+      return Errno::enomem;
+    }
+    usize start = n == 1 ? find_one() : find_run(n);
+    if (start == kNone) {
+      ++failures_;
+      return Errno::enomem;
+    }
+    for (usize i = start; i < start + n; ++i) {
+      set_bit(i, true);
+      refcounts_[i].store(1, std::memory_order_relaxed);
+    }
+    free_ -= n;
+    usize used = nframes_ - free_;
+    if (used > peak_) peak_ = used;
+    if (n == 1) hint_ = start + 1;
+    return base_ + start * kPageSize;
+  }
+
+  void free_one(usize idx) {
+    SpinLockGuard g(lock_);
+    if (!get_bit(idx)) panic("double free of frame {:#x}", base_ + idx * kPageSize);
+    set_bit(idx, false);
+    ++free_;
+    ++frees_;
+  }
+
+  usize index(Paddr p) const {
+    usize idx = (p - base_) / kPageSize;
+    if (p < base_ || idx >= nframes_ || !is_page_aligned(p)) panic("bad frame address {:#x}", p);
+    return idx;
+  }
+  std::atomic<u32>& refcount(Paddr p) { return refcounts_[index(p)]; }
+
+  FrameStats stats() {
+    SpinLockGuard g(lock_);
+    return {nframes_, free_, nframes_ - free_, peak_, allocations_, frees_, failures_};
+  }
+
+ private:
+  static constexpr usize kNone = ~usize{0};
+  bool get_bit(usize i) const { return (bitmap_[i / 64] >> (i % 64)) & 1; }
+  void set_bit(usize i, bool v) {
+    if (v) {
+      bitmap_[i / 64] |= u64{1} << (i % 64);
+    } else {
+      bitmap_[i / 64] &= ~(u64{1} << (i % 64));
+    }
+  }
+  usize find_one() {
+    usize words = bitmap_.size();
+    usize w0 = (hint_ % nframes_) / 64;
+    for (usize k = 0; k < words; ++k) {
+      usize w = (w0 + k) % words;
+      if (bitmap_[w] != ~u64{0}) {
+        usize bit = static_cast<usize>(__builtin_ctzll(~bitmap_[w]));
+        usize i = w * 64 + bit;
+        if (i < nframes_) return i;
+      }
+    }
+    return kNone;
+  }
+  usize find_run(usize n) {
+    usize run = 0;
+    for (usize i = 0; i < nframes_; ++i) {
+      run = get_bit(i) ? 0 : run + 1;
+      if (run == n) return i + 1 - n;
+    }
+    return kNone;
+  }
+
+  SpinLock lock_;
+  Paddr base_ = 0;
+  usize nframes_ = 0;
+  usize free_ = 0;
+  usize hint_ = 0;
+  usize peak_ = 0;
+  u64 allocations_ = 0, frees_ = 0, failures_ = 0;
+  std::vector<u64> bitmap_;
+  std::unique_ptr<std::atomic<u32>[]> refcounts_;
+};
+
+FrameAllocator& allocator() {
+  static FrameAllocator a;
+  return a;
+}
+
+u8* page_ptr(Paddr p) { return arch::phys_to_virt(p); }
+
+}  // namespace
+
+namespace mm_internal {
+void frame_add_ref(Paddr p) { allocator().refcount(p).fetch_add(1, std::memory_order_relaxed); }
+void frame_release(Paddr p) {
+  auto& a = allocator();
+  u32 old = a.refcount(p).fetch_sub(1, std::memory_order_acq_rel);
+  if (old == 0) panic("frame {:#x} released with refcount 0", p);
+  if (old == 1) a.free_one(a.index(p));
+}
+}  // namespace mm_internal
+
+FrameStats frame_stats() { return allocator().stats(); }
+
+Result<Frame> Frame::alloc_uninit() {
+  Paddr p = TRY(allocator().alloc(1));
+  return Frame(p, Adopt{});
+}
+
+Result<Frame> Frame::alloc() {
+  Frame f = TRY(alloc_uninit());
+  f.zero();
+  return f;
+}
+
+Frame Frame::from_paddr_add_ref(Paddr paddr) {
+  mm_internal::frame_add_ref(paddr);
+  return Frame(paddr, Adopt{});
+}
+
+Frame::Frame(const Frame& other) : paddr_(other.paddr_) {
+  if (paddr_ != kInvalid) mm_internal::frame_add_ref(paddr_);
+}
+
+Frame& Frame::operator=(const Frame& other) {
+  if (this != &other) {
+    Frame tmp(other);
+    std::swap(paddr_, tmp.paddr_);
+  }
+  return *this;
+}
+
+Frame& Frame::operator=(Frame&& other) noexcept {
+  if (this != &other) {
+    if (paddr_ != kInvalid) mm_internal::frame_release(paddr_);
+    paddr_ = other.paddr_;
+    other.paddr_ = kInvalid;
+  }
+  return *this;
+}
+
+Frame::~Frame() {
+  if (paddr_ != kInvalid) mm_internal::frame_release(paddr_);
+}
+
+u32 Frame::refcount() const { return allocator().refcount(paddr_).load(std::memory_order_relaxed); }
+
+void Frame::zero() { std::memset(page_ptr(paddr_), 0, kPageSize); }
+
+void Frame::copy_from(const Frame& src) {
+  std::memcpy(page_ptr(paddr_), page_ptr(src.paddr_), kPageSize);
+}
+
+Result<void> Frame::read_bytes(usize offset, std::span<u8> dst) const {
+  if (offset > kPageSize || dst.size() > kPageSize - offset) return Errno::einval;
+  std::memcpy(dst.data(), page_ptr(paddr_) + offset, dst.size());
+  return {};
+}
+
+Result<void> Frame::write_bytes(usize offset, std::span<const u8> src) {
+  if (offset > kPageSize || src.size() > kPageSize - offset) return Errno::einval;
+  std::memcpy(page_ptr(paddr_) + offset, src.data(), src.size());
+  return {};
+}
+
+VmReader Frame::reader() const { return VmReader::from_phys(paddr_, kPageSize); }
+VmWriter Frame::writer() { return VmWriter::from_phys(paddr_, kPageSize); }
+
+// ---- Segment ----
+
+Result<Segment> Segment::alloc(usize nframes) {
+  if (nframes == 0) return Errno::einval;
+  Paddr p = TRY(allocator().alloc(nframes));
+  std::memset(page_ptr(p), 0, nframes * kPageSize);
+  return Segment(p, nframes);
+}
+
+Segment::Segment(Segment&& other) noexcept : paddr_(other.paddr_), nframes_(other.nframes_) {
+  other.nframes_ = 0;
+}
+
+Segment& Segment::operator=(Segment&& other) noexcept {
+  if (this != &other) {
+    this->~Segment();
+    paddr_ = other.paddr_;
+    nframes_ = other.nframes_;
+    other.nframes_ = 0;
+  }
+  return *this;
+}
+
+Segment::~Segment() {
+  for (usize i = 0; i < nframes_; ++i) mm_internal::frame_release(paddr_ + i * kPageSize);
+  nframes_ = 0;
+}
+
+Frame Segment::frame(usize i) const {
+  if (i >= nframes_) panic("Segment::frame({}) out of range ({} frames)", i, nframes_);
+  return Frame::from_paddr_add_ref(paddr_ + i * kPageSize);
+}
+
+Result<void> Segment::read_bytes(usize offset, std::span<u8> dst) const {
+  if (offset > size() || dst.size() > size() - offset) return Errno::einval;
+  std::memcpy(dst.data(), page_ptr(paddr_) + offset, dst.size());
+  return {};
+}
+
+Result<void> Segment::write_bytes(usize offset, std::span<const u8> src) {
+  if (offset > size() || src.size() > size() - offset) return Errno::einval;
+  std::memcpy(page_ptr(paddr_) + offset, src.data(), src.size());
+  return {};
+}
+
+VmReader Segment::reader() const { return VmReader::from_phys(paddr_, size()); }
+VmWriter Segment::writer() { return VmWriter::from_phys(paddr_, size()); }
+
+}  // namespace ostd

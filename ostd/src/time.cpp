@@ -1,0 +1,120 @@
+#include <optional>
+
+#include "internal.h"
+#include <ostd/irq.h>
+#include <ostd/log.h>
+#include <ostd/time.h>
+
+namespace ostd {
+
+// The armed timers, sorted by (deadline, arming order). Interrupts off protects it (one CPU).
+struct TimerQueue {
+  Timer* head = nullptr;
+  u64 seq = 0;
+  u64 jiffies = 0;
+  u64 next_tick = 0;
+  u64 tick_ns = 0;
+  u64 programmed = ~u64{0};
+
+  void insert(Timer* t) {
+    t->seq_ = ++seq;
+    Timer** pp = &head;
+    while (*pp != nullptr && (*pp)->deadline_ <= t->deadline_) pp = &(*pp)->next_;
+    t->next_ = *pp;
+    *pp = t;
+    t->armed_ = true;
+  }
+  bool remove(Timer* t) {
+    if (!t->armed_) return false;
+    for (Timer** pp = &head; *pp != nullptr; pp = &(*pp)->next_) {
+      if (*pp == t) {
+        *pp = t->next_;
+        t->next_ = nullptr;
+        t->armed_ = false;
+        return true;
+      }
+    }
+    panic("armed timer missing from the timer queue");
+  }
+  void fire_expired(u64 now) {
+    while (head != nullptr && head->deadline_ <= now) {
+      Timer* t = head;
+      head = t->next_;
+      t->next_ = nullptr;
+      t->armed_ = false;
+      if (t->callback_) t->callback_();
+    }
+  }
+  void program() {
+    u64 next = next_tick;
+    if (head != nullptr && head->deadline_ < next) next = head->deadline_;
+    programmed = next;
+    arch::set_timer_deadline(next);
+  }
+};
+
+namespace {
+TimerQueue& queue() {
+  static TimerQueue q;
+  return q;
+}
+}  // namespace
+
+u64 monotonic_ns() { return arch::monotonic_ns(); }
+u64 realtime_ns() { return arch::realtime_ns(); }
+u64 jiffies() { return queue().jiffies; }
+u32 tick_hz() { return arch::tick_hz(); }
+
+Timer::Timer(std::function<void()> callback) : callback_(std::move(callback)) {}
+
+Timer::~Timer() { cancel(); }
+
+void Timer::arm_at(u64 deadline_ns) {
+  irq::DisabledGuard g;
+  TimerQueue& q = queue();
+  q.remove(this);
+  deadline_ = deadline_ns;
+  q.insert(this);
+  if (deadline_ns < q.programmed) q.program();
+}
+
+bool Timer::cancel() {
+  irq::DisabledGuard g;
+  return queue().remove(this);
+}
+
+namespace time_internal {
+
+void init() {
+  static std::optional<irq::IrqLine> line;
+  if (!line) {
+    auto claimed = irq::IrqLine::claim(irq::kTimerLine);
+    if (claimed.is_error()) panic("timer interrupt line is taken");
+    line.emplace(claimed.release_value());
+    line->on_interrupt([](u32) { on_timer_interrupt(); });
+    line->enable();
+  }
+  irq::DisabledGuard g;
+  TimerQueue& q = queue();
+  q.tick_ns = kNsPerSec / arch::tick_hz();
+  if (q.next_tick == 0) q.next_tick = arch::monotonic_ns() + q.tick_ns;
+  q.program();
+}
+
+void on_timer_interrupt() {
+  TimerQueue& q = queue();
+  u64 now = arch::monotonic_ns();
+  if (now >= q.next_tick) {
+    u64 missed = (now - q.next_tick) / q.tick_ns;
+    q.jiffies += 1 + missed;
+    q.next_tick += (1 + missed) * q.tick_ns;
+    TaskInternals::tick(q.tick_ns);
+    arch::user_notify_kernel_event();
+  }
+  q.fire_expired(now);
+  q.program();
+}
+
+}  // namespace time_internal
+
+}  // namespace ostd

@@ -1,0 +1,122 @@
+#include <array>
+#include <vector>
+
+#include "harness.h"
+
+using namespace ostd;
+
+TEST(Frame, AllocIsZeroedAndWritable) {
+  test::run_in_kernel([] {
+    auto f = Frame::alloc();
+    ASSERT_TRUE(f.is_ok());
+    std::array<u8, 64> buf{};
+    buf.fill(0xff);
+    ASSERT_TRUE(f.value().read_bytes(100, buf).is_ok());
+    for (u8 b : buf) EXPECT_EQ(b, 0);
+    std::array<u8, 4> data{1, 2, 3, 4};
+    ASSERT_TRUE(f.value().write_bytes(kPageSize - 4, data).is_ok());
+    std::array<u8, 4> back{};
+    ASSERT_TRUE(f.value().read_bytes(kPageSize - 4, back).is_ok());
+    EXPECT_EQ(back, data);
+  });
+}
+
+TEST(Frame, OutOfPageAccessIsEinval) {
+  test::run_in_kernel([] {
+    auto f = Frame::alloc().release_value();
+    std::array<u8, 8> buf{};
+    EXPECT_EQ(f.read_bytes(kPageSize - 4, buf).error(), Errno::einval);
+    EXPECT_EQ(f.write_bytes(kPageSize + 1, std::span<const u8>{}).error(), Errno::einval);
+    EXPECT_EQ(f.read_bytes(~usize{0}, buf).error(), Errno::einval);
+  });
+}
+
+TEST(Frame, RefcountFollowsCopiesAndFreesOnLastDrop) {
+  test::run_in_kernel([] {
+    usize before = frame_stats().allocated_frames;
+    {
+      Frame a = Frame::alloc().release_value();
+      EXPECT_EQ(a.refcount(), 1u);
+      Frame b = a;
+      EXPECT_EQ(a.refcount(), 2u);
+      EXPECT_EQ(a.paddr(), b.paddr());
+      Frame c = std::move(b);
+      EXPECT_EQ(a.refcount(), 2u);
+      EXPECT_EQ(frame_stats().allocated_frames, before + 1);
+    }
+    EXPECT_EQ(frame_stats().allocated_frames, before);
+  });
+}
+
+TEST(Frame, CopyFromCopiesWholePage) {
+  test::run_in_kernel([] {
+    Frame a = Frame::alloc().release_value();
+    Frame b = Frame::alloc().release_value();
+    std::array<u8, 3> d{9, 8, 7};
+    ASSERT_TRUE(a.write_bytes(4000, d).is_ok());
+    b.copy_from(a);
+    std::array<u8, 3> got{};
+    ASSERT_TRUE(b.read_bytes(4000, got).is_ok());
+    EXPECT_EQ(got, d);
+  });
+}
+
+TEST(Frame, ExhaustionFailsCleanlyAndRecovers) {
+  test::run_in_kernel([] {
+    std::vector<Frame> frames;
+    u64 failures_before = frame_stats().failures;
+    for (;;) {
+      auto f = Frame::alloc_uninit();
+      if (f.is_error()) {
+        EXPECT_EQ(f.error(), Errno::enomem);
+        break;
+      }
+      frames.push_back(f.release_value());
+      ASSERT_LT(frames.size(), test::kTestMemBytes / kPageSize) << "allocator never ran out";
+    }
+    EXPECT_EQ(frame_stats().free_frames, 0u);
+    EXPECT_EQ(frame_stats().failures, failures_before + 1);
+    EXPECT_GT(frames.size(), test::kTestMemBytes / kPageSize / 2);
+    frames.pop_back();
+    EXPECT_TRUE(Frame::alloc().is_ok());
+    frames.clear();
+    EXPECT_GT(frame_stats().free_frames, test::kTestMemBytes / kPageSize / 2);
+  });
+}
+
+TEST(Segment, ContiguousAndZeroed) {
+  test::run_in_kernel([] {
+    auto s = Segment::alloc(8);
+    ASSERT_TRUE(s.is_ok());
+    EXPECT_EQ(s.value().nframes(), 8u);
+    for (usize i = 0; i < 8; ++i) {
+      EXPECT_EQ(s.value().frame(i).paddr(), s.value().paddr() + i * kPageSize);
+    }
+    std::array<u8, 16> buf{};
+    buf.fill(1);
+    ASSERT_TRUE(s.value().read_bytes(3 * kPageSize - 8, buf).is_ok());
+    for (u8 b : buf) EXPECT_EQ(b, 0);
+    EXPECT_EQ(Segment::alloc(0).error(), Errno::einval);
+  });
+}
+
+TEST(Segment, FramesOutliveSegmentByRefcount) {
+  test::run_in_kernel([] {
+    usize before = frame_stats().allocated_frames;
+    std::optional<Frame> kept;
+    {
+      Segment s = Segment::alloc(4).release_value();
+      kept = s.frame(2);
+      EXPECT_EQ(frame_stats().allocated_frames, before + 4);
+    }
+    EXPECT_EQ(frame_stats().allocated_frames, before + 1);
+    kept.reset();
+    EXPECT_EQ(frame_stats().allocated_frames, before);
+  });
+}
+
+TEST(Segment, HugeRequestIsEnomem) {
+  test::run_in_kernel([] {
+    EXPECT_EQ(Segment::alloc(test::kTestMemBytes / kPageSize + 1).error(), Errno::enomem);
+  });
+}

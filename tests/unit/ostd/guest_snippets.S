@@ -1,0 +1,114 @@
+/* Position-independent guest code snippets for the user-mode tests. Each is copied into a
+ * guest page and run there; guest_X_end marks its end. */
+    .text
+    .globl guest_syscall, guest_syscall_end
+guest_syscall:
+    mov $39, %eax              /* getpid, with six recognisable arguments */
+    mov $11, %edi
+    mov $22, %esi
+    mov $33, %edx
+    mov $44, %r10d
+    mov $55, %r8d
+    mov $66, %r9d
+    syscall
+    mov %rax, %rdi             /* echo the result back as exit's argument */
+    mov $60, %eax
+    syscall
+    ud2
+guest_syscall_end:
+
+    .globl guest_read_fault, guest_read_fault_end
+guest_read_fault:
+    mov $0xdead000, %rax
+    mov (%rax), %rbx
+    ud2
+guest_read_fault_end:
+
+    .globl guest_write_fault, guest_write_fault_end
+guest_write_fault:
+    mov %rdi, %rax
+    movq $7, (%rax)
+    mov $60, %eax
+    syscall
+guest_write_fault_end:
+
+    .globl guest_exec_fault, guest_exec_fault_end
+guest_exec_fault:
+    jmp *%rdi
+guest_exec_fault_end:
+
+    .globl guest_loop, guest_loop_end
+guest_loop:
+    inc %rbx
+    jmp guest_loop
+guest_loop_end:
+
+    .globl guest_traps, guest_traps_end
+guest_traps:                   /* rdi selects: 0 ud2, 1 int3, 2 div by zero, 3 hlt (#GP) */
+    cmp $0, %rdi
+    jne 1f
+    ud2
+1:  cmp $1, %rdi
+    jne 2f
+    int3
+2:  cmp $2, %rdi
+    jne 3f
+    xor %ecx, %ecx
+    div %ecx
+3:  hlt
+guest_traps_end:
+
+    .globl guest_escape, guest_escape_end
+guest_escape:                  /* try to create a host file three ways, then exit */
+    lea path(%rip), %rdi
+    mov $0644, %esi
+    mov $85, %eax              /* creat (x86-64) via syscall */
+    syscall
+    lea path(%rip), %rbx
+    mov $0644, %ecx
+    mov $8, %eax               /* creat (i386) via int 0x80 */
+    int $0x80
+    lea path(%rip), %rbx
+    mov $0644, %ecx
+    mov $8, %eax               /* creat (i386) via sysenter */
+    sysenter
+    .globl guest_escape_open
+guest_escape_open:
+    lea path(%rip), %rdi
+    mov $0101, %esi            /* O_WRONLY|O_CREAT */
+    mov $0644, %edx
+    mov $2, %eax               /* open */
+    syscall
+    mov $60, %eax
+    syscall
+path:
+    .asciz "/tmp/umk-escape-test-file"
+guest_escape_end:
+
+    .globl guest_fpu, guest_fpu_end
+guest_fpu:
+    movq %rdi, %xmm0           /* xmm0 low = rdi, then report */
+    mov $1000, %eax
+    syscall
+    movq %xmm1, %rdi           /* the kernel may have changed xmm1 */
+    mov $1001, %eax
+    syscall
+    ud2
+guest_fpu_end:
+
+    .globl guest_tls, guest_tls_end
+guest_tls:
+    mov %fs:0, %rdi
+    mov $1002, %eax
+    syscall
+    ud2
+guest_tls_end:
+
+    .globl guest_spin_syscalls, guest_spin_syscalls_end
+guest_spin_syscalls:           /* getppid forever: for the round-trip benchmark */
+    mov $110, %eax
+    syscall
+    jmp guest_spin_syscalls
+guest_spin_syscalls_end:
+
+    .section .note.GNU-stack, "", @progbits

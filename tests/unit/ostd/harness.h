@@ -1,0 +1,77 @@
+// Test harness: run a test body as a kernel task on the host backend, and guest helpers.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <span>
+
+#include <ostd/host/host.h>
+#include <ostd/ostd.h>
+
+namespace test {
+
+inline constexpr ostd::u64 kTestMemBytes = 64ull << 20;
+
+/// Runs body() as the init task of a fresh kernel run on this thread.
+inline void run_in_kernel(const std::function<void()>& body) {
+  ostd::host::Config cfg;
+  cfg.mem_bytes = kTestMemBytes;
+  ostd::host::run_kernel(cfg, {}, [&] {
+    body();
+    return 0;
+  });
+}
+
+/// Bytes of a guest snippet from guest_snippets.S.
+#define GUEST_SNIPPET(name)                                                              \
+  ([] {                                                                                  \
+    extern const unsigned char name[];                                                   \
+    extern const unsigned char name##_end[];                                             \
+    return std::span<const unsigned char>(name, static_cast<size_t>(name##_end - name)); \
+  }())
+
+extern "C" {
+extern const unsigned char guest_syscall[], guest_syscall_end[];
+extern const unsigned char guest_read_fault[], guest_read_fault_end[];
+extern const unsigned char guest_write_fault[], guest_write_fault_end[];
+extern const unsigned char guest_exec_fault[], guest_exec_fault_end[];
+extern const unsigned char guest_loop[], guest_loop_end[];
+extern const unsigned char guest_traps[], guest_traps_end[];
+extern const unsigned char guest_escape[], guest_escape_end[], guest_escape_open[];
+extern const unsigned char guest_fpu[], guest_fpu_end[];
+extern const unsigned char guest_tls[], guest_tls_end[];
+extern const unsigned char guest_spin_syscalls[], guest_spin_syscalls_end[];
+}
+
+inline constexpr ostd::Vaddr kCodeVa = 0x400000;
+inline constexpr ostd::Vaddr kStackVa = 0x7000000;
+
+/// A VmSpace with `code` mapped R+X at kCodeVa and one RW stack page below kStackVa.
+inline std::shared_ptr<ostd::VmSpace> make_guest(std::span<const unsigned char> code) {
+  auto vm = ostd::VmSpace::create();
+  EXPECT_TRUE(vm.is_ok());
+  auto frame = ostd::Frame::alloc();
+  EXPECT_TRUE(frame.is_ok());
+  EXPECT_TRUE(frame.value().write_bytes(0, code).is_ok());
+  EXPECT_TRUE(vm.value()->map(kCodeVa, frame.value(), ostd::PageFlags::RX).is_ok());
+  auto stack = ostd::Frame::alloc();
+  EXPECT_TRUE(vm.value()->map(kStackVa - ostd::kPageSize, stack.value(), ostd::PageFlags::RW).is_ok());
+  return vm.value();
+}
+
+inline ostd::UserContext start_context() {
+  ostd::UserContext ctx;
+  ctx.set_instruction_pointer(kCodeVa);
+  ctx.set_stack_pointer(kStackVa);
+  ctx.regs().rflags = 0x202;
+  return ctx;
+}
+
+inline auto never() {
+  return [] { return false; };
+}
+
+}  // namespace test

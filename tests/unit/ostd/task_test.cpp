@@ -1,0 +1,256 @@
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "harness.h"
+
+using namespace ostd;
+
+namespace {
+std::shared_ptr<Task> spawn(std::function<void()> fn, std::string name = "t") {
+  auto t = Task::spawn(std::move(fn), TaskOptions{std::move(name), 0});
+  EXPECT_TRUE(t.is_ok());
+  return t.release_value();
+}
+}  // namespace
+
+TEST(Task, SpawnAndJoin) {
+  test::run_in_kernel([] {
+    int x = 0;
+    auto t = spawn([&] { x = 42; });
+    t->join();
+    EXPECT_TRUE(t->has_exited());
+    EXPECT_EQ(x, 42);
+    EXPECT_NE(t->id(), Task::current().id());
+  });
+}
+
+TEST(Task, YieldInterleavesInFifoOrder) {
+  test::run_in_kernel([] {
+    std::string log;
+    auto a = spawn([&] {
+      for (int i = 0; i < 3; ++i) {
+        log += 'a';
+        Task::yield_now();
+      }
+    });
+    auto b = spawn([&] {
+      for (int i = 0; i < 3; ++i) {
+        log += 'b';
+        Task::yield_now();
+      }
+    });
+    a->join();
+    b->join();
+    EXPECT_EQ(log, "ababab");
+  });
+}
+
+TEST(Task, ManyTasksAllRunAndStacksAreFreed) {
+  test::run_in_kernel([] {
+    std::atomic<int> n{0};
+    std::vector<std::shared_ptr<Task>> ts;
+    for (int i = 0; i < 200; ++i) ts.push_back(spawn([&] { n.fetch_add(1); }));
+    for (auto& t : ts) t->join();
+    EXPECT_EQ(n.load(), 200);
+  });
+}
+
+TEST(Task, BusyTasksArePreemptedFairly) {
+  test::run_in_kernel([] {
+    std::atomic<bool> stop{false};
+    std::atomic<u64> a{0}, b{0};
+    u64 preempt_before = sched::stats().preemptions;
+    auto ta = spawn([&] { while (!stop.load(std::memory_order_relaxed)) a.fetch_add(1, std::memory_order_relaxed); });
+    auto tb = spawn([&] { while (!stop.load(std::memory_order_relaxed)) b.fetch_add(1, std::memory_order_relaxed); });
+    Task::sleep_for_ns(300 * kNsPerMs);
+    stop = true;
+    ta->join();
+    tb->join();
+    EXPECT_GT(sched::stats().preemptions, preempt_before + 10);
+    ASSERT_GT(a.load(), 0u);
+    ASSERT_GT(b.load(), 0u);
+    double ratio = static_cast<double>(a.load()) / static_cast<double>(b.load());
+    EXPECT_GT(ratio, 0.5) << a.load() << " vs " << b.load();
+    EXPECT_LT(ratio, 2.0) << a.load() << " vs " << b.load();
+    EXPECT_GT(ta->cpu_time_ns(), 50 * kNsPerMs);
+  });
+}
+
+TEST(Task, SleepLastsAtLeastTheRequestedTime) {
+  test::run_in_kernel([] {
+    for (u64 ms : {1, 5, 20}) {
+      u64 t0 = monotonic_ns();
+      Task::sleep_for_ns(ms * kNsPerMs);
+      u64 took = monotonic_ns() - t0;
+      EXPECT_GE(took, ms * kNsPerMs);
+      EXPECT_LT(took, ms * kNsPerMs + 15 * kNsPerMs);
+    }
+  });
+}
+
+TEST(Task, SleepersWakeInDeadlineOrder) {
+  test::run_in_kernel([] {
+    std::string order;
+    auto a = spawn([&] { Task::sleep_for_ns(30 * kNsPerMs); order += 'a'; });
+    auto b = spawn([&] { Task::sleep_for_ns(10 * kNsPerMs); order += 'b'; });
+    auto c = spawn([&] { Task::sleep_for_ns(20 * kNsPerMs); order += 'c'; });
+    a->join();
+    b->join();
+    c->join();
+    EXPECT_EQ(order, "bca");
+  });
+}
+
+TEST(WaitQueue, TimesOutWhenNothingHappens) {
+  test::run_in_kernel([] {
+    WaitQueue wq;
+    u64 t0 = monotonic_ns();
+    bool ok = wq.wait_until([] { return false; }, 20 * kNsPerMs);
+    u64 took = monotonic_ns() - t0;
+    EXPECT_FALSE(ok);
+    EXPECT_GE(took, 20 * kNsPerMs);
+    EXPECT_LT(took, 40 * kNsPerMs);
+    EXPECT_FALSE(wq.wait_until([] { return false; }, 0));
+  });
+}
+
+TEST(WaitQueue, WakeBeforeTimeout) {
+  test::run_in_kernel([] {
+    WaitQueue wq;
+    bool flag = false;
+    auto waker = spawn([&] {
+      Task::sleep_for_ns(5 * kNsPerMs);
+      flag = true;
+      wq.wake_all();
+    });
+    u64 t0 = monotonic_ns();
+    EXPECT_TRUE(wq.wait_until([&] { return flag; }, 1000 * kNsPerMs));
+    EXPECT_LT(monotonic_ns() - t0, 200 * kNsPerMs);
+    waker->join();
+  });
+}
+
+TEST(WaitQueue, WakeOneWakesExactlyOne) {
+  test::run_in_kernel([] {
+    WaitQueue wq;
+    int tokens = 0;
+    int done = 0;
+    std::vector<std::shared_ptr<Task>> ts;
+    for (int i = 0; i < 3; ++i) {
+      ts.push_back(spawn([&] {
+        (void)wq.wait_until([&] { return tokens > 0; });
+        --tokens;
+        ++done;
+      }));
+    }
+    Task::yield_now();
+    Task::sleep_for_ns(kNsPerMs);
+    EXPECT_EQ(done, 0);
+    tokens = 1;
+    EXPECT_TRUE(wq.wake_one());
+    Task::sleep_for_ns(5 * kNsPerMs);
+    EXPECT_EQ(done, 1);
+    tokens = 2;
+    EXPECT_EQ(wq.wake_all(), 2u);
+    for (auto& t : ts) t->join();
+    EXPECT_EQ(done, 3);
+  });
+}
+
+TEST(Mutex, ContentionBetweenPreemptedTasks) {
+  test::run_in_kernel([] {
+    Mutex m;
+    u64 counter = 0;  // deliberately non-atomic: the mutex must protect it
+    bool inside = false;
+    bool overlap = false;
+    std::vector<std::shared_ptr<Task>> ts;
+    for (int i = 0; i < 4; ++i) {
+      ts.push_back(spawn([&] {
+        u64 until = monotonic_ns() + 100 * kNsPerMs;
+        while (monotonic_ns() < until) {
+          MutexGuard g(m);
+          if (inside) overlap = true;
+          inside = true;
+          u64 v = counter;
+          for (volatile int k = 0; k < 2000; ++k) {
+          }
+          counter = v + 1;
+          inside = false;
+        }
+      }));
+    }
+    for (auto& t : ts) t->join();
+    EXPECT_FALSE(overlap);
+    EXPECT_GT(counter, 100u);
+    EXPECT_GT(sched::stats().preemptions, 0u);
+    EXPECT_FALSE(m.is_locked());
+  });
+}
+
+TEST(Mutex, TryLockFailsWhileHeld) {
+  test::run_in_kernel([] {
+    Mutex m;
+    bool other_got_it = true;
+    {
+      MutexGuard g(m);
+      auto t = spawn([&] { other_got_it = m.try_lock(); });
+      t->join();
+    }
+    EXPECT_FALSE(other_got_it);
+    EXPECT_TRUE(m.try_lock());
+  });
+}
+
+TEST(RwLock, ReadersShareWritersExclude) {
+  test::run_in_kernel([] {
+    RwLock l;
+    int max_readers = 0;
+    bool writer_saw_reader = false;
+    std::vector<std::shared_ptr<Task>> ts;
+    for (int i = 0; i < 3; ++i) {
+      ts.push_back(spawn([&] {
+        auto g = l.read();
+        max_readers = std::max<int>(max_readers, static_cast<int>(l.readers()));
+        Task::sleep_for_ns(10 * kNsPerMs);
+      }));
+    }
+    ts.push_back(spawn([&] {
+      Task::sleep_for_ns(2 * kNsPerMs);
+      auto g = l.write();
+      writer_saw_reader = l.readers() != 0;
+    }));
+    for (auto& t : ts) t->join();
+    EXPECT_EQ(max_readers, 3);
+    EXPECT_FALSE(writer_saw_reader);
+  });
+}
+
+TEST(Completion, WaitAndTimeout) {
+  test::run_in_kernel([] {
+    Completion c;
+    EXPECT_FALSE(c.wait_for_ns(5 * kNsPerMs));
+    auto t = spawn([&] { c.complete(); });
+    c.wait();
+    t->join();
+    Completion all;
+    all.complete_all();
+    EXPECT_TRUE(all.wait_for_ns(1));
+    EXPECT_TRUE(all.wait_for_ns(1));
+  });
+}
+
+TEST(SpinLock, DisablesInterruptsWhileHeld) {
+  test::run_in_kernel([] {
+    SpinLock l;
+    EXPECT_TRUE(irq::local_enabled());
+    {
+      auto g = l.lock();
+      EXPECT_FALSE(irq::local_enabled());
+      EXPECT_TRUE(l.is_locked());
+    }
+    EXPECT_TRUE(irq::local_enabled());
+    SpinLockProtected<int> v(5);
+    EXPECT_EQ(v.with([](int& x) { return ++x; }), 6);
+  });
+}

@@ -1,0 +1,297 @@
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstring>
+
+#include "harness.h"
+
+using namespace ostd;
+
+namespace {
+UserMode start(std::shared_ptr<VmSpace> vm, const UserContext& ctx) {
+  auto um = UserMode::create(std::move(vm), ctx);
+  EXPECT_TRUE(um.is_ok());
+  return um.release_value();
+}
+ReturnReason run(UserMode& um) { return um.execute(test::never()); }
+}  // namespace
+
+TEST(UserMode, SyscallArgumentsAndResult) {
+  test::run_in_kernel([] {
+    auto vm = test::make_guest(GUEST_SNIPPET(guest_syscall));
+    UserMode um = start(vm, test::start_context());
+    ReturnReason rr = run(um);
+    ASSERT_EQ(rr.kind, ReturnReason::Kind::Syscall);
+    EXPECT_EQ(um.context().syscall_number(), 39u);
+    EXPECT_EQ(um.context().syscall_args(), (std::array<u64, 6>{11, 22, 33, 44, 55, 66}));
+    um.context().set_syscall_ret(1234);
+    rr = run(um);
+    ASSERT_EQ(rr.kind, ReturnReason::Kind::Syscall);
+    EXPECT_EQ(um.context().syscall_number(), 60u);
+    EXPECT_EQ(um.context().syscall_args()[0], 1234u);
+    EXPECT_EQ(um.context().instruction_pointer(), test::kCodeVa + 0x32);
+  });
+}
+
+TEST(UserMode, ReadFaultReportsAddressAndAccess) {
+  test::run_in_kernel([] {
+    auto vm = test::make_guest(GUEST_SNIPPET(guest_read_fault));
+    UserMode um = start(vm, test::start_context());
+    ReturnReason rr = run(um);
+    ASSERT_EQ(rr.kind, ReturnReason::Kind::Exception);
+    EXPECT_EQ(rr.exception.kind, ExceptionKind::PageFault);
+    EXPECT_EQ(rr.exception.vector, 14u);
+    EXPECT_EQ(rr.exception.address, 0xdead000u);
+    EXPECT_EQ(rr.exception.access, Access::Read);
+    EXPECT_FALSE(rr.exception.present);
+    EXPECT_EQ(um.context().instruction_pointer(), test::kCodeVa + 7);  // the faulting mov
+  });
+}
+
+TEST(UserMode, FaultIsResolvedByMappingAndRetried) {
+  test::run_in_kernel([] {
+    auto vm = test::make_guest(GUEST_SNIPPET(guest_write_fault));
+    constexpr Vaddr kData = 0x20000000;
+    UserContext ctx = test::start_context();
+    ctx.regs().rdi = kData;
+    UserMode um = start(vm, ctx);
+    ASSERT_TRUE(vm->map(kData, Frame::alloc().release_value(), PageFlags::R).is_ok());
+    ReturnReason rr = run(um);
+    ASSERT_EQ(rr.kind, ReturnReason::Kind::Exception);
+    EXPECT_EQ(rr.exception.kind, ExceptionKind::PageFault);
+    EXPECT_EQ(rr.exception.address, kData);
+    EXPECT_EQ(rr.exception.access, Access::Write);
+    EXPECT_TRUE(rr.exception.present) << "error code " << rr.exception.error_code;
+    // Make it writable (as copy-on-write would) and resume at the same instruction.
+    ASSERT_TRUE(vm->protect(kData, kPageSize, PageFlags::RW).is_ok());
+    rr = run(um);
+    ASSERT_EQ(rr.kind, ReturnReason::Kind::Syscall);
+    EXPECT_EQ(um.context().syscall_number(), 60u);
+    EXPECT_EQ(UserPtr<u64>(kData).read(*vm).value(), 7u);
+  });
+}
+
+TEST(UserMode, ExecuteFaultOnNonExecutablePage) {
+  test::run_in_kernel([] {
+    auto vm = test::make_guest(GUEST_SNIPPET(guest_exec_fault));
+    constexpr Vaddr kData = 0x30000000;
+    ASSERT_TRUE(vm->map(kData, Frame::alloc().release_value(), PageFlags::RW).is_ok());
+    UserContext ctx = test::start_context();
+    ctx.regs().rdi = kData;
+    UserMode um = start(vm, ctx);
+    ReturnReason rr = run(um);
+    ASSERT_EQ(rr.kind, ReturnReason::Kind::Exception);
+    EXPECT_EQ(rr.exception.kind, ExceptionKind::PageFault);
+    EXPECT_EQ(rr.exception.address, kData);
+    EXPECT_EQ(rr.exception.access, Access::Execute);
+    EXPECT_EQ(um.context().instruction_pointer(), kData);
+  });
+}
+
+TEST(UserMode, InfiniteLoopReturnsKernelEventOnTimer) {
+  test::run_in_kernel([] {
+    auto vm = test::make_guest(GUEST_SNIPPET(guest_loop));
+    UserMode um = start(vm, test::start_context());
+    u64 t0 = monotonic_ns();
+    u64 deadline = t0 + 30 * kNsPerMs;
+    int checks = 0;
+    ReturnReason rr = um.execute([&] {
+      ++checks;
+      return monotonic_ns() >= deadline;
+    });
+    u64 took = monotonic_ns() - t0;
+    ASSERT_EQ(rr.kind, ReturnReason::Kind::KernelEvent);
+    EXPECT_GE(took, 30 * kNsPerMs);
+    EXPECT_LT(took, 200 * kNsPerMs);
+    EXPECT_GE(checks, 3);
+    EXPECT_GT(um.context().regs().rbx, 1000u) << "the guest loop did not run";
+    u64 rip = um.context().instruction_pointer();
+    EXPECT_GE(rip, test::kCodeVa);
+    EXPECT_LT(rip, test::kCodeVa + GUEST_SNIPPET(guest_loop).size());
+  });
+}
+
+TEST(UserMode, KernelTasksRunWhileGuestLoops) {
+  test::run_in_kernel([] {
+    auto vm = test::make_guest(GUEST_SNIPPET(guest_loop));
+    UserMode um = start(vm, test::start_context());
+    int ticks_seen = 0;
+    bool stop = false;
+    auto other = Task::spawn([&] {
+      for (int i = 0; i < 5; ++i) {
+        Task::sleep_for_ns(2 * kNsPerMs);
+        ++ticks_seen;
+      }
+      stop = true;
+    }).release_value();
+    ReturnReason rr = um.execute([&] { return stop; });
+    EXPECT_EQ(rr.kind, ReturnReason::Kind::KernelEvent);
+    EXPECT_EQ(ticks_seen, 5);
+    other->join();
+  });
+}
+
+TEST(UserMode, CpuTrapsBecomeExceptions) {
+  test::run_in_kernel([] {
+    struct Case {
+      u64 sel;
+      ExceptionKind kind;
+      u32 vector;
+    };
+    for (Case c : {Case{0, ExceptionKind::InvalidOpcode, 6}, Case{1, ExceptionKind::Breakpoint, 3},
+                   Case{2, ExceptionKind::DivideError, 0},
+                   Case{3, ExceptionKind::GeneralProtection, 13}}) {
+      auto vm = test::make_guest(GUEST_SNIPPET(guest_traps));
+      UserContext ctx = test::start_context();
+      ctx.regs().rdi = c.sel;
+      UserMode um = start(vm, ctx);
+      ReturnReason rr = run(um);
+      ASSERT_EQ(rr.kind, ReturnReason::Kind::Exception) << "case " << c.sel;
+      EXPECT_EQ(rr.exception.kind, c.kind) << "case " << c.sel;
+      EXPECT_EQ(rr.exception.vector, c.vector) << "case " << c.sel;
+    }
+  });
+}
+
+TEST(UserMode, GuestCannotMakeHostSystemCalls) {
+  const char* path = "/tmp/umk-escape-test-file";
+  unlink(path);
+  test::run_in_kernel([] {
+    auto vm = test::make_guest(GUEST_SNIPPET(guest_escape));
+    UserMode um = start(vm, test::start_context());
+    ReturnReason rr = run(um);
+    ASSERT_EQ(rr.kind, ReturnReason::Kind::Syscall);
+    EXPECT_EQ(um.context().syscall_number(), 85u);  // creat, trapped, not executed
+    um.context().set_syscall_ret(static_cast<u64>(-38));
+    rr = run(um);
+    ASSERT_EQ(rr.kind, ReturnReason::Kind::Exception) << "nr " << um.context().syscall_number();  // int 0x80
+    EXPECT_EQ(rr.exception.kind, ExceptionKind::GeneralProtection);
+    rr = run(um);  // sysenter: a trapped IA-32 call (#GP) or, on CPUs where the host kernel
+                   // returns to its (unmapped) vDSO landing pad, a page fault. Never a host call.
+    ASSERT_EQ(rr.kind, ReturnReason::Kind::Exception);
+    EXPECT_TRUE(rr.exception.kind == ExceptionKind::GeneralProtection ||
+                rr.exception.kind == ExceptionKind::InvalidOpcode ||
+                rr.exception.kind == ExceptionKind::PageFault)
+        << "kind " << static_cast<int>(rr.exception.kind);
+    um.context().set_instruction_pointer(test::kCodeVa +
+                                         static_cast<u64>(test::guest_escape_open - test::guest_escape));
+    rr = run(um);
+    ASSERT_EQ(rr.kind, ReturnReason::Kind::Syscall)
+        << "kind " << static_cast<int>(rr.exception.kind) << " at " << std::hex
+        << um.context().instruction_pointer();
+    EXPECT_EQ(um.context().syscall_number(), 2u);
+  });
+  struct stat st;
+  EXPECT_NE(stat(path, &st), 0) << "the guest created a host file";
+}
+
+TEST(UserMode, FpuStateCanBeReadAndWritten) {
+  test::run_in_kernel([] {
+    auto vm = test::make_guest(GUEST_SNIPPET(guest_fpu));
+    UserContext ctx = test::start_context();
+    ctx.regs().rdi = 0x1122334455667788ull;
+    UserMode um = start(vm, ctx);
+    ReturnReason rr = run(um);
+    ASSERT_EQ(rr.kind, ReturnReason::Kind::Syscall);
+    auto fpu = um.fpu_state();
+    ASSERT_TRUE(fpu.is_ok());
+    u64 xmm0 = 0;
+    std::memcpy(&xmm0, fpu.value().fxsave.data() + 160, 8);  // XMM0 lives at offset 160
+    EXPECT_EQ(xmm0, 0x1122334455667788ull);
+    FpuState s = fpu.value();
+    u64 v = 0xcafef00dull;
+    std::memcpy(s.fxsave.data() + 176, &v, 8);  // XMM1
+    ASSERT_TRUE(um.set_fpu_state(s).is_ok());
+    rr = run(um);
+    ASSERT_EQ(rr.kind, ReturnReason::Kind::Syscall);
+    EXPECT_EQ(um.context().syscall_number(), 1001u);
+    EXPECT_EQ(um.context().syscall_args()[0], 0xcafef00dull);
+  });
+}
+
+TEST(UserMode, FsBaseIsPerThreadTls) {
+  test::run_in_kernel([] {
+    auto vm = test::make_guest(GUEST_SNIPPET(guest_tls));
+    constexpr Vaddr kTls = 0x50000000;
+    ASSERT_TRUE(vm->map(kTls, Frame::alloc().release_value(), PageFlags::RW).is_ok());
+    ASSERT_TRUE(UserPtr<u64>(kTls + 16).write(*vm, 0xabcdef).is_ok());
+    UserContext ctx = test::start_context();
+    ctx.set_tls_pointer(kTls + 16);
+    UserMode um = start(vm, ctx);
+    ASSERT_EQ(run(um).kind, ReturnReason::Kind::Syscall);
+    EXPECT_EQ(um.context().syscall_args()[0], 0xabcdefu);
+  });
+}
+
+TEST(UserMode, TwoThreadsShareOneAddressSpace) {
+  test::run_in_kernel([] {
+    auto vm = test::make_guest(GUEST_SNIPPET(guest_write_fault));
+    constexpr Vaddr kData = 0x20000000;
+    ASSERT_TRUE(vm->map(kData, Frame::alloc().release_value(), PageFlags::RW).is_ok());
+    UserContext c1 = test::start_context();
+    c1.regs().rdi = kData;
+    UserContext c2 = test::start_context();
+    c2.regs().rdi = kData + 8;
+    UserMode t1 = start(vm, c1);
+    UserMode t2 = start(vm, c2);
+    ASSERT_EQ(run(t1).kind, ReturnReason::Kind::Syscall);
+    ASSERT_EQ(run(t2).kind, ReturnReason::Kind::Syscall);
+    EXPECT_EQ(UserPtr<u64>(kData).read(*vm).value(), 7u);
+    EXPECT_EQ(UserPtr<u64>(kData + 8).read(*vm).value(), 7u);
+  });
+}
+
+TEST(UserMode, UnmapTakesEffectForTheGuest) {
+  test::run_in_kernel([] {
+    auto vm = test::make_guest(GUEST_SNIPPET(guest_write_fault));
+    constexpr Vaddr kData = 0x20000000;
+    ASSERT_TRUE(vm->map(kData, Frame::alloc().release_value(), PageFlags::RW).is_ok());
+    ASSERT_TRUE(vm->unmap(kData, kPageSize).is_ok());
+    UserContext ctx = test::start_context();
+    ctx.regs().rdi = kData;
+    UserMode um = start(vm, ctx);
+    ReturnReason rr = run(um);
+    ASSERT_EQ(rr.kind, ReturnReason::Kind::Exception);
+    EXPECT_EQ(rr.exception.address, kData);
+    EXPECT_FALSE(rr.exception.present);
+  });
+}
+
+TEST(UserMode, GuestSeesOnlyItsOwnMappings) {
+  test::run_in_kernel([] {
+    // The stub's region and the host's usual places (umk's own heap/stack) are not mapped.
+    auto vm = test::make_guest(GUEST_SNIPPET(guest_exec_fault));
+    int local = 0;
+    for (u64 target : {reinterpret_cast<u64>(&local), reinterpret_cast<u64>(&run), u64{0x7ff800000010ull}}) {
+      UserContext ctx = test::start_context();
+      ctx.regs().rdi = target;
+      UserMode um = start(vm, ctx);
+      ReturnReason rr = run(um);
+      // Jumping anywhere outside the guest's mappings faults; the stub's syscall gadget is
+      // executable, but any syscall there is trapped by SYSEMU like any other.
+      if (rr.kind == ReturnReason::Kind::Exception) {
+        EXPECT_EQ(rr.exception.kind, ExceptionKind::PageFault);
+      } else {
+        EXPECT_EQ(target, 0x7ff800000010ull);
+        EXPECT_EQ(rr.kind, ReturnReason::Kind::Syscall);
+      }
+    }
+  });
+}
+
+TEST(UserMode, DestroyingTheAddressSpaceKillsItsStub) {
+  std::vector<int> pids;
+  test::run_in_kernel([&] {
+    {
+      auto vm = test::make_guest(GUEST_SNIPPET(guest_loop));
+      UserMode um = start(vm, test::start_context());
+      pids = host::stub_pids();
+      EXPECT_FALSE(pids.empty());
+      for (int p : pids) EXPECT_EQ(kill(p, 0), 0);
+    }
+    EXPECT_TRUE(host::stub_pids().empty());
+  });
+  for (int p : pids) EXPECT_NE(kill(p, 0), 0) << "stub " << p << " survived";
+}
