@@ -1,6 +1,8 @@
 // ostd/bytes.h — byte views of trivially copyable objects (the one place the cast lives).
 #pragma once
 
+#include <cstring>
+#include <optional>
 #include <span>
 #include <type_traits>
 
@@ -17,6 +19,17 @@ template <typename T>
   requires std::is_trivially_copyable_v<T>
 std::span<const u8, sizeof(T)> bytes_of(const T& v) {
   return std::span<const u8, sizeof(T)>(reinterpret_cast<const u8*>(&v), sizeof(T));  // NOLINT
+}
+
+/// Reads a T stored at `offset` in `bytes` (any alignment); nullopt when it does not fit.
+/// The safe way for services to decode binary formats (ELF, cpio, ABI structs).
+template <typename T>
+  requires std::is_trivially_copyable_v<T>
+std::optional<T> load_from(std::span<const u8> bytes, usize offset) {
+  if (offset > bytes.size() || sizeof(T) > bytes.size() - offset) return std::nullopt;
+  T v;
+  std::memcpy(&v, bytes.data() + offset, sizeof(T));
+  return v;
 }
 
 }  // namespace ostd

@@ -1,0 +1,28 @@
+// services/process/elf_loader.h — loading ELF64 executables into a VmSpace.
+#pragma once
+
+#include <span>
+
+#include <ostd/error.h>
+#include <ostd/mm/vm_space.h>
+#include <ostd/types.h>
+
+namespace services {
+
+struct LoadedImage {
+  ostd::Vaddr entry = 0;
+  ostd::Vaddr phdr = 0;  // address of the program headers in memory (AT_PHDR)
+  ostd::u16 phent = 0;
+  ostd::u16 phnum = 0;
+  ostd::Vaddr load_bias = 0;
+  ostd::Vaddr brk_start = 0;  // first page after the highest segment
+  bool wants_interpreter = false;
+};
+
+/// Checks the image completely, then maps every PT_LOAD segment (file bytes copied, the rest
+/// zero). ENOEXEC for anything malformed or unsupported (not ELF64 x86-64, bad sizes or
+/// offsets, segments outside the user range, a PT_INTERP until dynamic loading lands);
+/// ENOMEM when frames run out.
+ostd::Result<LoadedImage> load_elf(ostd::VmSpace& vm, std::span<const ostd::u8> image);
+
+}  // namespace services

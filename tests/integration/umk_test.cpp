@@ -1,0 +1,171 @@
+// Runs the umk executable as a user would and checks what comes out.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+struct Outcome {
+  int status = -1;  // exit status, or 128+signal
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(int fd) {
+  std::string s;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) s.append(buf, static_cast<size_t>(n));
+  return s;
+}
+
+// Runs argv with stdout/stderr captured (stderr through a temp file to avoid pipe deadlock).
+Outcome run(const std::vector<std::string>& argv, const std::string& argv0 = "") {
+  int out[2];
+  EXPECT_EQ(pipe(out), 0);
+  FILE* errf = tmpfile();
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 1);
+    dup2(fileno(errf), 2);
+    close(out[0]);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    if (!argv0.empty()) args[0] = const_cast<char*>(argv0.c_str());
+    args.push_back(nullptr);
+    execv(argv[0].c_str(), args.data());
+    _exit(99);
+  }
+  close(out[1]);
+  Outcome o;
+  o.out = slurp(out[0]);
+  close(out[0]);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  o.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  rewind(errf);
+  o.err = slurp(fileno(errf));
+  fclose(errf);
+  return o;
+}
+
+const std::string kUmk = UMK_PATH;
+const std::string kCpio = GUESTS_CPIO;
+const std::string kRoot = GUESTS_ROOT;
+
+Outcome umk(std::vector<std::string> program) {
+  std::vector<std::string> argv = {kUmk, "run", "--initramfs", kCpio, "--"};
+  argv.insert(argv.end(), program.begin(), program.end());
+  return run(argv);
+}
+
+}  // namespace
+
+TEST(Umk, RunsAGuestThatPrintsThroughASystemCall) {
+  Outcome o = umk({"/hello"});
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_EQ(o.out, "hello from a guest\n");
+}
+
+TEST(Umk, MuslStaticBinaryMatchesNativeRun) {
+  Outcome mine = umk({"/hello-musl", "one", "two words"});
+  Outcome native = run({kRoot + "/hello-musl", "one", "two words"}, "/hello-musl");
+  EXPECT_EQ(mine.status, native.status);
+  EXPECT_EQ(mine.out, native.out);
+  EXPECT_NE(mine.out.find("tls=42"), std::string::npos);
+}
+
+TEST(Umk, ExitStatusAndSymlinkedProgram) {
+  Outcome mine = umk({"/link-to-musl", "exit7"});
+  Outcome native = run({kRoot + "/hello-musl", "exit7"}, "/link-to-musl");
+  EXPECT_EQ(mine.status, 7);
+  EXPECT_EQ(mine.status, native.status);
+  EXPECT_EQ(mine.out, native.out);
+}
+
+TEST(Umk, FaultingProgramDiesWithSigsegvStatus) {
+  Outcome o = umk({"/hello-musl", "fault"});
+  EXPECT_EQ(o.status, 128 + SIGSEGV) << o.err;
+  Outcome native = run({kRoot + "/hello-musl", "fault"}, "/hello-musl");
+  EXPECT_EQ(native.status, 128 + SIGSEGV);
+}
+
+TEST(Umk, MalformedElfIsNoexecNotACrash) {
+  Outcome o = umk({"/bad-elf"});
+  EXPECT_EQ(o.status, 126);
+  EXPECT_NE(o.err.find("ENOEXEC"), std::string::npos) << o.err;
+}
+
+TEST(Umk, MissingProgramIs127) {
+  Outcome o = umk({"/no/such/program"});
+  EXPECT_EQ(o.status, 127);
+  EXPECT_NE(o.err.find("ENOENT"), std::string::npos) << o.err;
+}
+
+TEST(Umk, HelpAndUsageErrors) {
+  Outcome h = run({kUmk, "--help"});
+  EXPECT_EQ(h.status, 0);
+  EXPECT_NE(h.out.find("umk run"), std::string::npos);
+  EXPECT_NE(h.out.find("--initramfs"), std::string::npos);
+  EXPECT_EQ(run({kUmk, "run", "--bogus", "--", "/hello"}).status, 2);
+  EXPECT_EQ(run({kUmk, "run", "--mem", "12Q", "--", "/hello"}).status, 2);
+  EXPECT_EQ(run({kUmk, "run", "--initramfs", kCpio}).status, 2);
+  EXPECT_EQ(run({kUmk}).status, 2);
+}
+
+namespace {
+std::vector<int> children_of(pid_t pid) {
+  std::vector<int> kids;
+  std::ifstream f("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+  int k;
+  while (f >> k) kids.push_back(k);
+  return kids;
+}
+bool alive(int pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  if (!f) return false;
+  std::string line;
+  std::getline(f, line);
+  auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
+}
+}  // namespace
+
+TEST(Umk, KillingUmkLeavesNoStubProcess) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    execl(kUmk.c_str(), kUmk.c_str(), "run", "--initramfs", kCpio.c_str(), "--", "/loop",
+          static_cast<char*>(nullptr));
+    _exit(99);
+  }
+  std::vector<int> stubs;
+  for (int i = 0; i < 200 && stubs.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    stubs = children_of(pid);
+  }
+  ASSERT_FALSE(stubs.empty()) << "umk never started a stub";
+  for (int s : stubs) EXPECT_TRUE(alive(s));
+  kill(pid, SIGKILL);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  for (int i = 0; i < 200; ++i) {
+    bool any = false;
+    for (int s : stubs) any |= alive(s);
+    if (!any) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (int s : stubs) EXPECT_FALSE(alive(s)) << "stub " << s << " outlived umk";
+}

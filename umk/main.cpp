@@ -1,0 +1,117 @@
+// umk: the hosted kernel. Boots the services on the host backend and runs a Linux program.
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include <ostd/host/host.h>
+#include <ostd/log.h>
+
+#include "kernel_main.h"
+
+namespace {
+
+const char kUsage[] =
+    "usage: umk run [options] -- PROGRAM [ARGS...]\n"
+    "       umk --help\n"
+    "\n"
+    "Boots the framekernel's services inside this process and runs PROGRAM (a static x86-64\n"
+    "Linux executable found in the initramfs) as pid 1, with umk's stdin/stdout/stderr.\n"
+    "umk exits with PROGRAM's exit status (128+N when it was killed by signal N).\n"
+    "\n"
+    "options:\n"
+    "  --initramfs FILE   newc cpio archive unpacked as the root file system\n"
+    "  --mem SIZE         physical memory, e.g. 512M or 2G (default 512M)\n"
+    "  --platform NAME    how user code is trapped: ptrace (default)\n"
+    "  --hz N             timer interrupt rate (default 250)\n"
+    "  --log LEVEL        kernel log level on stderr: trace, debug, info, warn (default),\n"
+    "                     error, off\n"
+    "  --strace           print every system call (lands with the Linux ABI issue)\n"
+    "  -h, --help         this text\n";
+
+int usage_error(const std::string& msg) {
+  std::fprintf(stderr, "umk: %s\n\n%s", msg.c_str(), kUsage);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) return usage_error("missing command");
+  if (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (args[0] != "run") return usage_error("unknown command '" + args[0] + "'");
+
+  ostd::host::Config cfg;
+  std::string initramfs_path;
+  ostd::BootInfo info;
+  size_t i = 1;
+  for (; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](const char* name) -> const std::string* {
+      if (i + 1 >= args.size()) return nullptr;
+      (void)name;
+      return &args[++i];
+    };
+    if (a == "--") {
+      ++i;
+      break;
+    } else if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "--initramfs") {
+      const std::string* v = value("--initramfs");
+      if (v == nullptr) return usage_error("--initramfs needs a file");
+      initramfs_path = *v;
+    } else if (a == "--mem") {
+      const std::string* v = value("--mem");
+      if (v == nullptr) return usage_error("--mem needs a size");
+      cfg.mem_bytes = ostd::host::parse_size(*v);
+      if (cfg.mem_bytes < (16ull << 20)) return usage_error("bad --mem size '" + *v + "' (min 16M)");
+    } else if (a == "--platform") {
+      const std::string* v = value("--platform");
+      if (v == nullptr || *v != "ptrace") {
+        return usage_error("--platform: only 'ptrace' exists so far");
+      }
+      cfg.platform = *v;
+    } else if (a == "--hz") {
+      const std::string* v = value("--hz");
+      int hz = v == nullptr ? 0 : std::atoi(v->c_str());
+      if (hz < 10 || hz > 10000) return usage_error("--hz must be between 10 and 10000");
+      cfg.hz = static_cast<ostd::u32>(hz);
+    } else if (a == "--log") {
+      const std::string* v = value("--log");
+      auto lvl = v == nullptr ? ostd::Result<ostd::LogLevel>(ostd::Errno::einval)
+                              : ostd::log::parse_level(*v);
+      if (lvl.is_error()) return usage_error("--log needs trace|debug|info|warn|error|off");
+      ostd::log::set_level(lvl.value());
+    } else if (a == "--strace") {
+      std::fprintf(stderr, "umk: --strace is not implemented yet\n");
+      return 2;
+    } else {
+      return usage_error("unknown option '" + a + "'");
+    }
+  }
+  if (i >= args.size()) return usage_error("missing PROGRAM after --");
+  info.init_argv.assign(args.begin() + static_cast<long>(i), args.end());
+  for (const std::string& a : args) info.cmdline += (info.cmdline.empty() ? "" : " ") + a;
+
+  std::vector<unsigned char> initramfs;
+  if (!initramfs_path.empty()) {
+    std::ifstream f(initramfs_path, std::ios::binary);
+    if (!f) {
+      std::fprintf(stderr, "umk: cannot read %s: %s\n", initramfs_path.c_str(), std::strerror(errno));
+      return 2;
+    }
+    initramfs.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
+  info.initramfs = std::span<const ostd::u8>(initramfs.data(), initramfs.size());
+  int rc = ostd::host::run_kernel(cfg, std::move(info), [] { return services::kernel_main(); });
+  std::fflush(stdout);
+  return rc;
+}
