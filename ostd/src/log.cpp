@@ -32,9 +32,9 @@ void write(LogLevel lvl, std::string_view module, std::string_view message) {
 }  // namespace log
 
 namespace detail {
-[[noreturn]] void panic_impl(std::string_view message, const std::source_location& loc) {
-  std::string full = format("kernel panic at {}:{} ({}): {}", loc.file_name(), loc.line(),
-                            loc.function_name(), message);
+[[noreturn]] void panic_impl(std::string_view message, const SourceLocation& loc) {
+  std::string full = format("kernel panic at {}:{} ({}): {}", std::string_view(loc.file),
+                            loc.line, std::string_view(loc.function), message);
   arch::halt_on_panic(full);
 }
 }  // namespace detail

@@ -44,7 +44,7 @@ static_assert(sizeof(Phdr) == 56);
 
 inline constexpr u16 kTypeExec = 2;
 inline constexpr u16 kTypeDyn = 3;
-inline constexpr u16 kMachineX86_64 = 62;
+inline constexpr u16 kMachineAmd64 = 62;
 inline constexpr u32 kPtLoad = 1;
 inline constexpr u32 kPtInterp = 3;
 inline constexpr u32 kPtPhdr = 6;

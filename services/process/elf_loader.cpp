@@ -49,7 +49,7 @@ Result<LoadedImage> load_elf(ostd::VmSpace& vm, std::span<const ostd::u8> image)
   if (!eh) return Errno::enoexec;
   const auto& id = eh->ident;
   if (id[0] != 0x7f || id[1] != 'E' || id[2] != 'L' || id[3] != 'F' || id[4] != 2 /*64-bit*/ ||
-      id[5] != 1 /*little endian*/ || eh->machine != elf::kMachineX86_64 ||
+      id[5] != 1 /*little endian*/ || eh->machine != elf::kMachineAmd64 ||
       (eh->type != elf::kTypeExec && eh->type != elf::kTypeDyn) ||
       eh->phentsize != sizeof(elf::Phdr) || eh->phnum == 0 || eh->phnum > 128) {
     return Errno::enoexec;

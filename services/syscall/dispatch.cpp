@@ -25,7 +25,7 @@ namespace {
 
 constexpr ostd::Logger kLog{"syscall"};
 constexpr usize kMaxIov = 1024;
-constexpr usize kChunk = 64 * 1024;
+constexpr usize kChunk = usize{64} * 1024;
 
 Result<long> sys_write(Process& p, int fd, Vaddr buf, usize count) {
   if (fd != 1 && fd != 2) return Errno::ebadf;

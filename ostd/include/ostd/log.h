@@ -2,7 +2,6 @@
 // spdlog (stderr); on bare metal to the serial console. Never call from interrupt context.
 #pragma once
 
-#include <source_location>
 #include <string_view>
 
 #include <ostd/format.h>
@@ -47,17 +46,25 @@ class Logger {
   std::string_view module_;
 };
 
+/// Where a panic was written (std::source_location needs a builtin clang 14 lacks).
+struct SourceLocation {
+  const char* file;
+  int line;
+  const char* function;
+};
+
 /// A format string that remembers where it was written (for panic messages).
 struct PanicFormat {
   template <typename S>
-  consteval PanicFormat(const S& s, std::source_location l = std::source_location::current())  // NOLINT
-      : fmt(s), loc(l) {}
+  consteval PanicFormat(const S& s, const char* file = __builtin_FILE(),  // NOLINT
+                        int line = __builtin_LINE(), const char* fn = __builtin_FUNCTION())
+      : fmt(s), loc{file, line, fn} {}
   std::string_view fmt;
-  std::source_location loc;
+  SourceLocation loc;
 };
 
 namespace detail {
-[[noreturn]] void panic_impl(std::string_view message, const std::source_location& loc);
+[[noreturn]] void panic_impl(std::string_view message, const SourceLocation& loc);
 }
 
 /// A kernel invariant was violated: print the message with its source location and a backtrace
