@@ -1,4 +1,5 @@
 // run_kernel(): boots the framework on the calling thread and runs the first task.
+#include <sched.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,8 +16,36 @@ BootInfo& mutable_boot_info();
 
 namespace ostd::host {
 
+namespace {
+// Picks one of the CPUs we may run on (spread by pid so parallel umk processes differ) and
+// pins the calling thread there; stub processes inherit the affinity when they are cloned.
+void pin_to_one_cpu() {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
+  int n = CPU_COUNT(&allowed);
+  if (n <= 1) return;
+  int pick = getpid() % n;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &allowed)) continue;
+    if (pick-- == 0) {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      sched_setaffinity(0, sizeof one, &one);
+      return;
+    }
+  }
+}
+}  // namespace
+
 int run_kernel(const Config& config, BootInfo info, std::function<int()> entry) {
   init_signals_once();
+  static bool pinned = false;
+  if (config.pin_cpu && !pinned) {
+    pin_to_one_cpu();
+    pinned = true;
+  }
   init_physical_memory(config.mem_bytes);
   info.memory_bytes = config.mem_bytes;
   if (info.platform.empty()) info.platform = "host-" + config.platform;

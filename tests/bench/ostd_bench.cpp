@@ -1,0 +1,120 @@
+// ostd_bench: micro-benchmarks of the framework on the host backend, with native Linux figures
+// measured in the same run for comparison. Prints "name value unit" lines.
+//
+//   ostd_bench [--iterations N]
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <ostd/host/host.h>
+#include <ostd/ostd.h>
+
+extern "C" {
+extern const unsigned char guest_spin_syscalls[], guest_spin_syscalls_end[];
+}
+
+namespace {
+
+using namespace ostd;
+
+u64 now() { return monotonic_ns(); }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+void report(const char* name, double value, const char* unit) {
+  std::printf("%-28s %10.3f %s\n", name, value, unit);
+  std::fflush(stdout);
+}
+
+// Two tasks yielding to each other: each yield is one fiber switch.
+double fiber_switch_ns(u64 iters) {
+  u64 t0 = now();
+  auto a = Task::spawn([iters] {
+    for (u64 i = 0; i < iters; ++i) Task::yield_now();
+  }).release_value();
+  auto b = Task::spawn([iters] {
+    for (u64 i = 0; i < iters; ++i) Task::yield_now();
+  }).release_value();
+  a->join();
+  b->join();
+  return static_cast<double>(now() - t0) / static_cast<double>(2 * iters);
+}
+
+// A guest calling getppid in a loop; the kernel answers each trap at once.
+double trapped_getppid_ns(u64 iters) {
+  auto vm = VmSpace::create().release_value();
+  Frame code = Frame::alloc().release_value();
+  (void)code.write_bytes(0, std::span<const u8>(guest_spin_syscalls,
+                                                static_cast<usize>(guest_spin_syscalls_end - guest_spin_syscalls)));
+  (void)vm->map(0x400000, code, PageFlags::RX);
+  UserContext ctx;
+  ctx.set_instruction_pointer(0x400000);
+  ctx.regs().rflags = 0x202;
+  UserMode um = UserMode::create(vm, ctx).release_value();
+  for (int warm = 0; warm < 100; ++warm) {
+    (void)um.execute([] { return false; });
+    um.context().set_syscall_ret(1);
+  }
+  u64 t0 = now();
+  u64 done = 0;
+  while (done < iters) {
+    ReturnReason rr = um.execute([] { return false; });
+    if (rr.kind == ReturnReason::Kind::Syscall) {
+      um.context().set_syscall_ret(1);
+      ++done;
+    }
+  }
+  return static_cast<double>(now() - t0) / static_cast<double>(iters);
+}
+
+double native_getppid_ns(u64 iters) {
+  u64 t0 = now();
+  for (u64 i = 0; i < iters; ++i) syscall(SYS_getppid);
+  return static_cast<double>(now() - t0) / static_cast<double>(iters);
+}
+
+double frame_alloc_free_ns(u64 iters) {
+  u64 t0 = now();
+  for (u64 i = 0; i < iters; ++i) {
+    auto f = Frame::alloc_uninit();
+    if (f.is_error()) std::abort();
+  }
+  return static_cast<double>(now() - t0) / static_cast<double>(iters);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  u64 iters = 20000;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--iterations") == 0) iters = std::strtoull(argv[i + 1], nullptr, 10);
+  }
+  if (iters == 0) iters = 1;
+  host::Config cfg;
+  cfg.mem_bytes = 256ull << 20;
+  return host::run_kernel(cfg, {}, [iters] {
+    const int kRuns = 5;
+    std::vector<double> sw, trap, nat, fa;
+    for (int r = 0; r < kRuns; ++r) {
+      sw.push_back(fiber_switch_ns(iters * 10));
+      fa.push_back(frame_alloc_free_ns(iters * 10));
+      nat.push_back(native_getppid_ns(iters * 10));
+      trap.push_back(trapped_getppid_ns(iters));
+    }
+    report("fiber_switch", median(sw), "ns");
+    report("frame_alloc_free", median(fa), "ns");
+    report("native_getppid", median(nat), "ns");
+    report("trapped_getppid_ptrace", median(trap) / 1000.0, "us");
+    report("trapped_vs_native_ratio", median(trap) / median(nat), "x");
+    return 0;
+  });
+}
