@@ -77,7 +77,6 @@ class Task : public std::enable_shared_from_this<Task> {
   u32 slice_left_ = 0;
   u64 cpu_time_ns_ = 0;
   u64 last_run_ns_ = 0;
-  bool timed_out_ = false;
 };
 
 namespace sched {

@@ -26,12 +26,9 @@ inline void run_in_kernel(const std::function<void()>& body) {
 }
 
 /// Bytes of a guest snippet from guest_snippets.S.
-#define GUEST_SNIPPET(name)                                                              \
-  ([] {                                                                                  \
-    extern const unsigned char name[];                                                   \
-    extern const unsigned char name##_end[];                                             \
-    return std::span<const unsigned char>(name, static_cast<size_t>(name##_end - name)); \
-  }())
+#define GUEST_SNIPPET(name)                    \
+  (std::span<const unsigned char>(test::name, \
+                                  static_cast<size_t>(test::name##_end - test::name)))
 
 extern "C" {
 extern const unsigned char guest_syscall[], guest_syscall_end[];

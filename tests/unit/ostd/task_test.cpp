@@ -173,8 +173,7 @@ TEST(Mutex, ContentionBetweenPreemptedTasks) {
           if (inside) overlap = true;
           inside = true;
           u64 v = counter;
-          for (volatile int k = 0; k < 2000; ++k) {
-          }
+          for (int k = 0; k < 2000; ++k) asm volatile("" ::: "memory");
           counter = v + 1;
           inside = false;
         }

@@ -1,0 +1,86 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "fs/cpio.h"
+
+using ostd::Errno;
+using ostd::u8;
+
+namespace {
+
+// Builds a newc archive from (name, mode, data) triples.
+struct Builder {
+  std::vector<u8> bytes;
+  void add(const std::string& name, unsigned mode, const std::string& data) {
+    char hdr[111];
+    std::snprintf(hdr, sizeof hdr, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
+                  1u, mode, 0u, 0u, 1u, 0u, static_cast<unsigned>(data.size()), 0u, 0u, 0u, 0u,
+                  static_cast<unsigned>(name.size() + 1), 0u);
+    bytes.insert(bytes.end(), hdr, hdr + 110);
+    bytes.insert(bytes.end(), name.begin(), name.end());
+    bytes.push_back(0);
+    while (bytes.size() % 4 != 0) bytes.push_back(0);
+    bytes.insert(bytes.end(), data.begin(), data.end());
+    while (bytes.size() % 4 != 0) bytes.push_back(0);
+  }
+  std::vector<u8> done() {
+    add("TRAILER!!!", 0, "");
+    return bytes;
+  }
+};
+
+}  // namespace
+
+TEST(Cpio, ParsesFilesDirectoriesAndSymlinks) {
+  Builder b;
+  b.add(".", 040755, "");
+  b.add("bin", 040755, "");
+  b.add("bin/busybox", 0100755, "ELF...");
+  b.add("bin/sh", 0120777, "busybox");
+  b.add("./etc/../init", 0120777, "/bin/sh");
+  auto archive = b.done();
+  auto entries = services::cpio::parse(archive);
+  ASSERT_TRUE(entries.is_ok());
+  EXPECT_EQ(entries.value().size(), 5u);
+  auto sh = services::cpio::lookup(entries.value(), "/bin/sh");
+  ASSERT_TRUE(sh.is_ok());
+  EXPECT_EQ(sh.value()->path, "bin/busybox");
+  EXPECT_EQ(std::string(sh.value()->data.begin(), sh.value()->data.end()), "ELF...");
+  auto init = services::cpio::lookup(entries.value(), "init");
+  ASSERT_TRUE(init.is_ok());
+  EXPECT_EQ(init.value()->path, "bin/busybox");
+  EXPECT_EQ(services::cpio::lookup(entries.value(), "/nope").error(), Errno::enoent);
+}
+
+TEST(Cpio, SymlinkLoopIsEloop) {
+  Builder b;
+  b.add("a", 0120777, "b");
+  b.add("b", 0120777, "a");
+  auto archive = b.done();
+  auto entries = services::cpio::parse(archive).release_value();
+  EXPECT_EQ(services::cpio::lookup(entries, "a").error(), Errno::eloop);
+}
+
+TEST(Cpio, MalformedArchivesAreEinval) {
+  Builder b;
+  b.add("file", 0100644, "0123456789");
+  auto good = b.done();
+  ASSERT_TRUE(services::cpio::parse(good).is_ok());
+  // Every truncation fails cleanly.
+  for (size_t n = 0; n < good.size(); ++n) {
+    std::vector<u8> cut(good.begin(), good.begin() + static_cast<long>(n));
+    EXPECT_EQ(services::cpio::parse(cut).error(), Errno::einval) << "length " << n;
+  }
+  auto bad_magic = good;
+  bad_magic[5] = '9';
+  EXPECT_EQ(services::cpio::parse(bad_magic).error(), Errno::einval);
+  auto bad_hex = good;
+  bad_hex[20] = 'z';
+  EXPECT_EQ(services::cpio::parse(bad_hex).error(), Errno::einval);
+  auto huge_size = good;
+  for (int i = 0; i < 8; ++i) huge_size[54 + i] = 'F';  // filesize field
+  EXPECT_EQ(services::cpio::parse(huge_size).error(), Errno::einval);
+}
