@@ -1,5 +1,8 @@
 // umk: the hosted kernel. Boots the services on the host backend and runs a Linux program.
 #include <cstdio>
+#include <cstdlib>
+
+#include <spdlog/spdlog.h>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -28,7 +31,8 @@ const char kUsage[] =
     "  --hz N             timer interrupt rate (default 250)\n"
     "  --log LEVEL        kernel log level on stderr: trace, debug, info, warn (default),\n"
     "                     error, off\n"
-    "  --strace           print every system call (lands with the Linux ABI issue)\n"
+    "  --strace           print every system call with decoded arguments and its result\n"
+    "                     on stderr, like strace\n"
     "  -h, --help         this text\n";
 
 int usage_error(const std::string& msg) {
@@ -50,6 +54,7 @@ int main(int argc, char** argv) {
   ostd::host::Config cfg;
   std::string initramfs_path;
   ostd::BootInfo info;
+  bool strace = false;
   size_t i = 1;
   for (; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -91,15 +96,16 @@ int main(int argc, char** argv) {
       if (lvl.is_error()) return usage_error("--log needs trace|debug|info|warn|error|off");
       ostd::log::set_level(lvl.value());
     } else if (a == "--strace") {
-      std::fprintf(stderr, "umk: --strace is not implemented yet\n");
-      return 2;
+      strace = true;
     } else {
       return usage_error("unknown option '" + a + "'");
     }
   }
   if (i >= args.size()) return usage_error("missing PROGRAM after --");
   info.init_argv.assign(args.begin() + static_cast<long>(i), args.end());
-  for (const std::string& a : args) info.cmdline += (info.cmdline.empty() ? "" : " ") + a;
+  // The kernel command line: words the services understand ("strace").
+  info.cmdline = "umk";
+  if (strace) info.cmdline += " strace";
 
   std::vector<unsigned char> initramfs;
   if (!initramfs_path.empty()) {
@@ -112,6 +118,9 @@ int main(int argc, char** argv) {
   }
   info.initramfs = std::span<const ostd::u8>(initramfs.data(), initramfs.size());
   int rc = ostd::host::run_kernel(cfg, std::move(info), [] { return services::kernel_main(); });
-  std::fflush(stdout);
-  return rc;
+  // The machine powers off: kernel objects (processes, queues with sleeping tasks) are not torn
+  // down one by one, as no kernel does at power-off. Flush what was written and leave.
+  std::fflush(nullptr);
+  spdlog::shutdown();
+  std::_Exit(rc);
 }

@@ -1,5 +1,8 @@
 // run_kernel(): boots the framework on the calling thread and runs the first task.
+#include <poll.h>
 #include <sched.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -68,6 +71,7 @@ int run_kernel(const Config& config, BootInfo info, std::function<int()> entry) 
   TaskInternals::idle_loop([](void* s) { return static_cast<State*>(s)->done; }, &state);
   arch::cpu_local().irq_disabled.store(true);
   stop_timer();
+  console::set_raw_mode(false);
   return state.rc;
 }
 
@@ -112,6 +116,60 @@ Result<usize> write(int stream, std::span<const u8> bytes) {
     done += static_cast<usize>(n);
   }
   return done;
+}
+
+namespace {
+struct TerminalState {
+  bool saved = false;
+  bool raw = false;
+  termios original{};
+};
+TerminalState& terminal() {
+  static TerminalState t;
+  return t;
+}
+}  // namespace
+
+bool is_terminal() { return isatty(0) == 1; }
+
+void set_raw_mode(bool on) {
+  TerminalState& t = terminal();
+  if (!is_terminal() || on == t.raw) return;
+  if (on) {
+    if (!t.saved) {
+      if (tcgetattr(0, &t.original) != 0) return;
+      t.saved = true;
+    }
+    termios raw = t.original;
+    cfmakeraw(&raw);
+    raw.c_cc[VMIN] = 1;
+    raw.c_cc[VTIME] = 0;
+    if (tcsetattr(0, TCSANOW, &raw) == 0) t.raw = true;
+  } else if (t.saved) {
+    tcsetattr(0, TCSANOW, &t.original);
+    t.raw = false;
+  }
+}
+
+std::optional<WindowSize> window_size() {
+  winsize ws{};
+  for (int fd : {0, 1}) {
+    if (isatty(fd) == 1 && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row != 0) {
+      return WindowSize{ws.ws_row, ws.ws_col};
+    }
+  }
+  return std::nullopt;
+}
+
+Result<usize> try_read(std::span<u8> dst) {
+  pollfd p{0, POLLIN, 0};
+  int r = poll(&p, 1, 0);
+  if (r < 0) return errno == EINTR ? Errno::eagain : Errno::eio;
+  if (r == 0) return Errno::eagain;
+  if ((p.revents & POLLNVAL) != 0) return usize{0};  // no stdin at all: end of input
+  ssize_t n = ::read(0, dst.data(), dst.size());
+  if (n < 0) return (errno == EAGAIN || errno == EINTR) ? Errno::eagain : Errno::eio;
+  return static_cast<usize>(n);
 }
 
 Result<usize> read(std::span<u8> dst) {

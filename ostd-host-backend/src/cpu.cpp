@@ -11,6 +11,8 @@
 #include <cstring>
 
 #include "../../ostd/src/internal.h"
+#include <ostd/boot.h>
+
 #include "host_internal.h"
 #include <ostd/time.h>
 
@@ -56,6 +58,7 @@ void fatal_signal(int sig, siginfo_t* info, void*) {
                 strsignal(sig), info->si_addr,
                 sig == SIGSEGV ? " (a kernel stack overflow hits a task's guard page)" : "");
   write_stderr(buf);
+  console::set_raw_mode(false);  // leave the user's terminal usable
   void* frames[64];
   int n = backtrace(frames, 64);
   backtrace_symbols_fd(frames, n, 2);

@@ -8,6 +8,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <ostd/boot.h>
+
 #include "host_internal.h"
 
 namespace ostd::arch {
@@ -41,6 +43,7 @@ void log_write(LogLevel level, std::string_view module, std::string_view message
 
 void halt_on_panic(std::string_view message) {
   cpu_local().irq_disabled.store(true);
+  console::set_raw_mode(false);
   std::fprintf(stderr, "\n%.*s\n", static_cast<int>(message.size()), message.data());
   void* frames[64];
   int n = backtrace(frames, 64);

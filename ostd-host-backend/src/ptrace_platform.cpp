@@ -11,6 +11,9 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <elf.h>
+#include <array>
 #include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -465,6 +468,12 @@ ReturnReason user_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pr
           return exception(ExceptionKind::GeneralProtection, 13);
         }
         user_regs_struct saved = r;
+        // The host resets the FPU/vector state for the handler and we do not return through
+        // its sigreturn, so save the guest's whole xstate here and put it back afterwards
+        // (else a faulting vector store would resume with zeroed registers).
+        alignas(64) static std::array<u8, 16384> xstate;
+        iovec xiov{xstate.data(), xstate.size()};
+        bool have_xstate = ptrace(PTRACE_GETREGSET, t.t.tid, reinterpret_cast<void*>(NT_X86_XSTATE), &xiov) == 0;
         // Run the stub's handler to learn the error code (read/write/exec, present).
         if (ptrace(PTRACE_CONT, t.t.tid, nullptr, reinterpret_cast<void*>(SIGSEGV)) != 0) {
           return thread_lost(t);
@@ -480,6 +489,10 @@ ReturnReason user_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pr
             break;
           }
           ptrace(PTRACE_CONT, t.t.tid, nullptr, nullptr);
+        }
+        if (have_xstate &&
+            ptrace(PTRACE_SETREGSET, t.t.tid, reinterpret_cast<void*>(NT_X86_XSTATE), &xiov) != 0) {
+          return thread_lost(t);
         }
         regs_from_host(saved, ctx.regs());
         ReturnReason rr = exception(ExceptionKind::PageFault, 14);

@@ -120,6 +120,7 @@ Result<LoadedImage> load_elf(ostd::VmSpace& vm, std::span<const ostd::u8> image)
       TRY(vm.map(page, frame, flags));
     }
     out.brk_start = std::max(out.brk_start, s.end);
+    out.segments.push_back({s.start, s.end, s.flags});
   }
   return out;
 }

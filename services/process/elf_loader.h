@@ -2,6 +2,7 @@
 #pragma once
 
 #include <span>
+#include <vector>
 
 #include <ostd/error.h>
 #include <ostd/mm/vm_space.h>
@@ -9,7 +10,14 @@
 
 namespace services {
 
+struct LoadedSegment {
+  ostd::Vaddr start;  // page-aligned
+  ostd::Vaddr end;    // page-aligned
+  ostd::PageFlags flags;
+};
+
 struct LoadedImage {
+  std::vector<LoadedSegment> segments;
   ostd::Vaddr entry = 0;
   ostd::Vaddr phdr = 0;  // address of the program headers in memory (AT_PHDR)
   ostd::u16 phent = 0;

@@ -6,7 +6,7 @@
 #include <ostd/time.h>
 
 #include "abi/elf.h"
-#include "process/process.h"
+#include "process/initial_stack.h"
 
 #include <ostd/enforce.h>
 

@@ -1,7 +1,12 @@
-// services/process/process.h — a user process (a single-threaded first cut; the full process
-// model with fork, threads, signals and wait lands with the Linux ABI issue).
+// services/process/process.h — processes and threads.
+//
+// A Thread is one user thread: an ostd Task that loops in UserMode::execute and handles what
+// comes back (system calls, faults, kernel events). A Process groups threads that share an
+// address space, descriptor table, file-system context and signal handlers.
 #pragma once
 
+#include <array>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -9,31 +14,162 @@
 #include <vector>
 
 #include <ostd/mm/vm_space.h>
+#include <ostd/sync.h>
+#include <ostd/task.h>
 #include <ostd/types.h>
 #include <ostd/user_mode.h>
 
+#include "signal/signal.h"
+
 namespace services {
 
-struct Process {
-  ostd::i32 pid = 1;
-  std::shared_ptr<ostd::VmSpace> vm;
-  ostd::Vaddr brk_start = 0;
-  ostd::Vaddr brk = 0;
-  std::optional<int> exit_status;  // shell-style status once the process has ended
-  std::set<ostd::u64> reported_unknown;
+class FdTable;
+class FsContext;
+class MemoryMap;
+class Process;
+
+struct Credentials {
+  ostd::u32 uid = 0, euid = 0, suid = 0, fsuid = 0;
+  ostd::u32 gid = 0, egid = 0, sgid = 0, fsgid = 0;
 };
 
-/// Builds the initial stack (argv, envp, auxv, AT_RANDOM bytes) below `stack_top` in p.vm and
-/// returns the user stack pointer to start with.
-struct ExecInfo {
-  std::vector<std::string> argv;
-  std::vector<std::string> envp;
-  ostd::Vaddr entry;
-  ostd::Vaddr phdr;
-  ostd::u16 phent;
-  ostd::u16 phnum;
+class Thread : public std::enable_shared_from_this<Thread> {
+ public:
+  Thread(std::shared_ptr<Process> process, ostd::i32 tid);
+  Thread(const Thread&) = delete;
+  Thread& operator=(const Thread&) = delete;
+  Thread(Thread&&) = delete;
+  Thread& operator=(Thread&&) = delete;
+  ~Thread();
+
+  Process& process() const { return *process_; }
+  std::shared_ptr<Process> process_shared() const { return process_; }
+  ostd::i32 tid() const { return tid_; }
+  ostd::VmSpace& vm() const;
+  ostd::UserMode& user() { return *user_; }
+  ostd::UserContext& context() { return user_->context(); }
+
+  /// Sleeps until cond() is true. Returns ERESTARTSYS (seen as EINTR or a restart) when a
+  /// signal became deliverable first, ETIMEDOUT when `timeout_ns` passed.
+  template <typename Cond>
+  ostd::Result<void> wait_interruptible(ostd::WaitQueue& wq, Cond&& cond,
+                                        std::optional<ostd::u64> timeout_ns = std::nullopt) {
+    waiting_on_ = &wq;
+    bool ok = wq.wait_until([&] { return cond() || signal_pending(); }, timeout_ns);
+    waiting_on_ = nullptr;
+    if (cond()) return {};
+    if (signal_pending()) return ostd::Errno::erestartsys;
+    if (!ok) return ostd::Errno::etimedout;
+    return {};
+  }
+  /// Whether a signal is pending and not blocked for this thread.
+  bool signal_pending() const;
+  /// Wakes the thread if it sleeps in wait_interruptible, and kicks it out of user mode.
+  void interrupt();
+
+  // ---- state owned by the process code ----
+  SigSet sigmask{};
+  SigSet pending{};
+  std::vector<SigInfo> pending_info;
+  std::optional<SigSet> saved_sigmask;  // restored after a sigsuspend/pselect handler
+  AltStack altstack{};
+  ostd::Vaddr clear_child_tid = 0;
+  bool in_syscall = false;     // the last trap was a system call (for restarts)
+  ostd::u64 syscall_nr = 0;
+  ostd::Vaddr robust_list = 0;
+  bool exiting = false;
+
+  /// Runs the user thread until it exits (the body of its kernel task).
+  void run();
+  void start(std::unique_ptr<ostd::UserMode> user);
+  std::shared_ptr<ostd::Task> task() const { return task_; }
+
+ private:
+  std::shared_ptr<Process> process_;
+  ostd::i32 tid_;
+  std::unique_ptr<ostd::UserMode> user_;
+  std::shared_ptr<ostd::Task> task_;
+  ostd::WaitQueue* waiting_on_ = nullptr;
 };
-ostd::Result<ostd::Vaddr> build_initial_stack(ostd::VmSpace& vm, ostd::Vaddr stack_top,
-                                              const ExecInfo& info);
+
+class Process : public std::enable_shared_from_this<Process> {
+ public:
+  explicit Process(ostd::i32 pid);
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  Process(Process&&) = delete;
+  Process& operator=(Process&&) = delete;
+  ~Process();
+
+  ostd::i32 pid() const { return pid_; }
+
+  // Identity and family.
+  std::weak_ptr<Process> parent;
+  std::vector<std::shared_ptr<Process>> children;
+  ostd::i32 pgid = 0;
+  ostd::i32 sid = 0;
+  Credentials creds;
+  std::string comm;  // the executable's base name (16 bytes max, as Linux)
+  std::string exe_path;
+  std::vector<std::string> cmdline;
+
+  // Resources.
+  std::shared_ptr<ostd::VmSpace> vm;
+  std::shared_ptr<MemoryMap> mm;
+  std::shared_ptr<FdTable> fds;
+  std::shared_ptr<FsContext> fs;
+  std::shared_ptr<SignalHandlers> handlers;
+
+  // Threads.
+  std::vector<std::shared_ptr<Thread>> threads;
+  SigSet shared_pending{};
+  std::vector<SigInfo> shared_pending_info;
+
+  // Exit and wait.
+  enum class State : ostd::u8 { Running, Stopped, Zombie, Reaped };
+  State state = State::Running;
+  bool group_exiting = false;
+  int stop_signal = 0;
+  // vfork: the parent sleeps on vfork_done until the child execs or exits.
+  ostd::WaitQueue vfork_done;
+  bool vfork_released = true;
+  int exit_code = 0;        // wait status word (as returned by wait4)
+  bool exit_reported = false;
+  bool stop_reported = true;
+  bool continue_reported = true;
+  int exit_signal = 17;     // SIGCHLD unless clone says otherwise
+  ostd::WaitQueue child_event;  // parents sleep here in wait4
+  ostd::WaitQueue exited;       // woken when the process becomes a zombie
+  ostd::u64 start_ns = 0;
+  struct Rlimit {
+    ostd::u64 cur;
+    ostd::u64 max;
+  };
+  std::array<Rlimit, 16> rlimits{};
+  ostd::u64 utime_ns = 0, stime_ns = 0, cutime_ns = 0, cstime_ns = 0;
+
+ private:
+  ostd::i32 pid_;
+};
+
+/// The table of live processes and threads (pid/tid namespace, one for now).
+class PidTable {
+ public:
+  ostd::i32 alloc_id();
+  void add_process(const std::shared_ptr<Process>& p);
+  void remove_process(ostd::i32 pid);
+  std::shared_ptr<Process> process(ostd::i32 pid) const;
+  void add_thread(const std::shared_ptr<Thread>& t);
+  void remove_thread(ostd::i32 tid);
+  std::shared_ptr<Thread> thread(ostd::i32 tid) const;
+  std::vector<std::shared_ptr<Process>> all_processes() const;
+
+ private:
+  ostd::i32 next_ = 1;
+  std::map<ostd::i32, std::shared_ptr<Process>> processes_;
+  std::map<ostd::i32, std::weak_ptr<Thread>> threads_;
+};
+
+PidTable& pid_table();
 
 }  // namespace services

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <type_traits>
 
 #include <ostd/types.h>
@@ -19,6 +20,11 @@ template <typename T>
   requires std::is_trivially_copyable_v<T>
 std::span<const u8, sizeof(T)> bytes_of(const T& v) {
   return std::span<const u8, sizeof(T)>(reinterpret_cast<const u8*>(&v), sizeof(T));  // NOLINT
+}
+
+/// The bytes of a string (no terminating NUL).
+inline std::span<const u8> bytes_of_string(std::string_view s) {
+  return std::span<const u8>(reinterpret_cast<const u8*>(s.data()), s.size());  // NOLINT
 }
 
 /// Reads a T stored at `offset` in `bytes` (any alignment); nullopt when it does not fit.

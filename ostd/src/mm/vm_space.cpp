@@ -240,6 +240,16 @@ std::optional<PageMapping> VmSpace::query(Vaddr va) const {
   return PageMapping{Frame::from_paddr_add_ref(entry_paddr(e)), entry_flags(e)};
 }
 
+std::vector<std::pair<Vaddr, PageMapping>> VmSpace::mappings_in(Vaddr start, Vaddr end) const {
+  std::vector<std::pair<Vaddr, PageMapping>> out;
+  if (end > arch::user_top()) end = arch::user_top();
+  MutexGuard g(lock_);
+  pt_->for_each_present(page_align_down(start), end, [&](Vaddr v, u64& e, PageTable::Leaf&) {
+    out.emplace_back(v, PageMapping{Frame::from_paddr_add_ref(entry_paddr(e)), entry_flags(e)});
+  });
+  return out;
+}
+
 usize VmSpace::mapped_pages() const {
   MutexGuard g(lock_);
   return pt_->mapped;

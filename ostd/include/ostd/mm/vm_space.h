@@ -14,6 +14,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <ostd/error.h>
 #include <ostd/mm/frame.h>
@@ -70,6 +72,9 @@ class VmSpace {
   /// Changes permissions of every mapped page in [va, va+len).
   Result<void> protect(Vaddr va, usize len, PageFlags flags);
   std::optional<PageMapping> query(Vaddr va) const;
+  /// Every mapped page in [start, end), ascending (empty subtrees are skipped, so huge sparse
+  /// ranges are cheap). For fork and /proc.
+  std::vector<std::pair<Vaddr, PageMapping>> mappings_in(Vaddr start, Vaddr end) const;
   usize mapped_pages() const;
 
   /// All-or-nothing copies; EFAULT on any inaccessible byte (nothing is guaranteed about how

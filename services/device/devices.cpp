@@ -1,0 +1,125 @@
+// The memory devices (null, zero, full, random, urandom), the console devices and devfs.
+#include "device/devices.h"
+
+#include <algorithm>
+#include <vector>
+
+#include <ostd/mm/io.h>
+
+#include "device/tty.h"
+#include "fs/vfs.h"
+#include "process/internal.h"
+
+#include <ostd/enforce.h>
+
+namespace services {
+
+using ostd::Errno;
+using ostd::Result;
+using ostd::u32;
+using ostd::u64;
+using ostd::usize;
+
+namespace {
+
+enum class MemKind : ostd::u8 { Null, Zero, Full, Random };
+
+class MemDevice final : public DeviceFile {
+ public:
+  MemDevice(MemKind kind, std::shared_ptr<Dentry> d, u32 flags) : DeviceFile(std::move(d)), kind_(kind) {
+    set_status_flags(flags);
+  }
+  Result<usize> read(Thread&, ostd::VmWriter& out) override { return fill(out); }
+  Result<usize> read_at(Thread&, u64, ostd::VmWriter& out) override { return fill(out); }
+  Result<usize> write(Thread&, ostd::VmReader& in) override { return consume(in); }
+  Result<usize> write_at(Thread&, u64, ostd::VmReader& in) override { return consume(in); }
+  Result<ostd::i64> seek(ostd::i64, int) override { return ostd::i64{0}; }
+  ostd::WaitQueue* poll_queue() override { return nullptr; }
+
+ private:
+  Result<usize> fill(ostd::VmWriter& out) {
+    switch (kind_) {
+      case MemKind::Null: return usize{0};
+      case MemKind::Zero:
+      case MemKind::Full: return out.fill_zeros(out.avail());
+      case MemKind::Random: {
+        usize total = std::min<usize>(out.avail(), usize{32} << 20);
+        std::vector<ostd::u8> buf(std::min<usize>(total, 65536));
+        usize done = 0;
+        while (done < total) {
+          usize n = std::min(buf.size(), total - done);
+          for (usize i = 0; i < n; i += 8) {
+            u64 r = next_random();
+            for (usize k = 0; k < 8 && i + k < n; ++k) buf[i + k] = static_cast<ostd::u8>(r >> (8 * k));
+          }
+          auto w = out.write_bytes(std::span<const ostd::u8>(buf).first(n));
+          if (w.is_error()) return done > 0 ? Result<usize>(done) : Result<usize>(w.error());
+          done += n;
+        }
+        return done;
+      }
+    }
+    return usize{0};
+  }
+  Result<usize> consume(ostd::VmReader& in) {
+    if (kind_ == MemKind::Full) return Errno::enospc;
+    usize n = in.remain();
+    in.skip(n);
+    return n;
+  }
+  MemKind kind_;
+};
+
+constexpr u32 kMemMajor = 1, kTtyMajor = 4, kTtyAuxMajor = 5;
+
+}  // namespace
+
+Result<std::shared_ptr<File>> open_device(bool char_device, u64 rdev, const std::shared_ptr<Dentry>& dentry,
+                                          u32 flags) {
+  if (!char_device) return Errno::enxio;
+  auto major = static_cast<u32>((rdev >> 8) & 0xfff);
+  auto minor = static_cast<u32>((rdev & 0xff) | ((rdev >> 12) & 0xfff00));
+  u32 f = flags & ~(kOCreat | kOExcl | kOTrunc);
+  auto mem = [&](MemKind k) { return std::shared_ptr<File>(std::make_shared<MemDevice>(k, dentry, f)); };
+  if (major == kMemMajor) {
+    switch (minor) {
+      case 3: return mem(MemKind::Null);
+      case 5: return mem(MemKind::Zero);
+      case 7: return mem(MemKind::Full);
+      case 8:
+      case 9: return mem(MemKind::Random);
+      default: return Errno::enxio;
+    }
+  }
+  if ((major == kTtyAuxMajor && (minor == 0 || minor == 1)) || (major == kTtyMajor && minor <= 1)) {
+    return open_console_device(f);
+  }
+  return Errno::enxio;
+}
+
+std::shared_ptr<FileSystem> make_devfs() {
+  auto fs = make_ramfs("devtmpfs");
+  auto root = fs->root();
+  struct Node {
+    std::string_view name;
+    u32 major, minor, perm;
+  };
+  for (const Node& n : {Node{"null", 1, 3, 0666}, Node{"zero", 1, 5, 0666}, Node{"full", 1, 7, 0666},
+                        Node{"random", 1, 8, 0666}, Node{"urandom", 1, 9, 0666}, Node{"tty", 5, 0, 0666},
+                        Node{"console", 5, 1, 0600}, Node{"tty0", 4, 0, 0620}, Node{"tty1", 4, 1, 0620}}) {
+    (void)root->create(n.name, abi::kSIfchr | n.perm, make_dev(n.major, n.minor));
+  }
+  for (auto [name, target] : {std::pair<std::string_view, std::string_view>{"fd", "/proc/self/fd"},
+                              {"stdin", "/proc/self/fd/0"},
+                              {"stdout", "/proc/self/fd/1"},
+                              {"stderr", "/proc/self/fd/2"}}) {
+    (void)root->symlink(name, target);
+  }
+  if (auto shm = root->create("shm", abi::kSIfdir | 01777, 0); shm.is_error()) {
+    // Nothing else to do: /dev/shm is optional.
+  }
+  (void)root->create("pts", abi::kSIfdir | 0755, 0);
+  return fs;
+}
+
+}  // namespace services

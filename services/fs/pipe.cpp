@@ -1,0 +1,207 @@
+// Pipes and FIFOs.
+#include "fs/pipe.h"
+
+#include <algorithm>
+#include <vector>
+
+#include <ostd/mm/io.h>
+
+#include "fs/vfs.h"
+#include "process/process.h"
+#include "signal/signal.h"
+
+#include <ostd/enforce.h>
+
+namespace services {
+
+using ostd::Errno;
+using ostd::Result;
+using ostd::u32;
+using ostd::usize;
+
+namespace {
+
+constexpr u32 kFionread = 0x541B;
+constexpr u32 kFionbio = 0x5421;
+constexpr int kSigpipe = 13;
+
+ostd::u64 next_pipe_ino() {
+  static ostd::u64 ino = 1000000;
+  return ++ino;
+}
+
+class PipeEnd final : public File {
+ public:
+  PipeEnd(std::shared_ptr<Pipe> pipe, bool reads, bool writes, std::shared_ptr<Dentry> dentry, u32 flags)
+      : pipe_(std::move(pipe)), reads_(reads), writes_(writes), dentry_(std::move(dentry)) {
+    set_status_flags(flags);
+    auto g = pipe_->lock.lock();
+    if (reads_) {
+      ++pipe_->readers;
+      pipe_->had_reader = true;
+    }
+    if (writes_) {
+      ++pipe_->writers;
+      pipe_->had_writer = true;
+    }
+  }
+  PipeEnd(const PipeEnd&) = delete;
+  PipeEnd& operator=(const PipeEnd&) = delete;
+  PipeEnd(PipeEnd&&) = delete;
+  PipeEnd& operator=(PipeEnd&&) = delete;
+  ~PipeEnd() override { drop(); }
+
+  void on_last_close() override { drop(); }
+
+  Result<usize> read(Thread& self, ostd::VmWriter& out) override {
+    if (!reads_) return Errno::ebadf;
+    if (!out.has_avail()) return usize{0};
+    Pipe& p = *pipe_;
+    for (;;) {
+      {
+        auto g = p.lock.lock();
+        if (!p.buffer.empty()) {
+          usize n = std::min(out.avail(), p.buffer.size());
+          std::vector<ostd::u8> tmp(p.buffer.begin(), p.buffer.begin() + static_cast<long>(n));
+          TRY(out.write_bytes(tmp));
+          p.buffer.erase(p.buffer.begin(), p.buffer.begin() + static_cast<long>(n));
+          file_state_changed(p.queue);
+          return n;
+        }
+        if (p.writers == 0 && (p.had_writer || !dentry_)) return usize{0};
+      }
+      if (nonblocking()) return Errno::eagain;
+      TRY(self.wait_interruptible(p.queue, [&] {
+        return !p.buffer.empty() || (p.writers == 0 && (p.had_writer || !dentry_));
+      }));
+    }
+  }
+
+  Result<usize> write(Thread& self, ostd::VmReader& in) override {
+    if (!writes_) return Errno::ebadf;
+    usize total = in.remain();
+    if (total == 0) return usize{0};
+    Pipe& p = *pipe_;
+    usize written = 0;
+    for (;;) {
+      usize left = total - written;
+      // Writes of at most PIPE_BUF bytes are atomic: they wait for room for all of it.
+      usize need = left <= kPipeBuf ? left : 1;
+      {
+        auto g = p.lock.lock();
+        if (p.readers == 0) {
+          send_signal_to_thread(self, kSigpipe, kernel_siginfo(kSigpipe));
+          if (written > 0) return written;
+          return Errno::epipe;
+        }
+        usize space = p.capacity - std::min(p.capacity, p.buffer.size());
+        if (space >= need) {
+          usize chunk = std::min(space, left);
+          std::vector<ostd::u8> tmp(chunk);
+          auto r = in.read_bytes(tmp);
+          if (r.is_error()) return written > 0 ? Result<usize>(written) : Result<usize>(r.error());
+          p.buffer.insert(p.buffer.end(), tmp.begin(), tmp.end());
+          written += chunk;
+          file_state_changed(p.queue);
+          if (written == total) return written;
+          continue;
+        }
+      }
+      if (nonblocking()) return written > 0 ? Result<usize>(written) : Result<usize>(Errno::eagain);
+      auto w = self.wait_interruptible(p.queue, [&] {
+        return p.readers == 0 || p.capacity - std::min(p.capacity, p.buffer.size()) >= need;
+      });
+      if (w.is_error()) return written > 0 ? Result<usize>(written) : Result<usize>(w.error());
+    }
+  }
+
+  Result<abi::Stat> stat() override {
+    if (dentry_) return dentry_->inode()->stat();
+    abi::Stat st{};
+    st.st_mode = abi::kSIfifo | 0600;
+    st.st_nlink = 1;
+    st.st_ino = pipe_->ino;
+    st.st_dev = 0xc;  // pipefs
+    st.st_blksize = 4096;
+    return st;
+  }
+
+  Result<long> ioctl(Thread& self, u32 cmd, ostd::u64 arg) override {
+    if (cmd == kFionread) {
+      int n = 0;
+      {
+        auto g = pipe_->lock.lock();
+        n = static_cast<int>(pipe_->buffer.size());
+      }
+      TRY(ostd::UserPtr<int>(arg).write(self.vm(), n));
+      return 0;
+    }
+    if (cmd == kFionbio) {
+      int on = TRY(ostd::UserPtr<int>(arg).read(self.vm()));
+      set_status_flags(on != 0 ? (status_flags() | kONonblock) : (status_flags() & ~kONonblock));
+      return 0;
+    }
+    return Errno::enotty;
+  }
+
+  ostd::u32 poll_events() override {
+    auto g = pipe_->lock.lock();
+    u32 ev = 0;
+    if (reads_) {
+      if (!pipe_->buffer.empty()) ev |= kPollIn;
+      if (pipe_->writers == 0 && pipe_->had_writer) ev |= kPollHup;
+    }
+    if (writes_) {
+      if (pipe_->capacity - std::min(pipe_->capacity, pipe_->buffer.size()) >= kPipeBuf) ev |= kPollOut;
+      if (pipe_->readers == 0) ev |= kPollErr;
+    }
+    return ev;
+  }
+  ostd::WaitQueue* poll_queue() override { return &pipe_->queue; }
+  std::shared_ptr<Dentry> dentry() const override { return dentry_; }
+  ostd::u64 pipe_ino() const { return pipe_->ino; }
+
+ private:
+  void drop() {
+    if (dropped_) return;
+    dropped_ = true;
+    {
+      auto g = pipe_->lock.lock();
+      if (reads_) --pipe_->readers;
+      if (writes_) --pipe_->writers;
+    }
+    file_state_changed(pipe_->queue);
+  }
+
+  std::shared_ptr<Pipe> pipe_;
+  bool reads_;
+  bool writes_;
+  bool dropped_ = false;
+  std::shared_ptr<Dentry> dentry_;
+};
+
+}  // namespace
+
+std::pair<std::shared_ptr<File>, std::shared_ptr<File>> make_pipe(u32 flags) {
+  auto p = std::make_shared<Pipe>();
+  p->ino = next_pipe_ino();
+  u32 f = flags & kONonblock;
+  auto r = std::make_shared<PipeEnd>(p, true, false, nullptr, kORdOnly | f);
+  auto w = std::make_shared<PipeEnd>(p, false, true, nullptr, kOWrOnly | f);
+  return {r, w};
+}
+
+Result<std::shared_ptr<File>> open_fifo(const std::shared_ptr<Pipe>& pipe, const std::shared_ptr<Dentry>& dentry,
+                                        u32 flags) {
+  u32 acc = flags & kOAccMode;
+  if (acc == kOWrOnly && (flags & kONonblock) != 0) {
+    auto g = pipe->lock.lock();
+    if (pipe->readers == 0) return Errno::enxio;
+  }
+  if (pipe->ino == 0) pipe->ino = dentry->inode()->ino();
+  bool reads = acc == kORdOnly || acc == kORdWr;
+  bool writes = acc == kOWrOnly || acc == kORdWr;
+  return std::shared_ptr<File>(std::make_shared<PipeEnd>(pipe, reads, writes, dentry, flags & ~(kOCreat | kOExcl | kOTrunc)));
+}
+
+}  // namespace services

@@ -1,0 +1,468 @@
+// procfs: /proc/self, /proc/<pid>/{stat,status,cmdline,comm,maps,environ,exe,cwd,root,fd/,task/},
+// /proc/{meminfo,cpuinfo,mounts,uptime,loadavg,filesystems,version,stat}.
+//
+// Inodes are made on lookup from the live process table; file contents are generated when the
+// file is opened (a snapshot, so partial reads stay consistent).
+#include <algorithm>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <ostd/format.h>
+#include <ostd/mm/frame.h>
+#include <ostd/mm/io.h>
+#include <ostd/time.h>
+
+#include "fs/vfs.h"
+#include "process/internal.h"
+#include "process/process.h"
+#include "vm/memory_map.h"
+
+#include <ostd/enforce.h>
+
+namespace services {
+
+using ostd::Errno;
+using ostd::Result;
+using ostd::u32;
+using ostd::u64;
+using ostd::usize;
+
+namespace {
+
+constexpr u64 kProcMagic = 0x9fa0;
+constexpr u64 kClockTicks = 100;  // USER_HZ
+constexpr u64 kNsPerTick = 1000000000 / kClockTicks;
+
+using Generator = std::function<Result<std::string>()>;
+using LinkTarget = std::function<Result<std::string>(const Process*)>;
+
+// A read-only file whose contents are a snapshot taken at open.
+class SnapshotFile final : public DeviceFile {
+ public:
+  SnapshotFile(std::shared_ptr<Dentry> d, std::string text, u32 flags)
+      : DeviceFile(std::move(d)), text_(std::move(text)) {
+    set_status_flags(flags);
+  }
+  Result<usize> read(Thread&, ostd::VmWriter& out) override {
+    auto g = lock_.lock();
+    usize n = copy_out(pos_, out);
+    pos_ += n;
+    return n;
+  }
+  Result<usize> read_at(Thread&, u64 off, ostd::VmWriter& out) override { return copy_out(off, out); }
+  Result<usize> write(Thread&, ostd::VmReader&) override { return Errno::eio; }
+  Result<ostd::i64> seek(ostd::i64 offset, int whence) override {
+    auto g = lock_.lock();
+    ostd::i64 base = whence == 0 ? 0 : whence == 1 ? static_cast<ostd::i64>(pos_)
+                                   : whence == 2 ? static_cast<ostd::i64>(text_.size())
+                                                 : -1;
+    if (base < 0) return Errno::einval;
+    ostd::i64 np = base + offset;
+    if (np < 0) return Errno::einval;
+    pos_ = static_cast<u64>(np);
+    return np;
+  }
+
+ private:
+  usize copy_out(u64 off, ostd::VmWriter& out) {
+    if (off >= text_.size()) return 0;
+    usize n = std::min<usize>(out.avail(), text_.size() - off);
+    auto bytes = ostd::bytes_of_string(text_).subspan(static_cast<usize>(off), n);
+    if (out.write_bytes(bytes).is_error()) return 0;
+    return n;
+  }
+  ostd::Mutex lock_;
+  std::string text_;
+  u64 pos_ = 0;
+};
+
+class ProcFile final : public Inode {
+ public:
+  ProcFile(u64 dev, Generator gen, u32 perm = 0444) : Inode(dev, abi::kSIfreg | perm), gen_(std::move(gen)) {}
+  Result<usize> read_at(u64 off, ostd::VmWriter& out) override {
+    std::string text = TRY(gen_());
+    if (off >= text.size()) return usize{0};
+    usize n = std::min<usize>(out.avail(), text.size() - off);
+    TRY(out.write_bytes(ostd::bytes_of_string(text).subspan(static_cast<usize>(off), n)));
+    return n;
+  }
+  Result<std::shared_ptr<File>> open(const std::shared_ptr<Dentry>& d, u32 flags) override {
+    if ((flags & kOAccMode) != kORdOnly) return Errno::eacces;
+    std::string text = TRY(gen_());
+    return std::shared_ptr<File>(std::make_shared<SnapshotFile>(d, std::move(text), flags));
+  }
+
+ private:
+  Generator gen_;
+};
+
+class ProcLink final : public Inode {
+ public:
+  ProcLink(u64 dev, LinkTarget target) : Inode(dev, abi::kSIflnk | 0777), target_(std::move(target)) {}
+  Result<std::string> readlink(const Process* caller) override { return target_(caller); }
+
+ private:
+  LinkTarget target_;
+};
+
+struct Child {
+  std::string name;
+  std::shared_ptr<Inode> inode;
+};
+using Lister = std::function<Result<std::vector<Child>>()>;
+
+class ProcDir final : public Inode {
+ public:
+  ProcDir(u64 dev, Lister lister) : Inode(dev, abi::kSIfdir | 0555), lister_(std::move(lister)) {}
+  Result<std::shared_ptr<Inode>> lookup(std::string_view name) override {
+    auto children = TRY(lister_());
+    for (auto& c : children) {
+      if (c.name == name) return c.inode;
+    }
+    return Errno::enoent;
+  }
+  Result<std::vector<DirEntry>> list() override {
+    auto children = TRY(lister_());
+    std::vector<DirEntry> out;
+    out.reserve(children.size());
+    for (auto& c : children) out.push_back(DirEntry{c.name, c.inode->ino(), dirent_type(c.inode->mode())});
+    return out;
+  }
+
+ private:
+  Lister lister_;
+};
+
+Result<std::shared_ptr<Process>> live_process(ostd::i32 pid) {
+  auto p = pid_table().process(pid);
+  if (!p || p->state == Process::State::Reaped) return Errno::esrch;
+  return p;
+}
+
+// The monotonic time of boot.
+u64 boot_ns() { return ostd::monotonic_ns() - uptime_ns(); }
+
+char state_letter(const Process& p) {
+  switch (p.state) {
+    case Process::State::Running: return 'S';
+    case Process::State::Stopped: return 'T';
+    case Process::State::Zombie: return 'Z';
+    case Process::State::Reaped: return 'X';
+  }
+  return 'S';
+}
+
+std::string hex16(u64 v) {
+  std::string s = ostd::format("{:x}", v);
+  return std::string(16 - std::min<usize>(16, s.size()), '0') + s;
+}
+
+std::string pad_left(std::string s, usize width) {
+  if (s.size() < width) s.insert(0, width - s.size(), ' ');
+  return s;
+}
+
+u64 vm_size_kb(const Process& p) {
+  if (!p.mm) return 0;
+  u64 total = 0;
+  for (const auto& v : p.mm->areas()) total += v.end - v.start;
+  return total / 1024;
+}
+
+Result<std::string> gen_stat(ostd::i32 pid) {
+  auto p = TRY(live_process(pid));
+  auto parent = p->parent.lock();
+  u64 utime = p->utime_ns / kNsPerTick, stime = p->stime_ns / kNsPerTick;
+  u64 start = (p->start_ns - std::min(p->start_ns, boot_ns())) / kNsPerTick;
+  std::string s = ostd::format("{} ({}) {} {} {} {} 0 -1 4194560 0 0 0 0 {} {} {} {} 20 0 {} 0 {} {} {} ", pid, p->comm,
+                               std::string(1, state_letter(*p)), parent ? parent->pid() : 0, p->pgid, p->sid,
+                               utime, stime, p->cutime_ns / kNsPerTick, p->cstime_ns / kNsPerTick,
+                               std::max<usize>(1, p->threads.size()), start, vm_size_kb(*p) * 1024,
+                               vm_size_kb(*p) / 4);
+  s += "18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 ";
+  s += ostd::format("{}\n", p->state == Process::State::Zombie ? p->exit_code : 0);
+  return s;
+}
+
+Result<std::string> gen_status(ostd::i32 pid) {
+  auto p = TRY(live_process(pid));
+  auto parent = p->parent.lock();
+  const char* state = p->state == Process::State::Zombie    ? "Z (zombie)"
+                      : p->state == Process::State::Stopped ? "T (stopped)"
+                                                            : "S (sleeping)";
+  SigSet blocked{};
+  SigSet pending{};
+  if (!p->threads.empty()) {
+    blocked = p->threads.front()->sigmask;
+    pending = p->threads.front()->pending;
+  }
+  SigSet ignored{}, caught{};
+  if (p->handlers) {
+    for (usize i = 1; i < p->handlers->actions.size(); ++i) {
+      u64 h = p->handlers->actions.at(i).handler;
+      if (h == 1) ignored.bits |= u64{1} << (i - 1);
+      if (h > 1) caught.bits |= u64{1} << (i - 1);
+    }
+  }
+  u64 vm = vm_size_kb(*p);
+  std::string s;
+  s += ostd::format("Name:\t{}\nUmask:\t0022\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\n", p->comm,
+                    std::string_view(state), pid, pid, parent ? parent->pid() : 0);
+  s += ostd::format("TracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\n", p->creds.uid, p->creds.euid,
+                    p->creds.suid, p->creds.fsuid, p->creds.gid, p->creds.egid, p->creds.sgid, p->creds.fsgid);
+  s += ostd::format("FDSize:\t{}\nGroups:\t\nVmPeak:\t{} kB\nVmSize:\t{} kB\nVmRSS:\t{} kB\nThreads:\t{}\n",
+                    p->fds ? p->fds->limit() : 0, vm, vm, vm / 4, std::max<usize>(1, p->threads.size()));
+  s += ostd::format("SigQ:\t0/{}\nSigPnd:\t{}\nShdPnd:\t{}\nSigBlk:\t{}\nSigIgn:\t{}\nSigCgt:\t{}\n", 63432,
+                    hex16(pending.bits), hex16(p->shared_pending.bits), hex16(blocked.bits), hex16(ignored.bits),
+                    hex16(caught.bits));
+  return s;
+}
+
+Result<std::string> gen_cmdline(ostd::i32 pid) {
+  auto p = TRY(live_process(pid));
+  std::string s;
+  if (p->state == Process::State::Zombie) return s;
+  for (const auto& a : p->cmdline) {
+    s += a;
+    s.push_back('\0');
+  }
+  return s;
+}
+
+Result<std::string> gen_maps(ostd::i32 pid) {
+  auto p = TRY(live_process(pid));
+  std::string s;
+  if (!p->mm) return s;
+  for (const auto& v : p->mm->areas()) {
+    std::string perms;
+    perms += (v.prot & 1) != 0 ? 'r' : '-';
+    perms += (v.prot & 2) != 0 ? 'w' : '-';
+    perms += (v.prot & 4) != 0 ? 'x' : '-';
+    perms += (v.flags & 1) != 0 ? 's' : 'p';
+    std::string line = ostd::format("{:x}-{:x} {} {} 00:00 0", v.start, v.end, perms,
+                                    std::string(8 - std::min<usize>(8, ostd::format("{:x}", v.file_offset).size()), '0') +
+                                        ostd::format("{:x}", v.file_offset));
+    if (!v.name.empty()) {
+      if (line.size() < 73) line.append(73 - line.size(), ' ');
+      line += v.name;
+    }
+    s += line + "\n";
+  }
+  return s;
+}
+
+Result<std::string> gen_meminfo() {
+  ostd::FrameStats st = ostd::frame_stats();
+  u64 total = st.total_frames * 4, avail = st.free_frames * 4;
+  std::string s;
+  auto row = [&](std::string_view name, u64 kb) {
+    s += std::string(name) + ":" + pad_left(ostd::format("{}", kb), 23 - std::min<usize>(22, name.size())) + " kB\n";
+  };
+  row("MemTotal", total);
+  row("MemFree", avail);
+  row("MemAvailable", avail);
+  row("Buffers", 0);
+  row("Cached", 0);
+  row("SwapCached", 0);
+  row("Active", total - avail);
+  row("Inactive", 0);
+  row("SwapTotal", 0);
+  row("SwapFree", 0);
+  row("Dirty", 0);
+  row("Shmem", 0);
+  row("Slab", 0);
+  return s;
+}
+
+Result<std::string> gen_uptime() {
+  u64 ns = ostd::monotonic_ns() - boot_ns();
+  u64 cs = ns / 10000000;
+  std::string frac = ostd::format("{}", cs % 100);
+  if (frac.size() < 2) frac.insert(0, "0");
+  return ostd::format("{}.{} {}.{}\n", cs / 100, frac, cs / 100, frac);
+}
+
+Result<std::string> gen_loadavg() {
+  auto procs = pid_table().all_processes();
+  ostd::i32 last = 0;
+  for (auto& p : procs) last = std::max(last, p->pid());
+  return ostd::format("0.00 0.00 0.00 1/{} {}\n", procs.size(), last);
+}
+
+Result<std::string> gen_mounts() {
+  std::string s;
+  for (const auto& m : mounts()) {
+    if (m.type == "rootfs") continue;
+    s += ostd::format("{} {} {} {} 0 0\n", m.source, m.target, m.type, m.options);
+  }
+  if (s.empty() || s.find(" / ") == std::string::npos) s.insert(0, "rootfs / rootfs rw 0 0\n");
+  return s;
+}
+
+Result<std::string> gen_filesystems() {
+  std::string s;
+  for (const auto& t : filesystem_types()) s += "nodev\t" + t + "\n";
+  return s;
+}
+
+Result<std::string> gen_cpuinfo() {
+  return std::string(
+      "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 0\n"
+      "model name\t: umk virtual CPU\nstepping\t: 0\ncpu MHz\t\t: 1000.000\ncache size\t: 0 KB\n"
+      "physical id\t: 0\nsiblings\t: 1\ncore id\t\t: 0\ncpu cores\t: 1\napicid\t\t: 0\n"
+      "fpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: 13\nwp\t\t: yes\n"
+      "flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr "
+      "sse sse2 ht syscall nx lm constant_tsc rep_good nopl pni ssse3 cx16 sse4_1 sse4_2 popcnt\n"
+      "bogomips\t: 2000.00\nclflush size\t: 64\ncache_alignment\t: 64\n"
+      "address sizes\t: 46 bits physical, 48 bits virtual\n\n");
+}
+
+Result<std::string> gen_version() {
+  return std::string("Linux version 6.1.0-umk (umk@framekernel) (c++20) #1 SMP PREEMPT\n");
+}
+
+Result<std::string> gen_proc_stat() {
+  auto procs = pid_table().all_processes();
+  u64 up = ostd::monotonic_ns() - boot_ns();
+  u64 boot = (ostd::realtime_ns() - up) / 1000000000;
+  u64 ticks = up / kNsPerTick;
+  std::string s = ostd::format("cpu  0 0 0 {} 0 0 0 0 0 0\ncpu0 0 0 0 {} 0 0 0 0 0 0\n", ticks, ticks);
+  s += ostd::format("intr 0\nctxt 0\nbtime {}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\n", boot,
+                    procs.size());
+  return s;
+}
+
+Result<std::string> file_target(const std::shared_ptr<File>& f) {
+  if (auto d = f->dentry()) return d->path();
+  auto st = TRY(f->stat());
+  if ((st.st_mode & abi::kSIfmt) == abi::kSIfifo) return ostd::format("pipe:[{}]", st.st_ino);
+  return std::string("anon_inode:[file]");
+}
+
+Result<std::vector<Child>> pid_children(u64 dev, ostd::i32 pid);
+
+Result<std::vector<Child>> fd_children(u64 dev, ostd::i32 pid) {
+  auto p = TRY(live_process(pid));
+  std::vector<Child> out;
+  if (!p->fds) return out;
+  for (int fd : p->fds->open_fds()) {
+    out.push_back(Child{ostd::format("{}", fd), std::make_shared<ProcLink>(dev, [pid, fd](const Process*) -> Result<std::string> {
+                          auto proc = TRY(live_process(pid));
+                          if (!proc->fds) return Errno::enoent;
+                          auto f = TRY(proc->fds->get(fd));
+                          return file_target(f);
+                        })});
+  }
+  return out;
+}
+
+Result<std::vector<Child>> pid_children(u64 dev, ostd::i32 pid) {
+  TRY(live_process(pid));
+  std::vector<Child> out;
+  auto file = [&](std::string name, Generator g) {
+    out.push_back(Child{std::move(name), std::make_shared<ProcFile>(dev, std::move(g))});
+  };
+  file("stat", [pid] { return gen_stat(pid); });
+  file("status", [pid] { return gen_status(pid); });
+  file("cmdline", [pid] { return gen_cmdline(pid); });
+  file("comm", [pid]() -> Result<std::string> { return TRY(live_process(pid))->comm + "\n"; });
+  file("maps", [pid] { return gen_maps(pid); });
+  file("environ", []() -> Result<std::string> { return std::string(); });
+  file("mounts", [] { return gen_mounts(); });
+  auto link = [&](std::string name, LinkTarget t) {
+    out.push_back(Child{std::move(name), std::make_shared<ProcLink>(dev, std::move(t))});
+  };
+  link("exe", [pid](const Process*) -> Result<std::string> {
+    auto p = TRY(live_process(pid));
+    if (p->exe_path.empty()) return Errno::enoent;
+    return p->exe_path;
+  });
+  link("cwd", [pid](const Process*) -> Result<std::string> {
+    auto p = TRY(live_process(pid));
+    if (!p->fs) return Errno::enoent;
+    return p->fs->cwd()->path();
+  });
+  link("root", [pid](const Process*) -> Result<std::string> {
+    auto p = TRY(live_process(pid));
+    if (!p->fs) return Errno::enoent;
+    return p->fs->root()->path();
+  });
+  out.push_back(Child{"fd", std::make_shared<ProcDir>(dev, [dev, pid] { return fd_children(dev, pid); })});
+  out.push_back(Child{"task", std::make_shared<ProcDir>(dev, [dev, pid]() -> Result<std::vector<Child>> {
+                        auto p = TRY(live_process(pid));
+                        std::vector<Child> tasks;
+                        for (const auto& t : p->threads) {
+                          ostd::i32 tid = t->tid();
+                          tasks.push_back(Child{ostd::format("{}", tid),
+                                               std::make_shared<ProcDir>(dev, [dev, pid] {
+                                                 // Thread directories show the process's files.
+                                                 Result<std::vector<Child>> r = Errno::enoent;
+                                                 auto q = live_process(pid);
+                                                 if (q.is_error()) return r;
+                                                 std::vector<Child> files;
+                                                 files.push_back(Child{"stat", std::make_shared<ProcFile>(dev, [pid] {
+                                                                         return gen_stat(pid);
+                                                                       })});
+                                                 files.push_back(Child{"status", std::make_shared<ProcFile>(dev, [pid] {
+                                                                         return gen_status(pid);
+                                                                       })});
+                                                 files.push_back(Child{"comm", std::make_shared<ProcFile>(dev, [pid]() -> Result<std::string> {
+                                                                         return TRY(live_process(pid))->comm + "\n";
+                                                                       })});
+                                                 return Result<std::vector<Child>>(std::move(files));
+                                               })});
+                        }
+                        return tasks;
+                      })});
+  return out;
+}
+
+class ProcFs final : public FileSystem {
+ public:
+  ProcFs() : FileSystem("proc") {
+    u64 d = dev();
+    root_ = std::make_shared<ProcDir>(d, [d]() -> Result<std::vector<Child>> {
+      std::vector<Child> out;
+      out.push_back(Child{"self", std::make_shared<ProcLink>(d, [](const Process* caller) -> Result<std::string> {
+                            if (caller == nullptr) return Errno::enoent;
+                            return ostd::format("{}", caller->pid());
+                          })});
+      out.push_back(Child{"thread-self", std::make_shared<ProcLink>(d, [](const Process* caller) -> Result<std::string> {
+                            if (caller == nullptr) return Errno::enoent;
+                            return ostd::format("{}/task/{}", caller->pid(), caller->pid());
+                          })});
+      auto file = [&](std::string name, Generator g) {
+        out.push_back(Child{std::move(name), std::make_shared<ProcFile>(d, std::move(g))});
+      };
+      file("meminfo", gen_meminfo);
+      file("cpuinfo", gen_cpuinfo);
+      file("mounts", gen_mounts);
+      file("uptime", gen_uptime);
+      file("loadavg", gen_loadavg);
+      file("filesystems", gen_filesystems);
+      file("version", gen_version);
+      file("stat", gen_proc_stat);
+      for (const auto& p : pid_table().all_processes()) {
+        if (p->state == Process::State::Reaped) continue;
+        ostd::i32 pid = p->pid();
+        out.push_back(Child{ostd::format("{}", pid),
+                            std::make_shared<ProcDir>(d, [d, pid] { return pid_children(d, pid); })});
+      }
+      return out;
+    });
+  }
+  std::shared_ptr<Inode> root() override { return root_; }
+  u64 magic() const override { return kProcMagic; }
+
+ private:
+  std::shared_ptr<ProcDir> root_;
+};
+
+}  // namespace
+
+std::shared_ptr<FileSystem> make_procfs() {
+  return std::make_shared<ProcFs>();
+}
+
+}  // namespace services

@@ -1,0 +1,294 @@
+// ramfs/tmpfs: directories, regular files, symlinks, FIFOs and device nodes kept in memory.
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <optional>
+
+#include "device/devices.h"
+#include "fs/pipe.h"
+#include "fs/vfs.h"
+
+#include <ostd/enforce.h>
+
+namespace services {
+
+using ostd::Errno;
+using ostd::Result;
+using ostd::u32;
+using ostd::u64;
+using ostd::usize;
+
+namespace {
+
+constexpr u64 kTmpfsMagic = 0x01021994;
+// The largest file tmpfs accepts (EFBIG beyond); memory runs out first in practice.
+constexpr u64 kMaxFileSize = u64{1} << 34;
+
+class RamFile final : public Inode {
+ public:
+  using Inode::Inode;
+  u64 size() const override {
+    auto g = lock_.lock();
+    return data_.size();
+  }
+  Result<usize> read_at(u64 off, ostd::VmWriter& out) override {
+    auto g = lock_.lock();
+    if (off >= data_.size()) return usize{0};
+    usize n = std::min<u64>(out.avail(), data_.size() - off);
+    TRY(out.write_bytes(std::span<const ostd::u8>(data_).subspan(static_cast<usize>(off), n)));
+    return n;
+  }
+  Result<usize> write_at(u64 off, ostd::VmReader& in) override {
+    auto g = lock_.lock();
+    usize n = in.remain();
+    if (n == 0) return usize{0};
+    if (off >= kMaxFileSize || n > kMaxFileSize - off) return Errno::efbig;
+    usize old = data_.size();
+    if (off + n > old) data_.resize(static_cast<usize>(off + n));
+    auto r = in.read_bytes(std::span<ostd::u8>(data_).subspan(static_cast<usize>(off), n));
+    if (r.is_error()) {
+      data_.resize(old);
+      return r.error();
+    }
+    touch_mtime();
+    return n;
+  }
+  Result<void> truncate(u64 length) override {
+    if (length > kMaxFileSize) return Errno::efbig;
+    auto g = lock_.lock();
+    data_.resize(static_cast<usize>(length));
+    touch_mtime();
+    return {};
+  }
+
+ private:
+  mutable ostd::Mutex lock_;
+  std::vector<ostd::u8> data_;
+};
+
+class RamSymlink final : public Inode {
+ public:
+  RamSymlink(u64 dev, std::string target) : Inode(dev, abi::kSIflnk | 0777), target_(std::move(target)) {}
+  u64 size() const override { return target_.size(); }
+  Result<std::string> readlink(const Process*) override { return target_; }
+
+ private:
+  std::string target_;
+};
+
+class RamFifo final : public Inode {
+ public:
+  RamFifo(u64 dev, u32 mode) : Inode(dev, mode), pipe_(std::make_shared<Pipe>()) {}
+  Result<std::shared_ptr<File>> open(const std::shared_ptr<Dentry>& d, u32 flags) override {
+    return open_fifo(pipe_, d, flags);
+  }
+
+ private:
+  std::shared_ptr<Pipe> pipe_;
+};
+
+class RamDevice final : public Inode {
+ public:
+  RamDevice(u64 dev, u32 mode, u64 device) : Inode(dev, mode) { rdev = device; }
+  Result<std::shared_ptr<File>> open(const std::shared_ptr<Dentry>& d, u32 flags) override {
+    return open_device(type() == abi::kSIfchr, rdev, d, flags);
+  }
+};
+
+class RamSocket final : public Inode {
+ public:
+  using Inode::Inode;
+};
+
+class RamDir;
+
+// What the inodes of one ramfs instance share: its directories by inode number (services are
+// built without RTTI, so rename and rmdir find the RamDir behind an Inode here).
+struct RamState {
+  ostd::Mutex lock;
+  std::map<u64, std::weak_ptr<RamDir>> dirs;
+};
+
+class RamDir final : public Inode {
+ public:
+  RamDir(u64 dev, u32 mode, std::shared_ptr<RamState> state) : Inode(dev, mode), state_(std::move(state)) {}
+  RamDir(const RamDir&) = delete;
+  RamDir& operator=(const RamDir&) = delete;
+  RamDir(RamDir&&) = delete;
+  RamDir& operator=(RamDir&&) = delete;
+  ~RamDir() override {
+    auto g = state_->lock.lock();
+    state_->dirs.erase(ino());
+  }
+
+  static std::shared_ptr<RamDir> make(u64 dev, u32 mode, const std::shared_ptr<RamState>& state) {
+    auto d = std::make_shared<RamDir>(dev, mode, state);
+    auto g = state->lock.lock();
+    state->dirs[d->ino()] = d;
+    return d;
+  }
+  // The RamDir of this file system behind `inode`, or nullptr.
+  std::shared_ptr<RamDir> find_dir(const Inode& inode) const {
+    if (inode.dev() != dev() || !inode.is_dir()) return nullptr;
+    auto g = state_->lock.lock();
+    auto it = state_->dirs.find(inode.ino());
+    return it == state_->dirs.end() ? nullptr : it->second.lock();
+  }
+
+  Result<std::shared_ptr<Inode>> lookup(std::string_view name) override {
+    auto g = lock_.lock();
+    auto it = children_.find(name);
+    if (it == children_.end()) return Errno::enoent;
+    return it->second;
+  }
+
+  Result<std::shared_ptr<Inode>> create(std::string_view name, u32 mode, u64 device) override {
+    auto g = lock_.lock();
+    if (children_.find(name) != children_.end()) return Errno::eexist;
+    if (dead_) return Errno::enoent;
+    std::shared_ptr<Inode> node;
+    switch (mode & abi::kSIfmt) {
+      case abi::kSIfdir: node = RamDir::make(dev(), mode, state_); break;
+      case abi::kSIfreg: node = std::make_shared<RamFile>(dev(), mode); break;
+      case abi::kSIfifo: node = std::make_shared<RamFifo>(dev(), mode); break;
+      case abi::kSIfchr:
+      case abi::kSIfblk: node = std::make_shared<RamDevice>(dev(), mode, device); break;
+      case abi::kSIfsock: node = std::make_shared<RamSocket>(dev(), mode); break;
+      default: return Errno::einval;
+    }
+    children_.emplace(std::string(name), node);
+    if (node->is_dir()) ++nlink;
+    touch_mtime();
+    return node;
+  }
+
+  Result<std::shared_ptr<Inode>> symlink(std::string_view name, std::string_view target) override {
+    auto g = lock_.lock();
+    if (children_.find(name) != children_.end()) return Errno::eexist;
+    if (dead_) return Errno::enoent;
+    auto node = std::make_shared<RamSymlink>(dev(), std::string(target));
+    children_.emplace(std::string(name), node);
+    touch_mtime();
+    return std::shared_ptr<Inode>(node);
+  }
+
+  Result<void> link(std::string_view name, const std::shared_ptr<Inode>& target) override {
+    if (target->is_dir()) return Errno::eperm;
+    if (target->dev() != dev()) return Errno::exdev;
+    auto g = lock_.lock();
+    if (children_.find(name) != children_.end()) return Errno::eexist;
+    if (dead_) return Errno::enoent;
+    children_.emplace(std::string(name), target);
+    ++target->nlink;
+    target->touch_ctime();
+    touch_mtime();
+    return {};
+  }
+
+  Result<void> unlink(std::string_view name) override {
+    auto g = lock_.lock();
+    auto it = children_.find(name);
+    if (it == children_.end()) return Errno::enoent;
+    if (it->second->is_dir()) return Errno::eisdir;
+    if (it->second->nlink > 0) --it->second->nlink;
+    it->second->touch_ctime();
+    children_.erase(it);
+    touch_mtime();
+    return {};
+  }
+
+  Result<void> rmdir(std::string_view name) override {
+    auto g = lock_.lock();
+    auto it = children_.find(name);
+    if (it == children_.end()) return Errno::enoent;
+    auto dir = find_dir(*it->second);
+    if (!dir) return Errno::enotdir;
+    TRY(dir->mark_dead_if_empty());
+    children_.erase(it);
+    --nlink;
+    touch_mtime();
+    return {};
+  }
+
+  Result<void> rename(std::string_view name, Inode& new_dir_inode, std::string_view new_name) override {
+    auto new_dir_ref = find_dir(new_dir_inode);
+    if (!new_dir_ref) return Errno::exdev;
+    RamDir* new_dir = new_dir_ref.get();
+    // Lock both directories in address order (one lock when they are the same).
+    ostd::Mutex* first = &lock_;
+    ostd::Mutex* second = &new_dir->lock_;
+    if (new_dir == this) second = nullptr;
+    else if (std::less<ostd::Mutex*>()(second, first)) std::swap(first, second);
+    auto g1 = first->lock();
+    std::optional<ostd::MutexGuard> g2;
+    if (second != nullptr) g2.emplace(*second);
+
+    auto src = children_.find(name);
+    if (src == children_.end()) return Errno::enoent;
+    std::shared_ptr<Inode> node = src->second;
+    auto dst = new_dir->children_.find(new_name);
+    if (dst != new_dir->children_.end()) {
+      if (dst->second == node) return {};  // same file: nothing to do
+      if (node->is_dir()) {
+        auto victim = find_dir(*dst->second);
+        if (!victim) return Errno::enotdir;
+        TRY(victim->mark_dead_if_empty());
+        --new_dir->nlink;
+      } else if (dst->second->is_dir()) {
+        return Errno::eisdir;
+      } else if (dst->second->nlink > 0) {
+        --dst->second->nlink;
+      }
+      new_dir->children_.erase(dst);
+    }
+    children_.erase(src);
+    new_dir->children_.emplace(std::string(new_name), node);
+    if (node->is_dir() && new_dir != this) {
+      --nlink;
+      ++new_dir->nlink;
+    }
+    node->touch_ctime();
+    touch_mtime();
+    new_dir->touch_mtime();
+    return {};
+  }
+
+  Result<std::vector<DirEntry>> list() override {
+    auto g = lock_.lock();
+    std::vector<DirEntry> out;
+    out.reserve(children_.size());
+    for (const auto& [name, node] : children_) out.push_back(DirEntry{name, node->ino(), dirent_type(node->mode())});
+    return out;
+  }
+
+ private:
+  Result<void> mark_dead_if_empty() {
+    auto g = lock_.lock();
+    if (!children_.empty()) return Errno::enotempty;
+    dead_ = true;
+    nlink = 0;
+    return {};
+  }
+
+  std::shared_ptr<RamState> state_;
+  ostd::Mutex lock_;
+  std::map<std::string, std::shared_ptr<Inode>, std::less<>> children_;
+  bool dead_ = false;  // removed: no new entries
+};
+
+class RamFs final : public FileSystem {
+ public:
+  explicit RamFs(std::string type)
+      : FileSystem(std::move(type)), root_(RamDir::make(dev(), abi::kSIfdir | 0755, std::make_shared<RamState>())) {}
+  std::shared_ptr<Inode> root() override { return root_; }
+  u64 magic() const override { return kTmpfsMagic; }
+
+ private:
+  std::shared_ptr<RamDir> root_;
+};
+
+}  // namespace
+
+std::shared_ptr<FileSystem> make_ramfs(std::string type) { return std::make_shared<RamFs>(std::move(type)); }
+
+}  // namespace services

@@ -1,0 +1,538 @@
+// The VFS core: inode defaults, dentries, mounts, the path walk, the boot-time root file system.
+#include "fs/vfs.h"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+
+#include <ostd/time.h>
+
+#include "device/tty.h"
+#include "fs/cpio.h"
+#include "process/process.h"
+
+#include <ostd/enforce.h>
+
+namespace services {
+
+using ostd::Errno;
+using ostd::Result;
+using ostd::u32;
+using ostd::u64;
+using ostd::usize;
+
+abi::Timespec now_timespec() {
+  u64 ns = ostd::realtime_ns();
+  return abi::Timespec{static_cast<ostd::i64>(ns / 1000000000), static_cast<ostd::i64>(ns % 1000000000)};
+}
+
+ostd::u8 dirent_type(u32 mode) {
+  switch (mode & abi::kSIfmt) {
+    case abi::kSIfifo: return kDtFifo;
+    case abi::kSIfchr: return kDtChr;
+    case abi::kSIfdir: return kDtDir;
+    case abi::kSIfblk: return kDtBlk;
+    case abi::kSIfreg: return kDtReg;
+    case abi::kSIflnk: return kDtLnk;
+    case abi::kSIfsock: return kDtSock;
+    default: return kDtUnknown;
+  }
+}
+
+// ---- Inode defaults ----
+
+namespace {
+u64 next_ino() {
+  static u64 ino = 1;
+  return ++ino;
+}
+}  // namespace
+
+Inode::Inode(u64 dev, u32 mode) : dev_(dev), ino_(next_ino()), mode_(mode) {
+  atime = mtime = ctime = now_timespec();
+  if ((mode & abi::kSIfmt) == abi::kSIfdir) nlink = 2;
+}
+
+void Inode::touch_mtime() { mtime = ctime = now_timespec(); }
+void Inode::touch_ctime() { ctime = now_timespec(); }
+
+abi::Stat Inode::stat() const {
+  abi::Stat st{};
+  st.st_dev = dev_;
+  st.st_ino = ino_;
+  st.st_nlink = nlink;
+  st.st_mode = mode_;
+  st.st_uid = uid;
+  st.st_gid = gid;
+  st.st_rdev = rdev;
+  st.st_size = static_cast<ostd::i64>(size());
+  st.st_blksize = 4096;
+  st.st_blocks = static_cast<ostd::i64>((size() + 511) / 512);
+  st.st_atim = atime;
+  st.st_mtim = mtime;
+  st.st_ctim = ctime;
+  return st;
+}
+
+Result<std::shared_ptr<Inode>> Inode::lookup(std::string_view) { return Errno::enotdir; }
+Result<std::shared_ptr<Inode>> Inode::create(std::string_view, u32, u64) {
+  return is_dir() ? Errno::eperm : Errno::enotdir;
+}
+Result<std::shared_ptr<Inode>> Inode::symlink(std::string_view, std::string_view) {
+  return is_dir() ? Errno::eperm : Errno::enotdir;
+}
+Result<void> Inode::link(std::string_view, const std::shared_ptr<Inode>&) {
+  return is_dir() ? Errno::eperm : Errno::enotdir;
+}
+Result<void> Inode::unlink(std::string_view) { return is_dir() ? Errno::eperm : Errno::enotdir; }
+Result<void> Inode::rmdir(std::string_view) { return is_dir() ? Errno::eperm : Errno::enotdir; }
+Result<void> Inode::rename(std::string_view, Inode&, std::string_view) {
+  return is_dir() ? Errno::eperm : Errno::enotdir;
+}
+Result<std::vector<DirEntry>> Inode::list() { return Errno::enotdir; }
+Result<std::string> Inode::readlink(const Process*) { return Errno::einval; }
+Result<usize> Inode::read_at(u64, ostd::VmWriter&) { return is_dir() ? Errno::eisdir : Errno::einval; }
+Result<usize> Inode::write_at(u64, ostd::VmReader&) { return is_dir() ? Errno::eisdir : Errno::einval; }
+Result<void> Inode::truncate(u64) { return is_dir() ? Errno::eisdir : Errno::einval; }
+
+Result<std::shared_ptr<File>> Inode::open(const std::shared_ptr<Dentry>& d, u32 flags) {
+  if (is_regular() || is_dir()) return std::shared_ptr<File>(std::make_shared<InodeFile>(d, flags));
+  if (is_symlink()) return Errno::eloop;
+  return Errno::enxio;
+}
+
+std::string Dentry::path() const {
+  std::vector<const Dentry*> chain;
+  for (const Dentry* d = this; d != nullptr && !d->is_root(); d = d->parent_.get()) chain.push_back(d);
+  if (chain.empty()) return "/";
+  std::string out;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    out += '/';
+    out += (*it)->name_;
+  }
+  return out;
+}
+
+std::shared_ptr<FsContext> FsContext::clone() const {
+  auto c = std::make_shared<FsContext>(root_, cwd_);
+  c->umask = umask;
+  return c;
+}
+
+// ---- mounts ----
+
+namespace {
+
+struct Mount {
+  u64 covered_dev;
+  u64 covered_ino;
+  std::shared_ptr<FileSystem> fs;
+  MountInfo info;
+};
+
+struct VfsState {
+  ostd::Mutex lock;
+  std::vector<Mount> mounts;  // in mount order; later mounts hide earlier ones
+  std::shared_ptr<Dentry> root;
+  std::shared_ptr<FileSystem> root_fs;
+};
+
+VfsState& vfs() {
+  static VfsState s;
+  return s;
+}
+
+// The inode that is seen at `inode`'s place after mounts.
+std::shared_ptr<Inode> covered(std::shared_ptr<Inode> inode) {
+  auto& s = vfs();
+  auto g = s.lock.lock();
+  for (int rounds = 0; rounds < 16; ++rounds) {
+    bool changed = false;
+    for (auto it = s.mounts.rbegin(); it != s.mounts.rend(); ++it) {
+      if (it->covered_dev == inode->dev() && it->covered_ino == inode->ino()) {
+        inode = it->fs->root();
+        changed = true;
+        break;
+      }
+    }
+    if (!changed) break;
+  }
+  return inode;
+}
+
+}  // namespace
+
+Result<void> mount_fs(const std::shared_ptr<Dentry>& at, std::shared_ptr<FileSystem> fs,
+                      std::string source, std::string options) {
+  if (!at->inode()->is_dir()) return Errno::enotdir;
+  auto& s = vfs();
+  auto g = s.lock.lock();
+  std::string type = fs->type();
+  s.mounts.push_back(Mount{at->inode()->dev(), at->inode()->ino(), std::move(fs),
+                           MountInfo{std::move(source), at->path(), std::move(type), std::move(options)}});
+  return {};
+}
+
+Result<void> unmount(const std::shared_ptr<Dentry>& at) {
+  auto& s = vfs();
+  auto g = s.lock.lock();
+  for (auto it = s.mounts.rbegin(); it != s.mounts.rend(); ++it) {
+    if (it->fs->root() == at->inode()) {
+      s.mounts.erase(std::next(it).base());
+      return {};
+    }
+  }
+  return Errno::einval;
+}
+
+std::vector<MountInfo> mounts() {
+  auto& s = vfs();
+  auto g = s.lock.lock();
+  std::vector<MountInfo> out;
+  out.push_back(MountInfo{"rootfs", "/", "rootfs", "rw"});
+  for (const auto& m : s.mounts) out.push_back(m.info);
+  return out;
+}
+
+u64 fs_magic_of_dev(u64 dev) {
+  auto& s = vfs();
+  auto g = s.lock.lock();
+  if (s.root_fs && s.root_fs->dev() == dev) return s.root_fs->magic();
+  for (const auto& m : s.mounts) {
+    if (m.fs->dev() == dev) return m.fs->magic();
+  }
+  return 0;
+}
+
+std::vector<std::string> filesystem_types() { return {"tmpfs", "ramfs", "proc", "devtmpfs"}; }
+
+Result<std::shared_ptr<FileSystem>> make_filesystem(std::string_view type) {
+  if (type == "tmpfs" || type == "ramfs") return make_ramfs();
+  if (type == "proc") return make_procfs();
+  if (type == "devtmpfs") return make_devfs();
+  return Errno::enodev;
+}
+
+// ---- path walk ----
+
+namespace {
+
+// Splits a path into components, dropping empty ones ("a//b" is "a/b").
+void push_components(std::deque<std::string>& out, std::string_view path) {
+  std::vector<std::string> parts;
+  usize i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    usize j = i;
+    while (j < path.size() && path[j] != '/') ++j;
+    if (j > i) parts.emplace_back(path.substr(i, j - i));
+    i = j;
+  }
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) out.push_front(*it);
+}
+
+Result<std::shared_ptr<Dentry>> walk_components(const PathLookup& at, std::shared_ptr<Dentry> cur,
+                                                std::deque<std::string> comps, bool follow,
+                                                bool must_dir) {
+  const std::shared_ptr<Dentry> root = at.fs.root();
+  int links = 0;
+  while (!comps.empty()) {
+    std::string name = std::move(comps.front());
+    comps.pop_front();
+    if (!cur->inode()->is_dir()) return Errno::enotdir;
+    if (name == ".") continue;
+    if (name == "..") {
+      if (cur->inode() != root->inode() && cur->parent()) cur = cur->parent();
+      continue;
+    }
+    if (name.size() > kNameMax) return Errno::enametoolong;
+    auto inode = covered(TRY(cur->inode()->lookup(name)));
+    bool last = comps.empty();
+    if (inode->is_symlink() && (!last || follow || must_dir)) {
+      if (++links > kMaxSymlinks) return Errno::eloop;
+      std::string target = TRY(inode->readlink(at.caller));
+      if (target.empty()) return Errno::enoent;
+      if (target.front() == '/') cur = root;
+      if (last && !target.empty() && target.back() == '/') must_dir = true;
+      push_components(comps, target);
+      continue;
+    }
+    cur = std::make_shared<Dentry>(cur, std::move(name), std::move(inode));
+  }
+  if (must_dir && !cur->inode()->is_dir()) return Errno::enotdir;
+  return cur;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Dentry>> walk(const PathLookup& at, std::string_view path, bool follow) {
+  if (path.empty()) return Errno::enoent;
+  if (path.size() >= kPathMax) return Errno::enametoolong;
+  std::shared_ptr<Dentry> cur = path.front() == '/' ? at.fs.root() : (at.start ? at.start : at.fs.cwd());
+  std::deque<std::string> comps;
+  push_components(comps, path);
+  bool must_dir = path.back() == '/';
+  return walk_components(at, std::move(cur), std::move(comps), follow, must_dir);
+}
+
+Result<ParentAndName> walk_parent(const PathLookup& at, std::string_view path) {
+  if (path.empty()) return Errno::enoent;
+  if (path.size() >= kPathMax) return Errno::enametoolong;
+  std::shared_ptr<Dentry> cur = path.front() == '/' ? at.fs.root() : (at.start ? at.start : at.fs.cwd());
+  std::deque<std::string> comps;
+  push_components(comps, path);
+  ParentAndName out;
+  out.trailing_slash = path.back() == '/';
+  if (comps.empty()) {
+    // "/" (or "//"): the root itself; its "last name" is ".".
+    out.parent = cur;
+    out.name.push_back('.');  // (assigning a literal trips GCC 12's -Wrestrict false positive)
+    return out;
+  }
+  out.name = std::move(comps.back());
+  comps.pop_back();
+  if (out.name.size() > kNameMax) return Errno::enametoolong;
+  out.parent = TRY(walk_components(at, std::move(cur), std::move(comps), true, true));
+  return out;
+}
+
+Result<std::shared_ptr<Dentry>> lookup_path(FsContext& fs, std::string_view path, bool follow) {
+  return walk(PathLookup{fs, nullptr, nullptr}, path, follow);
+}
+
+Result<std::shared_ptr<Dentry>> dirfd_start(Thread& self, int dirfd, std::string_view path) {
+  constexpr int kAtFdcwd = -100;
+  if (!path.empty() && path.front() == '/') return std::shared_ptr<Dentry>(nullptr);
+  if (dirfd == kAtFdcwd) return self.process().fs->cwd();
+  auto file = TRY(self.process().fds->get(dirfd));
+  auto d = file->dentry();
+  if (!d) return Errno::enotdir;
+  if (!path.empty() && !d->inode()->is_dir()) return Errno::enotdir;
+  return d;
+}
+
+Result<std::shared_ptr<Dentry>> lookup_path(Thread& self, int dirfd, std::string_view path, bool follow) {
+  auto start = TRY(dirfd_start(self, dirfd, path));
+  return walk(PathLookup{*self.process().fs, start, &self.process()}, path, follow);
+}
+
+Result<std::vector<ostd::u8>> read_entire_file(const std::shared_ptr<Dentry>& d) {
+  const auto& inode = d->inode();
+  if (inode->is_dir()) return Errno::eisdir;
+  std::vector<ostd::u8> out(static_cast<usize>(inode->size()));
+  usize done = 0;
+  for (;;) {
+    if (out.size() - done < 4096) out.resize(out.size() + 65536);
+    auto w = ostd::VmWriter::from_kernel(std::span<ostd::u8>(out).subspan(done));
+    usize n = TRY(inode->read_at(done, w));
+    if (n == 0) break;
+    done += n;
+  }
+  out.resize(done);
+  return out;
+}
+
+u32 dentry_mode(const std::shared_ptr<Dentry>& d) { return d->inode()->mode(); }
+std::string dentry_path(const std::shared_ptr<Dentry>& d) { return d->path(); }
+
+Result<std::shared_ptr<File>> open_dentry(const std::shared_ptr<Dentry>& d, u32 flags) {
+  return d->inode()->open(d, flags);
+}
+
+// ---- InodeFile ----
+
+InodeFile::InodeFile(std::shared_ptr<Dentry> d, u32 flags) : dentry_(std::move(d)) {
+  set_status_flags(flags);
+}
+
+Result<usize> InodeFile::read(Thread&, ostd::VmWriter& out) {
+  if (inode()->is_dir()) return Errno::eisdir;
+  auto g = lock_.lock();
+  usize n = TRY(inode()->read_at(pos_, out));
+  pos_ += n;
+  inode()->atime = now_timespec();
+  return n;
+}
+
+Result<usize> InodeFile::write(Thread&, ostd::VmReader& in) {
+  if (inode()->is_dir()) return Errno::eisdir;
+  auto g = lock_.lock();
+  if ((status_flags() & kOAppend) != 0) pos_ = inode()->size();
+  usize n = TRY(inode()->write_at(pos_, in));
+  pos_ += n;
+  return n;
+}
+
+Result<usize> InodeFile::read_at(Thread&, u64 offset, ostd::VmWriter& out) {
+  if (inode()->is_dir()) return Errno::eisdir;
+  return inode()->read_at(offset, out);
+}
+
+Result<usize> InodeFile::write_at(Thread&, u64 offset, ostd::VmReader& in) {
+  if (inode()->is_dir()) return Errno::eisdir;
+  // Linux: pwrite on an O_APPEND file appends.
+  if ((status_flags() & kOAppend) != 0) offset = inode()->size();
+  return inode()->write_at(offset, in);
+}
+
+Result<ostd::i64> InodeFile::seek(ostd::i64 offset, int whence) {
+  constexpr int kSeekSet = 0, kSeekCur = 1, kSeekEnd = 2, kSeekData = 3, kSeekHole = 4;
+  auto g = lock_.lock();
+  ostd::i64 base = 0;
+  auto size = static_cast<ostd::i64>(inode()->size());
+  switch (whence) {
+    case kSeekSet: base = 0; break;
+    case kSeekCur: base = static_cast<ostd::i64>(pos_); break;
+    case kSeekEnd: base = size; break;
+    case kSeekData:
+      if (offset < 0 || offset >= size) return Errno::enxio;
+      base = 0;
+      break;
+    case kSeekHole:
+      if (offset < 0 || offset >= size) return Errno::enxio;
+      pos_ = static_cast<u64>(size);
+      return size;
+    default: return Errno::einval;
+  }
+  ostd::i64 np = 0;
+  if (__builtin_add_overflow(base, offset, &np)) return Errno::eoverflow;
+  if (np < 0) return Errno::einval;
+  if (inode()->is_dir() && np != 0) {
+    // Directory positions are entry indices; only rewinding and SEEK_CUR 0 are meaningful.
+    if (static_cast<usize>(np) > dir_snapshot_.size()) return Errno::einval;
+  }
+  pos_ = static_cast<u64>(np);
+  return np;
+}
+
+Result<abi::Stat> InodeFile::stat() { return inode()->stat(); }
+
+Result<usize> InodeFile::getdents(Thread&, ostd::VmWriter& out) {
+  if (!inode()->is_dir()) return Errno::enotdir;
+  auto g = lock_.lock();
+  if (pos_ == 0 || dir_snapshot_.empty()) {
+    std::vector<DirEntry> entries = TRY(inode()->list());
+    dir_snapshot_.clear();
+    dir_snapshot_.push_back(DirEntry{".", inode()->ino(), kDtDir});
+    auto parent = dentry_->parent() ? dentry_->parent()->inode() : inode();
+    dir_snapshot_.push_back(DirEntry{"..", parent->ino(), kDtDir});
+    for (auto& e : entries) dir_snapshot_.push_back(std::move(e));
+  }
+  usize written = 0;
+  while (pos_ < dir_snapshot_.size()) {
+    const DirEntry& e = dir_snapshot_[static_cast<usize>(pos_)];
+    usize reclen = (19 + e.name.size() + 1 + 7) & ~usize{7};
+    if (reclen > out.avail()) {
+      if (written == 0) return Errno::einval;
+      break;
+    }
+    std::vector<ostd::u8> rec(reclen, 0);
+    auto put = [&](usize at, u64 v, usize n) {
+      for (usize k = 0; k < n; ++k) rec[at + k] = static_cast<ostd::u8>(v >> (8 * k));
+    };
+    put(0, e.ino, 8);
+    put(8, pos_ + 1, 8);
+    put(16, reclen, 2);
+    rec[18] = e.type;
+    std::copy(e.name.begin(), e.name.end(), rec.begin() + 19);
+    TRY(out.write_bytes(rec));
+    written += reclen;
+    ++pos_;
+  }
+  return written;
+}
+
+Result<void> InodeFile::truncate(u64 length) {
+  if (!inode()->is_regular()) return Errno::einval;
+  if (!writable()) return Errno::einval;
+  return inode()->truncate(length);
+}
+
+Result<abi::Stat> DeviceFile::stat() { return dentry_->inode()->stat(); }
+
+// ---- boot ----
+
+namespace {
+
+// Creates the directories of `path` below `root` as needed; returns the last one.
+Result<std::shared_ptr<Inode>> make_dirs(const std::shared_ptr<Inode>& root, std::string_view path) {
+  std::shared_ptr<Inode> cur = root;
+  std::deque<std::string> comps;
+  push_components(comps, path);
+  for (const auto& c : comps) {
+    auto next = cur->lookup(c);
+    if (next.is_ok()) {
+      cur = next.release_value();
+      if (!cur->is_dir()) return Errno::enotdir;
+    } else {
+      cur = TRY(cur->create(c, abi::kSIfdir | 0755, 0));
+    }
+  }
+  return cur;
+}
+
+Result<void> unpack_initramfs(const std::shared_ptr<Inode>& root, std::span<const ostd::u8> archive) {
+  auto entries = TRY(cpio::parse(archive));
+  for (const auto& e : entries) {
+    if (e.path.empty()) {
+      root->set_permissions(e.mode);
+      continue;
+    }
+    auto slash = e.path.rfind('/');
+    std::string dir = slash == std::string::npos ? std::string() : e.path.substr(0, slash);
+    std::string name = slash == std::string::npos ? e.path : e.path.substr(slash + 1);
+    if (name.empty() || name == "." || name == "..") continue;
+    auto parent = TRY(make_dirs(root, dir));
+    u32 type = e.mode & cpio::kTypeMask;
+    if (type == cpio::kTypeDirectory) {
+      auto d = parent->lookup(name);
+      if (d.is_ok()) {
+        d.value()->set_permissions(e.mode);
+      } else {
+        TRY(parent->create(name, e.mode, 0));
+      }
+    } else if (type == cpio::kTypeSymlink) {
+      (void)parent->unlink(name);
+      std::string target(e.data.begin(), e.data.end());
+      TRY(parent->symlink(name, target));
+    } else if (type == cpio::kTypeRegular) {
+      (void)parent->unlink(name);
+      auto f = TRY(parent->create(name, e.mode, 0));
+      auto r = ostd::VmReader::from_kernel(e.data);
+      TRY(f->write_at(0, r));
+    } else {
+      (void)parent->unlink(name);
+      TRY(parent->create(name, e.mode, 0));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> init_root_fs(std::span<const ostd::u8> initramfs) {
+  auto& s = vfs();
+  s.root_fs = make_ramfs();
+  s.root = std::make_shared<Dentry>(nullptr, "", s.root_fs->root());
+  if (!initramfs.empty()) TRY(unpack_initramfs(s.root_fs->root(), initramfs));
+  for (std::string_view d : {"dev", "proc", "tmp", "sys", "run"}) {
+    auto in = make_dirs(s.root_fs->root(), d);
+    if (in.is_error()) continue;
+    if (d == "tmp") in.value()->set_permissions(01777);
+  }
+  FsContext ctx(s.root, s.root);
+  auto dev = TRY(walk(PathLookup{ctx, nullptr, nullptr}, "/dev", true));
+  TRY(mount_fs(dev, make_devfs(), "devtmpfs", "rw,nosuid"));
+  auto proc = TRY(walk(PathLookup{ctx, nullptr, nullptr}, "/proc", true));
+  TRY(mount_fs(proc, make_procfs(), "proc", "rw,nosuid,nodev,noexec"));
+  return {};
+}
+
+std::shared_ptr<FsContext> initial_fs_context() {
+  auto& s = vfs();
+  return std::make_shared<FsContext>(s.root, s.root);
+}
+
+Result<std::shared_ptr<File>> open_console_stream(int fd) { return console_stream(fd); }
+
+}  // namespace services

@@ -1,0 +1,279 @@
+// services/fs/vfs.h — the virtual file system: inodes, dentries, mounts and the path walk.
+//
+// An Inode is a file-system object (regular file, directory, symlink, device, FIFO). Each file
+// system derives from it and overrides the operations its objects support; the defaults give
+// the errno Linux gives for an object that does not support the operation (ENOTDIR, EINVAL...).
+// A Dentry is a name in the tree: (parent dentry, name, inode). Dentries are made by the path
+// walk and are not cached; the parent chain gives ".." and the absolute path, also across
+// mount points. Mounts are kept in one table keyed by the mounted-on dentry's path.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <ostd/error.h>
+#include <ostd/mm/io.h>
+#include <ostd/sync.h>
+#include <ostd/types.h>
+
+#include "abi/x86_64/stat.h"
+#include "fs/file.h"
+
+namespace services {
+
+class Process;
+class Thread;
+class Inode;
+
+inline constexpr ostd::usize kPathMax = 4096;
+inline constexpr ostd::usize kNameMax = 255;
+inline constexpr int kMaxSymlinks = 40;
+
+// linux_dirent64 d_type values.
+inline constexpr ostd::u8 kDtUnknown = 0, kDtFifo = 1, kDtChr = 2, kDtDir = 4, kDtBlk = 6,
+                          kDtReg = 8, kDtLnk = 10, kDtSock = 12;
+ostd::u8 dirent_type(ostd::u32 mode);
+
+struct DirEntry {
+  std::string name;
+  ostd::u64 ino;
+  ostd::u8 type;  // kDt*
+};
+
+/// A file system instance (one per mount of tmpfs/proc/devfs).
+class FileSystem {
+ public:
+  explicit FileSystem(std::string type) : type_(std::move(type)) {}
+  FileSystem(const FileSystem&) = delete;
+  FileSystem& operator=(const FileSystem&) = delete;
+  FileSystem(FileSystem&&) = delete;
+  FileSystem& operator=(FileSystem&&) = delete;
+  virtual ~FileSystem() = default;
+  virtual std::shared_ptr<Inode> root() = 0;
+  const std::string& type() const { return type_; }
+  ostd::u64 dev() const { return dev_; }
+  /// f_type of statfs (TMPFS_MAGIC, PROC_SUPER_MAGIC...).
+  virtual ostd::u64 magic() const = 0;
+
+ private:
+  std::string type_;
+  ostd::u64 dev_ = next_dev()++;
+  static ostd::u64& next_dev() {
+    static ostd::u64 d = 1;
+    return d;
+  }
+};
+
+class Inode : public std::enable_shared_from_this<Inode> {
+ public:
+  /// A new inode of file system `dev` with a fresh inode number.
+  Inode(ostd::u64 dev, ostd::u32 mode);
+  Inode(const Inode&) = delete;
+  Inode& operator=(const Inode&) = delete;
+  Inode(Inode&&) = delete;
+  Inode& operator=(Inode&&) = delete;
+  virtual ~Inode() = default;
+
+  ostd::u64 dev() const { return dev_; }
+  ostd::u64 ino() const { return ino_; }
+  ostd::u32 mode() const { return mode_; }
+  ostd::u32 type() const { return mode_ & abi::kSIfmt; }
+  bool is_dir() const { return type() == abi::kSIfdir; }
+  bool is_symlink() const { return type() == abi::kSIflnk; }
+  bool is_regular() const { return type() == abi::kSIfreg; }
+  void set_permissions(ostd::u32 perm) { mode_ = (mode_ & abi::kSIfmt) | (perm & 07777); touch_ctime(); }
+  ostd::u32 uid = 0, gid = 0;
+  ostd::u64 rdev = 0;
+  ostd::u32 nlink = 1;
+  abi::Timespec atime{}, mtime{}, ctime{};
+  void touch_mtime();
+  void touch_ctime();
+
+  /// Size in bytes (st_size).
+  virtual ostd::u64 size() const { return 0; }
+  virtual abi::Stat stat() const;
+
+  // ---- directories (default: ENOTDIR) ----
+  /// The child called `name` (never "." or ".."); ENOENT when absent.
+  virtual ostd::Result<std::shared_ptr<Inode>> lookup(std::string_view name);
+  /// Makes a new regular file, directory, FIFO, device node or socket; EEXIST when present.
+  virtual ostd::Result<std::shared_ptr<Inode>> create(std::string_view name, ostd::u32 mode,
+                                                      ostd::u64 rdev);
+  virtual ostd::Result<std::shared_ptr<Inode>> symlink(std::string_view name,
+                                                       std::string_view target);
+  /// Adds a hard link to `target` (not a directory).
+  virtual ostd::Result<void> link(std::string_view name, const std::shared_ptr<Inode>& target);
+  /// Removes a non-directory entry (EISDIR for a directory).
+  virtual ostd::Result<void> unlink(std::string_view name);
+  /// Removes an empty directory (ENOTEMPTY otherwise, ENOTDIR for a non-directory).
+  virtual ostd::Result<void> rmdir(std::string_view name);
+  /// Moves `name` to `new_dir`/`new_name`, replacing what is there as rename(2) allows.
+  virtual ostd::Result<void> rename(std::string_view name, Inode& new_dir,
+                                    std::string_view new_name);
+  /// The entries, without "." and "..".
+  virtual ostd::Result<std::vector<DirEntry>> list();
+
+  // ---- symlinks (default: EINVAL) ----
+  /// The link target; `caller` is the reading process (for /proc/self).
+  virtual ostd::Result<std::string> readlink(const Process* caller);
+
+  // ---- regular files (default: EINVAL / EISDIR) ----
+  virtual ostd::Result<ostd::usize> read_at(ostd::u64 off, ostd::VmWriter& out);
+  virtual ostd::Result<ostd::usize> write_at(ostd::u64 off, ostd::VmReader& in);
+  virtual ostd::Result<void> truncate(ostd::u64 length);
+
+  /// Opens the inode: the default gives a seekable file over read_at/write_at (or a directory
+  /// handle). Device nodes and FIFOs override this.
+  virtual ostd::Result<std::shared_ptr<File>> open(const std::shared_ptr<class Dentry>& d,
+                                                   ostd::u32 flags);
+
+ private:
+  ostd::u64 dev_;
+  ostd::u64 ino_;
+  ostd::u32 mode_;
+};
+
+/// A name in the directory tree.
+class Dentry : public std::enable_shared_from_this<Dentry> {
+ public:
+  Dentry(std::shared_ptr<Dentry> parent, std::string name, std::shared_ptr<Inode> inode)
+      : parent_(std::move(parent)), name_(std::move(name)), inode_(std::move(inode)) {}
+  const std::shared_ptr<Dentry>& parent() const { return parent_; }
+  const std::string& name() const { return name_; }
+  const std::shared_ptr<Inode>& inode() const { return inode_; }
+  /// The absolute path ("/" for the root).
+  std::string path() const;
+  /// Whether this is the root of the whole tree.
+  bool is_root() const { return parent_ == nullptr; }
+
+ private:
+  std::shared_ptr<Dentry> parent_;
+  std::string name_;
+  std::shared_ptr<Inode> inode_;
+};
+
+/// Root and working directory and umask of a process (shared with CLONE_FS).
+class FsContext {
+ public:
+  FsContext(std::shared_ptr<Dentry> root, std::shared_ptr<Dentry> cwd)
+      : root_(std::move(root)), cwd_(std::move(cwd)) {}
+  std::shared_ptr<FsContext> clone() const;
+  std::shared_ptr<Dentry> root() const { return root_; }
+  std::shared_ptr<Dentry> cwd() const { return cwd_; }
+  void set_cwd(std::shared_ptr<Dentry> d) { cwd_ = std::move(d); }
+  void set_root(std::shared_ptr<Dentry> d) { root_ = std::move(d); }
+  ostd::u32 umask = 022;
+
+ private:
+  std::shared_ptr<Dentry> root_;
+  std::shared_ptr<Dentry> cwd_;
+};
+
+// ---- mounts ----
+struct MountInfo {
+  std::string source, target, type, options;
+};
+/// Mounts `fs` on the directory `at` (which must be a directory).
+ostd::Result<void> mount_fs(const std::shared_ptr<Dentry>& at, std::shared_ptr<FileSystem> fs,
+                            std::string source, std::string options);
+/// Unmounts what is mounted on `at` (EINVAL when nothing is).
+ostd::Result<void> unmount(const std::shared_ptr<Dentry>& at);
+std::vector<MountInfo> mounts();
+/// statfs f_type of the file system with device number `dev` (0 when unknown).
+ostd::u64 fs_magic_of_dev(ostd::u64 dev);
+/// Drops the fcntl record locks a process holds (when it exits).
+void release_record_locks(ostd::i32 pid);
+/// The file system type names known to mount(2) (for /proc/filesystems).
+std::vector<std::string> filesystem_types();
+ostd::Result<std::shared_ptr<FileSystem>> make_filesystem(std::string_view type);
+
+// ---- path walk ----
+struct PathLookup {
+  const FsContext& fs;
+  std::shared_ptr<Dentry> start;  // for relative paths; nullptr means the cwd
+  const Process* caller = nullptr;
+};
+
+/// Resolves `path`; follows a final symlink when `follow`. A trailing slash requires a
+/// directory (and follows). ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG as Linux.
+ostd::Result<std::shared_ptr<Dentry>> walk(const PathLookup& at, std::string_view path,
+                                           bool follow);
+/// Resolves all but the last component: returns the parent directory and the last name
+/// ("." / ".." / "" are returned as is for the caller to reject). `trailing_slash` is set when
+/// the path ended with "/".
+struct ParentAndName {
+  std::shared_ptr<Dentry> parent;
+  std::string name;
+  bool trailing_slash = false;
+};
+ostd::Result<ParentAndName> walk_parent(const PathLookup& at, std::string_view path);
+
+ostd::Result<std::shared_ptr<Dentry>> lookup_path(FsContext& fs, std::string_view path, bool follow);
+/// Resolves relative to `dirfd` (AT_FDCWD or an open directory) for the calling thread.
+ostd::Result<std::shared_ptr<Dentry>> lookup_path(Thread& self, int dirfd, std::string_view path,
+                                                  bool follow);
+/// The starting directory for dirfd-relative calls (cwd for AT_FDCWD; ENOTDIR/EBADF).
+ostd::Result<std::shared_ptr<Dentry>> dirfd_start(Thread& self, int dirfd, std::string_view path);
+
+ostd::Result<std::vector<ostd::u8>> read_entire_file(const std::shared_ptr<Dentry>& d);
+ostd::u32 dentry_mode(const std::shared_ptr<Dentry>& d);
+std::string dentry_path(const std::shared_ptr<Dentry>& d);
+
+/// Opens `d` with open(2) flags (access checks done by the caller).
+ostd::Result<std::shared_ptr<File>> open_dentry(const std::shared_ptr<Dentry>& d, ostd::u32 flags);
+
+// ---- boot ----
+/// Builds the root tmpfs from the initramfs and mounts /dev and /proc.
+ostd::Result<void> init_root_fs(std::span<const ostd::u8> initramfs);
+std::shared_ptr<FsContext> initial_fs_context();
+/// The console as file descriptor 0, 1 or 2 of the first process.
+ostd::Result<std::shared_ptr<File>> open_console_stream(int fd);
+
+// ---- file systems (fs/ramfs.cpp, fs/devfs.cpp, fs/procfs.cpp) ----
+std::shared_ptr<FileSystem> make_ramfs(std::string type = "tmpfs");
+std::shared_ptr<FileSystem> make_devfs();
+std::shared_ptr<FileSystem> make_procfs();
+
+/// A file over an inode (regular files and directories): position, read/write/seek/getdents.
+class InodeFile : public File {
+ public:
+  InodeFile(std::shared_ptr<Dentry> d, ostd::u32 flags);
+  ostd::Result<ostd::usize> read(Thread& self, ostd::VmWriter& out) override;
+  ostd::Result<ostd::usize> write(Thread& self, ostd::VmReader& in) override;
+  ostd::Result<ostd::usize> read_at(Thread& self, ostd::u64 offset, ostd::VmWriter& out) override;
+  ostd::Result<ostd::usize> write_at(Thread& self, ostd::u64 offset, ostd::VmReader& in) override;
+  ostd::Result<ostd::i64> seek(ostd::i64 offset, int whence) override;
+  ostd::Result<abi::Stat> stat() override;
+  ostd::Result<ostd::usize> getdents(Thread& self, ostd::VmWriter& out) override;
+  ostd::Result<void> truncate(ostd::u64 length) override;
+  ostd::u32 poll_events() override { return kPollIn | kPollOut; }
+  std::shared_ptr<Dentry> dentry() const override { return dentry_; }
+  const std::shared_ptr<Inode>& inode() const { return dentry_->inode(); }
+
+ private:
+  std::shared_ptr<Dentry> dentry_;
+  ostd::Mutex lock_;
+  ostd::u64 pos_ = 0;
+  // Directory reading: a snapshot taken at offset 0, indexed by position.
+  std::vector<DirEntry> dir_snapshot_;
+};
+
+/// A file that is not a regular file but still has a dentry (devices, FIFOs): stat comes from
+/// the inode.
+class DeviceFile : public File {
+ public:
+  explicit DeviceFile(std::shared_ptr<Dentry> d) : dentry_(std::move(d)) {}
+  ostd::Result<abi::Stat> stat() override;
+  std::shared_ptr<Dentry> dentry() const override { return dentry_; }
+
+ private:
+  std::shared_ptr<Dentry> dentry_;
+};
+
+/// A current time as a Timespec (realtime clock).
+abi::Timespec now_timespec();
+
+}  // namespace services

@@ -1,0 +1,230 @@
+// execve and execveat: replace the program of the calling process.
+#include <algorithm>
+
+#include <ostd/log.h>
+#include <ostd/mm/io.h>
+
+#include "fs/file.h"
+#include "fs/vfs.h"
+#include "process/elf_loader.h"
+#include "process/initial_stack.h"
+#include "process/internal.h"
+#include "syscall/table.h"
+#include "vm/memory_map.h"
+
+#include <ostd/enforce.h>
+
+namespace services {
+
+using ostd::Errno;
+using ostd::Result;
+using ostd::u64;
+using ostd::Vaddr;
+
+namespace {
+
+constexpr ostd::Logger kLog{"exec"};
+constexpr u64 kStackSize = u64{8} << 20;
+constexpr ostd::usize kMaxArgStrlen = 131072;   // MAX_ARG_STRLEN
+constexpr ostd::usize kMaxArgTotal = 2u << 20;  // a quarter of the 8 MiB stack limit
+constexpr ostd::usize kMaxInterpDepth = 4;
+
+struct Program {
+  std::string path;
+  std::vector<ostd::u8> bytes;
+  std::vector<std::string> argv;
+  std::string resolved;  // the file's path with symlinks resolved (/proc/<pid>/exe)
+};
+
+// Finds the program, following #! interpreters (at most 4 deep).
+Result<Program> find_program(FsContext& fs, std::string path, std::vector<std::string> argv) {
+  for (ostd::usize depth = 0; depth <= kMaxInterpDepth; ++depth) {
+    auto dentry = TRY(lookup_path(fs, path, true));
+    ostd::u32 mode = dentry_mode(dentry);
+    if ((mode & abi::kSIfmt) == abi::kSIfdir) return Errno::eacces;
+    if ((mode & abi::kSIfmt) != abi::kSIfreg || (mode & 0111) == 0) return Errno::eacces;
+    std::vector<ostd::u8> bytes = TRY(read_entire_file(dentry));
+    if (bytes.size() >= 2 && bytes[0] == '#' && bytes[1] == '!') {
+      std::string line;
+      for (ostd::usize i = 2; i < bytes.size() && i < 258 && bytes[i] != '\n'; ++i) {
+        line.push_back(static_cast<char>(bytes[i]));
+      }
+      auto is_space = [](char c) { return c == ' ' || c == '\t'; };
+      auto b = std::find_if_not(line.begin(), line.end(), is_space);
+      auto e = std::find_if(b, line.end(), is_space);
+      std::string interp(b, e);
+      if (interp.empty()) return Errno::enoexec;
+      std::string arg(std::find_if_not(e, line.end(), is_space), line.end());
+      while (!arg.empty() && is_space(arg.back())) arg.pop_back();
+      std::vector<std::string> next{interp};
+      if (!arg.empty()) next.push_back(arg);
+      next.push_back(path);
+      for (ostd::usize i = 1; i < argv.size(); ++i) next.push_back(argv[i]);
+      argv = std::move(next);
+      path = interp;
+      continue;
+    }
+    return Program{path, std::move(bytes), std::move(argv), dentry->path()};
+  }
+  return Errno::eloop;
+}
+
+struct NewImage {
+  std::shared_ptr<ostd::VmSpace> vm;
+  std::shared_ptr<MemoryMap> mm;
+  ostd::UserContext ctx;
+};
+
+Result<NewImage> build_image(const Program& prog, const std::vector<std::string>& envp) {
+  NewImage img;
+  img.vm = TRY(ostd::VmSpace::create());
+  img.mm = std::make_shared<MemoryMap>(img.vm);
+  attach_fault_handler(img.mm);
+  LoadedImage li = TRY(load_elf(*img.vm, prog.bytes));
+  for (const LoadedSegment& s : li.segments) {
+    Vma v;
+    v.start = s.start;
+    v.end = s.end;
+    v.prot = (ostd::has(s.flags, ostd::PageFlags::R) ? kProtRead : 0u) |
+             (ostd::has(s.flags, ostd::PageFlags::W) ? kProtWrite : 0u) |
+             (ostd::has(s.flags, ostd::PageFlags::X) ? kProtExec : 0u);
+    v.flags = kMapPrivate;
+    v.name = prog.resolved;
+    img.mm->add_area(v);
+  }
+  img.mm->set_brk_base(li.brk_start);
+  Vaddr stack_top = ostd::VmSpace::user_top();
+  Vaddr stack_bottom = stack_top - kStackSize;
+  TRY(img.mm->map(stack_bottom, kStackSize, kProtRead | kProtWrite,
+                  kMapPrivate | kMapAnonymous | kMapFixed | kMapGrowsdown, nullptr, 0, "[stack]"));
+  img.mm->set_mmap_base(stack_bottom - (u64{1} << 30));
+  ExecInfo info{prog.argv, envp, li.entry, li.phdr, li.phent, li.phnum};
+  Vaddr sp = TRY(build_initial_stack(*img.vm, stack_top, info));
+  img.ctx.set_instruction_pointer(li.entry);
+  img.ctx.set_stack_pointer(sp);
+  img.ctx.regs().rflags = 0x202;
+  return img;
+}
+
+std::string base_name(const std::string& path) {
+  auto slash = path.rfind('/');
+  std::string b = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (b.size() > 15) b.resize(15);
+  return b;
+}
+
+Result<std::vector<std::string>> read_string_array(ostd::VmSpace& vm, Vaddr array, ostd::usize& total) {
+  std::vector<std::string> out;
+  if (array == 0) return out;
+  for (ostd::usize i = 0;; ++i) {
+    auto slot = TRY(ostd::UserPtr<u64>(array).element(i));
+    u64 p = TRY(slot.read(vm));
+    if (p == 0) break;
+    auto s = vm.read_cstring(p, kMaxArgStrlen - 1);
+    if (s.is_error()) return s.error() == Errno::enametoolong ? Errno::e2big : s.error();
+    total += s.value().size() + 1 + sizeof(u64);
+    if (total > kMaxArgTotal) return Errno::e2big;
+    out.push_back(s.release_value());
+  }
+  return out;
+}
+
+Result<long> do_execve(Thread& self, int dirfd, Vaddr path_addr, Vaddr argv_addr, Vaddr envp_addr,
+                       int flags) {
+  constexpr int kAtEmptyPath = 0x1000, kAtSymlinkNofollow = 0x100;
+  if ((flags & ~(kAtEmptyPath | kAtSymlinkNofollow)) != 0) return Errno::einval;
+  std::string path = TRY(self.vm().read_cstring(path_addr, 4095));
+  if (path.empty()) return Errno::enoent;
+  ostd::usize total = 0;
+  auto argv = TRY(read_string_array(self.vm(), argv_addr, total));
+  auto envp = TRY(read_string_array(self.vm(), envp_addr, total));
+  if (dirfd != -100 && path.front() != '/') {
+    auto dir = TRY(lookup_path(self, dirfd, ".", true));
+    path = dentry_path(dir) + "/" + path;
+  }
+  TRY(exec_program(self, path, std::move(argv), std::move(envp)));
+  return 0;
+}
+
+Result<long> sys_execve(Thread& self, const SyscallArgs& a) {
+  return do_execve(self, -100, a[0], a[1], a[2], 0);
+}
+Result<long> sys_execveat(Thread& self, const SyscallArgs& a) {
+  return do_execve(self, a.as_int(0), a[1], a[2], a[3], a.as_int(4));
+}
+
+}  // namespace
+
+Result<void> exec_program(Thread& self, const std::string& path, std::vector<std::string> argv,
+                          std::vector<std::string> envp) {
+  Process& p = self.process();
+  Program prog = TRY(find_program(*p.fs, path, std::move(argv)));
+  NewImage img = TRY(build_image(prog, envp));
+  auto user = TRY(ostd::UserMode::create(img.vm, img.ctx));
+  // ---- point of no return ----
+  for (auto& t : p.threads) {
+    if (t.get() != &self) {
+      t->exiting = true;
+      t->interrupt();
+    }
+  }
+  p.vm = img.vm;
+  p.mm = img.mm;
+  self.start(std::make_unique<ostd::UserMode>(std::move(user)));
+  p.fds->close_on_exec();
+  {
+    auto fresh = std::make_shared<SignalHandlers>();
+    ostd::MutexGuard g(p.handlers->lock);
+    for (ostd::usize i = 0; i < fresh->actions.size(); ++i) {
+      if (p.handlers->actions.at(i).handler == kSigIgn) fresh->actions.at(i).handler = kSigIgn;
+    }
+    p.handlers = fresh;
+  }
+  self.altstack = AltStack{};
+  self.clear_child_tid = 0;
+  p.comm = base_name(prog.path);
+  p.exe_path = prog.resolved;
+  p.cmdline = prog.argv;
+  if (!p.vfork_released) {
+    p.vfork_released = true;
+    (void)p.vfork_done.wake_all();
+  }
+  kLog.debug("pid {} exec {}", p.pid(), prog.path);
+  return {};
+}
+
+Result<std::shared_ptr<Process>> spawn_init(const std::vector<std::string>& argv) {
+  if (argv.empty()) return Errno::einval;
+  ostd::i32 pid = pid_table().alloc_id();
+  auto p = std::make_shared<Process>(pid);
+  p->pgid = pid;
+  p->sid = pid;
+  p->fs = initial_fs_context();
+  p->fds = std::make_shared<FdTable>();
+  for (int fd = 0; fd < 3; ++fd) {
+    auto f = TRY(open_console_stream(fd));
+    TRY(p->fds->install_at(fd, f, false));
+  }
+  p->handlers = std::make_shared<SignalHandlers>();
+  init_rlimits(*p);
+  std::vector<std::string> envp{"HOME=/", "TERM=linux", "PATH=/sbin:/usr/sbin:/bin:/usr/bin"};
+  Program prog = TRY(find_program(*p->fs, argv[0], argv));
+  NewImage img = TRY(build_image(prog, envp));
+  p->vm = img.vm;
+  p->mm = img.mm;
+  p->comm = base_name(prog.path);
+  p->exe_path = prog.resolved;
+  p->cmdline = prog.argv;
+  pid_table().add_process(p);
+  auto t = std::make_shared<Thread>(p, pid);
+  TRY(start_thread(t, img.ctx));
+  return p;
+}
+
+void register_fork_exec_syscalls(SyscallTable& t) {
+  register_fork_syscalls(t);
+  t.set(x86_64::Sysno::execve, &sys_execve);
+  t.set(x86_64::Sysno::execveat, &sys_execveat);
+}
+
+}  // namespace services

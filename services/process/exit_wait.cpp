@@ -1,0 +1,258 @@
+// exit, exit_group, wait4, waitid, and what happens when threads and processes end.
+#include <algorithm>
+
+#include <ostd/log.h>
+#include <ostd/mm/io.h>
+
+#include "fs/file.h"
+#include "fs/vfs.h"
+#include "process/internal.h"
+#include "syscall/table.h"
+#include "vm/memory_map.h"
+
+#include <ostd/enforce.h>
+
+namespace services {
+
+using ostd::Errno;
+using ostd::Result;
+
+namespace {
+
+constexpr ostd::Logger kLog{"exit"};
+constexpr int kWNohang = 1, kWUntraced = 2, kWExited = 4, kWContinued = 8, kWNowait = 0x01000000;
+constexpr int kWNothread = 0x20000000, kWAll = 0x40000000, kWClone = static_cast<int>(0x80000000u);
+
+void release_resources(Process& p) {
+  // A table shared by CLONE_FILES stays open for the other sharers.
+  if (p.fds && p.fds.use_count() == 1) p.fds->close_all();
+  p.fds.reset();
+  release_record_locks(p.pid());
+  p.fs.reset();
+  p.mm.reset();
+  p.vm.reset();  // the last reference destroys the address space (and its stub)
+}
+
+void notify_parent(Process& child) {
+  auto parent = child.parent.lock();
+  if (!parent) return;
+  bool auto_reap = false;
+  if (child.exit_signal == kSigChld && parent->handlers) {
+    ostd::MutexGuard g(parent->handlers->lock);
+    const SigAction& act = parent->handlers->actions.at(kSigChld - 1);
+    auto_reap = act.handler == kSigIgn || (act.flags & kSaNocldwait) != 0;
+  }
+  if (child.exit_signal > 0 && !auto_reap) {
+    SigInfo info = kernel_siginfo(child.exit_signal);
+    info.si_code = (child.exit_code & 0x7f) == 0 ? 1 : 2;  // CLD_EXITED / CLD_KILLED
+    info.si_pid = child.pid();
+    info.si_status = (child.exit_code & 0x7f) == 0 ? (child.exit_code >> 8) & 0xff
+                                                     : child.exit_code & 0x7f;
+    send_signal_to_process(*parent, child.exit_signal, info);
+  }
+  if (auto_reap) {
+    child.state = Process::State::Reaped;
+    auto& kids = parent->children;
+    kids.erase(std::remove_if(kids.begin(), kids.end(),
+                              [&](const auto& k) { return k.get() == &child; }),
+               kids.end());
+    pid_table().remove_process(child.pid());
+  }
+  (void)parent->child_event.wake_all();
+}
+
+void process_exit(Process& p) {
+  release_resources(p);
+  // Orphans go to init (pid 1), which reaps them.
+  auto init = pid_table().process(1);
+  for (auto& c : p.children) {
+    if (init && init.get() != &p) {
+      c->parent = init;
+      init->children.push_back(c);
+      if (c->state == Process::State::Zombie) (void)init->child_event.wake_all();
+    }
+  }
+  p.children.clear();
+  p.state = Process::State::Zombie;
+  notify_parent(p);
+  p.vfork_released = true;
+  (void)p.vfork_done.wake_all();
+  (void)p.exited.wake_all();
+}
+
+bool matches(const Process& self, const Process& child, ostd::i32 pid) {
+  if (pid > 0) return child.pid() == pid;
+  if (pid == 0) return child.pgid == self.pgid;
+  if (pid == -1) return true;
+  return child.pgid == -pid;
+}
+
+struct WaitResult {
+  ostd::i32 pid = 0;
+  int status = 0;
+  int code = 0;  // CLD_* for waitid
+  std::shared_ptr<Process> who;
+};
+
+// Looks for a reportable child; ECHILD when no child matches at all.
+Result<std::optional<WaitResult>> find_waitable(Process& self, ostd::i32 pid, int options) {
+  bool any = false;
+  for (auto& c : self.children) {
+    if (!matches(self, *c, pid)) continue;
+    any = true;
+    if (c->state == Process::State::Zombie && (options & kWExited) != 0) {
+      WaitResult r{c->pid(), c->exit_code, (c->exit_code & 0x7f) == 0 ? 1 : 2, c};
+      return std::optional<WaitResult>(r);
+    }
+    if (c->state == Process::State::Stopped && (options & kWUntraced) != 0 && !c->stop_reported) {
+      WaitResult r{c->pid(), (c->stop_signal << 8) | 0x7f, 5, c};  // CLD_STOPPED
+      return std::optional<WaitResult>(r);
+    }
+    if ((options & kWContinued) != 0 && !c->continue_reported) {
+      WaitResult r{c->pid(), 0xffff, 6, c};  // CLD_CONTINUED
+      return std::optional<WaitResult>(r);
+    }
+  }
+  if (!any) return Errno::echild;
+  return std::optional<WaitResult>();
+}
+
+void consume(Process& self, const WaitResult& r, bool nowait) {
+  if (nowait) return;
+  Process& c = *r.who;
+  if (c.state == Process::State::Zombie) {
+    c.state = Process::State::Reaped;
+    self.cutime_ns += c.utime_ns + c.cutime_ns;
+    self.cstime_ns += c.stime_ns + c.cstime_ns;
+    auto& kids = self.children;
+    kids.erase(std::remove(kids.begin(), kids.end(), r.who), kids.end());
+    pid_table().remove_process(c.pid());
+  } else if (c.state == Process::State::Stopped) {
+    c.stop_reported = true;
+  } else {
+    c.continue_reported = true;
+  }
+}
+
+Result<WaitResult> do_wait(Thread& self, ostd::i32 pid, int options) {
+  Process& p = self.process();
+  for (;;) {
+    auto found = TRY(find_waitable(p, pid, options));
+    if (found) {
+      consume(p, *found, (options & kWNowait) != 0);
+      return *found;
+    }
+    if ((options & kWNohang) != 0) return WaitResult{};
+    TRY(self.wait_interruptible(p.child_event, [&] {
+      auto f = find_waitable(p, pid, options);
+      return f.is_error() || f.value().has_value();
+    }));
+  }
+}
+
+struct Rusage {
+  ostd::i64 utime_sec, utime_usec, stime_sec, stime_usec;
+  std::array<ostd::i64, 14> rest;
+};
+static_assert(sizeof(Rusage) == 144);
+
+Result<long> sys_wait4(Thread& self, const SyscallArgs& a) {
+  ostd::i32 pid = a.as_int(0);
+  int options = a.as_int(2);
+  if ((options & ~(kWNohang | kWUntraced | kWContinued | kWNothread | kWAll | kWClone)) != 0) {
+    return Errno::einval;
+  }
+  WaitResult r = TRY(do_wait(self, pid, options | kWExited));
+  if (r.pid != 0) {
+    if (a[1] != 0) TRY(ostd::UserPtr<ostd::i32>(a[1]).write(self.vm(), r.status));
+    if (a[3] != 0) TRY(ostd::UserPtr<Rusage>(a[3]).write(self.vm(), Rusage{}));
+  }
+  return r.pid;
+}
+
+Result<long> sys_waitid(Thread& self, const SyscallArgs& a) {
+  constexpr int kPAll = 0, kPPid = 1, kPPgid = 2;
+  int which = a.as_int(0);
+  ostd::i32 id = a.as_int(1);
+  int options = a.as_int(3);
+  if ((options & ~(kWNohang | kWUntraced | kWExited | kWContinued | kWNowait | kWNothread |
+                   kWAll | kWClone)) != 0 ||
+      (options & (kWExited | kWUntraced | kWContinued)) == 0) {
+    return Errno::einval;
+  }
+  ostd::i32 pid = -1;
+  if (which == kPPid) {
+    if (id <= 0) return Errno::einval;
+    pid = id;
+  } else if (which == kPPgid) {
+    if (id < 0) return Errno::einval;
+    pid = id == 0 ? 0 : -id;
+  } else if (which != kPAll) {
+    return Errno::einval;
+  }
+  WaitResult r = TRY(do_wait(self, pid, options));
+  if (a[2] != 0) {
+    SigInfo info{};
+    if (r.pid != 0) {
+      info.si_signo = kSigChld;
+      info.si_code = r.code;
+      info.si_pid = r.pid;
+      info.si_status = r.code == 1 ? (r.status >> 8) & 0xff
+                       : r.code == 2 ? r.status & 0x7f
+                       : r.code == 5 ? (r.status >> 8) & 0xff
+                                     : kSigCont;
+    }
+    TRY(ostd::UserPtr<SigInfo>(a[2]).write(self.vm(), info));
+  }
+  return 0;
+}
+
+Result<long> sys_exit(Thread& self, const SyscallArgs& a) {
+  Process& p = self.process();
+  self.exiting = true;
+  if (p.threads.size() <= 1) p.exit_code = (a.as_int(0) & 0xff) << 8;
+  return 0;
+}
+
+Result<long> sys_exit_group(Thread& self, const SyscallArgs& a) {
+  group_exit(self.process(), (a.as_int(0) & 0xff) << 8);
+  return 0;
+}
+
+}  // namespace
+
+void group_exit(Process& p, int status) {
+  if (!p.group_exiting) {
+    p.group_exiting = true;
+    p.exit_code = status;
+  }
+  for (auto& t : p.threads) {
+    t->exiting = true;
+    t->interrupt();
+  }
+}
+
+void thread_exit(Thread& t) {
+  Process& p = t.process();
+  if (t.clear_child_tid != 0 && p.vm) {
+    (void)ostd::UserPtr<ostd::u32>(t.clear_child_tid).write(*p.vm, 0);
+    futex_wake_address(p, t.clear_child_tid, 1);
+  }
+  std::shared_ptr<Thread> keep = t.shared_from_this();
+  auto& threads = p.threads;
+  threads.erase(std::remove(threads.begin(), threads.end(), keep), threads.end());
+  pid_table().remove_thread(t.tid());
+  if (threads.empty()) {
+    kLog.debug("pid {} exits with status {:#x}", p.pid(), p.exit_code);
+    process_exit(p);
+  }
+}
+
+void register_exit_wait_syscalls(SyscallTable& t) {
+  t.set(x86_64::Sysno::exit, &sys_exit);
+  t.set(x86_64::Sysno::exit_group, &sys_exit_group);
+  t.set(x86_64::Sysno::wait4, &sys_wait4);
+  t.set(x86_64::Sysno::waitid, &sys_waitid);
+}
+
+}  // namespace services

@@ -1,0 +1,134 @@
+// clone, fork, vfork: new processes share or copy the parent's resources as the flags say.
+#include <ostd/log.h>
+#include <ostd/mm/io.h>
+
+#include "fs/file.h"
+#include "fs/vfs.h"
+#include "process/internal.h"
+#include "syscall/table.h"
+#include "vm/memory_map.h"
+
+#include <ostd/enforce.h>
+
+namespace services {
+
+using ostd::Errno;
+using ostd::Result;
+using ostd::u64;
+
+namespace {
+
+constexpr u64 kCloneVm = 0x100, kCloneFs = 0x200, kCloneFiles = 0x400, kCloneSighand = 0x800,
+              kClonePidfd = 0x1000, kClonePtrace = 0x2000, kCloneVfork = 0x4000,
+              kCloneParent = 0x8000, kCloneThread = 0x10000, kCloneNewns = 0x20000,
+              kCloneSysvsem = 0x40000, kCloneSettls = 0x80000, kCloneParentSettid = 0x100000,
+              kCloneChildCleartid = 0x200000, kCloneDetached = 0x400000, kCloneUntraced = 0x800000,
+              kCloneChildSettid = 0x1000000, kCloneIo = 0x80000000ull;
+constexpr u64 kCloneSupported = 0xff | kCloneVm | kCloneFs | kCloneFiles | kCloneSighand |
+                                kClonePtrace | kCloneVfork | kCloneParent | kCloneThread |
+                                kCloneSysvsem | kCloneSettls | kCloneParentSettid |
+                                kCloneChildCleartid | kCloneDetached | kCloneUntraced |
+                                kCloneChildSettid | kCloneIo;
+
+Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 child_tid, u64 tls) {
+  // ---- check ----
+  if ((flags & ~kCloneSupported) != 0) return Errno::einval;
+  if ((flags & kClonePidfd) != 0) return Errno::einval;  // no pidfds yet (kClonePidfd is not in kCloneSupported)
+  if ((flags & kCloneSighand) != 0 && (flags & kCloneVm) == 0) return Errno::einval;
+  if ((flags & kCloneThread) != 0 && (flags & kCloneSighand) == 0) return Errno::einval;
+  if ((flags & (kCloneFs | kCloneNewns)) == (kCloneFs | kCloneNewns)) return Errno::einval;
+  int exit_signal = static_cast<int>(flags & 0xff);
+  if (exit_signal > kNumSignals) return Errno::einval;
+  Process& parent = self.process();
+  if (parent.group_exiting) return Errno::eagain;
+  ostd::i32 tid = pid_table().alloc_id();
+  if (tid < 0) return Errno::eagain;
+
+  // ---- act ----
+  std::shared_ptr<Process> proc;
+  if ((flags & kCloneThread) != 0) {
+    proc = self.process_shared();
+  } else {
+    proc = std::make_shared<Process>(tid);
+    auto real_parent = (flags & kCloneParent) != 0 ? parent.parent.lock() : self.process_shared();
+    if (!real_parent) real_parent = self.process_shared();
+    proc->parent = real_parent;
+    proc->pgid = parent.pgid;
+    proc->sid = parent.sid;
+    proc->creds = parent.creds;
+    proc->comm = parent.comm;
+    proc->exe_path = parent.exe_path;
+    proc->cmdline = parent.cmdline;
+    proc->rlimits = parent.rlimits;
+    proc->exit_signal = exit_signal;
+    proc->fds = (flags & kCloneFiles) != 0 ? parent.fds : parent.fds->clone();
+    proc->fs = (flags & kCloneFs) != 0 ? parent.fs : parent.fs->clone();
+    if ((flags & kCloneSighand) != 0) {
+      proc->handlers = parent.handlers;
+    } else {
+      proc->handlers = std::make_shared<SignalHandlers>();
+      ostd::MutexGuard g(parent.handlers->lock);
+      proc->handlers->actions = parent.handlers->actions;
+    }
+    if ((flags & kCloneVm) != 0) {
+      proc->vm = parent.vm;
+      proc->mm = parent.mm;
+    } else {
+      auto vm = TRY(ostd::VmSpace::create());
+      proc->mm = TRY(parent.mm->fork(vm));
+      proc->vm = vm;
+      attach_fault_handler(proc->mm);
+    }
+    real_parent->children.push_back(proc);
+    pid_table().add_process(proc);
+  }
+  auto child = std::make_shared<Thread>(proc, tid);
+  child->sigmask = self.sigmask;
+  if ((flags & kCloneVm) == 0 || (flags & kCloneVfork) != 0) child->altstack = self.altstack;
+  if ((flags & kCloneChildCleartid) != 0) child->clear_child_tid = child_tid;
+
+  ostd::UserContext ctx = self.context();
+  ctx.set_syscall_ret(0);
+  if (newsp != 0) ctx.set_stack_pointer(newsp);
+  if ((flags & kCloneSettls) != 0) {
+    if (tls >= ostd::VmSpace::user_top()) return Errno::eperm;
+    ctx.set_tls_pointer(tls);
+  }
+  if ((flags & kCloneParentSettid) != 0) {
+    TRY(ostd::UserPtr<ostd::i32>(parent_tid).write(self.vm(), tid));
+  }
+  if ((flags & kCloneChildSettid) != 0) {
+    TRY(ostd::UserPtr<ostd::i32>(child_tid).write(*proc->vm, tid));
+  }
+  bool vfork = (flags & kCloneVfork) != 0;
+  if (vfork) proc->vfork_released = false;
+  TRY(start_thread(child, ctx));
+  if (vfork) {
+    // The parent waits (uninterruptibly, as Linux) until the child execs or exits.
+    (void)proc->vfork_done.wait_until([&] { return proc->vfork_released; });
+  }
+  return tid;
+}
+
+Result<long> sys_clone(Thread& self, const SyscallArgs& a) {
+  // x86-64 order: flags, newsp, parent_tid, child_tid, tls.
+  return do_clone(self, a[0], a[1], a[2], a[3], a[4]);
+}
+Result<long> sys_fork(Thread& self, const SyscallArgs&) {
+  return do_clone(self, kSigChld, 0, 0, 0, 0);
+}
+Result<long> sys_vfork(Thread& self, const SyscallArgs&) {
+  return do_clone(self, kCloneVm | kCloneVfork | kSigChld, 0, 0, 0, 0);
+}
+
+}  // namespace
+
+void register_fork_exec_syscalls(SyscallTable& t);
+
+void register_fork_syscalls(SyscallTable& t) {
+  t.set(x86_64::Sysno::clone, &sys_clone);
+  t.set(x86_64::Sysno::fork, &sys_fork);
+  t.set(x86_64::Sysno::vfork, &sys_vfork);
+}
+
+}  // namespace services

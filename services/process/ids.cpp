@@ -1,0 +1,429 @@
+// Identity, limits and system information: getpid and friends, credentials, process groups and
+// sessions, rlimits, uname, sysinfo, rusage/times, prctl, arch_prctl, sched_*, getrandom.
+#include <array>
+#include <string>
+
+#include <ostd/mm/io.h>
+#include <ostd/time.h>
+
+#include "fs/file.h"
+#include "process/internal.h"
+#include "syscall/table.h"
+#include "vm/memory_map.h"
+
+#include <ostd/enforce.h>
+
+namespace services {
+
+using ostd::Errno;
+using ostd::Result;
+using ostd::u64;
+
+namespace {
+
+constexpr u64 kRlimInfinity = ~u64{0};
+constexpr int kRlimitNofile = 7, kRlimitStack = 3, kNumRlimits = 16;
+
+Result<long> sys_getpid(Thread& t, const SyscallArgs&) { return t.process().pid(); }
+Result<long> sys_gettid(Thread& t, const SyscallArgs&) { return t.tid(); }
+Result<long> sys_getppid(Thread& t, const SyscallArgs&) {
+  auto parent = t.process().parent.lock();
+  return parent ? parent->pid() : 0;
+}
+Result<long> sys_getuid(Thread& t, const SyscallArgs&) { return t.process().creds.uid; }
+Result<long> sys_geteuid(Thread& t, const SyscallArgs&) { return t.process().creds.euid; }
+Result<long> sys_getgid(Thread& t, const SyscallArgs&) { return t.process().creds.gid; }
+Result<long> sys_getegid(Thread& t, const SyscallArgs&) { return t.process().creds.egid; }
+
+// Root may set any id; the only user for now is root.
+Result<long> sys_setuid(Thread& t, const SyscallArgs& a) {
+  auto& c = t.process().creds;
+  c.uid = c.euid = c.suid = c.fsuid = a.as_u32(0);
+  return 0;
+}
+Result<long> sys_setgid(Thread& t, const SyscallArgs& a) {
+  auto& c = t.process().creds;
+  c.gid = c.egid = c.sgid = c.fsgid = a.as_u32(0);
+  return 0;
+}
+Result<long> sys_setresuid(Thread& t, const SyscallArgs& a) {
+  auto& c = t.process().creds;
+  if (a.as_int(0) != -1) c.uid = a.as_u32(0);
+  if (a.as_int(1) != -1) c.euid = c.fsuid = a.as_u32(1);
+  if (a.as_int(2) != -1) c.suid = a.as_u32(2);
+  return 0;
+}
+Result<long> sys_setresgid(Thread& t, const SyscallArgs& a) {
+  auto& c = t.process().creds;
+  if (a.as_int(0) != -1) c.gid = a.as_u32(0);
+  if (a.as_int(1) != -1) c.egid = c.fsgid = a.as_u32(1);
+  if (a.as_int(2) != -1) c.sgid = a.as_u32(2);
+  return 0;
+}
+Result<long> sys_getresuid(Thread& t, const SyscallArgs& a) {
+  auto& c = t.process().creds;
+  TRY(ostd::UserPtr<ostd::u32>(a[0]).write(t.vm(), c.uid));
+  TRY(ostd::UserPtr<ostd::u32>(a[1]).write(t.vm(), c.euid));
+  TRY(ostd::UserPtr<ostd::u32>(a[2]).write(t.vm(), c.suid));
+  return 0;
+}
+Result<long> sys_getresgid(Thread& t, const SyscallArgs& a) {
+  auto& c = t.process().creds;
+  TRY(ostd::UserPtr<ostd::u32>(a[0]).write(t.vm(), c.gid));
+  TRY(ostd::UserPtr<ostd::u32>(a[1]).write(t.vm(), c.egid));
+  TRY(ostd::UserPtr<ostd::u32>(a[2]).write(t.vm(), c.sgid));
+  return 0;
+}
+Result<long> sys_getgroups(Thread&, const SyscallArgs& a) {
+  if (a.as_int(0) < 0) return Errno::einval;
+  return 0;
+}
+Result<long> sys_setgroups(Thread&, const SyscallArgs& a) {
+  if (a.as_int(0) < 0 || a.as_int(0) > 65536) return Errno::einval;
+  return 0;
+}
+
+std::shared_ptr<Process> find_process(Thread& t, ostd::i32 pid) {
+  if (pid == 0) return t.process_shared();
+  return pid_table().process(pid);
+}
+
+Result<long> sys_getpgid(Thread& t, const SyscallArgs& a) {
+  if (a.as_int(0) < 0) return Errno::esrch;
+  auto p = find_process(t, a.as_int(0));
+  if (!p) return Errno::esrch;
+  return p->pgid;
+}
+Result<long> sys_getpgrp(Thread& t, const SyscallArgs&) { return t.process().pgid; }
+Result<long> sys_setpgid(Thread& t, const SyscallArgs& a) {
+  ostd::i32 pid = a.as_int(0);
+  ostd::i32 pgid = a.as_int(1);
+  if (pgid < 0) return Errno::einval;
+  auto p = find_process(t, pid);
+  if (!p) return Errno::esrch;
+  Process& me = t.process();
+  bool is_child = false;
+  for (auto& c : me.children) is_child |= c == p;
+  if (p.get() != &me && !is_child) return Errno::esrch;
+  if (p->sid == p->pid()) return Errno::eperm;  // a session leader
+  if (p->sid != me.sid) return Errno::eperm;
+  if (pgid == 0) pgid = p->pid();
+  if (pgid != p->pid()) {
+    bool exists = false;
+    for (auto& q : pid_table().all_processes()) exists |= q->pgid == pgid && q->sid == me.sid;
+    if (!exists) return Errno::eperm;
+  }
+  p->pgid = pgid;
+  return 0;
+}
+Result<long> sys_getsid(Thread& t, const SyscallArgs& a) {
+  auto p = find_process(t, a.as_int(0));
+  if (!p) return Errno::esrch;
+  return p->sid;
+}
+Result<long> sys_setsid(Thread& t, const SyscallArgs&) {
+  Process& me = t.process();
+  for (auto& q : pid_table().all_processes()) {
+    if (q->pgid == me.pid()) return Errno::eperm;
+  }
+  me.sid = me.pgid = me.pid();
+  return me.sid;
+}
+
+struct Rlimit {
+  u64 cur;
+  u64 max;
+};
+
+Result<long> do_prlimit(Thread& t, ostd::i32 pid, int resource, ostd::Vaddr new_lim, ostd::Vaddr old_lim) {
+  if (resource < 0 || resource >= kNumRlimits) return Errno::einval;
+  auto p = find_process(t, pid);
+  if (!p) return Errno::esrch;
+  auto& slot = p->rlimits.at(static_cast<ostd::usize>(resource));
+  std::optional<Rlimit> nl;
+  if (new_lim != 0) {
+    nl = TRY(ostd::UserPtr<Rlimit>(new_lim).read(t.vm()));
+    if (nl->cur > nl->max) return Errno::einval;
+    if (resource == kRlimitNofile && nl->max > (u64{1} << 20)) return Errno::eperm;
+  }
+  if (old_lim != 0) TRY(ostd::UserPtr<Rlimit>(old_lim).write(t.vm(), Rlimit{slot.cur, slot.max}));
+  if (nl) {
+    slot.cur = nl->cur;
+    slot.max = nl->max;
+    if (resource == kRlimitNofile && p->fds) {
+      p->fds->set_limit(static_cast<int>(std::min<u64>(nl->cur, u64{1} << 20)));
+    }
+  }
+  return 0;
+}
+Result<long> sys_prlimit64(Thread& t, const SyscallArgs& a) {
+  return do_prlimit(t, a.as_int(0), a.as_int(1), a[2], a[3]);
+}
+Result<long> sys_getrlimit(Thread& t, const SyscallArgs& a) { return do_prlimit(t, 0, a.as_int(0), 0, a[1]); }
+Result<long> sys_setrlimit(Thread& t, const SyscallArgs& a) { return do_prlimit(t, 0, a.as_int(0), a[1], 0); }
+
+struct Utsname {
+  std::array<char, 65> sysname, nodename, release, version, machine, domainname;
+};
+static_assert(sizeof(Utsname) == 390);
+
+void put(std::array<char, 65>& field, std::string_view s) {
+  field.fill(0);
+  for (ostd::usize i = 0; i < s.size() && i < 64; ++i) field.at(i) = s[i];
+}
+
+Result<long> sys_uname(Thread& t, const SyscallArgs& a) {
+  Utsname u{};
+  put(u.sysname, "Linux");
+  put(u.nodename, "umk");
+  put(u.release, "6.1.0-framekernel");
+  put(u.version, "#1 SMP PREEMPT");
+  put(u.machine, "x86_64");
+  put(u.domainname, "(none)");
+  TRY(ostd::UserPtr<Utsname>(a[0]).write(t.vm(), u));
+  return 0;
+}
+
+struct Sysinfo {
+  ostd::i64 uptime;
+  std::array<u64, 3> loads;
+  u64 totalram, freeram, sharedram, bufferram, totalswap, freeswap;
+  ostd::u16 procs, pad;
+  ostd::u32 pad2;
+  u64 totalhigh, freehigh;
+  ostd::u32 mem_unit;
+  std::array<char, 4> reserved;
+};
+static_assert(sizeof(Sysinfo) == 112);
+
+Result<long> sys_sysinfo(Thread& t, const SyscallArgs& a) {
+  ostd::FrameStats fs = ostd::frame_stats();
+  Sysinfo s{};
+  s.uptime = static_cast<ostd::i64>(uptime_ns() / ostd::kNsPerSec);
+  s.totalram = fs.total_frames * ostd::kPageSize;
+  s.freeram = fs.free_frames * ostd::kPageSize;
+  s.procs = static_cast<ostd::u16>(pid_table().all_processes().size());
+  s.mem_unit = 1;
+  TRY(ostd::UserPtr<Sysinfo>(a[0]).write(t.vm(), s));
+  return 0;
+}
+
+struct Timeval {
+  ostd::i64 sec, usec;
+};
+struct Rusage {
+  Timeval utime, stime;
+  std::array<ostd::i64, 14> rest;
+};
+static_assert(sizeof(Rusage) == 144);
+
+Timeval to_tv(u64 ns) {
+  return {static_cast<ostd::i64>(ns / ostd::kNsPerSec), static_cast<ostd::i64>(ns % ostd::kNsPerSec / 1000)};
+}
+
+Result<long> sys_getrusage(Thread& t, const SyscallArgs& a) {
+  constexpr int kSelf = 0, kChildren = -1, kThread = 1;
+  int who = a.as_int(0);
+  if (who != kSelf && who != kChildren && who != kThread) return Errno::einval;
+  Process& p = t.process();
+  Rusage r{};
+  if (who == kChildren) {
+    r.utime = to_tv(p.cutime_ns);
+    r.stime = to_tv(p.cstime_ns);
+  } else {
+    r.utime = to_tv(p.utime_ns);
+    r.stime = to_tv(p.stime_ns);
+  }
+  TRY(ostd::UserPtr<Rusage>(a[1]).write(t.vm(), r));
+  return 0;
+}
+
+struct Tms {
+  ostd::i64 utime, stime, cutime, cstime;
+};
+
+Result<long> sys_times(Thread& t, const SyscallArgs& a) {
+  Process& p = t.process();
+  auto ticks = [](u64 ns) { return static_cast<ostd::i64>(ns / (ostd::kNsPerSec / 100)); };
+  if (a[0] != 0) {
+    Tms tms{ticks(p.utime_ns), ticks(p.stime_ns), ticks(p.cutime_ns), ticks(p.cstime_ns)};
+    TRY(ostd::UserPtr<Tms>(a[0]).write(t.vm(), tms));
+  }
+  return ticks(ostd::monotonic_ns());
+}
+
+Result<long> sys_prctl(Thread& t, const SyscallArgs& a) {
+  constexpr int kSetName = 15, kGetName = 16, kSetPdeathsig = 1, kGetPdeathsig = 2,
+                kGetDumpable = 3, kSetDumpable = 4, kSetNoNewPrivs = 38, kGetNoNewPrivs = 39;
+  switch (a.as_int(0)) {
+    case kSetName: {
+      auto name = t.vm().read_cstring(a[1], 4096);
+      if (name.is_error()) return name.error();
+      std::string n = name.release_value();
+      if (n.size() > 15) n.resize(15);
+      t.process().comm = n;
+      return 0;
+    }
+    case kGetName: {
+      std::array<ostd::u8, 16> buf{};
+      for (ostd::usize i = 0; i < t.process().comm.size() && i < 15; ++i) {
+        buf.at(i) = static_cast<ostd::u8>(t.process().comm[i]);
+      }
+      TRY(t.vm().write_bytes(a[1], buf));
+      return 0;
+    }
+    case kSetPdeathsig:
+      if (a[1] > kNumSignals) return Errno::einval;
+      return 0;
+    case kGetPdeathsig:
+      TRY(ostd::UserPtr<ostd::i32>(a[1]).write(t.vm(), 0));
+      return 0;
+    case kGetDumpable: return 1;
+    case kSetDumpable:
+      if (a[1] > 1) return Errno::einval;
+      return 0;
+    case kSetNoNewPrivs:
+    case kGetNoNewPrivs: return 0;
+    default: return Errno::einval;
+  }
+}
+
+Result<long> sys_arch_prctl(Thread& t, const SyscallArgs& a) {
+  constexpr u64 kSetGs = 0x1001, kSetFs = 0x1002, kGetFs = 0x1003, kGetGs = 0x1004;
+  ostd::GeneralRegs& r = t.context().regs();
+  switch (a[0]) {
+    case kSetFs:
+      if (a[1] >= ostd::VmSpace::user_top()) return Errno::eperm;
+      r.fs_base = a[1];
+      return 0;
+    case kSetGs:
+      if (a[1] >= ostd::VmSpace::user_top()) return Errno::eperm;
+      r.gs_base = a[1];
+      return 0;
+    case kGetFs:
+      TRY(ostd::UserPtr<u64>(a[1]).write(t.vm(), r.fs_base));
+      return 0;
+    case kGetGs:
+      TRY(ostd::UserPtr<u64>(a[1]).write(t.vm(), r.gs_base));
+      return 0;
+    default: return Errno::einval;
+  }
+}
+
+Result<long> sys_sched_yield(Thread&, const SyscallArgs&) {
+  ostd::Task::yield_now();
+  return 0;
+}
+
+Result<long> sys_sched_getaffinity(Thread& t, const SyscallArgs& a) {
+  if (a.as_int(0) < 0 || (a.as_int(0) != 0 && !pid_table().thread(a.as_int(0)))) return Errno::esrch;
+  if (a[1] < sizeof(u64) || (a[1] % sizeof(u64)) != 0) return Errno::einval;
+  TRY(ostd::UserPtr<u64>(a[2]).write(t.vm(), 1));
+  return sizeof(u64);
+}
+Result<long> sys_sched_setaffinity(Thread& t, const SyscallArgs& a) {
+  if (a.as_int(0) < 0 || (a.as_int(0) != 0 && !pid_table().thread(a.as_int(0)))) return Errno::esrch;
+  if (a[1] < sizeof(u64)) return Errno::einval;
+  u64 mask = TRY(ostd::UserPtr<u64>(a[2]).read(t.vm()));
+  if ((mask & 1) == 0) return Errno::einval;
+  return 0;
+}
+
+Result<long> sys_set_tid_address(Thread& t, const SyscallArgs& a) {
+  t.clear_child_tid = a[0];
+  return t.tid();
+}
+Result<long> sys_set_robust_list(Thread& t, const SyscallArgs& a) {
+  if (a[1] != 24) return Errno::einval;
+  t.robust_list = a[0];
+  return 0;
+}
+
+// Restartable sequences are optional: Linux built without CONFIG_RSEQ answers ENOSYS, and
+// libc then does without (glibc registers one at start-up).
+Result<long> sys_rseq(Thread&, const SyscallArgs&) { return Errno::enosys; }
+
+Result<long> sys_getrandom(Thread& t, const SyscallArgs& a) {
+  constexpr ostd::u32 kNonblock = 1, kRandom = 2, kInsecure = 4;
+  ostd::u32 flags = a.as_u32(2);
+  if ((flags & ~(kNonblock | kRandom | kInsecure)) != 0 ||
+      (flags & (kRandom | kInsecure)) == (kRandom | kInsecure)) {
+    return Errno::einval;
+  }
+  ostd::usize len = std::min<u64>(a[1], 33554431);
+  std::vector<ostd::u8> buf(len);
+  for (ostd::usize i = 0; i < len; i += 8) {
+    u64 r = next_random();
+    for (ostd::usize k = 0; k < 8 && i + k < len; ++k) buf.at(i + k) = static_cast<ostd::u8>(r >> (8 * k));
+  }
+  auto n = TRY(t.vm().write_bytes_partial(a[0], buf));
+  return static_cast<long>(n);
+}
+
+
+}  // namespace
+
+u64 next_random() {
+  static u64 state = 0;
+  if (state == 0) state = ostd::monotonic_ns() ^ (ostd::realtime_ns() << 17) ^ 0x9e3779b97f4a7c15ull;
+  // xorshift64*
+  state ^= state >> 12;
+  state ^= state << 25;
+  state ^= state >> 27;
+  return state * 0x2545f4914f6cdd1dull;
+}
+
+void init_rlimits(Process& p) {
+  for (auto& r : p.rlimits) r = {kRlimInfinity, kRlimInfinity};
+  p.rlimits.at(kRlimitStack) = {u64{8} << 20, kRlimInfinity};
+  p.rlimits.at(kRlimitNofile) = {1024, 4096};
+  p.rlimits.at(4) = {0, kRlimInfinity};  // RLIMIT_CORE
+  p.rlimits.at(6) = {63704, 63704};      // RLIMIT_NPROC
+  p.rlimits.at(8) = {u64{8} << 20, u64{8} << 20};  // RLIMIT_MEMLOCK
+  p.rlimits.at(11) = {63704, 63704};     // RLIMIT_SIGPENDING
+  p.rlimits.at(12) = {819200, 819200};   // RLIMIT_MSGQUEUE
+  p.rlimits.at(13) = {0, 0};             // RLIMIT_NICE
+  p.rlimits.at(14) = {0, 0};             // RLIMIT_RTPRIO
+}
+
+void register_process_syscalls(SyscallTable& t) {
+  using S = x86_64::Sysno;
+  t.set(S::getpid, &sys_getpid);
+  t.set(S::gettid, &sys_gettid);
+  t.set(S::getppid, &sys_getppid);
+  t.set(S::getuid, &sys_getuid);
+  t.set(S::geteuid, &sys_geteuid);
+  t.set(S::getgid, &sys_getgid);
+  t.set(S::getegid, &sys_getegid);
+  t.set(S::setuid, &sys_setuid);
+  t.set(S::setgid, &sys_setgid);
+  t.set(S::setresuid, &sys_setresuid);
+  t.set(S::setresgid, &sys_setresgid);
+  t.set(S::getresuid, &sys_getresuid);
+  t.set(S::getresgid, &sys_getresgid);
+  t.set(S::getgroups, &sys_getgroups);
+  t.set(S::setgroups, &sys_setgroups);
+  t.set(S::getpgid, &sys_getpgid);
+  t.set(S::getpgrp, &sys_getpgrp);
+  t.set(S::setpgid, &sys_setpgid);
+  t.set(S::getsid, &sys_getsid);
+  t.set(S::setsid, &sys_setsid);
+  t.set(S::prlimit64, &sys_prlimit64);
+  t.set(S::getrlimit, &sys_getrlimit);
+  t.set(S::setrlimit, &sys_setrlimit);
+  t.set(S::uname, &sys_uname);
+  t.set(S::sysinfo, &sys_sysinfo);
+  t.set(S::getrusage, &sys_getrusage);
+  t.set(S::times, &sys_times);
+  t.set(S::prctl, &sys_prctl);
+  t.set(S::arch_prctl, &sys_arch_prctl);
+  t.set(S::sched_yield, &sys_sched_yield);
+  t.set(S::sched_getaffinity, &sys_sched_getaffinity);
+  t.set(S::sched_setaffinity, &sys_sched_setaffinity);
+  t.set(S::set_tid_address, &sys_set_tid_address);
+  t.set(S::set_robust_list, &sys_set_robust_list);
+  t.set(S::getrandom, &sys_getrandom);
+  t.set(S::rseq, &sys_rseq);
+}
+
+}  // namespace services

@@ -1,0 +1,56 @@
+// services/process/internal.h — functions shared by the process, signal and syscall code.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ostd/error.h>
+#include <ostd/user_mode.h>
+
+#include "process/process.h"
+
+namespace services {
+
+/// Handles a CPU exception of the thread's user code (page fault → demand paging or SIGSEGV).
+void handle_exception(Thread& t, const ostd::CpuException& e);
+/// Runs the handler for the system call in the thread's context (see syscall/dispatch.cpp).
+void dispatch_syscall(Thread& t);
+/// Delivers pending, unblocked signals: default actions or a handler frame. Also finishes
+/// syscall restarts.
+void deliver_signals(Thread& t);
+/// Ends the thread (after its run loop); the last thread ends the process.
+void thread_exit(Thread& t);
+/// Makes every thread of p exit; `status` is the wait status of the process.
+void group_exit(Process& p, int status);
+/// Creates a thread's kernel task and starts it.
+ostd::Result<void> start_thread(const std::shared_ptr<Thread>& t, const ostd::UserContext& ctx);
+
+/// Replaces p's program (execve). On failure p is unchanged.
+ostd::Result<void> exec_program(Thread& self, const std::string& path,
+                                std::vector<std::string> argv, std::vector<std::string> envp);
+/// Loads the first program into a fresh process (pid 1) and starts it.
+ostd::Result<std::shared_ptr<Process>> spawn_init(const std::vector<std::string>& argv);
+
+/// Attaches the memory map's fault handler to its VmSpace (for kernel user copies).
+void attach_fault_handler(const std::shared_ptr<class MemoryMap>& mm);
+
+/// Wakes up to n futex waiters on `addr` in p's address space; returns how many woke.
+int futex_wake_address(Process& p, ostd::Vaddr addr, int n);
+
+/// Nanoseconds since the kernel booted (the first call marks boot; kernel_main makes it).
+ostd::u64 uptime_ns();
+
+/// Kernel pseudo-random numbers (getrandom, /dev/urandom, AT_RANDOM).
+ostd::u64 next_random();
+
+/// Default resource limits for the first process.
+void init_rlimits(Process& p);
+
+class SyscallTable;
+void register_fork_syscalls(SyscallTable& t);
+
+/// The shell-style exit status for a wait status (128+sig for a signal death).
+int shell_status(int wait_status);
+
+}  // namespace services

@@ -1,0 +1,189 @@
+#include <algorithm>
+
+#include <ostd/log.h>
+#include <ostd/task.h>
+#include <ostd/time.h>
+
+#include "process/internal.h"
+#include "process/process.h"
+#include "vm/memory_map.h"
+
+#include <ostd/enforce.h>
+
+namespace services {
+
+using ostd::Errno;
+using ostd::Result;
+
+namespace {
+constexpr ostd::Logger kLog{"process"};
+}
+
+// ---- Thread ----
+
+Thread::Thread(std::shared_ptr<Process> process, ostd::i32 tid)
+    : process_(std::move(process)), tid_(tid) {}
+
+Thread::~Thread() = default;
+
+ostd::VmSpace& Thread::vm() const { return *process_->vm; }
+
+bool Thread::signal_pending() const {
+  if (exiting) return true;
+  ostd::u64 blocked = sigmask.bits;
+  return (pending.bits & ~blocked) != 0 || (process_->shared_pending.bits & ~blocked) != 0;
+}
+
+void Thread::interrupt() {
+  if (waiting_on_ != nullptr) (void)waiting_on_->wake_all();
+  ostd::UserMode::notify_kernel_event();
+}
+
+void Thread::start(std::unique_ptr<ostd::UserMode> user) { user_ = std::move(user); }
+
+void Thread::run() {
+  while (!exiting) {
+    ostd::ReturnReason rr = user_->execute([this] { return signal_pending(); });
+    switch (rr.kind) {
+      case ostd::ReturnReason::Kind::Syscall: dispatch_syscall(*this); break;
+      case ostd::ReturnReason::Kind::Exception: handle_exception(*this, rr.exception); break;
+      case ostd::ReturnReason::Kind::KernelEvent: break;
+    }
+    if (!exiting) deliver_signals(*this);
+  }
+  thread_exit(*this);
+}
+
+Result<void> start_thread(const std::shared_ptr<Thread>& t, const ostd::UserContext& ctx) {
+  auto user = TRY(ostd::UserMode::create(t->process().vm, ctx));
+  t->start(std::make_unique<ostd::UserMode>(std::move(user)));
+  pid_table().add_thread(t);
+  t->process().threads.push_back(t);
+  std::shared_ptr<Thread> keep = t;
+  auto task = ostd::Task::spawn([keep] { keep->run(); },
+                                ostd::TaskOptions{"user:" + std::to_string(t->tid()), 0});
+  if (task.is_error()) {
+    auto& threads = t->process().threads;
+    threads.erase(std::remove(threads.begin(), threads.end(), t), threads.end());
+    pid_table().remove_thread(t->tid());
+    return task.error();
+  }
+  return {};
+}
+
+void handle_exception(Thread& t, const ostd::CpuException& e) {
+  SigInfo info = kernel_siginfo(kSigSegv);
+  int sig = kSigSegv;
+  ostd::u64 addr = t.context().instruction_pointer();
+  switch (e.kind) {
+    case ostd::ExceptionKind::PageFault: {
+      if (t.process().mm->handle_fault(e.address, e.access).is_ok()) return;
+      constexpr ostd::i32 kSegvMaperr = 1, kSegvAccerr = 2;
+      info.si_code = t.process().mm->is_mapped(e.address) ? kSegvAccerr : kSegvMaperr;
+      addr = e.address;
+      break;
+    }
+    case ostd::ExceptionKind::InvalidOpcode:
+      sig = kSigIll;
+      info.si_code = 2;  // ILL_ILLOPN
+      break;
+    case ostd::ExceptionKind::DivideError:
+      sig = kSigFpe;
+      info.si_code = 1;  // FPE_INTDIV
+      break;
+    case ostd::ExceptionKind::Overflow:
+      sig = kSigFpe;
+      info.si_code = 2;  // FPE_INTOVF
+      break;
+    case ostd::ExceptionKind::FloatingPoint:
+    case ostd::ExceptionKind::SimdFloatingPoint:
+      sig = kSigFpe;
+      info.si_code = 0;
+      break;
+    case ostd::ExceptionKind::Breakpoint:
+    case ostd::ExceptionKind::Debug:
+      sig = kSigTrap;
+      info.si_code = kSiKernel;
+      addr = 0;
+      break;
+    case ostd::ExceptionKind::AlignmentCheck:
+      sig = kSigBus;
+      info.si_code = 1;  // BUS_ADRALN
+      break;
+    case ostd::ExceptionKind::GeneralProtection:
+    case ostd::ExceptionKind::Unknown:
+      info.si_code = kSiKernel;
+      addr = 0;
+      break;
+  }
+  info.si_signo = sig;
+  info.si_pid = static_cast<ostd::i32>(addr & 0xffffffffu);
+  info.si_uid = static_cast<ostd::u32>(addr >> 32);
+  // A synchronous fault cannot be blocked or ignored: Linux resets it to the default.
+  {
+    ostd::MutexGuard g(t.process().handlers->lock);
+    SigAction& act = t.process().handlers->actions.at(static_cast<ostd::usize>(sig - 1));
+    if (t.sigmask.has(sig) || act.handler == kSigIgn) {
+      act.handler = kSigDfl;
+      t.sigmask.remove(sig);
+    }
+  }
+  kLog.debug("pid {} tid {}: signal {} at {:#x} (exception {}, ip {:#x})", t.process().pid(), t.tid(), sig, addr,
+             static_cast<int>(e.kind), t.context().instruction_pointer());
+  send_signal_to_thread(t, sig, info);
+}
+
+int shell_status(int wait_status) {
+  if ((wait_status & 0x7f) == 0) return (wait_status >> 8) & 0xff;
+  return 128 + (wait_status & 0x7f);
+}
+
+// ---- Process ----
+
+Process::Process(ostd::i32 pid) : pid_(pid) { start_ns = ostd::monotonic_ns(); }
+Process::~Process() = default;
+
+// ---- PidTable ----
+
+ostd::i32 PidTable::alloc_id() {
+  for (int tries = 0; tries < 1 << 22; ++tries) {
+    ostd::i32 id = next_++;
+    if (next_ >= (1 << 22)) next_ = 2;
+    if (!processes_.contains(id) && !threads_.contains(id)) return id;
+  }
+  return -1;
+}
+
+void PidTable::add_process(const std::shared_ptr<Process>& p) { processes_[p->pid()] = p; }
+void PidTable::remove_process(ostd::i32 pid) { processes_.erase(pid); }
+std::shared_ptr<Process> PidTable::process(ostd::i32 pid) const {
+  auto it = processes_.find(pid);
+  return it == processes_.end() ? nullptr : it->second;
+}
+void PidTable::add_thread(const std::shared_ptr<Thread>& t) { threads_[t->tid()] = t; }
+void PidTable::remove_thread(ostd::i32 tid) { threads_.erase(tid); }
+std::shared_ptr<Thread> PidTable::thread(ostd::i32 tid) const {
+  auto it = threads_.find(tid);
+  return it == threads_.end() ? nullptr : it->second.lock();
+}
+std::vector<std::shared_ptr<Process>> PidTable::all_processes() const {
+  std::vector<std::shared_ptr<Process>> out;
+  for (const auto& [pid, p] : processes_) out.push_back(p);
+  return out;
+}
+
+PidTable& pid_table() {
+  static PidTable table;
+  return table;
+}
+
+void attach_fault_handler(const std::shared_ptr<MemoryMap>& mm) {
+  std::weak_ptr<MemoryMap> weak = mm;
+  mm->vm().set_fault_handler([weak](ostd::Vaddr va, ostd::Access access) -> Result<void> {
+    auto m = weak.lock();
+    if (!m) return Errno::efault;
+    return m->handle_fault(va, access);
+  });
+}
+
+}  // namespace services

@@ -1,0 +1,520 @@
+// Signal sending, delivery (default actions and the x86-64 rt_sigframe), sigreturn and the
+// signal system calls.
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <vector>
+
+#include <ostd/log.h>
+#include <ostd/mm/io.h>
+
+#include "process/internal.h"
+#include "process/process.h"
+#include "signal/signal.h"
+#include "syscall/table.h"
+
+#include <ostd/enforce.h>
+
+namespace services {
+
+using ostd::Errno;
+using ostd::Result;
+using ostd::u16;
+using ostd::u64;
+using ostd::Vaddr;
+
+namespace {
+
+constexpr ostd::Logger kLog{"signal"};
+
+enum class Default : ostd::u8 { Terminate, Core, Stop, Continue, Ignore };
+
+Default default_action(int sig) {
+  switch (sig) {
+    case kSigQuit: case kSigIll: case kSigTrap: case kSigAbrt: case kSigBus: case kSigFpe:
+    case kSigSegv: case kSigXcpu: case kSigXfsz: case kSigSys:
+      return Default::Core;
+    case kSigStop: case kSigTstp: case kSigTtin: case kSigTtou: return Default::Stop;
+    case kSigCont: return Default::Continue;
+    case kSigChld: case kSigUrg: case kSigWinch: return Default::Ignore;
+    default: return Default::Terminate;
+  }
+}
+
+bool valid_signal(int sig) { return sig >= 1 && sig <= kNumSignals; }
+
+// ---- the x86-64 signal frame ----
+
+struct SigContext {
+  u64 r8, r9, r10, r11, r12, r13, r14, r15;
+  u64 rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+  u16 cs, gs, fs, ss;
+  u64 err, trapno, oldmask, cr2, fpstate;
+  std::array<u64, 8> reserved;
+};
+static_assert(sizeof(SigContext) == 256);
+
+struct UContext {
+  u64 uc_flags;
+  u64 uc_link;
+  AltStack uc_stack;
+  SigContext mcontext;
+  u64 sigmask;
+};
+static_assert(sizeof(UContext) == 304);
+
+struct RtSigFrame {
+  u64 pretcode;
+  UContext uc;
+  SigInfo info;
+};
+static_assert(sizeof(RtSigFrame) == 440);
+
+constexpr u64 kUcSigcontextSs = 2, kUcStrictRestoreSs = 4;
+constexpr u64 kUserFlagsMask = 0x244dd5;  // CF PF AF ZF SF TF DF OF AC ID
+
+bool on_altstack(const Thread& t, Vaddr sp) {
+  return t.altstack.flags != 2 && sp > t.altstack.sp && sp - t.altstack.sp <= t.altstack.size;
+}
+
+// Pushes a handler frame; false when user memory is unusable (the caller kills the process).
+bool setup_frame(Thread& t, int sig, const SigAction& act, const SigInfo& info) {
+  ostd::UserContext& ctx = t.context();
+  ostd::GeneralRegs& r = ctx.regs();
+  Vaddr sp = r.rsp - 128;  // skip the red zone
+  if ((act.flags & kSaOnstack) != 0 && t.altstack.flags == 0 && !on_altstack(t, r.rsp)) {
+    sp = t.altstack.sp + t.altstack.size;
+  }
+  auto fpu = t.user().fpu_state();
+  if (fpu.is_error()) return false;
+  sp = (sp - fpu.value().fxsave.size()) & ~Vaddr{63};
+  Vaddr fpstate = sp;
+  Vaddr frame = ((sp - sizeof(RtSigFrame)) & ~Vaddr{15}) - 8;
+
+  RtSigFrame f{};
+  f.pretcode = act.restorer;
+  f.uc.uc_flags = kUcSigcontextSs | kUcStrictRestoreSs;
+  f.uc.uc_stack = t.altstack;
+  f.uc.uc_stack.flags = t.altstack.flags == 2 ? 2 : (on_altstack(t, r.rsp) ? 1 : 0);
+  SigContext& m = f.uc.mcontext;
+  m.r8 = r.r8; m.r9 = r.r9; m.r10 = r.r10; m.r11 = r.r11;
+  m.r12 = r.r12; m.r13 = r.r13; m.r14 = r.r14; m.r15 = r.r15;
+  m.rdi = r.rdi; m.rsi = r.rsi; m.rbp = r.rbp; m.rbx = r.rbx;
+  m.rdx = r.rdx; m.rax = r.rax; m.rcx = r.rcx; m.rsp = r.rsp;
+  m.rip = r.rip; m.eflags = r.rflags;
+  m.cs = 0x33;
+  m.ss = 0x2b;
+  m.fpstate = fpstate;
+  if (sig == kSigSegv || sig == kSigBus) {
+    m.cr2 = static_cast<u64>(static_cast<ostd::u32>(info.si_pid)) |
+            (static_cast<u64>(info.si_uid) << 32);
+    m.trapno = 14;
+  }
+  f.uc.sigmask = t.saved_sigmask ? t.saved_sigmask->bits : t.sigmask.bits;
+  m.oldmask = f.uc.sigmask;
+  f.info = info;
+
+  ostd::VmSpace& vm = t.vm();
+  if (vm.write_bytes(fpstate, fpu.value().fxsave).is_error()) return false;
+  if (ostd::UserPtr<RtSigFrame>(frame).write(vm, f).is_error()) return false;
+
+  r.rsp = frame;
+  r.rip = act.handler;
+  r.rdi = static_cast<u64>(sig);
+  r.rsi = frame + offsetof(RtSigFrame, info);
+  r.rdx = frame + offsetof(RtSigFrame, uc);
+  r.rax = 0;
+  r.rflags &= ~u64{0x100 | 0x400};  // TF and DF clear in the handler
+  t.saved_sigmask.reset();
+  return true;
+}
+
+// Takes the next deliverable signal: thread-directed first, then process-wide; lowest number
+// first, except that SIGKILL and SIGSTOP go before all others.
+std::optional<std::pair<int, SigInfo>> dequeue(Thread& t) {
+  Process& p = t.process();
+  u64 blocked = t.sigmask.bits;
+  auto take = [&](SigSet& set, std::vector<SigInfo>& infos) -> std::optional<std::pair<int, SigInfo>> {
+    u64 ready = set.bits & ~blocked;
+    if (ready == 0) return std::nullopt;
+    int sig = 0;
+    if (((ready >> (kSigKill - 1)) & 1) != 0) {
+      sig = kSigKill;
+    } else if (((ready >> (kSigStop - 1)) & 1) != 0) {
+      sig = kSigStop;
+    } else {
+      sig = std::countr_zero(ready) + 1;
+    }
+    SigInfo info = kernel_siginfo(sig);
+    bool more = false;
+    for (auto it = infos.begin(); it != infos.end();) {
+      if (it->si_signo == sig) {
+        if (!more) {
+          info = *it;
+          it = infos.erase(it);
+          more = true;
+          continue;
+        }
+        // Real-time signals queue; standard ones coalesce.
+        if (sig >= kSigRtMin) return std::pair<int, SigInfo>(sig, info);
+        it = infos.erase(it);
+        continue;
+      }
+      ++it;
+    }
+    set.remove(sig);
+    return std::pair<int, SigInfo>(sig, info);
+  };
+  if (auto s = take(t.pending, t.pending_info)) return s;
+  return take(p.shared_pending, p.shared_pending_info);
+}
+
+void finish_restart(Thread& t, bool handler, const SigAction* act) {
+  if (!t.in_syscall) return;
+  t.in_syscall = false;
+  ostd::UserContext& ctx = t.context();
+  auto ret = static_cast<ostd::i64>(ctx.regs().rax);
+  auto is = [&](Errno e) { return ret == -ostd::errno_value(e); };
+  bool restart = false;
+  bool eintr = false;
+  if (is(Errno::erestartnointr)) {
+    restart = true;
+  } else if (is(Errno::erestartsys)) {
+    restart = !handler || (act != nullptr && (act->flags & kSaRestart) != 0);
+    eintr = !restart;
+  } else if (is(Errno::erestartnohand) || is(Errno::erestart_restartblock)) {
+    restart = !handler;
+    eintr = handler;
+  }
+  if (restart) {
+    ctx.regs().rax = t.syscall_nr;
+    ctx.regs().rip -= 2;
+  } else if (eintr) {
+    ctx.regs().rax = static_cast<u64>(-ostd::errno_value(Errno::eintr));
+  }
+}
+
+void stop_process(Thread& t, int sig) {
+  Process& p = t.process();
+  p.state = Process::State::Stopped;
+  p.stop_signal = sig;
+  p.stop_reported = false;
+  if (auto parent = p.parent.lock()) {
+    bool nocldstop = false;
+    {
+      ostd::MutexGuard g(parent->handlers->lock);
+      nocldstop = (parent->handlers->actions.at(kSigChld - 1).flags & kSaNocldstop) != 0;
+    }
+    if (!nocldstop) {
+      SigInfo info = kernel_siginfo(kSigChld);
+      info.si_code = 5;  // CLD_STOPPED
+      info.si_pid = p.pid();
+      info.si_status = sig;
+      send_signal_to_process(*parent, kSigChld, info);
+    }
+    (void)parent->child_event.wake_all();
+  }
+  // Sleep until SIGCONT (or SIGKILL) arrives.
+  ostd::WaitQueue wq;
+  while (p.state == Process::State::Stopped && !t.exiting) {
+    (void)t.wait_interruptible(wq, [&] { return p.state != Process::State::Stopped || t.exiting; });
+    if (t.pending.has(kSigKill) || p.shared_pending.has(kSigKill)) break;
+  }
+}
+
+}  // namespace
+
+SigInfo kernel_siginfo(int sig) {
+  SigInfo i{};
+  i.si_signo = sig;
+  i.si_code = kSiKernel;
+  return i;
+}
+
+SigInfo user_siginfo(int sig, ostd::i32 pid, ostd::u32 uid) {
+  SigInfo i{};
+  i.si_signo = sig;
+  i.si_code = kSiUser;
+  i.si_pid = pid;
+  i.si_uid = uid;
+  return i;
+}
+
+namespace {
+void continue_process(Process& p) {
+  // SIGCONT resumes a stopped process and discards pending stop signals.
+  for (int s : {kSigStop, kSigTstp, kSigTtin, kSigTtou}) {
+    p.shared_pending.remove(s);
+    for (auto& t : p.threads) t->pending.remove(s);
+  }
+  if (p.state == Process::State::Stopped) {
+    p.state = Process::State::Running;
+    p.continue_reported = false;
+    if (auto parent = p.parent.lock()) (void)parent->child_event.wake_all();
+  }
+}
+bool ignored(Process& p, int sig) {
+  if (sig == kSigKill || sig == kSigStop) return false;
+  ostd::MutexGuard g(p.handlers->lock);
+  const SigAction& act = p.handlers->actions.at(static_cast<ostd::usize>(sig - 1));
+  return act.handler == kSigIgn || (act.handler == kSigDfl && default_action(sig) == Default::Ignore);
+}
+}  // namespace
+
+void send_signal_to_process(Process& p, int sig, const SigInfo& info) {
+  if (!valid_signal(sig) || p.state == Process::State::Zombie ||
+      p.state == Process::State::Reaped || !p.handlers) {
+    return;
+  }
+  if (sig == kSigCont || sig == kSigKill) continue_process(p);
+  if (sig >= kSigStop && sig <= kSigTtou && sig != kSigCont) p.shared_pending.remove(kSigCont);
+  if (ignored(p, sig)) return;
+  p.shared_pending.add(sig);
+  p.shared_pending_info.push_back(info);
+  for (auto& t : p.threads) {
+    if (!t->sigmask.has(sig) || sig == kSigKill) t->interrupt();
+  }
+}
+
+void send_signal_to_thread(Thread& t, int sig, const SigInfo& info) {
+  Process& p = t.process();
+  if (!valid_signal(sig) || !p.handlers) return;
+  if (sig == kSigCont || sig == kSigKill) continue_process(p);
+  if (ignored(p, sig)) return;
+  t.pending.add(sig);
+  t.pending_info.push_back(info);
+  t.interrupt();
+}
+
+void deliver_signals(Thread& t) {
+  Process& p = t.process();
+  for (;;) {
+    auto next = dequeue(t);
+    if (!next) {
+      finish_restart(t, false, nullptr);
+      return;
+    }
+    auto [sig, info] = *next;
+    SigAction act;
+    {
+      ostd::MutexGuard g(p.handlers->lock);
+      act = p.handlers->actions.at(static_cast<ostd::usize>(sig - 1));
+    }
+    if (sig == kSigKill || sig == kSigStop) act.handler = kSigDfl;
+    if (act.handler == kSigIgn) continue;
+    if (act.handler == kSigDfl) {
+      switch (default_action(sig)) {
+        case Default::Ignore:
+        case Default::Continue: continue;
+        case Default::Stop:
+          finish_restart(t, false, nullptr);
+          stop_process(t, sig);
+          continue;
+        case Default::Terminate:
+          group_exit(p, sig);
+          return;
+        case Default::Core:
+          group_exit(p, sig | 0x80);
+          return;
+      }
+    }
+    finish_restart(t, true, &act);
+    if (!setup_frame(t, sig, act, info)) {
+      kLog.warn("pid {}: cannot push a frame for signal {}; killing it", p.pid(), sig);
+      group_exit(p, kSigSegv);
+      return;
+    }
+    if ((act.flags & kSaNodefer) == 0) t.sigmask.add(sig);
+    t.sigmask.bits |= act.mask.bits;
+    t.sigmask.remove(kSigKill);
+    t.sigmask.remove(kSigStop);
+    if ((act.flags & kSaResethand) != 0) {
+      ostd::MutexGuard g(p.handlers->lock);
+      p.handlers->actions.at(static_cast<ostd::usize>(sig - 1)) = SigAction{};
+    }
+    return;  // one handler frame per return to user mode
+  }
+}
+
+namespace {
+
+Result<long> sys_rt_sigreturn(Thread& t, const SyscallArgs&) {
+  ostd::UserContext& ctx = t.context();
+  Vaddr frame = ctx.regs().rsp - 8;
+  auto f = ostd::UserPtr<RtSigFrame>(frame).read(t.vm());
+  if (f.is_error()) {
+    send_signal_to_thread(t, kSigSegv, kernel_siginfo(kSigSegv));
+    return Errno::efault;
+  }
+  const SigContext& m = f.value().uc.mcontext;
+  ostd::GeneralRegs& r = ctx.regs();
+  r.r8 = m.r8; r.r9 = m.r9; r.r10 = m.r10; r.r11 = m.r11;
+  r.r12 = m.r12; r.r13 = m.r13; r.r14 = m.r14; r.r15 = m.r15;
+  r.rdi = m.rdi; r.rsi = m.rsi; r.rbp = m.rbp; r.rbx = m.rbx;
+  r.rdx = m.rdx; r.rax = m.rax; r.rcx = m.rcx; r.rsp = m.rsp;
+  r.rip = m.rip;
+  r.rflags = (r.rflags & ~kUserFlagsMask) | (m.eflags & kUserFlagsMask);
+  t.sigmask.bits = f.value().uc.sigmask;
+  t.sigmask.remove(kSigKill);
+  t.sigmask.remove(kSigStop);
+  if (m.fpstate != 0) {
+    ostd::FpuState fpu;
+    if (t.vm().read_bytes(m.fpstate, fpu.fxsave).is_ok()) (void)t.user().set_fpu_state(fpu);
+  }
+  t.in_syscall = false;  // not a restartable call: rax is the interrupted code's
+  return static_cast<long>(r.rax);
+}
+
+Result<long> sys_rt_sigaction(Thread& t, const SyscallArgs& a) {
+  int sig = a.as_int(0);
+  if (a[3] != sizeof(SigSet)) return Errno::einval;
+  if (!valid_signal(sig)) return Errno::einval;
+  std::optional<SigAction> new_act;
+  if (a[1] != 0) {
+    if (sig == kSigKill || sig == kSigStop) return Errno::einval;
+    new_act = TRY(ostd::UserPtr<SigAction>(a[1]).read(t.vm()));
+  }
+  Process& p = t.process();
+  SigAction old;
+  {
+    ostd::MutexGuard g(p.handlers->lock);
+    old = p.handlers->actions.at(static_cast<ostd::usize>(sig - 1));
+  }
+  if (a[2] != 0) TRY(ostd::UserPtr<SigAction>(a[2]).write(t.vm(), old));
+  if (new_act) {
+    new_act->mask.remove(kSigKill);
+    new_act->mask.remove(kSigStop);
+    ostd::MutexGuard g(p.handlers->lock);
+    p.handlers->actions.at(static_cast<ostd::usize>(sig - 1)) = *new_act;
+  }
+  if (new_act && (new_act->handler == kSigIgn ||
+                  (new_act->handler == kSigDfl && default_action(sig) == Default::Ignore))) {
+    // Setting a signal to be ignored discards it if pending.
+    p.shared_pending.remove(sig);
+    for (auto& th : p.threads) th->pending.remove(sig);
+  }
+  return 0;
+}
+
+Result<long> sys_rt_sigprocmask(Thread& t, const SyscallArgs& a) {
+  constexpr int kBlock = 0, kUnblock = 1, kSetmask = 2;
+  int how = a.as_int(0);
+  if (a[3] != sizeof(SigSet)) return Errno::einval;
+  std::optional<SigSet> set;
+  if (a[1] != 0) {
+    if (how != kBlock && how != kUnblock && how != kSetmask) return Errno::einval;
+    set = TRY(ostd::UserPtr<SigSet>(a[1]).read(t.vm()));
+  }
+  SigSet old = t.sigmask;
+  if (a[2] != 0) TRY(ostd::UserPtr<SigSet>(a[2]).write(t.vm(), old));
+  if (set) {
+    if (how == kBlock) {
+      t.sigmask.bits |= set->bits;
+    } else if (how == kUnblock) {
+      t.sigmask.bits &= ~set->bits;
+    } else {
+      t.sigmask = *set;
+    }
+    t.sigmask.remove(kSigKill);
+    t.sigmask.remove(kSigStop);
+  }
+  return 0;
+}
+
+Result<long> sys_rt_sigpending(Thread& t, const SyscallArgs& a) {
+  if (a[1] > sizeof(SigSet)) return Errno::einval;
+  SigSet s{(t.pending.bits | t.process().shared_pending.bits) & t.sigmask.bits};
+  TRY(ostd::UserPtr<SigSet>(a[0]).write(t.vm(), s));
+  return 0;
+}
+
+Result<long> sys_rt_sigsuspend(Thread& t, const SyscallArgs& a) {
+  if (a[1] != sizeof(SigSet)) return Errno::einval;
+  SigSet mask = TRY(ostd::UserPtr<SigSet>(a[0]).read(t.vm()));
+  mask.remove(kSigKill);
+  mask.remove(kSigStop);
+  t.saved_sigmask = t.sigmask;
+  t.sigmask = mask;
+  ostd::WaitQueue wq;
+  (void)t.wait_interruptible(wq, [] { return false; });
+  return Errno::erestartnohand;
+}
+
+Result<long> sys_sigaltstack(Thread& t, const SyscallArgs& a) {
+  constexpr ostd::i32 kSsOnstack = 1, kSsDisable = 2, kSsAutodisarm = ostd::i32{1} << 31;
+  constexpr u64 kMinsigstksz = 2048;
+  AltStack old = t.altstack;
+  bool on = on_altstack(t, t.context().regs().rsp);
+  if (a[0] != 0) {
+    AltStack ss = TRY(ostd::UserPtr<AltStack>(a[0]).read(t.vm()));
+    if (on) return Errno::eperm;
+    ostd::i32 mode = ss.flags & ~kSsAutodisarm;
+    if (mode != 0 && mode != kSsDisable && mode != kSsOnstack) return Errno::einval;
+    if (mode == kSsDisable) {
+      t.altstack = AltStack{};
+    } else {
+      if (ss.size < kMinsigstksz) return Errno::enomem;
+      t.altstack = ss;
+      t.altstack.flags = 0;
+    }
+  }
+  if (a[1] != 0) {
+    old.flags = old.flags == kSsDisable ? kSsDisable : (on ? kSsOnstack : 0);
+    TRY(ostd::UserPtr<AltStack>(a[1]).write(t.vm(), old));
+  }
+  return 0;
+}
+
+Result<long> do_kill(Thread& self, ostd::i32 pid, int sig) {
+  if (sig < 0 || sig > kNumSignals) return Errno::einval;
+  Process& me = self.process();
+  SigInfo info = user_siginfo(sig, me.pid(), me.creds.uid);
+  std::vector<std::shared_ptr<Process>> targets;
+  for (auto& p : pid_table().all_processes()) {
+    if (p->state == Process::State::Zombie || p->state == Process::State::Reaped) continue;
+    bool hit = pid > 0    ? p->pid() == pid
+               : pid == 0 ? p->pgid == me.pgid
+               : pid == -1 ? p->pid() != 1 && p.get() != &me
+                           : p->pgid == -pid;
+    if (hit) targets.push_back(p);
+  }
+  if (targets.empty()) return Errno::esrch;
+  if (sig == 0) return 0;
+  for (auto& p : targets) send_signal_to_process(*p, sig, info);
+  return 0;
+}
+
+Result<long> sys_kill(Thread& self, const SyscallArgs& a) { return do_kill(self, a.as_int(0), a.as_int(1)); }
+
+Result<long> do_tkill(Thread& self, ostd::i32 tgid, ostd::i32 tid, int sig) {
+  if (tid <= 0 || sig < 0 || sig > kNumSignals) return Errno::einval;
+  auto t = pid_table().thread(tid);
+  if (!t || (tgid > 0 && t->process().pid() != tgid)) return Errno::esrch;
+  if (sig == 0) return 0;
+  SigInfo info = user_siginfo(sig, self.process().pid(), self.process().creds.uid);
+  info.si_code = kSiTkill;
+  send_signal_to_thread(*t, sig, info);
+  return 0;
+}
+
+Result<long> sys_tkill(Thread& self, const SyscallArgs& a) { return do_tkill(self, -1, a.as_int(0), a.as_int(1)); }
+Result<long> sys_tgkill(Thread& self, const SyscallArgs& a) {
+  if (a.as_int(0) <= 0) return Errno::einval;
+  return do_tkill(self, a.as_int(0), a.as_int(1), a.as_int(2));
+}
+
+}  // namespace
+
+void register_signal_syscalls(SyscallTable& t) {
+  t.set(x86_64::Sysno::rt_sigreturn, &sys_rt_sigreturn);
+  t.set(x86_64::Sysno::rt_sigaction, &sys_rt_sigaction);
+  t.set(x86_64::Sysno::rt_sigprocmask, &sys_rt_sigprocmask);
+  t.set(x86_64::Sysno::rt_sigpending, &sys_rt_sigpending);
+  t.set(x86_64::Sysno::rt_sigsuspend, &sys_rt_sigsuspend);
+  t.set(x86_64::Sysno::sigaltstack, &sys_sigaltstack);
+  t.set(x86_64::Sysno::kill, &sys_kill);
+  t.set(x86_64::Sysno::tkill, &sys_tkill);
+  t.set(x86_64::Sysno::tgkill, &sys_tgkill);
+}
+
+}  // namespace services

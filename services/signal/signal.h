@@ -1,0 +1,93 @@
+// services/signal/signal.h — signal numbers, sets, actions and the sending API.
+#pragma once
+
+#include <array>
+#include <memory>
+
+#include <ostd/sync.h>
+#include <ostd/types.h>
+
+namespace services {
+
+class Thread;
+class Process;
+
+inline constexpr int kSigHup = 1, kSigInt = 2, kSigQuit = 3, kSigIll = 4, kSigTrap = 5,
+                     kSigAbrt = 6, kSigBus = 7, kSigFpe = 8, kSigKill = 9, kSigUsr1 = 10,
+                     kSigSegv = 11, kSigUsr2 = 12, kSigPipe = 13, kSigAlrm = 14, kSigTerm = 15,
+                     kSigStkflt = 16, kSigChld = 17, kSigCont = 18, kSigStop = 19, kSigTstp = 20,
+                     kSigTtin = 21, kSigTtou = 22, kSigUrg = 23, kSigXcpu = 24, kSigXfsz = 25,
+                     kSigVtalrm = 26, kSigProf = 27, kSigWinch = 28, kSigIo = 29, kSigPwr = 30,
+                     kSigSys = 31, kSigRtMin = 32, kNumSignals = 64;
+
+/// A set of signals 1..64 (bit n-1 is signal n), the kernel's sigset_t.
+struct SigSet {
+  ostd::u64 bits = 0;
+  bool has(int sig) const { return sig >= 1 && sig <= kNumSignals && ((bits >> (sig - 1)) & 1) != 0; }
+  void add(int sig) {
+    if (sig >= 1 && sig <= kNumSignals) bits |= ostd::u64{1} << (sig - 1);
+  }
+  void remove(int sig) {
+    if (sig >= 1 && sig <= kNumSignals) bits &= ~(ostd::u64{1} << (sig - 1));
+  }
+  bool empty() const { return bits == 0; }
+};
+
+/// siginfo_t (128 bytes), the fields the kernel fills.
+struct SigInfo {
+  ostd::i32 si_signo;
+  ostd::i32 si_errno;
+  ostd::i32 si_code;
+  ostd::i32 pad0;
+  // The union: kill (pid, uid), child (pid, uid, status, utime, stime), fault (addr).
+  ostd::i32 si_pid;   // or the low half of si_addr
+  ostd::u32 si_uid;   // or the high half of si_addr
+  ostd::i32 si_status;
+  ostd::i32 pad1;
+  ostd::i64 si_utime;
+  ostd::i64 si_stime;
+  std::array<ostd::u8, 80> rest;
+};
+static_assert(sizeof(SigInfo) == 128);
+
+inline constexpr ostd::i32 kSiUser = 0, kSiKernel = 0x80, kSiTkill = -6;
+
+// sa_flags
+inline constexpr ostd::u64 kSaNocldstop = 1, kSaNocldwait = 2, kSaSiginfo = 4,
+                           kSaOnstack = 0x08000000, kSaRestart = 0x10000000,
+                           kSaNodefer = 0x40000000, kSaResethand = 0x80000000,
+                           kSaRestorer = 0x04000000;
+inline constexpr ostd::u64 kSigDfl = 0, kSigIgn = 1;
+
+/// struct k_sigaction as rt_sigaction sees it on x86-64.
+struct SigAction {
+  ostd::u64 handler = kSigDfl;
+  ostd::u64 flags = 0;
+  ostd::u64 restorer = 0;
+  SigSet mask{};
+};
+static_assert(sizeof(SigAction) == 32);
+
+struct AltStack {
+  ostd::u64 sp = 0;
+  ostd::i32 flags = 2;  // SS_DISABLE
+  ostd::i32 pad = 0;
+  ostd::u64 size = 0;
+};
+static_assert(sizeof(AltStack) == 24);
+
+/// Signal dispositions, shared by CLONE_SIGHAND threads.
+struct SignalHandlers {
+  std::array<SigAction, kNumSignals> actions{};
+  ostd::Mutex lock;
+};
+
+/// Queues `sig` for the process (any thread that does not block it takes it) and wakes it.
+void send_signal_to_process(Process& p, int sig, const SigInfo& info);
+/// Queues `sig` for one thread.
+void send_signal_to_thread(Thread& t, int sig, const SigInfo& info);
+/// A SigInfo for a signal the kernel sends (SI_KERNEL) or a user sends (SI_USER with pid).
+SigInfo kernel_siginfo(int sig);
+SigInfo user_siginfo(int sig, ostd::i32 pid, ostd::u32 uid);
+
+}  // namespace services

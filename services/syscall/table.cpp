@@ -1,0 +1,32 @@
+#include "syscall/table.h"
+
+#include <ostd/enforce.h>
+
+namespace services {
+
+void SyscallTable::set(x86_64::Sysno nr, SyscallHandler h) {
+  handlers_.at(static_cast<ostd::usize>(nr)) = h;
+}
+
+SyscallHandler SyscallTable::get(ostd::u64 nr) const {
+  return nr < handlers_.size() ? handlers_.at(nr) : nullptr;
+}
+
+SyscallTable& syscall_table() {
+  static SyscallTable table = [] {
+    SyscallTable t;
+    register_process_syscalls(t);
+    register_exit_wait_syscalls(t);
+    register_fork_exec_syscalls(t);
+    register_memory_syscalls(t);
+    register_fs_syscalls(t);
+    register_signal_syscalls(t);
+    register_time_syscalls(t);
+    register_futex_syscalls(t);
+    register_poll_syscalls(t);
+    return t;
+  }();
+  return table;
+}
+
+}  // namespace services

@@ -1,0 +1,381 @@
+#include "vm/memory_map.h"
+
+#include <algorithm>
+#include <iterator>
+
+#include <ostd/log.h>
+
+#include <ostd/enforce.h>
+
+namespace services {
+
+using ostd::Access;
+using ostd::Errno;
+using ostd::kPageSize;
+using ostd::PageFlags;
+using ostd::Result;
+using ostd::u64;
+using ostd::Vaddr;
+
+namespace {
+bool allowed(ostd::u32 prot, Access a) {
+  switch (a) {
+    case Access::Read: return (prot & (kProtRead | kProtWrite | kProtExec)) != 0;
+    case Access::Write: return (prot & kProtWrite) != 0;
+    case Access::Execute: return (prot & kProtExec) != 0;
+  }
+  return false;
+}
+PageFlags without_write(PageFlags f) {
+  return static_cast<PageFlags>(static_cast<ostd::u8>(f) & ~static_cast<ostd::u8>(PageFlags::W));
+}
+bool is_shared(const Vma& v) { return (v.flags & kMapShared) != 0 && v.shared != nullptr; }
+}  // namespace
+
+PageFlags page_flags_for(ostd::u32 prot) {
+  PageFlags f = PageFlags::None;
+  if ((prot & (kProtRead | kProtWrite | kProtExec)) != 0) f = f | PageFlags::R;
+  if ((prot & kProtWrite) != 0) f = f | PageFlags::W;
+  if ((prot & kProtExec) != 0) f = f | PageFlags::X;
+  return f;
+}
+
+MemoryMap::MemoryMap(std::shared_ptr<ostd::VmSpace> vm) : vm_(std::move(vm)) {}
+
+std::optional<Vma> MemoryMap::find(Vaddr va) const {
+  auto it = areas_.upper_bound(va);
+  if (it == areas_.begin()) return std::nullopt;
+  --it;
+  if (va >= it->second.start && va < it->second.end) return it->second;
+  return std::nullopt;
+}
+
+bool MemoryMap::is_mapped(Vaddr va) const {
+  ostd::MutexGuard g(lock_);
+  return find(va).has_value();
+}
+
+std::vector<Vma> MemoryMap::areas() const {
+  ostd::MutexGuard g(lock_);
+  std::vector<Vma> out;
+  for (const auto& [start, v] : areas_) out.push_back(v);
+  return out;
+}
+
+Result<Vaddr> MemoryMap::find_free(u64 length, Vaddr hint) const {
+  const Vaddr lo = ostd::VmSpace::user_base();
+  if (hint != 0 && ostd::is_page_aligned(hint) && hint >= lo &&
+      hint <= ostd::VmSpace::user_top() - length) {
+    auto next = areas_.lower_bound(hint);
+    bool free_after = next == areas_.end() || next->second.start >= hint + length;
+    bool free_before = next == areas_.begin() || std::prev(next)->second.end <= hint;
+    if (free_after && free_before) return hint;
+  }
+  Vaddr top = mmap_base_;
+  auto it = areas_.lower_bound(top);  // first area starting at or above top
+  for (;;) {
+    Vaddr floor = lo;
+    if (it != areas_.begin()) {
+      const Vma& prev = std::prev(it)->second;
+      if (prev.end > top) {  // top lies inside prev: move below it
+        top = prev.start;
+        it = std::prev(it);
+        continue;
+      }
+      floor = prev.end;
+    }
+    if (top >= floor && top - floor >= length) return top - length;
+    if (it == areas_.begin()) break;
+    it = std::prev(it);
+    top = it->second.start;
+  }
+  return Errno::enomem;
+}
+
+void MemoryMap::remove_range(Vaddr start, Vaddr end) {
+  std::vector<Vma> keep;
+  for (auto it = areas_.begin(); it != areas_.end();) {
+    Vma& v = it->second;
+    if (v.end <= start || v.start >= end) {
+      ++it;
+      continue;
+    }
+    if (v.start < start) {
+      Vma left = v;
+      left.end = start;
+      keep.push_back(left);
+    }
+    if (v.end > end) {
+      Vma right = v;
+      right.file_offset += end - v.start;
+      right.start = end;
+      keep.push_back(right);
+    }
+    it = areas_.erase(it);
+  }
+  for (Vma& v : keep) areas_[v.start] = v;
+  (void)vm_->unmap(start, end - start);
+}
+
+Result<Vaddr> MemoryMap::map(Vaddr hint, u64 length, ostd::u32 prot, ostd::u32 flags,
+                             std::shared_ptr<const std::vector<ostd::u8>> file_bytes, u64 offset,
+                             std::string name) {
+  if (length == 0 || length > ostd::VmSpace::user_top()) return Errno::enomem;
+  length = ostd::page_align_up(length);
+  ostd::MutexGuard g(lock_);
+  Vaddr addr = 0;
+  if ((flags & (kMapFixed | kMapFixedNoreplace)) != 0) {
+    if (!ostd::is_page_aligned(hint)) return Errno::einval;
+    if (hint < ostd::VmSpace::user_base() || hint > ostd::VmSpace::user_top() - length) {
+      return Errno::enomem;
+    }
+    if ((flags & kMapFixedNoreplace) != 0) {
+      auto next = areas_.lower_bound(hint);
+      bool overlap = (next != areas_.end() && next->second.start < hint + length) ||
+                     (next != areas_.begin() && std::prev(next)->second.end > hint);
+      if (overlap) return Errno::eexist;
+    }
+    addr = hint;
+    remove_range(addr, addr + length);
+  } else {
+    addr = TRY(find_free(length, ostd::page_align_down(hint)));
+  }
+  Vma v;
+  v.start = addr;
+  v.end = addr + length;
+  v.prot = prot;
+  v.flags = flags & (kMapShared | kMapPrivate | kMapAnonymous | kMapGrowsdown | kMapStack);
+  v.file_bytes = std::move(file_bytes);
+  v.file_offset = offset;
+  v.name = std::move(name);
+  if ((flags & kMapShared) != 0 && v.file_bytes == nullptr) v.shared = std::make_shared<SharedPages>();
+  if ((flags & kMapShared) != 0 && v.file_bytes != nullptr) {
+    // Shared file mappings are served from a private snapshot of the file for now: writes are
+    // not written back to the file. (Page-cache backed files come with the block device.)
+    v.flags = (v.flags & ~kMapShared) | kMapPrivate;
+  }
+  areas_[addr] = v;
+  return addr;
+}
+
+void MemoryMap::add_area(const Vma& v) {
+  ostd::MutexGuard g(lock_);
+  areas_[v.start] = v;
+}
+
+Result<void> MemoryMap::unmap(Vaddr addr, u64 length) {
+  if (!ostd::is_page_aligned(addr) || length == 0) return Errno::einval;
+  u64 end = 0;
+  if (!ostd::checked_add<u64>(addr, ostd::page_align_up(length), end) ||
+      end > ostd::VmSpace::user_top() || addr < ostd::VmSpace::user_base()) {
+    return Errno::einval;
+  }
+  ostd::MutexGuard g(lock_);
+  remove_range(addr, end);
+  return {};
+}
+
+Result<void> MemoryMap::protect(Vaddr addr, u64 length, ostd::u32 prot) {
+  if (!ostd::is_page_aligned(addr)) return Errno::einval;
+  if ((prot & ~(kProtRead | kProtWrite | kProtExec | kProtGrowsdown)) != 0) return Errno::einval;
+  prot &= ~kProtGrowsdown;
+  u64 end = 0;
+  if (!ostd::checked_add<u64>(addr, ostd::page_align_up(length), end)) return Errno::enomem;
+  if (length == 0) return {};
+  ostd::MutexGuard g(lock_);
+  // Every page must be covered by some area.
+  for (Vaddr cur = addr; cur < end;) {
+    auto v = find(cur);
+    if (!v) return Errno::enomem;
+    cur = v->end;
+  }
+  std::vector<Vma> pieces;
+  for (auto it = areas_.begin(); it != areas_.end();) {
+    Vma v = it->second;
+    if (v.end <= addr || v.start >= end) {
+      ++it;
+      continue;
+    }
+    it = areas_.erase(it);
+    if (v.start < addr) {
+      Vma left = v;
+      left.end = addr;
+      pieces.push_back(left);
+    }
+    if (v.end > end) {
+      Vma right = v;
+      right.file_offset += end - v.start;
+      right.start = end;
+      pieces.push_back(right);
+    }
+    Vma mid = v;
+    mid.start = std::max(v.start, addr);
+    mid.end = std::min(v.end, end);
+    mid.file_offset += mid.start - v.start;
+    mid.prot = prot;
+    pieces.push_back(mid);
+    PageFlags f = page_flags_for(prot);
+    // Private pages stay write-protected until a write fault proves they are not shared.
+    if (!is_shared(mid)) f = without_write(f);
+    TRY(vm_->protect(mid.start, mid.end - mid.start, f));
+  }
+  for (Vma& v : pieces) areas_[v.start] = v;
+  return {};
+}
+
+Result<void> MemoryMap::discard(Vaddr addr, u64 length) {
+  if (!ostd::is_page_aligned(addr)) return Errno::einval;
+  u64 end = 0;
+  if (!ostd::checked_add<u64>(addr, ostd::page_align_up(length), end)) return Errno::einval;
+  ostd::MutexGuard g(lock_);
+  for (Vaddr cur = addr; cur < end;) {
+    auto v = find(cur);
+    if (!v) return Errno::enomem;
+    cur = v->end;
+  }
+  return vm_->unmap(addr, end - addr);
+}
+
+void MemoryMap::set_brk_base(Vaddr base) {
+  ostd::MutexGuard g(lock_);
+  brk_base_ = brk_ = base;
+}
+
+Result<Vaddr> MemoryMap::brk(Vaddr want) {
+  ostd::MutexGuard g(lock_);
+  if (want < brk_base_ || want >= ostd::VmSpace::user_top()) return brk_;
+  Vaddr old_end = ostd::page_align_up(brk_);
+  Vaddr new_end = ostd::page_align_up(want);
+  if (new_end > old_end) {
+    auto next = areas_.lower_bound(old_end);
+    if (next != areas_.end() && next->second.start < new_end) return brk_;  // would collide
+    auto heap = areas_.find(brk_base_);
+    if (heap != areas_.end()) {
+      heap->second.end = new_end;
+    } else {
+      Vma v;
+      v.start = old_end;
+      v.end = new_end;
+      v.prot = kProtRead | kProtWrite;
+      v.flags = kMapPrivate | kMapAnonymous;
+      v.name = "[heap]";
+      areas_[v.start] = v;
+    }
+  } else if (new_end < old_end) {
+    remove_range(new_end, old_end);
+  }
+  brk_ = want;
+  return brk_;
+}
+
+Result<Vaddr> MemoryMap::remap(Vaddr old_addr, u64 old_len, u64 new_len, ostd::u32 flags,
+                               Vaddr new_addr) {
+  constexpr ostd::u32 kMayMove = 1;
+  constexpr ostd::u32 kFixed = 2;
+  if (!ostd::is_page_aligned(old_addr) || new_len == 0 || (flags & ~(kMayMove | kFixed | 4u)) != 0 ||
+      ((flags & kFixed) != 0 && (flags & kMayMove) == 0)) {
+    return Errno::einval;
+  }
+  old_len = ostd::page_align_up(old_len);
+  new_len = ostd::page_align_up(new_len);
+  ostd::MutexGuard g(lock_);
+  auto v = find(old_addr);
+  if (!v || old_addr + old_len > v->end) return Errno::efault;
+  if ((flags & kFixed) == 0) {
+    if (new_len <= old_len) {
+      if (new_len < old_len) remove_range(old_addr + new_len, old_addr + old_len);
+      return old_addr;
+    }
+    // Grow in place when the area ends here and the space after it is free.
+    if (old_addr + old_len == v->end) {
+      auto next = areas_.upper_bound(old_addr);
+      Vaddr limit = next == areas_.end() ? ostd::VmSpace::user_top() : next->second.start;
+      if (old_addr + new_len <= limit) {
+        areas_[v->start].end = old_addr + new_len;
+        return old_addr;
+      }
+    }
+    if ((flags & kMayMove) == 0) return Errno::enomem;
+    new_addr = TRY(find_free(new_len, 0));
+  } else {
+    if (!ostd::is_page_aligned(new_addr)) return Errno::einval;
+    if (new_addr < old_addr + old_len && old_addr < new_addr + new_len) return Errno::einval;
+    remove_range(new_addr, new_addr + new_len);
+  }
+  Vma moved = *v;
+  moved.file_offset += old_addr - v->start;
+  moved.start = new_addr;
+  moved.end = new_addr + new_len;
+  u64 keep = std::min(old_len, new_len);
+  for (auto& [va, m] : vm_->mappings_in(old_addr, old_addr + keep)) {
+    TRY(vm_->map(new_addr + (va - old_addr), m.frame, m.flags));
+  }
+  remove_range(old_addr, old_addr + old_len);
+  areas_[moved.start] = moved;
+  return new_addr;
+}
+
+Result<void> MemoryMap::populate_page(const Vma& vma, Vaddr page, Access access) {
+  (void)access;
+  PageFlags flags = page_flags_for(vma.prot);
+  if (is_shared(vma)) {
+    u64 index = (vma.file_offset + (page - vma.start)) / kPageSize;
+    auto it = vma.shared->pages.find(index);
+    if (it == vma.shared->pages.end()) {
+      it = vma.shared->pages.emplace(index, TRY(ostd::Frame::alloc())).first;
+    }
+    return vm_->map(page, it->second, flags);
+  }
+  ostd::Frame frame = TRY(ostd::Frame::alloc());
+  if (vma.file_bytes != nullptr) {
+    u64 off = vma.file_offset + (page - vma.start);
+    const auto& bytes = *vma.file_bytes;
+    if (off < bytes.size()) {
+      u64 n = std::min<u64>(kPageSize, bytes.size() - off);
+      TRY(frame.write_bytes(0, std::span<const ostd::u8>(bytes).subspan(off, n)));
+    }
+  }
+  return vm_->map(page, frame, flags);
+}
+
+Result<void> MemoryMap::handle_fault(Vaddr va, Access access) {
+  ostd::MutexGuard g(lock_);
+  auto v = find(va);
+  if (!v || !allowed(v->prot, access)) return Errno::efault;
+  Vaddr page = ostd::page_align_down(va);
+  auto existing = vm_->query(page);
+  if (!existing) return populate_page(*v, page, access);
+  if (access != Access::Write || ostd::has(existing->flags, PageFlags::W)) {
+    return {};  // already fixed (by another thread) or a stale host mapping
+  }
+  PageFlags full = page_flags_for(v->prot);
+  if (is_shared(*v)) return vm_->map(page, existing->frame, full);
+  // Copy-on-write: the mapping and `existing` hold the only references when it is exclusive.
+  if (existing->frame.refcount() <= 2) return vm_->protect(page, kPageSize, full);
+  ostd::Frame copy = TRY(ostd::Frame::alloc_uninit());
+  copy.copy_from(existing->frame);
+  return vm_->map(page, copy, full);
+}
+
+Result<std::shared_ptr<MemoryMap>> MemoryMap::fork(std::shared_ptr<ostd::VmSpace> child_vm) {
+  ostd::MutexGuard g(lock_);
+  auto child = std::make_shared<MemoryMap>(std::move(child_vm));
+  child->areas_ = areas_;
+  child->brk_base_ = brk_base_;
+  child->brk_ = brk_;
+  child->mmap_base_ = mmap_base_;
+  for (const auto& [start, v] : areas_) {
+    auto pages = vm_->mappings_in(v.start, v.end);
+    if (pages.empty()) continue;
+    if (is_shared(v)) {
+      for (auto& [va, m] : pages) TRY(child->vm_->map(va, m.frame, m.flags));
+      continue;
+    }
+    PageFlags ro = without_write(page_flags_for(v.prot));
+    if ((v.prot & kProtWrite) != 0) TRY(vm_->protect(v.start, v.end - v.start, ro));
+    for (auto& [va, m] : pages) TRY(child->vm_->map(va, m.frame, without_write(m.flags)));
+  }
+  return child;
+}
+
+}  // namespace services

@@ -1,0 +1,95 @@
+// services/vm/memory_map.h — a process's virtual memory areas (VMAs) over its VmSpace:
+// mmap/munmap/mprotect/brk/mremap, demand paging, copy-on-write and fork.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <ostd/error.h>
+#include <ostd/mm/frame.h>
+#include <ostd/mm/vm_space.h>
+#include <ostd/sync.h>
+#include <ostd/types.h>
+
+namespace services {
+
+inline constexpr ostd::u32 kProtRead = 1, kProtWrite = 2, kProtExec = 4, kProtGrowsdown = 0x01000000;
+inline constexpr ostd::u32 kMapShared = 0x01, kMapPrivate = 0x02, kMapSharedValidate = 0x03,
+                           kMapFixed = 0x10, kMapAnonymous = 0x20, kMapGrowsdown = 0x100,
+                           kMapDenywrite = 0x800, kMapExecutable = 0x1000, kMapLocked = 0x2000,
+                           kMapNoreserve = 0x4000, kMapPopulate = 0x8000, kMapNonblock = 0x10000,
+                           kMapStack = 0x20000, kMapHugetlb = 0x40000, kMapFixedNoreplace = 0x100000;
+
+/// Pages shared between the mappers of a MAP_SHARED anonymous region (and across fork).
+struct SharedPages {
+  std::map<ostd::u64, ostd::Frame> pages;  // page index -> frame
+};
+
+struct Vma {
+  ostd::Vaddr start = 0;
+  ostd::Vaddr end = 0;
+  ostd::u32 prot = 0;
+  ostd::u32 flags = 0;  // kMapShared/kMapPrivate, kMapAnonymous, kMapGrowsdown
+  std::shared_ptr<SharedPages> shared;  // MAP_SHARED anonymous
+  std::shared_ptr<const std::vector<ostd::u8>> file_bytes;  // private file mapping contents
+  ostd::u64 file_offset = 0;            // file offset of `start`
+  std::string name;                     // for /proc/<pid>/maps: "[heap]", "[stack]", a path
+};
+
+class MemoryMap {
+ public:
+  explicit MemoryMap(std::shared_ptr<ostd::VmSpace> vm);
+
+  ostd::VmSpace& vm() const { return *vm_; }
+  std::shared_ptr<ostd::VmSpace> vm_shared() const { return vm_; }
+
+  /// mmap(2) after argument checks (length > 0, page-aligned offset...). `file_bytes` holds the
+  /// file's contents from `offset` for file mappings. Returns the address.
+  ostd::Result<ostd::Vaddr> map(ostd::Vaddr hint, ostd::u64 length, ostd::u32 prot,
+                                ostd::u32 flags, std::shared_ptr<const std::vector<ostd::u8>> file_bytes,
+                                ostd::u64 offset, std::string name = {});
+  ostd::Result<void> unmap(ostd::Vaddr addr, ostd::u64 length);
+  /// Records an area whose pages the caller maps itself (the ELF loader's segments).
+  void add_area(const Vma& v);
+  ostd::Result<void> protect(ostd::Vaddr addr, ostd::u64 length, ostd::u32 prot);
+  ostd::Result<ostd::Vaddr> remap(ostd::Vaddr old_addr, ostd::u64 old_len, ostd::u64 new_len,
+                                  ostd::u32 flags, ostd::Vaddr new_addr);
+  /// MADV_DONTNEED: private pages read back as zero (or file contents) afterwards.
+  ostd::Result<void> discard(ostd::Vaddr addr, ostd::u64 length);
+  ostd::Result<ostd::Vaddr> brk(ostd::Vaddr want);
+  void set_brk_base(ostd::Vaddr base);
+
+  /// Resolves a fault at va: maps the page (demand paging) or copies it (copy-on-write).
+  /// EFAULT when the access is not allowed (SIGSEGV for user code).
+  ostd::Result<void> handle_fault(ostd::Vaddr va, ostd::Access access);
+  /// Whether va lies inside any VMA (SEGV_MAPERR vs SEGV_ACCERR).
+  bool is_mapped(ostd::Vaddr va) const;
+
+  /// A copy-on-write duplicate for fork, over a fresh VmSpace.
+  ostd::Result<std::shared_ptr<MemoryMap>> fork(std::shared_ptr<ostd::VmSpace> child_vm);
+
+  std::vector<Vma> areas() const;
+  ostd::Vaddr brk_base() const { return brk_base_; }
+  ostd::Vaddr brk_end() const { return brk_; }
+  ostd::Vaddr mmap_base() const { return mmap_base_; }
+  void set_mmap_base(ostd::Vaddr b) { mmap_base_ = b; }
+
+ private:
+  ostd::Result<ostd::Vaddr> find_free(ostd::u64 length, ostd::Vaddr hint) const;
+  void remove_range(ostd::Vaddr start, ostd::Vaddr end);
+  ostd::Result<void> populate_page(const Vma& vma, ostd::Vaddr page, ostd::Access access);
+  std::optional<Vma> find(ostd::Vaddr va) const;
+
+  std::shared_ptr<ostd::VmSpace> vm_;
+  std::map<ostd::Vaddr, Vma> areas_;  // keyed by start
+  ostd::Vaddr brk_base_ = 0;
+  ostd::Vaddr brk_ = 0;
+  ostd::Vaddr mmap_base_ = 0;
+  mutable ostd::Mutex lock_;
+};
+
+ostd::PageFlags page_flags_for(ostd::u32 prot);
+
+}  // namespace services

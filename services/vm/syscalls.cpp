@@ -1,0 +1,123 @@
+// mmap, munmap, mprotect, brk, mremap, madvise, msync, mlock*.
+#include <ostd/mm/io.h>
+
+#include "fs/file.h"
+#include "fs/vfs.h"
+#include "process/process.h"
+#include "syscall/table.h"
+#include "vm/memory_map.h"
+
+#include <ostd/enforce.h>
+
+namespace services {
+
+using ostd::Errno;
+using ostd::Result;
+using ostd::u32;
+using ostd::u64;
+
+namespace {
+
+Result<long> sys_mmap(Thread& t, const SyscallArgs& a) {
+  u64 addr = a[0];
+  u64 len = a[1];
+  u32 prot = a.as_u32(2);
+  u32 flags = a.as_u32(3);
+  int fd = a.as_int(4);
+  u64 off = a[5];
+  u32 type = flags & kMapSharedValidate;
+  if (type != kMapShared && type != kMapPrivate && type != kMapSharedValidate) return Errno::einval;
+  if (len == 0 || !ostd::is_page_aligned(off)) return Errno::einval;
+  if ((prot & ~(kProtRead | kProtWrite | kProtExec | 0x8u)) != 0) return Errno::einval;
+  if ((flags & (kMapFixed | kMapFixedNoreplace)) != 0 && !ostd::is_page_aligned(addr)) return Errno::einval;
+  if (ostd::page_align_up(len) < len || len > ostd::VmSpace::user_top()) return Errno::enomem;
+  if ((flags & kMapHugetlb) != 0) return Errno::einval;
+  std::shared_ptr<const std::vector<ostd::u8>> bytes;
+  std::string name;
+  if ((flags & kMapAnonymous) == 0) {
+    auto file = TRY(t.process().fds->get(fd));
+    auto dentry = file->dentry();
+    if (!dentry || (dentry_mode(dentry) & abi::kSIfmt) != abi::kSIfreg) return Errno::enodev;
+    if (!file->readable()) return Errno::eacces;
+    if (type != kMapPrivate && (prot & kProtWrite) != 0 && !file->writable()) return Errno::eacces;
+    std::vector<ostd::u8> all = TRY(read_entire_file(dentry));
+    std::vector<ostd::u8> part;
+    if (off < all.size()) {
+      u64 n = std::min<u64>(all.size() - off, ostd::page_align_up(len));
+      part.assign(all.begin() + static_cast<long>(off), all.begin() + static_cast<long>(off + n));
+    }
+    bytes = std::make_shared<const std::vector<ostd::u8>>(std::move(part));
+    name = dentry_path(dentry);
+  }
+  u32 map_flags = (type == kMapPrivate ? kMapPrivate : kMapShared) |
+                  (flags & (kMapFixed | kMapFixedNoreplace | kMapAnonymous | kMapGrowsdown | kMapStack));
+  u64 at = TRY(t.process().mm->map(addr, len, prot, map_flags, bytes, 0, name));
+  return static_cast<long>(at);
+}
+
+Result<long> sys_munmap(Thread& t, const SyscallArgs& a) {
+  TRY(t.process().mm->unmap(a[0], a[1]));
+  return 0;
+}
+
+Result<long> sys_mprotect(Thread& t, const SyscallArgs& a) {
+  TRY(t.process().mm->protect(a[0], a[1], a.as_u32(2)));
+  return 0;
+}
+
+Result<long> sys_brk(Thread& t, const SyscallArgs& a) {
+  return static_cast<long>(TRY(t.process().mm->brk(a[0])));
+}
+
+Result<long> sys_mremap(Thread& t, const SyscallArgs& a) {
+  return static_cast<long>(TRY(t.process().mm->remap(a[0], a[1], a[2], a.as_u32(3), a[4])));
+}
+
+Result<long> sys_madvise(Thread& t, const SyscallArgs& a) {
+  constexpr int kDontneed = 4;
+  if (!ostd::is_page_aligned(a[0])) return Errno::einval;
+  int advice = a.as_int(2);
+  if (advice == kDontneed) {
+    TRY(t.process().mm->discard(a[0], a[1]));
+    return 0;
+  }
+  // NORMAL, RANDOM, SEQUENTIAL, WILLNEED, FREE, REMOVE, DONTFORK, DOFORK, MERGEABLE,
+  // UNMERGEABLE, HUGEPAGE, NOHUGEPAGE, DONTDUMP, DODUMP, WIPEONFORK, KEEPONFORK, COLD, PAGEOUT
+  if ((advice >= 0 && advice <= 3) || (advice >= 8 && advice <= 21)) return 0;
+  return Errno::einval;
+}
+
+Result<long> sys_msync(Thread& t, const SyscallArgs& a) {
+  constexpr u32 kAsync = 1, kInvalidate = 2, kSync = 4;
+  u32 flags = a.as_u32(2);
+  if (!ostd::is_page_aligned(a[0]) || (flags & ~(kAsync | kInvalidate | kSync)) != 0 ||
+      (flags & (kAsync | kSync)) == (kAsync | kSync)) {
+    return Errno::einval;
+  }
+  u64 end = a[0] + ostd::page_align_up(a[1]);
+  for (u64 va = a[0]; va < end; va += ostd::kPageSize) {
+    if (!t.process().mm->is_mapped(va)) return Errno::enomem;
+  }
+  return 0;
+}
+
+Result<long> sys_mlock(Thread&, const SyscallArgs&) { return 0; }
+
+}  // namespace
+
+void register_memory_syscalls(SyscallTable& t) {
+  using S = x86_64::Sysno;
+  t.set(S::mmap, &sys_mmap);
+  t.set(S::munmap, &sys_munmap);
+  t.set(S::mprotect, &sys_mprotect);
+  t.set(S::brk, &sys_brk);
+  t.set(S::mremap, &sys_mremap);
+  t.set(S::madvise, &sys_madvise);
+  t.set(S::msync, &sys_msync);
+  t.set(S::mlock, &sys_mlock);
+  t.set(S::munlock, &sys_mlock);
+  t.set(S::mlockall, &sys_mlock);
+  t.set(S::munlockall, &sys_mlock);
+}
+
+}  // namespace services

@@ -1,0 +1,27 @@
+/* Tiny helpers for the ABI programs: each CHECK prints one line, so the umk run and the
+ * native run can be compared line by line. Exit status = number of failed checks. */
+#pragma once
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static int abi_failures;
+
+#define CHECK(name, cond)                                        \
+  do {                                                           \
+    int ok_ = (cond);                                            \
+    printf("%s %s\n", ok_ ? "ok  " : "FAIL", name);              \
+    if (!ok_) abi_failures++;                                    \
+  } while (0)
+
+/* expr must fail with errno e. */
+#define CHECK_ERRNO(name, expr, e)                                              \
+  do {                                                                          \
+    errno = 0;                                                                  \
+    long r_ = (long)(expr);                                                     \
+    int ok_ = r_ == -1 && errno == (e);                                         \
+    printf("%s %s (%s)\n", ok_ ? "ok  " : "FAIL", name, strerror(errno));       \
+    if (!ok_) abi_failures++;                                                   \
+  } while (0)
+
+#define ABI_DONE() (fflush(stdout), abi_failures)

@@ -1,0 +1,88 @@
+/* File system calls and their errno edges: ENOENT, EEXIST, ENOTDIR, EISDIR, ENAMETOOLONG,
+ * EFAULT on every pointer argument of read/write/stat/open, EBADF, EINVAL. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "abi_check.h"
+
+int main(void) {
+  char dir[] = "/tmp/abi-files-XXXXXX";
+  CHECK("mkdtemp", mkdtemp(dir) != 0);
+  CHECK("chdir", chdir(dir) == 0);
+
+  int fd = open("f", O_CREAT | O_WRONLY | O_EXCL, 0644);
+  CHECK("open O_CREAT|O_EXCL", fd >= 0);
+  CHECK("write", write(fd, "0123456789", 10) == 10);
+  CHECK_ERRNO("read on a write-only fd is EBADF", read(fd, (char[4]){0}, 4), EBADF);
+  close(fd);
+  CHECK_ERRNO("O_EXCL on an existing file is EEXIST", open("f", O_CREAT | O_EXCL | O_WRONLY, 0644), EEXIST);
+  CHECK_ERRNO("missing file is ENOENT", open("nope", O_RDONLY), ENOENT);
+  CHECK_ERRNO("file used as a directory is ENOTDIR", open("f/x", O_RDONLY), ENOTDIR);
+  CHECK_ERRNO("trailing slash on a file is ENOTDIR", open("f/", O_RDONLY), ENOTDIR);
+  CHECK_ERRNO("O_DIRECTORY on a file is ENOTDIR", open("f", O_RDONLY | O_DIRECTORY), ENOTDIR);
+  CHECK_ERRNO("writing a directory is EISDIR", open(".", O_WRONLY), EISDIR);
+  char longname[300];
+  memset(longname, 'n', sizeof longname - 1);
+  longname[sizeof longname - 1] = 0;
+  CHECK_ERRNO("a 299-byte name is ENAMETOOLONG", open(longname, O_RDONLY), ENAMETOOLONG);
+  static char longpath[PATH_MAX + 10];
+  memset(longpath, 'a', sizeof longpath - 1);
+  CHECK_ERRNO("a path over PATH_MAX is ENAMETOOLONG", open(longpath, O_RDONLY), ENAMETOOLONG);
+
+  fd = open("f", O_RDWR);
+  char buf[16] = {0};
+  CHECK("read back", read(fd, buf, 4) == 4 && memcmp(buf, "0123", 4) == 0);
+  CHECK("lseek SEEK_CUR", lseek(fd, 0, SEEK_CUR) == 4);
+  CHECK("lseek SEEK_END", lseek(fd, -2, SEEK_END) == 8);
+  CHECK_ERRNO("lseek to a negative offset is EINVAL", lseek(fd, -100, SEEK_SET), EINVAL);
+  CHECK_ERRNO("lseek bad whence is EINVAL", lseek(fd, 0, 17), EINVAL);
+  CHECK("pread does not move the offset", pread(fd, buf, 3, 1) == 3 && lseek(fd, 0, SEEK_CUR) == 8);
+  CHECK_ERRNO("read into a bad pointer is EFAULT", read(fd, (void*)8, 4) + 0 * lseek(fd, 0, SEEK_SET), EFAULT);
+  CHECK_ERRNO("write from a bad pointer is EFAULT", write(fd, (void*)8, 4), EFAULT);
+  struct stat st;
+  CHECK_ERRNO("stat with a bad path pointer is EFAULT", stat((char*)8, &st), EFAULT);
+  /* musl's stat() copies through a local buffer, so ask the kernel directly. */
+  CHECK_ERRNO("stat with a bad buffer is EFAULT", syscall(SYS_newfstatat, AT_FDCWD, "f", (void*)8, 0), EFAULT);
+  CHECK_ERRNO("open with a bad path pointer is EFAULT", open((char*)8, O_RDONLY), EFAULT);
+  CHECK("fstat size", fstat(fd, &st) == 0 && st.st_size == 10 && S_ISREG(st.st_mode));
+  CHECK("fstat mode", (st.st_mode & 0777) == 0644);
+  CHECK_ERRNO("fstat of a closed fd is EBADF", fstat(77, &st), EBADF);
+  CHECK("ftruncate", ftruncate(fd, 3) == 0 && fstat(fd, &st) == 0 && st.st_size == 3);
+  close(fd);
+
+  CHECK("mkdir", mkdir("d", 0755) == 0);
+  CHECK_ERRNO("mkdir existing is EEXIST", mkdir("d", 0755), EEXIST);
+  CHECK("symlink", symlink("f", "link") == 0);
+  char target[64] = {0};
+  CHECK("readlink", readlink("link", target, sizeof target) == 1 && target[0] == 'f');
+  CHECK("lstat sees the link", lstat("link", &st) == 0 && S_ISLNK(st.st_mode));
+  CHECK("stat follows it", stat("link", &st) == 0 && S_ISREG(st.st_mode));
+  CHECK("symlink loop", symlink("loop", "loop") == 0);
+  CHECK_ERRNO("a symlink loop is ELOOP", open("loop", O_RDONLY), ELOOP);
+  CHECK_ERRNO("O_NOFOLLOW on a symlink is ELOOP", open("link", O_RDONLY | O_NOFOLLOW), ELOOP);
+  CHECK("rename", rename("f", "d/g") == 0 && access("d/g", F_OK) == 0);
+  CHECK_ERRNO("rmdir of a non-empty directory is ENOTEMPTY", rmdir("d"), ENOTEMPTY);
+  CHECK_ERRNO("unlink of a directory is EISDIR", unlink("d"), EISDIR);
+  CHECK_ERRNO("rmdir of a file is ENOTDIR", rmdir("d/g"), ENOTDIR);
+  CHECK("unlink", unlink("d/g") == 0 && rmdir("d") == 0);
+
+  DIR* dp = opendir(".");
+  int entries = 0;
+  struct dirent* e;
+  while ((e = readdir(dp)) != 0) entries++;
+  closedir(dp);
+  CHECK("readdir sees . .. link loop", entries == 4);
+  unlink("link");
+  unlink("loop");
+  char cwd[PATH_MAX];
+  CHECK("getcwd", getcwd(cwd, sizeof cwd) != 0 && strcmp(cwd, dir) == 0);
+  CHECK_ERRNO("getcwd into a tiny buffer is ERANGE", getcwd(cwd, 2) == NULL ? -1 : 0, ERANGE);
+  chdir("/");
+  CHECK("rmdir the scratch directory", rmdir(dir) == 0);
+  return ABI_DONE();
+}

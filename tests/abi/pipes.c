@@ -1,0 +1,70 @@
+/* Pipe semantics: EOF, O_NONBLOCK EAGAIN, atomic writes, pipe2 flags, dup2, EBADF. */
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "abi_check.h"
+
+int main(void) {
+  int p[2];
+  int lowest = open("/dev/null", O_RDONLY); /* whatever the runner left open */
+  close(lowest);
+  CHECK("pipe", pipe(p) == 0);
+  CHECK("pipe fds are the lowest free", p[0] == lowest && p[1] > p[0]);
+  CHECK("write 5", write(p[1], "hello", 5) == 5);
+  char buf[16] = {0};
+  CHECK("read 5", read(p[0], buf, sizeof buf) == 5 && memcmp(buf, "hello", 5) == 0);
+  close(p[1]);
+  CHECK("read after writers closed is EOF", read(p[0], buf, sizeof buf) == 0);
+  close(p[0]);
+
+  CHECK("pipe2 O_NONBLOCK|O_CLOEXEC", pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);
+  CHECK("FD_CLOEXEC set", fcntl(p[0], F_GETFD) == FD_CLOEXEC);
+  CHECK("O_NONBLOCK set", (fcntl(p[0], F_GETFL) & O_NONBLOCK) != 0);
+  CHECK_ERRNO("empty nonblocking read is EAGAIN", read(p[0], buf, 1), EAGAIN);
+  CHECK_ERRNO("pipe2 bad flags is EINVAL", pipe2(p, 0x1), EINVAL);
+  CHECK_ERRNO("pipe with a bad pointer is EFAULT", pipe((int*)1), EFAULT);
+
+  /* Fill the pipe: a nonblocking write eventually fails with EAGAIN. */
+  static char big[65536];
+  ssize_t total = 0, n;
+  while ((n = write(p[1], big, 4096)) > 0) total += n;
+  CHECK("pipe capacity is 64 KiB", total == 65536);
+  CHECK("full pipe write is EAGAIN", n == -1 && errno == EAGAIN);
+
+  /* Writes of at most PIPE_BUF bytes are not interleaved between writers. */
+  int q[2];
+  pipe(q);
+  for (int w = 0; w < 2; w++) {
+    if (fork() == 0) {
+      char chunk[4096];
+      memset(chunk, 'a' + w, sizeof chunk);
+      for (int i = 0; i < 8; i++) write(q[1], chunk, sizeof chunk);
+      _exit(0);
+    }
+  }
+  close(q[1]);
+  int interleaved = 0, chunks = 0;
+  char chunk[4096];
+  for (;;) {
+    ssize_t got = 0;
+    while (got < (ssize_t)sizeof chunk) {
+      ssize_t r = read(q[0], chunk + got, sizeof chunk - got);
+      if (r <= 0) break;
+      got += r;
+    }
+    if (got == 0) break;
+    for (int i = 1; i < got; i++) interleaved |= chunk[i] != chunk[0];
+    chunks++;
+  }
+  while (wait(0) > 0) {
+  }
+  CHECK("16 atomic chunks, none interleaved", chunks == 16 && !interleaved);
+
+  CHECK("dup2 onto 10", dup2(1, 10) == 10);
+  CHECK("dup2 same fd returns it", dup2(10, 10) == 10);
+  CHECK_ERRNO("dup2 from a closed fd is EBADF", dup2(55, 56), EBADF);
+  CHECK_ERRNO("close of a closed fd is EBADF", close(55), EBADF);
+  CHECK("F_DUPFD picks >= arg", fcntl(1, F_DUPFD, 20) == 20);
+  return ABI_DONE();
+}

@@ -1,0 +1,143 @@
+#include <array>
+
+#include "../unit/ostd/harness.h"
+#include "vm/memory_map.h"
+
+using namespace ostd;
+using services::MemoryMap;
+
+namespace {
+
+std::shared_ptr<MemoryMap> new_map() {
+  auto vm = VmSpace::create().release_value();
+  auto mm = std::make_shared<MemoryMap>(vm);
+  mm->set_mmap_base(0x700000000000ull);
+  return mm;
+}
+
+constexpr u32 kRw = services::kProtRead | services::kProtWrite;
+constexpr u32 kAnonPrivate = services::kMapPrivate | services::kMapAnonymous;
+
+u64 peek(MemoryMap& mm, Vaddr va) {
+  u64 v = 0;
+  EXPECT_TRUE(mm.vm().read_bytes(va, writable_bytes_of(v)).is_ok());
+  return v;
+}
+
+}  // namespace
+
+TEST(MemoryMap, AnonymousMappingsArePlacedTopDownAndDemandPaged) {
+  test::run_in_kernel([] {
+    auto mm = new_map();
+    mm->vm().set_fault_handler([m = mm.get()](Vaddr va, Access a) { return m->handle_fault(va, a); });
+    Vaddr a = mm->map(0, 3 * kPageSize, kRw, kAnonPrivate, nullptr, 0).value();
+    Vaddr b = mm->map(0, kPageSize, kRw, kAnonPrivate, nullptr, 0).value();
+    EXPECT_EQ(a + 3 * kPageSize, 0x700000000000ull);
+    EXPECT_EQ(b + kPageSize, a);
+    EXPECT_EQ(mm->vm().mapped_pages(), 0u);  // nothing touched yet
+    EXPECT_EQ(peek(*mm, a + 8), 0u);
+    EXPECT_EQ(mm->vm().mapped_pages(), 1u);
+    EXPECT_TRUE(UserPtr<u64>(a + kPageSize).write(mm->vm(), 5).is_ok());
+    EXPECT_EQ(mm->vm().mapped_pages(), 2u);
+
+  });
+}
+
+TEST(MemoryMap, ForkIsCopyOnWrite) {
+  test::run_in_kernel([] {
+    auto parent = new_map();
+    parent->vm().set_fault_handler([m = parent.get()](Vaddr va, Access a) { return m->handle_fault(va, a); });
+    Vaddr a = parent->map(0, 2 * kPageSize, kRw, kAnonPrivate, nullptr, 0).value();
+    ASSERT_TRUE(UserPtr<u64>(a).write(parent->vm(), 111).is_ok());
+    auto child_vm = VmSpace::create().release_value();
+    auto child = parent->fork(child_vm).release_value();
+    child->vm().set_fault_handler([m = child.get()](Vaddr va, Access x) { return m->handle_fault(va, x); });
+    // Shared until written.
+    EXPECT_EQ(parent->vm().query(a)->frame.paddr(), child->vm().query(a)->frame.paddr());
+    EXPECT_FALSE(has(parent->vm().query(a)->flags, PageFlags::W));
+    ASSERT_TRUE(UserPtr<u64>(a).write(child->vm(), 222).is_ok());
+    EXPECT_NE(parent->vm().query(a)->frame.paddr(), child->vm().query(a)->frame.paddr());
+    EXPECT_EQ(peek(*parent, a), 111u);
+    EXPECT_EQ(peek(*child, a), 222u);
+    // The parent's page is now exclusive again: a write makes it writable without a copy.
+    Paddr before = parent->vm().query(a)->frame.paddr();
+    ASSERT_TRUE(UserPtr<u64>(a).write(parent->vm(), 333).is_ok());
+    EXPECT_EQ(parent->vm().query(a)->frame.paddr(), before);
+    EXPECT_EQ(peek(*child, a), 222u);
+  });
+}
+
+TEST(MemoryMap, SharedAnonymousMemoryStaysSharedAcrossFork) {
+  test::run_in_kernel([] {
+    auto parent = new_map();
+    parent->vm().set_fault_handler([m = parent.get()](Vaddr va, Access a) { return m->handle_fault(va, a); });
+    Vaddr a = parent->map(0, kPageSize, kRw, services::kMapShared | services::kMapAnonymous, nullptr, 0).value();
+    ASSERT_TRUE(UserPtr<u64>(a).write(parent->vm(), 1).is_ok());
+    auto child = parent->fork(VmSpace::create().release_value()).release_value();
+    child->vm().set_fault_handler([m = child.get()](Vaddr va, Access x) { return m->handle_fault(va, x); });
+    ASSERT_TRUE(UserPtr<u64>(a).write(child->vm(), 77).is_ok());
+    EXPECT_EQ(peek(*parent, a), 77u);
+  });
+}
+
+TEST(MemoryMap, ProtectSplitsAndChecksCoverage) {
+  test::run_in_kernel([] {
+    auto mm = new_map();
+    Vaddr a = mm->map(0, 4 * kPageSize, kRw, kAnonPrivate, nullptr, 0).value();
+    ASSERT_TRUE(mm->protect(a + kPageSize, kPageSize, services::kProtRead).is_ok());
+    auto areas = mm->areas();
+    ASSERT_EQ(areas.size(), 3u);
+    EXPECT_EQ(areas[1].prot, services::kProtRead);
+    EXPECT_EQ(mm->handle_fault(a + kPageSize, Access::Write).error(), Errno::efault);
+    EXPECT_TRUE(mm->handle_fault(a, Access::Write).is_ok());
+    EXPECT_EQ(mm->protect(a + 8 * kPageSize, kPageSize, services::kProtRead).error(), Errno::enomem);
+    EXPECT_EQ(mm->protect(a + 1, kPageSize, services::kProtRead).error(), Errno::einval);
+    ASSERT_TRUE(mm->unmap(a + kPageSize, 2 * kPageSize).is_ok());
+    EXPECT_FALSE(mm->is_mapped(a + kPageSize));
+    EXPECT_TRUE(mm->is_mapped(a + 3 * kPageSize));
+  });
+}
+
+TEST(MemoryMap, BrkGrowsAndShrinks) {
+  test::run_in_kernel([] {
+    auto mm = new_map();
+    mm->set_brk_base(0x600000);
+    EXPECT_EQ(mm->brk(0).value(), 0x600000u);
+    EXPECT_EQ(mm->brk(0x600000 + 3 * kPageSize + 10).value(), 0x600000u + 3 * kPageSize + 10);
+    EXPECT_TRUE(mm->handle_fault(0x600000 + 3 * kPageSize, Access::Write).is_ok());
+    EXPECT_EQ(mm->brk(0x600000 + kPageSize).value(), 0x600000u + kPageSize);
+    EXPECT_FALSE(mm->is_mapped(0x600000 + 2 * kPageSize));
+    EXPECT_EQ(mm->vm().mapped_pages(), 0u);
+  });
+}
+
+TEST(MemoryMap, RemapMovesContents) {
+  test::run_in_kernel([] {
+    auto mm = new_map();
+    mm->vm().set_fault_handler([m = mm.get()](Vaddr va, Access a) { return m->handle_fault(va, a); });
+    Vaddr a = mm->map(0, kPageSize, kRw, kAnonPrivate, nullptr, 0).value();
+    Vaddr below = mm->map(0, kPageSize, kRw, kAnonPrivate, nullptr, 0).value();
+    ASSERT_TRUE(UserPtr<u64>(below).write(mm->vm(), 99).is_ok());
+    // `below` cannot grow in place (a sits right above it), so MREMAP_MAYMOVE moves it.
+    auto r = mm->remap(below, kPageSize, 4 * kPageSize, 1, 0);
+    EXPECT_NE(r.value_or(below), below);
+    EXPECT_TRUE(mm->is_mapped(a));
+    ASSERT_TRUE(r.is_ok());
+    EXPECT_EQ(peek(*mm, r.value()), 99u);
+    EXPECT_FALSE(mm->is_mapped(below));
+    EXPECT_EQ(mm->remap(a + 1, kPageSize, kPageSize, 1, 0).error(), Errno::einval);
+    EXPECT_EQ(mm->remap(0x100000, kPageSize, 2 * kPageSize, 1, 0).error(), Errno::efault);
+  });
+}
+
+TEST(MemoryMap, PrivateFileMappingCopiesBytes) {
+  test::run_in_kernel([] {
+    auto mm = new_map();
+    auto bytes = std::make_shared<const std::vector<u8>>(std::vector<u8>{'e', 'l', 'f'});
+    Vaddr a = mm->map(0, kPageSize, kRw, services::kMapPrivate, bytes, 0).value();
+    ASSERT_TRUE(mm->handle_fault(a, Access::Read).is_ok());
+    std::array<u8, 4> got{};
+    ASSERT_TRUE(mm->vm().read_bytes(a, got).is_ok());
+    EXPECT_EQ(got, (std::array<u8, 4>{'e', 'l', 'f', 0}));
+  });
+}
