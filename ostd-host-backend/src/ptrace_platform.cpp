@@ -63,6 +63,9 @@ struct UserThread {
   AddressSpace* as = nullptr;
   host::Tracee t;
   u32 slot = 0;
+  // The guest's FPU/vector state while a fault is serviced (per thread: other tasks run while
+  // this one waits for its stub).
+  std::vector<u8> xstate = std::vector<u8>(16384);
 };
 
 }  // namespace ostd::arch
@@ -471,8 +474,7 @@ ReturnReason user_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pr
         // The host resets the FPU/vector state for the handler and we do not return through
         // its sigreturn, so save the guest's whole xstate here and put it back afterwards
         // (else a faulting vector store would resume with zeroed registers).
-        alignas(64) static std::array<u8, 16384> xstate;
-        iovec xiov{xstate.data(), xstate.size()};
+        iovec xiov{t.xstate.data(), t.xstate.size()};
         bool have_xstate = ptrace(PTRACE_GETREGSET, t.t.tid, reinterpret_cast<void*>(NT_X86_XSTATE), &xiov) == 0;
         // Run the stub's handler to learn the error code (read/write/exec, present).
         if (ptrace(PTRACE_CONT, t.t.tid, nullptr, reinterpret_cast<void*>(SIGSEGV)) != 0) {

@@ -80,6 +80,9 @@ class File : public std::enable_shared_from_this<File> {
   virtual ostd::Result<ostd::usize> getdents(Thread& self, ostd::VmWriter& out);
   /// ftruncate; EINVAL when not a regular file opened for writing.
   virtual ostd::Result<void> truncate(ostd::u64 length);
+  /// Completes an open(2) that may sleep (a FIFO waits for its other end); called by open
+  /// before the descriptor is installed.
+  virtual ostd::Result<void> finish_open(Thread& self) { return {}; }
   /// Called when the last descriptor referring to this description is closed.
   virtual void on_last_close() {}
   /// The path this file was opened by (for /proc/<pid>/fd and fchdir), if any.

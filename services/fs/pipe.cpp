@@ -17,6 +17,7 @@ namespace services {
 using ostd::Errno;
 using ostd::Result;
 using ostd::u32;
+using ostd::u64;
 using ostd::usize;
 
 namespace {
@@ -38,12 +39,15 @@ class PipeEnd final : public File {
     auto g = pipe_->lock.lock();
     if (reads_) {
       ++pipe_->readers;
+      ++pipe_->reader_opens;
       pipe_->had_reader = true;
     }
     if (writes_) {
       ++pipe_->writers;
+      ++pipe_->writer_opens;
       pipe_->had_writer = true;
     }
+    file_state_changed(pipe_->queue);
   }
   PipeEnd(const PipeEnd&) = delete;
   PipeEnd& operator=(const PipeEnd&) = delete;
@@ -52,6 +56,20 @@ class PipeEnd final : public File {
   ~PipeEnd() override { drop(); }
 
   void on_last_close() override { drop(); }
+
+  // FIFOs: a reader waits for a writer and a writer for a reader (O_RDWR and O_NONBLOCK
+  // readers do not wait), as open(2) on Linux.
+  Result<void> finish_open(Thread& self) override {
+    if (!dentry_ || (reads_ && writes_)) return {};
+    Pipe& p = *pipe_;
+    if (reads_) {
+      if (nonblocking()) return {};
+      u64 seen = p.writer_opens;
+      return self.wait_interruptible(p.queue, [&] { return p.writers > 0 || p.writer_opens != seen; });
+    }
+    u64 seen = p.reader_opens;
+    return self.wait_interruptible(p.queue, [&] { return p.readers > 0 || p.reader_opens != seen; });
+  }
 
   Result<usize> read(Thread& self, ostd::VmWriter& out) override {
     if (!reads_) return Errno::ebadf;

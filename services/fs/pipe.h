@@ -29,6 +29,8 @@ class Pipe {
   int writers = 0;
   bool had_writer = false;        // FIFOs: EOF only once a writer came and went
   bool had_reader = false;
+  ostd::u64 reader_opens = 0;     // FIFO opens, for the open-time rendezvous
+  ostd::u64 writer_opens = 0;
   ostd::u64 ino = 0;
 };
 

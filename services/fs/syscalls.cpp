@@ -238,6 +238,7 @@ Result<long> do_open(Thread& t, int dirfd, Vaddr path_addr, u32 flags, u32 mode)
     if (acc == kOAccMode) return Errno::einval;
     if ((flags & kOTrunc) != 0 && inode->is_regular() && acc != kORdOnly) TRY(inode->truncate(0));
     file = TRY(open_dentry(d, fflags));
+    TRY(file->finish_open(t));
   }
   int fd = TRY(t.process().fds->install(std::move(file), (flags & kOCloexec) != 0));
   return fd;

@@ -24,6 +24,7 @@ constexpr int kWNohang = 1, kWUntraced = 2, kWExited = 4, kWContinued = 8, kWNow
 constexpr int kWNothread = 0x20000000, kWAll = 0x40000000, kWClone = static_cast<int>(0x80000000u);
 
 void release_resources(Process& p) {
+  stop_real_timer(p);
   // A table shared by CLONE_FILES stays open for the other sharers.
   if (p.fds && p.fds.use_count() == 1) p.fds->close_all();
   p.fds.reset();

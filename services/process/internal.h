@@ -41,6 +41,9 @@ int futex_wake_address(Process& p, ostd::Vaddr addr, int n);
 /// Nanoseconds since the kernel booted (the first call marks boot; kernel_main makes it).
 ostd::u64 uptime_ns();
 
+/// Ends the process's ITIMER_REAL task (on exit).
+void stop_real_timer(Process& p);
+
 /// Kernel pseudo-random numbers (getrandom, /dev/urandom, AT_RANDOM).
 ostd::u64 next_random();
 

@@ -25,6 +25,7 @@ namespace services {
 
 class FdTable;
 class FsContext;
+struct RealTimer;
 class MemoryMap;
 class Process;
 
@@ -147,6 +148,8 @@ class Process : public std::enable_shared_from_this<Process> {
   };
   std::array<Rlimit, 16> rlimits{};
   ostd::u64 utime_ns = 0, stime_ns = 0, cutime_ns = 0, cstime_ns = 0;
+  /// ITIMER_REAL / alarm(2) state (made on first use; kept across execve, not fork).
+  std::shared_ptr<RealTimer> real_timer;
 
  private:
   ostd::i32 pid_;

@@ -10,6 +10,7 @@
 
 #include "process/internal.h"
 #include "process/process.h"
+#include "abi/x86_64/stat.h"
 #include "signal/signal.h"
 #include "syscall/table.h"
 
@@ -440,6 +441,48 @@ Result<long> sys_rt_sigsuspend(Thread& t, const SyscallArgs& a) {
   return Errno::erestartnohand;
 }
 
+Result<long> sys_pause(Thread& t, const SyscallArgs&) {
+  ostd::WaitQueue wq;
+  (void)t.wait_interruptible(wq, [] { return false; });
+  return Errno::erestartnohand;
+}
+
+// Takes a pending signal of `set` (blocked or not) for sigtimedwait.
+std::optional<std::pair<int, SigInfo>> dequeue_from(Thread& t, SigSet set) {
+  SigSet saved = t.sigmask;
+  t.sigmask.bits = ~set.bits;
+  auto got = dequeue(t);
+  t.sigmask = saved;
+  return got;
+}
+
+Result<long> sys_rt_sigtimedwait(Thread& t, const SyscallArgs& a) {
+  if (a[3] != sizeof(SigSet)) return Errno::einval;
+  SigSet set = TRY(ostd::UserPtr<SigSet>(a[0]).read(t.vm()));
+  set.remove(kSigKill);
+  set.remove(kSigStop);
+  std::optional<ostd::u64> timeout;
+  if (a[2] != 0) {
+    abi::Timespec ts = TRY(ostd::UserPtr<abi::Timespec>(a[2]).read(t.vm()));
+    if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000) return Errno::einval;
+    timeout = static_cast<ostd::u64>(ts.tv_sec) * 1000000000 + static_cast<ostd::u64>(ts.tv_nsec);
+  }
+  auto got = dequeue_from(t, set);
+  if (!got) {
+    if (timeout && *timeout == 0) return Errno::eagain;
+    // While waiting, the signals of `set` are unblocked so that they wake us (as Linux does).
+    SigSet saved = t.sigmask;
+    t.sigmask.bits &= ~set.bits;
+    ostd::WaitQueue wq;
+    auto w = t.wait_interruptible(wq, [] { return false; }, timeout);
+    t.sigmask = saved;
+    got = dequeue_from(t, set);
+    if (!got) return w.is_error() && w.error() == Errno::etimedout ? Errno::eagain : Errno::eintr;
+  }
+  if (a[1] != 0) TRY(ostd::UserPtr<SigInfo>(a[1]).write(t.vm(), got->second));
+  return got->first;
+}
+
 Result<long> sys_sigaltstack(Thread& t, const SyscallArgs& a) {
   constexpr ostd::i32 kSsOnstack = 1, kSsDisable = 2, kSsAutodisarm = ostd::i32{1} << 31;
   constexpr u64 kMinsigstksz = 2048;
@@ -512,6 +555,8 @@ void register_signal_syscalls(SyscallTable& t) {
   t.set(x86_64::Sysno::rt_sigpending, &sys_rt_sigpending);
   t.set(x86_64::Sysno::rt_sigsuspend, &sys_rt_sigsuspend);
   t.set(x86_64::Sysno::sigaltstack, &sys_sigaltstack);
+  t.set(x86_64::Sysno::pause, &sys_pause);
+  t.set(x86_64::Sysno::rt_sigtimedwait, &sys_rt_sigtimedwait);
   t.set(x86_64::Sysno::kill, &sys_kill);
   t.set(x86_64::Sysno::tkill, &sys_tkill);
   t.set(x86_64::Sysno::tgkill, &sys_tgkill);

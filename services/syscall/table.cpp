@@ -24,6 +24,7 @@ SyscallTable& syscall_table() {
     register_time_syscalls(t);
     register_futex_syscalls(t);
     register_poll_syscalls(t);
+    register_itimer_syscalls(t);
     return t;
   }();
   return table;

@@ -51,5 +51,6 @@ void register_signal_syscalls(SyscallTable& t);
 void register_time_syscalls(SyscallTable& t);
 void register_misc_syscalls(SyscallTable& t);
 void register_poll_syscalls(SyscallTable& t);
+void register_itimer_syscalls(SyscallTable& t);
 
 }  // namespace services

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Drives `umk run -- /bin/sh` through a pseudo-terminal like a user at a terminal would:
-run a command, interrupt a `sleep 100` with ^C, suspend nothing, and exit.
+run a command, interrupt a `sleep 100` with ^C, stop one with ^Z and kill it, and exit.
 
 usage: interactive_test.py UMK ROOTFS.cpio
 Exits 0 when every step saw what a Linux terminal shows, 1 otherwise (with a transcript)."""
@@ -63,6 +63,17 @@ if time.time() - t0 > 4.0:
     fail("^C did not stop sleep promptly")
 send(b"echo after-interrupt $?\r")
 expect(b"after-interrupt 130")
+expect(b"# ")
+send(b"sleep 100\r")
+time.sleep(1.0)
+send(b"\x1a")                       # ^Z: SIGTSTP stops the foreground job
+expect(b"Stopped", timeout=5.0)
+expect(b"# ")
+send(b"kill -9 %1; wait; echo killed-$?\r")
+expect(b"killed-")
+expect(b"# ")
+send(b"stty -a | grep -c icanon\r")  # the tty answers TCGETS like a Linux terminal
+expect(b"1")
 expect(b"# ")
 send(b"exit 7\r")
 deadline = time.time() + 10
