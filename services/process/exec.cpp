@@ -173,10 +173,15 @@ Result<void> exec_program(Thread& self, const std::string& path, std::vector<std
   self.start(std::make_unique<ostd::UserMode>(std::move(user)));
   p.fds->close_on_exec();
   {
+    // Handlers reset to the default, ignored signals stay ignored; a table shared by
+    // CLONE_SIGHAND is left to the other sharers (the old one is released after unlocking).
     auto fresh = std::make_shared<SignalHandlers>();
-    ostd::MutexGuard g(p.handlers->lock);
-    for (ostd::usize i = 0; i < fresh->actions.size(); ++i) {
-      if (p.handlers->actions.at(i).handler == kSigIgn) fresh->actions.at(i).handler = kSigIgn;
+    std::shared_ptr<SignalHandlers> old = p.handlers;
+    {
+      ostd::MutexGuard g(old->lock);
+      for (ostd::usize i = 0; i < fresh->actions.size(); ++i) {
+        if (old->actions.at(i).handler == kSigIgn) fresh->actions.at(i).handler = kSigIgn;
+      }
     }
     p.handlers = fresh;
   }

@@ -1,0 +1,175 @@
+// The VFS path walk, tmpfs directory operations, mounts and pipes, without a process.
+#include <string>
+#include <vector>
+
+#include "../unit/ostd/harness.h"
+#include "fs/pipe.h"
+#include "fs/vfs.h"
+
+using namespace ostd;
+using namespace services;
+
+namespace {
+
+struct Tree {
+  std::shared_ptr<FileSystem> fs = make_ramfs();
+  std::shared_ptr<Dentry> root = std::make_shared<Dentry>(nullptr, "", fs->root());
+  FsContext ctx{root, root};
+
+  Result<std::shared_ptr<Dentry>> walk(std::string_view path, bool follow = true) {
+    return services::walk(PathLookup{ctx, nullptr, nullptr}, path, follow);
+  }
+  std::shared_ptr<Inode> mkdir(std::string_view path) {
+    auto pn = walk_parent(PathLookup{ctx, nullptr, nullptr}, path).release_value();
+    return pn.parent->inode()->create(pn.name, services::abi::kSIfdir | 0755, 0).release_value();
+  }
+  std::shared_ptr<Inode> file(std::string_view path, std::string_view text = "") {
+    auto pn = walk_parent(PathLookup{ctx, nullptr, nullptr}, path).release_value();
+    auto f = pn.parent->inode()->create(pn.name, services::abi::kSIfreg | 0644, 0).release_value();
+    auto r = VmReader::from_kernel(bytes_of_string(text));
+    EXPECT_TRUE(f->write_at(0, r).is_ok());
+    return f;
+  }
+  void symlink(std::string_view path, std::string_view target) {
+    auto pn = walk_parent(PathLookup{ctx, nullptr, nullptr}, path).release_value();
+    ASSERT_TRUE(pn.parent->inode()->symlink(pn.name, target).is_ok());
+  }
+};
+
+Errno error_of(const Result<std::shared_ptr<Dentry>>& r) { return r.is_error() ? r.error() : Errno{}; }
+
+}  // namespace
+
+TEST(Vfs, WalkResolvesDotDotAndRepeatedSlashes) {
+  test::run_in_kernel([] {
+    Tree t;
+    t.mkdir("/a");
+    t.mkdir("/a/b");
+    t.file("/a/b/f", "x");
+    auto d = t.walk("//a/./b/../b///f");
+    ASSERT_TRUE(d.is_ok());
+    EXPECT_EQ(d.value()->path(), "/a/b/f");
+    EXPECT_EQ(t.walk("/../../a").value()->path(), "/a");  // ".." at the root stays at the root
+    EXPECT_EQ(t.walk("/").value()->path(), "/");
+  });
+}
+
+TEST(Vfs, WalkErrorsMatchLinux) {
+  test::run_in_kernel([] {
+    Tree t;
+    t.mkdir("/d");
+    t.file("/d/f");
+    EXPECT_EQ(error_of(t.walk("/d/missing")), Errno::enoent);
+    EXPECT_EQ(error_of(t.walk("/d/f/x")), Errno::enotdir);
+    EXPECT_EQ(error_of(t.walk("/d/f/")), Errno::enotdir);
+    EXPECT_EQ(error_of(t.walk("")), Errno::enoent);
+    EXPECT_EQ(error_of(t.walk(std::string(300, 'n'))), Errno::enametoolong);
+    EXPECT_EQ(error_of(t.walk("/" + std::string(4200, 'a'))), Errno::enametoolong);
+    EXPECT_TRUE(t.walk("/d/").is_ok());
+  });
+}
+
+TEST(Vfs, SymlinksFollowRelativeToTheirDirectoryAndLoopsAreEloop) {
+  test::run_in_kernel([] {
+    Tree t;
+    t.mkdir("/a");
+    t.mkdir("/a/sub");
+    t.file("/a/sub/target", "T");
+    t.symlink("/a/rel", "sub/target");
+    t.symlink("/a/abs", "/a/sub");
+    t.symlink("/a/up", "../a/sub/target");
+    t.symlink("/loop1", "/loop2");
+    t.symlink("/loop2", "/loop1");
+    EXPECT_EQ(t.walk("/a/rel").value()->path(), "/a/sub/target");
+    EXPECT_EQ(t.walk("/a/abs/target").value()->path(), "/a/sub/target");
+    EXPECT_EQ(t.walk("/a/up").value()->path(), "/a/sub/target");
+    // Not following the last component gives the link itself.
+    auto link = t.walk("/a/rel", false);
+    ASSERT_TRUE(link.is_ok());
+    EXPECT_TRUE(link.value()->inode()->is_symlink());
+    EXPECT_EQ(error_of(t.walk("/loop1")), Errno::eloop);
+    // A trailing slash follows even when asked not to.
+    EXPECT_TRUE(t.walk("/a/abs/", false).value()->inode()->is_dir());
+  });
+}
+
+TEST(Vfs, RmdirRenameAndLinkFollowRename2Rules) {
+  test::run_in_kernel([] {
+    Tree t;
+    auto root = t.fs->root();
+    auto a = t.mkdir("/a");
+    t.mkdir("/b");
+    t.file("/a/f", "data");
+    t.file("/g");
+    EXPECT_EQ(root->rmdir("a").error(), Errno::enotempty);
+    EXPECT_EQ(root->rmdir("g").error(), Errno::enotdir);
+    EXPECT_EQ(root->unlink("a").error(), Errno::eisdir);
+    // A directory cannot replace a file, a file cannot replace a directory.
+    EXPECT_EQ(root->rename("a", *root, "g").error(), Errno::enotdir);
+    EXPECT_EQ(root->rename("g", *root, "b").error(), Errno::eisdir);
+    // Renaming onto an empty directory replaces it; a non-empty one refuses.
+    EXPECT_TRUE(root->rename("b", *root, "c").is_ok());
+    EXPECT_EQ(root->rename("c", *root, "a").error(), Errno::enotempty);
+    EXPECT_TRUE(root->rename("a", *root, "c").is_ok());
+    EXPECT_EQ(error_of(t.walk("/a")), Errno::enoent);
+    auto moved = t.walk("/c/f");
+    ASSERT_TRUE(moved.is_ok());
+    EXPECT_EQ(read_entire_file(moved.value()).value().size(), 4u);
+    // Hard links share the inode and count.
+    auto f = moved.value()->inode();
+    EXPECT_TRUE(root->link("h", f).is_ok());
+    EXPECT_EQ(f->nlink, 2u);
+    EXPECT_TRUE(t.walk("/c").value()->inode()->unlink("f").is_ok());
+    EXPECT_EQ(f->nlink, 1u);
+    EXPECT_EQ(root->link("dirlink", a).error(), Errno::eperm);
+    // A removed directory takes no new entries.
+    auto c = t.walk("/c").release_value()->inode();
+    EXPECT_TRUE(root->rmdir("c").is_ok());
+    EXPECT_EQ(c->create("late", services::abi::kSIfreg | 0644, 0).error(), Errno::enoent);
+  });
+}
+
+TEST(Vfs, MountsCoverDirectoriesAndDotDotCrossesBack) {
+  test::run_in_kernel([] {
+    Tree t;
+    t.mkdir("/mnt");
+    auto mnt = t.walk("/mnt").release_value();
+    auto other = make_ramfs();
+    ASSERT_TRUE(other->root()->create("inside", services::abi::kSIfreg | 0644, 0).is_ok());
+    ASSERT_TRUE(mount_fs(mnt, other, "none", "rw").is_ok());
+    auto in = t.walk("/mnt/inside");
+    ASSERT_TRUE(in.is_ok());
+    EXPECT_EQ(in.value()->inode()->dev(), other->dev());
+    EXPECT_EQ(t.walk("/mnt/..").value()->path(), "/");
+    EXPECT_EQ(error_of(t.walk("/mnt/inside/..")), Errno::enotdir);
+    auto at = t.walk("/mnt").release_value();
+    ASSERT_TRUE(unmount(at).is_ok());
+    EXPECT_EQ(error_of(t.walk("/mnt/inside")), Errno::enoent);
+    EXPECT_EQ(unmount(t.walk("/mnt").release_value()).error(), Errno::einval);
+  });
+}
+
+TEST(Vfs, RamFileReadWriteTruncateAndEfault) {
+  test::run_in_kernel([] {
+    Tree t;
+    auto f = t.file("/f", "hello");
+    EXPECT_EQ(f->size(), 5u);
+    auto r = VmReader::from_kernel(bytes_of_string("XY"));
+    EXPECT_EQ(f->write_at(10, r).value(), 2u);  // a hole reads as zeros
+    EXPECT_EQ(f->size(), 12u);
+    std::array<u8, 16> buf{};
+    auto w = VmWriter::from_kernel(buf);
+    EXPECT_EQ(f->read_at(3, w).value(), 9u);
+    EXPECT_EQ(buf[0], 'l');
+    EXPECT_EQ(buf[3], 0);
+    EXPECT_EQ(buf[7], 'X');
+    EXPECT_TRUE(f->truncate(2).is_ok());
+    EXPECT_EQ(f->size(), 2u);
+    EXPECT_EQ(f->truncate(u64{1} << 40).error(), Errno::efbig);
+    // A write from an unmapped user address fails cleanly and leaves the size alone.
+    auto vm = VmSpace::create().release_value();
+    auto bad = VmReader::from_user(*vm, 0x10000, 100);
+    EXPECT_EQ(f->write_at(0, bad).error(), Errno::efault);
+    EXPECT_EQ(f->size(), 2u);
+  });
+}
