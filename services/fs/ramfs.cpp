@@ -4,9 +4,12 @@
 #include <map>
 #include <optional>
 
+#include <ostd/mm/io.h>
+
 #include "device/devices.h"
 #include "fs/pipe.h"
 #include "fs/vfs.h"
+#include "vm/shared_pages.h"
 
 #include <ostd/enforce.h>
 
@@ -24,46 +27,97 @@ constexpr u64 kTmpfsMagic = 0x01021994;
 // The largest file tmpfs accepts (EFBIG beyond); memory runs out first in practice.
 constexpr u64 kMaxFileSize = u64{1} << 34;
 
+// A regular file whose contents are frames (its page cache): read/write copy to and from
+// them, and mmap maps them.
 class RamFile final : public Inode {
  public:
   using Inode::Inode;
   u64 size() const override {
     auto g = lock_.lock();
-    return data_.size();
+    return size_;
   }
   Result<usize> read_at(u64 off, ostd::VmWriter& out) override {
     auto g = lock_.lock();
-    if (off >= data_.size()) return usize{0};
-    usize n = std::min<u64>(out.avail(), data_.size() - off);
-    TRY(out.write_bytes(std::span<const ostd::u8>(data_).subspan(static_cast<usize>(off), n)));
-    return n;
+    if (off >= size_) return usize{0};
+    usize n = std::min<u64>(out.avail(), size_ - off);
+    usize done = 0;
+    while (done < n) {
+      u64 pos = off + done;
+      u64 index = pos / ostd::kPageSize;
+      usize in_page = pos % ostd::kPageSize;
+      usize chunk = std::min<usize>(n - done, ostd::kPageSize - in_page);
+      auto frame = pages_->find(index);
+      usize got = 0;
+      if (!frame) {
+        got = TRY(out.fill_zeros(chunk));
+      } else {
+        auto r = ostd::VmReader::from_phys(frame->paddr() + in_page, chunk);
+        auto w = out.write_from(r);
+        if (w.is_error()) return done > 0 ? Result<usize>(done) : Result<usize>(w.error());
+        got = w.value();
+      }
+      done += got;
+      if (got < chunk) break;
+    }
+    return done;
   }
   Result<usize> write_at(u64 off, ostd::VmReader& in) override {
     auto g = lock_.lock();
     usize n = in.remain();
     if (n == 0) return usize{0};
     if (off >= kMaxFileSize || n > kMaxFileSize - off) return Errno::efbig;
-    usize old = data_.size();
-    if (off + n > old) data_.resize(static_cast<usize>(off + n));
-    auto r = in.read_bytes(std::span<ostd::u8>(data_).subspan(static_cast<usize>(off), n));
-    if (r.is_error()) {
-      data_.resize(old);
-      return r.error();
+    usize done = 0;
+    while (done < n) {
+      u64 pos = off + done;
+      u64 index = pos / ostd::kPageSize;
+      usize in_page = pos % ostd::kPageSize;
+      usize chunk = std::min<usize>(n - done, ostd::kPageSize - in_page);
+      auto frame = pages_->get_or_alloc(index);
+      if (frame.is_error()) return done > 0 ? Result<usize>(done) : Result<usize>(Errno::enospc);
+      auto w = ostd::VmWriter::from_phys(frame.value().paddr() + in_page, chunk);
+      auto r = in.read_to(w);
+      usize got = r.is_ok() ? r.value() : 0;
+      done += got;
+      if (r.is_error() || got < chunk) {
+        if (done == 0) return r.is_error() ? r.error() : Errno::efault;
+        break;
+      }
     }
+    size_ = std::max<u64>(size_, off + done);
     touch_mtime();
-    return n;
+    return done;
   }
   Result<void> truncate(u64 length) override {
     if (length > kMaxFileSize) return Errno::efbig;
     auto g = lock_.lock();
-    data_.resize(static_cast<usize>(length));
+    if (length < size_) {
+      // Drop whole pages past the end and zero the tail of the last one, so that growing the
+      // file again (or a mapping of the last page) reads zeros.
+      pages_->drop_from(ostd::page_align_up(length) / ostd::kPageSize);
+      usize tail = length % ostd::kPageSize;
+      if (tail != 0) {
+        if (auto frame = pages_->find(length / ostd::kPageSize)) {
+          auto w = ostd::VmWriter::from_phys(frame->paddr() + tail, ostd::kPageSize - tail);
+          (void)w.fill_zeros(ostd::kPageSize - tail);
+        }
+      }
+    }
+    size_ = length;
     touch_mtime();
     return {};
+  }
+  std::shared_ptr<SharedPages> page_cache() override { return pages_; }
+  abi::Stat stat() const override {
+    abi::Stat st = Inode::stat();
+    auto g = lock_.lock();
+    st.st_blocks = static_cast<ostd::i64>(pages_->count() * (ostd::kPageSize / 512));
+    return st;
   }
 
  private:
   mutable ostd::Mutex lock_;
-  std::vector<ostd::u8> data_;
+  std::shared_ptr<SharedPages> pages_ = std::make_shared<SharedPages>();
+  u64 size_ = 0;
 };
 
 class RamSymlink final : public Inode {

@@ -27,6 +27,7 @@ namespace services {
 class Process;
 class Thread;
 class Inode;
+class SharedPages;
 
 inline constexpr ostd::usize kPathMax = 4096;
 inline constexpr ostd::usize kNameMax = 255;
@@ -124,6 +125,9 @@ class Inode : public std::enable_shared_from_this<Inode> {
   virtual ostd::Result<ostd::usize> read_at(ostd::u64 off, ostd::VmWriter& out);
   virtual ostd::Result<ostd::usize> write_at(ostd::u64 off, ostd::VmReader& in);
   virtual ostd::Result<void> truncate(ostd::u64 length);
+  /// The file's pages when its contents live in frames (tmpfs): mmap maps them directly, so
+  /// MAP_SHARED mappings and read/write see each other. nullptr otherwise.
+  virtual std::shared_ptr<SharedPages> page_cache() { return nullptr; }
 
   /// Opens the inode: the default gives a seekable file over read_at/write_at (or a directory
   /// handle). Device nodes and FIFOs override this.

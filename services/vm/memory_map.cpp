@@ -119,7 +119,7 @@ void MemoryMap::remove_range(Vaddr start, Vaddr end) {
 
 Result<Vaddr> MemoryMap::map(Vaddr hint, u64 length, ostd::u32 prot, ostd::u32 flags,
                              std::shared_ptr<const std::vector<ostd::u8>> file_bytes, u64 offset,
-                             std::string name) {
+                             std::string name, std::shared_ptr<SharedPages> cache) {
   if (length == 0 || length > ostd::VmSpace::user_top()) return Errno::enomem;
   length = ostd::page_align_up(length);
   ostd::MutexGuard g(lock_);
@@ -148,8 +148,16 @@ Result<Vaddr> MemoryMap::map(Vaddr hint, u64 length, ostd::u32 prot, ostd::u32 f
   v.file_bytes = std::move(file_bytes);
   v.file_offset = offset;
   v.name = std::move(name);
-  if ((flags & kMapShared) != 0 && v.file_bytes == nullptr) v.shared = std::make_shared<SharedPages>();
-  if ((flags & kMapShared) != 0 && v.file_bytes != nullptr) {
+  if (cache != nullptr) {
+    if ((flags & kMapShared) != 0) {
+      v.shared = std::move(cache);
+    } else {
+      v.cache = std::move(cache);
+    }
+  } else if ((flags & kMapShared) != 0 && v.file_bytes == nullptr) {
+    v.shared = std::make_shared<SharedPages>();
+  }
+  if ((flags & kMapShared) != 0 && v.shared == nullptr && v.file_bytes != nullptr) {
     // Shared file mappings are served from a private snapshot of the file for now: writes are
     // not written back to the file. (Page-cache backed files come with the block device.)
     v.flags = (v.flags & ~kMapShared) | kMapPrivate;
@@ -320,11 +328,13 @@ Result<void> MemoryMap::populate_page(const Vma& vma, Vaddr page, Access access)
   PageFlags flags = page_flags_for(vma.prot);
   if (is_shared(vma)) {
     u64 index = (vma.file_offset + (page - vma.start)) / kPageSize;
-    auto it = vma.shared->pages.find(index);
-    if (it == vma.shared->pages.end()) {
-      it = vma.shared->pages.emplace(index, TRY(ostd::Frame::alloc())).first;
-    }
-    return vm_->map(page, it->second, flags);
+    ostd::Frame frame = TRY(vma.shared->get_or_alloc(index));
+    return vm_->map(page, frame, flags);
+  }
+  if (vma.cache != nullptr) {
+    // The file's own page, read-only: the first write copies it (handle_fault).
+    u64 index = (vma.file_offset + (page - vma.start)) / kPageSize;
+    if (auto f = vma.cache->find(index)) return vm_->map(page, *f, without_write(flags));
   }
   ostd::Frame frame = TRY(ostd::Frame::alloc());
   if (vma.file_bytes != nullptr) {

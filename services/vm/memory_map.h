@@ -13,6 +13,8 @@
 #include <ostd/sync.h>
 #include <ostd/types.h>
 
+#include "vm/shared_pages.h"
+
 namespace services {
 
 inline constexpr ostd::u32 kProtRead = 1, kProtWrite = 2, kProtExec = 4, kProtGrowsdown = 0x01000000;
@@ -22,17 +24,14 @@ inline constexpr ostd::u32 kMapShared = 0x01, kMapPrivate = 0x02, kMapSharedVali
                            kMapNoreserve = 0x4000, kMapPopulate = 0x8000, kMapNonblock = 0x10000,
                            kMapStack = 0x20000, kMapHugetlb = 0x40000, kMapFixedNoreplace = 0x100000;
 
-/// Pages shared between the mappers of a MAP_SHARED anonymous region (and across fork).
-struct SharedPages {
-  std::map<ostd::u64, ostd::Frame> pages;  // page index -> frame
-};
 
 struct Vma {
   ostd::Vaddr start = 0;
   ostd::Vaddr end = 0;
   ostd::u32 prot = 0;
   ostd::u32 flags = 0;  // kMapShared/kMapPrivate, kMapAnonymous, kMapGrowsdown
-  std::shared_ptr<SharedPages> shared;  // MAP_SHARED anonymous
+  std::shared_ptr<SharedPages> shared;  // MAP_SHARED: the pages every mapper maps
+  std::shared_ptr<SharedPages> cache;   // MAP_PRIVATE of a tmpfs file: read source, copied on write
   std::shared_ptr<const std::vector<ostd::u8>> file_bytes;  // private file mapping contents
   ostd::u64 file_offset = 0;            // file offset of `start`
   std::string name;                     // for /proc/<pid>/maps: "[heap]", "[stack]", a path
@@ -45,11 +44,13 @@ class MemoryMap {
   ostd::VmSpace& vm() const { return *vm_; }
   std::shared_ptr<ostd::VmSpace> vm_shared() const { return vm_; }
 
-  /// mmap(2) after argument checks (length > 0, page-aligned offset...). `file_bytes` holds the
-  /// file's contents from `offset` for file mappings. Returns the address.
+  /// mmap(2) after argument checks (length > 0, page-aligned offset...). For file mappings,
+  /// either `cache` is the file's pages (shared mappings map them, private ones copy them on
+  /// write) or `file_bytes` is a snapshot of its contents from `offset`. Returns the address.
   ostd::Result<ostd::Vaddr> map(ostd::Vaddr hint, ostd::u64 length, ostd::u32 prot,
                                 ostd::u32 flags, std::shared_ptr<const std::vector<ostd::u8>> file_bytes,
-                                ostd::u64 offset, std::string name = {});
+                                ostd::u64 offset, std::string name = {},
+                                std::shared_ptr<SharedPages> cache = nullptr);
   ostd::Result<void> unmap(ostd::Vaddr addr, ostd::u64 length);
   /// Records an area whose pages the caller maps itself (the ELF loader's segments).
   void add_area(const Vma& v);

@@ -33,6 +33,7 @@ Result<long> sys_mmap(Thread& t, const SyscallArgs& a) {
   if (ostd::page_align_up(len) < len || len > ostd::VmSpace::user_top()) return Errno::enomem;
   if ((flags & kMapHugetlb) != 0) return Errno::einval;
   std::shared_ptr<const std::vector<ostd::u8>> bytes;
+  std::shared_ptr<SharedPages> cache;
   std::string name;
   if ((flags & kMapAnonymous) == 0) {
     auto file = TRY(t.process().fds->get(fd));
@@ -40,18 +41,22 @@ Result<long> sys_mmap(Thread& t, const SyscallArgs& a) {
     if (!dentry || (dentry_mode(dentry) & abi::kSIfmt) != abi::kSIfreg) return Errno::enodev;
     if (!file->readable()) return Errno::eacces;
     if (type != kMapPrivate && (prot & kProtWrite) != 0 && !file->writable()) return Errno::eacces;
-    std::vector<ostd::u8> all = TRY(read_entire_file(dentry));
-    std::vector<ostd::u8> part;
-    if (off < all.size()) {
-      u64 n = std::min<u64>(all.size() - off, ostd::page_align_up(len));
-      part.assign(all.begin() + static_cast<long>(off), all.begin() + static_cast<long>(off + n));
+    cache = dentry->inode()->page_cache();
+    if (!cache) {
+      // No page cache (generated files): map a private snapshot of the contents.
+      std::vector<ostd::u8> all = TRY(read_entire_file(dentry));
+      std::vector<ostd::u8> part;
+      if (off < all.size()) {
+        u64 n = std::min<u64>(all.size() - off, ostd::page_align_up(len));
+        part.assign(all.begin() + static_cast<long>(off), all.begin() + static_cast<long>(off + n));
+      }
+      bytes = std::make_shared<const std::vector<ostd::u8>>(std::move(part));
     }
-    bytes = std::make_shared<const std::vector<ostd::u8>>(std::move(part));
     name = dentry_path(dentry);
   }
   u32 map_flags = (type == kMapPrivate ? kMapPrivate : kMapShared) |
                   (flags & (kMapFixed | kMapFixedNoreplace | kMapAnonymous | kMapGrowsdown | kMapStack));
-  u64 at = TRY(t.process().mm->map(addr, len, prot, map_flags, bytes, 0, name));
+  u64 at = TRY(t.process().mm->map(addr, len, prot, map_flags, bytes, cache ? off : 0, name, cache));
   return static_cast<long>(at);
 }
 

@@ -3,7 +3,11 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -67,5 +71,37 @@ int main(void) {
   CHECK("brk grows", b1 == b0 + 8192 && !faults(b0 + 8000, 1));
   CHECK("brk shrinks", (char*)syscall(SYS_brk, b0) == b0 && faults(b0 + 4096, 0));
   CHECK("brk below the start is refused", (char*)syscall(SYS_brk, 4096) == b0);
+  /* File mappings: MAP_SHARED writes reach the file and other processes, MAP_PRIVATE ones do not. */
+  char dir[] = "/tmp/abi-mem-XXXXXX";
+  CHECK("mkdtemp", mkdtemp(dir) != 0 && chdir(dir) == 0);
+  int fd = open("mapped", O_RDWR | O_CREAT | O_TRUNC, 0600);
+  CHECK("file for mapping", fd >= 0 && ftruncate(fd, 8192) == 0 && pwrite(fd, "file-data", 9, 0) == 9);
+  char* sh = mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  char* pv = mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  CHECK("mmap shared and private of a file", sh != MAP_FAILED && pv != MAP_FAILED);
+  CHECK("both see the file contents", memcmp(sh, "file-data", 9) == 0 && memcmp(pv, "file-data", 9) == 0);
+  memcpy(sh + 4096, "through-map", 11);
+  char buf[16] = {0};
+  CHECK("a shared mapping write is read back by read()", pread(fd, buf, 11, 4096) == 11 && memcmp(buf, "through-map", 11) == 0);
+  CHECK("write() is seen by the shared mapping", pwrite(fd, "WRITE", 5, 100) == 5 && memcmp(sh + 100, "WRITE", 5) == 0);
+  memcpy(pv, "PRIVATE", 7);
+  CHECK("a private write stays private", pread(fd, buf, 7, 0) == 7 && memcmp(buf, "file-da", 7) == 0 && memcmp(sh, "file-da", 7) == 0);
+  pid_t kid = fork();
+  if (kid == 0) {
+    memcpy(sh + 200, "from-child", 10);
+    _exit(0);
+  }
+  int st = 0;
+  waitpid(kid, &st, 0);
+  CHECK("a child's write through MAP_SHARED reaches the parent", memcmp(sh + 200, "from-child", 10) == 0);
+  CHECK("msync", msync(sh, 8192, MS_SYNC) == 0);
+  munmap(sh, 8192);
+  munmap(pv, 8192);
+  CHECK("the file keeps the mapped writes", pread(fd, buf, 10, 200) == 10 && memcmp(buf, "from-child", 10) == 0);
+  CHECK_ERRNO("mmap of a write-only file is EACCES", (long)mmap(0, 4096, PROT_READ, MAP_SHARED, open("mapped", O_WRONLY), 0), EACCES);
+  close(fd);
+  unlink("mapped");
+  chdir("/");
+  rmdir(dir);
   return ABI_DONE();
 }

@@ -1,0 +1,48 @@
+// services/vm/shared_pages.h — pages shared by index: the contents of a tmpfs file (its page
+// cache) and of MAP_SHARED anonymous memory. Mappings of the same object map the same frames.
+#pragma once
+
+#include <map>
+
+#include <optional>
+
+#include <ostd/error.h>
+#include <ostd/mm/frame.h>
+#include <ostd/sync.h>
+#include <ostd/types.h>
+
+namespace services {
+
+class SharedPages {
+ public:
+  /// The frame at `index`, if any (a missing page reads as zeros).
+  std::optional<ostd::Frame> find(ostd::u64 index) const {
+    auto g = lock_.lock();
+    auto it = pages_.find(index);
+    if (it == pages_.end()) return std::nullopt;
+    return it->second;
+  }
+  /// The frame at `index`, allocated (zeroed) when missing.
+  ostd::Result<ostd::Frame> get_or_alloc(ostd::u64 index) {
+    auto g = lock_.lock();
+    auto it = pages_.find(index);
+    if (it == pages_.end()) it = pages_.emplace(index, TRY(ostd::Frame::alloc())).first;
+    return it->second;
+  }
+  /// Drops the pages at `first` and after.
+  void drop_from(ostd::u64 first) {
+    auto g = lock_.lock();
+    pages_.erase(pages_.lower_bound(first), pages_.end());
+  }
+  ostd::usize count() const {
+    auto g = lock_.lock();
+    return pages_.size();
+  }
+
+ private:
+  // Copies of frames are handed out, so no caller holds this lock while it touches memory.
+  mutable ostd::Mutex lock_;
+  std::map<ostd::u64, ostd::Frame> pages_;  // page index -> frame
+};
+
+}  // namespace services
