@@ -102,7 +102,10 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
   }
   bool vfork = (flags & kCloneVfork) != 0;
   if (vfork) proc->vfork_released = false;
-  TRY(start_thread(child, ctx));
+  // The child continues with the parent's FPU/SSE state (control words included), as on Linux.
+  std::optional<ostd::FpuState> fpu;
+  if (auto f = self.user().fpu_state(); f.is_ok()) fpu = f.value();
+  TRY(start_thread(child, ctx, fpu));
   if (vfork) {
     // The parent waits (uninterruptibly, as Linux) until the child execs or exits.
     (void)proc->vfork_done.wait_until([&] { return proc->vfork_released; });

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,8 +24,10 @@ void deliver_signals(Thread& t);
 void thread_exit(Thread& t);
 /// Makes every thread of p exit; `status` is the wait status of the process.
 void group_exit(Process& p, int status);
-/// Creates a thread's kernel task and starts it.
-ostd::Result<void> start_thread(const std::shared_ptr<Thread>& t, const ostd::UserContext& ctx);
+/// Creates a thread's kernel task and starts it, with `fpu` as its FPU state when given (clone
+/// copies the parent's; a new program starts with the initial state).
+ostd::Result<void> start_thread(const std::shared_ptr<Thread>& t, const ostd::UserContext& ctx,
+                                const std::optional<ostd::FpuState>& fpu = std::nullopt);
 
 /// Replaces p's program (execve). On failure p is unchanged.
 ostd::Result<void> exec_program(Thread& self, const std::string& path,

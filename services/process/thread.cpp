@@ -54,8 +54,10 @@ void Thread::run() {
   thread_exit(*this);
 }
 
-Result<void> start_thread(const std::shared_ptr<Thread>& t, const ostd::UserContext& ctx) {
+Result<void> start_thread(const std::shared_ptr<Thread>& t, const ostd::UserContext& ctx,
+                          const std::optional<ostd::FpuState>& fpu) {
   auto user = TRY(ostd::UserMode::create(t->process().vm, ctx));
+  if (fpu) TRY(user.set_fpu_state(*fpu));
   t->start(std::make_unique<ostd::UserMode>(std::move(user)));
   pid_table().add_thread(t);
   t->process().threads.push_back(t);

@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fenv.h>
+
 #include "abi_check.h"
 
 int global = 1;
@@ -73,5 +75,13 @@ int main(void) {
     n++;
   }
   CHECK("five children reaped", n == 5 && sum == 10);
+  /* The child inherits the FPU/SSE control state (here the rounding mode in MXCSR). */
+  fesetround(FE_UPWARD);
+  pid_t r = fork();
+  if (r == 0) _exit(fegetround() == FE_UPWARD ? 0 : 1);
+  int rst = 0;
+  waitpid(r, &rst, 0);
+  fesetround(FE_TONEAREST);
+  CHECK("fork keeps the rounding mode", WIFEXITED(rst) && WEXITSTATUS(rst) == 0);
   return ABI_DONE();
 }
