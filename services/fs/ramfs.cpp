@@ -31,7 +31,7 @@ constexpr u64 kMaxFileSize = u64{1} << 34;
 // them, and mmap maps them.
 class RamFile final : public Inode {
  public:
-  using Inode::Inode;
+  RamFile(u64 dev, u32 mode) : Inode(dev, mode) { pages_->set_file_size(0); }
   u64 size() const override {
     auto g = lock_.lock();
     return size_;
@@ -84,6 +84,7 @@ class RamFile final : public Inode {
       }
     }
     size_ = std::max<u64>(size_, off + done);
+    pages_->set_file_size(size_);
     touch_mtime();
     return done;
   }
@@ -103,6 +104,7 @@ class RamFile final : public Inode {
       }
     }
     size_ = length;
+    pages_->set_file_size(size_);
     touch_mtime();
     return {};
   }

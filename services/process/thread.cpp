@@ -79,10 +79,19 @@ void handle_exception(Thread& t, const ostd::CpuException& e) {
   ostd::u64 addr = t.context().instruction_pointer();
   switch (e.kind) {
     case ostd::ExceptionKind::PageFault: {
-      if (t.process().mm->handle_fault(e.address, e.access).is_ok()) return;
+      auto r = t.process().mm->handle_fault(e.address, e.access);
+      if (r.is_ok()) return;
+      addr = e.address;
+      if (r.error() == ostd::Errno::enxio) {
+        // A file mapping touched past the end of the file.
+        constexpr ostd::i32 kBusAdrerr = 2;
+        sig = kSigBus;
+        info = kernel_siginfo(kSigBus);
+        info.si_code = kBusAdrerr;
+        break;
+      }
       constexpr ostd::i32 kSegvMaperr = 1, kSegvAccerr = 2;
       info.si_code = t.process().mm->is_mapped(e.address) ? kSegvAccerr : kSegvMaperr;
-      addr = e.address;
       break;
     }
     case ostd::ExceptionKind::InvalidOpcode:

@@ -328,12 +328,14 @@ Result<void> MemoryMap::populate_page(const Vma& vma, Vaddr page, Access access)
   PageFlags flags = page_flags_for(vma.prot);
   if (is_shared(vma)) {
     u64 index = (vma.file_offset + (page - vma.start)) / kPageSize;
+    if (!vma.shared->page_in_file(index)) return Errno::enxio;  // past EOF: SIGBUS
     ostd::Frame frame = TRY(vma.shared->get_or_alloc(index));
     return vm_->map(page, frame, flags);
   }
   if (vma.cache != nullptr) {
     // The file's own page, read-only: the first write copies it (handle_fault).
     u64 index = (vma.file_offset + (page - vma.start)) / kPageSize;
+    if (!vma.cache->page_in_file(index)) return Errno::enxio;  // past EOF: SIGBUS
     if (auto f = vma.cache->find(index)) return vm_->map(page, *f, without_write(flags));
   }
   ostd::Frame frame = TRY(ostd::Frame::alloc());

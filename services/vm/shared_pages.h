@@ -38,11 +38,19 @@ class SharedPages {
     auto g = lock_.lock();
     return pages_.size();
   }
+  /// The size of the file these pages hold (mappings fault with SIGBUS past its last page);
+  /// unlimited for anonymous shared memory.
+  void set_file_size(ostd::u64 size) { file_size_ = size; }
+  bool page_in_file(ostd::u64 index) const {
+    return index < (file_size_ + ostd::kPageSize - 1) / ostd::kPageSize || file_size_ == kNoLimit;
+  }
 
  private:
   // Copies of frames are handed out, so no caller holds this lock while it touches memory.
+  static constexpr ostd::u64 kNoLimit = ~ostd::u64{0};
   mutable ostd::Mutex lock_;
   std::map<ostd::u64, ostd::Frame> pages_;  // page index -> frame
+  ostd::u64 file_size_ = kNoLimit;
 };
 
 }  // namespace services

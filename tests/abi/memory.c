@@ -14,8 +14,9 @@
 #include "abi_check.h"
 
 static sigjmp_buf jb;
+static volatile int last_signal;
 static void segv(int s) {
-  (void)s;
+  last_signal = s;
   siglongjmp(jb, 1);
 }
 static int faults(volatile char* p, int write) {
@@ -95,6 +96,13 @@ int main(void) {
   waitpid(kid, &st, 0);
   CHECK("a child's write through MAP_SHARED reaches the parent", memcmp(sh + 200, "from-child", 10) == 0);
   CHECK("msync", msync(sh, 8192, MS_SYNC) == 0);
+  /* Past the last page of the file: SIGBUS (the mapping is 3 pages, the file 2). */
+  signal(SIGBUS, segv);
+  char* over = mmap(0, 3 * 4096, PROT_READ, MAP_SHARED, fd, 0);
+  last_signal = 0;
+  CHECK("a mapping past EOF faults with SIGBUS", over != MAP_FAILED && faults(over + 2 * 4096, 0) && last_signal == SIGBUS);
+  CHECK("inside the file it reads", !faults(over + 4096, 0));
+  munmap(over, 3 * 4096);
   munmap(sh, 8192);
   munmap(pv, 8192);
   CHECK("the file keeps the mapped writes", pread(fd, buf, 10, 200) == 10 && memcmp(buf, "from-child", 10) == 0);
