@@ -44,6 +44,10 @@ int futex_wake_address(Process& p, ostd::Vaddr addr, int n);
 /// Nanoseconds since the kernel booted (the first call marks boot; kernel_main makes it).
 ostd::u64 uptime_ns();
 
+/// Charges user and system time to the process (getrusage, times, /proc) and runs down its
+/// ITIMER_VIRTUAL (user time, SIGVTALRM) and ITIMER_PROF (user + system, SIGPROF).
+void account_cpu_time(Process& p, ostd::u64 user_ns, ostd::u64 sys_ns);
+
 /// Ends the process's ITIMER_REAL task (on exit).
 void stop_real_timer(Process& p);
 

@@ -43,12 +43,19 @@ void Thread::start(std::unique_ptr<ostd::UserMode> user) { user_ = std::move(use
 
 void Thread::run() {
   while (!exiting) {
+    // User time: the time spent in user mode (the guest runs while execute waits for it).
+    // System time: the kernel task's own CPU time while it handles what came back.
+    ostd::u64 t0 = ostd::monotonic_ns();
     ostd::ReturnReason rr = user_->execute([this] { return signal_pending(); });
+    ostd::u64 user_ns = ostd::monotonic_ns() - t0;
+    ostd::u64 cpu0 = task_ ? task_->cpu_time_ns() : 0;
     switch (rr.kind) {
       case ostd::ReturnReason::Kind::Syscall: dispatch_syscall(*this); break;
       case ostd::ReturnReason::Kind::Exception: handle_exception(*this, rr.exception); break;
       case ostd::ReturnReason::Kind::KernelEvent: break;
     }
+    ostd::u64 sys_ns = task_ ? task_->cpu_time_ns() - cpu0 : 0;
+    if (!exiting) account_cpu_time(process(), user_ns, sys_ns);
     if (!exiting) deliver_signals(*this);
   }
   thread_exit(*this);

@@ -33,9 +33,14 @@ struct Itimerval {
 };
 }  // namespace
 
+struct CpuTimer {
+  u64 left = 0;      // ns of CPU time until it fires; 0 when disarmed
+  u64 interval = 0;  // ns
+};
+
 struct RealTimer {
-  // Virtual and profiling timers are accepted and read back, but do not fire yet.
-  Itimerval virt{}, prof{};
+  // ITIMER_VIRTUAL and ITIMER_PROF count CPU time (account_cpu_time runs them down).
+  CpuTimer virt, prof;
   u64 deadline = 0;  // monotonic ns; 0 when disarmed
   u64 interval = 0;  // ns; 0 for one-shot
   bool stop = false;
@@ -122,9 +127,10 @@ Result<long> sys_setitimer(Thread& t, const SyscallArgs& a) {
     return 0;
   }
   if (!p.real_timer) p.real_timer = std::make_shared<RealTimer>();
-  Itimerval& slot = which == kItimerVirtual ? p.real_timer->virt : p.real_timer->prof;
-  if (a[2] != 0) TRY(ostd::UserPtr<Itimerval>(a[2]).write(t.vm(), slot));
-  slot = nv;
+  CpuTimer& slot = which == kItimerVirtual ? p.real_timer->virt : p.real_timer->prof;
+  if (a[2] != 0) TRY(ostd::UserPtr<Itimerval>(a[2]).write(t.vm(), Itimerval{to_tv(slot.interval), to_tv(slot.left)}));
+  slot.left = to_ns(nv.value);
+  slot.interval = to_ns(nv.interval);
   return 0;
 }
 
@@ -132,10 +138,13 @@ Result<long> sys_getitimer(Thread& t, const SyscallArgs& a) {
   int which = a.as_int(0);
   if (which != kItimerReal && which != kItimerVirtual && which != kItimerProf) return Errno::einval;
   Process& p = t.process();
-  Itimerval v = which == kItimerReal ? current(p)
-                : !p.real_timer           ? Itimerval{}
-                : which == kItimerVirtual ? p.real_timer->virt
-                                          : p.real_timer->prof;
+  Itimerval v{};
+  if (which == kItimerReal) {
+    v = current(p);
+  } else if (p.real_timer) {
+    const CpuTimer& c = which == kItimerVirtual ? p.real_timer->virt : p.real_timer->prof;
+    v = Itimerval{to_tv(c.interval), to_tv(c.left)};
+  }
   TRY(ostd::UserPtr<Itimerval>(a[1]).write(t.vm(), v));
   return 0;
 }
@@ -151,6 +160,24 @@ Result<long> sys_alarm(Thread& t, const SyscallArgs& a) {
 }
 
 }  // namespace
+
+void account_cpu_time(Process& p, u64 user_ns, u64 sys_ns) {
+  p.utime_ns += user_ns;
+  p.stime_ns += sys_ns;
+  if (!p.real_timer) return;
+  constexpr int kSigVtalrm = 26, kSigProf = 27;
+  auto run_down = [&](CpuTimer& c, u64 ns, int sig) {
+    if (c.left == 0) return;
+    if (ns < c.left) {
+      c.left -= ns;
+      return;
+    }
+    c.left = c.interval;
+    send_signal_to_process(p, sig, kernel_siginfo(sig));
+  };
+  run_down(p.real_timer->virt, user_ns, kSigVtalrm);
+  run_down(p.real_timer->prof, user_ns + sys_ns, kSigProf);
+}
 
 void stop_real_timer(Process& p) {
   if (!p.real_timer) return;

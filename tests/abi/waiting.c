@@ -10,6 +10,7 @@
 #include <sys/eventfd.h>
 #include <sys/select.h>
 #include <sys/syscall.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -21,7 +22,8 @@
 #define FUTEX_WAIT_PRIVATE (0 | 128)
 #define FUTEX_WAKE_PRIVATE (1 | 128)
 
-static volatile sig_atomic_t alarms;
+static volatile sig_atomic_t alarms, vtalrms;
+static void on_vtalrm(int sig) { (void)sig; vtalrms++; }
 static void on_alarm(int sig) { (void)sig; alarms++; }
 
 static long futex(int* addr, int op, int val, const struct timespec* ts, int* addr2, int val3) {
@@ -147,6 +149,22 @@ int main(void) {
   setitimer(ITIMER_REAL, &zero, &old);
   CHECK("the interval timer fired repeatedly", alarms >= 3 && old.it_interval.tv_usec == 20000);
   CHECK_ERRNO("setitimer with a bad which is EINVAL", setitimer(7, &it, 0), EINVAL);
+
+  /* ITIMER_VIRTUAL counts user CPU time: a busy loop makes it fire; getrusage sees the time. */
+  signal(SIGVTALRM, on_vtalrm);
+  struct itimerval vt = {{0, 0}, {0, 30000}};
+  CHECK("setitimer ITIMER_VIRTUAL", setitimer(ITIMER_VIRTUAL, &vt, 0) == 0);
+  struct timespec b0, b1;
+  clock_gettime(CLOCK_MONOTONIC, &b0);
+  volatile unsigned long spin = 0;
+  do {
+    for (int k = 0; k < 100000; ++k) spin++;
+    clock_gettime(CLOCK_MONOTONIC, &b1);
+  } while (vtalrms == 0 && b1.tv_sec - b0.tv_sec < 5);
+  CHECK("ITIMER_VIRTUAL fired during a busy loop", vtalrms == 1);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  CHECK("getrusage reports user time", ru.ru_utime.tv_sec > 0 || ru.ru_utime.tv_usec >= 10000);
 
   sigset_t set;
   sigemptyset(&set);
