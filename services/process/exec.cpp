@@ -37,9 +37,11 @@ struct Program {
 };
 
 // Finds the program, following #! interpreters (at most 4 deep).
-Result<Program> find_program(FsContext& fs, std::string path, std::vector<std::string> argv) {
+Result<Program> find_program(FsContext& fs, const Process& caller, std::string path,
+                             std::vector<std::string> argv) {
   for (ostd::usize depth = 0; depth <= kMaxInterpDepth; ++depth) {
-    auto dentry = TRY(lookup_path(fs, path, true));
+    // The caller matters for /proc/self/... (busybox and others exec /proc/self/exe).
+    auto dentry = TRY(walk(PathLookup{fs, nullptr, &caller}, path, true));
     ostd::u32 mode = dentry_mode(dentry);
     if ((mode & abi::kSIfmt) == abi::kSIfdir) return Errno::eacces;
     if ((mode & abi::kSIfmt) != abi::kSIfreg || (mode & 0111) == 0) return Errno::eacces;
@@ -158,7 +160,7 @@ Result<long> sys_execveat(Thread& self, const SyscallArgs& a) {
 Result<void> exec_program(Thread& self, const std::string& path, std::vector<std::string> argv,
                           std::vector<std::string> envp) {
   Process& p = self.process();
-  Program prog = TRY(find_program(*p.fs, path, std::move(argv)));
+  Program prog = TRY(find_program(*p.fs, p, path, std::move(argv)));
   NewImage img = TRY(build_image(prog, envp));
   auto user = TRY(ostd::UserMode::create(img.vm, img.ctx));
   // ---- point of no return ----
@@ -213,7 +215,7 @@ Result<std::shared_ptr<Process>> spawn_init(const std::vector<std::string>& argv
   p->handlers = std::make_shared<SignalHandlers>();
   init_rlimits(*p);
   std::vector<std::string> envp{"HOME=/", "TERM=linux", "PATH=/sbin:/usr/sbin:/bin:/usr/bin"};
-  Program prog = TRY(find_program(*p->fs, argv[0], argv));
+  Program prog = TRY(find_program(*p->fs, *p, argv[0], argv));
   NewImage img = TRY(build_image(prog, envp));
   p->vm = img.vm;
   p->mm = img.mm;

@@ -1,0 +1,324 @@
+/* ubench — LMbench-style micro-benchmarks of the system-call interface, as a static program
+ * that runs unchanged natively, under umk, in QEMU or under User-Mode Linux.
+ *
+ * usage: ubench [-s SCALE] [NAME...]
+ * Prints one line per benchmark: "name value unit". SCALE (default 1.0) multiplies the
+ * iteration counts (the ctest smoke uses 0.01). Without names, runs all of them. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double scale = 1.0;
+static const char* self_path = "/proc/self/exe";
+static char scratch[256] = "/tmp";
+
+static double now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static long iters(long base) {
+  long n = (long)(base * scale);
+  return n < 1 ? 1 : n;
+}
+
+static void report(const char* name, double value, const char* unit) {
+  printf("%s %.4g %s\n", name, value, unit);
+  fflush(stdout);
+}
+
+static void die(const char* what) {
+  perror(what);
+  exit(1);
+}
+
+/* ---- system calls ---- */
+
+static void bench_null(void) {
+  long n = iters(200000);
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) syscall(SYS_getppid);
+  report("null_syscall", (now_ns() - t) / n / 1000, "us");
+}
+
+static void bench_rw(const char* name, const char* dev, int write_it, size_t size) {
+  static char buf[4096];
+  int fd = open(dev, write_it ? O_WRONLY : O_RDONLY);
+  if (fd < 0) die(dev);
+  long n = iters(100000);
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) {
+    if ((write_it ? write(fd, buf, size) : read(fd, buf, size)) != (ssize_t)size) die(name);
+  }
+  report(name, (now_ns() - t) / n / 1000, "us");
+  close(fd);
+}
+
+static void bench_stat(void) {
+  struct stat st;
+  long n = iters(100000);
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) {
+    if (stat("/bin/busybox", &st) != 0 && stat(self_path, &st) != 0) die("stat");
+  }
+  report("stat", (now_ns() - t) / n / 1000, "us");
+}
+
+static void bench_open_close(void) {
+  const char* path = access("/bin/busybox", F_OK) == 0 ? "/bin/busybox" : "/proc/self/exe";
+  long n = iters(50000);
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) die("open");
+    close(fd);
+  }
+  report("open_close", (now_ns() - t) / n / 1000, "us");
+}
+
+static void bench_create_delete(void) {
+  char path[300];
+  snprintf(path, sizeof path, "%s/ubench-file", scratch);
+  long n = iters(20000);
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) {
+    int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    if (fd < 0) die("create");
+    close(fd);
+    if (unlink(path) != 0) die("unlink");
+  }
+  report("file_create_delete", (now_ns() - t) / n / 1000, "us");
+}
+
+static void bench_clock_gettime(void) {
+  struct timespec ts;
+  long n = iters(1000000);
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) clock_gettime(CLOCK_MONOTONIC, &ts);
+  report("clock_gettime", (now_ns() - t) / n / 1000, "us");
+}
+
+/* ---- pipes and processes ---- */
+
+static void bench_pipe_latency(void) {
+  int a[2], b[2];
+  if (pipe(a) || pipe(b)) die("pipe");
+  long n = iters(20000);
+  pid_t kid = fork();
+  if (kid == 0) {
+    char c;
+    for (long i = 0; i < n; ++i) {
+      if (read(a[0], &c, 1) != 1 || write(b[1], &c, 1) != 1) _exit(1);
+    }
+    _exit(0);
+  }
+  char c = 'x';
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) {
+    if (write(a[1], &c, 1) != 1 || read(b[0], &c, 1) != 1) die("pipe ping-pong");
+  }
+  report("pipe_latency", (now_ns() - t) / n / 1000, "us");
+  waitpid(kid, 0, 0);
+  close(a[0]), close(a[1]), close(b[0]), close(b[1]);
+}
+
+static void bench_pipe_bandwidth(void) {
+  int p[2];
+  if (pipe(p)) die("pipe");
+  static char buf[65536];
+  long total = iters(1024) * 65536L;
+  pid_t kid = fork();
+  if (kid == 0) {
+    close(p[0]);
+    for (long done = 0; done < total; done += sizeof buf) {
+      if (write(p[1], buf, sizeof buf) != sizeof buf) _exit(1);
+    }
+    _exit(0);
+  }
+  close(p[1]);
+  double t = now_ns();
+  long got = 0;
+  ssize_t r;
+  while ((r = read(p[0], buf, sizeof buf)) > 0) got += r;
+  double secs = (now_ns() - t) / 1e9;
+  waitpid(kid, 0, 0);
+  close(p[0]);
+  report("pipe_bandwidth", got / secs / 1e6, "MB/s");
+}
+
+static void bench_fork_exit(void) {
+  long n = iters(2000);
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) {
+    pid_t kid = fork();
+    if (kid < 0) die("fork");
+    if (kid == 0) _exit(0);
+    waitpid(kid, 0, 0);
+  }
+  report("fork_exit", (now_ns() - t) / n / 1000, "us");
+}
+
+static void bench_fork_exec(void) {
+  long n = iters(1000);
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) {
+    pid_t kid = fork();
+    if (kid < 0) die("fork");
+    if (kid == 0) {
+      execl(self_path, "ubench", "--noop", (char*)0);
+      _exit(127);
+    }
+    int st;
+    waitpid(kid, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) die("fork+exec child");
+  }
+  report("fork_exec", (now_ns() - t) / n / 1000, "us");
+}
+
+static void bench_sh_c_true(void) {
+  if (access("/bin/sh", X_OK) != 0) return;
+  long n = iters(500);
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) {
+    pid_t kid = fork();
+    if (kid == 0) {
+      execl("/bin/sh", "sh", "-c", "true", (char*)0);
+      _exit(127);
+    }
+    int st;
+    waitpid(kid, &st, 0);
+  }
+  report("sh_c_true", (now_ns() - t) / n / 1000, "us");
+}
+
+/* ---- memory ---- */
+
+static void bench_page_fault(void) {
+  long pages = iters(16384);
+  char* p = mmap(0, pages * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) die("mmap");
+  double t = now_ns();
+  for (long i = 0; i < pages; ++i) p[i * 4096] = 1;
+  report("page_fault", (now_ns() - t) / pages / 1000, "us");
+  munmap(p, pages * 4096);
+}
+
+static void bench_mmap_munmap(void) {
+  long n = iters(20000);
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) {
+    void* p = mmap(0, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) die("mmap");
+    munmap(p, 1 << 20);
+  }
+  report("mmap_munmap_1m", (now_ns() - t) / n / 1000, "us");
+}
+
+/* ---- signals ---- */
+
+static volatile sig_atomic_t hits;
+static void on_usr1(int sig) {
+  (void)sig;
+  hits++;
+}
+
+static void bench_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_usr1;
+  long n = iters(100000);
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) sigaction(SIGUSR1, &sa, 0);
+  report("signal_install", (now_ns() - t) / n / 1000, "us");
+  n = iters(50000);
+  hits = 0;
+  pid_t me = getpid();
+  t = now_ns();
+  for (long i = 0; i < n; ++i) kill(me, SIGUSR1);
+  report("signal_delivery", (now_ns() - t) / n / 1000, "us");
+  if (hits != n) die("signal count");
+}
+
+/* ---- context switches: a token passed around a ring of processes through pipes ---- */
+
+static void bench_ctx(int nproc) {
+  int pipes[16][2];
+  for (int i = 0; i < nproc; ++i) {
+    if (pipe(pipes[i])) die("pipe");
+  }
+  long rounds = iters(5000);
+  pid_t kids[16];
+  for (int i = 1; i < nproc; ++i) {
+    kids[i] = fork();
+    if (kids[i] == 0) {
+      char c;
+      for (long r = 0; r < rounds; ++r) {
+        if (read(pipes[i][0], &c, 1) != 1 || write(pipes[(i + 1) % nproc][1], &c, 1) != 1) _exit(1);
+      }
+      _exit(0);
+    }
+  }
+  char c = 't';
+  double t = now_ns();
+  for (long r = 0; r < rounds; ++r) {
+    if (write(pipes[1 % nproc][1], &c, 1) != 1 || read(pipes[0][0], &c, 1) != 1) die("ring");
+  }
+  double per_switch = (now_ns() - t) / (rounds * (double)nproc) / 1000;
+  for (int i = 1; i < nproc; ++i) waitpid(kids[i], 0, 0);
+  for (int i = 0; i < nproc; ++i) close(pipes[i][0]), close(pipes[i][1]);
+  char name[32];
+  snprintf(name, sizeof name, "ctx_switch_%d", nproc);
+  report(name, per_switch, "us");
+}
+
+static void bench_ctx2(void) { bench_ctx(2); }
+static void bench_ctx16(void) { bench_ctx(16); }
+static void bench_read1(void) { bench_rw("read_1b_dev_zero", "/dev/zero", 0, 1); }
+static void bench_read4k(void) { bench_rw("read_4k_dev_zero", "/dev/zero", 0, 4096); }
+static void bench_write1(void) { bench_rw("write_1b_dev_null", "/dev/null", 1, 1); }
+static void bench_write4k(void) { bench_rw("write_4k_dev_null", "/dev/null", 1, 4096); }
+
+static const struct {
+  const char* name;
+  void (*fn)(void);
+} benches[] = {
+    {"null_syscall", bench_null},         {"read_1b_dev_zero", bench_read1},
+    {"read_4k_dev_zero", bench_read4k},   {"write_1b_dev_null", bench_write1},
+    {"write_4k_dev_null", bench_write4k}, {"stat", bench_stat},
+    {"open_close", bench_open_close},     {"file_create_delete", bench_create_delete},
+    {"pipe_latency", bench_pipe_latency}, {"pipe_bandwidth", bench_pipe_bandwidth},
+    {"fork_exit", bench_fork_exit},       {"fork_exec", bench_fork_exec},
+    {"sh_c_true", bench_sh_c_true},       {"page_fault", bench_page_fault},
+    {"mmap_munmap_1m", bench_mmap_munmap}, {"signal", bench_signals},
+    {"ctx_switch_2", bench_ctx2},         {"ctx_switch_16", bench_ctx16},
+    {"clock_gettime", bench_clock_gettime},
+};
+
+int main(int argc, char** argv) {
+  if (argc > 1 && strcmp(argv[1], "--noop") == 0) return 0;
+  int i = 1;
+  if (argc > 2 && strcmp(argv[1], "-s") == 0) {
+    scale = atof(argv[2]);
+    i = 3;
+  }
+  if (access("/proc/self/exe", F_OK) != 0) self_path = argv[0];
+  const char* tmp = getenv("TMPDIR");
+  if (tmp != 0) snprintf(scratch, sizeof scratch, "%s", tmp);
+  for (size_t b = 0; b < sizeof benches / sizeof benches[0]; ++b) {
+    int want = i >= argc;
+    for (int k = i; k < argc; ++k) want |= strcmp(argv[k], benches[b].name) == 0;
+    if (want) benches[b].fn();
+  }
+  return 0;
+}
