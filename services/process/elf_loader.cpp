@@ -43,8 +43,14 @@ struct Segment {
 
 }  // namespace
 
-Result<LoadedImage> load_elf(ostd::VmSpace& vm, std::span<const ostd::u8> image) {
-  // ---- decode and check everything first ----
+namespace {
+
+struct Parsed {
+  LoadedImage out;
+  std::vector<Segment> segs;
+};
+
+Result<Parsed> parse(std::span<const ostd::u8> image, u64 file_size) {
   auto eh = ostd::load_from<elf::Ehdr>(image, 0);
   if (!eh) return Errno::enoexec;
   const auto& id = eh->ident;
@@ -71,7 +77,7 @@ Result<LoadedImage> load_elf(ostd::VmSpace& vm, std::span<const ostd::u8> image)
     u64 file_end = 0;
     u64 vstart = 0;
     u64 vend = 0;
-    if (!ostd::checked_add<u64>(ph.offset, ph.filesz, file_end) || file_end > image.size() ||
+    if (!ostd::checked_add<u64>(ph.offset, ph.filesz, file_end) || file_end > file_size ||
         ph.filesz > ph.memsz || !ostd::checked_add<u64>(ph.vaddr, bias, vstart) ||
         !ostd::checked_add<u64>(vstart, ph.memsz, vend) ||
         (ph.vaddr % kPageSize) != (ph.offset % kPageSize) ||
@@ -103,9 +109,25 @@ Result<LoadedImage> load_elf(ostd::VmSpace& vm, std::span<const ostd::u8> image)
     return out.entry >= s.vaddr && out.entry < s.end && ostd::has(s.flags, PageFlags::X);
   });
   if (!entry_ok) return Errno::enoexec;
-
-  // ---- act: map the segments ----
   for (const Segment& s : segs) {
+    out.brk_start = std::max(out.brk_start, s.end);
+    out.segments.push_back({s.start, s.end, s.flags, s.vaddr, s.offset, s.filesz});
+  }
+  return Parsed{std::move(out), std::move(segs)};
+}
+
+}  // namespace
+
+Result<LoadedImage> parse_elf(std::span<const ostd::u8> head, u64 file_size) {
+  Parsed p = TRY(parse(head, file_size));
+  return std::move(p.out);
+}
+
+Result<LoadedImage> load_elf(ostd::VmSpace& vm, std::span<const ostd::u8> image) {
+  // ---- decode and check everything first ----
+  Parsed p = TRY(parse(image, image.size()));
+  // ---- act: map the segments ----
+  for (const Segment& s : p.segs) {
     for (Vaddr page = s.start; page < s.end; page += kPageSize) {
       auto existing = vm.query(page);
       ostd::Frame frame = existing ? existing->frame : TRY(ostd::Frame::alloc());
@@ -119,10 +141,8 @@ Result<LoadedImage> load_elf(ostd::VmSpace& vm, std::span<const ostd::u8> image)
       }
       TRY(vm.map(page, frame, flags));
     }
-    out.brk_start = std::max(out.brk_start, s.end);
-    out.segments.push_back({s.start, s.end, s.flags});
   }
-  return out;
+  return std::move(p.out);
 }
 
 }  // namespace services

@@ -14,6 +14,9 @@ struct LoadedSegment {
   ostd::Vaddr start;  // page-aligned
   ostd::Vaddr end;    // page-aligned
   ostd::PageFlags flags;
+  ostd::Vaddr vaddr = 0;   // where the file bytes begin (load bias included)
+  ostd::u64 offset = 0;    // their file offset (congruent to vaddr modulo the page size)
+  ostd::u64 filesz = 0;    // the rest up to `end` is zero
 };
 
 struct LoadedImage {
@@ -26,6 +29,11 @@ struct LoadedImage {
   ostd::Vaddr brk_start = 0;  // first page after the highest segment
   bool wants_interpreter = false;
 };
+
+/// Checks an ELF image whose first bytes are `head` and whose size is `file_size` (the headers
+/// and program headers must lie in `head`) and describes its segments, mapping nothing.
+/// ENOEXEC as load_elf.
+ostd::Result<LoadedImage> parse_elf(std::span<const ostd::u8> head, ostd::u64 file_size);
 
 /// Checks the image completely, then maps every PT_LOAD segment (file bytes copied, the rest
 /// zero). ENOEXEC for anything malformed or unsupported (not ELF64 x86-64, bad sizes or

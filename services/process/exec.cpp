@@ -11,6 +11,7 @@
 #include "process/internal.h"
 #include "syscall/table.h"
 #include "vm/memory_map.h"
+#include "vm/shared_pages.h"
 
 #include <ostd/enforce.h>
 
@@ -31,10 +32,23 @@ constexpr ostd::usize kMaxInterpDepth = 4;
 
 struct Program {
   std::string path;
-  std::vector<ostd::u8> bytes;
+  std::vector<ostd::u8> bytes;  // the whole file, or only its head when `cache` is set
   std::vector<std::string> argv;
   std::string resolved;  // the file's path with symlinks resolved (/proc/<pid>/exe)
+  std::shared_ptr<SharedPages> cache;  // the file's page cache: segments are mapped from it
+  u64 file_size = 0;
 };
+
+// The first bytes of a file (headers, program headers, a #! line) without reading all of it.
+constexpr ostd::usize kHeadBytes = 16384;
+
+Result<std::vector<ostd::u8>> read_head(const std::shared_ptr<Dentry>& d, ostd::usize max) {
+  std::vector<ostd::u8> out(static_cast<ostd::usize>(std::min<u64>(d->inode()->size(), max)));
+  auto w = ostd::VmWriter::from_kernel(out);
+  ostd::usize n = TRY(d->inode()->read_at(0, w));
+  out.resize(n);
+  return out;
+}
 
 // Finds the program, following #! interpreters (at most 4 deep).
 Result<Program> find_program(FsContext& fs, const Process& caller, std::string path,
@@ -45,7 +59,10 @@ Result<Program> find_program(FsContext& fs, const Process& caller, std::string p
     ostd::u32 mode = dentry_mode(dentry);
     if ((mode & abi::kSIfmt) == abi::kSIfdir) return Errno::eacces;
     if ((mode & abi::kSIfmt) != abi::kSIfreg || (mode & 0111) == 0) return Errno::eacces;
-    std::vector<ostd::u8> bytes = TRY(read_entire_file(dentry));
+    auto cache = dentry->inode()->page_cache();
+    u64 size = dentry->inode()->size();
+    std::vector<ostd::u8> bytes = cache ? TRY(read_head(dentry, kHeadBytes)) : TRY(read_entire_file(dentry));
+    if (!cache) size = bytes.size();
     if (bytes.size() >= 2 && bytes[0] == '#' && bytes[1] == '!') {
       std::string line;
       for (ostd::usize i = 2; i < bytes.size() && i < 258 && bytes[i] != '\n'; ++i) {
@@ -66,9 +83,78 @@ Result<Program> find_program(FsContext& fs, const Process& caller, std::string p
       path = interp;
       continue;
     }
-    return Program{path, std::move(bytes), std::move(argv), dentry->path()};
+    return Program{path, std::move(bytes), std::move(argv), dentry->path(), cache, size};
   }
   return Errno::eloop;
+}
+
+ostd::u32 prot_of(ostd::PageFlags f) {
+  return (ostd::has(f, ostd::PageFlags::R) ? kProtRead : 0u) | (ostd::has(f, ostd::PageFlags::W) ? kProtWrite : 0u) |
+         (ostd::has(f, ostd::PageFlags::X) ? kProtExec : 0u);
+}
+
+// Segments can be mapped from the page cache when no two of them share a page.
+bool can_map_lazily(const LoadedImage& li) {
+  for (ostd::usize i = 0; i < li.segments.size(); ++i) {
+    for (ostd::usize j = i + 1; j < li.segments.size(); ++j) {
+      const auto& a = li.segments[i];
+      const auto& b = li.segments[j];
+      if (a.start < b.end && b.start < a.end) return false;
+    }
+  }
+  return true;
+}
+
+Result<std::vector<ostd::u8>> read_whole_cache(const Program& prog) {
+  std::vector<ostd::u8> all(static_cast<ostd::usize>(prog.file_size));
+  for (ostd::usize off = 0; off < all.size(); off += ostd::kPageSize) {
+    auto f = prog.cache->find(off / ostd::kPageSize);
+    if (!f) continue;
+    ostd::usize n = std::min<ostd::usize>(ostd::kPageSize, all.size() - off);
+    TRY(f->read_bytes(0, std::span<ostd::u8>(all).subspan(off, n)));
+  }
+  return all;
+}
+
+// Maps each PT_LOAD segment as a private mapping of the file's pages (faulted in on demand,
+// copied on write, as ld.so does with mmap), the page where the file bytes end with its tail
+// zeroed, and the rest (.bss) as anonymous memory.
+Result<void> map_segments_lazily(MemoryMap& mm, const LoadedImage& li, const std::shared_ptr<SharedPages>& cache,
+                                 const std::string& name) {
+  for (const LoadedSegment& s : li.segments) {
+    ostd::u32 prot = prot_of(s.flags);
+    Vaddr file_end = s.vaddr + s.filesz;
+    Vaddr file_pages_end = std::min(ostd::page_align_up(file_end), s.end);
+    if (s.filesz > 0 && file_pages_end > s.start) {
+      u64 off = s.offset - (s.vaddr - s.start);
+      TRY(mm.map(s.start, file_pages_end - s.start, prot, kMapPrivate | kMapFixed, nullptr, off, name, cache));
+      // Map the file's pages now, read-only (writes copy them): a page fault costs far more
+      // than a mapping made in a batch, and a program touches much of its text at start.
+      ostd::PageFlags ro = ostd::PageFlags::None;
+      if (ostd::has(s.flags, ostd::PageFlags::R)) ro = ro | ostd::PageFlags::R;
+      if (ostd::has(s.flags, ostd::PageFlags::X)) ro = ro | ostd::PageFlags::X;
+      for (Vaddr page = s.start; page < file_pages_end; page += ostd::kPageSize) {
+        if (auto f = cache->find((off + (page - s.start)) / ostd::kPageSize)) TRY(mm.vm().map(page, *f, ro));
+      }
+      if (!ostd::is_page_aligned(file_end) && s.end > file_end) {
+        // The last file page continues with .bss: a private copy with the tail zeroed.
+        Vaddr page = ostd::page_align_down(file_end);
+        ostd::Frame copy = TRY(ostd::Frame::alloc());
+        if (auto src = cache->find((off + (page - s.start)) / ostd::kPageSize)) {
+          std::vector<ostd::u8> bytes(file_end - page);
+          TRY(src->read_bytes(0, bytes));
+          TRY(copy.write_bytes(0, bytes));
+        }
+        TRY(mm.vm().map(page, copy, s.flags));
+      }
+    }
+    if (s.end > file_pages_end) {
+      Vaddr from = std::max(file_pages_end, s.start);
+      TRY(mm.map(from, s.end - from, prot, kMapPrivate | kMapAnonymous | kMapFixed, nullptr, 0,
+                 s.filesz > 0 ? name : std::string()));
+    }
+  }
+  return {};
 }
 
 struct NewImage {
@@ -82,17 +168,31 @@ Result<NewImage> build_image(const Program& prog, const std::vector<std::string>
   img.vm = TRY(ostd::VmSpace::create());
   img.mm = std::make_shared<MemoryMap>(img.vm);
   attach_fault_handler(img.mm);
-  LoadedImage li = TRY(load_elf(*img.vm, prog.bytes));
-  for (const LoadedSegment& s : li.segments) {
-    Vma v;
-    v.start = s.start;
-    v.end = s.end;
-    v.prot = (ostd::has(s.flags, ostd::PageFlags::R) ? kProtRead : 0u) |
-             (ostd::has(s.flags, ostd::PageFlags::W) ? kProtWrite : 0u) |
-             (ostd::has(s.flags, ostd::PageFlags::X) ? kProtExec : 0u);
-    v.flags = kMapPrivate;
-    v.name = prog.resolved;
-    img.mm->add_area(v);
+  LoadedImage li;
+  bool lazy = false;
+  if (prog.cache) {
+    li = TRY(parse_elf(prog.bytes, prog.file_size));
+    lazy = can_map_lazily(li);
+  }
+  if (lazy) {
+    TRY(map_segments_lazily(*img.mm, li, prog.cache, prog.resolved));
+  } else {
+    if (prog.cache) {
+      // Overlapping segments: load eagerly from the whole file.
+      std::vector<ostd::u8> all = TRY(read_whole_cache(prog));
+      li = TRY(load_elf(*img.vm, all));
+    } else {
+      li = TRY(load_elf(*img.vm, prog.bytes));
+    }
+    for (const LoadedSegment& s : li.segments) {
+      Vma v;
+      v.start = s.start;
+      v.end = s.end;
+      v.prot = prot_of(s.flags);
+      v.flags = kMapPrivate;
+      v.name = prog.resolved;
+      img.mm->add_area(v);
+    }
   }
   img.mm->set_brk_base(li.brk_start);
   Vaddr stack_top = ostd::VmSpace::user_top();
