@@ -109,6 +109,27 @@ void start_pump() {
   if (t.is_error()) c.eof = true;
 }
 
+// Job control: a process of the tty's session that is not in the foreground group and reads
+// the tty (or writes with TOSTOP) gets SIGTTIN (SIGTTOU) sent to its group and the call is
+// restarted once it continues; EIO when the signal is ignored or blocked (for reads).
+Result<void> check_background(Thread& self, int sig, bool is_write) {
+  Console& c = console();
+  Process& p = self.process();
+  if (c.session == 0 || p.sid != c.session || c.fg_pgid == 0 || p.pgid == c.fg_pgid) return {};
+  if (is_write && (c.ld.termios().c_lflag & tty::kTostop) == 0) return {};
+  bool ignored = false;
+  if (p.handlers) {
+    auto g = p.handlers->lock.lock();
+    ignored = p.handlers->actions.at(static_cast<usize>(sig)).handler == kSigIgn;
+  }
+  if (ignored || self.sigmask.has(sig)) {
+    if (is_write) return {};
+    return Errno::eio;
+  }
+  signal_group(p.pgid, sig);
+  return Errno::erestartsys;
+}
+
 Result<usize> write_console(int stream, ostd::VmReader& in, bool process) {
   usize total = 0;
   std::vector<ostd::u8> buf;
@@ -145,6 +166,7 @@ class TtyFile final : public File {
 
   Result<usize> read(Thread& self, ostd::VmWriter& out) override {
     Console& c = console();
+    TRY(check_background(self, kSigTtin, false));
     start_pump();
     if (!out.has_avail()) return usize{0};
     for (;;) {
@@ -164,7 +186,10 @@ class TtyFile final : public File {
     }
   }
 
-  Result<usize> write(Thread&, ostd::VmReader& in) override { return write_console(1, in, true); }
+  Result<usize> write(Thread& self, ostd::VmReader& in) override {
+    TRY(check_background(self, kSigTtou, true));
+    return write_console(1, in, true);
+  }
 
   Result<abi::Stat> stat() override { return char_stat(5, 1, 0620); }
 
