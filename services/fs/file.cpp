@@ -81,7 +81,10 @@ Result<int> FdTable::install_at(int fd, std::shared_ptr<File> file, bool cloexec
 }
 
 void FdTable::release(std::shared_ptr<File> file) {
-  if (--file->fd_refs_ == 0) file->on_last_close();
+  if (--file->fd_refs_ == 0) {
+    release_flocks(*file);
+    file->on_last_close();
+  }
 }
 
 Result<void> FdTable::close(int fd) {

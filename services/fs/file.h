@@ -51,6 +51,9 @@ inline constexpr ostd::u32 kPollNval = 0x020;
 ostd::WaitQueue& global_poll_queue();
 void file_state_changed(ostd::WaitQueue& q);
 
+/// Drops the flock(2) locks held by an open file description (fs/syscalls.cpp).
+void release_flocks(const class File& file);
+
 /// An open file description (what a file descriptor refers to; shared by dup and fork).
 /// Every operation has the Linux default for files that do not support it.
 class File : public std::enable_shared_from_this<File> {

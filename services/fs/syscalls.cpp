@@ -459,12 +459,59 @@ Result<long> sys_fcntl(Thread& t, const SyscallArgs& a) {
   }
 }
 
+// flock(2) locks: whole-file, owned by the open file description (shared by dup and fork),
+// released by LOCK_UN or when the description's last descriptor closes.
+struct FlockEntry {
+  u64 dev, ino;
+  const File* owner;  // identity only, never dereferenced
+  bool exclusive;
+};
+struct FlockTable {
+  std::vector<FlockEntry> locks;
+  ostd::WaitQueue changed;
+};
+FlockTable& flock_table() {
+  static FlockTable t;
+  return t;
+}
+
+bool flock_conflicts(u64 dev, u64 ino, const File* owner, bool exclusive) {
+  for (const auto& l : flock_table().locks) {
+    if (l.dev == dev && l.ino == ino && l.owner != owner && (exclusive || l.exclusive)) return true;
+  }
+  return false;
+}
+
+void flock_remove(u64 dev, u64 ino, const File* owner) {
+  auto& locks = flock_table().locks;
+  auto n = locks.size();
+  std::erase_if(locks, [&](const FlockEntry& l) { return l.dev == dev && l.ino == ino && l.owner == owner; });
+  if (locks.size() != n) flock_table().changed.wake_all();
+}
+
 Result<long> sys_flock(Thread& t, const SyscallArgs& a) {
   constexpr u32 kLockSh = 1, kLockEx = 2, kLockNb = 4, kLockUn = 8;
   auto f = TRY(get_file(t, a.as_int(0)));
   u32 op = a.as_u32(1) & ~kLockNb;
+  bool nonblock = (a.as_u32(1) & kLockNb) != 0;
   if (op != kLockSh && op != kLockEx && op != kLockUn) return Errno::einval;
   if (is_opath(*f)) return Errno::ebadf;
+  auto d = f->dentry();
+  if (!d) return 0;  // pipes and anonymous files: nothing to lock against
+  u64 dev = d->inode()->dev(), ino = d->inode()->ino();
+  const File* owner = f.get();
+  if (op == kLockUn) {
+    flock_remove(dev, ino, owner);
+    return 0;
+  }
+  bool exclusive = op == kLockEx;
+  // Converting a lock drops the old one first (as Linux does, so it is not atomic).
+  flock_remove(dev, ino, owner);
+  while (flock_conflicts(dev, ino, owner, exclusive)) {
+    if (nonblock) return Errno::eagain;  // EWOULDBLOCK
+    TRY(t.wait_interruptible(flock_table().changed, [&] { return !flock_conflicts(dev, ino, owner, exclusive); }));
+  }
+  flock_table().locks.push_back(FlockEntry{dev, ino, owner, exclusive});
   return 0;
 }
 
@@ -1066,6 +1113,14 @@ Result<long> sys_fstatfs(Thread& t, const SyscallArgs& a) {
 }
 
 }  // namespace
+
+/// Drops the flock locks of an open file description (its last descriptor was closed).
+void release_flocks(const File& file) {
+  auto& locks = flock_table().locks;
+  auto n = locks.size();
+  std::erase_if(locks, [&](const FlockEntry& l) { return l.owner == &file; });
+  if (locks.size() != n) flock_table().changed.wake_all();
+}
 
 void register_fs_syscalls(SyscallTable& t) {
   using S = x86_64::Sysno;

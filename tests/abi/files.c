@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -82,6 +84,27 @@ int main(void) {
   char cwd[PATH_MAX];
   CHECK("getcwd", getcwd(cwd, sizeof cwd) != 0 && strcmp(cwd, dir) == 0);
   CHECK_ERRNO("getcwd into a tiny buffer is ERANGE", getcwd(cwd, 2) == NULL ? -1 : 0, ERANGE);
+  /* flock: owned by the open file description; another description conflicts, dup/fork share. */
+  int l1 = open("lockme", O_CREAT | O_RDWR, 0600);
+  int l2 = open("lockme", O_RDWR);
+  CHECK("flock LOCK_EX", flock(l1, LOCK_EX) == 0);
+  CHECK_ERRNO("a second description cannot take it (EWOULDBLOCK)", flock(l2, LOCK_EX | LOCK_NB), EWOULDBLOCK);
+  CHECK_ERRNO("not even shared", flock(l2, LOCK_SH | LOCK_NB), EWOULDBLOCK);
+  int l3 = dup(l1);
+  CHECK("a dup of the owner may lock again", flock(l3, LOCK_EX | LOCK_NB) == 0);
+  pid_t lk = fork();
+  if (lk == 0) _exit(flock(l1, LOCK_EX | LOCK_NB) == 0 ? 0 : 1);
+  int lst = 0;
+  waitpid(lk, &lst, 0);
+  CHECK("a forked child shares the description's lock", WIFEXITED(lst) && WEXITSTATUS(lst) == 0);
+  close(l3);
+  CHECK("unlock", flock(l1, LOCK_UN) == 0 && flock(l2, LOCK_SH | LOCK_NB) == 0);
+  CHECK("shared locks coexist", flock(l1, LOCK_SH | LOCK_NB) == 0);
+  close(l2);
+  CHECK("closing the last descriptor releases it", flock(l1, LOCK_EX | LOCK_NB) == 0);
+  CHECK_ERRNO("flock with a bad operation is EINVAL", flock(l1, 0), EINVAL);
+  close(l1);
+  unlink("lockme");
   chdir("/");
   CHECK("rmdir the scratch directory", rmdir(dir) == 0);
   return ABI_DONE();
