@@ -97,13 +97,18 @@ class ProcFile final : public Inode {
   Generator gen_;
 };
 
+using MagicTarget = std::function<std::shared_ptr<File>()>;
+
 class ProcLink final : public Inode {
  public:
-  ProcLink(u64 dev, LinkTarget target) : Inode(dev, abi::kSIflnk | 0777), target_(std::move(target)) {}
+  ProcLink(u64 dev, LinkTarget target, MagicTarget magic = nullptr)
+      : Inode(dev, abi::kSIflnk | 0777), target_(std::move(target)), magic_(std::move(magic)) {}
   Result<std::string> readlink(const Process* caller) override { return target_(caller); }
+  std::shared_ptr<File> magic_target(const Process*) override { return magic_ ? magic_() : nullptr; }
 
  private:
   LinkTarget target_;
+  MagicTarget magic_;
 };
 
 struct Child {
@@ -175,10 +180,10 @@ Result<std::string> gen_stat(ostd::i32 pid) {
   auto parent = p->parent.lock();
   u64 utime = p->utime_ns / kNsPerTick, stime = p->stime_ns / kNsPerTick;
   u64 start = (p->start_ns - std::min(p->start_ns, boot_ns())) / kNsPerTick;
-  std::string s = ostd::format("{} ({}) {} {} {} {} 0 -1 4194560 0 0 0 0 {} {} {} {} 20 0 {} 0 {} {} {} ", pid, p->comm,
+  std::string s = ostd::format("{} ({}) {} {} {} {} 0 -1 4194560 0 0 0 0 {} {} {} {} {} {} {} 0 {} {} {} ", pid, p->comm,
                                std::string(1, state_letter(*p)), parent ? parent->pid() : 0, p->pgid, p->sid,
                                utime, stime, p->cutime_ns / kNsPerTick, p->cstime_ns / kNsPerTick,
-                               std::max<usize>(1, p->threads.size()), start, vm_size_kb(*p) * 1024,
+                               20 + p->nice, p->nice, std::max<usize>(1, p->threads.size()), start, vm_size_kb(*p) * 1024,
                                vm_size_kb(*p) / 4);
   s += "18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 ";
   s += ostd::format("{}\n", p->state == Process::State::Zombie ? p->exit_code : 0);
@@ -347,12 +352,19 @@ Result<std::vector<Child>> fd_children(u64 dev, ostd::i32 pid) {
   std::vector<Child> out;
   if (!p->fds) return out;
   for (int fd : p->fds->open_fds()) {
-    out.push_back(Child{ostd::format("{}", fd), std::make_shared<ProcLink>(dev, [pid, fd](const Process*) -> Result<std::string> {
-                          auto proc = TRY(live_process(pid));
-                          if (!proc->fds) return Errno::enoent;
-                          auto f = TRY(proc->fds->get(fd));
-                          return file_target(f);
-                        })});
+    auto target = [pid, fd](const Process*) -> Result<std::string> {
+      auto proc = TRY(live_process(pid));
+      if (!proc->fds) return Errno::enoent;
+      auto f = TRY(proc->fds->get(fd));
+      return file_target(f);
+    };
+    auto magic = [pid, fd]() -> std::shared_ptr<File> {
+      auto proc = live_process(pid);
+      if (proc.is_error() || !proc.value()->fds) return nullptr;
+      auto f = proc.value()->fds->get(fd);
+      return f.is_ok() ? f.value() : nullptr;
+    };
+    out.push_back(Child{ostd::format("{}", fd), std::make_shared<ProcLink>(dev, target, magic)});
   }
   return out;
 }

@@ -231,6 +231,20 @@ void push_components(std::deque<std::string>& out, std::string_view path) {
   for (auto it = parts.rbegin(); it != parts.rend(); ++it) out.push_front(*it);
 }
 
+// What a magic link to a file without a path (a pipe, an eventfd...) resolves to: opening it
+// gives that same open file.
+class OpenFileInode final : public Inode {
+ public:
+  OpenFileInode(std::shared_ptr<File> file, abi::Stat st)
+      : Inode(st.st_dev, st.st_mode), file_(std::move(file)), st_(st) {}
+  abi::Stat stat() const override { return st_; }
+  Result<std::shared_ptr<File>> open(const std::shared_ptr<Dentry>&, u32) override { return file_; }
+
+ private:
+  std::shared_ptr<File> file_;
+  abi::Stat st_;
+};
+
 Result<std::shared_ptr<Dentry>> walk_components(const PathLookup& at, std::shared_ptr<Dentry> cur,
                                                 std::deque<std::string> comps, bool follow,
                                                 bool must_dir) {
@@ -250,6 +264,15 @@ Result<std::shared_ptr<Dentry>> walk_components(const PathLookup& at, std::share
     bool last = comps.empty();
     if (inode->is_symlink() && (!last || follow || must_dir)) {
       if (++links > kMaxSymlinks) return Errno::eloop;
+      if (auto file = inode->magic_target(at.caller)) {
+        if (auto d = file->dentry()) {
+          cur = d;
+        } else {
+          abi::Stat st = TRY(file->stat());
+          cur = std::make_shared<Dentry>(cur, std::move(name), std::make_shared<OpenFileInode>(file, st));
+        }
+        continue;
+      }
       std::string target = TRY(inode->readlink(at.caller));
       if (target.empty()) return Errno::enoent;
       if (target.front() == '/') cur = root;

@@ -120,6 +120,9 @@ class Inode : public std::enable_shared_from_this<Inode> {
   // ---- symlinks (default: EINVAL) ----
   /// The link target; `caller` is the reading process (for /proc/self).
   virtual ostd::Result<std::string> readlink(const Process* caller);
+  /// For "magic" links (/proc/<pid>/fd/N): the open file the link stands for. Following such a
+  /// link reaches that file itself (also pipes and anonymous files), not a path named by it.
+  virtual std::shared_ptr<File> magic_target(const Process* /*caller*/) { return nullptr; }
 
   // ---- regular files (default: EINVAL / EISDIR) ----
   virtual ostd::Result<ostd::usize> read_at(ostd::u64 off, ostd::VmWriter& out);

@@ -1,5 +1,6 @@
 // Identity, limits and system information: getpid and friends, credentials, process groups and
 // sessions, rlimits, uname, sysinfo, rusage/times, prctl, arch_prctl, sched_*, getrandom.
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -339,6 +340,41 @@ Result<long> sys_set_robust_list(Thread& t, const SyscallArgs& a) {
   return 0;
 }
 
+// getpriority/setpriority: the nice value of processes (PRIO_PROCESS), groups (PRIO_PGRP) and
+// users (PRIO_USER; everyone is root here). Scheduling does not use it yet.
+std::vector<std::shared_ptr<Process>> priority_targets(Thread& t, int which, int who) {
+  constexpr int kPrioProcess = 0, kPrioPgrp = 1, kPrioUser = 2;
+  std::vector<std::shared_ptr<Process>> out;
+  for (auto& p : pid_table().all_processes()) {
+    if (p->state == Process::State::Zombie || p->state == Process::State::Reaped) continue;
+    bool match = (which == kPrioProcess && p->pid() == (who == 0 ? t.process().pid() : who)) ||
+                 (which == kPrioPgrp && p->pgid == (who == 0 ? t.process().pgid : who)) ||
+                 (which == kPrioUser && static_cast<ostd::u32>(who == 0 ? 0 : who) == p->creds.uid);
+    if (match) out.push_back(p);
+  }
+  return out;
+}
+
+Result<long> sys_getpriority(Thread& t, const SyscallArgs& a) {
+  int which = a.as_int(0);
+  if (which < 0 || which > 2) return Errno::einval;
+  auto targets = priority_targets(t, which, a.as_int(1));
+  if (targets.empty()) return Errno::esrch;
+  int best = 19;
+  for (auto& p : targets) best = std::min(best, p->nice);
+  return 20 - best;  // the raw system call returns 20 - nice (1..40)
+}
+
+Result<long> sys_setpriority(Thread& t, const SyscallArgs& a) {
+  int which = a.as_int(0);
+  if (which < 0 || which > 2) return Errno::einval;
+  auto targets = priority_targets(t, which, a.as_int(1));
+  if (targets.empty()) return Errno::esrch;
+  int nice = std::clamp(a.as_int(2), -20, 19);
+  for (auto& p : targets) p->nice = nice;
+  return 0;
+}
+
 // Restartable sequences are optional: Linux built without CONFIG_RSEQ answers ENOSYS, and
 // libc then does without (glibc registers one at start-up).
 Result<long> sys_rseq(Thread&, const SyscallArgs&) { return Errno::enosys; }
@@ -424,6 +460,8 @@ void register_process_syscalls(SyscallTable& t) {
   t.set(S::set_robust_list, &sys_set_robust_list);
   t.set(S::getrandom, &sys_getrandom);
   t.set(S::rseq, &sys_rseq);
+  t.set(S::getpriority, &sys_getpriority);
+  t.set(S::setpriority, &sys_setpriority);
 }
 
 }  // namespace services

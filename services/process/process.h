@@ -111,6 +111,7 @@ class Process : public std::enable_shared_from_this<Process> {
   ostd::i32 sid = 0;
   Credentials creds;
   std::string comm;  // the executable's base name (16 bytes max, as Linux)
+  int nice = 0;      // -20..19 (setpriority), inherited by fork
   std::string exe_path;
   std::vector<std::string> cmdline;
 
