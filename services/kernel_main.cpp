@@ -6,6 +6,9 @@
 #include <ostd/time.h>
 
 #include "fs/vfs.h"
+#include "syscall/table.h"
+#include "syscall/strace.h"
+#include "fs/file.h"
 #include "process/internal.h"
 #include "process/process.h"
 
@@ -21,6 +24,12 @@ constexpr ostd::Logger kLog{"init"};
 
 int kernel_main() {
   (void)uptime_ns();  // marks the boot time
+  // Make the kernel's lazily built tables now, while one task runs: a function-local static
+  // first reached by two tasks at once (one preempted inside its initializer) aborts.
+  (void)syscall_table();
+  (void)strace_enabled();
+  (void)global_poll_queue();
+  (void)pid_table();
   const ostd::BootInfo& info = ostd::boot_info();
   if (info.init_argv.empty()) {
     kLog.error("no init program given");
