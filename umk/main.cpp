@@ -27,7 +27,8 @@ const char kUsage[] =
     "options:\n"
     "  --initramfs FILE   newc cpio archive unpacked as the root file system\n"
     "  --mem SIZE         physical memory, e.g. 512M or 2G (default 512M)\n"
-    "  --platform NAME    how user code is trapped: ptrace (default)\n"
+    "  --platform NAME    how user code is trapped: seccomp (default) or ptrace; the\n"
+    "                     UMK_PLATFORM environment variable sets the default\n"
     "  --hz N             timer interrupt rate (default 250)\n"
     "  --log LEVEL        kernel log level on stderr: trace, debug, info, warn (default),\n"
     "                     error, off\n"
@@ -52,6 +53,11 @@ int main(int argc, char** argv) {
   if (args[0] != "run") return usage_error("unknown command '" + args[0] + "'");
 
   ostd::host::Config cfg;
+  if (const char* p = std::getenv("UMK_PLATFORM"); p != nullptr && *p != '\0') {
+    std::string plat = p;
+    if (plat != "ptrace" && plat != "seccomp") return usage_error("UMK_PLATFORM must be ptrace or seccomp");
+    cfg.platform = plat;
+  }
   std::string initramfs_path;
   ostd::BootInfo info;
   bool strace = false;
@@ -80,8 +86,8 @@ int main(int argc, char** argv) {
       if (cfg.mem_bytes < (16ull << 20)) return usage_error("bad --mem size '" + *v + "' (min 16M)");
     } else if (a == "--platform") {
       const std::string* v = value("--platform");
-      if (v == nullptr || *v != "ptrace") {
-        return usage_error("--platform: only 'ptrace' exists so far");
+      if (v == nullptr || (*v != "ptrace" && *v != "seccomp")) {
+        return usage_error("--platform must be ptrace or seccomp");
       }
       cfg.platform = *v;
     } else if (a == "--hz") {

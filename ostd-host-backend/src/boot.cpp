@@ -12,6 +12,7 @@
 
 #include "../../ostd/src/internal.h"
 #include "host_internal.h"
+#include "platform_internal.h"
 
 namespace ostd::detail {
 BootInfo& mutable_boot_info();
@@ -22,7 +23,12 @@ namespace ostd::host {
 namespace {
 // Picks one of the CPUs we may run on (spread by pid so parallel umk processes differ) and
 // pins the calling thread there; stub processes inherit the affinity when they are cloned.
-void pin_to_one_cpu() {
+// With `split` (the seccomp platform, which hands off through shared memory and spins), stubs
+// get every other allowed CPU instead, so the kernel and its guests run side by side.
+cpu_set_t g_stub_cpus;
+bool g_stub_cpus_set = false;
+
+void pin_to_one_cpu(bool split) {
   cpu_set_t allowed;
   CPU_ZERO(&allowed);
   if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
@@ -36,24 +42,33 @@ void pin_to_one_cpu() {
       CPU_ZERO(&one);
       CPU_SET(cpu, &one);
       sched_setaffinity(0, sizeof one, &one);
+      if (split) {
+        g_stub_cpus = allowed;
+        CPU_CLR(cpu, &g_stub_cpus);
+        g_stub_cpus_set = true;
+      }
       return;
     }
   }
 }
 }  // namespace
 
+const cpu_set_t* stub_cpus() { return g_stub_cpus_set ? &g_stub_cpus : nullptr; }
+
 int run_kernel(const Config& config, BootInfo info, std::function<int()> entry) {
   init_signals_once();
   static bool pinned = false;
   if (config.pin_cpu && !pinned) {
-    pin_to_one_cpu();
+    pin_to_one_cpu(config.platform == "seccomp");
     pinned = true;
   }
   init_physical_memory(config.mem_bytes);
+  set_platform(config.platform == "seccomp");
   info.memory_bytes = config.mem_bytes;
   if (info.platform.empty()) info.platform = "host-" + config.platform;
   detail::mutable_boot_info() = std::move(info);
   TaskInternals::init_cpu();
+  if (seccomp_platform() && seccomp_boot().is_error()) panic("cannot set up the seccomp platform");
   start_timer(config.hz);
 
   struct State {

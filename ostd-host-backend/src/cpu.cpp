@@ -14,6 +14,7 @@
 #include <ostd/boot.h>
 
 #include "host_internal.h"
+#include "platform_internal.h"
 #include <ostd/time.h>
 
 extern "C" {
@@ -157,6 +158,8 @@ void set_timer_deadline(u64 deadline_ns) {
 }
 
 void kick_idle() {
+  // Seccomp platform: the idle loop sleeps on the doorbell word; changing it is enough.
+  if (host::seccomp_kick_idle()) return;
   // The idle loop may be just about to block in a host call: make sure a timer signal
   // interrupts it soon. (When it is already blocked, this handler's signal does that.)
   set_timer_deadline(monotonic_ns() + 20 * kNsPerUs);
@@ -166,7 +169,7 @@ void idle_wait() {
   auto& c = cpu_local();
   c.idle_waiting.store(true, std::memory_order_relaxed);
   irq_internal::enable_local();
-  if (c.rq_head == nullptr) {
+  if (c.rq_head == nullptr && !host::seccomp_idle([] { return cpu_local().rq_head != nullptr; })) {
     if (!host::reap_children(true)) {
       sigset_t none;
       sigprocmask(SIG_SETMASK, nullptr, &none);

@@ -1,6 +1,7 @@
 // Host-backend internals shared between its source files.
 #pragma once
 
+#include <sched.h>
 #include <sys/types.h>
 
 #include <optional>
@@ -16,6 +17,9 @@ int phys_memfd();
 void init_physical_memory(u64 bytes);
 
 void init_signals_once();
+/// The CPUs stub processes run on when they differ from the kernel's (seccomp platform on a
+/// machine with more than one CPU), else nullptr.
+const cpu_set_t* stub_cpus();
 void start_timer(u32 hz);
 void stop_timer();
 /// Whether a signal handler interrupted code that may be preempted (our own text).
@@ -25,6 +29,9 @@ bool pc_is_preemptible(const void* ucontext);
 /// Returns false when there are no traced children to wait for.
 bool reap_children(bool block);
 bool has_children();
+/// Whether a task sleeps until a traced thread stops (then idle must not spin: the stub may
+/// need this CPU to get there).
+bool tracee_waits_pending();
 
 /// One traced host thread (a stub's control thread or a guest thread).
 struct Tracee {
@@ -37,6 +44,9 @@ void unregister_tracee(Tracee& t);
 /// Sleeps until t has a status (returns it, consuming it) or, when `check` is given, until it
 /// returns true after a kernel-event notification (returns nullopt).
 std::optional<int> wait_tracee(Tracee& t, bool (*check)(void*) = nullptr, void* arg = nullptr);
+/// Sleeps until `ready(rarg)` (returns true) or, after a kernel-event notification, until
+/// `check(carg)` returns true (returns false).
+bool wait_ready(bool (*ready)(void*), void* rarg, bool (*check)(void*), void* carg);
 /// Wakes every task waiting in wait_tracee (interrupt-safe).
 void notify_tracee_waiters();
 

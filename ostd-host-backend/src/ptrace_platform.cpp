@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <linux/audit.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -32,6 +33,7 @@
 #include <ostd/host/host.h>
 
 #include "host_internal.h"
+#include "platform_internal.h"
 #include "stub_layout.h"
 
 extern "C" {
@@ -39,36 +41,6 @@ extern const unsigned char umk_stub_image[];      // NOLINT
 extern const unsigned char umk_stub_image_end[];  // NOLINT
 }
 
-namespace ostd::arch {
-
-struct HostRequest {
-  u64 nr;
-  std::array<u64, 6> args;
-};
-static_assert(sizeof(HostRequest) == 56);
-
-struct AddressSpace {
-  pid_t pid = 0;
-  host::Tracee control;
-  std::optional<Frame> request_frame;
-  std::vector<HostRequest> pending;
-  user_regs_struct base_regs{};
-  Mutex ctl_lock;  // serializes use of the control thread and the request page
-  std::vector<u32> free_slots;
-  u32 next_slot = 0;
-  u32 live_threads = 0;
-};
-
-struct UserThread {
-  AddressSpace* as = nullptr;
-  host::Tracee t;
-  u32 slot = 0;
-  // The guest's FPU/vector state while a fault is serviced (per thread: other tasks run while
-  // this one waits for its stub).
-  std::vector<u8> xstate = std::vector<u8>(16384);
-};
-
-}  // namespace ostd::arch
 
 namespace ostd::host {
 
@@ -100,6 +72,7 @@ struct ChildArgs {
   int memfd;
   int imagefd;
   pid_t parent;
+  const cpu_set_t* cpus;
 };
 
 // Runs in the vfork'ed child (shared memory, parent suspended): raw system calls only.
@@ -108,6 +81,7 @@ int stub_child(void* p) {
   syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (syscall(SYS_getppid) != a->parent) syscall(SYS_exit_group, 1);
   syscall(SYS_setsid);
+  if (a->cpus != nullptr) syscall(SYS_sched_setaffinity, 0, sizeof(cpu_set_t), a->cpus);
   u64 empty = 0;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, nullptr, 8);
   syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
@@ -129,10 +103,33 @@ int stub_child(void* p) {
 
 bool is_trap_stop(int st) { return WIFSTOPPED(st) && WSTOPSIG(st) == SIGTRAP && (st >> 16) == 0; }
 
+}  // namespace
+
+namespace {
+bool g_seccomp = false;
+}  // namespace
+
+bool seccomp_platform() { return g_seccomp; }
+void set_platform(bool seccomp) { g_seccomp = seccomp; }
+
+Result<i64> run_stub(Tracee& t, user_regs_struct& r) {
+  if (ptrace(PTRACE_SETREGS, t.tid, nullptr, &r) != 0) return Errno::esrch;
+  if (ptrace(PTRACE_CONT, t.tid, nullptr, nullptr) != 0) return Errno::esrch;
+  for (;;) {
+    int st = *wait_tracee(t);
+    if (!WIFSTOPPED(st)) return Errno::esrch;
+    if (is_trap_stop(st)) break;
+    // Any other signal or event is not ours to deliver to the stub: suppress it.
+    ptrace(PTRACE_CONT, t.tid, nullptr, nullptr);
+  }
+  if (ptrace(PTRACE_GETREGS, t.tid, nullptr, &r) != 0) return Errno::esrch;
+  return static_cast<i64>(r.rax);
+}
+
 // Runs one host system call in a stopped stub thread at the stub's syscall gadget.
 // Returns the raw result (negative errno on failure) or an error if the thread misbehaved.
 Result<i64> inject(arch::AddressSpace& as, Tracee& t, u64 nr, std::array<u64, 6> a,
-                   pid_t* clone_tid = nullptr) {
+                   pid_t* clone_tid) {
   user_regs_struct r = as.base_regs;
   r.rip = kStubSyscall;
   r.rax = nr;
@@ -171,6 +168,16 @@ Result<void> inject_ok(arch::AddressSpace& as, Tracee& t, u64 nr, std::array<u64
   }
   return {};
 }
+
+ReturnReason exception_reason(ExceptionKind kind, u32 vector) {
+  ReturnReason rr;
+  rr.kind = ReturnReason::Kind::Exception;
+  rr.exception.kind = kind;
+  rr.exception.vector = vector;
+  return rr;
+}
+
+namespace {
 
 // Unmaps everything in the fresh stub process that is not the stub's own region.
 Result<void> clean_address_space(arch::AddressSpace& as) {
@@ -229,7 +236,7 @@ Result<std::unique_ptr<AddressSpace, AddressSpaceDeleter>> create_address_space(
   std::unique_ptr<AddressSpace, AddressSpaceDeleter> as(new AddressSpace);
   as->request_frame = TRY(Frame::alloc());
   static std::array<u8, 64 * 1024> child_stack;
-  ChildArgs args{phys_memfd(), stub_image_fd(), getpid()};
+  ChildArgs args{phys_memfd(), stub_image_fd(), getpid(), nullptr};
   pid_t pid = clone(stub_child, child_stack.data() + child_stack.size(),
                     CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
   if (pid < 0) return Errno::eagain;
@@ -242,8 +249,11 @@ Result<std::unique_ptr<AddressSpace, AddressSpaceDeleter>> create_address_space(
     kLog.error("stub {} did not start (status {:#x})", pid, st);
     return Errno::eagain;
   }
-  if (ptrace(PTRACE_SETOPTIONS, pid, nullptr,
-             PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE) != 0) {
+  as->seccomp = seccomp_platform();
+  // Under seccomp, guest threads are not traced (a traced thread stops for every signal).
+  long options = PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD;
+  if (!as->seccomp) options |= PTRACE_O_TRACECLONE;
+  if (ptrace(PTRACE_SETOPTIONS, pid, nullptr, options) != 0) {
     return Errno::eagain;
   }
   if (ptrace(PTRACE_GETREGS, pid, nullptr, &as->base_regs) != 0) return Errno::eagain;
@@ -252,7 +262,11 @@ Result<std::unique_ptr<AddressSpace, AddressSpaceDeleter>> create_address_space(
   TRY(inject_ok(*as, as->control, SYS_mmap,
                 {kStubRequestPage, kPageSize, PROT_READ, MAP_SHARED | MAP_FIXED, kStubMemFd,
                  as->request_frame->paddr()}));
-  TRY(inject_ok(*as, as->control, SYS_rt_sigaction, {SIGSEGV, kStubSegvAction, 0, 8, 0, 0}));
+  if (as->seccomp) {
+    TRY(seccomp_setup_space(*as));
+  } else {
+    TRY(inject_ok(*as, as->control, SYS_rt_sigaction, {SIGSEGV, kStubSegvAction, 0, 8, 0, 0}));
+  }
   kLog.debug("address space: stub process {}", pid);
   return as;
 }
@@ -309,7 +323,9 @@ Result<void> as_flush(AddressSpace& as) {
 // ---- user threads ----
 
 void UserThreadDeleter::operator()(UserThread* t) const {
-  if (!t->t.gone) {
+  if (t->as->seccomp) {
+    seccomp_end_thread(*t);
+  } else if (!t->t.gone) {
     // Make the thread exit by itself at the stub's syscall gadget.
     if (inject(*t->as, t->t, SYS_exit, {0, 0, 0, 0, 0, 0}).is_error() || !t->t.gone) {
       while (!t->t.gone) {
@@ -317,7 +333,7 @@ void UserThreadDeleter::operator()(UserThread* t) const {
       }
     }
   }
-  unregister_tracee(t->t);
+  if (!t->as->seccomp) unregister_tracee(t->t);
   t->as->free_slots.push_back(t->slot);
   --t->as->live_threads;
   delete t;
@@ -327,6 +343,26 @@ Result<std::unique_ptr<UserThread, UserThreadDeleter>> create_user_thread(VmSpac
   AddressSpace& as = vm.arch_space();
   MutexGuard g(as.ctl_lock);
   u32 slot = 0;
+  if (as.seccomp) {
+    // A slot is reused only once its previous thread is really gone (its clear-tid word is 0).
+    auto it = std::find_if(as.free_slots.begin(), as.free_slots.end(),
+                           [&](u32 s) { return seccomp_slot_free(as, s); });
+    bool reuse = it != as.free_slots.end();
+    if (reuse) {
+      slot = *it;
+      as.free_slots.erase(it);
+    } else {
+      if (as.next_slot >= kStubMaxThreads) return Errno::eagain;
+      slot = as.next_slot++;
+    }
+    std::unique_ptr<UserThread, UserThreadDeleter> t(new UserThread);
+    t->as = &as;
+    t->slot = slot;
+    ++as.live_threads;
+    Result<void> r = seccomp_start_thread(as, *t);
+    if (r.is_error()) return r.error();
+    return t;
+  }
   if (!as.free_slots.empty()) {
     slot = as.free_slots.back();
     as.free_slots.pop_back();
@@ -393,13 +429,7 @@ void regs_from_host(const user_regs_struct& r, GeneralRegs& g) {
   g.gs_base = r.gs_base;
 }
 
-ReturnReason exception(ExceptionKind kind, u32 vector) {
-  ReturnReason rr;
-  rr.kind = ReturnReason::Kind::Exception;
-  rr.exception.kind = kind;
-  rr.exception.vector = vector;
-  return rr;
-}
+ReturnReason exception(ExceptionKind kind, u32 vector) { return exception_reason(kind, vector); }
 
 ReturnReason thread_lost(UserThread& t) {
   kLog.error("stub thread {} disappeared", t.t.tid);
@@ -416,6 +446,7 @@ struct PredCall {
 
 ReturnReason user_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pred,
                           bool (*call)(void*)) {
+  if (t.as->seccomp) return seccomp_execute(t, vm, ctx, pred, call);
   if (t.t.gone) return thread_lost(t);
   if (!t.as->pending.empty() && vm.flush().is_error()) return thread_lost(t);
   user_regs_struct r = t.as->base_regs;
@@ -535,6 +566,7 @@ ReturnReason user_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pr
 }
 
 Result<FpuState> user_get_fpu(UserThread& t) {
+  if (t.as->seccomp) return seccomp_get_fpu(t);
   user_fpregs_struct f{};
   if (ptrace(PTRACE_GETFPREGS, t.t.tid, nullptr, &f) != 0) return Errno::esrch;
   static_assert(sizeof(f) == 512);
@@ -544,6 +576,7 @@ Result<FpuState> user_get_fpu(UserThread& t) {
 }
 
 Result<void> user_set_fpu(UserThread& t, const FpuState& s) {
+  if (t.as->seccomp) return seccomp_set_fpu(t, s);
   user_fpregs_struct f{};
   std::memcpy(&f, s.fxsave.data(), sizeof f);
   f.mxcsr &= 0xffff;  // reserved MXCSR bits would make the host refuse the state

@@ -12,11 +12,26 @@ inline constexpr std::uint64_t kStubBatch = kStubBase + 0x20;
 inline constexpr std::uint64_t kStubSegvHandler = kStubBase + 0x80;
 inline constexpr std::uint64_t kStubRestorer = kStubBase + 0xa0;
 inline constexpr std::uint64_t kStubSegvAction = kStubBase + 0xc0;
+// The seccomp platform's entry points (stub.S).
+inline constexpr std::uint64_t kStubClone = kStubBase + 0x100;
+inline constexpr std::uint64_t kStubPark = kStubBase + 0x180;
+inline constexpr std::uint64_t kStubSigHandler = kStubBase + 0x200;
+inline constexpr std::uint64_t kStubSigAction = kStubBase + 0x480;
+/// The stub's code page: the only place guest threads' allowed host system calls come from.
+inline constexpr std::uint64_t kStubCodeEnd = kStubBase + 0x1000;
 /// The whole region the stub owns; everything else in the process is the guest's or unmapped.
 inline constexpr std::uint64_t kStubRegionStart = 0x7ff700000000ull;
 inline constexpr std::uint64_t kStubRegionEnd = 0x7ffa00000000ull;
 /// The read-only request page (a physical frame the kernel writes through the direct map).
 inline constexpr std::uint64_t kStubRequestPage = 0x7ff840000000ull;
+/// Read-only configuration page shared by all stubs (seccomp platform): flags at 0, spin
+/// iterations at 8, the guest CPU mask's size at 16 (0: none), the filter's sock_fprog at 32,
+/// its instructions from 64, the guest CPU mask at 512.
+inline constexpr std::uint64_t kStubConfigPage = 0x7ff840001000ull;
+/// The doorbell page (read-write; one frame for all stubs): a u32 counter every post bumps.
+inline constexpr std::uint64_t kStubDoorbellPage = 0x7ff840002000ull;
+/// Per-thread mailboxes (seccomp platform), one page per slot.
+inline constexpr std::uint64_t kStubMailboxes = 0x7ff8c0000000ull;
 /// Per-thread signal stacks (anonymous, 64 KiB each).
 inline constexpr std::uint64_t kStubAltStacks = 0x7ff880000000ull;
 inline constexpr std::uint64_t kStubAltStackSize = 64 * 1024;

@@ -25,6 +25,7 @@ WaitQueue& waiters() {
   return wq;
 }
 std::atomic<u64> g_event_seq{0};
+u32 g_tracee_waits = 0;  // tasks sleeping in wait_tracee
 
 void dispatch(pid_t tid, int status) {
   auto it = tracees().find(tid);
@@ -56,6 +57,8 @@ void unregister_tracee(Tracee& t) {
 
 bool has_children() { return !tracees().empty(); }
 
+bool tracee_waits_pending() { return g_tracee_waits != 0; }
+
 bool reap_children(bool block) {
   if (tracees().empty()) return false;
   int status = 0;
@@ -67,7 +70,12 @@ bool reap_children(bool block) {
     any = true;
     r = waitpid(-1, &status, __WALL | WNOHANG);
   }
-  if (any) notify_tracee_waiters();
+  if (any) {
+    // Blocking reaps come from the idle loop, which is not about to block again: the tasks
+    // woken here need no timer kick (arch::kick_idle) to get the CPU.
+    if (block) arch::cpu_local().idle_waiting.store(false, std::memory_order_relaxed);
+    notify_tracee_waiters();
+  }
   return true;
 }
 
@@ -87,10 +95,23 @@ std::optional<int> wait_tracee(Tracee& t, bool (*check)(void*), void* arg) {
     reap_children(false);
     if (t.status) continue;
     u64 seq = g_event_seq.load(std::memory_order_relaxed);
+    ++g_tracee_waits;
     (void)waiters().wait_until([&] {
       return t.status.has_value() || g_event_seq.load(std::memory_order_relaxed) != seq;
     });
+    --g_tracee_waits;
     if (!t.status && check != nullptr && check(arg)) return std::nullopt;
+  }
+}
+
+bool wait_ready(bool (*ready)(void*), void* rarg, bool (*check)(void*), void* carg) {
+  for (;;) {
+    if (ready(rarg)) return true;
+    u64 seq = g_event_seq.load(std::memory_order_relaxed);
+    (void)waiters().wait_until(
+        [&] { return ready(rarg) || g_event_seq.load(std::memory_order_relaxed) != seq; });
+    if (ready(rarg)) return true;
+    if (check != nullptr && check(carg)) return false;
   }
 }
 

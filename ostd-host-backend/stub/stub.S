@@ -78,4 +78,184 @@ stub_segv_action:
     .quad stub_restorer
     .quad 0
 
+
+/* ---- seccomp platform ------------------------------------------------------------------------
+ * Guest threads are not traced: a seccomp filter (installed by each guest thread itself, below)
+ * turns their system calls into SIGSYS, and every event (SIGSYS, faults, the kernel's kick
+ * SIGUSR2) runs stub_sig_handler on the thread's altstack, whose pages are physical frames the
+ * kernel reads and writes through its direct map. The handler posts the event in the thread's
+ * mailbox page, rings the doorbell, sleeps on a futex until the kernel replies, and resumes the
+ * guest with rt_sigreturn from the (kernel-edited) signal frame. */
+
+.org 0x100
+/* Control thread, driven by ptrace: rax = SYS_clone, rdi = flags, rsi = 0, rdx = 0, r10 = the
+ * new thread's clear-tid word, r8 = 0, r12 = its stack_t, r13 = the filter's sock_fprog.
+ * The parent stops at int3 with rax = tid; the child installs its altstack, moves to the
+ * guests' CPUs (the control thread stays on the kernel's, for cheap ptrace hand-offs) and the filter,
+ * then parks in the handler through ud2 at stub_park. */
+    .globl stub_clone
+stub_clone:
+    syscall
+    test %rax, %rax
+    jz 1f
+    int3
+    jmp stub_clone
+1:  mov $131, %eax              /* sigaltstack(r12, NULL) */
+    mov %r12, %rdi
+    xor %esi, %esi
+    syscall
+    test %rax, %rax
+    jnz 9f
+    movabs $0x7ff840001000, %rsi    /* config +16: CPU mask size (0: keep the kernel's CPU) */
+    mov 16(%rsi), %rsi
+    test %rsi, %rsi
+    jz 2f
+    mov $203, %eax              /* sched_setaffinity(0, size, config + 512) */
+    xor %edi, %edi
+    movabs $0x7ff840001200, %rdx
+    syscall
+2:  mov $317, %eax              /* seccomp(SECCOMP_SET_MODE_FILTER, 0, r13) */
+    mov $1, %edi
+    xor %esi, %esi
+    mov %r13, %rdx
+    syscall
+    test %rax, %rax
+    jnz 9f
+.org 0x180, 0x90
+    .globl stub_park
+stub_park:
+    ud2
+9:  mov $60, %eax               /* exit(1): the clear-tid word tells the kernel */
+    mov $1, %edi
+    syscall
+    ud2
+
+.org 0x200
+/* rdi = signo, rsi = siginfo_t*, rdx = ucontext_t*, rsp = the frame (return address slot).
+ * 96 u32 sleeping (set while in FUTEX_WAIT: the kernel wakes the futex only then).
+ * Mailbox (4 KiB per thread, slot = (rsp - ALTSTACKS) / 64 KiB):
+ *   0 u32 state (0 running, 1 posted, 2 replied)   4 u32 clear-tid word
+ *   8 signo  16 siginfo*  24 ucontext*  32 frame rsp  40 fs base  48 gs base
+ *   56 command (0 resume, 1 exit)  64 set flags (1 fs, 2 gs)  72 new fs  80 new gs */
+    .globl stub_sig_handler
+stub_sig_handler:
+    mov %rsp, %rax
+    movabs $0x7ff880000000, %rcx    /* kStubAltStacks */
+    sub %rcx, %rax
+    shr $16, %rax
+    cmp $16384, %rax
+    jae 9f
+    shl $12, %rax
+    movabs $0x7ff8c0000000, %rcx    /* kStubMailboxes */
+    add %rcx, %rax
+    mov %rax, %rbx
+    mov %rdi, 8(%rbx)
+    mov %rsi, 16(%rbx)
+    mov %rdx, 24(%rbx)
+    mov %rsp, 32(%rbx)
+    movabs $0x7ff840001000, %rcx    /* kStubConfigPage: flags bit 0 = FSGSBASE usable */
+    testq $1, (%rcx)
+    jz 1f
+    rdfsbase %rax
+    mov %rax, 40(%rbx)
+    rdgsbase %rax
+    mov %rax, 48(%rbx)
+    jmp 2f
+1:  mov $158, %eax                  /* arch_prctl(ARCH_GET_FS / ARCH_GET_GS, &mailbox) */
+    mov $0x1003, %edi
+    lea 40(%rbx), %rsi
+    syscall
+    mov $158, %eax
+    mov $0x1004, %edi
+    lea 48(%rbx), %rsi
+    syscall
+2:  movl $1, (%rbx)                 /* posted */
+    movabs $0x7ff840002000, %rdi    /* kStubDoorbellPage: +0 counter, +4 kernel sleeping,
+                                       +8 counter seen when the kernel went idle, +12 idle */
+    mov $1, %r8d
+    lock xaddl %r8d, (%rdi)
+    inc %r8d                        /* r8 = the counter value of this post */
+    cmpl $0, 4(%rdi)
+    je 3f
+    mov $202, %eax                  /* futex(doorbell, FUTEX_WAKE, 1) */
+    mov $1, %esi
+    mov $1, %edx
+    syscall
+3:  movabs $0x7ff840001000, %rcx    /* spin (config +8 iterations) before sleeping */
+    mov 8(%rcx), %rcx
+    movabs $0x7ff840002000, %rdi
+31: cmpl $2, (%rbx)
+    je 4f
+    test %rcx, %rcx
+    jz 32f
+    cmpl $0, 12(%rdi)               /* the kernel went idle after seeing this post: */
+    je 34f                          /* the reply is not coming soon, sleep */
+    mov 8(%rdi), %eax
+    sub %r8d, %eax
+    jns 32f
+34: pause
+    dec %rcx
+    jmp 31b
+32: movl $1, 96(%rbx)               /* sleeping: the kernel must wake us */
+    mfence
+    cmpl $2, (%rbx)
+    je 33f
+    mov $202, %eax                  /* futex(&state, FUTEX_WAIT, 1, NULL) */
+    mov %rbx, %rdi
+    xor %esi, %esi
+    mov $1, %edx
+    xor %r10d, %r10d
+    syscall
+    jmp 32b
+33: movl $0, 96(%rbx)
+4:  cmpq $1, 56(%rbx)
+    je 8f
+    testq $3, 64(%rbx)
+    jz 7f
+    movabs $0x7ff840001000, %rcx
+    testq $1, (%rcx)
+    jz 5f
+    testq $1, 64(%rbx)
+    jz 41f
+    mov 72(%rbx), %rax
+    wrfsbase %rax
+41: testq $2, 64(%rbx)
+    jz 7f
+    mov 80(%rbx), %rax
+    wrgsbase %rax
+    jmp 7f
+5:  testq $1, 64(%rbx)
+    jz 6f
+    mov $158, %eax                  /* arch_prctl(ARCH_SET_FS, new fs) */
+    mov $0x1002, %edi
+    mov 72(%rbx), %rsi
+    syscall
+6:  testq $2, 64(%rbx)
+    jz 7f
+    mov $158, %eax                  /* arch_prctl(ARCH_SET_GS, new gs) */
+    mov $0x1001, %edi
+    mov 80(%rbx), %rsi
+    syscall
+7:  movq $0, 64(%rbx)
+    movl $0, (%rbx)                 /* running */
+    add $8, %rsp                    /* rsp = &uc, as rt_sigreturn expects */
+    mov $15, %eax
+    syscall
+    ud2
+8:  mov $60, %eax                   /* exit(0) */
+    xor %edi, %edi
+    syscall
+    ud2
+9:  ud2                             /* not on a stub altstack: a forged entry */
+
+.org 0x480
+/* struct kernel_sigaction for the seccomp platform's signals: every signal blocked in the
+ * handler, so events never nest. */
+    .globl stub_sig_action
+stub_sig_action:
+    .quad stub_sig_handler
+    .quad 0x0C000004            /* SA_SIGINFO | SA_ONSTACK | SA_RESTORER */
+    .quad stub_restorer
+    .quad 0xffffffffffffffff
+
     .section .note.GNU-stack, "", @progbits

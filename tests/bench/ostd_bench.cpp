@@ -95,13 +95,15 @@ double frame_alloc_free_ns(u64 iters) {
 
 int main(int argc, char** argv) {
   u64 iters = 20000;
+  host::Config cfg;
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--iterations") == 0) iters = std::strtoull(argv[i + 1], nullptr, 10);
+    if (std::strcmp(argv[i], "--platform") == 0) cfg.platform = argv[i + 1];
   }
   if (iters == 0) iters = 1;
-  host::Config cfg;
   cfg.mem_bytes = 256ull << 20;
-  return host::run_kernel(cfg, {}, [iters] {
+  std::string trap_name = "trapped_getppid_" + cfg.platform;
+  return host::run_kernel(cfg, {}, [iters, &trap_name] {
     const int kRuns = 5;
     std::vector<double> sw, trap, nat, fa;
     for (int r = 0; r < kRuns; ++r) {
@@ -113,7 +115,7 @@ int main(int argc, char** argv) {
     report("fiber_switch", median(sw), "ns");
     report("frame_alloc_free", median(fa), "ns");
     report("native_getppid", median(nat), "ns");
-    report("trapped_getppid_ptrace", median(trap) / 1000.0, "us");
+    report(trap_name.c_str(), median(trap) / 1000.0, "us");
     report("trapped_vs_native_ratio", median(trap) / median(nat), "x");
     return 0;
   });

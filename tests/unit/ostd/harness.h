@@ -1,6 +1,8 @@
 // Test harness: run a test body as a kernel task on the host backend, and guest helpers.
 #pragma once
 
+#include <cstdlib>
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -19,6 +21,8 @@ inline constexpr ostd::u64 kTestMemBytes = 64ull << 20;
 inline void run_in_kernel(const std::function<void()>& body) {
   ostd::host::Config cfg;
   cfg.mem_bytes = kTestMemBytes;
+  // ctest runs the suite once per user-mode platform (tests/CMakeLists.txt).
+  if (const char* p = std::getenv("UMK_PLATFORM"); p != nullptr && *p != '\0') cfg.platform = p;
   ostd::host::run_kernel(cfg, {}, [&] {
     body();
     return 0;

@@ -17,11 +17,14 @@ struct Config {
   u64 mem_bytes = 512ull << 20;
   /// Timer interrupt rate.
   u32 hz = 250;
-  /// User-mode trap mechanism: "ptrace" (the only one so far).
-  std::string platform = "ptrace";
-  /// Pin this vCPU and its stub processes to one host CPU. The ptrace hand-off between the
-  /// kernel and a stopped guest is synchronous, and a cross-CPU wake-up costs ~15x a same-CPU
-  /// one on virtual machines (measured: getppid round trip 57.8 us vs 3.5 us).
+  /// User-mode trap mechanism: "seccomp" (guest system calls trap through a seccomp filter
+  /// into the stub's SIGSYS handler, shared-memory hand-off) or "ptrace" (PTRACE_SYSEMU; the
+  /// slower reference). See docs/host-backend.md.
+  std::string platform = "seccomp";
+  /// Pin this vCPU to one host CPU. With ptrace its stub processes stay on the same CPU: the
+  /// hand-off is synchronous, and a cross-CPU wake-up costs ~15x a same-CPU one on virtual
+  /// machines (measured: getppid round trip 57.8 us vs 3.5 us). With seccomp, guest threads get
+  /// the other CPUs and both sides spin briefly on shared memory instead of sleeping.
   bool pin_cpu = true;
 };
 

@@ -1,0 +1,100 @@
+// Internals shared by the user-mode platforms (ptrace_platform.cpp, seccomp_platform.cpp).
+#pragma once
+
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <ostd/arch/backend.h>
+#include <ostd/mm/frame.h>
+#include <ostd/sync.h>
+#include <ostd/user_mode.h>
+
+#include "host_internal.h"
+
+namespace ostd::arch {
+
+struct HostRequest {
+  u64 nr;
+  std::array<u64, 6> args;
+};
+static_assert(sizeof(HostRequest) == 56);
+
+struct SeccompSlot {
+  Segment altstack;
+  Frame mailbox;
+};
+
+struct AddressSpace {
+  pid_t pid = 0;
+  host::Tracee control;
+  std::optional<Frame> request_frame;
+  std::vector<HostRequest> pending;
+  user_regs_struct base_regs{};
+  Mutex ctl_lock;  // serializes use of the control thread and the request page
+  std::vector<u32> free_slots;
+  u32 next_slot = 0;
+  u32 live_threads = 0;
+  // Seccomp platform: each slot's altstack (frames the kernel reads through the direct map)
+  // and mailbox page.
+  bool seccomp = false;
+  std::vector<std::optional<SeccompSlot>> slots;
+};
+
+struct UserThread {
+  AddressSpace* as = nullptr;
+  host::Tracee t;
+  u32 slot = 0;
+  // The guest's FPU/vector state while a fault is serviced (per thread: other tasks run while
+  // this one waits for its stub).
+  std::vector<u8> xstate = std::vector<u8>(16384);
+  // Seccomp platform: parked in the stub's handler with a posted event (its frame at uc_va);
+  // the FS/GS bases the host thread has.
+  bool parked = false;
+  u64 uc_va = 0;
+  u64 fs_known = 0;
+  u64 gs_known = 0;
+};
+
+}  // namespace ostd::arch
+
+namespace ostd::host {
+
+/// Whether the seccomp platform was chosen (Config::platform).
+bool seccomp_platform();
+void set_platform(bool seccomp);
+
+/// Resumes a stopped stub thread with registers `r` and waits for the stub's int3; returns rax.
+Result<i64> run_stub(Tracee& t, user_regs_struct& r);
+/// One host system call in a stopped stub thread at the stub's syscall gadget.
+Result<i64> inject(arch::AddressSpace& as, Tracee& t, u64 nr, std::array<u64, 6> a,
+                   pid_t* clone_tid = nullptr);
+Result<void> inject_ok(arch::AddressSpace& as, Tracee& t, u64 nr, std::array<u64, 6> a);
+ReturnReason exception_reason(ExceptionKind kind, u32 vector);
+
+// seccomp_platform.cpp
+/// Allocates the stubs' shared pages (config, doorbell) once per process.
+Result<void> seccomp_boot();
+Result<void> seccomp_setup_space(arch::AddressSpace& as);
+/// Creates a guest thread in `slot` (mapping the slot's pages when new) and waits until it is
+/// parked in the stub's handler.
+Result<void> seccomp_start_thread(arch::AddressSpace& as, arch::UserThread& t);
+/// Whether a freed slot may be reused (its previous thread is really gone).
+bool seccomp_slot_free(arch::AddressSpace& as, u32 slot);
+void seccomp_end_thread(arch::UserThread& t);
+ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx, void* pred,
+                             bool (*call)(void*));
+Result<FpuState> seccomp_get_fpu(arch::UserThread& t);
+Result<void> seccomp_set_fpu(arch::UserThread& t, const FpuState& s);
+/// The idle loop's wait when the seccomp platform is in use: sleeps on the doorbell futex until
+/// a stub posts, a child changes state (SIGCHLD) or the timer fires. Returns false when the
+/// seccomp platform has not started (no doorbell yet).
+bool seccomp_idle(bool (*has_work)());
+/// Makes the idle loop's doorbell wait return (interrupt-safe). False when there is no doorbell.
+bool seccomp_kick_idle();
+
+}  // namespace ostd::host

@@ -1,0 +1,599 @@
+// The seccomp platform: guest threads run untraced; their system calls trap through a seccomp
+// filter (SECCOMP_RET_TRAP) into the stub's signal handler, which posts the event in a mailbox
+// page and sleeps on a futex until the kernel replies (see stub.S).
+//
+// What the kernel trusts: nothing it reads from the stub process. The mailbox, the altstack
+// (signal frame) and the doorbell are writable by every guest thread of the process, so every
+// pointer is checked against the thread's own altstack, every value is copied once before use,
+// and a forged value can only misdirect the forging process itself. The guest threads' filter
+// allows host system calls only from the stub's code page, and only rt_sigreturn, futex
+// (wait/wake), arch_prctl and exit; anything else from there kills the stub process. Mapping
+// changes stay with the traced control thread (ptrace), whose results come in registers.
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+
+#include <ostd/bytes.h>
+#include <ostd/log.h>
+
+#include "platform_internal.h"
+#include "stub_layout.h"
+
+namespace ostd::host {
+
+namespace {
+
+constexpr Logger kLog{"seccomp"};
+constexpr int kKickSignal = SIGUSR2;
+constexpr u64 kAltStackBytes = 32 * 1024;  // mapped at the top of each 64 KiB slot
+constexpr usize kAltFrames = kAltStackBytes / kPageSize;
+
+// Mailbox offsets (stub.S).
+constexpr usize kMbState = 0;
+constexpr usize kMbCtid = 4;
+constexpr usize kMbSigno = 8;
+constexpr usize kMbSiginfo = 16;
+constexpr usize kMbUc = 24;
+constexpr usize kMbFs = 40;
+constexpr usize kMbGs = 48;
+constexpr usize kMbCmd = 56;
+constexpr usize kMbSetFlags = 64;
+constexpr usize kMbNewFs = 72;
+constexpr usize kMbNewGs = 80;
+constexpr usize kMbSleeping = 96;
+constexpr usize kMbStack = 128;
+// Spinning only pays when stubs and the kernel are on different CPUs.
+constexpr u64 kStubSpinIterations = 1000;  // pause loops (~40 us) before FUTEX_WAIT
+constexpr u64 kKickTimeoutNs = 200 * 1000 * 1000;  // a kicked thread must post by then
+constexpr u64 kIdleSpinNs = 50 * 1000;     // the kernel's idle spin on the doorbell
+constexpr u32 kRunning = 0;
+constexpr u32 kPosted = 1;
+constexpr u32 kReplied = 2;
+
+// The kernel's struct ucontext on x86-64 (glibc's ucontext_t is larger: its sigset is 128 bytes).
+struct KUcontext {
+  u64 flags;
+  u64 link;
+  u64 ss_sp;
+  u32 ss_flags;
+  u32 pad;
+  u64 ss_size;
+  std::array<u64, 23> gregs;  // REG_R8 ... REG_CR2, glibc's order
+  u64 fpregs;
+  std::array<u64, 8> reserved;
+  u64 sigmask;
+};
+static_assert(sizeof(KUcontext) == 304);
+enum Greg : usize {
+  kR8, kR9, kR10, kR11, kR12, kR13, kR14, kR15, kRdi, kRsi, kRbp, kRbx, kRdx, kRax, kRcx, kRsp,
+  kRip, kEfl, kCsgsfs, kErr, kTrapno, kOldmask, kCr2
+};
+
+struct Shared {
+  std::optional<Frame> config;
+  std::optional<Frame> doorbell;
+  bool fsgsbase = false;
+};
+// Lives as long as the process (frames of the one physical memory; run_kernel may be re-run).
+Shared* g_shared = nullptr;
+std::atomic<bool> g_sigchld{false};
+u32* g_doorbell = nullptr;  // umk's direct-map view of the doorbell word
+u32 g_doorbell_seen = 0;
+u64 g_idle_spin_ns = 0;
+
+u32* doorbell_word() { return g_doorbell; }
+
+void sigchld_handler(int) {
+  g_sigchld.store(true, std::memory_order_relaxed);
+  if (u32* d = doorbell_word()) __atomic_fetch_add(d, 1, __ATOMIC_SEQ_CST);
+}
+
+// A tiny BPF assembler with forward labels, so jump offsets are computed, not counted.
+class Bpf {
+ public:
+  void stmt(u16 code, u32 k) { code_.push_back({code, 0, 0, k}); }
+  // Conditional jump to labels (-1: fall through).
+  void jump(u16 code, u32 k, int jt, int jf) {
+    fixups_.push_back({code_.size(), jt, jf});
+    code_.push_back({code, 0, 0, k});
+  }
+  void label(int id) {
+    if (labels_.size() <= static_cast<usize>(id)) labels_.resize(id + 1, ~usize{0});
+    labels_[id] = code_.size();
+  }
+  std::vector<sock_filter> finish() {
+    for (const Fixup& f : fixups_) {
+      code_[f.at].jt = offset(f.at, f.jt);
+      code_[f.at].jf = offset(f.at, f.jf);
+    }
+    return code_;
+  }
+
+ private:
+  struct Fixup {
+    usize at;
+    int jt, jf;
+  };
+  u8 offset(usize at, int label) const {
+    if (label < 0) return 0;
+    usize target = labels_.at(label);
+    if (target <= at || target - at - 1 > 255) panic("seccomp filter: bad jump");
+    return static_cast<u8>(target - at - 1);
+  }
+  std::vector<sock_filter> code_;
+  std::vector<Fixup> fixups_;
+  std::vector<usize> labels_;
+};
+
+std::vector<sock_filter> build_filter() {
+  enum { kTrap, kAllow, kFutex, kArchPrctl };
+  constexpr u16 kLd = BPF_LD | BPF_W | BPF_ABS;
+  constexpr u16 kJeq = BPF_JMP | BPF_JEQ | BPF_K;
+  constexpr u16 kJge = BPF_JMP | BPF_JGE | BPF_K;
+  constexpr u32 kArg0 = offsetof(seccomp_data, args);
+  constexpr u32 kArg1 = offsetof(seccomp_data, args) + 8;
+  constexpr u32 kIpLo = offsetof(seccomp_data, instruction_pointer);
+  static_assert((kStubBase & 0xffffffffull) == 0 && kStubCodeEnd - kStubBase == 0x1000);
+  Bpf b;
+  // Anything but a native x86-64 call (int 0x80, x32 numbers fall out below) traps.
+  b.stmt(kLd, offsetof(seccomp_data, arch));
+  b.jump(kJeq, AUDIT_ARCH_X86_64, -1, kTrap);
+  // Calls from outside the stub's code page are the guest's: they trap to the kernel.
+  b.stmt(kLd, kIpLo + 4);
+  b.jump(kJeq, static_cast<u32>(kStubBase >> 32), -1, kTrap);
+  b.stmt(kLd, kIpLo);
+  b.jump(kJge, 0x1000, kTrap, -1);
+  // From the stub's code page: only what its handler uses. Anything else (a guest that jumped
+  // into the stub's code) traps like any guest system call.
+  b.stmt(kLd, offsetof(seccomp_data, nr));
+  b.jump(kJeq, SYS_rt_sigreturn, kAllow, -1);
+  b.jump(kJeq, SYS_futex, kFutex, -1);
+  b.jump(kJeq, SYS_arch_prctl, kArchPrctl, -1);
+  b.jump(kJeq, SYS_exit, kAllow, kTrap);
+  b.label(kFutex);  // FUTEX_WAIT or FUTEX_WAKE (shared), nothing else
+  b.stmt(kLd, kArg1);
+  b.jump(kJeq, FUTEX_WAIT, kAllow, -1);
+  b.jump(kJeq, FUTEX_WAKE, kAllow, kTrap);
+  b.label(kArchPrctl);  // ARCH_SET_GS 0x1001 .. ARCH_GET_GS 0x1004
+  b.stmt(kLd, kArg0);
+  b.jump(kJge, 0x1001, -1, kTrap);
+  b.jump(kJge, 0x1005, kTrap, kAllow);
+  b.label(kTrap);
+  b.stmt(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
+  b.label(kAllow);
+  b.stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  return b.finish();
+}
+
+Result<void> init_shared() {
+  if (g_shared != nullptr) return {};
+  auto* sh = new Shared;
+  sh->config = TRY(Frame::alloc());
+  sh->doorbell = TRY(Frame::alloc());
+  sh->fsgsbase = (getauxval(AT_HWCAP2) & 2) != 0;  // HWCAP2_FSGSBASE
+  std::vector<sock_filter> f = build_filter();
+  u64 flags = sh->fsgsbase ? 1 : 0;
+  TRY(sh->config->write_bytes(0, bytes_of(flags)));
+  u64 spin = stub_cpus() != nullptr ? kStubSpinIterations : 0;
+  TRY(sh->config->write_bytes(8, bytes_of(spin)));
+  g_idle_spin_ns = stub_cpus() != nullptr ? kIdleSpinNs : 0;
+  struct {
+    u16 len;
+    u16 pad0;
+    u32 pad1;
+    u64 filter;
+  } prog{static_cast<u16>(f.size()), 0, 0, kStubConfigPage + 64};
+  static_assert(sizeof prog == 16);
+  TRY(sh->config->write_bytes(32, bytes_of(prog)));
+  if (f.size() * sizeof(sock_filter) > 512 - 64) panic("seccomp filter too long");
+  if (const cpu_set_t* cpus = stub_cpus()) {
+    u64 size = sizeof(cpu_set_t);
+    TRY(sh->config->write_bytes(16, bytes_of(size)));
+    TRY(sh->config->write_bytes(512, std::span<const u8>(reinterpret_cast<const u8*>(cpus), sizeof *cpus)));
+  }
+  TRY(sh->config->write_bytes(
+      64, std::span<const u8>(reinterpret_cast<const u8*>(f.data()), f.size() * sizeof(sock_filter))));
+  g_doorbell = reinterpret_cast<u32*>(arch::phys_to_virt(sh->doorbell->paddr()));
+  g_shared = sh;
+
+  // Stub stops (control thread) now wake the idle loop's futex wait through SIGCHLD.
+  struct sigaction sa {};
+  sa.sa_handler = sigchld_handler;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGCHLD, &sa, nullptr);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  kLog.debug("seccomp platform: filter of {} instructions, fsgsbase {}", f.size(), sh->fsgsbase);
+  return {};
+}
+
+u8* mailbox_ptr(const arch::UserThread& t) {
+  return arch::phys_to_virt(t.as->slots.at(t.slot)->mailbox.paddr());
+}
+u32 load32(const u8* p) { return __atomic_load_n(reinterpret_cast<const u32*>(p), __ATOMIC_ACQUIRE); }
+void store32(u8* p, u32 v) { __atomic_store_n(reinterpret_cast<u32*>(p), v, __ATOMIC_RELEASE); }
+u64 load64(const u8* p) {
+  u64 v = 0;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+void store64(u8* p, u64 v) { std::memcpy(p, &v, sizeof v); }
+
+u64 alt_base(u32 slot) { return kStubAltStacks + slot * kStubAltStackSize + kStubAltStackSize - kAltStackBytes; }
+
+// The direct-map address of [va, va + len) when it lies inside the thread's altstack.
+u8* alt_ptr(const arch::UserThread& t, u64 va, u64 len) {
+  u64 base = alt_base(t.slot);
+  if (va < base || len > kAltStackBytes || va - base > kAltStackBytes - len) return nullptr;
+  return arch::phys_to_virt(t.as->slots.at(t.slot)->altstack.paddr()) + (va - base);
+}
+
+bool thread_alive(const arch::UserThread& t) {
+  return !t.as->control.gone && load32(mailbox_ptr(t) + kMbCtid) != 0;
+}
+
+void futex_wake(u8* word) {
+  syscall(SYS_futex, reinterpret_cast<u32*>(word), FUTEX_WAKE, 1, nullptr, nullptr, 0);
+}
+
+ReturnReason lost(arch::UserThread& t, const char* why) {
+  kLog.error("guest thread {} (slot {}) lost: {}", t.t.tid, t.slot, std::string_view(why));
+  t.parked = false;
+  t.t.gone = true;
+  return exception_reason(ExceptionKind::Unknown, ~0u);
+}
+
+// Waits until the thread posts an event (true) or is gone (false), kicking it once when
+// `call(pred)` says the kernel needs it back.
+bool wait_posted(arch::UserThread& t, void* pred, bool (*call)(void*)) {
+  struct Ctx {
+    arch::UserThread* t;
+  } c{&t};
+  bool kicked = false;
+  u64 kicked_at = 0;
+  for (;;) {
+    bool ready = wait_ready(
+        [](void* a) {
+          auto* ct = static_cast<Ctx*>(a);
+          return load32(mailbox_ptr(*ct->t) + kMbState) == kPosted || !thread_alive(*ct->t);
+        },
+        &c, call, pred);
+    if (ready) return load32(mailbox_ptr(t) + kMbState) == kPosted;
+    if (!kicked) {
+      syscall(SYS_tgkill, t.as->pid, t.t.tid, kKickSignal);
+      kicked = true;
+      kicked_at = arch::monotonic_ns();
+    } else if (arch::monotonic_ns() - kicked_at > kKickTimeoutNs) {
+      // A thread in the stub's handler has every signal blocked; one that ignores the kick
+      // this long was derailed (its mailbox or frame overwritten by the guest itself).
+      return false;
+    }
+  }
+}
+
+}  // namespace
+
+Result<void> seccomp_boot() { return init_shared(); }
+
+Result<void> seccomp_setup_space(arch::AddressSpace& as) {
+  TRY(init_shared());
+  TRY(inject_ok(as, as.control, SYS_mmap,
+                {kStubConfigPage, kPageSize, PROT_READ, MAP_SHARED | MAP_FIXED, kStubMemFd,
+                 g_shared->config->paddr()}));
+  TRY(inject_ok(as, as.control, SYS_mmap,
+                {kStubDoorbellPage, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+                 kStubMemFd, g_shared->doorbell->paddr()}));
+  for (int sig : {SIGSYS, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, kKickSignal}) {
+    TRY(inject_ok(as, as.control, SYS_rt_sigaction,
+                  {static_cast<u64>(sig), kStubSigAction, 0, 8, 0, 0}));
+  }
+  return {};
+}
+
+bool seccomp_slot_free(arch::AddressSpace& as, u32 slot) {
+  if (slot >= as.slots.size() || !as.slots[slot]) return true;
+  return load32(arch::phys_to_virt(as.slots[slot]->mailbox.paddr()) + kMbCtid) == 0;
+}
+
+Result<void> seccomp_start_thread(arch::AddressSpace& as, arch::UserThread& t) {
+  if (as.slots.size() <= t.slot) as.slots.resize(t.slot + 1);
+  u64 alt = alt_base(t.slot);
+  u64 mb = kStubMailboxes + static_cast<u64>(t.slot) * kPageSize;
+  if (!as.slots[t.slot]) {
+    Segment seg = TRY(Segment::alloc(kAltFrames));
+    Frame mbox = TRY(Frame::alloc());
+    TRY(inject_ok(as, as.control, SYS_mmap,
+                  {alt, kAltStackBytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, kStubMemFd,
+                   seg.paddr()}));
+    TRY(inject_ok(as, as.control, SYS_mmap,
+                  {mb, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, kStubMemFd,
+                   mbox.paddr()}));
+    as.slots[t.slot] = arch::SeccompSlot{std::move(seg), std::move(mbox)};
+  }
+  u8* m = mailbox_ptr(t);
+  std::memset(m, 0, kPageSize);
+  stack_t ss{};
+  ss.ss_sp = reinterpret_cast<void*>(alt);
+  ss.ss_size = kAltStackBytes;
+  std::memcpy(m + kMbStack, &ss, sizeof ss);
+  store32(m + kMbCtid, 1);  // until CLONE_CHILD_SETTID writes the tid (0 once it exits)
+
+  user_regs_struct r = as.base_regs;
+  r.rip = kStubClone;
+  r.rax = SYS_clone;
+  r.orig_rax = ~0ull;
+  r.rdi = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
+          CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID;
+  r.rsi = 0;
+  r.rdx = 0;
+  r.r10 = mb + kMbCtid;
+  r.r8 = 0;
+  r.r12 = mb + kMbStack;
+  r.r13 = kStubConfigPage + 32;
+  i64 tid = TRY(run_stub(as.control, r));
+  if (tid <= 0) {
+    store32(m + kMbCtid, 0);
+    kLog.error("clone in stub {} failed: {}", as.pid, tid);
+    return Errno::eagain;
+  }
+  t.t.tid = static_cast<pid_t>(tid);
+  // The new thread installs its altstack and filter, then parks through ud2 at stub_park.
+  if (!wait_posted(t, nullptr, [](void*) { return false; })) {
+    kLog.error("new guest thread {} died before parking", tid);
+    return Errno::eagain;
+  }
+  u64 uc = load64(m + kMbUc);
+  const u8* ucp = alt_ptr(t, uc, sizeof(KUcontext));
+  KUcontext k{};
+  if (ucp != nullptr) std::memcpy(&k, ucp, sizeof k);
+  if (ucp == nullptr || load64(m + kMbSigno) != SIGILL || k.gregs[kRip] != kStubPark) {
+    kLog.error("new guest thread {} parked wrongly (signal {}, rip {:#x})", tid,
+               load64(m + kMbSigno), k.gregs[kRip]);
+    return Errno::eagain;
+  }
+  t.parked = true;
+  t.uc_va = uc;
+  t.fs_known = load64(m + kMbFs);
+  t.gs_known = load64(m + kMbGs);
+  return {};
+}
+
+void seccomp_end_thread(arch::UserThread& t) {
+  if (t.t.tid == 0 || t.slot >= t.as->slots.size() || !t.as->slots[t.slot]) return;
+  if (!t.parked || !thread_alive(t)) return;
+  // Tell the parked handler to exit the host thread; its clear-tid word frees the slot.
+  u8* m = mailbox_ptr(t);
+  store64(m + kMbCmd, 1);
+  store32(m + kMbState, kReplied);
+  futex_wake(m + kMbState);
+  t.parked = false;
+}
+
+ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx, void* pred,
+                             bool (*call)(void*)) {
+  if (!t.parked || t.t.gone) return lost(t, "not parked");
+  if (!t.as->pending.empty() && vm.flush().is_error()) return lost(t, "mapping flush failed");
+  u8* m = mailbox_ptr(t);
+  u8* ucp = alt_ptr(t, t.uc_va, sizeof(KUcontext));
+  if (ucp == nullptr) return lost(t, "bad frame");
+  const GeneralRegs& g = ctx.regs();
+  KUcontext k{};
+  std::memcpy(&k, ucp, sizeof k);
+  k.gregs[kR8] = g.r8; k.gregs[kR9] = g.r9; k.gregs[kR10] = g.r10; k.gregs[kR11] = g.r11;
+  k.gregs[kR12] = g.r12; k.gregs[kR13] = g.r13; k.gregs[kR14] = g.r14; k.gregs[kR15] = g.r15;
+  k.gregs[kRdi] = g.rdi; k.gregs[kRsi] = g.rsi; k.gregs[kRbp] = g.rbp; k.gregs[kRbx] = g.rbx;
+  k.gregs[kRdx] = g.rdx; k.gregs[kRax] = g.rax; k.gregs[kRcx] = g.rcx; k.gregs[kRsp] = g.rsp;
+  k.gregs[kRip] = g.rip;
+  k.gregs[kEfl] = (g.rflags & 0x244dd5ull) | 0x202ull;
+  // 64-bit user code and stack segments (cs 0x33, ss 0x2b), whatever the frame said: a frame
+  // taken in a compat (sysenter/int 0x80) entry carries the 32-bit code segment.
+  k.gregs[kCsgsfs] = 0x33ull | (0x2bull << 48);
+  k.flags |= 0x2;  // UC_SIGCONTEXT_SS: restore ss from the frame
+  k.sigmask = 0;
+  k.ss_sp = alt_base(t.slot);
+  k.ss_flags = 0;
+  k.ss_size = kAltStackBytes;
+  std::memcpy(ucp, &k, sizeof k);
+  u64 set = 0;
+  u64 fs = g.fs_base < kGuestTop ? g.fs_base : 0;
+  u64 gs = g.gs_base < kGuestTop ? g.gs_base : 0;
+  if (fs != t.fs_known) {
+    set |= 1;
+    store64(m + kMbNewFs, fs);
+    t.fs_known = fs;
+  }
+  if (gs != t.gs_known) {
+    set |= 2;
+    store64(m + kMbNewGs, gs);
+    t.gs_known = gs;
+  }
+  store64(m + kMbSetFlags, set);
+  store64(m + kMbCmd, 0);
+  t.parked = false;
+  __atomic_store_n(reinterpret_cast<u32*>(m + kMbState), kReplied, __ATOMIC_SEQ_CST);
+  if (load32(m + kMbSleeping) != 0) futex_wake(m + kMbState);
+
+  if (!wait_posted(t, pred, call)) return lost(t, "exited");
+  t.parked = true;
+  // Copy everything once: guest threads of this process can write these pages concurrently.
+  u64 signo = load64(m + kMbSigno);
+  u64 uc = load64(m + kMbUc);
+  u64 si = load64(m + kMbSiginfo);
+  const u8* nucp = alt_ptr(t, uc, sizeof(KUcontext));
+  const u8* sip = alt_ptr(t, si, 48);
+  if (nucp == nullptr || sip == nullptr) return lost(t, "bad frame pointers");
+  t.uc_va = uc;
+  std::memcpy(&k, nucp, sizeof k);
+  std::array<u8, 48> info{};
+  std::memcpy(info.data(), sip, info.size());
+  i32 code = 0;
+  std::memcpy(&code, info.data() + 8, 4);
+  u64 fault_addr = 0;
+  std::memcpy(&fault_addr, info.data() + 16, 8);
+  t.fs_known = load64(m + kMbFs);
+  t.gs_known = load64(m + kMbGs);
+
+  GeneralRegs& o = ctx.regs();
+  o.r8 = k.gregs[kR8]; o.r9 = k.gregs[kR9]; o.r10 = k.gregs[kR10]; o.r11 = k.gregs[kR11];
+  o.r12 = k.gregs[kR12]; o.r13 = k.gregs[kR13]; o.r14 = k.gregs[kR14]; o.r15 = k.gregs[kR15];
+  o.rdi = k.gregs[kRdi]; o.rsi = k.gregs[kRsi]; o.rbp = k.gregs[kRbp]; o.rbx = k.gregs[kRbx];
+  o.rdx = k.gregs[kRdx]; o.rax = k.gregs[kRax]; o.rcx = k.gregs[kRcx]; o.rsp = k.gregs[kRsp];
+  o.rip = k.gregs[kRip];
+  o.rflags = k.gregs[kEfl];
+  o.fs_base = t.fs_known;
+  o.gs_base = t.gs_known;
+
+  switch (signo) {
+    case SIGSYS: {
+      u32 arch = 0;
+      std::memcpy(&arch, info.data() + 28, 4);
+      if (code != 1 /* SYS_SECCOMP */ || arch != AUDIT_ARCH_X86_64) {
+        // int 0x80 / sysenter: no IA-32 emulation, so a #GP as on such a kernel.
+        return exception_reason(ExceptionKind::GeneralProtection, 13);
+      }
+      // The host rolled rax back to the system call number.
+      ReturnReason rr;
+      rr.kind = ReturnReason::Kind::Syscall;
+      return rr;
+    }
+    case SIGSEGV: {
+      u64 trapno = k.gregs[kTrapno];
+      u64 err = k.gregs[kErr];
+      if (trapno != 14 || (code != SEGV_MAPERR && code != SEGV_ACCERR && code != 4)) {
+        return exception_reason(ExceptionKind::GeneralProtection, 13);
+      }
+      ReturnReason rr = exception_reason(ExceptionKind::PageFault, 14);
+      rr.exception.address = fault_addr;
+      rr.exception.error_code = err & 0x1f;
+      rr.exception.present = code == SEGV_ACCERR;
+      rr.exception.access = (err & 0x10) != 0 ? Access::Execute
+                            : (err & 2) != 0  ? Access::Write
+                                              : Access::Read;
+      return rr;
+    }
+    case SIGILL:
+      return exception_reason(ExceptionKind::InvalidOpcode, 6);
+    case SIGFPE:
+      if (code == FPE_INTDIV) return exception_reason(ExceptionKind::DivideError, 0);
+      if (code == FPE_INTOVF) return exception_reason(ExceptionKind::Overflow, 4);
+      return exception_reason(ExceptionKind::SimdFloatingPoint, 19);
+    case SIGTRAP:
+      if (code == SI_KERNEL) return exception_reason(ExceptionKind::Breakpoint, 3);
+      return exception_reason(ExceptionKind::Debug, 1);
+    case SIGBUS:
+      if (code == BUS_ADRALN) return exception_reason(ExceptionKind::AlignmentCheck, 17);
+      return exception_reason(ExceptionKind::GeneralProtection, 13);
+    default: {
+      // The kick (or a forged signal number): the kernel wanted the CPU back.
+      ReturnReason rr;
+      rr.kind = ReturnReason::Kind::KernelEvent;
+      return rr;
+    }
+  }
+}
+
+namespace {
+// The FXSAVE image inside the parked frame (nullptr when the frame is not usable).
+u8* parked_fxsave(arch::UserThread& t) {
+  if (!t.parked) return nullptr;
+  const u8* ucp = alt_ptr(t, t.uc_va, sizeof(KUcontext));
+  if (ucp == nullptr) return nullptr;
+  KUcontext k{};
+  std::memcpy(&k, ucp, sizeof k);
+  return alt_ptr(t, k.fpregs, 512 + 64);
+}
+}  // namespace
+
+Result<FpuState> seccomp_get_fpu(arch::UserThread& t) {
+  u8* p = parked_fxsave(t);
+  if (p == nullptr) return Errno::esrch;
+  FpuState s;
+  std::memcpy(s.fxsave.data(), p, s.fxsave.size());
+  return s;
+}
+
+Result<void> seccomp_set_fpu(arch::UserThread& t, const FpuState& s) {
+  u8* p = parked_fxsave(t);
+  if (p == nullptr) return Errno::esrch;
+  // Bytes 464..511 are the host's software-reserved words (xstate magic and size): keep them.
+  std::memcpy(p, s.fxsave.data(), 464);
+  u32 mxcsr = 0;
+  std::memcpy(&mxcsr, p + 24, 4);
+  u32 mask = 0;
+  std::memcpy(&mask, p + 28, 4);
+  mxcsr &= mask != 0 ? mask : 0xffbfu;
+  std::memcpy(p + 24, &mxcsr, 4);
+  u32 magic = 0;
+  std::memcpy(&magic, p + 464, 4);
+  if (magic == 0x46505853u /* FP_XSTATE_MAGIC1 */) {
+    // XSAVE format: mark x87 and SSE as in use, or xrstor would load their initial state.
+    u64 bv = 0;
+    std::memcpy(&bv, p + 512, 8);
+    bv |= 3;
+    std::memcpy(p + 512, &bv, 8);
+  }
+  return {};
+}
+
+bool seccomp_kick_idle() {
+  u32* d = doorbell_word();
+  if (d == nullptr) return false;
+  __atomic_fetch_add(d, 1, __ATOMIC_SEQ_CST);
+  return true;
+}
+
+bool seccomp_idle(bool (*has_work)()) {
+  u32* d = doorbell_word();
+  if (d == nullptr) return false;
+  if (g_sigchld.exchange(false, std::memory_order_relaxed)) reap_children(false);
+  // Every task is blocked: stubs spinning for a reply should sleep instead (they may be
+  // keeping another guest off its CPU).
+  u32* idle = d + 3;
+  __atomic_store_n(d + 2, g_doorbell_seen, __ATOMIC_RELAXED);
+  __atomic_store_n(idle, 1, __ATOMIC_RELEASE);
+  u32 cur = __atomic_load_n(d, __ATOMIC_SEQ_CST);
+  if (cur == g_doorbell_seen && g_idle_spin_ns != 0 && !tracee_waits_pending()) {
+    // Stubs run on other CPUs: a post usually comes within microseconds.
+    u64 deadline = arch::monotonic_ns() + g_idle_spin_ns;
+    for (u32 i = 1;; ++i) {
+      __builtin_ia32_pause();
+      cur = __atomic_load_n(d, __ATOMIC_ACQUIRE);
+      if (cur != g_doorbell_seen || g_sigchld.load(std::memory_order_relaxed)) break;
+      if ((i & 63) == 0 && (has_work() || arch::monotonic_ns() > deadline)) break;
+    }
+  }
+  if (cur == g_doorbell_seen && !has_work()) {
+    // Interrupted by the timer, by SIGCHLD (which also bumps the word) or woken by a post.
+    u32* sleeping = d + 1;
+    __atomic_store_n(sleeping, 1, __ATOMIC_SEQ_CST);
+    cur = __atomic_load_n(d, __ATOMIC_SEQ_CST);
+    if (cur == g_doorbell_seen) syscall(SYS_futex, d, FUTEX_WAIT, cur, nullptr, nullptr, 0);
+    __atomic_store_n(sleeping, 0, __ATOMIC_RELAXED);
+    cur = __atomic_load_n(d, __ATOMIC_SEQ_CST);
+  }
+  __atomic_store_n(idle, 0, __ATOMIC_RELAXED);
+  if (g_sigchld.exchange(false, std::memory_order_relaxed)) reap_children(false);
+  if (cur != g_doorbell_seen) {
+    g_doorbell_seen = cur;
+    // The idle loop is not about to block: no need for wake-ups to kick it with a timer.
+    arch::cpu_local().idle_waiting.store(false, std::memory_order_relaxed);
+    notify_tracee_waiters();
+  }
+  return true;
+}
+
+}  // namespace ostd::host

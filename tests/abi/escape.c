@@ -1,0 +1,180 @@
+/* Escape attempts against the host backend's user-mode platforms. Each attempt runs in a child
+ * process; the guest may die (that is the expected outcome for most) but no host system call may
+ * run on its behalf and umk must keep going. Prints one line per attempt:
+ *   <name> exited N | <name> killed by signal N
+ * then "escape: done". Run under umk only (ctest abi.escape): the attempts jump into umk's stub
+ * code, which does not exist natively.
+ *
+ * - stub_syscall: jump to the stub's `syscall` instructions (every one in its code page) with
+ *   registers set up for creat("/tmp/umk-escape-TAG") — the host file must not appear
+ *   (TAG is argv[1]; tests/abi/escape.cmake checks).
+ * - sigreturn_forged: jump to the stub's `mov $15,%eax; syscall` (rt_sigreturn) with a forged
+ *   frame that blocks every host signal, then make a system call.
+ * - scribble: one thread overwrites the stub's per-thread pages (mailboxes, altstacks, doorbell,
+ *   request page) with garbage while another makes system calls.
+ * - int80: the 32-bit system call gate. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define STUB_BASE 0x7ff800000000ull
+#define STUB_PAGES_LO 0x7ff840000000ull /* request, config, doorbell pages */
+#define STUB_ALTSTACKS 0x7ff880000000ull
+#define STUB_MAILBOXES 0x7ff8c0000000ull
+
+static char host_path[64];
+
+/* Every offset in the stub's code page where `syscall` (0f 05) starts. */
+static int find_syscalls(const unsigned char* code, int* offs, int max) {
+  int n = 0;
+  for (int i = 0; i + 1 < 4096 && n < max; ++i)
+    if (code[i] == 0x0f && code[i + 1] == 0x05) offs[n++] = i;
+  return n;
+}
+
+static void attempt_stub_syscall(int off) {
+  /* creat(host_path, 0644) through the stub's instruction at `off`. */
+  uint64_t target = STUB_BASE + (uint64_t)off;
+  __asm__ volatile(
+      "mov $85, %%eax\n"
+      "mov %0, %%rdi\n"
+      "mov $0644, %%esi\n"
+      "jmp *%1\n"
+      :
+      : "r"(host_path), "r"(target)
+      : "rax", "rdi", "rsi", "memory");
+}
+
+/* The kernel's struct rt_sigframe head: return address, then struct ucontext. */
+struct forged {
+  uint64_t pretcode;
+  uint64_t uc_flags, uc_link;
+  uint64_t ss_sp;
+  uint32_t ss_flags, pad;
+  uint64_t ss_size;
+  uint64_t gregs[23];
+  uint64_t fpregs;
+  uint64_t reserved[8];
+  uint64_t sigmask;
+  char slack[4096];
+};
+
+static void after_sigreturn(void) {
+  /* Running with whatever mask the forged frame set: a system call now. */
+  syscall(SYS_getppid);
+  _exit(42);
+}
+
+static void attempt_sigreturn(void) {
+  const unsigned char* code = (const unsigned char*)STUB_BASE;
+  int at = -1;
+  for (int i = 0; i + 7 <= 4096; ++i) {
+    static const unsigned char seq[] = {0xb8, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
+    if (memcmp(code + i, seq, sizeof seq) == 0) {
+      at = i;
+      break;
+    }
+  }
+  if (at < 0) _exit(3); /* no sigreturn gadget: nothing to try */
+  static struct forged f;
+  static char stack[65536];
+  memset(&f, 0, sizeof f);
+  f.gregs[15] = (uint64_t)(stack + sizeof stack - 64); /* REG_RSP */
+  f.gregs[16] = (uint64_t)after_sigreturn;               /* REG_RIP */
+  f.gregs[18] = 0x33;                                    /* CSGSFS: user CS */
+  f.sigmask = ~0ull;
+  uint64_t target = STUB_BASE + (uint64_t)at;
+  __asm__ volatile("mov %0, %%rsp\n"
+                   "jmp *%1\n"
+                   :
+                   : "r"(&f.uc_flags), "r"(target)
+                   : "memory");
+}
+
+static volatile int stop_scribbling;
+
+static void* scribbler(void* arg) {
+  (void)arg;
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  static const uint64_t regions[][2] = {
+      {STUB_MAILBOXES, 4 * 4096},
+      {STUB_ALTSTACKS + 32 * 1024, 32 * 1024},
+      {STUB_ALTSTACKS + 65536 + 32 * 1024, 32 * 1024},
+      {STUB_PAGES_LO + 2 * 4096, 4096},
+      {STUB_PAGES_LO, 4096},
+  };
+  while (!stop_scribbling) {
+    for (unsigned r = 0; r < sizeof regions / sizeof regions[0]; ++r) {
+      volatile uint64_t* p = (volatile uint64_t*)regions[r][0];
+      for (uint64_t i = 0; i < regions[r][1] / 8; i += 7) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        p[i] = x;
+      }
+    }
+  }
+  return NULL;
+}
+
+static void attempt_scribble(void) {
+  pthread_t t;
+  pthread_create(&t, NULL, scribbler, NULL);
+  for (int i = 0; i < 20000; ++i) syscall(SYS_getppid);
+  stop_scribbling = 1;
+  pthread_join(t, NULL);
+  _exit(0);
+}
+
+static void attempt_int80(void) {
+  long r;
+  __asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory");
+  _exit(r == 0 ? 5 : 6);
+}
+
+static void run(const char* name, void (*fn)(int), int arg) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    alarm(3);
+    fn(arg);
+    _exit(0);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  if (WIFEXITED(st))
+    printf("%s exited %d\n", name, WEXITSTATUS(st));
+  else
+    printf("%s killed by signal %d\n", name, WTERMSIG(st));
+}
+
+static void do_stub(int off) { attempt_stub_syscall(off); }
+static void do_sigreturn(int unused) { (void)unused; attempt_sigreturn(); }
+static void do_scribble(int unused) { (void)unused; attempt_scribble(); }
+static void do_int80(int unused) { (void)unused; attempt_int80(); }
+
+int main(int argc, char** argv) {
+  snprintf(host_path, sizeof host_path, "/tmp/umk-escape-%s", argc > 1 ? argv[1] : "x");
+  int offs[64];
+  int n = find_syscalls((const unsigned char*)STUB_BASE, offs, 64);
+  printf("stub code page: %d syscall instructions\n", n);
+  for (int i = 0; i < n; ++i) {
+    char name[64];
+    snprintf(name, sizeof name, "stub_syscall+%#x", offs[i]);
+    run(name, do_stub, offs[i]);
+  }
+  run("sigreturn_forged", do_sigreturn, 0);
+  run("scribble", do_scribble, 0);
+  run("int80", do_int80, 0);
+  printf("host path: %s\n", host_path);
+  printf("escape: done\n");
+  return 0;
+}
