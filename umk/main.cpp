@@ -29,6 +29,8 @@ const char kUsage[] =
     "  --mem SIZE         physical memory, e.g. 512M or 2G (default 512M)\n"
     "  --platform NAME    how user code is trapped: seccomp (default) or ptrace; the\n"
     "                     UMK_PLATFORM environment variable sets the default\n"
+    "  --cpus MODE        seccomp platform: split (default; guests on the other CPUs, both\n"
+    "                     sides spin) or shared (guests share the kernel's CPU)\n"
     "  --hz N             timer interrupt rate (default 250)\n"
     "  --log LEVEL        kernel log level on stderr: trace, debug, info, warn (default),\n"
     "                     error, off\n"
@@ -90,6 +92,12 @@ int main(int argc, char** argv) {
         return usage_error("--platform must be ptrace or seccomp");
       }
       cfg.platform = *v;
+    } else if (a == "--cpus") {
+      const std::string* v = value("--cpus");
+      if (v == nullptr || (*v != "split" && *v != "shared")) {
+        return usage_error("--cpus must be split or shared");
+      }
+      cfg.split_cpus = *v == "split";
     } else if (a == "--hz") {
       const std::string* v = value("--hz");
       int hz = v == nullptr ? 0 : std::atoi(v->c_str());

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cctype>
+#include <cstdlib>
 
 #include <ostd/host/host.h>
 
@@ -59,7 +60,7 @@ int run_kernel(const Config& config, BootInfo info, std::function<int()> entry) 
   init_signals_once();
   static bool pinned = false;
   if (config.pin_cpu && !pinned) {
-    pin_to_one_cpu(config.platform == "seccomp");
+    pin_to_one_cpu(config.platform == "seccomp" && config.split_cpus);
     pinned = true;
   }
   init_physical_memory(config.mem_bytes);

@@ -75,10 +75,14 @@ Result<i64> inject(arch::AddressSpace& as, Tracee& t, u64 nr, std::array<u64, 6>
                    pid_t* clone_tid = nullptr);
 Result<void> inject_ok(arch::AddressSpace& as, Tracee& t, u64 nr, std::array<u64, 6> a);
 ReturnReason exception_reason(ExceptionKind kind, u32 vector);
+/// Runs the queued host mapping requests (as.pending) in the control thread, in batches;
+/// the caller holds as.ctl_lock or owns a space nobody else can reach yet.
+Result<void> flush_locked(arch::AddressSpace& as);
 
 // seccomp_platform.cpp
 /// Allocates the stubs' shared pages (config, doorbell) once per process.
 Result<void> seccomp_boot();
+/// Queues (in as.pending) the seccomp platform's per-process setup.
 Result<void> seccomp_setup_space(arch::AddressSpace& as);
 /// Creates a guest thread in `slot` (mapping the slot's pages when new) and waits until it is
 /// parked in the stub's handler.

@@ -179,22 +179,18 @@ ReturnReason exception_reason(ExceptionKind kind, u32 vector) {
 
 namespace {
 
-// Unmaps everything in the fresh stub process that is not the stub's own region.
-Result<void> clean_address_space(arch::AddressSpace& as) {
-  for (int pass = 0; pass < 2; ++pass) {
-    std::ifstream maps("/proc/" + std::to_string(as.pid) + "/maps");
-    std::string line;
-    std::vector<std::pair<u64, u64>> foreign;
-    while (std::getline(maps, line)) {
-      u64 s = 0, e = 0;
-      if (std::sscanf(line.c_str(), "%lx-%lx", &s, &e) != 2) continue;
-      if (s >= 0xffffffffff600000ull) continue;  // [vsyscall] cannot be unmapped (xonly)
-      if (s >= kStubRegionStart && e <= kStubRegionEnd) continue;
-      foreign.emplace_back(s, e);
-    }
-    if (foreign.empty()) return {};
-    if (pass == 1) return Errno::eagain;
-    for (auto [s, e] : foreign) TRY(inject_ok(as, as.control, SYS_munmap, {s, e - s, 0, 0, 0, 0}));
+// Queues the unmapping of everything in the fresh stub process that is not the stub's own
+// region (its stack, vDSO and vvar).
+Result<void> queue_clean_address_space(arch::AddressSpace& as) {
+  std::ifstream maps("/proc/" + std::to_string(as.pid) + "/maps");
+  if (!maps) return Errno::esrch;
+  std::string line;
+  while (std::getline(maps, line)) {
+    u64 s = 0, e = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx", &s, &e) != 2) continue;
+    if (s >= 0xffffffffff600000ull) continue;  // [vsyscall] cannot be unmapped (xonly)
+    if (s >= kStubRegionStart && e <= kStubRegionEnd) continue;
+    as.pending.push_back({SYS_munmap, {s, e - s, 0, 0, 0, 0}});
   }
   return {};
 }
@@ -258,43 +254,80 @@ Result<std::unique_ptr<AddressSpace, AddressSpaceDeleter>> create_address_space(
   }
   if (ptrace(PTRACE_GETREGS, pid, nullptr, &as->base_regs) != 0) return Errno::eagain;
   as->base_regs.eflags = 0x202;
-  TRY(clean_address_space(*as));
+  // The request page first; then one batch unmaps what the exec left and sets the stub up.
   TRY(inject_ok(*as, as->control, SYS_mmap,
                 {kStubRequestPage, kPageSize, PROT_READ, MAP_SHARED | MAP_FIXED, kStubMemFd,
                  as->request_frame->paddr()}));
+  TRY(queue_clean_address_space(*as));
   if (as->seccomp) {
     TRY(seccomp_setup_space(*as));
   } else {
-    TRY(inject_ok(*as, as->control, SYS_rt_sigaction, {SIGSEGV, kStubSegvAction, 0, 8, 0, 0}));
+    as->pending.push_back({SYS_rt_sigaction, {SIGSEGV, kStubSegvAction, 0, 8, 0, 0}});
   }
+  TRY(flush_locked(*as));
   kLog.debug("address space: stub process {}", pid);
   return as;
 }
 
+// Requests that continue the previous one (the next pages, the next frames, the same
+// protection) extend it: one host call maps a whole fault-around run or a forked range.
 void as_map(AddressSpace& as, Vaddr va, Paddr pa, usize npages, PageFlags flags) {
+  u64 prot = host_prot(flags);
+  if (!as.pending.empty()) {
+    HostRequest& last = as.pending.back();
+    if (last.nr == SYS_mmap && last.args[0] + last.args[1] == va &&
+        last.args[5] + last.args[1] == pa && last.args[2] == prot) {
+      last.args[1] += npages * kPageSize;
+      return;
+    }
+  }
   as.pending.push_back({SYS_mmap,
-                        {va, npages * kPageSize, host_prot(flags), MAP_SHARED | MAP_FIXED,
+                        {va, npages * kPageSize, prot, MAP_SHARED | MAP_FIXED,
                          static_cast<u64>(kStubMemFd), pa}});
 }
 
 void as_unmap(AddressSpace& as, Vaddr va, usize npages) {
+  if (!as.pending.empty()) {
+    HostRequest& last = as.pending.back();
+    if (last.nr == SYS_munmap && last.args[0] + last.args[1] == va) {
+      last.args[1] += npages * kPageSize;
+      return;
+    }
+  }
   as.pending.push_back({SYS_munmap, {va, npages * kPageSize, 0, 0, 0, 0}});
 }
 
 void as_protect(AddressSpace& as, Vaddr va, usize npages, PageFlags flags) {
-  as.pending.push_back({SYS_mprotect, {va, npages * kPageSize, host_prot(flags), 0, 0, 0}});
+  u64 prot = host_prot(flags);
+  if (!as.pending.empty()) {
+    HostRequest& last = as.pending.back();
+    if (last.nr == SYS_mprotect && last.args[0] + last.args[1] == va && last.args[2] == prot) {
+      last.args[1] += npages * kPageSize;
+      return;
+    }
+  }
+  as.pending.push_back({SYS_mprotect, {va, npages * kPageSize, prot, 0, 0, 0}});
 }
 
 Result<void> as_flush(AddressSpace& as) {
   if (as.pending.empty()) return {};
   MutexGuard g(as.ctl_lock);
+  return flush_locked(as);
+}
+
+}  // namespace ostd::arch
+
+namespace ostd::host {
+
+Result<void> flush_locked(arch::AddressSpace& as) {
+  if (as.pending.empty()) return {};
   usize done = 0;
   while (done < as.pending.size()) {
     usize n = as.pending.size() - done;
     if (n > kRequestsPerPage) n = kRequestsPerPage;
     TRY(as.request_frame->write_bytes(
         0, std::span<const u8>(reinterpret_cast<const u8*>(&as.pending[done]),
-                               n * sizeof(HostRequest))));
+                               n * sizeof(arch::HostRequest))));
     user_regs_struct r = as.base_regs;
     r.rip = kStubBatch;
     r.r12 = kStubRequestPage;
@@ -319,6 +352,10 @@ Result<void> as_flush(AddressSpace& as) {
   as.pending.clear();
   return {};
 }
+
+}  // namespace ostd::host
+
+namespace ostd::arch {
 
 // ---- user threads ----
 

@@ -7,7 +7,8 @@
 // pointer is checked against the thread's own altstack, every value is copied once before use,
 // and a forged value can only misdirect the forging process itself. The guest threads' filter
 // allows host system calls only from the stub's code page, and only rt_sigreturn, futex
-// (wait/wake), arch_prctl and exit; anything else from there kills the stub process. Mapping
+// (wait/wake), arch_prctl, sched_yield and exit; anything else from there traps like any guest
+// system call. Mapping
 // changes stay with the traced control thread (ptrace), whose results come in registers.
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -22,6 +23,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 
 #include <ostd/bytes.h>
@@ -54,8 +56,11 @@ constexpr usize kMbNewGs = 80;
 constexpr usize kMbSleeping = 96;
 constexpr usize kMbStack = 128;
 // Spinning only pays when stubs and the kernel are on different CPUs.
-constexpr u64 kStubSpinIterations = 1000;  // pause loops (~40 us) before FUTEX_WAIT
+// pause loops (~1 ms, yielding the CPU every 64) before FUTEX_WAIT; cut short when the kernel
+// goes idle after seeing the post.
+constexpr u64 kStubSpinIterations = 20000;
 constexpr u64 kKickTimeoutNs = 200 * 1000 * 1000;  // a kicked thread must post by then
+constexpr u64 kTaskSpinNs = 20 * 1000;  // a waiting task's spin before it sleeps
 constexpr u64 kIdleSpinNs = 50 * 1000;     // the kernel's idle spin on the doorbell
 constexpr u32 kRunning = 0;
 constexpr u32 kPosted = 1;
@@ -160,6 +165,7 @@ std::vector<sock_filter> build_filter() {
   b.jump(kJeq, SYS_rt_sigreturn, kAllow, -1);
   b.jump(kJeq, SYS_futex, kFutex, -1);
   b.jump(kJeq, SYS_arch_prctl, kArchPrctl, -1);
+  b.jump(kJeq, SYS_sched_yield, kAllow, -1);
   b.jump(kJeq, SYS_exit, kAllow, kTrap);
   b.label(kFutex);  // FUTEX_WAIT or FUTEX_WAKE (shared), nothing else
   b.stmt(kLd, kArg1);
@@ -265,6 +271,24 @@ bool wait_posted(arch::UserThread& t, void* pred, bool (*call)(void*)) {
   } c{&t};
   bool kicked = false;
   u64 kicked_at = 0;
+  if (g_idle_spin_ns != 0) {
+    // The stub runs on another CPU and most system calls post again within microseconds:
+    // wait right here while no other task wants this CPU (no trip through the idle loop).
+    u8* state = mailbox_ptr(t) + kMbState;
+    u64 deadline = 0;
+    for (u32 i = 1;; ++i) {
+      if (load32(state) == kPosted) return true;
+      __builtin_ia32_pause();
+      if ((i & 63) != 0) continue;
+      if (arch::cpu_local().rq_head != nullptr || g_sigchld.load(std::memory_order_relaxed) ||
+          !thread_alive(t) || call(pred)) {
+        break;
+      }
+      u64 now = arch::monotonic_ns();
+      if (deadline == 0) deadline = now + kTaskSpinNs;
+      if (now > deadline) break;
+    }
+  }
   for (;;) {
     bool ready = wait_ready(
         [](void* a) {
@@ -291,15 +315,15 @@ Result<void> seccomp_boot() { return init_shared(); }
 
 Result<void> seccomp_setup_space(arch::AddressSpace& as) {
   TRY(init_shared());
-  TRY(inject_ok(as, as.control, SYS_mmap,
-                {kStubConfigPage, kPageSize, PROT_READ, MAP_SHARED | MAP_FIXED, kStubMemFd,
-                 g_shared->config->paddr()}));
-  TRY(inject_ok(as, as.control, SYS_mmap,
-                {kStubDoorbellPage, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-                 kStubMemFd, g_shared->doorbell->paddr()}));
+  as.pending.push_back({SYS_mmap,
+                        {kStubConfigPage, kPageSize, PROT_READ, MAP_SHARED | MAP_FIXED,
+                         kStubMemFd, g_shared->config->paddr()}});
+  as.pending.push_back({SYS_mmap,
+                        {kStubDoorbellPage, kPageSize, PROT_READ | PROT_WRITE,
+                         MAP_SHARED | MAP_FIXED, kStubMemFd, g_shared->doorbell->paddr()}});
   for (int sig : {SIGSYS, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, kKickSignal}) {
-    TRY(inject_ok(as, as.control, SYS_rt_sigaction,
-                  {static_cast<u64>(sig), kStubSigAction, 0, 8, 0, 0}));
+    as.pending.push_back(
+        {SYS_rt_sigaction, {static_cast<u64>(sig), kStubSigAction, 0, 8, 0, 0}});
   }
   return {};
 }
@@ -316,12 +340,13 @@ Result<void> seccomp_start_thread(arch::AddressSpace& as, arch::UserThread& t) {
   if (!as.slots[t.slot]) {
     Segment seg = TRY(Segment::alloc(kAltFrames));
     Frame mbox = TRY(Frame::alloc());
-    TRY(inject_ok(as, as.control, SYS_mmap,
-                  {alt, kAltStackBytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, kStubMemFd,
-                   seg.paddr()}));
-    TRY(inject_ok(as, as.control, SYS_mmap,
-                  {mb, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, kStubMemFd,
-                   mbox.paddr()}));
+    as.pending.push_back({SYS_mmap,
+                          {alt, kAltStackBytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+                           kStubMemFd, seg.paddr()}});
+    as.pending.push_back({SYS_mmap,
+                          {mb, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+                           kStubMemFd, mbox.paddr()}});
+    TRY(flush_locked(as));
     as.slots[t.slot] = arch::SeccompSlot{std::move(seg), std::move(mbox)};
   }
   u8* m = mailbox_ptr(t);
@@ -562,9 +587,12 @@ bool seccomp_idle(bool (*has_work)()) {
   if (g_sigchld.exchange(false, std::memory_order_relaxed)) reap_children(false);
   // Every task is blocked: stubs spinning for a reply should sleep instead (they may be
   // keeping another guest off its CPU).
+  // (Not while a task only waits for a control thread's mapping batch: that is quick.)
   u32* idle = d + 3;
-  __atomic_store_n(d + 2, g_doorbell_seen, __ATOMIC_RELAXED);
-  __atomic_store_n(idle, 1, __ATOMIC_RELEASE);
+  if (!tracee_waits_pending()) {
+    __atomic_store_n(d + 2, g_doorbell_seen, __ATOMIC_RELAXED);
+    __atomic_store_n(idle, 1, __ATOMIC_RELEASE);
+  }
   u32 cur = __atomic_load_n(d, __ATOMIC_SEQ_CST);
   if (cur == g_doorbell_seen && g_idle_spin_ns != 0 && !tracee_waits_pending()) {
     // Stubs run on other CPUs: a post usually comes within microseconds.

@@ -195,6 +195,13 @@ stub_sig_handler:
     jns 32f
 34: pause
     dec %rcx
+    test $63, %ecx                  /* every 64 rounds, let other runnable threads of this */
+    jnz 31b                         /* CPU (other guests) in: a spinner never starves them */
+    push %rcx
+    mov $24, %eax                   /* sched_yield() */
+    syscall
+    pop %rcx
+    movabs $0x7ff840002000, %rdi
     jmp 31b
 32: movl $1, 96(%rbx)               /* sleeping: the kernel must wake us */
     mfence

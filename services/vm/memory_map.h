@@ -81,6 +81,7 @@ class MemoryMap {
   ostd::Result<ostd::Vaddr> find_free(ostd::u64 length, ostd::Vaddr hint) const;
   void remove_range(ostd::Vaddr start, ostd::Vaddr end);
   ostd::Result<void> populate_page(const Vma& vma, ostd::Vaddr page, ostd::Access access);
+  ostd::Result<void> populate_anonymous(const Vma& vma, ostd::Vaddr page, ostd::PageFlags flags);
   std::optional<Vma> find(ostd::Vaddr va) const;
 
   std::shared_ptr<ostd::VmSpace> vm_;

@@ -36,9 +36,12 @@ TEST(MemoryMap, AnonymousMappingsArePlacedTopDownAndDemandPaged) {
     EXPECT_EQ(b + kPageSize, a);
     EXPECT_EQ(mm->vm().mapped_pages(), 0u);  // nothing touched yet
     EXPECT_EQ(peek(*mm, a + 8), 0u);
-    EXPECT_EQ(mm->vm().mapped_pages(), 1u);
+    // Private anonymous faults map around: the rest of `a`'s pages, never beyond its end.
+    EXPECT_EQ(mm->vm().mapped_pages(), 3u);
     EXPECT_TRUE(UserPtr<u64>(a + kPageSize).write(mm->vm(), 5).is_ok());
-    EXPECT_EQ(mm->vm().mapped_pages(), 2u);
+    EXPECT_EQ(mm->vm().mapped_pages(), 3u);
+    EXPECT_EQ(peek(*mm, b), 0u);  // below `a`: its own fault, one page (a's are there)
+    EXPECT_EQ(mm->vm().mapped_pages(), 4u);
 
   });
 }

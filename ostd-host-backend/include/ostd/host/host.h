@@ -26,6 +26,10 @@ struct Config {
   /// machines (measured: getppid round trip 57.8 us vs 3.5 us). With seccomp, guest threads get
   /// the other CPUs and both sides spin briefly on shared memory instead of sleeping.
   bool pin_cpu = true;
+  /// Seccomp platform with more than one CPU: guest threads run on the CPUs the kernel does not
+  /// (fast system calls: both sides spin, no sleeps), or, when false, share the kernel's CPU
+  /// (no cross-CPU wake-ups or TLB shoot-downs: cheaper fork/exec on VMs with slow IPIs).
+  bool split_cpus = true;
 };
 
 /// Boots the framework on the calling thread (it becomes vCPU 0), runs `entry` as the first
