@@ -77,6 +77,36 @@ TEST(Task, BusyTasksArePreemptedFairly) {
   });
 }
 
+namespace {
+// A static whose initializer runs across several timer ticks.
+u64 slow_static(std::atomic<int>& entered) {
+  static u64 value = [&] {
+    entered.fetch_add(1);
+    u64 until = monotonic_ns() + 30 * kNsPerMs;
+    while (monotonic_ns() < until) asm volatile("" ::: "memory");
+    return u64{42};
+  }();
+  return value;
+}
+}  // namespace
+
+TEST(Task, NoPreemptionInsideAStaticInitializer) {
+  // Two tasks reach the same function-local static; the first is inside the initializer for
+  // 30 ms (several ticks). Preempting it there would make the second see a recursive
+  // initialization (an abort) or wait for itself forever.
+  test::run_in_kernel([] {
+    std::atomic<int> entered{0};
+    std::atomic<u64> a{0}, b{0};
+    auto ta = spawn([&] { a = slow_static(entered); });
+    auto tb = spawn([&] { b = slow_static(entered); });
+    ta->join();
+    tb->join();
+    EXPECT_EQ(a.load(), 42u);
+    EXPECT_EQ(b.load(), 42u);
+    EXPECT_EQ(entered.load(), 1);
+  });
+}
+
 TEST(Task, SleepLastsAtLeastTheRequestedTime) {
   test::run_in_kernel([] {
     for (u64 ms : {1, 5, 20}) {
