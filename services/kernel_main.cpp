@@ -29,7 +29,7 @@ int kernel_main() {
   (void)syscall_table();
   (void)strace_enabled();
   (void)global_poll_queue();
-  (void)pid_table();
+  pid_table().reset();  // init is pid 1 on every boot
   const ostd::BootInfo& info = ostd::boot_info();
   if (info.init_argv.empty()) {
     kLog.error("no init program given");
@@ -61,6 +61,11 @@ int kernel_main() {
     }
     if (!any) break;
     ostd::Task::sleep_for_ns(ostd::kNsPerMs);
+  }
+  for (auto& q : pid_table().all_processes()) {
+    if (q->state == Process::State::Running || q->state == Process::State::Stopped) {
+      kLog.warn("shutdown: process {} ({}) did not end", q->pid(), q->comm);
+    }
   }
   return status;
 }

@@ -57,7 +57,7 @@ void pin_to_one_cpu(bool split) {
 const cpu_set_t* stub_cpus() { return g_stub_cpus_set ? &g_stub_cpus : nullptr; }
 
 int run_kernel(const Config& config, BootInfo info, std::function<int()> entry) {
-  init_signals_once();
+  init_signals_once(config.catch_fatal_signals);
   static bool pinned = false;
   if (config.pin_cpu && !pinned) {
     pin_to_one_cpu(config.platform == "seccomp" && config.split_cpus);

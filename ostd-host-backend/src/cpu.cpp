@@ -76,7 +76,7 @@ bool pc_is_preemptible(const void* ucontext) {
          pc < reinterpret_cast<uintptr_t>(etext);
 }
 
-void init_signals_once() {
+void init_signals_once(bool catch_fatal) {
   static bool done = false;
   if (done) return;
   done = true;
@@ -86,7 +86,8 @@ void init_signals_once() {
   sigemptyset(&sa.sa_mask);
   sigaction(kTimerSignal, &sa, nullptr);
 
-  // Faults in umk itself are kernel bugs: report them on an alternate stack.
+  // Faults in umk itself are kernel bugs: report them on an alternate stack (unless the host
+  // program, e.g. a fuzzer with sanitizers, wants them itself).
   static char altstack[64 * 1024];
   stack_t ss{};
   ss.ss_sp = altstack;
@@ -96,10 +97,12 @@ void init_signals_once() {
   fa.sa_sigaction = fatal_signal;
   fa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
   sigemptyset(&fa.sa_mask);
-  sigaction(SIGSEGV, &fa, nullptr);
-  sigaction(SIGBUS, &fa, nullptr);
-  sigaction(SIGILL, &fa, nullptr);
-  sigaction(SIGFPE, &fa, nullptr);
+  if (catch_fatal) {
+    sigaction(SIGSEGV, &fa, nullptr);
+    sigaction(SIGBUS, &fa, nullptr);
+    sigaction(SIGILL, &fa, nullptr);
+    sigaction(SIGFPE, &fa, nullptr);
+  }
 
   // Stub state changes are collected with waitpid; SIGCHLD itself is never needed.
   sigset_t set;

@@ -16,7 +16,7 @@ namespace ostd::host {
 int phys_memfd();
 void init_physical_memory(u64 bytes);
 
-void init_signals_once();
+void init_signals_once(bool catch_fatal);
 /// The CPUs stub processes run on when they differ from the kernel's (seccomp platform on a
 /// machine with more than one CPU), else nullptr.
 const cpu_set_t* stub_cpus();

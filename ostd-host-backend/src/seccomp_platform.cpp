@@ -41,7 +41,7 @@ constexpr int kKickSignal = SIGUSR2;
 constexpr u64 kAltStackBytes = 32 * 1024;  // mapped at the top of each 64 KiB slot
 constexpr usize kAltFrames = kAltStackBytes / kPageSize;
 
-// Mailbox offsets (stub.S).
+// Mailbox offsets (stub.S). States: 0 running (the stub sets it), 1 posted, 2 replied.
 constexpr usize kMbState = 0;
 constexpr usize kMbCtid = 4;
 constexpr usize kMbSigno = 8;
@@ -62,7 +62,6 @@ constexpr u64 kStubSpinIterations = 20000;
 constexpr u64 kKickTimeoutNs = 200 * 1000 * 1000;  // a kicked thread must post by then
 constexpr u64 kTaskSpinNs = 20 * 1000;  // a waiting task's spin before it sleeps
 constexpr u64 kIdleSpinNs = 50 * 1000;     // the kernel's idle spin on the doorbell
-constexpr u32 kRunning = 0;
 constexpr u32 kPosted = 1;
 constexpr u32 kReplied = 2;
 

@@ -167,6 +167,9 @@ class PidTable {
   void remove_thread(ostd::i32 tid);
   std::shared_ptr<Thread> thread(ostd::i32 tid) const;
   std::vector<std::shared_ptr<Process>> all_processes() const;
+  /// Forgets every entry and starts again at 1 (a new boot of the kernel in the same host
+  /// process: fuzzers and tests).
+  void reset();
 
  private:
   ostd::i32 next_ = 1;

@@ -148,7 +148,7 @@ void handle_exception(Thread& t, const ostd::CpuException& e) {
   }
   kLog.debug("pid {} tid {}: signal {} at {:#x} (exception {}, ip {:#x})", t.process().pid(), t.tid(), sig, addr,
              static_cast<int>(e.kind), t.context().instruction_pointer());
-  send_signal_to_thread(t, sig, info);
+  send_signal_to_thread(t, sig, info, true);
 }
 
 int shell_status(int wait_status) {
@@ -162,6 +162,12 @@ Process::Process(ostd::i32 pid) : pid_(pid) { start_ns = ostd::monotonic_ns(); }
 Process::~Process() = default;
 
 // ---- PidTable ----
+
+void PidTable::reset() {
+  processes_.clear();
+  threads_.clear();
+  next_ = 1;
+}
 
 ostd::i32 PidTable::alloc_id() {
   for (int tries = 0; tries < 1 << 22; ++tries) {

@@ -254,11 +254,24 @@ void continue_process(Process& p) {
     if (auto parent = p.parent.lock()) (void)parent->child_event.wake_all();
   }
 }
-bool ignored(Process& p, int sig) {
-  if (sig == kSigKill || sig == kSigStop) return false;
+// Init (pid 1) only gets the signals it has handlers for, SIGKILL and SIGSTOP included, as in
+// Linux (SIGNAL_UNKILLABLE) and in a container's pid namespace; its own faults still kill it.
+// As in Linux, a blocked signal is queued anyway (the handler may change before it is
+// unblocked); delivery drops it if it still has the default action (init_drops).
+bool ignored(Process& p, int sig, bool forced, bool blocked) {
   ostd::MutexGuard g(p.handlers->lock);
   const SigAction& act = p.handlers->actions.at(static_cast<ostd::usize>(sig - 1));
+  if (p.pid() == 1 && !forced && !blocked && act.handler == kSigDfl) return true;
+  if (sig == kSigKill || sig == kSigStop) return false;
   return act.handler == kSigIgn || (act.handler == kSigDfl && default_action(sig) == Default::Ignore);
+}
+}  // namespace
+
+namespace {
+// Signals the kernel raises for a thread's own fault (force_sig in Linux).
+bool is_fault_signal(int sig) {
+  return sig == kSigSegv || sig == kSigBus || sig == kSigIll || sig == kSigFpe || sig == kSigTrap ||
+         sig == kSigSys;
 }
 }  // namespace
 
@@ -269,7 +282,9 @@ void send_signal_to_process(Process& p, int sig, const SigInfo& info) {
   }
   if (sig == kSigCont || sig == kSigKill) continue_process(p);
   if (sig >= kSigStop && sig <= kSigTtou && sig != kSigCont) p.shared_pending.remove(kSigCont);
-  if (ignored(p, sig)) return;
+  bool blocked = false;
+  for (auto& t : p.threads) blocked = blocked || t->sigmask.has(sig);
+  if (ignored(p, sig, false, blocked)) return;
   p.shared_pending.add(sig);
   p.shared_pending_info.push_back(info);
   for (auto& t : p.threads) {
@@ -277,11 +292,11 @@ void send_signal_to_process(Process& p, int sig, const SigInfo& info) {
   }
 }
 
-void send_signal_to_thread(Thread& t, int sig, const SigInfo& info) {
+void send_signal_to_thread(Thread& t, int sig, const SigInfo& info, bool forced) {
   Process& p = t.process();
   if (!valid_signal(sig) || !p.handlers) return;
   if (sig == kSigCont || sig == kSigKill) continue_process(p);
-  if (ignored(p, sig)) return;
+  if (ignored(p, sig, forced, t.sigmask.has(sig))) return;
   t.pending.add(sig);
   t.pending_info.push_back(info);
   t.interrupt();
@@ -303,6 +318,7 @@ void deliver_signals(Thread& t) {
     }
     if (sig == kSigKill || sig == kSigStop) act.handler = kSigDfl;
     if (act.handler == kSigIgn) continue;
+    if (act.handler == kSigDfl && p.pid() == 1 && !is_fault_signal(sig)) continue;  // init
     if (act.handler == kSigDfl) {
       switch (default_action(sig)) {
         case Default::Ignore:
@@ -344,7 +360,7 @@ Result<long> sys_rt_sigreturn(Thread& t, const SyscallArgs&) {
   Vaddr frame = ctx.regs().rsp - 8;
   auto f = ostd::UserPtr<RtSigFrame>(frame).read(t.vm());
   if (f.is_error()) {
-    send_signal_to_thread(t, kSigSegv, kernel_siginfo(kSigSegv));
+    send_signal_to_thread(t, kSigSegv, kernel_siginfo(kSigSegv), true);
     return Errno::efault;
   }
   const SigContext& m = f.value().uc.mcontext;

@@ -84,8 +84,9 @@ struct SignalHandlers {
 
 /// Queues `sig` for the process (any thread that does not block it takes it) and wakes it.
 void send_signal_to_process(Process& p, int sig, const SigInfo& info);
-/// Queues `sig` for one thread.
-void send_signal_to_thread(Thread& t, int sig, const SigInfo& info);
+/// Queues `sig` for one thread. `forced`: a synchronous fault of the thread itself (reaches
+/// init even without a handler, as Linux's force_sig).
+void send_signal_to_thread(Thread& t, int sig, const SigInfo& info, bool forced = false);
 /// A SigInfo for a signal the kernel sends (SI_KERNEL) or a user sends (SI_USER with pid).
 SigInfo kernel_siginfo(int sig);
 SigInfo user_siginfo(int sig, ostd::i32 pid, ostd::u32 uid);

@@ -85,6 +85,16 @@ TEST(Umk, MuslStaticBinaryMatchesNativeRun) {
   EXPECT_NE(mine.out.find("tls=42"), std::string::npos);
 }
 
+TEST(Umk, InitIgnoresSignalsItHasNoHandlerFor) {
+  // pid 1 gets only the signals it handles (Linux's SIGNAL_UNKILLABLE; a container's init
+  // behaves the same); any other process dies of them.
+  Outcome o = run({kUmk, "run", "--initramfs", ROOTFS_CPIO, "--", "/bin/sh", "-c",
+                   "kill -TERM $$; kill -TTIN $$; kill -KILL $$; echo alive; "
+                   "sh -c 'kill -TERM $$; echo not-reached'; echo child=$?"});
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_EQ(o.out, "alive\nchild=143\n");
+}
+
 TEST(Umk, ExitStatusAndSymlinkedProgram) {
   Outcome mine = umk({"/link-to-musl", "exit7"});
   Outcome native = run({kRoot + "/hello-musl", "exit7"}, "/link-to-musl");

@@ -30,6 +30,10 @@ struct Config {
   /// (fast system calls: both sides spin, no sleeps), or, when false, share the kernel's CPU
   /// (no cross-CPU wake-ups or TLB shoot-downs: cheaper fork/exec on VMs with slow IPIs).
   bool split_cpus = true;
+  /// Report faults in the kernel (SIGSEGV, SIGBUS, SIGILL, SIGFPE) with a backtrace and abort.
+  /// Fuzzers turn it off so the sanitizers' and libFuzzer's own handlers see them. Fixed by
+  /// the first run_kernel() of the process.
+  bool catch_fatal_signals = true;
 };
 
 /// Boots the framework on the calling thread (it becomes vCPU 0), runs `entry` as the first

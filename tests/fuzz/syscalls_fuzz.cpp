@@ -1,0 +1,170 @@
+// libFuzzer target `syscalls`: the whole kernel (services on the host backend) runs inside the
+// fuzzer's process, with ASan, UBSan and coverage on its code. Each input boots it with an
+// initramfs holding the executor (tests/fuzz/syscall_executor.c, a static guest program) and
+// the input as /prog; the executor turns the bytes into typed system calls (files,
+// directories, pipes, mmap/mprotect/munmap/brk, signals, futex, poll/select/epoll, eventfd,
+// fork/wait, exec of malformed images, ioctl, and any number with hostile arguments).
+//
+// After every input the kernel must have ended cleanly (run_kernel returned) and every stub
+// process must be gone; an input after which more frames are in use is run again, and one
+// that grows the count on three runs in a row is reported as a leak.
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include <ostd/host/host.h>
+#include <ostd/log.h>
+#include <ostd/mm/frame.h>
+#include <ostd/task.h>
+#include <ostd/time.h>
+
+#include "kernel_main.h"
+
+namespace {
+
+std::vector<unsigned char> g_executor;
+bool g_warm = false;
+ostd::usize g_baseline = 0;  // frames in use after the previous input
+
+// Hang watchdog (libFuzzer's -timeout uses SIGALRM, which is the kernel's timer interrupt
+// here): an input that runs longer than kHangSeconds is saved as hang-input and the process
+// aborts.
+constexpr int kHangSeconds = 20;
+std::mutex g_current_lock;
+std::vector<unsigned char> g_current;
+std::atomic<long> g_started{0};  // seconds since the epoch when the input started; 0: idle
+
+long now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+void watchdog() {
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    long t = g_started.load();
+    if (t != 0 && now_s() - t > kHangSeconds) {
+      std::lock_guard<std::mutex> g(g_current_lock);
+      if (FILE* f = std::fopen("hang-input", "wb")) {
+        std::fwrite(g_current.data(), 1, g_current.size(), f);
+        std::fclose(f);
+      }
+      std::fprintf(stderr, "syscalls fuzz: an input ran over %d s (a hang); saved as hang-input\n",
+                   kHangSeconds);
+      std::abort();
+    }
+  }
+}
+
+void put_hex(std::vector<unsigned char>& out, unsigned v) {
+  char b[9];
+  std::snprintf(b, sizeof b, "%08X", v);
+  out.insert(out.end(), b, b + 8);
+}
+
+// One newc cpio member.
+void add(std::vector<unsigned char>& out, const std::string& name, unsigned mode,
+         const unsigned char* data, std::size_t size) {
+  static unsigned ino = 1;
+  const char* magic = "070701";
+  out.insert(out.end(), magic, magic + 6);
+  unsigned fields[] = {ino++, mode, 0, 0, 1, 0, static_cast<unsigned>(size), 0, 0, 0, 0,
+                       static_cast<unsigned>(name.size() + 1), 0};
+  for (unsigned f : fields) put_hex(out, f);
+  out.insert(out.end(), name.begin(), name.end());
+  out.push_back(0);
+  while (out.size() % 4 != 0) out.push_back(0);
+  if (size != 0) out.insert(out.end(), data, data + size);
+  while (out.size() % 4 != 0) out.push_back(0);
+}
+
+// Boots the kernel on `cpio`; checks that no stub outlived it; returns the frames in use.
+ostd::usize run_once(const std::vector<unsigned char>& cpio) {
+  ostd::host::Config cfg;
+  cfg.mem_bytes = 256ull << 20;
+  cfg.catch_fatal_signals = false;  // libFuzzer and the sanitizers report crashes
+  ostd::BootInfo info;
+  info.init_argv = {"/x"};
+  info.cmdline = std::getenv("SYSCALLS_FUZZ_STRACE") != nullptr ? "umk strace" : "umk";
+  info.initramfs = std::span<const ostd::u8>(cpio.data(), cpio.size());
+  (void)ostd::host::run_kernel(cfg, std::move(info), [] { return services::kernel_main(); });
+  // run_kernel returns once no task is runnable; tasks still tearing down an address space
+  // (waiting for its stub to die) finish when the kernel runs again. Give them 2 s.
+  if (!ostd::host::stub_pids().empty()) {
+    (void)ostd::host::run_kernel(cfg, {}, [] {
+      ostd::u64 until = ostd::monotonic_ns() + 2 * ostd::kNsPerSec;
+      while (!ostd::host::stub_pids().empty() && ostd::monotonic_ns() < until) {
+        ostd::Task::sleep_for_ns(ostd::kNsPerMs);
+      }
+      return 0;
+    });
+  }
+  if (!ostd::host::stub_pids().empty()) {
+    std::fprintf(stderr, "syscalls fuzz: %zu stub processes outlived the kernel\n",
+                 ostd::host::stub_pids().size());
+    std::abort();
+  }
+  return ostd::frame_stats().allocated_frames;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  std::ifstream f(EXECUTOR_PATH, std::ios::binary);
+  g_executor.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  if (g_executor.empty()) {
+    std::fprintf(stderr, "syscalls fuzz: cannot read the executor %s\n", EXECUTOR_PATH);
+    std::abort();
+  }
+  std::thread(watchdog).detach();
+  if (std::getenv("SYSCALLS_FUZZ_LOG") == nullptr) ostd::log::set_level(ostd::LogLevel::Off);
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size > 8192) return -1;  // the executor reads at most 8 KiB
+  {
+    std::lock_guard<std::mutex> g(g_current_lock);
+    g_current.assign(data, data + size);
+  }
+  g_started = now_s();
+  std::vector<unsigned char> cpio;
+  add(cpio, "x", S_IFREG | 0755, g_executor.data(), g_executor.size());
+  add(cpio, "prog", S_IFREG | 0644, data, size);
+  add(cpio, "tmp", S_IFDIR | 0777, nullptr, 0);
+  add(cpio, "TRAILER!!!", 0, nullptr, 0);
+
+  ostd::usize f1 = run_once(cpio);
+  // Leak check: the kernel builds some things on first use (device nodes, tables), so one
+  // run's growth proves nothing; an input that leaks makes every run of it grow. Rerun only
+  // when it grew, and report when three runs in a row grew.
+  if (g_warm && f1 > g_baseline && std::getenv("SYSCALLS_FUZZ_NO_LEAK_CHECK") == nullptr) {
+    ostd::usize f2 = run_once(cpio);
+    if (f2 > f1) {
+      ostd::usize f3 = run_once(cpio);
+      if (f3 > f2) {
+        std::fprintf(stderr, "syscalls fuzz: frames in use grow with every run of this input "
+                     "(%zu, %zu, %zu; %zu before it): a leak\n", f1, f2, f3, g_baseline);
+        std::abort();
+      }
+      f1 = f3;
+    } else {
+      f1 = f2;
+    }
+  }
+  g_warm = true;
+  g_baseline = f1;
+  g_started = 0;
+  return 0;
+}
