@@ -124,8 +124,11 @@ static long sc(long n, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t 
 
 static void one_call(void);
 
+static int in_child, forks;
+
 static void run_child(void) {
-  /* A forked child: a few more calls, then exit with a fuzzed status. */
+  /* A forked child: a few more calls (no more forks), then exit with a fuzzed status. */
+  in_child = 1;
   for (int i = 0; i < 4; ++i) one_call();
   _exit(u8());
 }
@@ -237,6 +240,7 @@ static void one_call(void) {
     case 31: sc(SYS_epoll_wait, fd(), ptr(), (int)(u8() % 70) - 2, 0, 0, 0); break;
     case 32: keep_fd(sc(SYS_eventfd2, u32(), flags(EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE), 0, 0, 0, 0)); break;
     case 33: {
+      if (in_child || forks++ >= 8) break; /* no fork bombs: a few children per input */
       r = fork();
       if (r == 0) run_child();
       break;
@@ -252,6 +256,7 @@ static void one_call(void) {
         pos += n;
         close(f);
       }
+      if (in_child || forks++ >= 8) break;
       r = fork();
       if (r == 0) {
         static char* const argv[] = {"/tmp/e", 0};
