@@ -124,6 +124,10 @@ class Process : public std::enable_shared_from_this<Process> {
 
   // Threads.
   std::vector<std::shared_ptr<Thread>> threads;
+  /// Guards the pending-signal queues: shared_pending(_info) here and every thread's
+  /// pending(_info). Tasks are preemptible: a sender (a timer task, another process) may run
+  /// in the middle of a dequeue.
+  ostd::SpinLock sig_lock;
   SigSet shared_pending{};
   std::vector<SigInfo> shared_pending_info;
 

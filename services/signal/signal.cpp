@@ -134,6 +134,7 @@ bool setup_frame(Thread& t, int sig, const SigAction& act, const SigInfo& info) 
 // first, except that SIGKILL and SIGSTOP go before all others.
 std::optional<std::pair<int, SigInfo>> dequeue(Thread& t) {
   Process& p = t.process();
+  ostd::SpinLockGuard g(p.sig_lock);
   u64 blocked = t.sigmask.bits;
   auto take = [&](SigSet& set, std::vector<SigInfo>& infos) -> std::optional<std::pair<int, SigInfo>> {
     u64 ready = set.bits & ~blocked;
@@ -244,9 +245,12 @@ SigInfo user_siginfo(int sig, ostd::i32 pid, ostd::u32 uid) {
 namespace {
 void continue_process(Process& p) {
   // SIGCONT resumes a stopped process and discards pending stop signals.
-  for (int s : {kSigStop, kSigTstp, kSigTtin, kSigTtou}) {
-    p.shared_pending.remove(s);
-    for (auto& t : p.threads) t->pending.remove(s);
+  {
+    ostd::SpinLockGuard g(p.sig_lock);
+    for (int s : {kSigStop, kSigTstp, kSigTtin, kSigTtou}) {
+      p.shared_pending.remove(s);
+      for (auto& t : p.threads) t->pending.remove(s);
+    }
   }
   if (p.state == Process::State::Stopped) {
     p.state = Process::State::Running;
@@ -281,12 +285,16 @@ void send_signal_to_process(Process& p, int sig, const SigInfo& info) {
     return;
   }
   if (sig == kSigCont || sig == kSigKill) continue_process(p);
-  if (sig >= kSigStop && sig <= kSigTtou && sig != kSigCont) p.shared_pending.remove(kSigCont);
   bool blocked = false;
   for (auto& t : p.threads) blocked = blocked || t->sigmask.has(sig);
-  if (ignored(p, sig, false, blocked)) return;
-  p.shared_pending.add(sig);
-  p.shared_pending_info.push_back(info);
+  bool drop = ignored(p, sig, false, blocked);
+  {
+    ostd::SpinLockGuard g(p.sig_lock);
+    if (sig >= kSigStop && sig <= kSigTtou && sig != kSigCont) p.shared_pending.remove(kSigCont);
+    if (drop) return;
+    p.shared_pending.add(sig);
+    p.shared_pending_info.push_back(info);
+  }
   for (auto& t : p.threads) {
     if (!t->sigmask.has(sig) || sig == kSigKill) t->interrupt();
   }
@@ -297,8 +305,11 @@ void send_signal_to_thread(Thread& t, int sig, const SigInfo& info, bool forced)
   if (!valid_signal(sig) || !p.handlers) return;
   if (sig == kSigCont || sig == kSigKill) continue_process(p);
   if (ignored(p, sig, forced, t.sigmask.has(sig))) return;
-  t.pending.add(sig);
-  t.pending_info.push_back(info);
+  {
+    ostd::SpinLockGuard g(p.sig_lock);
+    t.pending.add(sig);
+    t.pending_info.push_back(info);
+  }
   t.interrupt();
 }
 
@@ -407,6 +418,7 @@ Result<long> sys_rt_sigaction(Thread& t, const SyscallArgs& a) {
   if (new_act && (new_act->handler == kSigIgn ||
                   (new_act->handler == kSigDfl && default_action(sig) == Default::Ignore))) {
     // Setting a signal to be ignored discards it if pending.
+    ostd::SpinLockGuard g(p.sig_lock);
     p.shared_pending.remove(sig);
     for (auto& th : p.threads) th->pending.remove(sig);
   }
@@ -440,7 +452,11 @@ Result<long> sys_rt_sigprocmask(Thread& t, const SyscallArgs& a) {
 
 Result<long> sys_rt_sigpending(Thread& t, const SyscallArgs& a) {
   if (a[1] > sizeof(SigSet)) return Errno::einval;
-  SigSet s{(t.pending.bits | t.process().shared_pending.bits) & t.sigmask.bits};
+  SigSet s;
+  {
+    ostd::SpinLockGuard g(t.process().sig_lock);
+    s = SigSet{(t.pending.bits | t.process().shared_pending.bits) & t.sigmask.bits};
+  }
   TRY(ostd::UserPtr<SigSet>(a[0]).write(t.vm(), s));
   return 0;
 }
