@@ -94,6 +94,7 @@ ostd::usize run_once(const std::vector<unsigned char>& cpio) {
   ostd::host::Config cfg;
   cfg.mem_bytes = 256ull << 20;
   cfg.catch_fatal_signals = false;  // libFuzzer and the sanitizers report crashes
+  if (const char* p = std::getenv("UMK_PLATFORM"); p != nullptr && *p != '\0') cfg.platform = p;
   ostd::BootInfo info;
   info.init_argv = {"/x"};
   info.cmdline = std::getenv("SYSCALLS_FUZZ_STRACE") != nullptr ? "umk strace" : "umk";
