@@ -63,6 +63,15 @@ class Thread : public std::enable_shared_from_this<Thread> {
     if (!ok) return ostd::Errno::etimedout;
     return {};
   }
+  /// Sleeps until cond() is true while the process is stopped: only interrupt() (SIGCONT,
+  /// SIGKILL) wakes it early, other pending signals do not; cond() is also re-checked every
+  /// 10 ms.
+  template <typename Cond>
+  void wait_stopped(ostd::WaitQueue& wq, Cond&& cond) {
+    waiting_on_ = &wq;
+    (void)wq.wait_until([&] { return cond(); }, ostd::u64{10000000});  // 10 ms
+    waiting_on_ = nullptr;
+  }
   /// Whether a signal is pending and not blocked for this thread.
   bool signal_pending() const;
   /// Wakes the thread if it sleeps in wait_interruptible, and kicks it out of user mode.

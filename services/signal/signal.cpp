@@ -216,11 +216,13 @@ void stop_process(Thread& t, int sig) {
     }
     (void)parent->child_event.wake_all();
   }
-  // Sleep until SIGCONT (or SIGKILL) arrives.
+  // Sleep until SIGCONT (or SIGKILL) arrives. Other pending signals wait: a stopped process
+  // does not run (sleeping interruptibly here would return at once and spin for as long as
+  // such a signal is pending -- found by the syscalls fuzzer).
   ostd::WaitQueue wq;
-  while (p.state == Process::State::Stopped && !t.exiting) {
-    (void)t.wait_interruptible(wq, [&] { return p.state != Process::State::Stopped || t.exiting; });
-    if (t.pending.has(kSigKill) || p.shared_pending.has(kSigKill)) break;
+  auto killed = [&] { return t.pending.has(kSigKill) || p.shared_pending.has(kSigKill); };
+  while (p.state == Process::State::Stopped && !t.exiting && !killed()) {
+    t.wait_stopped(wq, [&] { return p.state != Process::State::Stopped || t.exiting || killed(); });
   }
 }
 
