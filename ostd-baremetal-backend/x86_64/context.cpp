@@ -1,0 +1,100 @@
+// Kernel task contexts: a stack in the stack area (its pages from the heap, an unmapped guard
+// page below it) and a saved stack pointer; x86_switch (entry.S) saves and restores the
+// callee-saved registers. Kernel code never touches the FPU, so there is no FPU state here.
+#include <vector>
+
+#include "../../ostd/src/internal.h"
+#include <ostd/log.h>
+
+#include "heap.h"
+#include "x86.h"
+
+extern "C" {
+void x86_switch(ostd::u64* save_rsp, ostd::u64 new_rsp);
+void x86_task_start();
+}
+
+namespace ostd::arch {
+
+struct TaskContext {
+  u64 rsp = 0;
+  u64 stack_va = 0;   // lowest mapped byte (above the guard page)
+  usize pages = 0;
+  void* memory = nullptr;
+};
+
+namespace {
+struct StackSlot {
+  u64 va;
+  usize pages;  // including the guard page
+};
+u64 g_next_stack_va = x86::kStackAreaBase;
+std::vector<StackSlot>& free_slots() {
+  static std::vector<StackSlot> s;
+  return s;
+}
+
+u64 take_slot(usize pages) {
+  auto& fs = free_slots();
+  for (usize i = 0; i < fs.size(); ++i) {
+    if (fs[i].pages == pages) {
+      u64 va = fs[i].va;
+      fs[i] = fs.back();
+      fs.pop_back();
+      return va;
+    }
+  }
+  u64 va = g_next_stack_va;
+  g_next_stack_va += pages * kPageSize;
+  if (g_next_stack_va > x86::kStackAreaBase + x86::kStackAreaSize) panic("stack area exhausted");
+  return va;
+}
+}  // namespace
+
+void TaskContextDeleter::operator()(TaskContext* ctx) const {
+  if (ctx->memory != nullptr) {
+    for (usize i = 0; i < ctx->pages; ++i) x86::unmap_kernel_page(ctx->stack_va + i * kPageSize);
+    x86::heap_free(ctx->memory);
+    irq::DisabledGuard g;
+    free_slots().push_back({ctx->stack_va - kPageSize, ctx->pages + 1});
+  }
+  delete ctx;
+}
+
+Result<std::unique_ptr<TaskContext, TaskContextDeleter>> create_task_context(usize stack_size,
+                                                                            void (*entry)()) {
+  usize pages = page_align_up(stack_size) / kPageSize;
+  void* mem = x86::heap_alloc(pages * kPageSize, kPageSize);
+  if (mem == nullptr) return Errno::enomem;
+  std::unique_ptr<TaskContext, TaskContextDeleter> ctx(new TaskContext);
+  u64 slot = 0;
+  {
+    irq::DisabledGuard g;
+    slot = take_slot(pages + 1);
+  }
+  ctx->stack_va = slot + kPageSize;
+  ctx->pages = pages;
+  ctx->memory = mem;
+  Paddr pa = x86::virt_to_phys_direct(mem);
+  for (usize i = 0; i < pages; ++i) x86::map_kernel_page(ctx->stack_va + i * kPageSize, pa + i * kPageSize);
+  // Initial frame for x86_switch: r15 r14 r13 r12 rbx rbp, then the return address.
+  auto* top = reinterpret_cast<u64*>(ctx->stack_va + pages * kPageSize);
+  top[-1] = 0;
+  top[-2] = reinterpret_cast<u64>(&x86_task_start);
+  top[-3] = 0;                                  // rbp
+  top[-4] = 0;                                  // rbx
+  top[-5] = reinterpret_cast<u64>(entry);       // r12
+  top[-6] = 0;                                  // r13
+  top[-7] = 0;                                  // r14
+  top[-8] = 0;                                  // r15
+  ctx->rsp = reinterpret_cast<u64>(&top[-8]);
+  return ctx;
+}
+
+std::unique_ptr<TaskContext, TaskContextDeleter> create_boot_context() {
+  return std::unique_ptr<TaskContext, TaskContextDeleter>(new TaskContext);
+}
+
+void switch_context(TaskContext& from, TaskContext& to, bool) { x86_switch(&from.rsp, to.rsp); }
+
+}  // namespace ostd::arch

@@ -1,0 +1,210 @@
+// User mode on the real CPU: enter_user (entry.S) irets into the thread with its registers and
+// comes back on a system call, an exception or an interrupt. FPU/SSE/AVX state is switched
+// lazily: kernel code never uses it (-mgeneral-regs-only), so the registers keep the state of
+// the last user thread that ran until another thread needs them (XSAVE where the CPU has it).
+#include <cstring>
+
+#include "../../ostd/src/internal.h"
+#include <ostd/log.h>
+#include <ostd/mm/vm_space.h>
+
+#include "heap.h"
+#include "x86.h"
+
+extern "C" void enter_user(ostd::x86::UserFrame* frame);
+
+namespace ostd::arch {
+void as_activate(AddressSpace& as);
+}
+
+namespace ostd::arch {
+
+struct UserThread {
+  u8* fpu = nullptr;  // XSAVE (or FXSAVE) area, 64-byte aligned
+};
+
+namespace {
+bool g_xsave = false;
+usize g_fpu_size = 512;
+u32 g_mxcsr_mask = 0xffbf;
+u8* g_fpu_template = nullptr;
+UserThread* g_fpu_owner = nullptr;
+u64 g_cur_fs = 0;
+u64 g_cur_gs = 0;
+
+void fpu_save(u8* area) {
+  if (g_xsave) {
+    asm volatile("xsave64 (%0)" : : "r"(area), "a"(0xffffffffu), "d"(0xffffffffu) : "memory");
+  } else {
+    asm volatile("fxsave64 (%0)" : : "r"(area) : "memory");
+  }
+}
+void fpu_restore(const u8* area) {
+  if (g_xsave) {
+    asm volatile("xrstor64 (%0)" : : "r"(area), "a"(0xffffffffu), "d"(0xffffffffu) : "memory");
+  } else {
+    asm volatile("fxrstor64 (%0)" : : "r"(area) : "memory");
+  }
+}
+
+bool canonical(u64 v) {
+  u64 top = v >> 47;
+  return top == 0 || top == 0x1ffff;
+}
+
+ExceptionKind kind_of(u64 vector) {
+  switch (vector) {
+    case 0: return ExceptionKind::DivideError;
+    case 1: return ExceptionKind::Debug;
+    case 3: return ExceptionKind::Breakpoint;
+    case 4: return ExceptionKind::Overflow;
+    case 6: return ExceptionKind::InvalidOpcode;
+    case 13: return ExceptionKind::GeneralProtection;
+    case 14: return ExceptionKind::PageFault;
+    case 16: return ExceptionKind::FloatingPoint;
+    case 17: return ExceptionKind::AlignmentCheck;
+    case 19: return ExceptionKind::SimdFloatingPoint;
+    default: return ExceptionKind::Unknown;
+  }
+}
+
+ReturnReason exception(u64 vector, u64 error, u64 cr2) {
+  ReturnReason rr;
+  rr.kind = ReturnReason::Kind::Exception;
+  rr.exception.kind = kind_of(vector);
+  rr.exception.vector = static_cast<u32>(vector);
+  rr.exception.error_code = error;
+  if (vector == 14) {
+    rr.exception.address = cr2;
+    rr.exception.access = (error & 16) != 0 ? Access::Execute
+                          : (error & 2) != 0 ? Access::Write
+                                             : Access::Read;
+    rr.exception.present = (error & 1) != 0;
+  }
+  return rr;
+}
+}  // namespace
+
+void UserThreadDeleter::operator()(UserThread* t) const {
+  if (g_fpu_owner == t) g_fpu_owner = nullptr;
+  x86::heap_free(t->fpu);
+  delete t;
+}
+
+Result<std::unique_ptr<UserThread, UserThreadDeleter>> create_user_thread(VmSpace&) {
+  std::unique_ptr<UserThread, UserThreadDeleter> t(new UserThread);
+  t->fpu = static_cast<u8*>(x86::heap_alloc(g_fpu_size, 64));
+  if (t->fpu == nullptr) return Errno::enomem;
+  std::memcpy(t->fpu, g_fpu_template, g_fpu_size);
+  return t;
+}
+
+ReturnReason user_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pred,
+                          bool (*call)(void*)) {
+  for (;;) {
+    if (call(pred)) return ReturnReason{ReturnReason::Kind::KernelEvent, {}};
+    GeneralRegs& r = ctx.regs();
+    if (!canonical(r.rip) || !canonical(r.fs_base) || !canonical(r.gs_base)) {
+      return exception(13, 0, 0);
+    }
+    as_activate(vm.arch_space());
+    if (g_fpu_owner != &t) {
+      if (g_fpu_owner != nullptr) fpu_save(g_fpu_owner->fpu);
+      fpu_restore(t.fpu);
+      g_fpu_owner = &t;
+    }
+    if (r.fs_base != g_cur_fs) {
+      x86::wrmsr(x86::kMsrFsBase, r.fs_base);
+      g_cur_fs = r.fs_base;
+    }
+    if (r.gs_base != g_cur_gs) {
+      x86::wrmsr(x86::kMsrGsBase, r.gs_base);
+      g_cur_gs = r.gs_base;
+    }
+    x86::UserFrame f{r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp,
+                     r.r8,  r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15,
+                     r.rip, (r.rflags & 0x240dd5) | 0x202, 0, 0, 0};
+    enter_user(&f);
+    r.rax = f.rax; r.rbx = f.rbx; r.rcx = f.rcx; r.rdx = f.rdx;
+    r.rsi = f.rsi; r.rdi = f.rdi; r.rbp = f.rbp; r.rsp = f.rsp;
+    r.r8 = f.r8; r.r9 = f.r9; r.r10 = f.r10; r.r11 = f.r11;
+    r.r12 = f.r12; r.r13 = f.r13; r.r14 = f.r14; r.r15 = f.r15;
+    r.rip = f.rip;
+    r.rflags = f.rflags;
+    if (f.vector == x86::kSyscallVector) return ReturnReason{ReturnReason::Kind::Syscall, {}};
+    if (f.vector >= x86::kIrqBase) {
+      x86::handle_irq(static_cast<u32>(f.vector));
+      irq_internal::preempt_on_irq_return();
+      continue;
+    }
+    if (f.vector == 2) continue;  // NMI
+    return exception(f.vector, f.error_code, f.cr2);
+  }
+}
+
+Result<FpuState> user_get_fpu(UserThread& t) {
+  if (g_fpu_owner == &t) fpu_save(t.fpu);
+  FpuState s;
+  std::memcpy(s.fxsave.data(), t.fpu, 512);
+  return s;
+}
+
+Result<void> user_set_fpu(UserThread& t, const FpuState& s) {
+  if (g_fpu_owner == &t) g_fpu_owner = nullptr;  // the registers are stale now
+  std::memcpy(t.fpu, s.fxsave.data(), 512);
+  // Reserved MXCSR bits would make the restore fault in the kernel.
+  u32 mxcsr = 0;
+  std::memcpy(&mxcsr, t.fpu + 24, 4);
+  mxcsr &= g_mxcsr_mask;
+  std::memcpy(t.fpu + 24, &mxcsr, 4);
+  if (g_xsave) {
+    u64 bv = 0;
+    std::memcpy(&bv, t.fpu + 512, 8);
+    bv |= 3;  // x87 and SSE come from the legacy area just written
+    std::memcpy(t.fpu + 512, &bv, 8);
+  }
+  return {};
+}
+
+void user_notify_kernel_event() {
+  // One CPU: whatever woke a task ran in an interrupt, which already brought the CPU back from
+  // user mode to user_execute's loop, where the predicate is checked.
+}
+
+}  // namespace ostd::arch
+
+namespace ostd::x86 {
+
+namespace {
+constexpr Logger kLog{"x86"};
+}
+
+void user_init() {
+  u32 a, b, c, d;
+  cpuid(1, 0, a, b, c, d);
+  if ((c & (1u << 26)) != 0) {  // XSAVE
+    u64 cr4;
+    asm volatile("mov %%cr4, %0" : "=r"(cr4));
+    cr4 |= 1ull << 18;  // OSXSAVE
+    asm volatile("mov %0, %%cr4" : : "r"(cr4));
+    u32 ea, eb, ec, ed;
+    cpuid(0xd, 0, ea, eb, ec, ed);
+    u64 xcr0 = ea & 0x7;  // x87, SSE, AVX
+    asm volatile("xsetbv" : : "c"(0), "a"(static_cast<u32>(xcr0)), "d"(0u));
+    cpuid(0xd, 0, ea, eb, ec, ed);
+    arch::g_xsave = true;
+    arch::g_fpu_size = (eb + 63) & ~63u;
+  }
+  arch::g_fpu_template = static_cast<u8*>(heap_alloc(arch::g_fpu_size, 64));
+  std::memset(arch::g_fpu_template, 0, arch::g_fpu_size);
+  u32 mxcsr = 0x1f80;
+  asm volatile("fninit; ldmxcsr %0" : : "m"(mxcsr));
+  arch::fpu_save(arch::g_fpu_template);
+  u32 mask = 0;
+  std::memcpy(&mask, arch::g_fpu_template + 28, 4);
+  if (mask != 0) arch::g_mxcsr_mask = mask;
+  kLog.info("FPU state: {} ({} bytes)", std::string_view(arch::g_xsave ? "xsave" : "fxsave"),
+            arch::g_fpu_size);
+}
+
+}  // namespace ostd::x86
