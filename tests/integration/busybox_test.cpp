@@ -1,5 +1,6 @@
-// Runs each case of shell_cases.txt with busybox sh under umk and natively on the host, and
-// compares stdout and the exit status.
+// Runs each case of shell_cases.txt with busybox sh under umk (or, with FK_RUNNER=qemu, on the
+// bare-metal kernel in QEMU through scripts/qemu-run) and natively on the host, and compares
+// stdout and the exit status.
 //
 // Both runs get the same minimal environment (HOME, PATH, TERM, LC_ALL), umask 022, stdin from
 // /dev/null and an empty scratch directory. The native run finds nothing but busybox applets:
@@ -228,8 +229,12 @@ TEST_P(ShellCase, MatchesNativeBusybox) {
   // Under umk: the same environment through `env -i` (PATH is the root file system's), umask and
   // stdin as natively, and an empty /tmp/case. The case's script follows on its own line, so it
   // is parsed exactly as natively (aliases, for one, apply from the next line on).
-  std::vector<std::string> argv = {UMK_PATH, "run", "--initramfs", ROOTFS_CPIO, "--",
-                                   "/usr/bin/env", "-i"};
+  // FK_RUNNER=qemu: the same suite on the bare-metal kernel (scripts/qemu-run, same interface).
+  const char* runner = std::getenv("FK_RUNNER");
+  const bool qemu = runner != nullptr && std::string(runner) == "qemu";
+  std::vector<std::string> argv = {UMK_PATH, "run"};
+  if (qemu) argv = {QEMU_RUN};
+  for (const char* a : {"--initramfs", ROOTFS_CPIO, "--", "/usr/bin/env", "-i"}) argv.push_back(a);
   argv.insert(argv.end(), kBaseEnv.begin(), kBaseEnv.end());
   argv.push_back(kGuestPath);
   argv.push_back("sh");
@@ -237,8 +242,8 @@ TEST_P(ShellCase, MatchesNativeBusybox) {
   argv.push_back(
       "umask 022; exec </dev/null; mkdir -p /tmp/case && cd /tmp/case || exit 97; unset OLDPWD\n" +
       c.script);
-  Outcome mine = run(UMK_PATH, argv, host_environ(), "");
-  ASSERT_FALSE(mine.timed_out) << "umk run timed out; script:\n"
+  Outcome mine = run(argv[0], argv, host_environ(), "");
+  ASSERT_FALSE(mine.timed_out) << argv[0] << " timed out; script:\n"
                                << c.script << "stdout:\n"
                                << tail_of(mine.out) << "stderr:\n"
                                << tail_of(mine.err);
