@@ -212,6 +212,7 @@ x86_switch:
 // First code of a new kernel task: r12 = entry function.
     .globl x86_task_start
 x86_task_start:
+    sti                              // kernel code always runs with interrupts on (the mask is virtual)
     andq $-16, %rsp
     xorl %ebp, %ebp
     call *%r12

@@ -163,6 +163,8 @@ extern "C" [[noreturn]] void kmain(u32 start_info_pa) {
   x86::user_init();
   TaskInternals::init_cpu();
   time_internal::init();
+  // From here on the CPU takes interrupts; "disabled" is ostd's per-CPU virtual mask.
+  x86::sti();
   struct State {
     int rc = 0;
     bool done = false;

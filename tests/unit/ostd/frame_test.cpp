@@ -72,15 +72,15 @@ TEST(Frame, ExhaustionFailsCleanlyAndRecovers) {
         break;
       }
       frames.push_back(f.release_value());
-      ASSERT_LT(frames.size(), test::kTestMemBytes / kPageSize) << "allocator never ran out";
+      ASSERT_LT(frames.size(), test::mem_bytes() / kPageSize) << "allocator never ran out";
     }
     EXPECT_EQ(frame_stats().free_frames, 0u);
     EXPECT_EQ(frame_stats().failures, failures_before + 1);
-    EXPECT_GT(frames.size(), test::kTestMemBytes / kPageSize / 2);
+    EXPECT_GT(frames.size(), test::mem_bytes() / kPageSize / 2);
     frames.pop_back();
     EXPECT_TRUE(Frame::alloc().is_ok());
     frames.clear();
-    EXPECT_GT(frame_stats().free_frames, test::kTestMemBytes / kPageSize / 2);
+    EXPECT_GT(frame_stats().free_frames, test::mem_bytes() / kPageSize / 2);
   });
 }
 
@@ -117,6 +117,6 @@ TEST(Segment, FramesOutliveSegmentByRefcount) {
 
 TEST(Segment, HugeRequestIsEnomem) {
   test::run_in_kernel([] {
-    EXPECT_EQ(Segment::alloc(test::kTestMemBytes / kPageSize + 1).error(), Errno::enomem);
+    EXPECT_EQ(Segment::alloc(test::mem_bytes() / kPageSize + 1).error(), Errno::enomem);
   });
 }

@@ -1,4 +1,5 @@
-// Test harness: run a test body as a kernel task on the host backend, and guest helpers.
+// Test harness: run a test body as a kernel task (a fresh host-backend kernel per test, or the
+// booted bare-metal test kernel with FK_KTEST), and guest helpers.
 #pragma once
 
 #include <cstdlib>
@@ -10,12 +11,21 @@
 #include <memory>
 #include <span>
 
-#include <ostd/host/host.h>
 #include <ostd/ostd.h>
+#ifndef FK_KTEST
+#include <ostd/host/host.h>
+#endif
 
 namespace test {
 
+#ifdef FK_KTEST
+// The bare-metal test kernel (tests/ktest): the tests run as tasks of the booted kernel.
+inline ostd::u64 mem_bytes() { return ostd::boot_info().memory_bytes; }
+inline void run_in_kernel(const std::function<void()>& body) { body(); }
+#else
 inline constexpr ostd::u64 kTestMemBytes = 64ull << 20;
+/// Physical memory of the kernel the tests run in (an upper bound on its frames).
+inline ostd::u64 mem_bytes() { return kTestMemBytes; }
 
 /// Runs body() as the init task of a fresh kernel run on this thread.
 inline void run_in_kernel(const std::function<void()>& body) {
@@ -28,6 +38,7 @@ inline void run_in_kernel(const std::function<void()>& body) {
     return 0;
   });
 }
+#endif
 
 /// Bytes of a guest snippet from guest_snippets.S.
 #define GUEST_SNIPPET(name)                    \
