@@ -8,6 +8,7 @@
 #include <ostd/baremetal/baremetal.h>
 #include <ostd/boot.h>
 #include <ostd/bytes.h>
+#include <ostd/log.h>
 #include <ostd/mm/frame.h>
 #include <ostd/time.h>
 
@@ -46,6 +47,11 @@ namespace ostd::baremetal {
 int kernel_image_main() {
   using namespace ktest;
   const auto& argv = boot_info().init_argv;
+  // Deliberate kernel bugs, for the tests that check what a kernel fault or panic reports.
+  if (!argv.empty() && argv[0] == "--kernel-fault") {
+    *reinterpret_cast<volatile u64*>(0xdead0000ull) = 1;
+  }
+  if (!argv.empty() && argv[0] == "--kernel-panic") panic("ktest: a deliberate panic");
   int ran = 0;
   int failed = 0;
   for (const Entry& e : registry()) {
