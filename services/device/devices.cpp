@@ -7,6 +7,7 @@
 #include <ostd/mm/io.h>
 
 #include "device/tty.h"
+#include "device/virtio.h"
 #include "fs/vfs.h"
 #include "process/internal.h"
 
@@ -71,15 +72,64 @@ class MemDevice final : public DeviceFile {
 };
 
 constexpr u32 kMemMajor = 1, kTtyMajor = 4, kTtyAuxMajor = 5;
+constexpr u32 kVirtblkMajor = 254;  // as Linux's virtio_blk registers it (dynamic, usually 254)
+
+/// /dev/vda: the virtio block device as a seekable byte stream.
+class BlockFile final : public DeviceFile {
+ public:
+  BlockFile(std::shared_ptr<virtio::BlockDevice> dev, std::shared_ptr<Dentry> d, u32 flags)
+      : DeviceFile(std::move(d)), dev_(std::move(dev)) {
+    set_status_flags(flags);
+  }
+  Result<usize> read(Thread&, ostd::VmWriter& out) override {
+    usize n = TRY(dev_->read_at(pos_, out));
+    pos_ += n;
+    return n;
+  }
+  Result<usize> write(Thread&, ostd::VmReader& in) override {
+    usize n = TRY(dev_->write_at(pos_, in));
+    pos_ += n;
+    return n;
+  }
+  Result<usize> read_at(Thread&, u64 offset, ostd::VmWriter& out) override {
+    return dev_->read_at(offset, out);
+  }
+  Result<usize> write_at(Thread&, u64 offset, ostd::VmReader& in) override {
+    return dev_->write_at(offset, in);
+  }
+  Result<ostd::i64> seek(ostd::i64 offset, int whence) override {
+    constexpr int kSeekSet = 0, kSeekCur = 1, kSeekEnd = 2;
+    ostd::i64 base = 0;
+    switch (whence) {
+      case kSeekSet: base = 0; break;
+      case kSeekCur: base = static_cast<ostd::i64>(pos_); break;
+      case kSeekEnd: base = static_cast<ostd::i64>(dev_->size_bytes()); break;
+      default: return Errno::einval;
+    }
+    ostd::i64 target = 0;
+    if (!ostd::checked_add(base, offset, target) || target < 0) return Errno::einval;
+    pos_ = static_cast<u64>(target);
+    return target;
+  }
+  ostd::WaitQueue* poll_queue() override { return nullptr; }
+
+ private:
+  std::shared_ptr<virtio::BlockDevice> dev_;
+  u64 pos_ = 0;
+};
 
 }  // namespace
 
 Result<std::shared_ptr<File>> open_device(bool char_device, u64 rdev, const std::shared_ptr<Dentry>& dentry,
                                           u32 flags) {
-  if (!char_device) return Errno::enxio;
   auto major = static_cast<u32>((rdev >> 8) & 0xfff);
   auto minor = static_cast<u32>((rdev & 0xff) | ((rdev >> 12) & 0xfff00));
   u32 f = flags & ~(kOCreat | kOExcl | kOTrunc);
+  if (!char_device) {
+    auto blk = virtio::block_device();
+    if (major != kVirtblkMajor || minor != 0 || !blk) return Errno::enxio;
+    return std::shared_ptr<File>(std::make_shared<BlockFile>(blk, dentry, f));
+  }
   auto mem = [&](MemKind k) { return std::shared_ptr<File>(std::make_shared<MemDevice>(k, dentry, f)); };
   if (major == kMemMajor) {
     switch (minor) {
@@ -108,6 +158,9 @@ std::shared_ptr<FileSystem> make_devfs() {
                         Node{"random", 1, 8, 0666}, Node{"urandom", 1, 9, 0666}, Node{"tty", 5, 0, 0666},
                         Node{"console", 5, 1, 0600}, Node{"tty0", 4, 0, 0620}, Node{"tty1", 4, 1, 0620}}) {
     (void)root->create(n.name, abi::kSIfchr | n.perm, make_dev(n.major, n.minor));
+  }
+  if (virtio::block_device()) {
+    (void)root->create("vda", abi::kSIfblk | 0660, make_dev(kVirtblkMajor, 0));
   }
   for (auto [name, target] : {std::pair<std::string_view, std::string_view>{"fd", "/proc/self/fd"},
                               {"stdin", "/proc/self/fd/0"},

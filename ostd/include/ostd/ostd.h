@@ -3,6 +3,7 @@
 
 #include <ostd/boot.h>
 #include <ostd/bytes.h>
+#include <ostd/dev/io.h>
 #include <ostd/error.h>
 #include <ostd/format.h>
 #include <ostd/irq.h>

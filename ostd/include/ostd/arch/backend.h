@@ -95,6 +95,18 @@ Result<FpuState> user_get_fpu(UserThread& t);
 Result<void> user_set_fpu(UserThread& t, const FpuState& s);
 void user_notify_kernel_event();
 
+// ---- devices (ostd/dev/io.h) ----
+/// Whether the machine has x86 I/O ports at all (false on the host backend).
+bool has_io_ports();
+/// Whether drivers may use port `port` (false for ports the backend itself owns).
+bool io_port_available(u16 port);
+u32 io_port_read(u16 port, int width);
+void io_port_write(u16 port, int width, u32 value);
+/// PCI configuration space (aligned dword access); pci_present() false where there is none.
+bool pci_present();
+u32 pci_config_read32(u8 bus, u8 device, u8 function, u16 offset);
+void pci_config_write32(u8 bus, u8 device, u8 function, u16 offset, u32 value);
+
 // ---- console, log, halt ----
 void log_write(LogLevel level, std::string_view module, std::string_view message);
 [[noreturn]] void halt_on_panic(std::string_view message);

@@ -1,0 +1,220 @@
+// Legacy virtio-pci transport, split virtqueues and the virtio-blk driver (spec 5.2).
+#include "device/virtio.h"
+
+#include <algorithm>
+#include <array>
+
+#include <ostd/log.h>
+#include <ostd/task.h>
+#include <ostd/time.h>
+
+#include <ostd/enforce.h>
+
+namespace services::virtio {
+
+using ostd::Errno;
+using ostd::Result;
+using ostd::u16;
+using ostd::u32;
+using ostd::u64;
+using ostd::u8;
+using ostd::usize;
+
+namespace {
+
+constexpr ostd::Logger kLog{"virtio"};
+
+// Legacy register block (BAR 0, I/O ports), without MSI-X.
+constexpr u16 kRegDeviceFeatures = 0x00;
+constexpr u16 kRegGuestFeatures = 0x04;
+constexpr u16 kRegQueueAddress = 0x08;
+constexpr u16 kRegQueueSize = 0x0c;
+constexpr u16 kRegQueueSelect = 0x0e;
+constexpr u16 kRegQueueNotify = 0x10;
+constexpr u16 kRegStatus = 0x12;
+constexpr u16 kRegIsr = 0x13;
+constexpr u16 kRegConfig = 0x14;
+
+constexpr u8 kStatusAcknowledge = 1;
+constexpr u8 kStatusDriver = 2;
+constexpr u8 kStatusDriverOk = 4;
+constexpr u8 kStatusFailed = 0x80;
+
+constexpr u16 kDescNext = 1;
+constexpr u16 kDescWrite = 2;
+constexpr usize kDescSize = 16;
+
+constexpr u16 kVendorVirtio = 0x1af4;
+constexpr u16 kDeviceLegacyBlock = 0x1001;
+
+constexpr u32 kBlkTypeIn = 0;
+constexpr u32 kBlkTypeOut = 1;
+
+constexpr u64 kRequestTimeoutNs = 10 * ostd::kNsPerSec;
+
+usize align_up(usize v, usize a) { return (v + a - 1) / a * a; }
+
+}  // namespace
+
+// ---- Queue ----
+
+Result<Queue> Queue::create(const ostd::IoPort& io, u16 index) {
+  io.write16(kRegQueueSelect, index);
+  u16 size = io.read16(kRegQueueSize);
+  if (size == 0 || (size & (size - 1)) != 0) return Errno::enodev;
+  // Legacy layout: descriptors, then the available ring; the used ring on the next page.
+  usize avail_end = kDescSize * size + 6 + 2 * usize{size};
+  usize used_offset = align_up(avail_end, ostd::kPageSize);
+  usize total = used_offset + 6 + 8 * usize{size};
+  auto ring = TRY(ostd::DmaCoherent::alloc(align_up(total, ostd::kPageSize) / ostd::kPageSize));
+  io.write32(kRegQueueAddress, static_cast<u32>(ring.device_address() / ostd::kPageSize));
+  return Queue(std::move(ring), index, size, used_offset);
+}
+
+Result<void> Queue::submit(const ostd::IoPort& io, const ostd::DmaCoherent& data,
+                           std::span<const Segment> chain) {
+  if (chain.empty() || chain.size() > size_) return Errno::einval;
+  // One request in flight at a time: the chain always starts at descriptor 0.
+  for (usize i = 0; i < chain.size(); ++i) {
+    const Segment& s = chain[i];
+    usize end = 0;
+    if (!ostd::checked_add(s.offset, usize{s.len}, end) || end > data.size()) return Errno::einval;
+    usize d = i * kDescSize;
+    u16 flags = static_cast<u16>((s.device_writes ? kDescWrite : 0) | (i + 1 < chain.size() ? kDescNext : 0));
+    TRY(ring_.write64(d, data.device_address() + s.offset));
+    TRY(ring_.write32(d + 8, s.len));
+    TRY(ring_.write16(d + 12, flags));
+    TRY(ring_.write16(d + 14, static_cast<u16>(i + 1)));
+  }
+  usize avail = kDescSize * size_;
+  TRY(ring_.write16(avail + 4 + 2 * usize{static_cast<u16>(avail_idx_ % size_)}, 0));
+  ostd::dma_fence();
+  ++avail_idx_;
+  TRY(ring_.write16(avail + 2, avail_idx_));
+  ostd::dma_fence();
+  io.write16(kRegQueueNotify, index_);
+  return {};
+}
+
+std::optional<std::pair<u16, u32>> Queue::take_used() {
+  auto idx = ring_.read16(used_offset_ + 2);
+  if (idx.is_error() || idx.value() == last_used_) return std::nullopt;
+  ostd::dma_fence();
+  usize e = used_offset_ + 4 + 8 * usize{static_cast<u16>(last_used_ % size_)};
+  auto id = ring_.read32(e);
+  auto len = ring_.read32(e + 4);
+  ++last_used_;
+  if (id.is_error() || len.is_error()) return std::nullopt;
+  return std::pair<u16, u32>{static_cast<u16>(id.value()), len.value()};
+}
+
+// ---- BlockDevice ----
+
+Result<std::shared_ptr<BlockDevice>> BlockDevice::probe() {
+  for (const ostd::pci::Device& d : ostd::pci::devices()) {
+    if (d.vendor_id != kVendorVirtio || d.device_id != kDeviceLegacyBlock) continue;
+    auto bar = ostd::pci::bar(d, 0);
+    if (!bar || !bar->io || bar->size < kRegConfig + 8 || bar->base + bar->size > 0x10000) {
+      kLog.warn("virtio-blk at {}:{}.{}: no I/O-port BAR 0", d.address.bus, d.address.device,
+                d.address.function);
+      continue;
+    }
+    TRY(ostd::pci::enable_device(d));
+    auto io = TRY(ostd::IoPort::acquire(static_cast<u16>(bar->base), static_cast<u16>(bar->size)));
+    io.write8(kRegStatus, 0);  // reset
+    io.write8(kRegStatus, kStatusAcknowledge);
+    io.write8(kRegStatus, kStatusAcknowledge | kStatusDriver);
+    (void)io.read32(kRegDeviceFeatures);
+    io.write32(kRegGuestFeatures, 0);  // none needed: 512-byte sectors, no flush, one queue
+    auto q = Queue::create(io, 0);
+    if (q.is_error() || q.value().size() < 3) {
+      io.write8(kRegStatus, kStatusFailed);
+      return Errno::enodev;
+    }
+    u64 sectors = u64{io.read32(kRegConfig)} | (u64{io.read32(kRegConfig + 4)} << 32);
+    auto buf = TRY(ostd::DmaCoherent::alloc((kDataOffset + kMaxSectors * kSectorSize) / ostd::kPageSize));
+    io.write8(kRegStatus, kStatusAcknowledge | kStatusDriver | kStatusDriverOk);
+    kLog.info("virtio-blk at {}:{}.{}: {} sectors, queue of {}", d.address.bus,
+              d.address.device, d.address.function, sectors, q.value().size());
+    return std::make_shared<BlockDevice>(std::move(io), q.release_value(), std::move(buf), sectors);
+  }
+  return Errno::enodev;
+}
+
+Result<void> BlockDevice::transfer(bool write, u64 sector, usize count) {
+  if (count == 0 || count > kMaxSectors || sector >= sectors_ || count > sectors_ - sector) {
+    return Errno::einval;
+  }
+  TRY(buf_.write32(0, write ? kBlkTypeOut : kBlkTypeIn));
+  TRY(buf_.write32(4, 0));
+  TRY(buf_.write64(8, sector));
+  TRY(buf_.write8(16, 0xff));
+  const std::array<Segment, 3> chain{
+      Segment{0, 16, false}, Segment{kDataOffset, static_cast<u32>(count * kSectorSize), !write},
+      Segment{16, 1, true}};
+  TRY(queue_.submit(io_, buf_, chain));
+  u64 deadline = ostd::monotonic_ns() + kRequestTimeoutNs;
+  for (;;) {
+    if (queue_.take_used().has_value()) break;
+    if (ostd::monotonic_ns() > deadline) {
+      kLog.error("virtio-blk: request for sector {} timed out", sector);
+      return Errno::eio;
+    }
+    ostd::Task::yield_now();
+  }
+  (void)io_.read8(kRegIsr);  // acknowledges the interrupt we do not use
+  auto status = TRY(buf_.read8(16));
+  return status == 0 ? Result<void>() : Result<void>(Errno::eio);
+}
+
+Result<usize> BlockDevice::read_at(u64 offset, ostd::VmWriter& out) {
+  ostd::MutexGuard g(lock_);
+  usize done = 0;
+  while (out.has_avail() && offset < size_bytes()) {
+    u64 first = offset / kSectorSize;
+    usize skip = offset % kSectorSize;
+    usize want = std::min<u64>(out.avail(), size_bytes() - offset);
+    usize count = std::min<usize>(kMaxSectors, (skip + want + kSectorSize - 1) / kSectorSize);
+    TRY(transfer(false, first, count));
+    usize n = std::min(want, count * kSectorSize - skip);
+    ostd::VmReader r = buf_.reader(kDataOffset + skip, n);
+    auto copied = r.read_to(out);
+    if (copied.is_error()) return done > 0 ? Result<usize>(done) : copied;
+    done += copied.value();
+    offset += copied.value();
+    if (copied.value() < n) break;
+  }
+  return done;
+}
+
+Result<usize> BlockDevice::write_at(u64 offset, ostd::VmReader& in) {
+  ostd::MutexGuard g(lock_);
+  usize done = 0;
+  if (in.has_remain() && offset >= size_bytes()) return Errno::enospc;
+  while (in.has_remain() && offset < size_bytes()) {
+    u64 first = offset / kSectorSize;
+    usize skip = offset % kSectorSize;
+    usize want = std::min<u64>(in.remain(), size_bytes() - offset);
+    usize count = std::min<usize>(kMaxSectors, (skip + want + kSectorSize - 1) / kSectorSize);
+    usize n = std::min(want, count * kSectorSize - skip);
+    if (skip != 0 || (skip + n) % kSectorSize != 0) TRY(transfer(false, first, count));  // merge
+    ostd::VmWriter w = buf_.writer(kDataOffset + skip, n);
+    auto copied = in.read_to(w);
+    if (copied.is_error()) return done > 0 ? Result<usize>(done) : copied;
+    TRY(transfer(true, first, count));
+    done += copied.value();
+    offset += copied.value();
+    if (copied.value() < n) break;
+  }
+  return done;
+}
+
+std::shared_ptr<BlockDevice> block_device() {
+  static const std::shared_ptr<BlockDevice> dev = [] {
+    auto d = BlockDevice::probe();
+    return d.is_ok() ? d.release_value() : std::shared_ptr<BlockDevice>();
+  }();
+  return dev;
+}
+
+}  // namespace services::virtio
