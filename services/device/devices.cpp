@@ -5,6 +5,8 @@
 #include <vector>
 
 #include <ostd/mm/io.h>
+#include <ostd/task.h>
+#include <ostd/time.h>
 
 #include "device/tty.h"
 #include "device/virtio.h"
@@ -118,6 +120,32 @@ class BlockFile final : public DeviceFile {
   u64 pos_ = 0;
 };
 
+/// /dev/hvc0: the virtio console.
+class HvcFile final : public DeviceFile {
+ public:
+  HvcFile(std::shared_ptr<virtio::ConsoleDevice> dev, std::shared_ptr<Dentry> d, u32 flags)
+      : DeviceFile(std::move(d)), dev_(std::move(dev)) {
+    set_status_flags(flags);
+  }
+  Result<usize> read(Thread& self, ostd::VmWriter& out) override {
+    // Polled every 2 ms (the driver takes no interrupts yet); a signal ends the wait.
+    for (;;) {
+      auto r = dev_->try_read(out);
+      if (r.is_ok() || r.error() != Errno::eagain || nonblocking()) return r;
+      ostd::WaitQueue wq;
+      (void)self.wait_interruptible(wq, [] { return false; }, 2 * ostd::kNsPerMs);
+      if (self.signal_pending()) return Errno::erestartsys;
+    }
+  }
+  Result<usize> write(Thread&, ostd::VmReader& in) override { return dev_->write(in); }
+  ostd::WaitQueue* poll_queue() override { return nullptr; }
+
+ private:
+  std::shared_ptr<virtio::ConsoleDevice> dev_;
+};
+
+constexpr u32 kHvcMajor = 229;
+
 }  // namespace
 
 Result<std::shared_ptr<File>> open_device(bool char_device, u64 rdev, const std::shared_ptr<Dentry>& dentry,
@@ -141,6 +169,11 @@ Result<std::shared_ptr<File>> open_device(bool char_device, u64 rdev, const std:
       default: return Errno::enxio;
     }
   }
+  if (major == kHvcMajor && minor == 0) {
+    auto hvc = virtio::console_device();
+    if (!hvc) return Errno::enxio;
+    return std::shared_ptr<File>(std::make_shared<HvcFile>(hvc, dentry, f));
+  }
   if ((major == kTtyAuxMajor && (minor == 0 || minor == 1)) || (major == kTtyMajor && minor <= 1)) {
     return open_console_device(f);
   }
@@ -158,6 +191,9 @@ std::shared_ptr<FileSystem> make_devfs() {
                         Node{"random", 1, 8, 0666}, Node{"urandom", 1, 9, 0666}, Node{"tty", 5, 0, 0666},
                         Node{"console", 5, 1, 0600}, Node{"tty0", 4, 0, 0620}, Node{"tty1", 4, 1, 0620}}) {
     (void)root->create(n.name, abi::kSIfchr | n.perm, make_dev(n.major, n.minor));
+  }
+  if (virtio::console_device()) {
+    (void)root->create("hvc0", abi::kSIfchr | 0620, make_dev(kHvcMajor, 0));
   }
   if (virtio::block_device()) {
     (void)root->create("vda", abi::kSIfblk | 0660, make_dev(kVirtblkMajor, 0));

@@ -46,6 +46,7 @@ constexpr usize kDescSize = 16;
 
 constexpr u16 kVendorVirtio = 0x1af4;
 constexpr u16 kDeviceLegacyBlock = 0x1001;
+constexpr u16 kDeviceLegacyConsole = 0x1003;
 
 constexpr u32 kBlkTypeIn = 0;
 constexpr u32 kBlkTypeOut = 1;
@@ -71,30 +72,47 @@ Result<Queue> Queue::create(const ostd::IoPort& io, u16 index) {
   return Queue(std::move(ring), index, size, used_offset);
 }
 
-Result<void> Queue::submit(const ostd::IoPort& io, const ostd::DmaCoherent& data,
-                           std::span<const Segment> chain) {
+Queue::Queue(ostd::DmaCoherent ring, u16 index, u16 size, usize used_offset)
+    : ring_(std::move(ring)), index_(index), size_(size), used_offset_(used_offset),
+      num_free_(size), next_(size), length_(size, 0) {
+  for (u16 i = 0; i < size; ++i) next_[i] = static_cast<u16>(i + 1);
+}
+
+Result<u16> Queue::submit(const ostd::IoPort& io, const ostd::DmaCoherent& data,
+                          std::span<const Segment> chain, bool notify_now) {
   if (chain.empty() || chain.size() > size_) return Errno::einval;
-  // One request in flight at a time: the chain always starts at descriptor 0.
-  for (usize i = 0; i < chain.size(); ++i) {
-    const Segment& s = chain[i];
+  if (chain.size() > num_free_) return Errno::eagain;
+  for (const Segment& s : chain) {
     usize end = 0;
     if (!ostd::checked_add(s.offset, usize{s.len}, end) || end > data.size()) return Errno::einval;
-    usize d = i * kDescSize;
-    u16 flags = static_cast<u16>((s.device_writes ? kDescWrite : 0) | (i + 1 < chain.size() ? kDescNext : 0));
-    TRY(ring_.write64(d, data.device_address() + s.offset));
-    TRY(ring_.write32(d + 8, s.len));
-    TRY(ring_.write16(d + 12, flags));
-    TRY(ring_.write16(d + 14, static_cast<u16>(i + 1)));
   }
+  u16 head = free_head_;
+  u16 d = head;
+  for (usize i = 0; i < chain.size(); ++i) {
+    const Segment& s = chain[i];
+    bool last = i + 1 == chain.size();
+    usize at = usize{d} * kDescSize;
+    u16 flags = static_cast<u16>((s.device_writes ? kDescWrite : 0) | (last ? 0 : kDescNext));
+    TRY(ring_.write64(at, data.device_address() + s.offset));
+    TRY(ring_.write32(at + 8, s.len));
+    TRY(ring_.write16(at + 12, flags));
+    TRY(ring_.write16(at + 14, next_[d]));
+    if (!last) d = next_[d];
+  }
+  free_head_ = next_[d];
+  num_free_ = static_cast<u16>(num_free_ - chain.size());
+  length_[head] = static_cast<u16>(chain.size());
   usize avail = kDescSize * size_;
-  TRY(ring_.write16(avail + 4 + 2 * usize{static_cast<u16>(avail_idx_ % size_)}, 0));
+  TRY(ring_.write16(avail + 4 + 2 * usize{static_cast<u16>(avail_idx_ % size_)}, head));
   ostd::dma_fence();
   ++avail_idx_;
   TRY(ring_.write16(avail + 2, avail_idx_));
   ostd::dma_fence();
-  io.write16(kRegQueueNotify, index_);
-  return {};
+  if (notify_now) notify(io);
+  return head;
 }
+
+void Queue::notify(const ostd::IoPort& io) const { io.write16(kRegQueueNotify, index_); }
 
 std::optional<std::pair<u16, u32>> Queue::take_used() {
   auto idx = ring_.read16(used_offset_ + 2);
@@ -104,8 +122,18 @@ std::optional<std::pair<u16, u32>> Queue::take_used() {
   auto id = ring_.read32(e);
   auto len = ring_.read32(e + 4);
   ++last_used_;
-  if (id.is_error() || len.is_error()) return std::nullopt;
-  return std::pair<u16, u32>{static_cast<u16>(id.value()), len.value()};
+  if (id.is_error() || len.is_error() || id.value() >= size_ || length_[id.value()] == 0) {
+    ostd::panic("virtio: the device returned a chain it was not given");
+  }
+  // Return the chain's descriptors to the free list.
+  auto head = static_cast<u16>(id.value());
+  u16 tail = head;
+  for (u16 i = 1; i < length_[head]; ++i) tail = next_[tail];
+  next_[tail] = free_head_;
+  free_head_ = head;
+  num_free_ = static_cast<u16>(num_free_ + length_[head]);
+  length_[head] = 0;
+  return std::pair<u16, u32>{head, len.value()};
 }
 
 // ---- BlockDevice ----
@@ -152,7 +180,7 @@ Result<void> BlockDevice::transfer(bool write, u64 sector, usize count) {
   const std::array<Segment, 3> chain{
       Segment{0, 16, false}, Segment{kDataOffset, static_cast<u32>(count * kSectorSize), !write},
       Segment{16, 1, true}};
-  TRY(queue_.submit(io_, buf_, chain));
+  (void)TRY(queue_.submit(io_, buf_, chain));
   u64 deadline = ostd::monotonic_ns() + kRequestTimeoutNs;
   for (;;) {
     if (queue_.take_used().has_value()) break;
@@ -207,6 +235,103 @@ Result<usize> BlockDevice::write_at(u64 offset, ostd::VmReader& in) {
     if (copied.value() < n) break;
   }
   return done;
+}
+
+// ---- ConsoleDevice ----
+
+namespace {
+/// Finds the first legacy virtio function with `device_id` and starts its initialization.
+Result<std::pair<ostd::IoPort, ostd::pci::Device>> open_legacy(u16 device_id) {
+  for (const ostd::pci::Device& d : ostd::pci::devices()) {
+    if (d.vendor_id != kVendorVirtio || d.device_id != device_id) continue;
+    auto bar = ostd::pci::bar(d, 0);
+    if (!bar || !bar->io || bar->size < kRegConfig || bar->base + bar->size > 0x10000) continue;
+    TRY(ostd::pci::enable_device(d));
+    auto io = TRY(ostd::IoPort::acquire(static_cast<u16>(bar->base), static_cast<u16>(bar->size)));
+    io.write8(kRegStatus, 0);  // reset
+    io.write8(kRegStatus, kStatusAcknowledge);
+    io.write8(kRegStatus, kStatusAcknowledge | kStatusDriver);
+    (void)io.read32(kRegDeviceFeatures);
+    io.write32(kRegGuestFeatures, 0);
+    return std::pair<ostd::IoPort, ostd::pci::Device>{std::move(io), d};
+  }
+  return Errno::enodev;
+}
+}  // namespace
+
+Result<std::shared_ptr<ConsoleDevice>> ConsoleDevice::probe() {
+  auto [io, d] = TRY(open_legacy(kDeviceLegacyConsole));
+  auto rx = Queue::create(io, 0);
+  auto tx = Queue::create(io, 1);
+  if (rx.is_error() || tx.is_error() || rx.value().size() < kRxBuffers) {
+    io.write8(kRegStatus, kStatusFailed);
+    return Errno::enodev;
+  }
+  auto rx_buf = TRY(ostd::DmaCoherent::alloc(kRxBuffers * kRxBufferSize / ostd::kPageSize));
+  auto tx_buf = TRY(ostd::DmaCoherent::alloc(1));
+  auto dev = std::make_shared<ConsoleDevice>(std::move(io), rx.release_value(), tx.release_value(),
+                                             std::move(rx_buf), std::move(tx_buf));
+  for (usize b = 0; b < kRxBuffers; ++b) TRY(dev->post_rx(b));
+  dev->io_.write8(kRegStatus, kStatusAcknowledge | kStatusDriver | kStatusDriverOk);
+  kLog.info("virtio console at {}:{}.{}", d.address.bus, d.address.device, d.address.function);
+  return dev;
+}
+
+Result<void> ConsoleDevice::post_rx(usize buffer) {
+  const std::array<Segment, 1> chain{Segment{buffer * kRxBufferSize, kRxBufferSize, true}};
+  u16 head = TRY(rx_.submit(io_, rx_buf_, chain));
+  rx_head_buffer_.at(head) = buffer;
+  return {};
+}
+
+Result<usize> ConsoleDevice::write(ostd::VmReader& in) {
+  ostd::MutexGuard g(lock_);
+  usize done = 0;
+  while (in.has_remain()) {
+    usize n = std::min<usize>(in.remain(), tx_buf_.size());
+    ostd::VmWriter w = tx_buf_.writer(0, n);
+    auto copied = in.read_to(w);
+    if (copied.is_error()) return done > 0 ? Result<usize>(done) : copied;
+    const std::array<Segment, 1> chain{Segment{0, static_cast<u32>(copied.value()), false}};
+    (void)TRY(tx_.submit(io_, tx_buf_, chain));
+    u64 deadline = ostd::monotonic_ns() + kRequestTimeoutNs;
+    while (!tx_.take_used().has_value()) {
+      if (ostd::monotonic_ns() > deadline) return done > 0 ? Result<usize>(done) : Result<usize>(Errno::eio);
+      ostd::Task::yield_now();
+    }
+    done += copied.value();
+    if (copied.value() < n) break;
+  }
+  return done;
+}
+
+Result<usize> ConsoleDevice::try_read(ostd::VmWriter& out) {
+  ostd::MutexGuard g(lock_);
+  while (auto used = rx_.take_used()) {
+    usize b = rx_head_buffer_.at(used->first);
+    usize len = std::min<usize>(used->second, kRxBufferSize);
+    std::vector<u8> bytes(len);
+    TRY(rx_buf_.read_bytes(b * kRxBufferSize, bytes));
+    if (pending_off_ == pending_.size()) {
+      pending_.clear();
+      pending_off_ = 0;
+    }
+    pending_.insert(pending_.end(), bytes.begin(), bytes.end());
+    TRY(post_rx(b));
+  }
+  if (pending_off_ == pending_.size()) return Errno::eagain;
+  usize n = std::min(out.avail(), pending_.size() - pending_off_);
+  TRY(out.write_bytes(std::span<const u8>(pending_).subspan(pending_off_, n)));
+  pending_off_ += n;
+  return n;
+}
+
+std::shared_ptr<ConsoleDevice> console_device() {
+  static const std::shared_ptr<ConsoleDevice> dev = [] {
+    auto d = ConsoleDevice::probe();
+    return d.is_ok() ? d.release_value() : std::shared_ptr<ConsoleDevice>();
+  }();
+  return dev;
 }
 
 std::shared_ptr<BlockDevice> block_device() {

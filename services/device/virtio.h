@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include <ostd/dev/io.h>
 #include <ostd/error.h>
@@ -22,26 +23,32 @@ struct Segment {
 };
 
 /// A split virtqueue (spec 2.7) of a legacy device: descriptor table, available and used rings
-/// in one DMA area. Buffers live in a separate DMA area the caller owns.
+/// in one DMA area. Buffers live in a separate DMA area the caller owns. Several chains may be
+/// in flight; descriptors come from a free list and return to it in take_used().
 class Queue {
  public:
   static ostd::Result<Queue> create(const ostd::IoPort& io, ostd::u16 index);
   ostd::u16 size() const { return size_; }
-  /// Puts a chain of buffers (at most size()) of `data` on the ring and notifies the device.
-  ostd::Result<void> submit(const ostd::IoPort& io, const ostd::DmaCoherent& data,
-                            std::span<const Segment> chain);
+  /// Puts a chain of buffers of `data` on the ring (EAGAIN when descriptors run out) and, if
+  /// `notify`, tells the device. Returns the chain's head (take_used() reports it back).
+  ostd::Result<ostd::u16> submit(const ostd::IoPort& io, const ostd::DmaCoherent& data,
+                                 std::span<const Segment> chain, bool notify = true);
+  void notify(const ostd::IoPort& io) const;
   /// The next chain the device has finished with, if any: its head and the bytes written.
   std::optional<std::pair<ostd::u16, ostd::u32>> take_used();
 
  private:
-  Queue(ostd::DmaCoherent ring, ostd::u16 index, ostd::u16 size, ostd::usize used_offset)
-      : ring_(std::move(ring)), index_(index), size_(size), used_offset_(used_offset) {}
+  Queue(ostd::DmaCoherent ring, ostd::u16 index, ostd::u16 size, ostd::usize used_offset);
   ostd::DmaCoherent ring_;
   ostd::u16 index_;
   ostd::u16 size_;
   ostd::usize used_offset_;
   ostd::u16 avail_idx_ = 0;
   ostd::u16 last_used_ = 0;
+  ostd::u16 free_head_ = 0;
+  ostd::u16 num_free_ = 0;
+  std::vector<ostd::u16> next_;   // the free list and each chain's links, by descriptor
+  std::vector<ostd::u16> length_;  // descriptors in the chain starting here
 };
 
 /// A virtio block device (/dev/vda). Requests are serialized; each moves up to kMaxSectors.
@@ -73,7 +80,40 @@ class BlockDevice {
   ostd::u64 sectors_;
 };
 
+/// A virtio console (port 0 of a virtio-serial device, /dev/hvc0), polled.
+class ConsoleDevice {
+ public:
+  static constexpr ostd::usize kRxBuffers = 16;
+  static constexpr ostd::usize kRxBufferSize = 256;
+
+  /// Finds and initializes the first virtio console PCI function; ENODEV when there is none.
+  static ostd::Result<std::shared_ptr<ConsoleDevice>> probe();
+  ConsoleDevice(ostd::IoPort io, Queue rx, Queue tx, ostd::DmaCoherent rx_buf,
+                ostd::DmaCoherent tx_buf)
+      : io_(std::move(io)), rx_(std::move(rx)), tx_(std::move(tx)), rx_buf_(std::move(rx_buf)),
+        tx_buf_(std::move(tx_buf)), rx_head_buffer_(rx_.size(), 0) {}
+
+  /// Sends all of `in` (or up to the first fault); returns the bytes sent.
+  ostd::Result<ostd::usize> write(ostd::VmReader& in);
+  /// Received bytes into `out`; EAGAIN when none are waiting.
+  ostd::Result<ostd::usize> try_read(ostd::VmWriter& out);
+
+ private:
+  ostd::Result<void> post_rx(ostd::usize buffer);
+  ostd::Mutex lock_;
+  ostd::IoPort io_;
+  Queue rx_;
+  Queue tx_;
+  ostd::DmaCoherent rx_buf_;  // kRxBuffers buffers of kRxBufferSize
+  ostd::DmaCoherent tx_buf_;  // one page
+  std::vector<ostd::usize> rx_head_buffer_;  // which buffer each posted chain head holds
+  std::vector<ostd::u8> pending_;            // received, not yet read
+  ostd::usize pending_off_ = 0;
+};
+
 /// The machine's block device, probed once (nullptr when there is none).
 std::shared_ptr<BlockDevice> block_device();
+/// The machine's virtio console, probed once (nullptr when there is none).
+std::shared_ptr<ConsoleDevice> console_device();
 
 }  // namespace services::virtio
