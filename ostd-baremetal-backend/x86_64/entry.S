@@ -48,6 +48,38 @@ enter_user:
     movq 40(%rdi), %rdi
     iretq
 
+// The fast way back after a system call, when rcx == rip and r11 == rflags (as the syscall
+// instruction left them) and rip is canonical below the user top: sysretq instead of iretq.
+    .globl enter_user_sysret
+enter_user_sysret:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    pushq %rdi
+    cli
+    movq %rsp, g_kernel_rsp(%rip)
+    movq %rsp, x86_tss + 4(%rip)
+    movq 0(%rdi), %rax
+    movq 8(%rdi), %rbx
+    movq 24(%rdi), %rdx
+    movq 32(%rdi), %rsi
+    movq 48(%rdi), %rbp
+    movq 64(%rdi), %r8
+    movq 72(%rdi), %r9
+    movq 80(%rdi), %r10
+    movq 96(%rdi), %r12
+    movq 104(%rdi), %r13
+    movq 112(%rdi), %r14
+    movq 120(%rdi), %r15
+    movq 128(%rdi), %rcx
+    movq 136(%rdi), %r11
+    movq 56(%rdi), %rsp              // the user stack: nothing may trap from here (NMI uses IST)
+    movq 40(%rdi), %rdi
+    sysretq
+
 // The kernel resumes here after any exit from user mode: back to enter_user's caller.
 return_to_kernel:
     movq g_kernel_rsp(%rip), %rsp
