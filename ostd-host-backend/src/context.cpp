@@ -14,6 +14,7 @@
 #endif
 
 #ifdef OSTD_ASAN
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 
@@ -32,7 +33,16 @@ struct TaskContext {
 };
 
 void TaskContextDeleter::operator()(TaskContext* ctx) const {
-  if (ctx->map_base != nullptr) munmap(ctx->map_base, ctx->map_size);
+  if (ctx->map_base != nullptr) {
+#ifdef OSTD_ASAN
+    // A task that never returned from its deeper frames leaves their redzones poisoned; a later
+    // stack mapped here would inherit that shadow, and the signal frame the host kernel writes
+    // below the stack pointer (the timer interrupt) would read as poisoned (found by the
+    // syscalls fuzzer: a report inside pc_is_preemptible).
+    __asan_unpoison_memory_region(ctx->map_base, ctx->map_size);
+#endif
+    munmap(ctx->map_base, ctx->map_size);
+  }
   delete ctx;
 }
 
@@ -78,6 +88,9 @@ Result<std::unique_ptr<TaskContext, TaskContextDeleter>> create_task_context(usi
     munmap(base, size);
     return Errno::enomem;
   }
+#ifdef OSTD_ASAN
+  __asan_unpoison_memory_region(base, size);  // no stale shadow from an earlier mapping here
+#endif
   std::unique_ptr<TaskContext, TaskContextDeleter> ctx(new TaskContext);
   ctx->map_base = base;
   ctx->map_size = size;
