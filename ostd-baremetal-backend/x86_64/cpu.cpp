@@ -227,8 +227,9 @@ u64 tsc_to_ns(u64 tsc) {
 
 void handle_irq(u32 vector) {
   if (vector == kSpuriousVector) return;
-  lapic_write(0xb0, 0);  // EOI
   u32 line = vector - kIrqBase;
+  ioapic_on_vector(line);
+  lapic_write(0xb0, 0);  // EOI
   if (line < irq::kNumLines) irq::dispatch(line);
 }
 

@@ -62,3 +62,62 @@ void pci_config_write32(u8 bus, u8 dev, u8 fn, u16 off, u32 value) {
 }
 
 }  // namespace ostd::arch
+
+// ---- the IOAPIC: device interrupt lines (GSI n -> vector 0x20 + n -> ostd line n) ----
+namespace ostd::x86 {
+
+namespace {
+constexpr u64 kIoapicBase = 0xfec00000;  // QEMU's and most PCs' (the MADT would say)
+constexpr u32 kMaxGsi = 24;
+bool g_level[kMaxGsi] = {};
+bool g_enabled[kMaxGsi] = {};
+
+volatile u32* ioapic() { return reinterpret_cast<volatile u32*>(phys_ptr(kIoapicBase)); }
+void ioapic_write(u32 reg, u32 v) {
+  ioapic()[0] = reg;
+  ioapic()[4] = v;
+}
+void program(u32 gsi, bool masked) {
+  u32 low = (kIrqBase + gsi) | (g_level[gsi] ? (1u << 15) : 0) | (masked ? (1u << 16) : 0);
+  ioapic_write(0x10 + 2 * gsi + 1, 0);  // destination: APIC 0
+  ioapic_write(0x10 + 2 * gsi, low);
+}
+}  // namespace
+
+void ioapic_init() {
+  for (u32 gsi = 0; gsi < kMaxGsi; ++gsi) program(gsi, true);
+}
+
+/// An IOAPIC vector arrived: a level-triggered line stays masked until its handlers ran (they
+/// quiet the device), or it would fire again at once.
+void ioapic_on_vector(u32 line) {
+  if (line >= 1 && line < kMaxGsi && g_level[line]) {
+    irq::DisabledGuard g;
+    program(line, true);
+  }
+}
+
+}  // namespace ostd::x86
+
+namespace ostd::arch {
+
+void irq_route(u32 line, bool level) {
+  if (line == 0 || line >= x86::kMaxGsi) return;
+  irq::DisabledGuard g;
+  x86::g_level[line] = level;
+  x86::program(line, !x86::g_enabled[line]);
+}
+
+void irq_line_set_enabled(u32 line, bool enabled) {
+  if (line == 0 || line >= x86::kMaxGsi) return;
+  irq::DisabledGuard g;
+  x86::g_enabled[line] = enabled;
+  x86::program(line, !enabled);
+}
+
+void irq_line_done(u32 line) {
+  if (line == 0 || line >= x86::kMaxGsi || !x86::g_level[line] || !x86::g_enabled[line]) return;
+  x86::program(line, false);
+}
+
+}  // namespace ostd::arch

@@ -160,6 +160,7 @@ extern "C" [[noreturn]] void kmain(u32 start_info_pa) {
   detail::mutable_boot_info() = std::move(info);
 
   x86::timer_init();
+  x86::ioapic_init();
   x86::user_init();
   TaskInternals::init_cpu();
   time_internal::init();

@@ -109,6 +109,8 @@ void memory_init(std::span<const RamRange> usable, u64 kernel_phys_end, RamRange
 void cpu_init();        // GDT, TSS, IDT, syscall MSRs, FPU/XSAVE
 void timer_init();      // TSC calibration, LAPIC timer, RTC
 void user_init();
+void ioapic_init();     // every line masked until a driver enables it
+void ioapic_on_vector(u32 line);
 
 // ---- services of one file to another ----
 void serial_write(int port_index, std::string_view s);

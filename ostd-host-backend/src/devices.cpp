@@ -12,5 +12,9 @@ void io_port_write(u16 port, int, u32) { panic("port I/O ({:#x}) on the host bac
 bool pci_present() { return false; }
 u32 pci_config_read32(u8, u8, u8, u16) { return 0xffffffff; }
 void pci_config_write32(u8, u8, u8, u16, u32) {}
+// Host interrupt lines are signals and child events, raised in software: nothing to route.
+void irq_route(u32, bool) {}
+void irq_line_set_enabled(u32, bool) {}
+void irq_line_done(u32) {}
 
 }  // namespace ostd::arch

@@ -26,6 +26,7 @@ void run_line(u32 line) {
   if (s.enabled && s.handler) {
     s.handler(line);
   }
+  arch::irq_line_done(line);
 }
 
 }  // namespace
@@ -96,6 +97,7 @@ IrqLine::~IrqLine() {
     LineState& s = lines().at(line_);
     s.enabled = false;
     s.allocated = false;
+    arch::irq_line_set_enabled(line_, false);
     old = std::move(s.handler);
     s.handler = nullptr;
   }
@@ -109,10 +111,12 @@ void IrqLine::on_interrupt(std::function<void(u32)> handler) {
 void IrqLine::enable() {
   DisabledGuard g;
   lines().at(line_).enabled = true;
+  arch::irq_line_set_enabled(line_, true);
 }
 void IrqLine::disable() {
   DisabledGuard g;
   lines().at(line_).enabled = false;
+  arch::irq_line_set_enabled(line_, false);
 }
 void IrqLine::raise() const { dispatch(line_); }
 

@@ -128,13 +128,15 @@ class HvcFile final : public DeviceFile {
     set_status_flags(flags);
   }
   Result<usize> read(Thread& self, ostd::VmWriter& out) override {
-    // Polled every 2 ms (the driver takes no interrupts yet); a signal ends the wait.
+    // Woken by the device's interrupt (polled every 2 ms when it has none); a signal ends the
+    // wait.
     for (;;) {
       auto r = dev_->try_read(out);
       if (r.is_ok() || r.error() != Errno::eagain || nonblocking()) return r;
-      ostd::WaitQueue wq;
-      (void)self.wait_interruptible(wq, [] { return false; }, 2 * ostd::kNsPerMs);
-      if (self.signal_pending()) return Errno::erestartsys;
+      std::optional<ostd::u64> timeout;
+      if (!dev_->interrupt_driven()) timeout = 2 * ostd::kNsPerMs;
+      auto w = self.wait_interruptible(dev_->input_queue(), [this] { return dev_->readable(); }, timeout);
+      if (w.is_error() && w.error() == Errno::erestartsys) return w.error();
     }
   }
   Result<usize> write(Thread&, ostd::VmReader& in) override { return dev_->write(in); }

@@ -114,6 +114,11 @@ Result<u16> Queue::submit(const ostd::IoPort& io, const ostd::DmaCoherent& data,
 
 void Queue::notify(const ostd::IoPort& io) const { io.write16(kRegQueueNotify, index_); }
 
+bool Queue::has_used() const {
+  auto idx = ring_.read16(used_offset_ + 2);
+  return idx.is_ok() && idx.value() != last_used_;
+}
+
 std::optional<std::pair<u16, u32>> Queue::take_used() {
   auto idx = ring_.read16(used_offset_ + 2);
   if (idx.is_error() || idx.value() == last_used_) return std::nullopt;
@@ -164,7 +169,9 @@ Result<std::shared_ptr<BlockDevice>> BlockDevice::probe() {
     io.write8(kRegStatus, kStatusAcknowledge | kStatusDriver | kStatusDriverOk);
     kLog.info("virtio-blk at {}:{}.{}: {} sectors, queue of {}", d.address.bus,
               d.address.device, d.address.function, sectors, q.value().size());
-    return std::make_shared<BlockDevice>(std::move(io), q.release_value(), std::move(buf), sectors);
+    auto dev = std::make_shared<BlockDevice>(std::move(io), q.release_value(), std::move(buf), sectors);
+    dev->attach_irq(d, dev);
+    return dev;
   }
   return Errno::enodev;
 }
@@ -188,11 +195,32 @@ Result<void> BlockDevice::transfer(bool write, u64 sector, usize count) {
       kLog.error("virtio-blk: request for sector {} timed out", sector);
       return Errno::eio;
     }
-    ostd::Task::yield_now();
+    if (irq_) {
+      (void)done_.wait_until([this] { return queue_.has_used(); }, kRequestTimeoutNs);
+    } else {
+      ostd::Task::yield_now();
+    }
   }
-  (void)io_.read8(kRegIsr);  // acknowledges the interrupt we do not use
+  if (!irq_) (void)io_.read8(kRegIsr);  // acknowledges the interrupt nobody takes
   auto status = TRY(buf_.read8(16));
   return status == 0 ? Result<void>() : Result<void>(Errno::eio);
+}
+
+void BlockDevice::attach_irq(const ostd::pci::Device& d, const std::shared_ptr<BlockDevice>& self) {
+  auto line = ostd::pci::claim_irq(d);
+  if (line.is_error()) {
+    kLog.info("virtio-blk: no interrupt line of its own ({}); polling", line.error());
+    return;
+  }
+  irq_ = line.release_value();
+  std::weak_ptr<BlockDevice> weak = self;
+  irq_->on_interrupt([weak](u32) {
+    if (auto dev = weak.lock()) {
+      (void)dev->io_.read8(kRegIsr);  // reading the ISR lowers the interrupt
+      dev->done_.wake_all();
+    }
+  });
+  irq_->enable();
 }
 
 Result<usize> BlockDevice::read_at(u64 offset, ostd::VmWriter& out) {
@@ -272,10 +300,31 @@ Result<std::shared_ptr<ConsoleDevice>> ConsoleDevice::probe() {
   auto dev = std::make_shared<ConsoleDevice>(std::move(io), rx.release_value(), tx.release_value(),
                                              std::move(rx_buf), std::move(tx_buf));
   for (usize b = 0; b < kRxBuffers; ++b) TRY(dev->post_rx(b));
+  dev->attach_irq(d, dev);
   dev->io_.write8(kRegStatus, kStatusAcknowledge | kStatusDriver | kStatusDriverOk);
   kLog.info("virtio console at {}:{}.{}", d.address.bus, d.address.device, d.address.function);
   return dev;
 }
+
+void ConsoleDevice::attach_irq(const ostd::pci::Device& d, const std::shared_ptr<ConsoleDevice>& self) {
+  auto line = ostd::pci::claim_irq(d);
+  if (line.is_error()) {
+    kLog.info("virtio console: no interrupt line of its own ({}); polling", line.error());
+    return;
+  }
+  irq_ = line.release_value();
+  std::weak_ptr<ConsoleDevice> weak = self;
+  irq_->on_interrupt([weak](u32) {
+    if (auto dev = weak.lock()) {
+      (void)dev->io_.read8(kRegIsr);
+      dev->input_.wake_all();
+      dev->tx_done_.wake_all();
+    }
+  });
+  irq_->enable();
+}
+
+bool ConsoleDevice::readable() const { return pending_off_ < pending_.size() || rx_.has_used(); }
 
 Result<void> ConsoleDevice::post_rx(usize buffer) {
   const std::array<Segment, 1> chain{Segment{buffer * kRxBufferSize, kRxBufferSize, true}};
@@ -297,7 +346,11 @@ Result<usize> ConsoleDevice::write(ostd::VmReader& in) {
     u64 deadline = ostd::monotonic_ns() + kRequestTimeoutNs;
     while (!tx_.take_used().has_value()) {
       if (ostd::monotonic_ns() > deadline) return done > 0 ? Result<usize>(done) : Result<usize>(Errno::eio);
-      ostd::Task::yield_now();
+      if (irq_) {
+        (void)tx_done_.wait_until([this] { return tx_.has_used(); }, kRequestTimeoutNs);
+      } else {
+        ostd::Task::yield_now();
+      }
     }
     done += copied.value();
     if (copied.value() < n) break;

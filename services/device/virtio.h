@@ -36,6 +36,8 @@ class Queue {
   void notify(const ostd::IoPort& io) const;
   /// The next chain the device has finished with, if any: its head and the bytes written.
   std::optional<std::pair<ostd::u16, ostd::u32>> take_used();
+  /// Whether take_used() has something (no side effects).
+  bool has_used() const;
 
  private:
   Queue(ostd::DmaCoherent ring, ostd::u16 index, ostd::u16 size, ostd::usize used_offset);
@@ -64,6 +66,8 @@ class BlockDevice {
       : io_(std::move(io)), queue_(std::move(q)), buf_(std::move(buf)), sectors_(sectors) {}
 
   ostd::u64 size_bytes() const { return sectors_ * kSectorSize; }
+  /// Whether completions arrive by interrupt (else the driver polls).
+  bool interrupt_driven() const { return irq_.has_value(); }
   /// Byte-granular access (partial sectors are read, merged and written back); reads stop at
   /// the end of the device, writes past it are ENOSPC.
   ostd::Result<ostd::usize> read_at(ostd::u64 offset, ostd::VmWriter& out);
@@ -71,9 +75,12 @@ class BlockDevice {
 
  private:
   ostd::Result<void> transfer(bool write, ostd::u64 sector, ostd::usize count);
+  void attach_irq(const ostd::pci::Device& d, const std::shared_ptr<BlockDevice>& self);
   ostd::Mutex lock_;
   ostd::IoPort io_;
   Queue queue_;
+  std::optional<ostd::irq::IrqLine> irq_;
+  ostd::WaitQueue done_;
   /// The request header (16 bytes at 0), the status byte (at 16), the data (kMaxSectors
   /// sectors from kDataOffset).
   ostd::DmaCoherent buf_;
@@ -97,11 +104,20 @@ class ConsoleDevice {
   ostd::Result<ostd::usize> write(ostd::VmReader& in);
   /// Received bytes into `out`; EAGAIN when none are waiting.
   ostd::Result<ostd::usize> try_read(ostd::VmWriter& out);
+  /// Whether try_read() would return data now.
+  bool readable() const;
+  /// Woken when input arrives (by interrupt; without one, readers poll).
+  ostd::WaitQueue& input_queue() { return input_; }
+  bool interrupt_driven() const { return irq_.has_value(); }
 
  private:
   ostd::Result<void> post_rx(ostd::usize buffer);
+  void attach_irq(const ostd::pci::Device& d, const std::shared_ptr<ConsoleDevice>& self);
   ostd::Mutex lock_;
   ostd::IoPort io_;
+  std::optional<ostd::irq::IrqLine> irq_;
+  ostd::WaitQueue input_;
+  ostd::WaitQueue tx_done_;
   Queue rx_;
   Queue tx_;
   ostd::DmaCoherent rx_buf_;  // kRxBuffers buffers of kRxBufferSize

@@ -231,6 +231,13 @@ std::optional<Bar> bar(const Device& d, int index) {
   return Bar{io, base, size};
 }
 
+Result<irq::IrqLine> claim_irq(const Device& d) {
+  if (d.irq_line == 0 || d.irq_line >= irq::kNumLines || !arch::pci_present()) return Errno::enodev;
+  auto line = TRY(irq::IrqLine::claim(d.irq_line));
+  arch::irq_route(d.irq_line, true);
+  return line;
+}
+
 Result<void> enable_device(const Device& d) {
   u16 cmd = config_read16(d.address, 4);
   return config_write16(d.address, 4, static_cast<u16>(cmd | 0x7));

@@ -59,6 +59,13 @@ void idle_wait();
 void kick_idle();
 /// Whether the interrupted code (backend-specific handle) may be preempted at this point.
 
+/// Interrupt lines of devices (x86: line n is GSI n through the IOAPIC). `level` for
+/// level-triggered lines (PCI INTx). Lines start masked; the line follows IrqLine::enable().
+void irq_route(u32 line, bool level);
+void irq_line_set_enabled(u32 line, bool enabled);
+/// Called after the handlers of `line` ran (a level-triggered line masked on arrival reopens).
+void irq_line_done(u32 line);
+
 // ---- time ----
 u64 monotonic_ns();
 u64 realtime_ns();

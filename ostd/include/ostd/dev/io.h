@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <ostd/error.h>
+#include <ostd/irq.h>
 #include <ostd/mm/frame.h>
 #include <ostd/mm/io.h>
 #include <ostd/types.h>
@@ -118,6 +119,10 @@ Result<void> config_write16(const Address& a, u16 offset, u16 value);
 std::optional<Bar> bar(const Device& d, int index);
 /// Sets I/O-space, memory-space and bus-master enable in the command register.
 Result<void> enable_device(const Device& d);
+/// Claims the device's legacy INTx line (level-triggered) as an IrqLine. EBUSY when another
+/// driver holds that line (shared INTx is not supported: poll instead), ENODEV when the
+/// firmware routed none.
+Result<irq::IrqLine> claim_irq(const Device& d);
 
 }  // namespace pci
 
