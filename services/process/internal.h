@@ -24,6 +24,10 @@ void deliver_signals(Thread& t);
 void thread_exit(Thread& t);
 /// Makes every thread of p exit; `status` is the wait status of the process.
 void group_exit(Process& p, int status);
+/// A page fault of `faulting` found no free memory: kills the process that holds the most
+/// (never init) with SIGKILL and waits for it to go. False when there is nobody else to kill
+/// (the faulting process is the biggest, or the only one).
+bool oom_kill_for(Thread& faulting);
 /// Creates a thread's kernel task and starts it, with `fpu` as its FPU state when given (clone
 /// copies the parent's; a new program starts with the initial state).
 ostd::Result<void> start_thread(const std::shared_ptr<Thread>& t, const ostd::UserContext& ctx,

@@ -88,6 +88,17 @@ void handle_exception(Thread& t, const ostd::CpuException& e) {
     case ostd::ExceptionKind::PageFault: {
       auto r = t.process().mm->handle_fault(e.address, e.access);
       if (r.is_ok()) return;
+      if (r.error() == ostd::Errno::enomem) {
+        // Out of memory: another process dies and the access is retried; when this one is
+        // the biggest, it is the one to die (SIGKILL, as Linux's OOM killer).
+        if (oom_kill_for(t)) return;
+        if (t.process().pid() != 1) {
+          kLog.warn("out of memory: killed process {} ({}) in its own fault", t.process().pid(),
+                    t.process().comm);
+          group_exit(t.process(), kSigKill);
+          return;
+        }
+      }
       addr = e.address;
       if (r.error() == ostd::Errno::enxio) {
         // A file mapping touched past the end of the file.
