@@ -10,6 +10,7 @@ namespace ostd {
 
 namespace {
 std::atomic<u64> g_next_task_id{1};
+std::atomic<u64> g_live_tasks{0};
 std::atomic<u32> g_slice_ticks{4};
 constexpr usize kDefaultStack = 256 * 1024;
 // A task that has exited; the next task to run frees its stack (one CPU for now).
@@ -20,9 +21,11 @@ Task::Task(std::function<void()> entry, std::string name)
     : entry_(std::move(entry)),
       name_(std::move(name)),
       id_(g_next_task_id.fetch_add(1)),
-      exit_waiters_(std::make_unique<WaitQueue>()) {}
+      exit_waiters_(std::make_unique<WaitQueue>()) {
+  g_live_tasks.fetch_add(1, std::memory_order_relaxed);
+}
 
-Task::~Task() = default;
+Task::~Task() { g_live_tasks.fetch_sub(1, std::memory_order_relaxed); }
 
 Result<std::shared_ptr<Task>> Task::spawn(std::function<void()> entry, TaskOptions opts) {
   std::shared_ptr<Task> t(new Task(std::move(entry), std::move(opts.name)));
@@ -68,7 +71,8 @@ void Task::join() {
 namespace sched {
 Stats stats() {
   auto& c = arch::cpu_local();
-  return {c.context_switches, c.preemptions, c.nr_runnable};
+  return {c.context_switches, c.preemptions, c.nr_runnable,
+          g_live_tasks.load(std::memory_order_relaxed)};
 }
 void set_time_slice_ticks(u32 ticks) { g_slice_ticks.store(ticks == 0 ? 1 : ticks); }
 }  // namespace sched

@@ -2,6 +2,7 @@
 #include "fs/file.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include <ostd/enforce.h>
 
@@ -19,6 +20,22 @@ ostd::WaitQueue& global_poll_queue() {
 void file_state_changed(ostd::WaitQueue& q) {
   q.wake_all();
   global_poll_queue().wake_all();
+}
+
+namespace {
+std::atomic<ostd::u64>& open_files() {
+  static std::atomic<ostd::u64> n{0};
+  return n;
+}
+}  // namespace
+
+ostd::u64 open_file_count() { return open_files().load(std::memory_order_relaxed); }
+void count_open_files(int delta) {
+  if (delta > 0) {
+    open_files().fetch_add(1, std::memory_order_relaxed);
+  } else {
+    open_files().fetch_sub(1, std::memory_order_relaxed);
+  }
 }
 
 Result<usize> File::read(Thread&, ostd::VmWriter&) { return Errno::einval; }

@@ -54,16 +54,21 @@ void file_state_changed(ostd::WaitQueue& q);
 /// Drops the flock(2) locks held by an open file description (fs/syscalls.cpp).
 void release_flocks(const class File& file);
 
+/// Open file descriptions alive in the whole kernel (for leak checks: fuzzing, tests).
+ostd::u64 open_file_count();
+/// Bookkeeping of File's constructor and destructor.
+void count_open_files(int delta);
+
 /// An open file description (what a file descriptor refers to; shared by dup and fork).
 /// Every operation has the Linux default for files that do not support it.
 class File : public std::enable_shared_from_this<File> {
  public:
-  File() = default;
+  File() { count_open_files(1); }
   File(const File&) = delete;
   File& operator=(const File&) = delete;
   File(File&&) = delete;
   File& operator=(File&&) = delete;
-  virtual ~File() = default;
+  virtual ~File() { count_open_files(-1); }
 
   /// Reads at the file position (or the stream) into `out`; returns bytes read, 0 at EOF.
   virtual ostd::Result<ostd::usize> read(Thread& self, ostd::VmWriter& out);

@@ -6,8 +6,9 @@
 // fork/wait, exec of malformed images, ioctl, and any number with hostile arguments).
 //
 // After every input the kernel must have ended cleanly (run_kernel returned) and every stub
-// process must be gone; an input after which more frames are in use is run again, and one
-// that grows the count on three runs in a row is reported as a leak.
+// process must be gone; an input after which more frames, kernel tasks or open file
+// descriptions are in use is run again, and one that grows a count on three runs in a row is
+// reported as a leak.
 #include <sys/stat.h>
 
 #include <cstdint>
@@ -29,14 +30,29 @@
 #include <ostd/task.h>
 #include <ostd/time.h>
 
+#include "fs/file.h"
 #include "kernel_main.h"
 
 namespace {
 
 std::vector<unsigned char> g_executor;
 bool g_warm = false;
-ostd::usize g_baseline = 0;  // frames in use after the previous input
+/// What must come back to where it was once the kernel has ended.
+struct Usage {
+  ostd::usize frames;
+  ostd::u64 tasks;
+  ostd::u64 files;
+  bool grew_from(const Usage& o) const { return frames > o.frames || tasks > o.tasks || files > o.files; }
+};
 
+Usage usage() {
+  return {ostd::frame_stats().allocated_frames, ostd::sched::stats().live_tasks,
+          services::open_file_count()};
+}
+
+Usage g_baseline{};  // in use after the previous input (set before first use)
+
+// SYSCALLS_FUZZ_USAGE=1 prints the leak-check counts after every input.
 // Hang watchdog (libFuzzer's -timeout uses SIGALRM, which is the kernel's timer interrupt
 // here): an input that runs longer than kHangSeconds is saved as hang-input and the process
 // aborts.
@@ -89,8 +105,8 @@ void add(std::vector<unsigned char>& out, const std::string& name, unsigned mode
   while (out.size() % 4 != 0) out.push_back(0);
 }
 
-// Boots the kernel on `cpio`; checks that no stub outlived it; returns the frames in use.
-ostd::usize run_once(const std::vector<unsigned char>& cpio) {
+// Boots the kernel on `cpio`; checks that no stub outlived it; returns what is still in use.
+Usage run_once(const std::vector<unsigned char>& cpio) {
   ostd::host::Config cfg;
   cfg.mem_bytes = 256ull << 20;
   cfg.catch_fatal_signals = false;  // libFuzzer and the sanitizers report crashes
@@ -116,7 +132,7 @@ ostd::usize run_once(const std::vector<unsigned char>& cpio) {
                  ostd::host::stub_pids().size());
     std::abort();
   }
-  return ostd::frame_stats().allocated_frames;
+  return usage();
 }
 
 }  // namespace
@@ -146,23 +162,34 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   add(cpio, "tmp", S_IFDIR | 0777, nullptr, 0);
   add(cpio, "TRAILER!!!", 0, nullptr, 0);
 
-  ostd::usize f1 = run_once(cpio);
-  // Leak check: the kernel builds some things on first use (device nodes, tables), so one
-  // run's growth proves nothing; an input that leaks makes every run of it grow. Rerun only
-  // when it grew, and report when three runs in a row grew.
-  if (g_warm && f1 > g_baseline && std::getenv("SYSCALLS_FUZZ_NO_LEAK_CHECK") == nullptr) {
-    ostd::usize f2 = run_once(cpio);
-    if (f2 > f1) {
-      ostd::usize f3 = run_once(cpio);
-      if (f3 > f2) {
-        std::fprintf(stderr, "syscalls fuzz: frames in use grow with every run of this input "
-                     "(%zu, %zu, %zu; %zu before it): a leak\n", f1, f2, f3, g_baseline);
+  Usage f1 = run_once(cpio);
+  // Leak check (frames, kernel tasks, open file descriptions): the kernel builds some things
+  // on first use (device nodes, tables), so one run's growth proves nothing; an input that
+  // leaks makes every run of it grow. Rerun only when it grew, and report when three runs in a
+  // row grew.
+  if (g_warm && f1.grew_from(g_baseline) && std::getenv("SYSCALLS_FUZZ_NO_LEAK_CHECK") == nullptr) {
+    Usage f2 = run_once(cpio);
+    if (f2.grew_from(f1)) {
+      Usage f3 = run_once(cpio);
+      if (f3.grew_from(f2)) {
+        std::fprintf(stderr, "syscalls fuzz: what is in use grows with every run of this input: "
+                     "frames %zu, %zu, %zu (%zu before it); tasks %llu, %llu, %llu (%llu); "
+                     "open files %llu, %llu, %llu (%llu): a leak\n",
+                     f1.frames, f2.frames, f3.frames, g_baseline.frames,
+                     (unsigned long long)f1.tasks, (unsigned long long)f2.tasks,
+                     (unsigned long long)f3.tasks, (unsigned long long)g_baseline.tasks,
+                     (unsigned long long)f1.files, (unsigned long long)f2.files,
+                     (unsigned long long)f3.files, (unsigned long long)g_baseline.files);
         std::abort();
       }
       f1 = f3;
     } else {
       f1 = f2;
     }
+  }
+  if (std::getenv("SYSCALLS_FUZZ_USAGE") != nullptr) {
+    std::fprintf(stderr, "syscalls fuzz: in use after the input: %zu frames, %llu tasks, %llu open files\n",
+                 f1.frames, (unsigned long long)f1.tasks, (unsigned long long)f1.files);
   }
   g_warm = true;
   g_baseline = f1;

@@ -85,6 +85,8 @@ struct Stats {
   u64 context_switches;
   u64 preemptions;
   u64 runnable;
+  /// Task objects alive (spawned and not yet destroyed), for leak checks.
+  u64 live_tasks;
 };
 Stats stats();
 /// Timer ticks a task may run before it is preempted (>= 1).
