@@ -58,7 +58,8 @@ class SnapshotFile final : public DeviceFile {
                                    : whence == 2 ? static_cast<ostd::i64>(text_.size())
                                                  : -1;
     if (base < 0) return Errno::einval;
-    ostd::i64 np = base + offset;
+    ostd::i64 np = 0;
+    if (!ostd::checked_add(base, offset, np)) return Errno::eoverflow;  // as regular files
     if (np < 0) return Errno::einval;
     pos_ = static_cast<u64>(np);
     return np;
