@@ -9,6 +9,12 @@
 #include "heap.h"
 #include "x86.h"
 
+extern "C" {
+extern char __text_start[];  // NOLINT
+extern char __text_end[];    // NOLINT
+extern char __rodata_end[];  // NOLINT
+}
+
 namespace ostd::x86 {
 
 namespace {
@@ -102,12 +108,38 @@ void memory_init(std::span<const RamRange> usable, u64 kernel_phys_end, RamRange
   }
   // The stack area: its PDPT exists from the start so every address space shares it.
   g_kernel_pml4[384] = virt_to_phys_direct(alloc_pages(1)) | kP | kW;
-  // The kernel image at -2 GiB: the first GiB of physical memory.
+  // The kernel image at -2 GiB, W^X in 4 KiB pages: text read-only and executable, read-only
+  // data read-only, the rest (boot area, data, bss) writable and not executable. Nothing else
+  // of the first GiB is mapped there. The image's alias in the direct map gets the same split,
+  // so the text is nowhere writable.
+  u64 text_lo = reinterpret_cast<u64>(__text_start) - kKernelVma;
+  u64 text_hi = page_align_up(reinterpret_cast<u64>(__text_end) - kKernelVma);
+  u64 ro_hi = page_align_up(reinterpret_cast<u64>(__rodata_end) - kKernelVma);
+  if (page_align_up(kernel_phys_end) > (2ull << 20)) panic("kernel image over 2 MiB");
+  auto image_pt = [&](bool executable_alias) {
+    auto* pt = static_cast<u64*>(alloc_pages(1));
+    for (u64 i = 0; i < 512; ++i) {
+      u64 pa = i << 12;
+      u64 e = pa | kP | kG;
+      if (pa >= text_lo && pa < text_hi) {
+        if (!executable_alias) e |= kNx;
+      } else if (pa >= text_hi && pa < ro_hi) {
+        e |= kNx;
+      } else {
+        e |= kW | kNx;
+      }
+      pt[i] = e;
+    }
+    return pt;
+  };
   auto* kpdpt = static_cast<u64*>(alloc_pages(1));
   auto* kpd = static_cast<u64*>(alloc_pages(1));
   g_kernel_pml4[511] = virt_to_phys_direct(kpdpt) | kP | kW;
   kpdpt[510] = virt_to_phys_direct(kpd) | kP | kW;
-  for (u64 i = 0; i < 512; ++i) kpd[i] = (i << 21) | kP | kW | kHuge | kG;
+  kpd[0] = virt_to_phys_direct(image_pt(true)) | kP | kW;
+  // The direct map's first 2 MiB (pd of GiB 0, entry 0) in 4 KiB pages, the image part W^X.
+  u64* pd0 = table_at(pdpt[0]);
+  pd0[0] = virt_to_phys_direct(image_pt(false)) | kP | kW;
 
   u64 cr4;
   asm volatile("mov %%cr4, %0" : "=r"(cr4));

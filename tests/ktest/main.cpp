@@ -52,6 +52,10 @@ int kernel_image_main() {
     *reinterpret_cast<volatile u64*>(0xdead0000ull) = 1;
   }
   if (!argv.empty() && argv[0] == "--kernel-panic") panic("ktest: a deliberate panic");
+  if (!argv.empty() && argv[0] == "--write-kernel-text") {
+    // Kernel text is mapped read-only (W^X): this must fault.
+    *reinterpret_cast<volatile u8*>(reinterpret_cast<u64>(&kernel_image_main)) = 0xcc;
+  }
   int ran = 0;
   int failed = 0;
   for (const Entry& e : registry()) {
