@@ -1,10 +1,12 @@
-// Kernel task contexts: a stack in the stack area (its pages from the heap, an unmapped guard
-// page below it) and a saved stack pointer; x86_switch (entry.S) saves and restores the
+// Kernel task contexts: a stack in the stack area (its pages are frames from ostd's frame
+// allocator, the big pool, not the heap; an unmapped guard page below it) and a saved stack
+// pointer; x86_switch (entry.S) saves and restores the
 // callee-saved registers. Kernel code never touches the FPU, so there is no FPU state here.
 #include <vector>
 
 #include "../../ostd/src/internal.h"
 #include <ostd/log.h>
+#include <ostd/mm/frame.h>
 
 #include "heap.h"
 #include "x86.h"
@@ -20,7 +22,7 @@ struct TaskContext {
   u64 rsp = 0;
   u64 stack_va = 0;   // lowest mapped byte (above the guard page)
   usize pages = 0;
-  void* memory = nullptr;
+  std::vector<Frame> frames;
 };
 
 namespace {
@@ -52,21 +54,25 @@ u64 take_slot(usize pages) {
 }  // namespace
 
 void TaskContextDeleter::operator()(TaskContext* ctx) const {
-  if (ctx->memory != nullptr) {
+  if (ctx->stack_va != 0) {
     for (usize i = 0; i < ctx->pages; ++i) x86::unmap_kernel_page(ctx->stack_va + i * kPageSize);
-    x86::heap_free(ctx->memory);
     irq::DisabledGuard g;
     free_slots().push_back({ctx->stack_va - kPageSize, ctx->pages + 1});
   }
+  ctx->frames.clear();  // the frames go back once nothing maps them
   delete ctx;
 }
 
 Result<std::unique_ptr<TaskContext, TaskContextDeleter>> create_task_context(usize stack_size,
                                                                             void (*entry)()) {
   usize pages = page_align_up(stack_size) / kPageSize;
-  void* mem = x86::heap_alloc(pages * kPageSize, kPageSize);
-  if (mem == nullptr) return Errno::enomem;
   std::unique_ptr<TaskContext, TaskContextDeleter> ctx(new TaskContext);
+  ctx->frames.reserve(pages);
+  for (usize i = 0; i < pages; ++i) {
+    auto f = Frame::alloc_uninit();
+    if (f.is_error()) return Errno::enomem;  // the deleter returns what was taken
+    ctx->frames.push_back(f.release_value());
+  }
   u64 slot = 0;
   {
     irq::DisabledGuard g;
@@ -74,9 +80,9 @@ Result<std::unique_ptr<TaskContext, TaskContextDeleter>> create_task_context(usi
   }
   ctx->stack_va = slot + kPageSize;
   ctx->pages = pages;
-  ctx->memory = mem;
-  Paddr pa = x86::virt_to_phys_direct(mem);
-  for (usize i = 0; i < pages; ++i) x86::map_kernel_page(ctx->stack_va + i * kPageSize, pa + i * kPageSize);
+  for (usize i = 0; i < pages; ++i) {
+    x86::map_kernel_page(ctx->stack_va + i * kPageSize, ctx->frames[i].paddr());
+  }
   // Initial frame for x86_switch: r15 r14 r13 r12 rbx rbp, then the return address.
   auto* top = reinterpret_cast<u64*>(ctx->stack_va + pages * kPageSize);
   top[-1] = 0;
