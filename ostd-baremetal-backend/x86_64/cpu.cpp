@@ -171,6 +171,20 @@ void cpu_init() {
   DescPtr idtr{sizeof g_idt - 1, reinterpret_cast<u64>(g_idt)};
   asm volatile("lidt %0" : : "m"(idtr));
 
+  // SMEP and SMAP: the kernel never executes or touches user pages directly (services reach
+  // user memory only through ostd's copies, which go through the direct map), so any such
+  // access is a bug and faults.
+  u32 a, b, c, d;
+  cpuid(0, 0, a, b, c, d);
+  if (a >= 7) {
+    cpuid(7, 0, a, b, c, d);
+    u64 cr4;
+    asm volatile("mov %%cr4, %0" : "=r"(cr4));
+    if ((b & (1u << 7)) != 0) cr4 |= 1ull << 20;   // SMEP
+    if ((b & (1u << 20)) != 0) cr4 |= 1ull << 21;  // SMAP
+    asm volatile("mov %0, %%cr4" : : "r"(cr4));
+  }
+
   // System calls: CS/SS for syscall (0x08/0x10) and sysret (0x23/0x1b).
   wrmsr(kMsrStar, (u64{0x10} << 48) | (u64{kKernelCs} << 32));
   wrmsr(kMsrLstar, reinterpret_cast<u64>(&syscall_entry));

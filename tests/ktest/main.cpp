@@ -13,6 +13,7 @@
 #include <ostd/time.h>
 
 #include "gtest/gtest.h"
+#include "harness.h"
 
 namespace ktest {
 
@@ -52,6 +53,15 @@ int kernel_image_main() {
     *reinterpret_cast<volatile u64*>(0xdead0000ull) = 1;
   }
   if (!argv.empty() && argv[0] == "--kernel-panic") panic("ktest: a deliberate panic");
+  if (!argv.empty() && argv[0] == "--read-user-memory") {
+    // A guest runs (its address space stays loaded), then the kernel reads its page directly:
+    // SMAP must stop it (ostd's copies go through the direct map instead).
+    auto vm = test::make_guest(GUEST_SNIPPET(guest_syscall));
+    auto um = UserMode::create(vm, test::start_context());
+    (void)um.value().execute([] { return false; });
+    out(format("guest page readable through ostd: {}\n", vm->query(test::kCodeVa).has_value()));
+    (void)*reinterpret_cast<volatile u8*>(test::kCodeVa);
+  }
   if (!argv.empty() && argv[0] == "--write-kernel-text") {
     // Kernel text is mapped read-only (W^X): this must fault.
     *reinterpret_cast<volatile u8*>(reinterpret_cast<u64>(&kernel_image_main)) = 0xcc;
