@@ -386,14 +386,28 @@ Result<long> sys_getrandom(Thread& t, const SyscallArgs& a) {
       (flags & (kRandom | kInsecure)) == (kRandom | kInsecure)) {
     return Errno::einval;
   }
+  // As Linux: at most 32 MiB - 1 per call, made and copied a chunk at a time (the kernel never
+  // holds a user-sized buffer), and a pending signal ends a long request early.
+  constexpr ostd::usize kChunk = 4096;
   ostd::usize len = std::min<u64>(a[1], 33554431);
-  std::vector<ostd::u8> buf(len);
-  for (ostd::usize i = 0; i < len; i += 8) {
-    u64 r = next_random();
-    for (ostd::usize k = 0; k < 8 && i + k < len; ++k) buf.at(i + k) = static_cast<ostd::u8>(r >> (8 * k));
+  std::vector<ostd::u8> buf(std::min(len, kChunk));
+  ostd::usize done = 0;
+  while (done < len) {
+    if (done > 0 && t.signal_pending()) break;
+    ostd::usize n = std::min(kChunk, len - done);
+    for (ostd::usize i = 0; i < n; i += 8) {
+      u64 r = next_random();
+      for (ostd::usize k = 0; k < 8 && i + k < n; ++k) buf.at(i + k) = static_cast<ostd::u8>(r >> (8 * k));
+    }
+    auto w = t.vm().write_bytes_partial(a[0] + done, std::span<const ostd::u8>(buf).first(n));
+    if (w.is_error()) {
+      if (done == 0) return w.error();
+      break;
+    }
+    done += w.value();
+    if (w.value() < n) break;
   }
-  auto n = TRY(t.vm().write_bytes_partial(a[0], buf));
-  return static_cast<long>(n);
+  return static_cast<long>(done);
 }
 
 
