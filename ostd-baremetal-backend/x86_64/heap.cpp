@@ -1,9 +1,15 @@
 // The kernel heap: a buddy allocator over a contiguous run of physical pages (reached through
 // the direct map) for page-sized blocks, and power-of-two size classes (16 B .. 2 KiB) carved
-// from single pages for small objects. malloc/free and operator new/delete sit on top.
-// Interrupt handlers never allocate (ostd/irq.h), so masking interrupts makes it task-safe.
+// from single pages for small objects. Big blocks (over kBigBytes) come from the frame
+// allocator instead, as contiguous Segments, so one large buffer cannot exhaust the heap.
+// malloc/free and operator new/delete sit on top. Interrupt handlers never allocate
+// (ostd/irq.h), so masking interrupts makes it task-safe.
 #include <cstring>
+#include <map>
 #include <new>
+#include <optional>
+
+#include <ostd/mm/frame.h>
 
 #include <ostd/irq.h>
 #include <ostd/log.h>
@@ -126,6 +132,13 @@ struct Heap {
 
 Heap g_heap;
 
+constexpr usize kBigBytes = 128 * 1024;
+bool g_big_ok = false;  // the frame allocator is up (it allocates its own tables here first)
+std::map<u64, Segment>& big_blocks() {
+  static std::map<u64, Segment> m;
+  return m;
+}
+
 u32 order_for_pages(usize n) {
   u32 o = 0;
   while ((usize{1} << o) < n) ++o;
@@ -158,6 +171,16 @@ void* heap_alloc(usize size, usize align) {
   if (size == 0) size = 1;
   if (align > kPageSize) return nullptr;
   if (size < align) size = align;
+  if (size > kBigBytes && g_big_ok) {
+    auto seg = Segment::alloc((size + kPageSize - 1) / kPageSize);
+    if (seg.is_ok()) {
+      auto* p = phys_ptr(seg.value().paddr());
+      irq::DisabledGuard g;
+      big_blocks().emplace(reinterpret_cast<u64>(p), seg.release_value());
+      return p;
+    }
+    // No contiguous run of frames: try the heap itself.
+  }
   irq::DisabledGuard g;
   Heap& h = g_heap;
   if (size <= 2048) {
@@ -173,9 +196,21 @@ void* heap_alloc(usize size, usize align) {
 
 void heap_free(void* p) {
   if (p == nullptr) return;
-  irq::DisabledGuard g;
   Heap& h = g_heap;
-  if (!h.contains(p)) panic("heap_free of a pointer outside the heap: {:#x}", reinterpret_cast<u64>(p));
+  if (!h.contains(p)) {
+    std::optional<Segment> seg;
+    {
+      irq::DisabledGuard g;
+      auto it = big_blocks().find(reinterpret_cast<u64>(p));
+      if (it == big_blocks().end()) {
+        panic("heap_free of a pointer that is not an allocated block: {:#x}", reinterpret_cast<u64>(p));
+      }
+      seg = std::move(it->second);
+      big_blocks().erase(it);
+    }
+    return;  // the frames go back to the frame allocator with `seg`
+  }
+  irq::DisabledGuard g;
   usize i = h.index_of(p);
   u8 m = h.meta[i];
   if ((m & kSlab) != 0 && (m & (kFreeHead | kUsedHead)) == 0) {
@@ -196,6 +231,11 @@ void heap_free(void* p) {
 
 usize heap_usable_size(const void* p) {
   Heap& h = g_heap;
+  if (!h.contains(p)) {
+    irq::DisabledGuard g;
+    auto it = big_blocks().find(reinterpret_cast<u64>(p));
+    return it == big_blocks().end() ? 0 : it->second.size();
+  }
   u8 m = h.meta[h.index_of(p)];
   if ((m & kSlab) != 0 && (m & (kFreeHead | kUsedHead)) == 0) return usize{16} << (m & 0x1f);
   return (usize{1} << (m & 0x3f)) * kPageSize;
@@ -205,6 +245,11 @@ HeapStats heap_stats() {
   irq::DisabledGuard g;
   return {g_heap.npages * kPageSize, g_heap.free_pages * kPageSize, g_heap.used_bytes,
           g_heap.peak_pages * kPageSize, g_heap.failures};
+}
+
+void heap_enable_big_blocks() {
+  (void)frame_stats();  // builds the frame allocator (its tables come from the heap proper)
+  g_big_ok = true;
 }
 
 void* alloc_pages(usize n) {

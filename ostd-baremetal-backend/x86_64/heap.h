@@ -10,6 +10,8 @@ void heap_init(u8* base, usize bytes);
 void* heap_alloc(usize size, usize align);
 void heap_free(void* p);
 usize heap_usable_size(const void* p);
+/// From now on big blocks come from the frame allocator (call once memory is set up).
+void heap_enable_big_blocks();
 
 struct HeapStats {
   usize total, free, used, peak, failures;

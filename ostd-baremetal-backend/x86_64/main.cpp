@@ -141,6 +141,7 @@ extern "C" [[noreturn]] void kmain(u32 start_info_pa) {
   x86::memory_init(std::span<const x86::RamRange>(ram, nram), kernel_end,
                    mod != nullptr ? x86::RamRange{mod->paddr, mod->size} : x86::RamRange{0, 0});
   for (InitFn* f = __init_array_start; f != __init_array_end; ++f) (*f)();
+  x86::heap_enable_big_blocks();
   x86::cpu_init();
 
   BootInfo info;
