@@ -10,6 +10,8 @@
 // descriptions are in use is run again, and one that grows a count on three runs in a row is
 // reported as a leak.
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -55,28 +57,44 @@ Usage g_baseline{};  // in use after the previous input (set before first use)
 // SYSCALLS_FUZZ_USAGE=1 prints the leak-check counts after every input.
 // Hang watchdog (libFuzzer's -timeout uses SIGALRM, which is the kernel's timer interrupt
 // here): an input that runs longer than kHangSeconds is saved as hang-input and the process
-// aborts.
-constexpr int kHangSeconds = 20;
+// aborts. Time the fuzzing thread spent runnable but waiting for a CPU (schedstat) does not
+// count: on a loaded machine a starved input is not a hang (a deadlocked one sleeps).
+constexpr double kHangSeconds = 20;
 std::mutex g_current_lock;
 std::vector<unsigned char> g_current;
-std::atomic<long> g_started{0};  // seconds since the epoch when the input started; 0: idle
+std::atomic<double> g_started{0};  // effective seconds when the input started; 0: idle
+pid_t g_fuzz_tid = 0;
 
-long now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::steady_clock::now().time_since_epoch()).count();
+double wall_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
+
+// Seconds the fuzzing thread has waited on a run queue (0 where schedstat is unavailable).
+double runqueue_wait_s() {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/task/%d/schedstat", static_cast<int>(g_fuzz_tid));
+  FILE* f = std::fopen(path, "r");
+  if (f == nullptr) return 0;
+  unsigned long long run = 0, wait = 0;
+  int n = std::fscanf(f, "%llu %llu", &run, &wait);
+  std::fclose(f);
+  return n == 2 ? static_cast<double>(wait) / 1e9 : 0;
+}
+
+// Wall time minus time starved of a CPU.
+double now_s() { return wall_s() - runqueue_wait_s(); }
 
 void watchdog() {
   for (;;) {
     std::this_thread::sleep_for(std::chrono::seconds(1));
-    long t = g_started.load();
+    double t = g_started.load();
     if (t != 0 && now_s() - t > kHangSeconds) {
       std::lock_guard<std::mutex> g(g_current_lock);
       if (FILE* f = std::fopen("hang-input", "wb")) {
         std::fwrite(g_current.data(), 1, g_current.size(), f);
         std::fclose(f);
       }
-      std::fprintf(stderr, "syscalls fuzz: an input ran over %d s (a hang); saved as hang-input\n",
+      std::fprintf(stderr, "syscalls fuzz: an input ran over %.0f s (a hang); saved as hang-input\n",
                    kHangSeconds);
       std::abort();
     }
@@ -144,6 +162,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     std::fprintf(stderr, "syscalls fuzz: cannot read the executor %s\n", EXECUTOR_PATH);
     std::abort();
   }
+  g_fuzz_tid = static_cast<pid_t>(syscall(SYS_gettid));
   std::thread(watchdog).detach();
   if (std::getenv("SYSCALLS_FUZZ_LOG") == nullptr) ostd::log::set_level(ostd::LogLevel::Off);
   return 0;
