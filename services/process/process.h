@@ -55,9 +55,9 @@ class Thread : public std::enable_shared_from_this<Thread> {
   template <typename Cond>
   ostd::Result<void> wait_interruptible(ostd::WaitQueue& wq, Cond&& cond,
                                         std::optional<ostd::u64> timeout_ns = std::nullopt) {
-    waiting_on_ = &wq;
+    set_waiting_on(&wq);
     bool ok = wq.wait_until([&] { return cond() || signal_pending(); }, timeout_ns);
-    waiting_on_ = nullptr;
+    set_waiting_on(nullptr);
     if (cond()) return {};
     if (signal_pending()) return ostd::Errno::erestartsys;
     if (!ok) return ostd::Errno::etimedout;
@@ -68,9 +68,9 @@ class Thread : public std::enable_shared_from_this<Thread> {
   /// 10 ms.
   template <typename Cond>
   void wait_stopped(ostd::WaitQueue& wq, Cond&& cond) {
-    waiting_on_ = &wq;
+    set_waiting_on(&wq);
     (void)wq.wait_until([&] { return cond(); }, ostd::u64{10000000});  // 10 ms
-    waiting_on_ = nullptr;
+    set_waiting_on(nullptr);
   }
   /// Whether a signal is pending and not blocked for this thread.
   bool signal_pending() const;
@@ -99,6 +99,15 @@ class Thread : public std::enable_shared_from_this<Thread> {
   ostd::i32 tid_;
   std::unique_ptr<ostd::UserMode> user_;
   std::shared_ptr<ostd::Task> task_;
+  /// The queue this thread sleeps on (often a local of the sleeping frame). interrupt() from
+  /// another task reads and wakes it under waiting_lock_, so the queue cannot go away between
+  /// the read and the wake (a preemption there once woke a dead stack object: the fuzzer's
+  /// double free in walk()).
+  void set_waiting_on(ostd::WaitQueue* wq) {
+    ostd::SpinLockGuard g(waiting_lock_);
+    waiting_on_ = wq;
+  }
+  ostd::SpinLock waiting_lock_;
   ostd::WaitQueue* waiting_on_ = nullptr;
 };
 

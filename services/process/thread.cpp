@@ -35,7 +35,10 @@ bool Thread::signal_pending() const {
 }
 
 void Thread::interrupt() {
-  if (waiting_on_ != nullptr) (void)waiting_on_->wake_all();
+  {
+    ostd::SpinLockGuard g(waiting_lock_);
+    if (waiting_on_ != nullptr) (void)waiting_on_->wake_all();
+  }
   ostd::UserMode::notify_kernel_event();
 }
 
