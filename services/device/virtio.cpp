@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
+#include <string_view>
 
 #include <ostd/log.h>
 #include <ostd/task.h>
@@ -141,15 +143,18 @@ std::optional<std::pair<u16, u32>> Queue::take_used() {
   return std::pair<u16, u32>{head, len.value()};
 }
 
-// ---- BlockDevice ----
+namespace {
 
-Result<std::shared_ptr<BlockDevice>> BlockDevice::probe() {
+/// Finds the first legacy virtio function with `device_id` whose I/O-port BAR 0 holds the
+/// registers and `config_bytes` of device configuration, and starts its initialization
+/// (reset, ACKNOWLEDGE, DRIVER, no features). The caller sets up its queues and DRIVER_OK.
+Result<std::pair<ostd::IoPort, ostd::pci::Device>> open_legacy(u16 device_id, u16 config_bytes) {
   for (const ostd::pci::Device& d : ostd::pci::devices()) {
-    if (d.vendor_id != kVendorVirtio || d.device_id != kDeviceLegacyBlock) continue;
+    if (d.vendor_id != kVendorVirtio || d.device_id != device_id) continue;
     auto bar = ostd::pci::bar(d, 0);
-    if (!bar || !bar->io || bar->size < kRegConfig + 8 || bar->base + bar->size > 0x10000) {
-      kLog.warn("virtio-blk at {}:{}.{}: no I/O-port BAR 0", d.address.bus, d.address.device,
-                d.address.function);
+    if (!bar || !bar->io || bar->size < u64{kRegConfig} + config_bytes || bar->base + bar->size > 0x10000) {
+      kLog.warn("virtio {:#x} at {}:{}.{}: no usable I/O-port BAR 0", device_id, d.address.bus,
+                d.address.device, d.address.function);
       continue;
     }
     TRY(ostd::pci::enable_device(d));
@@ -158,22 +163,50 @@ Result<std::shared_ptr<BlockDevice>> BlockDevice::probe() {
     io.write8(kRegStatus, kStatusAcknowledge);
     io.write8(kRegStatus, kStatusAcknowledge | kStatusDriver);
     (void)io.read32(kRegDeviceFeatures);
-    io.write32(kRegGuestFeatures, 0);  // none needed: 512-byte sectors, no flush, one queue
-    auto q = Queue::create(io, 0);
-    if (q.is_error() || q.value().size() < 3) {
-      io.write8(kRegStatus, kStatusFailed);
-      return Errno::enodev;
-    }
-    u64 sectors = u64{io.read32(kRegConfig)} | (u64{io.read32(kRegConfig + 4)} << 32);
-    auto buf = TRY(ostd::DmaCoherent::alloc((kDataOffset + kMaxSectors * kSectorSize) / ostd::kPageSize));
-    io.write8(kRegStatus, kStatusAcknowledge | kStatusDriver | kStatusDriverOk);
-    kLog.info("virtio-blk at {}:{}.{}: {} sectors, queue of {}", d.address.bus,
-              d.address.device, d.address.function, sectors, q.value().size());
-    auto dev = std::make_shared<BlockDevice>(std::move(io), q.release_value(), std::move(buf), sectors);
-    dev->attach_irq(d, dev);
-    return dev;
+    io.write32(kRegGuestFeatures, 0);  // no optional features needed
+    return std::pair<ostd::IoPort, ostd::pci::Device>{std::move(io), d};
   }
   return Errno::enodev;
+}
+
+/// Claims `d`'s INTx line for the device object `self`: each interrupt runs `on_irq(device)`
+/// while the device is alive (it must read the ISR, which lowers the line). nullopt when the
+/// line is shared or missing: the driver polls then.
+template <typename Dev, typename OnIrq>
+std::optional<ostd::irq::IrqLine> claim_irq_for(const ostd::pci::Device& d, std::string_view what,
+                                                const std::shared_ptr<Dev>& self, OnIrq on_irq) {
+  auto line = ostd::pci::claim_irq(d);
+  if (line.is_error()) {
+    kLog.info("{}: no interrupt line of its own ({}); polling", what, line.error());
+    return std::nullopt;
+  }
+  std::weak_ptr<Dev> weak = self;
+  line.value().on_interrupt([weak, on_irq](u32) {
+    if (auto dev = weak.lock()) on_irq(*dev);
+  });
+  line.value().enable();
+  return line.release_value();
+}
+
+}  // namespace
+
+// ---- BlockDevice ----
+
+Result<std::shared_ptr<BlockDevice>> BlockDevice::probe() {
+  auto [io, d] = TRY(open_legacy(kDeviceLegacyBlock, 8));  // config: the capacity (u64)
+  auto q = Queue::create(io, 0);
+  if (q.is_error() || q.value().size() < 3) {
+    io.write8(kRegStatus, kStatusFailed);
+    return Errno::enodev;
+  }
+  u64 sectors = u64{io.read32(kRegConfig)} | (u64{io.read32(kRegConfig + 4)} << 32);
+  auto buf = TRY(ostd::DmaCoherent::alloc((kDataOffset + kMaxSectors * kSectorSize) / ostd::kPageSize));
+  io.write8(kRegStatus, kStatusAcknowledge | kStatusDriver | kStatusDriverOk);
+  kLog.info("virtio-blk at {}:{}.{}: {} sectors, queue of {}", d.address.bus, d.address.device,
+            d.address.function, sectors, q.value().size());
+  auto dev = std::make_shared<BlockDevice>(std::move(io), q.release_value(), std::move(buf), sectors);
+  dev->attach_irq(d, dev);
+  return dev;
 }
 
 Result<void> BlockDevice::transfer(bool write, u64 sector, usize count) {
@@ -207,20 +240,10 @@ Result<void> BlockDevice::transfer(bool write, u64 sector, usize count) {
 }
 
 void BlockDevice::attach_irq(const ostd::pci::Device& d, const std::shared_ptr<BlockDevice>& self) {
-  auto line = ostd::pci::claim_irq(d);
-  if (line.is_error()) {
-    kLog.info("virtio-blk: no interrupt line of its own ({}); polling", line.error());
-    return;
-  }
-  irq_ = line.release_value();
-  std::weak_ptr<BlockDevice> weak = self;
-  irq_->on_interrupt([weak](u32) {
-    if (auto dev = weak.lock()) {
-      (void)dev->io_.read8(kRegIsr);  // reading the ISR lowers the interrupt
-      dev->done_.wake_all();
-    }
+  irq_ = claim_irq_for(d, "virtio-blk", self, [](BlockDevice& dev) {
+    (void)dev.io_.read8(kRegIsr);  // reading the ISR lowers the interrupt
+    dev.done_.wake_all();
   });
-  irq_->enable();
 }
 
 Result<usize> BlockDevice::read_at(u64 offset, ostd::VmWriter& out) {
@@ -267,28 +290,8 @@ Result<usize> BlockDevice::write_at(u64 offset, ostd::VmReader& in) {
 
 // ---- ConsoleDevice ----
 
-namespace {
-/// Finds the first legacy virtio function with `device_id` and starts its initialization.
-Result<std::pair<ostd::IoPort, ostd::pci::Device>> open_legacy(u16 device_id) {
-  for (const ostd::pci::Device& d : ostd::pci::devices()) {
-    if (d.vendor_id != kVendorVirtio || d.device_id != device_id) continue;
-    auto bar = ostd::pci::bar(d, 0);
-    if (!bar || !bar->io || bar->size < kRegConfig || bar->base + bar->size > 0x10000) continue;
-    TRY(ostd::pci::enable_device(d));
-    auto io = TRY(ostd::IoPort::acquire(static_cast<u16>(bar->base), static_cast<u16>(bar->size)));
-    io.write8(kRegStatus, 0);  // reset
-    io.write8(kRegStatus, kStatusAcknowledge);
-    io.write8(kRegStatus, kStatusAcknowledge | kStatusDriver);
-    (void)io.read32(kRegDeviceFeatures);
-    io.write32(kRegGuestFeatures, 0);
-    return std::pair<ostd::IoPort, ostd::pci::Device>{std::move(io), d};
-  }
-  return Errno::enodev;
-}
-}  // namespace
-
 Result<std::shared_ptr<ConsoleDevice>> ConsoleDevice::probe() {
-  auto [io, d] = TRY(open_legacy(kDeviceLegacyConsole));
+  auto [io, d] = TRY(open_legacy(kDeviceLegacyConsole, 0));
   auto rx = Queue::create(io, 0);
   auto tx = Queue::create(io, 1);
   if (rx.is_error() || tx.is_error() || rx.value().size() < kRxBuffers) {
@@ -307,21 +310,11 @@ Result<std::shared_ptr<ConsoleDevice>> ConsoleDevice::probe() {
 }
 
 void ConsoleDevice::attach_irq(const ostd::pci::Device& d, const std::shared_ptr<ConsoleDevice>& self) {
-  auto line = ostd::pci::claim_irq(d);
-  if (line.is_error()) {
-    kLog.info("virtio console: no interrupt line of its own ({}); polling", line.error());
-    return;
-  }
-  irq_ = line.release_value();
-  std::weak_ptr<ConsoleDevice> weak = self;
-  irq_->on_interrupt([weak](u32) {
-    if (auto dev = weak.lock()) {
-      (void)dev->io_.read8(kRegIsr);
-      dev->input_.wake_all();
-      dev->tx_done_.wake_all();
-    }
+  irq_ = claim_irq_for(d, "virtio console", self, [](ConsoleDevice& dev) {
+    (void)dev.io_.read8(kRegIsr);  // reading the ISR lowers the interrupt
+    dev.input_.wake_all();
+    dev.tx_done_.wake_all();
   });
-  irq_->enable();
 }
 
 bool ConsoleDevice::readable() const { return pending_off_ < pending_.size() || rx_.has_used(); }
