@@ -12,46 +12,10 @@
 #define USER_CS 0x23
 #define USER_SS 0x1b
 
-    .text
-
-    .globl enter_user
-enter_user:
-    pushq %rbp
-    pushq %rbx
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-    pushq %rdi                       // the UserFrame, found again through g_kernel_rsp
-    cli
-    movq %rsp, g_kernel_rsp(%rip)
-    movq %rsp, x86_tss + 4(%rip)     // TSS.rsp0: interrupts from user mode land below
-    pushq $USER_SS
-    pushq 56(%rdi)
-    pushq 136(%rdi)
-    pushq $USER_CS
-    pushq 128(%rdi)
-    movq 0(%rdi), %rax
-    movq 8(%rdi), %rbx
-    movq 16(%rdi), %rcx
-    movq 24(%rdi), %rdx
-    movq 32(%rdi), %rsi
-    movq 48(%rdi), %rbp
-    movq 64(%rdi), %r8
-    movq 72(%rdi), %r9
-    movq 80(%rdi), %r10
-    movq 88(%rdi), %r11
-    movq 96(%rdi), %r12
-    movq 104(%rdi), %r13
-    movq 112(%rdi), %r14
-    movq 120(%rdi), %r15
-    movq 40(%rdi), %rdi
-    iretq
-
-// The fast way back after a system call, when rcx == rip and r11 == rflags (as the syscall
-// instruction left them) and rip is canonical below the user top: sysretq instead of iretq.
-    .globl enter_user_sysret
-enter_user_sysret:
+// Entering user mode (both ways): saves the kernel's callee-saved registers and the UserFrame
+// (%rdi) on the kernel stack and records that stack in g_kernel_rsp and TSS.rsp0, where
+// interrupts from user mode land. Leaves interrupts off.
+.macro ENTER_USER_PROLOGUE
     pushq %rbp
     pushq %rbx
     pushq %r12
@@ -62,6 +26,11 @@ enter_user_sysret:
     cli
     movq %rsp, g_kernel_rsp(%rip)
     movq %rsp, x86_tss + 4(%rip)
+.endm
+
+// Loads the user registers from the UserFrame at %rdi, except rcx, r11 (the return path
+// decides), rsp and rdi itself.
+.macro LOAD_USER_REGS
     movq 0(%rdi), %rax
     movq 8(%rdi), %rbx
     movq 24(%rdi), %rdx
@@ -74,6 +43,48 @@ enter_user_sysret:
     movq 104(%rdi), %r13
     movq 112(%rdi), %r14
     movq 120(%rdi), %r15
+.endm
+
+// Stores every user register but rax and rsp into the UserFrame at %rax.
+.macro SAVE_USER_REGS
+    movq %rbx, 8(%rax)
+    movq %rcx, 16(%rax)
+    movq %rdx, 24(%rax)
+    movq %rsi, 32(%rax)
+    movq %rdi, 40(%rax)
+    movq %rbp, 48(%rax)
+    movq %r8, 64(%rax)
+    movq %r9, 72(%rax)
+    movq %r10, 80(%rax)
+    movq %r11, 88(%rax)
+    movq %r12, 96(%rax)
+    movq %r13, 104(%rax)
+    movq %r14, 112(%rax)
+    movq %r15, 120(%rax)
+.endm
+
+    .text
+
+    .globl enter_user
+enter_user:
+    ENTER_USER_PROLOGUE
+    pushq $USER_SS
+    pushq 56(%rdi)
+    pushq 136(%rdi)
+    pushq $USER_CS
+    pushq 128(%rdi)
+    LOAD_USER_REGS
+    movq 16(%rdi), %rcx
+    movq 88(%rdi), %r11
+    movq 40(%rdi), %rdi
+    iretq
+
+// The fast way back after a system call, when rcx == rip and r11 == rflags (as the syscall
+// instruction left them) and rip is canonical below the user top: sysretq instead of iretq.
+    .globl enter_user_sysret
+enter_user_sysret:
+    ENTER_USER_PROLOGUE
+    LOAD_USER_REGS
     movq 128(%rdi), %rcx
     movq 136(%rdi), %r11
     movq 56(%rdi), %rsp              // the user stack: nothing may trap from here (NMI uses IST)
@@ -100,20 +111,7 @@ syscall_entry:
     movq g_kernel_rsp(%rip), %rsp
     pushq %rax
     movq 8(%rsp), %rax               // the UserFrame
-    movq %rbx, 8(%rax)
-    movq %rcx, 16(%rax)
-    movq %rdx, 24(%rax)
-    movq %rsi, 32(%rax)
-    movq %rdi, 40(%rax)
-    movq %rbp, 48(%rax)
-    movq %r8, 64(%rax)
-    movq %r9, 72(%rax)
-    movq %r10, 80(%rax)
-    movq %r11, 88(%rax)
-    movq %r12, 96(%rax)
-    movq %r13, 104(%rax)
-    movq %r14, 112(%rax)
-    movq %r15, 120(%rax)
+    SAVE_USER_REGS
     movq %rcx, 128(%rax)
     movq %r11, 136(%rax)
     movq g_user_rsp_scratch(%rip), %rcx
@@ -154,20 +152,7 @@ trap_common:
     pushq %rax
     movq g_kernel_rsp(%rip), %rax
     movq (%rax), %rax                // the UserFrame
-    movq %rbx, 8(%rax)
-    movq %rcx, 16(%rax)
-    movq %rdx, 24(%rax)
-    movq %rsi, 32(%rax)
-    movq %rdi, 40(%rax)
-    movq %rbp, 48(%rax)
-    movq %r8, 64(%rax)
-    movq %r9, 72(%rax)
-    movq %r10, 80(%rax)
-    movq %r11, 88(%rax)
-    movq %r12, 96(%rax)
-    movq %r13, 104(%rax)
-    movq %r14, 112(%rax)
-    movq %r15, 120(%rax)
+    SAVE_USER_REGS
     popq %rbx
     movq %rbx, 0(%rax)
     movq 0(%rsp), %rbx
