@@ -247,22 +247,24 @@ void handle_irq(u32 vector) {
   if (line < irq::kNumLines) irq::dispatch(line);
 }
 
+namespace {
+// "  0x<16 hex digits>\n" on the log port, without allocating (a panic may be about the heap).
+void print_code_address(u64 a) {
+  char buf[21] = "  0x";
+  const char* hex = "0123456789abcdef";
+  for (int s = 60, n = 4; s >= 0; s -= 4) buf[n++] = hex[(a >> s) & 15];
+  buf[20] = '\n';
+  serial_write(1, std::string_view(buf, sizeof buf));
+}
+}  // namespace
+
 void print_backtrace(u64 rbp) {
-  char buf[64];
   for (int depth = 0; depth < 32; ++depth) {
     if (rbp < kDirectMapBase || (rbp & 7) != 0) break;
     auto* fp = reinterpret_cast<const u64*>(rbp);
     u64 ret = fp[1];
     if (ret < kKernelVma) break;
-    int n = 0;
-    const char* hex = "0123456789abcdef";
-    buf[n++] = ' ';
-    buf[n++] = ' ';
-    buf[n++] = '0';
-    buf[n++] = 'x';
-    for (int s = 60; s >= 0; s -= 4) buf[n++] = hex[(ret >> s) & 15];
-    buf[n++] = '\n';
-    serial_write(1, std::string_view(buf, static_cast<usize>(n)));
+    print_code_address(ret);
     rbp = fp[0];
   }
 }
@@ -298,11 +300,7 @@ extern "C" void trap_from_kernel(KernelFrame* f) {
       f->r12, f->r13, f->r14, f->r15, f->rflags, f->cs, f->ss);
   serial_write(1, msg);
   serial_write(1, "\nbacktrace (addr2line -e build/x86_64/kernel.elf):\n");
-  char buf[24] = "  0x";
-  const char* hex = "0123456789abcdef";
-  for (int s = 60, n = 4; s >= 0; s -= 4) buf[n++] = hex[(f->rip >> s) & 15];
-  buf[20] = '\n';
-  serial_write(1, std::string_view(buf, 21));
+  print_code_address(f->rip);
   print_backtrace(f->rbp);
   shutdown(-1);
 }
