@@ -1,5 +1,6 @@
 // vCPUs as host threads: per-CPU state, the timer interrupt (a POSIX timer signal), virtual
 // interrupt masking, the idle loop, and faults in umk itself.
+#include <dlfcn.h>
 #include <execinfo.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -12,6 +13,7 @@
 
 #include "../../ostd/src/internal.h"
 #include <ostd/boot.h>
+#include <ostd/host/host.h>
 
 #include "host_internal.h"
 #include "platform_internal.h"
@@ -36,12 +38,19 @@ namespace ostd::host {
 
 namespace {
 
-constexpr int kTimerSignal = SIGALRM;
+// The timer interrupt is a real-time signal, not SIGALRM: a host program that embeds the kernel
+// may use SIGALRM itself (libFuzzer's -timeout is an ITIMER_REAL), and such a process-directed
+// signal can land on any of its threads.
+// Set on the thread that runs the kernel (the one the timer is aimed at). A timer signal on any
+// other thread (someone's kill(), a stray process-directed copy) must not run interrupt
+// handlers or switch tasks there, concurrently with the kernel: it is ignored.
+thread_local bool t_kernel_thread __attribute__((tls_model("initial-exec"))) = false;
 timer_t g_timer{};
 bool g_timer_created = false;
 u32 g_hz = 250;
 
-void timer_signal(int, siginfo_t*, void* uc) {
+void on_timer_signal(int, siginfo_t*, void* uc) {
+  if (!t_kernel_thread) return;
   int saved = errno;
   irq::dispatch(irq::kTimerLine);
   if (pc_is_preemptible(uc)) irq_internal::preempt_on_irq_return();
@@ -67,24 +76,47 @@ void fatal_signal(int sig, siginfo_t* info, void*) {
   abort();
 }
 
+bool in_executable_text(uintptr_t pc) {
+  return pc >= reinterpret_cast<uintptr_t>(__executable_start) &&
+         pc < reinterpret_cast<uintptr_t>(etext);
+}
+
+// A timer interrupt preempts the running task only when it arrived in umk's own code (ostd, the
+// backend, services: written to be interrupted, every critical section marked) — not in libc,
+// libstdc++ or the dynamic loader, which keep per-thread state (malloc's caches, stdio locks)
+// that another task on this thread would then find half-updated. That rule needs the allocator
+// outside the executable. A statically linked sanitizer runtime breaks it (clang links ASan's
+// into the executable unless -shared-libsan): a task preempted inside ASan's malloc and another
+// allocating on the same thread corrupt its per-thread cache and quarantine — heap corruption
+// that took the syscalls fuzzer half an hour to show. Refuse to run that way.
+void check_allocator_outside_executable() {
+  for (const char* name : {"malloc", "free", "realloc"}) {
+    void* fn = dlsym(RTLD_DEFAULT, name);
+    if (fn != nullptr && in_executable_text(reinterpret_cast<uintptr_t>(fn))) {
+      panic("{} is linked into the executable: a timer interrupt would preempt tasks inside the "
+            "allocator (link a sanitizer runtime as a shared library: clang -shared-libsan)",
+            std::string_view(name));
+    }
+  }
+}
+
 }  // namespace
 
 bool pc_is_preemptible(const void* ucontext) {
   const auto* uc = static_cast<const ucontext_t*>(ucontext);
-  auto pc = static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
-  return pc >= reinterpret_cast<uintptr_t>(__executable_start) &&
-         pc < reinterpret_cast<uintptr_t>(etext);
+  return in_executable_text(static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]));
 }
 
 void init_signals_once(bool catch_fatal) {
   static bool done = false;
   if (done) return;
   done = true;
+  check_allocator_outside_executable();
   struct sigaction sa {};
-  sa.sa_sigaction = timer_signal;
+  sa.sa_sigaction = on_timer_signal;
   sa.sa_flags = SA_SIGINFO | SA_NODEFER;  // no SA_RESTART: blocking host calls see EINTR
   sigemptyset(&sa.sa_mask);
-  sigaction(kTimerSignal, &sa, nullptr);
+  sigaction(host::timer_signal(), &sa, nullptr);
 
   // Faults in umk itself are kernel bugs: report them on an alternate stack (unless the host
   // program, e.g. a fuzzer with sanitizers, wants them itself).
@@ -112,12 +144,15 @@ void init_signals_once(bool catch_fatal) {
   signal(SIGPIPE, SIG_IGN);
 }
 
+int timer_signal() { return SIGRTMIN + 2; }
+
 void start_timer(u32 hz) {
   g_hz = hz == 0 ? 250 : hz;
+  t_kernel_thread = true;
   if (!g_timer_created) {
     sigevent sev{};
     sev.sigev_notify = SIGEV_THREAD_ID;
-    sev.sigev_signo = kTimerSignal;
+    sev.sigev_signo = host::timer_signal();
     sev._sigev_un._tid = static_cast<pid_t>(syscall(SYS_gettid));
     if (timer_create(CLOCK_MONOTONIC, &sev, &g_timer) != 0) {
       panic("timer_create failed: {}", std::string_view(strerror(errno)));

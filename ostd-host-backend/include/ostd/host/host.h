@@ -47,4 +47,9 @@ u64 parse_size(const std::string& text);
 /// Host process ids of live stub processes (for tests: they must all die with umk).
 std::vector<int> stub_pids();
 
+/// The host signal that is the timer interrupt (a real-time signal aimed at the thread running
+/// the kernel; the same signal on any other thread is ignored). Programs that embed the kernel
+/// must leave it alone.
+int timer_signal();
+
 }  // namespace ostd::host
