@@ -309,6 +309,12 @@ namespace ostd::arch {
 
 u64 monotonic_ns() { return x86::tsc_to_ns(x86::rdtsc() - x86::g_tsc0); }
 u64 realtime_ns() { return x86::g_boot_realtime_ns + monotonic_ns(); }
+ClockParams clock_params() {
+  // monotonic_ns() above, in the clock page's terms: ((tsc - tsc0) * mult) >> 32.
+  return {x86::g_ns_mult != 0, x86::g_tsc0, 0, x86::g_ns_mult,
+          static_cast<i64>(x86::g_boot_realtime_ns)};
+}
+bool clock_adjust() { return false; }  // the TSC is the clock: nothing to follow
 u32 tick_hz() { return x86::g_hz; }
 
 void set_timer_deadline(u64 deadline_ns) {

@@ -149,6 +149,7 @@ int timer_signal() { return SIGRTMIN + 2; }
 void start_timer(u32 hz) {
   g_hz = hz == 0 ? 250 : hz;
   t_kernel_thread = true;
+  init_clock();
   if (!g_timer_created) {
     sigevent sev{};
     sev.sigev_notify = SIGEV_THREAD_ID;
@@ -172,27 +173,17 @@ void stop_timer() {
 
 namespace ostd::arch {
 
-u64 monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<u64>(ts.tv_sec) * kNsPerSec + static_cast<u64>(ts.tv_nsec);
-}
-
-u64 realtime_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<u64>(ts.tv_sec) * kNsPerSec + static_cast<u64>(ts.tv_nsec);
-}
-
 u32 tick_hz() { return host::g_hz; }
 
 void set_timer_deadline(u64 deadline_ns) {
   if (!host::g_timer_created) return;
+  // The deadline is on our clock (clock.cpp), which is not the host's: arm for the interval.
+  u64 now = monotonic_ns();
+  u64 delta = deadline_ns > now ? deadline_ns - now : 1;
   itimerspec its{};
-  if (deadline_ns == 0) deadline_ns = 1;
-  its.it_value.tv_sec = static_cast<time_t>(deadline_ns / kNsPerSec);
-  its.it_value.tv_nsec = static_cast<long>(deadline_ns % kNsPerSec);
-  timer_settime(host::g_timer, TIMER_ABSTIME, &its, nullptr);
+  its.it_value.tv_sec = static_cast<time_t>(delta / kNsPerSec);
+  its.it_value.tv_nsec = static_cast<long>(delta % kNsPerSec);
+  timer_settime(host::g_timer, 0, &its, nullptr);
 }
 
 void kick_idle() {

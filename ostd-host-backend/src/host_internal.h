@@ -21,6 +21,8 @@ void init_signals_once(bool catch_fatal);
 /// machine with more than one CPU), else nullptr.
 const cpu_set_t* stub_cpus();
 void start_timer(u32 hz);
+/// Chooses and calibrates the clock (clock.cpp); once per process.
+void init_clock();
 void stop_timer();
 /// Whether a signal handler interrupted code that may be preempted (our own text).
 bool pc_is_preemptible(const void* ucontext);

@@ -1,9 +1,11 @@
+#include <atomic>
 #include <optional>
 
 #include "internal.h"
 #include <ostd/irq.h>
 #include <ostd/log.h>
 #include <ostd/time.h>
+#include <ostd/user_clock.h>
 
 namespace ostd {
 
@@ -101,7 +103,34 @@ void init() {
   q.program();
 }
 
+// ---- the clock page ----
+
+std::optional<Frame>& clock_page_slot() {
+  static std::optional<Frame> page;
+  return page;
+}
+
+// Writes the backend's clock parameters into the page (interrupts off: the only writer).
+void publish_user_clock() {
+  std::optional<Frame>& page = clock_page_slot();
+  if (!page) return;
+  auto* c = reinterpret_cast<ostd_user_clock*>(arch::phys_to_virt(page->paddr()));
+  arch::ClockParams p = arch::clock_params();
+  std::atomic_ref<u32> seq(c->seq);
+  u32 s = seq.load(std::memory_order_relaxed);
+  seq.store(s + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  std::atomic_ref<u32>(c->mode).store(p.tsc ? OSTD_USER_CLOCK_TSC : OSTD_USER_CLOCK_SYSCALL,
+                                      std::memory_order_relaxed);
+  std::atomic_ref<u64>(c->tsc_base).store(p.tsc_base, std::memory_order_relaxed);
+  std::atomic_ref<u64>(c->ns_base).store(p.ns_base, std::memory_order_relaxed);
+  std::atomic_ref<u64>(c->mult).store(p.mult, std::memory_order_relaxed);
+  std::atomic_ref<i64>(c->realtime_offset_ns).store(p.realtime_offset_ns, std::memory_order_relaxed);
+  seq.store(s + 2, std::memory_order_release);
+}
+
 void on_timer_interrupt() {
+  if (arch::clock_adjust()) publish_user_clock();
   TimerQueue& q = queue();
   u64 now = arch::monotonic_ns();
   if (now >= q.next_tick) {
@@ -116,5 +145,22 @@ void on_timer_interrupt() {
 }
 
 }  // namespace time_internal
+
+}  // namespace ostd
+
+namespace ostd {
+
+Result<Frame> user_clock_page() {
+  std::optional<Frame>& page = time_internal::clock_page_slot();
+  if (!page) {
+    Frame f = TRY(Frame::alloc());  // zeroed: mode 0 (ask the kernel) until published
+    irq::DisabledGuard g;
+    if (!page) {
+      page = std::move(f);
+      time_internal::publish_user_clock();
+    }
+  }
+  return *page;
+}
 
 }  // namespace ostd

@@ -8,6 +8,7 @@
 #include "fs/vfs.h"
 #include "process/elf_loader.h"
 #include "process/initial_stack.h"
+#include "vm/vdso.h"
 #include "process/internal.h"
 #include "syscall/table.h"
 #include "vm/memory_map.h"
@@ -200,7 +201,8 @@ Result<NewImage> build_image(const Program& prog, const std::vector<std::string>
   TRY(img.mm->map(stack_bottom, kStackSize, kProtRead | kProtWrite,
                   kMapPrivate | kMapAnonymous | kMapFixed | kMapGrowsdown, nullptr, 0, "[stack]"));
   img.mm->set_mmap_base(stack_bottom - (u64{1} << 30));
-  ExecInfo info{prog.argv, envp, li.entry, li.phdr, li.phent, li.phnum};
+  Vaddr vdso = TRY(map_vdso(*img.mm));
+  ExecInfo info{prog.argv, envp, li.entry, li.phdr, li.phent, li.phnum, vdso};
   Vaddr sp = TRY(build_initial_stack(*img.vm, stack_top, info));
   img.ctx.set_instruction_pointer(li.entry);
   img.ctx.set_stack_pointer(sp);

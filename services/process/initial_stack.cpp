@@ -61,7 +61,13 @@ Result<Vaddr> build_initial_stack(ostd::VmSpace& vm, Vaddr stack_top, const Exec
       elf::kAtPagesz, ostd::kPageSize, elf::kAtEntry, info.entry, elf::kAtUid, 0,
       elf::kAtEuid,   0,          elf::kAtGid,   0,          elf::kAtEgid,   0,
       elf::kAtHwcap,  0,          elf::kAtClktck, 100,       elf::kAtSecure, 0,
-      elf::kAtRandom, random_at,  elf::kAtExecfn, execfn_at, elf::kAtNull,   0};
+      elf::kAtRandom, random_at,  elf::kAtExecfn, execfn_at};
+  if (info.vdso != 0) {
+    auxv.push_back(elf::kAtSysinfoEhdr);
+    auxv.push_back(info.vdso);
+  }
+  auxv.push_back(elf::kAtNull);
+  auxv.push_back(0);
   std::vector<u64> words;
   words.push_back(argv_at.size());
   for (Vaddr a : argv_at) words.push_back(a);

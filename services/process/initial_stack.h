@@ -17,6 +17,7 @@ struct ExecInfo {
   ostd::Vaddr phdr;
   ostd::u16 phent;
   ostd::u16 phnum;
+  ostd::Vaddr vdso = 0;  // AT_SYSINFO_EHDR (0: none)
 };
 
 /// Builds argv, envp, auxv and the AT_RANDOM bytes below `stack_top` and returns the stack

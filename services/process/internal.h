@@ -51,6 +51,10 @@ ostd::u64 uptime_ns();
 /// Charges user and system time to the process (getrusage, times, /proc) and runs down its
 /// ITIMER_VIRTUAL (user time, SIGVTALRM) and ITIMER_PROF (user + system, SIGPROF).
 void account_cpu_time(Process& p, ostd::u64 user_ns, ostd::u64 sys_ns);
+/// User-mode time after which an armed ITIMER_VIRTUAL or ITIMER_PROF of `p` expires (~0 when
+/// none is armed): a thread that runs that long without entering the kernel is called back so
+/// that the timer fires on time.
+ostd::u64 cpu_timer_budget_ns(const Process& p);
 
 /// Ends the process's ITIMER_REAL task (on exit).
 void stop_real_timer(Process& p);

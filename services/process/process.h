@@ -88,6 +88,9 @@ class Thread : public std::enable_shared_from_this<Thread> {
   ostd::u64 syscall_nr = 0;
   ostd::Vaddr robust_list = 0;
   bool exiting = false;
+  /// This thread's CPU time so far (CLOCK_THREAD_CPUTIME_ID): user mode, and the kernel's work
+  /// for it.
+  ostd::u64 utime_ns = 0, stime_ns = 0;
 
   /// Runs the user thread until it exits (the body of its kernel task).
   void run();

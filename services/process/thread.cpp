@@ -49,16 +49,26 @@ void Thread::run() {
     // User time: the time spent in user mode (the guest runs while execute waits for it).
     // System time: the kernel task's own CPU time while it handles what came back.
     ostd::u64 t0 = ostd::monotonic_ns();
-    ostd::ReturnReason rr = user_->execute([this] { return signal_pending(); });
+    // A thread that never enters the kernel (a busy loop; clock_gettime is the vDSO's) is
+    // called back when an armed ITIMER_VIRTUAL/PROF would expire meanwhile.
+    ostd::u64 budget = cpu_timer_budget_ns(process());
+    ostd::ReturnReason rr = user_->execute([this, t0, budget] {
+      return signal_pending() || (budget != ~ostd::u64{0} && ostd::monotonic_ns() - t0 >= budget);
+    });
     ostd::u64 user_ns = ostd::monotonic_ns() - t0;
     ostd::u64 cpu0 = task_ ? task_->cpu_time_ns() : 0;
+    // User time counts before the system call runs, so that the call's own clock readings
+    // (CLOCK_*_CPUTIME_ID, getrusage, times) include the stretch that led to it.
+    utime_ns += user_ns;
+    if (!exiting) account_cpu_time(process(), user_ns, 0);
     switch (rr.kind) {
       case ostd::ReturnReason::Kind::Syscall: dispatch_syscall(*this); break;
       case ostd::ReturnReason::Kind::Exception: handle_exception(*this, rr.exception); break;
       case ostd::ReturnReason::Kind::KernelEvent: break;
     }
     ostd::u64 sys_ns = task_ ? task_->cpu_time_ns() - cpu0 : 0;
-    if (!exiting) account_cpu_time(process(), user_ns, sys_ns);
+    stime_ns += sys_ns;
+    if (!exiting) account_cpu_time(process(), 0, sys_ns);
     if (!exiting) deliver_signals(*this);
   }
   thread_exit(*this);

@@ -179,6 +179,14 @@ void account_cpu_time(Process& p, u64 user_ns, u64 sys_ns) {
   run_down(p.real_timer->prof, user_ns + sys_ns, kSigProf);
 }
 
+u64 cpu_timer_budget_ns(const Process& p) {
+  u64 budget = ~u64{0};
+  if (!p.real_timer) return budget;
+  if (p.real_timer->virt.left != 0) budget = p.real_timer->virt.left;
+  if (p.real_timer->prof.left != 0) budget = std::min(budget, p.real_timer->prof.left);
+  return budget;
+}
+
 void stop_real_timer(Process& p) {
   if (!p.real_timer) return;
   p.real_timer->stop = true;

@@ -27,11 +27,11 @@ Result<u64> clock_now(Thread& t, int clk) {
       return ostd::realtime_ns();
     case kMonotonic: case kMonotonicRaw: case kMonotonicCoarse: case kBoottime: case kBoottimeAlarm:
       return ostd::monotonic_ns();
-    case kProcessCputime:
-    case kThreadCputime: {
-      auto task = t.task();
-      return task ? task->cpu_time_ns() : u64{0};
+    case kProcessCputime: {
+      Process& p = t.process();
+      return p.utime_ns + p.stime_ns;
     }
+    case kThreadCputime: return t.utime_ns + t.stime_ns;
     default: return Errno::einval;
   }
 }

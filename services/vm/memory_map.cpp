@@ -191,10 +191,11 @@ Result<void> MemoryMap::protect(Vaddr addr, u64 length, ostd::u32 prot) {
   if (!ostd::checked_add<u64>(addr, ostd::page_align_up(length), end)) return Errno::enomem;
   if (length == 0) return {};
   ostd::MutexGuard g(lock_);
-  // Every page must be covered by some area.
+  // Every page must be covered by some area, and allow the protection.
   for (Vaddr cur = addr; cur < end;) {
     auto v = find(cur);
     if (!v) return Errno::enomem;
+    if ((prot & ~v->max_prot) != 0) return Errno::eacces;
     cur = v->end;
   }
   std::vector<Vma> pieces;
@@ -229,6 +230,12 @@ Result<void> MemoryMap::protect(Vaddr addr, u64 length, ostd::u32 prot) {
   }
   for (Vma& v : pieces) areas_[v.start] = v;
   return {};
+}
+
+void MemoryMap::set_max_prot(Vaddr start, ostd::u32 max_prot) {
+  ostd::MutexGuard g(lock_);
+  auto it = areas_.find(start);
+  if (it != areas_.end()) it->second.max_prot = max_prot;
 }
 
 Result<void> MemoryMap::discard(Vaddr addr, u64 length) {

@@ -35,6 +35,7 @@ struct Vma {
   std::shared_ptr<const std::vector<ostd::u8>> file_bytes;  // private file mapping contents
   ostd::u64 file_offset = 0;            // file offset of `start`
   std::string name;                     // for /proc/<pid>/maps: "[heap]", "[stack]", a path
+  ostd::u32 max_prot = kProtRead | kProtWrite | kProtExec;  // mprotect beyond it: EACCES
 };
 
 class MemoryMap {
@@ -52,6 +53,8 @@ class MemoryMap {
                                 ostd::u64 offset, std::string name = {},
                                 std::shared_ptr<SharedPages> cache = nullptr);
   ostd::Result<void> unmap(ostd::Vaddr addr, ostd::u64 length);
+  /// Limits what mprotect may grant the area starting at `start` (the clock page: read only).
+  void set_max_prot(ostd::Vaddr start, ostd::u32 max_prot);
   /// Records an area whose pages the caller maps itself (the ELF loader's segments).
   void add_area(const Vma& v);
   ostd::Result<void> protect(ostd::Vaddr addr, ostd::u64 length, ostd::u32 prot);

@@ -29,6 +29,11 @@ class SharedPages {
     if (it == pages_.end()) it = pages_.emplace(index, TRY(ostd::Frame::alloc())).first;
     return it->second;
   }
+  /// Puts `frame` at `index` (pages the kernel provides, e.g. the clock page).
+  void insert(ostd::u64 index, ostd::Frame frame) {
+    auto g = lock_.lock();
+    pages_.insert_or_assign(index, std::move(frame));
+  }
   /// Drops the pages at `first` and after.
   void drop_from(ostd::u64 first) {
     auto g = lock_.lock();

@@ -2,6 +2,7 @@
 #include <vector>
 
 #include "harness.h"
+#include <ostd/user_clock.h>
 
 using namespace ostd;
 
@@ -140,4 +141,74 @@ TEST(Result, TryPropagatesErrors) {
   EXPECT_TRUE(ok.is_ok());
   Result<void> bad = Errno::eio;
   EXPECT_EQ(bad.error(), Errno::eio);
+}
+
+namespace {
+u64 read_tsc() {
+  u32 lo = 0, hi = 0;
+  asm volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+  return (u64{hi} << 32) | lo;
+}
+
+// A consistent copy of the clock page (the sequence protocol of ostd/user_clock.h).
+ostd_user_clock read_page(const Frame& page) {
+  for (;;) {
+    ostd_user_clock a{}, b{};
+    EXPECT_TRUE(page.read_bytes(0, std::span<u8>(reinterpret_cast<u8*>(&a), sizeof a)).is_ok());
+    EXPECT_TRUE(page.read_bytes(0, std::span<u8>(reinterpret_cast<u8*>(&b), sizeof b)).is_ok());
+    if ((a.seq & 1) == 0 && a.seq == b.seq) return a;
+  }
+}
+
+u64 page_monotonic(const ostd_user_clock& c, u64 tsc) {
+  u64 delta = tsc - c.tsc_base;
+  if (static_cast<i64>(delta) < 0) delta = 0;
+  return c.ns_base + static_cast<u64>((static_cast<unsigned __int128>(delta) * c.mult) >> 32);
+}
+}  // namespace
+
+TEST(Time, UserClockPageAgreesWithTheKernelClocks) {
+  // What the vDSO computes from the page must fall between two kernel readings taken around
+  // it, for both clocks, including across the host backend's once-a-second re-adjustment.
+  test::run_in_kernel([] {
+    auto page = user_clock_page();
+    ASSERT_TRUE(page.is_ok());
+#ifdef FK_KTEST
+    ASSERT_EQ(read_page(page.value()).mode, u32{OSTD_USER_CLOCK_TSC});  // the TSC is the clock
+#else
+    if (read_page(page.value()).mode != OSTD_USER_CLOCK_TSC) {
+      GTEST_SKIP() << "this host's clock is not the TSC: user code asks the kernel";
+    }
+#endif
+    u64 first_seq = read_page(page.value()).seq;
+    u64 end = monotonic_ns() + 1300 * kNsPerMs;
+    int checks = 0;
+    while (monotonic_ns() < end) {
+      ostd_user_clock c{};
+      u64 before = 0, user = 0, after = 0, rbefore = 0, ruser = 0, rafter = 0;
+      {
+        irq::DisabledGuard g;  // no republication between the readings
+        c = read_page(page.value());
+        before = monotonic_ns();
+        user = page_monotonic(c, read_tsc());
+        after = monotonic_ns();
+        rbefore = realtime_ns();
+        ruser = page_monotonic(c, read_tsc()) + static_cast<u64>(c.realtime_offset_ns);
+        rafter = realtime_ns();
+      }
+      ASSERT_LE(before, user);
+      ASSERT_LE(user, after);
+      ASSERT_LE(rbefore, ruser);
+      ASSERT_LE(ruser, rafter);
+      ++checks;
+      Task::sleep_for_ns(20 * kNsPerMs);
+    }
+    EXPECT_GT(checks, 20);
+#ifndef FK_KTEST
+    // The host backend re-adjusted its clock at least once meanwhile, and republished.
+    EXPECT_GT(read_page(page.value()).seq, first_seq);
+#else
+    (void)first_seq;
+#endif
+  });
 }

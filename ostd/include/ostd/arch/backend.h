@@ -69,6 +69,19 @@ void irq_line_done(u32 line);
 // ---- time ----
 u64 monotonic_ns();
 u64 realtime_ns();
+/// How monotonic_ns() and realtime_ns() follow the time-stamp counter (ostd/user_clock.h), for
+/// the clock page; `tsc` false when they do not (user code must then ask the kernel).
+struct ClockParams {
+  bool tsc = false;
+  u64 tsc_base = 0;
+  u64 ns_base = 0;
+  u64 mult = 0;
+  i64 realtime_offset_ns = 0;
+};
+ClockParams clock_params();
+/// Called from the timer interrupt: the backend may resynchronise its clock (the host backend
+/// slews its TSC clock towards the host's). True when clock_params() changed.
+bool clock_adjust();
 u32 tick_hz();
 /// Programs the one-shot timer interrupt for `deadline_ns` (monotonic); the backend fires the
 /// timer line at or after it.

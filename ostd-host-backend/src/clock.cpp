@@ -1,0 +1,200 @@
+// The host backend's clocks: the CPU's time-stamp counter, scaled to follow the host's
+// CLOCK_MONOTONIC. Guest code reads the same formula from the clock page through the vDSO
+// (ostd/user_clock.h), so a guest's clock_gettime needs no system call and agrees exactly with
+// the kernel's own timestamps (sleeps, timers, file times).
+//
+// Used when the host itself keeps time with the TSC (its current clocksource is "tsc": then the
+// counter is invariant and synchronised across CPUs, so guest threads on other CPUs read the
+// same clock). Otherwise the kernel reads the host's clocks and the clock page tells the vDSO
+// to make the system call.
+//
+// Calibration takes 1 ms at the first boot of the process. Once a second, from the timer
+// interrupt, the rate is re-estimated over the whole time since calibration and the scale is
+// slewed (at most 1000 ppm) so that the clock converges on the host's; it never steps back.
+#include <time.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+
+#include "host_internal.h"
+#include <ostd/arch/backend.h>
+#include <ostd/time.h>
+
+namespace ostd::host {
+
+namespace {
+
+using u128 = unsigned __int128;
+using i128 = __int128;
+
+bool g_tsc_clock = false;
+
+// The formula's parameters. Written only on the kernel thread (calibration, the timer
+// interrupt), read by it everywhere — also by code that a timer signal interrupted in the
+// middle of a read: a sequence count makes that reader retry.
+std::atomic<u32> g_seq{0};
+std::atomic<u64> g_tsc_base{0};
+std::atomic<u64> g_ns_base{0};
+std::atomic<u64> g_mult{0};
+std::atomic<i64> g_real_off{0};
+
+u64 g_tsc0 = 0;             // calibration start: the baseline for the rate
+u64 g_host0 = 0;
+u64 g_last_adjust_tsc = 0;
+u64 g_tsc_per_sec = 0;
+
+inline u64 rdtsc_ordered() {
+  u32 lo = 0, hi = 0;
+  asm volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+  return (u64{hi} << 32) | lo;
+}
+
+u64 host_clock(clockid_t id) {
+  timespec ts{};
+  clock_gettime(id, &ts);
+  return static_cast<u64>(ts.tv_sec) * kNsPerSec + static_cast<u64>(ts.tv_nsec);
+}
+
+struct Sample {
+  u64 tsc, mono, real;
+};
+
+// A (counter, host clocks) triple read as close together as possible: the host may preempt us
+// between the reads, so take the tightest of a few tries.
+Sample sample() {
+  Sample best{};
+  u64 best_width = ~u64{0};
+  for (int i = 0; i < 8; ++i) {
+    u64 t1 = rdtsc_ordered();
+    u64 mono = host_clock(CLOCK_MONOTONIC);
+    u64 real = host_clock(CLOCK_REALTIME);
+    u64 t2 = rdtsc_ordered();
+    if (t2 - t1 < best_width) {
+      best_width = t2 - t1;
+      best = {t1 + (t2 - t1) / 2, mono, real};
+    }
+    if (g_tsc_per_sec != 0 && best_width < g_tsc_per_sec / 200000) break;  // under 5 us
+  }
+  return best;
+}
+
+u64 scale(u64 tsc, u64 tsc_base, u64 ns_base, u64 mult) {
+  u64 delta = tsc - tsc_base;
+  if (static_cast<i64>(delta) < 0) delta = 0;  // a counter read just before the base
+  return ns_base + static_cast<u64>((static_cast<u128>(delta) * mult) >> 32);
+}
+
+void publish(u64 tsc_base, u64 ns_base, u64 mult, i64 real_off) {
+  u32 s = g_seq.load(std::memory_order_relaxed);
+  g_seq.store(s + 1, std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  g_tsc_base.store(tsc_base, std::memory_order_relaxed);
+  g_ns_base.store(ns_base, std::memory_order_relaxed);
+  g_mult.store(mult, std::memory_order_relaxed);
+  g_real_off.store(real_off, std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  g_seq.store(s + 2, std::memory_order_release);
+}
+
+struct Now {
+  u64 mono;
+  i64 real_off;
+};
+
+Now read_clock() {
+  for (;;) {
+    u32 s = g_seq.load(std::memory_order_acquire);
+    u64 tsc = rdtsc_ordered();
+    u64 base = g_tsc_base.load(std::memory_order_relaxed);
+    u64 ns = g_ns_base.load(std::memory_order_relaxed);
+    u64 mult = g_mult.load(std::memory_order_relaxed);
+    i64 off = g_real_off.load(std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if ((s & 1) == 0 && g_seq.load(std::memory_order_relaxed) == s) {
+      return {scale(tsc, base, ns, mult), off};
+    }
+  }
+}
+
+bool host_keeps_time_with_tsc() {
+  FILE* f = std::fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
+  if (f == nullptr) return false;
+  char buf[32] = {};
+  bool tsc = std::fgets(buf, sizeof buf, f) != nullptr && std::strncmp(buf, "tsc\n", 4) == 0;
+  std::fclose(f);
+  return tsc;
+}
+
+}  // namespace
+
+void init_clock() {
+  static bool done = false;
+  if (done) return;  // later boots in this process keep the clock running
+  done = true;
+  if (!host_keeps_time_with_tsc()) return;
+  Sample a = sample();
+  Sample b = a;
+  while (b.mono < a.mono + kNsPerMs) b = sample();
+  if (b.tsc <= a.tsc) return;  // a counter that does not count: keep the host's clocks
+  u64 mult = static_cast<u64>((static_cast<u128>(b.mono - a.mono) << 32) / (b.tsc - a.tsc));
+  g_tsc0 = a.tsc;
+  g_host0 = a.mono;
+  g_last_adjust_tsc = b.tsc;
+  g_tsc_per_sec = static_cast<u64>(static_cast<u128>(b.tsc - a.tsc) * kNsPerSec / (b.mono - a.mono));
+  publish(b.tsc, b.mono, mult, static_cast<i64>(b.real - b.mono));
+  g_tsc_clock = true;
+}
+
+}  // namespace ostd::host
+
+namespace ostd::arch {
+
+u64 monotonic_ns() {
+  if (!host::g_tsc_clock) return host::host_clock(CLOCK_MONOTONIC);
+  return host::read_clock().mono;
+}
+
+u64 realtime_ns() {
+  if (!host::g_tsc_clock) return host::host_clock(CLOCK_REALTIME);
+  host::Now n = host::read_clock();
+  return n.mono + static_cast<u64>(n.real_off);
+}
+
+ClockParams clock_params() {
+  if (!host::g_tsc_clock) return {};
+  return {true, host::g_tsc_base.load(), host::g_ns_base.load(), host::g_mult.load(),
+          host::g_real_off.load()};
+}
+
+bool clock_adjust() {
+  using namespace host;
+  if (!g_tsc_clock) return false;
+  if (rdtsc_ordered() - g_last_adjust_tsc < g_tsc_per_sec) return false;
+  Sample s = sample();
+  if (s.tsc <= g_tsc0 || s.mono <= g_host0) return false;
+  u64 ours = scale(s.tsc, g_tsc_base.load(), g_ns_base.load(), g_mult.load());
+  // The rate over everything since calibration, and the error to close over the next second.
+  u64 rate = static_cast<u64>((static_cast<u128>(s.mono - g_host0) << 32) / (s.tsc - g_tsc0));
+  i64 err = static_cast<i64>(s.mono - ours);
+  // Real time moves with monotonic time (the host slews both alike) except when the host's
+  // clock is set: follow steps, not the jitter of the two reads.
+  i64 real_off = static_cast<i64>(s.real - s.mono);
+  i64 old_off = g_real_off.load();
+  if (real_off - old_off < static_cast<i64>(kNsPerMs) && old_off - real_off < static_cast<i64>(kNsPerMs)) {
+    real_off = old_off;
+  }
+  if (err > static_cast<i64>(100 * kNsPerMs)) {
+    publish(s.tsc, s.mono, rate, real_off);  // far behind (the host was suspended): catch up
+  } else {
+    i64 e = std::clamp<i64>(err, -static_cast<i64>(kNsPerMs), static_cast<i64>(kNsPerMs));
+    i128 mult = static_cast<i128>(rate) + static_cast<i128>(rate) * e / static_cast<i128>(kNsPerSec);
+    publish(s.tsc, ours, static_cast<u64>(mult), real_off);
+  }
+  g_last_adjust_tsc = s.tsc;
+  g_tsc_per_sec = static_cast<u64>(static_cast<u128>(s.tsc - g_tsc0) * kNsPerSec / (s.mono - g_host0));
+  return true;
+}
+
+}  // namespace ostd::arch

@@ -1,0 +1,39 @@
+/* ostd/user_clock.h — the clock page: what user-mode code (the vDSO) needs to compute the
+ * kernel's monotonic and real-time clocks without entering the kernel. Read by C (the vDSO)
+ * and C++ (ostd, services).
+ *
+ * For a time-stamp counter value `tsc` (rdtsc):
+ *   delta     = tsc - tsc_base, or 0 when that is negative (as a signed number)
+ *   monotonic = ns_base + ((delta * mult) >> 32)      (a 128-bit product)
+ *   realtime  = monotonic + realtime_offset_ns
+ * which is exactly how the kernel's own ostd::monotonic_ns() and realtime_ns() are computed, so
+ * user and kernel readings interleave in order. ostd writes the page under a sequence lock: a
+ * reader reads `seq`, the fields, then `seq` again, and retries when it was odd or changed. When
+ * `mode` is OSTD_USER_CLOCK_SYSCALL the clocks cannot be read in user mode (no invariant TSC on
+ * the host): ask the kernel. */
+#pragma once
+
+#include <stdint.h>
+
+struct ostd_user_clock {
+  uint32_t seq;
+  uint32_t mode;
+  uint64_t tsc_base;
+  uint64_t ns_base;
+  uint64_t mult;
+  int64_t realtime_offset_ns;
+};
+
+#define OSTD_USER_CLOCK_SYSCALL 0
+#define OSTD_USER_CLOCK_TSC 1
+
+#ifdef __cplusplus
+#include <ostd/error.h>
+#include <ostd/mm/frame.h>
+
+namespace ostd {
+/// The clock page (allocated on first use, then kept current by ostd). Services map it
+/// read-only into every process next to the vDSO; user code must never get it writable.
+Result<Frame> user_clock_page();
+}  // namespace ostd
+#endif
