@@ -30,10 +30,21 @@ void WaitQueue::enqueue(Waiter& w) {
   if (tail_ != nullptr) {
     tail_->next = &w;
   } else {
-    head_ = &w;
+    std::atomic_ref<Waiter*>(head_).store(&w, std::memory_order_relaxed);
   }
   tail_ = &w;
   w.queued = true;
+}
+
+// Wakers look at the head without the lock first (most wake-ups find nobody waiting: a mutex
+// released uncontended, a pipe written with no reader asleep). That is safe because a waiter,
+// once queued, checks its condition again before it blocks: the waker's state change and its
+// look at the head, and the waiter's enqueue and its second look at the condition, are each
+// ordered by a full fence, so at least one of the two sees the other.
+bool WaitQueue::nobody_waiting() const {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  return std::atomic_ref<Waiter*>(const_cast<Waiter*&>(head_)).load(std::memory_order_relaxed) ==
+         nullptr;
 }
 
 void WaitQueue::dequeue(Waiter& w) {
@@ -41,7 +52,7 @@ void WaitQueue::dequeue(Waiter& w) {
   if (w.prev != nullptr) {
     w.prev->next = w.next;
   } else {
-    head_ = w.next;
+    std::atomic_ref<Waiter*>(head_).store(w.next, std::memory_order_relaxed);
   }
   if (w.next != nullptr) {
     w.next->prev = w.prev;
@@ -79,6 +90,13 @@ bool WaitQueue::wait_impl(FunctionRefBool cond, std::optional<u64> timeout_ns) {
       SpinLockGuard lg(lock_);
       if (!w.queued) enqueue(w);
     }
+    // A waker that changed the state before we were queued may have found the queue empty
+    // (nobody_waiting()): look again now that we are in it.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (cond()) {
+      result = true;
+      break;
+    }
     TaskInternals::set_state(self, Task::State::Blocked);
     TaskInternals::schedule();
     SpinLockGuard lg(lock_);
@@ -93,6 +111,7 @@ bool WaitQueue::wait_impl(FunctionRefBool cond, std::optional<u64> timeout_ns) {
 }
 
 bool WaitQueue::wake_one() {
+  if (nobody_waiting()) return false;
   SpinLockGuard lg(lock_);
   while (head_ != nullptr) {
     Waiter* w = head_;
@@ -103,6 +122,7 @@ bool WaitQueue::wake_one() {
 }
 
 usize WaitQueue::wake_all() {
+  if (nobody_waiting()) return 0;
   SpinLockGuard lg(lock_);
   usize n = 0;
   while (head_ != nullptr) {

@@ -317,6 +317,12 @@ void send_signal_to_thread(Thread& t, int sig, const SigInfo& info, bool forced)
 
 void deliver_signals(Thread& t) {
   Process& p = t.process();
+  // The common case, without the queue lock: nothing deliverable. (A signal sent after this
+  // look is not lost: user mode is not entered while one is pending.)
+  if (!t.signal_pending()) {
+    finish_restart(t, false, nullptr);
+    return;
+  }
   for (;;) {
     auto next = dequeue(t);
     if (!next) {

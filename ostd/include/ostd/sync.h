@@ -111,6 +111,7 @@ class WaitQueue {
     bool (*call_)(void*);
   };
   bool wait_impl(FunctionRefBool cond, std::optional<u64> timeout_ns);
+  bool nobody_waiting() const;
   void enqueue(Waiter& w);
   void dequeue(Waiter& w);
 
