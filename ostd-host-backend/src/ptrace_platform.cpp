@@ -481,9 +481,24 @@ struct PredCall {
 
 }  // namespace
 
+namespace {
+ReturnReason ptrace_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pred,
+                            bool (*call)(void*));
+}  // namespace
+
 ReturnReason user_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pred,
                           bool (*call)(void*)) {
-  if (t.as->seccomp) return seccomp_execute(t, vm, ctx, pred, call);
+  // The guest runs in another process while we wait: its user time is the wait.
+  u64 t0 = monotonic_ns();
+  ReturnReason rr = t.as->seccomp ? seccomp_execute(t, vm, ctx, pred, call)
+                                  : ptrace_execute(t, vm, ctx, pred, call);
+  rr.user_ns = monotonic_ns() - t0;
+  return rr;
+}
+
+namespace {
+ReturnReason ptrace_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pred,
+                            bool (*call)(void*)) {
   if (t.t.gone) return thread_lost(t);
   if (!t.as->pending.empty() && vm.flush().is_error()) return thread_lost(t);
   user_regs_struct r = t.as->base_regs;
@@ -601,6 +616,8 @@ ReturnReason user_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pr
     }
   }
 }
+
+}  // namespace
 
 Result<FpuState> user_get_fpu(UserThread& t) {
   if (t.as->seccomp) return seccomp_get_fpu(t);

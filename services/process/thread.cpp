@@ -46,16 +46,16 @@ void Thread::start(std::unique_ptr<ostd::UserMode> user) { user_ = std::move(use
 
 void Thread::run() {
   while (!exiting) {
-    // User time: the time spent in user mode (the guest runs while execute waits for it).
-    // System time: the kernel task's own CPU time while it handles what came back.
-    ostd::u64 t0 = ostd::monotonic_ns();
     // A thread that never enters the kernel (a busy loop; clock_gettime is the vDSO's) is
     // called back when an armed ITIMER_VIRTUAL/PROF would expire meanwhile.
     ostd::u64 budget = cpu_timer_budget_ns(process());
+    ostd::u64 t0 = budget != ~ostd::u64{0} ? ostd::monotonic_ns() : 0;
     ostd::ReturnReason rr = user_->execute([this, t0, budget] {
       return signal_pending() || (budget != ~ostd::u64{0} && ostd::monotonic_ns() - t0 >= budget);
     });
-    ostd::u64 user_ns = ostd::monotonic_ns() - t0;
+    // User time: what the backend measured (ReturnReason::user_ns). System time: the kernel
+    // task's own CPU time while it handles what came back.
+    ostd::u64 user_ns = rr.user_ns;
     ostd::u64 cpu0 = task_ ? task_->cpu_time_ns() : 0;
     // User time counts before the system call runs, so that the call's own clock readings
     // (CLOCK_*_CPUTIME_ID, getrusage, times) include the stretch that led to it.

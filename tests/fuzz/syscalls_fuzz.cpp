@@ -55,9 +55,9 @@ Usage usage() {
 Usage g_baseline{};  // in use after the previous input (set before first use)
 
 // SYSCALLS_FUZZ_USAGE=1 prints the leak-check counts after every input.
-// Hang watchdog (libFuzzer's -timeout uses SIGALRM, which is the kernel's timer interrupt
-// here): an input that runs longer than kHangSeconds is saved as hang-input and the process
-// aborts. Time the fuzzing thread spent runnable but waiting for a CPU (schedstat) does not
+// Hang watchdog (libFuzzer's -timeout counts wall time, which a loaded machine stretches; it is
+// only a backstop here): an input that runs longer than kHangSeconds is saved as hang-input and
+// the process aborts. Time the fuzzing thread spent runnable but waiting for a CPU (schedstat) does not
 // count: on a loaded machine a starved input is not a hang (a deadlocked one sleeps).
 constexpr double kHangSeconds = 20;
 std::mutex g_current_lock;

@@ -90,6 +90,11 @@ struct ReturnReason {
   enum class Kind : u8 { Syscall, Exception, KernelEvent };
   Kind kind = Kind::KernelEvent;
   CpuException exception{};  // valid when kind == Exception
+  /// Time the thread spent in user mode during this execute(), as cheaply as the backend can
+  /// tell: the host backend measures the wait; the bare-metal backend charges each timer tick
+  /// that found the thread in user mode (statistical, like Linux's tick accounting: reading
+  /// the clock twice per system call would cost more than the call under emulation).
+  u64 user_ns = 0;
 };
 
 class UserMode {
