@@ -112,7 +112,8 @@ ReturnReason user_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pr
   // mode (they are taken inside this loop). Cheaper than two clock reads per system call.
   u64 j0 = jiffies();
   ReturnReason rr = execute_loop(t, vm, ctx, pred, call);
-  rr.user_ns = (jiffies() - j0) * (kNsPerSec / tick_hz());
+  u64 ticks = jiffies() - j0;
+  if (ticks != 0) rr.user_ns = ticks * (kNsPerSec / tick_hz());  // no division per system call
   return rr;
 }
 

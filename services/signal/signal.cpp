@@ -412,17 +412,17 @@ Result<long> sys_rt_sigaction(Thread& t, const SyscallArgs& a) {
   }
   Process& p = t.process();
   SigAction old;
-  {
-    ostd::MutexGuard g(p.handlers->lock);
-    old = p.handlers->actions.at(static_cast<ostd::usize>(sig - 1));
-  }
-  if (a[2] != 0) TRY(ostd::UserPtr<SigAction>(a[2]).write(t.vm(), old));
   if (new_act) {
     new_act->mask.remove(kSigKill);
     new_act->mask.remove(kSigStop);
-    ostd::MutexGuard g(p.handlers->lock);
-    p.handlers->actions.at(static_cast<ostd::usize>(sig - 1)) = *new_act;
   }
+  {
+    ostd::MutexGuard g(p.handlers->lock);
+    SigAction& slot = p.handlers->actions.at(static_cast<ostd::usize>(sig - 1));
+    old = slot;
+    if (new_act) slot = *new_act;
+  }
+  // As on Linux, the new action stays installed when the old one cannot be written out.
   if (new_act && (new_act->handler == kSigIgn ||
                   (new_act->handler == kSigDfl && default_action(sig) == Default::Ignore))) {
     // Setting a signal to be ignored discards it if pending.
@@ -430,6 +430,7 @@ Result<long> sys_rt_sigaction(Thread& t, const SyscallArgs& a) {
     p.shared_pending.remove(sig);
     for (auto& th : p.threads) th->pending.remove(sig);
   }
+  if (a[2] != 0) TRY(ostd::UserPtr<SigAction>(a[2]).write(t.vm(), old));
   return 0;
 }
 
