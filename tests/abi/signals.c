@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -119,5 +120,17 @@ int main(void) {
   pipe(q);
   close(q[0]);
   CHECK_ERRNO("write to a pipe without readers is EPIPE", write(q[1], "x", 1), EPIPE);
+
+  /* rt_sigaction with an unwritable oldact: EFAULT, but the new action is installed. */
+  struct {
+    void* handler;
+    unsigned long flags;
+    void* restorer;
+    uint64_t mask;
+  } kact = {(void*)SIG_IGN, 0, 0, 0}, kold = {0, 0, 0, 0};
+  CHECK_ERRNO("rt_sigaction with a bad oldact", syscall(SYS_rt_sigaction, SIGUSR2, &kact, (void*)8, 8), EFAULT);
+  CHECK("the new action is installed all the same",
+        syscall(SYS_rt_sigaction, SIGUSR2, 0, &kold, 8) == 0 && kold.handler == (void*)SIG_IGN);
+  CHECK_ERRNO("rt_sigaction with a bad act", syscall(SYS_rt_sigaction, SIGUSR2, (void*)8, &kold, 8), EFAULT);
   return ABI_DONE();
 }
