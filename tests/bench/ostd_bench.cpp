@@ -76,6 +76,25 @@ double trapped_getppid_ns(u64 iters) {
   return static_cast<double>(now() - t0) / static_cast<double>(iters);
 }
 
+// A fresh address space that runs one system call, then goes away: what fork and exit pay for
+// the address space itself (the host backend: a stub process started and reaped).
+double address_space_us(u64 iters) {
+  Frame code = Frame::alloc().release_value();
+  (void)code.write_bytes(0, std::span<const u8>(guest_spin_syscalls,
+                                                static_cast<usize>(guest_spin_syscalls_end - guest_spin_syscalls)));
+  u64 t0 = now();
+  for (u64 i = 0; i < iters; ++i) {
+    auto vm = VmSpace::create().release_value();
+    (void)vm->map(0x400000, code, PageFlags::RX);
+    UserContext ctx;
+    ctx.set_instruction_pointer(0x400000);
+    ctx.regs().rflags = 0x202;
+    UserMode um = UserMode::create(vm, ctx).release_value();
+    (void)um.execute([] { return false; });
+  }
+  return static_cast<double>(now() - t0) / static_cast<double>(iters) / 1000.0;
+}
+
 double native_getppid_ns(u64 iters) {
   u64 t0 = now();
   for (u64 i = 0; i < iters; ++i) syscall(SYS_getppid);
@@ -117,6 +136,7 @@ int main(int argc, char** argv) {
     report("native_getppid", median(nat), "ns");
     report(trap_name.c_str(), median(trap) / 1000.0, "us");
     report("trapped_vs_native_ratio", median(trap) / median(nat), "x");
+    report("address_space_create_run_destroy", address_space_us(iters / 200 + 1), "us");
     return 0;
   });
 }
