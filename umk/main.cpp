@@ -55,7 +55,6 @@ int main(int argc, char** argv) {
   if (args[0] != "run") return usage_error("unknown command '" + args[0] + "'");
 
   ostd::host::Config cfg;
-  cfg.spare_address_spaces = 2;  // fork and exec need not wait for a stub to start
   if (const char* p = std::getenv("UMK_PLATFORM"); p != nullptr && *p != '\0') {
     std::string plat = p;
     if (plat != "ptrace" && plat != "seccomp") return usage_error("UMK_PLATFORM must be ptrace or seccomp");

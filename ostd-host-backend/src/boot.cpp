@@ -76,12 +76,9 @@ int run_kernel(const Config& config, BootInfo info, std::function<int()> entry) 
     int rc = 0;
     bool done = false;
   } state;
-  u32 spare_count = config.spare_address_spaces;
   auto init = Task::spawn(
-      [&state, &entry, spare_count] {
-        start_spare_address_spaces(spare_count);
+      [&state, &entry] {
         state.rc = entry();
-        stop_spare_address_spaces();
         state.done = true;
       },
       TaskOptions{"init", 0});

@@ -21,10 +21,6 @@ void init_signals_once(bool catch_fatal);
 /// machine with more than one CPU), else nullptr.
 const cpu_set_t* stub_cpus();
 void start_timer(u32 hz);
-/// Keeps `count` address spaces started ahead of need (a kernel task refills them); stopping
-/// kills the spares. Both run in task context (stop_ from the init task's end).
-void start_spare_address_spaces(u32 count);
-void stop_spare_address_spaces();
 /// Chooses and calibrates the clock (clock.cpp); once per process.
 void init_clock();
 void stop_timer();

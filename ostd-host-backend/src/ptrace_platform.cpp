@@ -31,9 +31,6 @@
 #include <vector>
 
 #include <ostd/host/host.h>
-#include <ostd/sync.h>
-#include <ostd/task.h>
-#include <ostd/time.h>
 
 #include "host_internal.h"
 #include "platform_internal.h"
@@ -231,88 +228,7 @@ void AddressSpaceDeleter::operator()(AddressSpace* as) const {
   delete as;
 }
 
-namespace {
-
-using AddressSpacePtr = std::unique_ptr<AddressSpace, AddressSpaceDeleter>;
-
-Result<AddressSpacePtr> spawn_address_space();
-
-// Spare address spaces: stub processes started and set up ahead of need by a kernel task, so
-// that fork and exec do not wait the few hundred microseconds a stub takes to start (clone,
-// exec of the stub image, the first trap, the clean-up and seccomp set-up requests). Tasks
-// all run on the kernel's thread, the stubs' tracer; `ready` is only touched by tasks.
-struct SparePool {
-  std::vector<AddressSpacePtr> ready;
-  u32 target = 0;
-  bool stopping = false;
-  std::shared_ptr<Task> refiller;
-  WaitQueue wake;
-};
-
-SparePool& spares() {
-  static SparePool p;
-  return p;
-}
-
-void refill_spares() {
-  SparePool& p = spares();
-  for (;;) {
-    (void)p.wake.wait_until([&p] { return p.stopping || p.ready.size() < p.target; });
-    if (p.stopping) return;
-    Result<AddressSpacePtr> as = spawn_address_space();
-    if (as.is_error()) {
-      Task::sleep_for_ns(10 * kNsPerMs);  // out of something: on-demand creation still works
-      continue;
-    }
-    p.ready.push_back(as.release_value());
-  }
-}
-
-}  // namespace
-
-}  // namespace ostd::arch
-
-namespace ostd::host {
-
-void start_spare_address_spaces(u32 count) {
-  auto& p = arch::spares();
-  p.target = count;
-  p.stopping = false;
-  if (count == 0) return;
-  auto t = Task::spawn([] { arch::refill_spares(); }, TaskOptions{"stub-spares", 0});
-  if (t.is_ok()) p.refiller = t.release_value();
-}
-
-void stop_spare_address_spaces() {
-  auto& p = arch::spares();
-  p.stopping = true;
-  (void)p.wake.wake_all();
-  if (p.refiller) {
-    p.refiller->join();
-    p.refiller.reset();
-  }
-  p.ready.clear();  // kills and reaps the stubs
-  p.target = 0;
-}
-
-}  // namespace ostd::host
-
-namespace ostd::arch {
-
 Result<std::unique_ptr<AddressSpace, AddressSpaceDeleter>> create_address_space() {
-  SparePool& p = spares();
-  while (!p.ready.empty()) {
-    AddressSpacePtr as = std::move(p.ready.back());
-    p.ready.pop_back();
-    (void)p.wake.wake_one();
-    if (!as->control.gone) return as;  // else its stub died meanwhile: drop it
-  }
-  return spawn_address_space();
-}
-
-namespace {
-
-Result<AddressSpacePtr> spawn_address_space() {
   std::unique_ptr<AddressSpace, AddressSpaceDeleter> as(new AddressSpace);
   as->request_frame = TRY(Frame::alloc());
   static std::array<u8, 64 * 1024> child_stack;
@@ -352,8 +268,6 @@ Result<AddressSpacePtr> spawn_address_space() {
   kLog.debug("address space: stub process {}", pid);
   return as;
 }
-
-}  // namespace
 
 // Requests that continue the previous one (the next pages, the next frames, the same
 // protection) extend it: one host call maps a whole fault-around run or a forked range.

@@ -128,7 +128,6 @@ Usage run_once(const std::vector<unsigned char>& cpio) {
   ostd::host::Config cfg;
   cfg.mem_bytes = 256ull << 20;
   cfg.catch_fatal_signals = false;  // libFuzzer and the sanitizers report crashes
-  cfg.spare_address_spaces = 2;     // as umk runs
   if (const char* p = std::getenv("UMK_PLATFORM"); p != nullptr && *p != '\0') cfg.platform = p;
   ostd::BootInfo info;
   info.init_argv = {"/x"};

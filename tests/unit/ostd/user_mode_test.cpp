@@ -4,7 +4,6 @@
 #include <unistd.h>
 #endif
 
-#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -302,38 +301,5 @@ TEST(UserMode, DestroyingTheAddressSpaceKillsItsStub) {
     EXPECT_TRUE(host::stub_pids().empty());
   });
   for (int p : pids) EXPECT_NE(kill(p, 0), 0) << "stub " << p << " survived";
-}
-
-TEST(UserMode, SpareAddressSpacesAreUsedAndReaped) {
-  // With spares (umk's setting), a task keeps two stubs started ahead of need: new address
-  // spaces take them (and work like fresh ones), and none outlives the kernel.
-  host::Config cfg;
-  cfg.mem_bytes = test::kTestMemBytes;
-  if (const char* p = std::getenv("UMK_PLATFORM"); p != nullptr && *p != '\0') cfg.platform = p;
-  cfg.spare_address_spaces = 2;
-  std::vector<int> seen;
-  host::run_kernel(cfg, {}, [&] {
-    for (int i = 0; i < 200 && host::stub_pids().size() < 2; ++i) Task::sleep_for_ns(5 * kNsPerMs);
-    std::vector<int> spares = host::stub_pids();
-    EXPECT_EQ(spares.size(), 2u);
-    for (int round = 0; round < 4; ++round) {
-      auto vm = test::make_guest(GUEST_SNIPPET(guest_syscall));
-      UserMode um = start(vm, test::start_context());
-      ReturnReason rr = run(um);
-      EXPECT_EQ(rr.kind, ReturnReason::Kind::Syscall);
-      EXPECT_EQ(um.context().syscall_number(), 39u);  // the snippet's getpid
-      std::vector<int> now = host::stub_pids();
-      seen.insert(seen.end(), now.begin(), now.end());
-      if (round == 0) {
-        // The first one was a spare: started before we asked.
-        bool reused = false;
-        for (int p : spares) reused |= std::find(now.begin(), now.end(), p) != now.end();
-        EXPECT_TRUE(reused);
-      }
-    }
-    return 0;
-  });
-  EXPECT_TRUE(host::stub_pids().empty());
-  for (int p : seen) EXPECT_NE(kill(p, 0), 0) << "stub " << p << " survived";
 }
 #endif

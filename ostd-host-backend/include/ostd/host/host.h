@@ -34,9 +34,6 @@ struct Config {
   /// Fuzzers turn it off so the sanitizers' and libFuzzer's own handlers see them. Fixed by
   /// the first run_kernel() of the process.
   bool catch_fatal_signals = true;
-  /// Address spaces (stub processes) kept started and set up ahead of need by a kernel task, so
-  /// that fork and exec do not wait for a stub to start (umk uses 2). 0: each on demand.
-  u32 spare_address_spaces = 0;
 };
 
 /// Boots the framework on the calling thread (it becomes vCPU 0), runs `entry` as the first
