@@ -14,10 +14,10 @@
 #include <time.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
 #include <cstring>
 
+#include "../../ostd/src/internal.h"
 #include "host_internal.h"
 #include <ostd/arch/backend.h>
 #include <ostd/time.h>
@@ -31,24 +31,27 @@ using i128 = __int128;
 
 bool g_tsc_clock = false;
 
-// The formula's parameters. Written only on the kernel thread (calibration, the timer
-// interrupt), read by it everywhere — also by code that a timer signal interrupted in the
-// middle of a read: a sequence count makes that reader retry.
-std::atomic<u32> g_seq{0};
-std::atomic<u64> g_tsc_base{0};
-std::atomic<u64> g_ns_base{0};
-std::atomic<u64> g_mult{0};
-std::atomic<i64> g_real_off{0};
+// The formula's parameters, in the clock page's layout under its sequence lock
+// (time_internal::store_clock/load_clock). Written only on the kernel thread with interrupts
+// off (calibration, the timer interrupt), read by it everywhere — also by code that a timer
+// signal interrupted in the middle of a read, which then retries.
+ostd_user_clock g_clock{};
 
 u64 g_tsc0 = 0;             // calibration start: the baseline for the rate
 u64 g_host0 = 0;
 u64 g_last_adjust_tsc = 0;
 u64 g_tsc_per_sec = 0;
 
-inline u64 rdtsc_ordered() {
-  u32 lo = 0, hi = 0;
-  asm volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
-  return (u64{hi} << 32) | lo;
+u64 read_counter() { return ostd_rdtsc_ordered(); }
+
+// ns per count (in 32.32 fixed point) and counts per second between two points.
+u64 ns_mult(u64 dtsc, u64 dns) { return static_cast<u64>((static_cast<u128>(dns) << 32) / dtsc); }
+u64 counts_per_sec(u64 dtsc, u64 dns) {
+  return static_cast<u64>(static_cast<u128>(dtsc) * kNsPerSec / dns);
+}
+
+void publish(u64 tsc_base, u64 ns_base, u64 mult, i64 real_off) {
+  time_internal::store_clock(g_clock, {true, tsc_base, ns_base, mult, real_off});
 }
 
 u64 host_clock(clockid_t id) {
@@ -67,10 +70,10 @@ Sample sample() {
   Sample best{};
   u64 best_width = ~u64{0};
   for (int i = 0; i < 8; ++i) {
-    u64 t1 = rdtsc_ordered();
+    u64 t1 = read_counter();
     u64 mono = host_clock(CLOCK_MONOTONIC);
     u64 real = host_clock(CLOCK_REALTIME);
-    u64 t2 = rdtsc_ordered();
+    u64 t2 = read_counter();
     if (t2 - t1 < best_width) {
       best_width = t2 - t1;
       best = {t1 + (t2 - t1) / 2, mono, real};
@@ -78,44 +81,6 @@ Sample sample() {
     if (g_tsc_per_sec != 0 && best_width < g_tsc_per_sec / 200000) break;  // under 5 us
   }
   return best;
-}
-
-u64 scale(u64 tsc, u64 tsc_base, u64 ns_base, u64 mult) {
-  u64 delta = tsc - tsc_base;
-  if (static_cast<i64>(delta) < 0) delta = 0;  // a counter read just before the base
-  return ns_base + static_cast<u64>((static_cast<u128>(delta) * mult) >> 32);
-}
-
-void publish(u64 tsc_base, u64 ns_base, u64 mult, i64 real_off) {
-  u32 s = g_seq.load(std::memory_order_relaxed);
-  g_seq.store(s + 1, std::memory_order_relaxed);
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-  g_tsc_base.store(tsc_base, std::memory_order_relaxed);
-  g_ns_base.store(ns_base, std::memory_order_relaxed);
-  g_mult.store(mult, std::memory_order_relaxed);
-  g_real_off.store(real_off, std::memory_order_relaxed);
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-  g_seq.store(s + 2, std::memory_order_release);
-}
-
-struct Now {
-  u64 mono;
-  i64 real_off;
-};
-
-Now read_clock() {
-  for (;;) {
-    u32 s = g_seq.load(std::memory_order_acquire);
-    u64 tsc = rdtsc_ordered();
-    u64 base = g_tsc_base.load(std::memory_order_relaxed);
-    u64 ns = g_ns_base.load(std::memory_order_relaxed);
-    u64 mult = g_mult.load(std::memory_order_relaxed);
-    i64 off = g_real_off.load(std::memory_order_relaxed);
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    if ((s & 1) == 0 && g_seq.load(std::memory_order_relaxed) == s) {
-      return {scale(tsc, base, ns, mult), off};
-    }
-  }
 }
 
 bool host_keeps_time_with_tsc() {
@@ -138,12 +103,11 @@ void init_clock() {
   Sample b = a;
   while (b.mono < a.mono + kNsPerMs) b = sample();
   if (b.tsc <= a.tsc) return;  // a counter that does not count: keep the host's clocks
-  u64 mult = static_cast<u64>((static_cast<u128>(b.mono - a.mono) << 32) / (b.tsc - a.tsc));
   g_tsc0 = a.tsc;
   g_host0 = a.mono;
   g_last_adjust_tsc = b.tsc;
-  g_tsc_per_sec = static_cast<u64>(static_cast<u128>(b.tsc - a.tsc) * kNsPerSec / (b.mono - a.mono));
-  publish(b.tsc, b.mono, mult, static_cast<i64>(b.real - b.mono));
+  g_tsc_per_sec = counts_per_sec(b.tsc - a.tsc, b.mono - a.mono);
+  publish(b.tsc, b.mono, ns_mult(b.tsc - a.tsc, b.mono - a.mono), static_cast<i64>(b.real - b.mono));
   g_tsc_clock = true;
 }
 
@@ -153,35 +117,36 @@ namespace ostd::arch {
 
 u64 monotonic_ns() {
   if (!host::g_tsc_clock) return host::host_clock(CLOCK_MONOTONIC);
-  return host::read_clock().mono;
+  return time_internal::load_clock(host::g_clock, host::read_counter).monotonic_ns;
 }
 
 u64 realtime_ns() {
   if (!host::g_tsc_clock) return host::host_clock(CLOCK_REALTIME);
-  host::Now n = host::read_clock();
-  return n.mono + static_cast<u64>(n.real_off);
+  time_internal::ClockReading r = time_internal::load_clock(host::g_clock, host::read_counter);
+  return r.monotonic_ns + static_cast<u64>(r.realtime_offset_ns);
 }
 
 ClockParams clock_params() {
+  // Called with interrupts off, like every writer: a plain read is consistent.
   if (!host::g_tsc_clock) return {};
-  return {true, host::g_tsc_base.load(), host::g_ns_base.load(), host::g_mult.load(),
-          host::g_real_off.load()};
+  const ostd_user_clock& c = host::g_clock;
+  return {true, c.tsc_base, c.ns_base, c.mult, c.realtime_offset_ns};
 }
 
 bool clock_adjust() {
   using namespace host;
   if (!g_tsc_clock) return false;
-  if (rdtsc_ordered() - g_last_adjust_tsc < g_tsc_per_sec) return false;
+  if (read_counter() - g_last_adjust_tsc < g_tsc_per_sec) return false;
   Sample s = sample();
   if (s.tsc <= g_tsc0 || s.mono <= g_host0) return false;
-  u64 ours = scale(s.tsc, g_tsc_base.load(), g_ns_base.load(), g_mult.load());
+  u64 ours = ostd_user_clock_ns(s.tsc, g_clock.tsc_base, g_clock.ns_base, g_clock.mult);
   // The rate over everything since calibration, and the error to close over the next second.
-  u64 rate = static_cast<u64>((static_cast<u128>(s.mono - g_host0) << 32) / (s.tsc - g_tsc0));
+  u64 rate = ns_mult(s.tsc - g_tsc0, s.mono - g_host0);
   i64 err = static_cast<i64>(s.mono - ours);
   // Real time moves with monotonic time (the host slews both alike) except when the host's
   // clock is set: follow steps, not the jitter of the two reads.
   i64 real_off = static_cast<i64>(s.real - s.mono);
-  i64 old_off = g_real_off.load();
+  i64 old_off = g_clock.realtime_offset_ns;
   if (real_off - old_off < static_cast<i64>(kNsPerMs) && old_off - real_off < static_cast<i64>(kNsPerMs)) {
     real_off = old_off;
   }
@@ -193,7 +158,7 @@ bool clock_adjust() {
     publish(s.tsc, ours, static_cast<u64>(mult), real_off);
   }
   g_last_adjust_tsc = s.tsc;
-  g_tsc_per_sec = static_cast<u64>(static_cast<u128>(s.tsc - g_tsc0) * kNsPerSec / (s.mono - g_host0));
+  g_tsc_per_sec = counts_per_sec(s.tsc - g_tsc0, s.mono - g_host0);
   return true;
 }
 

@@ -3,6 +3,7 @@
 
 #include <ostd/arch/backend.h>
 #include <ostd/task.h>
+#include <ostd/user_clock.h>
 
 namespace ostd {
 
@@ -39,6 +40,17 @@ void preempt_on_irq_return();
 namespace time_internal {
 void init();
 void on_timer_interrupt();
+/// The sequence lock over clock parameters in the clock page's layout (ostd/user_clock.h),
+/// shared by the clock page and the host backend's own copy. One writer at a time (interrupts
+/// off); readers retry while an update is under way.
+void store_clock(ostd_user_clock& c, const arch::ClockParams& p);
+struct ClockReading {
+  u64 monotonic_ns;
+  i64 realtime_offset_ns;
+};
+/// Reads the counter with `read_counter` inside the lock, so the reading and the parameters
+/// belong together, and applies the formula.
+ClockReading load_clock(const ostd_user_clock& c, u64 (*read_counter)());
 }  // namespace time_internal
 
 namespace mm_internal {

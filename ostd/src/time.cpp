@@ -110,23 +110,42 @@ std::optional<Frame>& clock_page_slot() {
   return page;
 }
 
+void store_clock(ostd_user_clock& c, const arch::ClockParams& p) {
+  std::atomic_ref<u32> seq(c.seq);
+  u32 s = seq.load(std::memory_order_relaxed);
+  seq.store(s + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  std::atomic_ref<u32>(c.mode).store(p.tsc ? OSTD_USER_CLOCK_TSC : OSTD_USER_CLOCK_SYSCALL,
+                                     std::memory_order_relaxed);
+  std::atomic_ref<u64>(c.tsc_base).store(p.tsc_base, std::memory_order_relaxed);
+  std::atomic_ref<u64>(c.ns_base).store(p.ns_base, std::memory_order_relaxed);
+  std::atomic_ref<u64>(c.mult).store(p.mult, std::memory_order_relaxed);
+  std::atomic_ref<i64>(c.realtime_offset_ns).store(p.realtime_offset_ns, std::memory_order_relaxed);
+  seq.store(s + 2, std::memory_order_release);
+}
+
+ClockReading load_clock(const ostd_user_clock& c, u64 (*read_counter)()) {
+  auto& m = const_cast<ostd_user_clock&>(c);  // atomic_ref needs non-const; only loads here
+  for (;;) {
+    u32 s = std::atomic_ref<u32>(m.seq).load(std::memory_order_acquire);
+    u64 tsc = read_counter();
+    u64 base = std::atomic_ref<u64>(m.tsc_base).load(std::memory_order_relaxed);
+    u64 ns = std::atomic_ref<u64>(m.ns_base).load(std::memory_order_relaxed);
+    u64 mult = std::atomic_ref<u64>(m.mult).load(std::memory_order_relaxed);
+    i64 off = std::atomic_ref<i64>(m.realtime_offset_ns).load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if ((s & 1) == 0 && std::atomic_ref<u32>(m.seq).load(std::memory_order_relaxed) == s) {
+      return {ostd_user_clock_ns(tsc, base, ns, mult), off};
+    }
+  }
+}
+
 // Writes the backend's clock parameters into the page (interrupts off: the only writer).
 void publish_user_clock() {
   std::optional<Frame>& page = clock_page_slot();
   if (!page) return;
-  auto* c = reinterpret_cast<ostd_user_clock*>(arch::phys_to_virt(page->paddr()));
-  arch::ClockParams p = arch::clock_params();
-  std::atomic_ref<u32> seq(c->seq);
-  u32 s = seq.load(std::memory_order_relaxed);
-  seq.store(s + 1, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_release);
-  std::atomic_ref<u32>(c->mode).store(p.tsc ? OSTD_USER_CLOCK_TSC : OSTD_USER_CLOCK_SYSCALL,
-                                      std::memory_order_relaxed);
-  std::atomic_ref<u64>(c->tsc_base).store(p.tsc_base, std::memory_order_relaxed);
-  std::atomic_ref<u64>(c->ns_base).store(p.ns_base, std::memory_order_relaxed);
-  std::atomic_ref<u64>(c->mult).store(p.mult, std::memory_order_relaxed);
-  std::atomic_ref<i64>(c->realtime_offset_ns).store(p.realtime_offset_ns, std::memory_order_relaxed);
-  seq.store(s + 2, std::memory_order_release);
+  store_clock(*reinterpret_cast<ostd_user_clock*>(arch::phys_to_virt(page->paddr())),
+              arch::clock_params());
 }
 
 void on_timer_interrupt() {

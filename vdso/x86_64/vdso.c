@@ -18,12 +18,6 @@ struct timeval_k {
 /* The clock page: the linker script puts this symbol one page below the image. */
 extern const volatile struct ostd_user_clock fk_vdso_clock __attribute__((visibility("hidden")));
 
-static inline unsigned long long rdtsc_ordered(void) {
-  unsigned lo, hi;
-  __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
-  return ((unsigned long long)hi << 32) | lo;
-}
-
 static inline long syscall2(long n, long a, long b) {
   long r;
   __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b) : "rcx", "r11", "memory");
@@ -46,16 +40,14 @@ static int read_clock(int realtime, unsigned long long* out) {
       continue;
     }
     if (fk_vdso_clock.mode != OSTD_USER_CLOCK_TSC) return 0;
-    unsigned long long tsc = rdtsc_ordered();
+    unsigned long long tsc = ostd_rdtsc_ordered();
     unsigned long long base = fk_vdso_clock.tsc_base;
     unsigned long long ns = fk_vdso_clock.ns_base;
     unsigned long long mult = fk_vdso_clock.mult;
     long long off = fk_vdso_clock.realtime_offset_ns;
     __asm__ volatile("" ::: "memory");
     if (fk_vdso_clock.seq != seq) continue;
-    unsigned long long delta = tsc - base;
-    if ((long long)delta < 0) delta = 0;
-    ns += (unsigned long long)(((unsigned __int128)delta * mult) >> 32);
+    ns = ostd_user_clock_ns(tsc, base, ns, mult);
     if (realtime) ns += (unsigned long long)off;
     *out = ns;
     return 1;

@@ -27,6 +27,22 @@ struct ostd_user_clock {
 #define OSTD_USER_CLOCK_SYSCALL 0
 #define OSTD_USER_CLOCK_TSC 1
 
+/* The time-stamp counter, read after earlier loads (so a reading taken after an event is not
+ * earlier than it). */
+static inline uint64_t ostd_rdtsc_ordered(void) {
+  uint32_t lo, hi;
+  __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+  return ((uint64_t)hi << 32) | lo;
+}
+
+/* The formula above: monotonic nanoseconds at counter value `tsc`. */
+static inline uint64_t ostd_user_clock_ns(uint64_t tsc, uint64_t tsc_base, uint64_t ns_base,
+                                          uint64_t mult) {
+  uint64_t delta = tsc - tsc_base;
+  if ((int64_t)delta < 0) delta = 0; /* a counter read just before the base */
+  return ns_base + (uint64_t)(((unsigned __int128)delta * mult) >> 32);
+}
+
 #ifdef __cplusplus
 #include <ostd/error.h>
 #include <ostd/mm/frame.h>

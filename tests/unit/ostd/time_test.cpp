@@ -144,12 +144,6 @@ TEST(Result, TryPropagatesErrors) {
 }
 
 namespace {
-u64 read_tsc() {
-  u32 lo = 0, hi = 0;
-  asm volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
-  return (u64{hi} << 32) | lo;
-}
-
 // A consistent copy of the clock page (the sequence protocol of ostd/user_clock.h).
 ostd_user_clock read_page(const Frame& page) {
   for (;;) {
@@ -161,9 +155,7 @@ ostd_user_clock read_page(const Frame& page) {
 }
 
 u64 page_monotonic(const ostd_user_clock& c, u64 tsc) {
-  u64 delta = tsc - c.tsc_base;
-  if (static_cast<i64>(delta) < 0) delta = 0;
-  return c.ns_base + static_cast<u64>((static_cast<unsigned __int128>(delta) * c.mult) >> 32);
+  return ostd_user_clock_ns(tsc, c.tsc_base, c.ns_base, c.mult);
 }
 }  // namespace
 
@@ -190,10 +182,10 @@ TEST(Time, UserClockPageAgreesWithTheKernelClocks) {
         irq::DisabledGuard g;  // no republication between the readings
         c = read_page(page.value());
         before = monotonic_ns();
-        user = page_monotonic(c, read_tsc());
+        user = page_monotonic(c, ostd_rdtsc_ordered());
         after = monotonic_ns();
         rbefore = realtime_ns();
-        ruser = page_monotonic(c, read_tsc()) + static_cast<u64>(c.realtime_offset_ns);
+        ruser = page_monotonic(c, ostd_rdtsc_ordered()) + static_cast<u64>(c.realtime_offset_ns);
         rafter = realtime_ns();
       }
       ASSERT_LE(before, user);
