@@ -50,7 +50,9 @@ ostd::u64 uptime_ns();
 
 /// Charges user and system time to the process (getrusage, times, /proc) and runs down its
 /// ITIMER_VIRTUAL (user time, SIGVTALRM) and ITIMER_PROF (user + system, SIGPROF).
-void account_cpu_time(Process& p, ostd::u64 user_ns, ostd::u64 sys_ns);
+/// Charges CPU time to the thread and its process (getrusage, times, the CPU-time clocks) and
+/// runs down the process's ITIMER_VIRTUAL/PROF.
+void account_cpu_time(Thread& t, ostd::u64 user_ns, ostd::u64 sys_ns);
 /// User-mode time after which an armed ITIMER_VIRTUAL or ITIMER_PROF of `p` expires (~0 when
 /// none is armed): a thread that runs that long without entering the kernel is called back so
 /// that the timer fires on time.

@@ -53,22 +53,19 @@ void Thread::run() {
     ostd::ReturnReason rr = user_->execute([this, t0, budget] {
       return signal_pending() || (budget != ~ostd::u64{0} && ostd::monotonic_ns() - t0 >= budget);
     });
-    // User time: what the backend measured (ReturnReason::user_ns). System time: the kernel
-    // task's own CPU time while it handles what came back.
-    ostd::u64 user_ns = rr.user_ns;
+    // User time: what the backend measured (ReturnReason::user_ns), counted before the system
+    // call runs, so that the call's own clock readings (CLOCK_*_CPUTIME_ID, getrusage, times)
+    // include the stretch that led to it. System time: the kernel task's own CPU time while it
+    // handles what came back.
     ostd::u64 cpu0 = task_ ? task_->cpu_time_ns() : 0;
-    // User time counts before the system call runs, so that the call's own clock readings
-    // (CLOCK_*_CPUTIME_ID, getrusage, times) include the stretch that led to it.
-    utime_ns += user_ns;
-    if (!exiting) account_cpu_time(process(), user_ns, 0);
+    if (!exiting) account_cpu_time(*this, rr.user_ns, 0);
     switch (rr.kind) {
       case ostd::ReturnReason::Kind::Syscall: dispatch_syscall(*this); break;
       case ostd::ReturnReason::Kind::Exception: handle_exception(*this, rr.exception); break;
       case ostd::ReturnReason::Kind::KernelEvent: break;
     }
     ostd::u64 sys_ns = task_ ? task_->cpu_time_ns() - cpu0 : 0;
-    stime_ns += sys_ns;
-    if (!exiting) account_cpu_time(process(), 0, sys_ns);
+    if (!exiting) account_cpu_time(*this, 0, sys_ns);
     if (!exiting) deliver_signals(*this);
   }
   thread_exit(*this);

@@ -161,7 +161,10 @@ Result<long> sys_alarm(Thread& t, const SyscallArgs& a) {
 
 }  // namespace
 
-void account_cpu_time(Process& p, u64 user_ns, u64 sys_ns) {
+void account_cpu_time(Thread& t, u64 user_ns, u64 sys_ns) {
+  t.utime_ns += user_ns;
+  t.stime_ns += sys_ns;
+  Process& p = t.process();
   p.utime_ns += user_ns;
   p.stime_ns += sys_ns;
   if (!p.real_timer) return;
