@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static int abi_failures;
 
@@ -25,3 +27,16 @@ static int abi_failures;
   } while (0)
 
 #define ABI_DONE() (fflush(stdout), abi_failures)
+
+/* Runs fn in a child; returns the signal that killed it (0 if it exited). */
+static inline int killed_by(void (*fn)(void)) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    fn();
+    _exit(0);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+}

@@ -38,19 +38,6 @@ static void do_exec_noexec(void) {
 }
 static void do_abort(void) { abort(); }
 
-/* Runs fn in a child; returns the signal that killed it (0 if it exited). */
-static int killed_by(void (*fn)(void)) {
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid == 0) {
-    fn();
-    _exit(0);
-  }
-  int st = 0;
-  waitpid(pid, &st, 0);
-  return WIFSIGNALED(st) ? WTERMSIG(st) : 0;
-}
-
 static sigjmp_buf env;
 static volatile int got_sig, got_code;
 static void *volatile got_addr;
