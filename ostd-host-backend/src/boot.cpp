@@ -87,6 +87,8 @@ int run_kernel(const Config& config, BootInfo info, std::function<int()> entry) 
   TaskInternals::idle_loop([](void* s) { return static_cast<State*>(s)->done; }, &state);
   arch::cpu_local().irq_disabled.store(true);
   stop_timer();
+  // With interrupts off: no task may run (and retire another stub) while the spares go.
+  release_spare_stubs();
   console::set_raw_mode(false);
   return state.rc;
 }

@@ -27,6 +27,10 @@ void stop_timer();
 /// Whether a signal handler interrupted code that may be preempted (our own text).
 bool pc_is_preemptible(const void* ucontext);
 
+/// Kills the stubs kept for reuse (seccomp platform) and frees their frames; run_kernel calls
+/// it once no task is left, so no stub outlives the kernel that used it.
+void release_spare_stubs();
+
 /// Blocks until a traced child changes state or a signal arrives; dispatches what it reaped.
 /// Returns false when there are no traced children to wait for.
 bool reap_children(bool block);

@@ -29,6 +29,11 @@ struct SeccompSlot {
   Frame mailbox;
 };
 
+struct PreparedThread {
+  u32 slot;
+  pid_t tid;
+};
+
 struct AddressSpace {
   pid_t pid = 0;
   host::Tracee control;
@@ -43,6 +48,12 @@ struct AddressSpace {
   // and mailbox page.
   bool seccomp = false;
   std::vector<std::optional<SeccompSlot>> slots;
+  // Seccomp platform: every guest thread started in this process that the host has not yet
+  // shown to be gone (the slots' clear-tid words are guest-writable, so they cannot say).
+  std::vector<pid_t> thread_tids;
+  // Seccomp platform, spare stubs: a guest thread started once every earlier one was gone (so
+  // it never ran guest code), waiting to be the next owner's first thread.
+  std::optional<PreparedThread> prepared;
 };
 
 struct UserThread {
@@ -84,11 +95,20 @@ Result<void> flush_locked(arch::AddressSpace& as);
 Result<void> seccomp_boot();
 /// Queues (in as.pending) the seccomp platform's per-process setup.
 Result<void> seccomp_setup_space(arch::AddressSpace& as);
-/// Creates a guest thread in `slot` (mapping the slot's pages when new) and waits until it is
-/// parked in the stub's handler.
+/// Creates a guest thread in `slot` (mapping the slot's pages when new), or takes the prepared
+/// one (its slot then replaces t.slot), and waits until it is parked in the stub's handler.
 Result<void> seccomp_start_thread(arch::AddressSpace& as, arch::UserThread& t);
 /// Whether a freed slot may be reused (its previous thread is really gone).
 bool seccomp_slot_free(arch::AddressSpace& as, u32 slot);
+/// Whether every guest thread ever started in `as` is gone, as the host sees it; waits up to
+/// `timeout_ns` for threads that are still exiting.
+bool seccomp_threads_gone(arch::AddressSpace& as, u64 timeout_ns);
+/// Makes a stub whose guest threads are all gone look unused: every slot free, its altstack
+/// and mailbox zeroed (nothing of the previous guest stays readable to the next).
+void seccomp_reset_space(arch::AddressSpace& as);
+/// Starts a guest thread in a spare stub without waiting for it (as.prepared), so the next
+/// owner's first thread is ready at once.
+Result<void> seccomp_prepare_thread(arch::AddressSpace& as);
 void seccomp_end_thread(arch::UserThread& t);
 ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx, void* pred,
                              bool (*call)(void*));

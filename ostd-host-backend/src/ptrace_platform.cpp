@@ -1,7 +1,8 @@
 // The ptrace platform: address spaces are stub processes, user threads are stub threads.
 //
 // Each address space is a fresh exec of the stub (a sealed memfd holding a tiny libc-free
-// image linked above the guest range). Its first thread is the *control thread*: it never runs
+// image linked above the guest range), or on the seccomp platform a spare one whose guest
+// threads are all gone (keep_spare below). Its first thread is the *control thread*: it never runs
 // guest code and makes the host mmap/munmap/mprotect calls that mirror the VmSpace, from a
 // request page it maps read-only. Guest threads are clones of it, always resumed with
 // PTRACE_SYSEMU, so any system call instruction they run stops before the host executes it.
@@ -203,6 +204,42 @@ u64 host_prot(PageFlags f) {
   return p;
 }
 
+// Spare stubs (seccomp platform). Starting a stub (clone, exec, clean-up, set-up) and killing
+// one cost a few hundred microseconds each, so a stub whose guest threads are provably gone
+// (the host's word: tgkill finds none of them) is kept for the next address space instead.
+// Only its control thread is left, and that runs nothing but the kernel's requests, so the old
+// guest mappings can stay until the next owner's first batch unmaps them: its frames may be
+// reused meanwhile, but nothing in the process can touch them. The slots' pages are zeroed.
+constexpr usize kMaxSpareStubs = 4;
+// A space that ran more threads than this keeps too many slot frames to park (36 KiB each).
+constexpr u32 kMaxSpareSlots = 16;
+// How long a retired space waits for guest threads that were just told to exit.
+constexpr u64 kThreadExitWaitNs = 20 * 1000 * 1000;
+
+std::vector<arch::AddressSpace*>& spare_stubs() {
+  static std::vector<arch::AddressSpace*> v;
+  return v;
+}
+
+bool keep_spare(arch::AddressSpace* as) {
+  if (!as->seccomp || !seccomp_platform() || as->pid <= 0 || as->control.gone ||
+      as->live_threads != 0 || as->next_slot > kMaxSpareSlots ||
+      spare_stubs().size() >= kMaxSpareStubs) {
+    return false;
+  }
+  if (!seccomp_threads_gone(*as, kThreadExitWaitNs)) {
+    kLog.debug("stub {}: guest threads still alive, not reused", as->pid);
+    return false;
+  }
+  seccomp_reset_space(*as);
+  as->pending.clear();
+  as->pending.push_back({SYS_munmap, {kGuestBase, kGuestTop - kGuestBase, 0, 0, 0, 0}});
+  // The next owner's first thread, started now: it parks while the kernel gets on.
+  if (seccomp_prepare_thread(*as).is_error()) return false;
+  spare_stubs().push_back(as);
+  return true;
+}
+
 void destroy_address_space(arch::AddressSpace* as) {
   if (as->pid > 0 && !as->control.gone) {
     kill(as->pid, SIGKILL);
@@ -215,7 +252,31 @@ void destroy_address_space(arch::AddressSpace* as) {
 
 }  // namespace
 
-std::vector<int> stub_pids() { return live_pids(); }
+std::vector<int> stub_pids() {
+  std::vector<int> pids = live_pids();
+  std::erase_if(pids, [](int pid) {
+    return std::ranges::any_of(spare_stubs(),
+                               [&](const arch::AddressSpace* as) { return as->pid == pid; });
+  });
+  return pids;
+}
+
+void release_spare_stubs() {
+  // Called outside any task (run_kernel's end): reap directly, without the tracee wait queue.
+  for (arch::AddressSpace* as : spare_stubs()) {
+    unregister_tracee(as->control);
+    kill(as->pid, SIGKILL);
+    for (;;) {
+      int st = 0;
+      pid_t r = waitpid(as->pid, &st, __WALL);
+      if (r < 0 && errno == EINTR) continue;
+      if (r != as->pid || WIFEXITED(st) || WIFSIGNALED(st)) break;
+    }
+    std::erase(live_pids(), as->pid);
+    delete as;
+  }
+  spare_stubs().clear();
+}
 
 }  // namespace ostd::host
 
@@ -224,11 +285,17 @@ namespace ostd::arch {
 using namespace ostd::host;  // NOLINT
 
 void AddressSpaceDeleter::operator()(AddressSpace* as) const {
+  if (keep_spare(as)) return;
   destroy_address_space(as);
   delete as;
 }
 
 Result<std::unique_ptr<AddressSpace, AddressSpaceDeleter>> create_address_space() {
+  if (seccomp_platform() && !spare_stubs().empty()) {
+    std::unique_ptr<AddressSpace, AddressSpaceDeleter> as(spare_stubs().back());
+    spare_stubs().pop_back();
+    return as;
+  }
   std::unique_ptr<AddressSpace, AddressSpaceDeleter> as(new AddressSpace);
   as->request_frame = TRY(Frame::alloc());
   static std::array<u8, 64 * 1024> child_stack;
@@ -385,7 +452,9 @@ Result<std::unique_ptr<UserThread, UserThreadDeleter>> create_user_thread(VmSpac
     auto it = std::find_if(as.free_slots.begin(), as.free_slots.end(),
                            [&](u32 s) { return seccomp_slot_free(as, s); });
     bool reuse = it != as.free_slots.end();
-    if (reuse) {
+    if (as.prepared) {
+      slot = as.prepared->slot;  // seccomp_start_thread takes the prepared thread
+    } else if (reuse) {
       slot = *it;
       as.free_slots.erase(it);
     } else {

@@ -14,6 +14,7 @@
 #include <linux/filter.h>
 #include <linux/futex.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
@@ -28,6 +29,7 @@
 
 #include <ostd/bytes.h>
 #include <ostd/log.h>
+#include <ostd/task.h>
 
 #include "platform_internal.h"
 #include "stub_layout.h"
@@ -255,6 +257,13 @@ void futex_wake(u8* word) {
   syscall(SYS_futex, reinterpret_cast<u32*>(word), FUTEX_WAKE, 1, nullptr, nullptr, 0);
 }
 
+// A guest thread is about to need a CPU (woken from its futex, or new): stubs spinning for a
+// reply see the epoch change and sleep instead, so they do not keep it off their CPU (a
+// spinner's sched_yield does not reliably hand the CPU over).
+void bump_wake_epoch() {
+  if (u32* d = doorbell_word()) __atomic_fetch_add(d + 4, 1, __ATOMIC_SEQ_CST);
+}
+
 ReturnReason lost(arch::UserThread& t, const char* why) {
   kLog.error("guest thread {} (slot {}) lost: {}", t.t.tid, t.slot, std::string_view(why));
   t.parked = false;
@@ -332,11 +341,50 @@ bool seccomp_slot_free(arch::AddressSpace& as, u32 slot) {
   return load32(arch::phys_to_virt(as.slots[slot]->mailbox.paddr()) + kMbCtid) == 0;
 }
 
-Result<void> seccomp_start_thread(arch::AddressSpace& as, arch::UserThread& t) {
-  if (as.slots.size() <= t.slot) as.slots.resize(t.slot + 1);
-  u64 alt = alt_base(t.slot);
-  u64 mb = kStubMailboxes + static_cast<u64>(t.slot) * kPageSize;
-  if (!as.slots[t.slot]) {
+bool seccomp_threads_gone(arch::AddressSpace& as, u64 timeout_ns) {
+  u64 deadline = 0;
+  for (;;) {
+    // tgkill with signal 0 finds a thread only while it exists in this very process (a tid the
+    // host recycled elsewhere does not match the thread group).
+    std::erase_if(as.thread_tids, [&](pid_t tid) {
+      return syscall(SYS_tgkill, as.pid, tid, 0) != 0 && errno == ESRCH;
+    });
+    if (as.thread_tids.empty()) return true;
+    u64 now = arch::monotonic_ns();
+    if (deadline == 0) deadline = now + timeout_ns;
+    if (now >= deadline) return false;
+    // Let other kernel tasks run meanwhile (the parent of an exiting process, say); with
+    // none runnable, give the host CPU to whoever else wants it.
+    if (arch::cpu_local().rq_head != nullptr) {
+      Task::yield_now();
+    } else {
+      sched_yield();
+    }
+  }
+}
+
+void seccomp_reset_space(arch::AddressSpace& as) {
+  as.free_slots.clear();
+  for (u32 s = 0; s < as.slots.size(); ++s) {
+    if (as.slots[s]) {
+      std::memset(arch::phys_to_virt(as.slots[s]->mailbox.paddr()), 0, kPageSize);
+      std::memset(arch::phys_to_virt(as.slots[s]->altstack.paddr()), 0, kAltStackBytes);
+    }
+  }
+  // Lowest slots first (create_user_thread takes the first free one).
+  for (u32 s = 0; s < as.next_slot; ++s) as.free_slots.push_back(s);
+  as.live_threads = 0;
+}
+
+namespace {
+
+// Clones a guest thread into `slot` (mapping the slot's pages when new) and returns its tid
+// without waiting for it to park.
+Result<pid_t> clone_thread(arch::AddressSpace& as, u32 slot) {
+  if (as.slots.size() <= slot) as.slots.resize(slot + 1);
+  u64 alt = alt_base(slot);
+  u64 mb = kStubMailboxes + static_cast<u64>(slot) * kPageSize;
+  if (!as.slots[slot]) {
     Segment seg = TRY(Segment::alloc(kAltFrames));
     Frame mbox = TRY(Frame::alloc());
     as.pending.push_back({SYS_mmap,
@@ -346,9 +394,9 @@ Result<void> seccomp_start_thread(arch::AddressSpace& as, arch::UserThread& t) {
                           {mb, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
                            kStubMemFd, mbox.paddr()}});
     TRY(flush_locked(as));
-    as.slots[t.slot] = arch::SeccompSlot{std::move(seg), std::move(mbox)};
+    as.slots[slot] = arch::SeccompSlot{std::move(seg), std::move(mbox)};
   }
-  u8* m = mailbox_ptr(t);
+  u8* m = arch::phys_to_virt(as.slots[slot]->mailbox.paddr());
   std::memset(m, 0, kPageSize);
   stack_t ss{};
   ss.ss_sp = reinterpret_cast<void*>(alt);
@@ -368,24 +416,33 @@ Result<void> seccomp_start_thread(arch::AddressSpace& as, arch::UserThread& t) {
   r.r8 = 0;
   r.r12 = mb + kMbStack;
   r.r13 = kStubConfigPage + 32;
+  bump_wake_epoch();
   i64 tid = TRY(run_stub(as.control, r));
   if (tid <= 0) {
     store32(m + kMbCtid, 0);
     kLog.error("clone in stub {} failed: {}", as.pid, tid);
     return Errno::eagain;
   }
-  t.t.tid = static_cast<pid_t>(tid);
-  // The new thread installs its altstack and filter, then parks through ud2 at stub_park.
+  // Forget the threads that are gone now and then (a process that starts many threads).
+  if (as.thread_tids.size() >= 2 * as.live_threads + 64) (void)seccomp_threads_gone(as, 0);
+  as.thread_tids.push_back(static_cast<pid_t>(tid));
+  return static_cast<pid_t>(tid);
+}
+
+// Waits until the new thread t has parked: it installs its altstack and filter, then parks
+// through ud2 at stub_park.
+Result<void> await_park(arch::UserThread& t) {
   if (!wait_posted(t, nullptr, [](void*) { return false; })) {
-    kLog.error("new guest thread {} died before parking", tid);
+    kLog.error("new guest thread {} died before parking", t.t.tid);
     return Errno::eagain;
   }
+  u8* m = mailbox_ptr(t);
   u64 uc = load64(m + kMbUc);
   const u8* ucp = alt_ptr(t, uc, sizeof(KUcontext));
   KUcontext k{};
   if (ucp != nullptr) std::memcpy(&k, ucp, sizeof k);
   if (ucp == nullptr || load64(m + kMbSigno) != SIGILL || k.gregs[kRip] != kStubPark) {
-    kLog.error("new guest thread {} parked wrongly (signal {}, rip {:#x})", tid,
+    kLog.error("new guest thread {} parked wrongly (signal {}, rip {:#x})", t.t.tid,
                load64(m + kMbSigno), k.gregs[kRip]);
     return Errno::eagain;
   }
@@ -393,6 +450,38 @@ Result<void> seccomp_start_thread(arch::AddressSpace& as, arch::UserThread& t) {
   t.uc_va = uc;
   t.fs_known = load64(m + kMbFs);
   t.gs_known = load64(m + kMbGs);
+  return {};
+}
+
+}  // namespace
+
+Result<void> seccomp_start_thread(arch::AddressSpace& as, arch::UserThread& t) {
+  if (as.prepared) {
+    // A thread started while the process was a spare: it never ran guest code.
+    t.slot = as.prepared->slot;
+    t.t.tid = as.prepared->tid;
+    as.prepared.reset();
+    return await_park(t);
+  }
+  t.t.tid = TRY(clone_thread(as, t.slot));
+  return await_park(t);
+}
+
+Result<void> seccomp_prepare_thread(arch::AddressSpace& as) {
+  if (as.prepared) return {};
+  u32 slot = 0;
+  if (!as.free_slots.empty()) {
+    slot = as.free_slots.front();
+    as.free_slots.erase(as.free_slots.begin());
+  } else {
+    slot = as.next_slot++;
+  }
+  Result<pid_t> tid = clone_thread(as, slot);
+  if (tid.is_error()) {
+    as.free_slots.insert(as.free_slots.begin(), slot);
+    return tid.error();
+  }
+  as.prepared = arch::PreparedThread{slot, tid.value()};
   return {};
 }
 
@@ -449,7 +538,10 @@ ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx,
   store64(m + kMbCmd, 0);
   t.parked = false;
   __atomic_store_n(reinterpret_cast<u32*>(m + kMbState), kReplied, __ATOMIC_SEQ_CST);
-  if (load32(m + kMbSleeping) != 0) futex_wake(m + kMbState);
+  if (load32(m + kMbSleeping) != 0) {
+    bump_wake_epoch();
+    futex_wake(m + kMbState);
+  }
 
   if (!wait_posted(t, pred, call)) return lost(t, "exited");
   t.parked = true;

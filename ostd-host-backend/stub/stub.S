@@ -171,7 +171,9 @@ stub_sig_handler:
     syscall
 2:  movl $1, (%rbx)                 /* posted */
     movabs $0x7ff840002000, %rdi    /* kStubDoorbellPage: +0 counter, +4 kernel sleeping,
-                                       +8 counter seen when the kernel went idle, +12 idle */
+                                       +8 counter seen when the kernel went idle, +12 idle,
+                                       +16 wake epoch (bumped when the kernel wakes a
+                                       sleeping guest thread or starts one) */
     mov $1, %r8d
     lock xaddl %r8d, (%rdi)
     inc %r8d                        /* r8 = the counter value of this post */
@@ -184,10 +186,13 @@ stub_sig_handler:
 3:  movabs $0x7ff840001000, %rcx    /* spin (config +8 iterations) before sleeping */
     mov 8(%rcx), %rcx
     movabs $0x7ff840002000, %rdi
+    mov 16(%rdi), %r9d              /* the wake epoch when the spin starts */
 31: cmpl $2, (%rbx)
     je 4f
     test %rcx, %rcx
     jz 32f
+    cmp 16(%rdi), %r9d              /* the kernel woke or started a guest thread since: */
+    jne 32f                         /* it may need this CPU, so sleep */
     cmpl $0, 12(%rdi)               /* the kernel went idle after seeing this post: */
     je 34f                          /* the reply is not coming soon, sleep */
     mov 8(%rdi), %eax

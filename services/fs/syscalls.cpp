@@ -356,10 +356,21 @@ Result<long> do_record_lock(Thread& t, File& f, int cmd, Vaddr arg) {
   } else if (fl.l_whence != 0) {
     return Errno::einval;
   }
+  // As Linux (flock64_to_posix_lock): EOVERFLOW past the largest offset, EINVAL before 0; a
+  // negative length covers the bytes before l_start. [s, e) with e = max meaning "to the end".
+  constexpr ostd::i64 kMaxOffset = std::numeric_limits<ostd::i64>::max();
+  if (fl.l_start > kMaxOffset - base) return Errno::eoverflow;
   ostd::i64 s = base + fl.l_start;
-  ostd::i64 e = fl.l_len == 0 ? std::numeric_limits<ostd::i64>::max() : s + fl.l_len;
-  if (fl.l_len < 0) std::swap(s, e);
   if (s < 0) return Errno::einval;
+  ostd::i64 e = kMaxOffset;
+  if (fl.l_len > 0) {
+    if (fl.l_len - 1 > kMaxOffset - s) return Errno::eoverflow;
+    e = fl.l_len > kMaxOffset - s ? kMaxOffset : s + fl.l_len;
+  } else if (fl.l_len < 0) {
+    e = s;
+    s += fl.l_len;  // s >= 0 and l_len < 0: no overflow
+    if (s < 0) return Errno::einval;
+  }
   u64 start = static_cast<u64>(s), end = static_cast<u64>(e);
   u64 dev = d->inode()->dev(), ino = d->inode()->ino();
   ostd::i32 pid = t.process().pid();

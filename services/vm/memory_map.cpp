@@ -410,6 +410,9 @@ Result<std::shared_ptr<MemoryMap>> MemoryMap::fork(std::shared_ptr<ostd::VmSpace
   child->brk_base_ = brk_base_;
   child->brk_ = brk_;
   child->mmap_base_ = mmap_base_;
+  // Private writable areas become read-only in the parent (one backend trip for all of them)
+  // before the child can run; both then copy on write.
+  std::vector<ostd::VmSpace::Protection> cow;
   for (const auto& [start, v] : areas_) {
     auto pages = vm_->mappings_in(v.start, v.end);
     if (pages.empty()) continue;
@@ -417,10 +420,12 @@ Result<std::shared_ptr<MemoryMap>> MemoryMap::fork(std::shared_ptr<ostd::VmSpace
       for (auto& [va, m] : pages) TRY(child->vm_->map(va, m.frame, m.flags));
       continue;
     }
-    PageFlags ro = without_write(page_flags_for(v.prot));
-    if ((v.prot & kProtWrite) != 0) TRY(vm_->protect(v.start, v.end - v.start, ro));
+    if ((v.prot & kProtWrite) != 0) {
+      cow.push_back({v.start, v.end - v.start, without_write(page_flags_for(v.prot))});
+    }
     for (auto& [va, m] : pages) TRY(child->vm_->map(va, m.frame, without_write(m.flags)));
   }
+  TRY(vm_->protect_all(cow));
   return child;
 }
 

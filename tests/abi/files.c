@@ -103,6 +103,31 @@ int main(void) {
   close(l2);
   CHECK("closing the last descriptor releases it", flock(l1, LOCK_EX | LOCK_NB) == 0);
   CHECK_ERRNO("flock with a bad operation is EINVAL", flock(l1, 0), EINVAL);
+  /* Record-lock ranges at the edges of the offset range (found by the syscalls fuzzer: the
+   * start plus the length overflowed). */
+  struct flock rl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = LLONG_MAX - 5, .l_len = 10};
+  CHECK_ERRNO("F_SETLK past the largest offset is EOVERFLOW", fcntl(l1, F_SETLK, &rl), EOVERFLOW);
+  rl.l_len = 6;
+  CHECK("F_SETLK up to the largest offset", fcntl(l1, F_SETLK, &rl) == 0);
+  rl.l_whence = SEEK_END;
+  rl.l_start = LLONG_MAX;
+  rl.l_len = 1;
+  CHECK("F_SETLK SEEK_END at the largest offset (empty file)", fcntl(l1, F_SETLK, &rl) == 0);
+  lseek(l1, 3, SEEK_SET);
+  rl.l_whence = SEEK_CUR;
+  CHECK_ERRNO("F_SETLK SEEK_CUR whose start overflows is EOVERFLOW", fcntl(l1, F_SETLK, &rl), EOVERFLOW);
+  rl.l_whence = SEEK_SET;
+  rl.l_start = 5;
+  rl.l_len = -6;
+  CHECK_ERRNO("F_SETLK whose negative length reaches below 0 is EINVAL", fcntl(l1, F_SETLK, &rl), EINVAL);
+  rl.l_len = LLONG_MIN;
+  CHECK_ERRNO("F_SETLK with the most negative length is EINVAL", fcntl(l1, F_SETLK, &rl), EINVAL);
+  rl.l_len = -5;
+  CHECK("F_SETLK covering the bytes before l_start", fcntl(l1, F_SETLK, &rl) == 0);
+  rl.l_type = F_UNLCK;
+  rl.l_start = 0;
+  rl.l_len = 0;
+  CHECK("F_UNLCK of the whole file", fcntl(l1, F_SETLK, &rl) == 0);
   close(l1);
   unlink("lockme");
   chdir("/");

@@ -208,23 +208,31 @@ Result<void> VmSpace::unmap(Vaddr va, usize len) {
 }
 
 Result<void> VmSpace::protect(Vaddr va, usize len, PageFlags flags) {
-  Vaddr end = TRY(check_range(va, len));
+  Protection one{va, len, flags};
+  return protect_all(std::span<const Protection>(&one, 1));
+}
+
+Result<void> VmSpace::protect_all(std::span<const Protection> changes) {
+  for (const Protection& c : changes) TRY(check_range(c.va, c.len));
   MutexGuard g(lock_);
   bool any = false;
-  Vaddr run_start = 0;
-  usize run_len = 0;
-  pt_->for_each_present(va, end, [&](Vaddr v, u64& e, PageTable::Leaf&) {
-    e = make_entry(entry_paddr(e), flags);
-    any = true;
-    if (run_len > 0 && run_start + run_len * kPageSize == v) {
-      ++run_len;
-    } else {
-      if (run_len > 0) arch::as_protect(*arch_, run_start, run_len, flags);
-      run_start = v;
-      run_len = 1;
-    }
-  });
-  if (run_len > 0) arch::as_protect(*arch_, run_start, run_len, flags);
+  for (const Protection& c : changes) {
+    Vaddr end = page_align_up(c.va + c.len);
+    Vaddr run_start = 0;
+    usize run_len = 0;
+    pt_->for_each_present(c.va, end, [&](Vaddr v, u64& e, PageTable::Leaf&) {
+      e = make_entry(entry_paddr(e), c.flags);
+      any = true;
+      if (run_len > 0 && run_start + run_len * kPageSize == v) {
+        ++run_len;
+      } else {
+        if (run_len > 0) arch::as_protect(*arch_, run_start, run_len, c.flags);
+        run_start = v;
+        run_len = 1;
+      }
+    });
+    if (run_len > 0) arch::as_protect(*arch_, run_start, run_len, c.flags);
+  }
   if (any) {
     Result<void> r = arch::as_flush(*arch_);
     if (r.is_error()) panic("address-space flush failed: {}", r.error());

@@ -19,10 +19,16 @@
 namespace test {
 
 #ifdef FK_KTEST
+/// Frames a backend may keep after the last address space that used them is gone, until the
+/// kernel run ends (none on bare metal).
+inline constexpr ostd::usize kSpareFrames = 0;
 // The bare-metal test kernel (tests/ktest): the tests run as tasks of the booted kernel.
 inline ostd::u64 mem_bytes() { return ostd::boot_info().memory_bytes; }
 inline void run_in_kernel(const std::function<void()>& body) { body(); }
 #else
+/// The host backend's seccomp platform keeps a few stub processes for reuse (each with its
+/// request page and its threads' altstacks and mailboxes) until run_kernel() returns.
+inline constexpr ostd::usize kSpareFrames = 4 * (1 + 16 * 9);  // 4 stubs, 16 slots of 9
 inline constexpr ostd::u64 kTestMemBytes = 64ull << 20;
 /// Physical memory of the kernel the tests run in (an upper bound on its frames).
 inline ostd::u64 mem_bytes() { return kTestMemBytes; }

@@ -44,7 +44,9 @@ int run_kernel(const Config& config, BootInfo info, std::function<int()> entry);
 /// Parses "512M", "1G", "65536" into bytes; 0 on a malformed size.
 u64 parse_size(const std::string& text);
 
-/// Host process ids of live stub processes (for tests: they must all die with umk).
+/// Host process ids of the stub processes of live address spaces (for tests: they must all
+/// die with umk). Spare stubs kept for reuse are not listed; run_kernel() kills them before it
+/// returns.
 std::vector<int> stub_pids();
 
 /// The host signal that is the timer interrupt (a real-time signal aimed at the thread running

@@ -71,6 +71,15 @@ class VmSpace {
   Result<void> unmap(Vaddr va, usize len);
   /// Changes permissions of every mapped page in [va, va+len).
   Result<void> protect(Vaddr va, usize len, PageFlags flags);
+  /// Several protect() calls at once, with one trip to the backend for all of them (fork
+  /// write-protects every private writable area). EINVAL for any bad range, and then nothing
+  /// changes.
+  struct Protection {
+    Vaddr va;
+    usize len;
+    PageFlags flags;
+  };
+  Result<void> protect_all(std::span<const Protection> changes);
   std::optional<PageMapping> query(Vaddr va) const;
   /// Every mapped page in [start, end), ascending (empty subtrees are skipped, so huge sparse
   /// ranges are cheap). For fork and /proc.
