@@ -1,4 +1,6 @@
 // clone, fork, vfork: new processes share or copy the parent's resources as the flags say.
+#include <array>
+
 #include <ostd/log.h>
 #include <ostd/mm/io.h>
 
@@ -76,7 +78,10 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
       proc->mm = parent.mm;
     } else {
       auto vm = TRY(ostd::VmSpace::create());
-      proc->mm = TRY(parent.mm->fork(vm));
+      // Both sides write the forking thread's stack and thread block at once: copy those now.
+      const ostd::UserContext& now = self.context();
+      std::array<ostd::Vaddr, 2> hot{now.stack_pointer(), now.tls_pointer()};
+      proc->mm = TRY(parent.mm->fork(vm, hot));
       proc->vm = vm;
       attach_fault_handler(proc->mm);
     }

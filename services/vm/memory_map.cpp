@@ -403,15 +403,22 @@ Result<void> MemoryMap::handle_fault(Vaddr va, Access access) {
   return vm_->map(page, copy, full);
 }
 
-Result<std::shared_ptr<MemoryMap>> MemoryMap::fork(std::shared_ptr<ostd::VmSpace> child_vm) {
+Result<std::shared_ptr<MemoryMap>> MemoryMap::fork(std::shared_ptr<ostd::VmSpace> child_vm,
+                                                   std::span<const Vaddr> hot) {
   ostd::MutexGuard g(lock_);
   auto child = std::make_shared<MemoryMap>(std::move(child_vm));
   child->areas_ = areas_;
   child->brk_base_ = brk_base_;
   child->brk_ = brk_;
   child->mmap_base_ = mmap_base_;
+  std::vector<Vaddr> hot_pages;
+  for (Vaddr a : hot) hot_pages.push_back(ostd::page_align_down(a));
+  auto is_hot = [&](Vaddr page) {
+    return std::find(hot_pages.begin(), hot_pages.end(), page) != hot_pages.end();
+  };
   // Private writable areas become read-only in the parent (one backend trip for all of them)
-  // before the child can run; both then copy on write.
+  // before the child can run; both then copy on write. Hot pages the parent owns alone stay
+  // writable there, and the child gets its own copy now.
   std::vector<ostd::VmSpace::Protection> cow;
   for (const auto& [start, v] : areas_) {
     auto pages = vm_->mappings_in(v.start, v.end);
@@ -420,10 +427,22 @@ Result<std::shared_ptr<MemoryMap>> MemoryMap::fork(std::shared_ptr<ostd::VmSpace
       for (auto& [va, m] : pages) TRY(child->vm_->map(va, m.frame, m.flags));
       continue;
     }
-    if ((v.prot & kProtWrite) != 0) {
-      cow.push_back({v.start, v.end - v.start, without_write(page_flags_for(v.prot))});
+    bool writable = (v.prot & kProtWrite) != 0;
+    PageFlags ro = without_write(page_flags_for(v.prot));
+    Vaddr protect_from = v.start;
+    for (auto& [va, m] : pages) {
+      // `m` holds one reference and the parent's mapping another: nobody else has the frame.
+      if (writable && ostd::has(m.flags, PageFlags::W) && m.frame.refcount() <= 2 && is_hot(va)) {
+        ostd::Frame copy = TRY(ostd::Frame::alloc_uninit());
+        copy.copy_from(m.frame);
+        TRY(child->vm_->map(va, copy, m.flags));
+        if (protect_from < va) cow.push_back({protect_from, va - protect_from, ro});
+        protect_from = va + kPageSize;
+        continue;
+      }
+      TRY(child->vm_->map(va, m.frame, without_write(m.flags)));
     }
-    for (auto& [va, m] : pages) TRY(child->vm_->map(va, m.frame, without_write(m.flags)));
+    if (writable && protect_from < v.end) cow.push_back({protect_from, v.end - protect_from, ro});
   }
   TRY(vm_->protect_all(cow));
   return child;

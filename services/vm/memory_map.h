@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <span>
 #include <optional>
 #include <vector>
 
@@ -71,8 +72,12 @@ class MemoryMap {
   /// Whether va lies inside any VMA (SEGV_MAPERR vs SEGV_ACCERR).
   bool is_mapped(ostd::Vaddr va) const;
 
-  /// A copy-on-write duplicate for fork, over a fresh VmSpace.
-  ostd::Result<std::shared_ptr<MemoryMap>> fork(std::shared_ptr<ostd::VmSpace> child_vm);
+  /// A copy-on-write duplicate for fork, over a fresh VmSpace. The pages holding `hot`
+  /// addresses (the forking thread's stack and thread pointer) are copied at once instead when
+  /// they are private, writable and exclusively the parent's: both processes write them right
+  /// after fork, and a 4 KiB copy costs less than two write faults.
+  ostd::Result<std::shared_ptr<MemoryMap>> fork(std::shared_ptr<ostd::VmSpace> child_vm,
+                                                std::span<const ostd::Vaddr> hot = {});
 
   std::vector<Vma> areas() const;
   ostd::Vaddr brk_base() const { return brk_base_; }
