@@ -76,22 +76,34 @@ class PipeEnd final : public File {
     if (!out.has_avail()) return usize{0};
     Pipe& p = *pipe_;
     for (;;) {
+      DirectRead direct{&out};
       {
         auto g = p.lock.lock();
         if (!p.buffer.empty()) {
           usize n = std::min(out.avail(), p.buffer.size());
-          std::vector<ostd::u8> tmp(p.buffer.begin(), p.buffer.begin() + static_cast<long>(n));
-          TRY(out.write_bytes(tmp));
-          p.buffer.erase(p.buffer.begin(), p.buffer.begin() + static_cast<long>(n));
+          // Nothing is consumed unless all n bytes reached the reader.
+          for (std::span<const ostd::u8> piece : p.buffer.stored(n)) {
+            if (!piece.empty()) TRY(out.write_bytes(piece));
+          }
+          p.buffer.consume(n);
           file_state_changed(p.queue);
           return n;
         }
         if (p.writers == 0 && (p.had_writer || !dentry_)) return usize{0};
+        if (nonblocking()) return Errno::eagain;
+        if (p.direct == nullptr) p.direct = &direct;
       }
-      if (nonblocking()) return Errno::eagain;
-      TRY(self.wait_interruptible(p.queue, [&] {
-        return !p.buffer.empty() || (p.writers == 0 && (p.had_writer || !dentry_));
-      }));
+      Result<void> w = self.wait_interruptible(p.queue, [&] {
+        return direct.got != 0 || !p.buffer.empty() ||
+               (p.writers == 0 && (p.had_writer || !dentry_));
+      });
+      {
+        auto g = p.lock.lock();
+        if (p.direct == &direct) p.direct = nullptr;
+      }
+      // Bytes a writer already copied are this read's result, signal or not.
+      if (direct.got != 0) return direct.got;
+      TRY(w);
     }
   }
 
@@ -112,13 +124,33 @@ class PipeEnd final : public File {
           if (written > 0) return written;
           return Errno::epipe;
         }
-        usize space = p.capacity - std::min(p.capacity, p.buffer.size());
+        // A reader waits on the empty pipe: straight into its buffer (an atomic write only when
+        // the reader takes all of it, since the lock is dropped before any rest goes on). A
+        // fault on either side that stops the copy before any byte leaves it to the ring below
+        // (the reader then meets its own fault itself).
+        if (p.direct != nullptr && p.buffer.empty() &&
+            (left > kPipeBuf || p.direct->out->avail() >= left)) {
+          DirectRead& d = *p.direct;
+          p.direct = nullptr;
+          Result<usize> n = in.read_to(*d.out);
+          if (n.is_ok() && n.value() > 0) {
+            d.got = n.value();
+            written += n.value();
+            file_state_changed(p.queue);
+            if (written == total) return written;
+            continue;
+          }
+        }
+        usize space = p.buffer.space();
         if (space >= need) {
           usize chunk = std::min(space, left);
-          std::vector<ostd::u8> tmp(chunk);
-          auto r = in.read_bytes(tmp);
-          if (r.is_error()) return written > 0 ? Result<usize>(written) : Result<usize>(r.error());
-          p.buffer.insert(p.buffer.end(), tmp.begin(), tmp.end());
+          // Copied into the free part of the ring; stored only once all of it arrived.
+          for (std::span<ostd::u8> piece : p.buffer.room(chunk)) {
+            if (piece.empty()) continue;
+            auto r = in.read_bytes(piece);
+            if (r.is_error()) return written > 0 ? Result<usize>(written) : Result<usize>(r.error());
+          }
+          p.buffer.commit(chunk);
           written += chunk;
           file_state_changed(p.queue);
           if (written == total) return written;
@@ -127,7 +159,7 @@ class PipeEnd final : public File {
       }
       if (nonblocking()) return written > 0 ? Result<usize>(written) : Result<usize>(Errno::eagain);
       auto w = self.wait_interruptible(p.queue, [&] {
-        return p.readers == 0 || p.capacity - std::min(p.capacity, p.buffer.size()) >= need;
+        return p.readers == 0 || p.buffer.space() >= need;
       });
       if (w.is_error()) return written > 0 ? Result<usize>(written) : Result<usize>(w.error());
     }
@@ -170,7 +202,7 @@ class PipeEnd final : public File {
       if (pipe_->writers == 0 && pipe_->had_writer) ev |= kPollHup;
     }
     if (writes_) {
-      if (pipe_->capacity - std::min(pipe_->capacity, pipe_->buffer.size()) >= kPipeBuf) ev |= kPollOut;
+      if (pipe_->buffer.space() >= kPipeBuf) ev |= kPollOut;
       if (pipe_->readers == 0) ev |= kPollErr;
     }
     return ev;
@@ -199,6 +231,26 @@ class PipeEnd final : public File {
 };
 
 }  // namespace
+
+std::array<std::span<const ostd::u8>, 2> PipeRing::stored(usize n) const {
+  std::span<const ostd::u8> all(data_);
+  usize first = std::min(n, capacity_ - head_);
+  return {all.subspan(head_, first), all.subspan(0, n - first)};
+}
+
+std::array<std::span<ostd::u8>, 2> PipeRing::room(usize n) {
+  if (data_.empty()) data_.resize(capacity_);
+  std::span<ostd::u8> all(data_);
+  usize tail = (head_ + size_) % capacity_;
+  usize first = std::min(n, capacity_ - tail);
+  return {all.subspan(tail, first), all.subspan(0, n - first)};
+}
+
+void PipeRing::consume(usize n) {
+  head_ = (head_ + n) % capacity_;
+  size_ -= n;
+  if (size_ == 0) head_ = 0;
+}
 
 std::pair<std::shared_ptr<File>, std::shared_ptr<File>> make_pipe(u32 flags) {
   auto p = std::make_shared<Pipe>();

@@ -1,11 +1,14 @@
 // services/fs/pipe.h — pipes and FIFOs: a 64 KiB buffer with reader and writer ends.
 #pragma once
 
-#include <deque>
+#include <array>
 #include <memory>
+#include <span>
 #include <utility>
+#include <vector>
 
 #include <ostd/error.h>
+#include <ostd/mm/io.h>
 #include <ostd/sync.h>
 #include <ostd/types.h>
 
@@ -18,13 +21,44 @@ class Dentry;
 inline constexpr ostd::usize kPipeBuf = 4096;            // PIPE_BUF: writes up to this are atomic
 inline constexpr ostd::usize kPipeCapacity = 65536;      // default pipe size
 
+/// A pipe's bytes: a ring of `capacity` bytes (allocated on the first write), so data is
+/// copied once on the way in and once on the way out, straight between the ring and user
+/// memory.
+class PipeRing {
+ public:
+  explicit PipeRing(ostd::usize capacity) : capacity_(capacity) {}
+  ostd::usize size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  ostd::usize space() const { return capacity_ - size_; }
+  /// The first n stored bytes (n <= size()), in at most two pieces.
+  std::array<std::span<const ostd::u8>, 2> stored(ostd::usize n) const;
+  /// Room for n more bytes after the stored ones (n <= space()), in at most two pieces; they
+  /// count as stored only after commit(n).
+  std::array<std::span<ostd::u8>, 2> room(ostd::usize n);
+  void commit(ostd::usize n) { size_ += n; }
+  void consume(ostd::usize n);
+
+ private:
+  ostd::usize capacity_;
+  std::vector<ostd::u8> data_;
+  ostd::usize head_ = 0;
+  ostd::usize size_ = 0;
+};
+
+/// A reader sleeping on an empty pipe: a writer copies straight into its buffer (user memory
+/// to user memory, one copy instead of two) and sets `got`.
+struct DirectRead {
+  ostd::VmWriter* out;
+  ostd::usize got = 0;
+};
+
 /// The shared state of a pipe or FIFO.
 class Pipe {
  public:
   ostd::Mutex lock;
   ostd::WaitQueue queue;          // readers, writers and pollers
-  std::deque<ostd::u8> buffer;
-  ostd::usize capacity = kPipeCapacity;
+  PipeRing buffer{kPipeCapacity};
+  DirectRead* direct = nullptr;   // at most one reader waits for a direct copy
   int readers = 0;
   int writers = 0;
   bool had_writer = false;        // FIFOs: EOF only once a writer came and went
