@@ -88,17 +88,7 @@ struct CopyEngine {
       auto put = w.vm_->write_bytes_partial(w.addr_, std::span<const u8>(r.kptr_, n));
       done = put.is_ok() ? put.value() : 0;
     } else {
-      std::array<u8, 4096> bounce{};
-      while (done < n) {
-        usize chunk = n - done < bounce.size() ? n - done : bounce.size();
-        auto got = r.vm_->read_bytes_partial(r.addr_ + done, std::span<u8>(bounce.data(), chunk));
-        if (got.is_error()) break;
-        auto put = w.vm_->write_bytes_partial(w.addr_ + done,
-                                              std::span<const u8>(bounce.data(), got.value()));
-        if (put.is_error()) break;
-        done += put.value();
-        if (put.value() < chunk) break;
-      }
+      done = VmSpace::copy_between(*r.vm_, r.addr_, *w.vm_, w.addr_, n);
     }
     r.skip(done);
     w.skip(done);

@@ -1,7 +1,9 @@
 // VmSpace: a software page table (4-level radix tree, like x86-64's) holding a frame reference
 // per mapped page, mirrored into the backend's address space; and the checked user copies.
+#include <algorithm>
 #include <array>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "../internal.h"
@@ -302,6 +304,46 @@ Result<usize> VmSpace::copy(Vaddr va, std::span<u8> kbuf, bool to_user, bool par
   }
   if (done == kbuf.size()) return done;
   if (!partial || done == 0) return Errno::efault;
+  return done;
+}
+
+usize VmSpace::copy_between(VmSpace& src, Vaddr src_va, VmSpace& dst, Vaddr dst_va, usize n) {
+  usize done = 0;
+  Vaddr src_faulted = ~Vaddr{0};
+  Vaddr dst_faulted = ~Vaddr{0};
+  VmSpace* first = &src < &dst ? &src : &dst;  // a fixed lock order
+  VmSpace* second = first == &src ? &dst : &src;
+  while (done < n) {
+    Vaddr s = 0;
+    Vaddr d = 0;
+    bool src_ok = true;
+    {
+      MutexGuard g1(first->lock_);
+      std::optional<MutexGuard> g2;
+      if (second != first) g2.emplace(second->lock_);
+      while (done < n) {
+        if (!checked_add<u64>(src_va, done, s) || !checked_add<u64>(dst_va, done, d)) return done;
+        std::optional<Paddr> ps = src.translate(s, Access::Read);
+        src_ok = ps.has_value();
+        if (!src_ok) break;
+        std::optional<Paddr> pd = dst.translate(d, Access::Write);
+        if (!pd) break;
+        usize chunk = n - done;
+        chunk = std::min(chunk, kPageSize - (s & (kPageSize - 1)));
+        chunk = std::min(chunk, kPageSize - (d & (kPageSize - 1)));
+        std::memmove(arch::phys_to_virt(*pd), arch::phys_to_virt(*ps), chunk);
+        done += chunk;
+      }
+    }
+    if (done == n) break;
+    // A fault on one side: its handler fixes it once per page, as the CPU would.
+    VmSpace& side = src_ok ? dst : src;
+    Vaddr at = src_ok ? d : s;
+    Vaddr& faulted = src_ok ? dst_faulted : src_faulted;
+    if (page_align_down(at) == faulted || !side.fault_handler_) break;
+    faulted = page_align_down(at);
+    if (side.fault_handler_(at, src_ok ? Access::Write : Access::Read).is_error()) break;
+  }
   return done;
 }
 

@@ -1,4 +1,5 @@
 #include <array>
+#include <vector>
 #include <string>
 
 #include "harness.h"
@@ -247,5 +248,56 @@ TEST(UserCopy, TypedPointersAndCursors) {
     EXPECT_EQ(ur.read_val<u64>().value(), 0x0706050403020100ull);
     VmWriter bad = VmWriter::from_user(*vm, 0x2000, 8);
     EXPECT_EQ(bad.fill_zeros(8).error(), Errno::efault);
+  });
+}
+
+TEST(UserCopy, UserToUserAcrossSpacesAndPages) {
+  test::run_in_kernel([] {
+    auto a = new_vm();
+    auto b = new_vm();
+    // a: three pages of a pattern; b: maps its pages on demand (the fault handler), one call
+    // per page.
+    for (usize p = 0; p < 3; ++p) {
+      Frame f = Frame::alloc().release_value();
+      std::array<u8, kPageSize> buf{};
+      for (usize i = 0; i < buf.size(); ++i) buf[i] = static_cast<u8>((p * kPageSize + i) * 7);
+      ASSERT_TRUE(f.write_bytes(0, buf).is_ok());
+      ASSERT_TRUE(a->map(kVa + p * kPageSize, f, PageFlags::R).is_ok());
+    }
+    int calls = 0;
+    VmSpace* braw = b.get();
+    b->set_fault_handler([&calls, braw](Vaddr va, Access acc) -> Result<void> {
+      ++calls;
+      EXPECT_EQ(acc, Access::Write);
+      return braw->map(page_align_down(va), page_with(0), PageFlags::RW);
+    });
+    // Source and destination offsets differ, so the copy's pieces end at either side's page
+    // boundaries.
+    constexpr usize kLen = 2 * kPageSize + 100;
+    VmReader r = VmReader::from_user(*a, kVa + 300, kLen);
+    VmWriter w = VmWriter::from_user(*b, kVa + 1000, kLen);
+    auto n = r.read_to(w);
+    ASSERT_TRUE(n.is_ok());
+    EXPECT_EQ(n.value(), kLen);
+    EXPECT_EQ(calls, 3);  // b's pages 0, 1 and 2
+    std::vector<u8> back(kLen);
+    ASSERT_TRUE(b->read_bytes(kVa + 1000, back).is_ok());
+    usize bad = 0;
+    for (usize i = 0; i < kLen; ++i) bad += back[i] != static_cast<u8>((300 + i) * 7);
+    EXPECT_EQ(bad, 0u);
+
+    // Within one space (the same lock taken once), onto a read-only page: stops there.
+    ASSERT_TRUE(a->map(kVa + 3 * kPageSize, page_with(1), PageFlags::RW).is_ok());
+    VmReader r2 = VmReader::from_user(*a, kVa, 64);
+    VmWriter w2 = VmWriter::from_user(*a, kVa + 3 * kPageSize, 64);
+    ASSERT_EQ(r2.read_to(w2).value(), 64u);
+    EXPECT_EQ(UserPtr<u8>(kVa + 3 * kPageSize + 5).read(*a).value(), static_cast<u8>(5 * 7));
+    VmWriter ro = VmWriter::from_user(*a, kVa + kPageSize - 8, 16);
+    VmReader r3 = VmReader::from_user(*a, kVa + 3 * kPageSize, 16);
+    EXPECT_EQ(r3.read_to(ro).error(), Errno::efault);  // a has no fault handler
+    // The source side running out of mapping stops the copy after what was readable.
+    VmReader tail = VmReader::from_user(*a, kVa + 4 * kPageSize - 10, 20);
+    VmWriter w4 = VmWriter::from_user(*b, kVa, 20);
+    EXPECT_EQ(tail.read_to(w4).value(), 10u);
   });
 }

@@ -110,7 +110,11 @@ class VmSpace {
 
  private:
   VmSpace();
-  friend class VmCopier;
+  friend struct CopyEngine;
+  // User memory of one space to another's (or the same), page by page between the two
+  // direct-map views under both spaces' locks; each fault handler gets one chance per page.
+  // Returns the bytes copied (stops at the first inaccessible byte on either side).
+  static usize copy_between(VmSpace& src, Vaddr src_va, VmSpace& dst, Vaddr dst_va, usize n);
   // Translates va for `access` to a direct-map offset; nullopt when not allowed.
   std::optional<Paddr> translate(Vaddr va, Access access) const;
   Result<usize> copy(Vaddr va, std::span<u8> kbuf, bool to_user, bool partial);
