@@ -448,18 +448,19 @@ Result<std::unique_ptr<UserThread, UserThreadDeleter>> create_user_thread(VmSpac
   MutexGuard g(as.ctl_lock);
   u32 slot = 0;
   if (as.seccomp) {
-    // A slot is reused only once its previous thread is really gone (its clear-tid word is 0).
-    auto it = std::find_if(as.free_slots.begin(), as.free_slots.end(),
-                           [&](u32 s) { return seccomp_slot_free(as, s); });
-    bool reuse = it != as.free_slots.end();
     if (as.prepared) {
       slot = as.prepared->slot;  // seccomp_start_thread takes the prepared thread
-    } else if (reuse) {
-      slot = *it;
-      as.free_slots.erase(it);
     } else {
-      if (as.next_slot >= kStubMaxThreads) return Errno::eagain;
-      slot = as.next_slot++;
+      // A slot is reused only once its previous thread is really gone (its clear-tid word is 0).
+      auto it = std::find_if(as.free_slots.begin(), as.free_slots.end(),
+                             [&](u32 s) { return seccomp_slot_free(as, s); });
+      if (it != as.free_slots.end()) {
+        slot = *it;
+        as.free_slots.erase(it);
+      } else {
+        if (as.next_slot >= kStubMaxThreads) return Errno::eagain;
+        slot = as.next_slot++;
+      }
     }
     std::unique_ptr<UserThread, UserThreadDeleter> t(new UserThread);
     t->as = &as;

@@ -75,6 +75,8 @@ class PipeEnd final : public File {
     if (!reads_) return Errno::ebadf;
     if (!out.has_avail()) return usize{0};
     Pipe& p = *pipe_;
+    // End of file: no writer left (a FIFO only once one came and went).
+    auto at_eof = [&] { return p.writers == 0 && (p.had_writer || !dentry_); };
     for (;;) {
       DirectRead direct{&out};
       {
@@ -89,13 +91,12 @@ class PipeEnd final : public File {
           file_state_changed(p.queue);
           return n;
         }
-        if (p.writers == 0 && (p.had_writer || !dentry_)) return usize{0};
+        if (at_eof()) return usize{0};
         if (nonblocking()) return Errno::eagain;
         if (p.direct == nullptr) p.direct = &direct;
       }
       Result<void> w = self.wait_interruptible(p.queue, [&] {
-        return direct.got != 0 || !p.buffer.empty() ||
-               (p.writers == 0 && (p.had_writer || !dentry_));
+        return direct.got != 0 || !p.buffer.empty() || at_eof();
       });
       {
         auto g = p.lock.lock();

@@ -17,6 +17,15 @@ Frame page_with(u8 fill) {
   (void)f.write_bytes(0, buf);
   return f;
 }
+// Gives vm a fault handler that expects writes and maps a zeroed page at each, counting calls.
+void map_writes_on_demand(VmSpace& vm, int& calls) {
+  VmSpace* raw = &vm;
+  vm.set_fault_handler([&calls, raw](Vaddr va, Access a) -> Result<void> {
+    ++calls;
+    EXPECT_EQ(a, Access::Write);
+    return raw->map(page_align_down(va), page_with(0), PageFlags::RW);
+  });
+}
 }  // namespace
 
 TEST(VmSpace, MapAndQuery) {
@@ -173,12 +182,7 @@ TEST(UserCopy, FaultHandlerCanMapOnDemand) {
   test::run_in_kernel([] {
     auto vm = new_vm();
     int calls = 0;
-    VmSpace* raw = vm.get();
-    vm->set_fault_handler([&calls, raw](Vaddr va, Access a) -> Result<void> {
-      ++calls;
-      EXPECT_EQ(a, Access::Write);
-      return raw->map(page_align_down(va), page_with(0), PageFlags::RW);
-    });
+    map_writes_on_demand(*vm, calls);
     std::array<u8, 3> d{1, 2, 3};
     ASSERT_TRUE(vm->write_bytes(kVa + 10, d).is_ok());
     EXPECT_EQ(calls, 1);
@@ -265,12 +269,7 @@ TEST(UserCopy, UserToUserAcrossSpacesAndPages) {
       ASSERT_TRUE(a->map(kVa + p * kPageSize, f, PageFlags::R).is_ok());
     }
     int calls = 0;
-    VmSpace* braw = b.get();
-    b->set_fault_handler([&calls, braw](Vaddr va, Access acc) -> Result<void> {
-      ++calls;
-      EXPECT_EQ(acc, Access::Write);
-      return braw->map(page_align_down(va), page_with(0), PageFlags::RW);
-    });
+    map_writes_on_demand(*b, calls);
     // Source and destination offsets differ, so the copy's pieces end at either side's page
     // boundaries.
     constexpr usize kLen = 2 * kPageSize + 100;
