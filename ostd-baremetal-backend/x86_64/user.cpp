@@ -121,9 +121,20 @@ namespace {
 ReturnReason execute_loop(UserThread& t, VmSpace& vm, UserContext& ctx, void* pred,
                           bool (*call)(void*)) {
   for (;;) {
-    if (call(pred)) return ReturnReason{ReturnReason::Kind::KernelEvent, {}, 0};
+    // From here to the entry into user mode the CPU state that belongs to this thread is put
+    // in place: its page tables, FPU registers and FS/GS bases. A preemption in between would
+    // let another thread load its own and send this one to user mode with them (a timer
+    // interrupt in kernel mode may switch tasks), so real interrupts stay off until the iretq
+    // or sysretq. An interrupt that arrives meanwhile is taken at once in user mode and comes
+    // back here, where the predicate sees what it woke.
+    x86::cli();
+    if (call(pred)) {
+      x86::sti();
+      return ReturnReason{ReturnReason::Kind::KernelEvent, {}, 0};
+    }
     GeneralRegs& r = ctx.regs();
     if (!canonical(r.rip) || !canonical(r.fs_base) || !canonical(r.gs_base)) {
+      x86::sti();
       return exception(13, 0, 0);
     }
     as_activate(vm.arch_space());

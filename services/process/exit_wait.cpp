@@ -240,6 +240,7 @@ void thread_exit(Thread& t) {
     futex_wake_address(p, t.clear_child_tid, 1);
   }
   std::shared_ptr<Thread> keep = t.shared_from_this();
+  t.release_user_mode();
   auto& threads = p.threads;
   threads.erase(std::remove(threads.begin(), threads.end(), keep), threads.end());
   pid_table().remove_thread(t.tid());

@@ -1,4 +1,5 @@
 // clone, fork, vfork: new processes share or copy the parent's resources as the flags say.
+#include <algorithm>
 #include <array>
 
 #include <ostd/log.h>
@@ -41,6 +42,7 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
   if ((flags & (kCloneFs | kCloneNewns)) == (kCloneFs | kCloneNewns)) return Errno::einval;
   int exit_signal = static_cast<int>(flags & 0xff);
   if (exit_signal > kNumSignals) return Errno::einval;
+  if ((flags & kCloneSettls) != 0 && tls >= ostd::VmSpace::user_top()) return Errno::eperm;
   Process& parent = self.process();
   if (parent.group_exiting) return Errno::eagain;
   ostd::i32 tid = pid_table().alloc_id();
@@ -96,22 +98,34 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
   ostd::UserContext ctx = self.context();
   ctx.set_syscall_ret(0);
   if (newsp != 0) ctx.set_stack_pointer(newsp);
-  if ((flags & kCloneSettls) != 0) {
-    if (tls >= ostd::VmSpace::user_top()) return Errno::eperm;
-    ctx.set_tls_pointer(tls);
-  }
+  if ((flags & kCloneSettls) != 0) ctx.set_tls_pointer(tls);
+  // Linux ignores a fault on either tid store: the child exists and runs all the same.
   if ((flags & kCloneParentSettid) != 0) {
-    TRY(ostd::UserPtr<ostd::i32>(parent_tid).write(self.vm(), tid));
+    (void)ostd::UserPtr<ostd::i32>(parent_tid).write(self.vm(), tid);
   }
   if ((flags & kCloneChildSettid) != 0) {
-    TRY(ostd::UserPtr<ostd::i32>(child_tid).write(*proc->vm, tid));
+    (void)ostd::UserPtr<ostd::i32>(child_tid).write(*proc->vm, tid);
   }
   bool vfork = (flags & kCloneVfork) != 0;
   if (vfork) proc->vfork_released = false;
   // The child continues with the parent's FPU/SSE state (control words included), as on Linux.
   std::optional<ostd::FpuState> fpu;
   if (auto f = self.user().fpu_state(); f.is_ok()) fpu = f.value();
-  TRY(start_thread(child, ctx, fpu));
+  if (auto r = start_thread(child, ctx, fpu); r.is_error()) {
+    // No thread could start (no memory for its stack or user context): the new process must
+    // not stay behind as a child that never runs, or the parent's wait(-1) would never end.
+    if (proc.get() != &parent) {
+      if (auto rp = proc->parent.lock()) {
+        auto& kids = rp->children;
+        kids.erase(std::remove(kids.begin(), kids.end(), proc), kids.end());
+      }
+      pid_table().remove_process(tid);
+      proc->parent.reset();
+      proc->mm.reset();
+      proc->vm.reset();
+    }
+    return r.error();
+  }
   if (vfork) {
     // The parent waits (uninterruptibly, as Linux) until the child execs or exits.
     (void)proc->vfork_done.wait_until([&] { return proc->vfork_released; });

@@ -49,6 +49,10 @@ class Thread : public std::enable_shared_from_this<Thread> {
   ostd::VmSpace& vm() const;
   ostd::UserMode& user() { return *user_; }
   ostd::UserContext& context() { return user_->context(); }
+  /// Lets the user thread (and its hold on the address space) go: the last step before the
+  /// thread's exit is reported, so an exited process's memory is free by the time its parent
+  /// hears of it (Linux: exit_mm before exit_notify). user() and context() are gone after it.
+  void release_user_mode() { user_.reset(); }
 
   /// Sleeps until cond() is true. Returns ERESTARTSYS (seen as EINTR or a restart) when a
   /// signal became deliverable first, ETIMEDOUT when `timeout_ns` passed.

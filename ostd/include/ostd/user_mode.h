@@ -108,6 +108,9 @@ class UserMode {
   UserMode& operator=(const UserMode&) = delete;
   ~UserMode();
 
+  /// `has_kernel_event` is called before every entry into user mode, on bare metal with the
+  /// CPU's interrupts off: it must be quick and must not block or take a Mutex (reading flags
+  /// or taking a SpinLock is fine).
   template <typename F>
   ReturnReason execute(F&& has_kernel_event) {
     return execute_impl(&has_kernel_event, [](void* f) { return static_cast<bool>((*static_cast<std::remove_reference_t<F>*>(f))()); });
