@@ -1,18 +1,19 @@
 // Trap, system-call and user-mode entry, and kernel context switches (x86-64, one CPU).
 //
-// User mode runs through enter_user(UserFrame*): it saves the kernel's callee-saved registers,
+// User mode runs through enter_user(GeneralRegs*): it saves the kernel's callee-saved registers,
 // records the kernel stack pointer (g_kernel_rsp, also TSS.rsp0) and irets to user mode. Every
 // way back — `syscall`, an exception or an interrupt taken in user mode — stores the user
-// registers into the UserFrame and returns from enter_user with frame->vector telling why
-// (0x100 for a system call). Traps taken in kernel mode go to trap_from_kernel(KernelFrame*).
+// registers into that GeneralRegs (the thread's own context: no copy either way) and returns
+// from enter_user with g_trap (vector, error code, CR2) telling why (vector 0x100 for a system
+// call). Traps taken in kernel mode go to trap_from_kernel(KernelFrame*).
 //
-// UserFrame offsets (see cpu.h): rax 0, rbx 8, rcx 16, rdx 24, rsi 32, rdi 40, rbp 48, rsp 56,
-// r8 64 ... r15 120, rip 128, rflags 136, vector 144, error_code 152, cr2 160.
+// GeneralRegs offsets (ostd/user_mode.h, checked in user.cpp): rax 0, rbx 8, rcx 16, rdx 24,
+// rsi 32, rdi 40, rbp 48, rsp 56, r8 64 ... r15 120, rip 128, rflags 136.
 
 #define USER_CS 0x23
 #define USER_SS 0x1b
 
-// Entering user mode (both ways): saves the kernel's callee-saved registers and the UserFrame
+// Entering user mode (both ways): saves the kernel's callee-saved registers and the GeneralRegs
 // (%rdi) on the kernel stack and records that stack in g_kernel_rsp and TSS.rsp0, where
 // interrupts from user mode land. Leaves interrupts off.
 .macro ENTER_USER_PROLOGUE
@@ -28,7 +29,7 @@
     movq %rsp, x86_tss + 4(%rip)
 .endm
 
-// Loads the user registers from the UserFrame at %rdi, except rcx, r11 (the return path
+// Loads the user registers from the GeneralRegs at %rdi, except rcx, r11 (the return path
 // decides), rsp and rdi itself.
 .macro LOAD_USER_REGS
     movq 0(%rdi), %rax
@@ -45,7 +46,7 @@
     movq 120(%rdi), %r15
 .endm
 
-// Stores every user register but rax and rsp into the UserFrame at %rax.
+// Stores every user register but rax and rsp into the GeneralRegs at %rax.
 .macro SAVE_USER_REGS
     movq %rbx, 8(%rax)
     movq %rcx, 16(%rax)
@@ -91,7 +92,8 @@ enter_user_sysret:
     movq 40(%rdi), %rdi
     sysretq
 
-// The kernel resumes here after any exit from user mode: back to enter_user's caller.
+// The kernel resumes here after any exit from user mode: back to enter_user's caller, with
+// interrupts off (g_trap is shared by all threads until the caller has read it).
 return_to_kernel:
     movq g_kernel_rsp(%rip), %rsp
     addq $8, %rsp
@@ -101,8 +103,7 @@ return_to_kernel:
     popq %r12
     popq %rbx
     popq %rbp
-    sti
-    ret
+    ret                              // interrupts still off: the caller reads g_trap first
 
     .globl syscall_entry
 syscall_entry:
@@ -110,7 +111,7 @@ syscall_entry:
     movq %rsp, g_user_rsp_scratch(%rip)
     movq g_kernel_rsp(%rip), %rsp
     pushq %rax
-    movq 8(%rsp), %rax               // the UserFrame
+    movq 8(%rsp), %rax               // the GeneralRegs
     SAVE_USER_REGS
     movq %rcx, 128(%rax)
     movq %r11, 136(%rax)
@@ -118,8 +119,7 @@ syscall_entry:
     movq %rcx, 56(%rax)
     popq %rcx
     movq %rcx, 0(%rax)
-    movq $0x100, 144(%rax)
-    movq $0, 152(%rax)
+    movq $0x100, g_trap(%rip)
     jmp return_to_kernel
 
 // Interrupt and exception vectors: each pushes an error code (0 where the CPU does not) and
@@ -151,14 +151,14 @@ trap_common:
     jz from_kernel
     pushq %rax
     movq g_kernel_rsp(%rip), %rax
-    movq (%rax), %rax                // the UserFrame
+    movq (%rax), %rax                // the GeneralRegs
     SAVE_USER_REGS
     popq %rbx
     movq %rbx, 0(%rax)
     movq 0(%rsp), %rbx
-    movq %rbx, 144(%rax)
+    movq %rbx, g_trap(%rip)
     movq 8(%rsp), %rbx
-    movq %rbx, 152(%rax)
+    movq %rbx, g_trap + 8(%rip)
     movq 16(%rsp), %rbx
     movq %rbx, 128(%rax)
     movq 32(%rsp), %rbx
@@ -166,7 +166,7 @@ trap_common:
     movq 40(%rsp), %rbx
     movq %rbx, 56(%rax)
     movq %cr2, %rbx
-    movq %rbx, 160(%rax)
+    movq %rbx, g_trap + 16(%rip)
     jmp return_to_kernel
 
 from_kernel:
@@ -240,3 +240,5 @@ x86_task_start:
     .globl g_kernel_rsp
 g_kernel_rsp: .quad 0
 g_user_rsp_scratch: .quad 0
+    .globl g_trap
+g_trap: .quad 0, 0, 0

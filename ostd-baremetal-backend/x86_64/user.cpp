@@ -12,8 +12,16 @@
 #include "heap.h"
 #include "x86.h"
 
-extern "C" void enter_user(ostd::x86::UserFrame* frame);
-extern "C" void enter_user_sysret(ostd::x86::UserFrame* frame);
+extern "C" void enter_user(ostd::GeneralRegs* regs);
+extern "C" void enter_user_sysret(ostd::GeneralRegs* regs);
+extern "C" ostd::x86::TrapInfo g_trap;
+
+// entry.S stores and loads the user registers at these offsets.
+static_assert(offsetof(ostd::GeneralRegs, rax) == 0 && offsetof(ostd::GeneralRegs, rcx) == 16 &&
+              offsetof(ostd::GeneralRegs, rdi) == 40 && offsetof(ostd::GeneralRegs, rsp) == 56 &&
+              offsetof(ostd::GeneralRegs, r8) == 64 && offsetof(ostd::GeneralRegs, r11) == 88 &&
+              offsetof(ostd::GeneralRegs, r15) == 120 && offsetof(ostd::GeneralRegs, rip) == 128 &&
+              offsetof(ostd::GeneralRegs, rflags) == 136);
 
 namespace ostd::arch {
 void as_activate(AddressSpace& as);
@@ -151,31 +159,29 @@ ReturnReason execute_loop(UserThread& t, VmSpace& vm, UserContext& ctx, void* pr
       x86::wrmsr(x86::kMsrGsBase, r.gs_base);
       g_cur_gs = r.gs_base;
     }
-    x86::UserFrame f{r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp,
-                     r.r8,  r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15,
-                     r.rip, (r.rflags & 0x240dd5) | 0x202, 0, 0, 0};
+    // Only the flags user code may set (CF PF AF ZF SF TF DF OF AC ID), and IF.
+    r.rflags = (r.rflags & 0x240dd5) | 0x202;
     // sysretq is several times cheaper than iretq; it needs rcx/r11 to hold rip/rflags (as
     // after a system call) and a canonical rip (a non-canonical one would fault in ring 0).
-    if (f.rcx == f.rip && f.r11 == f.rflags && f.rip < x86::kUserTop &&
-        (f.rflags & 0x10100) == 0) {  // no TF (single-step) or RF
-      enter_user_sysret(&f);
+    if (r.rcx == r.rip && r.r11 == r.rflags && r.rip < x86::kUserTop &&
+        (r.rflags & 0x10100) == 0) {  // no TF (single-step) or RF
+      enter_user_sysret(&r);
     } else {
-      enter_user(&f);
+      enter_user(&r);
     }
-    r.rax = f.rax; r.rbx = f.rbx; r.rcx = f.rcx; r.rdx = f.rdx;
-    r.rsi = f.rsi; r.rdi = f.rdi; r.rbp = f.rbp; r.rsp = f.rsp;
-    r.r8 = f.r8; r.r9 = f.r9; r.r10 = f.r10; r.r11 = f.r11;
-    r.r12 = f.r12; r.r13 = f.r13; r.r14 = f.r14; r.r15 = f.r15;
-    r.rip = f.rip;
-    r.rflags = f.rflags;
-    if (f.vector == x86::kSyscallVector) return ReturnReason{ReturnReason::Kind::Syscall, {}};
-    if (f.vector >= x86::kIrqBase) {
-      x86::handle_irq(static_cast<u32>(f.vector));
+    // Interrupts are still off: g_trap is this thread's until they are on again (a preemption
+    // would let another thread's user-mode exit overwrite it).
+    x86::TrapInfo trap = g_trap;
+    x86::sti();
+    u64 vector = trap.vector;
+    if (vector == x86::kSyscallVector) return ReturnReason{ReturnReason::Kind::Syscall, {}};
+    if (vector >= x86::kIrqBase) {
+      x86::handle_irq(static_cast<u32>(vector));
       irq_internal::preempt_on_irq_return();
       continue;
     }
-    if (f.vector == 2) continue;  // NMI
-    return exception(f.vector, f.error_code, f.cr2);
+    if (vector == 2) continue;  // NMI
+    return exception(vector, trap.error_code, trap.cr2);
   }
 }
 

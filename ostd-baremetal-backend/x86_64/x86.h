@@ -34,15 +34,14 @@ inline constexpr u16 kTssSel = 0x28;
 
 // ---- traps ----
 /// What enter_user fills in when the user thread comes back to the kernel (entry.S).
-struct UserFrame {
-  u64 rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
-  u64 r8, r9, r10, r11, r12, r13, r14, r15;
-  u64 rip, rflags;
+/// Why user mode was left, as entry.S records it (one CPU: a global; per-CPU data with SMP). The
+/// user registers themselves go straight into the thread's GeneralRegs, whose first 18 fields
+/// entry.S addresses by offset (checked in user.cpp).
+struct TrapInfo {
   u64 vector;  // kSyscallVector for `syscall`
   u64 error_code;
   u64 cr2;
 };
-static_assert(offsetof(UserFrame, vector) == 144 && offsetof(UserFrame, cr2) == 160);
 inline constexpr u64 kSyscallVector = 0x100;
 
 /// A trap taken in kernel mode, as entry.S pushes it.

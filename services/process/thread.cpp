@@ -58,14 +58,14 @@ void Thread::run() {
     // include the stretch that led to it. System time: the kernel task's own CPU time while it
     // handles what came back.
     ostd::u64 cpu0 = task_ ? task_->cpu_time_ns() : 0;
-    if (!exiting) account_cpu_time(*this, rr.user_ns, 0);
+    if (!exiting && rr.user_ns != 0) account_cpu_time(*this, rr.user_ns, 0);
     switch (rr.kind) {
       case ostd::ReturnReason::Kind::Syscall: dispatch_syscall(*this); break;
       case ostd::ReturnReason::Kind::Exception: handle_exception(*this, rr.exception); break;
       case ostd::ReturnReason::Kind::KernelEvent: break;
     }
     ostd::u64 sys_ns = task_ ? task_->cpu_time_ns() - cpu0 : 0;
-    if (!exiting) account_cpu_time(*this, 0, sys_ns);
+    if (!exiting && sys_ns != 0) account_cpu_time(*this, 0, sys_ns);  // nothing to add: skip
     if (!exiting) deliver_signals(*this);
   }
   thread_exit(*this);
