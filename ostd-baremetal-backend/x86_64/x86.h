@@ -33,7 +33,6 @@ inline constexpr u16 kUserCs = 0x20 | 3;
 inline constexpr u16 kTssSel = 0x28;
 
 // ---- traps ----
-/// What enter_user fills in when the user thread comes back to the kernel (entry.S).
 /// Why user mode was left, as entry.S records it (one CPU: a global; per-CPU data with SMP). The
 /// user registers themselves go straight into the thread's GeneralRegs, whose first 18 fields
 /// entry.S addresses by offset (checked in user.cpp).

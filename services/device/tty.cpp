@@ -34,7 +34,7 @@ namespace {
 constexpr u64 kPollIntervalNs = 10 * ostd::kNsPerMs;
 constexpr int kSigwinch = 28;
 
-// ioctl numbers (asm-generic/ioctls.h).
+// ioctl numbers (Linux's generic UAPI ioctls header).
 constexpr u32 kTcgets = 0x5401, kTcsets = 0x5402, kTcsetsw = 0x5403, kTcsetsf = 0x5404,
               kTcsbrk = 0x5409, kTcxonc = 0x540A, kTcflsh = 0x540B, kTiocsctty = 0x540E,
               kTiocgpgrp = 0x540F, kTiocspgrp = 0x5410, kTiocoutq = 0x5411, kTiocgwinsz = 0x5413,

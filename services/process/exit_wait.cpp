@@ -53,11 +53,7 @@ void notify_parent(Process& child) {
   }
   if (auto_reap) {
     child.state = Process::State::Reaped;
-    auto& kids = parent->children;
-    kids.erase(std::remove_if(kids.begin(), kids.end(),
-                              [&](const auto& k) { return k.get() == &child; }),
-               kids.end());
-    pid_table().remove_process(child.pid());
+    unlink_child(*parent, child);
   }
   (void)parent->child_event.wake_all();
 }
@@ -125,9 +121,7 @@ void consume(Process& self, const WaitResult& r, bool nowait) {
     c.state = Process::State::Reaped;
     self.cutime_ns += c.utime_ns + c.cutime_ns;
     self.cstime_ns += c.stime_ns + c.cstime_ns;
-    auto& kids = self.children;
-    kids.erase(std::remove(kids.begin(), kids.end(), r.who), kids.end());
-    pid_table().remove_process(c.pid());
+    unlink_child(self, c);
   } else if (c.state == Process::State::Stopped) {
     c.stop_reported = true;
   } else {
@@ -231,6 +225,14 @@ void group_exit(Process& p, int status) {
     t->exiting = true;
     t->interrupt();
   }
+}
+
+void unlink_child(Process& parent, const Process& child) {
+  auto& kids = parent.children;
+  kids.erase(std::remove_if(kids.begin(), kids.end(),
+                            [&](const auto& k) { return k.get() == &child; }),
+             kids.end());
+  pid_table().remove_process(child.pid());
 }
 
 void thread_exit(Thread& t) {

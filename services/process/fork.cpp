@@ -1,5 +1,4 @@
 // clone, fork, vfork: new processes share or copy the parent's resources as the flags say.
-#include <algorithm>
 #include <array>
 
 #include <ostd/log.h>
@@ -114,15 +113,9 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
   if (auto r = start_thread(child, ctx, fpu); r.is_error()) {
     // No thread could start (no memory for its stack or user context): the new process must
     // not stay behind as a child that never runs, or the parent's wait(-1) would never end.
+    // The rest of it goes with `proc` and `child` on return.
     if (proc.get() != &parent) {
-      if (auto rp = proc->parent.lock()) {
-        auto& kids = rp->children;
-        kids.erase(std::remove(kids.begin(), kids.end(), proc), kids.end());
-      }
-      pid_table().remove_process(tid);
-      proc->parent.reset();
-      proc->mm.reset();
-      proc->vm.reset();
+      if (auto rp = proc->parent.lock()) unlink_child(*rp, *proc);
     }
     return r.error();
   }

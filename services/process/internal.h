@@ -24,6 +24,8 @@ void deliver_signals(Thread& t);
 void thread_exit(Thread& t);
 /// Makes every thread of p exit; `status` is the wait status of the process.
 void group_exit(Process& p, int status);
+/// Takes `child` out of `parent`'s children and out of the pid table: reaped, or never started.
+void unlink_child(Process& parent, const Process& child);
 /// A page fault of `faulting` found no free memory: kills the process that holds the most
 /// (never init) with SIGKILL and waits for it to go. False when there is nobody else to kill
 /// (the faulting process is the biggest, or the only one).

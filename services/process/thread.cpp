@@ -65,7 +65,7 @@ void Thread::run() {
       case ostd::ReturnReason::Kind::KernelEvent: break;
     }
     ostd::u64 sys_ns = task_ ? task_->cpu_time_ns() - cpu0 : 0;
-    if (!exiting && sys_ns != 0) account_cpu_time(*this, 0, sys_ns);  // nothing to add: skip
+    if (!exiting && sys_ns != 0) account_cpu_time(*this, 0, sys_ns);
     if (!exiting) deliver_signals(*this);
   }
   thread_exit(*this);

@@ -1,6 +1,6 @@
 // services/abi/x86_64/syscall_table.h — the x86-64 Linux system-call numbers and names.
-// The one list of syscall numbers for this architecture (generated once from the Linux UAPI
-// header asm/unistd_64.h; numbers are ABI and never change).
+// The one list of syscall numbers for this architecture (generated once from Linux's UAPI
+// x86-64 unistd header; numbers are ABI and never change).
 #pragma once
 
 // X(number, name)
