@@ -411,10 +411,8 @@ Result<std::shared_ptr<MemoryMap>> MemoryMap::fork(std::shared_ptr<ostd::VmSpace
   child->brk_base_ = brk_base_;
   child->brk_ = brk_;
   child->mmap_base_ = mmap_base_;
-  std::vector<Vaddr> hot_pages;
-  for (Vaddr a : hot) hot_pages.push_back(ostd::page_align_down(a));
   auto is_hot = [&](Vaddr page) {
-    return std::find(hot_pages.begin(), hot_pages.end(), page) != hot_pages.end();
+    return std::ranges::any_of(hot, [&](Vaddr a) { return ostd::page_align_down(a) == page; });
   };
   // Private writable areas become read-only in the parent (one backend trip for all of them)
   // before the child can run; both then copy on write. Hot pages the parent owns alone stay
