@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -61,6 +62,65 @@ struct Outcome {
   std::string err;
   bool timed_out = false;
 };
+
+// One line per thread of every process in process group `pgid` and of their descendants (umk
+// and its stub processes): state, kernel wait channel and current system call, read from /proc.
+// Printed with a timeout, so a hang says where everyone was waiting.
+std::string describe_process_group(pid_t pgid) {
+  auto read_line = [](const std::filesystem::path& f) {
+    std::ifstream in(f);
+    std::string line;
+    std::getline(in, line);
+    return line;
+  };
+  // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so split at the
+  // last ')'.
+  auto split_stat = [](const std::string& stat, std::string& comm, std::string& rest) {
+    size_t open = stat.find('(');
+    size_t close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close < open) return false;
+    comm = stat.substr(open + 1, close - open - 1);
+    rest = stat.substr(close + 1);
+    return true;
+  };
+  struct Proc {
+    std::filesystem::path dir;
+    long pid, ppid, pgrp;
+  };
+  std::vector<Proc> procs;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    std::string comm;
+    std::string rest;
+    if (!split_stat(read_line(entry.path() / "stat"), comm, rest)) continue;
+    std::istringstream fields(rest);
+    std::string state;
+    Proc p{entry.path(), std::atol(entry.path().filename().c_str()), 0, 0};
+    if (fields >> state >> p.ppid >> p.pgrp) procs.push_back(p);
+  }
+  std::vector<long> chosen;
+  for (const Proc& p : procs) {
+    if (p.pgrp == pgid) chosen.push_back(p.pid);
+  }
+  for (size_t i = 0; i < chosen.size(); ++i) {  // and their descendants
+    for (const Proc& p : procs) {
+      if (p.ppid == chosen[i] && p.pgrp != pgid) chosen.push_back(p.pid);
+    }
+  }
+  std::ostringstream out;
+  for (const Proc& p : procs) {
+    if (std::find(chosen.begin(), chosen.end(), p.pid) == chosen.end()) continue;
+    for (const auto& task : std::filesystem::directory_iterator(p.dir / "task", ec)) {
+      std::string comm;
+      std::string rest;
+      if (!split_stat(read_line(task.path() / "stat"), comm, rest)) continue;
+      out << "  pid " << p.pid << " tid " << task.path().filename().string() << " (" << comm
+          << ")" << rest.substr(0, 2) << " wchan " << read_line(task.path() / "wchan")
+          << " syscall " << read_line(task.path() / "syscall") << "\n";
+    }
+  }
+  return out.str();
+}
 
 // Runs `path` with `argv` and `env` in `cwd` (if not empty) as the leader of a new process group,
 // with default signal dispositions, no blocked signals, umask 022, stdin from /dev/null and no
@@ -122,6 +182,8 @@ Outcome run(const std::string& path, const std::vector<std::string>& argv,
     const time_t left = deadline - time(nullptr);
     if (left <= 0) {
       o.timed_out = true;
+      o.err += "\n[harness] threads of the process group at the timeout:\n" +
+               describe_process_group(pid);
       kill(-pid, SIGKILL);
       kill(pid, SIGKILL);
       break;
