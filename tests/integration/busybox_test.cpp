@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -114,9 +115,26 @@ std::string describe_process_group(pid_t pgid) {
       std::string comm;
       std::string rest;
       if (!split_stat(read_line(task.path() / "stat"), comm, rest)) continue;
+      std::string syscall = read_line(task.path() / "syscall");
       out << "  pid " << p.pid << " tid " << task.path().filename().string() << " (" << comm
           << ")" << rest.substr(0, 2) << " wchan " << read_line(task.path() / "wchan")
-          << " syscall " << read_line(task.path() / "syscall") << "\n";
+          << " syscall " << syscall << "\n";
+      // A futex wait (202): whose memory the lock word is in (a library's data says which
+      // host lock).
+      std::istringstream args(syscall);
+      long nr = -1;
+      std::string word;
+      if (args >> nr >> word && nr == 202) {
+        unsigned long addr = std::strtoul(word.c_str(), nullptr, 16);
+        std::ifstream maps(p.dir / "maps");
+        for (std::string m; std::getline(maps, m);) {
+          unsigned long lo = 0;
+          unsigned long hi = 0;
+          if (std::sscanf(m.c_str(), "%lx-%lx", &lo, &hi) == 2 && addr >= lo && addr < hi) {
+            out << "    futex word in: " << m << "\n";
+          }
+        }
+      }
     }
   }
   return out.str();
