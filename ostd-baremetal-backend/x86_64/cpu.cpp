@@ -12,6 +12,7 @@
 #include "x86.h"
 
 extern "C" {
+ostd::u8 x86_smap = 0;             // NOLINT: read by x86_user_copy
 extern char x86_vectors_start[];  // NOLINT
 void syscall_entry();
 struct __attribute__((packed)) Tss {
@@ -171,9 +172,9 @@ void cpu_init() {
   DescPtr idtr{sizeof g_idt - 1, reinterpret_cast<u64>(g_idt)};
   asm volatile("lidt %0" : : "m"(idtr));
 
-  // SMEP and SMAP: the kernel never executes or touches user pages directly (services reach
-  // user memory only through ostd's copies, which go through the direct map), so any such
-  // access is a bug and faults.
+  // SMEP and SMAP: the kernel never executes user pages, and touches them only in ostd's user
+  // copies (x86_user_copy opens the window with stac; everything else goes through the direct
+  // map), so any other access is a bug and faults.
   u32 a, b, c, d;
   cpuid(0, 0, a, b, c, d);
   if (a >= 7) {
@@ -181,7 +182,10 @@ void cpu_init() {
     u64 cr4;
     asm volatile("mov %%cr4, %0" : "=r"(cr4));
     if ((b & (1u << 7)) != 0) cr4 |= 1ull << 20;   // SMEP
-    if ((b & (1u << 20)) != 0) cr4 |= 1ull << 21;  // SMAP
+    if ((b & (1u << 20)) != 0) {
+      cr4 |= 1ull << 21;  // SMAP
+      x86_smap = 1;
+    }
     asm volatile("mov %0, %%cr4" : : "r"(cr4));
   }
 
@@ -281,6 +285,16 @@ extern "C" void trap_from_kernel(KernelFrame* f) {
     irq_internal::preempt_on_irq_return();
     cli();
     return;
+  }
+  if (f->vector == 14) {  // a page fault in a user copy ends it (as_copy_direct falls back)
+    if (f->rip == reinterpret_cast<u64>(x86_user_copy_movsq)) {
+      f->rip = reinterpret_cast<u64>(x86_user_copy_movsq_fault);
+      return;
+    }
+    if (f->rip == reinterpret_cast<u64>(x86_user_copy_movsb)) {
+      f->rip = reinterpret_cast<u64>(x86_user_copy_end);
+      return;
+    }
   }
   if (f->vector == 2) {
     serial_write(1, "NMI\n");

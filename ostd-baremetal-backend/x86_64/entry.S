@@ -226,6 +226,35 @@ x86_switch:
     popq %rbp
     ret
 
+// u64 x86_user_copy(void* dst, const void* src, u64 n): a copy that may touch user pages (SMAP's
+// AC flag set around it, when SMAP is on). Returns the bytes not copied: 0, or what was left
+// when a page fault stopped it. trap_from_kernel resumes a fault at x86_user_copy_movsq at
+// x86_user_copy_movsq_fault and one at x86_user_copy_movsb at x86_user_copy_end. Eight bytes at a
+// time, then the tail: QEMU's TCG runs a rep-string instruction one element per step.
+    .globl x86_user_copy, x86_user_copy_movsq, x86_user_copy_movsq_fault
+    .globl x86_user_copy_movsb, x86_user_copy_end
+x86_user_copy:
+    cmpb $0, x86_smap(%rip)
+    je 1f
+    stac
+1:  movq %rdx, %rcx
+    shrq $3, %rcx
+    andl $7, %edx
+x86_user_copy_movsq:
+    rep movsq
+    movl %edx, %ecx
+x86_user_copy_movsb:
+    rep movsb
+x86_user_copy_end:
+    cmpb $0, x86_smap(%rip)
+    je 1f
+    clac
+1:  movq %rcx, %rax
+    ret
+x86_user_copy_movsq_fault:
+    leaq (%rdx,%rcx,8), %rcx         // qwords and tail bytes left
+    jmp x86_user_copy_end
+
 // First code of a new kernel task: r12 = entry function.
     .globl x86_task_start
 x86_task_start:

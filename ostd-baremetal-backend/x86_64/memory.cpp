@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "../../ostd/src/internal.h"
+#include <ostd/irq.h>
 #include <ostd/log.h>
 
 #include "heap.h"
@@ -255,6 +256,24 @@ Result<void> as_flush(AddressSpace& as) {
     if (read_cr3() == virt_to_phys_direct(as.pml4)) write_cr3(virt_to_phys_direct(as.pml4));
   }
   return {};
+}
+
+usize as_copy_direct(AddressSpace& as, const Mutex& as_lock, Vaddr va, std::span<u8> kbuf,
+                     bool to_user) {
+  usize n = kbuf.size();
+  if (n == 0 || va < kUserBase || va > kUserTop || n > kUserTop - va) return 0;
+  // No task switch until the copy is over: CR3 stays this space's, and no other task can take
+  // the lock and change the tables under the copy (one CPU).
+  irq::PreemptGuard no_switch;
+  if (as_lock.is_locked() || read_cr3() != virt_to_phys_direct(as.pml4)) return 0;
+  // Changed entries may still be in the TLB with their old, wider rights or frames.
+  if (as.dirty) {
+    as.dirty = false;
+    write_cr3(virt_to_phys_direct(as.pml4));
+  }
+  auto* user = reinterpret_cast<u8*>(va);
+  u64 left = to_user ? x86_user_copy(user, kbuf.data(), n) : x86_user_copy(kbuf.data(), user, n);
+  return left == 0 ? n : 0;
 }
 
 /// x86-internal: loads the address space for user mode.

@@ -7,6 +7,16 @@
 
 #include <ostd/types.h>
 
+// The copy to or from user pages (entry.S); see ostd::arch::as_copy_direct.
+extern "C" {
+ostd::u64 x86_user_copy(void* dst, const void* src, ostd::u64 n);  // returns bytes not copied
+extern const char x86_user_copy_movsq[];        // NOLINT: may fault; resumes at ..._movsq_fault
+extern const char x86_user_copy_movsq_fault[];  // NOLINT
+extern const char x86_user_copy_movsb[];        // NOLINT: may fault; resumes at ..._end
+extern const char x86_user_copy_end[];          // NOLINT
+extern ostd::u8 x86_smap;                 // NOLINT: 1 when SMAP is on (stac/clac exist)
+}
+
 namespace ostd::x86 {
 
 // ---- virtual memory layout ----

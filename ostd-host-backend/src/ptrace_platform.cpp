@@ -382,6 +382,9 @@ Result<void> as_flush(AddressSpace& as) {
   return flush_locked(as);
 }
 
+// The guest's pages are not mapped in umk: every copy goes through the page table.
+usize as_copy_direct(AddressSpace&, const Mutex&, Vaddr, std::span<u8>, bool) { return 0; }
+
 }  // namespace ostd::arch
 
 namespace ostd::host {

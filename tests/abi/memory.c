@@ -111,5 +111,54 @@ int main(void) {
   unlink("mapped");
   chdir("/");
   rmdir(dir);
+
+  /* The kernel's own copies to and from user memory: they fault pages in, break copy-on-write,
+   * stop where the mapping forbids (EFAULT when nothing was copied) and never reach past the
+   * user half. */
+  int zero = open("/dev/zero", O_RDONLY);
+  int null = open("/dev/null", O_WRONLY);
+  int pf[2];
+  CHECK("pipe for the copy checks", pipe(pf) == 0 && zero >= 0 && null >= 0);
+  char* q = mmap(0, 5 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHECK("write() to a pipe", write(pf[1], "kernel-copy", 11) == 11);
+  CHECK("read() into untouched pages faults them in",
+        read(pf[0], q + 4096 - 5, 11) == 11 && memcmp(q + 4096 - 5, "kernel-copy", 11) == 0);
+  memset(q + 2 * 4096, 'x', 4096);
+  q[4 * 4096] = 'r';
+  CHECK("mprotect for the copy checks",
+        mprotect(q + 3 * 4096, 4096, PROT_NONE) == 0 && mprotect(q + 4 * 4096, 4096, PROT_READ) == 0);
+  CHECK("a read() running into PROT_NONE stops there",
+        read(zero, q + 3 * 4096 - 8, 16) == 8 && q[3 * 4096 - 9] == 'x' && q[3 * 4096 - 8] == 0 &&
+            q[3 * 4096 - 1] == 0);
+  CHECK_ERRNO("read() into PROT_NONE", read(zero, q + 3 * 4096, 1), EFAULT);
+  CHECK_ERRNO("read() into a read-only page", read(zero, q + 4 * 4096, 1), EFAULT);
+  CHECK("which is left alone", q[4 * 4096] == 'r');
+  /* (a pipe: /dev/null's write does not read the buffer at all) */
+  CHECK_ERRNO("write() from PROT_NONE", write(pf[1], q + 3 * 4096, 1), EFAULT);
+  char back[100];
+  CHECK("write() from a read-only page",
+        write(pf[1], q + 4 * 4096, 100) == 100 && read(pf[0], back, 100) == 100 && back[0] == 'r' &&
+            back[99] == 0);
+  CHECK_ERRNO("write() from the last user page and beyond",
+              write(pf[1], (void*)0x7ffffffffff0ul, 32), EFAULT);
+  CHECK_ERRNO("write() from a non-canonical address", write(pf[1], (void*)0x800000000000ul, 8), EFAULT);
+  CHECK_ERRNO("read() into the kernel half", read(zero, (void*)0xffff800000000000ul, 8), EFAULT);
+  char* big = mmap(0, 64 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  big[0] = 'b';
+  big[64 * 4096 - 1] = 'e';
+  CHECK("read() of 256 KiB into partly untouched memory",
+        read(zero, big, 64 * 4096) == 64 * 4096 && big[0] == 0 && big[64 * 4096 - 1] == 0);
+  q[0] = 'P';
+  pid_t cw = fork();
+  if (cw == 0) {
+    /* The page is shared copy-on-write: the kernel's write must give the child its own. */
+    _exit(read(zero, q, 1) == 1 && q[0] == 0 ? 0 : 1);
+  }
+  st = 0;
+  waitpid(cw, &st, 0);
+  CHECK("read() into a copy-on-write page in the child", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  CHECK("leaves the parent's copy alone", q[0] == 'P');
+  munmap(big, 64 * 4096);
+  munmap(q, 5 * 4096);
   return ABI_DONE();
 }

@@ -273,7 +273,10 @@ std::optional<Paddr> VmSpace::translate(Vaddr va, Access access) const {
 }
 
 Result<usize> VmSpace::copy(Vaddr va, std::span<u8> kbuf, bool to_user, bool partial) {
-  usize done = 0;
+  // The backend's shortcut when this space is the one loaded (bare metal: the CPU's own page
+  // walk); anything it cannot do in one go — a fault, a locked space — comes this way.
+  usize done = arch::as_copy_direct(*arch_, lock_, va, kbuf, to_user);
+  if (done == kbuf.size()) return done;
   Vaddr faulted_page = ~Vaddr{0};
   Access access = to_user ? Access::Write : Access::Read;
   while (done < kbuf.size()) {

@@ -106,6 +106,13 @@ void as_map(AddressSpace& as, Vaddr va, Paddr pa, usize npages, PageFlags flags)
 void as_unmap(AddressSpace& as, Vaddr va, usize npages);
 void as_protect(AddressSpace& as, Vaddr va, usize npages, PageFlags flags);
 Result<void> as_flush(AddressSpace& as);
+/// Copies between `kbuf` and user memory at [va, va + kbuf.size()) of `as` through the CPU's
+/// own translation, when `as` is the space the CPU has loaded and `as_lock` (the VmSpace's
+/// lock) is free: no task can change the space during the copy. Returns the bytes copied — all
+/// of them, or 0 (not the loaded space, locked, a fault, or a backend without the means), in
+/// which case the caller copies through the page table with the lock held.
+usize as_copy_direct(AddressSpace& as, const Mutex& as_lock, Vaddr va, std::span<u8> kbuf,
+                     bool to_user);
 
 // ---- user mode ----
 Result<std::unique_ptr<UserThread, UserThreadDeleter>> create_user_thread(VmSpace& vm);
