@@ -286,15 +286,10 @@ extern "C" void trap_from_kernel(KernelFrame* f) {
     cli();
     return;
   }
-  if (f->vector == 14) {  // a page fault in a user copy ends it (as_copy_direct falls back)
-    if (f->rip == reinterpret_cast<u64>(x86_user_copy_movsq)) {
-      f->rip = reinterpret_cast<u64>(x86_user_copy_movsq_fault);
-      return;
-    }
-    if (f->rip == reinterpret_cast<u64>(x86_user_copy_movsb)) {
-      f->rip = reinterpret_cast<u64>(x86_user_copy_end);
-      return;
-    }
+  if (f->vector == 14 && f->rip >= reinterpret_cast<u64>(x86_user_copy) &&
+      f->rip < reinterpret_cast<u64>(x86_user_copy_end)) {
+    f->rip = reinterpret_cast<u64>(x86_user_copy_fault);  // as_copy_direct falls back
+    return;
   }
   if (f->vector == 2) {
     serial_write(1, "NMI\n");

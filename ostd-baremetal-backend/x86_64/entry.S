@@ -227,32 +227,46 @@ x86_switch:
     ret
 
 // u64 x86_user_copy(void* dst, const void* src, u64 n): a copy that may touch user pages (SMAP's
-// AC flag set around it, when SMAP is on). Returns the bytes not copied: 0, or what was left
-// when a page fault stopped it. trap_from_kernel resumes a fault at x86_user_copy_movsq at
-// x86_user_copy_movsq_fault and one at x86_user_copy_movsb at x86_user_copy_end. Eight bytes at a
-// time, then the tail: QEMU's TCG runs a rep-string instruction one element per step.
-    .globl x86_user_copy, x86_user_copy_movsq, x86_user_copy_movsq_fault
-    .globl x86_user_copy_movsb, x86_user_copy_end
+// AC flag set around it, when SMAP is on). Returns 0, or 1 when a page fault stopped it:
+// trap_from_kernel resumes a fault anywhere in [x86_user_copy, x86_user_copy_end) at
+// x86_user_copy_fault. Short copies move eight bytes per loop step, long ones with rep movsq
+// (QEMU's TCG runs a rep-string instruction one element per step, either way far cheaper than
+// byte steps), and the tail bytewise.
+    .globl x86_user_copy, x86_user_copy_end, x86_user_copy_fault
 x86_user_copy:
     cmpb $0, x86_smap(%rip)
     je 1f
     stac
-1:  movq %rdx, %rcx
+1:  cmpq $64, %rdx
+    jb 3f
+    movq %rdx, %rcx
     shrq $3, %rcx
     andl $7, %edx
-x86_user_copy_movsq:
     rep movsq
-    movl %edx, %ecx
-x86_user_copy_movsb:
-    rep movsb
+    jmp 4f
+2:  movq (%rsi), %rax
+    movq %rax, (%rdi)
+    addq $8, %rsi
+    addq $8, %rdi
+    subq $8, %rdx
+3:  cmpq $8, %rdx
+    jae 2b
+4:  testq %rdx, %rdx
+    jz 6f
+5:  movb (%rsi), %al
+    movb %al, (%rdi)
+    incq %rsi
+    incq %rdi
+    decq %rdx
+    jnz 5b
+6:  xorl %eax, %eax
 x86_user_copy_end:
     cmpb $0, x86_smap(%rip)
-    je 1f
+    je 7f
     clac
-1:  movq %rcx, %rax
-    ret
-x86_user_copy_movsq_fault:
-    leaq (%rdx,%rcx,8), %rcx         // qwords and tail bytes left
+7:  ret
+x86_user_copy_fault:
+    movl $1, %eax
     jmp x86_user_copy_end
 
 // First code of a new kernel task: r12 = entry function.

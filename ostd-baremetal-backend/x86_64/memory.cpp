@@ -180,8 +180,15 @@ struct AddressSpace {
   bool dirty = false;
 };
 
+namespace {
+AddressSpace* g_loaded = nullptr;  // the space whose tables CR3 holds (nullptr: the kernel's)
+}  // namespace
+
 void AddressSpaceDeleter::operator()(AddressSpace* as) const {
-  if (read_cr3() == virt_to_phys_direct(as->pml4)) write_cr3(kernel_pml4());
+  if (g_loaded == as) {
+    write_cr3(kernel_pml4());
+    g_loaded = nullptr;
+  }
   // Free the user half's tables (leaves map frames the VmSpace owns).
   for (int i = 0; i < 256; ++i) {
     u64 e4 = as->pml4[i];
@@ -253,7 +260,7 @@ void as_protect(AddressSpace& as, Vaddr va, usize npages, PageFlags flags) {
 Result<void> as_flush(AddressSpace& as) {
   if (as.dirty) {
     as.dirty = false;
-    if (read_cr3() == virt_to_phys_direct(as.pml4)) write_cr3(virt_to_phys_direct(as.pml4));
+    if (g_loaded == &as) write_cr3(virt_to_phys_direct(as.pml4));
   }
   return {};
 }
@@ -265,21 +272,20 @@ usize as_copy_direct(AddressSpace& as, const Mutex& as_lock, Vaddr va, std::span
   // No task switch until the copy is over: CR3 stays this space's, and no other task can take
   // the lock and change the tables under the copy (one CPU).
   irq::PreemptGuard no_switch;
-  if (as_lock.is_locked() || read_cr3() != virt_to_phys_direct(as.pml4)) return 0;
-  // Changed entries may still be in the TLB with their old, wider rights or frames.
-  if (as.dirty) {
-    as.dirty = false;
-    write_cr3(virt_to_phys_direct(as.pml4));
-  }
+  // The TLB allows no more than the tables: VmSpace flushes every change that takes rights or
+  // frames away (unmap, protect, a map over a present page) before the change returns.
+  if (as_lock.is_locked() || g_loaded != &as) return 0;
   auto* user = reinterpret_cast<u8*>(va);
-  u64 left = to_user ? x86_user_copy(user, kbuf.data(), n) : x86_user_copy(kbuf.data(), user, n);
-  return left == 0 ? n : 0;
+  u64 faulted = to_user ? x86_user_copy(user, kbuf.data(), n) : x86_user_copy(kbuf.data(), user, n);
+  return faulted == 0 ? n : 0;
 }
 
 /// x86-internal: loads the address space for user mode.
 void as_activate(AddressSpace& as) {
-  u64 cr3 = virt_to_phys_direct(as.pml4);
-  if (read_cr3() != cr3) write_cr3(cr3);
+  if (g_loaded != &as) {
+    write_cr3(virt_to_phys_direct(as.pml4));
+    g_loaded = &as;
+  }
   as.dirty = false;
 }
 

@@ -9,11 +9,9 @@
 
 // The copy to or from user pages (entry.S); see ostd::arch::as_copy_direct.
 extern "C" {
-ostd::u64 x86_user_copy(void* dst, const void* src, ostd::u64 n);  // returns bytes not copied
-extern const char x86_user_copy_movsq[];        // NOLINT: may fault; resumes at ..._movsq_fault
-extern const char x86_user_copy_movsq_fault[];  // NOLINT
-extern const char x86_user_copy_movsb[];        // NOLINT: may fault; resumes at ..._end
-extern const char x86_user_copy_end[];          // NOLINT
+ostd::u64 x86_user_copy(void* dst, const void* src, ostd::u64 n);  // 0, or 1 after a fault
+extern const char x86_user_copy_end[];    // NOLINT: a fault before this in x86_user_copy
+extern const char x86_user_copy_fault[];  // NOLINT: resumes here
 extern ostd::u8 x86_smap;                 // NOLINT: 1 when SMAP is on (stac/clac exist)
 }
 

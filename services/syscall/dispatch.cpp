@@ -21,6 +21,21 @@ void report_unknown(ostd::u64 nr) {
     kLog.warn("unimplemented system call {} ({}) returns ENOSYS", x86_64::syscall_name(nr), nr);
   }
 }
+
+ostd::Result<long> sys_unknown(Thread&, const SyscallArgs&) { return ostd::Errno::enosys; }
+
+// The call with --strace's lines around it.
+ostd::Result<long> traced_call(Thread& t, ostd::u64 nr, const SyscallArgs& args, SyscallHandler h) {
+  std::string call = strace_call(t, nr, args);
+  if (nr == static_cast<ostd::u64>(x86_64::Sysno::exit) ||
+      nr == static_cast<ostd::u64>(x86_64::Sysno::exit_group) ||
+      nr == static_cast<ostd::u64>(x86_64::Sysno::execve)) {
+    strace_print(t, call + " ...", ostd::Result<long>(0));
+  }
+  ostd::Result<long> r = h(t, args);
+  strace_print(t, call, r);
+  return r;
+}
 }  // namespace
 
 void dispatch_syscall(Thread& t) {
@@ -30,20 +45,11 @@ void dispatch_syscall(Thread& t) {
   t.in_syscall = true;
   t.syscall_nr = nr;
   SyscallHandler h = syscall_table().get(nr);
-  bool trace = strace_enabled();
-  std::string call = trace ? strace_call(t, nr, args) : std::string();
-  if (trace && (nr == static_cast<ostd::u64>(x86_64::Sysno::exit) ||
-                nr == static_cast<ostd::u64>(x86_64::Sysno::exit_group) ||
-                nr == static_cast<ostd::u64>(x86_64::Sysno::execve))) {
-    strace_print(t, call + " ...", ostd::Result<long>(0));
-  }
-  ostd::Result<long> r = ostd::Errno::enosys;
-  if (h != nullptr) {
-    r = h(t, args);
-  } else {
+  if (h == nullptr) [[unlikely]] {
     report_unknown(nr);
+    h = &sys_unknown;
   }
-  if (trace) strace_print(t, call, r);
+  ostd::Result<long> r = strace_enabled() ? traced_call(t, nr, args, h) : h(t, args);
   long ret = r.is_ok() ? r.value() : -static_cast<long>(ostd::errno_value(r.error()));
   // After execve the context is the new program's; rax = 0 is right for it too.
   t.context().set_syscall_ret(static_cast<ostd::u64>(ret));

@@ -274,9 +274,13 @@ std::optional<Paddr> VmSpace::translate(Vaddr va, Access access) const {
 
 Result<usize> VmSpace::copy(Vaddr va, std::span<u8> kbuf, bool to_user, bool partial) {
   // The backend's shortcut when this space is the one loaded (bare metal: the CPU's own page
-  // walk); anything it cannot do in one go — a fault, a locked space — comes this way.
-  usize done = arch::as_copy_direct(*arch_, lock_, va, kbuf, to_user);
-  if (done == kbuf.size()) return done;
+  // walk); anything it cannot do in one go — a fault, a locked space — goes through the table.
+  if (arch::as_copy_direct(*arch_, lock_, va, kbuf, to_user) == kbuf.size()) return kbuf.size();
+  return copy_walk(va, kbuf, to_user, partial);
+}
+
+Result<usize> VmSpace::copy_walk(Vaddr va, std::span<u8> kbuf, bool to_user, bool partial) {
+  usize done = 0;
   Vaddr faulted_page = ~Vaddr{0};
   Access access = to_user ? Access::Write : Access::Read;
   while (done < kbuf.size()) {
@@ -351,14 +355,16 @@ usize VmSpace::copy_between(VmSpace& src, Vaddr src_va, VmSpace& dst, Vaddr dst_
 }
 
 Result<void> VmSpace::read_bytes(Vaddr src, std::span<u8> dst) {
-  TRY(copy(src, dst, false, false));
+  if (arch::as_copy_direct(*arch_, lock_, src, dst, false) == dst.size()) return {};
+  TRY(copy_walk(src, dst, false, false));
   return {};
 }
 
 Result<void> VmSpace::write_bytes(Vaddr dst, std::span<const u8> src) {
-  // copy() only reads kbuf when copying to user; the span is never written through.
+  // A copy to user only reads kbuf; the span is never written through.
   std::span<u8> buf(const_cast<u8*>(src.data()), src.size());  // NOLINT
-  TRY(copy(dst, buf, true, false));
+  if (arch::as_copy_direct(*arch_, lock_, dst, buf, true) == buf.size()) return {};
+  TRY(copy_walk(dst, buf, true, false));
   return {};
 }
 

@@ -118,6 +118,8 @@ class VmSpace {
   // Translates va for `access` to a direct-map offset; nullopt when not allowed.
   std::optional<Paddr> translate(Vaddr va, Access access) const;
   Result<usize> copy(Vaddr va, std::span<u8> kbuf, bool to_user, bool partial);
+  // copy() through the page table alone, under the lock.
+  Result<usize> copy_walk(Vaddr va, std::span<u8> kbuf, bool to_user, bool partial);
 
   mutable Mutex lock_;
   std::unique_ptr<PageTable> pt_;
