@@ -1,4 +1,5 @@
 // The frame allocator: a bitmap over the backend's physical range plus a refcount per frame.
+#include <array>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -32,7 +33,8 @@ class FrameAllocator {
       ++failures_;
       return Errno::enomem;
     }
-    usize start = n == 1 ? find_one() : find_run(n);
+    usize start = n == 1 ? pop_recent() : kNone;
+    if (start == kNone) start = n == 1 ? find_one() : find_run(n);
     if (start == kNone) {
       ++failures_;
       return Errno::enomem;
@@ -44,7 +46,6 @@ class FrameAllocator {
     free_ -= n;
     usize used = nframes_ - free_;
     if (used > peak_) peak_ = used;
-    if (n == 1) hint_ = start + 1;
     return base_ + start * kPageSize;
   }
 
@@ -54,6 +55,14 @@ class FrameAllocator {
     set_bit(idx, false);
     ++free_;
     ++frees_;
+    if (idx < lowest_free_) lowest_free_ = idx;
+    if (recent_count_ < recent_.size()) {
+      recent_.at((recent_next_ + recent_count_) % recent_.size()) = idx;
+      ++recent_count_;
+    } else {
+      recent_.at(recent_next_) = idx;  // full: forget the oldest
+      recent_next_ = (recent_next_ + 1) % recent_.size();
+    }
   }
 
   usize index(Paddr p) const {
@@ -78,17 +87,32 @@ class FrameAllocator {
       bitmap_[i / 64] &= ~(u64{1} << (i % 64));
     }
   }
+  // The most recently freed frame still free (LIFO: likely in the caches, and already backed by
+  // the host or the hypervisor), or kNone. A frame may have been taken since by find_one or
+  // find_run; such entries are skipped.
+  usize pop_recent() {
+    while (recent_count_ > 0) {
+      usize slot = (recent_next_ + recent_count_ - 1) % recent_.size();
+      --recent_count_;
+      usize i = recent_.at(slot);
+      if (!get_bit(i)) return i;
+    }
+    recent_next_ = 0;
+    return kNone;
+  }
+  // The lowest free frame. Everything below lowest_free_ is in use, so the search is short, and
+  // memory is used from the bottom up instead of cycling through all of it (each first touch of
+  // a page costs the host or hypervisor a fault).
   usize find_one() {
-    usize words = bitmap_.size();
-    usize w0 = (hint_ % nframes_) / 64;
-    for (usize k = 0; k < words; ++k) {
-      usize w = (w0 + k) % words;
+    for (usize w = lowest_free_ / 64; w < bitmap_.size(); ++w) {
       if (bitmap_[w] != ~u64{0}) {
-        usize bit = static_cast<usize>(__builtin_ctzll(~bitmap_[w]));
-        usize i = w * 64 + bit;
-        if (i < nframes_) return i;
+        usize i = w * 64 + static_cast<usize>(__builtin_ctzll(~bitmap_[w]));
+        if (i >= nframes_) break;
+        lowest_free_ = i;
+        return i;
       }
     }
+    lowest_free_ = nframes_;
     return kNone;
   }
   usize find_run(usize n) {
@@ -104,7 +128,10 @@ class FrameAllocator {
   Paddr base_ = 0;
   usize nframes_ = 0;
   usize free_ = 0;
-  usize hint_ = 0;
+  usize lowest_free_ = 0;  // no free frame below this index
+  std::array<usize, 1024> recent_{};  // ring of recently freed frames, newest last
+  usize recent_next_ = 0;             // the oldest entry
+  usize recent_count_ = 0;
   usize peak_ = 0;
   u64 allocations_ = 0, frees_ = 0, failures_ = 0;
   std::vector<u64> bitmap_;

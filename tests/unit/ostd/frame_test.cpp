@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <array>
+#include <optional>
 #include <vector>
 
 #include "harness.h"
@@ -81,6 +83,45 @@ TEST(Frame, ExhaustionFailsCleanlyAndRecovers) {
     EXPECT_TRUE(Frame::alloc().is_ok());
     frames.clear();
     EXPECT_GT(frame_stats().free_frames, test::mem_bytes() / kPageSize / 2);
+  });
+}
+
+TEST(Frame, FreedFramesAreReusedNewestFirst) {
+  // Hot frames first: a just-freed frame is in the caches and already backed by the host.
+  test::run_in_kernel([] {
+    std::vector<Frame> v;
+    for (int i = 0; i < 130; ++i) v.push_back(Frame::alloc().release_value());
+    Paddr last = v.back().paddr();
+    Paddr before_last = v[v.size() - 2].paddr();
+    v.clear();  // frees v[0] first and v[129] last
+    Frame again = Frame::alloc().release_value();
+    EXPECT_EQ(again.paddr(), last);
+    Frame next = Frame::alloc().release_value();
+    EXPECT_EQ(next.paddr(), before_last);
+  });
+}
+
+TEST(Frame, AllocationDoesNotWanderThroughMemory) {
+  // Allocate/free rounds reuse the frames freed before instead of cycling through all of memory
+  // (each first touch of a page costs the host or hypervisor a fault).
+  test::run_in_kernel([] {
+    std::vector<Frame> v;
+    for (int i = 0; i < 256; ++i) v.push_back(Frame::alloc_uninit().release_value());
+    Paddr lo = ~Paddr{0};
+    Paddr hi = 0;
+    for (const Frame& f : v) {
+      lo = std::min(lo, f.paddr());
+      hi = std::max(hi, f.paddr());
+    }
+    v.clear();
+    for (int round = 0; round < 5000; ++round) {
+      std::array<std::optional<Frame>, 4> fs;
+      for (auto& f : fs) {
+        f.emplace(Frame::alloc_uninit().release_value());
+        ASSERT_GE(f->paddr(), lo) << "round " << round;
+        ASSERT_LE(f->paddr(), hi) << "round " << round;
+      }
+    }
   });
 }
 
