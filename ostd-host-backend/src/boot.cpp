@@ -192,7 +192,11 @@ Result<usize> try_read(std::span<u8> dst) {
 
 Result<usize> read(std::span<u8> dst) {
   for (;;) {
-    ssize_t n = ::read(0, dst.data(), dst.size());
+    ssize_t n = 0;
+    {
+      host::HostWait w;
+      n = ::read(0, dst.data(), dst.size());
+    }
     if (n >= 0) return static_cast<usize>(n);
     if (errno != EINTR) return Errno::eio;
   }

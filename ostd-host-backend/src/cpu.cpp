@@ -45,15 +45,30 @@ namespace {
 // other thread (someone's kill(), a stray process-directed copy) must not run interrupt
 // handlers or switch tasks there, concurrently with the kernel: it is ignored.
 thread_local bool t_kernel_thread __attribute__((tls_model("initial-exec"))) = false;
+// Inside a HostWait (a blocking host call of the kernel thread).
+thread_local bool t_host_wait __attribute__((tls_model("initial-exec"))) = false;
 timer_t g_timer{};
 bool g_timer_created = false;
+u64 g_deferred_interrupts = 0;
 u32 g_hz = 250;
+// How soon a timer interrupt that found library code running is tried again.
+constexpr u64 kDeferredRetryNs = 200 * kNsPerUs;
 
 void on_timer_signal(int, siginfo_t*, void* uc) {
   if (!t_kernel_thread) return;
   int saved = errno;
-  irq::dispatch(irq::kTimerLine);
-  if (pc_is_preemptible(uc)) irq_internal::preempt_on_irq_return();
+  bool in_umk = pc_is_preemptible(uc);
+  if (in_umk || t_host_wait) {
+    irq::dispatch(irq::kTimerLine);
+    if (in_umk) irq_internal::preempt_on_irq_return();
+  } else {
+    // Library code: the handlers might take a lock it holds (see HostWait). The line stays
+    // pending; enabling interrupts runs it, or this signal again once it lands in our code.
+    // Until then the timer is re-armed here (the handler is what programs it).
+    arch::cpu_local().pending.fetch_or(1u << irq::kTimerLine, std::memory_order_relaxed);
+    ++g_deferred_interrupts;
+    arch::set_timer_deadline(arch::monotonic_ns() + kDeferredRetryNs);
+  }
   errno = saved;
 }
 
@@ -101,6 +116,18 @@ void check_allocator_outside_executable() {
 }
 
 }  // namespace
+
+HostWait::HostWait() {
+  t_host_wait = true;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+
+HostWait::~HostWait() {
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  t_host_wait = false;
+}
+
+u64 deferred_interrupts() { return g_deferred_interrupts; }
 
 bool pc_is_preemptible(const void* ucontext) {
   const auto* uc = static_cast<const ucontext_t*>(ucontext);
@@ -202,6 +229,7 @@ void idle_wait() {
     if (!host::reap_children(true)) {
       sigset_t none;
       sigprocmask(SIG_SETMASK, nullptr, &none);
+      host::HostWait w;
       sigsuspend(&none);  // returns after the timer (or another) signal handler ran
     }
   }

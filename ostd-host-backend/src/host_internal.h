@@ -27,6 +27,20 @@ void stop_timer();
 /// Whether a signal handler interrupted code that may be preempted (our own text).
 bool pc_is_preemptible(const void* ucontext);
 
+/// Marks a blocking host call of the kernel thread (sigsuspend, a futex wait, a blocking
+/// waitpid or read). A timer signal runs the interrupt handlers at once only where that is
+/// safe: in umk's own code, or in such a call (a system call wrapper holds no library lock).
+/// Elsewhere in library code — libc, libstdc++, the sanitizer runtime, which may hold a lock
+/// the handlers' code takes too (glibc's atexit lock, taken by the first use of a
+/// function-local static) — the interrupt stays pending until umk's code runs again.
+class [[nodiscard]] HostWait {
+ public:
+  HostWait();
+  ~HostWait();
+  HostWait(const HostWait&) = delete;
+  HostWait& operator=(const HostWait&) = delete;
+};
+
 /// Kills the stubs kept for reuse (seccomp platform) and frees their frames; run_kernel calls
 /// it once no task is left, so no stub outlives the kernel that used it.
 void release_spare_stubs();

@@ -268,7 +268,11 @@ void release_spare_stubs() {
     kill(as->pid, SIGKILL);
     for (;;) {
       int st = 0;
-      pid_t r = waitpid(as->pid, &st, __WALL);
+      pid_t r = 0;
+      {
+        HostWait w;
+        r = waitpid(as->pid, &st, __WALL);
+      }
       if (r < 0 && errno == EINTR) continue;
       if (r != as->pid || WIFEXITED(st) || WIFSIGNALED(st)) break;
     }

@@ -700,7 +700,10 @@ bool seccomp_idle(bool (*has_work)()) {
     u32* sleeping = d + 1;
     __atomic_store_n(sleeping, 1, __ATOMIC_SEQ_CST);
     cur = __atomic_load_n(d, __ATOMIC_SEQ_CST);
-    if (cur == g_doorbell_seen) syscall(SYS_futex, d, FUTEX_WAIT, cur, nullptr, nullptr, 0);
+    if (cur == g_doorbell_seen) {
+      HostWait w;
+      syscall(SYS_futex, d, FUTEX_WAIT, cur, nullptr, nullptr, 0);
+    }
     __atomic_store_n(sleeping, 0, __ATOMIC_RELAXED);
     cur = __atomic_load_n(d, __ATOMIC_SEQ_CST);
   }

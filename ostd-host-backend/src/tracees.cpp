@@ -20,10 +20,10 @@ std::unordered_map<pid_t, int>& orphans() {
   static std::unordered_map<pid_t, int> m;
   return m;
 }
-WaitQueue& waiters() {
-  static WaitQueue wq;
-  return wq;
-}
+// Constructed before main: the timer interrupt wakes it on every tick, and a first use there
+// would register its destructor (glibc's atexit lock) from interrupt context.
+WaitQueue g_waiters;
+WaitQueue& waiters() { return g_waiters; }
 std::atomic<u64> g_event_seq{0};
 u32 g_tracee_waits = 0;  // tasks sleeping in wait_tracee
 
@@ -62,7 +62,13 @@ bool tracee_waits_pending() { return g_tracee_waits != 0; }
 bool reap_children(bool block) {
   if (tracees().empty()) return false;
   int status = 0;
-  pid_t r = waitpid(-1, &status, __WALL | (block ? 0 : WNOHANG));
+  pid_t r = 0;
+  if (block) {
+    HostWait w;
+    r = waitpid(-1, &status, __WALL);
+  } else {
+    r = waitpid(-1, &status, __WALL | WNOHANG);
+  }
   if (r < 0) return errno != ECHILD;
   bool any = false;
   while (r > 0) {

@@ -1,4 +1,6 @@
 #include <atomic>
+#include <cstring>
+#include <optional>
 #include <vector>
 
 #include "harness.h"
@@ -111,6 +113,46 @@ TEST(Irq, TimerInterruptsArriveWhileRunning) {
     EXPECT_GE(irq::count(irq::kTimerLine), before + 8);
   });
 }
+
+#ifndef FK_KTEST
+// Interrupt handlers run inside the timer signal's handler; where the signal lands in library
+// code they wait until it returns. (They once ran anywhere: the first tick, initializing a
+// function-local static, took glibc's atexit lock while boot code held it in __cxa_atexit, and
+// umk hung for good.)
+TEST(Irq, HandlersWaitOutLibraryCode) {
+  test::run_in_kernel([] {
+    static std::atomic<bool> in_library{false};
+    static std::atomic<int> fired{0};
+    static std::atomic<int> fired_in_library{0};
+    static std::optional<Timer> timer;
+    timer.emplace([] {
+      ++fired;
+      if (in_library.load(std::memory_order_relaxed)) ++fired_in_library;
+      timer->arm_after(300 * kNsPerUs);
+    });
+    timer->arm_after(300 * kNsPerUs);
+    u64 deferred_before = host::deferred_interrupts();
+    // Half the time in libc's memset, half in our own code (where the waiting ones run).
+    std::vector<u8> big(4 << 20);
+    u64 until = monotonic_ns() + 80 * kNsPerMs;
+    while (monotonic_ns() < until) {
+      u64 t0 = monotonic_ns();
+      in_library.store(true, std::memory_order_relaxed);
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+      std::memset(big.data(), static_cast<int>(fired.load() & 0xff), big.size());
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+      in_library.store(false, std::memory_order_relaxed);
+      u64 spin_until = monotonic_ns() + (monotonic_ns() - t0);
+      while (monotonic_ns() < spin_until) {
+      }
+    }
+    timer.reset();
+    EXPECT_GT(fired.load(), 0);
+    EXPECT_EQ(fired_in_library.load(), 0);
+    EXPECT_GT(host::deferred_interrupts(), deferred_before);
+  });
+}
+#endif
 
 TEST(Format, BasicsAndErrno) {
   EXPECT_EQ(format("{} + {} = {}", 1, -2, 3u), "1 + -2 = 3");

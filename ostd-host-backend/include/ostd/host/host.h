@@ -54,4 +54,9 @@ std::vector<int> stub_pids();
 /// must leave it alone.
 int timer_signal();
 
+/// Timer interrupts that arrived while the kernel thread ran library code (libc, libstdc++, a
+/// sanitizer runtime) and so waited until umk's own code ran again: the handlers could take a
+/// lock that the library code holds. For tests and statistics.
+u64 deferred_interrupts();
+
 }  // namespace ostd::host
