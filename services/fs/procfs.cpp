@@ -178,13 +178,14 @@ u64 vm_size_kb(const Process& p) {
 
 Result<std::string> gen_stat(ostd::i32 pid) {
   auto p = TRY(live_process(pid));
-  auto parent = p->parent.lock();
+  auto parent = parent_of(*p);
+  usize nthreads = threads_of(*p).size();
   u64 utime = p->utime_ns / kNsPerTick, stime = p->stime_ns / kNsPerTick;
   u64 start = (p->start_ns - std::min(p->start_ns, boot_ns())) / kNsPerTick;
   std::string s = ostd::format("{} ({}) {} {} {} {} 0 -1 4194560 0 0 0 0 {} {} {} {} {} {} {} 0 {} {} {} ", pid, p->comm,
                                std::string(1, state_letter(*p)), parent ? parent->pid() : 0, p->pgid, p->sid,
                                utime, stime, p->cutime_ns / kNsPerTick, p->cstime_ns / kNsPerTick,
-                               20 + p->nice, p->nice, std::max<usize>(1, p->threads.size()), start, vm_size_kb(*p) * 1024,
+                               20 + p->nice, p->nice, std::max<usize>(1, nthreads), start, vm_size_kb(*p) * 1024,
                                vm_size_kb(*p) / 4);
   s += "18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 ";
   s += ostd::format("{}\n", p->state == Process::State::Zombie ? p->exit_code : 0);
@@ -193,15 +194,16 @@ Result<std::string> gen_stat(ostd::i32 pid) {
 
 Result<std::string> gen_status(ostd::i32 pid) {
   auto p = TRY(live_process(pid));
-  auto parent = p->parent.lock();
+  auto parent = parent_of(*p);
   const char* state = p->state == Process::State::Zombie    ? "Z (zombie)"
                       : p->state == Process::State::Stopped ? "T (stopped)"
                                                             : "S (sleeping)";
   SigSet blocked{};
   SigSet pending{};
-  if (!p->threads.empty()) {
-    blocked = p->threads.front()->sigmask;
-    pending = p->threads.front()->pending;
+  auto threads = threads_of(*p);
+  if (!threads.empty()) {
+    blocked = threads.front()->sigmask;
+    pending = threads.front()->pending;
   }
   SigSet ignored{}, caught{};
   if (p->handlers) {
@@ -218,7 +220,7 @@ Result<std::string> gen_status(ostd::i32 pid) {
   s += ostd::format("TracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\n", p->creds.uid, p->creds.euid,
                     p->creds.suid, p->creds.fsuid, p->creds.gid, p->creds.egid, p->creds.sgid, p->creds.fsgid);
   s += ostd::format("FDSize:\t{}\nGroups:\t\nVmPeak:\t{} kB\nVmSize:\t{} kB\nVmRSS:\t{} kB\nThreads:\t{}\n",
-                    p->fds ? p->fds->limit() : 0, vm, vm, vm / 4, std::max<usize>(1, p->threads.size()));
+                    p->fds ? p->fds->limit() : 0, vm, vm, vm / 4, std::max<usize>(1, threads.size()));
   s += ostd::format("SigQ:\t0/{}\nSigPnd:\t{}\nShdPnd:\t{}\nSigBlk:\t{}\nSigIgn:\t{}\nSigCgt:\t{}\n", 63432,
                     hex16(pending.bits), hex16(p->shared_pending.bits), hex16(blocked.bits), hex16(ignored.bits),
                     hex16(caught.bits));
@@ -405,7 +407,7 @@ Result<std::vector<Child>> pid_children(u64 dev, ostd::i32 pid) {
   out.push_back(Child{"task", std::make_shared<ProcDir>(dev, [dev, pid]() -> Result<std::vector<Child>> {
                         auto p = TRY(live_process(pid));
                         std::vector<Child> tasks;
-                        for (const auto& t : p->threads) {
+                        for (const auto& t : threads_of(*p)) {
                           ostd::i32 tid = t->tid();
                           tasks.push_back(Child{ostd::format("{}", tid),
                                                std::make_shared<ProcDir>(dev, [dev, pid] {

@@ -266,7 +266,7 @@ Result<void> exec_program(Thread& self, const std::string& path, std::vector<std
   NewImage img = TRY(build_image(prog, envp));
   auto user = TRY(ostd::UserMode::create(img.vm, img.ctx));
   // ---- point of no return ----
-  for (auto& t : p.threads) {
+  for (auto& t : threads_of(p)) {
     if (t.get() != &self) {
       t->exiting = true;
       t->interrupt();

@@ -1,5 +1,7 @@
 // exit, exit_group, wait4, waitid, and what happens when threads and processes end.
 #include <algorithm>
+#include <iterator>
+#include <vector>
 
 #include <ostd/log.h>
 #include <ostd/mm/io.h>
@@ -35,7 +37,7 @@ void release_resources(Process& p) {
 }
 
 void notify_parent(Process& child) {
-  auto parent = child.parent.lock();
+  auto parent = parent_of(child);
   if (!parent) return;
   bool auto_reap = false;
   if (child.exit_signal == kSigChld && parent->handlers) {
@@ -62,14 +64,18 @@ void process_exit(Process& p) {
   release_resources(p);
   // Orphans go to init (pid 1), which reaps them.
   auto init = pid_table().process(1);
-  for (auto& c : p.children) {
-    if (init && init.get() != &p) {
-      c->parent = init;
-      init->children.push_back(c);
-      if (c->state == Process::State::Zombie) (void)init->child_event.wake_all();
+  std::vector<std::shared_ptr<Process>> orphans;  // released after unlocking
+  {
+    ostd::SpinLockGuard g(process_tree_lock());
+    orphans.swap(p.children);
+    for (auto& c : orphans) {
+      if (init && init.get() != &p) {
+        c->parent = init;
+        init->children.push_back(c);
+        if (c->state == Process::State::Zombie) (void)init->child_event.wake_all();
+      }
     }
   }
-  p.children.clear();
   p.state = Process::State::Zombie;
   notify_parent(p);
   p.vfork_released = true;
@@ -94,6 +100,7 @@ struct WaitResult {
 // Looks for a reportable child; ECHILD when no child matches at all.
 Result<std::optional<WaitResult>> find_waitable(Process& self, ostd::i32 pid, int options) {
   bool any = false;
+  ostd::SpinLockGuard g(process_tree_lock());
   for (auto& c : self.children) {
     if (!matches(self, *c, pid)) continue;
     any = true;
@@ -205,6 +212,7 @@ Result<long> sys_waitid(Thread& self, const SyscallArgs& a) {
 Result<long> sys_exit(Thread& self, const SyscallArgs& a) {
   Process& p = self.process();
   self.exiting = true;
+  ostd::SpinLockGuard g(process_tree_lock());
   if (p.threads.size() <= 1) p.exit_code = (a.as_int(0) & 0xff) << 8;
   return 0;
 }
@@ -221,6 +229,7 @@ void group_exit(Process& p, int status) {
     p.group_exiting = true;
     p.exit_code = status;
   }
+  ostd::SpinLockGuard g(process_tree_lock());
   for (auto& t : p.threads) {
     t->exiting = true;
     t->interrupt();
@@ -228,10 +237,15 @@ void group_exit(Process& p, int status) {
 }
 
 void unlink_child(Process& parent, const Process& child) {
-  auto& kids = parent.children;
-  kids.erase(std::remove_if(kids.begin(), kids.end(),
-                            [&](const auto& k) { return k.get() == &child; }),
-             kids.end());
+  std::vector<std::shared_ptr<Process>> gone;  // a last reference is dropped after unlocking
+  {
+    ostd::SpinLockGuard g(process_tree_lock());
+    auto& kids = parent.children;
+    auto split = std::stable_partition(kids.begin(), kids.end(),
+                                       [&](const auto& k) { return k.get() != &child; });
+    std::move(split, kids.end(), std::back_inserter(gone));
+    kids.erase(split, kids.end());
+  }
   pid_table().remove_process(child.pid());
 }
 
@@ -243,10 +257,15 @@ void thread_exit(Thread& t) {
   }
   std::shared_ptr<Thread> keep = t.shared_from_this();
   t.release_user_mode();
-  auto& threads = p.threads;
-  threads.erase(std::remove(threads.begin(), threads.end(), keep), threads.end());
+  bool last = false;
+  {
+    ostd::SpinLockGuard g(process_tree_lock());
+    auto& threads = p.threads;
+    threads.erase(std::remove(threads.begin(), threads.end(), keep), threads.end());
+    last = threads.empty();
+  }
   pid_table().remove_thread(t.tid());
-  if (threads.empty()) {
+  if (last) {
     kLog.debug("pid {} exits with status {:#x}", p.pid(), p.exit_code);
     process_exit(p);
   }

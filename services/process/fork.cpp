@@ -53,7 +53,7 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
     proc = self.process_shared();
   } else {
     proc = std::make_shared<Process>(tid);
-    auto real_parent = (flags & kCloneParent) != 0 ? parent.parent.lock() : self.process_shared();
+    auto real_parent = (flags & kCloneParent) != 0 ? parent_of(parent) : self.process_shared();
     if (!real_parent) real_parent = self.process_shared();
     proc->parent = real_parent;
     proc->pgid = parent.pgid;
@@ -86,7 +86,10 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
       proc->vm = vm;
       attach_fault_handler(proc->mm);
     }
-    real_parent->children.push_back(proc);
+    {
+      ostd::SpinLockGuard g(process_tree_lock());
+      real_parent->children.push_back(proc);
+    }
     pid_table().add_process(proc);
   }
   auto child = std::make_shared<Thread>(proc, tid);
@@ -115,7 +118,7 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
     // not stay behind as a child that never runs, or the parent's wait(-1) would never end.
     // The rest of it goes with `proc` and `child` on return.
     if (proc.get() != &parent) {
-      if (auto rp = proc->parent.lock()) unlink_child(*rp, *proc);
+      if (auto rp = parent_of(*proc)) unlink_child(*rp, *proc);
     }
     return r.error();
   }

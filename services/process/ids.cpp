@@ -28,7 +28,7 @@ constexpr int kRlimitNofile = 7, kRlimitStack = 3, kNumRlimits = 16;
 Result<long> sys_getpid(Thread& t, const SyscallArgs&) { return t.process().pid(); }
 Result<long> sys_gettid(Thread& t, const SyscallArgs&) { return t.tid(); }
 Result<long> sys_getppid(Thread& t, const SyscallArgs&) {
-  auto parent = t.process().parent.lock();
+  auto parent = parent_of(t.process());
   return parent ? parent->pid() : 0;
 }
 Result<long> sys_getuid(Thread& t, const SyscallArgs&) { return t.process().creds.uid; }
@@ -104,7 +104,7 @@ Result<long> sys_setpgid(Thread& t, const SyscallArgs& a) {
   if (!p) return Errno::esrch;
   Process& me = t.process();
   bool is_child = false;
-  for (auto& c : me.children) is_child |= c == p;
+  for (auto& c : children_of(me)) is_child |= c == p;
   if (p.get() != &me && !is_child) return Errno::esrch;
   if (p->sid == p->pid()) return Errno::eperm;  // a session leader
   if (p->sid != me.sid) return Errno::eperm;

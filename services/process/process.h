@@ -131,6 +131,7 @@ class Process : public std::enable_shared_from_this<Process> {
 
   // Identity and family.
   std::weak_ptr<Process> parent;
+  /// With process_tree_lock() held, like `threads`.
   std::vector<std::shared_ptr<Process>> children;
   ostd::i32 pgid = 0;
   ostd::i32 sid = 0;
@@ -147,7 +148,7 @@ class Process : public std::enable_shared_from_this<Process> {
   std::shared_ptr<FsContext> fs;
   std::shared_ptr<SignalHandlers> handlers;
 
-  // Threads.
+  // Threads (with process_tree_lock() held).
   std::vector<std::shared_ptr<Thread>> threads;
   /// Guards the pending-signal queues: shared_pending(_info) here and every thread's
   /// pending(_info). Tasks are preemptible: a sender (a timer task, another process) may run
@@ -185,7 +186,18 @@ class Process : public std::enable_shared_from_this<Process> {
   ostd::i32 pid_;
 };
 
-/// The table of live processes and threads (pid/tid namespace, one for now).
+/// The lock of the process tree, like Linux's tasklist_lock: every Process's `children` and
+/// `threads` are read and changed only with it held (kernel code is preemptible: a fork, an exit
+/// and a kill run in different tasks). A SpinLock: nothing may sleep under it — walks that do
+/// more take a copy (threads_of, children_of). PidTable has a lock of its own.
+ostd::SpinLock& process_tree_lock();
+std::vector<std::shared_ptr<Thread>> threads_of(Process& p);
+std::vector<std::shared_ptr<Process>> children_of(Process& p);
+/// p.parent, read under the lock (exit reparents children to init from another task).
+std::shared_ptr<Process> parent_of(const Process& p);
+
+/// The table of live processes and threads (pid/tid namespace, one for now). Each call is
+/// atomic (an internal lock).
 class PidTable {
  public:
   ostd::i32 alloc_id();
@@ -201,6 +213,7 @@ class PidTable {
   void reset();
 
  private:
+  mutable ostd::SpinLock lock_;
   ostd::i32 next_ = 1;
   std::map<ostd::i32, std::shared_ptr<Process>> processes_;
   std::map<ostd::i32, std::weak_ptr<Thread>> threads_;

@@ -77,13 +77,19 @@ Result<void> start_thread(const std::shared_ptr<Thread>& t, const ostd::UserCont
   if (fpu) TRY(user.set_fpu_state(*fpu));
   t->start(std::make_unique<ostd::UserMode>(std::move(user)));
   pid_table().add_thread(t);
-  t->process().threads.push_back(t);
+  {
+    ostd::SpinLockGuard g(process_tree_lock());
+    t->process().threads.push_back(t);
+  }
   std::shared_ptr<Thread> keep = t;
   auto task = ostd::Task::spawn([keep] { keep->run(); },
                                 ostd::TaskOptions{"user:" + std::to_string(t->tid()), 0});
   if (task.is_error()) {
-    auto& threads = t->process().threads;
-    threads.erase(std::remove(threads.begin(), threads.end(), t), threads.end());
+    {
+      ostd::SpinLockGuard g(process_tree_lock());
+      auto& threads = t->process().threads;
+      threads.erase(std::remove(threads.begin(), threads.end(), t), threads.end());
+    }
     pid_table().remove_thread(t->tid());
     return task.error();
   }
@@ -185,12 +191,17 @@ Process::~Process() = default;
 // ---- PidTable ----
 
 void PidTable::reset() {
-  processes_.clear();
-  threads_.clear();
-  next_ = 1;
+  std::map<ostd::i32, std::shared_ptr<Process>> gone;  // destroyed after unlocking
+  {
+    ostd::SpinLockGuard g(lock_);
+    gone.swap(processes_);
+    threads_.clear();
+    next_ = 1;
+  }
 }
 
 ostd::i32 PidTable::alloc_id() {
+  ostd::SpinLockGuard g(lock_);
   for (int tries = 0; tries < 1 << 22; ++tries) {
     ostd::i32 id = next_++;
     if (next_ >= (1 << 22)) next_ = 2;
@@ -199,20 +210,40 @@ ostd::i32 PidTable::alloc_id() {
   return -1;
 }
 
-void PidTable::add_process(const std::shared_ptr<Process>& p) { processes_[p->pid()] = p; }
-void PidTable::remove_process(ostd::i32 pid) { processes_.erase(pid); }
+void PidTable::add_process(const std::shared_ptr<Process>& p) {
+  ostd::SpinLockGuard g(lock_);
+  processes_[p->pid()] = p;
+}
+void PidTable::remove_process(ostd::i32 pid) {
+  std::shared_ptr<Process> gone;  // a last reference is dropped after unlocking
+  ostd::SpinLockGuard g(lock_);
+  auto it = processes_.find(pid);
+  if (it == processes_.end()) return;
+  gone = std::move(it->second);
+  processes_.erase(it);
+}
 std::shared_ptr<Process> PidTable::process(ostd::i32 pid) const {
+  ostd::SpinLockGuard g(lock_);
   auto it = processes_.find(pid);
   return it == processes_.end() ? nullptr : it->second;
 }
-void PidTable::add_thread(const std::shared_ptr<Thread>& t) { threads_[t->tid()] = t; }
-void PidTable::remove_thread(ostd::i32 tid) { threads_.erase(tid); }
+void PidTable::add_thread(const std::shared_ptr<Thread>& t) {
+  ostd::SpinLockGuard g(lock_);
+  threads_[t->tid()] = t;
+}
+void PidTable::remove_thread(ostd::i32 tid) {
+  ostd::SpinLockGuard g(lock_);
+  threads_.erase(tid);
+}
 std::shared_ptr<Thread> PidTable::thread(ostd::i32 tid) const {
+  ostd::SpinLockGuard g(lock_);
   auto it = threads_.find(tid);
   return it == threads_.end() ? nullptr : it->second.lock();
 }
 std::vector<std::shared_ptr<Process>> PidTable::all_processes() const {
   std::vector<std::shared_ptr<Process>> out;
+  ostd::SpinLockGuard g(lock_);
+  out.reserve(processes_.size());
   for (const auto& [pid, p] : processes_) out.push_back(p);
   return out;
 }
@@ -220,6 +251,26 @@ std::vector<std::shared_ptr<Process>> PidTable::all_processes() const {
 PidTable& pid_table() {
   static PidTable table;
   return table;
+}
+
+ostd::SpinLock& process_tree_lock() {
+  static ostd::SpinLock lock;
+  return lock;
+}
+
+std::vector<std::shared_ptr<Thread>> threads_of(Process& p) {
+  ostd::SpinLockGuard g(process_tree_lock());
+  return p.threads;
+}
+
+std::vector<std::shared_ptr<Process>> children_of(Process& p) {
+  ostd::SpinLockGuard g(process_tree_lock());
+  return p.children;
+}
+
+std::shared_ptr<Process> parent_of(const Process& p) {
+  ostd::SpinLockGuard g(process_tree_lock());
+  return p.parent.lock();
 }
 
 void attach_fault_handler(const std::shared_ptr<MemoryMap>& mm) {

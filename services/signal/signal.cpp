@@ -201,7 +201,7 @@ void stop_process(Thread& t, int sig) {
   p.state = Process::State::Stopped;
   p.stop_signal = sig;
   p.stop_reported = false;
-  if (auto parent = p.parent.lock()) {
+  if (auto parent = parent_of(p)) {
     bool nocldstop = false;
     {
       ostd::MutexGuard g(parent->handlers->lock);
@@ -249,6 +249,7 @@ void continue_process(Process& p) {
   // SIGCONT resumes a stopped process and discards pending stop signals.
   {
     ostd::SpinLockGuard g(p.sig_lock);
+    ostd::SpinLockGuard tree(process_tree_lock());
     for (int s : {kSigStop, kSigTstp, kSigTtin, kSigTtou}) {
       p.shared_pending.remove(s);
       for (auto& t : p.threads) t->pending.remove(s);
@@ -257,7 +258,7 @@ void continue_process(Process& p) {
   if (p.state == Process::State::Stopped) {
     p.state = Process::State::Running;
     p.continue_reported = false;
-    if (auto parent = p.parent.lock()) (void)parent->child_event.wake_all();
+    if (auto parent = parent_of(p)) (void)parent->child_event.wake_all();
   }
 }
 // Init (pid 1) only gets the signals it has handlers for, SIGKILL and SIGSTOP included, as in
@@ -288,7 +289,10 @@ void send_signal_to_process(Process& p, int sig, const SigInfo& info) {
   }
   if (sig == kSigCont || sig == kSigKill) continue_process(p);
   bool blocked = false;
-  for (auto& t : p.threads) blocked = blocked || t->sigmask.has(sig);
+  {
+    ostd::SpinLockGuard g(process_tree_lock());
+    for (auto& t : p.threads) blocked = blocked || t->sigmask.has(sig);
+  }
   bool drop = ignored(p, sig, false, blocked);
   {
     ostd::SpinLockGuard g(p.sig_lock);
@@ -297,6 +301,7 @@ void send_signal_to_process(Process& p, int sig, const SigInfo& info) {
     p.shared_pending.add(sig);
     p.shared_pending_info.push_back(info);
   }
+  ostd::SpinLockGuard g(process_tree_lock());
   for (auto& t : p.threads) {
     if (!t->sigmask.has(sig) || sig == kSigKill) t->interrupt();
   }
@@ -427,6 +432,7 @@ Result<long> sys_rt_sigaction(Thread& t, const SyscallArgs& a) {
                   (new_act->handler == kSigDfl && default_action(sig) == Default::Ignore))) {
     // Setting a signal to be ignored discards it if pending.
     ostd::SpinLockGuard g(p.sig_lock);
+    ostd::SpinLockGuard tree(process_tree_lock());
     p.shared_pending.remove(sig);
     for (auto& th : p.threads) th->pending.remove(sig);
   }
