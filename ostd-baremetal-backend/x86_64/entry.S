@@ -229,42 +229,31 @@ x86_switch:
 // u64 x86_user_copy(void* dst, const void* src, u64 n): a copy that may touch user pages (SMAP's
 // AC flag set around it, when SMAP is on). Returns 0, or 1 when a page fault stopped it:
 // trap_from_kernel resumes a fault anywhere in [x86_user_copy, x86_user_copy_end) at
-// x86_user_copy_fault. Short copies move eight bytes per loop step, long ones with rep movsq
-// (QEMU's TCG runs a rep-string instruction one element per step, either way far cheaper than
-// byte steps), and the tail bytewise.
+// x86_user_copy_fault. Eight bytes per step, then the tail bytewise (QEMU's TCG runs a
+// rep-string instruction one element per step, so rep movsb would be eight times the steps).
     .globl x86_user_copy, x86_user_copy_end, x86_user_copy_fault
 x86_user_copy:
     cmpb $0, x86_smap(%rip)
     je 1f
     stac
-1:  cmpq $64, %rdx
-    jb 3f
-    movq %rdx, %rcx
+1:  movq %rdx, %rcx
     shrq $3, %rcx
     andl $7, %edx
     rep movsq
-    jmp 4f
-2:  movq (%rsi), %rax
-    movq %rax, (%rdi)
-    addq $8, %rsi
-    addq $8, %rdi
-    subq $8, %rdx
-3:  cmpq $8, %rdx
-    jae 2b
-4:  testq %rdx, %rdx
-    jz 6f
-5:  movb (%rsi), %al
+    testq %rdx, %rdx
+    jz 3f
+2:  movb (%rsi), %al
     movb %al, (%rdi)
     incq %rsi
     incq %rdi
     decq %rdx
-    jnz 5b
-6:  xorl %eax, %eax
+    jnz 2b
+3:  xorl %eax, %eax
 x86_user_copy_end:
     cmpb $0, x86_smap(%rip)
-    je 7f
+    je 4f
     clac
-7:  ret
+4:  ret
 x86_user_copy_fault:
     movl $1, %eax
     jmp x86_user_copy_end

@@ -71,6 +71,7 @@ void process_exit(Process& p) {
     for (auto& c : orphans) {
       if (init && init.get() != &p) {
         c->parent = init;
+        c->parent_pid.store(init->pid(), std::memory_order_relaxed);
         init->children.push_back(c);
         if (c->state == Process::State::Zombie) (void)init->child_event.wake_all();
       }

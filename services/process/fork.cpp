@@ -56,6 +56,7 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
     auto real_parent = (flags & kCloneParent) != 0 ? parent_of(parent) : self.process_shared();
     if (!real_parent) real_parent = self.process_shared();
     proc->parent = real_parent;
+    proc->parent_pid.store(real_parent->pid(), std::memory_order_relaxed);
     proc->pgid = parent.pgid;
     proc->sid = parent.sid;
     proc->creds = parent.creds;

@@ -28,8 +28,7 @@ constexpr int kRlimitNofile = 7, kRlimitStack = 3, kNumRlimits = 16;
 Result<long> sys_getpid(Thread& t, const SyscallArgs&) { return t.process().pid(); }
 Result<long> sys_gettid(Thread& t, const SyscallArgs&) { return t.tid(); }
 Result<long> sys_getppid(Thread& t, const SyscallArgs&) {
-  auto parent = parent_of(t.process());
-  return parent ? parent->pid() : 0;
+  return t.process().parent_pid.load(std::memory_order_relaxed);
 }
 Result<long> sys_getuid(Thread& t, const SyscallArgs&) { return t.process().creds.uid; }
 Result<long> sys_geteuid(Thread& t, const SyscallArgs&) { return t.process().creds.euid; }

@@ -5,6 +5,7 @@
 // address space, descriptor table, file-system context and signal handlers.
 #pragma once
 
+#include <atomic>
 #include <array>
 #include <map>
 #include <memory>
@@ -131,6 +132,9 @@ class Process : public std::enable_shared_from_this<Process> {
 
   // Identity and family.
   std::weak_ptr<Process> parent;
+  /// The parent's pid, kept with `parent` (under the tree lock) for getppid, which reads it
+  /// without a lock as Linux does under RCU.
+  std::atomic<ostd::i32> parent_pid{0};
   /// With process_tree_lock() held, like `threads`.
   std::vector<std::shared_ptr<Process>> children;
   ostd::i32 pgid = 0;
