@@ -27,11 +27,22 @@ static_assert(sizeof(HostRequest) == 56);
 struct SeccompSlot {
   Segment altstack;
   Frame mailbox;
+  // The signal frame a thread of this slot parks with when it starts (bytes from `pristine_sp`
+  // to the altstack's top), taken from a thread started while no guest code ran in the
+  // process: a retired thread is reset to it before it serves another process.
+  std::vector<u8> pristine;
+  u64 pristine_sp = 0;
+  u64 pristine_si = 0;
 };
 
 struct PreparedThread {
   u32 slot;
   pid_t tid;
+  // A previous owner's last thread, left parked in the stub's handler (seccomp_end_thread):
+  // usable only once keep_spare has found it asleep where the stub sleeps, with every other
+  // thread gone, and reset its frame and mailbox (seccomp_reset_space).
+  bool retired = false;
+  bool reused = false;  // such a thread, verified and reset
 };
 
 struct AddressSpace {
@@ -54,6 +65,10 @@ struct AddressSpace {
   // Seccomp platform, spare stubs: a guest thread started once every earlier one was gone (so
   // it never ran guest code), waiting to be the next owner's first thread.
   std::optional<PreparedThread> prepared;
+  // No guest code has run in the process since it was started or kept as a spare (no user
+  // thread was created since): its mapping changes may wait for the first thread's first run,
+  // which flushes them all in one batch.
+  bool no_guest_yet = true;
 };
 
 struct UserThread {
@@ -66,6 +81,7 @@ struct UserThread {
   // Seccomp platform: parked in the stub's handler with a posted event (its frame at uc_va);
   // the FS/GS bases the host thread has.
   bool parked = false;
+  bool retired = false;  // kept parked for the next owner: its slot stays taken
   u64 uc_va = 0;
   u64 fs_known = 0;
   u64 gs_known = 0;
@@ -97,19 +113,30 @@ Result<void> seccomp_boot();
 Result<void> seccomp_setup_space(arch::AddressSpace& as);
 /// Creates a guest thread in `slot` (mapping the slot's pages when new), or takes the prepared
 /// one (its slot then replaces t.slot), and waits until it is parked in the stub's handler.
-Result<void> seccomp_start_thread(arch::AddressSpace& as, arch::UserThread& t);
+/// `first`: no guest code ran in the process before (its frame may be kept as the slot's
+/// pristine one).
+Result<void> seccomp_start_thread(arch::AddressSpace& as, arch::UserThread& t, bool first);
 /// Whether a freed slot may be reused (its previous thread is really gone).
 bool seccomp_slot_free(arch::AddressSpace& as, u32 slot);
 /// Whether every guest thread ever started in `as` is gone, as the host sees it; waits up to
 /// `timeout_ns` for threads that are still exiting.
 bool seccomp_threads_gone(arch::AddressSpace& as, u64 timeout_ns);
 /// Makes a stub whose guest threads are all gone look unused: every slot free, its altstack
-/// and mailbox zeroed (nothing of the previous guest stays readable to the next).
+/// and mailbox zeroed (nothing of the previous guest stays readable to the next); a retired
+/// prepared thread's slot gets its pristine frame back instead.
 void seccomp_reset_space(arch::AddressSpace& as);
+/// Whether the retired prepared thread is asleep in the stub's handler (the host's word), so
+/// that it can only continue as its mailbox and frame say; waits briefly for one that is still
+/// on its way there. False: it cannot be trusted (the space must not be reused).
+bool seccomp_verify_retired(arch::AddressSpace& as);
+/// Tells a prepared thread that is not wanted to exit and frees its slot (once it is gone).
+void seccomp_drop_prepared(arch::AddressSpace& as);
 /// Starts a guest thread in a spare stub without waiting for it (as.prepared), so the next
 /// owner's first thread is ready at once.
 Result<void> seccomp_prepare_thread(arch::AddressSpace& as);
-void seccomp_end_thread(arch::UserThread& t);
+/// Ends a guest thread (it exits in the stub). The process's last thread is kept parked
+/// instead, as the stub's next owner's first thread (as.prepared, retired): returns true then.
+bool seccomp_end_thread(arch::UserThread& t);
 ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx, void* pred,
                              bool (*call)(void*));
 Result<FpuState> seccomp_get_fpu(arch::UserThread& t);

@@ -231,7 +231,12 @@ bool keep_spare(arch::AddressSpace* as) {
     kLog.debug("stub {}: guest threads still alive, not reused", as->pid);
     return false;
   }
+  if (!seccomp_verify_retired(*as)) {
+    kLog.debug("stub {}: its last thread is not where the stub sleeps, not reused", as->pid);
+    return false;
+  }
   seccomp_reset_space(*as);
+  as->no_guest_yet = true;
   as->pending.clear();
   as->pending.push_back({SYS_munmap, {kGuestBase, kGuestTop - kGuestBase, 0, 0, 0, 0}});
   // The next owner's first thread, started now: it parks while the kernel gets on.
@@ -382,6 +387,9 @@ void as_protect(AddressSpace& as, Vaddr va, usize npages, PageFlags flags) {
 
 Result<void> as_flush(AddressSpace& as) {
   if (as.pending.empty()) return {};
+  // A new image being loaded or a fork child being built: nothing in the process can reach its
+  // mappings or the frames they name until a thread runs, and user_execute flushes first.
+  if (as.no_guest_yet) return {};
   MutexGuard g(as.ctl_lock);
   return flush_locked(as);
 }
@@ -435,7 +443,7 @@ namespace ostd::arch {
 
 void UserThreadDeleter::operator()(UserThread* t) const {
   if (t->as->seccomp) {
-    seccomp_end_thread(*t);
+    (void)seccomp_end_thread(*t);
   } else if (!t->t.gone) {
     // Make the thread exit by itself at the stub's syscall gadget.
     if (inject(*t->as, t->t, SYS_exit, {0, 0, 0, 0, 0, 0}).is_error() || !t->t.gone) {
@@ -445,7 +453,7 @@ void UserThreadDeleter::operator()(UserThread* t) const {
     }
   }
   if (!t->as->seccomp) unregister_tracee(t->t);
-  t->as->free_slots.push_back(t->slot);
+  if (!t->retired) t->as->free_slots.push_back(t->slot);
   --t->as->live_threads;
   delete t;
 }
@@ -453,8 +461,12 @@ void UserThreadDeleter::operator()(UserThread* t) const {
 Result<std::unique_ptr<UserThread, UserThreadDeleter>> create_user_thread(VmSpace& vm) {
   AddressSpace& as = vm.arch_space();
   MutexGuard g(as.ctl_lock);
+  bool first = as.no_guest_yet;
+  as.no_guest_yet = false;
   u32 slot = 0;
   if (as.seccomp) {
+    // A retired thread kept by a space that was not made spare first is not verified: it goes.
+    if (as.prepared && as.prepared->retired) seccomp_drop_prepared(as);
     if (as.prepared) {
       slot = as.prepared->slot;  // seccomp_start_thread takes the prepared thread
     } else {
@@ -473,7 +485,7 @@ Result<std::unique_ptr<UserThread, UserThreadDeleter>> create_user_thread(VmSpac
     t->as = &as;
     t->slot = slot;
     ++as.live_threads;
-    Result<void> r = seccomp_start_thread(as, *t);
+    Result<void> r = seccomp_start_thread(as, *t, first);
     if (r.is_error()) return r.error();
     return t;
   }

@@ -10,6 +10,7 @@
 // (wait/wake), arch_prctl, sched_yield and exit; anything else from there traps like any guest
 // system call. Mapping
 // changes stay with the traced control thread (ptrace), whose results come in registers.
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/futex.h>
@@ -21,7 +22,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
+#include <cstdio>
+#include <optional>
 #include <cerrno>
 #include <cstddef>
 #include <cstdlib>
@@ -56,6 +61,7 @@ constexpr usize kMbSetFlags = 64;
 constexpr usize kMbNewFs = 72;
 constexpr usize kMbNewGs = 80;
 constexpr usize kMbSleeping = 96;
+constexpr usize kMbRsp = 32;
 constexpr usize kMbStack = 128;
 // Spinning only pays when stubs and the kernel are on different CPUs.
 // pause loops (~1 ms, yielding the CPU every 64) before FUTEX_WAIT; cut short when the kernel
@@ -64,6 +70,7 @@ constexpr u64 kStubSpinIterations = 20000;
 constexpr u64 kKickTimeoutNs = 200 * 1000 * 1000;  // a kicked thread must post by then
 constexpr u64 kTaskSpinNs = 20 * 1000;  // a waiting task's spin before it sleeps
 constexpr u64 kIdleSpinNs = 50 * 1000;     // the kernel's idle spin on the doorbell
+constexpr u64 kRetiredSettleNs = 200 * 1000;  // a retired thread's way from spin to sleep
 constexpr u32 kPosted = 1;
 constexpr u32 kReplied = 2;
 
@@ -97,6 +104,7 @@ std::atomic<bool> g_sigchld{false};
 u32* g_doorbell = nullptr;  // umk's direct-map view of the doorbell word
 u32 g_doorbell_seen = 0;
 u64 g_idle_spin_ns = 0;
+u64 g_reused_threads = 0;  // retired threads that served a new owner
 
 u32* doorbell_word() { return g_doorbell; }
 
@@ -342,14 +350,16 @@ bool seccomp_slot_free(arch::AddressSpace& as, u32 slot) {
 }
 
 bool seccomp_threads_gone(arch::AddressSpace& as, u64 timeout_ns) {
+  // The prepared thread (parked, never let run guest code of this owner) is not counted.
+  pid_t keep = as.prepared ? as.prepared->tid : 0;
   u64 deadline = 0;
   for (;;) {
     // tgkill with signal 0 finds a thread only while it exists in this very process (a tid the
     // host recycled elsewhere does not match the thread group).
     std::erase_if(as.thread_tids, [&](pid_t tid) {
-      return syscall(SYS_tgkill, as.pid, tid, 0) != 0 && errno == ESRCH;
+      return tid != keep && syscall(SYS_tgkill, as.pid, tid, 0) != 0 && errno == ESRCH;
     });
-    if (as.thread_tids.empty()) return true;
+    if (std::ranges::all_of(as.thread_tids, [&](pid_t tid) { return tid == keep; })) return true;
     u64 now = arch::monotonic_ns();
     if (deadline == 0) deadline = now + timeout_ns;
     if (now >= deadline) return false;
@@ -363,17 +373,100 @@ bool seccomp_threads_gone(arch::AddressSpace& as, u64 timeout_ns) {
   }
 }
 
+namespace {
+// Makes the retired prepared thread's slot look like that of a thread that just started: its
+// altstack holds only the pristine frame, its mailbox the park event, so that it serves the
+// next owner exactly as a new thread would (registers, FPU state and FS/GS are all set again
+// on its first resume: the FS/GS bases are marked unknown).
+void restore_retired(arch::AddressSpace& as) {
+  arch::PreparedThread& p = *as.prepared;
+  arch::SeccompSlot& sl = *as.slots.at(p.slot);
+  u8* alt = arch::phys_to_virt(sl.altstack.paddr());
+  std::memset(alt, 0, kAltStackBytes);
+  std::memcpy(alt + (sl.pristine_sp - alt_base(p.slot)), sl.pristine.data(), sl.pristine.size());
+  u8* m = arch::phys_to_virt(sl.mailbox.paddr());
+  std::memset(m, 0, kPageSize);
+  store32(m + kMbCtid, static_cast<u32>(p.tid));
+  store64(m + kMbSigno, SIGILL);
+  store64(m + kMbSiginfo, sl.pristine_si);
+  store64(m + kMbUc, sl.pristine_sp + 8);
+  store64(m + kMbRsp, sl.pristine_sp);
+  store64(m + kMbFs, ~0ull);
+  store64(m + kMbGs, ~0ull);
+  store32(m + kMbSleeping, 1);  // asleep (verified): the first resume must wake it
+  store32(m + kMbState, kPosted);
+  p.retired = false;
+  p.reused = true;
+}
+}  // namespace
+
 void seccomp_reset_space(arch::AddressSpace& as) {
   as.free_slots.clear();
+  std::optional<u32> keep;
+  if (as.prepared) keep = as.prepared->slot;
   for (u32 s = 0; s < as.slots.size(); ++s) {
-    if (as.slots[s]) {
-      std::memset(arch::phys_to_virt(as.slots[s]->mailbox.paddr()), 0, kPageSize);
-      std::memset(arch::phys_to_virt(as.slots[s]->altstack.paddr()), 0, kAltStackBytes);
+    if (!as.slots[s]) continue;
+    if (keep == s) {
+      // A new prepared thread is left as it is (nothing but the stub ran since it started).
+      if (as.prepared->retired) restore_retired(as);
+      continue;
     }
+    std::memset(arch::phys_to_virt(as.slots[s]->mailbox.paddr()), 0, kPageSize);
+    std::memset(arch::phys_to_virt(as.slots[s]->altstack.paddr()), 0, kAltStackBytes);
   }
   // Lowest slots first (create_user_thread takes the first free one).
-  for (u32 s = 0; s < as.next_slot; ++s) as.free_slots.push_back(s);
+  for (u32 s = 0; s < as.next_slot; ++s) {
+    if (keep != s) as.free_slots.push_back(s);
+  }
   as.live_threads = 0;
+}
+
+u64 reused_stub_threads() { return g_reused_threads; }
+
+bool seccomp_verify_retired(arch::AddressSpace& as) {
+  if (!as.prepared || !as.prepared->retired) return true;
+  const arch::PreparedThread& p = *as.prepared;
+  if (p.slot >= as.slots.size() || !as.slots[p.slot] || as.slots[p.slot]->pristine.empty()) {
+    return false;
+  }
+  const u64 want_sp = as.slots[p.slot]->pristine_sp;
+  const u64 want_word = kStubMailboxes + u64{p.slot} * kPageSize + kMbState;
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", as.pid, p.tid);
+  u64 deadline = 0;
+  for (;;) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    std::array<char, 256> buf{};
+    ssize_t n = read(fd, buf.data(), buf.size() - 1);
+    close(fd);
+    if (n <= 0) return false;
+    // "nr arg0..arg5 sp pc" while blocked in a system call; "running" while on a CPU.
+    std::array<unsigned long long, 9> v{};
+    if (std::sscanf(buf.data(), "%llu %llx %llx %llx %llx %llx %llx %llx %llx", &v[0], &v[1],
+                    &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]) == 9) {
+      return v[0] == SYS_futex && v[1] == want_word && v[2] == FUTEX_WAIT && v[7] == want_sp &&
+             v[8] == kStubSleepReturn;
+    }
+    // Still spinning for the reply (end_thread bumped the wake epoch: it sleeps any moment).
+    u64 now = arch::monotonic_ns();
+    if (deadline == 0) deadline = now + kRetiredSettleNs;
+    if (now >= deadline) return false;
+    __builtin_ia32_pause();
+  }
+}
+
+void seccomp_drop_prepared(arch::AddressSpace& as) {
+  if (!as.prepared) return;
+  u32 slot = as.prepared->slot;
+  as.prepared.reset();
+  if (slot >= as.slots.size() || !as.slots[slot]) return;
+  u8* m = arch::phys_to_virt(as.slots[slot]->mailbox.paddr());
+  store64(m + kMbCmd, 1);
+  store32(m + kMbState, kReplied);
+  futex_wake(m + kMbState);
+  // Reused once its clear-tid word says the thread is gone (create_user_thread checks).
+  as.free_slots.push_back(slot);
 }
 
 namespace {
@@ -394,7 +487,7 @@ Result<pid_t> clone_thread(arch::AddressSpace& as, u32 slot) {
                           {mb, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
                            kStubMemFd, mbox.paddr()}});
     TRY(flush_locked(as));
-    as.slots[slot] = arch::SeccompSlot{std::move(seg), std::move(mbox)};
+    as.slots[slot] = arch::SeccompSlot{std::move(seg), std::move(mbox), {}, 0, 0};
   }
   u8* m = arch::phys_to_virt(as.slots[slot]->mailbox.paddr());
   std::memset(m, 0, kPageSize);
@@ -423,6 +516,11 @@ Result<pid_t> clone_thread(arch::AddressSpace& as, u32 slot) {
     kLog.error("clone in stub {} failed: {}", as.pid, tid);
     return Errno::eagain;
   }
+  // Born on the control thread's CPU (the kernel's, which the kernel keeps busy): move it to the
+  // guests' CPUs now rather than when it first runs, so it does not wait for the kernel to sleep.
+  if (const cpu_set_t* cpus = stub_cpus(); cpus != nullptr) {
+    (void)sched_setaffinity(static_cast<pid_t>(tid), sizeof *cpus, cpus);
+  }
   // Forget the threads that are gone now and then (a process that starts many threads).
   if (as.thread_tids.size() >= 2 * as.live_threads + 64) (void)seccomp_threads_gone(as, 0);
   as.thread_tids.push_back(static_cast<pid_t>(tid));
@@ -431,7 +529,7 @@ Result<pid_t> clone_thread(arch::AddressSpace& as, u32 slot) {
 
 // Waits until the new thread t has parked: it installs its altstack and filter, then parks
 // through ud2 at stub_park.
-Result<void> await_park(arch::UserThread& t) {
+Result<void> await_park(arch::UserThread& t, bool trusted) {
   if (!wait_posted(t, nullptr, [](void*) { return false; })) {
     kLog.error("new guest thread {} died before parking", t.t.tid);
     return Errno::eagain;
@@ -450,21 +548,34 @@ Result<void> await_park(arch::UserThread& t) {
   t.uc_va = uc;
   t.fs_known = load64(m + kMbFs);
   t.gs_known = load64(m + kMbGs);
+  arch::SeccompSlot& sl = *t.as->slots.at(t.slot);
+  if (trusted && sl.pristine.empty() && load64(m + kMbRsp) == uc - 8) {
+    // No guest code ran in the process since this thread started: its frame is the stub's.
+    u64 sp = uc - 8;
+    u64 top = alt_base(t.slot) + kAltStackBytes;
+    if (const u8* p = alt_ptr(t, sp, top - sp)) {
+      sl.pristine.assign(p, p + (top - sp));
+      sl.pristine_sp = sp;
+      sl.pristine_si = load64(m + kMbSiginfo);
+    }
+  }
   return {};
 }
 
 }  // namespace
 
-Result<void> seccomp_start_thread(arch::AddressSpace& as, arch::UserThread& t) {
+Result<void> seccomp_start_thread(arch::AddressSpace& as, arch::UserThread& t, bool first) {
   if (as.prepared) {
-    // A thread started while the process was a spare: it never ran guest code.
+    // A thread started while the process was a spare (it never ran guest code), or the
+    // previous owner's last thread, verified and reset.
     t.slot = as.prepared->slot;
     t.t.tid = as.prepared->tid;
+    if (as.prepared->reused) ++g_reused_threads;
     as.prepared.reset();
-    return await_park(t);
+    return await_park(t, true);
   }
   t.t.tid = TRY(clone_thread(as, t.slot));
-  return await_park(t);
+  return await_park(t, first);
 }
 
 Result<void> seccomp_prepare_thread(arch::AddressSpace& as) {
@@ -481,19 +592,32 @@ Result<void> seccomp_prepare_thread(arch::AddressSpace& as) {
     as.free_slots.insert(as.free_slots.begin(), slot);
     return tid.error();
   }
-  as.prepared = arch::PreparedThread{slot, tid.value()};
+  as.prepared = arch::PreparedThread{slot, tid.value(), false, false};
   return {};
 }
 
-void seccomp_end_thread(arch::UserThread& t) {
-  if (t.t.tid == 0 || t.slot >= t.as->slots.size() || !t.as->slots[t.slot]) return;
-  if (!t.parked || !thread_alive(t)) return;
+bool seccomp_end_thread(arch::UserThread& t) {
+  if (t.t.tid == 0 || t.slot >= t.as->slots.size() || !t.as->slots[t.slot]) return false;
+  if (!t.parked || !thread_alive(t)) return false;
+  arch::AddressSpace& as = *t.as;
+  if (seccomp_platform() && as.live_threads == 1 && !as.prepared &&
+      !as.slots[t.slot]->pristine.empty()) {
+    // The process's last thread: starting a thread costs the control thread a clone and the
+    // new thread its set-up, so it stays parked as the stub's next owner's first thread.
+    // keep_spare trusts it only after finding it asleep where the stub sleeps.
+    as.prepared = arch::PreparedThread{t.slot, t.t.tid, true, false};
+    t.parked = false;
+    t.retired = true;
+    bump_wake_epoch();  // a handler spinning for the reply sleeps instead
+    return true;
+  }
   // Tell the parked handler to exit the host thread; its clear-tid word frees the slot.
   u8* m = mailbox_ptr(t);
   store64(m + kMbCmd, 1);
   store32(m + kMbState, kReplied);
   futex_wake(m + kMbState);
   t.parked = false;
+  return false;
 }
 
 ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx, void* pred,

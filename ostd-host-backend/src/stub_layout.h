@@ -17,6 +17,9 @@ inline constexpr std::uint64_t kStubClone = kStubBase + 0x100;
 inline constexpr std::uint64_t kStubPark = kStubBase + 0x180;
 inline constexpr std::uint64_t kStubSigHandler = kStubBase + 0x200;
 inline constexpr std::uint64_t kStubSigAction = kStubBase + 0x480;
+/// The handler's futex sleep (a syscall instruction) and the address it returns to.
+inline constexpr std::uint64_t kStubSleep = kStubBase + 0x4c0;
+inline constexpr std::uint64_t kStubSleepReturn = kStubSleep + 2;
 /// The stub's code page: the only place guest threads' allowed host system calls come from.
 inline constexpr std::uint64_t kStubCodeEnd = kStubBase + 0x1000;
 /// The whole region the stub owns; everything else in the process is the guest's or unmapped.

@@ -208,6 +208,8 @@ stub_sig_handler:
     pop %rcx
     movabs $0x7ff840002000, %rdi
     jmp 31b
+    .globl stub_wait
+stub_wait:
 32: movl $1, 96(%rbx)               /* sleeping: the kernel must wake us */
     mfence
     cmpl $2, (%rbx)
@@ -217,8 +219,7 @@ stub_sig_handler:
     xor %esi, %esi
     mov $1, %edx
     xor %r10d, %r10d
-    syscall
-    jmp 32b
+    jmp stub_sleep
 33: movl $0, 96(%rbx)
 4:  cmpq $1, 56(%rbx)
     je 8f
@@ -269,5 +270,28 @@ stub_sig_action:
     .quad 0x0C000004            /* SA_SIGINFO | SA_ONSTACK | SA_RESTORER */
     .quad stub_restorer
     .quad 0xffffffffffffffff
+
+.org 0x4c0
+/* The handler's sleep, at a fixed address. Whatever woke the thread (and whatever its other
+ * registers hold), it finds its mailbox again from its stack pointer alone and goes back to
+ * the wait loop: so a thread the kernel sees blocked right here (/proc/<pid>/task/<tid>/syscall:
+ * futex, this return address and its frame's stack pointer) can only ever continue as the
+ * mailbox and frame that the kernel writes say. That is how a previous guest's last thread is
+ * verified before it serves the stub's next owner. */
+    .globl stub_sleep
+stub_sleep:
+    syscall
+    mov %rsp, %rax
+    movabs $0x7ff880000000, %rcx    /* kStubAltStacks */
+    sub %rcx, %rax
+    shr $16, %rax
+    cmp $16384, %rax
+    jae 1f
+    shl $12, %rax
+    movabs $0x7ff8c0000000, %rcx    /* kStubMailboxes */
+    add %rcx, %rax
+    mov %rax, %rbx
+    jmp stub_wait
+1:  ud2
 
     .section .note.GNU-stack, "", @progbits

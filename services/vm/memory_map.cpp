@@ -411,38 +411,73 @@ Result<std::shared_ptr<MemoryMap>> MemoryMap::fork(std::shared_ptr<ostd::VmSpace
   child->brk_base_ = brk_base_;
   child->brk_ = brk_;
   child->mmap_base_ = mmap_base_;
-  auto is_hot = [&](Vaddr page) {
-    return std::ranges::any_of(hot, [&](Vaddr a) { return ostd::page_align_down(a) == page; });
+  // A private page the parent may write and nobody else maps.
+  auto exclusive = [](const Vma& v, const ostd::PageMapping& m) {
+    // `m` holds one reference and the parent's mapping another: nobody else has the frame.
+    return (v.prot & kProtWrite) != 0 && ostd::has(m.flags, PageFlags::W) &&
+           m.frame.refcount() <= 2;
   };
-  // Private writable areas become read-only in the parent (one backend trip for all of them)
-  // before the child can run; both then copy on write. Hot pages the parent owns alone stay
-  // writable there, and the child gets its own copy now.
-  std::vector<ostd::VmSpace::Protection> cow;
+  std::vector<std::pair<const Vma*, std::vector<std::pair<Vaddr, ostd::PageMapping>>>> all;
+  ostd::usize exclusive_pages = 0;
   for (const auto& [start, v] : areas_) {
     auto pages = vm_->mappings_in(v.start, v.end);
     if (pages.empty()) continue;
+    if (!is_shared(v)) {
+      for (auto& [va, m] : pages) exclusive_pages += exclusive(v, m) ? 1 : 0;
+    }
+    all.emplace_back(&v, std::move(pages));
+  }
+  // A small working set is copied whole: both processes would soon write much of it (the
+  // stack, libc's data, the heap's head), and a copy costs far less than write-protecting the
+  // parent's pages and two write faults per page (on the host backend each is a mapping change
+  // in another process, with a TLB shootdown). Otherwise only the hot pages (the forking
+  // thread's stack and thread block) are copied and the rest is shared copy-on-write.
+  constexpr ostd::usize kCopyWholeBelowPages = 64;
+  bool copy_all = exclusive_pages <= kCopyWholeBelowPages;
+  auto is_hot = [&](Vaddr page) {
+    return copy_all ||
+           std::ranges::any_of(hot, [&](Vaddr a) { return ostd::page_align_down(a) == page; });
+  };
+  // Copied pages come from one contiguous run when there is one, so that runs of them map
+  // with one backend operation.
+  std::optional<ostd::Segment> run;
+  ostd::usize run_used = 0;
+  if (copy_all && exclusive_pages > 1) {
+    if (auto seg = ostd::Segment::alloc_uninit(exclusive_pages); seg.is_ok()) {
+      run = std::move(seg.value());
+    }
+  }
+  auto copy_frame = [&]() -> Result<ostd::Frame> {
+    if (run && run_used < run->nframes()) return run->frame(run_used++);
+    return ostd::Frame::alloc_uninit();
+  };
+  // The parent's other writable private pages become read-only (one backend trip for all of
+  // them) before the child can run; both then copy on write.
+  std::vector<ostd::VmSpace::Protection> cow;
+  for (auto& [vp, pages] : all) {
+    const Vma& v = *vp;
     if (is_shared(v)) {
       for (auto& [va, m] : pages) TRY(child->vm_->map(va, m.frame, m.flags));
       continue;
     }
-    bool writable = (v.prot & kProtWrite) != 0;
     PageFlags ro = without_write(page_flags_for(v.prot));
-    Vaddr protect_from = v.start;
     for (auto& [va, m] : pages) {
-      // `m` holds one reference and the parent's mapping another: nobody else has the frame.
-      if (writable && ostd::has(m.flags, PageFlags::W) && m.frame.refcount() <= 2 && is_hot(va)) {
-        ostd::Frame copy = TRY(ostd::Frame::alloc_uninit());
+      if (exclusive(v, m) && is_hot(va)) {
+        ostd::Frame copy = TRY(copy_frame());
         copy.copy_from(m.frame);
         TRY(child->vm_->map(va, copy, m.flags));
-        if (protect_from < va) cow.push_back({protect_from, va - protect_from, ro});
-        protect_from = va + kPageSize;
         continue;
       }
       TRY(child->vm_->map(va, m.frame, without_write(m.flags)));
+      if (!ostd::has(m.flags, PageFlags::W)) continue;
+      if (!cow.empty() && cow.back().va + cow.back().len == va && cow.back().flags == ro) {
+        cow.back().len += kPageSize;
+      } else {
+        cow.push_back({va, kPageSize, ro});
+      }
     }
-    if (writable && protect_from < v.end) cow.push_back({protect_from, v.end - protect_from, ro});
   }
-  TRY(vm_->protect_all(cow));
+  if (!cow.empty()) TRY(vm_->protect_all(cow));
   return child;
 }
 

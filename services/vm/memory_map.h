@@ -72,10 +72,11 @@ class MemoryMap {
   /// Whether va lies inside any VMA (SEGV_MAPERR vs SEGV_ACCERR).
   bool is_mapped(ostd::Vaddr va) const;
 
-  /// A copy-on-write duplicate for fork, over a fresh VmSpace. The pages holding `hot`
-  /// addresses (the forking thread's stack and thread pointer) are copied at once instead when
-  /// they are private, writable and exclusively the parent's: both processes write them right
-  /// after fork, and a 4 KiB copy costs less than two write faults.
+  /// A duplicate for fork, over a fresh VmSpace. A small working set (private pages the
+  /// parent may write and nobody else maps, at most 64) is copied whole; otherwise pages are
+  /// shared copy-on-write, except those holding `hot` addresses (the forking thread's stack
+  /// and thread pointer), copied at once when exclusive: both processes write them right after
+  /// fork, and a 4 KiB copy costs less than two write faults.
   ostd::Result<std::shared_ptr<MemoryMap>> fork(std::shared_ptr<ostd::VmSpace> child_vm,
                                                 std::span<const ostd::Vaddr> hot = {});
 

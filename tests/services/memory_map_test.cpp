@@ -50,8 +50,13 @@ TEST(MemoryMap, ForkIsCopyOnWrite) {
   test::run_in_kernel([] {
     auto parent = new_map();
     parent->vm().set_fault_handler([m = parent.get()](Vaddr va, Access a) { return m->handle_fault(va, a); });
-    Vaddr a = parent->map(0, 2 * kPageSize, kRw, kAnonPrivate, nullptr, 0).value();
-    ASSERT_TRUE(UserPtr<u64>(a).write(parent->vm(), 111).is_ok());
+    // A working set too big to copy at fork (see ForkCopiesASmallWorkingSet).
+    constexpr u64 kPages = 96;
+    Vaddr a = parent->map(0, kPages * kPageSize, kRw, kAnonPrivate, nullptr, 0).value();
+    for (u64 i = kPages; i-- > 0;) {
+      ASSERT_TRUE(UserPtr<u64>(a + i * kPageSize).write(parent->vm(), 111).is_ok());
+    }
+    ASSERT_EQ(parent->vm().mapped_pages(), kPages);
     auto child_vm = VmSpace::create().release_value();
     auto child = parent->fork(child_vm).release_value();
     child->vm().set_fault_handler([m = child.get()](Vaddr va, Access x) { return m->handle_fault(va, x); });
@@ -67,6 +72,37 @@ TEST(MemoryMap, ForkIsCopyOnWrite) {
     ASSERT_TRUE(UserPtr<u64>(a).write(parent->vm(), 333).is_ok());
     EXPECT_EQ(parent->vm().query(a)->frame.paddr(), before);
     EXPECT_EQ(peek(*child, a), 222u);
+  });
+}
+
+TEST(MemoryMap, ForkCopiesASmallWorkingSet) {
+  test::run_in_kernel([] {
+    auto parent = new_map();
+    parent->vm().set_fault_handler([m = parent.get()](Vaddr va, Access a) { return m->handle_fault(va, a); });
+    Vaddr a = parent->map(0, 2 * kPageSize, kRw, kAnonPrivate, nullptr, 0).value();
+    ASSERT_TRUE(UserPtr<u64>(a).write(parent->vm(), 111).is_ok());
+    ASSERT_TRUE(UserPtr<u64>(a + kPageSize).write(parent->vm(), 112).is_ok());
+    Paddr before = parent->vm().query(a)->frame.paddr();
+    auto child = parent->fork(VmSpace::create().release_value()).release_value();
+    child->vm().set_fault_handler([m = child.get()](Vaddr va, Access x) { return m->handle_fault(va, x); });
+    // The parent keeps its writable pages; the child has copies of them, writable too.
+    for (Vaddr p : {a, a + kPageSize}) {
+      auto pm = parent->vm().query(p);
+      auto cm = child->vm().query(p);
+      ASSERT_TRUE(pm && cm);
+      EXPECT_TRUE(has(pm->flags, PageFlags::W));
+      EXPECT_TRUE(has(cm->flags, PageFlags::W));
+      EXPECT_NE(pm->frame.paddr(), cm->frame.paddr());
+    }
+    EXPECT_EQ(parent->vm().query(a)->frame.paddr(), before);
+    EXPECT_EQ(peek(*child, a), 111u);
+    EXPECT_EQ(peek(*child, a + kPageSize), 112u);
+    ASSERT_TRUE(UserPtr<u64>(a).write(child->vm(), 222).is_ok());
+    ASSERT_TRUE(UserPtr<u64>(a + kPageSize).write(parent->vm(), 333).is_ok());
+    EXPECT_EQ(peek(*parent, a), 111u);
+    EXPECT_EQ(peek(*child, a), 222u);
+    EXPECT_EQ(peek(*parent, a + kPageSize), 333u);
+    EXPECT_EQ(peek(*child, a + kPageSize), 112u);
   });
 }
 

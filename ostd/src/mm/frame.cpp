@@ -232,6 +232,12 @@ Result<Segment> Segment::alloc(usize nframes) {
   return Segment(p, nframes);
 }
 
+Result<Segment> Segment::alloc_uninit(usize nframes) {
+  if (nframes == 0) return Errno::einval;
+  Paddr p = TRY(allocator().alloc(nframes));
+  return Segment(p, nframes);
+}
+
 Segment::Segment(Segment&& other) noexcept : paddr_(other.paddr_), nframes_(other.nframes_) {
   other.nframes_ = 0;
 }

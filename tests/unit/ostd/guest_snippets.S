@@ -111,4 +111,68 @@ guest_spin_syscalls:           /* getppid forever: for the round-trip benchmark 
     jmp guest_spin_syscalls
 guest_spin_syscalls_end:
 
+    .globl guest_dirty, guest_dirty_end
+guest_dirty:                   /* every XMM register and callee-saved register = rdi, then exit */
+    movq %rdi, %xmm0
+    pshufd $0x44, %xmm0, %xmm0
+    movdqa %xmm0, %xmm1
+    movdqa %xmm0, %xmm2
+    movdqa %xmm0, %xmm3
+    movdqa %xmm0, %xmm4
+    movdqa %xmm0, %xmm5
+    movdqa %xmm0, %xmm6
+    movdqa %xmm0, %xmm7
+    movdqa %xmm0, %xmm8
+    movdqa %xmm0, %xmm9
+    movdqa %xmm0, %xmm10
+    movdqa %xmm0, %xmm11
+    movdqa %xmm0, %xmm12
+    movdqa %xmm0, %xmm13
+    movdqa %xmm0, %xmm14
+    movdqa %xmm0, %xmm15
+    ldmxcsr mxcsr_dirty(%rip)
+    mov %rdi, %rbx
+    mov %rdi, %rbp
+    mov %rdi, %r12
+    mov %rdi, %r13
+    mov %rdi, %r14
+    mov %rdi, %r15
+    mov $60, %eax
+    syscall
+    ud2
+mxcsr_dirty:
+    .long 0x7f80               /* every exception masked, round toward zero (default 0x1f80) */
+guest_dirty_end:
+
+    .globl guest_report_sse, guest_report_sse_end
+guest_report_sse:              /* reports xmm0, xmm15 (low halves), mxcsr and rbx, r15 */
+    movq %xmm0, %rdi
+    movq %xmm15, %rsi
+    stmxcsr -8(%rsp)
+    mov -8(%rsp), %edx
+    mov %rbx, %r10
+    mov %r15, %r8
+    mov $1004, %eax
+    syscall
+    ud2
+guest_report_sse_end:
+
+    .globl guest_victim, guest_victim_attacker, guest_victim_loop, guest_victim_end
+guest_victim:                  /* a system call the kernel leaves unanswered */
+    mov $39, %eax
+    syscall
+guest_victim_loop:             /* reached only if another thread resumes it */
+    jmp guest_victim_loop
+guest_victim_attacker:         /* rdi = the victim's mailbox, rsi = where it is to resume */
+    mov 24(%rdi), %rax         /* its frame's ucontext */
+    mov %rsi, 168(%rax)        /* uc_mcontext rip */
+    movq $0, 56(%rdi)          /* command: resume */
+    movl $2, (%rdi)            /* state: replied */
+    mov $202, %eax             /* futex(state, FUTEX_WAKE, 1), from the stub's own futex call */
+    mov $1, %esi
+    mov $1, %edx
+    movabs $0x7ff8000004c0, %rcx
+    jmp *%rcx
+guest_victim_end:
+
     .section .note.GNU-stack, "", @progbits

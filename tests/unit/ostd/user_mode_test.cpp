@@ -352,4 +352,80 @@ TEST(UserMode, ReusedStubKeepsNothingOfThePreviousGuest) {
   EXPECT_TRUE(host::stub_pids().empty());
   for (int p : first) EXPECT_NE(kill(p, 0), 0) << "stub " << p << " survived";
 }
+
+TEST(UserMode, ReusedThreadStartsClean) {
+  if (!seccomp_platform_in_use()) GTEST_SKIP() << "threads are reused on the seccomp platform";
+  test::run_in_kernel([] {
+    constexpr u64 kDirt = 0x5a5a5a5a12345678ull;
+    {
+      auto vm = test::make_guest(GUEST_SNIPPET(guest_dirty));
+      UserContext ctx = test::start_context();
+      ctx.regs().rdi = kDirt;
+      UserMode um = start(vm, ctx);
+      ReturnReason rr = run(um);
+      ASSERT_EQ(rr.kind, ReturnReason::Kind::Syscall);
+      ASSERT_EQ(um.context().syscall_number(), 60u);
+      u64 xmm7 = 0;
+      std::memcpy(&xmm7, um.fpu_state().value().fxsave.data() + 160 + 7 * 16, 8);
+      EXPECT_EQ(xmm7, kDirt);  // the dirt is really there
+    }
+    // The last thread of that process serves the next address space (same stub process).
+    u64 reused = host::reused_stub_threads();
+    auto vm = test::make_guest(GUEST_SNIPPET(guest_report_sse));
+    UserMode um = start(vm, test::start_context());
+    EXPECT_EQ(host::reused_stub_threads(), reused + 1) << "the thread was not reused";
+    auto fpu = um.fpu_state();
+    ASSERT_TRUE(fpu.is_ok());
+    for (int i = 0; i < 16; ++i) {
+      u64 lo = 1;
+      std::memcpy(&lo, fpu.value().fxsave.data() + 160 + i * 16, 8);
+      EXPECT_EQ(lo, 0u) << "xmm" << i;
+    }
+    ReturnReason rr = run(um);
+    ASSERT_EQ(rr.kind, ReturnReason::Kind::Syscall);
+    ASSERT_EQ(um.context().syscall_number(), 1004u);
+    auto args = um.context().syscall_args();
+    EXPECT_EQ(args[0], 0u);                      // xmm0
+    EXPECT_EQ(args[1], 0u);                      // xmm15
+    EXPECT_EQ(args[2] & 0xffffu, 0x1f80u);       // mxcsr: the default again
+    EXPECT_EQ(args[3], 0u);                      // rbx, as start_context set it
+    EXPECT_EQ(args[4], 0u);                      // r15
+  });
+}
+
+TEST(UserMode, RetiredThreadThatRunsAgainIsNotReused) {
+  if (!seccomp_platform_in_use()) GTEST_SKIP() << "threads are reused on the seccomp platform";
+  std::vector<int> first;
+  test::run_in_kernel([&] {
+    {
+      auto vm = test::make_guest(GUEST_SNIPPET(guest_victim));
+      // The victim (slot 0 of a fresh stub) makes a system call and is left parked.
+      UserMode victim = start(vm, test::start_context());
+      ASSERT_EQ(run(victim).kind, ReturnReason::Kind::Syscall);
+      first = host::stub_pids();
+      ASSERT_EQ(first.size(), 1u);
+      // Another thread of the same guest writes the victim's mailbox and frame and wakes it
+      // through the stub's own futex call: the victim now runs guest code (a loop) although
+      // the kernel thinks it parked.
+      UserContext ctx = test::start_context();
+      ctx.set_instruction_pointer(test::kCodeVa + (test::guest_victim_attacker - test::guest_victim));
+      ctx.regs().rdi = 0x7ff8c0000000ull;  // slot 0's mailbox
+      ctx.regs().rsi = test::kCodeVa + (test::guest_victim_loop - test::guest_victim);
+      UserMode attacker = start(vm, ctx);
+      ReturnReason rr = run(attacker);
+      EXPECT_EQ(rr.kind, ReturnReason::Kind::Exception);  // its ud2 in the stub
+    }
+    // The victim was the process's last thread: kept with the stub only if it sleeps where
+    // the stub sleeps. It does not, so the next address space gets a new stub.
+    u64 reused = host::reused_stub_threads();
+    auto vm = test::make_guest(GUEST_SNIPPET(guest_syscall));
+    UserMode um = start(vm, test::start_context());
+    EXPECT_EQ(host::reused_stub_threads(), reused);
+    EXPECT_NE(host::stub_pids(), first) << "the stub with the running thread was reused";
+    for (int p : first) EXPECT_NE(kill(p, 0), 0) << "stub " << p << " survived";
+    ReturnReason rr = run(um);
+    ASSERT_EQ(rr.kind, ReturnReason::Kind::Syscall);
+    EXPECT_EQ(um.context().syscall_number(), 39u);
+  });
+}
 #endif

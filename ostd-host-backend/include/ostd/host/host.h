@@ -49,6 +49,11 @@ u64 parse_size(const std::string& text);
 /// returns.
 std::vector<int> stub_pids();
 
+/// Guest threads (seccomp platform) that served another address space after their own had
+/// ended: a process's last thread is kept parked with its stub, checked and reset, as the
+/// next owner's first thread instead of starting one. For tests and statistics.
+u64 reused_stub_threads();
+
 /// The host signal that is the timer interrupt (a real-time signal aimed at the thread running
 /// the kernel; the same signal on any other thread is ignored). Programs that embed the kernel
 /// must leave it alone.

@@ -62,6 +62,8 @@ class Segment {
  public:
   /// `nframes` contiguous zeroed frames; ENOMEM when no run is free, EINVAL for 0.
   static Result<Segment> alloc(usize nframes);
+  /// The same with unspecified contents (the caller overwrites every frame).
+  static Result<Segment> alloc_uninit(usize nframes);
   Segment(Segment&& other) noexcept;
   Segment& operator=(Segment&& other) noexcept;
   Segment(const Segment&) = delete;
