@@ -1,7 +1,11 @@
 // Kernel task contexts: Boost.Context fcontext fibers on mmap'ed stacks with a guard page.
 #include <sys/mman.h>
 
+#include <array>
+
 #include <boost/context/detail/fcontext.hpp>
+
+#include <ostd/irq.h>
 
 #include "host_internal.h"
 
@@ -32,6 +36,19 @@ struct TaskContext {
   void* fake_stack = nullptr;
 };
 
+namespace {
+// Stacks of tasks that ended, kept for the next ones (a process's every thread is a task): a
+// new mapping costs mmap, mprotect, munmap and a host page fault for each page the task
+// touches. Kernel memory only, so reuse leaks nothing to guests.
+struct FreeStack {
+  void* base;
+  usize size;
+};
+constexpr usize kMaxFreeStacks = 32;
+std::array<FreeStack, kMaxFreeStacks> g_free_stacks{};
+usize g_free_count = 0;
+}  // namespace
+
 void TaskContextDeleter::operator()(TaskContext* ctx) const {
   if (ctx->map_base != nullptr) {
 #ifdef OSTD_ASAN
@@ -41,7 +58,15 @@ void TaskContextDeleter::operator()(TaskContext* ctx) const {
     // syscalls fuzzer: a report inside pc_is_preemptible).
     __asan_unpoison_memory_region(ctx->map_base, ctx->map_size);
 #endif
-    munmap(ctx->map_base, ctx->map_size);
+    bool kept = false;
+    {
+      irq::DisabledGuard g;
+      if (g_free_count < kMaxFreeStacks) {
+        g_free_stacks.at(g_free_count++) = {ctx->map_base, ctx->map_size};
+        kept = true;
+      }
+    }
+    if (!kept) munmap(ctx->map_base, ctx->map_size);
   }
   delete ctx;
 }
@@ -81,12 +106,25 @@ Result<std::unique_ptr<TaskContext, TaskContextDeleter>> create_task_context(usi
   stack_size *= 4;  // instrumented frames are much larger
 #endif
   usize size = page_align_up(stack_size) + kPageSize;
-  void* base = mmap(nullptr, size, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-  if (base == MAP_FAILED) return Errno::enomem;
-  if (mprotect(base, kPageSize, PROT_NONE) != 0) {  // the guard page
-    munmap(base, size);
-    return Errno::enomem;
+  void* base = nullptr;
+  {
+    irq::DisabledGuard g;
+    for (usize i = g_free_count; i-- > 0;) {
+      if (g_free_stacks.at(i).size == size) {
+        base = g_free_stacks.at(i).base;
+        g_free_stacks.at(i) = g_free_stacks.at(--g_free_count);
+        break;
+      }
+    }
+  }
+  if (base == nullptr) {
+    base = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (base == MAP_FAILED) return Errno::enomem;
+    if (mprotect(base, kPageSize, PROT_NONE) != 0) {  // the guard page
+      munmap(base, size);
+      return Errno::enomem;
+    }
   }
 #ifdef OSTD_ASAN
   __asan_unpoison_memory_region(base, size);  // no stale shadow from an earlier mapping here

@@ -1,4 +1,5 @@
 // execve and execveat: replace the program of the calling process.
+#include <utility>
 #include <algorithm>
 
 #include <ostd/log.h>
@@ -263,7 +264,13 @@ Result<void> exec_program(Thread& self, const std::string& path, std::vector<std
                           std::vector<std::string> envp) {
   Process& p = self.process();
   Program prog = TRY(find_program(*p.fs, p, path, std::move(argv)));
-  NewImage img = TRY(build_image(prog, envp));
+  auto built = build_image(prog, envp);
+  // Out of memory while exited processes' address spaces are still being torn down: once
+  // more after them.
+  if (built.is_error() && built.error() == ostd::Errno::enomem && wait_for_address_space_releases()) {
+    built = build_image(prog, envp);
+  }
+  NewImage img = TRY(std::move(built));
   auto user = TRY(ostd::UserMode::create(img.vm, img.ctx));
   // ---- point of no return ----
   for (auto& t : threads_of(p)) {
@@ -272,8 +279,8 @@ Result<void> exec_program(Thread& self, const std::string& path, std::vector<std
       t->interrupt();
     }
   }
-  p.vm = img.vm;
-  p.mm = img.mm;
+  // The old image goes in a task of its own once this thread runs the new one.
+  release_address_space(std::exchange(p.mm, img.mm), std::exchange(p.vm, img.vm));
   self.start(std::make_unique<ostd::UserMode>(std::move(user)));
   p.fds->close_on_exec();
   {

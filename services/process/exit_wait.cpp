@@ -4,6 +4,7 @@
 #include <vector>
 
 #include <ostd/log.h>
+#include <ostd/time.h>
 #include <ostd/mm/io.h>
 
 #include "fs/file.h"
@@ -32,8 +33,36 @@ void release_resources(Process& p) {
   p.fds.reset();
   release_record_locks(p.pid());
   p.fs.reset();
-  p.mm.reset();
-  p.vm.reset();  // the last reference destroys the address space (and its stub)
+}
+
+struct Releases {
+  ostd::SpinLock lock;
+  std::vector<std::pair<std::shared_ptr<MemoryMap>, std::shared_ptr<ostd::VmSpace>>> queue;
+  bool task_running = false;
+};
+
+Releases& releases() {
+  static Releases r;
+  return r;
+}
+
+// The release task: drops queued address spaces until none is left.
+void run_releases() {
+  Releases& r = releases();
+  for (;;) {
+    std::pair<std::shared_ptr<MemoryMap>, std::shared_ptr<ostd::VmSpace>> next;
+    {
+      ostd::SpinLockGuard g(r.lock);
+      if (r.queue.empty()) {
+        r.task_running = false;
+        return;
+      }
+      next = std::move(r.queue.front());
+      r.queue.erase(r.queue.begin());
+    }
+    next.first.reset();
+    next.second.reset();
+  }
 }
 
 void notify_parent(Process& child) {
@@ -60,7 +89,42 @@ void notify_parent(Process& child) {
   (void)parent->child_event.wake_all();
 }
 
+}  // namespace
+
+void release_address_space(std::shared_ptr<MemoryMap> mm, std::shared_ptr<ostd::VmSpace> vm) {
+  if (!mm && !vm) return;
+  Releases& r = releases();
+  bool start = false;
+  {
+    ostd::SpinLockGuard g(r.lock);
+    r.queue.emplace_back(std::move(mm), std::move(vm));
+    start = !r.task_running;
+    if (start) r.task_running = true;
+  }
+  if (!start) return;
+  if (ostd::Task::spawn(run_releases, ostd::TaskOptions{"release", 0}).is_error()) {
+    run_releases();  // no task: here and now
+  }
+}
+
+bool address_space_releases_pending() {
+  Releases& r = releases();
+  ostd::SpinLockGuard g(r.lock);
+  return r.task_running;
+}
+
+bool wait_for_address_space_releases() {
+  if (!address_space_releases_pending()) return false;
+  while (address_space_releases_pending()) ostd::Task::sleep_for_ns(ostd::kNsPerMs / 10);
+  return true;
+}
+
+namespace {
+
 void process_exit(Process& p) {
+  // The address space goes last, in a task of its own that runs after the parent's.
+  std::shared_ptr<MemoryMap> mm = std::move(p.mm);
+  std::shared_ptr<ostd::VmSpace> vm = std::move(p.vm);
   release_resources(p);
   // Orphans go to init (pid 1), which reaps them.
   auto init = pid_table().process(1);
@@ -82,6 +146,7 @@ void process_exit(Process& p) {
   p.vfork_released = true;
   (void)p.vfork_done.wake_all();
   (void)p.exited.wake_all();
+  release_address_space(std::move(mm), std::move(vm));
 }
 
 bool matches(const Process& self, const Process& child, ostd::i32 pid) {

@@ -35,6 +35,18 @@ bool oom_kill_for(Thread& faulting);
 ostd::Result<void> start_thread(const std::shared_ptr<Thread>& t, const ostd::UserContext& ctx,
                                 const std::optional<ostd::FpuState>& fpu = std::nullopt);
 
+/// Drops an address space that no thread runs in any more (an exited process's, or the image
+/// exec replaced) in a kernel task of its own, so that the parent's wait or the new image does
+/// not wait for its teardown (on the host backend: the stub checked and kept as a spare, tens
+/// of microseconds). In that task's own order, so the frames come back soon; out of memory,
+/// oom_kill_for waits for pending teardowns first.
+void release_address_space(std::shared_ptr<MemoryMap> mm, std::shared_ptr<ostd::VmSpace> vm);
+/// Whether address spaces wait in release_address_space's queue.
+bool address_space_releases_pending();
+/// Out of memory: sleeps until the queued address spaces are torn down (their frames free).
+/// False when none were queued (retrying cannot help).
+bool wait_for_address_space_releases();
+
 /// Replaces p's program (execve). On failure p is unchanged.
 ostd::Result<void> exec_program(Thread& self, const std::string& path,
                                 std::vector<std::string> argv, std::vector<std::string> envp);

@@ -18,6 +18,8 @@ constexpr ostd::u64 kWaitForVictimNs = 2 * ostd::kNsPerSec;
 }  // namespace
 
 bool oom_kill_for(Thread& faulting) {
+  // Address spaces of exited processes being torn down: their frames come back first.
+  if (wait_for_address_space_releases()) return true;
   std::shared_ptr<Process> victim;
   ostd::usize most = 0;
   for (auto& p : pid_table().all_processes()) {
