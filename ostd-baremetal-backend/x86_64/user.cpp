@@ -216,6 +216,8 @@ void user_notify_kernel_event() {
   // user mode to user_execute's loop, where the predicate is checked.
 }
 
+bool user_runs_beside_kernel() { return false; }  // one CPU for both
+
 }  // namespace ostd::arch
 
 namespace ostd::x86 {

@@ -125,4 +125,6 @@ bool wait_ready(bool (*ready)(void*), void* rarg, bool (*check)(void*), void* ca
 
 namespace ostd::arch {
 void user_notify_kernel_event() { host::notify_tracee_waiters(); }
+// Guest threads on CPUs of their own (split) while the kernel waits on its CPU.
+bool user_runs_beside_kernel() { return host::stub_cpus() != nullptr; }
 }  // namespace ostd::arch

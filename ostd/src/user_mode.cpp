@@ -24,5 +24,6 @@ ReturnReason UserMode::execute_impl(void* pred, bool (*call)(void*)) {
 Result<FpuState> UserMode::fpu_state() { return arch::user_get_fpu(*thread_); }
 Result<void> UserMode::set_fpu_state(const FpuState& s) { return arch::user_set_fpu(*thread_, s); }
 void UserMode::notify_kernel_event() { arch::user_notify_kernel_event(); }
+bool UserMode::runs_beside_kernel() { return arch::user_runs_beside_kernel(); }
 
 }  // namespace ostd

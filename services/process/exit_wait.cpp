@@ -102,8 +102,11 @@ void release_address_space(std::shared_ptr<MemoryMap> mm, std::shared_ptr<ostd::
     if (start) r.task_running = true;
   }
   if (!start) return;
-  if (ostd::Task::spawn(run_releases, ostd::TaskOptions{"release", 0}).is_error()) {
-    run_releases();  // no task: here and now
+  // Only worth a task when user code runs beside the kernel (the teardown then overlaps the
+  // parent or the new image); on one CPU it would only add a task switch: here and now.
+  if (!ostd::UserMode::runs_beside_kernel() ||
+      ostd::Task::spawn(run_releases, ostd::TaskOptions{"release", 0}).is_error()) {
+    run_releases();
   }
 }
 

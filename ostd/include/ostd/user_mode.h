@@ -127,6 +127,11 @@ class UserMode {
   /// Makes every task waiting in execute() on this CPU re-check has_kernel_event() now.
   static void notify_kernel_event();
 
+  /// Whether user code runs on CPUs of its own beside the kernel's (the host backend's seccomp
+  /// platform with split CPUs): kernel work done while a task waits in execute() then overlaps
+  /// the user code, where on one shared CPU it only comes before or after it.
+  static bool runs_beside_kernel();
+
  private:
   UserMode() = default;
   ReturnReason execute_impl(void* pred, bool (*call)(void*));

@@ -121,6 +121,7 @@ ReturnReason user_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pr
 Result<FpuState> user_get_fpu(UserThread& t);
 Result<void> user_set_fpu(UserThread& t, const FpuState& s);
 void user_notify_kernel_event();
+bool user_runs_beside_kernel();
 
 // ---- devices (ostd/dev/io.h) ----
 /// Whether the machine has x86 I/O ports at all (false on the host backend).
