@@ -25,12 +25,12 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <cstdio>
-#include <optional>
 #include <cerrno>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include <ostd/bytes.h>
 #include <ostd/log.h>
@@ -54,6 +54,7 @@ constexpr usize kMbCtid = 4;
 constexpr usize kMbSigno = 8;
 constexpr usize kMbSiginfo = 16;
 constexpr usize kMbUc = 24;
+constexpr usize kMbRsp = 32;
 constexpr usize kMbFs = 40;
 constexpr usize kMbGs = 48;
 constexpr usize kMbCmd = 56;
@@ -61,7 +62,6 @@ constexpr usize kMbSetFlags = 64;
 constexpr usize kMbNewFs = 72;
 constexpr usize kMbNewGs = 80;
 constexpr usize kMbSleeping = 96;
-constexpr usize kMbRsp = 32;
 constexpr usize kMbStack = 128;
 // Spinning only pays when stubs and the kernel are on different CPUs.
 // pause loops (~1 ms, yielding the CPU every 64) before FUTEX_WAIT; cut short when the kernel
@@ -265,6 +265,14 @@ void futex_wake(u8* word) {
   syscall(SYS_futex, reinterpret_cast<u32*>(word), FUTEX_WAKE, 1, nullptr, nullptr, 0);
 }
 
+// Tells the thread parked on mailbox `m` to exit the host thread (its clear-tid word then
+// frees the slot).
+void tell_exit(u8* m) {
+  store64(m + kMbCmd, 1);
+  store32(m + kMbState, kReplied);
+  futex_wake(m + kMbState);
+}
+
 // A guest thread is about to need a CPU (woken from its futex, or new): stubs spinning for a
 // reply see the epoch change and sleep instead, so they do not keep it off their CPU (a
 // spinner's sched_yield does not reliably hand the CPU over).
@@ -461,10 +469,7 @@ void seccomp_drop_prepared(arch::AddressSpace& as) {
   u32 slot = as.prepared->slot;
   as.prepared.reset();
   if (slot >= as.slots.size() || !as.slots[slot]) return;
-  u8* m = arch::phys_to_virt(as.slots[slot]->mailbox.paddr());
-  store64(m + kMbCmd, 1);
-  store32(m + kMbState, kReplied);
-  futex_wake(m + kMbState);
+  tell_exit(arch::phys_to_virt(as.slots[slot]->mailbox.paddr()));
   // Reused once its clear-tid word says the thread is gone (create_user_thread checks).
   as.free_slots.push_back(slot);
 }
@@ -611,11 +616,7 @@ bool seccomp_end_thread(arch::UserThread& t) {
     bump_wake_epoch();  // a handler spinning for the reply sleeps instead
     return true;
   }
-  // Tell the parked handler to exit the host thread; its clear-tid word frees the slot.
-  u8* m = mailbox_ptr(t);
-  store64(m + kMbCmd, 1);
-  store32(m + kMbState, kReplied);
-  futex_wake(m + kMbState);
+  tell_exit(mailbox_ptr(t));
   t.parked = false;
   return false;
 }

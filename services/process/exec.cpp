@@ -264,13 +264,7 @@ Result<void> exec_program(Thread& self, const std::string& path, std::vector<std
                           std::vector<std::string> envp) {
   Process& p = self.process();
   Program prog = TRY(find_program(*p.fs, p, path, std::move(argv)));
-  auto built = build_image(prog, envp);
-  // Out of memory while exited processes' address spaces are still being torn down: once
-  // more after them.
-  if (built.is_error() && built.error() == ostd::Errno::enomem && wait_for_address_space_releases()) {
-    built = build_image(prog, envp);
-  }
-  NewImage img = TRY(std::move(built));
+  NewImage img = TRY(retry_after_address_space_releases([&] { return build_image(prog, envp); }));
   auto user = TRY(ostd::UserMode::create(img.vm, img.ctx));
   // ---- point of no return ----
   for (auto& t : threads_of(p)) {

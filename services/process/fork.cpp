@@ -83,13 +83,7 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
       // Both sides write the forking thread's stack and thread block at once: copy those now.
       const ostd::UserContext& now = self.context();
       std::array<ostd::Vaddr, 2> hot{now.stack_pointer(), now.tls_pointer()};
-      auto mm = parent.mm->fork(vm, hot);
-      // Out of memory while exited processes' address spaces are still being torn down: once
-      // more after them.
-      if (mm.is_error() && mm.error() == Errno::enomem && wait_for_address_space_releases()) {
-        mm = parent.mm->fork(vm, hot);
-      }
-      proc->mm = TRY(std::move(mm));
+      proc->mm = TRY(retry_after_address_space_releases([&] { return parent.mm->fork(vm, hot); }));
       proc->vm = vm;
       attach_fault_handler(proc->mm);
     }

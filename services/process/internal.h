@@ -46,6 +46,16 @@ bool address_space_releases_pending();
 /// Out of memory: sleeps until the queued address spaces are torn down (their frames free).
 /// False when none were queued (retrying cannot help).
 bool wait_for_address_space_releases();
+/// Runs `attempt` (returning a Result) and, when it ran out of memory while exited processes'
+/// address spaces were still being torn down, once more after them.
+template <typename F>
+auto retry_after_address_space_releases(F&& attempt) {
+  auto r = attempt();
+  if (r.is_error() && r.error() == ostd::Errno::enomem && wait_for_address_space_releases()) {
+    r = attempt();
+  }
+  return r;
+}
 
 /// Replaces p's program (execve). On failure p is unchanged.
 ostd::Result<void> exec_program(Thread& self, const std::string& path,
