@@ -27,7 +27,7 @@ int kernel_main() {
   // Make the kernel's lazily built tables now, while one task runs: a function-local static
   // first reached by two tasks at once (one preempted inside its initializer) aborts.
   (void)syscall_table();
-  (void)strace_enabled();
+  init_strace();
   (void)global_poll_queue();
   pid_table().reset();  // init is pid 1 on every boot
   const ostd::BootInfo& info = ostd::boot_info();

@@ -47,7 +47,7 @@ class Thread : public std::enable_shared_from_this<Thread> {
   Process& process() const { return *process_; }
   std::shared_ptr<Process> process_shared() const { return process_; }
   ostd::i32 tid() const { return tid_; }
-  ostd::VmSpace& vm() const;
+  inline ostd::VmSpace& vm() const;  // below Process (every system call's path: inline)
   ostd::UserMode& user() { return *user_; }
   ostd::UserContext& context() { return user_->context(); }
   /// Lets the user thread (and its hold on the address space) go: the last step before the
@@ -78,7 +78,7 @@ class Thread : public std::enable_shared_from_this<Thread> {
     set_waiting_on(nullptr);
   }
   /// Whether a signal is pending and not blocked for this thread.
-  bool signal_pending() const;
+  inline bool signal_pending() const;
   /// Wakes the thread if it sleeps in wait_interruptible, and kicks it out of user mode.
   void interrupt();
 
@@ -189,6 +189,14 @@ class Process : public std::enable_shared_from_this<Process> {
  private:
   ostd::i32 pid_;
 };
+
+inline ostd::VmSpace& Thread::vm() const { return *process_->vm; }
+
+inline bool Thread::signal_pending() const {
+  if (exiting) return true;
+  ostd::u64 blocked = sigmask.bits;
+  return (pending.bits & ~blocked) != 0 || (process_->shared_pending.bits & ~blocked) != 0;
+}
 
 /// The lock of the process tree, like Linux's tasklist_lock: every Process's `children` and
 /// `threads` are read and changed only with it held (kernel code is preemptible: a fork, an exit

@@ -26,14 +26,6 @@ Thread::Thread(std::shared_ptr<Process> process, ostd::i32 tid)
 
 Thread::~Thread() = default;
 
-ostd::VmSpace& Thread::vm() const { return *process_->vm; }
-
-bool Thread::signal_pending() const {
-  if (exiting) return true;
-  ostd::u64 blocked = sigmask.bits;
-  return (pending.bits & ~blocked) != 0 || (process_->shared_pending.bits & ~blocked) != 0;
-}
-
 void Thread::interrupt() {
   {
     ostd::SpinLockGuard g(waiting_lock_);

@@ -416,17 +416,15 @@ Result<long> sys_rt_sigaction(Thread& t, const SyscallArgs& a) {
   if (a[1] != 0) {
     if (sig == kSigKill || sig == kSigStop) return Errno::einval;
     new_act = TRY(ostd::UserPtr<SigAction>(a[1]).read(t.vm()));
-  }
-  Process& p = t.process();
-  SigAction old;
-  if (new_act) {
     new_act->mask.remove(kSigKill);
     new_act->mask.remove(kSigStop);
   }
+  Process& p = t.process();
+  SigAction old;
   {
     ostd::MutexGuard g(p.handlers->lock);
     SigAction& slot = p.handlers->actions.at(static_cast<ostd::usize>(sig - 1));
-    old = slot;
+    if (a[2] != 0) old = slot;
     if (new_act) slot = *new_act;
   }
   // As on Linux, the new action stays installed when the old one cannot be written out.

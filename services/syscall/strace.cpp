@@ -109,18 +109,15 @@ const std::map<ostd::u64, std::string_view>& signatures() {
 
 }  // namespace
 
-bool strace_enabled() {
-  static const bool on = [] {
-    std::string_view c = ostd::boot_info().cmdline;
-    for (std::size_t i = 0; i < c.size();) {
-      std::size_t e = c.find(' ', i);
-      if (e == std::string_view::npos) e = c.size();
-      if (c.substr(i, e - i) == "strace") return true;
-      i = e + 1;
-    }
-    return false;
-  }();
-  return on;
+void init_strace() {
+  std::string_view c = ostd::boot_info().cmdline;
+  g_strace_on = false;
+  for (std::size_t i = 0; i < c.size();) {
+    std::size_t e = c.find(' ', i);
+    if (e == std::string_view::npos) e = c.size();
+    if (c.substr(i, e - i) == "strace") g_strace_on = true;
+    i = e + 1;
+  }
 }
 
 std::string strace_call(Thread& t, ostd::u64 nr, const SyscallArgs& args) {
