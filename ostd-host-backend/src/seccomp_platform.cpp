@@ -70,7 +70,7 @@ constexpr u64 kStubSpinIterations = 20000;
 constexpr u64 kKickTimeoutNs = 200 * 1000 * 1000;  // a kicked thread must post by then
 constexpr u64 kTaskSpinNs = 20 * 1000;  // a waiting task's spin before it sleeps
 constexpr u64 kIdleSpinNs = 50 * 1000;     // the kernel's idle spin on the doorbell
-constexpr u64 kRetiredSettleNs = 200 * 1000;  // a retired thread's way from spin to sleep
+constexpr u64 kRetiredSettleNs = 20 * 1000 * 1000;  // a retired thread's way from spin to sleep
 constexpr u32 kPosted = 1;
 constexpr u32 kReplied = 2;
 
@@ -456,11 +456,17 @@ bool seccomp_verify_retired(arch::AddressSpace& as) {
       return v[0] == SYS_futex && v[1] == want_word && v[2] == FUTEX_WAIT && v[7] == want_sp &&
              v[8] == kStubSleepReturn;
     }
-    // Still spinning for the reply (end_thread bumped the wake epoch: it sleeps any moment).
+    // Still spinning for the reply (end_thread bumped the wake epoch: it sleeps as soon as it
+    // gets its CPU, which on a loaded host can take a scheduler slice or two). Let other
+    // kernel tasks run meanwhile, as seccomp_threads_gone does.
     u64 now = arch::monotonic_ns();
     if (deadline == 0) deadline = now + kRetiredSettleNs;
     if (now >= deadline) return false;
-    __builtin_ia32_pause();
+    if (arch::cpu_local().rq_head != nullptr) {
+      Task::yield_now();
+    } else {
+      sched_yield();
+    }
   }
 }
 

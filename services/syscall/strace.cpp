@@ -111,11 +111,11 @@ const std::map<ostd::u64, std::string_view>& signatures() {
 
 void init_strace() {
   std::string_view c = ostd::boot_info().cmdline;
-  g_strace_on = false;
+  strace_flag() = false;
   for (std::size_t i = 0; i < c.size();) {
     std::size_t e = c.find(' ', i);
     if (e == std::string_view::npos) e = c.size();
-    if (c.substr(i, e - i) == "strace") g_strace_on = true;
+    if (c.substr(i, e - i) == "strace") strace_flag() = true;
     i = e + 1;
   }
 }

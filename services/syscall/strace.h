@@ -14,8 +14,11 @@ class Thread;
 
 /// Whether the kernel command line asked for tracing ("strace" word); set by init_strace() at
 /// every boot, read on every system call (a plain flag: no call, no guard on the hot path).
-inline bool g_strace_on = false;  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
-inline bool strace_enabled() { return g_strace_on; }
+inline bool& strace_flag() {
+  static bool on = false;  // constant-initialized: no guard to check
+  return on;
+}
+inline bool strace_enabled() { return strace_flag(); }
 void init_strace();
 /// "name(arg, arg, ...)" with arguments decoded by kind (paths read from user memory).
 std::string strace_call(Thread& t, ostd::u64 nr, const SyscallArgs& args);

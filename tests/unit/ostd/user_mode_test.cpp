@@ -6,6 +6,8 @@
 
 #include <array>
 #include <cstring>
+#include <fstream>
+#include <string>
 #include <string_view>
 
 #include "harness.h"
@@ -315,6 +317,38 @@ TEST(UserMode, StubsDieWithTheKernelThatUsedThem) {
   });
   EXPECT_TRUE(host::stub_pids().empty());
   for (int p : pids) EXPECT_NE(kill(p, 0), 0) << "stub " << p << " survived";
+}
+
+// The host scheduler groups processes by session (autogroups): with guests on CPUs of their own,
+// stubs stay in umk's session so that every guest thread weighs the same there (a stub in a
+// group of its own got a share that depended on its control thread's recent load, and a young
+// stub's guest lost the CPU to a spinning older one); guests on the kernel's CPU get a session
+// each. Either way a stub leads a process group of its own (no terminal job-control signals).
+TEST(UserMode, StubsShareUmksSchedulingGroupOnlyWhenGuestsHaveTheirOwnCpus) {
+  auto autogroup = [](const std::string& pid) {
+    std::ifstream f("/proc/" + pid + "/autogroup");
+    std::string line;
+    std::getline(f, line);
+    return line.substr(0, line.find(' '));  // "/autogroup-N", without the nice value
+  };
+  test::run_in_kernel([&] {
+    auto vm = test::make_guest(GUEST_SNIPPET(guest_loop));
+    UserMode um = start(vm, test::start_context());
+    std::vector<int> pids = host::stub_pids();
+    ASSERT_EQ(pids.size(), 1u);
+    int pid = pids[0];
+    EXPECT_EQ(getpgid(pid), pid);
+    bool split = UserMode::runs_beside_kernel();
+    if (split) {
+      EXPECT_EQ(getsid(pid), getsid(0)) << "stub in a session of its own despite the split";
+    } else {
+      EXPECT_EQ(getsid(pid), pid);
+    }
+    std::string mine = autogroup("self");
+    if (!mine.empty()) {  // CONFIG_SCHED_AUTOGROUP
+      EXPECT_EQ(autogroup(std::to_string(pid)) == mine, split) << mine;
+    }
+  });
 }
 
 TEST(UserMode, ReusedStubKeepsNothingOfThePreviousGuest) {
