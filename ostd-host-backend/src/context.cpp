@@ -74,6 +74,7 @@ void TaskContextDeleter::operator()(TaskContext* ctx) const {
 namespace {
 
 thread_local TaskContext* t_switch_to = nullptr;
+thread_local u64 t_switches = 0;  // context switches on this host thread (the kernel's CPU)
 
 void finish_switch(TaskContext& self, bctx::transfer_t t) {
   static_cast<TaskContext*>(t.data)->fctx = t.fctx;
@@ -144,6 +145,7 @@ std::unique_ptr<TaskContext, TaskContextDeleter> create_boot_context() {
 }
 
 void switch_context(TaskContext& from, TaskContext& to, bool from_dying) {
+  ++t_switches;
   t_switch_to = &to;
 #ifdef OSTD_ASAN
   __sanitizer_start_switch_fiber(from_dying ? nullptr : &from.fake_stack, to.stack_bottom,
@@ -156,3 +158,7 @@ void switch_context(TaskContext& from, TaskContext& to, bool from_dying) {
 }
 
 }  // namespace ostd::arch
+
+namespace ostd::host {
+u64 context_switches() { return arch::t_switches; }
+}  // namespace ostd::host

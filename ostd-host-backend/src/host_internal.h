@@ -69,5 +69,8 @@ std::optional<int> wait_tracee(Tracee& t, bool (*check)(void*) = nullptr, void* 
 bool wait_ready(bool (*ready)(void*), void* rarg, bool (*check)(void*), void* carg);
 /// Wakes every task waiting in wait_tracee (interrupt-safe).
 void notify_tracee_waiters();
+/// Task switches so far on the kernel's host thread: a task that reads the same count before
+/// and after some work did not leave the CPU in between.
+u64 context_switches();
 
 }  // namespace ostd::host

@@ -85,6 +85,12 @@ struct UserThread {
   u64 uc_va = 0;
   u64 fs_known = 0;
   u64 gs_known = 0;
+  // The system call being handled (~0u: another event) and the kernel's wait count when it
+  // was taken: at the reply, whether it blocked (the stub's hint for that number's next call).
+  u32 taken_nr = ~0u;
+  u64 taken_switches = 0;
+  bool waiting = false;  // its event taken and not yet answered (counted in the crowd)
+  std::array<u64, 8> blocked_last{};  // a bit per system call number: it blocked last time
 };
 
 }  // namespace ostd::arch

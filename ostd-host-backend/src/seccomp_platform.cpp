@@ -61,8 +61,11 @@ constexpr usize kMbCmd = 56;
 constexpr usize kMbSetFlags = 64;
 constexpr usize kMbNewFs = 72;
 constexpr usize kMbNewGs = 80;
+constexpr usize kMbCrowd = 88;  // at the reply: how many other guest threads wait for one
 constexpr usize kMbSleeping = 96;
 constexpr usize kMbStack = 128;
+constexpr usize kMbBlocks = 192;  // 64 bytes: a bit per system call number that blocked last time
+constexpr u32 kBlockBits = 512;
 // Spinning only pays when stubs and the kernel are on different CPUs.
 // pause loops (~1 ms, yielding the CPU every 64) before FUTEX_WAIT; cut short when the kernel
 // goes idle after seeing the post.
@@ -105,6 +108,13 @@ u32* g_doorbell = nullptr;  // umk's direct-map view of the doorbell word
 u32 g_doorbell_seen = 0;
 u64 g_idle_spin_ns = 0;
 u64 g_reused_threads = 0;  // retired threads that served a new owner
+u32 g_waiting_threads = 0;  // guest threads whose event a task holds (taken, not answered)
+u64 g_idle_rounds = 0;      // times the kernel's idle loop ran (every task was blocked)
+
+// Grows whenever the running task leaves the CPU or every task waits (the idle loop runs on
+// the waiting task's stack, without a switch): the same value before and after some work
+// means the task did not block in between.
+u64 kernel_waits() { return context_switches() + g_idle_rounds; }
 
 u32* doorbell_word() { return g_doorbell; }
 
@@ -280,7 +290,38 @@ void bump_wake_epoch() {
   if (u32* d = doorbell_word()) __atomic_fetch_add(d + 4, 1, __ATOMIC_SEQ_CST);
 }
 
+// The thread's event is answered (or the thread is gone): one fewer in the crowd.
+void stop_waiting(arch::UserThread& t) {
+  if (!t.waiting) return;
+  t.waiting = false;
+  --g_waiting_threads;
+}
+
+// Before the reply: the crowd (how many other guest threads wait for the kernel), and whether
+// the system call just handled blocked (its task left the CPU or the kernel idled), kept in
+// the mailbox as the stub's hint for the next call of that number. Only hints: the guest can
+// write its mailboxes, and a wrong one costs a sched_yield.
+void note_blocking(arch::UserThread& t, u8* m) {
+  stop_waiting(t);
+  store32(m + kMbCrowd, g_waiting_threads);
+  if (t.taken_nr >= kBlockBits || g_idle_spin_ns == 0) return;
+  // The hint says "blocks" after two blocking calls in a row: a writer that fills a pipe
+  // blocks one write in three, and yielding before each following one costs more than it saves.
+  bool now_blocked = kernel_waits() != t.taken_switches;
+  u64& last = t.blocked_last.at(t.taken_nr / 64);
+  u64 last_bit = u64{1} << (t.taken_nr % 64);
+  bool blocked = now_blocked && (last & last_bit) != 0;
+  last = now_blocked ? (last | last_bit) : (last & ~last_bit);
+  u8* byte = m + kMbBlocks + t.taken_nr / 8;
+  u8 bit = static_cast<u8>(1u << (t.taken_nr % 8));
+  u8 old = __atomic_load_n(byte, __ATOMIC_RELAXED);
+  u8 now = blocked ? (old | bit) : (old & ~bit);
+  if (now != old) __atomic_store_n(byte, now, __ATOMIC_RELAXED);
+  t.taken_nr = ~0u;
+}
+
 ReturnReason lost(arch::UserThread& t, const char* why) {
+  stop_waiting(t);
   kLog.error("guest thread {} (slot {}) lost: {}", t.t.tid, t.slot, std::string_view(why));
   t.parked = false;
   t.t.gone = true;
@@ -608,6 +649,7 @@ Result<void> seccomp_prepare_thread(arch::AddressSpace& as) {
 }
 
 bool seccomp_end_thread(arch::UserThread& t) {
+  stop_waiting(t);
   if (t.t.tid == 0 || t.slot >= t.as->slots.size() || !t.as->slots[t.slot]) return false;
   if (!t.parked || !thread_alive(t)) return false;
   arch::AddressSpace& as = *t.as;
@@ -667,6 +709,7 @@ ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx,
   }
   store64(m + kMbSetFlags, set);
   store64(m + kMbCmd, 0);
+  note_blocking(t, m);
   t.parked = false;
   __atomic_store_n(reinterpret_cast<u32*>(m + kMbState), kReplied, __ATOMIC_SEQ_CST);
   if (load32(m + kMbSleeping) != 0) {
@@ -689,6 +732,15 @@ ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx,
   std::memcpy(info.data(), sip, info.size());
   i32 code = 0;
   std::memcpy(&code, info.data() + 8, 4);
+  t.taken_nr = ~0u;
+  if (!t.waiting) {
+    t.waiting = true;
+    ++g_waiting_threads;
+  }
+  if (signo == SIGSYS) {
+    std::memcpy(&t.taken_nr, info.data() + 24, 4);  // si_syscall
+    t.taken_switches = kernel_waits();
+  }
   u64 fault_addr = 0;
   std::memcpy(&fault_addr, info.data() + 16, 8);
   t.fs_known = load64(m + kMbFs);
@@ -806,6 +858,7 @@ bool seccomp_kick_idle() {
 bool seccomp_idle(bool (*has_work)()) {
   u32* d = doorbell_word();
   if (d == nullptr) return false;
+  ++g_idle_rounds;
   if (g_sigchld.exchange(false, std::memory_order_relaxed)) reap_children(false);
   // Every task is blocked: stubs spinning for a reply should sleep instead (they may be
   // keeping another guest off its CPU).

@@ -136,7 +136,9 @@ stub_park:
  * Mailbox (4 KiB per thread, slot = (rsp - ALTSTACKS) / 64 KiB):
  *   0 u32 state (0 running, 1 posted, 2 replied)   4 u32 clear-tid word
  *   8 signo  16 siginfo*  24 ucontext*  32 frame rsp  40 fs base  48 gs base
- *   56 command (0 resume, 1 exit)  64 set flags (1 fs, 2 gs)  72 new fs  80 new gs */
+ *   56 command (0 resume, 1 exit)  64 set flags (1 fs, 2 gs)  72 new fs  80 new gs
+ *   88 u32 crowd (the kernel, at the reply: guest threads whose event it holds)
+ *   192..255 a bit per system call number: it blocked the last two times (the kernel's hint) */
     .globl stub_sig_handler
 stub_sig_handler:
     mov %rsp, %rax
@@ -153,6 +155,11 @@ stub_sig_handler:
     mov %rsi, 16(%rbx)
     mov %rdx, 24(%rbx)
     mov %rsp, 32(%rbx)
+    mov $-1, %r10d                  /* r10 = the system call's number (SIGSYS), else -1 */
+    cmp $31, %edi
+    jne 0f
+    movl 24(%rsi), %r10d            /* siginfo si_syscall */
+0:
     movabs $0x7ff840001000, %rcx    /* kStubConfigPage: flags bit 0 = FSGSBASE usable */
     testq $1, (%rcx)
     jz 1f
@@ -187,6 +194,14 @@ stub_sig_handler:
     mov 8(%rcx), %rcx
     movabs $0x7ff840002000, %rdi
     mov 16(%rdi), %r9d              /* the wake epoch when the spin starts */
+    cmp $512, %r10d                 /* this call blocked the last two times (mailbox +192, */
+    jae 31f                         /* a bit per number, kept by the kernel) and at most two */
+    test %rcx, %rcx                 /* other guest threads wait for the kernel (+88, the */
+    jz 31f                          /* crowd at the last reply): give the CPU to another */
+    cmpl $2, 88(%rbx)               /* guest at once instead of spinning first (with more, */
+    ja 31f                          /* the one with its reply is seldom the host's next */
+    bt %r10d, 192(%rbx)             /* pick). Never without a spin (shared CPU: sleep). */
+    jc 35f
 31: cmpl $2, (%rbx)
     je 4f
     test %rcx, %rcx
@@ -202,7 +217,9 @@ stub_sig_handler:
     dec %rcx
     test $63, %ecx                  /* every 64 rounds, let other runnable threads of this */
     jnz 31b                         /* CPU (other guests) in: a spinner never starves them */
-    push %rcx
+    jmp 36f
+35: dec %rcx
+36: push %rcx
     mov $24, %eax                   /* sched_yield() */
     syscall
     pop %rcx

@@ -1,6 +1,7 @@
 #ifndef FK_KTEST
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #endif
 
@@ -348,6 +349,38 @@ TEST(UserMode, StubsShareUmksSchedulingGroupOnlyWhenGuestsHaveTheirOwnCpus) {
     if (!mine.empty()) {  // CONFIG_SCHED_AUTOGROUP
       EXPECT_EQ(autogroup(std::to_string(pid)) == mine, split) << mine;
     }
+  });
+}
+
+// The seccomp platform's hint to a stub: a system call that blocked (its task left the CPU)
+// twice in a row sets its number's bit in the thread's mailbox, so that the stub gives its CPU
+// to another guest at once the next time instead of spinning first; one answered at once
+// clears it. Read from the stub's side of the mailbox.
+TEST(UserMode, SystemCallsThatBlockAreHintedToTheStub) {
+  if (!seccomp_platform_in_use()) GTEST_SKIP() << "seccomp platform only";
+  test::run_in_kernel([] {
+    if (!UserMode::runs_beside_kernel()) return;  // no spinning stubs, no hint
+    auto vm = test::make_guest(GUEST_SNIPPET(guest_spin_syscalls));  // getppid (110) forever
+    UserMode um = start(vm, test::start_context());
+    std::vector<int> pids = host::stub_pids();
+    ASSERT_EQ(pids.size(), 1u);
+    constexpr u64 kFirstMailbox = 0x7ff8c0000000;  // slot 0: a new stub's first thread
+    auto hinted = [&] {
+      u8 byte = 0xee;
+      iovec local{&byte, 1};
+      iovec remote{reinterpret_cast<void*>(kFirstMailbox + 192 + 110 / 8), 1};
+      EXPECT_EQ(process_vm_readv(pids[0], &local, 1, &remote, 1, 0), 1);
+      return ((byte >> (110 % 8)) & 1) != 0;
+    };
+    ASSERT_EQ(run(um).kind, ReturnReason::Kind::Syscall);
+    Task::sleep_for_ns(2 * kNsPerMs);  // the call "blocks"
+    ASSERT_EQ(run(um).kind, ReturnReason::Kind::Syscall);
+    EXPECT_FALSE(hinted()) << "hinted after one blocking call";
+    Task::sleep_for_ns(2 * kNsPerMs);
+    ASSERT_EQ(run(um).kind, ReturnReason::Kind::Syscall);
+    EXPECT_TRUE(hinted()) << "not hinted after two blocking calls in a row";
+    ASSERT_EQ(run(um).kind, ReturnReason::Kind::Syscall);  // answered at once
+    EXPECT_FALSE(hinted()) << "still hinted after a call that did not block";
   });
 }
 
