@@ -64,7 +64,7 @@ constexpr usize kMbNewGs = 80;
 constexpr usize kMbCrowd = 88;  // at the reply: how many other guest threads wait for one
 constexpr usize kMbSleeping = 96;
 constexpr usize kMbStack = 128;
-constexpr usize kMbBlocks = 192;  // 64 bytes: a bit per system call number that blocked last time
+constexpr usize kMbBlocks = 192;  // 64 bytes: a bit per system call number, "blocked the last two times"
 constexpr u32 kBlockBits = 512;
 // Spinning only pays when stubs and the kernel are on different CPUs.
 // pause loops (~1 ms, yielding the CPU every 64) before FUTEX_WAIT; cut short when the kernel
@@ -398,6 +398,24 @@ bool seccomp_slot_free(arch::AddressSpace& as, u32 slot) {
   return load32(arch::phys_to_virt(as.slots[slot]->mailbox.paddr()) + kMbCtid) == 0;
 }
 
+namespace {
+// One more round of a bounded wait for something the host does (a thread exiting, a thread
+// falling asleep): false once `timeout_ns` has passed since the first round (`deadline` 0);
+// otherwise lets other kernel tasks run meanwhile (the parent of an exiting process, say) or,
+// with none runnable, gives the host CPU to whoever else wants it.
+bool pause_before_retry(u64& deadline, u64 timeout_ns) {
+  u64 now = arch::monotonic_ns();
+  if (deadline == 0) deadline = now + timeout_ns;
+  if (now >= deadline) return false;
+  if (arch::cpu_local().rq_head != nullptr) {
+    Task::yield_now();
+  } else {
+    sched_yield();
+  }
+  return true;
+}
+}  // namespace
+
 bool seccomp_threads_gone(arch::AddressSpace& as, u64 timeout_ns) {
   // The prepared thread (parked, never let run guest code of this owner) is not counted.
   pid_t keep = as.prepared ? as.prepared->tid : 0;
@@ -409,16 +427,7 @@ bool seccomp_threads_gone(arch::AddressSpace& as, u64 timeout_ns) {
       return tid != keep && syscall(SYS_tgkill, as.pid, tid, 0) != 0 && errno == ESRCH;
     });
     if (std::ranges::all_of(as.thread_tids, [&](pid_t tid) { return tid == keep; })) return true;
-    u64 now = arch::monotonic_ns();
-    if (deadline == 0) deadline = now + timeout_ns;
-    if (now >= deadline) return false;
-    // Let other kernel tasks run meanwhile (the parent of an exiting process, say); with
-    // none runnable, give the host CPU to whoever else wants it.
-    if (arch::cpu_local().rq_head != nullptr) {
-      Task::yield_now();
-    } else {
-      sched_yield();
-    }
+    if (!pause_before_retry(deadline, timeout_ns)) return false;
   }
 }
 
@@ -498,16 +507,8 @@ bool seccomp_verify_retired(arch::AddressSpace& as) {
              v[8] == kStubSleepReturn;
     }
     // Still spinning for the reply (end_thread bumped the wake epoch: it sleeps as soon as it
-    // gets its CPU, which on a loaded host can take a scheduler slice or two). Let other
-    // kernel tasks run meanwhile, as seccomp_threads_gone does.
-    u64 now = arch::monotonic_ns();
-    if (deadline == 0) deadline = now + kRetiredSettleNs;
-    if (now >= deadline) return false;
-    if (arch::cpu_local().rq_head != nullptr) {
-      Task::yield_now();
-    } else {
-      sched_yield();
-    }
+    // gets its CPU, which on a loaded host can take a scheduler slice or two).
+    if (!pause_before_retry(deadline, kRetiredSettleNs)) return false;
   }
 }
 
