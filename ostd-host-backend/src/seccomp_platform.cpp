@@ -63,6 +63,7 @@ constexpr usize kMbNewFs = 72;
 constexpr usize kMbNewGs = 80;
 constexpr usize kMbCrowd = 88;  // at the reply: how many other guest threads wait for one
 constexpr usize kMbSleeping = 96;
+// 104: u32 "kick pending", the stub's own (a kick that came while it applied a reply).
 constexpr usize kMbStack = 128;
 constexpr usize kMbBlocks = 192;  // 64 bytes: a bit per system call number, "blocked the last two times"
 constexpr u32 kBlockBits = 512;
@@ -367,8 +368,9 @@ bool wait_posted(arch::UserThread& t, void* pred, bool (*call)(void*)) {
       kicked = true;
       kicked_at = arch::monotonic_ns();
     } else if (arch::monotonic_ns() - kicked_at > kKickTimeoutNs) {
-      // A thread in the stub's handler has every signal blocked; one that ignores the kick
-      // this long was derailed (its mailbox or frame overwritten by the guest itself).
+      // The stub's handler drops a kick only when its post is under way (the wait above then
+      // sees it); a thread silent this long was derailed (its mailbox or frame overwritten by
+      // the guest itself).
       return false;
     }
   }

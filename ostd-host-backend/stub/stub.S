@@ -132,13 +132,17 @@ stub_park:
 
 .org 0x200
 /* rdi = signo, rsi = siginfo_t*, rdx = ucontext_t*, rsp = the frame (return address slot).
- * 96 u32 sleeping (set while in FUTEX_WAIT: the kernel wakes the futex only then).
  * Mailbox (4 KiB per thread, slot = (rsp - ALTSTACKS) / 64 KiB):
  *   0 u32 state (0 running, 1 posted, 2 replied)   4 u32 clear-tid word
  *   8 signo  16 siginfo*  24 ucontext*  32 frame rsp  40 fs base  48 gs base
  *   56 command (0 resume, 1 exit)  64 set flags (1 fs, 2 gs)  72 new fs  80 new gs
  *   88 u32 crowd (the kernel, at the reply: guest threads whose event it holds)
- *   192..255 a bit per system call number: it blocked the last two times (the kernel's hint) */
+ *   96 u32 sleeping (set while in FUTEX_WAIT: the kernel wakes the futex only then)
+ *   104 u32 kick pending (a kick came while the reply was being applied: post again)
+ *   192..255 a bit per system call number: it blocked the last two times (the kernel's hint)
+ * Signals are not blocked in the handler (blocking them would cost the way back a system call
+ * to unblock them): the guest resumes through xrstor and iretq, without rt_sigreturn. So the
+ * kick can land in the handler's own code; stub_nested sorts that out. */
     .globl stub_sig_handler
 stub_sig_handler:
     mov %rsp, %rax
@@ -151,16 +155,24 @@ stub_sig_handler:
     movabs $0x7ff8c0000000, %rcx    /* kStubMailboxes */
     add %rcx, %rax
     mov %rax, %rbx
+    mov 168(%rdx), %rax             /* interrupted in the handler's code, on this thread's */
+    lea stub_sig_handler(%rip), %rcx    /* altstack: a nested event */
+    sub %rcx, %rax
+    cmp $0xe00, %rax
+    jae 0f
+    mov 160(%rdx), %rax
+    xor %rsp, %rax
+    shr $16, %rax
+    jz 20f
+0:  mov %rdx, 24(%rbx)
+    mov %rsp, 32(%rbx)
     mov %rdi, 8(%rbx)
     mov %rsi, 16(%rbx)
-    mov %rdx, 24(%rbx)
-    mov %rsp, 32(%rbx)
     mov $-1, %r10d                  /* r10 = the system call's number (SIGSYS), else -1 */
     cmp $31, %edi
-    jne 0f
+    jne 10f
     movl 24(%rsi), %r10d            /* siginfo si_syscall */
-0:
-    movabs $0x7ff840001000, %rcx    /* kStubConfigPage: flags bit 0 = FSGSBASE usable */
+10: movabs $0x7ff840001000, %rcx    /* kStubConfigPage: flags bit 0 = FSGSBASE usable */
     testq $1, (%rcx)
     jz 1f
     rdfsbase %rax
@@ -176,7 +188,40 @@ stub_sig_handler:
     mov $0x1004, %edi
     lea 48(%rbx), %rsi
     syscall
+    jmp 2f
+/* A nested event (rbx = mailbox, rdi = signo, rdx = its ucontext). Only the kick can come
+ * here; the interrupted handler code tells what it is to do:
+ *  - before its post, or while posted: the kernel has the thread, or is about to: drop it;
+ *  - after the reply, before the last look at the kick-pending word: set the word and return
+ *    (that look posts again);
+ *  - past that look: post the frame being resumed (+24, +32) again, now, as the kick.
+ * A fault in the handler's own code (a frame or mailbox the guest overwrote) ends the thread. */
+20: cmp $12, %edi                   /* SIGUSR2 */
+    jne 8f
+    mov 168(%rdx), %rax
+    lea stub_posted(%rip), %rcx
+    cmp %rcx, %rax
+    jb 22f
+    cmpl $1, (%rbx)
+    je 22f
+    lea stub_checked(%rip), %rcx
+    cmp %rcx, %rax
+    jae 23f
+    movl $1, 104(%rbx)
+22: add $8, %rsp                    /* back into the interrupted handler code */
+    mov $15, %eax
+    syscall
+    ud2
+23: movq $12, 8(%rbx)               /* post again: a kick, the frame of the thread's last */
+    mov $-1, %r10d                  /* event, the FS/GS bases it has now */
+    jmp 10b
+8:  mov $60, %eax                   /* exit(1): the clear-tid word tells the kernel */
+    mov $1, %edi
+    syscall
+    ud2
+9:  ud2                             /* not on a stub altstack: a forged entry */
 2:  movl $1, (%rbx)                 /* posted */
+stub_posted:
     movabs $0x7ff840002000, %rdi    /* kStubDoorbellPage: +0 counter, +4 kernel sleeping,
                                        +8 counter seen when the kernel went idle, +12 idle,
                                        +16 wake epoch (bumped when the kernel wakes a
@@ -203,7 +248,7 @@ stub_sig_handler:
     bt %r10d, 192(%rbx)             /* pick). Never without a spin (shared CPU: sleep). */
     jc 35f
 31: cmpl $2, (%rbx)
-    je 4f
+    je stub_replied
     test %rcx, %rcx
     jz 32f
     cmp 16(%rdi), %r9d              /* the kernel woke or started a guest thread since: */
@@ -238,9 +283,55 @@ stub_wait:
     xor %r10d, %r10d
     jmp stub_sleep
 33: movl $0, 96(%rbx)
-4:  cmpq $1, 56(%rbx)
-    je 8f
-    testq $3, 64(%rbx)
+    jmp stub_replied
+
+.org 0x480
+/* struct kernel_sigaction for the seccomp platform's signals: nothing blocked in the handler
+ * (SA_NODEFER, empty mask); see stub_nested above for what a kick landing there does. */
+    .globl stub_sig_action
+stub_sig_action:
+    .quad stub_sig_handler
+    .quad 0x4C000004            /* SA_SIGINFO | SA_ONSTACK | SA_RESTORER | SA_NODEFER */
+    .quad stub_restorer
+    .quad 0
+
+.org 0x4c0
+/* The handler's sleep, at a fixed address. Whatever woke the thread (and whatever its other
+ * registers hold), it finds its mailbox again from its stack pointer alone and goes back to
+ * the wait loop: so a thread the kernel sees blocked right here (/proc/<pid>/task/<tid>/syscall:
+ * futex, this return address and its frame's stack pointer) can only ever continue as the
+ * mailbox and frame that the kernel writes say. That is how a previous guest's last thread is
+ * verified before it serves the stub's next owner. */
+    .globl stub_sleep
+stub_sleep:
+    syscall
+    mov %rsp, %rax
+    movabs $0x7ff880000000, %rcx    /* kStubAltStacks */
+    sub %rcx, %rax
+    shr $16, %rax
+    cmp $16384, %rax
+    jae 1f
+    shl $12, %rax
+    movabs $0x7ff8c0000000, %rcx    /* kStubMailboxes */
+    add %rcx, %rax
+    mov %rax, %rbx
+    jmp stub_wait
+1:  ud2
+
+.org 0x500
+/* The reply (rbx = mailbox): exit, or set FS/GS as asked and resume the guest from the frame
+ * (+24, ucontext; +32, the frame's start) without the host's rt_sigreturn: xrstor the FPU
+ * state from the frame, load the general registers, and iretq (rip, rsp and rflags at once:
+ * nothing is written below the guest's stack pointer, and a TF it sets single-steps the guest's
+ * first instruction, as a return from the host would). */
+stub_replied:
+    cmpq $1, 56(%rbx)
+    jne 40f
+    mov $60, %eax                   /* exit(0) */
+    xor %edi, %edi
+    syscall
+    ud2
+40: testq $3, 64(%rbx)
     jz 7f
     movabs $0x7ff840001000, %rcx
     testq $1, (%rcx)
@@ -267,48 +358,49 @@ stub_wait:
     mov 80(%rbx), %rsi
     syscall
 7:  movq $0, 64(%rbx)
-    movl $0, (%rbx)                 /* running */
-    add $8, %rsp                    /* rsp = &uc, as rt_sigreturn expects */
+    mov 32(%rbx), %rsp              /* the frame's start: pushes below stay clear of it, and */
+    movl $0, (%rbx)                 /* a kick from here on nests no deeper than one frame */
+    cmpl $0, 104(%rbx)              /* a kick came while the reply was applied */
+stub_checked:
+    jne 24f
+    mov 24(%rbx), %rdx
+    pushfq                          /* NT set (the guest's own, which the host keeps for the */
+    testl $0x4000, (%rsp)           /* handler): iretq would fault; let the host return */
+    lea 8(%rsp), %rsp
+    jnz 25f
+    mov 224(%rdx), %rdi             /* uc_mcontext.fpregs */
+    cmpl $0x46505853, 464(%rdi)     /* FP_XSTATE_MAGIC1: an XSAVE image (else the host's */
+    jne 25f                         /* rt_sigreturn knows the format) */
+    mov %rdx, %rbx
+    mov $-1, %eax
+    mov $-1, %edx
+    xrstor64 (%rdi)
+    pushq $0x2b                     /* ss */
+    pushq 160(%rbx)                 /* rsp */
+    pushq 176(%rbx)                 /* rflags */
+    pushq $0x33                     /* cs */
+    pushq 168(%rbx)                 /* rip */
+    mov 40(%rbx), %r8
+    mov 48(%rbx), %r9
+    mov 56(%rbx), %r10
+    mov 64(%rbx), %r11
+    mov 72(%rbx), %r12
+    mov 80(%rbx), %r13
+    mov 88(%rbx), %r14
+    mov 96(%rbx), %r15
+    mov 104(%rbx), %rdi
+    mov 112(%rbx), %rsi
+    mov 120(%rbx), %rbp
+    mov 136(%rbx), %rdx
+    mov 144(%rbx), %rax
+    mov 152(%rbx), %rcx
+    mov 128(%rbx), %rbx
+    iretq
+24: movl $0, 104(%rbx)
+    jmp 23b
+25: mov %rdx, %rsp                  /* rsp = &uc, as rt_sigreturn expects */
     mov $15, %eax
     syscall
     ud2
-8:  mov $60, %eax                   /* exit(0) */
-    xor %edi, %edi
-    syscall
-    ud2
-9:  ud2                             /* not on a stub altstack: a forged entry */
-
-.org 0x480
-/* struct kernel_sigaction for the seccomp platform's signals: every signal blocked in the
- * handler, so events never nest. */
-    .globl stub_sig_action
-stub_sig_action:
-    .quad stub_sig_handler
-    .quad 0x0C000004            /* SA_SIGINFO | SA_ONSTACK | SA_RESTORER */
-    .quad stub_restorer
-    .quad 0xffffffffffffffff
-
-.org 0x4c0
-/* The handler's sleep, at a fixed address. Whatever woke the thread (and whatever its other
- * registers hold), it finds its mailbox again from its stack pointer alone and goes back to
- * the wait loop: so a thread the kernel sees blocked right here (/proc/<pid>/task/<tid>/syscall:
- * futex, this return address and its frame's stack pointer) can only ever continue as the
- * mailbox and frame that the kernel writes say. That is how a previous guest's last thread is
- * verified before it serves the stub's next owner. */
-    .globl stub_sleep
-stub_sleep:
-    syscall
-    mov %rsp, %rax
-    movabs $0x7ff880000000, %rcx    /* kStubAltStacks */
-    sub %rcx, %rax
-    shr $16, %rax
-    cmp $16384, %rax
-    jae 1f
-    shl $12, %rax
-    movabs $0x7ff8c0000000, %rcx    /* kStubMailboxes */
-    add %rcx, %rax
-    mov %rax, %rbx
-    jmp stub_wait
-1:  ud2
 
     .section .note.GNU-stack, "", @progbits

@@ -111,6 +111,66 @@ guest_spin_syscalls:           /* getppid forever: for the round-trip benchmark 
     jmp guest_spin_syscalls
 guest_spin_syscalls_end:
 
+    .globl guest_checked_syscalls, guest_checked_syscalls_end
+guest_checked_syscalls:        /* rdi = n: getppid n times, the kernel answering call k with k;
+                                  after each, checks the answer, the callee-saved registers,
+                                  xmm0/xmm15 and both ends of the red zone below rsp; exit(0)
+                                  if all held, else exit(1: answer, 2: register, 3: red zone,
+                                  4: xmm) at the first that did not */
+    mov %rdi, %r12
+    xor %r13d, %r13d
+    movabs $0x5151a5a5c3c30f0f, %rbx
+    mov %rbx, %rbp
+    mov %rbx, %r14
+    mov %rbx, %r15
+    movq %rbx, %xmm0
+    movq %rbx, %xmm15
+    mov %rbx, -8(%rsp)
+    mov %rbx, -128(%rsp)
+1:  mov $110, %eax
+    syscall
+    inc %r13
+    cmp %r13, %rax
+    jne 2f
+    movabs $0x5151a5a5c3c30f0f, %rdx
+    cmp %rdx, %rbx
+    jne 3f
+    cmp %rdx, %rbp
+    jne 3f
+    cmp %rdx, %r14
+    jne 3f
+    cmp %rdx, %r15
+    jne 3f
+    cmp %rdx, -8(%rsp)
+    jne 4f
+    cmp %rdx, -128(%rsp)
+    jne 4f
+    movq %xmm0, %rax
+    cmp %rdx, %rax
+    jne 5f
+    movq %xmm15, %rax
+    cmp %rdx, %rax
+    jne 5f
+    imul $37, %r13d, %ecx           /* some work of varying length before the next call */
+    and $16383, %ecx
+6:  dec %ecx
+    jns 6b
+    cmp %r13, %r12
+    jne 1b
+    xor %edi, %edi
+    jmp 9f
+2:  mov $1, %edi
+    jmp 9f
+3:  mov $2, %edi
+    jmp 9f
+4:  mov $3, %edi
+    jmp 9f
+5:  mov $4, %edi
+9:  mov $60, %eax
+    syscall
+    ud2
+guest_checked_syscalls_end:
+
     .globl guest_dirty, guest_dirty_end
 guest_dirty:                   /* every XMM register and callee-saved register = rdi, then exit */
     movq %rdi, %xmm0

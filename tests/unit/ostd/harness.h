@@ -62,6 +62,7 @@ extern const unsigned char guest_escape[], guest_escape_end[], guest_escape_open
 extern const unsigned char guest_fpu[], guest_fpu_end[];
 extern const unsigned char guest_tls[], guest_tls_end[];
 extern const unsigned char guest_spin_syscalls[], guest_spin_syscalls_end[];
+extern const unsigned char guest_checked_syscalls[], guest_checked_syscalls_end[];
 extern const unsigned char guest_dirty[], guest_dirty_end[];
 extern const unsigned char guest_report_sse[], guest_report_sse_end[];
 extern const unsigned char guest_victim[], guest_victim_end[], guest_victim_attacker[],
