@@ -24,9 +24,39 @@ struct HostRequest {
 };
 static_assert(sizeof(HostRequest) == 56);
 
+// Seccomp platform: an index into the wake page, the futex word a slot's thread sleeps on, which
+// a stub of any process can wake (the kernel's hand-off). kNone: none was free; the thread
+// then sleeps on its mailbox's state word and only the kernel wakes it.
+class WakeWord {
+ public:
+  static constexpr u32 kNone = ~0u;
+  WakeWord() = default;
+  /// A free word for the thread whose mailbox (direct map) is `mailbox`, or kNone.
+  static WakeWord take(u8* mailbox);
+  WakeWord(WakeWord&& o) noexcept : idx_(o.idx_) { o.idx_ = kNone; }
+  WakeWord& operator=(WakeWord&& o) noexcept {
+    if (this != &o) {
+      release();
+      idx_ = o.idx_;
+      o.idx_ = kNone;
+    }
+    return *this;
+  }
+  WakeWord(const WakeWord&) = delete;
+  WakeWord& operator=(const WakeWord&) = delete;
+  ~WakeWord() { release(); }
+  u32 index() const { return idx_; }
+
+ private:
+  explicit WakeWord(u32 idx) : idx_(idx) {}
+  void release();
+  u32 idx_ = kNone;
+};
+
 struct SeccompSlot {
   Segment altstack;
   Frame mailbox;
+  WakeWord wake;
   // The signal frame a thread of this slot parks with when it starts (bytes from `pristine_sp`
   // to the altstack's top), taken from a thread started while no guest code ran in the
   // process: a retired thread is reset to it before it serves another process.
@@ -90,6 +120,7 @@ struct UserThread {
   u32 taken_nr = ~0u;
   u64 taken_switches = 0;
   bool waiting = false;  // its event taken and not yet answered (counted in the crowd)
+  bool away = false;     // answered, its next event not yet taken (running guest code)
   std::array<u64, 8> blocked_last{};  // a bit per system call number: it blocked last time
 };
 

@@ -33,8 +33,10 @@
 #include <optional>
 
 #include <ostd/bytes.h>
+#include <ostd/host/host.h>
 #include <ostd/log.h>
 #include <ostd/task.h>
+#include <ostd/time.h>
 
 #include "platform_internal.h"
 #include "stub_layout.h"
@@ -64,6 +66,7 @@ constexpr usize kMbNewGs = 80;
 constexpr usize kMbCrowd = 88;  // at the reply: how many other guest threads wait for one
 constexpr usize kMbSleeping = 96;
 // 104: u32 "kick pending", the stub's own (a kick that came while it applied a reply).
+constexpr usize kMbWakeWord = 112;  // the futex word the stub sleeps on (stub address)
 constexpr usize kMbStack = 128;
 constexpr usize kMbBlocks = 192;  // 64 bytes: a bit per system call number, "blocked the last two times"
 constexpr u32 kBlockBits = 512;
@@ -75,6 +78,8 @@ constexpr u64 kKickTimeoutNs = 200 * 1000 * 1000;  // a kicked thread must post 
 constexpr u64 kTaskSpinNs = 20 * 1000;  // a waiting task's spin before it sleeps
 constexpr u64 kIdleSpinNs = 50 * 1000;     // the kernel's idle spin on the doorbell
 constexpr u64 kRetiredSettleNs = 20 * 1000 * 1000;  // a retired thread's way from spin to sleep
+constexpr u64 kHandoffNs = 20 * 1000;  // a wake left to the stubs is taken back after this
+constexpr usize kDbHandoff = 5;        // doorbell word: the hand-off (a wake word's index + 1)
 constexpr u32 kPosted = 1;
 constexpr u32 kReplied = 2;
 
@@ -100,6 +105,7 @@ enum Greg : usize {
 struct Shared {
   std::optional<Frame> config;
   std::optional<Frame> doorbell;
+  std::optional<Frame> wake;  // the wake page: kWakeWords futex words
   bool fsgsbase = false;
 };
 // Lives as long as the process (frames of the one physical memory; run_kernel may be re-run).
@@ -111,6 +117,17 @@ u64 g_idle_spin_ns = 0;
 u64 g_reused_threads = 0;  // retired threads that served a new owner
 u32 g_waiting_threads = 0;  // guest threads whose event a task holds (taken, not answered)
 u64 g_idle_rounds = 0;      // times the kernel's idle loop ran (every task was blocked)
+u32 g_away_threads = 0;     // guest threads answered whose next event is not yet taken
+// The wake page: umk's direct-map view, the free words, and each taken word's mailbox.
+u32* g_wake_words = nullptr;
+std::vector<u32> g_free_words;
+std::array<u8*, kWakeWords> g_word_mailbox{};
+// The wake last left to the stubs (word index + 1, 0: none) and when; statistics.
+u32 g_handed = 0;
+u64 g_handed_at = 0;
+u64 g_handoff_ns = kHandoffNs;
+u64 g_handoffs = 0;
+u64 g_handoffs_taken_back = 0;
 
 // Grows whenever the running task leaves the CPU or every task waits (the idle loop runs on
 // the waiting task's stack, without a switch): the same value before and after some work
@@ -207,6 +224,7 @@ Result<void> init_shared() {
   auto* sh = new Shared;
   sh->config = TRY(Frame::alloc());
   sh->doorbell = TRY(Frame::alloc());
+  sh->wake = TRY(Frame::alloc());
   sh->fsgsbase = (getauxval(AT_HWCAP2) & 2) != 0;  // HWCAP2_FSGSBASE
   std::vector<sock_filter> f = build_filter();
   u64 flags = sh->fsgsbase ? 1 : 0;
@@ -231,6 +249,9 @@ Result<void> init_shared() {
   TRY(sh->config->write_bytes(
       64, std::span<const u8>(reinterpret_cast<const u8*>(f.data()), f.size() * sizeof(sock_filter))));
   g_doorbell = reinterpret_cast<u32*>(arch::phys_to_virt(sh->doorbell->paddr()));
+  g_wake_words = reinterpret_cast<u32*>(arch::phys_to_virt(sh->wake->paddr()));
+  g_free_words.clear();
+  for (u32 i = kWakeWords; i-- > 0;) g_free_words.push_back(i);  // lowest first
   g_shared = sh;
 
   // Stub stops (control thread) now wake the idle loop's futex wait through SIGCHLD.
@@ -258,6 +279,13 @@ u64 load64(const u8* p) {
   return v;
 }
 void store64(u8* p, u64 v) { std::memcpy(p, &v, sizeof v); }
+
+// Where the slot's thread sleeps, as the stub sees it: its word in the wake page, or the
+// state word of its mailbox (at stub address `mailbox_va`).
+u64 wake_word_va(const arch::SeccompSlot& sl, u64 mailbox_va) {
+  u32 idx = sl.wake.index();
+  return idx == arch::WakeWord::kNone ? mailbox_va + kMbState : kStubWakePage + u64{idx} * 4;
+}
 
 u64 alt_base(u32 slot) { return kStubAltStacks + slot * kStubAltStackSize + kStubAltStackSize - kAltStackBytes; }
 
@@ -298,6 +326,60 @@ void stop_waiting(arch::UserThread& t) {
   --g_waiting_threads;
 }
 
+// The thread's next event is taken (or it is gone): one fewer guest thread away.
+void stop_away(arch::UserThread& t) {
+  if (!t.away) return;
+  t.away = false;
+  --g_away_threads;
+}
+
+// The wake left to the stubs, if any, is settled: taken back if no stub took it, and the
+// thread woken by the kernel if it still sleeps with its reply (a stub that took the hand-off
+// may not have woken it yet: a second wake is harmless; the doorbell page is guest-writable,
+// so a guest can also have erased the hand-off). `force`: now; else only once it is
+// g_handoff_ns old.
+void settle_handoff(bool force) {
+  if (g_handed == 0) return;
+  if (!force && arch::monotonic_ns() - g_handed_at < g_handoff_ns) return;
+  u32 idx = g_handed - 1;
+  g_handed = 0;
+  u32 expect = idx + 1;
+  if (__atomic_compare_exchange_n(g_doorbell + kDbHandoff, &expect, 0, false, __ATOMIC_SEQ_CST,
+                                  __ATOMIC_SEQ_CST)) {
+    ++g_handoffs_taken_back;
+  }
+  u8* m = g_word_mailbox.at(idx);
+  if (m != nullptr && load32(m + kMbSleeping) != 0 && load32(m + kMbState) == kReplied) {
+    bump_wake_epoch();
+    syscall(SYS_futex, g_wake_words + idx, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+  }
+}
+
+// Wakes the stub thread t, which sleeps for the reply just written. Waking a guest CPU from the
+// kernel's costs the kernel several microseconds (an IPI), so while another guest thread is
+// away (it will post, or yield, soon) the wake is left to the stubs: the next one to give up
+// its CPU does it (stub_handoff), and settle_handoff takes back what none took.
+void wake_stub(arch::UserThread& t, u8* m) {
+  u32 idx = t.as->slots.at(t.slot)->wake.index();
+  if (idx == arch::WakeWord::kNone) {
+    bump_wake_epoch();
+    futex_wake(m + kMbState);
+    return;
+  }
+  __atomic_fetch_add(g_wake_words + idx, 1, __ATOMIC_SEQ_CST);
+  // (On one CPU the kernel's wake is a local one: nothing to save.)
+  if (g_away_threads == 0 || g_idle_spin_ns == 0) {
+    bump_wake_epoch();
+    syscall(SYS_futex, g_wake_words + idx, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+    return;
+  }
+  settle_handoff(true);  // one at a time
+  g_handed = idx + 1;
+  g_handed_at = arch::monotonic_ns();
+  ++g_handoffs;
+  __atomic_store_n(g_doorbell + kDbHandoff, idx + 1, __ATOMIC_SEQ_CST);
+}
+
 // Before the reply: the crowd (how many other guest threads wait for the kernel), and whether
 // the system call just handled blocked (its task left the CPU or the kernel idled), kept in
 // the mailbox as the stub's hint for the next call of that number. Only hints: the guest can
@@ -323,6 +405,7 @@ void note_blocking(arch::UserThread& t, u8* m) {
 
 ReturnReason lost(arch::UserThread& t, const char* why) {
   stop_waiting(t);
+  stop_away(t);
   kLog.error("guest thread {} (slot {}) lost: {}", t.t.tid, t.slot, std::string_view(why));
   t.parked = false;
   t.t.gone = true;
@@ -346,6 +429,7 @@ bool wait_posted(arch::UserThread& t, void* pred, bool (*call)(void*)) {
       if (load32(state) == kPosted) return true;
       __builtin_ia32_pause();
       if ((i & 63) != 0) continue;
+      settle_handoff(false);
       if (arch::cpu_local().rq_head != nullptr || g_sigchld.load(std::memory_order_relaxed) ||
           !thread_alive(t) || call(pred)) {
         break;
@@ -388,6 +472,9 @@ Result<void> seccomp_setup_space(arch::AddressSpace& as) {
   as.pending.push_back({SYS_mmap,
                         {kStubDoorbellPage, kPageSize, PROT_READ | PROT_WRITE,
                          MAP_SHARED | MAP_FIXED, kStubMemFd, g_shared->doorbell->paddr()}});
+  as.pending.push_back({SYS_mmap,
+                        {kStubWakePage, kPageSize, PROT_READ, MAP_SHARED | MAP_FIXED, kStubMemFd,
+                         g_shared->wake->paddr()}});
   for (int sig : {SIGSYS, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, kKickSignal}) {
     as.pending.push_back(
         {SYS_rt_sigaction, {static_cast<u64>(sig), kStubSigAction, 0, 8, 0, 0}});
@@ -447,6 +534,7 @@ void restore_retired(arch::AddressSpace& as) {
   u8* m = arch::phys_to_virt(sl.mailbox.paddr());
   std::memset(m, 0, kPageSize);
   store32(m + kMbCtid, static_cast<u32>(p.tid));
+  store64(m + kMbWakeWord, wake_word_va(sl, kStubMailboxes + u64{p.slot} * kPageSize));
   store64(m + kMbSigno, SIGILL);
   store64(m + kMbSiginfo, sl.pristine_si);
   store64(m + kMbUc, sl.pristine_sp + 8);
@@ -482,6 +570,12 @@ void seccomp_reset_space(arch::AddressSpace& as) {
 }
 
 u64 reused_stub_threads() { return g_reused_threads; }
+HandoffStats stub_handoffs() { return {g_handoffs, g_handoffs_taken_back}; }
+u64 set_stub_handoff_window_ns(u64 ns) {
+  u64 old = g_handoff_ns;
+  g_handoff_ns = ns;
+  return old;
+}
 
 bool seccomp_verify_retired(arch::AddressSpace& as) {
   if (!as.prepared || !as.prepared->retired) return true;
@@ -490,7 +584,8 @@ bool seccomp_verify_retired(arch::AddressSpace& as) {
     return false;
   }
   const u64 want_sp = as.slots[p.slot]->pristine_sp;
-  const u64 want_word = kStubMailboxes + u64{p.slot} * kPageSize + kMbState;
+  const u64 want_word =
+      wake_word_va(*as.slots[p.slot], kStubMailboxes + u64{p.slot} * kPageSize);
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", as.pid, p.tid);
   u64 deadline = 0;
@@ -542,10 +637,13 @@ Result<pid_t> clone_thread(arch::AddressSpace& as, u32 slot) {
                           {mb, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
                            kStubMemFd, mbox.paddr()}});
     TRY(flush_locked(as));
-    as.slots[slot] = arch::SeccompSlot{std::move(seg), std::move(mbox), {}, 0, 0};
+    u8* mp = arch::phys_to_virt(mbox.paddr());
+    as.slots[slot] = arch::SeccompSlot{std::move(seg), std::move(mbox), arch::WakeWord::take(mp),
+                                       {}, 0, 0};
   }
   u8* m = arch::phys_to_virt(as.slots[slot]->mailbox.paddr());
   std::memset(m, 0, kPageSize);
+  store64(m + kMbWakeWord, wake_word_va(*as.slots[slot], mb));
   stack_t ss{};
   ss.ss_sp = reinterpret_cast<void*>(alt);
   ss.ss_size = kAltStackBytes;
@@ -653,6 +751,7 @@ Result<void> seccomp_prepare_thread(arch::AddressSpace& as) {
 
 bool seccomp_end_thread(arch::UserThread& t) {
   stop_waiting(t);
+  stop_away(t);
   if (t.t.tid == 0 || t.slot >= t.as->slots.size() || !t.as->slots[t.slot]) return false;
   if (!t.parked || !thread_alive(t)) return false;
   arch::AddressSpace& as = *t.as;
@@ -675,6 +774,7 @@ bool seccomp_end_thread(arch::UserThread& t) {
 ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx, void* pred,
                              bool (*call)(void*)) {
   if (!t.parked || t.t.gone) return lost(t, "not parked");
+  settle_handoff(false);  // the kernel may have been busy since it left a wake to the stubs
   if (!t.as->pending.empty() && vm.flush().is_error()) return lost(t, "mapping flush failed");
   u8* m = mailbox_ptr(t);
   u8* ucp = alt_ptr(t, t.uc_va, sizeof(KUcontext));
@@ -715,12 +815,12 @@ ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx,
   note_blocking(t, m);
   t.parked = false;
   __atomic_store_n(reinterpret_cast<u32*>(m + kMbState), kReplied, __ATOMIC_SEQ_CST);
-  if (load32(m + kMbSleeping) != 0) {
-    bump_wake_epoch();
-    futex_wake(m + kMbState);
-  }
+  if (load32(m + kMbSleeping) != 0) wake_stub(t, m);
+  t.away = true;
+  ++g_away_threads;
 
   if (!wait_posted(t, pred, call)) return lost(t, "exited");
+  stop_away(t);
   t.parked = true;
   // Copy everything once: guest threads of this process can write these pages concurrently.
   u64 signo = load64(m + kMbSigno);
@@ -879,19 +979,36 @@ bool seccomp_idle(bool (*has_work)()) {
       __builtin_ia32_pause();
       cur = __atomic_load_n(d, __ATOMIC_ACQUIRE);
       if (cur != g_doorbell_seen || g_sigchld.load(std::memory_order_relaxed)) break;
-      if ((i & 63) == 0 && (has_work() || arch::monotonic_ns() > deadline)) break;
+      if ((i & 63) != 0) continue;
+      settle_handoff(false);
+      if (has_work() || arch::monotonic_ns() > deadline) break;
     }
   }
   if (cur == g_doorbell_seen && !has_work()) {
+    // A wake left to the stubs: sleep no longer than it may wait for one (a post wakes us).
+    timespec left{};
+    const timespec* timeout = nullptr;
+    if (g_handed != 0) {
+      u64 now = arch::monotonic_ns();
+      u64 end = g_handed_at + g_handoff_ns;
+      if (now >= end) {
+        settle_handoff(true);
+      } else {
+        left.tv_sec = static_cast<time_t>((end - now) / kNsPerSec);
+        left.tv_nsec = static_cast<long>((end - now) % kNsPerSec);
+        timeout = &left;
+      }
+    }
     // Interrupted by the timer, by SIGCHLD (which also bumps the word) or woken by a post.
     u32* sleeping = d + 1;
     __atomic_store_n(sleeping, 1, __ATOMIC_SEQ_CST);
     cur = __atomic_load_n(d, __ATOMIC_SEQ_CST);
     if (cur == g_doorbell_seen) {
       HostWait w;
-      syscall(SYS_futex, d, FUTEX_WAIT, cur, nullptr, nullptr, 0);
+      syscall(SYS_futex, d, FUTEX_WAIT, cur, timeout, nullptr, 0);
     }
     __atomic_store_n(sleeping, 0, __ATOMIC_RELAXED);
+    settle_handoff(false);
     cur = __atomic_load_n(d, __ATOMIC_SEQ_CST);
   }
   __atomic_store_n(idle, 0, __ATOMIC_RELAXED);
@@ -906,3 +1023,28 @@ bool seccomp_idle(bool (*has_work)()) {
 }
 
 }  // namespace ostd::host
+
+namespace ostd::arch {
+
+WakeWord WakeWord::take(u8* mailbox) {
+  if (host::g_free_words.empty()) return WakeWord{};
+  u32 idx = host::g_free_words.back();
+  host::g_free_words.pop_back();
+  host::g_word_mailbox.at(idx) = mailbox;
+  return WakeWord{idx};
+}
+
+void WakeWord::release() {
+  if (idx_ == kNone) return;
+  if (host::g_handed == idx_ + 1) {
+    host::g_handed = 0;
+    u32 expect = idx_ + 1;
+    __atomic_compare_exchange_n(host::g_doorbell + host::kDbHandoff, &expect, 0, false,
+                                __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+  }
+  host::g_word_mailbox.at(idx_) = nullptr;
+  host::g_free_words.push_back(idx_);
+  idx_ = kNone;
+}
+
+}  // namespace ostd::arch

@@ -33,6 +33,10 @@ inline constexpr std::uint64_t kStubRequestPage = 0x7ff840000000ull;
 inline constexpr std::uint64_t kStubConfigPage = 0x7ff840001000ull;
 /// The doorbell page (read-write; one frame for all stubs): a u32 counter every post bumps.
 inline constexpr std::uint64_t kStubDoorbellPage = 0x7ff840002000ull;
+/// The wake page (read-only; one frame for all stubs): a u32 futex word per guest thread that
+/// has one (WakeWord), which any stub can wake (the kernel's hand-off, doorbell +20).
+inline constexpr std::uint64_t kStubWakePage = 0x7ff840003000ull;
+inline constexpr std::uint32_t kWakeWords = 1024;
 /// Per-thread mailboxes (seccomp platform), one page per slot.
 inline constexpr std::uint64_t kStubMailboxes = 0x7ff8c0000000ull;
 /// Per-thread signal stacks (anonymous, 64 KiB each).

@@ -139,6 +139,7 @@ stub_park:
  *   88 u32 crowd (the kernel, at the reply: guest threads whose event it holds)
  *   96 u32 sleeping (set while in FUTEX_WAIT: the kernel wakes the futex only then)
  *   104 u32 kick pending (a kick came while the reply was being applied: post again)
+ *   112 the futex word the handler sleeps on (its word in the wake page; else +0, the state)
  *   192..255 a bit per system call number: it blocked the last two times (the kernel's hint)
  * Signals are not blocked in the handler (blocking them would cost the way back a system call
  * to unblock them): the guest resumes through xrstor and iretq, without rt_sigreturn. So the
@@ -224,8 +225,9 @@ stub_sig_handler:
 stub_posted:
     movabs $0x7ff840002000, %rdi    /* kStubDoorbellPage: +0 counter, +4 kernel sleeping,
                                        +8 counter seen when the kernel went idle, +12 idle,
-                                       +16 wake epoch (bumped when the kernel wakes a
-                                       sleeping guest thread or starts one) */
+                                       +16 wake epoch (bumped when a sleeping guest
+                                       thread is woken or one is started),
+                                       +20 hand-off (stub_handoff) */
     mov $1, %r8d
     lock xaddl %r8d, (%rdi)
     inc %r8d                        /* r8 = the counter value of this post */
@@ -239,6 +241,8 @@ stub_posted:
     mov 8(%rcx), %rcx
     movabs $0x7ff840002000, %rdi
     mov 16(%rdi), %r9d              /* the wake epoch when the spin starts */
+    cmpl $0, 20(%rdi)               /* the kernel left a sleeping thread's wake to the */
+    jne stub_hand_over              /* guests: wake it and give it the CPU */
     cmp $512, %r10d                 /* this call blocked the last two times (mailbox +192, */
     jae 31f                         /* a bit per number, kept by the kernel) and at most two */
     test %rcx, %rcx                 /* other guest threads wait for the kernel (+88, the */
@@ -265,6 +269,7 @@ stub_posted:
     jmp 36f
 35: dec %rcx
 36: push %rcx
+    call stub_handoff
     mov $24, %eax                   /* sched_yield() */
     syscall
     pop %rcx
@@ -272,14 +277,15 @@ stub_posted:
     jmp 31b
     .globl stub_wait
 stub_wait:
-32: movl $1, 96(%rbx)               /* sleeping: the kernel must wake us */
+32: call stub_handoff
+    mov 112(%rbx), %rdi             /* the word to sleep on (the kernel's: +112) and its */
+    mov (%rdi), %edx                /* value before we say we sleep */
+    movl $1, 96(%rbx)               /* sleeping: the kernel must wake us */
     mfence
     cmpl $2, (%rbx)
     je 33f
-    mov $202, %eax                  /* futex(&state, FUTEX_WAIT, 1, NULL) */
-    mov %rbx, %rdi
+    mov $202, %eax                  /* futex(word, FUTEX_WAIT, value, NULL) */
     xor %esi, %esi
-    mov $1, %edx
     xor %r10d, %r10d
     jmp stub_sleep
 33: movl $0, 96(%rbx)
@@ -319,6 +325,52 @@ stub_sleep:
 1:  ud2
 
 .org 0x500
+/* The hand-off. A stub thread sleeping for its reply must be woken with FUTEX_WAKE, and a wake
+ * from the kernel's CPU to a guest CPU costs the kernel several microseconds (an IPI on these
+ * virtual machines); so when guest threads are running, the kernel only bumps the sleeper's word
+ * in the wake page and leaves its index + 1 at doorbell +20, and the next stub to give up its
+ * CPU (post, yield or sleep) wakes it, on the guests' side. The kernel takes a hand-off back
+ * that no stub took within microseconds, and wakes a sleeper itself if it still sleeps.
+ * stub_handoff clobbers rax, rdx, rsi, rdi, rcx, r11. */
+stub_handoff:
+    movabs $0x7ff840002000, %rsi    /* kStubDoorbellPage */
+    cmpl $0, 20(%rsi)
+    je 1f
+    xor %eax, %eax
+    xchg %eax, 20(%rsi)
+    dec %eax
+    cmp $1024, %eax                 /* kWakeWords (also catches an empty slot) */
+    jae 1f
+    lock incl 16(%rsi)              /* the wake epoch: spinners make way for it */
+    movabs $0x7ff840003000, %rdi    /* kStubWakePage */
+    lea (%rdi,%rax,4), %rdi
+    mov $202, %eax                  /* futex(word, FUTEX_WAKE, 1) */
+    mov $1, %esi
+    mov $1, %edx
+    syscall
+1:  ret
+/* Right after a post, with a hand-off pending: wake that thread, then sleep if this call
+ * blocked the last two times (the woken thread has the CPU) or yield to it at once. */
+stub_hand_over:
+    push %rcx
+    call stub_handoff
+    pop %rcx
+    movabs $0x7ff840002000, %rdi
+    mov 16(%rdi), %r9d              /* the epoch after our own bump */
+    cmp $512, %r10d
+    jae 1f
+    bt %r10d, 192(%rbx)
+    jc stub_wait
+1:  test %rcx, %rcx
+    jz stub_wait
+    dec %rcx
+    push %rcx
+    mov $24, %eax                   /* sched_yield() */
+    syscall
+    pop %rcx
+    movabs $0x7ff840002000, %rdi
+    jmp 31b
+
 /* The reply (rbx = mailbox): exit, or set FS/GS as asked and resume the guest from the frame
  * (+24, ucontext; +32, the frame's start) without the host's rt_sigreturn: xrstor the FPU
  * state from the frame, load the general registers, and iretq (rip, rsp and rflags at once:

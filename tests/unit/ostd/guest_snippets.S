@@ -228,7 +228,8 @@ guest_victim_attacker:         /* rdi = the victim's mailbox, rsi = where it is 
     mov %rsi, 168(%rax)        /* uc_mcontext rip */
     movq $0, 56(%rdi)          /* command: resume */
     movl $2, (%rdi)            /* state: replied */
-    mov $202, %eax             /* futex(state, FUTEX_WAKE, 1), from the stub's own futex call */
+    mov 112(%rdi), %rdi        /* the word it sleeps on */
+    mov $202, %eax             /* futex(word, FUTEX_WAKE, 1), from the stub's own futex call */
     mov $1, %esi
     mov $1, %edx
     movabs $0x7ff8000004c0, %rcx

@@ -429,6 +429,75 @@ TEST(UserMode, SystemCallsThatBlockAreHintedToTheStub) {
   });
 }
 
+// A stub thread that sleeps for its reply is woken by the next stub to give up its CPU when
+// some guest thread is away running (the kernel leaves the wake to the stubs: waking a guest
+// CPU from the kernel's costs the kernel an IPI). If none takes it, the kernel takes it back
+// and wakes the thread itself.
+TEST(UserMode, WakeLeftToTheStubsIsTakenBackWhenNoStubTakesIt) {
+  if (!seccomp_platform_in_use()) GTEST_SKIP() << "seccomp platform only";
+  test::run_in_kernel([] {
+    auto vm = test::make_guest(GUEST_SNIPPET(guest_spin_syscalls));
+    UserMode a = start(vm, test::start_context());
+    ASSERT_EQ(run(a).kind, ReturnReason::Kind::Syscall);
+    // Another process's thread runs guest code without system calls: away, never posting.
+    auto vm2 = test::make_guest(GUEST_SNIPPET(guest_loop));
+    UserMode b = start(vm2, test::start_context());
+    bool stop = false;
+    auto runner = Task::spawn([&] { (void)b.execute([&] { return stop; }); }).release_value();
+    Task::sleep_for_ns(5 * kNsPerMs);  // a's stub goes to sleep (the kernel idles)
+    host::HandoffStats before = host::stub_handoffs();
+    u64 t0 = monotonic_ns();
+    ASSERT_EQ(run(a).kind, ReturnReason::Kind::Syscall);  // answered, woken, posted again
+    u64 took = monotonic_ns() - t0;
+    host::HandoffStats after = host::stub_handoffs();
+    EXPECT_EQ(after.handed, before.handed + 1) << "the wake was not left to the stubs";
+    EXPECT_EQ(after.taken_back, before.taken_back + 1) << "the kernel did not take it back";
+    EXPECT_LT(took, 200 * kNsPerMs);
+    stop = true;
+    runner->join();
+    EXPECT_GT(b.context().regs().rbx, 0u) << "b's loop did not run";
+  });
+}
+
+TEST(UserMode, WakeLeftToTheStubsIsDoneByAnotherStub) {
+  if (!seccomp_platform_in_use()) GTEST_SKIP() << "seccomp platform only";
+  test::run_in_kernel([] {
+    auto vm = test::make_guest(GUEST_SNIPPET(guest_spin_syscalls));
+    UserMode a = start(vm, test::start_context());
+    ASSERT_EQ(run(a).kind, ReturnReason::Kind::Syscall);
+    // Another process's thread makes system calls all the time: away between them.
+    auto vm2 = test::make_guest(GUEST_SNIPPET(guest_spin_syscalls));
+    UserMode b = start(vm2, test::start_context());
+    bool stop = false;
+    u64 b_calls = 0;
+    auto runner = Task::spawn([&] {
+      while (!stop && b.execute([&] { return stop; }).kind == ReturnReason::Kind::Syscall) {
+        ++b_calls;
+      }
+    }).release_value();
+    // Each round a's stub falls asleep, then a's call is answered; the wake is left to the
+    // stubs when b happens to be away at that moment, and b's next post does it (within a
+    // second: on a loaded host b may wait long for its CPU).
+    u64 window = host::set_stub_handoff_window_ns(kNsPerSec);
+    bool by_stub = false;
+    int handed = 0;
+    for (int round = 0; round < 100 && !by_stub; ++round) {
+      Task::sleep_for_ns(3 * kNsPerMs);
+      host::HandoffStats before = host::stub_handoffs();
+      ASSERT_EQ(run(a).kind, ReturnReason::Kind::Syscall);
+      host::HandoffStats after = host::stub_handoffs();
+      handed += after.handed > before.handed ? 1 : 0;
+      by_stub = after.handed > before.handed && after.taken_back == before.taken_back;
+    }
+    host::set_stub_handoff_window_ns(window);
+    EXPECT_TRUE(by_stub) << "no wake was done by another stub (left to them " << handed
+                         << " times)";
+    stop = true;
+    runner->join();
+    EXPECT_GT(b_calls, 0u);
+  });
+}
+
 TEST(UserMode, ReusedStubKeepsNothingOfThePreviousGuest) {
   std::vector<int> first;
   test::run_in_kernel([&] {

@@ -54,6 +54,18 @@ std::vector<int> stub_pids();
 /// next owner's first thread instead of starting one. For tests and statistics.
 u64 reused_stub_threads();
 
+/// Wakes of sleeping stub threads that the kernel left to the stubs (seccomp platform: the next
+/// stub to give up its CPU does it) and how many of those it took back because none did. For
+/// tests and statistics.
+struct HandoffStats {
+  u64 handed = 0;
+  u64 taken_back = 0;
+};
+HandoffStats stub_handoffs();
+/// How long a wake left to the stubs waits for one before the kernel takes it back (20 us);
+/// returns the previous value. For tests (a loaded host can keep every stub off its CPU).
+u64 set_stub_handoff_window_ns(u64 ns);
+
 /// The host signal that is the timer interrupt (a real-time signal aimed at the thread running
 /// the kernel; the same signal on any other thread is ignored). Programs that embed the kernel
 /// must leave it alone.
