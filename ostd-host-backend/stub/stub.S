@@ -84,8 +84,8 @@ stub_segv_action:
  * turns their system calls into SIGSYS, and every event (SIGSYS, faults, the kernel's kick
  * SIGUSR2) runs stub_sig_handler on the thread's altstack, whose pages are physical frames the
  * kernel reads and writes through its direct map. The handler posts the event in the thread's
- * mailbox page, rings the doorbell, sleeps on a futex until the kernel replies, and resumes the
- * guest with rt_sigreturn from the (kernel-edited) signal frame. */
+ * mailbox page, rings the doorbell, spins or sleeps on a futex until the kernel replies, and
+ * resumes the guest from the (kernel-edited) signal frame with xrstor and iretq. */
 
 .org 0x100
 /* Control thread, driven by ptrace: rax = SYS_clone, rdi = flags, rsi = 0, rdx = 0, r10 = the
