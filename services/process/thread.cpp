@@ -137,11 +137,17 @@ void handle_exception(Thread& t, const ostd::CpuException& e) {
       sig = kSigFpe;
       info.si_code = 0;
       break;
-    case ostd::ExceptionKind::Breakpoint:
-    case ostd::ExceptionKind::Debug:
+    case ostd::ExceptionKind::Breakpoint:  // int3: SI_KERNEL, no address (as Linux's do_int3)
       sig = kSigTrap;
       info.si_code = kSiKernel;
       addr = 0;
+      break;
+    case ostd::ExceptionKind::Debug:
+      // A single step (TF; there are no debug-register breakpoints): TRAP_TRACE at the next
+      // instruction, as Linux's send_sigtrap.
+      sig = kSigTrap;
+      info.si_code = 2;  // TRAP_TRACE
+      addr = t.context().instruction_pointer();
       break;
     case ostd::ExceptionKind::AlignmentCheck:
       sig = kSigBus;

@@ -1,5 +1,6 @@
 /* CPU faults in user code end the process with the signal Linux sends (and the right si_code
  * and si_addr when it has a handler); a bad system call is an error, not a crash. */
+#define _GNU_SOURCE
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -7,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "abi_check.h"
@@ -49,6 +51,53 @@ static void handler(int sig, siginfo_t* si, void* uc) {
   siglongjmp(env, 1);
 }
 
+/* Single-stepping with TF set by popf: a SIGTRAP (TRAP_TRACE, si_addr the next instruction)
+ * after each instruction; across a system call the next one comes after the first instruction
+ * behind it, as on a return from the kernel with iret. */
+#define MAX_STEPS 16
+static volatile int steps;
+static int step_code[MAX_STEPS];
+static long step_at[MAX_STEPS];
+static int step_addr_ok[MAX_STEPS];
+extern char step_start[];
+static void on_step(int sig, siginfo_t* si, void* ucv) {
+  (void)sig;
+  ucontext_t* uc = ucv;
+  int i = steps++;
+  if (i < MAX_STEPS) {
+    step_code[i] = si->si_code;
+    step_at[i] = uc->uc_mcontext.gregs[REG_RIP] - (long)step_start;
+    step_addr_ok[i] = (long)si->si_addr == uc->uc_mcontext.gregs[REG_RIP];
+  }
+  if (steps >= MAX_STEPS) uc->uc_mcontext.gregs[REG_EFL] &= ~0x100L;
+}
+static void single_step(void) {
+  struct sigaction sa = {0}, old;
+  sa.sa_sigaction = on_step;
+  sa.sa_flags = SA_SIGINFO;
+  sigaction(SIGTRAP, &sa, &old);
+  long pid;
+  __asm__ volatile(
+      "pushfq; orq $0x100, (%%rsp); popfq\n"
+      "step_start: mov $39, %%eax\n"
+      "syscall\n"
+      "nop\n"
+      "nop\n"
+      "mov $39, %%eax\n"
+      "syscall\n"
+      "pushfq; andq $~0x100, (%%rsp); popfq\n"
+      : "=a"(pid)
+      :
+      : "rcx", "r11", "memory");
+  sigaction(SIGTRAP, &old, 0);
+  CHECK("single-stepped system calls return their result", pid == getpid());
+  printf("  %d steps\n", steps);
+  for (int i = 0; i < steps && i < MAX_STEPS; ++i) {
+    printf("  step at +%ld: si_code %d, si_addr %s\n", step_at[i], step_code[i],
+           step_addr_ok[i] ? "the next instruction" : "other");
+  }
+}
+
 int main(void) {
   CHECK("divide by zero -> SIGFPE", killed_by(do_divide) == SIGFPE);
   CHECK("null write -> SIGSEGV", killed_by(do_null) == SIGSEGV);
@@ -82,6 +131,8 @@ int main(void) {
   CHECK("SIGFPE: FPE_INTDIV", got_sig == SIGFPE && got_code == FPE_INTDIV);
   if (sigsetjmp(env, 1) == 0) do_ud2();
   CHECK("SIGILL: ILL_ILLOPN", got_sig == SIGILL && got_code == ILL_ILLOPN);
+
+  single_step();
 
   /* Bad system calls are errors. */
   CHECK_ERRNO("unknown system call number", syscall(100000), ENOSYS);
