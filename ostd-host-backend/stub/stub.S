@@ -197,6 +197,7 @@ stub_sig_handler:
  *    (that look posts again);
  *  - past that look: post the frame being resumed (+24, +32) again, now, as the kick.
  * A fault in the handler's own code (a frame or mailbox the guest overwrote) ends the thread. */
+stub_nested:
 20: cmp $12, %edi                   /* SIGUSR2 */
     jne 8f
     mov 168(%rdx), %rax
