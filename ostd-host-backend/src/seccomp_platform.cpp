@@ -300,16 +300,27 @@ bool thread_alive(const arch::UserThread& t) {
   return !t.as->control.gone && load32(mailbox_ptr(t) + kMbCtid) != 0;
 }
 
-void futex_wake(u8* word) {
-  syscall(SYS_futex, reinterpret_cast<u32*>(word), FUTEX_WAKE, 1, nullptr, nullptr, 0);
+void futex_wake(u32* word) { syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0); }
+
+// After a reply in the slot's mailbox: the futex word its thread sleeps on (stub_wait), changed
+// so that a FUTEX_WAIT the thread is about to make fails — its word in the wake page, bumped
+// here, or else its mailbox's state word, which the reply changed.
+u32* reply_word(const arch::SeccompSlot& sl) {
+  u32 idx = sl.wake.index();
+  if (idx == arch::WakeWord::kNone) {
+    return reinterpret_cast<u32*>(arch::phys_to_virt(sl.mailbox.paddr()) + kMbState);
+  }
+  __atomic_fetch_add(g_wake_words + idx, 1, __ATOMIC_SEQ_CST);
+  return g_wake_words + idx;
 }
 
-// Tells the thread parked on mailbox `m` to exit the host thread (its clear-tid word then
-// frees the slot).
-void tell_exit(u8* m) {
+// Tells the slot's thread, parked in the stub's handler, to exit the host thread (its clear-tid
+// word then frees the slot).
+void tell_exit(const arch::SeccompSlot& sl) {
+  u8* m = arch::phys_to_virt(sl.mailbox.paddr());
   store64(m + kMbCmd, 1);
   store32(m + kMbState, kReplied);
-  futex_wake(m + kMbState);
+  futex_wake(reply_word(sl));
 }
 
 // A guest thread is about to need a CPU (woken from its futex, or new): stubs spinning for a
@@ -359,18 +370,14 @@ void settle_handoff(bool force) {
 // kernel's costs the kernel several microseconds (an IPI), so while another guest thread is
 // away (it will post, or yield, soon) the wake is left to the stubs: the next one to give up
 // its CPU does it (stub_handoff), and settle_handoff takes back what none took.
-void wake_stub(arch::UserThread& t, u8* m) {
-  u32 idx = t.as->slots.at(t.slot)->wake.index();
-  if (idx == arch::WakeWord::kNone) {
-    bump_wake_epoch();
-    futex_wake(m + kMbState);
-    return;
-  }
-  __atomic_fetch_add(g_wake_words + idx, 1, __ATOMIC_SEQ_CST);
+void wake_stub(arch::UserThread& t) {
+  const arch::SeccompSlot& sl = *t.as->slots.at(t.slot);
+  u32 idx = sl.wake.index();
+  u32* word = reply_word(sl);
   // (On one CPU the kernel's wake is a local one: nothing to save.)
-  if (g_away_threads == 0 || g_idle_spin_ns == 0) {
+  if (idx == arch::WakeWord::kNone || g_away_threads == 0 || g_idle_spin_ns == 0) {
     bump_wake_epoch();
-    syscall(SYS_futex, g_wake_words + idx, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+    futex_wake(word);
     return;
   }
   settle_handoff(true);  // one at a time
@@ -614,7 +621,7 @@ void seccomp_drop_prepared(arch::AddressSpace& as) {
   u32 slot = as.prepared->slot;
   as.prepared.reset();
   if (slot >= as.slots.size() || !as.slots[slot]) return;
-  tell_exit(arch::phys_to_virt(as.slots[slot]->mailbox.paddr()));
+  tell_exit(*as.slots[slot]);
   // Reused once its clear-tid word says the thread is gone (create_user_thread checks).
   as.free_slots.push_back(slot);
 }
@@ -766,7 +773,7 @@ bool seccomp_end_thread(arch::UserThread& t) {
     bump_wake_epoch();  // a handler spinning for the reply sleeps instead
     return true;
   }
-  tell_exit(mailbox_ptr(t));
+  tell_exit(*t.as->slots[t.slot]);
   t.parked = false;
   return false;
 }
@@ -815,7 +822,7 @@ ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx,
   note_blocking(t, m);
   t.parked = false;
   __atomic_store_n(reinterpret_cast<u32*>(m + kMbState), kReplied, __ATOMIC_SEQ_CST);
-  if (load32(m + kMbSleeping) != 0) wake_stub(t, m);
+  if (load32(m + kMbSleeping) != 0) wake_stub(t);
   t.away = true;
   ++g_away_threads;
 

@@ -534,6 +534,30 @@ TEST(UserMode, ReusedStubKeepsNothingOfThePreviousGuest) {
   for (int p : first) EXPECT_NE(kill(p, 0), 0) << "stub " << p << " survived";
 }
 
+// A thread told to exit while its stub sleeps for the reply wakes and exits (it sleeps on its
+// word in the wake page, not on its mailbox), so the stub is gone of guest threads and kept as
+// the next address space's spare.
+TEST(UserMode, SleepingThreadToldToExitExits) {
+  if (!seccomp_platform_in_use()) GTEST_SKIP() << "threads are reused on the seccomp platform";
+  std::vector<int> first;
+  test::run_in_kernel([&] {
+    {
+      auto vm = test::make_guest(GUEST_SNIPPET(guest_spin_syscalls));
+      UserMode a = start(vm, test::start_context());
+      UserMode b = start(vm, test::start_context());
+      ASSERT_EQ(run(a).kind, ReturnReason::Kind::Syscall);
+      ASSERT_EQ(run(b).kind, ReturnReason::Kind::Syscall);
+      first = host::stub_pids();
+      Task::sleep_for_ns(5 * kNsPerMs);  // both stubs go to sleep (the kernel idles)
+    }  // b is told to exit, a (the last) retires
+    auto vm = test::make_guest(GUEST_SNIPPET(guest_syscall));
+    UserMode um = start(vm, test::start_context());
+    EXPECT_EQ(host::stub_pids(), first) << "the stub was not kept: its told thread still sleeps";
+    ASSERT_EQ(run(um).kind, ReturnReason::Kind::Syscall);
+    EXPECT_EQ(um.context().syscall_number(), 39u);
+  });
+}
+
 TEST(UserMode, ReusedThreadStartsClean) {
   if (!seccomp_platform_in_use()) GTEST_SKIP() << "threads are reused on the seccomp platform";
   test::run_in_kernel([] {
