@@ -280,11 +280,14 @@ u64 load64(const u8* p) {
 }
 void store64(u8* p, u64 v) { std::memcpy(p, &v, sizeof v); }
 
-// Where the slot's thread sleeps, as the stub sees it: its word in the wake page, or the
-// state word of its mailbox (at stub address `mailbox_va`).
-u64 wake_word_va(const arch::SeccompSlot& sl, u64 mailbox_va) {
+// Slot `slot`'s mailbox, at the stub's address.
+u64 mailbox_va(u32 slot) { return kStubMailboxes + u64{slot} * kPageSize; }
+
+// Where slot `slot`'s thread sleeps, as the stub sees it: its word in the wake page, or the
+// state word of its mailbox (reply_word is the kernel's view of the same word).
+u64 wake_word_va(const arch::SeccompSlot& sl, u32 slot) {
   u32 idx = sl.wake.index();
-  return idx == arch::WakeWord::kNone ? mailbox_va + kMbState : kStubWakePage + u64{idx} * 4;
+  return idx == arch::WakeWord::kNone ? mailbox_va(slot) + kMbState : kStubWakePage + u64{idx} * 4;
 }
 
 u64 alt_base(u32 slot) { return kStubAltStacks + slot * kStubAltStackSize + kStubAltStackSize - kAltStackBytes; }
@@ -344,6 +347,13 @@ void stop_away(arch::UserThread& t) {
   --g_away_threads;
 }
 
+// Clears the doorbell's hand-off if it still names wake word `idx` (no stub took it).
+bool clear_handoff(u32 idx) {
+  u32 expect = idx + 1;
+  return __atomic_compare_exchange_n(g_doorbell + kDbHandoff, &expect, 0, false, __ATOMIC_SEQ_CST,
+                                     __ATOMIC_SEQ_CST);
+}
+
 // The wake left to the stubs, if any, is settled: taken back if no stub took it, and the
 // thread woken by the kernel if it still sleeps with its reply (a stub that took the hand-off
 // may not have woken it yet: a second wake is harmless; the doorbell page is guest-writable,
@@ -354,15 +364,11 @@ void settle_handoff(bool force) {
   if (!force && arch::monotonic_ns() - g_handed_at < g_handoff_ns) return;
   u32 idx = g_handed - 1;
   g_handed = 0;
-  u32 expect = idx + 1;
-  if (__atomic_compare_exchange_n(g_doorbell + kDbHandoff, &expect, 0, false, __ATOMIC_SEQ_CST,
-                                  __ATOMIC_SEQ_CST)) {
-    ++g_handoffs_taken_back;
-  }
+  if (clear_handoff(idx)) ++g_handoffs_taken_back;
   u8* m = g_word_mailbox.at(idx);
   if (m != nullptr && load32(m + kMbSleeping) != 0 && load32(m + kMbState) == kReplied) {
     bump_wake_epoch();
-    syscall(SYS_futex, g_wake_words + idx, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+    futex_wake(g_wake_words + idx);
   }
 }
 
@@ -541,7 +547,7 @@ void restore_retired(arch::AddressSpace& as) {
   u8* m = arch::phys_to_virt(sl.mailbox.paddr());
   std::memset(m, 0, kPageSize);
   store32(m + kMbCtid, static_cast<u32>(p.tid));
-  store64(m + kMbWakeWord, wake_word_va(sl, kStubMailboxes + u64{p.slot} * kPageSize));
+  store64(m + kMbWakeWord, wake_word_va(sl, p.slot));
   store64(m + kMbSigno, SIGILL);
   store64(m + kMbSiginfo, sl.pristine_si);
   store64(m + kMbUc, sl.pristine_sp + 8);
@@ -591,8 +597,7 @@ bool seccomp_verify_retired(arch::AddressSpace& as) {
     return false;
   }
   const u64 want_sp = as.slots[p.slot]->pristine_sp;
-  const u64 want_word =
-      wake_word_va(*as.slots[p.slot], kStubMailboxes + u64{p.slot} * kPageSize);
+  const u64 want_word = wake_word_va(*as.slots[p.slot], p.slot);
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", as.pid, p.tid);
   u64 deadline = 0;
@@ -633,7 +638,7 @@ namespace {
 Result<pid_t> clone_thread(arch::AddressSpace& as, u32 slot) {
   if (as.slots.size() <= slot) as.slots.resize(slot + 1);
   u64 alt = alt_base(slot);
-  u64 mb = kStubMailboxes + static_cast<u64>(slot) * kPageSize;
+  u64 mb = mailbox_va(slot);
   if (!as.slots[slot]) {
     Segment seg = TRY(Segment::alloc(kAltFrames));
     Frame mbox = TRY(Frame::alloc());
@@ -650,7 +655,7 @@ Result<pid_t> clone_thread(arch::AddressSpace& as, u32 slot) {
   }
   u8* m = arch::phys_to_virt(as.slots[slot]->mailbox.paddr());
   std::memset(m, 0, kPageSize);
-  store64(m + kMbWakeWord, wake_word_va(*as.slots[slot], mb));
+  store64(m + kMbWakeWord, wake_word_va(*as.slots[slot], slot));
   stack_t ss{};
   ss.ss_sp = reinterpret_cast<void*>(alt);
   ss.ss_size = kAltStackBytes;
@@ -1045,9 +1050,7 @@ void WakeWord::release() {
   if (idx_ == kNone) return;
   if (host::g_handed == idx_ + 1) {
     host::g_handed = 0;
-    u32 expect = idx_ + 1;
-    __atomic_compare_exchange_n(host::g_doorbell + host::kDbHandoff, &expect, 0, false,
-                                __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    (void)host::clear_handoff(idx_);
   }
   host::g_word_mailbox.at(idx_) = nullptr;
   host::g_free_words.push_back(idx_);

@@ -364,13 +364,7 @@ stub_hand_over:
     jc stub_wait
 1:  test %rcx, %rcx
     jz stub_wait
-    dec %rcx
-    push %rcx
-    mov $24, %eax                   /* sched_yield() */
-    syscall
-    pop %rcx
-    movabs $0x7ff840002000, %rdi
-    jmp 31b
+    jmp 35b                         /* the wait loop's yield */
 
 /* The reply (rbx = mailbox): exit, or set FS/GS as asked and resume the guest from the frame
  * (+24, ucontext; +32, the frame's start) without the host's rt_sigreturn: xrstor the FPU

@@ -143,11 +143,10 @@ void handle_exception(Thread& t, const ostd::CpuException& e) {
       addr = 0;
       break;
     case ostd::ExceptionKind::Debug:
-      // A single step (TF; there are no debug-register breakpoints): TRAP_TRACE at the next
-      // instruction, as Linux's send_sigtrap.
+      // A single step (TF; there are no debug-register breakpoints): TRAP_TRACE, si_addr the
+      // next instruction (addr's default), as Linux's send_sigtrap.
       sig = kSigTrap;
       info.si_code = 2;  // TRAP_TRACE
-      addr = t.context().instruction_pointer();
       break;
     case ostd::ExceptionKind::AlignmentCheck:
       sig = kSigBus;
