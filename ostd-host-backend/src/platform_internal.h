@@ -131,6 +131,10 @@ namespace ostd::host {
 /// Whether the seccomp platform was chosen (Config::platform).
 bool seccomp_platform();
 void set_platform(bool seccomp);
+/// Config::fast_syscalls.
+void set_fast_syscalls(bool on);
+/// The GS offset of the stub's fast system call entry pointer, 0 when there is none.
+u32 seccomp_fast_syscall_gs_offset();
 
 /// Resumes a stopped stub thread with registers `r` and waits for the stub's int3; returns rax.
 Result<i64> run_stub(Tracee& t, user_regs_struct& r);

@@ -67,7 +67,8 @@ constexpr usize kMbCrowd = 88;  // at the reply: how many other guest threads wa
 constexpr usize kMbSleeping = 96;
 // 104: u32 "kick pending", the stub's own (a kick that came while it applied a reply).
 constexpr usize kMbWakeWord = 112;  // the futex word the stub sleeps on (stub address)
-constexpr usize kMbStack = 128;
+constexpr usize kMbStack = 128;     // stack_t, for the new thread's sigaltstack (stub_clone)
+constexpr usize kMbFastEntry = 152;  // the fast entry's address: `jmp *%gs:152` (stub.S)
 constexpr usize kMbBlocks = 192;  // 64 bytes: a bit per system call number, "blocked the last two times"
 constexpr u32 kBlockBits = 512;
 // Spinning only pays when stubs and the kernel are on different CPUs.
@@ -107,6 +108,7 @@ struct Shared {
   std::optional<Frame> doorbell;
   std::optional<Frame> wake;  // the wake page: kWakeWords futex words
   bool fsgsbase = false;
+  bool fast_ready = false;  // config +48/+56 hold the host's XSAVE frame size and features
 };
 // Lives as long as the process (frames of the one physical memory; run_kernel may be re-run).
 Shared* g_shared = nullptr;
@@ -126,6 +128,14 @@ std::array<u8*, kWakeWords> g_word_mailbox{};
 u32 g_handed = 0;
 u64 g_handed_at = 0;
 u64 g_handoff_ns = kHandoffNs;
+bool g_fast_syscalls = true;  // Config::fast_syscalls
+
+// Whether guest threads may enter through the stub's fast entry (and so get their GS base set
+// to their mailbox while the guest has none).
+bool fast_entry_enabled() {
+  return g_fast_syscalls && g_shared != nullptr && g_shared->fsgsbase && g_shared->fast_ready;
+}
+
 u64 g_handoffs = 0;
 u64 g_handoffs_taken_back = 0;
 
@@ -548,6 +558,7 @@ void restore_retired(arch::AddressSpace& as) {
   std::memset(m, 0, kPageSize);
   store32(m + kMbCtid, static_cast<u32>(p.tid));
   store64(m + kMbWakeWord, wake_word_va(sl, p.slot));
+  store64(m + kMbFastEntry, kStubFastSyscall);
   store64(m + kMbSigno, SIGILL);
   store64(m + kMbSiginfo, sl.pristine_si);
   store64(m + kMbUc, sl.pristine_sp + 8);
@@ -583,6 +594,10 @@ void seccomp_reset_space(arch::AddressSpace& as) {
 }
 
 u64 reused_stub_threads() { return g_reused_threads; }
+void set_fast_syscalls(bool on) { g_fast_syscalls = on; }
+u32 seccomp_fast_syscall_gs_offset() {
+  return seccomp_platform() && fast_entry_enabled() ? static_cast<u32>(kMbFastEntry) : 0;
+}
 HandoffStats stub_handoffs() { return {g_handoffs, g_handoffs_taken_back}; }
 u64 set_stub_handoff_window_ns(u64 ns) {
   u64 old = g_handoff_ns;
@@ -660,6 +675,7 @@ Result<pid_t> clone_thread(arch::AddressSpace& as, u32 slot) {
   ss.ss_sp = reinterpret_cast<void*>(alt);
   ss.ss_size = kAltStackBytes;
   std::memcpy(m + kMbStack, &ss, sizeof ss);
+  store64(m + kMbFastEntry, kStubFastSyscall);
   store32(m + kMbCtid, 1);  // until CLONE_CHILD_SETTID writes the tid (0 once it exits)
 
   user_regs_struct r = as.base_regs;
@@ -692,6 +708,21 @@ Result<pid_t> clone_thread(arch::AddressSpace& as, u32 slot) {
   return static_cast<pid_t>(tid);
 }
 
+// The fast entry builds frames like the host's: it needs the size of the host's XSAVE image
+// and the features it saves (the software words at fxsave +464 of a frame the host made).
+void learn_xsave_frame(const arch::UserThread& t, const KUcontext& k) {
+  const u8* fx = alt_ptr(t, k.fpregs, 512);
+  if (fx == nullptr || load32(fx + 464) != 0x46505853u /* FP_XSTATE_MAGIC1 */) return;
+  u32 size = load32(fx + 480);
+  u64 features = load64(fx + 472);
+  if (size < 576 || size > 16384 || load32(fx + 468) != size + 4) return;
+  if (g_shared->config->write_bytes(56, bytes_of(features)).is_error() ||
+      g_shared->config->write_bytes(48, bytes_of(size)).is_error()) {
+    return;
+  }
+  g_shared->fast_ready = true;
+}
+
 // Waits until the new thread t has parked: it installs its altstack and filter, then parks
 // through ud2 at stub_park.
 Result<void> await_park(arch::UserThread& t, bool trusted) {
@@ -713,6 +744,7 @@ Result<void> await_park(arch::UserThread& t, bool trusted) {
   t.uc_va = uc;
   t.fs_known = load64(m + kMbFs);
   t.gs_known = load64(m + kMbGs);
+  if (!g_shared->fast_ready) learn_xsave_frame(t, k);
   arch::SeccompSlot& sl = *t.as->slots.at(t.slot);
   if (trusted && sl.pristine.empty() && load64(m + kMbRsp) == uc - 8) {
     // No guest code ran in the process since this thread started: its frame is the stub's.
@@ -812,6 +844,7 @@ ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx,
   u64 set = 0;
   u64 fs = g.fs_base < kGuestTop ? g.fs_base : 0;
   u64 gs = g.gs_base < kGuestTop ? g.gs_base : 0;
+  if (gs == 0 && fast_entry_enabled()) gs = mailbox_va(t.slot);  // for `jmp *%gs:152`
   if (fs != t.fs_known) {
     set |= 1;
     store64(m + kMbNewFs, fs);
@@ -869,7 +902,7 @@ ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx,
   o.rip = k.gregs[kRip];
   o.rflags = k.gregs[kEfl];
   o.fs_base = t.fs_known;
-  o.gs_base = t.gs_known;
+  o.gs_base = t.gs_known == mailbox_va(t.slot) ? 0 : t.gs_known;  // the guest's is 0
 
   switch (signo) {
     case SIGSYS: {

@@ -20,6 +20,8 @@ inline constexpr std::uint64_t kStubSigAction = kStubBase + 0x480;
 /// The handler's futex sleep (a syscall instruction) and the address it returns to.
 inline constexpr std::uint64_t kStubSleep = kStubBase + 0x4c0;
 inline constexpr std::uint64_t kStubSleepReturn = kStubSleep + 2;
+/// The fast system call entry (no host trap), reached through mailbox +152.
+inline constexpr std::uint64_t kStubFastSyscall = kStubBase + 0x700;
 /// The stub's code page: the only place guest threads' allowed host system calls come from.
 inline constexpr std::uint64_t kStubCodeEnd = kStubBase + 0x1000;
 /// The whole region the stub owns; everything else in the process is the guest's or unmapped.
@@ -29,7 +31,9 @@ inline constexpr std::uint64_t kStubRegionEnd = 0x7ffa00000000ull;
 inline constexpr std::uint64_t kStubRequestPage = 0x7ff840000000ull;
 /// Read-only configuration page shared by all stubs (seccomp platform): flags at 0, spin
 /// iterations at 8, the guest CPU mask's size at 16 (0: none), the filter's sock_fprog at 32,
-/// its instructions from 64, the guest CPU mask at 512.
+/// the host's XSAVE signal-frame image size (u32) at 48 and its xfeatures at 56 (for the fast
+/// entry's frames; 0 until the first thread parks), the filter's instructions from 64, the
+/// guest CPU mask at 512.
 inline constexpr std::uint64_t kStubConfigPage = 0x7ff840001000ull;
 /// The doorbell page (read-write; one frame for all stubs): a u32 counter every post bumps.
 inline constexpr std::uint64_t kStubDoorbellPage = 0x7ff840002000ull;

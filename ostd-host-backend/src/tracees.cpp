@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "host_internal.h"
+#include "platform_internal.h"
 
 namespace ostd::host {
 
@@ -127,4 +128,5 @@ namespace ostd::arch {
 void user_notify_kernel_event() { host::notify_tracee_waiters(); }
 // Guest threads on CPUs of their own (split) while the kernel waits on its CPU.
 bool user_runs_beside_kernel() { return host::stub_cpus() != nullptr; }
+u32 user_fast_syscall_gs_offset() { return host::seccomp_fast_syscall_gs_offset(); }
 }  // namespace ostd::arch

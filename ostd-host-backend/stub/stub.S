@@ -156,6 +156,11 @@ stub_sig_handler:
     movabs $0x7ff8c0000000, %rcx    /* kStubMailboxes */
     add %rcx, %rax
     mov %rax, %rbx
+    mov 168(%rdx), %rax             /* interrupted in the fast entry, before its frame is */
+    lea stub_fast_syscall(%rip), %rcx   /* complete (the host's frame is at the altstack's */
+    sub %rcx, %rax                  /* top, clear of it): the thread posts at once */
+    cmp $(stub_fast_end - stub_fast_syscall), %rax
+    jb 21f
     mov 168(%rdx), %rax             /* interrupted in the handler's code, on this thread's */
     lea stub_sig_handler(%rip), %rcx    /* altstack: a nested event */
     sub %rcx, %rax
@@ -214,6 +219,9 @@ stub_nested:
     mov $15, %eax
     syscall
     ud2
+21: cmp $12, %edi                   /* a kick in the fast entry: drop it; a fault there (a */
+    je 22b                          /* GS base that is not the thread's mailbox): exit */
+    jmp 8f
 23: movq $12, 8(%rbx)               /* post again: a kick, the frame of the thread's last */
     mov $-1, %r10d                  /* event, the FS/GS bases it has now */
     jmp 10b
@@ -449,5 +457,121 @@ stub_checked:
     mov $15, %eax
     syscall
     ud2
+
+.org 0x700
+/* The fast system call entry: no host trap. A trampoline that stands in for a guest's `syscall`
+ * instruction (the kernel rewrites hot call sites, as gVisor's systrap does) jumps here through
+ * the pointer at mailbox +152 (`jmp *%gs:152`: the kernel keeps each guest thread's GS base at
+ * its mailbox while the guest has none of its own) with rax = the number and rcx = the return
+ * address, every other register as the guest had it (r11, like rcx, is the instruction's to
+ * clobber). It builds on the thread's altstack the frame the host would have delivered for the
+ * trapped call (SIGSYS from seccomp: registers, siginfo, an XSAVE image with the host's
+ * software words, from config +48/+56) and enters the handler as the host would. The frame
+ * lies 8 KiB below the altstack's top: a kick that lands here before the frame is complete gets
+ * the host's frame at the top, clear of it, and is dropped (the thread posts at once).
+ * Scratch: mailbox +160..+183. Nothing is written below the guest's stack pointer. */
+    .globl stub_fast_syscall
+stub_fast_syscall:
+    mov %rsp, %r11                  /* the guest's stack pointer */
+    rdgsbase %rsp
+    lea 184(%rsp), %rsp
+    pushfq                          /* mailbox +176: the guest's rflags */
+    push %rax                       /* +168: the number */
+    push %rdx                       /* +160 */
+    mov %rsp, %rax
+    movabs $0x7ff8c00000a0, %rdx    /* kStubMailboxes + 160 */
+    sub %rdx, %rax
+    test $0xfff, %eax
+    jnz 9f
+    shr $12, %rax
+    cmp $16384, %rax                /* kStubMaxThreads */
+    jae 9f
+    shl $16, %rax
+    movabs $0x7ff880010000, %rdx    /* kStubAltStacks + 64 KiB: this slot's altstack top */
+    add %rax, %rdx
+    movabs $0x7ff840001000, %rax    /* kStubConfigPage +48: the host's XSAVE image size */
+    mov 48(%rax), %eax
+    test %eax, %eax
+    jz 9f
+    sub $8192 + 4, %rdx
+    sub %rax, %rdx
+    and $-64, %rdx                  /* rdx = the frame's XSAVE image */
+    movl $0x46505845, (%rdx,%rax)   /* FP_XSTATE_MAGIC2 right after it */
+    /* ucontext at rdx - 432 (gregs from +40), siginfo at rdx - 128 */
+    mov %r8, -392(%rdx)
+    mov %r9, -384(%rdx)
+    mov %r10, -376(%rdx)
+    mov %r12, -360(%rdx)
+    mov %r13, -352(%rdx)
+    mov %r14, -344(%rdx)
+    mov %r15, -336(%rdx)
+    mov %rdi, -328(%rdx)
+    mov %rsi, -320(%rdx)
+    mov %rbp, -312(%rdx)
+    mov %rbx, -304(%rdx)
+    mov %rcx, -280(%rdx)            /* rcx: the return address, as `syscall` leaves it */
+    mov %r11, -272(%rdx)            /* rsp */
+    mov %rcx, -264(%rdx)            /* rip */
+    mov %rcx, -112(%rdx)            /* si_call_addr */
+    mov %rdx, %rbx
+    pop %rax
+    mov %rax, -296(%rbx)            /* rdx */
+    pop %rax
+    mov %rax, -288(%rbx)            /* rax: the number */
+    mov %eax, -104(%rbx)            /* si_syscall */
+    movl $0xc000003e, -100(%rbx)    /* si_arch: AUDIT_ARCH_X86_64 */
+    movq $31, -128(%rbx)            /* si_signo SIGSYS, si_errno 0 */
+    movq $1, -120(%rbx)             /* si_code SYS_SECCOMP */
+    pop %rax
+    mov %rax, -256(%rbx)            /* eflags */
+    mov %rax, -368(%rbx)            /* r11: rflags, as `syscall` leaves it */
+    xor %eax, %eax
+    movq $7, -432(%rbx)             /* uc_flags: FP_XSTATE, SIGCONTEXT_SS, STRICT_RESTORE_SS */
+    mov %rax, -424(%rbx)            /* uc_link */
+    mov %rax, -416(%rbx)            /* uc_stack (the kernel sets it) */
+    mov %rax, -408(%rbx)
+    mov %rax, -400(%rbx)
+    movabs $0x002b000000000033, %rcx
+    mov %rcx, -248(%rbx)            /* cs 0x33, ss 0x2b */
+    mov %rax, -240(%rbx)            /* err */
+    mov %rax, -232(%rbx)            /* trapno */
+    mov %rax, -224(%rbx)            /* oldmask */
+    mov %rax, -216(%rbx)            /* cr2 */
+    mov %rbx, -208(%rbx)            /* fpregs */
+    lea -200(%rbx), %rdi            /* reserved words and the signal mask: zero */
+    mov $9, %ecx
+1:  mov %rax, (%rdi)
+    add $8, %rdi
+    dec %ecx
+    jnz 1b
+    lea 520(%rbx), %rdi             /* the XSAVE header past XSTATE_BV: zero (xsave writes */
+    mov $7, %ecx                    /* only XSTATE_BV) */
+2:  mov %rax, (%rdi)
+    add $8, %rdi
+    dec %ecx
+    jnz 2b
+    movabs $0x7ff840001000, %rcx
+    mov 56(%rcx), %eax              /* the host's xfeatures */
+    mov 60(%rcx), %edx
+    xsave64 (%rbx)
+    movl $0x46505853, 464(%rbx)     /* FP_XSTATE_MAGIC1 */
+    mov 48(%rcx), %eax
+    mov %eax, 480(%rbx)             /* xstate_size */
+    add $4, %eax
+    mov %eax, 468(%rbx)             /* extended_size */
+    mov 56(%rcx), %rax
+    mov %rax, 472(%rbx)             /* xfeatures */
+    xor %eax, %eax
+    mov %eax, 484(%rbx)
+    mov %rax, 488(%rbx)
+    mov %rax, 496(%rbx)
+    mov %rax, 504(%rbx)
+    mov $31, %edi
+    lea -128(%rbx), %rsi
+    lea -432(%rbx), %rdx
+    lea -440(%rbx), %rsp            /* the frame's start, as the host would leave it */
+    jmp stub_sig_handler
+9:  ud2                             /* GS base not a mailbox (or no XSAVE size yet) */
+stub_fast_end:
 
     .section .note.GNU-stack, "", @progbits

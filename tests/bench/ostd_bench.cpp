@@ -58,7 +58,7 @@ double fiber_switch_ns(u64 iters) {
 }
 
 // A guest calling getppid in a loop; the kernel answers each trap at once.
-double trapped_getppid_ns(u64 iters) {
+double trapped_getppid_ns(u64 iters, bool fast = false) {
   auto vm = VmSpace::create().release_value();
   Frame code = Frame::alloc().release_value();
   (void)code.write_bytes(0, std::span<const u8>(guest_spin_syscalls,
@@ -68,6 +68,7 @@ double trapped_getppid_ns(u64 iters) {
   ctx.set_instruction_pointer(0x400000);
   ctx.regs().rflags = 0x202;
   UserMode um = UserMode::create(vm, ctx).release_value();
+  if (fast) um.context().regs().rsi = UserMode::fast_syscall_entry()->gs_offset;
   for (int warm = 0; warm < 100; ++warm) {
     (void)um.execute([] { return false; });
     um.context().set_syscall_ret(1);
@@ -179,18 +180,24 @@ int main(int argc, char** argv) {
   std::string trap_name = "trapped_getppid_" + cfg.platform;
   return host::run_kernel(cfg, {}, [iters, &trap_name, &floor] {
     const int kRuns = 5;
-    std::vector<double> sw, trap, nat, fa;
+    std::vector<double> sw, trap, nat, fa, fast;
     for (int r = 0; r < kRuns; ++r) {
       sw.push_back(fiber_switch_ns(iters * 10));
       fa.push_back(frame_alloc_free_ns(iters * 10));
       nat.push_back(native_getppid_ns(iters * 10));
       trap.push_back(trapped_getppid_ns(iters));
+      if (UserMode::fast_syscall_entry()) fast.push_back(trapped_getppid_ns(iters, true));
     }
     report("fiber_switch", median(sw), "ns");
     report("frame_alloc_free", median(fa), "ns");
     report("native_getppid", median(nat), "ns");
     report(trap_name.c_str(), median(trap) / 1000.0, "us");
     report("trapped_vs_native_ratio", median(trap) / median(nat), "x");
+    if (!fast.empty()) {
+      // The same call entered through the stub's fast entry (a rewritten call site): no trap.
+      report("fast_entry_getppid", median(fast) / 1000.0, "us");
+      report("fast_entry_vs_native_ratio", median(fast) / median(nat), "x");
+    }
     report("host_sigsys_floor", median(floor) / 1000.0, "us");
     report("trapped_vs_host_floor_ratio", median(trap) / median(floor), "x");
     report("address_space_create_run_destroy", address_space_us(iters / 200 + 1), "us");

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <memory>
+#include <optional>
 
 #include <ostd/error.h>
 #include <ostd/mm/vm_space.h>
@@ -97,6 +98,20 @@ struct ReturnReason {
   u64 user_ns = 0;
 };
 
+/// A way into the kernel for a system call that costs no trap, where the platform has one (the
+/// host backend's seccomp platform, where a trapped call costs a host signal delivery). User code
+/// enters it with `jmp *%gs:gs_offset`, with rax = the system call number, rcx = the address to
+/// return to and every other register as for `syscall` (which clobbers rcx and r11 too); it is
+/// reported as a Syscall return reason exactly as the `syscall` instruction before that return
+/// address would be, and resumes at that address. The GS base a user thread runs with is the
+/// platform's own (its context still reads gs_base 0) as long as the kernel leaves gs_base 0:
+/// a thread given a GS base of its own must not enter this way (it would jump through its own
+/// memory: only that thread is harmed). The kernel proper decides which call sites enter so
+/// (services/vm/syscall_patch.cpp rewrites them).
+struct FastSyscallEntry {
+  u32 gs_offset = 0;
+};
+
 class UserMode {
  public:
   /// Creates a user thread in `vm` that will start with `ctx`. ENOMEM/EAGAIN when the backend
@@ -131,6 +146,10 @@ class UserMode {
   /// platform with split CPUs): kernel work done while a task waits in execute() then overlaps
   /// the user code, where on one shared CPU it only comes before or after it.
   static bool runs_beside_kernel();
+
+  /// The fast system call entry (see FastSyscallEntry), or nullopt where there is none (the
+  /// ptrace platform, bare metal, a host without FSGSBASE, or before the first user thread ran).
+  static std::optional<FastSyscallEntry> fast_syscall_entry();
 
  private:
   UserMode() = default;

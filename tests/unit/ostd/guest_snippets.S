@@ -105,9 +105,14 @@ guest_tls:
 guest_tls_end:
 
     .globl guest_spin_syscalls, guest_spin_syscalls_end
-guest_spin_syscalls:           /* getppid forever: for the round-trip benchmark */
+guest_spin_syscalls:           /* getppid forever: for the round-trip benchmark (rsi != 0:
+                                  through the fast entry at %gs:rsi) */
     mov $110, %eax
-    syscall
+    test %rsi, %rsi
+    jz 1f
+    lea guest_spin_syscalls(%rip), %rcx
+    jmp *%gs:(%rsi)
+1:  syscall
     jmp guest_spin_syscalls
 guest_spin_syscalls_end:
 
@@ -116,7 +121,8 @@ guest_checked_syscalls:        /* rdi = n: getppid n times, the kernel answering
                                   after each, checks the answer, the callee-saved registers,
                                   xmm0/xmm15 and both ends of the red zone below rsp; exit(0)
                                   if all held, else exit(1: answer, 2: register, 3: red zone,
-                                  4: xmm) at the first that did not */
+                                  4: xmm) at the first that did not. rsi != 0: each call goes
+                                  through the fast entry at %gs:rsi instead of `syscall` */
     mov %rdi, %r12
     xor %r13d, %r13d
     movabs $0x5151a5a5c3c30f0f, %rbx
@@ -128,8 +134,12 @@ guest_checked_syscalls:        /* rdi = n: getppid n times, the kernel answering
     mov %rbx, -8(%rsp)
     mov %rbx, -128(%rsp)
 1:  mov $110, %eax
-    syscall
-    inc %r13
+    test %rsi, %rsi
+    jz 7f
+    lea 8f(%rip), %rcx
+    jmp *%gs:(%rsi)
+7:  syscall
+8:  inc %r13
     cmp %r13, %rax
     jne 2f
     movabs $0x5151a5a5c3c30f0f, %rdx

@@ -153,13 +153,21 @@ TEST(UserMode, KernelTasksRunWhileGuestLoops) {
 // answered, and on the way back (seccomp: in the stub's handler, which runs with signals
 // unblocked). Every call must be answered exactly once, nothing of the guest's registers, FPU
 // state or red zone may change, and no request may be lost (a lost kick stalls the kernel).
-TEST(UserMode, KernelEventsAmidSystemCallsLoseNothing) {
-  test::run_in_kernel([] {
+namespace {
+// guest_checked_syscalls with the kernel wanting the CPU back 0..3 us after each resume;
+// `fast` enters through the fast system call entry instead of `syscall`.
+void checked_calls_amid_kernel_events(bool fast) {
+  test::run_in_kernel([fast] {
     constexpr u64 kCalls = 4000;
     auto vm = test::make_guest(GUEST_SNIPPET(guest_checked_syscalls));
     UserContext ctx = test::start_context();
     ctx.regs().rdi = kCalls;
     UserMode um = start(vm, ctx);
+    if (fast) {
+      auto entry = UserMode::fast_syscall_entry();
+      ASSERT_TRUE(entry.has_value());
+      um.context().regs().rsi = entry->gs_offset;
+    }
     u64 calls = 0, events = 0, round = 0;
     for (; round < 50 * kCalls; ++round) {
       // Want the CPU back 0..3 us after this resume, a different delay each round.
@@ -173,6 +181,10 @@ TEST(UserMode, KernelEventsAmidSystemCallsLoseNothing) {
           << "after " << calls << " calls: exception " << static_cast<int>(rr.exception.kind);
       if (um.context().syscall_number() == 60) break;
       ASSERT_EQ(um.context().syscall_number(), 110u);
+      // As `syscall` leaves them: rcx = the return address, r11 = rflags; no GS base.
+      EXPECT_EQ(um.context().regs().rcx, um.context().instruction_pointer());
+      EXPECT_EQ(um.context().regs().r11 & 0xffff, um.context().regs().rflags & 0xffff);
+      EXPECT_EQ(um.context().regs().gs_base, 0u);
       um.context().set_syscall_ret(++calls);
     }
     EXPECT_EQ(um.context().syscall_number(), 60u) << "the guest did not finish";
@@ -189,6 +201,22 @@ TEST(UserMode, KernelEventsAmidSystemCallsLoseNothing) {
 #endif
   });
 }
+}  // namespace
+
+TEST(UserMode, KernelEventsAmidSystemCallsLoseNothing) { checked_calls_amid_kernel_events(false); }
+
+#ifndef FK_KTEST  // the host backend's seccomp platform only
+// The fast entry (no host trap) reports the same system calls with the same registers, keeps
+// the guest's registers, FPU state and red zone, and survives the kernel's kicks landing in it
+// (before its frame is complete, in the handler, on the way back).
+TEST(UserMode, FastEntrySystemCallsAreSystemCalls) {
+  if (!seccomp_platform_in_use()) {
+    test::run_in_kernel([] { EXPECT_FALSE(UserMode::fast_syscall_entry().has_value()); });
+    return;
+  }
+  checked_calls_amid_kernel_events(true);
+}
+#endif
 
 TEST(UserMode, CpuTrapsBecomeExceptions) {
   test::run_in_kernel([] {

@@ -34,6 +34,9 @@ struct Config {
   /// Fuzzers turn it off so the sanitizers' and libFuzzer's own handlers see them. Fixed by
   /// the first run_kernel() of the process.
   bool catch_fatal_signals = true;
+  /// Seccomp platform: offer the stub's fast system call entry (UserMode::fast_syscall_entry),
+  /// through which the kernel's rewritten call sites enter without a host trap.
+  bool fast_syscalls = true;
 };
 
 /// Boots the framework on the calling thread (it becomes vCPU 0), runs `entry` as the first

@@ -122,6 +122,8 @@ Result<FpuState> user_get_fpu(UserThread& t);
 Result<void> user_set_fpu(UserThread& t, const FpuState& s);
 void user_notify_kernel_event();
 bool user_runs_beside_kernel();
+/// UserMode::fast_syscall_entry(): the entry pointer's offset from the GS base, 0 for none.
+u32 user_fast_syscall_gs_offset();
 
 // ---- devices (ostd/dev/io.h) ----
 /// Whether the machine has x86 I/O ports at all (false on the host backend).
