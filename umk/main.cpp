@@ -31,6 +31,10 @@ const char kUsage[] =
     "                     UMK_PLATFORM environment variable sets the default\n"
     "  --cpus MODE        seccomp platform: split (default; guests on the other CPUs, both\n"
     "                     sides spin) or shared (guests share the kernel's CPU)\n"
+    "  --syscall-patching on|off\n"
+    "                     seccomp platform: rewrite the guest's syscall sites into jumps to\n"
+    "                     the stub's fast entry, which enters the kernel without a host trap\n"
+    "                     (default on; UMK_SYSCALL_PATCHING sets the default)\n"
     "  --hz N             timer interrupt rate (default 250)\n"
     "  --log LEVEL        kernel log level on stderr: trace, debug, info, warn (default),\n"
     "                     error, off\n"
@@ -55,6 +59,11 @@ int main(int argc, char** argv) {
   if (args[0] != "run") return usage_error("unknown command '" + args[0] + "'");
 
   ostd::host::Config cfg;
+  if (const char* p = std::getenv("UMK_SYSCALL_PATCHING"); p != nullptr && *p != '\0') {
+    std::string v = p;
+    if (v != "on" && v != "off") return usage_error("UMK_SYSCALL_PATCHING must be on or off");
+    cfg.fast_syscalls = v == "on";
+  }
   if (const char* p = std::getenv("UMK_PLATFORM"); p != nullptr && *p != '\0') {
     std::string plat = p;
     if (plat != "ptrace" && plat != "seccomp") return usage_error("UMK_PLATFORM must be ptrace or seccomp");
@@ -98,6 +107,12 @@ int main(int argc, char** argv) {
         return usage_error("--cpus must be split or shared");
       }
       cfg.split_cpus = *v == "split";
+    } else if (a == "--syscall-patching") {
+      const std::string* v = value("--syscall-patching");
+      if (v == nullptr || (*v != "on" && *v != "off")) {
+        return usage_error("--syscall-patching must be on or off");
+      }
+      cfg.fast_syscalls = *v == "on";
     } else if (a == "--hz") {
       const std::string* v = value("--hz");
       int hz = v == nullptr ? 0 : std::atoi(v->c_str());

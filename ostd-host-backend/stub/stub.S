@@ -140,6 +140,7 @@ stub_park:
  *   96 u32 sleeping (set while in FUTEX_WAIT: the kernel wakes the futex only then)
  *   104 u32 kick pending (a kick came while the reply was being applied: post again)
  *   112 the futex word the handler sleeps on (its word in the wake page; else +0, the state)
+ *   128 stack_t for stub_clone   152 stub_fast_syscall's address   160..191 its scratch
  *   192..255 a bit per system call number: it blocked the last two times (the kernel's hint)
  * Signals are not blocked in the handler (blocking them would cost the way back a system call
  * to unblock them): the guest resumes through xrstor and iretq, without rt_sigreturn. So the
@@ -221,7 +222,11 @@ stub_nested:
     ud2
 21: cmp $12, %edi                   /* a kick in the fast entry: drop it; a fault there (a */
     je 22b                          /* GS base that is not the thread's mailbox): exit */
-    jmp 8f
+    cmp $5, %edi                    /* a single step (a guest stepping itself with TF): go */
+    jne 8f                          /* on without TF, and tell the entry to give the guest's */
+    andq $~0x100, 176(%rdx)         /* flags their TF back (mailbox +184) */
+    movl $1, 184(%rbx)
+    jmp 22b
 23: movq $12, 8(%rbx)               /* post again: a kick, the frame of the thread's last */
     mov $-1, %r10d                  /* event, the FS/GS bases it has now */
     jmp 10b
@@ -469,7 +474,9 @@ stub_checked:
  * software words, from config +48/+56) and enters the handler as the host would. The frame
  * lies 8 KiB below the altstack's top: a kick that lands here before the frame is complete gets
  * the host's frame at the top, clear of it, and is dropped (the thread posts at once).
- * Scratch: mailbox +160..+183. Nothing is written below the guest's stack pointer. */
+ * Scratch: mailbox +160..+183; +184 is set when a single step of a guest that runs with TF
+ * trapped in here (the trap is dropped, TF cleared, and given back to the guest's flags).
+ * Nothing is written below the guest's stack pointer. */
     .globl stub_fast_syscall
 stub_fast_syscall:
     mov %rsp, %r11                  /* the guest's stack pointer */
@@ -522,8 +529,12 @@ stub_fast_syscall:
     movl $0xc000003e, -100(%rbx)    /* si_arch: AUDIT_ARCH_X86_64 */
     movq $31, -128(%rbx)            /* si_signo SIGSYS, si_errno 0 */
     movq $1, -120(%rbx)             /* si_code SYS_SECCOMP */
-    pop %rax
-    mov %rax, -256(%rbx)            /* eflags */
+    pop %rax                        /* rsp = mailbox +184: the single-step word (above) */
+    cmpl $0, (%rsp)
+    je 3f
+    movl $0, (%rsp)
+    or $0x100, %rax                 /* TF */
+3:  mov %rax, -256(%rbx)            /* eflags */
     mov %rax, -368(%rbx)            /* r11: rflags, as `syscall` leaves it */
     xor %eax, %eax
     movq $7, -432(%rbx)             /* uc_flags: FP_XSTATE, SIGCONTEXT_SS, STRICT_RESTORE_SS */

@@ -299,6 +299,8 @@ Result<long> sys_arch_prctl(Thread& t, const SyscallArgs& a) {
     case kSetGs:
       if (a[1] >= ostd::VmSpace::user_top()) return Errno::eperm;
       r.gs_base = a[1];
+      // Rewritten system call sites enter the kernel through %gs: (vm/syscall_patch.cpp).
+      if (a[1] != 0) t.process().mm->stop_syscall_patching();
       return 0;
     case kGetFs:
       TRY(ostd::UserPtr<u64>(a[1]).write(t.vm(), r.fs_base));

@@ -15,6 +15,8 @@ namespace services {
 
 /// Handles a CPU exception of the thread's user code (page fault → demand paging or SIGSEGV).
 void handle_exception(Thread& t, const ostd::CpuException& e);
+/// At a trapped system call: lets the memory map rewrite its site (vm/syscall_patch.cpp).
+void consider_syscall_site(Thread& t);
 /// Runs the handler for the system call in the thread's context (see syscall/dispatch.cpp).
 void dispatch_syscall(Thread& t);
 /// Delivers pending, unblocked signals: default actions or a handler frame. Also finishes

@@ -52,7 +52,10 @@ void Thread::run() {
     ostd::u64 cpu0 = task_ ? task_->cpu_time_ns() : 0;
     if (!exiting && rr.user_ns != 0) account_cpu_time(*this, rr.user_ns, 0);
     switch (rr.kind) {
-      case ostd::ReturnReason::Kind::Syscall: dispatch_syscall(*this); break;
+      case ostd::ReturnReason::Kind::Syscall:
+        consider_syscall_site(*this);
+        dispatch_syscall(*this);
+        break;
       case ostd::ReturnReason::Kind::Exception: handle_exception(*this, rr.exception); break;
       case ostd::ReturnReason::Kind::KernelEvent: break;
     }
@@ -88,7 +91,27 @@ Result<void> start_thread(const std::shared_ptr<Thread>& t, const ostd::UserCont
   return {};
 }
 
+// A trapped system call: its site may be rewritten to enter the kernel without a trap next
+// time (vm/syscall_patch.cpp), where ostd has such an entry.
+void consider_syscall_site(Thread& t) {
+  ostd::Vaddr ip = t.context().instruction_pointer();
+  ostd::Vaddr& seen = t.syscall_sites_seen[(ip >> 1) % t.syscall_sites_seen.size()];
+  if (seen == ip) return;
+  seen = ip;
+  if (auto entry = ostd::UserMode::fast_syscall_entry()) {
+    if (t.context().regs().gs_base == 0) t.process().mm->patch_syscall_site(ip, entry->gs_offset);
+  }
+}
+
 void handle_exception(Thread& t, const ostd::CpuException& e) {
+  if (e.kind == ostd::ExceptionKind::InvalidOpcode || e.kind == ostd::ExceptionKind::Breakpoint) {
+    // A rewritten system call site's marks (vm/syscall_patch.cpp), not the program's own.
+    if (auto at = t.process().mm->syscall_patch_resume(t.context().instruction_pointer(),
+                                                        e.kind == ostd::ExceptionKind::Breakpoint)) {
+      t.context().set_instruction_pointer(*at);
+      return;
+    }
+  }
   SigInfo info = kernel_siginfo(kSigSegv);
   int sig = kSigSegv;
   ostd::u64 addr = t.context().instruction_pointer();

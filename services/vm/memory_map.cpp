@@ -1,5 +1,7 @@
 #include "vm/memory_map.h"
 
+#include "vm/syscall_patch.h"
+
 #include <algorithm>
 #include <iterator>
 
@@ -115,6 +117,14 @@ void MemoryMap::remove_range(Vaddr start, Vaddr end) {
   }
   for (Vma& v : keep) areas_[v.start] = v;
   (void)vm_->unmap(start, end - start);
+  // Rewritten system call sites in the range are gone (syscall_patch.cpp); without the table,
+  // no more are rewritten.
+  if (!patched_.empty() || !syscall_sites_seen_.empty()) {
+    std::erase_if(patched_, [&](const auto& p) { return p.first < end && p.first + 32 > start; });
+    syscall_sites_seen_.erase(syscall_sites_seen_.lower_bound(start),
+                              syscall_sites_seen_.lower_bound(end));
+    if (traps_used_ != 0 && start < kTrapTableEnd && end > kTrapTableStart) patching_off_ = true;
+  }
 }
 
 Result<Vaddr> MemoryMap::map(Vaddr hint, u64 length, ostd::u32 prot, ostd::u32 flags,
@@ -411,6 +421,11 @@ Result<std::shared_ptr<MemoryMap>> MemoryMap::fork(std::shared_ptr<ostd::VmSpace
   child->brk_base_ = brk_base_;
   child->brk_ = brk_;
   child->mmap_base_ = mmap_base_;
+  child->patched_ = patched_;
+  child->syscall_sites_seen_ = syscall_sites_seen_;
+  child->traps_used_ = traps_used_;
+  child->patching_off_ = patching_off_;
+  child->patches_slow_ = patches_slow_;
   // A private page the parent may write and nobody else maps.
   auto exclusive = [](const Vma& v, const ostd::PageMapping& m) {
     // `m` holds one reference and the parent's mapping another: nobody else has the frame.

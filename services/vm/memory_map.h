@@ -6,6 +6,7 @@
 #include <memory>
 #include <span>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include <ostd/error.h>
@@ -80,6 +81,20 @@ class MemoryMap {
   ostd::Result<std::shared_ptr<MemoryMap>> fork(std::shared_ptr<ostd::VmSpace> child_vm,
                                                 std::span<const ostd::Vaddr> hot = {});
 
+  /// System call site rewriting (services/vm/syscall_patch.cpp). At a trapped `syscall` that
+  /// returns to `return_ip`: when the instructions before it allow, rewrites the site into a
+  /// jump to a trampoline that enters ostd's fast system call entry through %gs:`gs_offset`.
+  void patch_syscall_site(ostd::Vaddr return_ip, ostd::u32 gs_offset);
+  /// Where a thread stopped by a rewritten site's marks resumes: `ip` after an int3 of a site
+  /// being rewritten (breakpoint), or at the invalid opcode a rewritten site leaves where its
+  /// second instruction was; nullopt when `ip` is no such place (a real trap).
+  std::optional<ostd::Vaddr> syscall_patch_resume(ostd::Vaddr ip, bool breakpoint);
+  /// The guest set a GS base of its own: every trampoline falls back to `syscall`, and no site
+  /// is rewritten any more.
+  void stop_syscall_patching();
+  /// Sites rewritten so far (for tests and statistics).
+  ostd::usize patched_syscall_sites() const;
+
   std::vector<Vma> areas() const;
   ostd::Vaddr brk_base() const { return brk_base_; }
   ostd::Vaddr brk_end() const { return brk_; }
@@ -93,8 +108,25 @@ class MemoryMap {
   ostd::Result<void> populate_anonymous(const Vma& vma, ostd::Vaddr page, ostd::PageFlags flags);
   std::optional<Vma> find(ostd::Vaddr va) const;
 
+  // Writes `bytes` at va ignoring the areas' protections (copying a shared page first), as
+  // ptrace's POKETEXT: for rewriting code. Not for MAP_SHARED areas (EPERM).
+  ostd::Result<void> poke_locked(ostd::Vaddr va, std::span<const ostd::u8> bytes);
+
+  struct PatchedSite {
+    ostd::Vaddr trampoline = 0;
+    ostd::u32 length = 0;     // bytes from the site to its `syscall`
+    ostd::u32 fast_word = 0;  // offset in the trampoline of its `jmp *%gs:` (8 bytes)
+    bool boundary5 = false;   // an instruction starts 5 bytes into the site
+    bool done = false;
+  };
+
   std::shared_ptr<ostd::VmSpace> vm_;
-  std::map<ostd::Vaddr, Vma> areas_;  // keyed by start
+  std::map<ostd::Vaddr, Vma> areas_;
+  std::map<ostd::Vaddr, PatchedSite> patched_;  // by the site's first byte
+  std::set<ostd::Vaddr> syscall_sites_seen_;    // `syscall` instructions looked at
+  ostd::u32 traps_used_ = 0;
+  bool patching_off_ = false;
+  bool patches_slow_ = false;  // stop_syscall_patching() ran  // keyed by start
   ostd::Vaddr brk_base_ = 0;
   ostd::Vaddr brk_ = 0;
   ostd::Vaddr mmap_base_ = 0;
