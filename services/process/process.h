@@ -90,8 +90,9 @@ class Thread : public std::enable_shared_from_this<Thread> {
   AltStack altstack{};
   ostd::Vaddr clear_child_tid = 0;
   bool in_syscall = false;     // the last trap was a system call (for restarts)
-  // `syscall` sites this thread trapped from lately (by address bits): the process's memory
-  // map has looked at them for rewriting (vm/syscall_patch.cpp), no need to ask it again.
+  // `syscall` sites this thread trapped from lately (by address bits) that the process's memory
+  // map has settled (rewritten or found not rewritable: vm/syscall_patch.cpp): no need to ask
+  // it again.
   std::array<ostd::Vaddr, 16> syscall_sites_seen{};
   ostd::u64 syscall_nr = 0;
   ostd::Vaddr robust_list = 0;

@@ -119,10 +119,10 @@ void MemoryMap::remove_range(Vaddr start, Vaddr end) {
   (void)vm_->unmap(start, end - start);
   // Rewritten system call sites in the range are gone (syscall_patch.cpp); without the table,
   // no more are rewritten.
-  if (!patched_.empty() || !syscall_sites_seen_.empty()) {
+  if (!patched_.empty() || !syscall_site_traps_.empty()) {
     std::erase_if(patched_, [&](const auto& p) { return p.first < end && p.first + 32 > start; });
-    syscall_sites_seen_.erase(syscall_sites_seen_.lower_bound(start),
-                              syscall_sites_seen_.lower_bound(end));
+    syscall_site_traps_.erase(syscall_site_traps_.lower_bound(start),
+                              syscall_site_traps_.lower_bound(end));
     if (traps_used_ != 0 && start < kTrapTableEnd && end > kTrapTableStart) patching_off_ = true;
   }
 }
@@ -422,7 +422,7 @@ Result<std::shared_ptr<MemoryMap>> MemoryMap::fork(std::shared_ptr<ostd::VmSpace
   child->brk_ = brk_;
   child->mmap_base_ = mmap_base_;
   child->patched_ = patched_;
-  child->syscall_sites_seen_ = syscall_sites_seen_;
+  child->syscall_site_traps_ = syscall_site_traps_;
   child->traps_used_ = traps_used_;
   child->patching_off_ = patching_off_;
   child->patches_slow_ = patches_slow_;

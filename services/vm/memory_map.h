@@ -6,7 +6,6 @@
 #include <memory>
 #include <span>
 #include <optional>
-#include <set>
 #include <vector>
 
 #include <ostd/error.h>
@@ -82,9 +81,11 @@ class MemoryMap {
                                                 std::span<const ostd::Vaddr> hot = {});
 
   /// System call site rewriting (services/vm/syscall_patch.cpp). At a trapped `syscall` that
-  /// returns to `return_ip`: when the instructions before it allow, rewrites the site into a
-  /// jump to a trampoline that enters ostd's fast system call entry through %gs:`gs_offset`.
-  void patch_syscall_site(ostd::Vaddr return_ip, ostd::u32 gs_offset);
+  /// returns to `return_ip`: once the site has trapped often enough to pay for it, and the
+  /// instructions before it allow, rewrites it into a jump to a trampoline that enters ostd's
+  /// fast system call entry through %gs:`gs_offset`. True once the site is settled (rewritten,
+  /// or found not to be rewritable): callers need not report its traps any more.
+  bool patch_syscall_site(ostd::Vaddr return_ip, ostd::u32 gs_offset);
   /// Where a thread stopped by a rewritten site's marks resumes: `ip` after an int3 of a site
   /// being rewritten (breakpoint), or at the invalid opcode a rewritten site leaves where its
   /// second instruction was; nullopt when `ip` is no such place (a real trap).
@@ -123,7 +124,8 @@ class MemoryMap {
   std::shared_ptr<ostd::VmSpace> vm_;
   std::map<ostd::Vaddr, Vma> areas_;
   std::map<ostd::Vaddr, PatchedSite> patched_;  // by the site's first byte
-  std::set<ostd::Vaddr> syscall_sites_seen_;    // `syscall` instructions looked at
+  // Traps so far per `syscall` instruction; kSiteSettled once it was looked at.
+  std::map<ostd::Vaddr, ostd::u32> syscall_site_traps_;
   ostd::u32 traps_used_ = 0;
   bool patching_off_ = false;
   bool patches_slow_ = false;  // stop_syscall_patching() ran  // keyed by start

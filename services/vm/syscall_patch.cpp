@@ -25,6 +25,8 @@ namespace {
 constexpr u32 kTrapSlots = static_cast<u32>((kTrapTableEnd - kTrapTableStart) / kTrapSlotBytes);
 constexpr u8 kInt3 = 0xCC;
 constexpr u8 kInvalidOpcode = 0x06;  // the third byte of every slot address
+constexpr u32 kSiteSettled = ~u32{0};
+constexpr u32 kRewriteAfterTraps = 16;
 // The longest instruction: any instruction overlapping a byte starts at most this far before it.
 constexpr usize kLongestInsn = 15;
 
@@ -176,28 +178,36 @@ Result<void> peek(ostd::VmSpace& vm, Vaddr va, std::span<u8> out) {
 }
 }  // namespace
 
-void MemoryMap::patch_syscall_site(Vaddr return_ip, u32 gs_offset) {
-  if (return_ip < kPlanWindow + 2) return;
+bool MemoryMap::patch_syscall_site(Vaddr return_ip, u32 gs_offset) {
+  if (return_ip < kPlanWindow + 2) return true;
   const Vaddr site = return_ip - 2;
   Vaddr from = site - kPlanWindow;
   {
     ostd::MutexGuard g(lock_);
-    if (patching_off_ || traps_used_ >= kTrapSlots) return;
-    if (!syscall_sites_seen_.insert(site).second) return;
-    if (site >= kTrapTableStart && site < kTrapTableEnd) return;
+    if (patching_off_ || traps_used_ >= kTrapSlots) return true;
+    u32& traps = syscall_site_traps_[site];
+    if (traps == kSiteSettled) return true;
+    // Rewriting costs a copy of the code page and a mapping change (tens of microseconds on
+    // the host backend); a site that traps this often is likely to trap many times more (a
+    // loop), where one that a short-lived process runs once or twice is not worth it.
+    if (++traps < kRewriteAfterTraps) return false;
+    traps = kSiteSettled;
+    if (site >= kTrapTableStart && site < kTrapTableEnd) return true;
     // Only the area's own bytes: the planner takes them all for code.
     auto v = find(site);
-    if (!v || (v->prot & kProtExec) == 0 || (v->flags & kMapShared) != 0 || v->end < site + 2) return;
+    if (!v || (v->prot & kProtExec) == 0 || (v->flags & kMapShared) != 0 || v->end < site + 2) {
+      return true;
+    }
     from = std::max(from, v->start);
   }
   // The code before the site (read without the lock: reading may fault a page in).
   std::array<u8, kPlanWindow + 2> buf{};
   const usize n = site - from;  // bytes before the syscall
   std::span<u8> code = std::span<u8>(buf).first(n + 2);
-  if (vm_->read_bytes(from, code).is_error()) return;
-  if (code[n] != 0x0F || code[n + 1] != 0x05) return;
+  if (vm_->read_bytes(from, code).is_error()) return true;
+  if (code[n] != 0x0F || code[n + 1] != 0x05) return true;
   auto len = plan_syscall_patch(code.first(n));
-  if (!len) return;
+  if (!len) return true;
   const Vaddr start = site - *len;
   std::span<const u8> displaced = code.subspan(n - *len, *len);
   bool boundary5 = *len == 5 || x86_64::decode_insn(displaced).length == 5;
@@ -215,29 +225,29 @@ void MemoryMap::patch_syscall_site(Vaddr return_ip, u32 gs_offset) {
       auto v = find(kTrapTableStart);
       if (!v || v->name != "[usertrap]") {  // the guest has something there: no rewriting
         patching_off_ = true;
-        return;
+        return true;
       }
     }
   }
 
   ostd::MutexGuard g(lock_);
-  if (patching_off_ || traps_used_ >= kTrapSlots || patched_.contains(start)) return;
+  if (patching_off_ || traps_used_ >= kTrapSlots || patched_.contains(start)) return true;
   auto table = find(kTrapTableStart);
-  if (!table || table->name != "[usertrap]") return;
+  if (!table || table->name != "[usertrap]") return true;
   // The site must still hold what was planned on (another thread may have rewritten it).
   std::array<u8, kMaxDisplaced + 2> now{};
   std::span<u8> current = std::span<u8>(now).first(*len + 2);
   if (peek(*vm_, start, current).is_error() ||
       !std::ranges::equal(current, code.subspan(n - *len, *len + 2))) {
-    return;
+    return true;
   }
   const Vaddr slot = kTrapTableStart + u64{traps_used_} * kTrapSlotBytes;
   u32 fast_word = 0;
   std::vector<u8> tramp = build_trampoline(slot, displaced, return_ip, gs_offset, fast_word);
-  if (poke_locked(slot, tramp).is_error()) return;
+  if (poke_locked(slot, tramp).is_error()) return true;
   ++traps_used_;
   // Copy the site's pages first (poke what is there): the writes after it cannot fail.
-  if (poke_locked(start, current.first(7)).is_error()) return;
+  if (poke_locked(start, current.first(7)).is_error()) return true;
   patched_[start] = PatchedSite{slot, *len, fast_word, boundary5, false};
   // As Linux's text_poke_bp: an int3 first (a thread that reaches the site now traps, and
   // syscall_patch_resume sends it back here), then the tail (byte 5, the invalid opcode, first:
@@ -251,6 +261,7 @@ void MemoryMap::patch_syscall_site(Vaddr return_ip, u32 gs_offset) {
   (void)poke_locked(start + 1, j.subspan(1, 4));
   (void)poke_locked(start, j.first(1));
   patched_[start].done = true;
+  return true;
 }
 
 std::optional<Vaddr> MemoryMap::syscall_patch_resume(Vaddr ip, bool breakpoint) {

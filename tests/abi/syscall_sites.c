@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
   waitpid(pid, &st, 0);
   CHECK("a forked child on its parent's sites", WIFEXITED(st) && WEXITSTATUS(st) == 0);
 
-  for (int i = 0; i < 3; ++i) read_site(-1, 0, 0);  /* rewrite the read site first */
+  for (int i = 0; i < 40; ++i) read_site(-1, 0, 0);  /* rewrite the read site first */
   CHECK("a read restarted after SA_RESTART (libc)", interrupted_read(1, 0) == 1);
   CHECK("a read interrupted without SA_RESTART (libc)", interrupted_read(0, 0) == -EINTR);
   CHECK("a read restarted after SA_RESTART (mov $nr site)", interrupted_read(1, 1) == 1);
