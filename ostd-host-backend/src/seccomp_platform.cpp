@@ -450,13 +450,13 @@ bool wait_posted(arch::UserThread& t, void* pred, bool (*call)(void*)) {
     u64 deadline = 0;
     for (u32 i = 1;; ++i) {
       if (load32(state) == kPosted) return true;
+      // Another task that can run (one this call woke: its reply, or the hand-off of its
+      // stub's wake, is what the guests wait for next) goes first, at once.
+      if (arch::cpu_local().rq_head != nullptr) break;
       __builtin_ia32_pause();
       if ((i & 63) != 0) continue;
       settle_handoff(false);
-      if (arch::cpu_local().rq_head != nullptr || g_sigchld.load(std::memory_order_relaxed) ||
-          !thread_alive(t) || call(pred)) {
-        break;
-      }
+      if (g_sigchld.load(std::memory_order_relaxed) || !thread_alive(t) || call(pred)) break;
       u64 now = arch::monotonic_ns();
       if (deadline == 0) deadline = now + kTaskSpinNs;
       if (now > deadline) break;
