@@ -2,6 +2,8 @@
 
 #include "../unit/ostd/harness.h"
 #include "vm/memory_map.h"
+#include "vm/shared_pages.h"
+#include "vm/syscall_patch.h"
 
 using namespace ostd;
 using services::MemoryMap;
@@ -178,5 +180,72 @@ TEST(MemoryMap, PrivateFileMappingCopiesBytes) {
     std::array<u8, 4> got{};
     ASSERT_TRUE(mm->vm().read_bytes(a, got).is_ok());
     EXPECT_EQ(got, (std::array<u8, 4>{'e', 'l', 'f', 0}));
+  });
+}
+
+// System call site rewriting (vm/syscall_patch.cpp) on a map with a file's code page: the site
+// is rewritten on its 16th trap, in a copy of the page (the file keeps its bytes), with a
+// trampoline in [usertrap]; the marks the rewrite leaves send threads to the right places; a
+// fork keeps all of it; a GS base of the guest's own makes the trampoline slow.
+TEST(MemoryMap, SyscallSitesAreRewrittenInAPrivateCopy) {
+  test::run_in_kernel([] {
+    auto mm = new_map();
+    mm->vm().set_fault_handler([m = mm.get()](Vaddr va, Access a) { return m->handle_fault(va, a); });
+    // int3 padding, then getpid's site: mov $39, %eax; syscall; ret.
+    std::vector<u8> code(0x100, 0xCC);
+    const std::array<u8, 8> site_bytes{0xB8, 39, 0, 0, 0, 0x0F, 0x05, 0xC3};
+    std::copy(site_bytes.begin(), site_bytes.end(), code.begin() + 0x80);
+    auto file = std::make_shared<services::SharedPages>();
+    Frame page = file->get_or_alloc(0).release_value();
+    ASSERT_TRUE(page.write_bytes(0, code).is_ok());
+    file->set_file_size(code.size());
+    constexpr u32 kRx = services::kProtRead | services::kProtExec;
+    Vaddr text = mm->map(0x400000, kPageSize, kRx, services::kMapPrivate | services::kMapFixed,
+                         nullptr, 0, "/bin/prog", file).value();
+    const Vaddr site = text + 0x80, ret = site + 7;
+    for (int i = 1; i < 16; ++i) ASSERT_FALSE(mm->patch_syscall_site(ret, 152)) << "trap " << i;
+    EXPECT_EQ(mm->patched_syscall_sites(), 0u);
+    ASSERT_TRUE(mm->patch_syscall_site(ret, 152));
+    ASSERT_EQ(mm->patched_syscall_sites(), 1u);
+    EXPECT_TRUE(mm->patch_syscall_site(ret, 152));  // settled
+
+    std::array<u8, 8> now{};
+    ASSERT_TRUE(mm->vm().read_bytes(site, now).is_ok());
+    auto jump = services::site_jump(services::kTrapTableStart);
+    EXPECT_TRUE(std::equal(jump.begin(), jump.end(), now.begin()));
+    EXPECT_EQ(now[7], 0xC3);
+    std::array<u8, 8> in_file{};
+    ASSERT_TRUE(page.read_bytes(0x80, in_file).is_ok());
+    EXPECT_EQ(in_file, site_bytes) << "the file's own page was written";
+    // The trampoline: its code's address, then the displaced mov.
+    u64 entry = peek(*mm, services::kTrapTableStart);
+    EXPECT_EQ(entry, services::kTrapTableStart + 8);
+    std::array<u8, 5> moved{};
+    ASSERT_TRUE(mm->vm().read_bytes(services::kTrapTableStart + 8, moved).is_ok());
+    EXPECT_TRUE(std::equal(moved.begin(), moved.end(), site_bytes.begin()));
+
+    // The invalid opcode 5 bytes in (a jump to the syscall, a restart) goes to the trampoline's
+    // copy of that place; the int3 of a rewrite in progress back to the site; anything else is
+    // the program's own trap.
+    EXPECT_EQ(mm->syscall_patch_resume(site + 5, false), services::kTrapTableStart + 8 + 5);
+    EXPECT_EQ(mm->syscall_patch_resume(site + 1, true), site);
+    EXPECT_EQ(mm->syscall_patch_resume(site + 6, false), std::nullopt);
+    EXPECT_EQ(mm->syscall_patch_resume(text + 0x11, true), std::nullopt);
+
+    auto child = mm->fork(VmSpace::create().release_value()).release_value();
+    child->vm().set_fault_handler([m = child.get()](Vaddr va, Access a) { return m->handle_fault(va, a); });
+    std::array<u8, 8> in_child{};
+    ASSERT_TRUE(child->vm().read_bytes(site, in_child).is_ok());
+    EXPECT_EQ(in_child, now);
+    EXPECT_EQ(child->syscall_patch_resume(site + 5, false), services::kTrapTableStart + 8 + 5);
+
+    // A GS base of the guest's own: the fast word (8-aligned, after the movabs) turns slow.
+    mm->stop_syscall_patching();
+    auto slow = services::slow_word();
+    std::array<u8, 8> word{};
+    ASSERT_TRUE(mm->vm().read_bytes(services::kTrapTableStart + 24, word).is_ok());
+    EXPECT_EQ(word, slow);
+    ASSERT_TRUE(child->vm().read_bytes(services::kTrapTableStart + 24, word).is_ok());
+    EXPECT_EQ(word[0], 0x65) << "the child's trampoline changed with its parent's";
   });
 }
