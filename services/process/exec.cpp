@@ -292,7 +292,7 @@ Result<void> exec_program(Thread& self, const std::string& path, std::vector<std
   }
   self.altstack = AltStack{};
   self.clear_child_tid = 0;
-  self.syscall_sites_seen = {};  // the old program's sites
+  self.syscall_sites_settled = {};  // the old program's sites
   p.comm = base_name(prog.path);
   p.exe_path = prog.resolved;
   p.cmdline = prog.argv;

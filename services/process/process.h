@@ -93,7 +93,7 @@ class Thread : public std::enable_shared_from_this<Thread> {
   // `syscall` sites this thread trapped from lately (by address bits) that the process's memory
   // map has settled (rewritten or found not rewritable: vm/syscall_patch.cpp): no need to ask
   // it again.
-  std::array<ostd::Vaddr, 16> syscall_sites_seen{};
+  std::array<ostd::Vaddr, 16> syscall_sites_settled{};
   ostd::u64 syscall_nr = 0;
   ostd::Vaddr robust_list = 0;
   bool exiting = false;

@@ -95,7 +95,7 @@ Result<void> start_thread(const std::shared_ptr<Thread>& t, const ostd::UserCont
 // time (vm/syscall_patch.cpp), where ostd has such an entry.
 void consider_syscall_site(Thread& t) {
   ostd::Vaddr ip = t.context().instruction_pointer();
-  ostd::Vaddr& settled = t.syscall_sites_seen[(ip >> 1) % t.syscall_sites_seen.size()];
+  ostd::Vaddr& settled = t.syscall_sites_settled[(ip >> 1) % t.syscall_sites_settled.size()];
   if (settled == ip) return;
   auto entry = ostd::UserMode::fast_syscall_entry();
   if (!entry || t.context().regs().gs_base != 0 ||

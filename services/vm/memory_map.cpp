@@ -120,7 +120,9 @@ void MemoryMap::remove_range(Vaddr start, Vaddr end) {
   // Rewritten system call sites in the range are gone (syscall_patch.cpp); without the table,
   // no more are rewritten.
   if (!patched_.empty() || !syscall_site_traps_.empty()) {
-    std::erase_if(patched_, [&](const auto& p) { return p.first < end && p.first + 32 > start; });
+    std::erase_if(patched_, [&](const auto& p) {
+      return p.first < end && p.first + p.second.length + 2 > start;  // through its `syscall`
+    });
     syscall_site_traps_.erase(syscall_site_traps_.lower_bound(start),
                               syscall_site_traps_.lower_bound(end));
     if (traps_used_ != 0 && start < kTrapTableEnd && end > kTrapTableStart) patching_off_ = true;

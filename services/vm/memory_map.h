@@ -118,17 +118,16 @@ class MemoryMap {
     ostd::u32 length = 0;     // bytes from the site to its `syscall`
     ostd::u32 fast_word = 0;  // offset in the trampoline of its `jmp *%gs:` (8 bytes)
     bool boundary5 = false;   // an instruction starts 5 bytes into the site
-    bool done = false;
   };
 
   std::shared_ptr<ostd::VmSpace> vm_;
-  std::map<ostd::Vaddr, Vma> areas_;
+  std::map<ostd::Vaddr, Vma> areas_;  // keyed by start
   std::map<ostd::Vaddr, PatchedSite> patched_;  // by the site's first byte
   // Traps so far per `syscall` instruction; kSiteSettled once it was looked at.
   std::map<ostd::Vaddr, ostd::u32> syscall_site_traps_;
   ostd::u32 traps_used_ = 0;
   bool patching_off_ = false;
-  bool patches_slow_ = false;  // stop_syscall_patching() ran  // keyed by start
+  bool patches_slow_ = false;  // stop_syscall_patching() ran
   ostd::Vaddr brk_base_ = 0;
   ostd::Vaddr brk_ = 0;
   ostd::Vaddr mmap_base_ = 0;

@@ -248,7 +248,7 @@ bool MemoryMap::patch_syscall_site(Vaddr return_ip, u32 gs_offset) {
   ++traps_used_;
   // Copy the site's pages first (poke what is there): the writes after it cannot fail.
   if (poke_locked(start, current.first(7)).is_error()) return true;
-  patched_[start] = PatchedSite{slot, *len, fast_word, boundary5, false};
+  patched_[start] = PatchedSite{slot, *len, fast_word, boundary5};
   // As Linux's text_poke_bp: an int3 first (a thread that reaches the site now traps, and
   // syscall_patch_resume sends it back here), then the tail (byte 5, the invalid opcode, first:
   // a thread that ran the first instruction before the int3 came traps there and continues in
@@ -260,7 +260,6 @@ bool MemoryMap::patch_syscall_site(Vaddr return_ip, u32 gs_offset) {
   (void)poke_locked(start + 6, j.subspan(6, 1));
   (void)poke_locked(start + 1, j.subspan(1, 4));
   (void)poke_locked(start, j.first(1));
-  patched_[start].done = true;
   return true;
 }
 
