@@ -18,11 +18,14 @@ namespace {
 
 const char kUsage[] =
     "usage: umk run [options] -- PROGRAM [ARGS...]\n"
+    "       umk info [options] [--no-measure]\n"
     "       umk --help\n"
     "\n"
     "Boots the framekernel's services inside this process and runs PROGRAM (a static x86-64\n"
     "Linux executable found in the initramfs) as pid 1, with umk's stdin/stdout/stderr.\n"
     "umk exits with PROGRAM's exit status (128+N when it was killed by signal N).\n"
+    "umk info prints what the host backend detects on this machine and chooses with the\n"
+    "given options, and measures the host primitives it is built on (--no-measure: skip).\n"
     "\n"
     "options:\n"
     "  --initramfs FILE   newc cpio archive unpacked as the root file system\n"
@@ -35,6 +38,9 @@ const char kUsage[] =
     "                     seccomp platform: rewrite the guest's syscall sites into jumps to\n"
     "                     the stub's fast entry, which enters the kernel without a host trap\n"
     "                     (default on; UMK_SYSCALL_PATCHING sets the default)\n"
+    "  --fsgsbase on|off  seccomp platform: use the CPU's FSGSBASE instructions where it has\n"
+    "                     them (default on); off behaves as on a CPU without them (for tests;\n"
+    "                     UMK_FSGSBASE sets the default)\n"
     "  --hz N             timer interrupt rate (default 250)\n"
     "  --log LEVEL        kernel log level on stderr: trace, debug, info, warn (default),\n"
     "                     error, off\n"
@@ -56,13 +62,20 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  if (args[0] != "run") return usage_error("unknown command '" + args[0] + "'");
+  if (args[0] != "run" && args[0] != "info") return usage_error("unknown command '" + args[0] + "'");
+  const bool info_command = args[0] == "info";
+  bool measure = true;
 
   ostd::host::Config cfg;
   if (const char* p = std::getenv("UMK_SYSCALL_PATCHING"); p != nullptr && *p != '\0') {
     std::string v = p;
     if (v != "on" && v != "off") return usage_error("UMK_SYSCALL_PATCHING must be on or off");
     cfg.fast_syscalls = v == "on";
+  }
+  if (const char* p = std::getenv("UMK_FSGSBASE"); p != nullptr && *p != '\0') {
+    std::string v = p;
+    if (v != "on" && v != "off") return usage_error("UMK_FSGSBASE must be on or off");
+    cfg.use_fsgsbase = v == "on";
   }
   if (const char* p = std::getenv("UMK_PLATFORM"); p != nullptr && *p != '\0') {
     std::string plat = p;
@@ -83,6 +96,8 @@ int main(int argc, char** argv) {
     if (a == "--") {
       ++i;
       break;
+    } else if (info_command && a == "--no-measure") {
+      measure = false;
     } else if (a == "-h" || a == "--help") {
       std::fputs(kUsage, stdout);
       return 0;
@@ -113,6 +128,10 @@ int main(int argc, char** argv) {
         return usage_error("--syscall-patching must be on or off");
       }
       cfg.fast_syscalls = *v == "on";
+    } else if (a == "--fsgsbase") {
+      const std::string* v = value("--fsgsbase");
+      if (v == nullptr || (*v != "on" && *v != "off")) return usage_error("--fsgsbase must be on or off");
+      cfg.use_fsgsbase = *v == "on";
     } else if (a == "--hz") {
       const std::string* v = value("--hz");
       int hz = v == nullptr ? 0 : std::atoi(v->c_str());
@@ -129,6 +148,10 @@ int main(int argc, char** argv) {
     } else {
       return usage_error("unknown option '" + a + "'");
     }
+  }
+  if (info_command) {
+    std::fputs(ostd::host::host_report(cfg, measure).c_str(), stdout);
+    return 0;
   }
   if (i >= args.size()) return usage_error("missing PROGRAM after --");
   info.init_argv.assign(args.begin() + static_cast<long>(i), args.end());

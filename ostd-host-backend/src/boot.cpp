@@ -66,6 +66,7 @@ int run_kernel(const Config& config, BootInfo info, std::function<int()> entry) 
   init_physical_memory(config.mem_bytes);
   set_platform(config.platform == "seccomp");
   set_fast_syscalls(config.fast_syscalls);
+  set_use_fsgsbase(config.use_fsgsbase);
   info.memory_bytes = config.mem_bytes;
   if (info.platform.empty()) info.platform = "host-" + config.platform;
   detail::mutable_boot_info() = std::move(info);

@@ -83,6 +83,8 @@ Sample sample() {
   return best;
 }
 
+}  // namespace
+
 bool host_keeps_time_with_tsc() {
   FILE* f = std::fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
   if (f == nullptr) return false;
@@ -91,8 +93,6 @@ bool host_keeps_time_with_tsc() {
   std::fclose(f);
   return tsc;
 }
-
-}  // namespace
 
 void init_clock() {
   static bool done = false;

@@ -21,6 +21,10 @@ void init_signals_once(bool catch_fatal);
 /// machine with more than one CPU), else nullptr.
 const cpu_set_t* stub_cpus();
 void start_timer(u32 hz);
+/// Whether the CPU lets user code read and write the FS/GS bases (AT_HWCAP2's FSGSBASE).
+bool host_has_fsgsbase();
+/// Whether the host's clocksource is the TSC (then the kernel's clock and the vDSO read it).
+bool host_keeps_time_with_tsc();
 /// Chooses and calibrates the clock (clock.cpp); once per process.
 void init_clock();
 void stop_timer();

@@ -133,6 +133,7 @@ bool seccomp_platform();
 void set_platform(bool seccomp);
 /// Config::fast_syscalls.
 void set_fast_syscalls(bool on);
+void set_use_fsgsbase(bool on);
 /// The GS offset of the stub's fast system call entry pointer, 0 when there is none.
 u32 seccomp_fast_syscall_gs_offset();
 

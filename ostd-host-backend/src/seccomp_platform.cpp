@@ -70,6 +70,7 @@ constexpr usize kMbWakeWord = 112;  // the futex word the stub sleeps on (stub a
 constexpr usize kMbStack = 128;     // stack_t, for the new thread's sigaltstack (stub_clone)
 constexpr usize kMbFastEntry = 152;  // the fast entry's address: `jmp *%gs:152` (stub.S)
 constexpr usize kMbBlocks = 192;  // 64 bytes: a bit per system call number, "blocked the last two times"
+constexpr usize kMbSelf = 256;    // the mailbox's own address: the fast entry's `mov %gs:256, %rsp`
 constexpr u32 kBlockBits = 512;
 // Spinning only pays when stubs and the kernel are on different CPUs.
 // pause loops (~1 ms, yielding the CPU every 64) before FUTEX_WAIT; cut short when the kernel
@@ -129,11 +130,12 @@ u32 g_handed = 0;
 u64 g_handed_at = 0;
 u64 g_handoff_ns = kHandoffNs;
 bool g_fast_syscalls = true;  // Config::fast_syscalls
+bool g_use_fsgsbase = true;   // Config::use_fsgsbase
 
 // Whether guest threads may enter through the stub's fast entry (and so get their GS base set
 // to their mailbox while the guest has none).
 bool fast_entry_enabled() {
-  return g_fast_syscalls && g_shared != nullptr && g_shared->fsgsbase && g_shared->fast_ready;
+  return g_fast_syscalls && g_shared != nullptr && g_shared->fast_ready;
 }
 
 u64 g_handoffs = 0;
@@ -145,6 +147,12 @@ u64 g_handoffs_taken_back = 0;
 u64 kernel_waits() { return context_switches() + g_idle_rounds; }
 
 u32* doorbell_word() { return g_doorbell; }
+
+}  // namespace
+
+bool host_has_fsgsbase() { return (getauxval(AT_HWCAP2) & 2) != 0; /* HWCAP2_FSGSBASE */ }
+
+namespace {
 
 void sigchld_handler(int) {
   g_sigchld.store(true, std::memory_order_relaxed);
@@ -235,7 +243,7 @@ Result<void> init_shared() {
   sh->config = TRY(Frame::alloc());
   sh->doorbell = TRY(Frame::alloc());
   sh->wake = TRY(Frame::alloc());
-  sh->fsgsbase = (getauxval(AT_HWCAP2) & 2) != 0;  // HWCAP2_FSGSBASE
+  sh->fsgsbase = g_use_fsgsbase && host_has_fsgsbase();
   std::vector<sock_filter> f = build_filter();
   u64 flags = sh->fsgsbase ? 1 : 0;
   TRY(sh->config->write_bytes(0, bytes_of(flags)));
@@ -559,6 +567,7 @@ void restore_retired(arch::AddressSpace& as) {
   store32(m + kMbCtid, static_cast<u32>(p.tid));
   store64(m + kMbWakeWord, wake_word_va(sl, p.slot));
   store64(m + kMbFastEntry, kStubFastSyscall);
+  store64(m + kMbSelf, mailbox_va(p.slot));
   store64(m + kMbSigno, SIGILL);
   store64(m + kMbSiginfo, sl.pristine_si);
   store64(m + kMbUc, sl.pristine_sp + 8);
@@ -595,6 +604,9 @@ void seccomp_reset_space(arch::AddressSpace& as) {
 
 u64 reused_stub_threads() { return g_reused_threads; }
 void set_fast_syscalls(bool on) { g_fast_syscalls = on; }
+void set_use_fsgsbase(bool on) {
+  if (g_shared == nullptr) g_use_fsgsbase = on;
+}
 u32 seccomp_fast_syscall_gs_offset() {
   return seccomp_platform() && fast_entry_enabled() ? static_cast<u32>(kMbFastEntry) : 0;
 }
@@ -676,6 +688,7 @@ Result<pid_t> clone_thread(arch::AddressSpace& as, u32 slot) {
   ss.ss_size = kAltStackBytes;
   std::memcpy(m + kMbStack, &ss, sizeof ss);
   store64(m + kMbFastEntry, kStubFastSyscall);
+  store64(m + kMbSelf, mb);
   store32(m + kMbCtid, 1);  // until CLONE_CHILD_SETTID writes the tid (0 once it exits)
 
   user_regs_struct r = as.base_regs;

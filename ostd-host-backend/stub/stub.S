@@ -142,6 +142,7 @@ stub_park:
  *   112 the futex word the handler sleeps on (its word in the wake page; else +0, the state)
  *   128 stack_t for stub_clone   152 stub_fast_syscall's address   160..191 its scratch
  *   192..255 a bit per system call number: it blocked the last two times (the kernel's hint)
+ *   256 the mailbox's own address (stub_fast_syscall finds it as %gs:256, no rdgsbase needed)
  * Signals are not blocked in the handler (blocking them would cost the way back a system call
  * to unblock them): the guest resumes through xrstor and iretq, without rt_sigreturn. So the
  * kick can land in the handler's own code; stub_nested sorts that out. */
@@ -187,7 +188,15 @@ stub_sig_handler:
     rdgsbase %rax
     mov %rax, 48(%rbx)
     jmp 2f
-1:  mov $158, %eax                  /* arch_prctl(ARCH_GET_FS / ARCH_GET_GS, &mailbox) */
+/* Without FSGSBASE the guest changes its bases only through arch_prctl, which the kernel
+ * answers (the stub sets them and records them at +40/+48 on the way back), or by loading a
+ * segment selector, which leaves a non-zero selector: then ask the host. A null selector
+ * loaded over a base (on CPUs where that clears it) is the one change neither sees. */
+1:  mov %fs, %eax
+    mov %gs, %ecx
+    or %ecx, %eax
+    jz 2f
+    mov $158, %eax                  /* arch_prctl(ARCH_GET_FS / ARCH_GET_GS, &mailbox) */
     mov $0x1003, %edi
     lea 40(%rbx), %rsi
     syscall
@@ -407,16 +416,18 @@ stub_replied:
     jmp 7f
 5:  testq $1, 64(%rbx)
     jz 6f
-    mov $158, %eax                  /* arch_prctl(ARCH_SET_FS, new fs) */
-    mov $0x1002, %edi
+    mov $158, %eax                  /* arch_prctl(ARCH_SET_FS, new fs): the base it set is */
+    mov $0x1002, %edi               /* the one the next event reports (+40) */
     mov 72(%rbx), %rsi
     syscall
+    mov %rsi, 40(%rbx)
 6:  testq $2, 64(%rbx)
     jz 7f
     mov $158, %eax                  /* arch_prctl(ARCH_SET_GS, new gs) */
     mov $0x1001, %edi
     mov 80(%rbx), %rsi
     syscall
+    mov %rsi, 48(%rbx)
 7:  movq $0, 64(%rbx)
     mov 32(%rbx), %rsp              /* the frame's start: pushes below stay clear of it, and */
     movl $0, (%rbx)                 /* a kick from here on nests no deeper than one frame */
@@ -467,7 +478,8 @@ stub_checked:
 /* The fast system call entry: no host trap. A trampoline that stands in for a guest's `syscall`
  * instruction (the kernel rewrites hot call sites, as gVisor's systrap does) jumps here through
  * the pointer at mailbox +152 (`jmp *%gs:152`: the kernel keeps each guest thread's GS base at
- * its mailbox while the guest has none of its own) with rax = the number and rcx = the return
+ * its mailbox while the guest has none of its own; the entry finds the mailbox's address at
+ * %gs:256, so it needs no rdgsbase) with rax = the number and rcx = the return
  * address, every other register as the guest had it (r11, like rcx, is the instruction's to
  * clobber). It builds on the thread's altstack the frame the host would have delivered for the
  * trapped call (SIGSYS from seccomp: registers, siginfo, an XSAVE image with the host's
@@ -480,7 +492,7 @@ stub_checked:
     .globl stub_fast_syscall
 stub_fast_syscall:
     mov %rsp, %r11                  /* the guest's stack pointer */
-    rdgsbase %rsp
+    mov %gs:256, %rsp               /* the mailbox (checked below) */
     lea 184(%rsp), %rsp
     pushfq                          /* mailbox +176: the guest's rflags */
     push %rax                       /* +168: the number */
@@ -582,7 +594,7 @@ stub_fast_syscall:
     lea -432(%rbx), %rdx
     lea -440(%rbx), %rsp            /* the frame's start, as the host would leave it */
     jmp stub_sig_handler
-9:  ud2                             /* GS base not a mailbox (or no XSAVE size yet) */
+9:  ud2                             /* %gs:256 not a mailbox (or no XSAVE size yet) */
 stub_fast_end:
 
     .section .note.GNU-stack, "", @progbits

@@ -3,7 +3,9 @@
  * clock page (ostd/user_clock.h), which the kernel maps read-only just below this image, and
  * makes the real system call for anything it cannot answer itself. Linux's vDSO symbols and
  * version (LINUX_2.6), so musl and glibc find it. Like Linux's, a bad pointer faults here
- * (SIGSEGV) instead of returning EFAULT. */
+ * (SIGSEGV) instead of returning EFAULT, also when the clock page sends a reading to the kernel
+ * (hosts whose clock is not the TSC): the system call writes into this function's own frame,
+ * and the copy out to the caller's pointer faults as Linux's user-mode store does. */
 #include <ostd/user_clock.h>
 
 #define NSEC_PER_SEC 1000000000ull
@@ -13,6 +15,9 @@ struct timespec_k {
 };
 struct timeval_k {
   long tv_sec, tv_usec;
+};
+struct timezone_k {
+  int tz_minuteswest, tz_dsttime;
 };
 
 /* The clock page: the linker script puts this symbol one page below the image. */
@@ -73,7 +78,13 @@ static int clock_kind(int clk) {
 int __vdso_clock_gettime(int clk, struct timespec_k* ts) {
   int kind = clock_kind(clk);
   unsigned long long ns;
-  if (kind < 0 || !read_clock(kind, &ns)) return (int)syscall2(228, clk, (long)ts);
+  if (kind < 0) return (int)syscall2(228, clk, (long)ts);
+  if (!read_clock(kind, &ns)) {
+    struct timespec_k k;
+    int r = (int)syscall2(228, clk, (long)&k);
+    if (r == 0) *ts = k;
+    return r;
+  }
   ts->tv_sec = (long)(ns / NSEC_PER_SEC);
   ts->tv_nsec = (long)(ns % NSEC_PER_SEC);
   return 0;
@@ -81,7 +92,15 @@ int __vdso_clock_gettime(int clk, struct timespec_k* ts) {
 
 int __vdso_gettimeofday(struct timeval_k* tv, void* tz) {
   unsigned long long ns;
-  if (tz != 0 || !read_clock(1, &ns)) return (int)syscall2(96, (long)tv, (long)tz);
+  if (tz != 0 || !read_clock(1, &ns)) {
+    struct timeval_k k;
+    struct timezone_k z;
+    int r = (int)syscall2(96, tv != 0 ? (long)&k : 0, tz != 0 ? (long)&z : 0);
+    if (r != 0) return r;
+    if (tv != 0) *tv = k;
+    if (tz != 0) *(struct timezone_k*)tz = z;
+    return 0;
+  }
   if (tv != 0) {
     tv->tv_sec = (long)(ns / NSEC_PER_SEC);
     tv->tv_usec = (long)(ns % NSEC_PER_SEC / 1000);
@@ -91,8 +110,13 @@ int __vdso_gettimeofday(struct timeval_k* tv, void* tz) {
 
 long __vdso_time(long* t) {
   unsigned long long ns;
-  if (!read_clock(1, &ns)) return syscall1(201, (long)t);
-  long s = (long)(ns / NSEC_PER_SEC);
+  long s;
+  if (read_clock(1, &ns)) {
+    s = (long)(ns / NSEC_PER_SEC);
+  } else {
+    s = syscall1(201, 0);
+    if (s < 0) return s;
+  }
   if (t != 0) *t = s;
   return s;
 }

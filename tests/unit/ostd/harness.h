@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string_view>
 
 #include <ostd/ostd.h>
 #ifndef FK_KTEST
@@ -39,6 +40,7 @@ inline void run_in_kernel(const std::function<void()>& body) {
   cfg.mem_bytes = kTestMemBytes;
   // ctest runs the suite once per user-mode platform (tests/CMakeLists.txt).
   if (const char* p = std::getenv("UMK_PLATFORM"); p != nullptr && *p != '\0') cfg.platform = p;
+  if (const char* p = std::getenv("UMK_FSGSBASE"); p != nullptr) cfg.use_fsgsbase = std::string_view(p) != "off";
   ostd::host::run_kernel(cfg, {}, [&] {
     body();
     return 0;

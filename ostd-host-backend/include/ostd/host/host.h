@@ -37,12 +37,23 @@ struct Config {
   /// Seccomp platform: offer the stub's fast system call entry (UserMode::fast_syscall_entry),
   /// through which the kernel's rewritten call sites enter without a host trap.
   bool fast_syscalls = true;
+  /// Seccomp platform: use the CPU's FSGSBASE instructions (rdfsbase/wrfsbase) where the host
+  /// offers them (AT_HWCAP2). False makes the stubs read and set FS/GS bases as on a host
+  /// without them, so both ways are tested on any machine. Fixed by the first run_kernel().
+  bool use_fsgsbase = true;
 };
 
 /// Boots the framework on the calling thread (it becomes vCPU 0), runs `entry` as the first
 /// kernel task and returns its result once it and every runnable task have finished. May be
 /// called again (tests); physical memory and signal handling are set up once per process.
 int run_kernel(const Config& config, BootInfo info, std::function<int()> entry);
+
+/// What the backend finds out about this host and what it chooses there under `config` (CPU,
+/// AT_HWCAP2 and FSGSBASE, clocksource, platform, CPU split, fast entry and why), one
+/// "key: value" line each; with `measure`, also the price of the host primitives the hand-offs
+/// are made of (native getppid, a SIGSYS round trip, a signal, futex and spinning ping-pongs),
+/// measured in forked children (about a second). `umk info` prints it.
+std::string host_report(const Config& config, bool measure);
 
 /// Parses "512M", "1G", "65536" into bytes; 0 on a malformed size.
 u64 parse_size(const std::string& text);
