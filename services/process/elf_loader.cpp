@@ -1,6 +1,8 @@
 #include "process/elf_loader.h"
 
 #include <algorithm>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include <ostd/bytes.h>
@@ -50,7 +52,20 @@ struct Parsed {
   std::vector<Segment> segs;
 };
 
-Result<Parsed> parse(std::span<const ostd::u8> image, u64 file_size) {
+// PT_INTERP's path: NUL-terminated, in the bytes at hand (the file's head), at most a page.
+Result<std::string> interpreter_path(std::span<const ostd::u8> image, const elf::Phdr& ph) {
+  u64 end = 0;
+  if (ph.filesz < 2 || ph.filesz > kPageSize || !ostd::checked_add<u64>(ph.offset, ph.filesz, end) ||
+      end > image.size() || image[end - 1] != 0) {
+    return Errno::enoexec;
+  }
+  std::string path;
+  for (u64 i = ph.offset; i + 1 < end && image[i] != 0; ++i) path.push_back(static_cast<char>(image[i]));
+  if (path.empty()) return Errno::enoexec;
+  return path;
+}
+
+Result<Parsed> parse(std::span<const ostd::u8> image, u64 file_size, std::optional<Vaddr> dyn_bias) {
   auto eh = ostd::load_from<elf::Ehdr>(image, 0);
   if (!eh) return Errno::enoexec;
   const auto& id = eh->ident;
@@ -61,7 +76,7 @@ Result<Parsed> parse(std::span<const ostd::u8> image, u64 file_size) {
     return Errno::enoexec;
   }
   LoadedImage out;
-  Vaddr bias = eh->type == elf::kTypeDyn ? kPieBias : 0;
+  Vaddr bias = eh->type == elf::kTypeDyn ? dyn_bias.value_or(kPieBias) : 0;
   std::vector<Segment> segs;
   std::vector<elf::Phdr> phdrs;
   for (usize i = 0; i < eh->phnum; ++i) {
@@ -72,7 +87,9 @@ Result<Parsed> parse(std::span<const ostd::u8> image, u64 file_size) {
     phdrs.push_back(*ph);
   }
   for (const elf::Phdr& ph : phdrs) {
-    if (ph.type == elf::kPtInterp) out.wants_interpreter = true;
+    if (ph.type == elf::kPtInterp && out.interpreter.empty()) {
+      out.interpreter = TRY(interpreter_path(image, ph));
+    }
     if (ph.type != elf::kPtLoad || ph.memsz == 0) continue;
     u64 file_end = 0;
     u64 vstart = 0;
@@ -89,11 +106,14 @@ Result<Parsed> parse(std::span<const ostd::u8> image, u64 file_size) {
                     ph.filesz, segment_flags(ph.flags)});
   }
   if (segs.empty()) return Errno::enoexec;
-  if (out.wants_interpreter) return Errno::enoexec;  // dynamic executables: a later issue
   out.entry = eh->entry + bias;
   out.phent = eh->phentsize;
   out.phnum = eh->phnum;
   out.load_bias = bias;
+  out.dynamic = eh->type == elf::kTypeDyn;
+  out.lowest = std::min_element(segs.begin(), segs.end(), [](const Segment& a, const Segment& b) {
+                 return a.start < b.start;
+               })->start - bias;
   for (const elf::Phdr& ph : phdrs) {
     if (ph.type == elf::kPtPhdr) out.phdr = ph.vaddr + bias;
   }
@@ -118,14 +138,14 @@ Result<Parsed> parse(std::span<const ostd::u8> image, u64 file_size) {
 
 }  // namespace
 
-Result<LoadedImage> parse_elf(std::span<const ostd::u8> head, u64 file_size) {
-  Parsed p = TRY(parse(head, file_size));
+Result<LoadedImage> parse_elf(std::span<const ostd::u8> head, u64 file_size, std::optional<Vaddr> dyn_bias) {
+  Parsed p = TRY(parse(head, file_size, dyn_bias));
   return std::move(p.out);
 }
 
-Result<LoadedImage> load_elf(ostd::VmSpace& vm, std::span<const ostd::u8> image) {
+Result<LoadedImage> load_elf(ostd::VmSpace& vm, std::span<const ostd::u8> image, std::optional<Vaddr> dyn_bias) {
   // ---- decode and check everything first ----
-  Parsed p = TRY(parse(image, image.size()));
+  Parsed p = TRY(parse(image, image.size(), dyn_bias));
   // ---- act: map the segments ----
   for (const Segment& s : p.segs) {
     for (Vaddr page = s.start; page < s.end; page += kPageSize) {

@@ -1,7 +1,9 @@
 // services/process/elf_loader.h — loading ELF64 executables into a VmSpace.
 #pragma once
 
+#include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include <ostd/error.h>
@@ -27,18 +29,23 @@ struct LoadedImage {
   ostd::u16 phnum = 0;
   ostd::Vaddr load_bias = 0;
   ostd::Vaddr brk_start = 0;  // first page after the highest segment
-  bool wants_interpreter = false;
+  std::string interpreter;    // PT_INTERP's path (the dynamic loader), empty for none
+  bool dynamic = false;       // ET_DYN: position-independent, placed at the bias it was given
+  ostd::Vaddr lowest = 0;     // the lowest segment page (before any bias: for ET_DYN placement)
 };
 
-/// Checks an ELF image whose first bytes are `head` and whose size is `file_size` (the headers
-/// and program headers must lie in `head`) and describes its segments, mapping nothing.
-/// ENOEXEC as load_elf.
-ostd::Result<LoadedImage> parse_elf(std::span<const ostd::u8> head, ostd::u64 file_size);
+/// Checks an ELF image whose first bytes are `head` and whose size is `file_size` (the headers,
+/// program headers and PT_INTERP's path must lie in `head`) and describes its segments, mapping
+/// nothing. An ET_DYN image is placed at `dyn_bias` (default: 0x555555554000, where Linux puts
+/// a PIE without randomization). ENOEXEC as load_elf.
+ostd::Result<LoadedImage> parse_elf(std::span<const ostd::u8> head, ostd::u64 file_size,
+                                    std::optional<ostd::Vaddr> dyn_bias = std::nullopt);
 
 /// Checks the image completely, then maps every PT_LOAD segment (file bytes copied, the rest
 /// zero). ENOEXEC for anything malformed or unsupported (not ELF64 x86-64, bad sizes or
-/// offsets, segments outside the user range, a PT_INTERP until dynamic loading lands);
-/// ENOMEM when frames run out.
-ostd::Result<LoadedImage> load_elf(ostd::VmSpace& vm, std::span<const ostd::u8> image);
+/// offsets, segments outside the user range, a PT_INTERP path that is not NUL-terminated);
+/// ENOMEM when frames run out. The interpreter itself is the caller's to load.
+ostd::Result<LoadedImage> load_elf(ostd::VmSpace& vm, std::span<const ostd::u8> image,
+                                   std::optional<ostd::Vaddr> dyn_bias = std::nullopt);
 
 }  // namespace services

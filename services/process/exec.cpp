@@ -1,6 +1,7 @@
 // execve and execveat: replace the program of the calling process.
-#include <utility>
 #include <algorithm>
+#include <optional>
+#include <utility>
 
 #include <ostd/log.h>
 #include <ostd/mm/io.h>
@@ -39,6 +40,7 @@ struct Program {
   std::string resolved;  // the file's path with symlinks resolved (/proc/<pid>/exe)
   std::shared_ptr<SharedPages> cache;  // the file's page cache: segments are mapped from it
   u64 file_size = 0;
+  std::shared_ptr<Program> interp;  // PT_INTERP's program (the dynamic loader), if any
 };
 
 // The first bytes of a file (headers, program headers, a #! line) without reading all of it.
@@ -52,7 +54,40 @@ Result<std::vector<ostd::u8>> read_head(const std::shared_ptr<Dentry>& d, ostd::
   return out;
 }
 
-// Finds the program, following #! interpreters (at most 4 deep).
+// The file at `path` as a program: an executable regular file, its head (or, without a page
+// cache, all of it).
+Result<Program> open_program(FsContext& fs, const Process& caller, const std::string& path) {
+  auto dentry = TRY(walk(PathLookup{fs, nullptr, &caller}, path, true));
+  ostd::u32 mode = dentry_mode(dentry);
+  if ((mode & abi::kSIfmt) != abi::kSIfreg || (mode & 0111) == 0) return Errno::eacces;
+  auto cache = dentry->inode()->page_cache();
+  u64 size = dentry->inode()->size();
+  std::vector<ostd::u8> bytes = cache ? TRY(read_head(dentry, kHeadBytes)) : TRY(read_entire_file(dentry));
+  if (!cache) size = bytes.size();
+  Program p;
+  p.path = path;
+  p.bytes = std::move(bytes);
+  p.resolved = dentry->path();
+  p.cache = std::move(cache);
+  p.file_size = size;
+  return p;
+}
+
+// A dynamic program's interpreter (PT_INTERP): ENOENT and EACCES as for the program; ELIBBAD when
+// it is not an x86-64 ELF file or wants an interpreter itself; ENOEXEC when it is malformed.
+Result<std::shared_ptr<Program>> open_interpreter(FsContext& fs, const Process& caller, const std::string& path) {
+  Program in = TRY(open_program(fs, caller, path));
+  const auto& b = in.bytes;
+  if (b.size() < 20 || b[0] != 0x7f || b[1] != 'E' || b[2] != 'L' || b[3] != 'F' || b[4] != 2 ||
+      b[18] != 62 || b[19] != 0) {  // ELFCLASS64, EM_X86_64
+    return Errno::elibbad;
+  }
+  LoadedImage li = TRY(parse_elf(in.bytes, in.file_size));
+  if (!li.interpreter.empty()) return Errno::elibbad;
+  return std::make_shared<Program>(std::move(in));
+}
+
+// Finds the program, following #! interpreters (at most 4 deep), and a dynamic program's loader.
 Result<Program> find_program(FsContext& fs, const Process& caller, std::string path,
                              std::vector<std::string> argv) {
   for (ostd::usize depth = 0; depth <= kMaxInterpDepth; ++depth) {
@@ -85,7 +120,10 @@ Result<Program> find_program(FsContext& fs, const Process& caller, std::string p
       path = interp;
       continue;
     }
-    return Program{path, std::move(bytes), std::move(argv), dentry->path(), cache, size};
+    Program prog{path, std::move(bytes), std::move(argv), dentry->path(), cache, size, nullptr};
+    LoadedImage li = TRY(parse_elf(prog.bytes, prog.file_size));
+    if (!li.interpreter.empty()) prog.interp = TRY(open_interpreter(fs, caller, li.interpreter));
+    return prog;
   }
   return Errno::eloop;
 }
@@ -165,47 +203,94 @@ struct NewImage {
   ostd::UserContext ctx;
 };
 
+// Maps one ELF file's segments into the new image: from its page cache when it has one and no
+// two segments share a page, else copied. An ET_DYN file is placed at `dyn_bias`.
+Result<LoadedImage> map_elf(NewImage& img, const Program& prog, std::optional<Vaddr> dyn_bias) {
+  LoadedImage li;
+  bool lazy = false;
+  if (prog.cache) {
+    li = TRY(parse_elf(prog.bytes, prog.file_size, dyn_bias));
+    lazy = can_map_lazily(li);
+  }
+  if (lazy) {
+    TRY(map_segments_lazily(*img.mm, li, prog.cache, prog.resolved));
+    return li;
+  }
+  if (prog.cache) {
+    // Overlapping segments: load eagerly from the whole file.
+    std::vector<ostd::u8> all = TRY(read_whole_cache(prog));
+    li = TRY(load_elf(*img.vm, all, dyn_bias));
+  } else {
+    li = TRY(load_elf(*img.vm, prog.bytes, dyn_bias));
+  }
+  for (const LoadedSegment& s : li.segments) {
+    Vma v;
+    v.start = s.start;
+    v.end = s.end;
+    v.prot = prot_of(s.flags);
+    v.flags = kMapPrivate;
+    v.name = prog.resolved;
+    img.mm->add_area(v);
+  }
+  return li;
+}
+
+Vaddr lowest_page(const LoadedImage& li) {
+  Vaddr lo = ~Vaddr{0};
+  for (const LoadedSegment& s : li.segments) lo = std::min(lo, s.start);
+  return lo;
+}
+Vaddr highest_page(const LoadedImage& li) {
+  Vaddr hi = 0;
+  for (const LoadedSegment& s : li.segments) hi = std::max(hi, s.end);
+  return hi;
+}
+
+// Maps the dynamic loader right below the mmap base, as Linux does (later mappings go below it),
+// and returns it as loaded (its bias is AT_BASE, its entry the first instruction run).
+Result<LoadedImage> map_interpreter(NewImage& img, const Program& interp, const LoadedImage& prog_li) {
+  std::optional<Vaddr> bias;
+  LoadedImage probe = TRY(parse_elf(interp.bytes, interp.file_size));
+  if (probe.dynamic) {
+    u64 span = highest_page(probe) - lowest_page(probe);
+    Vaddr top = img.mm->mmap_base();
+    if (span > top - ostd::VmSpace::user_base()) return Errno::enomem;
+    Vaddr start = ostd::page_align_down(top - span);
+    bias = start - probe.lowest;
+  }
+  LoadedImage li = TRY(parse_elf(interp.bytes, interp.file_size, bias));
+  // Neither may land on the other (a fixed-address loader over a fixed-address program).
+  if (lowest_page(li) < highest_page(prog_li) && lowest_page(prog_li) < highest_page(li)) {
+    return Errno::enomem;
+  }
+  li = TRY(map_elf(img, interp, bias));
+  if (li.dynamic) img.mm->set_mmap_base(lowest_page(li));
+  return li;
+}
+
 Result<NewImage> build_image(const Program& prog, const std::vector<std::string>& envp) {
   NewImage img;
   img.vm = TRY(ostd::VmSpace::create());
   img.mm = std::make_shared<MemoryMap>(img.vm);
   attach_fault_handler(img.mm);
-  LoadedImage li;
-  bool lazy = false;
-  if (prog.cache) {
-    li = TRY(parse_elf(prog.bytes, prog.file_size));
-    lazy = can_map_lazily(li);
-  }
-  if (lazy) {
-    TRY(map_segments_lazily(*img.mm, li, prog.cache, prog.resolved));
-  } else {
-    if (prog.cache) {
-      // Overlapping segments: load eagerly from the whole file.
-      std::vector<ostd::u8> all = TRY(read_whole_cache(prog));
-      li = TRY(load_elf(*img.vm, all));
-    } else {
-      li = TRY(load_elf(*img.vm, prog.bytes));
-    }
-    for (const LoadedSegment& s : li.segments) {
-      Vma v;
-      v.start = s.start;
-      v.end = s.end;
-      v.prot = prot_of(s.flags);
-      v.flags = kMapPrivate;
-      v.name = prog.resolved;
-      img.mm->add_area(v);
-    }
-  }
+  LoadedImage li = TRY(map_elf(img, prog, std::nullopt));
   img.mm->set_brk_base(li.brk_start);
   Vaddr stack_top = ostd::VmSpace::user_top();
   Vaddr stack_bottom = stack_top - kStackSize;
   TRY(img.mm->map(stack_bottom, kStackSize, kProtRead | kProtWrite,
                   kMapPrivate | kMapAnonymous | kMapFixed | kMapGrowsdown, nullptr, 0, "[stack]"));
   img.mm->set_mmap_base(stack_bottom - (u64{1} << 30));
+  Vaddr start = li.entry;
+  Vaddr base = 0;
+  if (prog.interp) {
+    LoadedImage il = TRY(map_interpreter(img, *prog.interp, li));
+    start = il.entry;
+    base = il.load_bias;
+  }
   Vaddr vdso = TRY(map_vdso(*img.mm));
-  ExecInfo info{prog.argv, envp, li.entry, li.phdr, li.phent, li.phnum, vdso};
+  ExecInfo info{prog.argv, envp, li.entry, li.phdr, li.phent, li.phnum, vdso, base};
   Vaddr sp = TRY(build_initial_stack(*img.vm, stack_top, info));
-  img.ctx.set_instruction_pointer(li.entry);
+  img.ctx.set_instruction_pointer(start);
   img.ctx.set_stack_pointer(sp);
   img.ctx.regs().rflags = 0x202;
   return img;

@@ -51,6 +51,7 @@ Result<Vaddr> build_initial_stack(ostd::VmSpace& vm, Vaddr stack_top, const Exec
   Vaddr random_at = TRY(push_bytes(vm, sp, ostd::bytes_of(rnd)));
   std::string execfn = info.argv.empty() ? std::string() : info.argv[0];
   Vaddr execfn_at = TRY(push_string(vm, sp, execfn));
+  Vaddr platform_at = TRY(push_string(vm, sp, "x86_64"));
   std::vector<Vaddr> envp_at;
   std::vector<Vaddr> argv_at;
   for (const std::string& e : info.envp) envp_at.push_back(TRY(push_string(vm, sp, e)));
@@ -58,10 +59,11 @@ Result<Vaddr> build_initial_stack(ostd::VmSpace& vm, Vaddr stack_top, const Exec
 
   std::vector<u64> auxv = {
       elf::kAtPhdr,   info.phdr,  elf::kAtPhent, info.phent, elf::kAtPhnum,  info.phnum,
-      elf::kAtPagesz, ostd::kPageSize, elf::kAtEntry, info.entry, elf::kAtUid, 0,
-      elf::kAtEuid,   0,          elf::kAtGid,   0,          elf::kAtEgid,   0,
-      elf::kAtHwcap,  0,          elf::kAtClktck, 100,       elf::kAtSecure, 0,
-      elf::kAtRandom, random_at,  elf::kAtExecfn, execfn_at};
+      elf::kAtPagesz, ostd::kPageSize, elf::kAtBase, info.base, elf::kAtFlags, 0,
+      elf::kAtEntry,  info.entry, elf::kAtUid,   0,          elf::kAtEuid,   0,
+      elf::kAtGid,    0,          elf::kAtEgid,  0,          elf::kAtHwcap,  0,
+      elf::kAtClktck, 100,        elf::kAtSecure, 0,         elf::kAtRandom, random_at,
+      elf::kAtExecfn, execfn_at,  elf::kAtPlatform, platform_at};
   if (info.vdso != 0) {
     auxv.push_back(elf::kAtSysinfoEhdr);
     auxv.push_back(info.vdso);

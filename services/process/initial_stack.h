@@ -18,6 +18,7 @@ struct ExecInfo {
   ostd::u16 phent;
   ostd::u16 phnum;
   ostd::Vaddr vdso = 0;  // AT_SYSINFO_EHDR (0: none)
+  ostd::Vaddr base = 0;  // AT_BASE: where the dynamic loader was placed (0: none)
 };
 
 /// Builds argv, envp, auxv and the AT_RANDOM bytes below `stack_top` and returns the stack

@@ -136,7 +136,7 @@ static void run_child(void) {
 static void one_call(void) {
   unsigned op = u8();
   long r;
-  switch (op % 40) {
+  switch (op % 41) {
     case 0: keep_fd(sc(SYS_openat, fd(), path(), flags(0x3ffff | O_TMPFILE), 0777 & u32(), 0, 0)); break;
     case 1: sc(SYS_close, fd(), 0, 0, 0, 0, 0); break;
     case 2: sc(SYS_read, fd(), ptr(), len(), 0, 0, 0); break;
@@ -274,6 +274,52 @@ static void one_call(void) {
       break;
     }
     case 38: sc(SYS_getrandom, ptr(), len() % 100000, flags(7), 0, 0, 0); break;
+    case 39: {
+      /* exec of a dynamic program, in a child: a small ELF whose PT_INTERP names /tmp/e (the
+       * file op 35 writes from input bytes), a missing file, a directory, this program (static)
+       * or /dev/null, with a few of its bytes changed. */
+      static const char* const interps[] = {"/tmp/e", "/nonexistent/ld.so", "/tmp", "/prog", "/dev/null"};
+      unsigned char img[512];
+      memset(img, 0, sizeof img);
+      const char* interp = interps[u8() % 5];
+      uint64_t base = 0x400000, isz = strlen(interp) + 1;
+      img[0] = 0x7f; img[1] = 'E'; img[2] = 'L'; img[3] = 'F'; img[4] = 2; img[5] = 1; img[6] = 1;
+      uint16_t h16[] = {2 /* ET_EXEC */, 62 /* x86-64 */};
+      memcpy(img + 16, h16, sizeof h16);
+      uint32_t version = 1;
+      memcpy(img + 20, &version, 4);
+      uint64_t entry = base + 256, phoff = 64;
+      memcpy(img + 24, &entry, 8);
+      memcpy(img + 32, &phoff, 8);
+      uint16_t h16b[] = {64, 56, 2};  /* ehsize, phentsize, phnum */
+      memcpy(img + 52, h16b, sizeof h16b);
+      /* PT_INTERP: the path at offset 200; PT_LOAD: the whole file, read and execute. */
+      uint32_t t_interp[2] = {3, 4};
+      uint64_t p_interp[6] = {200, base + 200, base + 200, isz, isz, 1};
+      uint32_t t_load[2] = {1, 5};
+      uint64_t p_load[6] = {0, base, base, sizeof img, sizeof img, 4096};
+      memcpy(img + 64, t_interp, 8);
+      memcpy(img + 72, p_interp, 48);
+      memcpy(img + 120, t_load, 8);
+      memcpy(img + 128, p_load, 48);
+      memcpy(img + 200, interp, isz);
+      img[256] = 0x0f; img[257] = 0x0b; /* ud2 */
+      for (unsigned k = u8() % 4; k > 0; --k) img[u8() % sizeof img] = (unsigned char)u8();
+      int f = (int)sc(SYS_openat, AT_FDCWD, (uint64_t)"/tmp/d", O_CREAT | O_TRUNC | O_WRONLY, 0755, 0, 0);
+      if (f >= 0) {
+        sc(SYS_write, f, (uint64_t)img, sizeof img, 0, 0, 0);
+        close(f);
+      }
+      if (in_child || forks++ >= 8) break;
+      r = fork();
+      if (r == 0) {
+        static char* const argv[] = {"/tmp/d", 0};
+        static char* const envp[] = {0};
+        sc(SYS_execve, (uint64_t)"/tmp/d", (uint64_t)argv, (uint64_t)envp, 0, 0, 0);
+        _exit(127);
+      }
+      break;
+    }
     default: {
       /* Any system call number with hostile arguments, except those that end or replace this
        * program or change its TLS (the rest of the input would be lost). */

@@ -1,6 +1,7 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "../unit/ostd/harness.h"
@@ -112,9 +113,77 @@ TEST(ElfLoader, RejectsBadSegments) {
       ASSERT_TRUE(r.is_error()) << c.name;
       EXPECT_EQ(r.error(), Errno::enoexec) << c.name;
     }
+  });
+}
+
+// PT_INTERP names the dynamic loader: a NUL-terminated path in the file's head, which the
+// loader reports for exec to load; a path without its NUL, empty, too long or past the end of
+// the file is ENOEXEC (Linux's checks in load_elf_binary).
+TEST(ElfLoader, ReportsTheInterpreterPath) {
+  test::run_in_kernel([] {
+    // The PT_GNU_STACK header becomes PT_INTERP, pointing right after the program headers.
+    auto h = ehdr(musl_hello());
+    size_t stack_ph = 0;
+    for (size_t i = 0; i < h.phnum; ++i) {
+      size_t off = h.phoff + i * sizeof(services::elf::Phdr);
+      services::elf::Phdr ph;
+      std::memcpy(&ph, musl_hello().data() + off, sizeof ph);
+      if (ph.type == services::elf::kPtGnuStack) stack_ph = off;
+    }
+    ASSERT_NE(stack_ph, 0u);
+    const size_t at = h.phoff + h.phnum * sizeof(services::elf::Phdr);
+    auto with_interp = [&](const std::string& bytes, u64 offset, u64 filesz) {
+      auto img = musl_hello();
+      std::memcpy(img.data() + at, bytes.data(), bytes.size());
+      poke<u32>(img, stack_ph, services::elf::kPtInterp);
+      poke<u64>(img, stack_ph + 8, offset);
+      poke<u64>(img, stack_ph + 32, filesz);
+      return img;
+    };
+    const std::string path("/lib/ld-test.so\0", 16);
+    auto r = load(with_interp(path, at, path.size()));
+    ASSERT_TRUE(r.is_ok()) << format("{}", r.error());
+    EXPECT_EQ(r.value().interpreter, "/lib/ld-test.so");
+    EXPECT_FALSE(r.value().dynamic);
+    EXPECT_TRUE(load(musl_hello()).value().interpreter.empty());
+    struct Case {
+      const char* name;
+      std::string bytes;
+      u64 offset, filesz;
+    };
+    for (const Case& c : {Case{"no NUL", "/lib/ld-test.so!", at, 16}, Case{"empty", std::string(2, '\0'), at, 2},
+                          Case{"one byte", std::string(1, '\0'), at, 1},
+                          Case{"longer than a page", path, at, 4097},
+                          Case{"past the file", path, musl_hello().size() - 4, 16},
+                          Case{"offset overflow", path, ~u64{0} - 4, 16}}) {
+      auto bad = load(with_interp(c.bytes, c.offset, c.filesz));
+      ASSERT_TRUE(bad.is_error()) << c.name;
+      EXPECT_EQ(bad.error(), Errno::enoexec) << c.name;
+    }
+  });
+}
+
+// An ET_DYN image goes where it is asked to (the interpreter's base), an ET_EXEC one where it
+// is linked, whatever is asked.
+TEST(ElfLoader, PlacesPositionIndependentImagesAtTheGivenBias) {
+  test::run_in_kernel([] {
     auto img = musl_hello();
-    poke<u32>(img, ph, services::elf::kPtInterp);  // dynamic: not yet
-    EXPECT_EQ(load(img).error(), Errno::enoexec);
+    ASSERT_EQ(ehdr(img).type, services::elf::kTypeExec);
+    auto exec = services::parse_elf(img, img.size(), 0x7f0000000000ull);
+    ASSERT_TRUE(exec.is_ok());
+    EXPECT_EQ(exec.value().load_bias, 0u);
+    EXPECT_EQ(exec.value().entry, ehdr(img).entry);
+    poke<u16>(img, 16, services::elf::kTypeDyn);
+    // Linked at 0x400000 + x; as ET_DYN it moves by the bias.
+    auto dyn = services::parse_elf(img, img.size(), 0x7f0000000000ull);
+    ASSERT_TRUE(dyn.is_ok());
+    EXPECT_TRUE(dyn.value().dynamic);
+    EXPECT_EQ(dyn.value().load_bias, 0x7f0000000000ull);
+    EXPECT_EQ(dyn.value().entry, ehdr(img).entry + 0x7f0000000000ull);
+    EXPECT_EQ(dyn.value().lowest, exec.value().segments.front().start);
+    // A bias that pushes it past the user range is refused.
+    auto high = services::parse_elf(img, img.size(), 0x7fff00000000ull);
+    EXPECT_TRUE(high.is_error());
   });
 }
 
