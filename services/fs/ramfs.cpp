@@ -31,6 +31,7 @@ constexpr u64 kMaxFileSize = u64{1} << 34;
 // them, and mmap maps them.
 class RamFile final : public Inode {
  public:
+  bool keeps_xattrs() const override { return true; }
   RamFile(u64 dev, u32 mode) : Inode(dev, mode) { pages_->set_file_size(0); }
   u64 size() const override {
     auto g = lock_.lock();
@@ -124,6 +125,7 @@ class RamFile final : public Inode {
 
 class RamSymlink final : public Inode {
  public:
+  bool keeps_xattrs() const override { return true; }
   RamSymlink(u64 dev, std::string target) : Inode(dev, abi::kSIflnk | 0777), target_(std::move(target)) {}
   u64 size() const override { return target_.size(); }
   Result<std::string> readlink(const Process*) override { return target_; }
@@ -134,6 +136,7 @@ class RamSymlink final : public Inode {
 
 class RamFifo final : public Inode {
  public:
+  bool keeps_xattrs() const override { return true; }
   RamFifo(u64 dev, u32 mode) : Inode(dev, mode), pipe_(std::make_shared<Pipe>()) {}
   Result<std::shared_ptr<File>> open(const std::shared_ptr<Dentry>& d, u32 flags) override {
     return open_fifo(pipe_, d, flags);
@@ -145,6 +148,7 @@ class RamFifo final : public Inode {
 
 class RamDevice final : public Inode {
  public:
+  bool keeps_xattrs() const override { return true; }
   RamDevice(u64 dev, u32 mode, u64 device) : Inode(dev, mode) { rdev = device; }
   Result<std::shared_ptr<File>> open(const std::shared_ptr<Dentry>& d, u32 flags) override {
     return open_device(type() == abi::kSIfchr, rdev, d, flags);
@@ -153,6 +157,7 @@ class RamDevice final : public Inode {
 
 class RamSocket final : public Inode {
  public:
+  bool keeps_xattrs() const override { return true; }
   using Inode::Inode;
 };
 
@@ -167,6 +172,7 @@ struct RamState {
 
 class RamDir final : public Inode {
  public:
+  bool keeps_xattrs() const override { return true; }
   RamDir(u64 dev, u32 mode, std::shared_ptr<RamState> state) : Inode(dev, mode), state_(std::move(state)) {}
   RamDir(const RamDir&) = delete;
   RamDir& operator=(const RamDir&) = delete;

@@ -8,6 +8,7 @@
 // mount points. Mounts are kept in one table keyed by the mounted-on dentry's path.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -132,6 +133,13 @@ class Inode : public std::enable_shared_from_this<Inode> {
   /// MAP_SHARED mappings and read/write see each other. nullptr otherwise.
   virtual std::shared_ptr<SharedPages> page_cache() { return nullptr; }
 
+  // ---- extended attributes (fs/xattr.cpp) ----
+  /// Whether the file system keeps extended attributes for this inode (tmpfs does; proc,
+  /// pipes and sockets do not: getting or setting one there is EOPNOTSUPP).
+  virtual bool keeps_xattrs() const { return false; }
+  /// The attributes, name -> value, under their lock.
+  ostd::MutexProtected<std::map<std::string, std::vector<ostd::u8>, std::less<>>>& xattrs() { return xattrs_; }
+
   /// Opens the inode: the default gives a seekable file over read_at/write_at (or a directory
   /// handle). Device nodes and FIFOs override this.
   virtual ostd::Result<std::shared_ptr<File>> open(const std::shared_ptr<class Dentry>& d,
@@ -141,6 +149,7 @@ class Inode : public std::enable_shared_from_this<Inode> {
   ostd::u64 dev_;
   ostd::u64 ino_;
   ostd::u32 mode_;
+  ostd::MutexProtected<std::map<std::string, std::vector<ostd::u8>, std::less<>>> xattrs_;
 };
 
 /// A name in the directory tree.

@@ -20,6 +20,7 @@ SyscallTable& syscall_table() {
     register_fork_exec_syscalls(t);
     register_memory_syscalls(t);
     register_fs_syscalls(t);
+    register_xattr_syscalls(t);
     register_signal_syscalls(t);
     register_time_syscalls(t);
     register_futex_syscalls(t);

@@ -47,6 +47,7 @@ void register_fork_exec_syscalls(SyscallTable& t);
 void register_futex_syscalls(SyscallTable& t);
 void register_memory_syscalls(SyscallTable& t);
 void register_fs_syscalls(SyscallTable& t);
+void register_xattr_syscalls(SyscallTable& t);
 void register_signal_syscalls(SyscallTable& t);
 void register_time_syscalls(SyscallTable& t);
 void register_misc_syscalls(SyscallTable& t);
