@@ -5,17 +5,27 @@
 //
 // Used when the host itself keeps time with the TSC (its current clocksource is "tsc": then the
 // counter is invariant and synchronised across CPUs, so guest threads on other CPUs read the
-// same clock). Otherwise the kernel reads the host's clocks and the clock page tells the vDSO
-// to make the system call.
+// same clock), or with kvm-clock over a TSC the CPU calls constant and nonstop and that proves
+// to be in step across the CPUs (readings passed between two CPUs never go backwards, as
+// Linux's check_tsc_warp; kvm-clock is that TSC scaled). Otherwise the kernel reads the host's
+// clocks and the clock page tells the vDSO to make the system call.
 //
 // Calibration takes 1 ms at the first boot of the process. Once a second, from the timer
 // interrupt, the rate is re-estimated over the whole time since calibration and the scale is
 // slewed (at most 1000 ppm) so that the clock converges on the host's; it never steps back.
 #include <time.h>
 
+#include <sched.h>
+
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
 
 #include "../../ostd/src/internal.h"
 #include "host_internal.h"
@@ -83,22 +93,118 @@ Sample sample() {
   return best;
 }
 
+bool cpu_has_flag(const char* flag) {
+  FILE* f = std::fopen("/proc/cpuinfo", "r");
+  if (f == nullptr) return false;
+  std::array<char, 4096> line{};
+  bool found = false;
+  while (std::fgets(line.data(), line.size(), f) != nullptr) {
+    if (std::strncmp(line.data(), "flags", 5) != 0) continue;
+    std::string_view l(line.data());
+    std::string_view want(flag);
+    for (usize at = l.find(want); at != std::string_view::npos; at = l.find(want, at + 1)) {
+      char before = l[at - 1];
+      char after = at + want.size() < l.size() ? l[at + want.size()] : '\n';
+      if ((before == ' ' || before == '\t') && (after == ' ' || after == '\n')) found = true;
+    }
+    break;
+  }
+  std::fclose(f);
+  return found;
+}
+
+// Two threads, on CPU a and CPU b, pass TSC readings back and forth: each reads its own counter
+// after seeing the other's, which must not be smaller. False on a warp, or when the threads do
+// not get through their rounds within the time allowed (a loaded host: trust nothing).
+bool tsc_in_step(int cpu_a, int cpu_b) {
+  constexpr u32 kRounds = 2000;
+  std::atomic<u64> value{0};
+  std::atomic<u32> turn{0};  // even: a's turn, odd: b's
+  std::atomic<bool> warp{false}, give_up{false};
+  u64 deadline = host_clock(CLOCK_MONOTONIC) + 200 * kNsPerMs;
+  auto pin = [](int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof set, &set) == 0;
+  };
+  auto play = [&](u32 parity) {
+    for (u32 r = 0; r < 2 * kRounds; r += 2) {
+      u32 mine = r + parity;
+      u32 spins = 0;
+      while (turn.load(std::memory_order_acquire) != mine) {
+        if (give_up.load(std::memory_order_relaxed)) return;
+        if ((++spins & 1023) == 0 && host_clock(CLOCK_MONOTONIC) > deadline) {
+          give_up.store(true);
+          return;
+        }
+        __builtin_ia32_pause();
+      }
+      u64 now = ostd_rdtsc_ordered();
+      if (now < value.load(std::memory_order_acquire)) warp.store(true);
+      value.store(now, std::memory_order_release);
+      turn.store(mine + 1, std::memory_order_release);
+    }
+  };
+  bool pinned_b = true;
+  std::thread b([&] {
+    pinned_b = pin(cpu_b);
+    if (!pinned_b) give_up.store(true);
+    play(1);
+  });
+  cpu_set_t old;
+  bool restore = sched_getaffinity(0, sizeof old, &old) == 0;
+  bool pinned_a = pin(cpu_a);
+  if (!pinned_a) give_up.store(true);
+  play(0);
+  b.join();
+  if (restore) sched_setaffinity(0, sizeof old, &old);
+  return pinned_a && pinned_b && !give_up.load() && !warp.load();
+}
+
+// kvm-clock over a constant, nonstop TSC that is in step between the first CPU this process may
+// use and each other one (at most 8 pairs).
+bool tsc_in_step_under_kvm_clock() {
+  if (!cpu_has_flag("constant_tsc") || !cpu_has_flag("nonstop_tsc")) return false;
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return false;
+  std::vector<int> cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &allowed)) cpus.push_back(c);
+  }
+  for (usize i = 1; i < cpus.size() && i <= 8; ++i) {
+    if (!tsc_in_step(cpus[0], cpus[i])) return false;
+  }
+  return true;
+}
+
+std::string current_clocksource() {
+  FILE* f = std::fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
+  if (f == nullptr) return {};
+  std::array<char, 64> buf{};
+  std::string s = std::fgets(buf.data(), buf.size(), f) != nullptr ? buf.data() : "";
+  std::fclose(f);
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
 }  // namespace
 
-bool host_keeps_time_with_tsc() {
-  FILE* f = std::fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
-  if (f == nullptr) return false;
-  char buf[32] = {};
-  bool tsc = std::fgets(buf, sizeof buf, f) != nullptr && std::strncmp(buf, "tsc\n", 4) == 0;
-  std::fclose(f);
-  return tsc;
+bool tsc_is_the_clock() {
+  static const bool usable = [] {
+    std::string cs = current_clocksource();
+    if (cs == "tsc") return true;
+    return cs == "kvm-clock" && tsc_in_step_under_kvm_clock();
+  }();
+  return usable;
 }
 
 void init_clock() {
   static bool done = false;
   if (done) return;  // later boots in this process keep the clock running
   done = true;
-  if (!host_keeps_time_with_tsc()) return;
+  if (!tsc_is_the_clock()) return;
   Sample a = sample();
   Sample b = a;
   while (b.mono < a.mono + kNsPerMs) b = sample();

@@ -218,7 +218,7 @@ std::string host_report(const Config& config, bool measure) {
   std::array<char, 32> hw{};
   std::snprintf(hw.data(), hw.size(), "%#lx", getauxval(AT_HWCAP2));
   line("AT_HWCAP2", std::string(hw.data()) + (has_fsgsbase ? " (FSGSBASE)" : " (no FSGSBASE)"));
-  line("host clocksource", clocksource() + (host_keeps_time_with_tsc()
+  line("host clocksource", clocksource() + (tsc_is_the_clock()
                                                 ? " (the kernel's clock is the TSC; the vDSO reads it in user mode)"
                                                 : " (the kernel reads the host's clock; the vDSO makes a system call)"));
   line("platform", config.platform);

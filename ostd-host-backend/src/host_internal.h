@@ -23,8 +23,12 @@ const cpu_set_t* stub_cpus();
 void start_timer(u32 hz);
 /// Whether the CPU lets user code read and write the FS/GS bases (AT_HWCAP2's FSGSBASE).
 bool host_has_fsgsbase();
-/// Whether the host's clocksource is the TSC (then the kernel's clock and the vDSO read it).
-bool host_keeps_time_with_tsc();
+/// The state components the host's XSAVE saves for user code (XCR0; x87|SSE without XSAVE).
+u64 host_xcr0();
+/// Whether the kernel's clock (and the vDSO's) is the TSC: the host keeps time with it, or with
+/// kvm-clock over a constant, nonstop TSC that is in step across the CPUs (checked once, a few
+/// milliseconds, at the first call).
+bool tsc_is_the_clock();
 /// Chooses and calibrates the clock (clock.cpp); once per process.
 void init_clock();
 void stop_timer();
