@@ -172,6 +172,7 @@ using namespace ostd::x86;
 
 std::span<const PhysRange> phys_ranges() { return g_ranges; }
 u8* phys_to_virt(Paddr p) { return x86::phys_ptr(p); }
+void prepare_frames(Paddr, u64) {}  // RAM needs no preparing
 Vaddr user_base() { return kUserBase; }
 Vaddr user_top() { return kUserTop; }
 

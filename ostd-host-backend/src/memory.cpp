@@ -48,6 +48,14 @@ std::span<const PhysRange> phys_ranges() {
 
 u8* phys_to_virt(Paddr p) { return host::g_direct_map + p; }
 
+void prepare_frames(Paddr base, u64 bytes) {
+  // MADV_POPULATE_WRITE (Linux 5.14): the memfd's pages allocated and mapped in one call instead
+  // of a host fault per first touch (~13 us each on the 2-vCPU development VM; a batch costs
+  // well under 1 us a page). An older host says EINVAL: then the first touches pay.
+  constexpr int kMadvPopulateWrite = 23;
+  (void)madvise(host::g_direct_map + base, bytes, kMadvPopulateWrite);
+}
+
 Vaddr user_base() { return host::kGuestBase; }
 Vaddr user_top() { return host::kGuestTop; }
 

@@ -372,7 +372,7 @@ void as_map(AddressSpace& as, Vaddr va, Paddr pa, usize npages, PageFlags flags)
     }
   }
   as.pending.push_back({SYS_mmap,
-                        {va, npages * kPageSize, prot, MAP_SHARED | MAP_FIXED,
+                        {va, npages * kPageSize, prot, MAP_SHARED | MAP_FIXED | MAP_POPULATE,
                          static_cast<u64>(kStubMemFd), pa}});
 }
 

@@ -27,25 +27,38 @@ class FrameAllocator {
   }
 
   Result<Paddr> alloc(usize n) {
-    SpinLockGuard g(lock_);
-    ++allocations_;
-    if (n == 0 || n > free_) {
-      ++failures_;
-      return Errno::enomem;
+    usize start = kNone;
+    usize prepare_from = 0, prepare_to = 0;
+    {
+      SpinLockGuard g(lock_);
+      ++allocations_;
+      if (n == 0 || n > free_) {
+        ++failures_;
+        return Errno::enomem;
+      }
+      start = n == 1 ? pop_recent() : kNone;
+      if (start == kNone) start = n == 1 ? find_one() : find_run(n);
+      if (start == kNone) {
+        ++failures_;
+        return Errno::enomem;
+      }
+      for (usize i = start; i < start + n; ++i) {
+        set_bit(i, true);
+        refcounts_[i].store(1, std::memory_order_relaxed);
+      }
+      free_ -= n;
+      usize used = nframes_ - free_;
+      if (used > peak_) peak_ = used;
+      if (start + n > prepared_) {
+        // Frames never handed out before: the backend prepares them a 2 MiB step at a time.
+        prepare_from = prepared_;
+        prepared_ = std::min(nframes_, (start + n + kPrepareStep - 1) / kPrepareStep * kPrepareStep);
+        prepare_to = prepared_;
+      }
     }
-    usize start = n == 1 ? pop_recent() : kNone;
-    if (start == kNone) start = n == 1 ? find_one() : find_run(n);
-    if (start == kNone) {
-      ++failures_;
-      return Errno::enomem;
+    if (prepare_to > prepare_from) {
+      arch::prepare_frames(base_ + prepare_from * kPageSize, (prepare_to - prepare_from) * kPageSize);
     }
-    for (usize i = start; i < start + n; ++i) {
-      set_bit(i, true);
-      refcounts_[i].store(1, std::memory_order_relaxed);
-    }
-    free_ -= n;
-    usize used = nframes_ - free_;
-    if (used > peak_) peak_ = used;
     return base_ + start * kPageSize;
   }
 
@@ -129,6 +142,8 @@ class FrameAllocator {
   usize nframes_ = 0;
   usize free_ = 0;
   usize lowest_free_ = 0;  // no free frame below this index
+  static constexpr usize kPrepareStep = 512;  // frames (2 MiB)
+  usize prepared_ = 0;     // frames below this index were handed to arch::prepare_frames
   std::array<usize, 1024> recent_{};  // ring of recently freed frames, newest last
   usize recent_next_ = 0;             // the oldest entry
   usize recent_count_ = 0;

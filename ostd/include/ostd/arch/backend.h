@@ -96,6 +96,10 @@ struct PhysRange {
 std::span<const PhysRange> phys_ranges();
 /// The direct map: kernel pointer to physical address `p` (ostd-internal code only).
 u8* phys_to_virt(Paddr p);
+/// Frames [base, base + bytes) are about to be used for the first time (the allocator hands
+/// them out in 2 MiB steps of a high-water mark). The host backend backs their direct-map pages
+/// in one call: a first touch costs a host page fault each, ~10 us on virtual machines.
+void prepare_frames(Paddr base, u64 bytes);
 
 // ---- address spaces ----
 Vaddr user_base();
