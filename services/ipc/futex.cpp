@@ -1,97 +1,180 @@
-// futex: WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE (private or shared keys are
-// both keyed by address space and address for now).
+// futex: WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE, as Linux's futex(2).
+//
+// Keys. A private futex (FUTEX_PRIVATE_FLAG, or any address in private memory) is the pair
+// (address space, address); a shared one in a MAP_SHARED area is (the shared pages object, the
+// offset in it), so processes that map the same memory at different addresses meet on it (as
+// Linux keys by inode and page index). A waiter holds a reference to its key's object.
+//
+// Waiters. One table under one sleeping lock. A waiter is queued on its key under the lock
+// *before* the futex word is compared, so a FUTEX_WAKE that follows the word's change always
+// finds it; a wake marks exactly the waiters it chose (FIFO, matching bitset) as woken and
+// takes them off the queue, so a wake-up cannot be taken by a thread that came later.
+// Requeueing moves waiters between keys: each waiter sleeps on a wait queue of its own.
+#include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include <ostd/mm/io.h>
+#include <ostd/sync.h>
 #include <ostd/time.h>
 
 #include "abi/x86_64/stat.h"
 #include "process/internal.h"
 #include "syscall/table.h"
+#include "vm/memory_map.h"
 
 #include <ostd/enforce.h>
 
 namespace services {
 
 using ostd::Errno;
+using ostd::i64;
 using ostd::Result;
 using ostd::u32;
 using ostd::u64;
+using ostd::usize;
 
 namespace {
 
-struct FutexQueue {
-  ostd::WaitQueue wq;
-  int waiters = 0;
-  int tokens = 0;  // wake-ups handed out and not yet taken
+constexpr u32 kBitsetAll = ~u32{0};
+
+// (identity of the memory, address or offset in it); `owner` keeps the identity alive.
+struct Key {
+  const void* id = nullptr;
+  u64 offset = 0;
+  std::shared_ptr<const void> owner;
+  bool operator<(const Key& o) const { return id != o.id ? std::less<>()(id, o.id) : offset < o.offset; }
 };
 
-using Key = std::pair<const ostd::VmSpace*, ostd::Vaddr>;
+struct Waiter {
+  ostd::WaitQueue wq;
+  u32 bitset = kBitsetAll;
+  bool woken = false;
+};
 
-std::map<Key, std::shared_ptr<FutexQueue>>& queues() {
-  static std::map<Key, std::shared_ptr<FutexQueue>> q;
-  return q;
+struct Table {
+  ostd::Mutex lock;
+  std::map<Key, std::vector<std::shared_ptr<Waiter>>> queues;  // oldest first
+};
+
+Table& table() {
+  static Table t;
+  return t;
 }
 
-std::shared_ptr<FutexQueue> queue_for(const Key& k, bool create) {
-  auto it = queues().find(k);
-  if (it != queues().end()) return it->second;
-  if (!create) return nullptr;
-  auto q = std::make_shared<FutexQueue>();
-  queues()[k] = q;
-  return q;
+// The key of the futex word at `addr` of process `p`: private when asked for or when the memory
+// is private, else the shared object's.
+Key key_of(Process& p, ostd::Vaddr addr, bool private_flag) {
+  if (!private_flag && p.mm) {
+    if (auto shared = p.mm->shared_object_at(addr)) {
+      const void* id = shared->first.get();
+      return Key{id, shared->second, std::move(shared->first)};
+    }
+  }
+  return Key{p.vm.get(), addr, p.vm};
 }
 
-void drop_if_idle(const Key& k) {
-  auto it = queues().find(k);
-  if (it != queues().end() && it->second->waiters == 0) queues().erase(it);
-}
-
-int wake(const Key& k, int n) {
-  auto q = queue_for(k, false);
-  if (!q || n <= 0) return 0;
-  int woken = std::min(n, q->waiters - q->tokens);
-  if (woken <= 0) return 0;
-  q->tokens += woken;
-  (void)q->wq.wake_all();
+// Wakes up to n waiters of k whose bitset meets `bitset`, oldest first. Caller holds the lock.
+int wake_locked(Table& tb, const Key& k, int n, u32 bitset) {
+  auto it = tb.queues.find(k);
+  if (it == tb.queues.end() || n <= 0) return 0;
+  int woken = 0;
+  auto& q = it->second;
+  for (auto w = q.begin(); w != q.end() && woken < n;) {
+    if (((*w)->bitset & bitset) == 0) {
+      ++w;
+      continue;
+    }
+    (*w)->woken = true;
+    (void)(*w)->wq.wake_all();
+    w = q.erase(w);
+    ++woken;
+  }
+  if (q.empty()) tb.queues.erase(it);
   return woken;
 }
 
-Result<long> futex_wait(Thread& t, ostd::Vaddr addr, u32 val, std::optional<u64> deadline) {
+// Removes w from k's queue if it is still there (timed out or interrupted). Caller holds the lock.
+void dequeue_locked(Table& tb, const Key& k, const std::shared_ptr<Waiter>& w) {
+  auto it = tb.queues.find(k);
+  if (it == tb.queues.end()) return;
+  std::erase(it->second, w);
+  if (it->second.empty()) tb.queues.erase(it);
+}
+
+Result<long> futex_wait(Thread& t, ostd::Vaddr addr, u32 val, std::optional<u64> deadline, u32 bitset,
+                        bool private_flag) {
   if ((addr & 3) != 0) return Errno::einval;
-  u32 cur = TRY(ostd::UserPtr<u32>(addr).read(t.vm()));
-  if (cur != val) return Errno::eagain;
-  Key k{&t.vm(), addr};
-  auto q = queue_for(k, true);
-  ++q->waiters;
+  Key k = key_of(t.process(), addr, private_flag);
+  Table& tb = table();
+  auto w = std::make_shared<Waiter>();
+  w->bitset = bitset;
+  {
+    ostd::MutexGuard g(tb.lock);
+    tb.queues[k].push_back(w);
+    // Compared after queueing: a waker that changed the word and woke after this read finds w.
+    Result<u32> cur = ostd::UserPtr<u32>(addr).read(t.vm());
+    if (cur.is_error() || cur.value() != val) {
+      dequeue_locked(tb, k, w);
+      return cur.is_error() ? cur.error() : Errno::eagain;
+    }
+  }
   std::optional<u64> timeout;
   if (deadline) {
     u64 now = ostd::monotonic_ns();
     timeout = *deadline > now ? *deadline - now : 0;
   }
-  Result<void> r = t.wait_interruptible(q->wq, [&] { return q->tokens > 0; }, timeout);
-  --q->waiters;
-  if (r.is_ok() && q->tokens > 0) {
-    --q->tokens;
-    drop_if_idle(k);
-    return 0;
+  Result<void> r = t.wait_interruptible(w->wq, [&] { return w->woken; }, timeout);
+  ostd::MutexGuard g(tb.lock);
+  if (w->woken) return 0;  // woken, whatever else happened (Linux's futex_wait says 0 too)
+  // Still queued: on k, or on the key a requeue moved it to. Find it.
+  for (auto it = tb.queues.begin(); it != tb.queues.end(); ++it) {
+    auto& q = it->second;
+    if (std::find(q.begin(), q.end(), w) != q.end()) {
+      std::erase(q, w);
+      if (q.empty()) tb.queues.erase(it);
+      break;
+    }
   }
-  drop_if_idle(k);
-  if (r.is_error() && r.error() == Errno::etimedout) return Errno::etimedout;
-  return r.is_error() ? r.error() : Errno::eintr;
+  if (r.is_error()) return r.error();
+  return Errno::eintr;
 }
+
+// Wakes up to nwake waiters of `from`, then moves up to nrequeue of the rest to `to`; returns
+// how many were woken or moved. Caller holds the lock.
+long requeue_locked(Table& tb, const Key& from, const Key& to, int nwake, int nrequeue) {
+  long n = wake_locked(tb, from, nwake, kBitsetAll);
+  auto it = tb.queues.find(from);
+  if (it == tb.queues.end() || nrequeue <= 0) return n;
+  auto& src = it->second;
+  if (!(from < to) && !(to < from)) {  // onto itself: they stay where they are
+    return n + std::min<long>(static_cast<long>(src.size()), nrequeue);
+  }
+  auto& dst = tb.queues[to];
+  auto take = std::min<usize>(src.size(), static_cast<usize>(nrequeue));
+  dst.insert(dst.end(), src.begin(), src.begin() + static_cast<std::ptrdiff_t>(take));
+  src.erase(src.begin(), src.begin() + static_cast<std::ptrdiff_t>(take));
+  long moved = static_cast<long>(take);
+  if (src.empty()) tb.queues.erase(from);
+  return n + moved;
+}
+
+int clamp_count(u32 v) { return static_cast<int>(std::min<u32>(v, 0x7fffffff)); }
 
 Result<long> sys_futex(Thread& t, const SyscallArgs& a) {
   constexpr int kWait = 0, kWake = 1, kRequeue = 3, kCmpRequeue = 4, kWaitBitset = 9,
                 kWakeBitset = 10, kPrivate = 128, kRealtimeClock = 256;
   ostd::Vaddr addr = a[0];
+  const bool private_flag = (a.as_int(1) & kPrivate) != 0;
   int op = a.as_int(1) & ~(kPrivate | kRealtimeClock);
   u32 val = a.as_u32(2);
   switch (op) {
     case kWait:
     case kWaitBitset: {
-      if (op == kWaitBitset && a.as_u32(5) == 0) return Errno::einval;
+      u32 bitset = op == kWaitBitset ? a.as_u32(5) : kBitsetAll;
+      if (bitset == 0) return Errno::einval;
       std::optional<u64> deadline;
       if (a[3] != 0) {
         auto ts = TRY(ostd::UserPtr<abi::Timespec>(a[3]).read(t.vm()));
@@ -105,29 +188,34 @@ Result<long> sys_futex(Thread& t, const SyscallArgs& a) {
           deadline = ostd::monotonic_ns() + (ns > now ? ns - now : 0);
         }
       }
-      return futex_wait(t, addr, val, deadline);
+      return futex_wait(t, addr, val, deadline, bitset, private_flag);
     }
     case kWake:
-    case kWakeBitset:
-      if (op == kWakeBitset && a.as_u32(5) == 0) return Errno::einval;
-      if ((addr & 3) != 0) return Errno::einval;
-      return wake(Key{&t.vm(), addr}, static_cast<int>(std::min<u32>(val, 0x7fffffff)));
+    case kWakeBitset: {
+      u32 bitset = op == kWakeBitset ? a.as_u32(5) : kBitsetAll;
+      if (bitset == 0 || (addr & 3) != 0) return Errno::einval;
+      Key k = key_of(t.process(), addr, private_flag);
+      Table& tb = table();
+      ostd::MutexGuard g(tb.lock);
+      return wake_locked(tb, k, clamp_count(val), bitset);
+    }
     case kRequeue:
     case kCmpRequeue: {
-      if ((addr & 3) != 0 || (a[4] & 3) != 0) return Errno::einval;
+      ostd::Vaddr addr2 = a[4];
+      if ((addr & 3) != 0 || (addr2 & 3) != 0) return Errno::einval;
+      // val2 (the requeue count) rides in the timeout argument.
+      i64 nrequeue = static_cast<i64>(a[3]);
+      if (static_cast<int>(val) < 0 || static_cast<int>(nrequeue) < 0) return Errno::einval;
+      Key from = key_of(t.process(), addr, private_flag);
+      Key to = key_of(t.process(), addr2, private_flag);
+      Table& tb = table();
+      ostd::MutexGuard g(tb.lock);
       if (op == kCmpRequeue) {
+        // Compared under the table's lock, as Linux compares under the bucket locks.
         u32 cur = TRY(ostd::UserPtr<u32>(addr).read(t.vm()));
         if (cur != a.as_u32(5)) return Errno::eagain;
       }
-      // Waking everyone is a correct (if less efficient) requeue: waiters re-check in user space.
-      Key k{&t.vm(), addr};
-      int n = wake(k, static_cast<int>(std::min<u32>(val, 0x7fffffff)));
-      auto q = queue_for(k, false);
-      if (q) {
-        int rest = q->waiters - q->tokens;
-        n += wake(k, rest);
-      }
-      return n;
+      return requeue_locked(tb, from, to, clamp_count(val), static_cast<int>(std::min<i64>(nrequeue, 0x7fffffff)));
     }
     default: return Errno::enosys;
   }
@@ -137,7 +225,12 @@ Result<long> sys_futex(Thread& t, const SyscallArgs& a) {
 
 int futex_wake_address(Process& p, ostd::Vaddr addr, int n) {
   if (!p.vm) return 0;
-  return wake(Key{p.vm.get(), addr}, n);
+  // As Linux's exit path: a shared wake (no private flag), so a waiter in another process that
+  // shares the memory is found too.
+  Key k = key_of(p, addr, false);
+  Table& tb = table();
+  ostd::MutexGuard g(tb.lock);
+  return wake_locked(tb, k, n, kBitsetAll);
 }
 
 void register_futex_syscalls(SyscallTable& t) { t.set(x86_64::Sysno::futex, &sys_futex); }

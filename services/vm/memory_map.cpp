@@ -396,6 +396,13 @@ Result<void> MemoryMap::populate_anonymous(const Vma& vma, Vaddr page, PageFlags
   return vm_->map(page, frame, flags);
 }
 
+std::optional<std::pair<std::shared_ptr<SharedPages>, u64>> MemoryMap::shared_object_at(Vaddr va) const {
+  ostd::MutexGuard g(lock_);
+  auto v = find(va);
+  if (!v || !is_shared(*v)) return std::nullopt;
+  return std::make_pair(v->shared, v->file_offset + (va - v->start));
+}
+
 Result<void> MemoryMap::handle_fault(Vaddr va, Access access) {
   ostd::MutexGuard g(lock_);
   auto v = find(va);

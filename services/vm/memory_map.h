@@ -71,6 +71,10 @@ class MemoryMap {
   ostd::Result<void> handle_fault(ostd::Vaddr va, ostd::Access access);
   /// Whether va lies inside any VMA (SEGV_MAPERR vs SEGV_ACCERR).
   bool is_mapped(ostd::Vaddr va) const;
+  /// For shared futexes: when va lies in a MAP_SHARED area, the pages object behind it and the
+  /// byte offset of va in it (every process that maps the same memory agrees on the pair, as
+  /// Linux's inode + page index); nullopt for private memory.
+  std::optional<std::pair<std::shared_ptr<SharedPages>, ostd::u64>> shared_object_at(ostd::Vaddr va) const;
 
   /// A duplicate for fork, over a fresh VmSpace. A small working set (private pages the
   /// parent may write and nobody else maps, at most 64) is copied whole; otherwise pages are
