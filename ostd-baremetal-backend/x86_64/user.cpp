@@ -35,6 +35,7 @@ struct UserThread {
 
 namespace {
 bool g_xsave = false;
+u64 g_xcr0 = 3;  // the components xsave saves (XCR0)
 usize g_fpu_size = 512;
 u32 g_mxcsr_mask = 0xffbf;
 u8* g_fpu_template = nullptr;
@@ -189,25 +190,13 @@ ReturnReason execute_loop(UserThread& t, VmSpace& vm, UserContext& ctx, void* pr
 
 Result<FpuState> user_get_fpu(UserThread& t) {
   if (g_fpu_owner == &t) fpu_save(t.fpu);
-  FpuState s;
-  std::memcpy(s.fxsave.data(), t.fpu, 512);
-  return s;
+  return fpu_internal::load_image(std::span<const u8>(t.fpu, g_fpu_size), g_xsave, g_xcr0);
 }
 
 Result<void> user_set_fpu(UserThread& t, const FpuState& s) {
   if (g_fpu_owner == &t) g_fpu_owner = nullptr;  // the registers are stale now
-  std::memcpy(t.fpu, s.fxsave.data(), 512);
-  // Reserved MXCSR bits would make the restore fault in the kernel.
-  u32 mxcsr = 0;
-  std::memcpy(&mxcsr, t.fpu + 24, 4);
-  mxcsr &= g_mxcsr_mask;
-  std::memcpy(t.fpu + 24, &mxcsr, 4);
-  if (g_xsave) {
-    u64 bv = 0;
-    std::memcpy(&bv, t.fpu + 512, 8);
-    bv |= 3;  // x87 and SSE come from the legacy area just written
-    std::memcpy(t.fpu + 512, &bv, 8);
-  }
+  // Reserved MXCSR bits or a bad XSAVE header would make the restore fault in the kernel.
+  fpu_internal::store_image(std::span<u8>(t.fpu, g_fpu_size), g_xsave, g_xcr0, s, g_mxcsr_mask);
   return {};
 }
 
@@ -239,6 +228,7 @@ void user_init() {
     cpuid(0xd, 0, ea, eb, ec, ed);
     u64 xcr0 = ea & 0x7;  // x87, SSE, AVX
     asm volatile("xsetbv" : : "c"(0), "a"(static_cast<u32>(xcr0)), "d"(0u));
+    arch::g_xcr0 = xcr0;
     cpuid(0xd, 0, ea, eb, ec, ed);
     arch::g_xsave = true;
     arch::g_fpu_size = (eb + 63) & ~63u;

@@ -34,6 +34,7 @@
 #include <ostd/host/host.h>
 
 #include "host_internal.h"
+#include "../../ostd/src/internal.h"
 #include "platform_internal.h"
 #include "stub_layout.h"
 
@@ -722,8 +723,23 @@ ReturnReason ptrace_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* 
 
 }  // namespace
 
+namespace {
+// The stopped thread's whole XSAVE image (NT_X86_XSTATE; its size is the host's), or nullopt
+// where the host has no XSAVE.
+std::optional<std::vector<u8>> get_xstate(pid_t tid) {
+  std::vector<u8> buf(16384);
+  iovec iov{buf.data(), buf.size()};
+  if (ptrace(PTRACE_GETREGSET, tid, reinterpret_cast<void*>(NT_X86_XSTATE), &iov) != 0 || iov.iov_len < 576) {
+    return std::nullopt;
+  }
+  buf.resize(iov.iov_len);
+  return buf;
+}
+}  // namespace
+
 Result<FpuState> user_get_fpu(UserThread& t) {
   if (t.as->seccomp) return seccomp_get_fpu(t);
+  if (auto x = get_xstate(t.t.tid)) return fpu_internal::load_image(*x, true, host_xcr0());
   user_fpregs_struct f{};
   if (ptrace(PTRACE_GETFPREGS, t.t.tid, nullptr, &f) != 0) return Errno::esrch;
   static_assert(sizeof(f) == 512);
@@ -734,6 +750,14 @@ Result<FpuState> user_get_fpu(UserThread& t) {
 
 Result<void> user_set_fpu(UserThread& t, const FpuState& s) {
   if (t.as->seccomp) return seccomp_set_fpu(t, s);
+  if (auto x = get_xstate(t.t.tid)) {
+    fpu_internal::store_image(*x, true, host_xcr0(), s, 0xffff);
+    iovec iov{x->data(), x->size()};
+    if (ptrace(PTRACE_SETREGSET, t.t.tid, reinterpret_cast<void*>(NT_X86_XSTATE), &iov) != 0) {
+      return Errno::einval;
+    }
+    return {};
+  }
   user_fpregs_struct f{};
   std::memcpy(&f, s.fxsave.data(), sizeof f);
   f.mxcsr &= 0xffff;  // reserved MXCSR bits would make the host refuse the state

@@ -38,6 +38,7 @@
 #include <ostd/task.h>
 #include <ostd/time.h>
 
+#include "../../ostd/src/internal.h"
 #include "platform_internal.h"
 #include "stub_layout.h"
 
@@ -151,6 +152,18 @@ u32* doorbell_word() { return g_doorbell; }
 }  // namespace
 
 bool host_has_fsgsbase() { return (getauxval(AT_HWCAP2) & 2) != 0; /* HWCAP2_FSGSBASE */ }
+
+u64 host_xcr0() {
+  static const u64 xcr0 = [] {
+    u32 a = 0, b = 0, c = 0, d = 0;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1u), "c"(0u));
+    if ((c & (1u << 27)) == 0) return u64{3};  // no OSXSAVE
+    u32 lo = 0, hi = 0;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0u));
+    return (u64{hi} << 32) | lo;
+  }();
+  return xcr0;
+}
 
 namespace {
 
@@ -967,45 +980,43 @@ ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx,
 }
 
 namespace {
-// The FXSAVE image inside the parked frame (nullptr when the frame is not usable).
-u8* parked_fxsave(arch::UserThread& t) {
-  if (!t.parked) return nullptr;
+// The FPU image inside the parked frame: the host's XSAVE image (its size and features in the
+// software-reserved words at +464) or a bare FXSAVE area; an empty span when the frame is not
+// usable.
+struct FrameFpu {
+  std::span<u8> img;
+  bool xsave = false;
+  u64 xfeatures = 0;
+};
+FrameFpu parked_fpu(arch::UserThread& t) {
+  if (!t.parked) return {};
   const u8* ucp = alt_ptr(t, t.uc_va, sizeof(KUcontext));
-  if (ucp == nullptr) return nullptr;
+  if (ucp == nullptr) return {};
   KUcontext k{};
   std::memcpy(&k, ucp, sizeof k);
-  return alt_ptr(t, k.fpregs, 512 + 64);
+  u8* fx = alt_ptr(t, k.fpregs, 512);
+  if (fx == nullptr) return {};
+  if (load32(fx + 464) != 0x46505853u /* FP_XSTATE_MAGIC1 */) return {{fx, 512}, false, 3};
+  u32 size = load32(fx + 480);
+  u8* img = size >= 576 && size <= 16384 ? alt_ptr(t, k.fpregs, size) : nullptr;
+  if (img == nullptr) return {{fx, 512}, false, 3};
+  // The frame is guest-writable: features the CPU does not have would make the stub's xrstor fault.
+  return {{img, size}, true, load64(fx + 472) & host_xcr0()};
 }
 }  // namespace
 
 Result<FpuState> seccomp_get_fpu(arch::UserThread& t) {
-  u8* p = parked_fxsave(t);
-  if (p == nullptr) return Errno::esrch;
-  FpuState s;
-  std::memcpy(s.fxsave.data(), p, s.fxsave.size());
-  return s;
+  FrameFpu f = parked_fpu(t);
+  if (f.img.empty()) return Errno::esrch;
+  return fpu_internal::load_image(f.img, f.xsave, f.xfeatures);
 }
 
 Result<void> seccomp_set_fpu(arch::UserThread& t, const FpuState& s) {
-  u8* p = parked_fxsave(t);
-  if (p == nullptr) return Errno::esrch;
-  // Bytes 464..511 are the host's software-reserved words (xstate magic and size): keep them.
-  std::memcpy(p, s.fxsave.data(), 464);
-  u32 mxcsr = 0;
-  std::memcpy(&mxcsr, p + 24, 4);
+  FrameFpu f = parked_fpu(t);
+  if (f.img.empty()) return Errno::esrch;
   u32 mask = 0;
-  std::memcpy(&mask, p + 28, 4);
-  mxcsr &= mask != 0 ? mask : 0xffbfu;
-  std::memcpy(p + 24, &mxcsr, 4);
-  u32 magic = 0;
-  std::memcpy(&magic, p + 464, 4);
-  if (magic == 0x46505853u /* FP_XSTATE_MAGIC1 */) {
-    // XSAVE format: mark x87 and SSE as in use, or xrstor would load their initial state.
-    u64 bv = 0;
-    std::memcpy(&bv, p + 512, 8);
-    bv |= 3;
-    std::memcpy(p + 512, &bv, 8);
-  }
+  std::memcpy(&mask, f.img.data() + 28, 4);
+  fpu_internal::store_image(f.img, f.xsave, f.xfeatures, s, mask);
   return {};
 }
 

@@ -1,9 +1,12 @@
 // ostd-internal declarations shared by generic code and backends (not installed for services).
 #pragma once
 
+#include <span>
+
 #include <ostd/arch/backend.h>
 #include <ostd/task.h>
 #include <ostd/user_clock.h>
+#include <ostd/user_mode.h>
 
 namespace ostd {
 
@@ -52,6 +55,17 @@ struct ClockReading {
 /// belong together, and applies the formula.
 ClockReading load_clock(const ostd_user_clock& c, u64 (*read_counter)());
 }  // namespace time_internal
+
+namespace fpu_internal {
+/// A thread's saved FPU image (`img`: the 512-byte FXSAVE area, or an XSAVE standard-format
+/// image of the CPU's size when `xsave`) as an FpuState.
+FpuState load_image(std::span<const u8> img, bool xsave, u64 xfeatures);
+/// Writes `s` into such an image as UserMode::set_fpu_state says: bytes 464..511 kept, MXCSR
+/// limited to `mxcsr_mask` (0: the default 0xffbf), the XSAVE header made loadable (XSTATE_BV
+/// within xfeatures and with x87/SSE set, XCOMP_BV and the reserved bytes zero), the extended
+/// components replaced only when `s.xsave` has the image's size, else set to their initial state.
+void store_image(std::span<u8> img, bool xsave, u64 xfeatures, const FpuState& s, u32 mxcsr_mask);
+}  // namespace fpu_internal
 
 namespace mm_internal {
 /// Frame allocator refcount access for the page table (ostd-internal).

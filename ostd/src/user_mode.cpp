@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <cstring>
+
 #include "internal.h"
 #include <ostd/user_mode.h>
 
@@ -20,6 +23,47 @@ UserMode::~UserMode() {
 ReturnReason UserMode::execute_impl(void* pred, bool (*call)(void*)) {
   return arch::user_execute(*thread_, *vm_, ctx_, pred, call);
 }
+
+namespace fpu_internal {
+
+namespace {
+constexpr usize kLegacy = 512;
+constexpr usize kSwReserved = 464;
+constexpr usize kHeader = 64;
+}  // namespace
+
+FpuState load_image(std::span<const u8> img, bool xsave, u64 xfeatures) {
+  FpuState s;
+  std::memcpy(s.fxsave.data(), img.data(), std::min(img.size(), kLegacy));
+  if (xsave && img.size() >= kLegacy + kHeader) {
+    s.xsave.assign(img.begin() + kLegacy, img.end());
+    s.xfeatures = xfeatures;
+  }
+  return s;
+}
+
+void store_image(std::span<u8> img, bool xsave, u64 xfeatures, const FpuState& s, u32 mxcsr_mask) {
+  if (img.size() < kLegacy) return;
+  std::memcpy(img.data(), s.fxsave.data(), kSwReserved);  // 464..511 are the software's
+  u32 mxcsr = 0;
+  std::memcpy(&mxcsr, img.data() + 24, 4);
+  mxcsr &= mxcsr_mask != 0 ? mxcsr_mask : 0xffbfu;
+  std::memcpy(img.data() + 24, &mxcsr, 4);
+  if (!xsave || img.size() < kLegacy + kHeader) return;
+  u8* hdr = img.data() + kLegacy;
+  u64 bv = 0;
+  if (s.xsave.size() == img.size() - kLegacy) {
+    std::memcpy(hdr, s.xsave.data(), s.xsave.size());
+    std::memcpy(&bv, hdr, 8);
+  }
+  // x87 and SSE come from the legacy area just written; nothing the CPU does not save; the
+  // standard format (no XCOMP_BV) and reserved bytes zero, or xrstor faults.
+  bv = (bv & xfeatures) | 3;
+  std::memcpy(hdr, &bv, 8);
+  std::memset(hdr + 8, 0, kHeader - 8);
+}
+
+}  // namespace fpu_internal
 
 Result<FpuState> UserMode::fpu_state() { return arch::user_get_fpu(*thread_); }
 Result<void> UserMode::set_fpu_state(const FpuState& s) { return arch::user_set_fpu(*thread_, s); }

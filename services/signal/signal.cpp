@@ -5,6 +5,9 @@
 #include <cstddef>
 #include <vector>
 
+#include <algorithm>
+
+#include <ostd/bytes.h>
 #include <ostd/log.h>
 #include <ostd/mm/io.h>
 
@@ -21,6 +24,9 @@ namespace services {
 using ostd::Errno;
 using ostd::Result;
 using ostd::u16;
+using ostd::u32;
+using ostd::u8;
+using ostd::usize;
 using ostd::u64;
 using ostd::Vaddr;
 
@@ -71,7 +77,55 @@ struct RtSigFrame {
 };
 static_assert(sizeof(RtSigFrame) == 440);
 
-constexpr u64 kUcSigcontextSs = 2, kUcStrictRestoreSs = 4;
+constexpr u64 kUcFpXstate = 1, kUcSigcontextSs = 2, kUcStrictRestoreSs = 4;
+
+// The signal frame's fpstate (Linux's layout): the FXSAVE area whose software-reserved words
+// (struct _fpx_sw_bytes at +464) say an XSAVE image follows (FP_XSTATE_MAGIC1, its sizes and
+// features), the XSAVE header and components, and FP_XSTATE_MAGIC2 right after the image; or the
+// bare FXSAVE area where the CPU has no XSAVE.
+constexpr u32 kFpXstateMagic1 = 0x46505853, kFpXstateMagic2 = 0x46505845;
+constexpr usize kSwBytes = 464;
+
+struct FpxSwBytes {  // struct _fpx_sw_bytes
+  u32 magic1;
+  u32 extended_size;
+  u64 xfeatures;
+  u32 xstate_size;
+  std::array<u32, 7> padding;
+};
+static_assert(sizeof(FpxSwBytes) == 48 && offsetof(FpxSwBytes, xstate_size) == 16);
+
+std::vector<u8> fpstate_image(const ostd::FpuState& fpu) {
+  std::vector<u8> img(fpu.fxsave.begin(), fpu.fxsave.end());
+  std::fill(img.begin() + kSwBytes, img.end(), u8{0});
+  if (fpu.xsave.empty()) return img;
+  const u32 xstate_size = static_cast<u32>(fpu.fxsave.size() + fpu.xsave.size());
+  FpxSwBytes sw{kFpXstateMagic1, xstate_size + 4, fpu.xfeatures, xstate_size, {}};
+  std::ranges::copy(ostd::bytes_of(sw), img.begin() + kSwBytes);
+  img.insert(img.end(), fpu.xsave.begin(), fpu.xsave.end());
+  auto magic2 = ostd::bytes_of(kFpXstateMagic2);
+  img.insert(img.end(), magic2.begin(), magic2.end());
+  return img;
+}
+
+// Reads a frame's fpstate back: the XSAVE image when its software words and magic numbers say
+// it is one of this machine's size (Linux's check_xstate_in_sigframe), else the FXSAVE area alone.
+Result<ostd::FpuState> read_fpstate(ostd::VmSpace& vm, Vaddr at, const ostd::FpuState& current) {
+  ostd::FpuState fpu;
+  TRY(vm.read_bytes(at, fpu.fxsave));
+  auto sw = ostd::load_from<FpxSwBytes>(std::span<const u8>(fpu.fxsave), kSwBytes);
+  const usize want = fpu.fxsave.size() + current.xsave.size();
+  if (current.xsave.empty() || !sw || sw->magic1 != kFpXstateMagic1 || sw->xstate_size != want ||
+      sw->extended_size != want + 4) {
+    return fpu;
+  }
+  auto magic2 = ostd::UserPtr<u32>(at + want).read(vm);
+  if (magic2.is_error() || magic2.value() != kFpXstateMagic2) return fpu;
+  fpu.xsave.resize(current.xsave.size());
+  TRY(vm.read_bytes(at + fpu.fxsave.size(), fpu.xsave));
+  fpu.xfeatures = current.xfeatures;
+  return fpu;
+}
 constexpr u64 kUserFlagsMask = 0x244dd5;  // CF PF AF ZF SF TF DF OF AC ID
 
 bool on_altstack(const Thread& t, Vaddr sp) {
@@ -88,13 +142,14 @@ bool setup_frame(Thread& t, int sig, const SigAction& act, const SigInfo& info) 
   }
   auto fpu = t.user().fpu_state();
   if (fpu.is_error()) return false;
-  sp = (sp - fpu.value().fxsave.size()) & ~Vaddr{63};
+  std::vector<u8> fpimage = fpstate_image(fpu.value());
+  sp = (sp - fpimage.size()) & ~Vaddr{63};
   Vaddr fpstate = sp;
   Vaddr frame = ((sp - sizeof(RtSigFrame)) & ~Vaddr{15}) - 8;
 
   RtSigFrame f{};
   f.pretcode = act.restorer;
-  f.uc.uc_flags = kUcSigcontextSs | kUcStrictRestoreSs;
+  f.uc.uc_flags = kUcSigcontextSs | kUcStrictRestoreSs | (fpu.value().xsave.empty() ? 0 : kUcFpXstate);
   f.uc.uc_stack = t.altstack;
   f.uc.uc_stack.flags = t.altstack.flags == 2 ? 2 : (on_altstack(t, r.rsp) ? 1 : 0);
   SigContext& m = f.uc.mcontext;
@@ -116,7 +171,7 @@ bool setup_frame(Thread& t, int sig, const SigAction& act, const SigInfo& info) 
   f.info = info;
 
   ostd::VmSpace& vm = t.vm();
-  if (vm.write_bytes(fpstate, fpu.value().fxsave).is_error()) return false;
+  if (vm.write_bytes(fpstate, fpimage).is_error()) return false;
   if (ostd::UserPtr<RtSigFrame>(frame).write(vm, f).is_error()) return false;
 
   r.rsp = frame;
@@ -401,8 +456,11 @@ Result<long> sys_rt_sigreturn(Thread& t, const SyscallArgs&) {
   t.sigmask.remove(kSigKill);
   t.sigmask.remove(kSigStop);
   if (m.fpstate != 0) {
-    ostd::FpuState fpu;
-    if (t.vm().read_bytes(m.fpstate, fpu.fxsave).is_ok()) (void)t.user().set_fpu_state(fpu);
+    auto current = t.user().fpu_state();
+    if (current.is_ok()) {
+      auto fpu = read_fpstate(t.vm(), m.fpstate, current.value());
+      if (fpu.is_ok()) (void)t.user().set_fpu_state(fpu.value());
+    }
   }
   t.in_syscall = false;  // not a restartable call: rax is the interrupted code's
   return static_cast<long>(r.rax);

@@ -15,6 +15,7 @@
 #include <array>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include <ostd/error.h>
 #include <ostd/mm/vm_space.h>
@@ -37,9 +38,17 @@ struct GeneralRegs {
   u64 fs_base, gs_base;
 };
 
-/// The legacy FXSAVE area (x87, MXCSR, XMM0-15): 512 bytes, as in the Linux signal frame.
+/// A user thread's FPU and vector registers, as Linux lays them out in a signal frame's fpstate.
+/// `fxsave` is the legacy FXSAVE area (x87, MXCSR, XMM0-15). Where the CPU saves its state with
+/// XSAVE, `xsave` is the rest of the XSAVE standard-format image — the 64-byte XSAVE header at
+/// image offset 512, then every component at its CPUID offset (AVX's upper halves, AVX-512,
+/// PKRU...) — and `xfeatures` the components the CPU saves (XCR0); otherwise both are empty.
+/// Bytes 464..511 of `fxsave` (software-reserved) are the backend's own on reads and ignored on
+/// writes.
 struct FpuState {
   alignas(16) std::array<u8, 512> fxsave{};
+  std::vector<u8> xsave;
+  u64 xfeatures = 0;
 };
 
 class UserContext {
@@ -136,7 +145,12 @@ class UserMode {
 
   /// The user thread's FPU state (fetched from the thread on demand).
   Result<FpuState> fpu_state();
-  /// Replaces the thread's FPU state before it next runs.
+  /// Replaces the thread's FPU state before it next runs. With `state.xsave` of the size
+  /// fpu_state() gives, every component is replaced (components not in the image's XSTATE_BV,
+  /// or not in xfeatures, take their initial state); with `xsave` empty only the legacy area is
+  /// replaced and the extended components take their initial state (Linux's restore of a frame
+  /// without XSAVE data). Whatever the bytes, the state is made loadable (reserved MXCSR bits
+  /// and XSAVE header fields cleared): it may come from user memory.
   Result<void> set_fpu_state(const FpuState& state);
 
   /// Makes every task waiting in execute() on this CPU re-check has_kernel_event() now.
@@ -148,7 +162,7 @@ class UserMode {
   static bool runs_beside_kernel();
 
   /// The fast system call entry (see FastSyscallEntry), or nullopt where there is none (the
-  /// ptrace platform, bare metal, a host without FSGSBASE, or before the first user thread ran).
+  /// ptrace platform, bare metal, --syscall-patching off, or before the first user thread ran).
   static std::optional<FastSyscallEntry> fast_syscall_entry();
 
  private:
