@@ -42,7 +42,8 @@ int kernel_main() {
   }
   auto init = spawn_init(info.init_argv);
   if (init.is_error()) {
-    kLog.error("cannot run {}: {}", info.init_argv[0], init.error());
+    kLog.error("cannot run {}: {} ({}){}", info.init_argv[0], ostd::errno_message(init.error()), init.error(),
+               init.error() == Errno::enoexec ? ": not an x86-64 ELF executable or script this kernel can run" : "");
     // As a shell reports: 127 when the program is missing, 126 when it cannot run.
     return init.error() == Errno::enoent || init.error() == Errno::enotdir ? 127 : 126;
   }

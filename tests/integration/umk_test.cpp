@@ -113,13 +113,13 @@ TEST(Umk, FaultingProgramDiesWithSigsegvStatus) {
 TEST(Umk, MalformedElfIsNoexecNotACrash) {
   Outcome o = umk({"/bad-elf"});
   EXPECT_EQ(o.status, 126);
-  EXPECT_NE(o.err.find("ENOEXEC"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("Exec format error (ENOEXEC)"), std::string::npos) << o.err;
 }
 
 TEST(Umk, MissingProgramIs127) {
   Outcome o = umk({"/no/such/program"});
   EXPECT_EQ(o.status, 127);
-  EXPECT_NE(o.err.find("ENOENT"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("No such file or directory (ENOENT)"), std::string::npos) << o.err;
 }
 
 TEST(Umk, HelpAndUsageErrors) {

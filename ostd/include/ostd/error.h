@@ -32,6 +32,9 @@ enum class Errno : i32 {
 
 /// The symbolic name ("EFAULT"), or "E?" for values outside the table.
 std::string_view errno_name(Errno e);
+/// What the error means in words, as strerror(3) says it ("No such file or directory"); the
+/// symbolic name for the kernel-internal codes.
+std::string_view errno_message(Errno e);
 constexpr i64 errno_value(Errno e) { return static_cast<i64>(e); }
 
 /// Either a T or an Errno. [[nodiscard]]: ignoring a failure is a compile error under -Werror.
