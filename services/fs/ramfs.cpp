@@ -197,6 +197,12 @@ class RamDir final : public Inode {
     return it == state_->dirs.end() ? nullptr : it->second.lock();
   }
 
+  // As tmpfs: two entries' worth for "." and "..", 20 bytes (BOGO_DIRENT_SIZE) per entry.
+  u64 size() const override {
+    auto g = lock_.lock();
+    return 40 + 20 * static_cast<u64>(children_.size());
+  }
+
   Result<std::shared_ptr<Inode>> lookup(std::string_view name) override {
     auto g = lock_.lock();
     auto it = children_.find(name);
@@ -333,7 +339,7 @@ class RamDir final : public Inode {
   }
 
   std::shared_ptr<RamState> state_;
-  ostd::Mutex lock_;
+  mutable ostd::Mutex lock_;
   std::map<std::string, std::shared_ptr<Inode>, std::less<>> children_;
   bool dead_ = false;  // removed: no new entries
 };

@@ -67,7 +67,7 @@ abi::Stat Inode::stat() const {
   st.st_rdev = rdev;
   st.st_size = static_cast<ostd::i64>(size());
   st.st_blksize = 4096;
-  st.st_blocks = static_cast<ostd::i64>((size() + 511) / 512);
+  st.st_blocks = is_dir() ? 0 : static_cast<ostd::i64>((size() + 511) / 512);  // tmpfs directories hold no pages
   st.st_atim = atime;
   st.st_mtim = mtime;
   st.st_ctim = ctime;

@@ -173,3 +173,21 @@ TEST(Vfs, RamFileReadWriteTruncateAndEfault) {
     EXPECT_EQ(f->size(), 2u);
   });
 }
+
+// Directories report a size as tmpfs's do: 40 bytes for "." and "..", 20 per entry.
+TEST(Vfs, RamDirectorySizeCountsEntriesAsTmpfs) {
+  test::run_in_kernel([] {
+    Tree t;
+    auto d = t.mkdir("/d");
+    EXPECT_EQ(d->size(), 40u);
+    EXPECT_EQ(d->stat().st_size, 40);
+    t.file("/d/a");
+    t.mkdir("/d/b");
+    t.symlink("/d/c", "a");
+    EXPECT_EQ(d->size(), 100u);
+    EXPECT_TRUE(d->unlink("a").is_ok());
+    EXPECT_EQ(d->size(), 80u);
+    EXPECT_TRUE(d->rename("c", *t.fs->root(), "moved").is_ok());
+    EXPECT_EQ(d->size(), 60u);
+  });
+}
