@@ -137,8 +137,10 @@ bool setup_frame(Thread& t, int sig, const SigAction& act, const SigInfo& info) 
   ostd::UserContext& ctx = t.context();
   ostd::GeneralRegs& r = ctx.regs();
   Vaddr sp = r.rsp - 128;  // skip the red zone
-  if ((act.flags & kSaOnstack) != 0 && t.altstack.flags == 0 && !on_altstack(t, r.rsp)) {
+  bool alt = on_altstack(t, r.rsp);
+  if ((act.flags & kSaOnstack) != 0 && t.altstack.flags == 0 && !alt) {
     sp = t.altstack.sp + t.altstack.size;
+    alt = true;
   }
   auto fpu = t.user().fpu_state();
   if (fpu.is_error()) return false;
@@ -146,6 +148,9 @@ bool setup_frame(Thread& t, int sig, const SigAction& act, const SigInfo& info) 
   sp = (sp - fpimage.size()) & ~Vaddr{63};
   Vaddr fpstate = sp;
   Vaddr frame = ((sp - sizeof(RtSigFrame)) & ~Vaddr{15}) - 8;
+  // As Linux's get_sigframe: a frame that does not fit on the alternate stack it goes on is a
+  // SIGSEGV (the stack is too small for this CPU's state), never a write below it.
+  if (alt && (frame <= t.altstack.sp || frame > sp)) return false;
 
   RtSigFrame f{};
   f.pretcode = act.restorer;
