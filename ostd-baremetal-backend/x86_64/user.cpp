@@ -207,6 +207,7 @@ void user_notify_kernel_event() {
 
 bool user_runs_beside_kernel() { return false; }  // one CPU for both
 u32 user_fast_syscall_gs_offset() { return 0; }  // `syscall` is the fast way in
+usize user_fpu_image_size() { return g_fpu_size; }
 
 }  // namespace ostd::arch
 

@@ -129,4 +129,12 @@ void user_notify_kernel_event() { host::notify_tracee_waiters(); }
 // Guest threads on CPUs of their own (split) while the kernel waits on its CPU.
 bool user_runs_beside_kernel() { return host::stub_cpus() != nullptr; }
 u32 user_fast_syscall_gs_offset() { return host::seccomp_fast_syscall_gs_offset(); }
+usize user_fpu_image_size() {
+  // The XSAVE standard-format size for the components XCR0 enables (CPUID 0xd, 0: EBX), what the
+  // host's signal frames and NT_X86_XSTATE hold.
+  if (host::host_xcr0() == 3) return 512;
+  u32 a = 0, b = 0, c = 0, d = 0;
+  __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xdu), "c"(0u));
+  return b >= 576 ? b : 512;
+}
 }  // namespace ostd::arch

@@ -7,6 +7,7 @@
 
 #include "abi/elf.h"
 #include "process/initial_stack.h"
+#include "signal/signal.h"
 
 #include <ostd/enforce.h>
 
@@ -63,7 +64,8 @@ Result<Vaddr> build_initial_stack(ostd::VmSpace& vm, Vaddr stack_top, const Exec
       elf::kAtEntry,  info.entry, elf::kAtUid,   0,          elf::kAtEuid,   0,
       elf::kAtGid,    0,          elf::kAtEgid,  0,          elf::kAtHwcap,  0,
       elf::kAtClktck, 100,        elf::kAtSecure, 0,         elf::kAtRandom, random_at,
-      elf::kAtExecfn, execfn_at,  elf::kAtPlatform, platform_at};
+      elf::kAtExecfn, execfn_at,  elf::kAtPlatform, platform_at,
+      elf::kAtMinsigstksz, signal_frame_max_size()};
   if (info.vdso != 0) {
     auxv.push_back(elf::kAtSysinfoEhdr);
     auxv.push_back(info.vdso);

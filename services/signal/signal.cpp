@@ -108,6 +108,17 @@ std::vector<u8> fpstate_image(const ostd::FpuState& fpu) {
   return img;
 }
 
+}  // namespace
+
+ostd::u64 signal_frame_max_size() {
+  usize image = ostd::UserMode::fpu_image_size();
+  usize fpstate = image > 512 ? image + 4 : image;  // FP_XSTATE_MAGIC2 after an XSAVE image
+  usize size = sizeof(RtSigFrame) + 15 + fpstate + 63;
+  return (size + 15) & ~usize{15};
+}
+
+namespace {
+
 // Reads a frame's fpstate back: the XSAVE image when its software words and magic numbers say
 // it is one of this machine's size (Linux's check_xstate_in_sigframe), else the FXSAVE area alone.
 Result<ostd::FpuState> read_fpstate(ostd::VmSpace& vm, Vaddr at, const ostd::FpuState& current) {

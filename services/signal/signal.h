@@ -87,6 +87,11 @@ void send_signal_to_process(Process& p, int sig, const SigInfo& info);
 /// Queues `sig` for one thread. `forced`: a synchronous fault of the thread itself (reaches
 /// init even without a handler, as Linux's force_sig).
 void send_signal_to_thread(Thread& t, int sig, const SigInfo& info, bool forced = false);
+
+/// The most stack a signal frame can take on this machine, as Linux reports it in AT_MINSIGSTKSZ:
+/// siginfo and ucontext, the FPU image with its trailing magic word, and the alignment padding of
+/// both, rounded up to 16 bytes.
+ostd::u64 signal_frame_max_size();
 /// A SigInfo for a signal the kernel sends (SI_KERNEL) or a user sends (SI_USER with pid).
 SigInfo kernel_siginfo(int sig);
 SigInfo user_siginfo(int sig, ostd::i32 pid, ostd::u32 uid);

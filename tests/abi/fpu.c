@@ -9,6 +9,10 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#ifndef AT_MINSIGSTKSZ
+#define AT_MINSIGSTKSZ 51
+#endif
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 
 #include "abi_check.h"
@@ -114,6 +118,26 @@ static void small_altstack(void) {
   }
 }
 
+static void minsigstksz_altstack(void) {
+  size_t size = getauxval(AT_MINSIGSTKSZ);
+  if (size < MINSIGSTKSZ) size = MINSIGSTKSZ;  /* what sigaltstack takes at the least (glibc's sysconf too) */
+  char* mem = malloc(size + 8192);
+  memset(mem, 0x5a, size + 8192);
+  stack_t ss = {.ss_sp = mem + 4096, .ss_size = size, .ss_flags = 0};
+  if (sigaltstack(&ss, NULL) != 0) abort();
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_usr1;
+  sa.sa_flags = SA_ONSTACK;
+  sigaction(SIGUSR1, &sa, NULL);
+  handled = 0;
+  raise(SIGUSR1);
+  if (!handled) abort();
+  for (size_t i = 0; i < 4096; ++i) {
+    if (mem[i] != 0x5a || mem[4096 + size + i] != 0x5a) abort();  /* nothing outside it written */
+  }
+}
+
 static int registers_kept(void) {
   size_t row = have_avx ? 32 : 16;
   for (int i = 0; i < 16; ++i) {
@@ -176,6 +200,10 @@ int main(int argc, char** argv) {
   int small = killed_by(small_altstack);
   /* (Which of the two depends on the CPU: QEMU's differs from the host's.) */
   CHECK("a MINSIGSTKSZ altstack holds the frame, or SIGSEGV", small == SIGSEGV || small == 0);
+
+  /* AT_MINSIGSTKSZ is what a frame needs on this machine: an altstack that size holds one. */
+  CHECK("AT_MINSIGSTKSZ is given", getauxval(AT_MINSIGSTKSZ) >= 1024);
+  CHECK("an AT_MINSIGSTKSZ altstack holds a frame", killed_by(minsigstksz_altstack) == 0);
 
   /* A forked child starts with the parent's registers and control words. */
   fesetround(FE_UPWARD);

@@ -153,6 +153,11 @@ class UserMode {
   /// and XSAVE header fields cleared): it may come from user memory.
   Result<void> set_fpu_state(const FpuState& state);
 
+  /// Bytes of the FPU image fpu_state() gives on this machine: 512 + the size of `xsave` (the
+  /// XSAVE standard-format size for the components the CPU saves), or 512 without XSAVE. For the
+  /// signal frame size a kernel reports (AT_MINSIGSTKSZ).
+  static usize fpu_image_size();
+
   /// Makes every task waiting in execute() on this CPU re-check has_kernel_event() now.
   static void notify_kernel_event();
 

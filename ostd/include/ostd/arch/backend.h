@@ -128,6 +128,8 @@ void user_notify_kernel_event();
 bool user_runs_beside_kernel();
 /// UserMode::fast_syscall_entry(): the entry pointer's offset from the GS base, 0 for none.
 u32 user_fast_syscall_gs_offset();
+/// Bytes of a user thread's FPU image (UserMode::fpu_image_size).
+usize user_fpu_image_size();
 
 // ---- devices (ostd/dev/io.h) ----
 /// Whether the machine has x86 I/O ports at all (false on the host backend).
