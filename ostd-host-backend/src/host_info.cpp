@@ -201,6 +201,10 @@ std::string fmt(const char* format, double v) {
 
 }  // namespace
 
+double host_sigsys_round_trip_ns(u64 iters) {
+  return in_child([&] { return sigsys_ns(iters); });
+}
+
 std::string host_report(const Config& config, bool measure) {
   std::string out;
   auto line = [&](const std::string& key, const std::string& value) {

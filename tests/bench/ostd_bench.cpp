@@ -2,15 +2,8 @@
 // measured in the same run for comparison. Prints "name value unit" lines.
 //
 //   ostd_bench [--iterations N] [--platform ptrace|seccomp]
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <signal.h>
-#include <stddef.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <ucontext.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -119,50 +112,6 @@ double frame_alloc_free_ns(u64 iters) {
   return static_cast<double>(now() - t0) / static_cast<double>(iters);
 }
 
-// The host's own price for the seccomp platform's trap, with no kernel behind it: in a child
-// process, getppid trapped by a SECCOMP_RET_TRAP filter into a SIGSYS handler that sets the
-// result and returns through rt_sigreturn. umk's trapped system call cannot be cheaper.
-void on_sigsys(int, siginfo_t*, void* uc) {
-  static_cast<ucontext_t*>(uc)->uc_mcontext.gregs[REG_RAX] = 1;
-}
-
-double host_sigsys_floor_ns(u64 iters) {
-  int fds[2];
-  if (pipe(fds) != 0) return 0;
-  pid_t pid = fork();
-  if (pid == 0) {
-    struct sigaction sa {};
-    sa.sa_sigaction = on_sigsys;
-    sa.sa_flags = SA_SIGINFO;
-    sigaction(SIGSYS, &sa, nullptr);
-    sock_filter f[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    sock_fprog prog{static_cast<unsigned short>(sizeof f / sizeof f[0]), f};
-    double ns = 0;
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
-        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0) {
-      timespec a{}, b{};
-      clock_gettime(CLOCK_MONOTONIC, &a);
-      for (u64 i = 0; i < iters; ++i) syscall(SYS_getppid);
-      clock_gettime(CLOCK_MONOTONIC, &b);
-      ns = (static_cast<double>(b.tv_sec - a.tv_sec) * 1e9 + static_cast<double>(b.tv_nsec - a.tv_nsec)) /
-           static_cast<double>(iters);
-    }
-    (void)!write(fds[1], &ns, sizeof ns);
-    _exit(0);
-  }
-  close(fds[1]);
-  double ns = 0;
-  if (pid < 0 || read(fds[0], &ns, sizeof ns) != sizeof ns) ns = 0;
-  close(fds[0]);
-  if (pid > 0) waitpid(pid, nullptr, 0);
-  return ns;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -175,7 +124,7 @@ int main(int argc, char** argv) {
   if (iters == 0) iters = 1;
   // Before the kernel runs (no timer signal, no stubs): a plain forked process.
   std::vector<double> floor;
-  for (int r = 0; r < 5; ++r) floor.push_back(host_sigsys_floor_ns(iters * 5));
+  for (int r = 0; r < 5; ++r) floor.push_back(host::host_sigsys_round_trip_ns(iters * 5));
   cfg.mem_bytes = 256ull << 20;
   std::string trap_name = "trapped_getppid_" + cfg.platform;
   return host::run_kernel(cfg, {}, [iters, &trap_name, &floor] {

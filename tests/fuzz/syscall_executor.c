@@ -133,6 +133,22 @@ static void run_child(void) {
   _exit(u8());
 }
 
+/* Writes `len` bytes to `file` (mode 0755) and, in a child (a few per input), execs it. */
+static void exec_written(const char* file, const unsigned char* bytes, size_t len) {
+  int f = (int)sc(SYS_openat, AT_FDCWD, (uint64_t)file, O_CREAT | O_TRUNC | O_WRONLY, 0755, 0, 0);
+  if (f >= 0) {
+    sc(SYS_write, f, (uint64_t)bytes, len, 0, 0, 0);
+    close(f);
+  }
+  if (in_child || forks++ >= 8) return;
+  if (fork() == 0) {
+    char* const argv[] = {(char*)file, 0};
+    static char* const envp[] = {0};
+    sc(SYS_execve, (uint64_t)file, (uint64_t)argv, (uint64_t)envp, 0, 0, 0);
+    _exit(127);
+  }
+}
+
 static void one_call(void) {
   unsigned op = u8();
   long r;
@@ -249,21 +265,9 @@ static void one_call(void) {
     case 35: {
       /* exec of a (mostly) malformed image, in a child: the next bytes are the file. */
       unsigned n = u8() * 8;
-      int f = (int)sc(SYS_openat, AT_FDCWD, (uint64_t)"/tmp/e", O_CREAT | O_TRUNC | O_WRONLY, 0755, 0, 0);
-      if (f >= 0) {
-        if (n > prog_len - pos) n = (unsigned)(prog_len - pos);
-        sc(SYS_write, f, (uint64_t)(prog + pos), n, 0, 0, 0);
-        pos += n;
-        close(f);
-      }
-      if (in_child || forks++ >= 8) break;
-      r = fork();
-      if (r == 0) {
-        static char* const argv[] = {"/tmp/e", 0};
-        static char* const envp[] = {0};
-        sc(SYS_execve, (uint64_t)"/tmp/e", (uint64_t)argv, (uint64_t)envp, 0, 0, 0);
-        _exit(127);
-      }
+      if (n > prog_len - pos) n = (unsigned)(prog_len - pos);
+      exec_written("/tmp/e", prog + pos, n);
+      pos += n;
       break;
     }
     case 36: sc((u8() & 1) ? SYS_chdir : SYS_getcwd, (u8() & 1) ? path() : ptr(), len(), 0, 0, 0, 0); break;
@@ -305,19 +309,7 @@ static void one_call(void) {
       memcpy(img + 200, interp, isz);
       img[256] = 0x0f; img[257] = 0x0b; /* ud2 */
       for (unsigned k = u8() % 4; k > 0; --k) img[u8() % sizeof img] = (unsigned char)u8();
-      int f = (int)sc(SYS_openat, AT_FDCWD, (uint64_t)"/tmp/d", O_CREAT | O_TRUNC | O_WRONLY, 0755, 0, 0);
-      if (f >= 0) {
-        sc(SYS_write, f, (uint64_t)img, sizeof img, 0, 0, 0);
-        close(f);
-      }
-      if (in_child || forks++ >= 8) break;
-      r = fork();
-      if (r == 0) {
-        static char* const argv[] = {"/tmp/d", 0};
-        static char* const envp[] = {0};
-        sc(SYS_execve, (uint64_t)"/tmp/d", (uint64_t)argv, (uint64_t)envp, 0, 0, 0);
-        _exit(127);
-      }
+      exec_written("/tmp/d", img, sizeof img);
       break;
     }
     default: {

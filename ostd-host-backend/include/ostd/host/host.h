@@ -55,6 +55,11 @@ int run_kernel(const Config& config, BootInfo info, std::function<int()> entry);
 /// measured in forked children (about a second). `umk info` prints it.
 std::string host_report(const Config& config, bool measure);
 
+/// The host's own price for the seccomp platform's trap, with no kernel behind it: ns per getppid
+/// trapped by a SECCOMP_RET_TRAP filter into a SIGSYS handler that returns through rt_sigreturn,
+/// measured in a forked child (0 if that failed). umk's trapped system call cannot be cheaper.
+double host_sigsys_round_trip_ns(u64 iters);
+
 /// Parses "512M", "1G", "65536" into bytes; 0 on a malformed size.
 u64 parse_size(const std::string& text);
 
