@@ -42,6 +42,8 @@ const char kUsage[] =
     "                     them (default on); off behaves as on a CPU without them (for tests;\n"
     "                     UMK_FSGSBASE sets the default)\n"
     "  --hz N             timer interrupt rate (default 250)\n"
+    "  --log-file FILE    write the kernel's log to FILE instead of stderr (which is the\n"
+    "                     guest's too); UMK_LOG_FILE sets the default\n"
     "  --log LEVEL        kernel log level on stderr: trace, debug, info, warn (default),\n"
     "                     error, off\n"
     "  --strace           print every system call with decoded arguments and its result\n"
@@ -85,6 +87,8 @@ int main(int argc, char** argv) {
   std::string initramfs_path;
   ostd::BootInfo info;
   bool strace = false;
+  std::string log_file;
+  if (const char* p = std::getenv("UMK_LOG_FILE"); p != nullptr) log_file = p;
   size_t i = 1;
   for (; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -137,6 +141,10 @@ int main(int argc, char** argv) {
       int hz = v == nullptr ? 0 : std::atoi(v->c_str());
       if (hz < 10 || hz > 10000) return usage_error("--hz must be between 10 and 10000");
       cfg.hz = static_cast<ostd::u32>(hz);
+    } else if (a == "--log-file") {
+      const std::string* v = value("--log-file");
+      if (v == nullptr || v->empty()) return usage_error("--log-file needs a file");
+      log_file = *v;
     } else if (a == "--log") {
       const std::string* v = value("--log");
       auto lvl = v == nullptr ? ostd::Result<ostd::LogLevel>(ostd::Errno::einval)
@@ -148,6 +156,9 @@ int main(int argc, char** argv) {
     } else {
       return usage_error("unknown option '" + a + "'");
     }
+  }
+  if (!log_file.empty() && !ostd::host::set_log_file(log_file)) {
+    return usage_error("cannot write the log file '" + log_file + "'");
   }
   if (info_command) {
     std::fputs(ostd::host::host_report(cfg, measure).c_str(), stdout);

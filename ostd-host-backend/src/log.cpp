@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -15,10 +17,19 @@
 namespace ostd::arch {
 
 namespace {
+constexpr const char* kPattern = "[%H:%M:%S.%e] [%^%l%$] %v";
+
+// On a terminal every line ends in "\r\n": the console may be in raw mode (the guest's line
+// discipline), where a bare newline does not return the carriage.
+void set_format(spdlog::logger& lg, bool terminal) {
+  lg.set_formatter(std::make_unique<spdlog::pattern_formatter>(kPattern, spdlog::pattern_time_type::local,
+                                                               terminal ? "\r\n" : "\n"));
+}
+
 spdlog::logger& logger() {
   static std::shared_ptr<spdlog::logger> l = [] {
     auto lg = spdlog::stderr_logger_st("umk");
-    lg->set_pattern("[%H:%M:%S.%e] [%^%l%$] %v");
+    set_format(*lg, isatty(2) == 1);
     lg->set_level(spdlog::level::trace);
     return lg;
   }();
@@ -40,6 +51,29 @@ void log_write(LogLevel level, std::string_view module, std::string_view message
   logger().log(l, "{}: {}", spdlog::string_view_t(module.data(), module.size()),
                spdlog::string_view_t(message.data(), message.size()));
 }
+
+}  // namespace ostd::arch
+
+namespace ostd::host {
+
+bool set_log_file(const std::string& path) {
+  // Opened here first: spdlog would create missing directories on the way.
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) return false;
+  std::fclose(f);
+  try {
+    auto sink = std::make_shared<spdlog::sinks::basic_file_sink_st>(path, true);
+    arch::logger().sinks().assign(1, sink);
+    arch::set_format(arch::logger(), false);
+    return true;
+  } catch (const spdlog::spdlog_ex&) {
+    return false;
+  }
+}
+
+}  // namespace ostd::host
+
+namespace ostd::arch {
 
 void halt_on_panic(std::string_view message) {
   cpu_local().irq_disabled.store(true);

@@ -122,6 +122,24 @@ TEST(Umk, MissingProgramIs127) {
   EXPECT_NE(o.err.find("No such file or directory (ENOENT)"), std::string::npos) << o.err;
 }
 
+// --log-file: the kernel's messages go to the file, not to the stderr the guest shares.
+TEST(Umk, LogFileTakesTheKernelsMessages) {
+  char path[] = "/tmp/umk-logXXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  Outcome o = run({kUmk, "run", "--log-file", path, "--initramfs", kCpio, "--", "/no/such/program"});
+  EXPECT_EQ(o.status, 127);
+  EXPECT_EQ(o.err.find("cannot run"), std::string::npos) << o.err;
+  std::ifstream f(path);
+  std::string log((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("cannot run /no/such/program: No such file or directory (ENOENT)"), std::string::npos) << log;
+  unlink(path);
+  Outcome bad = run({kUmk, "run", "--log-file", "/no/such/dir/log", "--initramfs", kCpio, "--", "/hello-musl"});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("cannot write the log file"), std::string::npos) << bad.err;
+}
+
 TEST(Umk, HelpAndUsageErrors) {
   Outcome h = run({kUmk, "--help"});
   EXPECT_EQ(h.status, 0);

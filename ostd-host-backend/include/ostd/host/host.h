@@ -60,6 +60,10 @@ std::string host_report(const Config& config, bool measure);
 /// measured in a forked child (0 if that failed). umk's trapped system call cannot be cheaper.
 double host_sigsys_round_trip_ns(u64 iters);
 
+/// Sends the kernel's log to `path` (truncated) instead of stderr, so it does not mix with the
+/// guest's output; a panic still goes to stderr too. False when the file cannot be opened.
+bool set_log_file(const std::string& path);
+
 /// Parses "512M", "1G", "65536" into bytes; 0 on a malformed size.
 u64 parse_size(const std::string& text);
 
