@@ -93,24 +93,10 @@ Sample sample() {
   return best;
 }
 
-bool cpu_has_flag(const char* flag) {
-  FILE* f = std::fopen("/proc/cpuinfo", "r");
-  if (f == nullptr) return false;
-  std::array<char, 4096> line{};
-  bool found = false;
-  while (std::fgets(line.data(), line.size(), f) != nullptr) {
-    if (std::strncmp(line.data(), "flags", 5) != 0) continue;
-    std::string_view l(line.data());
-    std::string_view want(flag);
-    for (usize at = l.find(want); at != std::string_view::npos; at = l.find(want, at + 1)) {
-      char before = l[at - 1];
-      char after = at + want.size() < l.size() ? l[at + want.size()] : '\n';
-      if ((before == ' ' || before == '\t') && (after == ' ' || after == '\n')) found = true;
-    }
-    break;
-  }
-  std::fclose(f);
-  return found;
+// Whether /proc/cpuinfo's flags name `flag`.
+bool cpu_has_flag(std::string_view flag) {
+  std::string flags = " " + cpuinfo_field("flags") + " ";
+  return flags.find(" " + std::string(flag) + " ") != std::string::npos;
 }
 
 // Two threads, on CPU a and CPU b, pass TSC readings back and forth: each reads its own counter
@@ -122,12 +108,6 @@ bool tsc_in_step(int cpu_a, int cpu_b) {
   std::atomic<u32> turn{0};  // even: a's turn, odd: b's
   std::atomic<bool> warp{false}, give_up{false};
   u64 deadline = host_clock(CLOCK_MONOTONIC) + 200 * kNsPerMs;
-  auto pin = [](int cpu) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    return sched_setaffinity(0, sizeof set, &set) == 0;
-  };
   auto play = [&](u32 parity) {
     for (u32 r = 0; r < 2 * kRounds; r += 2) {
       u32 mine = r + parity;
@@ -148,13 +128,13 @@ bool tsc_in_step(int cpu_a, int cpu_b) {
   };
   bool pinned_b = true;
   std::thread b([&] {
-    pinned_b = pin(cpu_b);
+    pinned_b = pin_this_thread(cpu_b);
     if (!pinned_b) give_up.store(true);
     play(1);
   });
   cpu_set_t old;
   bool restore = sched_getaffinity(0, sizeof old, &old) == 0;
-  bool pinned_a = pin(cpu_a);
+  bool pinned_a = pin_this_thread(cpu_a);
   if (!pinned_a) give_up.store(true);
   play(0);
   b.join();
@@ -166,27 +146,11 @@ bool tsc_in_step(int cpu_a, int cpu_b) {
 // use and each other one (at most 8 pairs).
 bool tsc_in_step_under_kvm_clock() {
   if (!cpu_has_flag("constant_tsc") || !cpu_has_flag("nonstop_tsc")) return false;
-  cpu_set_t allowed;
-  CPU_ZERO(&allowed);
-  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return false;
-  std::vector<int> cpus;
-  for (int c = 0; c < CPU_SETSIZE; ++c) {
-    if (CPU_ISSET(c, &allowed)) cpus.push_back(c);
-  }
+  std::vector<int> cpus = allowed_cpus();
   for (usize i = 1; i < cpus.size() && i <= 8; ++i) {
     if (!tsc_in_step(cpus[0], cpus[i])) return false;
   }
   return true;
-}
-
-std::string current_clocksource() {
-  FILE* f = std::fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
-  if (f == nullptr) return {};
-  std::array<char, 64> buf{};
-  std::string s = std::fgets(buf.data(), buf.size(), f) != nullptr ? buf.data() : "";
-  std::fclose(f);
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
 }
 
 }  // namespace

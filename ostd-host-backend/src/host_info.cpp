@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -61,9 +62,11 @@ double in_child(Fn fn) {
   return ns;
 }
 
-double median_of_5(double (*fn)(u64), u64 iters) {
+// The median of five runs of `fn`, each in a child of its own.
+template <typename Fn>
+double median_of_5(Fn fn) {
   std::array<double, 5> v{};
-  for (double& x : v) x = in_child([&] { return fn(iters); });
+  for (double& x : v) x = in_child(fn);
   std::sort(v.begin(), v.end());
   return v[2];
 }
@@ -113,12 +116,6 @@ double signal_ns(u64 iters) {
 // sleeping on futexes (spin = false) or spinning on the shared word. ns per round trip.
 double ping_pong(u64 iters, int cpu_a, int cpu_b, bool spin) {
   std::atomic<u32> word{0};
-  auto pin = [](int cpu) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    sched_setaffinity(0, sizeof set, &set);
-  };
   auto wait_for = [&](u32 want) {
     for (;;) {
       u32 v = word.load(std::memory_order_acquire);
@@ -135,13 +132,13 @@ double ping_pong(u64 iters, int cpu_a, int cpu_b, bool spin) {
     if (!spin) syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
   };
   std::thread peer([&] {
-    pin(cpu_b);
+    (void)pin_this_thread(cpu_b);
     for (u64 i = 0; i < iters; ++i) {
       wait_for(static_cast<u32>(2 * i + 1));
       post(static_cast<u32>(2 * i + 2));
     }
   });
-  pin(cpu_a);
+  (void)pin_this_thread(cpu_a);
   u64 t0 = now_ns();
   for (u64 i = 0; i < iters; ++i) {
     post(static_cast<u32>(2 * i + 1));
@@ -151,6 +148,14 @@ double ping_pong(u64 iters, int cpu_a, int cpu_b, bool spin) {
   peer.join();
   return ns;
 }
+
+std::string fmt(const char* format, double v) {
+  std::array<char, 64> buf{};
+  std::snprintf(buf.data(), buf.size(), format, v);
+  return buf.data();
+}
+
+}  // namespace
 
 std::vector<int> allowed_cpus() {
   std::vector<int> out;
@@ -163,43 +168,41 @@ std::vector<int> allowed_cpus() {
   return out;
 }
 
-std::string cpu_model() {
-  FILE* f = std::fopen("/proc/cpuinfo", "r");
-  if (f == nullptr) return "unknown";
-  std::array<char, 512> line{};
-  std::string model = "unknown";
-  while (std::fgets(line.data(), line.size(), f) != nullptr) {
-    if (std::strncmp(line.data(), "model name", 10) == 0) {
-      const char* colon = std::strchr(line.data(), ':');
-      if (colon != nullptr) {
-        model = colon + 1;
-        model.erase(0, model.find_first_not_of(' '));
-        model.erase(model.find_last_not_of("\n ") + 1);
-      }
-      break;
-    }
-  }
-  std::fclose(f);
-  return model;
+bool pin_this_thread(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof set, &set) == 0;
 }
 
-std::string clocksource() {
+std::string current_clocksource() {
   FILE* f = std::fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
-  if (f == nullptr) return "unknown";
+  if (f == nullptr) return {};
   std::array<char, 64> buf{};
-  std::string s = std::fgets(buf.data(), buf.size(), f) != nullptr ? buf.data() : "unknown";
+  std::string s = std::fgets(buf.data(), buf.size(), f) != nullptr ? buf.data() : "";
   std::fclose(f);
-  s.erase(s.find_last_not_of("\n ") + 1);
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
 }
 
-std::string fmt(const char* format, double v) {
-  std::array<char, 64> buf{};
-  std::snprintf(buf.data(), buf.size(), format, v);
-  return buf.data();
+std::string cpuinfo_field(std::string_view key) {
+  FILE* f = std::fopen("/proc/cpuinfo", "r");
+  if (f == nullptr) return {};
+  std::array<char, 8192> line{};
+  std::string value;
+  while (std::fgets(line.data(), line.size(), f) != nullptr) {
+    std::string_view l(line.data());
+    if (!l.starts_with(key)) continue;
+    usize colon = l.find(':');
+    if (colon == std::string_view::npos || l.find_first_not_of(" \t", key.size()) != colon) continue;
+    value = l.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    value.erase(value.find_last_not_of("\n ") + 1);
+    break;
+  }
+  std::fclose(f);
+  return value;
 }
-
-}  // namespace
 
 double host_sigsys_round_trip_ns(u64 iters) {
   return in_child([&] { return sigsys_ns(iters); });
@@ -218,11 +221,13 @@ std::string host_report(const Config& config, bool measure) {
   const bool split = seccomp && config.split_cpus && cpus.size() > 1;
   const bool has_fsgsbase = host_has_fsgsbase();
   const bool uses_fsgsbase = has_fsgsbase && config.use_fsgsbase;
-  line("cpu", cpu_model() + " (" + std::to_string(cpus.size()) + " CPUs allowed)");
+  std::string model = cpuinfo_field("model name");
+  line("cpu", (model.empty() ? "unknown" : model) + " (" + std::to_string(cpus.size()) + " CPUs allowed)");
   std::array<char, 32> hw{};
   std::snprintf(hw.data(), hw.size(), "%#lx", getauxval(AT_HWCAP2));
   line("AT_HWCAP2", std::string(hw.data()) + (has_fsgsbase ? " (FSGSBASE)" : " (no FSGSBASE)"));
-  line("host clocksource", clocksource() + (tsc_is_the_clock()
+  std::string source = current_clocksource();
+  line("host clocksource", (source.empty() ? "unknown" : source) + (tsc_is_the_clock()
                                                 ? " (the kernel's clock is the TSC; the vDSO reads it in user mode)"
                                                 : " (the kernel reads the host's clock; the vDSO makes a system call)"));
   line("platform", config.platform);
@@ -245,17 +250,14 @@ std::string host_report(const Config& config, bool measure) {
   }
   if (!measure) return out;
   const u64 iters = 20000;
-  line("native getppid", fmt("%.0f ns", median_of_5(getppid_ns, iters)));
-  line("host SIGSYS round trip (seccomp trap, handler, rt_sigreturn)", fmt("%.0f ns", median_of_5(sigsys_ns, iters)));
-  line("host signal round trip (tgkill to itself, handler, rt_sigreturn)", fmt("%.0f ns", median_of_5(signal_ns, iters)));
+  line("native getppid", fmt("%.0f ns", median_of_5([&] { return getppid_ns(iters); })));
+  line("host SIGSYS round trip (seccomp trap, handler, rt_sigreturn)",
+       fmt("%.0f ns", median_of_5([&] { return sigsys_ns(iters); })));
+  line("host signal round trip (tgkill to itself, handler, rt_sigreturn)",
+       fmt("%.0f ns", median_of_5([&] { return signal_ns(iters); })));
   if (cpus.size() > 1) {
     const int a = cpus[0], b = cpus[1];
-    auto pp = [&](int x, int y, bool spin, u64 n) {
-      std::array<double, 5> v{};
-      for (double& r : v) r = in_child([&] { return ping_pong(n, x, y, spin); });
-      std::sort(v.begin(), v.end());
-      return v[2];
-    };
+    auto pp = [&](int x, int y, bool spin, u64 n) { return median_of_5([&] { return ping_pong(n, x, y, spin); }); };
     line("futex ping-pong, same CPU (per round trip)", fmt("%.0f ns", pp(a, a, false, 5000)));
     line("futex ping-pong, two CPUs (per round trip)", fmt("%.0f ns", pp(a, b, false, 2000)));
     line("spinning ping-pong, two CPUs (per round trip)", fmt("%.0f ns", pp(a, b, true, 20000)));

@@ -5,7 +5,9 @@
 #include <sys/types.h>
 
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include <ostd/arch/backend.h>
 #include <ostd/sync.h>
@@ -21,6 +23,14 @@ void init_signals_once(bool catch_fatal);
 /// machine with more than one CPU), else nullptr.
 const cpu_set_t* stub_cpus();
 void start_timer(u32 hz);
+/// The CPUs this thread may run on (host_info.cpp, like the three below).
+std::vector<int> allowed_cpus();
+/// Moves the calling thread to `cpu` alone; false when the host refuses.
+bool pin_this_thread(int cpu);
+/// The host's current clocksource ("tsc", "kvm-clock"...), empty when unreadable.
+std::string current_clocksource();
+/// The value of the first /proc/cpuinfo line named `key` ("model name", "flags"), empty if none.
+std::string cpuinfo_field(std::string_view key);
 /// Whether the CPU lets user code read and write the FS/GS bases (AT_HWCAP2's FSGSBASE).
 bool host_has_fsgsbase();
 /// The state components the host's XSAVE saves for user code (XCR0; x87|SSE without XSAVE).

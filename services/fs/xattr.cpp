@@ -4,6 +4,7 @@
 // systems that keep none (proc, pipes, sockets) answer EOPNOTSUPP (listing: nothing).
 #include <algorithm>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -74,9 +75,18 @@ Result<std::shared_ptr<Inode>> inode_of_fd(Thread& t, int fd) {
   return d ? d->inode() : nullptr;
 }
 
-Result<long> set(Thread& t, const std::shared_ptr<Inode>& inode, const std::string& name,
-                 std::vector<u8> value, u32 flags) {
-  (void)t;
+// getxattr's and listxattr's answer: for a size of 0 the bytes' length alone, ERANGE when the
+// buffer (at most `max` of it counts) is shorter, else the bytes copied out.
+Result<long> answer(Thread& t, Vaddr buf, u64 size, usize max, std::span<const u8> bytes) {
+  size = std::min<u64>(size, max);
+  if (size == 0) return static_cast<long>(bytes.size());
+  if (bytes.size() > size) return Errno::erange;
+  if (!bytes.empty()) TRY(t.vm().write_bytes(buf, bytes));
+  return static_cast<long>(bytes.size());
+}
+
+Result<long> set(const std::shared_ptr<Inode>& inode, const std::string& name, std::vector<u8> value,
+                 u32 flags) {
   if (!user_namespace_allowed(inode, name)) return Errno::eperm;
   if (!inode || !inode->keeps_xattrs()) return Errno::eopnotsupp;
   return inode->xattrs().with([&](auto& attrs) -> Result<long> {
@@ -99,7 +109,7 @@ Result<long> do_setxattr(Thread& t, const SyscallArgs& a, bool by_fd, bool follo
   std::vector<u8> value(size);
   if (size > 0) TRY(t.vm().read_bytes(a[2], value));
   auto inode = by_fd ? TRY(inode_of_fd(t, a.as_int(0))) : TRY(inode_at(t, a[0], follow));
-  return set(t, inode, name, std::move(value), flags);
+  return set(inode, name, std::move(value), flags);
 }
 
 Result<long> do_getxattr(Thread& t, const SyscallArgs& a, bool by_fd, bool follow) {
@@ -108,16 +118,12 @@ Result<long> do_getxattr(Thread& t, const SyscallArgs& a, bool by_fd, bool follo
   TRY(check_namespace(name));
   if (!user_namespace_allowed(inode, name)) return Errno::enodata;
   if (!inode || !inode->keeps_xattrs()) return Errno::eopnotsupp;
-  usize size = std::min<usize>(a[3], kXattrSizeMax);
   std::vector<u8> value = TRY(inode->xattrs().with([&](auto& attrs) -> Result<std::vector<u8>> {
     auto it = attrs.find(name);
     if (it == attrs.end()) return Errno::enodata;
     return it->second;
   }));
-  if (size == 0) return static_cast<long>(value.size());
-  if (value.size() > size) return Errno::erange;
-  if (!value.empty()) TRY(t.vm().write_bytes(a[2], value));
-  return static_cast<long>(value.size());
+  return answer(t, a[2], a[3], kXattrSizeMax, value);
 }
 
 Result<long> do_listxattr(Thread& t, const SyscallArgs& a, bool by_fd, bool follow) {
@@ -131,11 +137,7 @@ Result<long> do_listxattr(Thread& t, const SyscallArgs& a, bool by_fd, bool foll
       }
     });
   }
-  usize size = std::min<usize>(a[2], kXattrListMax);
-  if (size == 0) return static_cast<long>(names.size());
-  if (names.size() > size) return Errno::erange;
-  if (!names.empty()) TRY(t.vm().write_bytes(a[1], names));
-  return static_cast<long>(names.size());
+  return answer(t, a[1], a[2], kXattrListMax, names);
 }
 
 Result<long> do_removexattr(Thread& t, const SyscallArgs& a, bool by_fd, bool follow) {

@@ -67,11 +67,7 @@ Result<std::string> interpreter_path(std::span<const ostd::u8> image, const elf:
 
 Result<Parsed> parse(std::span<const ostd::u8> image, u64 file_size, std::optional<Vaddr> dyn_bias) {
   auto eh = ostd::load_from<elf::Ehdr>(image, 0);
-  if (!eh) return Errno::enoexec;
-  const auto& id = eh->ident;
-  if (id[0] != 0x7f || id[1] != 'E' || id[2] != 'L' || id[3] != 'F' || id[4] != 2 /*64-bit*/ ||
-      id[5] != 1 /*little endian*/ || eh->machine != elf::kMachineAmd64 ||
-      (eh->type != elf::kTypeExec && eh->type != elf::kTypeDyn) ||
+  if (!eh || !is_x86_64_elf(image) || (eh->type != elf::kTypeExec && eh->type != elf::kTypeDyn) ||
       eh->phentsize != sizeof(elf::Phdr) || eh->phnum == 0 || eh->phnum > 128) {
     return Errno::enoexec;
   }
@@ -137,6 +133,14 @@ Result<Parsed> parse(std::span<const ostd::u8> image, u64 file_size, std::option
 }
 
 }  // namespace
+
+bool is_x86_64_elf(std::span<const ostd::u8> head) {
+  auto eh = ostd::load_from<elf::Ehdr>(head, 0);
+  if (!eh) return false;
+  const auto& id = eh->ident;
+  return id[0] == 0x7f && id[1] == 'E' && id[2] == 'L' && id[3] == 'F' && id[4] == 2 /*64-bit*/ &&
+         id[5] == 1 /*little endian*/ && eh->machine == elf::kMachineAmd64;
+}
 
 Result<LoadedImage> parse_elf(std::span<const ostd::u8> head, u64 file_size, std::optional<Vaddr> dyn_bias) {
   Parsed p = TRY(parse(head, file_size, dyn_bias));

@@ -34,6 +34,10 @@ struct LoadedImage {
   ostd::Vaddr lowest = 0;     // the lowest segment page (before any bias: for ET_DYN placement)
 };
 
+/// Whether `head` starts with the ELF header of a 64-bit little-endian x86-64 file (what
+/// parse_elf checks first; the rest of the header may still be malformed).
+bool is_x86_64_elf(std::span<const ostd::u8> head);
+
 /// Checks an ELF image whose first bytes are `head` and whose size is `file_size` (the headers,
 /// program headers and PT_INTERP's path must lie in `head`) and describes its segments, mapping
 /// nothing. An ET_DYN image is placed at `dyn_bias` (default: 0x555555554000, where Linux puts

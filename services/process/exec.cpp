@@ -77,11 +77,7 @@ Result<Program> open_program(FsContext& fs, const Process& caller, const std::st
 // it is not an x86-64 ELF file or wants an interpreter itself; ENOEXEC when it is malformed.
 Result<std::shared_ptr<Program>> open_interpreter(FsContext& fs, const Process& caller, const std::string& path) {
   Program in = TRY(open_program(fs, caller, path));
-  const auto& b = in.bytes;
-  if (b.size() < 20 || b[0] != 0x7f || b[1] != 'E' || b[2] != 'L' || b[3] != 'F' || b[4] != 2 ||
-      b[18] != 62 || b[19] != 0) {  // ELFCLASS64, EM_X86_64
-    return Errno::elibbad;
-  }
+  if (!is_x86_64_elf(in.bytes)) return Errno::elibbad;
   LoadedImage li = TRY(parse_elf(in.bytes, in.file_size));
   if (!li.interpreter.empty()) return Errno::elibbad;
   return std::make_shared<Program>(std::move(in));
@@ -92,14 +88,8 @@ Result<Program> find_program(FsContext& fs, const Process& caller, std::string p
                              std::vector<std::string> argv) {
   for (ostd::usize depth = 0; depth <= kMaxInterpDepth; ++depth) {
     // The caller matters for /proc/self/... (busybox and others exec /proc/self/exe).
-    auto dentry = TRY(walk(PathLookup{fs, nullptr, &caller}, path, true));
-    ostd::u32 mode = dentry_mode(dentry);
-    if ((mode & abi::kSIfmt) == abi::kSIfdir) return Errno::eacces;
-    if ((mode & abi::kSIfmt) != abi::kSIfreg || (mode & 0111) == 0) return Errno::eacces;
-    auto cache = dentry->inode()->page_cache();
-    u64 size = dentry->inode()->size();
-    std::vector<ostd::u8> bytes = cache ? TRY(read_head(dentry, kHeadBytes)) : TRY(read_entire_file(dentry));
-    if (!cache) size = bytes.size();
+    Program prog = TRY(open_program(fs, caller, path));
+    const std::vector<ostd::u8>& bytes = prog.bytes;
     if (bytes.size() >= 2 && bytes[0] == '#' && bytes[1] == '!') {
       std::string line;
       for (ostd::usize i = 2; i < bytes.size() && i < 258 && bytes[i] != '\n'; ++i) {
@@ -120,7 +110,7 @@ Result<Program> find_program(FsContext& fs, const Process& caller, std::string p
       path = interp;
       continue;
     }
-    Program prog{path, std::move(bytes), std::move(argv), dentry->path(), cache, size, nullptr};
+    prog.argv = std::move(argv);
     LoadedImage li = TRY(parse_elf(prog.bytes, prog.file_size));
     if (!li.interpreter.empty()) prog.interp = TRY(open_interpreter(fs, caller, li.interpreter));
     return prog;

@@ -33,35 +33,27 @@ static int detect_avx(void) {
   return (lo & 6) == 6;  /* the OS saves XMM and YMM state */
 }
 
-#define LOAD_YMM(p)                                                                          \
-  "vmovdqu 0(" p "), %%ymm0\n vmovdqu 32(" p "), %%ymm1\n vmovdqu 64(" p "), %%ymm2\n"       \
-  "vmovdqu 96(" p "), %%ymm3\n vmovdqu 128(" p "), %%ymm4\n vmovdqu 160(" p "), %%ymm5\n"   \
-  "vmovdqu 192(" p "), %%ymm6\n vmovdqu 224(" p "), %%ymm7\n vmovdqu 256(" p "), %%ymm8\n"  \
-  "vmovdqu 288(" p "), %%ymm9\n vmovdqu 320(" p "), %%ymm10\n vmovdqu 352(" p "), %%ymm11\n" \
-  "vmovdqu 384(" p "), %%ymm12\n vmovdqu 416(" p "), %%ymm13\n vmovdqu 448(" p "), %%ymm14\n" \
-  "vmovdqu 480(" p "), %%ymm15\n"
-#define STORE_YMM(p)                                                                         \
-  "vmovdqu %%ymm0, 0(" p ")\n vmovdqu %%ymm1, 32(" p ")\n vmovdqu %%ymm2, 64(" p ")\n"       \
-  "vmovdqu %%ymm3, 96(" p ")\n vmovdqu %%ymm4, 128(" p ")\n vmovdqu %%ymm5, 160(" p ")\n"   \
-  "vmovdqu %%ymm6, 192(" p ")\n vmovdqu %%ymm7, 224(" p ")\n vmovdqu %%ymm8, 256(" p ")\n"  \
-  "vmovdqu %%ymm9, 288(" p ")\n vmovdqu %%ymm10, 320(" p ")\n vmovdqu %%ymm11, 352(" p ")\n" \
-  "vmovdqu %%ymm12, 384(" p ")\n vmovdqu %%ymm13, 416(" p ")\n vmovdqu %%ymm14, 448(" p ")\n" \
-  "vmovdqu %%ymm15, 480(" p ")\n"
-/* The same with XMM registers, 32 bytes apart (the upper 16 bytes of each row stay unused). */
-#define LOAD_XMM(p)                                                                          \
-  "movdqu 0(" p "), %%xmm0\n movdqu 32(" p "), %%xmm1\n movdqu 64(" p "), %%xmm2\n"          \
-  "movdqu 96(" p "), %%xmm3\n movdqu 128(" p "), %%xmm4\n movdqu 160(" p "), %%xmm5\n"      \
-  "movdqu 192(" p "), %%xmm6\n movdqu 224(" p "), %%xmm7\n movdqu 256(" p "), %%xmm8\n"     \
-  "movdqu 288(" p "), %%xmm9\n movdqu 320(" p "), %%xmm10\n movdqu 352(" p "), %%xmm11\n"   \
-  "movdqu 384(" p "), %%xmm12\n movdqu 416(" p "), %%xmm13\n movdqu 448(" p "), %%xmm14\n"  \
-  "movdqu 480(" p "), %%xmm15\n"
-#define STORE_XMM(p)                                                                         \
-  "movdqu %%xmm0, 0(" p ")\n movdqu %%xmm1, 32(" p ")\n movdqu %%xmm2, 64(" p ")\n"          \
-  "movdqu %%xmm3, 96(" p ")\n movdqu %%xmm4, 128(" p ")\n movdqu %%xmm5, 160(" p ")\n"      \
-  "movdqu %%xmm6, 192(" p ")\n movdqu %%xmm7, 224(" p ")\n movdqu %%xmm8, 256(" p ")\n"     \
-  "movdqu %%xmm9, 288(" p ")\n movdqu %%xmm10, 320(" p ")\n movdqu %%xmm11, 352(" p ")\n"   \
-  "movdqu %%xmm12, 384(" p ")\n movdqu %%xmm13, 416(" p ")\n movdqu %%xmm14, 448(" p ")\n"  \
-  "movdqu %%xmm15, 480(" p ")\n"
+/* Registers 0-15 loaded from / stored to 16 rows 32 bytes apart at p, with `op` (vmovdqu for
+ * YMM; movdqu for XMM, which leaves each row's upper 16 bytes unused). */
+#define ROW(op, reg, i, off, p) op " " off "(" p "), %%" reg #i "\n"
+#define LOAD16(op, reg, p)                                                                      \
+  ROW(op, reg, 0, "0", p) ROW(op, reg, 1, "32", p) ROW(op, reg, 2, "64", p) ROW(op, reg, 3, "96", p) \
+  ROW(op, reg, 4, "128", p) ROW(op, reg, 5, "160", p) ROW(op, reg, 6, "192", p)                   \
+  ROW(op, reg, 7, "224", p) ROW(op, reg, 8, "256", p) ROW(op, reg, 9, "288", p)                   \
+  ROW(op, reg, 10, "320", p) ROW(op, reg, 11, "352", p) ROW(op, reg, 12, "384", p)                \
+  ROW(op, reg, 13, "416", p) ROW(op, reg, 14, "448", p) ROW(op, reg, 15, "480", p)
+#define BACK(op, reg, i, off, p) op " %%" reg #i ", " off "(" p ")\n"
+#define STORE16(op, reg, p)                                                                     \
+  BACK(op, reg, 0, "0", p) BACK(op, reg, 1, "32", p) BACK(op, reg, 2, "64", p)                   \
+  BACK(op, reg, 3, "96", p) BACK(op, reg, 4, "128", p) BACK(op, reg, 5, "160", p)                \
+  BACK(op, reg, 6, "192", p) BACK(op, reg, 7, "224", p) BACK(op, reg, 8, "256", p)               \
+  BACK(op, reg, 9, "288", p) BACK(op, reg, 10, "320", p) BACK(op, reg, 11, "352", p)             \
+  BACK(op, reg, 12, "384", p) BACK(op, reg, 13, "416", p) BACK(op, reg, 14, "448", p)            \
+  BACK(op, reg, 15, "480", p)
+#define LOAD_YMM(p) LOAD16("vmovdqu", "ymm", p)
+#define STORE_YMM(p) STORE16("vmovdqu", "ymm", p)
+#define LOAD_XMM(p) LOAD16("movdqu", "xmm", p)
+#define STORE_XMM(p) STORE16("movdqu", "xmm", p)
 #define CLOBBERS "rax", "rdi", "rsi", "rdx", "rcx", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3", \
                  "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", \
                  "xmm14", "xmm15"
