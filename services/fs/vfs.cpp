@@ -418,7 +418,7 @@ Result<ostd::i64> InodeFile::seek(ostd::i64 offset, int whence) {
     default: return Errno::einval;
   }
   ostd::i64 np = 0;
-  if (__builtin_add_overflow(base, offset, &np)) return Errno::eoverflow;
+  if (!ostd::checked_add<ostd::i64>(base, offset, np)) return Errno::eoverflow;
   if (np < 0) return Errno::einval;
   if (inode()->is_dir() && np != 0) {
     // Directory positions are entry indices; only rewinding and SEEK_CUR 0 are meaningful.
