@@ -239,6 +239,8 @@ void timer_init() {
 
 void set_hz(u32 hz) { g_hz = hz == 0 ? 250 : hz; }
 
+u64 tsc_hz() { return g_tsc_hz; }
+
 u64 tsc_to_ns(u64 tsc) {
   return static_cast<u64>((static_cast<unsigned __int128>(tsc) * g_ns_mult) >> 32);
 }

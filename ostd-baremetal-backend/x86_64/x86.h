@@ -93,6 +93,8 @@ inline void write_cr3(u64 v) { asm volatile("mov %0, %%cr3" : : "r"(v) : "memory
 inline void cpuid(u32 leaf, u32 sub, u32& a, u32& b, u32& c, u32& d) {
   asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(leaf), "c"(sub));
 }
+/// The calibrated TSC frequency (0 before calibration).
+u64 tsc_hz();
 inline void cli() { asm volatile("cli" ::: "memory"); }
 inline void sti() { asm volatile("sti" ::: "memory"); }
 

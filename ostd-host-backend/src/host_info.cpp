@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/auxv.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -22,6 +23,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdio>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -31,6 +34,7 @@
 #include <ostd/host/host.h>
 
 #include "host_internal.h"
+#include "platform_internal.h"
 
 namespace ostd::host {
 
@@ -266,3 +270,62 @@ std::string host_report(const Config& config, bool measure) {
 }
 
 }  // namespace ostd::host
+
+namespace ostd::arch {
+
+CpuDescription describe_cpu() {
+  using host::cpuinfo_field;
+  CpuDescription d;
+  auto number = [](const std::string& s) { return static_cast<u32>(std::strtoul(s.c_str(), nullptr, 10)); };
+  d.vendor = cpuinfo_field("vendor_id");
+  d.family = number(cpuinfo_field("cpu family"));
+  d.model = number(cpuinfo_field("model"));
+  d.stepping = number(cpuinfo_field("stepping"));
+  d.model_name = cpuinfo_field("model name");
+  d.mhz = number(cpuinfo_field("cpu MHz"));
+  d.cache_kb = number(cpuinfo_field("cache size"));
+  d.clflush_bytes = number(cpuinfo_field("clflush size"));
+  if (d.clflush_bytes == 0) d.clflush_bytes = 64;
+  std::string sizes = cpuinfo_field("address sizes");  // "46 bits physical, 48 bits virtual"
+  if (std::sscanf(sizes.c_str(), "%u bits physical, %u bits virtual", &d.phys_bits, &d.virt_bits) != 2) {
+    d.phys_bits = 46;
+    d.virt_bits = 48;
+  }
+  // The flags as the host shows them, less what a guest here cannot use.
+  std::string flags = cpuinfo_field("flags");
+  if (!host::guests_may_use_fsgsbase()) {
+    std::string padded = " " + flags + " ";
+    if (usize at = padded.find(" fsgsbase "); at != std::string::npos) padded.erase(at, 9);
+    flags = padded.substr(1, padded.size() - 2);
+  }
+  d.flags = flags;
+  // The host kernel's AT_HWCAP (CPUID.1:EDX less what it disabled), from /proc/self/auxv: glibc's
+  // getauxval(AT_HWCAP) answers a word of its own on x86-64.
+  u32 a = 0, b = 0, c = 0, e = 0;
+  __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(e) : "a"(1u), "c"(0u));
+  d.hwcap = e;
+  if (FILE* f = std::fopen("/proc/self/auxv", "rb")) {
+    std::array<unsigned long, 2> kv{};
+    while (std::fread(kv.data(), sizeof kv, 1, f) == 1 && kv[0] != AT_NULL) {
+      if (kv[0] == AT_HWCAP) d.hwcap = kv[1];
+    }
+    std::fclose(f);
+  }
+  d.hwcap2 = host::guests_may_use_fsgsbase() ? 2 : 0;  // HWCAP2_FSGSBASE
+  if (d.vendor.empty()) d.vendor = "unknown";
+  return d;
+}
+
+void fill_entropy(std::span<u8> out) {
+  usize done = 0;
+  while (done < out.size()) {
+    ssize_t n = getrandom(out.data() + done, out.size() - done, 0);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      halt_on_panic("getrandom failed: the host gives no entropy");
+    }
+    done += static_cast<usize>(n);
+  }
+}
+
+}  // namespace ostd::arch

@@ -33,6 +33,9 @@ std::string current_clocksource();
 std::string cpuinfo_field(std::string_view key);
 /// Whether the CPU lets user code read and write the FS/GS bases (AT_HWCAP2's FSGSBASE).
 bool host_has_fsgsbase();
+/// Whether a guest's own RDFSBASE/WRFSBASE are followed (the ptrace platform reads the bases
+/// every stop; the seccomp platform when its entry uses FSGSBASE): AT_HWCAP2 tells guests so.
+bool guests_may_use_fsgsbase();
 /// The state components the host's XSAVE saves for user code (XCR0; x87|SSE without XSAVE).
 u64 host_xcr0();
 /// Whether the kernel's clock (and the vDSO's) is the TSC: the host keeps time with it, or with

@@ -620,6 +620,7 @@ void set_fast_syscalls(bool on) { g_fast_syscalls = on; }
 void set_use_fsgsbase(bool on) {
   if (g_shared == nullptr) g_use_fsgsbase = on;
 }
+bool guests_may_use_fsgsbase() { return host_has_fsgsbase() && (!seccomp_platform() || g_use_fsgsbase); }
 u32 seccomp_fast_syscall_gs_offset() {
   return seccomp_platform() && fast_entry_enabled() ? static_cast<u32>(kMbFastEntry) : 0;
 }

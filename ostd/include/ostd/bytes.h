@@ -22,6 +22,13 @@ std::span<const u8, sizeof(T)> bytes_of(const T& v) {
   return std::span<const u8, sizeof(T)>(reinterpret_cast<const u8*>(&v), sizeof(T));  // NOLINT
 }
 
+/// The bytes of an array of T.
+template <typename T>
+  requires std::is_trivially_copyable_v<T>
+std::span<const u8> bytes_of_span(std::span<const T> v) {
+  return std::span<const u8>(reinterpret_cast<const u8*>(v.data()), v.size_bytes());  // NOLINT
+}
+
 /// The bytes of a string (no terminating NUL).
 inline std::span<const u8> bytes_of_string(std::string_view s) {
   return std::span<const u8>(reinterpret_cast<const u8*>(s.data()), s.size());  // NOLINT

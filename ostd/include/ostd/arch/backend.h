@@ -8,6 +8,7 @@
 #include <span>
 #include <string_view>
 
+#include <ostd/cpu.h>
 #include <ostd/error.h>
 #include <ostd/log.h>
 #include <ostd/mm/vm_space.h>
@@ -142,6 +143,11 @@ void io_port_write(u16 port, int width, u32 value);
 bool pci_present();
 u32 pci_config_read32(u8 bus, u8 device, u8 function, u16 offset);
 void pci_config_write32(u8 bus, u8 device, u8 function, u16 offset, u32 value);
+
+// ---- the CPU (ostd/cpu.h) ----
+/// Describes the boot CPU; called once, after boot.
+CpuDescription describe_cpu();
+void fill_entropy(std::span<u8> out);
 
 // ---- console, log, halt ----
 void log_write(LogLevel level, std::string_view module, std::string_view message);
