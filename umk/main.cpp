@@ -41,6 +41,9 @@ const char kUsage[] =
     "  --fsgsbase on|off  seccomp platform: use the CPU's FSGSBASE instructions where it has\n"
     "                     them (default on); off behaves as on a CPU without them (for tests;\n"
     "                     UMK_FSGSBASE sets the default)\n"
+    "  --aslr on|off      place stacks, heaps, mappings and PIE bases at random (default\n"
+    "                     on, as Linux); off makes every run's layout the same, so a\n"
+    "                     failure can be replayed (UMK_ASLR sets the default)\n"
     "  --hz N             timer interrupt rate (default 250)\n"
     "  --log-file FILE    write the kernel's log to FILE instead of stderr (which is the\n"
     "                     guest's too); UMK_LOG_FILE sets the default\n"
@@ -78,6 +81,12 @@ int main(int argc, char** argv) {
     std::string v = p;
     if (v != "on" && v != "off") return usage_error("UMK_FSGSBASE must be on or off");
     cfg.use_fsgsbase = v == "on";
+  }
+  bool aslr = true;
+  if (const char* p = std::getenv("UMK_ASLR"); p != nullptr && *p != '\0') {
+    std::string v = p;
+    if (v != "on" && v != "off") return usage_error("UMK_ASLR must be on or off");
+    aslr = v == "on";
   }
   if (const char* p = std::getenv("UMK_PLATFORM"); p != nullptr && *p != '\0') {
     std::string plat = p;
@@ -136,6 +145,10 @@ int main(int argc, char** argv) {
       const std::string* v = value("--fsgsbase");
       if (v == nullptr || (*v != "on" && *v != "off")) return usage_error("--fsgsbase must be on or off");
       cfg.use_fsgsbase = *v == "on";
+    } else if (a == "--aslr") {
+      const std::string* v = value("--aslr");
+      if (v == nullptr || (*v != "on" && *v != "off")) return usage_error("--aslr must be on or off");
+      aslr = *v == "on";
     } else if (a == "--hz") {
       const std::string* v = value("--hz");
       int hz = v == nullptr ? 0 : std::atoi(v->c_str());
@@ -169,6 +182,7 @@ int main(int argc, char** argv) {
   // The kernel command line: words the services understand ("strace").
   info.cmdline = "umk";
   if (strace) info.cmdline += " strace";
+  if (!aslr) info.cmdline += " norandmaps";
 
   std::vector<unsigned char> initramfs;
   if (!initramfs_path.empty()) {

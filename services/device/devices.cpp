@@ -177,7 +177,7 @@ Result<std::shared_ptr<File>> open_device(bool char_device, u64 rdev, const std:
     return std::shared_ptr<File>(std::make_shared<HvcFile>(hvc, dentry, f));
   }
   if ((major == kTtyAuxMajor && (minor == 0 || minor == 1)) || (major == kTtyMajor && minor <= 1)) {
-    return open_console_device(f);
+    return open_console_device(f, dentry);
   }
   return Errno::enxio;
 }

@@ -16,6 +16,7 @@
 #include <ostd/time.h>
 
 #include "device/line_discipline.h"
+#include "fs/vfs.h"
 #include "process/process.h"
 #include "signal/signal.h"
 
@@ -162,7 +163,8 @@ abi::Stat char_stat(u32 major, u32 minor, u32 perm) {
 /// The console tty.
 class TtyFile final : public File {
  public:
-  explicit TtyFile(u32 flags) { set_status_flags(flags); }
+  TtyFile(u32 flags, std::shared_ptr<Dentry> dentry) : dentry_(std::move(dentry)) { set_status_flags(flags); }
+  std::shared_ptr<Dentry> dentry() const override { return dentry_; }
 
   Result<usize> read(Thread& self, ostd::VmWriter& out) override {
     Console& c = console();
@@ -191,7 +193,10 @@ class TtyFile final : public File {
     return write_console(1, in, true);
   }
 
-  Result<abi::Stat> stat() override { return char_stat(5, 1, 0620); }
+  Result<abi::Stat> stat() override {
+    if (dentry_) return dentry_->inode()->stat();
+    return char_stat(5, 1, 0620);
+  }
 
   u32 poll_events() override {
     Console& c = console();
@@ -265,6 +270,9 @@ class TtyFile final : public File {
       default: return Errno::enotty;
     }
   }
+
+ private:
+  std::shared_ptr<Dentry> dentry_;  // the device node it was opened by (/dev/console...)
 };
 
 /// A plain console stream (the console is not a terminal).
@@ -322,7 +330,7 @@ class StreamFile final : public File {
 
 }  // namespace
 
-std::shared_ptr<File> console_stream(int fd) {
+std::shared_ptr<File> console_stream(int fd, const std::shared_ptr<Dentry>& console_node) {
   Console& c = console();
   if (c.terminal) {
     if (c.session == 0) {
@@ -331,14 +339,14 @@ std::shared_ptr<File> console_stream(int fd) {
       c.fg_pgid = 1;
       ostd::console::set_raw_mode(true);
     }
-    return std::make_shared<TtyFile>(kORdWr);
+    return std::make_shared<TtyFile>(kORdWr, console_node);
   }
   if (fd == 0) return std::make_shared<StreamFile>(true, 1, kORdOnly);
   return std::make_shared<StreamFile>(false, fd == 2 ? 2 : 1, kOWrOnly);
 }
 
-std::shared_ptr<File> open_console_device(u32 flags) {
-  if (console().terminal) return std::make_shared<TtyFile>(flags);
+std::shared_ptr<File> open_console_device(u32 flags, const std::shared_ptr<Dentry>& node) {
+  if (console().terminal) return std::make_shared<TtyFile>(flags, node);
   return std::make_shared<StreamFile>(true, 1, flags);
 }
 

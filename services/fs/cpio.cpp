@@ -78,9 +78,16 @@ Result<std::vector<Entry>> parse(std::span<const ostd::u8> archive) {
     for (usize i = 0; i + 1 < namesize; ++i) name.push_back(static_cast<char>(archive[name_off + i]));
     usize data_off = align4(name_off + namesize);
     if (data_off > archive.size() || filesize > archive.size() - data_off) return Errno::einval;
-    if (name == "TRAILER!!!") break;
-    out.push_back(Entry{normalize(name), mode, archive.subspan(data_off, filesize)});
     off = align4(data_off + filesize);
+    if (name == "TRAILER!!!") {
+      // Archives may follow one another (concatenated initramfs images, as Linux unpacks them),
+      // with NUL padding between them; the next one starts on a 4-byte boundary.
+      while (off < archive.size() && archive[off] == 0) ++off;
+      if (off >= archive.size()) break;
+      if ((off & 3) != 0) return Errno::einval;
+      continue;
+    }
+    out.push_back(Entry{normalize(name), mode, archive.subspan(data_off, filesize)});
   }
   return out;
 }

@@ -8,11 +8,15 @@
 #include <string>
 #include <vector>
 
+#include <ostd/boot.h>
+#include <ostd/bytes.h>
+#include <ostd/cpu.h>
 #include <ostd/format.h>
 #include <ostd/mm/frame.h>
 #include <ostd/mm/io.h>
 #include <ostd/time.h>
 
+#include "device/devices.h"
 #include "fs/vfs.h"
 #include "process/internal.h"
 #include "process/process.h"
@@ -146,6 +150,11 @@ Result<std::shared_ptr<Process>> live_process(ostd::i32 pid) {
   return p;
 }
 
+std::string reinterpret_bytes(u64 w) {
+  auto b = ostd::bytes_of(w);
+  return std::string(b.begin(), b.end());
+}
+
 // The monotonic time of boot.
 u64 boot_ns() { return ostd::monotonic_ns() - uptime_ns(); }
 
@@ -227,32 +236,75 @@ Result<std::string> gen_status(ostd::i32 pid) {
   return s;
 }
 
+// Bytes [from, to) of p's memory, as far as they are mapped (at most 1 MiB).
+std::string read_process_memory(const Process& p, ostd::Vaddr from, ostd::Vaddr to) {
+  std::string out;
+  if (!p.vm || to <= from) return out;
+  std::vector<ostd::u8> buf(std::min<u64>(to - from, u64{1} << 20));
+  auto n = p.vm->read_bytes_partial(from, buf);
+  if (n.is_error()) return out;
+  out.assign(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n.value()));
+  return out;
+}
+
+// As Linux's get_mm_cmdline: the argument strings as they are now in the process's memory; when
+// the program overwrote the NUL that ended them (setproctitle), up to the first NUL, reading on
+// into the environment.
 Result<std::string> gen_cmdline(ostd::i32 pid) {
   auto p = TRY(live_process(pid));
-  std::string s;
-  if (p->state == Process::State::Zombie) return s;
-  for (const auto& a : p->cmdline) {
-    s += a;
-    s.push_back('\0');
+  if (p->state == Process::State::Zombie || !p->vm) return std::string();
+  if (p->arg_end <= p->arg_start) {
+    std::string s;
+    for (const auto& a : p->cmdline) {
+      s += a;
+      s.push_back('\0');
+    }
+    return s;
   }
+  std::string args = read_process_memory(*p, p->arg_start, p->arg_end);
+  if (!args.empty() && args.back() != '\0' && args.size() == p->arg_end - p->arg_start) {
+    std::string more = read_process_memory(*p, p->arg_start, std::max(p->env_end, p->arg_end));
+    usize nul = more.find('\0');
+    return nul == std::string::npos ? more : more.substr(0, nul + 1);
+  }
+  return args;
+}
+
+Result<std::string> gen_environ(ostd::i32 pid) {
+  auto p = TRY(live_process(pid));
+  if (p->state == Process::State::Zombie || !p->vm) return std::string();
+  return read_process_memory(*p, p->env_start, p->env_end);
+}
+
+Result<std::string> gen_auxv(ostd::i32 pid) {
+  auto p = TRY(live_process(pid));
+  std::string s;
+  for (u64 w : p->saved_auxv) s.append(reinterpret_bytes(w));
   return s;
 }
 
+// As Linux's show_map_vma: "start-end perms offset major:minor inode", the name from column 74.
 Result<std::string> gen_maps(ostd::i32 pid) {
   auto p = TRY(live_process(pid));
   std::string s;
   if (!p->mm) return s;
+  auto hex = [](u64 v, usize width) {
+    std::string h = ostd::format("{:x}", v);
+    return std::string(width - std::min(width, h.size()), '0') + h;
+  };
   for (const auto& v : p->mm->areas()) {
     std::string perms;
     perms += (v.prot & 1) != 0 ? 'r' : '-';
     perms += (v.prot & 2) != 0 ? 'w' : '-';
     perms += (v.prot & 4) != 0 ? 'x' : '-';
     perms += (v.flags & 1) != 0 ? 's' : 'p';
-    std::string line = ostd::format("{:x}-{:x} {} {} 00:00 0", v.start, v.end, perms,
-                                    std::string(8 - std::min<usize>(8, ostd::format("{:x}", v.file_offset).size()), '0') +
-                                        ostd::format("{:x}", v.file_offset));
+    bool file = v.ino != 0;
+    std::string line = ostd::format("{}-{} {} {} {}:{} {} ", hex(v.start, 8), hex(v.end, 8), perms,
+                                    hex(file ? v.file_offset : 0, 8), hex(file ? dev_major(v.dev) : 0, 2),
+                                    hex(file ? dev_minor(v.dev) : 0, 2), file ? v.ino : 0);
     if (!v.name.empty()) {
-      if (line.size() < 73) line.append(73 - line.size(), ' ');
+      line.append(line.size() < 72 ? 72 - line.size() : 0, ' ');  // seq_pad to 72, then a space
+      line += ' ';
       line += v.name;
     }
     s += line + "\n";
@@ -314,20 +366,30 @@ Result<std::string> gen_filesystems() {
   return s;
 }
 
+// One block per CPU, as Linux's show_cpuinfo (arch/x86/kernel/cpu/proc.c).
 Result<std::string> gen_cpuinfo() {
-  return std::string(
-      "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 0\n"
-      "model name\t: umk virtual CPU\nstepping\t: 0\ncpu MHz\t\t: 1000.000\ncache size\t: 0 KB\n"
-      "physical id\t: 0\nsiblings\t: 1\ncore id\t\t: 0\ncpu cores\t: 1\napicid\t\t: 0\n"
-      "fpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: 13\nwp\t\t: yes\n"
-      "flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr "
-      "sse sse2 ht syscall nx lm constant_tsc rep_good nopl pni ssse3 cx16 sse4_1 sse4_2 popcnt\n"
-      "bogomips\t: 2000.00\nclflush size\t: 64\ncache_alignment\t: 64\n"
-      "address sizes\t: 46 bits physical, 48 bits virtual\n\n");
+  const ostd::CpuDescription& c = ostd::cpu_description();
+  std::string s;
+  u32 cpus = std::max<u32>(1, ostd::boot_info().cpu_count);
+  for (u32 i = 0; i < cpus; ++i) {
+    s += ostd::format("processor\t: {}\nvendor_id\t: {}\ncpu family\t: {}\nmodel\t\t: {}\n", i, c.vendor, c.family,
+                      c.model);
+    s += ostd::format("model name\t: {}\nstepping\t: {}\n", c.model_name, c.stepping);
+    s += ostd::format("cpu MHz\t\t: {}.000\ncache size\t: {} KB\n", c.mhz, c.cache_kb);
+    s += ostd::format("physical id\t: 0\nsiblings\t: {}\ncore id\t\t: {}\ncpu cores\t: {}\napicid\t\t: {}\n",
+                      cpus, i, cpus, i);
+    s += ostd::format("initial apicid\t: {}\nfpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: 13\nwp\t\t: yes\n", i);
+    s += ostd::format("flags\t\t: {}\n", c.flags);
+    s += ostd::format("bogomips\t: {}.00\nclflush size\t: {}\ncache_alignment\t: {}\n", c.mhz * 2,
+                      c.clflush_bytes, c.clflush_bytes);
+    s += ostd::format("address sizes\t: {} bits physical, {} bits virtual\npower management:\n\n", c.phys_bits,
+                      c.virt_bits);
+  }
+  return s;
 }
 
 Result<std::string> gen_version() {
-  return std::string("Linux version 6.1.0-umk (umk@framekernel) (c++20) #1 SMP PREEMPT\n");
+  return ostd::format("Linux version {} (root@framekernel) (c++20) #1 SMP PREEMPT\n", kKernelRelease);
 }
 
 Result<std::string> gen_proc_stat() {
@@ -375,15 +437,16 @@ Result<std::vector<Child>> fd_children(u64 dev, ostd::i32 pid) {
 Result<std::vector<Child>> pid_children(u64 dev, ostd::i32 pid) {
   TRY(live_process(pid));
   std::vector<Child> out;
-  auto file = [&](std::string name, Generator g) {
-    out.push_back(Child{std::move(name), std::make_shared<ProcFile>(dev, std::move(g))});
+  auto file = [&](std::string name, Generator g, u32 perm = 0444) {
+    out.push_back(Child{std::move(name), std::make_shared<ProcFile>(dev, std::move(g), perm)});
   };
   file("stat", [pid] { return gen_stat(pid); });
   file("status", [pid] { return gen_status(pid); });
   file("cmdline", [pid] { return gen_cmdline(pid); });
   file("comm", [pid]() -> Result<std::string> { return TRY(live_process(pid))->comm + "\n"; });
   file("maps", [pid] { return gen_maps(pid); });
-  file("environ", []() -> Result<std::string> { return std::string(); });
+  file("environ", [pid] { return gen_environ(pid); }, 0400);
+  file("auxv", [pid] { return gen_auxv(pid); }, 0400);
   file("mounts", [] { return gen_mounts(); });
   auto link = [&](std::string name, LinkTarget t) {
     out.push_back(Child{std::move(name), std::make_shared<ProcLink>(dev, std::move(t))});
@@ -433,6 +496,30 @@ Result<std::vector<Child>> pid_children(u64 dev, ostd::i32 pid) {
   return out;
 }
 
+// /proc/sys: the kernel's tunables that programs read (read-only here).
+std::shared_ptr<Inode> sys_dir(u64 d) {
+  auto value = [d](std::function<std::string()> f) {
+    return std::make_shared<ProcFile>(d, [f] { return Result<std::string>(f() + "\n"); });
+  };
+  auto dir = [d](std::vector<Child> children) {
+    return std::make_shared<ProcDir>(d, [children] { return Result<std::vector<Child>>(children); });
+  };
+  std::vector<Child> kernel{
+      {"randomize_va_space", value([] { return ostd::format("{}", randomize_va_space()); })},
+      {"ostype", value([] { return std::string("Linux"); })},
+      {"osrelease", value([] { return std::string(kKernelRelease); })},
+      {"pid_max", value([] { return std::string("4194304"); })},
+      {"ngroups_max", value([] { return std::string("65536"); })},
+      {"cap_last_cap", value([] { return std::string("40"); })},
+  };
+  std::vector<Child> fs{{"pipe-max-size", value([] { return std::string("1048576"); })},
+                        {"nr_open", value([] { return std::string("1048576"); })}};
+  std::vector<Child> vm{{"overcommit_memory", value([] { return std::string("0"); })},
+                        {"max_map_count", value([] { return std::string("65530"); })},
+                        {"mmap_min_addr", value([] { return std::string("65536"); })}};
+  return dir({{"kernel", dir(kernel)}, {"fs", dir(fs)}, {"vm", dir(vm)}});
+}
+
 class ProcFs final : public FileSystem {
  public:
   ProcFs() : FileSystem("proc") {
@@ -458,6 +545,7 @@ class ProcFs final : public FileSystem {
       file("filesystems", gen_filesystems);
       file("version", gen_version);
       file("stat", gen_proc_stat);
+      out.push_back(Child{"sys", sys_dir(d)});
       for (const auto& p : pid_table().all_processes()) {
         if (p->state == Process::State::Reaped) continue;
         ostd::i32 pid = p->pid();

@@ -6,6 +6,7 @@
 
 #include <ostd/mm/io.h>
 
+#include "device/devices.h"
 #include "fs/file.h"
 #include "fs/pipe.h"
 #include "fs/vfs.h"
@@ -168,6 +169,10 @@ Result<long> sys_sendfile(Thread& t, const SyscallArgs& a) {
   usize count = std::min<u64>(a[3], kMaxRw);
   std::vector<ostd::u8> buf(std::min<usize>(count, 65536));
   usize done = 0;
+  // From a stream (a tty's line, a pipe's contents), what one read brought is the answer: reading
+  // on would wait for input the caller has not asked for yet (cat of a tty needed a second ^D).
+  auto in_stat = in->stat();
+  const bool stream = in_stat.is_error() || (in_stat.value().st_mode & abi::kSIfmt) != abi::kSIfreg;
   while (done < count) {
     usize want = std::min(buf.size(), count - done);
     auto w = ostd::VmWriter::from_kernel(std::span<ostd::u8>(buf).first(want));
@@ -185,7 +190,7 @@ Result<long> sys_sendfile(Thread& t, const SyscallArgs& a) {
       return wr.error();
     }
     done += wr.value();
-    if (wr.value() < got) break;
+    if (wr.value() < got || (stream && got < want)) break;
   }
   if (off) TRY(offp.write(t.vm(), static_cast<ostd::i64>(*off + done)));
   return static_cast<long>(done);
@@ -648,12 +653,10 @@ Result<long> sys_statx(Thread& t, const SyscallArgs& a) {
   ts(64, st.st_atim);
   ts(96, st.st_ctim);
   ts(112, st.st_mtim);
-  auto major = [](u64 dev) { return static_cast<u32>(((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfffu)); };
-  auto minor = [](u64 dev) { return static_cast<u32>((dev & 0xff) | ((dev >> 12) & ~0xffu)); };
-  put(128, major(st.st_rdev), 4);
-  put(132, minor(st.st_rdev), 4);
-  put(136, major(st.st_dev), 4);
-  put(140, minor(st.st_dev), 4);
+  put(128, dev_major(st.st_rdev), 4);
+  put(132, dev_minor(st.st_rdev), 4);
+  put(136, dev_major(st.st_dev), 4);
+  put(140, dev_minor(st.st_dev), 4);
   TRY(t.vm().write_bytes(a[4], buf));
   return 0;
 }

@@ -556,6 +556,8 @@ std::shared_ptr<FsContext> initial_fs_context() {
   return std::make_shared<FsContext>(s.root, s.root);
 }
 
-Result<std::shared_ptr<File>> open_console_stream(int fd) { return console_stream(fd); }
+Result<std::shared_ptr<File>> open_console_stream(int fd, const std::shared_ptr<Dentry>& console_node) {
+  return console_stream(fd, console_node);
+}
 
 }  // namespace services

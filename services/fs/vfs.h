@@ -246,7 +246,7 @@ ostd::Result<std::shared_ptr<File>> open_dentry(const std::shared_ptr<Dentry>& d
 ostd::Result<void> init_root_fs(std::span<const ostd::u8> initramfs);
 std::shared_ptr<FsContext> initial_fs_context();
 /// The console as file descriptor 0, 1 or 2 of the first process.
-ostd::Result<std::shared_ptr<File>> open_console_stream(int fd);
+ostd::Result<std::shared_ptr<File>> open_console_stream(int fd, const std::shared_ptr<Dentry>& console_node);
 
 // ---- file systems (fs/ramfs.cpp, fs/devfs.cpp, fs/procfs.cpp) ----
 std::shared_ptr<FileSystem> make_ramfs(std::string type = "tmpfs");

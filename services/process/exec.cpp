@@ -3,6 +3,7 @@
 #include <optional>
 #include <utility>
 
+#include <ostd/boot.h>
 #include <ostd/log.h>
 #include <ostd/mm/io.h>
 
@@ -32,14 +33,18 @@ constexpr u64 kStackSize = u64{8} << 20;
 constexpr ostd::usize kMaxArgStrlen = 131072;   // MAX_ARG_STRLEN
 constexpr ostd::usize kMaxArgTotal = 2u << 20;  // a quarter of the 8 MiB stack limit
 constexpr ostd::usize kMaxInterpDepth = 4;
+// ELF_ET_DYN_BASE: two thirds of the 47-bit user range, where Linux puts a PIE.
+constexpr Vaddr kPieBase = 0x555555554000ull;
 
 struct Program {
   std::string path;
+  std::string execfn;  // the path execve was given (AT_EXECFN), before any #! interpreter
   std::vector<ostd::u8> bytes;  // the whole file, or only its head when `cache` is set
   std::vector<std::string> argv;
   std::string resolved;  // the file's path with symlinks resolved (/proc/<pid>/exe)
   std::shared_ptr<SharedPages> cache;  // the file's page cache: segments are mapped from it
   u64 file_size = 0;
+  u64 dev = 0, ino = 0;  // the file's identity (/proc/PID/maps)
   std::shared_ptr<Program> interp;  // PT_INTERP's program (the dynamic loader), if any
 };
 
@@ -70,6 +75,9 @@ Result<Program> open_program(FsContext& fs, const Process& caller, const std::st
   p.resolved = dentry->path();
   p.cache = std::move(cache);
   p.file_size = size;
+  abi::Stat st = dentry->inode()->stat();
+  p.dev = st.st_dev;
+  p.ino = st.st_ino;
   return p;
 }
 
@@ -86,6 +94,7 @@ Result<std::shared_ptr<Program>> open_interpreter(FsContext& fs, const Process& 
 // Finds the program, following #! interpreters (at most 4 deep), and a dynamic program's loader.
 Result<Program> find_program(FsContext& fs, const Process& caller, std::string path,
                              std::vector<std::string> argv) {
+  const std::string execfn = path;
   for (ostd::usize depth = 0; depth <= kMaxInterpDepth; ++depth) {
     // The caller matters for /proc/self/... (busybox and others exec /proc/self/exe).
     Program prog = TRY(open_program(fs, caller, path));
@@ -111,6 +120,7 @@ Result<Program> find_program(FsContext& fs, const Process& caller, std::string p
       continue;
     }
     prog.argv = std::move(argv);
+    prog.execfn = execfn;
     LoadedImage li = TRY(parse_elf(prog.bytes, prog.file_size));
     if (!li.interpreter.empty()) prog.interp = TRY(open_interpreter(fs, caller, li.interpreter));
     return prog;
@@ -149,15 +159,17 @@ Result<std::vector<ostd::u8>> read_whole_cache(const Program& prog) {
 // Maps each PT_LOAD segment as a private mapping of the file's pages (faulted in on demand,
 // copied on write, as ld.so does with mmap), the page where the file bytes end with its tail
 // zeroed, and the rest (.bss) as anonymous memory.
-Result<void> map_segments_lazily(MemoryMap& mm, const LoadedImage& li, const std::shared_ptr<SharedPages>& cache,
-                                 const std::string& name) {
+Result<void> map_segments_lazily(MemoryMap& mm, const LoadedImage& li, const Program& prog) {
+  const std::shared_ptr<SharedPages>& cache = prog.cache;
   for (const LoadedSegment& s : li.segments) {
     ostd::u32 prot = prot_of(s.flags);
     Vaddr file_end = s.vaddr + s.filesz;
     Vaddr file_pages_end = std::min(ostd::page_align_up(file_end), s.end);
     if (s.filesz > 0 && file_pages_end > s.start) {
       u64 off = s.offset - (s.vaddr - s.start);
-      TRY(mm.map(s.start, file_pages_end - s.start, prot, kMapPrivate | kMapFixed, nullptr, off, name, cache));
+      TRY(mm.map(s.start, file_pages_end - s.start, prot, kMapPrivate | kMapFixed, nullptr, off, prog.resolved,
+                 cache));
+      mm.set_file_identity(s.start, file_pages_end - s.start, prog.dev, prog.ino);
       // Map the file's pages now, read-only (writes copy them): a page fault costs far more
       // than a mapping made in a batch, and a program touches much of its text at start.
       ostd::PageFlags ro = ostd::PageFlags::None;
@@ -180,8 +192,8 @@ Result<void> map_segments_lazily(MemoryMap& mm, const LoadedImage& li, const std
     }
     if (s.end > file_pages_end) {
       Vaddr from = std::max(file_pages_end, s.start);
-      TRY(mm.map(from, s.end - from, prot, kMapPrivate | kMapAnonymous | kMapFixed, nullptr, 0,
-                 s.filesz > 0 ? name : std::string()));
+      // Anonymous, as Linux's (unnamed in /proc/PID/maps).
+      TRY(mm.map(from, s.end - from, prot, kMapPrivate | kMapAnonymous | kMapFixed, nullptr, 0));
     }
   }
   return {};
@@ -203,7 +215,7 @@ Result<LoadedImage> map_elf(NewImage& img, const Program& prog, std::optional<Va
     lazy = can_map_lazily(li);
   }
   if (lazy) {
-    TRY(map_segments_lazily(*img.mm, li, prog.cache, prog.resolved));
+    TRY(map_segments_lazily(*img.mm, li, prog));
     return li;
   }
   if (prog.cache) {
@@ -220,6 +232,9 @@ Result<LoadedImage> map_elf(NewImage& img, const Program& prog, std::optional<Va
     v.prot = prot_of(s.flags);
     v.flags = kMapPrivate;
     v.name = prog.resolved;
+    v.dev = prog.dev;
+    v.ino = prog.ino;
+    v.file_offset = s.offset - (s.vaddr - s.start);
     img.mm->add_area(v);
   }
   return li;
@@ -258,18 +273,49 @@ Result<LoadedImage> map_interpreter(NewImage& img, const Program& interp, const 
   return li;
 }
 
-Result<NewImage> build_image(const Program& prog, const std::vector<std::string>& envp) {
+// Where a new image's parts go (Linux's x86-64 layout: arch/x86/mm/mmap.c, fs/binfmt_elf.c).
+struct Layout {
+  Vaddr stack_top;
+  Vaddr mmap_base;    // mappings (the dynamic loader first) go down from here
+  Vaddr pie_base;     // where an ET_DYN program's lowest page goes
+  u64 brk_offset;     // the heap starts this far above the program's end
+};
+
+Layout choose_layout(bool randomize) {
+  constexpr u64 kStackRandomMax = u64{16} << 30;  // STACK_RND_MASK: 22 bits of pages
+  constexpr u64 kMmapRandomMax = u64{1} << 40;    // mmap_rnd_bits 28: 28 bits of pages
+  constexpr u64 kBrkRandomMax = u64{32} << 20;    // arch_randomize_brk: 32 MiB
+  constexpr u64 kGuardGap = u64{1} << 20;         // stack_guard_gap: 256 pages
+  auto pages_below = [](u64 max) { return (next_random() % (max / ostd::kPageSize)) * ostd::kPageSize; };
+  const Vaddr top = ostd::VmSpace::user_top();
+  Layout l{};
+  l.stack_top = top - (randomize ? pages_below(kStackRandomMax) : 0);
+  // The gap below the top keeps room for the stack to grow to its limit and for its random
+  // placement: at least 128 MiB, as mmap_base().
+  u64 gap = std::max<u64>(kStackSize + kGuardGap + (randomize ? kStackRandomMax : 0), u64{128} << 20);
+  l.mmap_base = top - gap - (randomize ? pages_below(kMmapRandomMax) : 0);
+  l.pie_base = kPieBase + (randomize ? pages_below(kMmapRandomMax) : 0);
+  l.brk_offset = randomize ? pages_below(kBrkRandomMax) : 0;
+  return l;
+}
+
+Result<NewImage> build_image(const Program& prog, const std::vector<std::string>& envp, const Credentials& creds,
+                             bool randomize, StackImage& stack) {
   NewImage img;
   img.vm = TRY(ostd::VmSpace::create());
   img.mm = std::make_shared<MemoryMap>(img.vm);
   attach_fault_handler(img.mm);
-  LoadedImage li = TRY(map_elf(img, prog, std::nullopt));
-  img.mm->set_brk_base(li.brk_start);
-  Vaddr stack_top = ostd::VmSpace::user_top();
+  Layout layout = choose_layout(randomize);
+  LoadedImage probe = TRY(parse_elf(prog.bytes, prog.file_size));
+  std::optional<Vaddr> pie_bias;
+  if (probe.dynamic) pie_bias = layout.pie_base - ostd::page_align_down(probe.lowest);
+  LoadedImage li = TRY(map_elf(img, prog, pie_bias));
+  img.mm->set_brk_base(li.brk_start + layout.brk_offset);
+  Vaddr stack_top = layout.stack_top;
   Vaddr stack_bottom = stack_top - kStackSize;
   TRY(img.mm->map(stack_bottom, kStackSize, kProtRead | kProtWrite,
                   kMapPrivate | kMapAnonymous | kMapFixed | kMapGrowsdown, nullptr, 0, "[stack]"));
-  img.mm->set_mmap_base(stack_bottom - (u64{1} << 30));
+  img.mm->set_mmap_base(layout.mmap_base);
   Vaddr start = li.entry;
   Vaddr base = 0;
   if (prog.interp) {
@@ -278,12 +324,26 @@ Result<NewImage> build_image(const Program& prog, const std::vector<std::string>
     base = il.load_bias;
   }
   Vaddr vdso = TRY(map_vdso(*img.mm));
-  ExecInfo info{prog.argv, envp, li.entry, li.phdr, li.phent, li.phnum, vdso, base};
-  Vaddr sp = TRY(build_initial_stack(*img.vm, stack_top, info));
+  ExecInfo info{prog.argv, envp, prog.execfn, li.entry, li.phdr, li.phent, li.phnum, vdso, base,
+                creds.uid, creds.euid, creds.gid, creds.egid, false};
+  stack = TRY(build_initial_stack(*img.vm, stack_top, info));
   img.ctx.set_instruction_pointer(start);
-  img.ctx.set_stack_pointer(sp);
+  img.ctx.set_stack_pointer(stack.sp);
   img.ctx.regs().rflags = 0x202;
   return img;
+}
+
+bool randomizes(const Process& p) {
+  constexpr ostd::u32 kAddrNoRandomize = 0x0040000;
+  return randomize_va_space() != 0 && (p.personality & kAddrNoRandomize) == 0;
+}
+
+void record_stack(Process& p, StackImage& stack) {
+  p.arg_start = stack.arg_start;
+  p.arg_end = stack.arg_end;
+  p.env_start = stack.env_start;
+  p.env_end = stack.env_end;
+  p.saved_auxv = std::move(stack.auxv);
 }
 
 std::string base_name(const std::string& path) {
@@ -339,7 +399,9 @@ Result<void> exec_program(Thread& self, const std::string& path, std::vector<std
                           std::vector<std::string> envp) {
   Process& p = self.process();
   Program prog = TRY(find_program(*p.fs, p, path, std::move(argv)));
-  NewImage img = TRY(retry_after_address_space_releases([&] { return build_image(prog, envp); }));
+  StackImage stack;
+  NewImage img = TRY(retry_after_address_space_releases(
+      [&] { return build_image(prog, envp, p.creds, randomizes(p), stack); }));
   auto user = TRY(ostd::UserMode::create(img.vm, img.ctx));
   // ---- point of no return ----
   for (auto& t : threads_of(p)) {
@@ -371,12 +433,26 @@ Result<void> exec_program(Thread& self, const std::string& path, std::vector<std
   p.comm = base_name(prog.path);
   p.exe_path = prog.resolved;
   p.cmdline = prog.argv;
+  record_stack(p, stack);
   if (!p.vfork_released) {
     p.vfork_released = true;
     (void)p.vfork_done.wake_all();
   }
   kLog.debug("pid {} exec {}", p.pid(), prog.path);
   return {};
+}
+
+int randomize_va_space() {
+  static const int value = [] {
+    std::string_view c = ostd::boot_info().cmdline;
+    for (std::size_t i = 0; i < c.size();) {
+      std::size_t e = std::min(c.find(' ', i), c.size());
+      if (c.substr(i, e - i) == "norandmaps") return 0;
+      i = e + 1;
+    }
+    return 2;
+  }();
+  return value;
 }
 
 Result<std::shared_ptr<Process>> spawn_init(const std::vector<std::string>& argv) {
@@ -387,15 +463,20 @@ Result<std::shared_ptr<Process>> spawn_init(const std::vector<std::string>& argv
   p->sid = pid;
   p->fs = initial_fs_context();
   p->fds = std::make_shared<FdTable>();
+  // The console tty is /dev/console's, as for Linux's init (ttyname(3) names it).
+  auto node = walk(PathLookup{*p->fs, nullptr, p.get()}, "/dev/console", true);
+  std::shared_ptr<Dentry> console_node = node.is_ok() ? node.value() : nullptr;
   for (int fd = 0; fd < 3; ++fd) {
-    auto f = TRY(open_console_stream(fd));
+    auto f = TRY(open_console_stream(fd, console_node));
     TRY(p->fds->install_at(fd, f, false));
   }
   p->handlers = std::make_shared<SignalHandlers>();
   init_rlimits(*p);
   std::vector<std::string> envp{"HOME=/", "TERM=linux", "PATH=/sbin:/usr/sbin:/bin:/usr/bin"};
   Program prog = TRY(find_program(*p->fs, *p, argv[0], argv));
-  NewImage img = TRY(build_image(prog, envp));
+  StackImage stack;
+  NewImage img = TRY(build_image(prog, envp, p->creds, randomizes(*p), stack));
+  record_stack(*p, stack);
   p->vm = img.vm;
   p->mm = img.mm;
   p->comm = base_name(prog.path);

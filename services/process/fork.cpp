@@ -64,6 +64,12 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
     proc->nice = parent.nice;
     proc->exe_path = parent.exe_path;
     proc->cmdline = parent.cmdline;
+    proc->personality = parent.personality;
+    proc->arg_start = parent.arg_start;
+    proc->arg_end = parent.arg_end;
+    proc->env_start = parent.env_start;
+    proc->env_end = parent.env_end;
+    proc->saved_auxv = parent.saved_auxv;
     proc->rlimits = parent.rlimits;
     proc->exit_signal = exit_signal;
     proc->fds = (flags & kCloneFiles) != 0 ? parent.fds : parent.fds->clone();

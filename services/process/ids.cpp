@@ -4,6 +4,8 @@
 #include <array>
 #include <string>
 
+#include <ostd/bytes.h>
+#include <ostd/cpu.h>
 #include <ostd/mm/io.h>
 #include <ostd/time.h>
 
@@ -176,7 +178,7 @@ Result<long> sys_uname(Thread& t, const SyscallArgs& a) {
   Utsname u{};
   put(u.sysname, "Linux");
   put(u.nodename, "umk");
-  put(u.release, "6.1.0-framekernel");
+  put(u.release, kKernelRelease);
   put(u.version, "#1 SMP PREEMPT");
   put(u.machine, "x86_64");
   put(u.domainname, "(none)");
@@ -380,6 +382,14 @@ Result<long> sys_setpriority(Thread& t, const SyscallArgs& a) {
 // libc then does without (glibc registers one at start-up).
 Result<long> sys_rseq(Thread&, const SyscallArgs&) { return Errno::enosys; }
 
+// personality(2): any persona is accepted (Linux's set_personality never fails); 0xffffffff only
+// asks. ADDR_NO_RANDOMIZE is the flag this kernel acts on (at the next execve).
+Result<long> sys_personality(Thread& t, const SyscallArgs& a) {
+  ostd::u32 old = t.process().personality;
+  if (a.as_u32(0) != 0xffffffffu) t.process().personality = a.as_u32(0);
+  return static_cast<long>(old);
+}
+
 Result<long> sys_getrandom(Thread& t, const SyscallArgs& a) {
   constexpr ostd::u32 kNonblock = 1, kRandom = 2, kInsecure = 4;
   ostd::u32 flags = a.as_u32(2);
@@ -416,7 +426,7 @@ Result<long> sys_getrandom(Thread& t, const SyscallArgs& a) {
 
 u64 next_random() {
   static u64 state = 0;
-  if (state == 0) state = ostd::monotonic_ns() ^ (ostd::realtime_ns() << 17) ^ 0x9e3779b97f4a7c15ull;
+  while (state == 0) ostd::fill_entropy(ostd::writable_bytes_of(state));
   // xorshift64*
   state ^= state >> 12;
   state ^= state << 25;
@@ -474,6 +484,7 @@ void register_process_syscalls(SyscallTable& t) {
   t.set(S::set_tid_address, &sys_set_tid_address);
   t.set(S::set_robust_list, &sys_set_robust_list);
   t.set(S::getrandom, &sys_getrandom);
+  t.set(S::personality, &sys_personality);
   t.set(S::rseq, &sys_rseq);
   t.set(S::getpriority, &sys_getpriority);
   t.set(S::setpriority, &sys_setpriority);

@@ -1,12 +1,13 @@
-// The System V x86-64 initial process stack.
+// The System V x86-64 initial process stack, laid out as Linux's create_elf_tables does.
 #include <array>
 
 #include <ostd/bytes.h>
+#include <ostd/cpu.h>
 #include <ostd/mm/io.h>
-#include <ostd/time.h>
 
 #include "abi/elf.h"
 #include "process/initial_stack.h"
+#include "process/internal.h"
 #include "signal/signal.h"
 
 #include <ostd/enforce.h>
@@ -35,43 +36,58 @@ Result<Vaddr> push_string(ostd::VmSpace& vm, Vaddr& sp, const std::string& s) {
   return push_bytes(vm, sp, b);
 }
 
-// A per-boot pseudo-random source for AT_RANDOM until the random device lands.
-u64 mix(u64 x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ull;
-  return x ^ (x >> 33);
+// Pushes strings so that they lie in order, contiguous; returns their addresses.
+Result<std::vector<Vaddr>> push_strings(ostd::VmSpace& vm, Vaddr& sp, const std::vector<std::string>& strings) {
+  std::vector<Vaddr> at(strings.size());
+  for (usize i = strings.size(); i-- > 0;) at[i] = TRY(push_string(vm, sp, strings[i]));
+  return at;
 }
 
 }  // namespace
 
-Result<Vaddr> build_initial_stack(ostd::VmSpace& vm, Vaddr stack_top, const ExecInfo& info) {
-  Vaddr sp = stack_top;
-  std::array<u64, 2> rnd{mix(ostd::monotonic_ns()), mix(ostd::realtime_ns() ^ stack_top)};
-  Vaddr random_at = TRY(push_bytes(vm, sp, ostd::bytes_of(rnd)));
-  std::string execfn = info.argv.empty() ? std::string() : info.argv[0];
-  Vaddr execfn_at = TRY(push_string(vm, sp, execfn));
+Result<StackImage> build_initial_stack(ostd::VmSpace& vm, Vaddr stack_top, const ExecInfo& info) {
+  StackImage img;
+  Vaddr sp = stack_top - sizeof(u64);  // Linux leaves a null word at the very top
+  TRY(ostd::UserPtr<u64>(sp).write(vm, 0));
+  Vaddr execfn_at = TRY(push_string(vm, sp, info.execfn));
+  std::vector<Vaddr> envp_at = TRY(push_strings(vm, sp, info.envp));
+  img.env_start = sp;
+  img.arg_end = sp;
+  std::vector<Vaddr> argv_at = TRY(push_strings(vm, sp, info.argv));
+  img.arg_start = sp;
+  img.env_end = execfn_at;
   Vaddr platform_at = TRY(push_string(vm, sp, "x86_64"));
-  std::vector<Vaddr> envp_at;
-  std::vector<Vaddr> argv_at;
-  for (const std::string& e : info.envp) envp_at.push_back(TRY(push_string(vm, sp, e)));
-  for (const std::string& a : info.argv) argv_at.push_back(TRY(push_string(vm, sp, a)));
+  std::array<u64, 2> rnd{next_random(), next_random()};
+  Vaddr random_at = TRY(push_bytes(vm, sp, ostd::bytes_of(rnd)));
 
-  std::vector<u64> auxv = {
-      elf::kAtPhdr,   info.phdr,  elf::kAtPhent, info.phent, elf::kAtPhnum,  info.phnum,
-      elf::kAtPagesz, ostd::kPageSize, elf::kAtBase, info.base, elf::kAtFlags, 0,
-      elf::kAtEntry,  info.entry, elf::kAtUid,   0,          elf::kAtEuid,   0,
-      elf::kAtGid,    0,          elf::kAtEgid,  0,          elf::kAtHwcap,  0,
-      elf::kAtClktck, 100,        elf::kAtSecure, 0,         elf::kAtRandom, random_at,
-      elf::kAtExecfn, execfn_at,  elf::kAtPlatform, platform_at,
-      elf::kAtMinsigstksz, signal_frame_max_size()};
-  if (info.vdso != 0) {
-    auxv.push_back(elf::kAtSysinfoEhdr);
-    auxv.push_back(info.vdso);
-  }
-  auxv.push_back(elf::kAtNull);
-  auxv.push_back(0);
+  const ostd::CpuDescription& cpu = ostd::cpu_description();
+  std::vector<u64>& auxv = img.auxv;
+  auto aux = [&](u64 key, u64 value) {
+    auxv.push_back(key);
+    auxv.push_back(value);
+  };
+  if (info.vdso != 0) aux(elf::kAtSysinfoEhdr, info.vdso);
+  aux(elf::kAtMinsigstksz, signal_frame_max_size());
+  aux(elf::kAtHwcap, cpu.hwcap);
+  aux(elf::kAtPagesz, ostd::kPageSize);
+  aux(elf::kAtClktck, 100);
+  aux(elf::kAtPhdr, info.phdr);
+  aux(elf::kAtPhent, info.phent);
+  aux(elf::kAtPhnum, info.phnum);
+  aux(elf::kAtBase, info.base);
+  aux(elf::kAtFlags, 0);
+  aux(elf::kAtEntry, info.entry);
+  aux(elf::kAtUid, info.uid);
+  aux(elf::kAtEuid, info.euid);
+  aux(elf::kAtGid, info.gid);
+  aux(elf::kAtEgid, info.egid);
+  aux(elf::kAtSecure, info.secure ? 1 : 0);
+  aux(elf::kAtRandom, random_at);
+  aux(elf::kAtHwcap2, cpu.hwcap2);
+  aux(elf::kAtExecfn, execfn_at);
+  aux(elf::kAtPlatform, platform_at);
+  aux(elf::kAtNull, 0);
+
   std::vector<u64> words;
   words.push_back(argv_at.size());
   for (Vaddr a : argv_at) words.push_back(a);
@@ -82,10 +98,9 @@ Result<Vaddr> build_initial_stack(ostd::VmSpace& vm, Vaddr stack_top, const Exec
   usize bytes = words.size() * sizeof(u64);
   if (bytes + 16 > sp) return Errno::e2big;
   sp = (sp - bytes) & ~Vaddr{15};  // rsp % 16 == 0 at the entry point
-  for (usize i = 0; i < words.size(); ++i) {
-    TRY(ostd::UserPtr<u64>(sp + i * sizeof(u64)).write(vm, words[i]));
-  }
-  return sp;
+  TRY(vm.write_bytes(sp, ostd::bytes_of_span(std::span<const u64>(words))));
+  img.sp = sp;
+  return img;
 }
 
 }  // namespace services

@@ -87,6 +87,13 @@ ostd::u64 cpu_timer_budget_ns(const Process& p);
 /// Ends the process's ITIMER_REAL task (on exit).
 void stop_real_timer(Process& p);
 
+/// /proc/sys/kernel/randomize_va_space: 2 (stack, mmap base, PIE base, vDSO and heap placed at
+/// random) unless the kernel command line has `norandmaps` (0, as Linux).
+int randomize_va_space();
+
+/// The release uname(2), /proc/version and /proc/sys/kernel/osrelease give.
+inline constexpr const char* kKernelRelease = "6.1.0-framekernel";
+
 /// Kernel pseudo-random numbers (getrandom, /dev/urandom, AT_RANDOM).
 ostd::u64 next_random();
 

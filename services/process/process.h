@@ -148,6 +148,12 @@ class Process : public std::enable_shared_from_this<Process> {
   int nice = 0;      // -20..19 (setpriority), inherited by fork
   std::string exe_path;
   std::vector<std::string> cmdline;
+  /// personality(2)'s persona (ADDR_NO_RANDOMIZE...): inherited by fork, kept across execve.
+  ostd::u32 personality = 0;
+  /// Where execve put the argument and environment strings, and the auxiliary vector it gave:
+  /// /proc/PID/{cmdline,environ} read the strings from the process's memory, as Linux does.
+  ostd::Vaddr arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
+  std::vector<ostd::u64> saved_auxv;
 
   // Resources.
   std::shared_ptr<ostd::VmSpace> vm;

@@ -250,6 +250,14 @@ void MemoryMap::set_max_prot(Vaddr start, ostd::u32 max_prot) {
   if (it != areas_.end()) it->second.max_prot = max_prot;
 }
 
+void MemoryMap::set_file_identity(Vaddr start, u64 length, u64 dev, u64 ino) {
+  ostd::MutexGuard g(lock_);
+  for (auto it = areas_.lower_bound(start); it != areas_.end() && it->first < start + length; ++it) {
+    it->second.dev = dev;
+    it->second.ino = ino;
+  }
+}
+
 Result<void> MemoryMap::discard(Vaddr addr, u64 length) {
   if (!ostd::is_page_aligned(addr)) return Errno::einval;
   u64 end = 0;

@@ -36,6 +36,7 @@ struct Vma {
   std::shared_ptr<const std::vector<ostd::u8>> file_bytes;  // private file mapping contents
   ostd::u64 file_offset = 0;            // file offset of `start`
   std::string name;                     // for /proc/<pid>/maps: "[heap]", "[stack]", a path
+  ostd::u64 dev = 0, ino = 0;           // the mapped file's st_dev and st_ino (/proc/<pid>/maps)
   ostd::u32 max_prot = kProtRead | kProtWrite | kProtExec;  // mprotect beyond it: EACCES
 };
 
@@ -56,6 +57,9 @@ class MemoryMap {
   ostd::Result<void> unmap(ostd::Vaddr addr, ostd::u64 length);
   /// Limits what mprotect may grant the area starting at `start` (the clock page: read only).
   void set_max_prot(ostd::Vaddr start, ostd::u32 max_prot);
+  /// Names the file behind the areas in [start, start + length) (/proc/PID/maps's device and
+  /// inode columns).
+  void set_file_identity(ostd::Vaddr start, ostd::u64 length, ostd::u64 dev, ostd::u64 ino);
   /// Records an area whose pages the caller maps itself (the ELF loader's segments).
   void add_area(const Vma& v);
   ostd::Result<void> protect(ostd::Vaddr addr, ostd::u64 length, ostd::u32 prot);

@@ -35,6 +35,7 @@ Result<long> sys_mmap(Thread& t, const SyscallArgs& a) {
   std::shared_ptr<const std::vector<ostd::u8>> bytes;
   std::shared_ptr<SharedPages> cache;
   std::string name;
+  u64 dev = 0, ino = 0;
   if ((flags & kMapAnonymous) == 0) {
     auto file = TRY(t.process().fds->get(fd));
     auto dentry = file->dentry();
@@ -53,10 +54,14 @@ Result<long> sys_mmap(Thread& t, const SyscallArgs& a) {
       bytes = std::make_shared<const std::vector<ostd::u8>>(std::move(part));
     }
     name = dentry_path(dentry);
+    abi::Stat st = dentry->inode()->stat();
+    dev = st.st_dev;
+    ino = st.st_ino;
   }
   u32 map_flags = (type == kMapPrivate ? kMapPrivate : kMapShared) |
                   (flags & (kMapFixed | kMapFixedNoreplace | kMapAnonymous | kMapGrowsdown | kMapStack));
   u64 at = TRY(t.process().mm->map(addr, len, prot, map_flags, bytes, cache ? off : 0, name, cache));
+  if (ino != 0) t.process().mm->set_file_identity(at, len, dev, ino);
   return static_cast<long>(at);
 }
 

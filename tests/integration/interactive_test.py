@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Drives `umk run -- /bin/sh` through a pseudo-terminal like a user at a terminal would:
-run a command, interrupt a `sleep 100` with ^C, stop one with ^Z and kill it, and exit.
+run a command, interrupt a `sleep 100` with ^C, stop one with ^Z and kill it, ask `tty`, end a
+`cat` of typed input with one ^D, and exit.
 
 usage: interactive_test.py UMK ROOTFS.cpio
 Exits 0 when every step saw what a Linux terminal shows, 1 otherwise (with a transcript)."""
@@ -82,6 +83,16 @@ expect(b"bg-killed")
 expect(b"# ")
 send(b"stty -a | grep -c icanon\r")  # the tty answers TCGETS like a Linux terminal
 expect(b"1")
+expect(b"# ")
+send(b"tty; readlink /proc/self/fd/0\r")  # the console is /dev/console, as for Linux's init
+expect(b"/dev/console\r\n/dev/console")
+expect(b"# ")
+send(b"cat > /tmp/typed; echo cat-done $(cat /tmp/typed)\r")  # cat of the tty: one ^D ends it
+time.sleep(0.5)
+send(b"one line\r")
+time.sleep(0.3)
+send(b"\x04")
+expect(b"cat-done one line", timeout=5.0)
 expect(b"# ")
 send(b"exit 7\r")
 deadline = time.time() + 10

@@ -84,3 +84,32 @@ TEST(Cpio, MalformedArchivesAreEinval) {
   for (int i = 0; i < 8; ++i) huge_size[54 + i] = 'F';  // filesize field
   EXPECT_EQ(services::cpio::parse(huge_size).error(), Errno::einval);
 }
+
+TEST(Cpio, ConcatenatedArchivesAreAllUnpacked) {
+  Builder first;
+  first.add("bin", 040755, "");
+  first.add("bin/sh", 0100755, "old");
+  const auto one = first.done();
+  auto archive = one;
+  archive.resize(512, 0);  // padded to a block, as cpio -H newc writes it
+  Builder second;
+  second.add("bin/sh", 0100755, "new");
+  second.add("etc", 040755, "");
+  auto tail = second.done();
+  archive.insert(archive.end(), tail.begin(), tail.end());
+  auto entries = services::cpio::parse(archive);
+  ASSERT_TRUE(entries.is_ok());
+  EXPECT_EQ(entries.value().size(), 4u);
+  auto sh = services::cpio::lookup(entries.value(), "/bin/sh");
+  ASSERT_TRUE(sh.is_ok());
+  EXPECT_EQ(std::string(sh.value()->data.begin(), sh.value()->data.end()), "new");  // the later one wins
+  EXPECT_TRUE(services::cpio::lookup(entries.value(), "/etc").is_ok());
+  // Padding that is not NUL, or a second archive off its 4-byte alignment, is malformed.
+  auto garbage = archive;
+  garbage[508] = 'x';  // in the padding, where no header starts
+  EXPECT_EQ(services::cpio::parse(garbage).error(), Errno::einval);
+  std::vector<u8> misaligned(one);
+  misaligned.push_back(0);
+  misaligned.insert(misaligned.end(), tail.begin(), tail.end());
+  EXPECT_EQ(services::cpio::parse(misaligned).error(), Errno::einval);
+}
