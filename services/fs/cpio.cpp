@@ -61,6 +61,7 @@ std::string normalize(std::string_view p) {
 Result<std::vector<Entry>> parse(std::span<const ostd::u8> archive) {
   std::vector<Entry> out;
   usize off = 0;
+  u64 archive_index = 0;
   for (;;) {
     if (archive.size() < kHeaderSize || off > archive.size() - kHeaderSize) return Errno::einval;
     std::span<const ostd::u8> h = archive.subspan(off, kHeaderSize);
@@ -68,8 +69,17 @@ Result<std::vector<Entry>> parse(std::span<const ostd::u8> archive) {
         (h[5] != '1' && h[5] != '2')) {
       return Errno::einval;
     }
+    u32 ino = TRY(hex_field(h, 0));
     u32 mode = TRY(hex_field(h, 1));
+    u32 uid = TRY(hex_field(h, 2));
+    u32 gid = TRY(hex_field(h, 3));
+    u32 nlink = TRY(hex_field(h, 4));
+    u32 mtime = TRY(hex_field(h, 5));
     u32 filesize = TRY(hex_field(h, 6));
+    u32 dev_major = TRY(hex_field(h, 7));
+    u32 dev_minor = TRY(hex_field(h, 8));
+    u32 rdev_major = TRY(hex_field(h, 9));
+    u32 rdev_minor = TRY(hex_field(h, 10));
     u32 namesize = TRY(hex_field(h, 11));
     if (namesize == 0) return Errno::einval;
     usize name_off = off + kHeaderSize;
@@ -85,9 +95,12 @@ Result<std::vector<Entry>> parse(std::span<const ostd::u8> archive) {
       while (off < archive.size() && archive[off] == 0) ++off;
       if (off >= archive.size()) break;
       if ((off & 3) != 0) return Errno::einval;
+      ++archive_index;
       continue;
     }
-    out.push_back(Entry{normalize(name), mode, archive.subspan(data_off, filesize)});
+    u64 link_key = (archive_index << 56) ^ (u64{dev_major & 0xfff} << 44) ^ (u64{dev_minor & 0xfff} << 32) ^ ino;
+    out.push_back(Entry{normalize(name), mode, archive.subspan(data_off, filesize), uid, gid, mtime, nlink, link_key,
+                        rdev_major, rdev_minor});
   }
   return out;
 }

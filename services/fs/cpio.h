@@ -14,6 +14,11 @@ struct Entry {
   std::string path;  // normalized: no leading "/" or "./"; "" is the root
   ostd::u32 mode;    // file type and permission bits (S_IFMT | 07777)
   std::span<const ostd::u8> data;
+  ostd::u32 uid = 0, gid = 0;
+  ostd::u32 mtime = 0;
+  ostd::u32 nlink = 1;
+  ostd::u64 link_key = 0;  // (archive, dev, ino): entries with the same key are hard links
+  ostd::u32 rdev_major = 0, rdev_minor = 0;
 };
 
 inline constexpr ostd::u32 kTypeMask = 0170000;

@@ -41,23 +41,31 @@ constexpr u64 kNsPerTick = 1000000000 / kClockTicks;
 using Generator = std::function<Result<std::string>()>;
 using LinkTarget = std::function<Result<std::string>(const Process*)>;
 
-// A read-only file whose contents are a snapshot taken at open.
+// A read-only file whose contents are generated at its first read (as Linux's seq_file: a
+// /proc/self/cmdline opened before an exec and read after it shows the new program) and kept
+// for the reads after it, so partial reads stay consistent.
 class SnapshotFile final : public DeviceFile {
  public:
-  SnapshotFile(std::shared_ptr<Dentry> d, std::string text, u32 flags)
-      : DeviceFile(std::move(d)), text_(std::move(text)) {
+  SnapshotFile(std::shared_ptr<Dentry> d, std::function<Result<std::string>()> gen, u32 flags)
+      : DeviceFile(std::move(d)), gen_(std::move(gen)) {
     set_status_flags(flags);
   }
   Result<usize> read(Thread&, ostd::VmWriter& out) override {
     auto g = lock_.lock();
+    TRY(generate());
     usize n = copy_out(pos_, out);
     pos_ += n;
     return n;
   }
-  Result<usize> read_at(Thread&, u64 off, ostd::VmWriter& out) override { return copy_out(off, out); }
+  Result<usize> read_at(Thread&, u64 off, ostd::VmWriter& out) override {
+    auto g = lock_.lock();
+    TRY(generate());
+    return copy_out(off, out);
+  }
   Result<usize> write(Thread&, ostd::VmReader&) override { return Errno::eio; }
   Result<ostd::i64> seek(ostd::i64 offset, int whence) override {
     auto g = lock_.lock();
+    if (whence == 2) TRY(generate());
     ostd::i64 base = whence == 0 ? 0 : whence == 1 ? static_cast<ostd::i64>(pos_)
                                    : whence == 2 ? static_cast<ostd::i64>(text_.size())
                                                  : -1;
@@ -70,6 +78,12 @@ class SnapshotFile final : public DeviceFile {
   }
 
  private:
+  Result<void> generate() {
+    if (generated_) return {};
+    text_ = TRY(gen_());
+    generated_ = true;
+    return {};
+  }
   usize copy_out(u64 off, ostd::VmWriter& out) {
     if (off >= text_.size()) return 0;
     usize n = std::min<usize>(out.avail(), text_.size() - off);
@@ -78,6 +92,8 @@ class SnapshotFile final : public DeviceFile {
     return n;
   }
   ostd::Mutex lock_;
+  std::function<Result<std::string>()> gen_;
+  bool generated_ = false;
   std::string text_;
   u64 pos_ = 0;
 };
@@ -94,8 +110,8 @@ class ProcFile final : public Inode {
   }
   Result<std::shared_ptr<File>> open(const std::shared_ptr<Dentry>& d, u32 flags) override {
     if ((flags & kOAccMode) != kORdOnly) return Errno::eacces;
-    std::string text = TRY(gen_());
-    return std::shared_ptr<File>(std::make_shared<SnapshotFile>(d, std::move(text), flags));
+    TRY(gen_());  // the process may be gone (ESRCH) or the file unreadable now
+    return std::shared_ptr<File>(std::make_shared<SnapshotFile>(d, gen_, flags));
   }
 
  private:
@@ -124,7 +140,7 @@ using Lister = std::function<Result<std::vector<Child>>()>;
 
 class ProcDir final : public Inode {
  public:
-  ProcDir(u64 dev, Lister lister) : Inode(dev, abi::kSIfdir | 0555), lister_(std::move(lister)) {}
+  ProcDir(u64 dev, Lister lister, u32 perm = 0555) : Inode(dev, abi::kSIfdir | perm), lister_(std::move(lister)) {}
   Result<std::shared_ptr<Inode>> lookup(std::string_view name) override {
     auto children = TRY(lister_());
     for (auto& c : children) {
@@ -224,15 +240,23 @@ Result<std::string> gen_status(ostd::i32 pid) {
   }
   u64 vm = vm_size_kb(*p);
   std::string s;
-  s += ostd::format("Name:\t{}\nUmask:\t0022\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\n", p->comm,
-                    std::string_view(state), pid, pid, parent ? parent->pid() : 0);
+  std::string umask = ostd::format("{:o}", p->fs ? p->fs->umask : 022);
+  umask.insert(0, 4 - std::min<usize>(4, umask.size()), '0');
+  s += ostd::format("Name:\t{}\nUmask:\t{}\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\n", p->comm,
+                    umask, std::string_view(state), pid, pid, parent ? parent->pid() : 0);
   s += ostd::format("TracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\n", p->creds.uid, p->creds.euid,
                     p->creds.suid, p->creds.fsuid, p->creds.gid, p->creds.egid, p->creds.sgid, p->creds.fsgid);
-  s += ostd::format("FDSize:\t{}\nGroups:\t\nVmPeak:\t{} kB\nVmSize:\t{} kB\nVmRSS:\t{} kB\nThreads:\t{}\n",
-                    p->fds ? p->fds->limit() : 0, vm, vm, vm / 4, std::max<usize>(1, threads.size()));
+  std::string groups;
+  for (u32 g : p->creds.groups) groups += ostd::format("{} ", g);
+  s += ostd::format("FDSize:\t{}\nGroups:\t{}\nVmPeak:\t{} kB\nVmSize:\t{} kB\nVmRSS:\t{} kB\nThreads:\t{}\n",
+                    p->fds ? p->fds->limit() : 0, groups, vm, vm, vm / 4, std::max<usize>(1, threads.size()));
   s += ostd::format("SigQ:\t0/{}\nSigPnd:\t{}\nShdPnd:\t{}\nSigBlk:\t{}\nSigIgn:\t{}\nSigCgt:\t{}\n", 63432,
                     hex16(pending.bits), hex16(p->shared_pending.bits), hex16(blocked.bits), hex16(ignored.bits),
                     hex16(caught.bits));
+  const Credentials& c = p->creds;
+  s += ostd::format("CapInh:\t{}\nCapPrm:\t{}\nCapEff:\t{}\nCapBnd:\t{}\nCapAmb:\t{}\nNoNewPrivs:\t0\nSeccomp:\t0\n",
+                    hex16(c.cap_inheritable), hex16(c.cap_permitted), hex16(c.cap_effective), hex16(c.cap_bounding),
+                    hex16(c.cap_ambient));
   return s;
 }
 
@@ -466,7 +490,7 @@ Result<std::vector<Child>> pid_children(u64 dev, ostd::i32 pid) {
     if (!p->fs) return Errno::enoent;
     return p->fs->root()->path();
   });
-  out.push_back(Child{"fd", std::make_shared<ProcDir>(dev, [dev, pid] { return fd_children(dev, pid); })});
+  out.push_back(Child{"fd", std::make_shared<ProcDir>(dev, [dev, pid] { return fd_children(dev, pid); }, 0500)});
   out.push_back(Child{"task", std::make_shared<ProcDir>(dev, [dev, pid]() -> Result<std::vector<Child>> {
                         auto p = TRY(live_process(pid));
                         std::vector<Child> tasks;
@@ -493,6 +517,12 @@ Result<std::vector<Child>> pid_children(u64 dev, ostd::i32 pid) {
                         }
                         return tasks;
                       })});
+  // A process's files belong to its effective user and group (task_dump_owner).
+  auto p = TRY(live_process(pid));
+  for (auto& c : out) {
+    c.inode->uid = p->creds.euid;
+    c.inode->gid = p->creds.egid;
+  }
   return out;
 }
 
@@ -549,8 +579,10 @@ class ProcFs final : public FileSystem {
       for (const auto& p : pid_table().all_processes()) {
         if (p->state == Process::State::Reaped) continue;
         ostd::i32 pid = p->pid();
-        out.push_back(Child{ostd::format("{}", pid),
-                            std::make_shared<ProcDir>(d, [d, pid] { return pid_children(d, pid); })});
+        auto dir = std::make_shared<ProcDir>(d, [d, pid] { return pid_children(d, pid); });
+        dir->uid = p->creds.euid;
+        dir->gid = p->creds.egid;
+        out.push_back(Child{ostd::format("{}", pid), std::move(dir)});
       }
       return out;
     });

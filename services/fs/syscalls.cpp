@@ -46,6 +46,8 @@ PathLookup lookup_at(Thread& t, const std::shared_ptr<Dentry>& start) {
   return PathLookup{*t.process().fs, start, &t.process()};
 }
 
+const Credentials& creds_of(Thread& t) { return t.process().creds; }
+
 Result<std::shared_ptr<File>> get_file(Thread& t, int fd) { return t.process().fds->get(fd); }
 
 bool is_opath(const File& f) { return (f.status_flags() & kOPath) != 0; }
@@ -111,10 +113,55 @@ Result<std::vector<Iovec>> read_iovecs(Thread& t, Vaddr addr, int count) {
   return iov;
 }
 
+// A vectored write goes to the file as one write per 64 KiB gathered from the vectors, as Linux
+// hands the file one iov_iter: a writev of at most PIPE_BUF bytes to a pipe is atomic (a reader
+// never sees the first vector without the second), and a tty or pipe reader gets it in one piece.
+Result<long> gathered_write(Thread& t, File& f, const std::vector<Iovec>& iov, std::optional<u64> off) {
+  constexpr usize kChunk = 65536;
+  std::vector<ostd::u8> buf;
+  usize done = 0;
+  usize i = 0, in_vec = 0;  // the next byte to gather: vector i, offset in_vec
+  bool fault = false;
+  while (i < iov.size() && done < kMaxRw && !fault) {
+    buf.clear();
+    while (i < iov.size() && buf.size() < kChunk) {
+      usize n = std::min<usize>(iov[i].len - in_vec, kChunk - buf.size());
+      usize at = buf.size();
+      buf.resize(at + n);
+      auto got = t.vm().read_bytes_partial(iov[i].base + in_vec, std::span<ostd::u8>(buf).subspan(at, n));
+      usize took = got.is_ok() ? got.value() : 0;
+      buf.resize(at + took);
+      in_vec += took;
+      if (took < n) {
+        fault = true;
+        break;
+      }
+      if (in_vec == iov[i].len) {
+        ++i;
+        in_vec = 0;
+      }
+    }
+    if (buf.empty()) break;
+    auto r = ostd::VmReader::from_kernel(buf);
+    auto w = off ? f.write_at(t, *off + done, r) : f.write(t, r);
+    if (w.is_error()) {
+      if (done > 0) break;
+      return w.error();
+    }
+    done += w.value();
+    if (w.value() < buf.size()) break;
+  }
+  if (done == 0 && fault) return Errno::efault;
+  return static_cast<long>(done);
+}
+
 Result<long> do_readv(Thread& t, int fd, Vaddr iov_addr, int count, std::optional<u64> off, bool write) {
   auto f = TRY(get_file(t, fd));
   auto iov = TRY(read_iovecs(t, iov_addr, count));
   if (is_opath(*f) || (write ? !f->writable() : !f->readable())) return Errno::ebadf;
+  usize nonempty = 0;
+  for (const auto& v : iov) nonempty += v.len != 0 ? 1 : 0;
+  if (write && nonempty > 1) return gathered_write(t, *f, iov, off);
   usize done = 0;
   for (const auto& v : iov) {
     if (v.len == 0) continue;
@@ -206,6 +253,7 @@ Result<long> do_open(Thread& t, int dirfd, Vaddr path_addr, u32 flags, u32 mode)
   PathLookup at = lookup_at(t, start);
   std::shared_ptr<Dentry> d;
   u32 acc = flags & kOAccMode;
+  bool created = false;  // a new file is opened as asked, whatever its mode says
   if ((flags & kOCreat) != 0 && (flags & kOPath) == 0) {
     auto pn = TRY(walk_parent(at, path));
     if (pn.name == "." || pn.name == ".." || pn.trailing_slash) return Errno::eisdir;
@@ -216,8 +264,11 @@ Result<long> do_open(Thread& t, int dirfd, Vaddr path_addr, u32 flags, u32 mode)
       if (d->inode()->is_symlink()) return Errno::eloop;
       if (d->inode()->is_dir()) return Errno::eisdir;
     } else if (existing.error() == Errno::enoent) {
+      TRY(may_create_in(creds_of(t), *pn.parent->inode()));
       u32 perm = mode & 07777 & ~t.process().fs->umask;
       auto inode = TRY(pn.parent->inode()->create(pn.name, abi::kSIfreg | perm, 0));
+      set_new_owner(*inode, *pn.parent->inode(), creds_of(t));
+      created = true;
       d = std::make_shared<Dentry>(pn.parent, pn.name, std::move(inode));
     } else {
       return existing.error();
@@ -241,6 +292,10 @@ Result<long> do_open(Thread& t, int dirfd, Vaddr path_addr, u32 flags, u32 mode)
   } else {
     if (inode->is_dir() && acc != kORdOnly) return Errno::eisdir;
     if (acc == kOAccMode) return Errno::einval;
+    if (!created && !inode->is_symlink()) {
+      u32 want = (acc != kOWrOnly ? kMayRead : 0u) | (acc != kORdOnly || (flags & kOTrunc) != 0 ? kMayWrite : 0u);
+      TRY(inode_permission(creds_of(t), *inode, want));
+    }
     if ((flags & kOTrunc) != 0 && inode->is_regular() && acc != kORdOnly) TRY(inode->truncate(0));
     file = TRY(open_dentry(d, fflags));
     TRY(file->finish_open(t));
@@ -684,8 +739,11 @@ Result<long> do_mknod(Thread& t, int dirfd, Vaddr path_addr, u32 mode, u64 dev) 
   auto pn = TRY(walk_parent(lookup_at(t, start), path));
   if (pn.name == "." || pn.name == ".." || pn.trailing_slash) return Errno::eexist;
   if (pn.parent->inode()->lookup(pn.name).is_ok()) return Errno::eexist;
+  if ((type == abi::kSIfchr || type == abi::kSIfblk) && !creds_of(t).capable(cap::kMknod)) return Errno::eperm;
+  TRY(may_create_in(creds_of(t), *pn.parent->inode()));
   u32 perm = mode & 07777 & ~t.process().fs->umask;
-  TRY(pn.parent->inode()->create(pn.name, type | perm, dev));
+  auto inode = TRY(pn.parent->inode()->create(pn.name, type | perm, dev));
+  set_new_owner(*inode, *pn.parent->inode(), creds_of(t));
   return 0;
 }
 
@@ -700,8 +758,10 @@ Result<long> do_mkdir(Thread& t, int dirfd, Vaddr path_addr, u32 mode) {
   auto pn = TRY(walk_parent(lookup_at(t, start), path));
   if (pn.name == "." || pn.name == "..") return Errno::eexist;
   if (pn.parent->inode()->lookup(pn.name).is_ok()) return Errno::eexist;
+  TRY(may_create_in(creds_of(t), *pn.parent->inode()));
   u32 perm = mode & 01777 & ~t.process().fs->umask;
-  TRY(pn.parent->inode()->create(pn.name, abi::kSIfdir | perm, 0));
+  auto inode = TRY(pn.parent->inode()->create(pn.name, abi::kSIfdir | perm, 0));
+  set_new_owner(*inode, *pn.parent->inode(), creds_of(t));
   return 0;
 }
 Result<long> sys_mkdir(Thread& t, const SyscallArgs& a) { return do_mkdir(t, kAtFdcwd, a[0], a.as_u32(1)); }
@@ -725,6 +785,8 @@ Result<long> do_rmdir(Thread& t, int dirfd, const std::string& path) {
   if (pn.name == ".") return Errno::einval;
   if (pn.name == "..") return Errno::enotempty;
   if (is_mount_root(pn.parent, pn.name)) return Errno::ebusy;
+  auto victim = TRY(pn.parent->inode()->lookup(pn.name));
+  TRY(may_delete_from(creds_of(t), *pn.parent->inode(), *victim));
   TRY(pn.parent->inode()->rmdir(pn.name));
   return 0;
 }
@@ -737,6 +799,8 @@ Result<long> do_unlink(Thread& t, int dirfd, const std::string& path) {
     auto child = TRY(pn.parent->inode()->lookup(pn.name));
     return child->is_dir() ? Errno::eisdir : Errno::enotdir;
   }
+  auto victim = TRY(pn.parent->inode()->lookup(pn.name));
+  TRY(may_delete_from(creds_of(t), *pn.parent->inode(), *victim));
   TRY(pn.parent->inode()->unlink(pn.name));
   return 0;
 }
@@ -779,6 +843,15 @@ Result<long> do_rename(Thread& t, int olddirfd, Vaddr oldp, int newdirfd, Vaddr 
     if (src->is_dir() && !dst.value()->is_dir()) return Errno::enotdir;
     if (!src->is_dir() && dst.value()->is_dir()) return Errno::eisdir;
   }
+  const Credentials& c = creds_of(t);
+  TRY(may_delete_from(c, *from.parent->inode(), *src));
+  if (dst.is_ok()) {
+    TRY(may_delete_from(c, *to.parent->inode(), *dst.value()));
+  } else {
+    TRY(may_create_in(c, *to.parent->inode()));
+  }
+  // A directory that changes parents rewrites its "..": it must be writable.
+  if (src->is_dir() && from.parent->inode() != to.parent->inode()) TRY(inode_permission(c, *src, kMayWrite));
   if (is_mount_root(from.parent, from.name) || (dst.is_ok() && is_mount_root(to.parent, to.name))) {
     return Errno::ebusy;
   }
@@ -816,6 +889,8 @@ Result<long> do_link(Thread& t, int olddirfd, Vaddr oldp, int newdirfd, Vaddr ne
   if (to.name == "." || to.name == ".." || to.trailing_slash) return Errno::eexist;
   if (to.parent->inode()->lookup(to.name).is_ok()) return Errno::eexist;
   if (to.parent->inode()->dev() != src->inode()->dev()) return Errno::exdev;
+  TRY(may_create_in(creds_of(t), *to.parent->inode()));
+  TRY(may_link(creds_of(t), *src->inode()));
   TRY(to.parent->inode()->link(to.name, src->inode()));
   return 0;
 }
@@ -832,7 +907,9 @@ Result<long> do_symlink(Thread& t, Vaddr targetp, int newdirfd, Vaddr linkp) {
   auto to = TRY(walk_parent(lookup_at(t, ns), linkpath));
   if (to.name == "." || to.name == ".." || to.trailing_slash) return Errno::eexist;
   if (to.parent->inode()->lookup(to.name).is_ok()) return Errno::eexist;
-  TRY(to.parent->inode()->symlink(to.name, target));
+  TRY(may_create_in(creds_of(t), *to.parent->inode()));
+  auto inode = TRY(to.parent->inode()->symlink(to.name, target));
+  set_new_owner(*inode, *to.parent->inode(), creds_of(t));
   return 0;
 }
 Result<long> sys_symlink(Thread& t, const SyscallArgs& a) { return do_symlink(t, a[0], kAtFdcwd, a[1]); }
@@ -860,13 +937,22 @@ Result<long> sys_readlinkat(Thread& t, const SyscallArgs& a) {
 
 // ---- attributes ----
 
+// chmod: the owner or CAP_FOWNER; the set-group-ID bit stays only for a member of the file's
+// group or with CAP_FSETID.
+Result<long> apply_chmod(Thread& t, Inode& inode, u32 mode) {
+  const Credentials& c = creds_of(t);
+  if (!owner_or_capable(c, inode)) return Errno::eperm;
+  if (!c.in_group(inode.gid) && !c.capable(cap::kFsetid)) mode &= ~02000u;
+  inode.set_permissions(mode);
+  return 0;
+}
+
 Result<long> do_chmod(Thread& t, int dirfd, Vaddr pathp, u32 mode, u32 flags) {
   if ((flags & ~(kAtSymlinkNofollow | kAtEmptyPath)) != 0) return Errno::einval;
   std::string path = TRY(read_path(t, pathp));
   auto d = TRY(resolve_at(t, dirfd, path, flags));
   if (d->inode()->is_symlink()) return Errno::eopnotsupp;
-  d->inode()->set_permissions(mode);
-  return 0;
+  return apply_chmod(t, *d->inode(), mode);
 }
 Result<long> sys_chmod(Thread& t, const SyscallArgs& a) { return do_chmod(t, kAtFdcwd, a[0], a.as_u32(1), 0); }
 Result<long> sys_fchmodat(Thread& t, const SyscallArgs& a) { return do_chmod(t, a.as_int(0), a[1], a.as_u32(2), 0); }
@@ -875,21 +961,34 @@ Result<long> sys_fchmod(Thread& t, const SyscallArgs& a) {
   if (is_opath(*f)) return Errno::ebadf;
   auto d = f->dentry();
   if (!d) return 0;
-  d->inode()->set_permissions(a.as_u32(1));
-  return 0;
+  return apply_chmod(t, *d->inode(), a.as_u32(1));
 }
 
-void apply_chown(Inode& inode, u32 uid, u32 gid) {
+// chown: changing the owner needs CAP_CHOWN; the owner may change the group to one of its own.
+// A non-directory loses its set-user-ID bit, and set-group-ID with group execute, as Linux's.
+Result<long> apply_chown(Thread& t, Inode& inode, u32 uid, u32 gid) {
+  const Credentials& c = creds_of(t);
+  bool privileged = c.capable(cap::kChown);
+  bool owner = c.fsuid == inode.uid;
+  // chown_ok and chgrp_ok: even an unchanged id needs the ownership (or CAP_CHOWN).
+  if (uid != 0xffffffffu && !privileged && !(owner && uid == inode.uid)) return Errno::eperm;
+  if (gid != 0xffffffffu && !privileged && !(owner && (gid == inode.gid || c.in_group(gid)))) return Errno::eperm;
   if (uid != 0xffffffffu) inode.uid = uid;
   if (gid != 0xffffffffu) inode.gid = gid;
+  if (!inode.is_dir() && !inode.is_symlink()) {
+    u32 mode = inode.mode() & 07777;
+    mode &= ~04000u;
+    if ((mode & 02010) == 02010) mode &= ~02000u;
+    inode.set_permissions(mode);
+  }
   inode.touch_ctime();
+  return 0;
 }
 Result<long> do_chown(Thread& t, int dirfd, Vaddr pathp, u32 uid, u32 gid, u32 flags) {
   if ((flags & ~(kAtSymlinkNofollow | kAtEmptyPath)) != 0) return Errno::einval;
   std::string path = TRY(read_path(t, pathp));
   auto d = TRY(resolve_at(t, dirfd, path, flags));
-  apply_chown(*d->inode(), uid, gid);
-  return 0;
+  return apply_chown(t, *d->inode(), uid, gid);
 }
 Result<long> sys_chown(Thread& t, const SyscallArgs& a) { return do_chown(t, kAtFdcwd, a[0], a.as_u32(1), a.as_u32(2), 0); }
 Result<long> sys_lchown(Thread& t, const SyscallArgs& a) {
@@ -901,7 +1000,7 @@ Result<long> sys_fchownat(Thread& t, const SyscallArgs& a) {
 Result<long> sys_fchown(Thread& t, const SyscallArgs& a) {
   auto f = TRY(get_file(t, a.as_int(0)));
   if (is_opath(*f)) return Errno::ebadf;
-  if (auto d = f->dentry()) apply_chown(*d->inode(), a.as_u32(1), a.as_u32(2));
+  if (auto d = f->dentry()) return apply_chown(t, *d->inode(), a.as_u32(1), a.as_u32(2));
   return 0;
 }
 
@@ -912,6 +1011,7 @@ Result<long> sys_truncate(Thread& t, const SyscallArgs& a) {
   auto d = TRY(lookup_path(t, kAtFdcwd, path, true));
   if (d->inode()->is_dir()) return Errno::eisdir;
   if (!d->inode()->is_regular()) return Errno::einval;
+  TRY(inode_permission(creds_of(t), *d->inode(), kMayWrite));
   TRY(d->inode()->truncate(static_cast<u64>(len)));
   return 0;
 }
@@ -947,15 +1047,36 @@ Result<long> do_access(Thread& t, int dirfd, Vaddr pathp, u32 mode, u32 flags) {
   if ((mode & ~7u) != 0) return Errno::einval;
   if ((flags & ~(kAtSymlinkNofollow | kAtEaccess | kAtEmptyPath)) != 0) return Errno::einval;
   std::string path = TRY(read_path(t, pathp));
-  auto d = TRY(resolve_at(t, dirfd, path, flags));
-  // Everything runs as root: only execute permission needs an x bit (on non-directories).
-  if ((mode & kXOk) != 0 && !d->inode()->is_dir() && (d->inode()->mode() & 0111) == 0) return Errno::eacces;
+  (void)kXOk;
+  // access(2) asks for the real ids (faccessat2's AT_EACCESS: the effective ones): the walk and
+  // the check run with fsuid/fsgid set to them, and with root's capabilities only for a real
+  // root (access_override_creds).
+  Process& p = t.process();
+  const Credentials saved = p.creds;
+  if ((flags & kAtEaccess) == 0) {
+    p.creds.fsuid = p.creds.uid;
+    p.creds.fsgid = p.creds.gid;
+    p.creds.cap_effective = p.creds.uid == 0 ? p.creds.cap_permitted : 0;
+  }
+  auto d = resolve_at(t, dirfd, path, flags);
+  Result<void> ok = d.is_ok() ? inode_permission(p.creds, *d.value()->inode(), mode) : Result<void>(d.error());
+  p.creds = saved;
+  TRY(ok);
   return 0;
 }
 Result<long> sys_access(Thread& t, const SyscallArgs& a) { return do_access(t, kAtFdcwd, a[0], a.as_u32(1), 0); }
 Result<long> sys_faccessat(Thread& t, const SyscallArgs& a) { return do_access(t, a.as_int(0), a[1], a.as_u32(2), 0); }
 Result<long> sys_faccessat2(Thread& t, const SyscallArgs& a) {
   return do_access(t, a.as_int(0), a[1], a.as_u32(2), a.as_u32(3));
+}
+
+// Setting a file's times to now needs its ownership, CAP_FOWNER or write permission (EACCES);
+// setting them to given values its ownership or CAP_FOWNER (EPERM).
+Result<void> may_set_times(Thread& t, const Inode& inode, bool explicit_times) {
+  const Credentials& c = creds_of(t);
+  if (owner_or_capable(c, inode)) return {};
+  if (explicit_times) return Errno::eperm;
+  return inode_permission(c, inode, kMayWrite);
 }
 
 Result<long> sys_utimensat(Thread& t, const SyscallArgs& a) {
@@ -984,6 +1105,11 @@ Result<long> sys_utimensat(Thread& t, const SyscallArgs& a) {
     std::string path = TRY(read_path(t, a[1]));
     inode = TRY(resolve_at(t, a.as_int(0), path, flags))->inode();
   }
+  bool omit_both = !now && times[0].tv_nsec == kUtimeOmit && times[1].tv_nsec == kUtimeOmit;
+  if (omit_both) return 0;
+  bool to_now = now || ((times[0].tv_nsec == kUtimeNow || times[0].tv_nsec == kUtimeOmit) &&
+                        (times[1].tv_nsec == kUtimeNow || times[1].tv_nsec == kUtimeOmit));
+  TRY(may_set_times(t, *inode, !to_now));
   abi::Timespec cur = now_timespec();
   if (now) {
     inode->atime = inode->mtime = cur;
@@ -1001,6 +1127,7 @@ Result<long> sys_utimes(Thread& t, const SyscallArgs& a) {
   };
   std::string path = TRY(read_path(t, a[0]));
   auto inode = TRY(lookup_path(t, kAtFdcwd, path, true))->inode();
+  TRY(may_set_times(t, *inode, a[1] != 0));
   abi::Timespec cur = now_timespec();
   if (a[1] == 0) {
     inode->atime = inode->mtime = cur;
@@ -1042,6 +1169,8 @@ Result<long> sys_chroot(Thread& t, const SyscallArgs& a) {
   std::string path = TRY(read_path(t, a[0]));
   auto d = TRY(lookup_path(t, kAtFdcwd, path, true));
   if (!d->inode()->is_dir()) return Errno::enotdir;
+  TRY(inode_permission(creds_of(t), *d->inode(), kMayExec));
+  if (!creds_of(t).capable(cap::kSysChroot)) return Errno::eperm;
   t.process().fs->set_root(d);
   return 0;
 }
@@ -1059,6 +1188,7 @@ Result<long> sys_getcwd(Thread& t, const SyscallArgs& a) {
 Result<long> sys_mount(Thread& t, const SyscallArgs& a) {
   constexpr u64 kMsRemount = 32, kMsBind = 4096, kMsMove = 8192, kMsShared = 1 << 20, kMsPrivate = 1 << 18,
                 kMsSlave = 1 << 19, kMsUnbindable = 1 << 17;
+  if (!creds_of(t).capable(cap::kSysAdmin)) return Errno::eperm;
   std::string target = TRY(read_path(t, a[1]));
   auto at = TRY(lookup_path(t, kAtFdcwd, target, true));
   u64 flags = a[3];
@@ -1076,6 +1206,7 @@ Result<long> sys_umount2(Thread& t, const SyscallArgs& a) {
   constexpr u32 kMntForce = 1, kMntDetach = 2, kMntExpire = 4, kUmountNofollow = 8;
   u32 flags = a.as_u32(1);
   if ((flags & ~(kMntForce | kMntDetach | kMntExpire | kUmountNofollow)) != 0) return Errno::einval;
+  if (!creds_of(t).capable(cap::kSysAdmin)) return Errno::eperm;
   std::string target = TRY(read_path(t, a[0]));
   auto at = TRY(lookup_path(t, kAtFdcwd, target, (flags & kUmountNofollow) == 0));
   TRY(unmount(at));

@@ -1,5 +1,6 @@
 // The VFS core: inode defaults, dentries, mounts, the path walk, the boot-time root file system.
 #include "fs/vfs.h"
+#include "device/devices.h"
 
 #include <algorithm>
 #include <deque>
@@ -254,6 +255,8 @@ Result<std::shared_ptr<Dentry>> walk_components(const PathLookup& at, std::share
     std::string name = std::move(comps.front());
     comps.pop_front();
     if (!cur->inode()->is_dir()) return Errno::enotdir;
+    // Every directory a path passes through must be searchable by the caller (may_lookup).
+    if (at.caller != nullptr) TRY(inode_permission(at.caller->creds, *cur->inode(), kMayExec));
     if (name == ".") continue;
     if (name == "..") {
       if (cur->inode() != root->inode() && cur->parent()) cur = cur->parent();
@@ -316,6 +319,7 @@ Result<ParentAndName> walk_parent(const PathLookup& at, std::string_view path) {
   comps.pop_back();
   if (out.name.size() > kNameMax) return Errno::enametoolong;
   out.parent = TRY(walk_components(at, std::move(cur), std::move(comps), true, true));
+  if (at.caller != nullptr) TRY(inode_permission(at.caller->creds, *out.parent->inode(), kMayExec));
   return out;
 }
 
@@ -494,11 +498,17 @@ Result<std::shared_ptr<Inode>> make_dirs(const std::shared_ptr<Inode>& root, std
   return cur;
 }
 
+// As Linux's initramfs unpacker: ownership, modes and times as archived, device numbers, and
+// regular files with more than one link (the data comes with one of the names, in newc the
+// last) made hard links of one inode.
 Result<void> unpack_initramfs(const std::shared_ptr<Inode>& root, std::span<const ostd::u8> archive) {
   auto entries = TRY(cpio::parse(archive));
+  std::map<u64, std::shared_ptr<Inode>> linked;
   for (const auto& e : entries) {
     if (e.path.empty()) {
       root->set_permissions(e.mode);
+      root->uid = e.uid;
+      root->gid = e.gid;
       continue;
     }
     auto slash = e.path.rfind('/');
@@ -507,26 +517,40 @@ Result<void> unpack_initramfs(const std::shared_ptr<Inode>& root, std::span<cons
     if (name.empty() || name == "." || name == "..") continue;
     auto parent = TRY(make_dirs(root, dir));
     u32 type = e.mode & cpio::kTypeMask;
+    std::shared_ptr<Inode> made;
     if (type == cpio::kTypeDirectory) {
       auto d = parent->lookup(name);
       if (d.is_ok()) {
         d.value()->set_permissions(e.mode);
+        made = d.release_value();
       } else {
-        TRY(parent->create(name, e.mode, 0));
+        made = TRY(parent->create(name, e.mode, 0));
       }
     } else if (type == cpio::kTypeSymlink) {
       (void)parent->unlink(name);
       std::string target(e.data.begin(), e.data.end());
-      TRY(parent->symlink(name, target));
+      made = TRY(parent->symlink(name, target));
     } else if (type == cpio::kTypeRegular) {
       (void)parent->unlink(name);
-      auto f = TRY(parent->create(name, e.mode, 0));
-      auto r = ostd::VmReader::from_kernel(e.data);
-      TRY(f->write_at(0, r));
+      auto earlier = e.nlink > 1 ? linked.find(e.link_key) : linked.end();
+      if (earlier != linked.end()) {
+        made = earlier->second;
+        TRY(parent->link(name, made));
+      } else {
+        made = TRY(parent->create(name, e.mode, 0));
+        if (e.nlink > 1) linked[e.link_key] = made;
+      }
+      if (!e.data.empty()) {
+        auto r = ostd::VmReader::from_kernel(e.data);
+        TRY(made->write_at(0, r));
+      }
     } else {
       (void)parent->unlink(name);
-      TRY(parent->create(name, e.mode, 0));
+      made = TRY(parent->create(name, e.mode, make_dev(e.rdev_major, e.rdev_minor)));
     }
+    made->uid = e.uid;
+    made->gid = e.gid;
+    made->mtime = made->atime = abi::Timespec{static_cast<ostd::i64>(e.mtime), 0};
   }
   return {};
 }

@@ -21,6 +21,7 @@
 #include <ostd/types.h>
 
 #include "abi/x86_64/stat.h"
+#include "process/credentials.h"
 #include "fs/file.h"
 
 namespace services {
@@ -205,6 +206,23 @@ void release_record_locks(ostd::i32 pid);
 /// The file system type names known to mount(2) (for /proc/filesystems).
 std::vector<std::string> filesystem_types();
 ostd::Result<std::shared_ptr<FileSystem>> make_filesystem(std::string_view type);
+
+// ---- permissions (fs/permission.cpp) ----
+inline constexpr ostd::u32 kMayExec = 1, kMayWrite = 2, kMayRead = 4;
+/// generic_permission: whether `c` may read, write or execute/search (`mask`) `inode`, by its
+/// owner, group and other bits and the DAC capabilities; EACCES if not.
+ostd::Result<void> inode_permission(const Credentials& c, const Inode& inode, ostd::u32 mask);
+/// The file's owner, or CAP_FOWNER (chmod, utimes with explicit times...).
+bool owner_or_capable(const Credentials& c, const Inode& inode);
+/// Making an entry in `dir`: write and search permission (EACCES).
+ostd::Result<void> may_create_in(const Credentials& c, const Inode& dir);
+/// Removing `victim` from `dir`: write and search permission (EACCES), and in a sticky directory
+/// ownership of the file or the directory, or CAP_FOWNER (EPERM).
+ostd::Result<void> may_delete_from(const Credentials& c, const Inode& dir, const Inode& victim);
+/// A hard link to `target` (EPERM as with fs.protected_hardlinks = 1).
+ostd::Result<void> may_link(const Credentials& c, const Inode& target);
+/// A new inode's owner: the fsuid, and the fsgid or a set-group-ID parent's group.
+void set_new_owner(Inode& child, const Inode& dir, const Credentials& c);
 
 // ---- path walk ----
 struct PathLookup {

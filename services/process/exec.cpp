@@ -45,6 +45,7 @@ struct Program {
   std::shared_ptr<SharedPages> cache;  // the file's page cache: segments are mapped from it
   u64 file_size = 0;
   u64 dev = 0, ino = 0;  // the file's identity (/proc/PID/maps)
+  ostd::u32 mode = 0, uid = 0, gid = 0;  // for set-user-ID and set-group-ID
   std::shared_ptr<Program> interp;  // PT_INTERP's program (the dynamic loader), if any
 };
 
@@ -65,6 +66,7 @@ Result<Program> open_program(FsContext& fs, const Process& caller, const std::st
   auto dentry = TRY(walk(PathLookup{fs, nullptr, &caller}, path, true));
   ostd::u32 mode = dentry_mode(dentry);
   if ((mode & abi::kSIfmt) != abi::kSIfreg || (mode & 0111) == 0) return Errno::eacces;
+  TRY(inode_permission(caller.creds, *dentry->inode(), kMayExec));
   auto cache = dentry->inode()->page_cache();
   u64 size = dentry->inode()->size();
   std::vector<ostd::u8> bytes = cache ? TRY(read_head(dentry, kHeadBytes)) : TRY(read_entire_file(dentry));
@@ -78,6 +80,9 @@ Result<Program> open_program(FsContext& fs, const Process& caller, const std::st
   abi::Stat st = dentry->inode()->stat();
   p.dev = st.st_dev;
   p.ino = st.st_ino;
+  p.mode = st.st_mode;
+  p.uid = st.st_uid;
+  p.gid = st.st_gid;
   return p;
 }
 
@@ -300,7 +305,7 @@ Layout choose_layout(bool randomize) {
 }
 
 Result<NewImage> build_image(const Program& prog, const std::vector<std::string>& envp, const Credentials& creds,
-                             bool randomize, StackImage& stack) {
+                             bool secure, bool randomize, StackImage& stack) {
   NewImage img;
   img.vm = TRY(ostd::VmSpace::create());
   img.mm = std::make_shared<MemoryMap>(img.vm);
@@ -325,7 +330,7 @@ Result<NewImage> build_image(const Program& prog, const std::vector<std::string>
   }
   Vaddr vdso = TRY(map_vdso(*img.mm));
   ExecInfo info{prog.argv, envp, prog.execfn, li.entry, li.phdr, li.phent, li.phnum, vdso, base,
-                creds.uid, creds.euid, creds.gid, creds.egid, false};
+                creds.uid, creds.euid, creds.gid, creds.egid, secure};
   stack = TRY(build_initial_stack(*img.vm, stack_top, info));
   img.ctx.set_instruction_pointer(start);
   img.ctx.set_stack_pointer(stack.sp);
@@ -399,9 +404,12 @@ Result<void> exec_program(Thread& self, const std::string& path, std::vector<std
                           std::vector<std::string> envp) {
   Process& p = self.process();
   Program prog = TRY(find_program(*p.fs, p, path, std::move(argv)));
+  // The credentials the new program runs with (set-user-ID, set-group-ID, capabilities).
+  Credentials creds = p.creds;
+  bool secure = apply_exec_credentials(creds, prog.mode, prog.uid, prog.gid, false);
   StackImage stack;
   NewImage img = TRY(retry_after_address_space_releases(
-      [&] { return build_image(prog, envp, p.creds, randomizes(p), stack); }));
+      [&] { return build_image(prog, envp, creds, secure, randomizes(p), stack); }));
   auto user = TRY(ostd::UserMode::create(img.vm, img.ctx));
   // ---- point of no return ----
   for (auto& t : threads_of(p)) {
@@ -433,6 +441,7 @@ Result<void> exec_program(Thread& self, const std::string& path, std::vector<std
   p.comm = base_name(prog.path);
   p.exe_path = prog.resolved;
   p.cmdline = prog.argv;
+  p.creds = std::move(creds);
   record_stack(p, stack);
   if (!p.vfork_released) {
     p.vfork_released = true;
@@ -475,7 +484,8 @@ Result<std::shared_ptr<Process>> spawn_init(const std::vector<std::string>& argv
   std::vector<std::string> envp{"HOME=/", "TERM=linux", "PATH=/sbin:/usr/sbin:/bin:/usr/bin"};
   Program prog = TRY(find_program(*p->fs, *p, argv[0], argv));
   StackImage stack;
-  NewImage img = TRY(build_image(prog, envp, p->creds, randomizes(*p), stack));
+  bool secure = apply_exec_credentials(p->creds, prog.mode, prog.uid, prog.gid, false);
+  NewImage img = TRY(build_image(prog, envp, p->creds, secure, randomizes(*p), stack));
   record_stack(*p, stack);
   p->vm = img.vm;
   p->mm = img.mm;

@@ -32,59 +32,6 @@ Result<long> sys_gettid(Thread& t, const SyscallArgs&) { return t.tid(); }
 Result<long> sys_getppid(Thread& t, const SyscallArgs&) {
   return t.process().parent_pid.load(std::memory_order_relaxed);
 }
-Result<long> sys_getuid(Thread& t, const SyscallArgs&) { return t.process().creds.uid; }
-Result<long> sys_geteuid(Thread& t, const SyscallArgs&) { return t.process().creds.euid; }
-Result<long> sys_getgid(Thread& t, const SyscallArgs&) { return t.process().creds.gid; }
-Result<long> sys_getegid(Thread& t, const SyscallArgs&) { return t.process().creds.egid; }
-
-// Root may set any id; the only user for now is root.
-Result<long> sys_setuid(Thread& t, const SyscallArgs& a) {
-  auto& c = t.process().creds;
-  c.uid = c.euid = c.suid = c.fsuid = a.as_u32(0);
-  return 0;
-}
-Result<long> sys_setgid(Thread& t, const SyscallArgs& a) {
-  auto& c = t.process().creds;
-  c.gid = c.egid = c.sgid = c.fsgid = a.as_u32(0);
-  return 0;
-}
-Result<long> sys_setresuid(Thread& t, const SyscallArgs& a) {
-  auto& c = t.process().creds;
-  if (a.as_int(0) != -1) c.uid = a.as_u32(0);
-  if (a.as_int(1) != -1) c.euid = c.fsuid = a.as_u32(1);
-  if (a.as_int(2) != -1) c.suid = a.as_u32(2);
-  return 0;
-}
-Result<long> sys_setresgid(Thread& t, const SyscallArgs& a) {
-  auto& c = t.process().creds;
-  if (a.as_int(0) != -1) c.gid = a.as_u32(0);
-  if (a.as_int(1) != -1) c.egid = c.fsgid = a.as_u32(1);
-  if (a.as_int(2) != -1) c.sgid = a.as_u32(2);
-  return 0;
-}
-Result<long> sys_getresuid(Thread& t, const SyscallArgs& a) {
-  auto& c = t.process().creds;
-  TRY(ostd::UserPtr<ostd::u32>(a[0]).write(t.vm(), c.uid));
-  TRY(ostd::UserPtr<ostd::u32>(a[1]).write(t.vm(), c.euid));
-  TRY(ostd::UserPtr<ostd::u32>(a[2]).write(t.vm(), c.suid));
-  return 0;
-}
-Result<long> sys_getresgid(Thread& t, const SyscallArgs& a) {
-  auto& c = t.process().creds;
-  TRY(ostd::UserPtr<ostd::u32>(a[0]).write(t.vm(), c.gid));
-  TRY(ostd::UserPtr<ostd::u32>(a[1]).write(t.vm(), c.egid));
-  TRY(ostd::UserPtr<ostd::u32>(a[2]).write(t.vm(), c.sgid));
-  return 0;
-}
-Result<long> sys_getgroups(Thread&, const SyscallArgs& a) {
-  if (a.as_int(0) < 0) return Errno::einval;
-  return 0;
-}
-Result<long> sys_setgroups(Thread&, const SyscallArgs& a) {
-  if (a.as_int(0) < 0 || a.as_int(0) > 65536) return Errno::einval;
-  return 0;
-}
-
 std::shared_ptr<Process> find_process(Thread& t, ostd::i32 pid) {
   if (pid == 0) return t.process_shared();
   return pid_table().process(pid);
@@ -147,6 +94,8 @@ Result<long> do_prlimit(Thread& t, ostd::i32 pid, int resource, ostd::Vaddr new_
     nl = TRY(ostd::UserPtr<Rlimit>(new_lim).read(t.vm()));
     if (nl->cur > nl->max) return Errno::einval;
     if (resource == kRlimitNofile && nl->max > (u64{1} << 20)) return Errno::eperm;
+    // Raising a hard limit needs CAP_SYS_RESOURCE.
+    if (nl->max > slot.max && !t.process().creds.capable(cap::kSysResource)) return Errno::eperm;
   }
   if (old_lim != 0) TRY(ostd::UserPtr<Rlimit>(old_lim).write(t.vm(), Rlimit{slot.cur, slot.max}));
   if (nl) {
@@ -286,7 +235,7 @@ Result<long> sys_prctl(Thread& t, const SyscallArgs& a) {
       return 0;
     case kSetNoNewPrivs:
     case kGetNoNewPrivs: return 0;
-    default: return Errno::einval;
+    default: return credential_prctl(t, a.as_int(0), a[1], a[2]);
   }
 }
 
@@ -374,6 +323,12 @@ Result<long> sys_setpriority(Thread& t, const SyscallArgs& a) {
   auto targets = priority_targets(t, which, a.as_int(1));
   if (targets.empty()) return Errno::esrch;
   int nice = std::clamp(a.as_int(2), -20, 19);
+  const Credentials& c = t.process().creds;
+  for (auto& p : targets) {
+    // set_one_prio: another user's process needs CAP_SYS_NICE (EPERM), and so does a lower nice.
+    if (p->creds.uid != c.euid && p->creds.euid != c.euid && !c.capable(cap::kSysNice)) return Errno::eperm;
+    if (nice < p->nice && !c.capable(cap::kSysNice)) return Errno::eacces;
+  }
   for (auto& p : targets) p->nice = nice;
   return 0;
 }
@@ -449,21 +404,10 @@ void init_rlimits(Process& p) {
 
 void register_process_syscalls(SyscallTable& t) {
   using S = x86_64::Sysno;
+  register_credential_syscalls(t);
   t.set(S::getpid, &sys_getpid);
   t.set(S::gettid, &sys_gettid);
   t.set(S::getppid, &sys_getppid);
-  t.set(S::getuid, &sys_getuid);
-  t.set(S::geteuid, &sys_geteuid);
-  t.set(S::getgid, &sys_getgid);
-  t.set(S::getegid, &sys_getegid);
-  t.set(S::setuid, &sys_setuid);
-  t.set(S::setgid, &sys_setgid);
-  t.set(S::setresuid, &sys_setresuid);
-  t.set(S::setresgid, &sys_setresgid);
-  t.set(S::getresuid, &sys_getresuid);
-  t.set(S::getresgid, &sys_getresgid);
-  t.set(S::getgroups, &sys_getgroups);
-  t.set(S::setgroups, &sys_setgroups);
   t.set(S::getpgid, &sys_getpgid);
   t.set(S::getpgrp, &sys_getpgrp);
   t.set(S::setpgid, &sys_setpgid);

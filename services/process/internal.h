@@ -102,6 +102,11 @@ void init_rlimits(Process& p);
 
 class SyscallTable;
 void register_fork_syscalls(SyscallTable& t);
+/// prctl's capability options (PR_{GET,SET}_KEEPCAPS, PR_CAPBSET_*, PR_*_SECUREBITS,
+/// PR_CAP_AMBIENT); EINVAL for any other option.
+ostd::Result<long> credential_prctl(Thread& t, int option, ostd::u64 arg2, ostd::u64 arg3);
+/// The uid/gid/groups/capability calls (credentials.cpp).
+void register_credential_syscalls(SyscallTable& t);
 
 /// The shell-style exit status for a wait status (128+sig for a signal death).
 int shell_status(int wait_status);

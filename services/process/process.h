@@ -20,6 +20,7 @@
 #include <ostd/types.h>
 #include <ostd/user_mode.h>
 
+#include "process/credentials.h"
 #include "signal/signal.h"
 
 namespace services {
@@ -29,11 +30,6 @@ class FsContext;
 struct RealTimer;
 class MemoryMap;
 class Process;
-
-struct Credentials {
-  ostd::u32 uid = 0, euid = 0, suid = 0, fsuid = 0;
-  ostd::u32 gid = 0, egid = 0, sgid = 0, fsgid = 0;
-};
 
 class Thread : public std::enable_shared_from_this<Thread> {
  public:

@@ -629,6 +629,18 @@ Result<long> sys_sigaltstack(Thread& t, const SyscallArgs& a) {
   return 0;
 }
 
+// check_kill_permission: the sender's real or effective uid is the target's real or saved uid,
+// or it has CAP_KILL; SIGCONT also goes anywhere in the sender's session.
+bool may_signal(const Process& me, const Process& target, int sig) {
+  if (&me == &target) return true;
+  const Credentials& c = me.creds;
+  const Credentials& tc = target.creds;
+  if (c.euid == tc.suid || c.euid == tc.uid || c.uid == tc.suid || c.uid == tc.uid || c.capable(cap::kKill)) {
+    return true;
+  }
+  return sig == kSigCont && target.sid == me.sid;
+}
+
 Result<long> do_kill(Thread& self, ostd::i32 pid, int sig) {
   if (sig < 0 || sig > kNumSignals) return Errno::einval;
   Process& me = self.process();
@@ -643,9 +655,15 @@ Result<long> do_kill(Thread& self, ostd::i32 pid, int sig) {
     if (hit) targets.push_back(p);
   }
   if (targets.empty()) return Errno::esrch;
-  if (sig == 0) return 0;
-  for (auto& p : targets) send_signal_to_process(*p, sig, info);
-  return 0;
+  // As Linux: one process or a group fails with EPERM only when no target may be signalled;
+  // kill(-1) succeeds even then.
+  bool any = false;
+  for (auto& p : targets) {
+    if (!may_signal(me, *p, sig)) continue;
+    any = true;
+    if (sig != 0) send_signal_to_process(*p, sig, info);
+  }
+  return any || pid == -1 ? Result<long>(0) : Result<long>(Errno::eperm);
 }
 
 Result<long> sys_kill(Thread& self, const SyscallArgs& a) { return do_kill(self, a.as_int(0), a.as_int(1)); }
@@ -654,6 +672,7 @@ Result<long> do_tkill(Thread& self, ostd::i32 tgid, ostd::i32 tid, int sig) {
   if (tid <= 0 || sig < 0 || sig > kNumSignals) return Errno::einval;
   auto t = pid_table().thread(tid);
   if (!t || (tgid > 0 && t->process().pid() != tgid)) return Errno::esrch;
+  if (!may_signal(self.process(), t->process(), sig)) return Errno::eperm;
   if (sig == 0) return 0;
   SigInfo info = user_siginfo(sig, self.process().pid(), self.process().creds.uid);
   info.si_code = kSiTkill;

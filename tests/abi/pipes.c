@@ -1,5 +1,6 @@
 /* Pipe semantics: EOF, O_NONBLOCK EAGAIN, atomic writes, pipe2 flags, dup2, EBADF. */
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -126,5 +127,26 @@ int main(void) {
   CHECK_ERRNO("dup2 from a closed fd is EBADF", dup2(55, 56), EBADF);
   CHECK_ERRNO("close of a closed fd is EBADF", close(55), EBADF);
   CHECK("F_DUPFD picks >= arg", fcntl(1, F_DUPFD, 20) == 20);
+  {
+    /* writev of at most PIPE_BUF bytes is one atomic write: a reader that wakes for it gets all
+     * of it, never the first vector alone (stdio flushes with writev). */
+    int v[2];
+    CHECK("pipe for writev", pipe(v) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(v[1]);
+      char b[64] = {0};
+      ssize_t n = read(v[0], b, sizeof b); /* sleeps until the writev */
+      _exit(n == 11 && memcmp(b, "hello world", 11) == 0 ? 0 : 1);
+    }
+    close(v[0]);
+    usleep(100000);
+    struct iovec iov[3] = {{"hello", 5}, {"", 0}, {" world", 6}};
+    CHECK("writev of two vectors writes both", writev(v[1], iov, 3) == 11);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    CHECK("a sleeping reader gets both vectors in one read", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    close(v[1]);
+  }
   return ABI_DONE();
 }

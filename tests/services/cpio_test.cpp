@@ -14,10 +14,11 @@ namespace {
 // Builds a newc archive from (name, mode, data) triples.
 struct Builder {
   std::vector<u8> bytes;
-  void add(const std::string& name, unsigned mode, const std::string& data) {
+  void add(const std::string& name, unsigned mode, const std::string& data, unsigned ino = 1, unsigned nlink = 1,
+           unsigned uid = 0, unsigned gid = 0) {
     char hdr[111];
     std::snprintf(hdr, sizeof hdr, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
-                  1u, mode, 0u, 0u, 1u, 0u, static_cast<unsigned>(data.size()), 0u, 0u, 0u, 0u,
+                  ino, mode, uid, gid, nlink, 0u, static_cast<unsigned>(data.size()), 0u, 0u, 0u, 0u,
                   static_cast<unsigned>(name.size() + 1), 0u);
     bytes.insert(bytes.end(), hdr, hdr + 110);
     bytes.insert(bytes.end(), name.begin(), name.end());
@@ -112,4 +113,21 @@ TEST(Cpio, ConcatenatedArchivesAreAllUnpacked) {
   misaligned.push_back(0);
   misaligned.insert(misaligned.end(), tail.begin(), tail.end());
   EXPECT_EQ(services::cpio::parse(misaligned).error(), Errno::einval);
+}
+
+TEST(Cpio, HardLinksShareAKeyAndOwnershipIsKept) {
+  Builder b;
+  b.add("bin/perl5", 0100755, "", 7, 2, 1000, 100);  // newc: the data comes with the last name
+  b.add("bin/other", 0100644, "x", 8, 1);
+  b.add("bin/perl", 0100755, "ELF", 7, 2, 1000, 100);
+  auto archive = b.done();
+  auto entries = services::cpio::parse(archive).release_value();
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[0].link_key, entries[2].link_key);
+  EXPECT_NE(entries[0].link_key, entries[1].link_key);
+  EXPECT_EQ(entries[0].nlink, 2u);
+  EXPECT_EQ(entries[2].uid, 1000u);
+  EXPECT_EQ(entries[2].gid, 100u);
+  EXPECT_TRUE(entries[0].data.empty());
+  EXPECT_EQ(entries[2].data.size(), 3u);
 }
