@@ -350,20 +350,62 @@ Result<Vaddr> MemoryMap::remap(Vaddr old_addr, u64 old_len, u64 new_len, ostd::u
   return new_addr;
 }
 
+// File pages fault around as Linux's filemap_map_pages: with the faulting page, the pages of
+// the 64 KiB window around it that the page cache holds and nothing maps yet are mapped too, in
+// runs of consecutive pages (one backend trip each), so a program's first touches of a library
+// cost one fault per window rather than per page.
+Result<void> MemoryMap::map_file_around(const Vma& vma, Vaddr page, const ostd::Frame& frame, PageFlags flags,
+                                        const SharedPages& pages) {
+  constexpr u64 kWindow = 16 * kPageSize;  // fault_around_bytes
+  Vaddr lo = std::max(vma.start, page & ~(kWindow - 1));
+  Vaddr hi = std::min(vma.end, lo + kWindow);
+  std::vector<ostd::Frame> run;
+  Vaddr run_start = 0;
+  auto flush_run = [&]() -> Result<void> {
+    if (!run.empty()) TRY(vm_->map_frames(run_start, run, flags));
+    run.clear();
+    return {};
+  };
+  for (Vaddr p = lo; p < hi; p += kPageSize) {
+    std::optional<ostd::Frame> f;
+    if (p == page) {
+      f = frame;
+    } else if (!vm_->query(p)) {
+      u64 index = (vma.file_offset + (p - vma.start)) / kPageSize;
+      if (pages.page_in_file(index)) f = pages.find(index);
+    }
+    if (!f) {
+      TRY(flush_run());
+      continue;
+    }
+    if (run.empty()) run_start = p;
+    run.push_back(*f);
+  }
+  return flush_run();
+}
+
 Result<void> MemoryMap::populate_page(const Vma& vma, Vaddr page, Access access) {
-  (void)access;
   PageFlags flags = page_flags_for(vma.prot);
   if (is_shared(vma)) {
     u64 index = (vma.file_offset + (page - vma.start)) / kPageSize;
     if (!vma.shared->page_in_file(index)) return Errno::enxio;  // past EOF: SIGBUS
     ostd::Frame frame = TRY(vma.shared->get_or_alloc(index));
-    return vm_->map(page, frame, flags);
+    if (access == Access::Write) return vm_->map(page, frame, flags);
+    return map_file_around(vma, page, frame, flags, *vma.shared);
   }
   if (vma.cache != nullptr) {
-    // The file's own page, read-only: the first write copies it (handle_fault).
     u64 index = (vma.file_offset + (page - vma.start)) / kPageSize;
     if (!vma.cache->page_in_file(index)) return Errno::enxio;  // past EOF: SIGBUS
-    if (auto f = vma.cache->find(index)) return vm_->map(page, *f, without_write(flags));
+    if (auto f = vma.cache->find(index)) {
+      if (access == Access::Write) {
+        // A write copies the file's page at once (do_cow_fault), not after a read-only map.
+        ostd::Frame copy = TRY(ostd::Frame::alloc_uninit());
+        copy.copy_from(*f);
+        return vm_->map(page, copy, flags);
+      }
+      // The file's own pages, read-only: the first write copies (handle_fault).
+      return map_file_around(vma, page, *f, without_write(flags), *vma.cache);
+    }
   }
   if (vma.file_bytes == nullptr && vma.cache == nullptr) return populate_anonymous(vma, page, flags);
   ostd::Frame frame = TRY(ostd::Frame::alloc());

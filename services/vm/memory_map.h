@@ -115,6 +115,8 @@ class MemoryMap {
   void remove_range(ostd::Vaddr start, ostd::Vaddr end);
   ostd::Result<void> populate_page(const Vma& vma, ostd::Vaddr page, ostd::Access access);
   ostd::Result<void> populate_anonymous(const Vma& vma, ostd::Vaddr page, ostd::PageFlags flags);
+  ostd::Result<void> map_file_around(const Vma& vma, ostd::Vaddr page, const ostd::Frame& frame,
+                                     ostd::PageFlags flags, const SharedPages& pages);
   std::optional<Vma> find(ostd::Vaddr va) const;
 
   // Writes `bytes` at va ignoring the areas' protections (copying a shared page first), as
