@@ -248,8 +248,10 @@ Result<std::string> gen_status(ostd::i32 pid) {
                     p->creds.suid, p->creds.fsuid, p->creds.gid, p->creds.egid, p->creds.sgid, p->creds.fsgid);
   std::string groups;
   for (u32 g : p->creds.groups) groups += ostd::format("{} ", g);
-  s += ostd::format("FDSize:\t{}\nGroups:\t{}\nVmPeak:\t{} kB\nVmSize:\t{} kB\nVmRSS:\t{} kB\nThreads:\t{}\n",
-                    p->fds ? p->fds->limit() : 0, groups, vm, vm, vm / 4, std::max<usize>(1, threads.size()));
+  u64 rss = p->vm ? p->vm->mapped_pages() * 4 : 0;
+  s += ostd::format("FDSize:\t{}\nGroups:\t{}\nVmPeak:\t{} kB\nVmSize:\t{} kB\nVmHWM:\t{} kB\nVmRSS:\t{} kB\n",
+                    p->fds ? p->fds->limit() : 0, groups, vm, vm, rss, rss);
+  s += ostd::format("Threads:\t{}\n", std::max<usize>(1, threads.size()));
   s += ostd::format("SigQ:\t0/{}\nSigPnd:\t{}\nShdPnd:\t{}\nSigBlk:\t{}\nSigIgn:\t{}\nSigCgt:\t{}\n", 63432,
                     hex16(pending.bits), hex16(p->shared_pending.bits), hex16(blocked.bits), hex16(ignored.bits),
                     hex16(caught.bits));
@@ -336,6 +338,95 @@ Result<std::string> gen_maps(ostd::i32 pid) {
   return s;
 }
 
+// As Linux's show_smap: each area's maps line, then its sizes. A page counts as shared when
+// another mapping or the page cache holds its frame too (Pss divides it among the holders), as
+// dirty when it is mapped writable.
+Result<std::string> gen_smaps(ostd::i32 pid, bool rollup) {
+  auto p = TRY(live_process(pid));
+  std::string s;
+  if (!p->mm || !p->vm) return s;
+  std::string maps = TRY(gen_maps(pid));
+  struct Sizes {
+    u64 size = 0, rss = 0, pss = 0, shared_clean = 0, shared_dirty = 0, private_clean = 0, private_dirty = 0,
+        anon = 0;
+  };
+  auto print = [&](const Sizes& z) {
+    auto row = [&](std::string_view name, u64 kb) {
+      s += std::string(name) + ":" + pad_left(ostd::format("{}", kb), 23 - std::min<usize>(22, name.size())) + " kB\n";
+    };
+    if (!rollup) {
+      row("Size", z.size);
+      row("KernelPageSize", 4);
+      row("MMUPageSize", 4);
+    }
+    row("Rss", z.rss);
+    row("Pss", z.pss);
+    row("Pss_Dirty", z.private_dirty + z.shared_dirty);
+    if (rollup) {
+      row("Pss_Anon", z.anon);
+      row("Pss_File", z.pss - std::min(z.pss, z.anon));
+      row("Pss_Shmem", 0);
+    }
+    row("Shared_Clean", z.shared_clean);
+    row("Shared_Dirty", z.shared_dirty);
+    row("Private_Clean", z.private_clean);
+    row("Private_Dirty", z.private_dirty);
+    row("Referenced", z.rss);
+    row("Anonymous", z.anon);
+    for (const char* zero : {"KSM", "LazyFree", "AnonHugePages", "ShmemPmdMapped", "FilePmdMapped", "Shared_Hugetlb",
+                             "Private_Hugetlb", "Swap", "SwapPss", "Locked"}) {
+      row(zero, 0);
+    }
+  };
+  Sizes total;
+  usize line_start = 0;
+  for (const auto& v : p->mm->areas()) {
+    usize eol = maps.find('\n', line_start);
+    std::string line = maps.substr(line_start, eol - line_start);
+    line_start = eol + 1;
+    Sizes z;
+    z.size = (v.end - v.start) / 1024;
+    bool anonymous = v.ino == 0 && (v.flags & kMapShared) == 0;
+    for (const auto& [va, m] : p->vm->mappings_in(v.start, v.end)) {
+      u64 holders = std::max<u64>(1, m.frame.refcount() > 0 ? m.frame.refcount() - 1 : 1);
+      bool dirty = ostd::has(m.flags, ostd::PageFlags::W);
+      bool shared = holders > 1;
+      z.rss += 4;
+      z.pss += 4 / holders;
+      if (anonymous) z.anon += 4;
+      (shared ? (dirty ? z.shared_dirty : z.shared_clean) : (dirty ? z.private_dirty : z.private_clean)) += 4;
+    }
+    if (rollup) {
+      total.size += z.size;
+      total.rss += z.rss;
+      total.pss += z.pss;
+      total.shared_clean += z.shared_clean;
+      total.shared_dirty += z.shared_dirty;
+      total.private_clean += z.private_clean;
+      total.private_dirty += z.private_dirty;
+      total.anon += z.anon;
+      continue;
+    }
+    s += line + "\n";
+    print(z);
+    std::string flags;
+    if ((v.prot & 1) != 0) flags += "rd ";
+    if ((v.prot & 2) != 0) flags += "wr ";
+    if ((v.prot & 4) != 0) flags += "ex ";
+    if ((v.flags & kMapShared) != 0) flags += "sh ";
+    flags += "mr mw me ";
+    if ((v.flags & kMapGrowsdown) != 0) flags += "gd ";
+    s += "THPeligible:    0\nVmFlags: " + flags + "\n";
+  }
+  if (rollup) {
+    auto areas = p->mm->areas();
+    u64 lo = areas.empty() ? 0 : areas.front().start, hi = areas.empty() ? 0 : areas.back().end;
+    s += ostd::format("{:x}-{:x} ---p 00000000 00:00 0                          [rollup]\n", lo, hi);
+    print(total);
+  }
+  return s;
+}
+
 Result<std::string> gen_meminfo() {
   ostd::FrameStats st = ostd::frame_stats();
   u64 total = st.total_frames * 4, avail = st.free_frames * 4;
@@ -381,6 +472,30 @@ Result<std::string> gen_mounts() {
     s += ostd::format("{} {} {} {} 0 0\n", m.source, m.target, m.type, m.options);
   }
   if (s.empty() || s.find(" / ") == std::string::npos) s.insert(0, "rootfs / rootfs rw 0 0\n");
+  return s;
+}
+
+// As Linux's show_mountinfo: "ID PARENT MAJOR:MINOR ROOT MOUNT-POINT OPTIONS - TYPE SOURCE
+// SUPER-OPTIONS", the parent being the mount the mount point lies on.
+Result<std::string> gen_mountinfo() {
+  std::string s;
+  auto all = mounts();
+  for (const auto& m : all) {
+    ostd::u32 parent = m.id;
+    usize best = 0;
+    for (const auto& o : all) {
+      if (&o == &m || o.target.size() < best) continue;
+      bool under = o.target == "/" ? m.target != "/"
+                                   : m.target.size() > o.target.size() && m.target.starts_with(o.target) &&
+                                         m.target[o.target.size()] == '/';
+      if (under) {
+        parent = o.id;
+        best = o.target.size();
+      }
+    }
+    s += ostd::format("{} {} {}:{} / {} {} - {} {} {}\n", m.id, parent, dev_major(m.dev), dev_minor(m.dev), m.target,
+                      m.options, m.type, m.source, m.options);
+  }
   return s;
 }
 
@@ -472,6 +587,9 @@ Result<std::vector<Child>> pid_children(u64 dev, ostd::i32 pid) {
   file("environ", [pid] { return gen_environ(pid); }, 0400);
   file("auxv", [pid] { return gen_auxv(pid); }, 0400);
   file("mounts", [] { return gen_mounts(); });
+  file("mountinfo", [] { return gen_mountinfo(); });
+  file("smaps", [pid] { return gen_smaps(pid, false); });
+  file("smaps_rollup", [pid] { return gen_smaps(pid, true); });
   auto link = [&](std::string name, LinkTarget t) {
     out.push_back(Child{std::move(name), std::make_shared<ProcLink>(dev, std::move(t))});
   };

@@ -169,8 +169,11 @@ Result<void> mount_fs(const std::shared_ptr<Dentry>& at, std::shared_ptr<FileSys
   auto& s = vfs();
   auto g = s.lock.lock();
   std::string type = fs->type();
+  u64 dev = fs->dev();
+  static ostd::u32 next_id = 2;  // 1 is the root
   s.mounts.push_back(Mount{at->inode()->dev(), at->inode()->ino(), std::move(fs),
-                           MountInfo{std::move(source), at->path(), std::move(type), std::move(options)}});
+                           MountInfo{std::move(source), at->path(), std::move(type), std::move(options), dev,
+                                     next_id++}});
   return {};
 }
 
@@ -190,7 +193,7 @@ std::vector<MountInfo> mounts() {
   auto& s = vfs();
   auto g = s.lock.lock();
   std::vector<MountInfo> out;
-  out.push_back(MountInfo{"rootfs", "/", "rootfs", "rw"});
+  out.push_back(MountInfo{"rootfs", "/", "rootfs", "rw", s.root_fs ? s.root_fs->dev() : 0, 1});
   for (const auto& m : s.mounts) out.push_back(m.info);
   return out;
 }

@@ -192,6 +192,8 @@ class FsContext {
 // ---- mounts ----
 struct MountInfo {
   std::string source, target, type, options;
+  ostd::u64 dev = 0;  // the mounted file system's device number
+  ostd::u32 id = 0;   // the mount's id (/proc/PID/mountinfo)
 };
 /// Mounts `fs` on the directory `at` (which must be a directory).
 ostd::Result<void> mount_fs(const std::shared_ptr<Dentry>& at, std::shared_ptr<FileSystem> fs,
