@@ -206,6 +206,12 @@ void user_notify_kernel_event() {
 }
 
 bool user_runs_beside_kernel() { return false; }  // one CPU for both
+
+Result<void> user_barrier_all_cpus() {
+  // One CPU: user code runs only between kernel entries, each a serializing event.
+  asm volatile("mfence" ::: "memory");
+  return {};
+}
 u32 user_fast_syscall_gs_offset() { return 0; }  // `syscall` is the fast way in
 usize user_fpu_image_size() { return g_fpu_size; }
 

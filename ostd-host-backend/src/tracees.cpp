@@ -1,6 +1,8 @@
 // Traced host threads: every stub thread's state changes are collected here with waitpid
 // (from the idle loop) and handed to the task waiting for that thread.
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -128,6 +130,13 @@ namespace ostd::arch {
 void user_notify_kernel_event() { host::notify_tracee_waiters(); }
 // Guest threads on CPUs of their own (split) while the kernel waits on its CPU.
 bool user_runs_beside_kernel() { return host::stub_cpus() != nullptr; }
+
+Result<void> user_barrier_all_cpus() {
+  // Guest threads run in stub processes, possibly on other CPUs right now: only a barrier on
+  // every CPU of the host reaches them (MEMBARRIER_CMD_GLOBAL, 1; no registration needed).
+  if (syscall(SYS_membarrier, 1, 0, 0) == 0) return {};
+  return Errno::enosys;
+}
 u32 user_fast_syscall_gs_offset() { return host::seccomp_fast_syscall_gs_offset(); }
 usize user_fpu_image_size() {
   // The XSAVE standard-format size for the components XCR0 enables (CPUID 0xd, 0: EBX), what the

@@ -69,6 +69,7 @@ Result<FpuState> UserMode::fpu_state() { return arch::user_get_fpu(*thread_); }
 Result<void> UserMode::set_fpu_state(const FpuState& s) { return arch::user_set_fpu(*thread_, s); }
 void UserMode::notify_kernel_event() { arch::user_notify_kernel_event(); }
 bool UserMode::runs_beside_kernel() { return arch::user_runs_beside_kernel(); }
+Result<void> UserMode::barrier_all_user_cpus() { return arch::user_barrier_all_cpus(); }
 usize UserMode::fpu_image_size() { return arch::user_fpu_image_size(); }
 std::optional<FastSyscallEntry> UserMode::fast_syscall_entry() {
   u32 off = arch::user_fast_syscall_gs_offset();

@@ -442,6 +442,7 @@ Result<void> exec_program(Thread& self, const std::string& path, std::vector<std
   p.exe_path = prog.resolved;
   p.cmdline = prog.argv;
   p.creds = std::move(creds);
+  p.membarrier_registered = 0;
   record_stack(p, stack);
   if (!p.vfork_released) {
     p.vfork_released = true;

@@ -8,6 +8,7 @@
 #include <ostd/cpu.h>
 #include <ostd/mm/io.h>
 #include <ostd/time.h>
+#include <ostd/user_mode.h>
 
 #include "fs/file.h"
 #include "process/internal.h"
@@ -345,6 +346,38 @@ Result<long> sys_personality(Thread& t, const SyscallArgs& a) {
   return static_cast<long>(old);
 }
 
+// membarrier(2) without restartable sequences: every command but the RSEQ ones. A barrier is
+// ostd's on every CPU running user code; the private commands need their registration (EPERM),
+// which lives with the address space (threads share it, fork and exec start without).
+Result<long> sys_membarrier(Thread& t, const SyscallArgs& a) {
+  constexpr ostd::u32 kQuery = 0, kGlobal = 1, kGlobalExpedited = 2, kRegisterGlobalExpedited = 4,
+                      kPrivateExpedited = 8, kRegisterPrivateExpedited = 16, kPrivateExpeditedSyncCore = 32,
+                      kRegisterPrivateExpeditedSyncCore = 64, kGetRegistrations = 512;
+  constexpr ostd::u32 kSupported = kGlobal | kGlobalExpedited | kRegisterGlobalExpedited | kPrivateExpedited |
+                                   kRegisterPrivateExpedited | kPrivateExpeditedSyncCore |
+                                   kRegisterPrivateExpeditedSyncCore | kGetRegistrations;
+  static const bool available = ostd::UserMode::barrier_all_user_cpus().is_ok();
+  if (!available) return Errno::enosys;
+  ostd::u32 cmd = a.as_u32(0);
+  if (a.as_u32(1) != 0) return Errno::einval;
+  ostd::u32& registered = t.process().membarrier_registered;
+  switch (cmd) {
+    case kQuery: return kSupported;
+    case kGlobal:
+    case kGlobalExpedited: TRY(ostd::UserMode::barrier_all_user_cpus()); return 0;
+    case kRegisterGlobalExpedited:
+    case kRegisterPrivateExpedited:
+    case kRegisterPrivateExpeditedSyncCore: registered |= cmd; return 0;
+    case kPrivateExpedited:
+    case kPrivateExpeditedSyncCore:
+      if ((registered & (cmd << 1)) == 0) return Errno::eperm;
+      TRY(ostd::UserMode::barrier_all_user_cpus());
+      return 0;
+    case kGetRegistrations: return registered;
+    default: return Errno::einval;
+  }
+}
+
 Result<long> sys_getrandom(Thread& t, const SyscallArgs& a) {
   constexpr ostd::u32 kNonblock = 1, kRandom = 2, kInsecure = 4;
   ostd::u32 flags = a.as_u32(2);
@@ -429,6 +462,7 @@ void register_process_syscalls(SyscallTable& t) {
   t.set(S::set_robust_list, &sys_set_robust_list);
   t.set(S::getrandom, &sys_getrandom);
   t.set(S::personality, &sys_personality);
+  t.set(S::membarrier, &sys_membarrier);
   t.set(S::rseq, &sys_rseq);
   t.set(S::getpriority, &sys_getpriority);
   t.set(S::setpriority, &sys_setpriority);

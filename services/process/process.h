@@ -144,6 +144,9 @@ class Process : public std::enable_shared_from_this<Process> {
   int nice = 0;      // -20..19 (setpriority), inherited by fork
   std::string exe_path;
   std::vector<std::string> cmdline;
+  /// membarrier(2) registrations of this address space (MEMBARRIER_CMD_REGISTER_* bits); a new
+  /// address space (fork, exec) starts without.
+  ostd::u32 membarrier_registered = 0;
   /// personality(2)'s persona (ADDR_NO_RANDOMIZE...): inherited by fork, kept across execve.
   ostd::u32 personality = 0;
   /// Where execve put the argument and environment strings, and the auxiliary vector it gave:

@@ -1,6 +1,7 @@
 /* pthreads: create/join, mutex and condvar contention, TLS, thread exit values. */
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "abi_check.h"
@@ -52,5 +53,14 @@ int main(void) {
   pthread_join(b, 0);
   CHECK("condvar ping-pong finished", turn == 0);
   CHECK("gettid differs from getpid in a thread", 1);
+  /* membarrier(2): the private command needs its registration; the global one does not. */
+  long mask = syscall(SYS_membarrier, 0 /* QUERY */, 0, 0);
+  CHECK("membarrier QUERY lists GLOBAL, PRIVATE_EXPEDITED and its registration", mask > 0 && (mask & 0x19) == 0x19);
+  CHECK_ERRNO("membarrier PRIVATE_EXPEDITED before registering", syscall(SYS_membarrier, 8, 0, 0), EPERM);
+  CHECK("membarrier REGISTER_PRIVATE_EXPEDITED", syscall(SYS_membarrier, 16, 0, 0) == 0);
+  CHECK("membarrier PRIVATE_EXPEDITED", syscall(SYS_membarrier, 8, 0, 0) == 0);
+  CHECK("membarrier GET_REGISTRATIONS has it", (syscall(SYS_membarrier, 512, 0, 0) & 16) == 16);
+  CHECK_ERRNO("membarrier with unknown flags", syscall(SYS_membarrier, 8, 2, 0), EINVAL);
+  CHECK_ERRNO("membarrier with an unknown command", syscall(SYS_membarrier, 1 << 20, 0, 0), EINVAL);
   return ABI_DONE();
 }

@@ -166,6 +166,12 @@ class UserMode {
   /// the user code, where on one shared CPU it only comes before or after it.
   static bool runs_beside_kernel();
 
+  /// A full memory barrier on every CPU that runs user code now, for membarrier(2): when this
+  /// returns, each user thread running at the call has passed a barrier. Bare metal (one CPU):
+  /// the kernel entry already was one. Host: the host kernel's MEMBARRIER_CMD_GLOBAL (stubs may
+  /// run guest code on other CPUs meanwhile); ENOSYS where the host has no membarrier.
+  static Result<void> barrier_all_user_cpus();
+
   /// The fast system call entry (see FastSyscallEntry), or nullopt where there is none (the
   /// ptrace platform, bare metal, --syscall-patching off, or before the first user thread ran).
   static std::optional<FastSyscallEntry> fast_syscall_entry();

@@ -4,6 +4,7 @@
 
 #include "harness.h"
 #include <ostd/cpu.h>
+#include <ostd/user_mode.h>
 
 using namespace ostd;
 
@@ -50,4 +51,9 @@ TEST(Cpu, EntropyIsNeitherZeroNorRepeated) {
     for (int i = 0; i < 8 && odd == std::array<u8, 3>{}; ++i) fill_entropy(odd);
     EXPECT_NE(odd, (std::array<u8, 3>{}));
   });
+}
+
+TEST(Cpu, BarrierOnEveryUserCpuWorksOnThisHost) {
+  // The host kernel's MEMBARRIER_CMD_GLOBAL (every supported kernel has it).
+  test::run_in_kernel([] { EXPECT_TRUE(UserMode::barrier_all_user_cpus().is_ok()); });
 }

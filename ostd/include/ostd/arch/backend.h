@@ -127,6 +127,8 @@ Result<FpuState> user_get_fpu(UserThread& t);
 Result<void> user_set_fpu(UserThread& t, const FpuState& s);
 void user_notify_kernel_event();
 bool user_runs_beside_kernel();
+/// UserMode::barrier_all_user_cpus().
+Result<void> user_barrier_all_cpus();
 /// UserMode::fast_syscall_entry(): the entry pointer's offset from the GS base, 0 for none.
 u32 user_fast_syscall_gs_offset();
 /// Bytes of a user thread's FPU image (UserMode::fpu_image_size).
