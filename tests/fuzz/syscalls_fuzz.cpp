@@ -131,7 +131,8 @@ Usage run_once(const std::vector<unsigned char>& cpio) {
   if (const char* p = std::getenv("UMK_PLATFORM"); p != nullptr && *p != '\0') cfg.platform = p;
   ostd::BootInfo info;
   info.init_argv = {"/x"};
-  info.cmdline = std::getenv("SYSCALLS_FUZZ_STRACE") != nullptr ? "umk strace" : "umk";
+  // norandmaps: the same input meets the same layout (a crash replays).
+  info.cmdline = std::getenv("SYSCALLS_FUZZ_STRACE") != nullptr ? "umk strace norandmaps" : "umk norandmaps";
   info.initramfs = std::span<const ostd::u8>(cpio.data(), cpio.size());
   (void)ostd::host::run_kernel(cfg, std::move(info), [] { return services::kernel_main(); });
   // run_kernel returns once no task is runnable; tasks still tearing down an address space
