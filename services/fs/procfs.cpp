@@ -207,8 +207,9 @@ Result<std::string> gen_stat(ostd::i32 pid) {
   usize nthreads = threads_of(*p).size();
   u64 utime = p->utime_ns / kNsPerTick, stime = p->stime_ns / kNsPerTick;
   u64 start = (p->start_ns - std::min(p->start_ns, boot_ns())) / kNsPerTick;
-  std::string s = ostd::format("{} ({}) {} {} {} {} 0 -1 4194560 0 0 0 0 {} {} {} {} {} {} {} 0 {} {} {} ", pid, p->comm,
+  std::string s = ostd::format("{} ({}) {} {} {} {} 0 -1 4194560 {} {} 0 0 {} {} {} {} {} {} {} 0 {} {} {} ", pid, p->comm,
                                std::string(1, state_letter(*p)), parent ? parent->pid() : 0, p->pgid, p->sid,
+                               p->min_flt, p->cmin_flt,
                                utime, stime, p->cutime_ns / kNsPerTick, p->cstime_ns / kNsPerTick,
                                20 + p->nice, p->nice, std::max<usize>(1, nthreads), start, vm_size_kb(*p) * 1024,
                                vm_size_kb(*p) / 4);

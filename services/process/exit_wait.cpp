@@ -125,6 +125,7 @@ bool wait_for_address_space_releases() {
 namespace {
 
 void process_exit(Process& p) {
+  p.note_rss();
   // The address space goes last, in a task of its own that runs after the parent's.
   std::shared_ptr<MemoryMap> mm = std::move(p.mm);
   std::shared_ptr<ostd::VmSpace> vm = std::move(p.vm);
@@ -197,6 +198,8 @@ void consume(Process& self, const WaitResult& r, bool nowait) {
     c.state = Process::State::Reaped;
     self.cutime_ns += c.utime_ns + c.cutime_ns;
     self.cstime_ns += c.stime_ns + c.cstime_ns;
+    self.cmin_flt += c.min_flt + c.cmin_flt;
+    self.cmaxrss_kb = std::max({self.cmaxrss_kb, c.maxrss_kb, c.cmaxrss_kb});
     unlink_child(self, c);
   } else if (c.state == Process::State::Stopped) {
     c.stop_reported = true;

@@ -179,12 +179,18 @@ Result<long> sys_getrusage(Thread& t, const SyscallArgs& a) {
   if (who != kSelf && who != kChildren && who != kThread) return Errno::einval;
   Process& p = t.process();
   Rusage r{};
+  constexpr std::size_t kMaxrss = 0, kMinflt = 4;  // ru_maxrss (kB) and ru_minflt in `rest`
   if (who == kChildren) {
     r.utime = to_tv(p.cutime_ns);
     r.stime = to_tv(p.cstime_ns);
+    r.rest.at(kMaxrss) = static_cast<ostd::i64>(p.cmaxrss_kb);
+    r.rest.at(kMinflt) = static_cast<ostd::i64>(p.cmin_flt);
   } else {
     r.utime = to_tv(p.utime_ns);
     r.stime = to_tv(p.stime_ns);
+    p.note_rss();
+    r.rest.at(kMaxrss) = static_cast<ostd::i64>(p.maxrss_kb);
+    r.rest.at(kMinflt) = static_cast<ostd::i64>(p.min_flt);
   }
   TRY(ostd::UserPtr<Rusage>(a[1]).write(t.vm(), r));
   return 0;

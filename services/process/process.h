@@ -5,6 +5,7 @@
 // address space, descriptor table, file-system context and signal handlers.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <array>
 #include <map>
@@ -192,6 +193,13 @@ class Process : public std::enable_shared_from_this<Process> {
   };
   std::array<Rlimit, 16> rlimits{};
   ostd::u64 utime_ns = 0, stime_ns = 0, cutime_ns = 0, cstime_ns = 0;
+  /// Page faults resolved for user code (ru_minflt, /proc/PID/stat minflt) and the peak resident
+  /// size in kB (ru_maxrss), this process's and its reaped children's.
+  ostd::u64 min_flt = 0, cmin_flt = 0, maxrss_kb = 0, cmaxrss_kb = 0;
+  /// Samples the resident size into maxrss_kb (at getrusage and before the exit drops it).
+  void note_rss() {
+    if (vm) maxrss_kb = std::max<ostd::u64>(maxrss_kb, vm->mapped_pages() * 4);
+  }
   /// ITIMER_REAL / alarm(2) state (made on first use; kept across execve, not fork).
   std::shared_ptr<RealTimer> real_timer;
 

@@ -119,7 +119,10 @@ void handle_exception(Thread& t, const ostd::CpuException& e) {
   switch (e.kind) {
     case ostd::ExceptionKind::PageFault: {
       auto r = t.process().mm->handle_fault(e.address, e.access);
-      if (r.is_ok()) return;
+      if (r.is_ok()) {
+        ++t.process().min_flt;
+        return;
+      }
       if (r.error() == ostd::Errno::enomem) {
         // Out of memory: another process dies and the access is retried; when this one is
         // the biggest, it is the one to die (SIGKILL, as Linux's OOM killer).
