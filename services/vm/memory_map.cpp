@@ -57,6 +57,35 @@ bool MemoryMap::is_mapped(Vaddr va) const {
   return find(va).has_value();
 }
 
+bool MemoryMap::covers(Vaddr start, Vaddr end) const {
+  ostd::MutexGuard g(lock_);
+  Vaddr at = start;
+  while (at < end) {
+    auto v = find(at);
+    if (!v) return false;
+    at = v->end;
+  }
+  return true;
+}
+
+std::vector<ostd::u8> MemoryMap::residency(Vaddr start, ostd::usize npages) const {
+  ostd::MutexGuard g(lock_);
+  std::vector<ostd::u8> out(npages, 0);
+  for (ostd::usize i = 0; i < npages; ++i) {
+    Vaddr page = start + i * kPageSize;
+    if (vm_->query(page)) {
+      out[i] = 1;
+      continue;
+    }
+    auto v = find(page);
+    if (!v) continue;
+    u64 index = (v->file_offset + (page - v->start)) / kPageSize;
+    const auto& pages = v->shared ? v->shared : v->cache;
+    if (pages && pages->find(index)) out[i] = 1;
+  }
+  return out;
+}
+
 std::vector<Vma> MemoryMap::areas() const {
   ostd::MutexGuard g(lock_);
   std::vector<Vma> out;

@@ -75,6 +75,12 @@ class MemoryMap {
   ostd::Result<void> handle_fault(ostd::Vaddr va, ostd::Access access);
   /// Whether va lies inside any VMA (SEGV_MAPERR vs SEGV_ACCERR).
   bool is_mapped(ostd::Vaddr va) const;
+  /// Whether [start, end) lies wholly inside areas (msync, mincore: ENOMEM otherwise); one walk
+  /// over the areas, whatever the length.
+  bool covers(ostd::Vaddr start, ostd::Vaddr end) const;
+  /// mincore's answer for the pages [start, start + n pages): 1 for a page in memory (mapped, or
+  /// a file page the page cache holds), 0 otherwise.
+  std::vector<ostd::u8> residency(ostd::Vaddr start, ostd::usize npages) const;
   /// For shared futexes: when va lies in a MAP_SHARED area, the pages object behind it and the
   /// byte offset of va in it (every process that maps the same memory agrees on the pair, as
   /// Linux's inode + page index); nullopt for private memory.

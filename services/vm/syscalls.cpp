@@ -104,9 +104,32 @@ Result<long> sys_msync(Thread& t, const SyscallArgs& a) {
       (flags & (kAsync | kSync)) == (kAsync | kSync)) {
     return Errno::einval;
   }
-  u64 end = a[0] + ostd::page_align_up(a[1]);
-  for (u64 va = a[0]; va < end; va += ostd::kPageSize) {
-    if (!t.process().mm->is_mapped(va)) return Errno::enomem;
+  u64 end = 0;
+  if (!ostd::checked_add<u64>(a[0], ostd::page_align_up(a[1]), end) || ostd::page_align_up(a[1]) < a[1]) {
+    return Errno::enomem;
+  }
+  if (!t.process().mm->covers(a[0], end)) return Errno::enomem;
+  return 0;
+}
+
+// mincore(2): a byte per page, bit 0 set for a page in memory; EINVAL for an unaligned start,
+// ENOMEM when the range is not wholly mapped, EFAULT for a bad vector. The vector is written a
+// chunk at a time, so a huge range costs only as much as the caller's vector holds.
+Result<long> sys_mincore(Thread& t, const SyscallArgs& a) {
+  if (!ostd::is_page_aligned(a[0])) return Errno::einval;
+  u64 len = ostd::page_align_up(a[1]);
+  u64 end = 0;
+  if (len < a[1] || !ostd::checked_add<u64>(a[0], len, end) || end > ostd::VmSpace::user_top()) return Errno::enomem;
+  if (len == 0) return 0;
+  if (!t.process().mm->covers(a[0], end)) return Errno::enomem;
+  constexpr u64 kChunk = 4096;  // pages per step
+  u64 pages = len / ostd::kPageSize;
+  for (u64 done = 0; done < pages; done += kChunk) {
+    u64 n = std::min(kChunk, pages - done);
+    u64 to = 0;
+    if (!ostd::checked_add<u64>(a[2], done, to)) return Errno::efault;
+    auto bytes = t.process().mm->residency(a[0] + done * ostd::kPageSize, static_cast<ostd::usize>(n));
+    TRY(t.vm().write_bytes(to, bytes));
   }
   return 0;
 }
@@ -124,6 +147,7 @@ void register_memory_syscalls(SyscallTable& t) {
   t.set(S::mremap, &sys_mremap);
   t.set(S::madvise, &sys_madvise);
   t.set(S::msync, &sys_msync);
+  t.set(S::mincore, &sys_mincore);
   t.set(S::mlock, &sys_mlock);
   t.set(S::munlock, &sys_mlock);
   t.set(S::mlockall, &sys_mlock);

@@ -184,5 +184,31 @@ int main(void) {
     getrusage(RUSAGE_CHILDREN, &children);
     CHECK("RUSAGE_CHILDREN has the reaped child's faults and peak", children.ru_minflt > 0 && children.ru_maxrss >= 30000);
   }
+  {
+    /* mincore and msync over a mapping, a hole and a terabyte reservation (ASan's shadow). */
+    size_t n = 1u << 20;
+    unsigned char* m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    m[0] = 1;
+    unsigned char vec[256];
+    CHECK("mincore of a fresh mapping", mincore(m, n, vec) == 0);
+    CHECK("mincore: the touched page is resident, a far untouched one is not", (vec[0] & 1) == 1 && (vec[200] & 1) == 0);
+    CHECK_ERRNO("mincore of an unaligned address", mincore(m + 1, 4096, vec), EINVAL);
+    munmap(m + n / 2, 4096);
+    CHECK_ERRNO("mincore over a hole", mincore(m, n, vec), ENOMEM);
+    CHECK_ERRNO("msync over a hole", msync(m, n, MS_SYNC), ENOMEM);
+    CHECK_ERRNO("mincore with a bad vector", mincore(m, 4096, (unsigned char*)8), EFAULT);
+    size_t huge = (size_t)16 << 40;
+    void* r = mmap(NULL, huge, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    CHECK("a 16 TiB MAP_NORESERVE reservation", r != MAP_FAILED);
+    CHECK("msync of all of it returns at once", msync(r, huge, MS_ASYNC) == 0);
+    /* The vector: the last 16 bytes of a page with nothing mapped after it. */
+    unsigned char* g = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(g + 4096, 4096);
+    CHECK_ERRNO("mincore of all of it into a vector that ends", mincore(r, huge, g + 4096 - 16), EFAULT);
+    munmap(g, 4096);
+    CHECK("and it unmaps", munmap(r, huge) == 0);
+    CHECK_ERRNO("msync of a range that wraps", msync(m, (size_t)-4096, MS_SYNC), ENOMEM);
+    munmap(m, n);
+  }
   return ABI_DONE();
 }
