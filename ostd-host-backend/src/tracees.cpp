@@ -8,12 +8,18 @@
 #include <cerrno>
 #include <unordered_map>
 
+#include <ostd/irq.h>
+
 #include "host_internal.h"
 #include "platform_internal.h"
 
 namespace ostd::host {
 
 namespace {
+// The registry is changed by kernel tasks, which are preemptible in umk's own code (and these
+// maps' inlined code is umk's): every access runs with interrupts masked, so no task switch
+// lands in the middle of an insertion's rehash (an ASan run once caught a lookup in a
+// half-rehashed table: ptrace.Busybox cmdsub_large_output).
 std::unordered_map<pid_t, Tracee*>& tracees() {
   static std::unordered_map<pid_t, Tracee*> m;
   return m;
@@ -31,6 +37,7 @@ std::atomic<u64> g_event_seq{0};
 u32 g_tracee_waits = 0;  // tasks sleeping in wait_tracee
 
 void dispatch(pid_t tid, int status) {
+  irq::DisabledGuard g;
   auto it = tracees().find(tid);
   if (it != tracees().end()) {
     Tracee& t = *it->second;
@@ -45,6 +52,7 @@ void dispatch(pid_t tid, int status) {
 }  // namespace
 
 void register_tracee(Tracee& t) {
+  irq::DisabledGuard g;
   tracees()[t.tid] = &t;
   auto it = orphans().find(t.tid);
   if (it != orphans().end()) {
@@ -54,16 +62,20 @@ void register_tracee(Tracee& t) {
 }
 
 void unregister_tracee(Tracee& t) {
+  irq::DisabledGuard g;
   auto it = tracees().find(t.tid);
   if (it != tracees().end() && it->second == &t) tracees().erase(it);
 }
 
-bool has_children() { return !tracees().empty(); }
+bool has_children() {
+  irq::DisabledGuard g;
+  return !tracees().empty();
+}
 
 bool tracee_waits_pending() { return g_tracee_waits != 0; }
 
 bool reap_children(bool block) {
-  if (tracees().empty()) return false;
+  if (!has_children()) return false;
   int status = 0;
   pid_t r = 0;
   if (block) {
