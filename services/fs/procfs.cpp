@@ -166,11 +166,6 @@ Result<std::shared_ptr<Process>> live_process(ostd::i32 pid) {
   return p;
 }
 
-std::string reinterpret_bytes(u64 w) {
-  auto b = ostd::bytes_of(w);
-  return std::string(b.begin(), b.end());
-}
-
 // The monotonic time of boot.
 u64 boot_ns() { return ostd::monotonic_ns() - uptime_ns(); }
 
@@ -305,9 +300,8 @@ Result<std::string> gen_environ(ostd::i32 pid) {
 
 Result<std::string> gen_auxv(ostd::i32 pid) {
   auto p = TRY(live_process(pid));
-  std::string s;
-  for (u64 w : p->saved_auxv) s.append(reinterpret_bytes(w));
-  return s;
+  auto bytes = ostd::bytes_of_span(std::span<const u64>(p->saved_auxv));
+  return std::string(bytes.begin(), bytes.end());
 }
 
 // As Linux's show_map_vma: "start-end perms offset major:minor inode", the name from column 74.

@@ -65,130 +65,108 @@ Result<long> sys_geteuid(Thread& t, const SyscallArgs&) { return creds(t).euid; 
 Result<long> sys_getgid(Thread& t, const SyscallArgs&) { return creds(t).gid; }
 Result<long> sys_getegid(Thread& t, const SyscallArgs&) { return creds(t).egid; }
 
-// setuid(2): with CAP_SETUID all four ids; otherwise only the effective (and fs) id, to the real
-// or the saved one.
-Result<long> sys_setuid(Thread& t, const SyscallArgs& a) {
-  u32 uid = a.as_u32(0);
-  if (uid == kNoId) return Errno::einval;
+// The user ids and the group ids follow the same rules (kernel/sys.c has them twice): an IdKind
+// names one family's four ids and the capability that overrides them. Changing uids also fixes
+// up the capabilities (cap_task_fix_setuid); gids do not touch them.
+struct IdKind {
+  u32 Credentials::*real;
+  u32 Credentials::*effective;
+  u32 Credentials::*saved;
+  u32 Credentials::*fs;
+  int cap;
+  bool fixes_caps;
+};
+constexpr IdKind kUids{&Credentials::uid, &Credentials::euid, &Credentials::suid, &Credentials::fsuid,
+                       cap::kSetuid, true};
+constexpr IdKind kGids{&Credentials::gid, &Credentials::egid, &Credentials::sgid, &Credentials::fsgid,
+                       cap::kSetgid, false};
+
+void after_change(const IdKind& k, const Credentials& old, Credentials& c) {
+  if (k.fixes_caps) fix_caps_after_setuid(old, c);
+}
+
+// setuid(2)/setgid(2): with the capability all four ids; otherwise only the effective (and fs)
+// id, to the real or the saved one.
+Result<long> set_id(Thread& t, const IdKind& k, u32 id) {
+  if (id == kNoId) return Errno::einval;
   Credentials& c = creds(t);
   const Credentials old = c;
-  if (c.capable(cap::kSetuid)) {
-    c.uid = c.euid = c.suid = c.fsuid = uid;
-  } else if (uid == c.uid || uid == c.suid) {
-    c.euid = c.fsuid = uid;
+  if (c.capable(k.cap)) {
+    c.*k.real = c.*k.effective = c.*k.saved = c.*k.fs = id;
+  } else if (id == c.*k.real || id == c.*k.saved) {
+    c.*k.effective = c.*k.fs = id;
   } else {
     return Errno::eperm;
   }
-  fix_caps_after_setuid(old, c);
+  after_change(k, old, c);
   return 0;
 }
 
-Result<long> sys_setgid(Thread& t, const SyscallArgs& a) {
-  u32 gid = a.as_u32(0);
-  if (gid == kNoId) return Errno::einval;
-  Credentials& c = creds(t);
-  if (c.capable(cap::kSetgid)) {
-    c.gid = c.egid = c.sgid = c.fsgid = gid;
-  } else if (gid == c.gid || gid == c.sgid) {
-    c.egid = c.fsgid = gid;
-  } else {
-    return Errno::eperm;
-  }
-  return 0;
-}
-
-// setreuid(2): the real id may become the real or effective one, the effective id the real,
-// effective or saved one; the saved id follows the new effective one when the real id was set
-// or the effective one became other than the old real id.
-Result<long> sys_setreuid(Thread& t, const SyscallArgs& a) {
-  u32 r = a.as_u32(0), e = a.as_u32(1);
+// setreuid(2)/setregid(2): the real id may become the real or effective one, the effective id
+// the real, effective or saved one; the saved id follows the new effective one when the real id
+// was set or the effective one became other than the old real id.
+Result<long> set_re_id(Thread& t, const IdKind& k, u32 r, u32 e) {
   Credentials& c = creds(t);
   const Credentials old = c;
-  bool priv = c.capable(cap::kSetuid);
-  if (r != kNoId && !priv && r != c.uid && r != c.euid) return Errno::eperm;
-  if (e != kNoId && !priv && e != c.uid && e != c.euid && e != c.suid) return Errno::eperm;
-  if (r != kNoId) c.uid = r;
-  if (e != kNoId) c.euid = e;
-  if (r != kNoId || (e != kNoId && e != old.uid)) c.suid = c.euid;
-  c.fsuid = c.euid;
-  fix_caps_after_setuid(old, c);
+  bool priv = c.capable(k.cap);
+  if (r != kNoId && !priv && r != c.*k.real && r != c.*k.effective) return Errno::eperm;
+  if (e != kNoId && !priv && e != c.*k.real && e != c.*k.effective && e != c.*k.saved) return Errno::eperm;
+  if (r != kNoId) c.*k.real = r;
+  if (e != kNoId) c.*k.effective = e;
+  if (r != kNoId || (e != kNoId && e != old.*k.real)) c.*k.saved = c.*k.effective;
+  c.*k.fs = c.*k.effective;
+  after_change(k, old, c);
   return 0;
 }
 
-Result<long> sys_setregid(Thread& t, const SyscallArgs& a) {
-  u32 r = a.as_u32(0), e = a.as_u32(1);
+// setresuid(2)/setresgid(2): without the capability each new id must be one of the current three.
+Result<long> set_res_id(Thread& t, const IdKind& k, u32 r, u32 e, u32 s) {
   Credentials& c = creds(t);
   const Credentials old = c;
-  bool priv = c.capable(cap::kSetgid);
-  if (r != kNoId && !priv && r != c.gid && r != c.egid) return Errno::eperm;
-  if (e != kNoId && !priv && e != c.gid && e != c.egid && e != c.sgid) return Errno::eperm;
-  if (r != kNoId) c.gid = r;
-  if (e != kNoId) c.egid = e;
-  if (r != kNoId || (e != kNoId && e != old.gid)) c.sgid = c.egid;
-  c.fsgid = c.egid;
+  auto allowed = [&](u32 id) { return id == kNoId || id == c.*k.real || id == c.*k.effective || id == c.*k.saved; };
+  if (!c.capable(k.cap) && (!allowed(r) || !allowed(e) || !allowed(s))) return Errno::eperm;
+  if (r != kNoId) c.*k.real = r;
+  if (e != kNoId) c.*k.effective = e;
+  if (s != kNoId) c.*k.saved = s;
+  c.*k.fs = c.*k.effective;
+  after_change(k, old, c);
   return 0;
 }
 
-// setresuid(2): without CAP_SETUID each new id must be one of the current three.
-Result<long> sys_setresuid(Thread& t, const SyscallArgs& a) {
-  u32 r = a.as_u32(0), e = a.as_u32(1), s = a.as_u32(2);
-  Credentials& c = creds(t);
-  const Credentials old = c;
-  auto allowed = [&](u32 id) { return id == kNoId || id == c.uid || id == c.euid || id == c.suid; };
-  if (!c.capable(cap::kSetuid) && (!allowed(r) || !allowed(e) || !allowed(s))) return Errno::eperm;
-  if (r != kNoId) c.uid = r;
-  if (e != kNoId) c.euid = e;
-  if (s != kNoId) c.suid = s;
-  c.fsuid = c.euid;
-  fix_caps_after_setuid(old, c);
+Result<long> get_res_id(Thread& t, const IdKind& k, const SyscallArgs& a) {
+  const Credentials& c = creds(t);
+  TRY(ostd::UserPtr<u32>(a[0]).write(t.vm(), c.*k.real));
+  TRY(ostd::UserPtr<u32>(a[1]).write(t.vm(), c.*k.effective));
+  TRY(ostd::UserPtr<u32>(a[2]).write(t.vm(), c.*k.saved));
   return 0;
-}
-
-Result<long> sys_setresgid(Thread& t, const SyscallArgs& a) {
-  u32 r = a.as_u32(0), e = a.as_u32(1), s = a.as_u32(2);
-  Credentials& c = creds(t);
-  auto allowed = [&](u32 id) { return id == kNoId || id == c.gid || id == c.egid || id == c.sgid; };
-  if (!c.capable(cap::kSetgid) && (!allowed(r) || !allowed(e) || !allowed(s))) return Errno::eperm;
-  if (r != kNoId) c.gid = r;
-  if (e != kNoId) c.egid = e;
-  if (s != kNoId) c.sgid = s;
-  c.fsgid = c.egid;
-  return 0;
-}
-
-Result<long> write_three(Thread& t, const SyscallArgs& a, u32 x, u32 y, u32 z) {
-  TRY(ostd::UserPtr<u32>(a[0]).write(t.vm(), x));
-  TRY(ostd::UserPtr<u32>(a[1]).write(t.vm(), y));
-  TRY(ostd::UserPtr<u32>(a[2]).write(t.vm(), z));
-  return 0;
-}
-Result<long> sys_getresuid(Thread& t, const SyscallArgs& a) {
-  return write_three(t, a, creds(t).uid, creds(t).euid, creds(t).suid);
-}
-Result<long> sys_getresgid(Thread& t, const SyscallArgs& a) {
-  return write_three(t, a, creds(t).gid, creds(t).egid, creds(t).sgid);
 }
 
 // setfsuid(2)/setfsgid(2): always return the old id; change it when allowed.
-Result<long> sys_setfsuid(Thread& t, const SyscallArgs& a) {
-  u32 id = a.as_u32(0);
+Result<long> set_fs_id(Thread& t, const IdKind& k, u32 id) {
   Credentials& c = creds(t);
   const Credentials old = c;
-  if (id != kNoId && (c.capable(cap::kSetuid) || id == c.uid || id == c.euid || id == c.suid || id == c.fsuid)) {
-    c.fsuid = id;
-    fix_caps_after_setuid(old, c);
+  if (id != kNoId && (c.capable(k.cap) || id == c.*k.real || id == c.*k.effective || id == c.*k.saved ||
+                      id == c.*k.fs)) {
+    c.*k.fs = id;
+    after_change(k, old, c);
   }
-  return old.fsuid;
+  return old.*k.fs;
 }
-Result<long> sys_setfsgid(Thread& t, const SyscallArgs& a) {
-  u32 id = a.as_u32(0);
-  Credentials& c = creds(t);
-  u32 old = c.fsgid;
-  if (id != kNoId && (c.capable(cap::kSetgid) || id == c.gid || id == c.egid || id == c.sgid || id == c.fsgid)) {
-    c.fsgid = id;
-  }
-  return old;
+
+Result<long> sys_setuid(Thread& t, const SyscallArgs& a) { return set_id(t, kUids, a.as_u32(0)); }
+Result<long> sys_setgid(Thread& t, const SyscallArgs& a) { return set_id(t, kGids, a.as_u32(0)); }
+Result<long> sys_setreuid(Thread& t, const SyscallArgs& a) { return set_re_id(t, kUids, a.as_u32(0), a.as_u32(1)); }
+Result<long> sys_setregid(Thread& t, const SyscallArgs& a) { return set_re_id(t, kGids, a.as_u32(0), a.as_u32(1)); }
+Result<long> sys_setresuid(Thread& t, const SyscallArgs& a) {
+  return set_res_id(t, kUids, a.as_u32(0), a.as_u32(1), a.as_u32(2));
 }
+Result<long> sys_setresgid(Thread& t, const SyscallArgs& a) {
+  return set_res_id(t, kGids, a.as_u32(0), a.as_u32(1), a.as_u32(2));
+}
+Result<long> sys_getresuid(Thread& t, const SyscallArgs& a) { return get_res_id(t, kUids, a); }
+Result<long> sys_getresgid(Thread& t, const SyscallArgs& a) { return get_res_id(t, kGids, a); }
+Result<long> sys_setfsuid(Thread& t, const SyscallArgs& a) { return set_fs_id(t, kUids, a.as_u32(0)); }
+Result<long> sys_setfsgid(Thread& t, const SyscallArgs& a) { return set_fs_id(t, kGids, a.as_u32(0)); }
 
 Result<long> sys_getgroups(Thread& t, const SyscallArgs& a) {
   int size = a.as_int(0);
