@@ -21,11 +21,13 @@ std::string_view errno_name(Errno e) {
     X(erestart, "ERESTART")
     X(enotsock, "ENOTSOCK") X(edestaddrreq, "EDESTADDRREQ") X(emsgsize, "EMSGSIZE")
     X(eprototype, "EPROTOTYPE") X(enoprotoopt, "ENOPROTOOPT")
-    X(eprotonosupport, "EPROTONOSUPPORT") X(eopnotsupp, "EOPNOTSUPP")
+    X(eprotonosupport, "EPROTONOSUPPORT") X(esocktnosupport, "ESOCKTNOSUPPORT")
+    X(eopnotsupp, "EOPNOTSUPP")
     X(eafnosupport, "EAFNOSUPPORT") X(eaddrinuse, "EADDRINUSE")
     X(eaddrnotavail, "EADDRNOTAVAIL") X(enetdown, "ENETDOWN") X(enetunreach, "ENETUNREACH")
     X(econnaborted, "ECONNABORTED") X(econnreset, "ECONNRESET") X(enobufs, "ENOBUFS")
-    X(eisconn, "EISCONN") X(enotconn, "ENOTCONN") X(etimedout, "ETIMEDOUT")
+    X(eisconn, "EISCONN") X(enotconn, "ENOTCONN") X(eshutdown, "ESHUTDOWN")
+    X(etoomanyrefs, "ETOOMANYREFS") X(etimedout, "ETIMEDOUT")
     X(econnrefused, "ECONNREFUSED") X(ehostunreach, "EHOSTUNREACH") X(ealready, "EALREADY")
     X(einprogress, "EINPROGRESS") X(ecanceled, "ECANCELED") X(erestartsys, "ERESTARTSYS")
     X(erestartnointr, "ERESTARTNOINTR") X(erestartnohand, "ERESTARTNOHAND")
@@ -93,6 +95,7 @@ std::string_view errno_message(Errno e) {
     case Errno::eprototype: return "Protocol wrong type for socket";
     case Errno::enoprotoopt: return "Protocol not available";
     case Errno::eprotonosupport: return "Protocol not supported";
+    case Errno::esocktnosupport: return "Socket type not supported";
     case Errno::eopnotsupp: return "Operation not supported";
     case Errno::eafnosupport: return "Address family not supported by protocol";
     case Errno::eaddrinuse: return "Address already in use";
@@ -104,6 +107,8 @@ std::string_view errno_message(Errno e) {
     case Errno::enobufs: return "No buffer space available";
     case Errno::eisconn: return "Transport endpoint is already connected";
     case Errno::enotconn: return "Transport endpoint is not connected";
+    case Errno::eshutdown: return "Cannot send after transport endpoint shutdown";
+    case Errno::etoomanyrefs: return "Too many references: cannot splice";
     case Errno::etimedout: return "Connection timed out";
     case Errno::econnrefused: return "Connection refused";
     case Errno::ehostunreach: return "No route to host";

@@ -16,6 +16,7 @@ namespace services {
 
 class Thread;
 class Dentry;
+class Socket;
 
 // open(2) flags (x86-64 values).
 inline constexpr ostd::u32 kOAccMode = 03;
@@ -93,6 +94,8 @@ class File : public std::enable_shared_from_this<File> {
   virtual ostd::Result<void> finish_open(Thread& self) { return {}; }
   /// Called when the last descriptor referring to this description is closed.
   virtual void on_last_close() {}
+  /// The socket this file is (the socket calls' ENOTSOCK otherwise).
+  virtual Socket* socket() { return nullptr; }
   /// The path this file was opened by (for /proc/<pid>/fd and fchdir), if any.
   virtual std::shared_ptr<Dentry> dentry() const { return nullptr; }
 
@@ -101,6 +104,8 @@ class File : public std::enable_shared_from_this<File> {
   bool readable() const { return (flags_ & kOAccMode) != kOWrOnly; }
   bool writable() const { return (flags_ & kOAccMode) != kORdOnly; }
   bool nonblocking() const { return (flags_ & kONonblock) != 0; }
+  /// Whether any descriptor (in any table) refers to this description.
+  bool has_descriptors() const { return fd_refs_ > 0; }
 
  private:
   friend class FdTable;

@@ -18,6 +18,7 @@
 
 #include "device/devices.h"
 #include "fs/vfs.h"
+#include "net/socket.h"
 #include "process/internal.h"
 #include "process/process.h"
 #include "vm/memory_map.h"
@@ -541,6 +542,7 @@ Result<std::string> file_target(const std::shared_ptr<File>& f) {
   if (auto d = f->dentry()) return d->path();
   auto st = TRY(f->stat());
   if ((st.st_mode & abi::kSIfmt) == abi::kSIfifo) return ostd::format("pipe:[{}]", st.st_ino);
+  if ((st.st_mode & abi::kSIfmt) == abi::kSIfsock) return ostd::format("socket:[{}]", st.st_ino);
   return std::string("anon_inode:[file]");
 }
 
@@ -660,7 +662,13 @@ std::shared_ptr<Inode> sys_dir(u64 d) {
   std::vector<Child> vm{{"overcommit_memory", value([] { return std::string("0"); })},
                         {"max_map_count", value([] { return std::string("65530"); })},
                         {"mmap_min_addr", value([] { return std::string("65536"); })}};
-  return dir({{"kernel", dir(kernel)}, {"fs", dir(fs)}, {"vm", dir(vm)}});
+  std::vector<Child> net{{"core", dir({{"somaxconn", value([] { return std::string("4096"); })},
+                                       {"wmem_max", value([] { return std::string("212992"); })},
+                                       {"rmem_max", value([] { return std::string("212992"); })},
+                                       {"wmem_default", value([] { return std::string("212992"); })},
+                                       {"rmem_default", value([] { return std::string("212992"); })}})},
+                         {"unix", dir({{"max_dgram_qlen", value([] { return std::string("10"); })}})}};
+  return dir({{"kernel", dir(kernel)}, {"fs", dir(fs)}, {"vm", dir(vm)}, {"net", dir(net)}});
 }
 
 class ProcFs final : public FileSystem {
@@ -689,6 +697,10 @@ class ProcFs final : public FileSystem {
       file("version", gen_version);
       file("stat", gen_proc_stat);
       out.push_back(Child{"sys", sys_dir(d)});
+      out.push_back(Child{"net", std::make_shared<ProcDir>(d, [d]() -> Result<std::vector<Child>> {
+                            return std::vector<Child>{
+                                {"unix", std::make_shared<ProcFile>(d, [] { return Result<std::string>(proc_net_unix()); })}};
+                          })});
       for (const auto& p : pid_table().all_processes()) {
         if (p->state == Process::State::Reaped) continue;
         ostd::i32 pid = p->pid();

@@ -159,6 +159,8 @@ class RamSocket final : public Inode {
  public:
   bool keeps_xattrs() const override { return true; }
   using Inode::Inode;
+  // A socket file is reached through connect(2), never opened (ENXIO, as Linux).
+  Result<std::shared_ptr<File>> open(const std::shared_ptr<Dentry>&, u32) override { return Errno::enxio; }
 };
 
 class RamDir;

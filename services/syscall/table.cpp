@@ -26,6 +26,7 @@ SyscallTable& syscall_table() {
     register_futex_syscalls(t);
     register_poll_syscalls(t);
     register_itimer_syscalls(t);
+    register_socket_syscalls(t);
     return t;
   }();
   return table;

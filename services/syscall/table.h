@@ -53,5 +53,6 @@ void register_time_syscalls(SyscallTable& t);
 void register_misc_syscalls(SyscallTable& t);
 void register_poll_syscalls(SyscallTable& t);
 void register_itimer_syscalls(SyscallTable& t);
+void register_socket_syscalls(SyscallTable& t);
 
 }  // namespace services

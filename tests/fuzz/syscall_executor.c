@@ -24,9 +24,11 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/select.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -152,7 +154,7 @@ static void exec_written(const char* file, const unsigned char* bytes, size_t le
 static void one_call(void) {
   unsigned op = u8();
   long r;
-  switch (op % 41) {
+  switch (op % 47) {
     case 0: keep_fd(sc(SYS_openat, fd(), path(), flags(0x3ffff | O_TMPFILE), 0777 & u32(), 0, 0)); break;
     case 1: sc(SYS_close, fd(), 0, 0, 0, 0, 0); break;
     case 2: sc(SYS_read, fd(), ptr(), len(), 0, 0, 0); break;
@@ -310,6 +312,144 @@ static void one_call(void) {
       img[256] = 0x0f; img[257] = 0x0b; /* ud2 */
       for (unsigned k = u8() % 4; k > 0; --k) img[u8() % sizeof img] = (unsigned char)u8();
       exec_written("/tmp/d", img, sizeof img);
+      break;
+    }
+    case 41: {
+      /* AF_UNIX sockets and pairs of every type (and some bad families/types/flags). */
+      static const int types[] = {SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_RAW, 0, 11};
+      int type = types[u8() % 6] | (int)flags(SOCK_NONBLOCK | SOCK_CLOEXEC);
+      int family = (u8() & 7) ? AF_UNIX : (int)(u8() % 50);
+      if (u8() & 1) {
+        keep_fd(sc(SYS_socket, family, type, (u8() & 7) ? 0 : u8(), 0, 0, 0));
+      } else {
+        int sv[2] = {-1, -1};
+        uint64_t where = (u8() & 7) ? (uint64_t)sv : ptr();
+        if (sc(SYS_socketpair, family, type, 0, where, 0, 0) == 0 && where == (uint64_t)sv) {
+          keep_fd(sv[0]);
+          keep_fd(sv[1]);
+        }
+      }
+      break;
+    }
+    case 42: {
+      /* bind / connect / sendto addresses: paths (some existing files), abstract names, automatic
+       * binding, bad families and lengths. */
+      static const char* const names[] = {"/tmp/s1", "/tmp/s2", "/tmp/a", "/tmp/d", "/tmp/fifo", "/nonexist/s"};
+      struct sockaddr_un a;
+      memset(&a, 0, sizeof a);
+      a.sun_family = (u8() & 15) ? AF_UNIX : (sa_family_t)u8();
+      unsigned k = u8();
+      uint64_t alen;
+      if (k % 4 == 0) {
+        alen = 2; /* autobind */
+      } else if (k % 4 == 1) {
+        a.sun_path[1] = (char)('a' + u8() % 3);
+        alen = 2 + 1 + 1 + u8() % 3;
+      } else {
+        strcpy(a.sun_path, names[u8() % 6]);
+        alen = (k & 0x80) ? len() : sizeof a;
+      }
+      uint64_t addr = (u8() & 15) ? (uint64_t)&a : ptr();
+      switch (u8() % 3) {
+        case 0: sc(SYS_bind, fd(), addr, alen, 0, 0, 0); break;
+        case 1: sc(SYS_connect, fd(), addr, alen, 0, 0, 0); break;
+        default: sc(SYS_sendto, fd(), ptr(), len() % 300000, flags(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_OOB | MSG_EOR), addr, alen); break;
+      }
+      break;
+    }
+    case 43: {
+      socklen_t l = (socklen_t)(u8() % 120);
+      uint64_t lp = (u8() & 7) ? (uint64_t)&l : ptr();
+      switch (u8() % 5) {
+        case 0: sc(SYS_listen, fd(), (int32_t)u32() % 8, 0, 0, 0, 0); break;
+        case 1: keep_fd(sc(SYS_accept4, fd(), ptr(), lp, flags(SOCK_NONBLOCK | SOCK_CLOEXEC) | SOCK_NONBLOCK, 0, 0)); break;
+        case 2: sc((u8() & 1) ? SYS_getsockname : SYS_getpeername, fd(), ptr(), lp, 0, 0, 0); break;
+        case 3: sc(SYS_shutdown, fd(), u8() % 4, 0, 0, 0, 0); break;
+        default: sc(SYS_recvfrom, fd(), ptr(), len() % 300000, flags(MSG_PEEK | MSG_TRUNC | MSG_WAITALL | MSG_OOB) | MSG_DONTWAIT, ptr(), lp); break;
+      }
+      break;
+    }
+    case 44: {
+      /* sendmsg with SCM_RIGHTS (often the socket itself: cycles for the collector) and
+       * SCM_CREDENTIALS, or a mangled control buffer. */
+      char ctl[CMSG_SPACE(sizeof(int) * 4) + CMSG_SPACE(sizeof(struct ucred))];
+      memset(ctl, 0, sizeof ctl);
+      struct iovec iov = {(void*)ptr(), len() % 70000};
+      struct msghdr m;
+      memset(&m, 0, sizeof m);
+      m.msg_iov = &iov;
+      m.msg_iovlen = (u8() & 7) ? 1 : u8();
+      m.msg_control = ctl;
+      long s = fd();
+      struct cmsghdr* c = (struct cmsghdr*)ctl;
+      int n = 1 + u8() % 4;
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+      for (int i = 0; i < n; ++i) {
+        int f = (u8() & 1) ? (int)s : (int)fd();
+        memcpy(CMSG_DATA(c) + i * sizeof(int), &f, sizeof f);
+      }
+      size_t used = CMSG_SPACE(sizeof(int) * n);
+      if (u8() & 1) {
+        struct cmsghdr* d = (struct cmsghdr*)(ctl + used);
+        d->cmsg_level = SOL_SOCKET;
+        d->cmsg_type = SCM_CREDENTIALS;
+        d->cmsg_len = CMSG_LEN(sizeof(struct ucred));
+        struct ucred u = {getpid(), (u8() & 1) ? getuid() : u32(), getgid()};
+        memcpy(CMSG_DATA(d), &u, sizeof u);
+        used += CMSG_SPACE(sizeof(struct ucred));
+      }
+      m.msg_controllen = (u8() & 7) ? used : len();
+      if (u8() == 0xff) ctl[u8() % sizeof ctl] = (char)u8();
+      sc(SYS_sendmsg, s, (u8() & 15) ? (uint64_t)&m : ptr(), flags(MSG_DONTWAIT | MSG_NOSIGNAL) | MSG_DONTWAIT, 0, 0, 0);
+      break;
+    }
+    case 45: {
+      /* recvmsg / recvmmsg with control buffers of any size (descriptors land in our table). */
+      char ctl[128];
+      char data[256];
+      struct iovec iov = {(u8() & 3) ? data : (void*)ptr(), u8()};
+      struct mmsghdr mm[2];
+      memset(mm, 0, sizeof mm);
+      for (int i = 0; i < 2; ++i) {
+        mm[i].msg_hdr.msg_iov = &iov;
+        mm[i].msg_hdr.msg_iovlen = 1;
+        mm[i].msg_hdr.msg_control = (u8() & 7) ? ctl : (void*)ptr();
+        mm[i].msg_hdr.msg_controllen = u8() % 140;
+        mm[i].msg_hdr.msg_name = data;
+        mm[i].msg_hdr.msg_namelen = u8();
+      }
+      long s = fd();
+      uint64_t fl = flags(MSG_PEEK | MSG_TRUNC | MSG_CMSG_CLOEXEC | MSG_WAITFORONE) | MSG_DONTWAIT;
+      if (u8() & 1) {
+        sc(SYS_recvmsg, s, (uint64_t)&mm[0].msg_hdr, fl, 0, 0, 0);
+      } else {
+        sc(SYS_recvmmsg, s, (uint64_t)mm, u8() % 3, fl, 0, 0);
+      }
+      /* Received descriptors become fuzzing targets too. */
+      for (struct cmsghdr* c = CMSG_FIRSTHDR(&mm[0].msg_hdr); c && mm[0].msg_hdr.msg_control == ctl; c = CMSG_NXTHDR(&mm[0].msg_hdr, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+          int f;
+          memcpy(&f, CMSG_DATA(c), sizeof f);
+          keep_fd(f);
+        }
+      }
+      break;
+    }
+    case 46: {
+      /* Socket options: every SOL_SOCKET name up to 70, some other levels, odd lengths. */
+      int level = (u8() & 7) ? SOL_SOCKET : (int)(u8() % 300);
+      int name = (int)(u8() % 70);
+      char val[32];
+      memset(val, 0, sizeof val);
+      for (int i = 0; i < 16; ++i) val[i] = (char)u8();
+      socklen_t l = (socklen_t)(u8() % 40);
+      if (u8() & 1) {
+        sc(SYS_setsockopt, fd(), level, name, (u8() & 7) ? (uint64_t)val : ptr(), (u8() & 7) ? l : u32(), 0);
+      } else {
+        sc(SYS_getsockopt, fd(), level, name, (u8() & 7) ? (uint64_t)val : ptr(), (u8() & 7) ? (uint64_t)&l : ptr(), 0);
+      }
       break;
     }
     default: {

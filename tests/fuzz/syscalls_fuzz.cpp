@@ -2,7 +2,8 @@
 // fuzzer's process, with ASan, UBSan and coverage on its code. Each input boots it with an
 // initramfs holding the executor (tests/fuzz/syscall_executor.c, a static guest program) and
 // the input as /prog; the executor turns the bytes into typed system calls (files,
-// directories, pipes, mmap/mprotect/munmap/brk, signals, futex, poll/select/epoll, eventfd,
+// directories, pipes, AF_UNIX sockets (SCM_RIGHTS cycles included), mmap/mprotect/munmap/brk,
+// signals, futex, poll/select/epoll, eventfd,
 // fork/wait, exec of malformed images, ioctl, and any number with hostile arguments).
 //
 // After every input the kernel must have ended cleanly (run_kernel returned) and every stub
