@@ -18,6 +18,7 @@
 
 #include "device/devices.h"
 #include "fs/vfs.h"
+#include "net/inet.h"
 #include "net/socket.h"
 #include "process/internal.h"
 #include "process/process.h"
@@ -698,8 +699,21 @@ class ProcFs final : public FileSystem {
       file("stat", gen_proc_stat);
       out.push_back(Child{"sys", sys_dir(d)});
       out.push_back(Child{"net", std::make_shared<ProcDir>(d, [d]() -> Result<std::vector<Child>> {
+                            // No TCP or IPv6 sockets exist yet: their tables are Linux's headers alone.
+                            auto header = [d](std::string h) {
+                              return std::make_shared<ProcFile>(d, [h] { return Result<std::string>(h + "\n"); });
+                            };
+                            std::string tcp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
+                            std::string udp = "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops";
+                            std::string v6 = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
+                            tcp.resize(149, ' ');
+                            udp.resize(127, ' ');
                             return std::vector<Child>{
-                                {"unix", std::make_shared<ProcFile>(d, [] { return Result<std::string>(proc_net_unix()); })}};
+                                {"unix", std::make_shared<ProcFile>(d, [] { return Result<std::string>(proc_net_unix()); })},
+                                {"tcp", header(tcp)},
+                                {"udp", std::make_shared<ProcFile>(d, [udp] { return Result<std::string>(udp + "\n" + proc_net_udp_lines()); })},
+                                {"tcp6", header(v6)},
+                                {"udp6", header(v6 + " ref pointer drops")}};
                           })});
       for (const auto& p : pid_table().all_processes()) {
         if (p->state == Process::State::Reaped) continue;

@@ -33,6 +33,7 @@ constexpr int kSoDebug = 1, kSoReuseaddr = 2, kSoType = 3, kSoError = 4, kSoDont
               kSoDomain = 39, kSoPeekOff = 42, kSoRcvtimeoNew = 66, kSoSndtimeoNew = 67;
 constexpr u32 kWmemMax = 212992, kRmemMax = 212992;  // net.core.{w,r}mem_max
 constexpr u32 kMinSndbuf = 4608, kMinRcvbuf = 2304;   // SOCK_MIN_SNDBUF / SOCK_MIN_RCVBUF
+constexpr u32 kForceMax = 16u << 20;
 constexpr u32 kFionread = 0x541B, kSiocoutq = 0x5411;
 constexpr u64 kNsPerSec = 1000000000, kNsPerUsec = 1000;
 
@@ -192,7 +193,8 @@ Result<void> Socket::setsockopt(Thread& self, int level, int name, std::span<con
       bool snd = name == kSoSndbuf || name == kSoSndbufforce;
       bool force = name == kSoSndbufforce || name == kSoRcvbufforce;
       u32 want = static_cast<u32>(v);
-      if (!force) want = std::min(want, snd ? kWmemMax : kRmemMax);
+      // Forced sizes stop at 16 MiB (Linux takes up to INT_MAX/2): buffers are kernel memory.
+      want = std::min(want, force ? kForceMax : (snd ? kWmemMax : kRmemMax));
       want = std::min<u32>(want, std::numeric_limits<i32>::max() / 2);
       if (snd) {
         opts_.sndbuf = std::max(want * 2, kMinSndbuf);

@@ -164,6 +164,7 @@ class Socket : public File {
   ostd::u64 ino() const { return ino_; }
 
   SocketOptions& options() { return opts_; }
+  const SocketOptions& options() const { return opts_; }
   /// SO_ERROR: the pending error, cleared by reading it.
   virtual int take_error() { return 0; }
   /// SO_PEERCRED.

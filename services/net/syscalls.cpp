@@ -9,6 +9,7 @@
 #include <ostd/mm/io.h>
 
 #include "fs/file.h"
+#include "net/inet.h"
 #include "net/socket.h"
 #include "process/process.h"
 #include "syscall/table.h"
@@ -37,6 +38,7 @@ constexpr int kScmRights = 1, kScmCredentials = 2;
 constexpr usize kScmMaxFd = 253;
 constexpr usize kCmsgHdr = 16;            // sizeof(struct cmsghdr)
 constexpr int kSockMax = 11;              // SOCK_PACKET + 1
+constexpr u64 kOptmemMax = 131072;        // net.core.optmem_max
 
 struct Iovec {
   u64 base;
@@ -181,7 +183,8 @@ class IovSink final : public ByteSink {
 // (checked against the sender's ids); other levels are ignored.
 Result<void> read_control(Thread& t, const MsgHdr& h, SendRequest& req) {
   if (h.controllen == 0) return {};
-  if (h.controllen > static_cast<u64>(std::numeric_limits<i32>::max())) return Errno::enobufs;
+  // sock_kmalloc: a control buffer past net.core.optmem_max is ENOBUFS.
+  if (h.controllen > kOptmemMax) return Errno::enobufs;
   std::vector<u8> ctl(h.controllen);
   TRY(t.vm().read_bytes(h.control, ctl));
   usize off = 0;
@@ -278,9 +281,17 @@ Result<long> sys_socket(Thread& t, const SyscallArgs& a) {
   int protocol = a.as_int(2);
   if (family < 0 || family >= kAfMax) return Errno::eafnosupport;
   if (type >= kSockMax) return Errno::einval;
-  if (family != kAfUnix) return Errno::eafnosupport;
-  if (protocol != 0 && protocol != kAfUnix) return Errno::eprotonosupport;
-  auto s = TRY(make_unix_socket(t, type, flags));
+  std::shared_ptr<Socket> s;
+  if (family == kAfInet) {
+    // UDP today; TCP and raw sockets are not there yet.
+    if (type != kSockDgram || (protocol != 0 && protocol != kIpprotoUdp)) return Errno::eprotonosupport;
+    s = TRY(make_udp_socket(t, flags));
+  } else if (family == kAfUnix) {
+    if (protocol != 0 && protocol != kAfUnix) return Errno::eprotonosupport;
+    s = TRY(make_unix_socket(t, type, flags));
+  } else {
+    return Errno::eafnosupport;
+  }
   return TRY(t.process().fds->install(s, (flags & kSockCloexec) != 0));
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -157,6 +158,58 @@ static void bench_pipe_bandwidth(void) {
   report("pipe_bandwidth", got / secs / 1e6, "MB/s");
 }
 
+/* ---- AF_UNIX sockets: a stream pair between two processes ---- */
+
+static void bench_unix_latency(void) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) die("socketpair");
+  long n = iters(20000);
+  pid_t kid = fork();
+  if (kid == 0) {
+    char c;
+    close(sv[0]);
+    for (long i = 0; i < n; ++i) {
+      if (read(sv[1], &c, 1) != 1 || write(sv[1], &c, 1) != 1) _exit(1);
+    }
+    _exit(0);
+  }
+  close(sv[1]);
+  char c = 'x';
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) {
+    if (write(sv[0], &c, 1) != 1 || read(sv[0], &c, 1) != 1) die("unix ping-pong");
+  }
+  report("unix_stream_latency", (now_ns() - t) / n / 1000, "us");
+  waitpid(kid, 0, 0);
+  close(sv[0]);
+}
+
+static void bench_unix_bandwidth(void) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) die("socketpair");
+  static char buf[65536];
+  long total = iters(1024) * 65536L;
+  pid_t kid = fork();
+  if (kid == 0) {
+    close(sv[0]);
+    for (long done = 0; done < total;) {
+      ssize_t w = write(sv[1], buf, sizeof buf);
+      if (w <= 0) _exit(1);
+      done += w;
+    }
+    _exit(0);
+  }
+  close(sv[1]);
+  double t = now_ns();
+  long got = 0;
+  ssize_t r;
+  while ((r = read(sv[0], buf, sizeof buf)) > 0) got += r;
+  double secs = (now_ns() - t) / 1e9;
+  waitpid(kid, 0, 0);
+  close(sv[0]);
+  report("unix_stream_bandwidth", got / secs / 1e6, "MB/s");
+}
+
 static void bench_fork_exit(void) {
   long n = iters(2000);
   double t = now_ns();
@@ -298,6 +351,7 @@ static const struct {
     {"write_4k_dev_null", bench_write4k}, {"stat", bench_stat},
     {"open_close", bench_open_close},     {"file_create_delete", bench_create_delete},
     {"pipe_latency", bench_pipe_latency}, {"pipe_bandwidth", bench_pipe_bandwidth},
+    {"unix_stream_latency", bench_unix_latency}, {"unix_stream_bandwidth", bench_unix_bandwidth},
     {"fork_exit", bench_fork_exit},       {"fork_exec", bench_fork_exec},
     {"sh_c_true", bench_sh_c_true},       {"page_fault", bench_page_fault},
     {"mmap_munmap_1m", bench_mmap_munmap}, {"signal", bench_signals},

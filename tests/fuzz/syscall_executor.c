@@ -29,6 +29,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <netinet/in.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -318,7 +319,8 @@ static void one_call(void) {
       /* AF_UNIX sockets and pairs of every type (and some bad families/types/flags). */
       static const int types[] = {SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_RAW, 0, 11};
       int type = types[u8() % 6] | (int)flags(SOCK_NONBLOCK | SOCK_CLOEXEC);
-      int family = (u8() & 7) ? AF_UNIX : (int)(u8() % 50);
+      unsigned fam = u8() % 8;
+      int family = fam < 4 ? AF_UNIX : fam < 7 ? AF_INET : (int)(u8() % 50);
       if (u8() & 1) {
         keep_fd(sc(SYS_socket, family, type, (u8() & 7) ? 0 : u8(), 0, 0, 0));
       } else {
@@ -350,6 +352,18 @@ static void one_call(void) {
         alen = (k & 0x80) ? len() : sizeof a;
       }
       uint64_t addr = (u8() & 15) ? (uint64_t)&a : ptr();
+      struct sockaddr_in in;
+      if (k & 0x40) {
+        /* IPv4: loopback addresses, any, an outside one; fuzzed ports (few, so they meet). */
+        static const uint32_t ips[] = {0x7f000001, 0, 0x7f000002, 0xcb007101, 0xffffffff};
+        memset(&in, 0, sizeof in);
+        in.sin_family = (u8() & 15) ? AF_INET : (sa_family_t)u8();
+        in.sin_port = (uint16_t)__builtin_bswap16((uint16_t)(40000 + u8() % 4));
+        if (u8() == 0) in.sin_port = 0;
+        in.sin_addr.s_addr = __builtin_bswap32(ips[u8() % 5]);
+        addr = (u8() & 15) ? (uint64_t)&in : ptr();
+        alen = (k & 0x20) ? len() % 40 : sizeof in;
+      }
       switch (u8() % 3) {
         case 0: sc(SYS_bind, fd(), addr, alen, 0, 0, 0); break;
         case 1: sc(SYS_connect, fd(), addr, alen, 0, 0, 0); break;

@@ -1,0 +1,84 @@
+// services/net/inet.h — the IPv4 stack's shared pieces: addresses, wire-format helpers, the
+// interfaces (the loopback one today), and the entry points the transport protocols use.
+//
+// Packets are byte vectors in network order, built and parsed field by field (no overlays), so
+// a hostile packet is only ever a short or inconsistent byte string: every parser checks
+// lengths before it reads. The stack runs under one lock (net_lock()); a device's received
+// packets wait in a backlog that net_process_backlog() drains outside any socket operation, as
+// Linux's netif_rx and its softirq.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <ostd/error.h>
+#include <ostd/sync.h>
+#include <ostd/types.h>
+
+#include "net/socket.h"
+
+namespace services {
+
+inline constexpr ostd::u8 kIpprotoIcmp = 1, kIpprotoTcp = 6, kIpprotoUdp = 17;
+inline constexpr ostd::u32 kInaddrAny = 0, kInaddrLoopback = 0x7f000001;
+
+/// An IPv4 endpoint in host order.
+struct InetEndpoint {
+  ostd::u32 addr = 0;
+  ostd::u16 port = 0;
+  bool operator==(const InetEndpoint&) const = default;
+};
+
+/// sockaddr_in <-> endpoint. parse: EINVAL when shorter than sockaddr_in, EAFNOSUPPORT for
+/// another family (AF_UNSPEC with INADDR_ANY passes where `unspec_any_ok`, as inet_bind).
+ostd::Result<InetEndpoint> parse_sockaddr_in(std::span<const ostd::u8> a, bool unspec_any_ok);
+std::vector<ostd::u8> sockaddr_in_bytes(const InetEndpoint& e);
+/// The family field of a raw sockaddr (0 when too short).
+int sockaddr_family(std::span<const ostd::u8> a);
+
+// Big-endian fields.
+void put16(std::vector<ostd::u8>& p, ostd::usize at, ostd::u16 v);
+void put32(std::vector<ostd::u8>& p, ostd::usize at, ostd::u32 v);
+ostd::u16 get16(std::span<const ostd::u8> p, ostd::usize at);
+ostd::u32 get32(std::span<const ostd::u8> p, ostd::usize at);
+/// The Internet checksum (RFC 1071) of `data`, continuing from `sum`.
+ostd::u32 checksum_add(ostd::u32 sum, std::span<const ostd::u8> data);
+ostd::u16 checksum_fold(ostd::u32 sum);
+
+/// Whether `addr` is one of this host's addresses (127/8, the interfaces' addresses).
+bool is_local_address(ostd::u32 addr);
+/// The source address for a packet to `dst`; ENETUNREACH without a route.
+ostd::Result<ostd::u32> route_source(ostd::u32 dst);
+
+/// The stack's lock: every socket table and queue of AF_INET is under it.
+ostd::Mutex& net_lock();
+/// Sends an IPv4 packet with this payload (called with net_lock held; delivery happens later in
+/// net_process_backlog). EMSGSIZE past 65535 bytes, ENETUNREACH without a route.
+ostd::Result<void> ipv4_output(ostd::u32 src, ostd::u32 dst, ostd::u8 proto, std::span<const ostd::u8> payload,
+                               ostd::u8 ttl, ostd::u8 tos);
+/// Delivers what the devices received (takes net_lock itself). Called after every send.
+void net_process_backlog();
+/// Statistics of dropped input (bad headers, checksums, no socket), for /proc/net/snmp.
+struct NetCounters {
+  ostd::u64 ip_in_receives = 0, ip_in_hdr_errors = 0, ip_in_delivers = 0, ip_out_requests = 0;
+  ostd::u64 udp_in_datagrams = 0, udp_no_ports = 0, udp_in_errors = 0, udp_out_datagrams = 0;
+  ostd::u64 icmp_in_msgs = 0, icmp_out_msgs = 0, icmp_in_errors = 0;
+};
+NetCounters& net_counters();
+
+// Transport entry points (net/udp.cpp), called with net_lock held.
+/// A UDP datagram for this host; false when no socket took it (the caller answers ICMP port
+/// unreachable).
+bool udp_input(ostd::u32 src, ostd::u32 dst, std::span<const ostd::u8> udp);
+/// An ICMP error about a UDP datagram this host sent (the quoted header is the original's).
+void udp_error(ostd::u32 orig_src, ostd::u32 orig_dst, std::span<const ostd::u8> quoted_udp, int err);
+
+/// socket(AF_INET, SOCK_DGRAM, 0 / IPPROTO_UDP).
+ostd::Result<std::shared_ptr<Socket>> make_udp_socket(Thread& self, ostd::u32 flags);
+/// /proc/net/udp's lines after its header.
+std::string proc_net_udp_lines();
+
+}  // namespace services

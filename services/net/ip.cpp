@@ -1,0 +1,208 @@
+// IPv4 on the loopback interface: output, input (checked header by header), ICMP echo and
+// destination-unreachable, and the backlog that delivers what was sent (RFC 791, RFC 792,
+// RFC 1122's host requirements where they apply).
+#include <deque>
+
+#include "net/inet.h"
+
+#include <ostd/enforce.h>
+
+namespace services {
+
+using ostd::Errno;
+using ostd::Result;
+using ostd::u16;
+using ostd::u32;
+using ostd::u64;
+using ostd::u8;
+using ostd::usize;
+
+namespace {
+
+constexpr usize kIpHeader = 20;
+constexpr usize kMaxPacket = 65535;
+constexpr usize kBacklogMax = 1000;  // netdev_max_backlog
+constexpr u8 kIcmpEchoReply = 0, kIcmpDestUnreach = 3, kIcmpEcho = 8;
+constexpr u8 kIcmpPortUnreach = 3;
+
+struct Stack {
+  ostd::Mutex lock;
+  std::deque<std::vector<u8>> backlog;  // packets the loopback device received
+  u16 next_id = 1;
+  NetCounters counters;
+};
+
+Stack& stack() {
+  static Stack s;
+  return s;
+}
+
+std::vector<u8> ipv4_packet(u32 src, u32 dst, u8 proto, std::span<const u8> payload, u8 ttl, u8 tos) {
+  Stack& st = stack();
+  std::vector<u8> p(kIpHeader + payload.size());
+  p[0] = 0x45;
+  p[1] = tos;
+  put16(p, 2, static_cast<u16>(p.size()));
+  put16(p, 4, st.next_id++);
+  put16(p, 6, 0x4000);  // DF
+  p[8] = ttl;
+  p[9] = proto;
+  put32(p, 12, src);
+  put32(p, 16, dst);
+  put16(p, 10, checksum_fold(checksum_add(0, std::span<const u8>(p).first(kIpHeader))));
+  std::copy(payload.begin(), payload.end(), p.begin() + kIpHeader);
+  return p;
+}
+
+void icmp_send(u32 dst, u8 type, u8 code, std::span<const u8> rest_of_header, std::span<const u8> data) {
+  std::vector<u8> m(8 + data.size());
+  m[0] = type;
+  m[1] = code;
+  for (usize i = 0; i < 4 && i < rest_of_header.size(); ++i) m[4 + i] = rest_of_header[i];
+  std::copy(data.begin(), data.end(), m.begin() + 8);
+  put16(m, 2, checksum_fold(checksum_add(0, m)));
+  auto src = route_source(dst);
+  if (src.is_error()) return;
+  ++stack().counters.icmp_out_msgs;
+  (void)ipv4_output(src.value(), dst, kIpprotoIcmp, m, 64, 0);
+}
+
+void icmp_input(u32 src, std::span<const u8> m) {
+  NetCounters& c = stack().counters;
+  ++c.icmp_in_msgs;
+  if (m.size() < 8 || checksum_fold(checksum_add(0, m)) != 0) {
+    ++c.icmp_in_errors;
+    return;
+  }
+  u8 type = m[0];
+  if (type == kIcmpEcho) {
+    icmp_send(src, kIcmpEchoReply, 0, m.subspan(4, 4), m.subspan(8));
+    return;
+  }
+  if (type != kIcmpDestUnreach) return;
+  // The quoted datagram: its IP header and at least 8 bytes of its transport header.
+  auto q = m.subspan(8);
+  if (q.size() < kIpHeader || (q[0] >> 4) != 4) return;
+  usize ihl = usize{q[0] & 0xfu} * 4;
+  if (ihl < kIpHeader || q.size() < ihl + 8) return;
+  int err = m[1] == kIcmpPortUnreach ? static_cast<int>(Errno::econnrefused) : static_cast<int>(Errno::ehostunreach);
+  if (q[9] == kIpprotoUdp) udp_error(get32(q, 12), get32(q, 16), q.subspan(ihl, 8), err);
+}
+
+void ipv4_input(std::span<const u8> p) {
+  NetCounters& c = stack().counters;
+  ++c.ip_in_receives;
+  if (p.size() < kIpHeader || (p[0] >> 4) != 4) {
+    ++c.ip_in_hdr_errors;
+    return;
+  }
+  usize ihl = usize{p[0] & 0xfu} * 4;
+  usize total = get16(p, 2);
+  if (ihl < kIpHeader || ihl > p.size() || total < ihl || total > p.size() ||
+      checksum_fold(checksum_add(0, p.first(ihl))) != 0) {
+    ++c.ip_in_hdr_errors;
+    return;
+  }
+  p = p.first(total);
+  u16 frag = get16(p, 6);
+  if ((frag & 0x3fff) != 0) {  // MF or an offset: fragments are not reassembled yet
+    ++c.ip_in_hdr_errors;
+    return;
+  }
+  u32 src = get32(p, 12), dst = get32(p, 16);
+  if (!is_local_address(dst)) return;
+  ++c.ip_in_delivers;
+  auto payload = p.subspan(ihl);
+  switch (p[9]) {
+    case kIpprotoIcmp: icmp_input(src, payload); break;
+    case kIpprotoUdp:
+      if (!udp_input(src, dst, payload)) {
+        // No socket: port unreachable, quoting the header and the first 8 bytes.
+        icmp_send(src, kIcmpDestUnreach, kIcmpPortUnreach, {}, p.first(std::min(p.size(), ihl + 8)));
+      }
+      break;
+    default: break;
+  }
+}
+
+}  // namespace
+
+Result<InetEndpoint> parse_sockaddr_in(std::span<const u8> a, bool unspec_any_ok) {
+  if (a.size() < 16) return Errno::einval;
+  int family = sockaddr_family(a);
+  InetEndpoint e{get32(a, 4), get16(a, 2)};
+  if (family != kAfInet) {
+    if (!(unspec_any_ok && family == kAfUnspec && e.addr == kInaddrAny)) return Errno::eafnosupport;
+  }
+  return e;
+}
+
+std::vector<u8> sockaddr_in_bytes(const InetEndpoint& e) {
+  std::vector<u8> a(16);
+  a[0] = static_cast<u8>(kAfInet);
+  put16(a, 2, e.port);
+  put32(a, 4, e.addr);
+  return a;
+}
+
+int sockaddr_family(std::span<const u8> a) { return a.size() < 2 ? 0 : a[0] | (a[1] << 8); }
+
+void put16(std::vector<u8>& p, usize at, u16 v) {
+  p.at(at) = static_cast<u8>(v >> 8);
+  p.at(at + 1) = static_cast<u8>(v);
+}
+void put32(std::vector<u8>& p, usize at, u32 v) {
+  put16(p, at, static_cast<u16>(v >> 16));
+  put16(p, at + 2, static_cast<u16>(v));
+}
+u16 get16(std::span<const u8> p, usize at) { return static_cast<u16>((p[at] << 8) | p[at + 1]); }
+u32 get32(std::span<const u8> p, usize at) { return (u32{get16(p, at)} << 16) | get16(p, at + 2); }
+
+u32 checksum_add(u32 sum, std::span<const u8> data) {
+  u64 s = sum;
+  usize i = 0;
+  for (; i + 1 < data.size(); i += 2) s += (u32{data[i]} << 8) | data[i + 1];
+  if (i < data.size()) s += u32{data[i]} << 8;
+  while ((s >> 32) != 0) s = (s & 0xffffffff) + (s >> 32);
+  return static_cast<u32>(s);
+}
+
+u16 checksum_fold(u32 sum) {
+  while ((sum >> 16) != 0) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<u16>(~sum);
+}
+
+bool is_local_address(u32 addr) { return (addr >> 24) == 127; }
+
+Result<u32> route_source(u32 dst) {
+  if ((dst >> 24) == 127 || dst == kInaddrAny) return kInaddrLoopback;
+  return Errno::enetunreach;
+}
+
+ostd::Mutex& net_lock() { return stack().lock; }
+NetCounters& net_counters() { return stack().counters; }
+
+Result<void> ipv4_output(u32 src, u32 dst, u8 proto, std::span<const u8> payload, u8 ttl, u8 tos) {
+  if (payload.size() > kMaxPacket - kIpHeader) return Errno::emsgsize;
+  if (dst == kInaddrAny) dst = kInaddrLoopback;
+  if (!is_local_address(dst)) return Errno::enetunreach;
+  Stack& st = stack();
+  ++st.counters.ip_out_requests;
+  if (st.backlog.size() >= kBacklogMax) return {};  // dropped, as a full backlog drops
+  st.backlog.push_back(ipv4_packet(src, dst, proto, payload, ttl, tos));
+  return {};
+}
+
+void net_process_backlog() {
+  Stack& st = stack();
+  for (;;) {
+    std::vector<u8> p;
+    auto g = st.lock.lock();
+    if (st.backlog.empty()) return;
+    p = std::move(st.backlog.front());
+    st.backlog.pop_front();
+    ipv4_input(p);
+  }
+}
+
+}  // namespace services
