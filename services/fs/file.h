@@ -52,6 +52,15 @@ inline constexpr ostd::u32 kPollNval = 0x020;
 ostd::WaitQueue& global_poll_queue();
 void file_state_changed(ostd::WaitQueue& q);
 
+/// struct iovec.
+struct IoVec {
+  ostd::u64 base;
+  ostd::u64 len;
+};
+/// The user's iovec array of `count` entries (the caller checked the count): EFAULT, or EINVAL
+/// when a length or the total passes SSIZE_MAX (fs/syscalls.cpp).
+ostd::Result<std::vector<IoVec>> read_iovec_array(Thread& t, ostd::Vaddr addr, ostd::usize count);
+
 /// Drops the flock(2) locks held by an open file description (fs/syscalls.cpp).
 void release_flocks(const class File& file);
 

@@ -94,23 +94,11 @@ Result<long> sys_pwrite64(Thread& t, const SyscallArgs& a) {
   return static_cast<long>(TRY(do_write(t, *f, a[1], a[2], static_cast<u64>(off))));
 }
 
-struct Iovec {
-  u64 base;
-  u64 len;
-};
+using Iovec = IoVec;
 
 Result<std::vector<Iovec>> read_iovecs(Thread& t, Vaddr addr, int count) {
   if (count < 0 || static_cast<usize>(count) > kIovMax) return Errno::einval;
-  std::vector<Iovec> iov(static_cast<usize>(count));
-  u64 total = 0;
-  for (usize i = 0; i < iov.size(); ++i) {
-    auto p = TRY(ostd::UserPtr<Iovec>(addr).element(i));
-    iov[i] = TRY(p.read(t.vm()));
-    if (iov[i].len > static_cast<u64>(std::numeric_limits<ostd::i64>::max())) return Errno::einval;
-    total += iov[i].len;
-    if (total > static_cast<u64>(std::numeric_limits<ostd::i64>::max())) return Errno::einval;
-  }
-  return iov;
+  return read_iovec_array(t, addr, static_cast<usize>(count));
 }
 
 // A vectored write goes to the file as one write per 64 KiB gathered from the vectors, as Linux
@@ -1265,6 +1253,19 @@ void release_flocks(const File& file) {
   auto n = locks.size();
   std::erase_if(locks, [&](const FlockEntry& l) { return l.owner == &file; });
   if (locks.size() != n) flock_table().changed.wake_all();
+}
+
+Result<std::vector<IoVec>> read_iovec_array(Thread& t, Vaddr addr, usize count) {
+  std::vector<IoVec> iov(count);
+  u64 total = 0;
+  for (usize i = 0; i < iov.size(); ++i) {
+    auto p = TRY(ostd::UserPtr<IoVec>(addr).element(i));
+    iov[i] = TRY(p.read(t.vm()));
+    if (iov[i].len > static_cast<u64>(std::numeric_limits<ostd::i64>::max())) return Errno::einval;
+    total += iov[i].len;
+    if (total > static_cast<u64>(std::numeric_limits<ostd::i64>::max())) return Errno::einval;
+  }
+  return iov;
 }
 
 void register_fs_syscalls(SyscallTable& t) {

@@ -40,10 +40,7 @@ constexpr usize kCmsgHdr = 16;            // sizeof(struct cmsghdr)
 constexpr int kSockMax = 11;              // SOCK_PACKET + 1
 constexpr u64 kOptmemMax = 131072;        // net.core.optmem_max
 
-struct Iovec {
-  u64 base;
-  u64 len;
-};
+using Iovec = IoVec;
 
 struct MsgHdr {
   u64 name;
@@ -100,18 +97,10 @@ Result<void> write_sockaddr(Thread& t, const std::vector<u8>& a, Vaddr addr, Vad
   return {};
 }
 
+// msg_iovlen past UIO_MAXIOV is EMSGSIZE (copy_msghdr_from_user).
 Result<std::vector<Iovec>> read_iovecs(Thread& t, Vaddr addr, u64 count) {
   if (count > kIovMax) return Errno::emsgsize;
-  std::vector<Iovec> iov(count);
-  u64 total = 0;
-  for (usize i = 0; i < iov.size(); ++i) {
-    auto p = TRY(ostd::UserPtr<Iovec>(addr).element(i));
-    iov[i] = TRY(p.read(t.vm()));
-    if (iov[i].len > static_cast<u64>(std::numeric_limits<i64>::max())) return Errno::einval;
-    total += iov[i].len;
-    if (total > static_cast<u64>(std::numeric_limits<i64>::max())) return Errno::einval;
-  }
-  return iov;
+  return read_iovec_array(t, addr, count);
 }
 
 // The payload of a send: the user's vectors, at most MAX_RW_COUNT bytes.

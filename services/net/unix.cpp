@@ -521,6 +521,12 @@ class UnixSocket final : public Socket {
     return static_cast<int>(other.rx.size()) > kMaxDgramQlen;
   }
 
+  // A datagram fits: the sender's buffer has room, and the receiver's queue too unless it is
+  // this socket or connected back to it (unix_dgram_sendmsg).
+  bool has_room(const UnixCore& other) const {
+    return core_->wmem < options().sndbuf && (&other == core_.get() || other.peer == core_ || !receiver_full(other));
+  }
+
   Result<void> stream_connect(Thread& self, std::span<const u8> addr) {
     UnixTable& tb = table();
     UnixCore& c = *core_;
@@ -687,9 +693,7 @@ class UnixSocket final : public Socket {
         }
         if (other->peer && other->peer != core_) return Errno::eperm;
         if ((other->shutdown & kRcvShutdown) != 0) return Errno::epipe;
-        bool room = c.wmem < options().sndbuf &&
-                    (other.get() == &c || other->peer == core_ || !receiver_full(*other));
-        if (room) {
+        if (has_room(*other)) {
           TRY(attach_fds(m, req.fds));
           m.from = c.addr;
           c.wmem += m.charge;
@@ -700,9 +704,11 @@ class UnixSocket final : public Socket {
         }
       }
       if (nonblock) return Errno::eagain;
+      // Wakes for room, or for anything that turns the send into an error.
       UnixCore& o = *other;
       TRY(wait(self, c.wmem < options().sndbuf ? o.queue : c.queue, deadline, [&] {
-        return o.dead || (c.wmem < options().sndbuf && !receiver_full(o)) || (c.shutdown & kSendShutdown) != 0;
+        return o.dead || has_room(o) || (c.shutdown & kSendShutdown) != 0 || (o.shutdown & kRcvShutdown) != 0 ||
+               (o.peer && o.peer != core_);
       }));
     }
   }
@@ -739,7 +745,11 @@ class UnixSocket final : public Socket {
         while (!stop && it != c.rx.end() && copied < size) {
           UnixMessage& m = *it;
           if (check_creds) {
-            if (m.cred.pid != res.creds->pid || m.cred.uid != res.creds->uid || m.cred.gid != res.creds->gid) break;
+            // Never glue messages from different writers: the read ends here.
+            if (m.cred.pid != res.creds->pid || m.cred.uid != res.creds->uid || m.cred.gid != res.creds->gid) {
+              stop = true;
+              break;
+            }
           } else if (options().passcred) {
             res.creds = m.cred;
             check_creds = true;

@@ -599,6 +599,18 @@ static void rights_and_credentials(void) {
   close(p[1]);
   close(sv[0]);
   close(sv[1]);
+  // With SO_PASSCRED a stream read never joins two writers' bytes, even with MSG_WAITALL.
+  socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+  int one = 1;
+  setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+  write(sv[0], "ab", 2);
+  pid_t w = fork();
+  if (w == 0) _exit(write(sv[0], "cd", 2) == 2 ? 0 : 1);
+  waitpid(w, NULL, 0);
+  CHECK("MSG_WAITALL stops at another writer", recv(sv[1], buf, 4, MSG_WAITALL) == 2);
+  CHECK("then the other writer's bytes", recv(sv[1], buf, 4, MSG_DONTWAIT) == 2 && memcmp(buf, "cd", 2) == 0);
+  close(sv[0]);
+  close(sv[1]);
   // Datagram with descriptors and credentials.
   socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
   int on = 1;

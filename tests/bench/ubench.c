@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -210,6 +212,38 @@ static void bench_unix_bandwidth(void) {
   report("unix_stream_bandwidth", got / secs / 1e6, "MB/s");
 }
 
+/* ---- UDP on loopback: a one-byte datagram ping-pong between two processes ---- */
+
+static void bench_udp_latency(void) {
+  int a = socket(AF_INET, SOCK_DGRAM, 0), b = socket(AF_INET, SOCK_DGRAM, 0);
+  if (a < 0 || b < 0) die("udp socket");
+  struct sockaddr_in sa = {0}, sb = {0};
+  sa.sin_family = sb.sin_family = AF_INET;
+  sa.sin_addr.s_addr = sb.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t l = sizeof sa;
+  if (bind(a, (struct sockaddr*)&sa, sizeof sa) || bind(b, (struct sockaddr*)&sb, sizeof sb)) die("udp bind");
+  getsockname(a, (struct sockaddr*)&sa, &l);
+  getsockname(b, (struct sockaddr*)&sb, &l);
+  if (connect(a, (struct sockaddr*)&sb, sizeof sb) || connect(b, (struct sockaddr*)&sa, sizeof sa)) die("udp connect");
+  long n = iters(20000);
+  pid_t kid = fork();
+  if (kid == 0) {
+    char c;
+    for (long i = 0; i < n; ++i) {
+      if (recv(b, &c, 1, 0) != 1 || send(b, &c, 1, 0) != 1) _exit(1);
+    }
+    _exit(0);
+  }
+  char c = 'x';
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) {
+    if (send(a, &c, 1, 0) != 1 || recv(a, &c, 1, 0) != 1) die("udp ping-pong");
+  }
+  report("udp_latency", (now_ns() - t) / n / 1000, "us");
+  waitpid(kid, 0, 0);
+  close(a), close(b);
+}
+
 static void bench_fork_exit(void) {
   long n = iters(2000);
   double t = now_ns();
@@ -352,6 +386,7 @@ static const struct {
     {"open_close", bench_open_close},     {"file_create_delete", bench_create_delete},
     {"pipe_latency", bench_pipe_latency}, {"pipe_bandwidth", bench_pipe_bandwidth},
     {"unix_stream_latency", bench_unix_latency}, {"unix_stream_bandwidth", bench_unix_bandwidth},
+    {"udp_latency", bench_udp_latency},
     {"fork_exit", bench_fork_exit},       {"fork_exec", bench_fork_exec},
     {"sh_c_true", bench_sh_c_true},       {"page_fault", bench_page_fault},
     {"mmap_munmap_1m", bench_mmap_munmap}, {"signal", bench_signals},
