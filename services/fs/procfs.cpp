@@ -699,7 +699,7 @@ class ProcFs final : public FileSystem {
       file("stat", gen_proc_stat);
       out.push_back(Child{"sys", sys_dir(d)});
       out.push_back(Child{"net", std::make_shared<ProcDir>(d, [d]() -> Result<std::vector<Child>> {
-                            // No TCP or IPv6 sockets exist yet: their tables are Linux's headers alone.
+                            // No IPv6 sockets exist yet: their tables are Linux's headers alone.
                             auto header = [d](std::string h) {
                               return std::make_shared<ProcFile>(d, [h] { return Result<std::string>(h + "\n"); });
                             };
@@ -710,7 +710,7 @@ class ProcFs final : public FileSystem {
                             udp.resize(127, ' ');
                             return std::vector<Child>{
                                 {"unix", std::make_shared<ProcFile>(d, [] { return Result<std::string>(proc_net_unix()); })},
-                                {"tcp", header(tcp)},
+                                {"tcp", std::make_shared<ProcFile>(d, [tcp] { return Result<std::string>(tcp + "\n" + proc_net_tcp_lines()); })},
                                 {"udp", std::make_shared<ProcFile>(d, [udp] { return Result<std::string>(udp + "\n" + proc_net_udp_lines()); })},
                                 {"tcp6", header(v6)},
                                 {"udp6", header(v6 + " ref pointer drops")}};

@@ -76,6 +76,13 @@ bool udp_input(ostd::u32 src, ostd::u32 dst, std::span<const ostd::u8> udp);
 /// An ICMP error about a UDP datagram this host sent (the quoted header is the original's).
 void udp_error(ostd::u32 orig_src, ostd::u32 orig_dst, std::span<const ostd::u8> quoted_udp, int err);
 
+/// A TCP segment for this host (net/tcp.cpp; answers a reset when no socket takes it).
+void tcp_input(ostd::u32 src, ostd::u32 dst, std::span<const ostd::u8> segment);
+/// socket(AF_INET, SOCK_STREAM, 0 / IPPROTO_TCP).
+ostd::Result<std::shared_ptr<Socket>> make_tcp_socket(Thread& self, ostd::u32 flags);
+/// /proc/net/tcp's lines after its header.
+std::string proc_net_tcp_lines();
+
 /// socket(AF_INET, SOCK_DGRAM, 0 / IPPROTO_UDP).
 ostd::Result<std::shared_ptr<Socket>> make_udp_socket(Thread& self, ostd::u32 flags);
 /// /proc/net/udp's lines after its header.

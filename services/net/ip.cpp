@@ -115,6 +115,7 @@ void ipv4_input(std::span<const u8> p) {
   auto payload = p.subspan(ihl);
   switch (p[9]) {
     case kIpprotoIcmp: icmp_input(src, payload); break;
+    case kIpprotoTcp: tcp_input(src, dst, payload); break;
     case kIpprotoUdp:
       if (!udp_input(src, dst, payload)) {
         // No socket: port unreachable, quoting the header and the first 8 bytes.

@@ -123,6 +123,9 @@ struct SocketOptions {
   static constexpr ostd::u64 kForever = ~ostd::u64{0};
   ostd::u64 rcvtimeo_ns = kForever, sndtimeo_ns = kForever;  // 0: do not wait at all
   ostd::i32 mark = 0;
+  // IPPROTO_TCP options (net/tcp.cpp).
+  bool nodelay = false, cork = false;
+  ostd::i32 keepidle = 7200, keepintvl = 75, keepcnt = 9, defer_accept = 0, user_timeout = 0;
 };
 
 class Socket : public File {

@@ -272,9 +272,14 @@ Result<long> sys_socket(Thread& t, const SyscallArgs& a) {
   if (type >= kSockMax) return Errno::einval;
   std::shared_ptr<Socket> s;
   if (family == kAfInet) {
-    // UDP today; TCP and raw sockets are not there yet.
-    if (type != kSockDgram || (protocol != 0 && protocol != kIpprotoUdp)) return Errno::eprotonosupport;
-    s = TRY(make_udp_socket(t, flags));
+    // TCP and UDP; raw sockets are not there yet.
+    if (type == kSockStream && (protocol == 0 || protocol == kIpprotoTcp)) {
+      s = TRY(make_tcp_socket(t, flags));
+    } else if (type == kSockDgram && (protocol == 0 || protocol == kIpprotoUdp)) {
+      s = TRY(make_udp_socket(t, flags));
+    } else {
+      return Errno::eprotonosupport;
+    }
   } else if (family == kAfUnix) {
     if (protocol != 0 && protocol != kAfUnix) return Errno::eprotonosupport;
     s = TRY(make_unix_socket(t, type, flags));

@@ -244,6 +244,97 @@ static void bench_udp_latency(void) {
   close(a), close(b);
 }
 
+/* ---- TCP on loopback: round trip, bandwidth, connection setup ---- */
+
+static int tcp_listener(struct sockaddr_in* a) {
+  int l = socket(AF_INET, SOCK_STREAM, 0);
+  memset(a, 0, sizeof *a);
+  a->sin_family = AF_INET;
+  a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof *a;
+  if (l < 0 || bind(l, (struct sockaddr*)a, sizeof *a) || listen(l, 128) || getsockname(l, (struct sockaddr*)a, &len)) {
+    die("tcp listener");
+  }
+  return l;
+}
+
+static void tcp_pair(int* client, int* server) {
+  struct sockaddr_in a;
+  int l = tcp_listener(&a);
+  *client = socket(AF_INET, SOCK_STREAM, 0);
+  if (connect(*client, (struct sockaddr*)&a, sizeof a)) die("tcp connect");
+  *server = accept(l, 0, 0);
+  if (*server < 0) die("tcp accept");
+  close(l);
+}
+
+static void bench_tcp_latency(void) {
+  int c, sv;
+  tcp_pair(&c, &sv);
+  long n = iters(20000);
+  pid_t kid = fork();
+  if (kid == 0) {
+    char ch;
+    close(c);
+    for (long i = 0; i < n; ++i) {
+      if (read(sv, &ch, 1) != 1 || write(sv, &ch, 1) != 1) _exit(1);
+    }
+    _exit(0);
+  }
+  close(sv);
+  char ch = 'x';
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) {
+    if (write(c, &ch, 1) != 1 || read(c, &ch, 1) != 1) die("tcp ping-pong");
+  }
+  report("tcp_latency", (now_ns() - t) / n / 1000, "us");
+  waitpid(kid, 0, 0);
+  close(c);
+}
+
+static void bench_tcp_bandwidth(void) {
+  int c, sv;
+  tcp_pair(&c, &sv);
+  static char buf[65536];
+  long total = iters(1024) * 65536L;
+  pid_t kid = fork();
+  if (kid == 0) {
+    close(c);
+    for (long done = 0; done < total;) {
+      ssize_t w = write(sv, buf, sizeof buf);
+      if (w <= 0) _exit(1);
+      done += w;
+    }
+    _exit(0);
+  }
+  close(sv);
+  double t = now_ns();
+  long got = 0;
+  ssize_t r;
+  while ((r = read(c, buf, sizeof buf)) > 0) got += r;
+  double secs = (now_ns() - t) / 1e9;
+  waitpid(kid, 0, 0);
+  close(c);
+  report("tcp_bandwidth", got / secs / 1e6, "MB/s");
+}
+
+static void bench_tcp_connect(void) {
+  struct sockaddr_in a;
+  int l = tcp_listener(&a);
+  long n = iters(2000);
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) {
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (c < 0 || connect(c, (struct sockaddr*)&a, sizeof a)) die("tcp connect");
+    int s = accept(l, 0, 0);
+    if (s < 0) die("tcp accept");
+    close(c);
+    close(s);
+  }
+  report("tcp_connect_accept_close", (now_ns() - t) / n / 1000, "us");
+  close(l);
+}
+
 static void bench_fork_exit(void) {
   long n = iters(2000);
   double t = now_ns();
@@ -386,7 +477,8 @@ static const struct {
     {"open_close", bench_open_close},     {"file_create_delete", bench_create_delete},
     {"pipe_latency", bench_pipe_latency}, {"pipe_bandwidth", bench_pipe_bandwidth},
     {"unix_stream_latency", bench_unix_latency}, {"unix_stream_bandwidth", bench_unix_bandwidth},
-    {"udp_latency", bench_udp_latency},
+    {"udp_latency", bench_udp_latency},   {"tcp_latency", bench_tcp_latency},
+    {"tcp_bandwidth", bench_tcp_bandwidth}, {"tcp_connect_accept_close", bench_tcp_connect},
     {"fork_exit", bench_fork_exit},       {"fork_exec", bench_fork_exec},
     {"sh_c_true", bench_sh_c_true},       {"page_fault", bench_page_fault},
     {"mmap_munmap_1m", bench_mmap_munmap}, {"signal", bench_signals},

@@ -1,0 +1,983 @@
+// TCP over IPv4 (RFC 9293): connections, the state machine, flow control by the peer's window,
+// orderly and abortive close, listeners with an accept queue. The loopback interface neither
+// loses nor reorders, so this first version has no retransmission timer, no out-of-order queue
+// and no congestion control yet (a segment out of sequence is dropped and answered with an ACK).
+// Linux's tcp.c/tcp_input.c/af_inet.c are the reference for the socket rules.
+#include <algorithm>
+#include <deque>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+
+#include <ostd/format.h>
+#include <ostd/time.h>
+
+#include "fs/pipe.h"
+#include "net/inet.h"
+#include "process/process.h"
+#include "signal/signal.h"
+
+#include <ostd/enforce.h>
+
+namespace services {
+
+using ostd::Errno;
+using ostd::i32;
+using ostd::Result;
+using ostd::u16;
+using ostd::u32;
+using ostd::u64;
+using ostd::u8;
+using ostd::usize;
+
+namespace {
+
+constexpr usize kTcpHeader = 20;
+constexpr u8 kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10;
+constexpr usize kBufferSize = 65536;    // each direction's buffer (the window is at most 64 KiB)
+constexpr u16 kMss = 32768;             // what a loopback connection reports
+constexpr u16 kDefaultMss = 536;        // TCP_MAXSEG before a connection
+constexpr u64 kTimeWaitNs = 60ull * 1000000000;
+constexpr u16 kEphemeralLow = 32768, kEphemeralHigh = 60999;
+constexpr int kSolTcp = 6;
+constexpr int kTcpNodelay = 1, kTcpMaxseg = 2, kTcpCork = 3, kTcpKeepidle = 4, kTcpKeepintvl = 5,
+              kTcpKeepcnt = 6, kTcpDeferAccept = 9, kTcpInfo = 11, kTcpQuickack = 12, kTcpCongestion = 13,
+              kTcpUserTimeout = 18;
+constexpr int kSigpipe = 13;
+
+enum class TcpState : u8 {
+  Established = 1, SynSent, SynReceived, FinWait1, FinWait2, TimeWait, Closed, CloseWait, LastAck, Listen, Closing
+};  // Linux's TCP_* numbers (TCP_INFO, /proc/net/tcp)
+
+bool seq_lt(u32 a, u32 b) { return static_cast<i32>(a - b) < 0; }
+bool seq_le(u32 a, u32 b) { return static_cast<i32>(a - b) <= 0; }
+
+struct TcpCore;
+using Key = std::tuple<u32, u16, u32, u16>;  // local addr, port, remote addr, port
+
+struct TcpTables {
+  std::map<Key, std::shared_ptr<TcpCore>> conns;       // every connection not yet closed
+  std::multimap<u16, std::shared_ptr<TcpCore>> listeners;
+  std::multimap<u16, std::weak_ptr<TcpCore>> bound;    // ports taken by bind/connect
+  u16 next_ephemeral = kEphemeralLow;
+  u32 next_iss = 0x1000;
+};
+
+TcpTables& tables() {
+  static TcpTables t;
+  return t;
+}
+
+struct TcpCore {
+  TcpState state = TcpState::Closed;
+  InetEndpoint local, remote;
+  bool ever_connected = false;
+  // Sending: the ring holds bytes from snd_una on (sent and unacknowledged, then unsent).
+  u32 iss = 0, snd_una = 0, snd_nxt = 0, snd_wnd = 0;
+  PipeRing snd{kBufferSize};
+  bool fin_queued = false, fin_sent = false;
+  // Receiving.
+  u32 irs = 0, rcv_nxt = 0, last_window = 0;
+  PipeRing rcv{kBufferSize};
+  bool fin_received = false;
+  u32 shutdown = 0;
+  int err = 0;
+  // Listening.
+  int backlog = 0;
+  std::deque<std::shared_ptr<TcpCore>> accept_queue;
+  std::weak_ptr<TcpCore> parent;
+  u64 time_wait_end = 0;
+  bool reuseaddr = false, reuseport = false;
+  bool has_file = false;  // an open socket file owns it (else an orphan finishing its close)
+  u32 uid = 0;
+  u64 ino = 0;
+  ostd::WaitQueue queue;
+
+  u32 window() const { return static_cast<u32>(std::min<usize>(rcv.space(), 65535)); }
+};
+
+void put_segment(TcpCore& c, u32 seq, u8 flags, std::span<const u8> data) {
+  usize opt = (flags & kSyn) != 0 ? 4 : 0;
+  std::vector<u8> seg(kTcpHeader + opt + data.size());
+  put16(seg, 0, c.local.port);
+  put16(seg, 2, c.remote.port);
+  put32(seg, 4, seq);
+  put32(seg, 8, (flags & kAck) != 0 ? c.rcv_nxt : 0);
+  seg[12] = static_cast<u8>(((kTcpHeader + opt) / 4) << 4);
+  seg[13] = flags;
+  c.last_window = c.window();
+  put16(seg, 14, static_cast<u16>(c.last_window));
+  if (opt != 0) {
+    seg[20] = 2;  // MSS
+    seg[21] = 4;
+    put16(seg, 22, kMss);
+  }
+  std::copy(data.begin(), data.end(), seg.begin() + static_cast<long>(kTcpHeader + opt));
+  std::vector<u8> ph(12);
+  put32(ph, 0, c.local.addr);
+  put32(ph, 4, c.remote.addr);
+  ph[9] = kIpprotoTcp;
+  put16(ph, 10, static_cast<u16>(seg.size()));
+  put16(seg, 16, checksum_fold(checksum_add(checksum_add(0, ph), seg)));
+  (void)ipv4_output(c.local.addr, c.remote.addr, kIpprotoTcp, seg, 64, 0);
+}
+
+// A reset for a segment nobody owns (RFC 9293 3.10.7.1).
+void send_reset_for(u32 src, u16 sport, u32 dst, u16 dport, u32 seq, u32 ack, bool had_ack, usize seg_len) {
+  TcpCore tmp;
+  tmp.local = {dst, dport};
+  tmp.remote = {src, sport};
+  if (had_ack) {
+    put_segment(tmp, ack, kRst, {});
+  } else {
+    tmp.rcv_nxt = seq + static_cast<u32>(seg_len);
+    put_segment(tmp, 0, kRst | kAck, {});
+  }
+}
+
+void unbind(TcpCore& c) {
+  auto [lo, hi] = tables().bound.equal_range(c.local.port);
+  for (auto it = lo; it != hi;) {
+    auto o = it->second.lock();
+    it = (!o || o.get() == &c) ? tables().bound.erase(it) : std::next(it);
+  }
+}
+
+// The connection is over: out of the tables, readers and writers woken.
+void finish(const std::shared_ptr<TcpCore>& c) {
+  tables().conns.erase(Key{c->local.addr, c->local.port, c->remote.addr, c->remote.port});
+  if (!c->has_file) unbind(*c);
+  c->state = TcpState::Closed;
+  c->shutdown = kShutdownMask;
+  file_state_changed(c->queue);
+}
+
+// Sends what the window allows, then our FIN once every byte went.
+void output(TcpCore& c) {
+  if (c.state != TcpState::Established && c.state != TcpState::CloseWait && c.state != TcpState::FinWait1 &&
+      c.state != TcpState::LastAck && c.state != TcpState::Closing) {
+    return;
+  }
+  usize in_flight = c.snd_nxt - c.snd_una - (c.fin_sent ? 1 : 0);
+  while (c.snd.size() > in_flight) {
+    u32 wnd_end = c.snd_una + c.snd_wnd;
+    if (!seq_lt(c.snd_nxt, wnd_end)) break;
+    usize n = std::min<usize>({c.snd.size() - in_flight, wnd_end - c.snd_nxt, kMss});
+    std::vector<u8> data(n);
+    usize at = 0, skip = in_flight;
+    for (auto piece : c.snd.stored(in_flight + n)) {
+      usize from = std::min(skip, piece.size());
+      skip -= from;
+      auto part = piece.subspan(from);
+      std::copy(part.begin(), part.end(), data.begin() + static_cast<long>(at));
+      at += part.size();
+    }
+    put_segment(c, c.snd_nxt, kAck | kPsh, data);
+    c.snd_nxt += static_cast<u32>(n);
+    in_flight += n;
+  }
+  if (c.fin_queued && !c.fin_sent && c.snd.size() == in_flight) {
+    put_segment(c, c.snd_nxt, kFin | kAck, {});
+    ++c.snd_nxt;
+    c.fin_sent = true;
+  }
+}
+
+void send_ack(TcpCore& c) { put_segment(c, c.snd_nxt, kAck, {}); }
+
+struct Segment {
+  u32 src, dst;
+  u16 sport, dport;
+  u32 seq, ack;
+  u8 flags;
+  u16 window;
+  std::span<const u8> data;
+  usize len() const { return data.size() + ((flags & kSyn) != 0 ? 1 : 0) + ((flags & kFin) != 0 ? 1 : 0); }
+};
+
+void on_reset(const std::shared_ptr<TcpCore>& c) {
+  if (c->state == TcpState::SynSent) {
+    c->err = static_cast<int>(Errno::econnrefused);
+  } else if (c->state == TcpState::CloseWait) {
+    c->err = static_cast<int>(Errno::epipe);
+  } else {
+    c->err = static_cast<int>(Errno::econnreset);
+  }
+  finish(c);
+}
+
+void listen_input(const std::shared_ptr<TcpCore>& l, const Segment& s) {
+  if ((s.flags & kRst) != 0) return;
+  if ((s.flags & kAck) != 0) {
+    send_reset_for(s.src, s.sport, s.dst, s.dport, s.seq, s.ack, true, s.len());
+    return;
+  }
+  if ((s.flags & kSyn) == 0) return;
+  auto c = std::make_shared<TcpCore>();
+  c->local = {s.dst, s.dport};
+  c->remote = {s.src, s.sport};
+  c->irs = s.seq;
+  c->rcv_nxt = s.seq + 1;
+  c->iss = tables().next_iss += 64000;
+  c->snd_una = c->iss;
+  c->snd_nxt = c->iss + 1;
+  c->snd_wnd = s.window;
+  c->state = TcpState::SynReceived;
+  c->parent = l;
+  c->uid = l->uid;
+  tables().conns[Key{c->local.addr, c->local.port, c->remote.addr, c->remote.port}] = c;
+  put_segment(*c, c->iss, kSyn | kAck, {});
+}
+
+void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& s) {
+  TcpCore& c = *cp;
+  if (c.state == TcpState::SynSent) {
+    if ((s.flags & kAck) != 0 && (seq_le(s.ack, c.iss) || seq_lt(c.snd_nxt, s.ack))) {
+      if ((s.flags & kRst) == 0) send_reset_for(s.src, s.sport, s.dst, s.dport, s.seq, s.ack, true, s.len());
+      return;
+    }
+    if ((s.flags & kRst) != 0) {
+      if ((s.flags & kAck) != 0) on_reset(cp);
+      return;
+    }
+    if ((s.flags & kSyn) == 0 || (s.flags & kAck) == 0) return;
+    c.irs = s.seq;
+    c.rcv_nxt = s.seq + 1;
+    c.snd_una = s.ack;
+    c.snd_wnd = s.window;
+    c.state = TcpState::Established;
+    c.ever_connected = true;
+    send_ack(c);
+    output(c);
+    file_state_changed(c.queue);
+    return;
+  }
+  if (c.state == TcpState::TimeWait) {
+    if ((s.flags & kRst) == 0) send_ack(c);
+    return;
+  }
+  // Sequence check: on loopback a segment starts exactly at rcv_nxt (or is a pure ACK there).
+  if (s.seq != c.rcv_nxt) {
+    if ((s.flags & kRst) == 0) send_ack(c);
+    return;
+  }
+  if ((s.flags & kRst) != 0) {
+    on_reset(cp);
+    return;
+  }
+  if ((s.flags & kSyn) != 0) {  // a SYN in the window: the connection is reset (RFC 5961 answers an ACK)
+    send_ack(c);
+    return;
+  }
+  if ((s.flags & kAck) == 0) return;
+  if (c.state == TcpState::SynReceived) {
+    if (s.ack != c.snd_nxt) {
+      send_reset_for(s.src, s.sport, s.dst, s.dport, s.seq, s.ack, true, s.len());
+      return;
+    }
+    c.snd_una = s.ack;
+    c.snd_wnd = s.window;
+    c.state = TcpState::Established;
+    c.ever_connected = true;
+    if (auto l = c.parent.lock(); l && l->state == TcpState::Listen) {
+      l->accept_queue.push_back(cp);
+      file_state_changed(l->queue);
+    } else {
+      put_segment(c, c.snd_nxt, kRst | kAck, {});  // the listener went away meanwhile
+      finish(cp);
+      return;
+    }
+  }
+  // Acknowledgments: free what the peer has, take its window.
+  if (seq_lt(c.snd_una, s.ack) && seq_le(s.ack, c.snd_nxt)) {
+    u32 acked = s.ack - c.snd_una;
+    bool fin_acked = c.fin_sent && s.ack == c.snd_nxt;
+    usize data_acked = acked - (fin_acked ? 1 : 0);
+    c.snd.consume(std::min(data_acked, c.snd.size()));
+    c.snd_una = s.ack;
+    if (fin_acked) {
+      if (c.state == TcpState::FinWait1) c.state = TcpState::FinWait2;
+      if (c.state == TcpState::Closing) {
+        c.state = TcpState::TimeWait;
+        c.time_wait_end = ostd::monotonic_ns() + kTimeWaitNs;
+      }
+      if (c.state == TcpState::LastAck) {
+        finish(cp);
+        return;
+      }
+    }
+    file_state_changed(c.queue);
+  }
+  if (seq_le(c.snd_una, s.ack)) c.snd_wnd = s.window;
+  bool ack_now = false;
+  if (!s.data.empty()) {
+    if (c.fin_received) return;
+    // Data for a socket that can no longer read it (closed, or shut down for reading while
+    // closing): a reset (tcp_rcv_state_process).
+    if ((c.state == TcpState::FinWait1 || c.state == TcpState::FinWait2) && (c.shutdown & kRcvShutdown) != 0) {
+      put_segment(c, c.snd_nxt, kRst | kAck, {});
+      finish(cp);
+      return;
+    }
+    usize take = std::min(s.data.size(), c.rcv.space());
+    usize at = 0;
+    for (auto piece : c.rcv.room(take)) {
+      std::copy_n(s.data.begin() + static_cast<long>(at), piece.size(), piece.begin());
+      at += piece.size();
+    }
+    c.rcv.commit(take);
+    c.rcv_nxt += static_cast<u32>(take);
+    ack_now = true;
+    file_state_changed(c.queue);
+    if (take < s.data.size()) {
+      send_ack(c);
+      return;  // the rest (and any FIN) comes again when the window opens
+    }
+  }
+  if ((s.flags & kFin) != 0) {
+    ++c.rcv_nxt;
+    c.fin_received = true;
+    c.shutdown |= kRcvShutdown;
+    ack_now = true;
+    switch (c.state) {
+      case TcpState::Established: c.state = TcpState::CloseWait; break;
+      case TcpState::FinWait1:
+        c.state = TcpState::Closing;
+        break;
+      case TcpState::FinWait2:
+        c.state = TcpState::TimeWait;
+        c.time_wait_end = ostd::monotonic_ns() + kTimeWaitNs;
+        break;
+      default: break;
+    }
+    file_state_changed(c.queue);
+  }
+  if (ack_now) send_ack(c);
+  output(c);
+}
+
+}  // namespace
+
+namespace {
+
+// TIME-WAIT and orphaned connections past their time are dropped when the tables are used.
+void reap() {
+  u64 now = ostd::monotonic_ns();
+  auto& conns = tables().conns;
+  for (auto it = conns.begin(); it != conns.end();) {
+    TcpCore& c = *it->second;
+    bool expired = c.time_wait_end != 0 && now >= c.time_wait_end;
+    if (expired) {
+      c.state = TcpState::Closed;
+      unbind(c);
+      it = conns.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+bool port_conflicts(const TcpCore& c, u16 port) {
+  auto [lo, hi] = tables().bound.equal_range(port);
+  for (auto it = lo; it != hi; ++it) {
+    auto o = it->second.lock();
+    if (!o || o.get() == &c) continue;
+    if (o->local.addr != kInaddrAny && c.local.addr != kInaddrAny && o->local.addr != c.local.addr) continue;
+    // SO_REUSEADDR on both lets a port be bound again unless the other one listens.
+    if (o->reuseaddr && c.reuseaddr && o->state != TcpState::Listen) continue;
+    if (o->reuseport && c.reuseport && o->uid == c.uid) continue;
+    return true;
+  }
+  return false;
+}
+
+Result<void> take_port(const std::shared_ptr<TcpCore>& c, u16 port) {
+  TcpTables& t = tables();
+  reap();
+  if (port == 0) {
+    for (u32 tries = 0; tries <= kEphemeralHigh - kEphemeralLow; ++tries) {
+      u16 p = t.next_ephemeral;
+      t.next_ephemeral = p == kEphemeralHigh ? kEphemeralLow : static_cast<u16>(p + 1);
+      // Entries of connections already gone do not hold a port.
+      auto [lo, hi] = t.bound.equal_range(p);
+      for (auto it = lo; it != hi;) it = it->second.expired() ? t.bound.erase(it) : std::next(it);
+      if (t.bound.count(p) == 0) {
+        port = p;
+        break;
+      }
+    }
+    if (port == 0) return Errno::eaddrnotavail;
+  } else if (port_conflicts(*c, port)) {
+    return Errno::eaddrinuse;
+  }
+  c->local.port = port;
+  t.bound.emplace(port, c);
+  return {};
+}
+
+class TcpSocket final : public Socket {
+ public:
+  TcpSocket(std::shared_ptr<TcpCore> c, u32 flags, const Credentials& owner)
+      : Socket(kAfInet, kSockStream, kIpprotoTcp, owner), c_(std::move(c)) {
+    set_status_flags(kORdWr | (flags & kONonblock));
+    c_->uid = owner.euid;
+    c_->ino = ino();
+    c_->has_file = true;
+  }
+  TcpSocket(const TcpSocket&) = delete;
+  TcpSocket& operator=(const TcpSocket&) = delete;
+  TcpSocket(TcpSocket&&) = delete;
+  TcpSocket& operator=(TcpSocket&&) = delete;
+  ~TcpSocket() override {
+    {
+      auto g = net_lock().lock();
+      c_->has_file = false;
+      close_connection();
+    }
+    net_process_backlog();
+  }
+
+  ostd::WaitQueue* poll_queue() override { return &c_->queue; }
+
+  Result<void> bind(Thread& self, std::span<const u8> addr) override {
+    InetEndpoint e = TRY(parse_sockaddr_in(addr, true));
+    if (e.addr != kInaddrAny && !is_local_address(e.addr)) return Errno::eaddrnotavail;
+    if (e.port != 0 && e.port < 1024 && !self.process().creds.capable(cap::kNetBindService)) return Errno::eacces;
+    auto g = net_lock().lock();
+    TcpCore& c = *c_;
+    if (c.local.port != 0 || c.state != TcpState::Closed) return Errno::einval;
+    c.reuseaddr = options().reuseaddr;
+    c.reuseport = options().reuseport;
+    c.local.addr = e.addr;
+    auto r = take_port(c_, e.port);
+    if (r.is_error()) c.local.addr = kInaddrAny;
+    return r;
+  }
+
+  Result<void> listen(Thread&, int backlog) override {
+    auto g = net_lock().lock();
+    TcpCore& c = *c_;
+    if (static_cast<u32>(backlog) > 4096u) backlog = 4096;
+    if (c.state == TcpState::Listen) {
+      c.backlog = backlog;
+      return {};
+    }
+    if (c.state != TcpState::Closed || c.ever_connected) return Errno::einval;
+    c.reuseaddr = options().reuseaddr;
+    c.reuseport = options().reuseport;
+    if (c.local.port == 0) TRY(take_port(c_, 0));
+    // Another listener on the port (a second bind allowed by SO_REUSEADDR) is EADDRINUSE now.
+    c.state = TcpState::Listen;
+    if (port_conflicts(c, c.local.port)) {
+      c.state = TcpState::Closed;
+      return Errno::eaddrinuse;
+    }
+    c.backlog = backlog;
+    tables().listeners.emplace(c.local.port, c_);
+    file_state_changed(c.queue);
+    return {};
+  }
+
+  Result<std::shared_ptr<Socket>> accept(Thread& self, u32 flags) override {
+    TcpCore& c = *c_;
+    auto deadline = this->deadline(true);
+    for (;;) {
+      std::shared_ptr<TcpCore> conn;
+      {
+        auto g = net_lock().lock();
+        if (c.state != TcpState::Listen) return Errno::einval;
+        if (!c.accept_queue.empty()) {
+          conn = std::move(c.accept_queue.front());
+          c.accept_queue.pop_front();
+          // The accepted socket owns its port entry from now on.
+          tables().bound.emplace(conn->local.port, conn);
+        }
+      }
+      if (conn) {
+        auto s = std::make_shared<TcpSocket>(conn, flags, self.process().creds);
+        s->options().nodelay = options().nodelay;
+        return std::shared_ptr<Socket>(s);
+      }
+      if (nonblocking()) return Errno::eagain;
+      TRY(wait(self, c.queue, deadline, [&] { return !c.accept_queue.empty() || c.state != TcpState::Listen; }));
+    }
+  }
+
+  Result<void> connect(Thread& self, std::span<const u8> addr) override {
+    if (addr.size() < 2) return Errno::einval;
+    TcpCore& c = *c_;
+    if (sockaddr_family(addr) == kAfUnspec) {
+      auto g = net_lock().lock();
+      if (c.state != TcpState::Closed && c.state != TcpState::Listen) abort_connection();
+      return {};
+    }
+    InetEndpoint e = TRY(parse_sockaddr_in(addr, false));
+    {
+      auto g = net_lock().lock();
+      // A connect in progress (SS_CONNECTING): EALREADY until it ends, then its outcome once.
+      if (connecting_) {
+        if (c.state == TcpState::SynSent) return Errno::ealready;
+        connecting_ = false;
+        if (c.state == TcpState::Closed) {
+          int e2 = c.err != 0 ? c.err : static_cast<int>(Errno::econnaborted);
+          c.err = 0;
+          return static_cast<Errno>(e2);
+        }
+        return {};
+      }
+      if (c.ever_connected) return Errno::eisconn;
+      switch (c.state) {
+        case TcpState::Closed: break;
+        case TcpState::SynSent: return Errno::ealready;
+        default: return Errno::eisconn;
+      }
+      u32 dst = e.addr == kInaddrAny ? kInaddrLoopback : e.addr;
+      u32 src = TRY(route_source(dst));
+      if (is_local_address(c.local.addr) && !is_local_address(dst)) return Errno::enetunreach;
+      c.reuseaddr = options().reuseaddr;
+      c.reuseport = options().reuseport;
+      if (c.local.port == 0) TRY(take_port(c_, 0));
+      if (c.local.addr == kInaddrAny) c.local.addr = src;
+      c.remote = InetEndpoint{dst, e.port};
+      Key k{c.local.addr, c.local.port, c.remote.addr, c.remote.port};
+      if (tables().conns.count(k) != 0) return Errno::eaddrnotavail;
+      c.err = 0;
+      c.shutdown = 0;
+      c.fin_received = c.fin_queued = c.fin_sent = false;
+      c.iss = tables().next_iss += 64000;
+      c.snd_una = c.iss;
+      c.snd_nxt = c.iss + 1;
+      c.state = TcpState::SynSent;
+      tables().conns[k] = c_;
+      put_segment(c, c.iss, kSyn, {});
+    }
+    net_process_backlog();
+    if (nonblocking()) {
+      connecting_ = true;
+      return Errno::einprogress;
+    }
+    auto w = wait(self, c.queue, this->deadline(false), [&] { return c.state != TcpState::SynSent; });
+    if (w.is_error()) {
+      connecting_ = true;  // it goes on; a later connect reports EALREADY or the outcome
+      return w.error();
+    }
+    auto g = net_lock().lock();
+    if (c.state == TcpState::Closed) {
+      int e2 = c.err != 0 ? c.err : static_cast<int>(Errno::econnrefused);
+      c.err = 0;
+      return static_cast<Errno>(e2);
+    }
+    return {};
+  }
+
+  Result<usize> sendmsg(Thread& self, SendRequest& req) override {
+    if ((req.flags & kMsgOob) != 0) return Errno::eopnotsupp;
+    TcpCore& c = *c_;
+    usize total = req.data.remain();
+    usize sent = 0;
+    bool nonblock = nonblocking() || (req.flags & kMsgDontwait) != 0;
+    auto deadline = this->deadline(false);
+    for (;;) {
+      Errno fail{};
+      bool failed = false;
+      {
+        auto g = net_lock().lock();
+        bool open = c.state == TcpState::Established || c.state == TcpState::CloseWait;
+        bool starting = c.state == TcpState::SynSent || c.state == TcpState::SynReceived;
+        if (c.err != 0 || (c.shutdown & kSendShutdown) != 0 || (!open && !starting)) {
+          if (sent > 0) return sent;
+          failed = true;
+          fail = Errno::epipe;
+          if (c.err != 0) {
+            fail = static_cast<Errno>(c.err);
+            c.err = 0;
+          }
+        } else if (open && c.snd.space() > 0 && sent < total) {
+          usize n = std::min(c.snd.space(), total - sent);
+          usize got = 0;
+          for (auto piece : c.snd.room(n)) {
+            if (piece.empty()) continue;
+            Result<usize> r = req.data.read(piece);
+            usize k = r.is_ok() ? r.value() : 0;
+            got += k;
+            if (k < piece.size()) break;
+          }
+          if (got == 0 && sent == 0 && n > 0) return Errno::efault;
+          c.snd.commit(got);
+          sent += got;
+          output(c);
+          if (got < n) total = sent;  // a fault ends the send with what went
+        } else if (total == 0 && open) {
+          return usize{0};
+        }
+      }
+      if (failed) {
+        if (fail == Errno::epipe && (req.flags & kMsgNosignal) == 0) {
+          send_signal_to_thread(self, kSigpipe, kernel_siginfo(kSigpipe));
+        }
+        return fail;
+      }
+      net_process_backlog();
+      if (sent == total) return sent;
+      if (nonblock) return sent > 0 ? Result<usize>(sent) : Result<usize>(Errno::eagain);
+      auto w = wait(self, c.queue, deadline, [&] {
+        return c.snd.space() > 0 || c.err != 0 || (c.state != TcpState::Established && c.state != TcpState::CloseWait &&
+                                                    c.state != TcpState::SynSent && c.state != TcpState::SynReceived);
+      });
+      if (w.is_error()) return sent > 0 ? Result<usize>(sent) : Result<usize>(w.error());
+    }
+  }
+
+  Result<RecvResult> recvmsg(Thread& self, ByteSink& out, u32 flags) override {
+    if ((flags & kMsgOob) != 0) return Errno::einval;
+    TcpCore& c = *c_;
+    usize size = out.avail();
+    usize target = (flags & kMsgWaitall) != 0 ? size : std::min<usize>(size, static_cast<usize>(options().rcvlowat));
+    if (target == 0) target = 1;
+    bool nonblock = nonblocking() || (flags & kMsgDontwait) != 0;
+    bool peek = (flags & kMsgPeek) != 0;
+    auto deadline = this->deadline(true);
+    usize copied = 0;
+    RecvResult res;
+    for (;;) {
+      bool update = false;
+      {
+        auto g = net_lock().lock();
+        if (c.state == TcpState::Listen || (c.state == TcpState::Closed && !c.ever_connected)) return Errno::enotconn;
+        usize have = c.rcv.size();
+        usize skip = peek ? copied : 0;
+        if (have > skip && copied < size) {
+          usize n = std::min(have - skip, size - copied);
+          usize at = 0;
+          for (auto piece : c.rcv.stored(skip + n)) {
+            usize from = std::min(skip, piece.size());
+            skip -= from;
+            auto part = piece.subspan(from);
+            Result<usize> w = out.write(part);
+            usize k = w.is_ok() ? w.value() : 0;
+            at += k;
+            if (k < part.size()) break;
+          }
+          if (at == 0 && copied == 0) return Errno::efault;
+          copied += at;
+          if (!peek) {
+            c.rcv.consume(at);
+            // A window update when the window the peer knows opened by a segment or more.
+            update = c.window() >= c.last_window + kMss || (c.last_window < kMss && c.window() >= kMss);
+            if (update && c.state != TcpState::Closed) send_ack(c);
+          }
+          if (at < n) break;
+        }
+        if (copied >= target || copied == size) break;
+        if (copied == 0 && c.err != 0) {
+          int e = c.err;
+          c.err = 0;
+          return static_cast<Errno>(e);
+        }
+        if (c.fin_received || (c.shutdown & kRcvShutdown) != 0 || c.state == TcpState::Closed) break;
+      }
+      if (update) net_process_backlog();
+      if (nonblock) {
+        if (copied > 0) break;
+        return Errno::eagain;
+      }
+      usize had = copied;
+      auto w = wait(self, c.queue, deadline, [&] {
+        return (peek ? c.rcv.size() > had : c.rcv.size() > 0) || c.err != 0 || c.fin_received ||
+               (c.shutdown & kRcvShutdown) != 0 || c.state == TcpState::Closed;
+      });
+      if (w.is_error()) {
+        if (copied > 0) break;
+        return w.error();
+      }
+    }
+    net_process_backlog();
+    res.len = copied;
+    return res;
+  }
+
+  Result<std::vector<u8>> local_address() override {
+    auto g = net_lock().lock();
+    return sockaddr_in_bytes(c_->local);
+  }
+
+  Result<std::vector<u8>> peer_address() override {
+    auto g = net_lock().lock();
+    TcpState s = c_->state;
+    if (c_->remote.port == 0 || s == TcpState::Closed || s == TcpState::SynSent || s == TcpState::Listen) {
+      return Errno::enotconn;
+    }
+    return sockaddr_in_bytes(c_->remote);
+  }
+
+  Result<void> shutdown(int how) override {
+    if (how < 0 || how > 2) return Errno::einval;
+    Result<void> r{};
+    {
+      auto g = net_lock().lock();
+      TcpCore& c = *c_;
+      u32 mode = static_cast<u32>(how) + 1;
+      switch (c.state) {
+        case TcpState::Closed:
+          c.shutdown |= mode;
+          r = Errno::enotconn;
+          break;
+        case TcpState::Listen:
+          if ((mode & kRcvShutdown) != 0) abort_connection();
+          break;
+        case TcpState::SynSent: abort_connection(); break;
+        default:
+          c.shutdown |= mode;
+          if ((mode & kSendShutdown) != 0) send_fin();
+          break;
+      }
+      file_state_changed(c.queue);
+    }
+    net_process_backlog();
+    return r;
+  }
+
+  Result<void> set_option(Thread&, int level, int name, std::span<const u8> val) override {
+    if (level == 0) return Errno::enoprotoopt;  // IP level: not yet for TCP
+    if (level != kSolTcp) return Errno::enoprotoopt;
+    if (name == kTcpCongestion) return {};
+    if (val.size() < sizeof(i32)) return Errno::einval;
+    i32 v = static_cast<i32>(u32{val[0]} | (u32{val[1]} << 8) | (u32{val[2]} << 16) | (u32{val[3]} << 24));
+    auto& o = options();
+    switch (name) {
+      case kTcpNodelay: o.nodelay = v != 0; return {};
+      case kTcpCork: o.cork = v != 0; return {};
+      case kTcpQuickack: return {};
+      case kTcpKeepidle:
+      case kTcpKeepintvl:
+        if (v < 1 || v > 32767) return Errno::einval;
+        (name == kTcpKeepidle ? o.keepidle : o.keepintvl) = v;
+        return {};
+      case kTcpKeepcnt:
+        if (v < 1 || v > 127) return Errno::einval;
+        o.keepcnt = v;
+        return {};
+      case kTcpMaxseg:
+        if (v != 0 && (v < 88 || v > 65535)) return Errno::einval;
+        return {};
+      case kTcpDeferAccept: o.defer_accept = std::max(v, 0); return {};
+      case kTcpUserTimeout:
+        if (v < 0) return Errno::einval;
+        o.user_timeout = v;
+        return {};
+      default: return Errno::enoprotoopt;
+    }
+  }
+
+  Result<std::vector<u8>> get_option(Thread&, int level, int name) override {
+    if (level != kSolTcp) return Errno::enoprotoopt;
+    auto as_bytes = [](i32 v) {
+      auto b = ostd::bytes_of(v);
+      return std::vector<u8>(b.begin(), b.end());
+    };
+    auto& o = options();
+    switch (name) {
+      case kTcpNodelay: return as_bytes(o.nodelay ? 1 : 0);
+      case kTcpCork: return as_bytes(o.cork ? 1 : 0);
+      case kTcpKeepidle: return as_bytes(o.keepidle);
+      case kTcpKeepintvl: return as_bytes(o.keepintvl);
+      case kTcpKeepcnt: return as_bytes(o.keepcnt);
+      case kTcpDeferAccept: return as_bytes(o.defer_accept);
+      case kTcpUserTimeout: return as_bytes(o.user_timeout);
+      case kTcpQuickack: return as_bytes(1);
+      case kTcpMaxseg: {
+        auto g = net_lock().lock();
+        return as_bytes(c_->ever_connected ? kMss : kDefaultMss);
+      }
+      case kTcpCongestion: {
+        std::string cc = "reno";
+        std::vector<u8> v(16);
+        std::copy(cc.begin(), cc.end(), v.begin());
+        return v;
+      }
+      case kTcpInfo: {
+        // struct tcp_info: the state byte and the MSS fields; the rest zero for now.
+        std::vector<u8> v(232);
+        auto g = net_lock().lock();
+        v[0] = static_cast<u8>(c_->state);
+        u32 mss = c_->ever_connected ? kMss : kDefaultMss;
+        for (usize i = 0; i < 4; ++i) {
+          v[16 + i] = static_cast<u8>(mss >> (8 * i));  // tcpi_snd_mss
+          v[20 + i] = static_cast<u8>(mss >> (8 * i));  // tcpi_rcv_mss
+        }
+        return v;
+      }
+      default: return Errno::enoprotoopt;
+    }
+  }
+
+  int take_error() override {
+    auto g = net_lock().lock();
+    int e = c_->err;
+    c_->err = 0;
+    return e;
+  }
+  bool listening() const override { return c_->state == TcpState::Listen; }
+
+  Result<int> bytes_readable() override {
+    auto g = net_lock().lock();
+    if (c_->state == TcpState::Listen) return Errno::einval;
+    return static_cast<int>(c_->rcv.size());
+  }
+  int bytes_unsent() override {
+    auto g = net_lock().lock();
+    return static_cast<int>(c_->snd.size());
+  }
+
+  u32 poll_events() override {
+    auto g = net_lock().lock();
+    const TcpCore& c = *c_;
+    u32 ev = 0;
+    if (c.state == TcpState::Listen) return c.accept_queue.empty() ? 0 : kPollIn;
+    if (c.shutdown == kShutdownMask || c.state == TcpState::Closed) ev |= kPollHup;
+    if ((c.shutdown & kRcvShutdown) != 0) ev |= kPollIn | kPollRdhup;
+    if (c.state != TcpState::SynSent && c.state != TcpState::SynReceived) {
+      if (c.rcv.size() > 0) ev |= kPollIn;
+      if ((c.shutdown & kSendShutdown) != 0 || c.snd.space() > 0) ev |= kPollOut;
+    }
+    if (c.err != 0) ev |= kPollErr;
+    return ev;
+  }
+
+  std::shared_ptr<TcpCore> core() const { return c_; }
+
+ private:
+  void send_fin() {
+    TcpCore& c = *c_;
+    if (c.fin_queued) return;
+    if (c.state == TcpState::Established || c.state == TcpState::SynReceived) {
+      c.fin_queued = true;
+      c.state = TcpState::FinWait1;
+    } else if (c.state == TcpState::CloseWait) {
+      c.fin_queued = true;
+      c.state = TcpState::LastAck;
+    } else {
+      return;
+    }
+    c.shutdown |= kSendShutdown;
+    output(c);
+  }
+
+  // An abortive close: RST to the peer, the connection gone.
+  void abort_connection() {
+    TcpCore& c = *c_;
+    if (c.state == TcpState::Listen) {
+      auto [lo, hi] = tables().listeners.equal_range(c.local.port);
+      for (auto it = lo; it != hi; ++it) {
+        if (it->second == c_) {
+          tables().listeners.erase(it);
+          break;
+        }
+      }
+      for (auto& q : c.accept_queue) {
+        put_segment(*q, q->snd_nxt, kRst | kAck, {});
+        finish(q);
+      }
+      c.accept_queue.clear();
+      c.state = TcpState::Closed;
+      file_state_changed(c.queue);
+      return;
+    }
+    if (c.state != TcpState::Closed && c.state != TcpState::SynSent && c.state != TcpState::TimeWait) {
+      put_segment(c, c.snd_nxt, kRst | kAck, {});
+    }
+    if (c.state != TcpState::Closed) finish(c_);
+  }
+
+  // close(2): listeners and half-open connections go at once; unread data or SO_LINGER 0
+  // resets; otherwise a FIN after the queued data, the connection living on as an orphan.
+  void close_connection() {
+    TcpCore& c = *c_;
+    bool linger0 = options().linger_onoff != 0 && options().linger_secs == 0;
+    switch (c.state) {
+      case TcpState::Listen:
+      case TcpState::SynSent: abort_connection(); break;
+      case TcpState::Closed:
+      case TcpState::TimeWait: break;
+      default:
+        if (c.rcv.size() > 0 || linger0) {
+          abort_connection();
+        } else {
+          c.shutdown = kShutdownMask;  // data arriving from now on is answered with a reset
+          send_fin();
+          // An orphan in FIN-WAIT-2 waits tcp_fin_timeout (60 s) for the peer's FIN.
+          c.time_wait_end = ostd::monotonic_ns() + kTimeWaitNs;
+        }
+        break;
+    }
+    if (c.state == TcpState::Closed || c.state == TcpState::Listen) unbind(c);
+  }
+
+  std::shared_ptr<TcpCore> c_;
+  bool connecting_ = false;
+};
+
+}  // namespace
+
+void tcp_input(u32 src, u32 dst, std::span<const u8> seg) {
+  if (seg.size() < kTcpHeader) return;
+  usize off = usize{static_cast<u8>(seg[12] >> 4)} * 4;
+  if (off < kTcpHeader || off > seg.size()) return;
+  std::vector<u8> ph(12);
+  put32(ph, 0, src);
+  put32(ph, 4, dst);
+  ph[9] = kIpprotoTcp;
+  put16(ph, 10, static_cast<u16>(seg.size()));
+  if (checksum_fold(checksum_add(checksum_add(0, ph), seg)) != 0) return;
+  Segment s{src, dst, get16(seg, 0), get16(seg, 2), get32(seg, 4), get32(seg, 8), seg[13], get16(seg, 14),
+            seg.subspan(off)};
+  auto& conns = tables().conns;
+  auto it = conns.find(Key{dst, s.dport, src, s.sport});
+  if (it != conns.end()) {
+    auto c = it->second;  // a copy: the input may take it out of the table
+    conn_input(c, s);
+    return;
+  }
+  std::shared_ptr<TcpCore> best;
+  auto [lo, hi] = tables().listeners.equal_range(s.dport);
+  for (auto l = lo; l != hi; ++l) {
+    if (l->second->local.addr == dst) best = l->second;
+    if (!best && l->second->local.addr == kInaddrAny) best = l->second;
+  }
+  if (best) {
+    listen_input(best, s);
+    return;
+  }
+  if ((s.flags & kRst) == 0) send_reset_for(src, s.sport, dst, s.dport, s.seq, s.ack, (s.flags & kAck) != 0, s.len());
+}
+
+Result<std::shared_ptr<Socket>> make_tcp_socket(Thread& self, u32 flags) {
+  return std::shared_ptr<Socket>(std::make_shared<TcpSocket>(std::make_shared<TcpCore>(), flags, self.process().creds));
+}
+
+std::string proc_net_tcp_lines() {
+  auto g = net_lock().lock();
+  auto hex = [](u32 v, usize w) {
+    std::string h = ostd::format("{:X}", v);
+    if (h.size() < w) h.insert(0, w - h.size(), '0');
+    return h;
+  };
+  auto swap = [](u32 a) { return (a >> 24) | ((a >> 8) & 0xff00) | ((a << 8) & 0xff0000) | (a << 24); };
+  std::string s;
+  usize slot = 0;
+  auto line = [&](const TcpCore& c) {
+    std::string sl = ostd::format("{}", slot++);
+    if (sl.size() < 4) sl.insert(0, 4 - sl.size(), ' ');
+    s += sl + ": " + hex(swap(c.local.addr), 8) + ":" + hex(c.local.port, 4) + " " + hex(swap(c.remote.addr), 8) + ":" +
+         hex(c.remote.port, 4) + " " + hex(static_cast<u32>(c.state), 2) + " " + hex(static_cast<u32>(c.snd.size()), 8) +
+         ":" + hex(static_cast<u32>(c.rcv.size()), 8) + " 00:00000000 00000000 " + ostd::format("{:d}", c.uid) +
+         "        0 " + ostd::format("{}", c.ino) + "\n";
+  };
+  for (const auto& [port, l] : tables().listeners) line(*l);
+  for (const auto& [key, c] : tables().conns) line(*c);
+  return s;
+}
+
+}  // namespace services
