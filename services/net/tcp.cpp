@@ -63,6 +63,8 @@ struct TcpTables {
   std::multimap<u16, std::weak_ptr<TcpCore>> bound;    // ports taken by bind/connect
   u16 next_ephemeral = kEphemeralLow;
   u32 next_iss = 0x1000;
+  // Connections with a deadline (TIME-WAIT, orphans in FIN-WAIT), in deadline order.
+  std::deque<std::pair<u64, std::weak_ptr<TcpCore>>> deadlines;
 };
 
 TcpTables& tables() {
@@ -148,7 +150,11 @@ void unbind(TcpCore& c) {
 // The connection is over: out of the tables, readers and writers woken.
 void finish(const std::shared_ptr<TcpCore>& c) {
   tables().conns.erase(Key{c->local.addr, c->local.port, c->remote.addr, c->remote.port});
-  if (!c->has_file) unbind(*c);
+  if (!c->has_file) {
+    unbind(*c);
+    c->snd = PipeRing(kBufferSize);
+    c->rcv = PipeRing(kBufferSize);
+  }
   c->state = TcpState::Closed;
   c->shutdown = kShutdownMask;
   file_state_changed(c->queue);
@@ -186,6 +192,21 @@ void output(TcpCore& c) {
 }
 
 void send_ack(TcpCore& c) { put_segment(c, c.snd_nxt, kAck, {}); }
+
+// TIME-WAIT: every byte we sent was acknowledged, so the send ring's memory goes (and the
+// receive ring's too when no file can read it any more); the entry itself lives 60 s.
+void set_deadline(const std::shared_ptr<TcpCore>& c) {
+  c->time_wait_end = ostd::monotonic_ns() + kTimeWaitNs;
+  tables().deadlines.emplace_back(c->time_wait_end, c);
+}
+
+void enter_time_wait(const std::shared_ptr<TcpCore>& cp) {
+  TcpCore& c = *cp;
+  c.state = TcpState::TimeWait;
+  set_deadline(cp);
+  c.snd = PipeRing(kBufferSize);
+  if (!c.has_file) c.rcv = PipeRing(kBufferSize);
+}
 
 struct Segment {
   u32 src, dst;
@@ -299,10 +320,7 @@ void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& s) {
     c.snd_una = s.ack;
     if (fin_acked) {
       if (c.state == TcpState::FinWait1) c.state = TcpState::FinWait2;
-      if (c.state == TcpState::Closing) {
-        c.state = TcpState::TimeWait;
-        c.time_wait_end = ostd::monotonic_ns() + kTimeWaitNs;
-      }
+      if (c.state == TcpState::Closing) enter_time_wait(cp);
       if (c.state == TcpState::LastAck) {
         finish(cp);
         return;
@@ -346,10 +364,7 @@ void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& s) {
       case TcpState::FinWait1:
         c.state = TcpState::Closing;
         break;
-      case TcpState::FinWait2:
-        c.state = TcpState::TimeWait;
-        c.time_wait_end = ostd::monotonic_ns() + kTimeWaitNs;
-        break;
+      case TcpState::FinWait2: enter_time_wait(cp); break;
       default: break;
     }
     file_state_changed(c.queue);
@@ -365,17 +380,15 @@ namespace {
 // TIME-WAIT and orphaned connections past their time are dropped when the tables are used.
 void reap() {
   u64 now = ostd::monotonic_ns();
-  auto& conns = tables().conns;
-  for (auto it = conns.begin(); it != conns.end();) {
-    TcpCore& c = *it->second;
-    bool expired = c.time_wait_end != 0 && now >= c.time_wait_end;
-    if (expired) {
-      c.state = TcpState::Closed;
-      unbind(c);
-      it = conns.erase(it);
-    } else {
-      ++it;
-    }
+  auto& dl = tables().deadlines;
+  while (!dl.empty() && dl.front().first <= now) {
+    auto c = dl.front().second.lock();
+    dl.pop_front();
+    // Still the deadline it was queued with (a reused port's connection may have a new one).
+    if (!c || c->time_wait_end == 0 || c->time_wait_end > now || c->state == TcpState::Closed) continue;
+    tables().conns.erase(Key{c->local.addr, c->local.port, c->remote.addr, c->remote.port});
+    c->state = TcpState::Closed;
+    unbind(*c);
   }
 }
 
@@ -400,10 +413,20 @@ Result<void> take_port(const std::shared_ptr<TcpCore>& c, u16 port) {
     for (u32 tries = 0; tries <= kEphemeralHigh - kEphemeralLow; ++tries) {
       u16 p = t.next_ephemeral;
       t.next_ephemeral = p == kEphemeralHigh ? kEphemeralLow : static_cast<u16>(p + 1);
-      // Entries of connections already gone do not hold a port.
+      // Entries of connections already gone do not hold a port, and connections in TIME-WAIT
+      // let it be used again (net.ipv4.tcp_tw_reuse, which Linux applies on loopback).
       auto [lo, hi] = t.bound.equal_range(p);
-      for (auto it = lo; it != hi;) it = it->second.expired() ? t.bound.erase(it) : std::next(it);
-      if (t.bound.count(p) == 0) {
+      bool busy = false;
+      for (auto it = lo; it != hi;) {
+        auto o = it->second.lock();
+        if (!o) {
+          it = t.bound.erase(it);
+          continue;
+        }
+        busy = busy || o->state != TcpState::TimeWait;
+        ++it;
+      }
+      if (!busy) {
         port = p;
         break;
       }
@@ -435,6 +458,7 @@ class TcpSocket final : public Socket {
       auto g = net_lock().lock();
       c_->has_file = false;
       close_connection();
+      c_->rcv = PipeRing(kBufferSize);  // an orphan reads nothing more (data now is a reset)
     }
     net_process_backlog();
   }
@@ -542,7 +566,13 @@ class TcpSocket final : public Socket {
       if (c.local.addr == kInaddrAny) c.local.addr = src;
       c.remote = InetEndpoint{dst, e.port};
       Key k{c.local.addr, c.local.port, c.remote.addr, c.remote.port};
-      if (tables().conns.count(k) != 0) return Errno::eaddrnotavail;
+      if (auto old = tables().conns.find(k); old != tables().conns.end()) {
+        if (old->second->state != TcpState::TimeWait) return Errno::eaddrnotavail;
+        auto tw = old->second;  // reused: the TIME-WAIT connection gives way
+        tables().conns.erase(old);
+        tw->state = TcpState::Closed;
+        unbind(*tw);
+      }
       c.err = 0;
       c.shutdown = 0;
       c.fin_received = c.fin_queued = c.fin_sent = false;
@@ -908,7 +938,7 @@ class TcpSocket final : public Socket {
           c.shutdown = kShutdownMask;  // data arriving from now on is answered with a reset
           send_fin();
           // An orphan in FIN-WAIT-2 waits tcp_fin_timeout (60 s) for the peer's FIN.
-          c.time_wait_end = ostd::monotonic_ns() + kTimeWaitNs;
+          set_deadline(c_);
         }
         break;
     }
