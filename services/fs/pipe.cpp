@@ -233,10 +233,12 @@ class PipeEnd final : public File {
 
 }  // namespace
 
-std::array<std::span<const ostd::u8>, 2> PipeRing::stored(usize n) const {
+std::array<std::span<const ostd::u8>, 2> PipeRing::stored(usize offset, usize n) const {
+  if (n == 0) return {};
   std::span<const ostd::u8> all(data_);
-  usize first = std::min(n, capacity_ - head_);
-  return {all.subspan(head_, first), all.subspan(0, n - first)};
+  usize start = (head_ + offset) % capacity_;
+  usize first = std::min(n, capacity_ - start);
+  return {all.subspan(start, first), all.subspan(0, n - first)};
 }
 
 std::array<std::span<ostd::u8>, 2> PipeRing::room(usize n) {

@@ -31,7 +31,9 @@ class PipeRing {
   bool empty() const { return size_ == 0; }
   ostd::usize space() const { return capacity_ - size_; }
   /// The first n stored bytes (n <= size()), in at most two pieces.
-  std::array<std::span<const ostd::u8>, 2> stored(ostd::usize n) const;
+  std::array<std::span<const ostd::u8>, 2> stored(ostd::usize n) const { return stored(0, n); }
+  /// The n stored bytes that start `offset` bytes in (offset + n <= size()).
+  std::array<std::span<const ostd::u8>, 2> stored(ostd::usize offset, ostd::usize n) const;
   /// Room for n more bytes after the stored ones (n <= space()), in at most two pieces; they
   /// count as stored only after commit(n).
   std::array<std::span<ostd::u8>, 2> room(ostd::usize n);

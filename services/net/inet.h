@@ -24,6 +24,7 @@ namespace services {
 
 inline constexpr ostd::u8 kIpprotoIcmp = 1, kIpprotoTcp = 6, kIpprotoUdp = 17;
 inline constexpr ostd::u32 kInaddrAny = 0, kInaddrLoopback = 0x7f000001;
+inline constexpr ostd::u16 kEphemeralLow = 32768, kEphemeralHigh = 60999;  // ip_local_port_range
 
 /// An IPv4 endpoint in host order.
 struct InetEndpoint {
@@ -31,6 +32,10 @@ struct InetEndpoint {
   ostd::u16 port = 0;
   bool operator==(const InetEndpoint&) const = default;
 };
+
+/// An endpoint as /proc/net/{tcp,udp} print it: the address's bytes in memory order, then the
+/// port ("0100007F:0016" for 127.0.0.1:22 on a little-endian machine).
+std::string proc_net_endpoint(const InetEndpoint& e);
 
 /// sockaddr_in <-> endpoint. parse: EINVAL when shorter than sockaddr_in, EAFNOSUPPORT for
 /// another family (AF_UNSPEC with INADDR_ANY passes where `unspec_any_ok`, as inet_bind).
@@ -47,6 +52,9 @@ ostd::u32 get32(std::span<const ostd::u8> p, ostd::usize at);
 /// The Internet checksum (RFC 1071) of `data`, continuing from `sum`.
 ostd::u32 checksum_add(ostd::u32 sum, std::span<const ostd::u8> data);
 ostd::u16 checksum_fold(ostd::u32 sum);
+/// The checksum of a TCP or UDP segment over its pseudo-header (RFC 768, RFC 9293 3.1): the
+/// value for the checksum field when that field is zero, and 0 for a segment that checks.
+ostd::u16 transport_checksum(ostd::u32 src, ostd::u32 dst, ostd::u8 proto, std::span<const ostd::u8> segment);
 
 /// Whether `addr` is one of this host's addresses (127/8, the interfaces' addresses).
 bool is_local_address(ostd::u32 addr);

@@ -146,6 +146,12 @@ std::vector<u8> sockaddr_in_bytes(const InetEndpoint& e) {
   return a;
 }
 
+std::string proc_net_endpoint(const InetEndpoint& e) {
+  u32 a = e.addr;
+  u32 le = (a >> 24) | ((a >> 8) & 0xff00) | ((a << 8) & 0xff0000) | (a << 24);
+  return hex_field(le, 8) + ":" + hex_field(e.port, 4);
+}
+
 int sockaddr_family(std::span<const u8> a) { return a.size() < 2 ? 0 : a[0] | (a[1] << 8); }
 
 void put16(std::vector<u8>& p, usize at, u16 v) {
@@ -171,6 +177,15 @@ u32 checksum_add(u32 sum, std::span<const u8> data) {
 u16 checksum_fold(u32 sum) {
   while ((sum >> 16) != 0) sum = (sum & 0xffff) + (sum >> 16);
   return static_cast<u16>(~sum);
+}
+
+u16 transport_checksum(u32 src, u32 dst, u8 proto, std::span<const u8> segment) {
+  std::vector<u8> ph(12);
+  put32(ph, 0, src);
+  put32(ph, 4, dst);
+  ph[9] = proto;
+  put16(ph, 10, static_cast<u16>(segment.size()));
+  return checksum_fold(checksum_add(checksum_add(0, ph), segment));
 }
 
 bool is_local_address(u32 addr) { return (addr >> 24) == 127; }

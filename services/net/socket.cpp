@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <limits>
 
+#include <ostd/format.h>
+
 #include "fs/vfs.h"
 #include "process/process.h"
 #include "signal/signal.h"
@@ -57,13 +59,6 @@ std::vector<u8> value_bytes(const T& v) {
   return std::vector<u8>(b.begin(), b.end());
 }
 
-Result<i32> int_value(std::span<const u8> val) {
-  if (val.size() < sizeof(i32)) return Errno::einval;
-  i32 v = 0;
-  auto dst = ostd::writable_bytes_of(v);
-  std::copy_n(val.begin(), sizeof(i32), dst.begin());
-  return v;
-}
 
 // sock_set_timeout: a struct timeval, usec in range (EDOM); a negative time means "do not
 // wait", zero means "forever".
@@ -85,6 +80,22 @@ std::vector<u8> timeout_bytes(u64 ns) {
 }
 
 }  // namespace
+
+std::vector<u8> int_option(i32 v) { return value_bytes(v); }
+
+std::string hex_field(u64 v, usize width, bool upper) {
+  std::string h = upper ? ostd::format("{:X}", v) : ostd::format("{:x}", v);
+  if (h.size() < width) h.insert(0, width - h.size(), '0');
+  return h;
+}
+
+Result<i32> read_int_option(std::span<const u8> val) {
+  if (val.size() < sizeof(i32)) return Errno::einval;
+  i32 v = 0;
+  auto dst = ostd::writable_bytes_of(v);
+  std::copy_n(val.begin(), sizeof(i32), dst.begin());
+  return v;
+}
 
 Result<usize> ReaderSource::read(std::span<u8> dst) {
   auto w = ostd::VmWriter::from_kernel(dst);
@@ -168,7 +179,7 @@ Result<void> Socket::setsockopt(Thread& self, int level, int name, std::span<con
     opts_.sndtimeo_ns = TRY(timeout_value(val));
     return {};
   }
-  i32 v = TRY(int_value(val));
+  i32 v = TRY(read_int_option(val));
   bool on = v != 0;
   switch (name) {
     case kSoDebug:
@@ -222,30 +233,29 @@ Result<void> Socket::setsockopt(Thread& self, int level, int name, std::span<con
 
 Result<std::vector<u8>> Socket::getsockopt(Thread& self, int level, int name) {
   if (level != kSolSocket) return get_option(self, level, name);
-  auto as_int = [](i32 v) { return value_bytes(v); };
   switch (name) {
     case kSoDebug:
     case kSoNoCheck:
-    case kSoBsdcompat: return as_int(0);
-    case kSoReuseaddr: return as_int(opts_.reuseaddr ? 1 : 0);
-    case kSoReuseport: return as_int(opts_.reuseport ? 1 : 0);
-    case kSoKeepalive: return as_int(opts_.keepalive ? 1 : 0);
-    case kSoBroadcast: return as_int(opts_.broadcast ? 1 : 0);
-    case kSoDontroute: return as_int(opts_.dontroute ? 1 : 0);
-    case kSoOobinline: return as_int(opts_.oobinline ? 1 : 0);
-    case kSoPasscred: return as_int(opts_.passcred ? 1 : 0);
-    case kSoPasssec: return as_int(opts_.passsec ? 1 : 0);
-    case kSoType: return as_int(type_);
-    case kSoProtocol: return as_int(protocol_);
-    case kSoDomain: return as_int(family_);
-    case kSoError: return as_int(take_error());
-    case kSoSndbuf: return as_int(static_cast<i32>(opts_.sndbuf));
-    case kSoRcvbuf: return as_int(static_cast<i32>(opts_.rcvbuf));
-    case kSoPriority: return as_int(opts_.priority);
-    case kSoRcvlowat: return as_int(opts_.rcvlowat);
-    case kSoSndlowat: return as_int(1);
-    case kSoMark: return as_int(opts_.mark);
-    case kSoAcceptconn: return as_int(listening() ? 1 : 0);
+    case kSoBsdcompat: return int_option(0);
+    case kSoReuseaddr: return int_option(opts_.reuseaddr ? 1 : 0);
+    case kSoReuseport: return int_option(opts_.reuseport ? 1 : 0);
+    case kSoKeepalive: return int_option(opts_.keepalive ? 1 : 0);
+    case kSoBroadcast: return int_option(opts_.broadcast ? 1 : 0);
+    case kSoDontroute: return int_option(opts_.dontroute ? 1 : 0);
+    case kSoOobinline: return int_option(opts_.oobinline ? 1 : 0);
+    case kSoPasscred: return int_option(opts_.passcred ? 1 : 0);
+    case kSoPasssec: return int_option(opts_.passsec ? 1 : 0);
+    case kSoType: return int_option(type_);
+    case kSoProtocol: return int_option(protocol_);
+    case kSoDomain: return int_option(family_);
+    case kSoError: return int_option(take_error());
+    case kSoSndbuf: return int_option(static_cast<i32>(opts_.sndbuf));
+    case kSoRcvbuf: return int_option(static_cast<i32>(opts_.rcvbuf));
+    case kSoPriority: return int_option(opts_.priority);
+    case kSoRcvlowat: return int_option(opts_.rcvlowat);
+    case kSoSndlowat: return int_option(1);
+    case kSoMark: return int_option(opts_.mark);
+    case kSoAcceptconn: return int_option(listening() ? 1 : 0);
     case kSoLinger: return value_bytes(Linger{opts_.linger_onoff, opts_.linger_secs});
     case kSoRcvtimeoOld:
     case kSoRcvtimeoNew: return timeout_bytes(opts_.rcvtimeo_ns);

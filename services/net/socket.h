@@ -7,9 +7,11 @@
 // and sink of the payload.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include <ostd/error.h>
@@ -112,6 +114,13 @@ struct RecvResult {
   std::optional<Ucred> creds;                  // SCM_CREDENTIALS to report
 };
 
+/// An int option's bytes as getsockopt returns them, and the int setsockopt was given (EINVAL
+/// when shorter than an int).
+std::vector<ostd::u8> int_option(ostd::i32 v);
+ostd::Result<ostd::i32> read_int_option(std::span<const ostd::u8> val);
+/// `v` in hexadecimal, zero-padded to `width` digits (the /proc/net tables).
+std::string hex_field(ostd::u64 v, ostd::usize width, bool upper = true);
+
 /// Options every socket keeps (SOL_SOCKET), whatever its family.
 struct SocketOptions {
   bool reuseaddr = false, reuseport = false, keepalive = false, broadcast = false,
@@ -185,6 +194,14 @@ class Socket : public File {
   /// sock_intr_errno. `deadline` is the absolute monotonic time, computed once per call.
   template <typename Cond>
   ostd::Result<void> wait(Thread& self, ostd::WaitQueue& q, std::optional<ostd::u64> deadline, Cond&& cond);
+  /// Whether a send or receive with these flags must not wait (O_NONBLOCK or MSG_DONTWAIT).
+  bool dont_wait(ostd::u32 flags) const { return nonblocking() || (flags & kMsgDontwait) != 0; }
+  /// How many bytes a stream receive of `size` waits for: all with MSG_WAITALL, else
+  /// SO_RCVLOWAT's worth (at least one).
+  ostd::usize receive_target(ostd::usize size, ostd::u32 flags) const {
+    ostd::usize t = (flags & kMsgWaitall) != 0 ? size : std::min<ostd::usize>(size, static_cast<ostd::usize>(opts_.rcvlowat));
+    return t == 0 ? 1 : t;
+  }
   /// The absolute deadline of a blocking receive or send that starts now.
   std::optional<ostd::u64> deadline(bool receive) const;
 

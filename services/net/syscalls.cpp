@@ -103,25 +103,28 @@ Result<std::vector<Iovec>> read_iovecs(Thread& t, Vaddr addr, u64 count) {
   return read_iovec_array(t, addr, count);
 }
 
-// The payload of a send: the user's vectors, at most MAX_RW_COUNT bytes.
-class IovSource final : public ByteSource {
+// A position in the user's vectors (at most MAX_RW_COUNT bytes in all), copied to or from by
+// `copy(user_addr, index_in_buffer, n)`, which returns how many bytes it moved: the count, or
+// EFAULT when a fault stopped it at the start.
+class IovCursor {
  public:
-  IovSource(ostd::VmSpace& vm, std::vector<Iovec> iov) : vm_(vm), iov_(std::move(iov)) {
+  explicit IovCursor(std::vector<Iovec> iov) : iov_(std::move(iov)) {
     for (const auto& v : iov_) left_ += v.len;
     left_ = std::min<usize>(left_, kMaxRw);
   }
-  usize remain() const override { return left_; }
-  Result<usize> read(std::span<u8> dst) override {
+  usize left() const { return left_; }
+  template <typename Copy>
+  Result<usize> walk(usize want, Copy&& copy) {
     usize done = 0;
-    while (done < dst.size() && left_ > 0 && i_ < iov_.size()) {
-      usize n = std::min<usize>({iov_[i_].len - off_, dst.size() - done, left_});
+    while (done < want && left_ > 0 && i_ < iov_.size()) {
+      usize n = std::min<usize>({iov_[i_].len - off_, want - done, left_});
       if (n == 0) {
         ++i_;
         off_ = 0;
         continue;
       }
-      auto got = vm_.read_bytes_partial(iov_[i_].base + off_, dst.subspan(done, n));
-      usize took = got.is_ok() ? got.value() : 0;
+      Result<usize> moved = copy(iov_[i_].base + off_, done, n);
+      usize took = moved.is_ok() ? moved.value() : 0;
       done += took;
       off_ += took;
       left_ -= took;
@@ -131,41 +134,36 @@ class IovSource final : public ByteSource {
   }
 
  private:
-  ostd::VmSpace& vm_;
   std::vector<Iovec> iov_;
   usize i_ = 0, off_ = 0, left_ = 0;
 };
 
-class IovSink final : public ByteSink {
+// The payload of a send.
+class IovSource final : public ByteSource {
  public:
-  IovSink(ostd::VmSpace& vm, std::vector<Iovec> iov) : vm_(vm), iov_(std::move(iov)) {
-    for (const auto& v : iov_) left_ += v.len;
-    left_ = std::min<usize>(left_, kMaxRw);
-  }
-  usize avail() const override { return left_; }
-  Result<usize> write(std::span<const u8> src) override {
-    usize done = 0;
-    while (done < src.size() && left_ > 0 && i_ < iov_.size()) {
-      usize n = std::min<usize>({iov_[i_].len - off_, src.size() - done, left_});
-      if (n == 0) {
-        ++i_;
-        off_ = 0;
-        continue;
-      }
-      auto put = vm_.write_bytes_partial(iov_[i_].base + off_, src.subspan(done, n));
-      usize took = put.is_ok() ? put.value() : 0;
-      done += took;
-      off_ += took;
-      left_ -= took;
-      if (took < n) return done > 0 ? Result<usize>(done) : Result<usize>(Errno::efault);
-    }
-    return done;
+  IovSource(ostd::VmSpace& vm, std::vector<Iovec> iov) : vm_(vm), at_(std::move(iov)) {}
+  usize remain() const override { return at_.left(); }
+  Result<usize> read(std::span<u8> dst) override {
+    return at_.walk(dst.size(), [&](Vaddr a, usize i, usize n) { return vm_.read_bytes_partial(a, dst.subspan(i, n)); });
   }
 
  private:
   ostd::VmSpace& vm_;
-  std::vector<Iovec> iov_;
-  usize i_ = 0, off_ = 0, left_ = 0;
+  IovCursor at_;
+};
+
+// Where a receive's payload goes.
+class IovSink final : public ByteSink {
+ public:
+  IovSink(ostd::VmSpace& vm, std::vector<Iovec> iov) : vm_(vm), at_(std::move(iov)) {}
+  usize avail() const override { return at_.left(); }
+  Result<usize> write(std::span<const u8> src) override {
+    return at_.walk(src.size(), [&](Vaddr a, usize i, usize n) { return vm_.write_bytes_partial(a, src.subspan(i, n)); });
+  }
+
+ private:
+  ostd::VmSpace& vm_;
+  IovCursor at_;
 };
 
 // __scm_send: SCM_RIGHTS (descriptors, at most SCM_MAX_FD in all) and SCM_CREDENTIALS
@@ -394,7 +392,6 @@ Result<long> do_send(Thread& t, Socket& s, ByteSource& data, std::optional<std::
     req.fds = std::move(with_control->fds);
     req.creds = with_control->creds;
   }
-  if (s.nonblocking()) req.flags |= kMsgDontwait;
   return static_cast<long>(TRY(s.sendmsg(t, req)));
 }
 
@@ -414,7 +411,6 @@ Result<long> sys_recvfrom(Thread& t, const SyscallArgs& a) {
   usize len = std::min<u64>(a[2], kMaxRw);
   IovSink sink(t.vm(), {Iovec{a[1], len}});
   u32 flags = a.as_u32(3);
-  if (s->nonblocking()) flags |= kMsgDontwait;
   RecvResult r = TRY(s->recvmsg(t, sink, flags));
   if (a[4] != 0) TRY(write_sockaddr(t, r.addr.value_or(std::vector<u8>{}), a[4], a[5]));
   return static_cast<long>(r.len);
@@ -436,9 +432,7 @@ Result<long> do_recvmsg(Thread& t, Socket& s, Vaddr msg_addr, u32 flags) {
   if (static_cast<i32>(h.namelen) < 0) return Errno::einval;
   auto iov = TRY(read_iovecs(t, h.iov, h.iovlen));
   IovSink sink(t.vm(), std::move(iov));
-  u32 rflags = flags;
-  if (s.nonblocking()) rflags |= kMsgDontwait;
-  RecvResult r = TRY(s.recvmsg(t, sink, rflags));
+  RecvResult r = TRY(s.recvmsg(t, sink, flags));
   usize used = TRY(write_control(t, h, r, flags));
   // msg_namelen, msg_controllen and msg_flags go back into the user's msghdr.
   u32 namelen = 0;

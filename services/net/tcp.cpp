@@ -40,7 +40,6 @@ constexpr usize kBufferSize = 65536;    // each direction's buffer (the window i
 constexpr u16 kMss = 32768;             // what a loopback connection reports
 constexpr u16 kDefaultMss = 536;        // TCP_MAXSEG before a connection
 constexpr u64 kTimeWaitNs = 60ull * 1000000000;
-constexpr u16 kEphemeralLow = 32768, kEphemeralHigh = 60999;
 constexpr int kSolTcp = 6;
 constexpr int kTcpNodelay = 1, kTcpMaxseg = 2, kTcpCork = 3, kTcpKeepidle = 4, kTcpKeepintvl = 5,
               kTcpKeepcnt = 6, kTcpDeferAccept = 9, kTcpInfo = 11, kTcpQuickack = 12, kTcpCongestion = 13,
@@ -117,12 +116,7 @@ void put_segment(TcpCore& c, u32 seq, u8 flags, std::span<const u8> data) {
     put16(seg, 22, kMss);
   }
   std::copy(data.begin(), data.end(), seg.begin() + static_cast<long>(kTcpHeader + opt));
-  std::vector<u8> ph(12);
-  put32(ph, 0, c.local.addr);
-  put32(ph, 4, c.remote.addr);
-  ph[9] = kIpprotoTcp;
-  put16(ph, 10, static_cast<u16>(seg.size()));
-  put16(seg, 16, checksum_fold(checksum_add(checksum_add(0, ph), seg)));
+  put16(seg, 16, transport_checksum(c.local.addr, c.remote.addr, kIpprotoTcp, seg));
   (void)ipv4_output(c.local.addr, c.remote.addr, kIpprotoTcp, seg, 64, 0);
 }
 
@@ -171,15 +165,9 @@ void output(TcpCore& c) {
     u32 wnd_end = c.snd_una + c.snd_wnd;
     if (!seq_lt(c.snd_nxt, wnd_end)) break;
     usize n = std::min<usize>({c.snd.size() - in_flight, wnd_end - c.snd_nxt, kMss});
-    std::vector<u8> data(n);
-    usize at = 0, skip = in_flight;
-    for (auto piece : c.snd.stored(in_flight + n)) {
-      usize from = std::min(skip, piece.size());
-      skip -= from;
-      auto part = piece.subspan(from);
-      std::copy(part.begin(), part.end(), data.begin() + static_cast<long>(at));
-      at += part.size();
-    }
+    std::vector<u8> data;
+    data.reserve(n);
+    for (auto piece : c.snd.stored(in_flight, n)) data.insert(data.end(), piece.begin(), piece.end());
     put_segment(c, c.snd_nxt, kAck | kPsh, data);
     c.snd_nxt += static_cast<u32>(n);
     in_flight += n;
@@ -607,7 +595,7 @@ class TcpSocket final : public Socket {
     TcpCore& c = *c_;
     usize total = req.data.remain();
     usize sent = 0;
-    bool nonblock = nonblocking() || (req.flags & kMsgDontwait) != 0;
+    bool nonblock = dont_wait(req.flags);
     auto deadline = this->deadline(false);
     for (;;) {
       Errno fail{};
@@ -664,9 +652,8 @@ class TcpSocket final : public Socket {
     if ((flags & kMsgOob) != 0) return Errno::einval;
     TcpCore& c = *c_;
     usize size = out.avail();
-    usize target = (flags & kMsgWaitall) != 0 ? size : std::min<usize>(size, static_cast<usize>(options().rcvlowat));
-    if (target == 0) target = 1;
-    bool nonblock = nonblocking() || (flags & kMsgDontwait) != 0;
+    usize target = receive_target(size, flags);
+    bool nonblock = dont_wait(flags);
     bool peek = (flags & kMsgPeek) != 0;
     auto deadline = this->deadline(true);
     usize copied = 0;
@@ -681,14 +668,11 @@ class TcpSocket final : public Socket {
         if (have > skip && copied < size) {
           usize n = std::min(have - skip, size - copied);
           usize at = 0;
-          for (auto piece : c.rcv.stored(skip + n)) {
-            usize from = std::min(skip, piece.size());
-            skip -= from;
-            auto part = piece.subspan(from);
-            Result<usize> w = out.write(part);
+          for (auto piece : c.rcv.stored(skip, n)) {
+            Result<usize> w = out.write(piece);
             usize k = w.is_ok() ? w.value() : 0;
             at += k;
-            if (k < part.size()) break;
+            if (k < piece.size()) break;
           }
           if (at == 0 && copied == 0) return Errno::efault;
           copied += at;
@@ -773,8 +757,7 @@ class TcpSocket final : public Socket {
     if (level == 0) return Errno::enoprotoopt;  // IP level: not yet for TCP
     if (level != kSolTcp) return Errno::enoprotoopt;
     if (name == kTcpCongestion) return {};
-    if (val.size() < sizeof(i32)) return Errno::einval;
-    i32 v = static_cast<i32>(u32{val[0]} | (u32{val[1]} << 8) | (u32{val[2]} << 16) | (u32{val[3]} << 24));
+    i32 v = TRY(read_int_option(val));
     auto& o = options();
     switch (name) {
       case kTcpNodelay: o.nodelay = v != 0; return {};
@@ -803,23 +786,19 @@ class TcpSocket final : public Socket {
 
   Result<std::vector<u8>> get_option(Thread&, int level, int name) override {
     if (level != kSolTcp) return Errno::enoprotoopt;
-    auto as_bytes = [](i32 v) {
-      auto b = ostd::bytes_of(v);
-      return std::vector<u8>(b.begin(), b.end());
-    };
     auto& o = options();
     switch (name) {
-      case kTcpNodelay: return as_bytes(o.nodelay ? 1 : 0);
-      case kTcpCork: return as_bytes(o.cork ? 1 : 0);
-      case kTcpKeepidle: return as_bytes(o.keepidle);
-      case kTcpKeepintvl: return as_bytes(o.keepintvl);
-      case kTcpKeepcnt: return as_bytes(o.keepcnt);
-      case kTcpDeferAccept: return as_bytes(o.defer_accept);
-      case kTcpUserTimeout: return as_bytes(o.user_timeout);
-      case kTcpQuickack: return as_bytes(1);
+      case kTcpNodelay: return int_option(o.nodelay ? 1 : 0);
+      case kTcpCork: return int_option(o.cork ? 1 : 0);
+      case kTcpKeepidle: return int_option(o.keepidle);
+      case kTcpKeepintvl: return int_option(o.keepintvl);
+      case kTcpKeepcnt: return int_option(o.keepcnt);
+      case kTcpDeferAccept: return int_option(o.defer_accept);
+      case kTcpUserTimeout: return int_option(o.user_timeout);
+      case kTcpQuickack: return int_option(1);
       case kTcpMaxseg: {
         auto g = net_lock().lock();
-        return as_bytes(c_->ever_connected ? kMss : kDefaultMss);
+        return int_option(c_->ever_connected ? kMss : kDefaultMss);
       }
       case kTcpCongestion: {
         std::string cc = "reno";
@@ -955,12 +934,7 @@ void tcp_input(u32 src, u32 dst, std::span<const u8> seg) {
   if (seg.size() < kTcpHeader) return;
   usize off = usize{static_cast<u8>(seg[12] >> 4)} * 4;
   if (off < kTcpHeader || off > seg.size()) return;
-  std::vector<u8> ph(12);
-  put32(ph, 0, src);
-  put32(ph, 4, dst);
-  ph[9] = kIpprotoTcp;
-  put16(ph, 10, static_cast<u16>(seg.size()));
-  if (checksum_fold(checksum_add(checksum_add(0, ph), seg)) != 0) return;
+  if (transport_checksum(src, dst, kIpprotoTcp, seg) != 0) return;
   Segment s{src, dst, get16(seg, 0), get16(seg, 2), get32(seg, 4), get32(seg, 8), seg[13], get16(seg, 14),
             seg.subspan(off)};
   auto& conns = tables().conns;
@@ -989,20 +963,13 @@ Result<std::shared_ptr<Socket>> make_tcp_socket(Thread& self, u32 flags) {
 
 std::string proc_net_tcp_lines() {
   auto g = net_lock().lock();
-  auto hex = [](u32 v, usize w) {
-    std::string h = ostd::format("{:X}", v);
-    if (h.size() < w) h.insert(0, w - h.size(), '0');
-    return h;
-  };
-  auto swap = [](u32 a) { return (a >> 24) | ((a >> 8) & 0xff00) | ((a << 8) & 0xff0000) | (a << 24); };
   std::string s;
   usize slot = 0;
   auto line = [&](const TcpCore& c) {
     std::string sl = ostd::format("{}", slot++);
     if (sl.size() < 4) sl.insert(0, 4 - sl.size(), ' ');
-    s += sl + ": " + hex(swap(c.local.addr), 8) + ":" + hex(c.local.port, 4) + " " + hex(swap(c.remote.addr), 8) + ":" +
-         hex(c.remote.port, 4) + " " + hex(static_cast<u32>(c.state), 2) + " " + hex(static_cast<u32>(c.snd.size()), 8) +
-         ":" + hex(static_cast<u32>(c.rcv.size()), 8) + " 00:00000000 00000000 " + ostd::format("{:d}", c.uid) +
+    s += sl + ": " + proc_net_endpoint(c.local) + " " + proc_net_endpoint(c.remote) + " " +
+         hex_field(static_cast<u32>(c.state), 2) + " " + hex_field(c.snd.size(), 8) + ":" + hex_field(c.rcv.size(), 8) + " 00:00000000 00000000 " + ostd::format("{:d}", c.uid) +
          "        0 " + ostd::format("{}", c.ino) + "\n";
   };
   for (const auto& [port, l] : tables().listeners) line(*l);

@@ -30,7 +30,6 @@ namespace {
 constexpr usize kUdpHeader = 8;
 constexpr usize kMaxPayload = 65535 - 20 - kUdpHeader;
 constexpr usize kDatagramOverhead = 768;  // an skb's truesize beyond its bytes
-constexpr u16 kEphemeralLow = 32768, kEphemeralHigh = 60999;  // ip_local_port_range
 constexpr int kSolIp = 0;
 constexpr int kIpTos = 1, kIpTtl = 2;
 
@@ -100,17 +99,11 @@ class UdpSocket final : public Socket {
   }
 
   std::string proc_line(usize slot) const {
-    auto hex = [](u32 v, usize w) {
-      std::string h = ostd::format("{:X}", v);
-      if (h.size() < w) h.insert(0, w - h.size(), '0');
-      return h;
-    };
-    auto swap = [](u32 a) { return (a >> 24) | ((a >> 8) & 0xff00) | ((a << 8) & 0xff0000) | (a << 24); };
     InetEndpoint r = remote_.value_or(InetEndpoint{});
     std::string sl = ostd::format("{}", slot);
     if (sl.size() < 5) sl.insert(0, 5 - sl.size(), ' ');
-    return sl + ": " + hex(swap(local_.addr), 8) + ":" + hex(local_.port, 4) + " " + hex(swap(r.addr), 8) + ":" +
-           hex(r.port, 4) + " " + (remote_ ? "01" : "07") + " 00000000:" + hex(static_cast<u32>(rx_charge_), 8) +
+    return sl + ": " + proc_net_endpoint(local_) + " " + proc_net_endpoint(r) + " " + (remote_ ? "01" : "07") +
+           " 00000000:" + hex_field(rx_charge_, 8) +
            " 00:00000000 00000000 " + ostd::format("{}", uid_) + " 0 " + ostd::format("{}", ino()) + " 2 0 " +
            ostd::format("{}", drops_) + "\n";
   }
@@ -191,9 +184,7 @@ class UdpSocket final : public Socket {
       put16(udp, 0, local_.port);
       put16(udp, 2, dst.port);
       put16(udp, 4, static_cast<u16>(udp.size()));
-      u32 sum = checksum_add(0, udp);
-      sum = pseudo_header_sum(sum, src, to, udp.size());
-      u16 c = checksum_fold(sum);
+      u16 c = transport_checksum(src, to, kIpprotoUdp, udp);
       put16(udp, 6, c == 0 ? 0xffff : c);
       TRY(ipv4_output(src, to, kIpprotoUdp, udp, ttl_, tos_));
       ++net_counters().udp_out_datagrams;
@@ -203,7 +194,7 @@ class UdpSocket final : public Socket {
   }
 
   Result<RecvResult> recvmsg(Thread& self, ByteSink& out, u32 flags) override {
-    bool nonblock = nonblocking() || (flags & kMsgDontwait) != 0;
+    bool nonblock = dont_wait(flags);
     bool peek = (flags & kMsgPeek) != 0;
     auto deadline = this->deadline(true);
     for (;;) {
@@ -260,8 +251,8 @@ class UdpSocket final : public Socket {
 
   Result<void> set_option(Thread&, int level, int name, std::span<const u8> val) override {
     if (level != kSolIp) return Errno::enoprotoopt;
-    if (val.size() < sizeof(i32) && val.size() != 1) return Errno::einval;
-    i32 v = val.size() == 1 ? val[0] : static_cast<i32>(u32{val[0]} | (u32{val[1]} << 8) | (u32{val[2]} << 16) | (u32{val[3]} << 24));
+    // IP options also take a single byte (do_ip_setsockopt).
+    i32 v = val.size() == 1 ? val[0] : TRY(read_int_option(val));
     switch (name) {
       case kIpTtl:
         if (v == -1) v = 64;
@@ -275,13 +266,9 @@ class UdpSocket final : public Socket {
 
   Result<std::vector<u8>> get_option(Thread&, int level, int name) override {
     if (level != kSolIp) return Errno::enoprotoopt;
-    auto as_bytes = [](i32 v) {
-      auto b = ostd::bytes_of(v);
-      return std::vector<u8>(b.begin(), b.end());
-    };
     switch (name) {
-      case kIpTtl: return as_bytes(ttl_);
-      case kIpTos: return as_bytes(tos_);
+      case kIpTtl: return int_option(ttl_);
+      case kIpTos: return int_option(tos_);
       default: return Errno::enoprotoopt;
     }
   }
@@ -309,15 +296,6 @@ class UdpSocket final : public Socket {
   }
 
  private:
-  static u32 pseudo_header_sum(u32 sum, u32 src, u32 dst, usize len) {
-    std::vector<u8> ph(12);
-    put32(ph, 0, src);
-    put32(ph, 4, dst);
-    ph[9] = kIpprotoUdp;
-    put16(ph, 10, static_cast<u16>(len));
-    return checksum_add(sum, ph);
-  }
-
   // Whether another socket holds `port` in a way this one may not share.
   bool conflicts(u16 port) const {
     auto [lo, hi] = udp_table().ports.equal_range(port);
@@ -401,12 +379,7 @@ bool udp_input(u32 src, u32 dst, std::span<const u8> udp) {
   }
   udp = udp.first(len);
   if (get16(udp, 6) != 0) {
-    std::vector<u8> ph(12);
-    put32(ph, 0, src);
-    put32(ph, 4, dst);
-    ph[9] = kIpprotoUdp;
-    put16(ph, 10, static_cast<u16>(len));
-    if (checksum_fold(checksum_add(checksum_add(0, ph), udp)) != 0) {
+    if (transport_checksum(src, dst, kIpprotoUdp, udp) != 0) {
       ++c.udp_in_errors;
       return true;
     }

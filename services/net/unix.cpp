@@ -214,12 +214,6 @@ void release_core(const std::shared_ptr<UnixCore>& c, Graveyard& grave) {
 
 // ---- names ----
 
-// v in hexadecimal, zero-padded to `width` digits.
-std::string hex_pad(u64 v, usize width, bool upper) {
-  std::string h = upper ? ostd::format("{:X}", v) : ostd::format("{:x}", v);
-  if (h.size() < width) h.insert(0, width - h.size(), '0');
-  return h;
-}
 
 // unix_autobind: "\0" and five hex digits, the first free one.
 Result<void> autobind(UnixCore& c, const std::shared_ptr<UnixCore>& self) {
@@ -227,7 +221,7 @@ Result<void> autobind(UnixCore& c, const std::shared_ptr<UnixCore>& self) {
   if (!c.addr.empty()) return {};
   for (u32 tries = 0; tries <= 0xfffff; ++tries) {
     u32 n = tb.next_autobind++ & 0xfffff;
-    std::string h = hex_pad(n, 5, false);
+    std::string h = hex_field(n, 5, false);
     std::vector<u8> name{0};
     name.insert(name.end(), h.begin(), h.end());
     auto it = tb.abstract.find(name);
@@ -598,7 +592,7 @@ class UnixSocket final : public Socket {
     }
     usize total = req.data.remain();
     usize sent = 0;
-    bool nonblock = nonblocking() || (req.flags & kMsgDontwait) != 0;
+    bool nonblock = dont_wait(req.flags);
     auto deadline = this->deadline(false);
     Ucred cred = req.creds.value_or(own_cred_for_scm(self));
     for (;;) {
@@ -660,7 +654,7 @@ class UnixSocket final : public Socket {
     }
     usize len = req.data.remain();
     if (len > options().sndbuf - 32) return Errno::emsgsize;
-    bool nonblock = nonblocking() || (req.flags & kMsgDontwait) != 0;
+    bool nonblock = dont_wait(req.flags);
     auto deadline = this->deadline(false);
     UnixMessage m;
     m.data.resize(len);
@@ -724,9 +718,8 @@ class UnixSocket final : public Socket {
       if (c.state != UnixState::Connected) return Errno::einval;
     }
     usize size = out.avail();
-    usize target = (flags & kMsgWaitall) != 0 ? size : std::min<usize>(size, static_cast<usize>(options().rcvlowat));
-    if (target == 0) target = 1;
-    bool nonblock = nonblocking() || (flags & kMsgDontwait) != 0;
+    usize target = receive_target(size, flags);
+    bool nonblock = dont_wait(flags);
     bool peek = (flags & kMsgPeek) != 0;
     auto deadline = this->deadline(true);
     RecvResult res;
@@ -816,7 +809,7 @@ class UnixSocket final : public Socket {
       auto g = tb.lock.lock();
       if (type() == kSockSeqpacket && c.state != UnixState::Connected) return Errno::enotconn;
     }
-    bool nonblock = nonblocking() || (flags & kMsgDontwait) != 0;
+    bool nonblock = dont_wait(flags);
     bool peek = (flags & kMsgPeek) != 0;
     auto deadline = this->deadline(true);
     Graveyard grave;
@@ -987,8 +980,8 @@ std::string proc_net_unix() {
     }
     std::string inode = ostd::format("{}", ino);
     if (inode.size() < 5) inode.insert(0, 5 - inode.size(), ' ');
-    s += hex_pad(id, 16, false) + ": " + hex_pad(2, 8, true) + " " + hex_pad(0, 8, true) + " " + hex_pad(fl, 8, true) +
-         " " + hex_pad(static_cast<u64>(c->type), 4, true) + " " + hex_pad(static_cast<u64>(st), 2, true) + " " + inode +
+    s += hex_field(id, 16, false) + ": " + hex_field(2, 8, true) + " " + hex_field(0, 8, true) + " " + hex_field(fl, 8, true) +
+         " " + hex_field(static_cast<u64>(c->type), 4, true) + " " + hex_field(static_cast<u64>(st), 2, true) + " " + inode +
          (path.empty() ? "" : " ") + path + "\n";
   }
   return s;

@@ -114,50 +114,64 @@ static void bench_clock_gettime(void) {
 
 /* ---- pipes and processes ---- */
 
-static void bench_pipe_latency(void) {
-  int a[2], b[2];
-  if (pipe(a) || pipe(b)) die("pipe");
+/* A one-byte ping-pong with a child: the parent writes `out` and reads `in`, the child reads
+ * `kid_in` and writes `kid_out` (the same descriptor for a socket). */
+static void ping_pong(const char* name, int out, int in, int kid_in, int kid_out) {
   long n = iters(20000);
   pid_t kid = fork();
   if (kid == 0) {
     char c;
     for (long i = 0; i < n; ++i) {
-      if (read(a[0], &c, 1) != 1 || write(b[1], &c, 1) != 1) _exit(1);
+      if (read(kid_in, &c, 1) != 1 || write(kid_out, &c, 1) != 1) _exit(1);
     }
     _exit(0);
   }
   char c = 'x';
   double t = now_ns();
   for (long i = 0; i < n; ++i) {
-    if (write(a[1], &c, 1) != 1 || read(b[0], &c, 1) != 1) die("pipe ping-pong");
+    if (write(out, &c, 1) != 1 || read(in, &c, 1) != 1) die(name);
   }
-  report("pipe_latency", (now_ns() - t) / n / 1000, "us");
+  report(name, (now_ns() - t) / n / 1000, "us");
   waitpid(kid, 0, 0);
+}
+
+/* 64 KiB writes from a child to `wr`, read by the parent from `rd` until end of file. Closes
+ * both. */
+static void stream_bandwidth(const char* name, int rd, int wr) {
+  static char buf[65536];
+  long total = iters(1024) * 65536L;
+  pid_t kid = fork();
+  if (kid == 0) {
+    close(rd);
+    for (long done = 0; done < total;) {
+      ssize_t w = write(wr, buf, sizeof buf);
+      if (w <= 0) _exit(1);
+      done += w;
+    }
+    _exit(0);
+  }
+  close(wr);
+  double t = now_ns();
+  long got = 0;
+  ssize_t r;
+  while ((r = read(rd, buf, sizeof buf)) > 0) got += r;
+  double secs = (now_ns() - t) / 1e9;
+  waitpid(kid, 0, 0);
+  close(rd);
+  report(name, got / secs / 1e6, "MB/s");
+}
+
+static void bench_pipe_latency(void) {
+  int a[2], b[2];
+  if (pipe(a) || pipe(b)) die("pipe");
+  ping_pong("pipe_latency", a[1], b[0], a[0], b[1]);
   close(a[0]), close(a[1]), close(b[0]), close(b[1]);
 }
 
 static void bench_pipe_bandwidth(void) {
   int p[2];
   if (pipe(p)) die("pipe");
-  static char buf[65536];
-  long total = iters(1024) * 65536L;
-  pid_t kid = fork();
-  if (kid == 0) {
-    close(p[0]);
-    for (long done = 0; done < total; done += sizeof buf) {
-      if (write(p[1], buf, sizeof buf) != sizeof buf) _exit(1);
-    }
-    _exit(0);
-  }
-  close(p[1]);
-  double t = now_ns();
-  long got = 0;
-  ssize_t r;
-  while ((r = read(p[0], buf, sizeof buf)) > 0) got += r;
-  double secs = (now_ns() - t) / 1e9;
-  waitpid(kid, 0, 0);
-  close(p[0]);
-  report("pipe_bandwidth", got / secs / 1e6, "MB/s");
+  stream_bandwidth("pipe_bandwidth", p[0], p[1]);
 }
 
 /* ---- AF_UNIX sockets: a stream pair between two processes ---- */
@@ -165,51 +179,14 @@ static void bench_pipe_bandwidth(void) {
 static void bench_unix_latency(void) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) die("socketpair");
-  long n = iters(20000);
-  pid_t kid = fork();
-  if (kid == 0) {
-    char c;
-    close(sv[0]);
-    for (long i = 0; i < n; ++i) {
-      if (read(sv[1], &c, 1) != 1 || write(sv[1], &c, 1) != 1) _exit(1);
-    }
-    _exit(0);
-  }
-  close(sv[1]);
-  char c = 'x';
-  double t = now_ns();
-  for (long i = 0; i < n; ++i) {
-    if (write(sv[0], &c, 1) != 1 || read(sv[0], &c, 1) != 1) die("unix ping-pong");
-  }
-  report("unix_stream_latency", (now_ns() - t) / n / 1000, "us");
-  waitpid(kid, 0, 0);
-  close(sv[0]);
+  ping_pong("unix_stream_latency", sv[0], sv[0], sv[1], sv[1]);
+  close(sv[0]), close(sv[1]);
 }
 
 static void bench_unix_bandwidth(void) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) die("socketpair");
-  static char buf[65536];
-  long total = iters(1024) * 65536L;
-  pid_t kid = fork();
-  if (kid == 0) {
-    close(sv[0]);
-    for (long done = 0; done < total;) {
-      ssize_t w = write(sv[1], buf, sizeof buf);
-      if (w <= 0) _exit(1);
-      done += w;
-    }
-    _exit(0);
-  }
-  close(sv[1]);
-  double t = now_ns();
-  long got = 0;
-  ssize_t r;
-  while ((r = read(sv[0], buf, sizeof buf)) > 0) got += r;
-  double secs = (now_ns() - t) / 1e9;
-  waitpid(kid, 0, 0);
-  close(sv[0]);
-  report("unix_stream_bandwidth", got / secs / 1e6, "MB/s");
+  stream_bandwidth("unix_stream_bandwidth", sv[0], sv[1]);
 }
 
 /* ---- UDP on loopback: a one-byte datagram ping-pong between two processes ---- */
@@ -271,51 +248,14 @@ static void tcp_pair(int* client, int* server) {
 static void bench_tcp_latency(void) {
   int c, sv;
   tcp_pair(&c, &sv);
-  long n = iters(20000);
-  pid_t kid = fork();
-  if (kid == 0) {
-    char ch;
-    close(c);
-    for (long i = 0; i < n; ++i) {
-      if (read(sv, &ch, 1) != 1 || write(sv, &ch, 1) != 1) _exit(1);
-    }
-    _exit(0);
-  }
-  close(sv);
-  char ch = 'x';
-  double t = now_ns();
-  for (long i = 0; i < n; ++i) {
-    if (write(c, &ch, 1) != 1 || read(c, &ch, 1) != 1) die("tcp ping-pong");
-  }
-  report("tcp_latency", (now_ns() - t) / n / 1000, "us");
-  waitpid(kid, 0, 0);
-  close(c);
+  ping_pong("tcp_latency", c, c, sv, sv);
+  close(c), close(sv);
 }
 
 static void bench_tcp_bandwidth(void) {
   int c, sv;
   tcp_pair(&c, &sv);
-  static char buf[65536];
-  long total = iters(1024) * 65536L;
-  pid_t kid = fork();
-  if (kid == 0) {
-    close(c);
-    for (long done = 0; done < total;) {
-      ssize_t w = write(sv, buf, sizeof buf);
-      if (w <= 0) _exit(1);
-      done += w;
-    }
-    _exit(0);
-  }
-  close(sv);
-  double t = now_ns();
-  long got = 0;
-  ssize_t r;
-  while ((r = read(c, buf, sizeof buf)) > 0) got += r;
-  double secs = (now_ns() - t) / 1e9;
-  waitpid(kid, 0, 0);
-  close(c);
-  report("tcp_bandwidth", got / secs / 1e6, "MB/s");
+  stream_bandwidth("tcp_bandwidth", c, sv);
 }
 
 static void bench_tcp_connect(void) {
