@@ -9,6 +9,7 @@
 #include "syscall/table.h"
 #include "syscall/strace.h"
 #include "fs/file.h"
+#include "net/inet.h"
 #include "process/internal.h"
 #include "process/process.h"
 
@@ -40,6 +41,8 @@ int kernel_main() {
     kLog.error("cannot unpack the initramfs: {}", root.error());
     return 2;
   }
+  net_init();
+  if (std::string conf = dns_resolv_conf(); !conf.empty()) (void)provide_root_file("etc", "resolv.conf", conf);
   auto init = spawn_init(info.init_argv);
   if (init.is_error()) {
     kLog.error("cannot run {}: {} ({}){}", info.init_argv[0], ostd::errno_message(init.error()), init.error(),

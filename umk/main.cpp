@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,12 @@ const char kUsage[] =
     "                     on, as Linux); off makes every run's layout the same, so a\n"
     "                     failure can be replayed (UMK_ASLR sets the default)\n"
     "  --hz N             timer interrupt rate (default 250)\n"
+    "  --net user|none    the guest's network: user (default) puts an eth0 on QEMU's user\n"
+    "                     network (libslirp: 10.0.2.15/24, the host at 10.0.2.2, DNS at\n"
+    "                     10.0.2.3, no privileges needed); none leaves only loopback\n"
+    "  -p, --publish [HOSTADDR:]HOSTPORT:GUESTPORT[/udp]\n"
+    "                     forward a host port (on 127.0.0.1 unless HOSTADDR is given) to\n"
+    "                     a guest port, like docker -p and QEMU's hostfwd (repeatable)\n"
     "  --log-file FILE    write the kernel's log to FILE instead of stderr (which is the\n"
     "                     guest's too); UMK_LOG_FILE sets the default\n"
     "  --log LEVEL        kernel log level on stderr: trace, debug, info, warn (default),\n"
@@ -164,12 +171,22 @@ int main(int argc, char** argv) {
                               : ostd::log::parse_level(*v);
       if (lvl.is_error()) return usage_error("--log needs trace|debug|info|warn|error|off");
       ostd::log::set_level(lvl.value());
+    } else if (a == "--net") {
+      const std::string* v = value("--net");
+      if (v == nullptr || (*v != "user" && *v != "none")) return usage_error("--net must be user or none");
+      cfg.net.user = *v == "user";
+    } else if (a == "--publish" || a == "-p") {
+      const std::string* v = value("--publish");
+      auto f = v == nullptr ? std::nullopt : ostd::host::parse_publish(*v);
+      if (!f) return usage_error("--publish needs [HOSTADDR:]HOSTPORT:GUESTPORT[/udp]");
+      cfg.net.publish.push_back(*f);
     } else if (a == "--strace") {
       strace = true;
     } else {
       return usage_error("unknown option '" + a + "'");
     }
   }
+  if (!cfg.net.user && !cfg.net.publish.empty()) return usage_error("--publish needs --net user");
   if (!log_file.empty() && !ostd::host::set_log_file(log_file)) {
     return usage_error("cannot write the log file '" + log_file + "'");
   }

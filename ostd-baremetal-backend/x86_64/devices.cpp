@@ -121,3 +121,17 @@ void irq_line_done(u32 line) {
 }
 
 }  // namespace ostd::arch
+
+// No backend network interface on bare metal: the services' virtio-net driver drives QEMU's
+// NIC through the PCI API above.
+#include <ostd/dev/nic.h>
+
+namespace ostd::nic {
+
+std::optional<Info> info() { return std::nullopt; }
+Result<void> transmit(std::span<const u8>) { return Errno::enodev; }
+Result<usize> receive(std::span<u8>) { return Errno::enodev; }
+Result<void> on_receive(std::function<void()>) { return Errno::enodev; }
+Counters counters() { return {}; }
+
+}  // namespace ostd::nic

@@ -1,4 +1,5 @@
 // run_kernel(): boots the framework on the calling thread and runs the first task.
+#include <arpa/inet.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -6,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cctype>
 #include <cstdlib>
 
@@ -58,6 +60,11 @@ const cpu_set_t* stub_cpus() { return g_stub_cpus_set ? &g_stub_cpus : nullptr; 
 
 int run_kernel(const Config& config, BootInfo info, std::function<int()> entry) {
   init_signals_once(config.catch_fatal_signals);
+  // Before pinning: the NIC's thread may run on any CPU.
+  if (std::string err = nic_start(config.net); !err.empty()) {
+    std::fprintf(stderr, "umk: %s\n", err.c_str());
+    return 125;
+  }
   static bool pinned = false;
   if (config.pin_cpu && !pinned) {
     pin_to_one_cpu(config.platform == "seccomp" && config.split_cpus);
@@ -89,10 +96,48 @@ int run_kernel(const Config& config, BootInfo info, std::function<int()> entry) 
   TaskInternals::idle_loop([](void* s) { return static_cast<State*>(s)->done; }, &state);
   arch::cpu_local().irq_disabled.store(true);
   stop_timer();
+  nic_stop();
   // With interrupts off: no task may run (and retire another stub) while the spares go.
   release_spare_stubs();
   console::set_raw_mode(false);
   return state.rc;
+}
+
+std::optional<PortForward> parse_publish(const std::string& text) {
+  PortForward f;
+  f.text = text;
+  std::string rest = text;
+  if (auto slash = rest.rfind('/'); slash != std::string::npos) {
+    std::string proto = rest.substr(slash + 1);
+    if (proto != "udp" && proto != "tcp") return std::nullopt;
+    f.udp = proto == "udp";
+    rest.resize(slash);
+  }
+  std::vector<std::string> parts;
+  for (usize start = 0;;) {
+    usize colon = rest.find(':', start);
+    parts.push_back(rest.substr(start, colon == std::string::npos ? std::string::npos : colon - start));
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  if (parts.size() != 2 && parts.size() != 3) return std::nullopt;
+  auto port = [](const std::string& p) -> std::optional<u16> {
+    if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    unsigned long v = std::stoul(p);
+    if (v == 0 || v > 65535) return std::nullopt;
+    return static_cast<u16>(v);
+  };
+  if (parts.size() == 3) {
+    in_addr a{};
+    if (inet_pton(AF_INET, parts[0].c_str(), &a) != 1) return std::nullopt;
+    f.host_addr = ntohl(a.s_addr);
+    parts.erase(parts.begin());
+  }
+  auto hp = port(parts[0]), gp = port(parts[1]);
+  if (!hp || !gp) return std::nullopt;
+  f.host_port = *hp;
+  f.guest_port = *gp;
+  return f;
 }
 
 u64 parse_size(const std::string& text) {

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -66,6 +67,32 @@ void on_timer_signal(int, siginfo_t*, void* uc) {
     // pending; enabling interrupts runs it, or this signal again once it lands in our code.
     // Until then the timer is re-armed here (the handler is what programs it).
     arch::cpu_local().pending.fetch_or(1u << irq::kTimerLine, std::memory_order_relaxed);
+    ++g_deferred_interrupts;
+    arch::set_timer_deadline(arch::monotonic_ns() + kDeferredRetryNs);
+  }
+  errno = saved;
+}
+
+// Device interrupts raised by other host threads (the NIC's slirp thread): the lines, and the
+// kernel thread's id to signal.
+std::atomic<u32> g_remote_lines{0};
+std::atomic<pid_t> g_kernel_tid{0};
+
+int device_signal() { return SIGRTMIN + 3; }
+
+void on_device_signal(int, siginfo_t*, void* uc) {
+  if (!t_kernel_thread) return;
+  int saved = errno;
+  u32 lines = g_remote_lines.exchange(0, std::memory_order_acq_rel);
+  bool in_umk = pc_is_preemptible(uc);
+  if (in_umk || t_host_wait) {
+    for (u32 l = 0; l < irq::kNumLines; ++l) {
+      if ((lines & (1u << l)) != 0) irq::dispatch(l);
+    }
+    if (in_umk) irq_internal::preempt_on_irq_return();
+  } else if (lines != 0) {
+    // Library code: as for the timer, the lines stay pending until umk's code runs again.
+    arch::cpu_local().pending.fetch_or(lines, std::memory_order_relaxed);
     ++g_deferred_interrupts;
     arch::set_timer_deadline(arch::monotonic_ns() + kDeferredRetryNs);
   }
@@ -144,6 +171,8 @@ void init_signals_once(bool catch_fatal) {
   sa.sa_flags = SA_SIGINFO | SA_NODEFER;  // no SA_RESTART: blocking host calls see EINTR
   sigemptyset(&sa.sa_mask);
   sigaction(host::timer_signal(), &sa, nullptr);
+  sa.sa_sigaction = on_device_signal;
+  sigaction(device_signal(), &sa, nullptr);
 
   // Faults in umk itself are kernel bugs: report them on an alternate stack (unless the host
   // program, e.g. a fuzzer with sanitizers, wants them itself).
@@ -173,9 +202,17 @@ void init_signals_once(bool catch_fatal) {
 
 int timer_signal() { return SIGRTMIN + 2; }
 
+void raise_from_thread(u32 line) {
+  if (line >= irq::kNumLines) return;
+  g_remote_lines.fetch_or(1u << line, std::memory_order_acq_rel);
+  pid_t tid = g_kernel_tid.load(std::memory_order_acquire);
+  if (tid != 0) syscall(SYS_tgkill, getpid(), tid, device_signal());
+}
+
 void start_timer(u32 hz) {
   g_hz = hz == 0 ? 250 : hz;
   t_kernel_thread = true;
+  g_kernel_tid.store(static_cast<pid_t>(syscall(SYS_gettid)), std::memory_order_release);
   init_clock();
   if (!g_timer_created) {
     sigevent sev{};

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <ostd/arch/backend.h>
+#include <ostd/host/host.h>
 #include <ostd/sync.h>
 
 namespace ostd::host {
@@ -23,6 +24,13 @@ void init_signals_once(bool catch_fatal);
 /// machine with more than one CPU), else nullptr.
 const cpu_set_t* stub_cpus();
 void start_timer(u32 hz);
+/// Runs the interrupt line `line` on the kernel thread, from any other host thread (a device
+/// thread): a signal to the kernel thread, handled like the timer's.
+void raise_from_thread(u32 line);
+/// Starts the network interface `config` asks for (nic.cpp); an error message when a
+/// forwarded host port cannot be taken. nic_stop() ends it (its thread, slirp, the queues).
+std::string nic_start(const NetConfig& config);
+void nic_stop();
 /// The CPUs this thread may run on (host_info.cpp, like the three below).
 std::vector<int> allowed_cpus();
 /// Moves the calling thread to `cpu` alone; false when the host refuses.

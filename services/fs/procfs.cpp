@@ -710,6 +710,9 @@ class ProcFs final : public FileSystem {
                             udp.resize(127, ' ');
                             return std::vector<Child>{
                                 {"unix", std::make_shared<ProcFile>(d, [] { return Result<std::string>(proc_net_unix()); })},
+                                {"dev", std::make_shared<ProcFile>(d, [] { return Result<std::string>(proc_net_dev()); })},
+                                {"route", std::make_shared<ProcFile>(d, [] { return Result<std::string>(proc_net_route()); })},
+                                {"arp", std::make_shared<ProcFile>(d, [] { return Result<std::string>(proc_net_arp()); })},
                                 {"tcp", std::make_shared<ProcFile>(d, [tcp] { return Result<std::string>(tcp + "\n" + proc_net_tcp_lines()); })},
                                 {"udp", std::make_shared<ProcFile>(d, [udp] { return Result<std::string>(udp + "\n" + proc_net_udp_lines()); })},
                                 {"tcp6", header(v6)},

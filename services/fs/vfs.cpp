@@ -578,6 +578,18 @@ Result<void> init_root_fs(std::span<const ostd::u8> initramfs) {
   return {};
 }
 
+Result<void> provide_root_file(std::string_view dir, std::string_view name, std::string_view content) {
+  auto& s = vfs();
+  if (!s.root_fs) return Errno::enoent;
+  auto d = TRY(s.root_fs->root()->lookup(dir));
+  if (!d->is_dir()) return Errno::enotdir;
+  if (d->lookup(name).is_ok()) return Errno::eexist;
+  auto f = TRY(d->create(name, abi::kSIfreg | 0644, 0));
+  auto r = ostd::VmReader::from_kernel(ostd::bytes_of_string(content));
+  TRY(f->write_at(0, r));
+  return {};
+}
+
 std::shared_ptr<FsContext> initial_fs_context() {
   auto& s = vfs();
   return std::make_shared<FsContext>(s.root, s.root);

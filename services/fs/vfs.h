@@ -265,6 +265,10 @@ ostd::Result<std::shared_ptr<File>> open_dentry(const std::shared_ptr<Dentry>& d
 /// Builds the root tmpfs from the initramfs and mounts /dev and /proc.
 ostd::Result<void> init_root_fs(std::span<const ostd::u8> initramfs);
 std::shared_ptr<FsContext> initial_fs_context();
+/// Creates the regular file `/dir/name` (0644, root's) with `content` in the root file system,
+/// unless it exists (EEXIST) or `/dir` does not (ENOENT): files the kernel provides, such as
+/// /etc/resolv.conf for its network.
+ostd::Result<void> provide_root_file(std::string_view dir, std::string_view name, std::string_view content);
 /// The console as file descriptor 0, 1 or 2 of the first process.
 ostd::Result<std::shared_ptr<File>> open_console_stream(int fd, const std::shared_ptr<Dentry>& console_node);
 

@@ -8,10 +8,12 @@
 // Linux's netif_rx and its softirq.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <ostd/error.h>
@@ -56,10 +58,60 @@ ostd::u16 checksum_fold(ostd::u32 sum);
 /// value for the checksum field when that field is zero, and 0 for a segment that checks.
 ostd::u16 transport_checksum(ostd::u32 src, ostd::u32 dst, ostd::u8 proto, std::span<const ostd::u8> segment);
 
+inline constexpr ostd::u32 kIffUp = 0x1, kIffBroadcast = 0x2, kIffLoopback = 0x8, kIffRunning = 0x40,
+                           kIffMulticast = 0x1000, kIffLowerUp = 0x10000;
+
+/// A network interface (net/netif.cpp): lo, and eth0 on the backend's NIC. Under net_lock().
+struct NetInterface {
+  int index = 0;
+  std::string name;
+  ostd::u32 flags = 0;  // IFF_*
+  std::array<ostd::u8, 6> mac{};
+  ostd::u32 mtu = 0;
+  ostd::u32 addr = 0, gateway = 0;  // host order
+  ostd::u8 prefix = 0;
+  ostd::u64 rx_packets = 0, rx_bytes = 0, rx_dropped = 0, tx_packets = 0, tx_bytes = 0, tx_dropped = 0;
+  ostd::u32 netmask() const;
+};
+
+/// Sets the interfaces up for this boot (lo; eth0 with QEMU's user-network addresses when the
+/// backend has a NIC) and starts the net task, which receives frames and runs the timers.
+void net_init();
+const std::vector<std::unique_ptr<NetInterface>>& net_interfaces();
+NetInterface* interface_by_index(int index);
+NetInterface* interface_by_name(std::string_view name);
+/// "nameserver 10.0.2.3\n" when eth0 exists (the kernel writes /etc/resolv.conf when absent).
+std::string dns_resolv_conf();
+/// /proc/net/dev, /proc/net/route, /proc/net/arp.
+std::string proc_net_dev();
+std::string proc_net_route();
+std::string proc_net_arp();
+
 /// Whether `addr` is one of this host's addresses (127/8, the interfaces' addresses).
 bool is_local_address(ostd::u32 addr);
+/// Where a packet to `dst` goes: the interface, the next hop, the source address to use.
+struct Route {
+  NetInterface* dev;
+  ostd::u32 next_hop;
+  ostd::u32 src;
+};
+/// ENETUNREACH without a route.
+ostd::Result<Route> route_lookup(ostd::u32 dst);
 /// The source address for a packet to `dst`; ENETUNREACH without a route.
 ostd::Result<ostd::u32> route_source(ostd::u32 dst);
+/// The same for a socket bound to `bound` (INADDR_ANY: chosen by the route); EINVAL when a
+/// loopback address would leave through a real interface.
+ostd::Result<ostd::u32> route_source_from(ostd::u32 bound, ostd::u32 dst);
+/// Hands an IPv4 packet to a non-loopback interface (ARP first where needed).
+void interface_output(const Route& r, std::vector<ostd::u8> packet);
+/// Asks the net task to run the timers by `deadline_ns` (called with net_lock held).
+void net_timer_deadline(ostd::u64 deadline_ns);
+/// Timers of the stack, run by the net task with net_lock held; each returns its next deadline
+/// (0: none): fragment reassembly, TCP retransmission and persist.
+ostd::u64 ipv4_timers(ostd::u64 now);
+ostd::u64 tcp_timers(ostd::u64 now);
+/// An IPv4 packet a device received (with net_lock held).
+void ipv4_input(std::span<const ostd::u8> p);
 
 /// The stack's lock: every socket table and queue of AF_INET is under it.
 ostd::Mutex& net_lock();
@@ -74,6 +126,7 @@ struct NetCounters {
   ostd::u64 ip_in_receives = 0, ip_in_hdr_errors = 0, ip_in_delivers = 0, ip_out_requests = 0;
   ostd::u64 udp_in_datagrams = 0, udp_no_ports = 0, udp_in_errors = 0, udp_out_datagrams = 0;
   ostd::u64 icmp_in_msgs = 0, icmp_out_msgs = 0, icmp_in_errors = 0;
+  ostd::u64 reasm_reqds = 0, reasm_oks = 0, reasm_fails = 0, frag_oks = 0, frag_creates = 0;
 };
 NetCounters& net_counters();
 

@@ -1,7 +1,13 @@
-// IPv4 on the loopback interface: output, input (checked header by header), ICMP echo and
-// destination-unreachable, and the backlog that delivers what was sent (RFC 791, RFC 792,
-// RFC 1122's host requirements where they apply).
+// IPv4: output through the route's interface (fragmented to its MTU), input checked header by
+// header with fragment reassembly (RFC 791, RFC 815; overlapping fragments drop the datagram,
+// as RFC 5722 asks of IPv6 and Linux does for IPv4), ICMP echo and destination-unreachable
+// (RFC 792), and the loopback backlog that delivers what was sent to this host (RFC 1122's
+// host requirements where they apply).
 #include <deque>
+#include <map>
+#include <tuple>
+
+#include <optional>
 
 #include "net/inet.h"
 
@@ -24,12 +30,27 @@ constexpr usize kMaxPacket = 65535;
 constexpr usize kBacklogMax = 1000;  // netdev_max_backlog
 constexpr u8 kIcmpEchoReply = 0, kIcmpDestUnreach = 3, kIcmpEcho = 8;
 constexpr u8 kIcmpPortUnreach = 3;
+constexpr u64 kReassemblyNs = 30 * ostd::kNsPerSec;  // ipfrag_time
+constexpr usize kReassemblyMemory = 4u << 20;        // ipfrag_high_thresh
+constexpr usize kReassemblyQueues = 256;
+
+// A datagram being reassembled: its fragments by offset.
+struct Reassembly {
+  std::map<usize, std::vector<u8>> pieces;
+  std::vector<u8> header;  // the first fragment's IP header
+  usize total = 0;         // known once the last fragment came
+  usize bytes = 0;
+  u64 expires = 0;
+};
+using FragKey = std::tuple<u32, u32, u16, u8>;  // src, dst, id, protocol
 
 struct Stack {
   ostd::Mutex lock;
   std::deque<std::vector<u8>> backlog;  // packets the loopback device received
   u16 next_id = 1;
   NetCounters counters;
+  std::map<FragKey, Reassembly> reassembly;
+  usize reassembly_bytes = 0;
 };
 
 Stack& stack() {
@@ -37,14 +58,14 @@ Stack& stack() {
   return s;
 }
 
-std::vector<u8> ipv4_packet(u32 src, u32 dst, u8 proto, std::span<const u8> payload, u8 ttl, u8 tos) {
-  Stack& st = stack();
+std::vector<u8> ipv4_packet(u32 src, u32 dst, u8 proto, std::span<const u8> payload, u8 ttl, u8 tos,
+                            u16 id, u16 frag) {
   std::vector<u8> p(kIpHeader + payload.size());
   p[0] = 0x45;
   p[1] = tos;
   put16(p, 2, static_cast<u16>(p.size()));
-  put16(p, 4, st.next_id++);
-  put16(p, 6, 0x4000);  // DF
+  put16(p, 4, id);
+  put16(p, 6, frag);
   p[8] = ttl;
   p[9] = proto;
   put32(p, 12, src);
@@ -89,6 +110,75 @@ void icmp_input(u32 src, std::span<const u8> m) {
   if (q[9] == kIpprotoUdp) udp_error(get32(q, 12), get32(q, 16), q.subspan(ihl, 8), err);
 }
 
+// Adds a fragment; the whole datagram (header and payload) once every piece is there.
+std::optional<std::vector<u8>> reassemble(std::span<const u8> p, usize ihl) {
+  Stack& st = stack();
+  NetCounters& c = st.counters;
+  ++c.reasm_reqds;
+  u16 frag = get16(p, 6);
+  usize offset = usize{frag & 0x1fffu} * 8;
+  bool more = (frag & 0x2000) != 0;
+  auto data = p.subspan(ihl);
+  usize end = offset + data.size();
+  FragKey key{get32(p, 12), get32(p, 16), get16(p, 4), p[9]};
+  // Every fragment but the last carries a multiple of 8 bytes; none reaches past 64 KiB.
+  if ((more && (data.size() % 8 != 0 || data.empty())) || end + kIpHeader > kMaxPacket) {
+    ++c.reasm_fails;
+    return std::nullopt;
+  }
+  auto it = st.reassembly.find(key);
+  if (it == st.reassembly.end()) {
+    if (st.reassembly.size() >= kReassemblyQueues || st.reassembly_bytes + data.size() > kReassemblyMemory) {
+      ++c.reasm_fails;
+      return std::nullopt;
+    }
+    it = st.reassembly.emplace(key, Reassembly{}).first;
+    it->second.expires = ostd::monotonic_ns() + kReassemblyNs;
+    net_timer_deadline(it->second.expires);
+  }
+  Reassembly& r = it->second;
+  auto drop = [&] {
+    st.reassembly_bytes -= r.bytes;
+    st.reassembly.erase(it);
+    ++c.reasm_fails;
+    return std::nullopt;
+  };
+  if (!more) {
+    if ((r.total != 0 && r.total != end) || (!r.pieces.empty() && r.pieces.rbegin()->first +
+                                             r.pieces.rbegin()->second.size() > end)) {
+      return drop();
+    }
+    r.total = end;
+  } else if (r.total != 0 && end > r.total) {
+    return drop();
+  }
+  // An exact duplicate is ignored; any other overlap drops the datagram.
+  auto next = r.pieces.lower_bound(offset);
+  if (next != r.pieces.end() && next->first == offset && next->second.size() == data.size()) return std::nullopt;
+  if (next != r.pieces.end() && next->first < end) return drop();
+  if (next != r.pieces.begin()) {
+    auto prev = std::prev(next);
+    if (prev->first + prev->second.size() > offset) return drop();
+  }
+  if (st.reassembly_bytes + data.size() > kReassemblyMemory) return drop();
+  r.pieces.emplace(offset, std::vector<u8>(data.begin(), data.end()));
+  r.bytes += data.size();
+  st.reassembly_bytes += data.size();
+  if (offset == 0) r.header.assign(p.begin(), p.begin() + static_cast<long>(ihl));
+  if (r.total == 0 || r.header.empty() || r.bytes != r.total) return std::nullopt;
+  std::vector<u8> whole(r.header);
+  whole.reserve(r.header.size() + r.total);
+  for (const auto& [off, piece] : r.pieces) whole.insert(whole.end(), piece.begin(), piece.end());
+  put16(whole, 2, static_cast<u16>(whole.size()));
+  put16(whole, 6, 0);
+  st.reassembly_bytes -= r.bytes;
+  st.reassembly.erase(it);
+  ++c.reasm_oks;
+  return whole;
+}
+
+}  // namespace
+
 void ipv4_input(std::span<const u8> p) {
   NetCounters& c = stack().counters;
   ++c.ip_in_receives;
@@ -104,13 +194,15 @@ void ipv4_input(std::span<const u8> p) {
     return;
   }
   p = p.first(total);
-  u16 frag = get16(p, 6);
-  if ((frag & 0x3fff) != 0) {  // MF or an offset: fragments are not reassembled yet
-    ++c.ip_in_hdr_errors;
-    return;
-  }
   u32 src = get32(p, 12), dst = get32(p, 16);
-  if (!is_local_address(dst)) return;
+  if (!is_local_address(dst) && dst != 0xffffffff) return;  // no forwarding
+  std::vector<u8> whole;
+  if ((get16(p, 6) & 0x3fff) != 0) {  // MF or an offset: a fragment
+    auto r = reassemble(p, ihl);
+    if (!r) return;
+    whole = std::move(*r);
+    p = whole;
+  }
   ++c.ip_in_delivers;
   auto payload = p.subspan(ihl);
   switch (p[9]) {
@@ -126,7 +218,22 @@ void ipv4_input(std::span<const u8> p) {
   }
 }
 
-}  // namespace
+
+u64 ipv4_timers(u64 now) {
+  Stack& st = stack();
+  u64 next = 0;
+  for (auto it = st.reassembly.begin(); it != st.reassembly.end();) {
+    if (it->second.expires <= now) {
+      st.reassembly_bytes -= it->second.bytes;
+      ++st.counters.reasm_fails;
+      it = st.reassembly.erase(it);
+      continue;
+    }
+    next = next == 0 ? it->second.expires : std::min(next, it->second.expires);
+    ++it;
+  }
+  return next;
+}
 
 Result<InetEndpoint> parse_sockaddr_in(std::span<const u8> a, bool unspec_any_ok) {
   if (a.size() < 16) return Errno::einval;
@@ -188,24 +295,43 @@ u16 transport_checksum(u32 src, u32 dst, u8 proto, std::span<const u8> segment) 
   return checksum_fold(checksum_add(checksum_add(0, ph), segment));
 }
 
-bool is_local_address(u32 addr) { return (addr >> 24) == 127; }
-
-Result<u32> route_source(u32 dst) {
-  if ((dst >> 24) == 127 || dst == kInaddrAny) return kInaddrLoopback;
-  return Errno::enetunreach;
-}
-
 ostd::Mutex& net_lock() { return stack().lock; }
 NetCounters& net_counters() { return stack().counters; }
 
 Result<void> ipv4_output(u32 src, u32 dst, u8 proto, std::span<const u8> payload, u8 ttl, u8 tos) {
   if (payload.size() > kMaxPacket - kIpHeader) return Errno::emsgsize;
   if (dst == kInaddrAny) dst = kInaddrLoopback;
-  if (!is_local_address(dst)) return Errno::enetunreach;
+  Route r = TRY(route_lookup(dst));
   Stack& st = stack();
   ++st.counters.ip_out_requests;
-  if (st.backlog.size() >= kBacklogMax) return {};  // dropped, as a full backlog drops
-  st.backlog.push_back(ipv4_packet(src, dst, proto, payload, ttl, tos));
+  u16 id = st.next_id++;
+  if ((r.dev->flags & kIffLoopback) != 0) {
+    if (st.backlog.size() >= kBacklogMax) {
+      ++r.dev->tx_dropped;
+      return {};  // dropped, as a full backlog drops
+    }
+    st.backlog.push_back(ipv4_packet(src, dst, proto, payload, ttl, tos, id, 0x4000));
+    usize len = kIpHeader + payload.size();
+    ++r.dev->tx_packets;
+    ++r.dev->rx_packets;
+    r.dev->tx_bytes += len;
+    r.dev->rx_bytes += len;
+    return {};
+  }
+  if (kIpHeader + payload.size() <= r.dev->mtu) {
+    interface_output(r, ipv4_packet(src, dst, proto, payload, ttl, tos, id, 0x4000));  // DF: path MTU discovery
+    return {};
+  }
+  // Too big for the link: fragments of a multiple of 8 bytes, the last without MF.
+  usize per = (r.dev->mtu - kIpHeader) & ~usize{7};
+  ++st.counters.frag_oks;
+  for (usize off = 0; off < payload.size(); off += per) {
+    usize n = std::min(per, payload.size() - off);
+    bool last = off + n == payload.size();
+    u16 frag = static_cast<u16>((off / 8) | (last ? 0 : 0x2000));
+    interface_output(r, ipv4_packet(src, dst, proto, payload.subspan(off, n), ttl, tos, id, frag));
+    ++st.counters.frag_creates;
+  }
   return {};
 }
 

@@ -1,7 +1,8 @@
 // TCP over IPv4 (RFC 9293): connections, the state machine, flow control by the peer's window,
-// orderly and abortive close, listeners with an accept queue. The loopback interface neither
-// loses nor reorders, so this first version has no retransmission timer, no out-of-order queue
-// and no congestion control yet (a segment out of sequence is dropped and answered with an ACK).
+// orderly and abortive close, listeners with an accept queue, the MSS option, retransmission
+// on the RFC 6298 timer and on three duplicate ACKs (the first unacknowledged segment), zero-
+// window probes. Not yet: an out-of-order queue (a segment past rcv_nxt is dropped and answered
+// with an ACK; its sender retransmits), congestion control, window scaling, SACK.
 // Linux's tcp.c/tcp_input.c/af_inet.c are the reference for the socket rules.
 #include <algorithm>
 #include <deque>
@@ -38,7 +39,11 @@ constexpr usize kTcpHeader = 20;
 constexpr u8 kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10;
 constexpr usize kBufferSize = 65536;    // each direction's buffer (the window is at most 64 KiB)
 constexpr u16 kMss = 32768;             // what a loopback connection reports
-constexpr u16 kDefaultMss = 536;        // TCP_MAXSEG before a connection
+constexpr u16 kDefaultMss = 536;        // TCP_MAXSEG before a connection, and without the option
+constexpr u64 kInitialRtoNs = ostd::kNsPerSec;            // RFC 6298 2.1
+constexpr u64 kMinRtoNs = 200 * ostd::kNsPerMs;           // Linux's TCP_RTO_MIN
+constexpr u64 kMaxRtoNs = 120 * ostd::kNsPerSec;          // TCP_RTO_MAX
+constexpr u32 kSynRetries = 6, kSynAckRetries = 5, kRetries2 = 15;  // net.ipv4.tcp_*
 constexpr u64 kTimeWaitNs = 60ull * 1000000000;
 constexpr int kSolTcp = 6;
 constexpr int kTcpNodelay = 1, kTcpMaxseg = 2, kTcpCork = 3, kTcpKeepidle = 4, kTcpKeepintvl = 5,
@@ -77,7 +82,15 @@ struct TcpCore {
   bool ever_connected = false;
   // Sending: the ring holds bytes from snd_una on (sent and unacknowledged, then unsent).
   u32 iss = 0, snd_una = 0, snd_nxt = 0, snd_wnd = 0;
+  u16 mss = kDefaultMss;   // the largest segment we send: the peer's MSS option, our route's
+  u16 adv_mss = kMss;      // what our SYN announces (the route's MTU less the headers)
   PipeRing snd{kBufferSize};
+  // Retransmission (RFC 6298): the timer runs while anything sent is unacknowledged.
+  u64 rto_ns = kInitialRtoNs, srtt_ns = 0, rttvar_ns = 0;
+  u64 rtx_deadline = 0;  // 0: not armed
+  u32 retries = 0, dupacks = 0;
+  u32 rtt_seq = 0;
+  u64 rtt_start = 0;  // 0: no segment being timed
   bool fin_queued = false, fin_sent = false;
   // Receiving.
   u32 irs = 0, rcv_nxt = 0, last_window = 0;
@@ -113,11 +126,39 @@ void put_segment(TcpCore& c, u32 seq, u8 flags, std::span<const u8> data) {
   if (opt != 0) {
     seg[20] = 2;  // MSS
     seg[21] = 4;
-    put16(seg, 22, kMss);
+    put16(seg, 22, c.adv_mss);
   }
   std::copy(data.begin(), data.end(), seg.begin() + static_cast<long>(kTcpHeader + opt));
   put16(seg, 16, transport_checksum(c.local.addr, c.remote.addr, kIpprotoTcp, seg));
   (void)ipv4_output(c.local.addr, c.remote.addr, kIpprotoTcp, seg, 64, 0);
+}
+
+// The MSS a connection to `dst` announces: the route's MTU less the IP and TCP headers (the
+// loopback interface reports Linux's loopback figure).
+u16 route_mss(u32 dst) {
+  auto r = route_lookup(dst);
+  if (r.is_error() || (r.value().dev->flags & kIffLoopback) != 0) return kMss;
+  return static_cast<u16>(std::min<u32>(r.value().dev->mtu - 40, kMss));
+}
+
+void arm_rtx(TcpCore& c) {
+  if (c.rtx_deadline != 0) return;
+  c.rtx_deadline = ostd::monotonic_ns() + c.rto_ns;
+  net_timer_deadline(c.rtx_deadline);
+}
+
+// A round-trip sample (RFC 6298 2.2-2.3, G = one jiffy).
+void rtt_sample(TcpCore& c, u64 r) {
+  if (c.srtt_ns == 0) {
+    c.srtt_ns = r;
+    c.rttvar_ns = r / 2;
+  } else {
+    u64 diff = c.srtt_ns > r ? c.srtt_ns - r : r - c.srtt_ns;
+    c.rttvar_ns = (3 * c.rttvar_ns + diff) / 4;
+    c.srtt_ns = (7 * c.srtt_ns + r) / 8;
+  }
+  c.rto_ns = std::clamp<u64>(c.srtt_ns + std::max<u64>(ostd::kNsPerSec / ostd::tick_hz(), 4 * c.rttvar_ns), kMinRtoNs,
+                             kMaxRtoNs);
 }
 
 // A reset for a segment nobody owns (RFC 9293 3.10.7.1).
@@ -164,18 +205,48 @@ void output(TcpCore& c) {
   while (c.snd.size() > in_flight) {
     u32 wnd_end = c.snd_una + c.snd_wnd;
     if (!seq_lt(c.snd_nxt, wnd_end)) break;
-    usize n = std::min<usize>({c.snd.size() - in_flight, wnd_end - c.snd_nxt, kMss});
+    usize n = std::min<usize>({c.snd.size() - in_flight, wnd_end - c.snd_nxt, c.mss});
     std::vector<u8> data;
     data.reserve(n);
     for (auto piece : c.snd.stored(in_flight, n)) data.insert(data.end(), piece.begin(), piece.end());
     put_segment(c, c.snd_nxt, kAck | kPsh, data);
     c.snd_nxt += static_cast<u32>(n);
     in_flight += n;
+    if (c.rtt_start == 0) {
+      c.rtt_start = ostd::monotonic_ns();
+      c.rtt_seq = c.snd_nxt;
+    }
+    arm_rtx(c);
   }
   if (c.fin_queued && !c.fin_sent && c.snd.size() == in_flight) {
     put_segment(c, c.snd_nxt, kFin | kAck, {});
     ++c.snd_nxt;
     c.fin_sent = true;
+    arm_rtx(c);
+  }
+  // Unsent data the peer's closed window holds back: the persist timer probes it.
+  if (c.snd.size() > in_flight && c.snd_una == c.snd_nxt) arm_rtx(c);
+}
+
+// The first unacknowledged segment again (the timer or three duplicate ACKs).
+void retransmit(TcpCore& c) {
+  c.rtt_start = 0;  // Karn: no sample from a retransmitted segment
+  switch (c.state) {
+    case TcpState::SynSent: put_segment(c, c.iss, kSyn, {}); return;
+    case TcpState::SynReceived: put_segment(c, c.iss, kSyn | kAck, {}); return;
+    default: break;
+  }
+  usize in_flight = c.snd_nxt - c.snd_una - (c.fin_sent ? 1 : 0);
+  if (in_flight > 0) {
+    usize n = std::min<usize>(in_flight, c.mss);
+    std::vector<u8> data;
+    data.reserve(n);
+    for (auto piece : c.snd.stored(0, n)) data.insert(data.end(), piece.begin(), piece.end());
+    put_segment(c, c.snd_una, kAck | kPsh, data);
+  } else if (c.fin_sent && c.snd_una != c.snd_nxt) {
+    put_segment(c, c.snd_nxt - 1, kFin | kAck, {});
+  } else if (c.snd.size() > 0) {
+    put_segment(c, c.snd_una - 1, kAck, {});  // a zero-window probe (tcp_xmit_probe_skb)
   }
 }
 
@@ -202,6 +273,7 @@ struct Segment {
   u32 seq, ack;
   u8 flags;
   u16 window;
+  u16 mss;  // the MSS option (0: none)
   std::span<const u8> data;
   usize len() const { return data.size() + ((flags & kSyn) != 0 ? 1 : 0) + ((flags & kFin) != 0 ? 1 : 0); }
 };
@@ -233,16 +305,20 @@ void listen_input(const std::shared_ptr<TcpCore>& l, const Segment& s) {
   c->snd_una = c->iss;
   c->snd_nxt = c->iss + 1;
   c->snd_wnd = s.window;
+  c->adv_mss = route_mss(s.src);
+  c->mss = std::min<u16>(c->adv_mss, s.mss != 0 ? s.mss : kDefaultMss);
   c->state = TcpState::SynReceived;
   c->parent = l;
   c->uid = l->uid;
   tables().conns[Key{c->local.addr, c->local.port, c->remote.addr, c->remote.port}] = c;
   put_segment(*c, c->iss, kSyn | kAck, {});
+  arm_rtx(*c);
 }
 
-void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& s) {
+void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& in) {
   TcpCore& c = *cp;
   if (c.state == TcpState::SynSent) {
+    const Segment& s = in;
     if ((s.flags & kAck) != 0 && (seq_le(s.ack, c.iss) || seq_lt(c.snd_nxt, s.ack))) {
       if ((s.flags & kRst) == 0) send_reset_for(s.src, s.sport, s.dst, s.dport, s.seq, s.ack, true, s.len());
       return;
@@ -256,6 +332,9 @@ void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& s) {
     c.rcv_nxt = s.seq + 1;
     c.snd_una = s.ack;
     c.snd_wnd = s.window;
+    c.mss = std::min<u16>(c.adv_mss, s.mss != 0 ? s.mss : kDefaultMss);
+    c.rtx_deadline = 0;
+    c.retries = 0;
     c.state = TcpState::Established;
     c.ever_connected = true;
     send_ack(c);
@@ -264,10 +343,27 @@ void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& s) {
     return;
   }
   if (c.state == TcpState::TimeWait) {
-    if ((s.flags & kRst) == 0) send_ack(c);
+    if ((in.flags & kRst) == 0) send_ack(c);
     return;
   }
-  // Sequence check: on loopback a segment starts exactly at rcv_nxt (or is a pure ACK there).
+  // Sequence check: a segment is taken from rcv_nxt on. One that starts earlier (a
+  // retransmission overlapping what we have) is trimmed; one that starts later is dropped
+  // (no out-of-order queue yet) and answered with an ACK, as is a pure duplicate.
+  Segment s = in;
+  if (seq_lt(s.seq, c.rcv_nxt) && (s.flags & kRst) == 0) {
+    u32 old = c.rcv_nxt - s.seq;
+    if ((s.flags & kSyn) != 0) {
+      s.flags = static_cast<u8>(s.flags & ~kSyn);
+      --old;
+      ++s.seq;
+    }
+    if (old > s.data.size() || (old == s.data.size() && (s.flags & kFin) == 0 && !s.data.empty())) {
+      send_ack(c);
+      return;
+    }
+    s.data = s.data.subspan(old);
+    s.seq = c.rcv_nxt;
+  }
   if (s.seq != c.rcv_nxt) {
     if ((s.flags & kRst) == 0) send_ack(c);
     return;
@@ -288,6 +384,8 @@ void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& s) {
     }
     c.snd_una = s.ack;
     c.snd_wnd = s.window;
+    c.rtx_deadline = 0;
+    c.retries = 0;
     c.state = TcpState::Established;
     c.ever_connected = true;
     if (auto l = c.parent.lock(); l && l->state == TcpState::Listen) {
@@ -306,6 +404,18 @@ void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& s) {
     usize data_acked = acked - (fin_acked ? 1 : 0);
     c.snd.consume(std::min(data_acked, c.snd.size()));
     c.snd_una = s.ack;
+    u64 now = ostd::monotonic_ns();
+    if (c.rtt_start != 0 && seq_le(c.rtt_seq, s.ack)) {
+      rtt_sample(c, now - c.rtt_start);
+      c.rtt_start = 0;
+    }
+    c.retries = 0;
+    c.dupacks = 0;
+    c.rtx_deadline = 0;
+    if (c.snd_una != c.snd_nxt) {
+      c.rtx_deadline = now + c.rto_ns;  // restarted for what is still out (RFC 6298 5.3)
+      net_timer_deadline(c.rtx_deadline);
+    }
     if (fin_acked) {
       if (c.state == TcpState::FinWait1) c.state = TcpState::FinWait2;
       if (c.state == TcpState::Closing) enter_time_wait(cp);
@@ -315,6 +425,9 @@ void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& s) {
       }
     }
     file_state_changed(c.queue);
+  } else if (s.ack == c.snd_una && c.snd_una != c.snd_nxt && s.data.empty() && (s.flags & kFin) == 0 &&
+           s.window == c.snd_wnd && ++c.dupacks == 3) {
+    retransmit(c);  // fast retransmit (RFC 5681 3.2)
   }
   if (seq_le(c.snd_una, s.ack)) c.snd_wnd = s.window;
   bool ack_now = false;
@@ -546,8 +659,7 @@ class TcpSocket final : public Socket {
         default: return Errno::eisconn;
       }
       u32 dst = e.addr == kInaddrAny ? kInaddrLoopback : e.addr;
-      u32 src = TRY(route_source(dst));
-      if (is_local_address(c.local.addr) && !is_local_address(dst)) return Errno::enetunreach;
+      u32 src = TRY(route_source_from(c.local.addr, dst));
       c.reuseaddr = options().reuseaddr;
       c.reuseport = options().reuseport;
       if (c.local.port == 0) TRY(take_port(c_, 0));
@@ -568,8 +680,13 @@ class TcpSocket final : public Socket {
       c.snd_una = c.iss;
       c.snd_nxt = c.iss + 1;
       c.state = TcpState::SynSent;
+      c.adv_mss = route_mss(dst);
+      c.rto_ns = kInitialRtoNs;
+      c.retries = 0;
+      c.rtx_deadline = 0;
       tables().conns[k] = c_;
       put_segment(c, c.iss, kSyn, {});
+      arm_rtx(c);
     }
     net_process_backlog();
     if (nonblocking()) {
@@ -798,7 +915,7 @@ class TcpSocket final : public Socket {
       case kTcpQuickack: return int_option(1);
       case kTcpMaxseg: {
         auto g = net_lock().lock();
-        return int_option(c_->ever_connected ? kMss : kDefaultMss);
+        return int_option(c_->ever_connected ? c_->mss : kDefaultMss);
       }
       case kTcpCongestion: {
         std::string cc = "reno";
@@ -811,7 +928,7 @@ class TcpSocket final : public Socket {
         std::vector<u8> v(232);
         auto g = net_lock().lock();
         v[0] = static_cast<u8>(c_->state);
-        u32 mss = c_->ever_connected ? kMss : kDefaultMss;
+        u32 mss = c_->ever_connected ? c_->mss : kDefaultMss;
         for (usize i = 0; i < 4; ++i) {
           v[16 + i] = static_cast<u8>(mss >> (8 * i));  // tcpi_snd_mss
           v[20 + i] = static_cast<u8>(mss >> (8 * i));  // tcpi_rcv_mss
@@ -935,8 +1052,20 @@ void tcp_input(u32 src, u32 dst, std::span<const u8> seg) {
   usize off = usize{static_cast<u8>(seg[12] >> 4)} * 4;
   if (off < kTcpHeader || off > seg.size()) return;
   if (transport_checksum(src, dst, kIpprotoTcp, seg) != 0) return;
-  Segment s{src, dst, get16(seg, 0), get16(seg, 2), get32(seg, 4), get32(seg, 8), seg[13], get16(seg, 14),
+  Segment s{src, dst, get16(seg, 0), get16(seg, 2), get32(seg, 4), get32(seg, 8), seg[13], get16(seg, 14), 0,
             seg.subspan(off)};
+  // Options: only MSS is used; a malformed list ends the parse (the segment still counts).
+  for (usize i = kTcpHeader; i < off;) {
+    u8 kind = seg[i];
+    if (kind == 0) break;
+    if (kind == 1) {
+      ++i;
+      continue;
+    }
+    if (i + 1 >= off || seg[i + 1] < 2 || i + seg[i + 1] > off) break;
+    if (kind == 2 && seg[i + 1] == 4 && (s.flags & kSyn) != 0) s.mss = std::max<u16>(get16(seg, i + 2), 64);
+    i += seg[i + 1];
+  }
   auto& conns = tables().conns;
   auto it = conns.find(Key{dst, s.dport, src, s.sport});
   if (it != conns.end()) {
@@ -955,6 +1084,46 @@ void tcp_input(u32 src, u32 dst, std::span<const u8> seg) {
     return;
   }
   if ((s.flags & kRst) == 0) send_reset_for(src, s.sport, dst, s.dport, s.seq, s.ack, (s.flags & kAck) != 0, s.len());
+}
+
+u64 tcp_timers(u64 now) {
+  reap();
+  u64 next = 0;
+  std::vector<std::shared_ptr<TcpCore>> due;
+  for (const auto& [key, c] : tables().conns) {
+    if (c->rtx_deadline == 0) continue;
+    if (c->rtx_deadline <= now) {
+      due.push_back(c);
+    } else {
+      next = next == 0 ? c->rtx_deadline : std::min(next, c->rtx_deadline);
+    }
+  }
+  for (const auto& c : due) {
+    c->rtx_deadline = 0;
+    bool probing = c->snd_una == c->snd_nxt;  // a zero-window probe, not a retransmission
+    if (probing && c->snd.size() == 0) continue;
+    u32 limit = c->state == TcpState::SynSent ? kSynRetries
+                : c->state == TcpState::SynReceived ? kSynAckRetries : kRetries2;
+    if (!probing && ++c->retries > limit) {
+      if (c->state == TcpState::SynReceived) {
+        finish(c);  // a half-open connection from the SYN queue simply goes
+        continue;
+      }
+      c->err = static_cast<int>(Errno::etimedout);
+      if (c->state != TcpState::SynSent) put_segment(*c, c->snd_nxt, kRst | kAck, {});
+      finish(c);
+      continue;
+    }
+    retransmit(*c);
+    c->rto_ns = std::min(c->rto_ns * 2, kMaxRtoNs);  // back off (RFC 6298 5.5)
+    c->rtx_deadline = now + c->rto_ns;
+    next = next == 0 ? c->rtx_deadline : std::min(next, c->rtx_deadline);
+  }
+  if (!tables().deadlines.empty()) {
+    u64 d = tables().deadlines.front().first;
+    next = next == 0 ? d : std::min(next, d);
+  }
+  return next;
 }
 
 Result<std::shared_ptr<Socket>> make_tcp_socket(Thread& self, u32 flags) {

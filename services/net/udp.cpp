@@ -135,8 +135,7 @@ class UdpSocket final : public Socket {
     InetEndpoint e = TRY(parse_sockaddr_in(addr, false));
     if (local_.port == 0) TRY(hash(0));
     u32 dst = e.addr == kInaddrAny ? kInaddrLoopback : e.addr;
-    u32 src = TRY(route_source(dst));
-    if (local_.addr == kInaddrAny) local_.addr = src;
+    local_.addr = TRY(route_source_from(local_.addr, dst));
     remote_ = InetEndpoint{dst, e.port};
     file_state_changed(queue_);
     return {};
@@ -178,9 +177,7 @@ class UdpSocket final : public Socket {
       if ((shutdown_ & kSendShutdown) != 0) return Errno::epipe;
       if (local_.port == 0) TRY(hash(0));
       u32 to = dst.addr == kInaddrAny ? kInaddrLoopback : dst.addr;
-      // A loopback source never leaves the host (ip_route_output: EINVAL).
-      if (is_local_address(local_.addr) && !is_local_address(to)) return Errno::einval;
-      u32 src = local_.addr != kInaddrAny ? local_.addr : TRY(route_source(to));
+      u32 src = TRY(route_source_from(local_.addr, to));
       put16(udp, 0, local_.port);
       put16(udp, 2, dst.port);
       put16(udp, 4, static_cast<u16>(udp.size()));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,27 @@
 
 namespace ostd::host {
 
+/// A host port forwarded into the guest (`--publish`), as QEMU's hostfwd.
+struct PortForward {
+  bool udp = false;
+  u32 host_addr = 0x7f000001;  // host order
+  u16 host_port = 0;
+  u16 guest_port = 0;
+  std::string text;  // as given, for messages
+};
+
+/// The guest's network (ostd/dev/nic.h): user networking through libslirp, or none.
+struct NetConfig {
+  bool user = true;
+  std::vector<PortForward> publish;
+};
+
+/// Parses a --publish value, [HOSTADDR:]HOSTPORT:GUESTPORT[/udp|/tcp]; nullopt when malformed.
+std::optional<PortForward> parse_publish(const std::string& text);
+
 struct Config {
+  /// The guest's network interface.
+  NetConfig net;
   /// Bytes of physical memory (the memfd). Fixed by the first run_kernel() of the process.
   u64 mem_bytes = 512ull << 20;
   /// Timer interrupt rate.

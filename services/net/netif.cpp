@@ -1,0 +1,411 @@
+// Network interfaces and what sits between IPv4 and a wire: the loopback interface, the
+// Ethernet interface on the backend's NIC (ostd/dev/nic.h), routing, ARP (RFC 826) and the net
+// task — the kernel's softirq — that takes frames off the NIC and runs the stack's timers.
+//
+// eth0 is configured as QEMU's user network configures a guest: 10.0.2.15/24, the gateway at
+// 10.0.2.2, the DNS proxy at 10.0.2.3. Packets for one of our own addresses go through lo, as
+// Linux routes them (the local table).
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <map>
+
+#include <ostd/dev/nic.h>
+#include <ostd/format.h>
+#include <ostd/log.h>
+#include <ostd/task.h>
+#include <ostd/time.h>
+
+#include "fs/vfs.h"
+#include "net/inet.h"
+
+#include <ostd/enforce.h>
+
+namespace services {
+
+using ostd::Errno;
+using ostd::Result;
+using ostd::u16;
+using ostd::u32;
+using ostd::u64;
+using ostd::u8;
+using ostd::usize;
+
+namespace {
+
+constexpr ostd::Logger kLog{"net"};
+constexpr u16 kEtherTypeIpv4 = 0x0800, kEtherTypeArp = 0x0806;
+constexpr usize kEthHeader = 14, kArpPacket = 28, kMinFrame = 60;
+constexpr u32 kEthAddr = 0x0a00020f, kEthPrefix = 24, kGateway = 0x0a000202, kDns = 0x0a000203;
+constexpr u64 kArpRetryNs = ostd::kNsPerSec;
+constexpr u64 kArpReachableNs = 60 * ostd::kNsPerSec;
+constexpr u64 kTimerPollNs = 200 * ostd::kNsPerMs;
+constexpr int kArpTries = 3;          // mcast_solicit
+constexpr usize kArpQueue = 64;       // packets held per unresolved neighbour
+constexpr std::array<u8, 6> kBroadcastMac = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+struct Neighbour {
+  std::array<u8, 6> mac{};
+  bool resolved = false;
+  u64 expires = 0;     // resolved: when to ask again; unresolved: the next retry
+  int tries = 0;
+  std::deque<std::vector<u8>> pending;  // IPv4 packets waiting for the answer
+};
+
+struct NetState {
+  std::vector<std::unique_ptr<NetInterface>> interfaces;
+  std::map<u32, Neighbour> neighbours;
+  NetInterface* eth = nullptr;
+  // The net task: woken by the NIC's interrupt and by earlier timer deadlines.
+  ostd::WaitQueue wake;
+  std::atomic<bool> rx_pending{false};
+  std::atomic<bool> kicked{false};
+  u64 sleeping_until = 0;  // the deadline the task sleeps to (0: it is awake)
+  u64 generation = 0;
+};
+
+NetState& state() {
+  static NetState s;
+  return s;
+}
+
+std::array<u8, 6> mac_at(std::span<const u8> p, usize at) {
+  std::array<u8, 6> m{};
+  std::copy_n(p.begin() + static_cast<long>(at), 6, m.begin());
+  return m;
+}
+
+void put_mac(std::vector<u8>& f, usize at, const std::array<u8, 6>& m) {
+  std::copy(m.begin(), m.end(), f.begin() + static_cast<long>(at));
+}
+
+void eth_transmit(NetInterface& dev, const std::array<u8, 6>& dst, u16 type, std::span<const u8> payload) {
+  std::vector<u8> f(std::max(kMinFrame, kEthHeader + payload.size()));
+  put_mac(f, 0, dst);
+  put_mac(f, 6, dev.mac);
+  put16(f, 12, type);
+  std::copy(payload.begin(), payload.end(), f.begin() + kEthHeader);
+  if (ostd::nic::transmit(f).is_error()) {
+    ++dev.tx_dropped;
+    return;
+  }
+  ++dev.tx_packets;
+  dev.tx_bytes += f.size();
+}
+
+void arp_send(NetInterface& dev, u16 oper, const std::array<u8, 6>& tha, u32 tpa, const std::array<u8, 6>& dst) {
+  std::vector<u8> a(kArpPacket);
+  put16(a, 0, 1);  // Ethernet
+  put16(a, 2, kEtherTypeIpv4);
+  a[4] = 6;
+  a[5] = 4;
+  put16(a, 6, oper);
+  put_mac(a, 8, dev.mac);
+  put32(a, 14, dev.addr);
+  put_mac(a, 18, tha);
+  put32(a, 24, tpa);
+  eth_transmit(dev, dst, kEtherTypeArp, a);
+}
+
+void arp_input(NetInterface& dev, std::span<const u8> a) {
+  if (a.size() < kArpPacket || get16(a, 0) != 1 || get16(a, 2) != kEtherTypeIpv4 || a[4] != 6 || a[5] != 4) {
+    ++dev.rx_dropped;
+    return;
+  }
+  u16 oper = get16(a, 6);
+  auto sha = mac_at(a, 8);
+  u32 spa = get32(a, 14), tpa = get32(a, 24);
+  if (spa == 0 || sha == kBroadcastMac || (sha[0] & 1) != 0) return;
+  NetState& st = state();
+  // RFC 826: update a known sender; learn it when the packet is for us.
+  auto it = st.neighbours.find(spa);
+  if (it == st.neighbours.end() && tpa == dev.addr) it = st.neighbours.emplace(spa, Neighbour{}).first;
+  if (it != st.neighbours.end()) {
+    Neighbour& n = it->second;
+    n.mac = sha;
+    n.resolved = true;
+    n.tries = 0;
+    n.expires = ostd::monotonic_ns() + kArpReachableNs;
+    auto pending = std::move(n.pending);
+    n.pending.clear();
+    for (const auto& p : pending) eth_transmit(dev, sha, kEtherTypeIpv4, p);
+  }
+  if (oper == 1 && tpa == dev.addr) arp_send(dev, 2, sha, spa, sha);
+}
+
+// An IPv4 packet to `next_hop` on the Ethernet interface: at once when the neighbour is known,
+// else after ARP finds it.
+void neighbour_output(NetInterface& dev, u32 next_hop, std::vector<u8> packet) {
+  u32 bcast = dev.addr | ~dev.netmask();
+  if (next_hop == 0xffffffff || next_hop == bcast) {
+    eth_transmit(dev, kBroadcastMac, kEtherTypeIpv4, packet);
+    return;
+  }
+  NetState& st = state();
+  u64 now = ostd::monotonic_ns();
+  Neighbour& n = st.neighbours[next_hop];
+  if (n.resolved && now < n.expires) {
+    eth_transmit(dev, n.mac, kEtherTypeIpv4, packet);
+    return;
+  }
+  if (n.resolved) {  // stale: used while it is asked again (Linux's STALE/PROBE)
+    eth_transmit(dev, n.mac, kEtherTypeIpv4, packet);
+    n.resolved = false;
+    n.tries = 1;
+    n.expires = now + kArpRetryNs;
+    arp_send(dev, 1, n.mac, next_hop, n.mac);
+    return;
+  }
+  if (n.pending.size() >= kArpQueue) {
+    n.pending.pop_front();
+    ++dev.tx_dropped;
+  }
+  n.pending.push_back(std::move(packet));
+  if (n.tries == 0) {
+    n.tries = 1;
+    n.expires = now + kArpRetryNs;
+    arp_send(dev, 1, {}, next_hop, kBroadcastMac);
+    net_timer_deadline(n.expires);
+  }
+}
+
+// ARP retries and expiry; returns the next deadline (0: none).
+u64 arp_timers(u64 now) {
+  NetState& st = state();
+  u64 next = 0;
+  for (auto it = st.neighbours.begin(); it != st.neighbours.end();) {
+    Neighbour& n = it->second;
+    if (!n.resolved && n.tries > 0 && n.expires <= now) {
+      if (n.tries >= kArpTries) {
+        if (st.eth != nullptr) st.eth->tx_dropped += n.pending.size();
+        it = st.neighbours.erase(it);  // unreachable: what waited is dropped
+        continue;
+      }
+      ++n.tries;
+      n.expires = now + kArpRetryNs;
+      if (st.eth != nullptr) arp_send(*st.eth, 1, {}, it->first, kBroadcastMac);
+    }
+    if (!n.resolved && n.tries > 0) next = next == 0 ? n.expires : std::min(next, n.expires);
+    ++it;
+  }
+  return next;
+}
+
+void eth_input(NetInterface& dev, std::span<const u8> f) {
+  if (f.size() < kEthHeader) {
+    ++dev.rx_dropped;
+    return;
+  }
+  auto dst = mac_at(f, 0);
+  if (dst != dev.mac && dst != kBroadcastMac) {
+    ++dev.rx_dropped;  // another station's, or multicast we did not join
+    return;
+  }
+  ++dev.rx_packets;
+  dev.rx_bytes += f.size();
+  u16 type = get16(f, 12);
+  auto payload = f.subspan(kEthHeader);
+  if (type == kEtherTypeIpv4) {
+    ipv4_input(payload);
+  } else if (type == kEtherTypeArp) {
+    arp_input(dev, payload);
+  } else {
+    ++dev.rx_dropped;
+  }
+}
+
+void net_task(u64 generation) {
+  NetState& st = state();
+  std::vector<u8> frame(ostd::kPageSize);
+  for (;;) {
+    if (st.generation != generation) return;  // a later boot's task took over
+    while (st.eth != nullptr) {
+      auto r = ostd::nic::receive(frame);
+      if (r.is_error()) break;
+      auto g = net_lock().lock();
+      eth_input(*st.eth, std::span<const u8>(frame).first(r.value()));
+    }
+    // The timers are looked at every kTimerPollNs at least, so arming one (every segment
+    // sent) never has to wake this task: no deadline is sooner than the smallest RTO.
+    u64 next = 0;
+    {
+      auto g = net_lock().lock();
+      u64 now = ostd::monotonic_ns();
+      next = now + kTimerPollNs;
+      for (u64 d : {arp_timers(now), ipv4_timers(now), tcp_timers(now)}) {
+        if (d != 0) next = std::min(next, d);
+      }
+      st.sleeping_until = next;
+      st.kicked.store(false, std::memory_order_relaxed);
+    }
+    net_process_backlog();
+    u64 now = ostd::monotonic_ns();
+    std::optional<u64> timeout = next > now ? next - now : 1;
+    (void)st.wake.wait_until(
+        [&st] { return st.rx_pending.exchange(false) || st.kicked.load(std::memory_order_relaxed); }, timeout);
+    auto g = net_lock().lock();
+    st.sleeping_until = 0;
+  }
+}
+
+}  // namespace
+
+u32 NetInterface::netmask() const { return prefix == 0 ? 0 : ~u32{0} << (32 - prefix); }
+
+void net_timer_deadline(u64 deadline_ns) {
+  NetState& st = state();
+  if (st.sleeping_until != 0 && deadline_ns < st.sleeping_until) {
+    st.sleeping_until = deadline_ns;
+    st.kicked.store(true, std::memory_order_relaxed);
+    st.wake.wake_all();
+  }
+}
+
+const std::vector<std::unique_ptr<NetInterface>>& net_interfaces() { return state().interfaces; }
+
+NetInterface* interface_by_index(int index) {
+  for (auto& i : state().interfaces) {
+    if (i->index == index) return i.get();
+  }
+  return nullptr;
+}
+
+NetInterface* interface_by_name(std::string_view name) {
+  for (auto& i : state().interfaces) {
+    if (i->name == name) return i.get();
+  }
+  return nullptr;
+}
+
+bool is_local_address(u32 addr) {
+  if ((addr >> 24) == 127) return true;
+  for (auto& i : state().interfaces) {
+    if (i->addr == addr && (i->flags & kIffUp) != 0) return true;
+  }
+  return false;
+}
+
+Result<Route> route_lookup(u32 dst) {
+  NetState& st = state();
+  if (st.interfaces.empty()) return Errno::enetunreach;
+  NetInterface* lo = st.interfaces.front().get();
+  if (dst == kInaddrAny) dst = kInaddrLoopback;
+  if ((dst >> 24) == 127) return Route{lo, dst, kInaddrLoopback};
+  if (is_local_address(dst)) return Route{lo, dst, dst};
+  NetInterface* eth = st.eth;
+  if (eth == nullptr || (eth->flags & kIffUp) == 0) return Errno::enetunreach;
+  if (dst == 0xffffffff || (dst & eth->netmask()) == (eth->addr & eth->netmask())) return Route{eth, dst, eth->addr};
+  return Route{eth, kGateway, eth->addr};
+}
+
+Result<u32> route_source(u32 dst) { return TRY(route_lookup(dst)).src; }
+
+Result<u32> route_source_from(u32 bound, u32 dst) {
+  // A loopback source cannot leave through a real interface (__mkroute_output's EINVAL; said
+  // before the route is looked up, so a kernel without eth0 answers as one with it).
+  if ((bound >> 24) == 127 && !is_local_address(dst == kInaddrAny ? kInaddrLoopback : dst)) return Errno::einval;
+  Route r = TRY(route_lookup(dst));
+  return bound == kInaddrAny ? r.src : bound;
+}
+
+void interface_output(const Route& r, std::vector<u8> packet) {
+  if (r.dev == state().eth) neighbour_output(*r.dev, r.next_hop, std::move(packet));
+}
+
+void net_init() {
+  NetState& st = state();
+  {
+    auto g = net_lock().lock();
+    st.interfaces.clear();
+    st.neighbours.clear();
+    st.eth = nullptr;
+    auto lo = std::make_unique<NetInterface>();
+    lo->index = 1;
+    lo->name = "lo";
+    lo->flags = kIffUp | kIffLoopback | kIffRunning | kIffLowerUp;
+    lo->mtu = 65536;
+    lo->addr = kInaddrLoopback;
+    lo->prefix = 8;
+    st.interfaces.push_back(std::move(lo));
+    if (auto info = ostd::nic::info()) {
+      auto eth = std::make_unique<NetInterface>();
+      eth->index = 2;
+      eth->name = "eth0";
+      eth->flags = kIffUp | kIffBroadcast | kIffRunning | kIffMulticast | kIffLowerUp;
+      eth->mac = info->mac;
+      eth->mtu = info->mtu;
+      eth->addr = kEthAddr;
+      eth->prefix = kEthPrefix;
+      eth->gateway = kGateway;
+      st.eth = eth.get();
+      st.interfaces.push_back(std::move(eth));
+    }
+    ++st.generation;
+    st.sleeping_until = 0;
+  }
+  if (st.eth != nullptr) {
+    auto r = ostd::nic::on_receive([] {
+      state().rx_pending.store(true);
+      state().wake.wake_all();
+    });
+    if (r.is_error()) kLog.warn("eth0: no receive interrupt: {}", r.error());
+  }
+  u64 gen = st.generation;
+  auto t = ostd::Task::spawn([gen] { net_task(gen); }, ostd::TaskOptions{"net", 0});
+  if (t.is_error()) kLog.warn("cannot start the net task: {}", t.error());
+}
+
+std::string dns_resolv_conf() {
+  if (state().eth == nullptr) return {};
+  return ostd::format("nameserver {}.{}.{}.{}\n", kDns >> 24, (kDns >> 16) & 0xff, (kDns >> 8) & 0xff, kDns & 0xff);
+}
+
+std::string proc_net_dev() {
+  auto g = net_lock().lock();
+  std::string s =
+      "Inter-|   Receive                                                |  Transmit\n"
+      " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n";
+  for (auto& i : state().interfaces) {
+    std::string name = i->name + ":";
+    if (name.size() < 6) name.insert(0, 6 - name.size(), ' ');
+    auto col = [](u64 v, usize w) {
+      std::string t = ostd::format("{}", v);
+      if (t.size() < w) t.insert(0, w - t.size(), ' ');
+      return t;
+    };
+    s += name + col(i->rx_bytes, 8) + col(i->rx_packets, 8) + col(0, 5) + col(i->rx_dropped, 5) + col(0, 5) + col(0, 6) +
+         col(0, 11) + col(0, 10) + " " + col(i->tx_bytes, 8) + col(i->tx_packets, 8) + col(0, 5) + col(i->tx_dropped, 5) +
+         col(0, 5) + col(0, 6) + col(0, 8) + col(0, 11) + "\n";
+  }
+  return s;
+}
+
+std::string proc_net_route() {
+  auto g = net_lock().lock();
+  std::string s = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n";
+  NetInterface* eth = state().eth;
+  if (eth == nullptr) return s;
+  auto le = [](u32 a) {
+    return hex_field((a >> 24) | ((a >> 8) & 0xff00) | ((a << 8) & 0xff0000) | (a << 24), 8);
+  };
+  s += eth->name + "\t" + le(0) + "\t" + le(eth->gateway) + "\t0003\t0\t0\t0\t" + le(0) + "\t0\t0\t0\n";
+  s += eth->name + "\t" + le(eth->addr & eth->netmask()) + "\t" + le(0) + "\t0001\t0\t0\t0\t" + le(eth->netmask()) +
+       "\t0\t0\t0\n";
+  return s;
+}
+
+std::string proc_net_arp() {
+  auto g = net_lock().lock();
+  std::string s = "IP address       HW type     Flags       HW address            Mask     Device\n";
+  for (const auto& [ip, n] : state().neighbours) {
+    if (!n.resolved) continue;
+    std::string a = ostd::format("{}.{}.{}.{}", ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff, ip & 0xff);
+    a.resize(17, ' ');
+    std::string mac;
+    for (usize k = 0; k < 6; ++k) mac += (k ? ":" : "") + hex_field(n.mac[k], 2, false);
+    s += a + "0x1         0x2         " + mac + "     *        eth0\n";
+  }
+  return s;
+}
+
+}  // namespace services

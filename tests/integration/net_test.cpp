@@ -1,0 +1,269 @@
+// The guest's network as a user meets it: eth0 on QEMU's user network (libslirp), the host
+// reached at 10.0.2.2, host ports published into the guest, and --net none. The host side of
+// every exchange is this test process, so nothing here needs the outside world.
+#include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// umk started with its stdout and stderr in one pipe, read to the end by finish().
+class UmkProcess {
+ public:
+  explicit UmkProcess(const std::vector<std::string>& args) {
+    int p[2];
+    EXPECT_EQ(pipe(p), 0);
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(p[1], 1);
+      dup2(p[1], 2);
+      close(p[0]);
+      std::vector<std::string> all = {UMK_PATH, "run"};
+      all.insert(all.end(), args.begin(), args.end());
+      std::vector<char*> argv;
+      for (auto& a : all) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(UMK_PATH, argv.data());
+      _exit(99);
+    }
+    close(p[1]);
+    fd_ = p[0];
+  }
+  ~UmkProcess() {
+    if (pid_ > 0 && !done_) {
+      kill(pid_, SIGKILL);
+      finish();
+    }
+  }
+  UmkProcess(const UmkProcess&) = delete;
+  UmkProcess& operator=(const UmkProcess&) = delete;
+
+  bool exited() {
+    if (done_) return true;
+    int st = 0;
+    if (waitpid(pid_, &st, WNOHANG) != pid_) return false;
+    record(st);
+    return true;
+  }
+  // Waits for the end (killing umk after `limit`); the status and everything it printed.
+  std::pair<int, std::string> finish(std::chrono::seconds limit = std::chrono::seconds(40)) {
+    std::string out;
+    auto end = Clock::now() + limit;
+    for (;;) {
+      pollfd p{fd_, POLLIN, 0};
+      int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now()).count());
+      if (left <= 0) {
+        kill(pid_, SIGKILL);
+        out += "\n[killed: still running after the time limit]";
+        left = 5000;
+      }
+      if (poll(&p, 1, left) <= 0) break;
+      char buf[4096];
+      ssize_t n = read(fd_, buf, sizeof buf);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    close(fd_);
+    if (!done_) {
+      int st = 0;
+      waitpid(pid_, &st, 0);
+      record(st);
+    }
+    return {status_, out};
+  }
+
+ private:
+  void record(int st) {
+    done_ = true;
+    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  bool done_ = false;
+  int status_ = -1;
+};
+
+// A socket bound to 127.0.0.1 on a port the kernel picks.
+int bound_socket(int type, uint16_t& port) {
+  int s = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  socklen_t len = sizeof a;
+  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  port = ntohs(a.sin_port);
+  return s;
+}
+
+std::string body_of(size_t size) {
+  std::string b(size, '\0');
+  for (size_t i = 0; i < size; ++i) b[i] = static_cast<char>('a' + (i * 31 + i / 1000) % 26);
+  return b;
+}
+
+std::string host_md5(const std::string& data) {
+  char path[] = "/tmp/umk-net-XXXXXX";
+  int fd = mkstemp(path);
+  EXPECT_EQ(write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  close(fd);
+  std::string cmd = std::string("md5sum < ") + path;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[64] = {};
+  EXPECT_NE(fgets(buf, sizeof buf, p), nullptr);
+  pclose(p);
+  unlink(path);
+  return std::string(buf).substr(0, 32);
+}
+
+std::vector<std::string> busybox(const std::vector<std::string>& umk_options, const std::string& script) {
+  std::vector<std::string> a = umk_options;
+  a.insert(a.end(), {"--initramfs", ROOTFS_CPIO, "--", "/bin/sh", "-c", script});
+  return a;
+}
+
+TEST(Net, GuestFetchesFromAServerOnTheHostAt10_0_2_2) {
+  // 1 MiB: hundreds of segments through the guest's receive window and the NIC's queues.
+  const std::string body = body_of(1 << 20);
+  uint16_t port = 0;
+  int ls = bound_socket(SOCK_STREAM, port);
+  ASSERT_EQ(listen(ls, 4), 0);
+  std::thread server([&] {
+    int c = accept(ls, nullptr, nullptr);
+    if (c < 0) return;
+    char req[4096];
+    (void)read(c, req, sizeof req);
+    std::string head = "HTTP/1.0 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+    std::string all = head + body;
+    for (size_t off = 0; off < all.size();) {
+      ssize_t n = write(c, all.data() + off, all.size() - off);
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+    close(c);
+  });
+  UmkProcess u(busybox({}, "wget -q -O /tmp/f http://10.0.2.2:" + std::to_string(port) +
+                                "/file && wc -c < /tmp/f && md5sum < /tmp/f"));
+  auto [status, out] = u.finish();
+  shutdown(ls, SHUT_RDWR);
+  server.join();
+  close(ls);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find(std::to_string(body.size()) + "\n"), std::string::npos) << out;
+  EXPECT_NE(out.find(host_md5(body)), std::string::npos) << out;
+}
+
+TEST(Net, GuestTalksUdpToTheHostWithFragmentsBothWays) {
+  uint16_t port = 0;
+  int s = bound_socket(SOCK_DGRAM, port);
+  std::atomic<int> answered{0};
+  std::thread server([&] {
+    std::vector<char> buf(65536);
+    for (;;) {
+      sockaddr_in from{};
+      socklen_t len = sizeof from;
+      ssize_t n = recvfrom(s, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+      if (n <= 0) return;
+      std::string reply(buf.data(), static_cast<size_t>(n));
+      std::reverse(reply.begin(), reply.end());
+      sendto(s, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
+      ++answered;
+    }
+  });
+  for (std::string size : {"100", "4000", "20000"}) {
+    UmkProcess u({"--initramfs", GUESTS_CPIO, "--", "/udp-client", "10.0.2.2", std::to_string(port), size});
+    auto [status, out] = u.finish();
+    EXPECT_EQ(status, 0) << "size " << size << ": " << out;
+    EXPECT_EQ(out, "reply " + size + " ok\n");
+  }
+  shutdown(s, SHUT_RDWR);
+  server.join();
+  close(s);
+  EXPECT_GE(answered.load(), 3);
+}
+
+TEST(Net, HostReachesAGuestServerThroughPublish) {
+  uint16_t port = 0;
+  close(bound_socket(SOCK_STREAM, port));  // a free port, most likely still free below
+  const std::string message = "through the published port";
+  UmkProcess u(busybox({"--publish", std::to_string(port) + ":8080"}, "nc -l -p 8080"));
+  // The forward exists from the start, but the guest listens a little later: until then the
+  // guest resets what slirp forwards. Send until the guest's nc has taken one and ended.
+  auto end = Clock::now() + std::chrono::seconds(30);
+  while (!u.exited() && Clock::now() < end) {
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+      (void)write(c, (message + "\n").data(), message.size() + 1);
+      shutdown(c, SHUT_WR);
+      char b[64];
+      while (read(c, b, sizeof b) > 0) {
+      }
+    }
+    close(c);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto [status, out] = u.finish();
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(out, message + "\n");
+}
+
+TEST(Net, NetNoneLeavesOnlyLoopback) {
+  UmkProcess u(busybox({"--net", "none"}, "cat /proc/net/dev; wget -q -O - http://10.0.2.2:1/ 2>&1; echo rc=$?"));
+  auto [status, out] = u.finish();
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("lo:"), std::string::npos) << out;
+  EXPECT_EQ(out.find("eth0"), std::string::npos) << out;
+  EXPECT_NE(out.find("Network is unreachable"), std::string::npos) << out;
+  EXPECT_NE(out.find("rc=1"), std::string::npos) << out;
+}
+
+TEST(Net, DefaultNetHasEth0AndResolvConf) {
+  UmkProcess u(busybox({}, "cat /etc/resolv.conf; grep -c eth0 /proc/net/dev; cat /proc/net/route"));
+  auto [status, out] = u.finish();
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("nameserver 10.0.2.3\n1\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("eth0\t00000000\t0202000A\t0003"), std::string::npos) << out;  // default via 10.0.2.2
+}
+
+TEST(Net, PublishingATakenHostPortFailsBeforeBoot) {
+  uint16_t port = 0;
+  int s = bound_socket(SOCK_STREAM, port);
+  ASSERT_EQ(listen(s, 1), 0);
+  UmkProcess u(busybox({"--publish", std::to_string(port) + ":80"}, "echo booted"));
+  auto [status, out] = u.finish();
+  close(s);
+  EXPECT_EQ(status, 125) << out;
+  EXPECT_NE(out.find("--publish " + std::to_string(port) + ":80: cannot listen"), std::string::npos) << out;
+  EXPECT_EQ(out.find("booted"), std::string::npos) << out;
+}
+
+TEST(Net, MalformedPublishIsAUsageError) {
+  for (std::string bad : {"80", "x:80", "1:2:3:4", "0:80", "80:70000", "80:80/sctp", "999.1.1.1:80:80"}) {
+    UmkProcess u(busybox({"--publish", bad}, "true"));
+    auto [status, out] = u.finish();
+    EXPECT_EQ(status, 2) << bad << ": " << out;
+    EXPECT_NE(out.find("--publish needs"), std::string::npos) << bad << ": " << out;
+  }
+}
+
+}  // namespace
