@@ -47,6 +47,7 @@ int kernel_main() {
   if (init.is_error()) {
     kLog.error("cannot run {}: {} ({}){}", info.init_argv[0], ostd::errno_message(init.error()), init.error(),
                init.error() == Errno::enoexec ? ": not an x86-64 ELF executable or script this kernel can run" : "");
+    net_shutdown();
     // As a shell reports: 127 when the program is missing, 126 when it cannot run.
     return init.error() == Errno::enoent || init.error() == Errno::enotdir ? 127 : 126;
   }
@@ -71,6 +72,7 @@ int kernel_main() {
       kLog.warn("shutdown: process {} ({}) did not end", q->pid(), q->comm);
     }
   }
+  net_shutdown();
   return status;
 }
 

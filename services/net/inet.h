@@ -77,6 +77,8 @@ struct NetInterface {
 /// Sets the interfaces up for this boot (lo; eth0 with QEMU's user-network addresses when the
 /// backend has a NIC) and starts the net task, which receives frames and runs the timers.
 void net_init();
+/// Ends the net task (the machine is shutting down).
+void net_shutdown();
 const std::vector<std::unique_ptr<NetInterface>>& net_interfaces();
 NetInterface* interface_by_index(int index);
 NetInterface* interface_by_name(std::string_view name);

@@ -61,7 +61,9 @@ struct NetState {
   std::atomic<bool> rx_pending{false};
   std::atomic<bool> kicked{false};
   u64 sleeping_until = 0;  // the deadline the task sleeps to (0: it is awake)
-  u64 generation = 0;
+  u64 generation = 0;      // boots; a task of an earlier one ends
+  bool running = false;    // this boot's task has not ended
+  ostd::WaitQueue ended;
 };
 
 NetState& state() {
@@ -218,7 +220,14 @@ void net_task(u64 generation) {
   NetState& st = state();
   std::vector<u8> frame(ostd::kPageSize);
   for (;;) {
-    if (st.generation != generation) return;  // a later boot's task took over
+    if (st.generation != generation) {  // net_shutdown(), or a later boot's task took over
+      auto g = net_lock().lock();
+      if (st.generation == generation + 1) {
+        st.running = false;
+        st.ended.wake_all();
+      }
+      return;
+    }
     while (st.eth != nullptr) {
       auto r = ostd::nic::receive(frame);
       if (r.is_error()) break;
@@ -242,7 +251,11 @@ void net_task(u64 generation) {
     u64 now = ostd::monotonic_ns();
     std::optional<u64> timeout = next > now ? next - now : 1;
     (void)st.wake.wait_until(
-        [&st] { return st.rx_pending.exchange(false) || st.kicked.load(std::memory_order_relaxed); }, timeout);
+        [&st, generation] {
+          return st.rx_pending.exchange(false) || st.kicked.load(std::memory_order_relaxed) ||
+                 st.generation != generation;
+        },
+        timeout);
     auto g = net_lock().lock();
     st.sleeping_until = 0;
   }
@@ -352,7 +365,23 @@ void net_init() {
   }
   u64 gen = st.generation;
   auto t = ostd::Task::spawn([gen] { net_task(gen); }, ostd::TaskOptions{"net", 0});
-  if (t.is_error()) kLog.warn("cannot start the net task: {}", t.error());
+  if (t.is_error()) {
+    kLog.warn("cannot start the net task: {}", t.error());
+    return;
+  }
+  st.running = true;
+}
+
+void net_shutdown() {
+  NetState& st = state();
+  {
+    auto g = net_lock().lock();
+    if (!st.running) return;
+    ++st.generation;
+    st.kicked.store(true);
+  }
+  st.wake.wake_all();
+  (void)st.ended.wait_until([&st] { return !st.running; }, ostd::kNsPerSec);
 }
 
 std::string dns_resolv_conf() {

@@ -129,6 +129,7 @@ Usage run_once(const std::vector<unsigned char>& cpio) {
   ostd::host::Config cfg;
   cfg.mem_bytes = 256ull << 20;
   cfg.catch_fatal_signals = false;  // libFuzzer and the sanitizers report crashes
+  cfg.net.user = false;  // the guest's packets must not reach the host's network
   if (const char* p = std::getenv("UMK_PLATFORM"); p != nullptr && *p != '\0') cfg.platform = p;
   ostd::BootInfo info;
   info.init_argv = {"/x"};
