@@ -48,6 +48,11 @@ struct SlirpTimer {
 
 struct Nic {
   bool enabled = false;
+  // The test NIC (NetConfig::test_nic): no slirp; the wire is this process. Injected frames
+  // wait in `held` until the guest sends its first frame; what it sends collects in `sent`.
+  bool test = false;
+  bool holding = true;
+  std::deque<std::vector<u8>> held, sent;
   std::vector<PortForward> forwards;
   Slirp* slirp = nullptr;
   std::thread thread;
@@ -215,6 +220,12 @@ void slirp_thread(Nic* n) {
 
 std::string nic_start(const NetConfig& config) {
   Nic& n = nic();
+  if (config.test_nic) {
+    n.enabled = true;
+    n.test = true;
+    n.holding = true;
+    return {};
+  }
   if (!config.user || n.slirp != nullptr) return {};
   SlirpConfig sc{};
   sc.version = 3;
@@ -259,6 +270,16 @@ std::string nic_start(const NetConfig& config) {
 
 void nic_stop() {
   Nic& n = nic();
+  if (n.test) {
+    std::lock_guard g(n.lock);
+    n.enabled = n.test = false;
+    n.held.clear();
+    n.rx.clear();
+    n.line_number.store(-1);
+    n.line.reset();
+    n.handler = nullptr;
+    return;
+  }
   if (n.slirp == nullptr) return;
   n.stop.store(true, std::memory_order_release);
   notify(&n);
@@ -277,6 +298,20 @@ void nic_stop() {
   n.handler = nullptr;
 }
 
+void test_nic_inject(std::vector<u8> frame) {
+  Nic& n = nic();
+  std::lock_guard g(n.lock);
+  if (n.held.size() < kQueueFrames) n.held.push_back(std::move(frame));
+}
+
+std::vector<std::vector<u8>> test_nic_take_sent() {
+  Nic& n = nic();
+  std::lock_guard g(n.lock);
+  std::vector<std::vector<u8>> out(std::make_move_iterator(n.sent.begin()), std::make_move_iterator(n.sent.end()));
+  n.sent.clear();
+  return out;
+}
+
 }  // namespace ostd::host
 
 namespace ostd::nic {
@@ -292,6 +327,7 @@ Result<void> transmit(std::span<const u8> frame) {
   auto& n = nic();
   if (!n.enabled) return Errno::enodev;
   if (frame.size() < kEthHeader || frame.size() > kEthHeader + host::kMtu) return Errno::einval;
+  bool release = false;
   {
     irq::DisabledGuard irqs;
     std::lock_guard g(n.lock);
@@ -299,9 +335,25 @@ Result<void> transmit(std::span<const u8> frame) {
       ++n.counters.tx_dropped;
       return Errno::enobufs;
     }
-    n.tx.emplace_back(frame.begin(), frame.end());
     ++n.counters.tx_frames;
     n.counters.tx_bytes += frame.size();
+    if (!n.test) {
+      n.tx.emplace_back(frame.begin(), frame.end());
+    } else {
+      if (n.sent.size() >= host::kQueueFrames) n.sent.pop_front();
+      n.sent.emplace_back(frame.begin(), frame.end());
+      release = n.holding && !n.held.empty();
+      n.holding = false;
+      while (!n.held.empty() && n.rx.size() < host::kQueueFrames) {
+        n.rx.push_back(std::move(n.held.front()));
+        n.held.pop_front();
+      }
+      n.held.clear();
+    }
+  }
+  if (n.test) {
+    if (release && n.line) n.line->raise();
+    return {};
   }
   host::notify(&n);
   return {};
@@ -319,7 +371,7 @@ Result<usize> receive(std::span<u8> dst) {
     n.rx.pop_front();
   }
   usize len = std::min(f.size(), dst.size());
-  std::memcpy(dst.data(), f.data(), len);
+  if (len > 0) std::memcpy(dst.data(), f.data(), len);
   return len;
 }
 

@@ -49,6 +49,8 @@ constexpr usize kDescSize = 16;
 constexpr u16 kVendorVirtio = 0x1af4;
 constexpr u16 kDeviceLegacyBlock = 0x1001;
 constexpr u16 kDeviceLegacyConsole = 0x1003;
+constexpr u16 kDeviceLegacyNet = 0x1000;
+constexpr u32 kNetFeatureMac = 1u << 5;  // VIRTIO_NET_F_MAC: the MAC is in the configuration
 
 constexpr u32 kBlkTypeIn = 0;
 constexpr u32 kBlkTypeOut = 1;
@@ -147,8 +149,9 @@ namespace {
 
 /// Finds the first legacy virtio function with `device_id` whose I/O-port BAR 0 holds the
 /// registers and `config_bytes` of device configuration, and starts its initialization
-/// (reset, ACKNOWLEDGE, DRIVER, no features). The caller sets up its queues and DRIVER_OK.
-Result<std::pair<ostd::IoPort, ostd::pci::Device>> open_legacy(u16 device_id, u16 config_bytes) {
+/// (reset, ACKNOWLEDGE, DRIVER, the device's share of `features`). The caller sets up its queues
+/// and DRIVER_OK.
+Result<std::pair<ostd::IoPort, ostd::pci::Device>> open_legacy(u16 device_id, u16 config_bytes, u32 features = 0) {
   for (const ostd::pci::Device& d : ostd::pci::devices()) {
     if (d.vendor_id != kVendorVirtio || d.device_id != device_id) continue;
     auto bar = ostd::pci::bar(d, 0);
@@ -162,8 +165,7 @@ Result<std::pair<ostd::IoPort, ostd::pci::Device>> open_legacy(u16 device_id, u1
     io.write8(kRegStatus, 0);  // reset
     io.write8(kRegStatus, kStatusAcknowledge);
     io.write8(kRegStatus, kStatusAcknowledge | kStatusDriver);
-    (void)io.read32(kRegDeviceFeatures);
-    io.write32(kRegGuestFeatures, 0);  // no optional features needed
+    io.write32(kRegGuestFeatures, io.read32(kRegDeviceFeatures) & features);
     return std::pair<ostd::IoPort, ostd::pci::Device>{std::move(io), d};
   }
   return Errno::enodev;
@@ -370,6 +372,98 @@ Result<usize> ConsoleDevice::try_read(ostd::VmWriter& out) {
   TRY(out.write_bytes(std::span<const u8>(pending_).subspan(pending_off_, n)));
   pending_off_ += n;
   return n;
+}
+
+// ---- NetDevice ----
+
+Result<std::shared_ptr<NetDevice>> NetDevice::probe() {
+  auto [io, d] = TRY(open_legacy(kDeviceLegacyNet, 6, kNetFeatureMac));
+  auto rx = Queue::create(io, 0);
+  auto tx = Queue::create(io, 1);
+  // Each buffer is a chain of two descriptors (the header, then the frame).
+  if (rx.is_error() || tx.is_error() || rx.value().size() < 2 * kBuffers || tx.value().size() < 2 * kBuffers) {
+    io.write8(kRegStatus, kStatusFailed);
+    return Errno::enodev;
+  }
+  std::array<u8, 6> mac{};
+  for (u16 i = 0; i < 6; ++i) mac[i] = io.read8(static_cast<u16>(kRegConfig + i));
+  auto rx_buf = TRY(ostd::DmaCoherent::alloc(kBuffers * kBufferSize / ostd::kPageSize));
+  auto tx_buf = TRY(ostd::DmaCoherent::alloc(kBuffers * kBufferSize / ostd::kPageSize));
+  auto dev = std::make_shared<NetDevice>(std::move(io), rx.release_value(), tx.release_value(), std::move(rx_buf),
+                                         std::move(tx_buf), mac);
+  for (usize b = 0; b < kBuffers; ++b) {
+    TRY(dev->post_rx(b));
+    dev->tx_free_.push_back(b);
+  }
+  dev->attach_irq(d, dev);
+  dev->io_.write8(kRegStatus, kStatusAcknowledge | kStatusDriver | kStatusDriverOk);
+  kLog.info("virtio-net at {}:{}.{}: {:x}:{:x}:{:x}:{:x}:{:x}:{:x}", d.address.bus, d.address.device,
+            d.address.function, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+  return dev;
+}
+
+void NetDevice::attach_irq(const ostd::pci::Device& d, const std::shared_ptr<NetDevice>& self) {
+  irq_ = claim_irq_for(d, "virtio-net", self, [](NetDevice& dev) {
+    (void)dev.io_.read8(kRegIsr);  // reading the ISR lowers the interrupt
+    if (dev.handler_) dev.handler_();
+  });
+}
+
+void NetDevice::on_receive(std::function<void()> handler) {
+  ostd::irq::DisabledGuard irqs;
+  handler_ = std::move(handler);
+}
+
+Result<void> NetDevice::post_rx(usize buffer) {
+  usize at = buffer * kBufferSize;
+  const std::array<Segment, 2> chain{Segment{at, kHeader, true},
+                                     Segment{at + kHeader, static_cast<u32>(kBufferSize - kHeader), true}};
+  u16 head = TRY(rx_.submit(io_, rx_buf_, chain));
+  rx_head_buffer_.at(head) = buffer;
+  return {};
+}
+
+void NetDevice::reclaim_tx() {
+  while (auto used = tx_.take_used()) tx_free_.push_back(tx_head_buffer_.at(used->first));
+}
+
+Result<void> NetDevice::transmit(std::span<const u8> frame) {
+  if (frame.size() < 14 || frame.size() > kBufferSize - kHeader) return Errno::einval;
+  ostd::MutexGuard g(lock_);
+  reclaim_tx();
+  if (tx_free_.empty()) return Errno::enobufs;
+  usize b = tx_free_.back();
+  usize at = b * kBufferSize;
+  const std::array<u8, kHeader> header{};  // no checksum offload, no segmentation
+  TRY(tx_buf_.write_bytes(at, header));
+  TRY(tx_buf_.write_bytes(at + kHeader, frame));
+  const std::array<Segment, 2> chain{Segment{at, kHeader, false},
+                                     Segment{at + kHeader, static_cast<u32>(frame.size()), false}};
+  u16 head = TRY(tx_.submit(io_, tx_buf_, chain));
+  tx_free_.pop_back();
+  tx_head_buffer_.at(head) = b;
+  return {};
+}
+
+Result<usize> NetDevice::receive(std::span<u8> dst) {
+  ostd::MutexGuard g(lock_);
+  if (!irq_) (void)io_.read8(kRegIsr);  // acknowledges the interrupt nobody takes
+  auto used = rx_.take_used();
+  if (!used) return Errno::eagain;
+  usize b = rx_head_buffer_.at(used->first);
+  usize len = used->second > kHeader ? std::min<usize>(used->second - kHeader, kBufferSize - kHeader) : 0;
+  len = std::min(len, dst.size());
+  TRY(rx_buf_.read_bytes(b * kBufferSize + kHeader, dst.first(len)));
+  TRY(post_rx(b));
+  return len;
+}
+
+std::shared_ptr<NetDevice> net_device() {
+  static const std::shared_ptr<NetDevice> dev = [] {
+    auto d = NetDevice::probe();
+    return d.is_ok() ? d.release_value() : std::shared_ptr<NetDevice>();
+  }();
+  return dev;
 }
 
 std::shared_ptr<ConsoleDevice> console_device() {

@@ -2,6 +2,8 @@
 // virtio 1.x spec, section 4.1.4.8) with split virtqueues, and the block device on top.
 #pragma once
 
+#include <array>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -127,9 +129,56 @@ class ConsoleDevice {
   ostd::usize pending_off_ = 0;
 };
 
+/// A virtio network card (spec 5.1, legacy interface): eth0 on bare metal. Frames go out
+/// through a ring of transmit buffers (reclaimed as the device finishes them) and come in
+/// through posted receive buffers; each buffer is the 10-byte virtio_net_hdr and a frame.
+class NetDevice {
+ public:
+  static constexpr ostd::usize kBuffers = 64;       // each direction
+  static constexpr ostd::usize kBufferSize = 2048;  // header and a 1514-byte frame
+  static constexpr ostd::usize kHeader = 10;        // struct virtio_net_hdr without MRG_RXBUF
+  static constexpr ostd::u32 kMtu = 1500;
+
+  /// Finds and initializes the first virtio-net PCI function; ENODEV when there is none.
+  static ostd::Result<std::shared_ptr<NetDevice>> probe();
+  NetDevice(ostd::IoPort io, Queue rx, Queue tx, ostd::DmaCoherent rx_buf, ostd::DmaCoherent tx_buf,
+            std::array<ostd::u8, 6> mac)
+      : io_(std::move(io)), rx_(std::move(rx)), tx_(std::move(tx)), rx_buf_(std::move(rx_buf)),
+        tx_buf_(std::move(tx_buf)), mac_(mac), rx_head_buffer_(rx_.size(), 0), tx_head_buffer_(tx_.size(), 0) {}
+
+  const std::array<ostd::u8, 6>& mac() const { return mac_; }
+  /// Queues a frame; EINVAL past kMtu + 14 bytes, ENOBUFS when every transmit buffer is busy.
+  ostd::Result<void> transmit(std::span<const ostd::u8> frame);
+  /// The next received frame into `dst` (cut to fit): its length; EAGAIN when none waits.
+  ostd::Result<ostd::usize> receive(std::span<ostd::u8> dst);
+  /// Runs `handler` in interrupt context when the device signals (frames may have come).
+  void on_receive(std::function<void()> handler);
+  /// Whether arrivals are signalled; without an interrupt line the caller polls.
+  bool interrupt_driven() const { return irq_.has_value(); }
+
+ private:
+  ostd::Result<void> post_rx(ostd::usize buffer);
+  void reclaim_tx();
+  void attach_irq(const ostd::pci::Device& d, const std::shared_ptr<NetDevice>& self);
+  ostd::Mutex lock_;  // the rings and buffers (the interrupt handler touches neither)
+  ostd::IoPort io_;
+  Queue rx_;
+  Queue tx_;
+  ostd::DmaCoherent rx_buf_;  // kBuffers buffers of kBufferSize
+  ostd::DmaCoherent tx_buf_;
+  std::array<ostd::u8, 6> mac_;
+  std::optional<ostd::irq::IrqLine> irq_;
+  std::function<void()> handler_;
+  std::vector<ostd::usize> rx_head_buffer_;  // which buffer each posted chain head holds
+  std::vector<ostd::usize> tx_head_buffer_;
+  std::vector<ostd::usize> tx_free_;         // transmit buffers not on the ring
+};
+
 /// The machine's block device, probed once (nullptr when there is none).
 std::shared_ptr<BlockDevice> block_device();
 /// The machine's virtio console, probed once (nullptr when there is none).
 std::shared_ptr<ConsoleDevice> console_device();
+/// The machine's virtio network card, probed once (nullptr when there is none).
+std::shared_ptr<NetDevice> net_device();
 
 }  // namespace services::virtio

@@ -82,6 +82,12 @@ void net_shutdown();
 const std::vector<std::unique_ptr<NetInterface>>& net_interfaces();
 NetInterface* interface_by_index(int index);
 NetInterface* interface_by_name(std::string_view name);
+/// The SIOCGIF* ioctls on a socket of `family` (ifconfig's questions: SIOCGIFCONF, NAME, INDEX,
+/// FLAGS, MTU, HWADDR, METRIC, TXQLEN; ADDR, NETMASK, BRDADDR on AF_INET); ENOTTY for others,
+/// ENODEV for an unknown interface.
+ostd::Result<long> interface_ioctl(Thread& self, int family, ostd::u32 cmd, ostd::u64 arg);
+/// Whether `cmd` is one of them.
+bool is_interface_ioctl(ostd::u32 cmd);
 /// "nameserver 10.0.2.3\n" when eth0 exists (the kernel writes /etc/resolv.conf when absent).
 std::string dns_resolv_conf();
 /// /proc/net/dev, /proc/net/route, /proc/net/arp.
@@ -111,6 +117,10 @@ void net_timer_deadline(ostd::u64 deadline_ns);
 /// Timers of the stack, run by the net task with net_lock held; each returns its next deadline
 /// (0: none): fragment reassembly, TCP retransmission and persist.
 ostd::u64 ipv4_timers(ostd::u64 now);
+/// A new boot of the kernel in the same process (tests, fuzzers): no packet, fragment or
+/// connection of the previous one is left (net_init calls them).
+void ipv4_reset();
+void tcp_reset();
 ostd::u64 tcp_timers(ostd::u64 now);
 /// An IPv4 packet a device received (with net_lock held).
 void ipv4_input(std::span<const ostd::u8> p);

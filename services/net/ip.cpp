@@ -219,6 +219,13 @@ void ipv4_input(std::span<const u8> p) {
 }
 
 
+void ipv4_reset() {
+  Stack& st = stack();
+  st.backlog.clear();
+  st.reassembly.clear();
+  st.reassembly_bytes = 0;
+}
+
 u64 ipv4_timers(u64 now) {
   Stack& st = stack();
   u64 next = 0;

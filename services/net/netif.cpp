@@ -16,14 +16,17 @@
 #include <ostd/task.h>
 #include <ostd/time.h>
 
+#include "device/virtio.h"
 #include "fs/vfs.h"
 #include "net/inet.h"
+#include "process/process.h"
 
 #include <ostd/enforce.h>
 
 namespace services {
 
 using ostd::Errno;
+using ostd::i32;
 using ostd::Result;
 using ostd::u16;
 using ostd::u32;
@@ -38,8 +41,12 @@ constexpr u16 kEtherTypeIpv4 = 0x0800, kEtherTypeArp = 0x0806;
 constexpr usize kEthHeader = 14, kArpPacket = 28, kMinFrame = 60;
 constexpr u32 kEthAddr = 0x0a00020f, kEthPrefix = 24, kGateway = 0x0a000202, kDns = 0x0a000203;
 constexpr u64 kArpRetryNs = ostd::kNsPerSec;
+constexpr u32 kSiocgifname = 0x8910, kSiocgifconf = 0x8912, kSiocgifflags = 0x8913, kSiocgifaddr = 0x8915,
+              kSiocgifbrdaddr = 0x8919, kSiocgifnetmask = 0x891b, kSiocgifmetric = 0x891d, kSiocgifmtu = 0x8921,
+              kSiocgifhwaddr = 0x8927, kSiocgifindex = 0x8933, kSiocgiftxqlen = 0x8942;
 constexpr u64 kArpReachableNs = 60 * ostd::kNsPerSec;
 constexpr u64 kTimerPollNs = 200 * ostd::kNsPerMs;
+constexpr u64 kPollNs = ostd::kNsPerMs;  // a device without a receive interrupt
 constexpr int kArpTries = 3;          // mcast_solicit
 constexpr usize kArpQueue = 64;       // packets held per unresolved neighbour
 constexpr std::array<u8, 6> kBroadcastMac = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
@@ -52,8 +59,17 @@ struct Neighbour {
   std::deque<std::vector<u8>> pending;  // IPv4 packets waiting for the answer
 };
 
+// The device under eth0: the backend's NIC (the host's libslirp) or the virtio-net driver
+// (bare metal). Whole Ethernet frames both ways.
+struct Link {
+  std::function<Result<void>(std::span<const u8>)> transmit;
+  std::function<Result<usize>(std::span<u8>)> receive;
+  bool polled = false;  // no receive interrupt: the net task looks every kPollNs
+};
+
 struct NetState {
   std::vector<std::unique_ptr<NetInterface>> interfaces;
+  Link link;
   std::map<u32, Neighbour> neighbours;
   NetInterface* eth = nullptr;
   // The net task: woken by the NIC's interrupt and by earlier timer deadlines.
@@ -87,7 +103,7 @@ void eth_transmit(NetInterface& dev, const std::array<u8, 6>& dst, u16 type, std
   put_mac(f, 6, dev.mac);
   put16(f, 12, type);
   std::copy(payload.begin(), payload.end(), f.begin() + kEthHeader);
-  if (ostd::nic::transmit(f).is_error()) {
+  if (!state().link.transmit || state().link.transmit(f).is_error()) {
     ++dev.tx_dropped;
     return;
   }
@@ -229,7 +245,7 @@ void net_task(u64 generation) {
       return;
     }
     while (st.eth != nullptr) {
-      auto r = ostd::nic::receive(frame);
+      auto r = st.link.receive(frame);
       if (r.is_error()) break;
       auto g = net_lock().lock();
       eth_input(*st.eth, std::span<const u8>(frame).first(r.value()));
@@ -250,6 +266,7 @@ void net_task(u64 generation) {
     net_process_backlog();
     u64 now = ostd::monotonic_ns();
     std::optional<u64> timeout = next > now ? next - now : 1;
+    if (st.link.polled) timeout = std::min<u64>(*timeout, kPollNs);
     (void)st.wake.wait_until(
         [&st, generation] {
           return st.rx_pending.exchange(false) || st.kicked.load(std::memory_order_relaxed) ||
@@ -331,6 +348,8 @@ void net_init() {
     auto g = net_lock().lock();
     st.interfaces.clear();
     st.neighbours.clear();
+    ipv4_reset();
+    tcp_reset();
     st.eth = nullptr;
     auto lo = std::make_unique<NetInterface>();
     lo->index = 1;
@@ -340,7 +359,18 @@ void net_init() {
     lo->addr = kInaddrLoopback;
     lo->prefix = 8;
     st.interfaces.push_back(std::move(lo));
-    if (auto info = ostd::nic::info()) {
+    st.link = Link{};
+    std::optional<ostd::nic::Info> info = ostd::nic::info();
+    if (info) {
+      st.link.transmit = [](std::span<const u8> f) { return ostd::nic::transmit(f); };
+      st.link.receive = [](std::span<u8> f) { return ostd::nic::receive(f); };
+    } else if (auto v = virtio::net_device()) {
+      info = ostd::nic::Info{v->mac(), virtio::NetDevice::kMtu};
+      st.link.transmit = [v](std::span<const u8> f) { return v->transmit(f); };
+      st.link.receive = [v](std::span<u8> f) { return v->receive(f); };
+      st.link.polled = !v->interrupt_driven();
+    }
+    if (info) {
       auto eth = std::make_unique<NetInterface>();
       eth->index = 2;
       eth->name = "eth0";
@@ -357,11 +387,16 @@ void net_init() {
     st.sleeping_until = 0;
   }
   if (st.eth != nullptr) {
-    auto r = ostd::nic::on_receive([] {
+    auto on_frames = [] {
       state().rx_pending.store(true);
       state().wake.wake_all();
-    });
-    if (r.is_error()) kLog.warn("eth0: no receive interrupt: {}", r.error());
+    };
+    if (ostd::nic::info()) {
+      auto r = ostd::nic::on_receive(on_frames);
+      if (r.is_error()) kLog.warn("eth0: no receive interrupt: {}", r.error());
+    } else if (auto v = virtio::net_device()) {
+      v->on_receive(on_frames);
+    }
   }
   u64 gen = st.generation;
   auto t = ostd::Task::spawn([gen] { net_task(gen); }, ostd::TaskOptions{"net", 0});
@@ -382,6 +417,104 @@ void net_shutdown() {
   }
   st.wake.wake_all();
   (void)st.ended.wait_until([&st] { return !st.running; }, ostd::kNsPerSec);
+}
+
+// SIOCGIF* (Linux's dev_ioctl and devinet_ioctl): what ifconfig and friends ask about the
+// interfaces, on any socket (the address requests on AF_INET ones).
+Result<long> interface_ioctl(Thread& self, int family, u32 cmd, u64 arg) {
+  constexpr usize kIfreq = 40, kIfnamsiz = 16;
+  if (cmd == kSiocgifconf) {
+    // struct ifconf { int ifc_len; char* ifc_buf; }: one ifreq (name, sockaddr_in) per interface
+    // with an IPv4 address, as many as fit; a null buffer asks for the length.
+    std::array<u8, 16> ifc{};
+    TRY(self.vm().read_bytes(arg, ifc));
+    i32 len = static_cast<i32>(ifc[0] | (ifc[1] << 8) | (ifc[2] << 16) | (u32{ifc[3]} << 24));
+    u64 buf = 0;
+    for (usize i = 0; i < 8; ++i) buf |= u64{ifc[8 + i]} << (8 * i);
+    std::vector<u8> out;
+    {
+      auto g = net_lock().lock();
+      for (const auto& i : net_interfaces()) {
+        std::vector<u8> r(kIfreq);
+        std::copy(i->name.begin(), i->name.end(), r.begin());
+        auto sa = sockaddr_in_bytes({i->addr, 0});
+        std::copy(sa.begin(), sa.end(), r.begin() + kIfnamsiz);
+        out.insert(out.end(), r.begin(), r.end());
+      }
+    }
+    i32 used = static_cast<i32>(out.size());
+    if (buf != 0) {
+      if (len < 0) return Errno::einval;
+      used = static_cast<i32>(std::min<usize>(out.size(), static_cast<usize>(len) / kIfreq * kIfreq));
+      TRY(self.vm().write_bytes(buf, std::span<const u8>(out).first(static_cast<usize>(used))));
+    }
+    TRY(ostd::UserPtr<i32>(arg).write(self.vm(), used));
+    return 0;
+  }
+  std::array<u8, kIfreq> req{};
+  TRY(self.vm().read_bytes(arg, req));
+  req[kIfnamsiz - 1] = 0;
+  usize n = 0;
+  while (n < kIfnamsiz && req[n] != 0) ++n;
+  std::string name(req.begin(), req.begin() + static_cast<long>(n));
+  auto g = net_lock().lock();
+  NetInterface* dev = nullptr;
+  if (cmd == kSiocgifname) {
+    i32 index = static_cast<i32>(req[16] | (req[17] << 8) | (req[18] << 16) | (u32{req[19]} << 24));
+    dev = interface_by_index(index);
+    if (dev == nullptr) return Errno::enodev;
+    std::fill(req.begin(), req.begin() + kIfnamsiz, 0);
+    std::copy(dev->name.begin(), dev->name.end(), req.begin());
+  } else {
+    dev = interface_by_name(name);
+    if (dev == nullptr) return Errno::enodev;
+    auto put_u32 = [&](u32 v) {
+      for (usize i = 0; i < 4; ++i) req[16 + i] = static_cast<u8>(v >> (8 * i));
+    };
+    auto put_addr = [&](u32 a) {
+      std::fill(req.begin() + kIfnamsiz, req.end(), 0);
+      auto sa = sockaddr_in_bytes({a, 0});
+      std::copy(sa.begin(), sa.end(), req.begin() + kIfnamsiz);
+    };
+    bool inet = family == kAfInet;
+    switch (cmd) {
+      case kSiocgifflags: put_u32(dev->flags & 0xffff); break;
+      case kSiocgifindex: put_u32(static_cast<u32>(dev->index)); break;
+      case kSiocgifmtu: put_u32(dev->mtu); break;
+      case kSiocgifmetric: put_u32(0); break;
+      case kSiocgiftxqlen: put_u32(1000); break;
+      case kSiocgifhwaddr:
+        std::fill(req.begin() + kIfnamsiz, req.end(), 0);
+        req[16] = (dev->flags & kIffLoopback) != 0 ? 4 : 1;  // ARPHRD_LOOPBACK (772 = 0x304), ARPHRD_ETHER
+        req[17] = (dev->flags & kIffLoopback) != 0 ? 3 : 0;
+        std::copy(dev->mac.begin(), dev->mac.end(), req.begin() + 18);
+        break;
+      case kSiocgifaddr:
+        if (!inet) return Errno::enotty;
+        put_addr(dev->addr);
+        break;
+      case kSiocgifnetmask:
+        if (!inet) return Errno::enotty;
+        put_addr(dev->netmask());
+        break;
+      case kSiocgifbrdaddr:
+        if (!inet) return Errno::enotty;
+        put_addr((dev->flags & kIffBroadcast) != 0 ? (dev->addr | ~dev->netmask()) : 0);
+        break;
+      default: return Errno::enotty;
+    }
+  }
+  TRY(self.vm().write_bytes(arg, std::span<const u8>(req)));
+  return 0;
+}
+
+bool is_interface_ioctl(u32 cmd) {
+  switch (cmd) {
+    case kSiocgifname: case kSiocgifconf: case kSiocgifflags: case kSiocgifaddr: case kSiocgifbrdaddr:
+    case kSiocgifnetmask: case kSiocgifmetric: case kSiocgifmtu: case kSiocgifhwaddr: case kSiocgifindex:
+    case kSiocgiftxqlen: return true;
+    default: return false;
+  }
 }
 
 std::string dns_resolv_conf() {

@@ -7,6 +7,7 @@
 #include <ostd/format.h>
 
 #include "fs/vfs.h"
+#include "net/inet.h"
 #include "process/process.h"
 #include "signal/signal.h"
 
@@ -151,6 +152,7 @@ Result<long> Socket::ioctl(Thread& self, u32 cmd, u64 arg) {
     TRY(ostd::UserPtr<int>(arg).write(self.vm(), bytes_unsent()));
     return 0;
   }
+  if (is_interface_ioctl(cmd)) return interface_ioctl(self, family(), cmd, arg);
   return family_ioctl(self, cmd, arg);
 }
 

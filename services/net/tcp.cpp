@@ -1086,6 +1086,16 @@ void tcp_input(u32 src, u32 dst, std::span<const u8> seg) {
   if ((s.flags & kRst) == 0) send_reset_for(src, s.sport, dst, s.dport, s.seq, s.ack, (s.flags & kAck) != 0, s.len());
 }
 
+void tcp_reset() {
+  // Every socket file is gone with the previous boot's processes: what is left are orphans and
+  // TIME-WAIT entries, which a new machine does not have.
+  TcpTables& t = tables();
+  t.conns.clear();
+  t.listeners.clear();
+  t.bound.clear();
+  t.deadlines.clear();
+}
+
 u64 tcp_timers(u64 now) {
   reap();
   u64 next = 0;

@@ -33,6 +33,7 @@
 #include <ostd/task.h>
 #include <ostd/time.h>
 
+#include "cpio_builder.h"
 #include "fs/file.h"
 #include "kernel_main.h"
 
@@ -102,28 +103,6 @@ void watchdog() {
   }
 }
 
-void put_hex(std::vector<unsigned char>& out, unsigned v) {
-  char b[9];
-  std::snprintf(b, sizeof b, "%08X", v);
-  out.insert(out.end(), b, b + 8);
-}
-
-// One newc cpio member.
-void add(std::vector<unsigned char>& out, const std::string& name, unsigned mode,
-         const unsigned char* data, std::size_t size) {
-  static unsigned ino = 1;
-  const char* magic = "070701";
-  out.insert(out.end(), magic, magic + 6);
-  unsigned fields[] = {ino++, mode, 0, 0, 1, 0, static_cast<unsigned>(size), 0, 0, 0, 0,
-                       static_cast<unsigned>(name.size() + 1), 0};
-  for (unsigned f : fields) put_hex(out, f);
-  out.insert(out.end(), name.begin(), name.end());
-  out.push_back(0);
-  while (out.size() % 4 != 0) out.push_back(0);
-  if (size != 0) out.insert(out.end(), data, data + size);
-  while (out.size() % 4 != 0) out.push_back(0);
-}
-
 // Boots the kernel on `cpio`; checks that no stub outlived it; returns what is still in use.
 Usage run_once(const std::vector<unsigned char>& cpio) {
   ostd::host::Config cfg;
@@ -185,10 +164,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   g_started = now_s();
   std::vector<unsigned char> cpio;
-  add(cpio, "x", S_IFREG | 0755, g_executor.data(), g_executor.size());
-  add(cpio, "prog", S_IFREG | 0644, data, size);
-  add(cpio, "tmp", S_IFDIR | 0777, nullptr, 0);
-  add(cpio, "TRAILER!!!", 0, nullptr, 0);
+  fuzz::add_cpio_member(cpio, "x", S_IFREG | 0755, g_executor.data(), g_executor.size());
+  fuzz::add_cpio_member(cpio, "prog", S_IFREG | 0644, data, size);
+  fuzz::add_cpio_member(cpio, "tmp", S_IFDIR | 0777, nullptr, 0);
+  fuzz::add_cpio_member(cpio, "TRAILER!!!", 0, nullptr, 0);
 
   Usage f1 = run_once(cpio);
   // Leak check (frames, kernel tasks, open file descriptions): the kernel builds some things

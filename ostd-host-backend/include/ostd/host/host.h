@@ -26,7 +26,14 @@ struct PortForward {
 struct NetConfig {
   bool user = true;
   std::vector<PortForward> publish;
+  /// Tests and fuzzers: instead of slirp, a NIC whose wire is this process (test_nic_*).
+  bool test_nic = false;
 };
+
+/// The test NIC: frames to deliver to the guest, held until it sends its first frame (so it can
+/// set up its sockets first; inject before run_kernel), and the frames it sent, oldest first.
+void test_nic_inject(std::vector<u8> frame);
+std::vector<std::vector<u8>> test_nic_take_sent();
 
 /// Parses a --publish value, [HOSTADDR:]HOSTPORT:GUESTPORT[/udp|/tcp]; nullopt when malformed.
 std::optional<PortForward> parse_publish(const std::string& text);
