@@ -239,6 +239,8 @@ ostd::Result<std::pair<std::shared_ptr<Socket>, std::shared_ptr<Socket>>> make_u
 /// Linux's unix_gc; runs on its own when a unix socket's last descriptor is closed (`closing`,
 /// whose closer holds one reference meanwhile) and when one is released.
 void unix_gc(const File* closing = nullptr);
+/// socket(AF_NETLINK, type, protocol) (net/netlink.cpp): NETLINK_ROUTE, SOCK_RAW or SOCK_DGRAM.
+ostd::Result<std::shared_ptr<Socket>> make_netlink_socket(Thread& self, int type, int protocol, ostd::u32 flags);
 /// The lines of /proc/net/unix.
 std::string proc_net_unix();
 

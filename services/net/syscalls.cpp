@@ -281,6 +281,8 @@ Result<long> sys_socket(Thread& t, const SyscallArgs& a) {
   } else if (family == kAfUnix) {
     if (protocol != 0 && protocol != kAfUnix) return Errno::eprotonosupport;
     s = TRY(make_unix_socket(t, type, flags));
+  } else if (family == kAfNetlink) {
+    s = TRY(make_netlink_socket(t, type, protocol, flags));
   } else {
     return Errno::eafnosupport;
   }

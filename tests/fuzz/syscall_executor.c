@@ -322,7 +322,33 @@ static void one_call(void) {
       unsigned fam = u8() % 8;
       int family = fam < 4 ? AF_UNIX : fam < 7 ? AF_INET : (int)(u8() % 50);
       if (u8() & 1) {
-        keep_fd(sc(SYS_socket, family, type, (u8() & 7) ? 0 : u8(), 0, 0, 0));
+        long s = sc(SYS_socket, family, type, (u8() & 7) ? 0 : u8(), 0, 0, 0);
+        keep_fd(s);
+        if (family == 16 /* AF_NETLINK */ && s >= 0) {
+          /* rtnetlink requests: a few messages of likely types and flags, fuzzed bodies and
+           * lengths, then the replies read back. */
+          static const unsigned short types[] = {18, 22, 26, 16, 20, 24, 1, 2, 3, 0x7e, 0x80};
+          static const unsigned short fl[] = {0x301, 0x1, 0x5, 0x305};
+          unsigned char msg[512];
+          size_t at = 0;
+          for (int i = 1 + u8() % 3; i > 0 && at + 16 <= sizeof msg; --i) {
+            size_t body = u8() % 64;
+            if (at + 16 + body > sizeof msg) body = sizeof msg - at - 16;
+            uint32_t mlen = (u8() & 7) ? (uint32_t)(16 + body) : u32();
+            unsigned short t = (u8() & 7) ? types[u8() % 11] : (unsigned short)u32();
+            unsigned short f = (u8() & 7) ? fl[u8() % 4] : (unsigned short)u32();
+            uint32_t seq = u8();
+            memcpy(msg + at, &mlen, 4);
+            memcpy(msg + at + 4, &t, 2);
+            memcpy(msg + at + 6, &f, 2);
+            memcpy(msg + at + 8, &seq, 4);
+            memset(msg + at + 12, 0, 4);
+            for (size_t k = 0; k < body; ++k) msg[at + 16 + k] = (unsigned char)u8();
+            at += (16 + body + 3) & ~(size_t)3;
+          }
+          sc(SYS_sendto, s, (uint64_t)msg, at > sizeof msg ? sizeof msg : at, MSG_DONTWAIT, 0, 0);
+          for (int i = 0; i < 4; ++i) sc(SYS_recvfrom, s, BUF_ADDR, (u8() & 1) ? 16 : 4096, MSG_DONTWAIT, 0, 0);
+        }
       } else {
         int sv[2] = {-1, -1};
         uint64_t where = (u8() & 7) ? (uint64_t)sv : ptr();
