@@ -122,8 +122,13 @@ ostd::u64 ipv4_timers(ostd::u64 now);
 void ipv4_reset();
 void tcp_reset();
 ostd::u64 tcp_timers(ostd::u64 now);
-/// An IPv4 packet a device received (with net_lock held).
-void ipv4_input(std::span<const ostd::u8> p);
+/// An IPv4 packet a device received (with net_lock held). `loopback`: it comes from this host
+/// through lo, whose packets carry no TCP/UDP checksums (as Linux's loopback, which marks them
+/// CHECKSUM_UNNECESSARY): nothing on the way can corrupt them.
+void ipv4_input(std::span<const ostd::u8> p, bool loopback);
+/// Whether a packet to `dst` stays on this host (goes through lo): its TCP or UDP checksum is
+/// left out.
+inline bool checksum_unneeded(ostd::u32 dst) { return is_local_address(dst); }
 
 /// The stack's lock: every socket table and queue of AF_INET is under it.
 ostd::Mutex& net_lock();
@@ -145,12 +150,12 @@ NetCounters& net_counters();
 // Transport entry points (net/udp.cpp), called with net_lock held.
 /// A UDP datagram for this host; false when no socket took it (the caller answers ICMP port
 /// unreachable).
-bool udp_input(ostd::u32 src, ostd::u32 dst, std::span<const ostd::u8> udp);
+bool udp_input(ostd::u32 src, ostd::u32 dst, std::span<const ostd::u8> udp, bool loopback);
 /// An ICMP error about a UDP datagram this host sent (the quoted header is the original's).
 void udp_error(ostd::u32 orig_src, ostd::u32 orig_dst, std::span<const ostd::u8> quoted_udp, int err);
 
 /// A TCP segment for this host (net/tcp.cpp; answers a reset when no socket takes it).
-void tcp_input(ostd::u32 src, ostd::u32 dst, std::span<const ostd::u8> segment);
+void tcp_input(ostd::u32 src, ostd::u32 dst, std::span<const ostd::u8> segment, bool loopback);
 /// socket(AF_INET, SOCK_STREAM, 0 / IPPROTO_TCP).
 ostd::Result<std::shared_ptr<Socket>> make_tcp_socket(Thread& self, ostd::u32 flags);
 /// /proc/net/tcp's lines after its header.

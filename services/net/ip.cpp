@@ -179,7 +179,7 @@ std::optional<std::vector<u8>> reassemble(std::span<const u8> p, usize ihl) {
 
 }  // namespace
 
-void ipv4_input(std::span<const u8> p) {
+void ipv4_input(std::span<const u8> p, bool loopback) {
   NetCounters& c = stack().counters;
   ++c.ip_in_receives;
   if (p.size() < kIpHeader || (p[0] >> 4) != 4) {
@@ -207,9 +207,9 @@ void ipv4_input(std::span<const u8> p) {
   auto payload = p.subspan(ihl);
   switch (p[9]) {
     case kIpprotoIcmp: icmp_input(src, payload); break;
-    case kIpprotoTcp: tcp_input(src, dst, payload); break;
+    case kIpprotoTcp: tcp_input(src, dst, payload, loopback); break;
     case kIpprotoUdp:
-      if (!udp_input(src, dst, payload)) {
+      if (!udp_input(src, dst, payload, loopback)) {
         // No socket: port unreachable, quoting the header and the first 8 bytes.
         icmp_send(src, kIcmpDestUnreach, kIcmpPortUnreach, {}, p.first(std::min(p.size(), ihl + 8)));
       }
@@ -350,7 +350,7 @@ void net_process_backlog() {
     if (st.backlog.empty()) return;
     p = std::move(st.backlog.front());
     st.backlog.pop_front();
-    ipv4_input(p);
+    ipv4_input(p, true);
   }
 }
 

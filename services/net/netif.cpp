@@ -224,7 +224,7 @@ void eth_input(NetInterface& dev, std::span<const u8> f) {
   u16 type = get16(f, 12);
   auto payload = f.subspan(kEthHeader);
   if (type == kEtherTypeIpv4) {
-    ipv4_input(payload);
+    ipv4_input(payload, false);
   } else if (type == kEtherTypeArp) {
     arp_input(dev, payload);
   } else {

@@ -129,7 +129,7 @@ void put_segment(TcpCore& c, u32 seq, u8 flags, std::span<const u8> data) {
     put16(seg, 22, c.adv_mss);
   }
   std::copy(data.begin(), data.end(), seg.begin() + static_cast<long>(kTcpHeader + opt));
-  put16(seg, 16, transport_checksum(c.local.addr, c.remote.addr, kIpprotoTcp, seg));
+  if (!checksum_unneeded(c.remote.addr)) put16(seg, 16, transport_checksum(c.local.addr, c.remote.addr, kIpprotoTcp, seg));
   (void)ipv4_output(c.local.addr, c.remote.addr, kIpprotoTcp, seg, 64, 0);
 }
 
@@ -1047,11 +1047,11 @@ class TcpSocket final : public Socket {
 
 }  // namespace
 
-void tcp_input(u32 src, u32 dst, std::span<const u8> seg) {
+void tcp_input(u32 src, u32 dst, std::span<const u8> seg, bool loopback) {
   if (seg.size() < kTcpHeader) return;
   usize off = usize{static_cast<u8>(seg[12] >> 4)} * 4;
   if (off < kTcpHeader || off > seg.size()) return;
-  if (transport_checksum(src, dst, kIpprotoTcp, seg) != 0) return;
+  if (!loopback && transport_checksum(src, dst, kIpprotoTcp, seg) != 0) return;
   Segment s{src, dst, get16(seg, 0), get16(seg, 2), get32(seg, 4), get32(seg, 8), seg[13], get16(seg, 14), 0,
             seg.subspan(off)};
   // Options: only MSS is used; a malformed list ends the parse (the segment still counts).

@@ -181,8 +181,10 @@ class UdpSocket final : public Socket {
       put16(udp, 0, local_.port);
       put16(udp, 2, dst.port);
       put16(udp, 4, static_cast<u16>(udp.size()));
-      u16 c = transport_checksum(src, to, kIpprotoUdp, udp);
-      put16(udp, 6, c == 0 ? 0xffff : c);
+      if (!checksum_unneeded(to)) {
+        u16 c = transport_checksum(src, to, kIpprotoUdp, udp);
+        put16(udp, 6, c == 0 ? 0xffff : c);
+      }
       TRY(ipv4_output(src, to, kIpprotoUdp, udp, ttl_, tos_));
       ++net_counters().udp_out_datagrams;
     }
@@ -363,7 +365,7 @@ class UdpSocket final : public Socket {
 
 }  // namespace
 
-bool udp_input(u32 src, u32 dst, std::span<const u8> udp) {
+bool udp_input(u32 src, u32 dst, std::span<const u8> udp, bool loopback) {
   NetCounters& c = net_counters();
   if (udp.size() < kUdpHeader) {
     ++c.udp_in_errors;
@@ -375,7 +377,7 @@ bool udp_input(u32 src, u32 dst, std::span<const u8> udp) {
     return true;
   }
   udp = udp.first(len);
-  if (get16(udp, 6) != 0) {
+  if (get16(udp, 6) != 0 && !loopback) {
     if (transport_checksum(src, dst, kIpprotoUdp, udp) != 0) {
       ++c.udp_in_errors;
       return true;
