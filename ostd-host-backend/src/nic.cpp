@@ -300,8 +300,23 @@ void nic_stop() {
 
 void test_nic_inject(std::vector<u8> frame) {
   Nic& n = nic();
-  std::lock_guard g(n.lock);
-  if (n.held.size() < kQueueFrames) n.held.push_back(std::move(frame));
+  int line = -1;
+  {
+    std::lock_guard g(n.lock);
+    if (n.holding || !n.enabled) {
+      if (n.held.size() < kQueueFrames) n.held.push_back(std::move(frame));
+      return;
+    }
+    // Released (the guest has sent): delivered now, as a frame off the wire.
+    if (n.rx.size() >= kQueueFrames) {
+      ++n.counters.rx_dropped;
+      return;
+    }
+    bool was_empty = n.rx.empty();
+    n.rx.push_back(std::move(frame));
+    if (was_empty) line = n.line_number.load(std::memory_order_acquire);
+  }
+  if (line >= 0) raise_from_thread(static_cast<u32>(line));
 }
 
 std::vector<std::vector<u8>> test_nic_take_sent() {

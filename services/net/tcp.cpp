@@ -89,6 +89,10 @@ struct TcpCore {
   u64 rto_ns = kInitialRtoNs, srtt_ns = 0, rttvar_ns = 0;
   u64 rtx_deadline = 0;  // 0: not armed
   u32 retries = 0, dupacks = 0;
+  // Loss recovery after a timeout or a fast retransmit: every ACK below `recover` (a partial
+  // ACK) has the next hole sent at once (RFC 6582's rule), not one segment per timeout.
+  u32 recover = 0;
+  bool recovering = false;
   u32 rtt_seq = 0;
   u64 rtt_start = 0;  // 0: no segment being timed
   bool fin_queued = false, fin_sent = false;
@@ -412,6 +416,13 @@ void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& in) {
     c.retries = 0;
     c.dupacks = 0;
     c.rtx_deadline = 0;
+    if (c.recovering) {
+      if (seq_lt(s.ack, c.recover)) {
+        retransmit(c);
+      } else {
+        c.recovering = false;
+      }
+    }
     if (c.snd_una != c.snd_nxt) {
       c.rtx_deadline = now + c.rto_ns;  // restarted for what is still out (RFC 6298 5.3)
       net_timer_deadline(c.rtx_deadline);
@@ -426,8 +437,10 @@ void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& in) {
     }
     file_state_changed(c.queue);
   } else if (s.ack == c.snd_una && c.snd_una != c.snd_nxt && s.data.empty() && (s.flags & kFin) == 0 &&
-           s.window == c.snd_wnd && ++c.dupacks == 3) {
+           s.window == c.snd_wnd && ++c.dupacks == 3 && !c.recovering) {
     retransmit(c);  // fast retransmit (RFC 5681 3.2)
+    c.recovering = true;
+    c.recover = c.snd_nxt;
   }
   if (seq_le(c.snd_una, s.ack)) c.snd_wnd = s.window;
   bool ack_now = false;
@@ -1125,6 +1138,10 @@ u64 tcp_timers(u64 now) {
       continue;
     }
     retransmit(*c);
+    if (!probing) {
+      c->recovering = true;
+      c->recover = c->snd_nxt;
+    }
     c->rto_ns = std::min(c->rto_ns * 2, kMaxRtoNs);  // back off (RFC 6298 5.5)
     c->rtx_deadline = now + c->rto_ns;
     next = next == 0 ? c->rtx_deadline : std::min(next, c->rtx_deadline);

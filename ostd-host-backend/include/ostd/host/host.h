@@ -30,8 +30,9 @@ struct NetConfig {
   bool test_nic = false;
 };
 
-/// The test NIC: frames to deliver to the guest, held until it sends its first frame (so it can
-/// set up its sockets first; inject before run_kernel), and the frames it sent, oldest first.
+/// The test NIC: frames to deliver to the guest — held until it sends its first frame (so it
+/// can set up its sockets first; inject before run_kernel), delivered at once after that (from
+/// any thread: a peer played by the test) — and the frames it sent, oldest first.
 void test_nic_inject(std::vector<u8> frame);
 std::vector<std::vector<u8>> test_nic_take_sent();
 
