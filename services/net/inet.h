@@ -144,6 +144,7 @@ struct NetCounters {
   ostd::u64 udp_in_datagrams = 0, udp_no_ports = 0, udp_in_errors = 0, udp_out_datagrams = 0;
   ostd::u64 icmp_in_msgs = 0, icmp_out_msgs = 0, icmp_in_errors = 0;
   ostd::u64 reasm_reqds = 0, reasm_oks = 0, reasm_fails = 0, frag_oks = 0, frag_creates = 0;
+  ostd::u64 tcp_listen_overflows = 0, tcp_listen_drops = 0;
 };
 NetCounters& net_counters();
 

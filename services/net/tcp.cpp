@@ -44,6 +44,7 @@ constexpr u64 kInitialRtoNs = ostd::kNsPerSec;            // RFC 6298 2.1
 constexpr u64 kMinRtoNs = 200 * ostd::kNsPerMs;           // Linux's TCP_RTO_MIN
 constexpr u64 kMaxRtoNs = 120 * ostd::kNsPerSec;          // TCP_RTO_MAX
 constexpr u32 kSynRetries = 6, kSynAckRetries = 5, kRetries2 = 15;  // net.ipv4.tcp_*
+constexpr int kMaxSynBacklog = 256;  // half-open connections a listener keeps at least (no SYN cookies)
 constexpr u64 kTimeWaitNs = 60ull * 1000000000;
 constexpr int kSolTcp = 6;
 constexpr int kTcpNodelay = 1, kTcpMaxseg = 2, kTcpCork = 3, kTcpKeepidle = 4, kTcpKeepintvl = 5,
@@ -99,12 +100,17 @@ struct TcpCore {
   // Receiving.
   u32 irs = 0, rcv_nxt = 0, last_window = 0;
   PipeRing rcv{kBufferSize};
+  // Segments that came past a hole, by sequence number, until the hole is filled (their
+  // bytes stay within the window, which bounds them).
+  std::vector<std::pair<u32, std::vector<u8>>> out_of_order;
+  usize out_of_order_bytes = 0;
   bool fin_received = false;
   u32 shutdown = 0;
   int err = 0;
   // Listening.
   int backlog = 0;
   std::deque<std::shared_ptr<TcpCore>> accept_queue;
+  int half_open = 0;  // children still in SYN-RECEIVED
   std::weak_ptr<TcpCore> parent;
   u64 time_wait_end = 0;
   bool reuseaddr = false, reuseport = false;
@@ -189,6 +195,9 @@ void unbind(TcpCore& c) {
 // The connection is over: out of the tables, readers and writers woken.
 void finish(const std::shared_ptr<TcpCore>& c) {
   tables().conns.erase(Key{c->local.addr, c->local.port, c->remote.addr, c->remote.port});
+  if (c->state == TcpState::SynReceived) {
+    if (auto l = c->parent.lock()) --l->half_open;
+  }
   if (!c->has_file) {
     unbind(*c);
     c->snd = PipeRing(kBufferSize);
@@ -196,6 +205,8 @@ void finish(const std::shared_ptr<TcpCore>& c) {
   }
   c->state = TcpState::Closed;
   c->shutdown = kShutdownMask;
+  c->out_of_order.clear();
+  c->out_of_order_bytes = 0;
   file_state_changed(c->queue);
 }
 
@@ -230,6 +241,52 @@ void output(TcpCore& c) {
   }
   // Unsent data the peer's closed window holds back: the persist timer probes it.
   if (c.snd.size() > in_flight && c.snd_una == c.snd_nxt) arm_rtx(c);
+}
+
+// Keeps a data segment that came past rcv_nxt (inside the window) for when the hole fills.
+void keep_out_of_order(TcpCore& c, u32 seq_in, std::span<const u8> data) {
+  if (data.empty() || c.fin_received || !seq_lt(c.rcv_nxt, seq_in)) return;
+  if (c.state != TcpState::Established && c.state != TcpState::FinWait1 && c.state != TcpState::FinWait2) return;
+  usize offset = seq_in - c.rcv_nxt;
+  usize window = c.rcv.space();
+  if (offset >= window) return;
+  usize n = std::min(data.size(), window - offset);
+  for (const auto& [seq, d] : c.out_of_order) {
+    if (seq == seq_in && d.size() >= n) return;  // a duplicate
+  }
+  if (c.out_of_order_bytes + n > window) return;
+  c.out_of_order.emplace_back(seq_in, std::vector<u8>(data.begin(), data.begin() + static_cast<long>(n)));
+  c.out_of_order_bytes += n;
+}
+
+// Appends received bytes at rcv_nxt (as far as the ring has room); how many went in.
+usize take_in_order(TcpCore& c, std::span<const u8> data) {
+  usize take = std::min(data.size(), c.rcv.space());
+  usize at = 0;
+  for (auto piece : c.rcv.room(take)) {
+    std::copy_n(data.begin() + static_cast<long>(at), piece.size(), piece.begin());
+    at += piece.size();
+  }
+  c.rcv.commit(take);
+  c.rcv_nxt += static_cast<u32>(take);
+  return take;
+}
+
+// The kept segments the new rcv_nxt reaches, in order; the ones wholly behind it go.
+void drain_out_of_order(TcpCore& c) {
+  for (bool progress = true; progress && !c.out_of_order.empty();) {
+    progress = false;
+    for (usize i = 0; i < c.out_of_order.size(); ++i) {
+      auto& [seq, d] = c.out_of_order[i];
+      if (seq_lt(c.rcv_nxt, seq)) continue;  // still past a hole
+      u32 old = c.rcv_nxt - seq;
+      if (old < d.size()) (void)take_in_order(c, std::span<const u8>(d).subspan(old));
+      c.out_of_order_bytes -= d.size();
+      c.out_of_order.erase(c.out_of_order.begin() + static_cast<long>(i));
+      progress = true;
+      break;
+    }
+  }
 }
 
 // The first unacknowledged segment again (the timer or three duplicate ACKs).
@@ -300,6 +357,12 @@ void listen_input(const std::shared_ptr<TcpCore>& l, const Segment& s) {
     return;
   }
   if ((s.flags & kSyn) == 0) return;
+  // A full accept queue (more than `backlog` waiting, sk_acceptq_is_full) or too many half-open
+  // connections: the SYN is dropped, and the client's retransmission may find room later.
+  if (l->accept_queue.size() > static_cast<usize>(l->backlog) || l->half_open >= std::max(l->backlog, kMaxSynBacklog)) {
+    ++net_counters().tcp_listen_drops;
+    return;
+  }
   auto c = std::make_shared<TcpCore>();
   c->local = {s.dst, s.dport};
   c->remote = {s.src, s.sport};
@@ -313,6 +376,7 @@ void listen_input(const std::shared_ptr<TcpCore>& l, const Segment& s) {
   c->mss = std::min<u16>(c->adv_mss, s.mss != 0 ? s.mss : kDefaultMss);
   c->state = TcpState::SynReceived;
   c->parent = l;
+  ++l->half_open;
   c->uid = l->uid;
   tables().conns[Key{c->local.addr, c->local.port, c->remote.addr, c->remote.port}] = c;
   put_segment(*c, c->iss, kSyn | kAck, {});
@@ -369,7 +433,10 @@ void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& in) {
     s.seq = c.rcv_nxt;
   }
   if (s.seq != c.rcv_nxt) {
-    if ((s.flags & kRst) == 0) send_ack(c);
+    if ((s.flags & kRst) == 0) {
+      keep_out_of_order(c, s.seq, s.data);
+      send_ack(c);  // a duplicate ACK: the sender learns of the hole
+    }
     return;
   }
   if ((s.flags & kRst) != 0) {
@@ -386,6 +453,13 @@ void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& in) {
       send_reset_for(s.src, s.sport, s.dst, s.dport, s.seq, s.ack, true, s.len());
       return;
     }
+    auto parent = c.parent.lock();
+    if (parent && parent->state == TcpState::Listen &&
+        parent->accept_queue.size() > static_cast<usize>(parent->backlog)) {
+      ++net_counters().tcp_listen_overflows;  // the ACK is dropped; the SYN-ACK goes again
+      return;
+    }
+    if (parent) --parent->half_open;
     c.snd_una = s.ack;
     c.snd_wnd = s.window;
     c.rtx_deadline = 0;
@@ -453,14 +527,8 @@ void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& in) {
       finish(cp);
       return;
     }
-    usize take = std::min(s.data.size(), c.rcv.space());
-    usize at = 0;
-    for (auto piece : c.rcv.room(take)) {
-      std::copy_n(s.data.begin() + static_cast<long>(at), piece.size(), piece.begin());
-      at += piece.size();
-    }
-    c.rcv.commit(take);
-    c.rcv_nxt += static_cast<u32>(take);
+    usize take = take_in_order(c, s.data);
+    if (!c.out_of_order.empty()) drain_out_of_order(c);
     ack_now = true;
     file_state_changed(c.queue);
     if (take < s.data.size()) {

@@ -180,6 +180,28 @@ int main(void) {
   close(c);
   close(l);
 
+  // A full accept queue (backlog 1 holds two): the next SYN is dropped and the connect stays in
+  // progress; once one is accepted, the retransmitted SYN gets in (about a second later).
+  l = listener(&la_addr, 1);
+  int q[3];
+  for (int i = 0; i < 3; i++) {
+    q[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    connect(q[i], (struct sockaddr*)&la_addr, sizeof(la_addr));
+  }
+  CHECK("backlog 1 takes two connections",
+        wait_revents(q[0], POLLOUT) == POLLOUT && wait_revents(q[1], POLLOUT) == POLLOUT);
+  struct pollfd p3 = {q[2], POLLOUT, 0};
+  CHECK("the third waits", poll(&p3, 1, 300) == 0);
+  int a0 = accept(l, NULL, NULL);
+  p3.revents = 0;
+  CHECK("it gets in once one is accepted", a0 >= 0 && poll(&p3, 1, 10000) == 1 && (p3.revents & POLLOUT));
+  v = -1;
+  len = sizeof(v);
+  CHECK("without error", getsockopt(q[2], SOL_SOCKET, SO_ERROR, &v, &len) == 0 && v == 0);
+  for (int i = 0; i < 3; i++) close(q[i]);
+  close(a0);
+  close(l);
+
   // 500 connections at once.
   enum { N = 500 };
   static int cl[N], sr[N];
