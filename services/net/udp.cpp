@@ -31,7 +31,9 @@ constexpr usize kUdpHeader = 8;
 constexpr usize kMaxPayload = 65535 - 20 - kUdpHeader;
 constexpr usize kDatagramOverhead = 768;  // an skb's truesize beyond its bytes
 constexpr int kSolIp = 0;
-constexpr int kIpTos = 1, kIpTtl = 2;
+constexpr int kIpTos = 1, kIpTtl = 2, kIpMulticastTtl = 33, kIpMulticastLoop = 34, kIpAddMembership = 35,
+              kIpDropMembership = 36;
+constexpr usize kMaxMemberships = 20;  // net.ipv4.igmp_max_memberships
 
 class UdpSocket;
 
@@ -250,6 +252,7 @@ class UdpSocket final : public Socket {
 
   Result<void> set_option(Thread&, int level, int name, std::span<const u8> val) override {
     if (level != kSolIp) return Errno::enoprotoopt;
+    if (name == kIpAddMembership || name == kIpDropMembership) return membership(name == kIpAddMembership, val);
     // IP options also take a single byte (do_ip_setsockopt).
     i32 v = val.size() == 1 ? val[0] : TRY(read_int_option(val));
     switch (name) {
@@ -259,6 +262,12 @@ class UdpSocket final : public Socket {
         ttl_ = static_cast<u8>(v);
         return {};
       case kIpTos: tos_ = static_cast<u8>(v & 0xfc); return {};
+      case kIpMulticastTtl:
+        if (v == -1) v = 1;
+        if (v < 0 || v > 255) return Errno::einval;
+        mcast_ttl_ = static_cast<u8>(v);
+        return {};
+      case kIpMulticastLoop: mcast_loop_ = v != 0; return {};
       default: return Errno::enoprotoopt;
     }
   }
@@ -268,8 +277,31 @@ class UdpSocket final : public Socket {
     switch (name) {
       case kIpTtl: return int_option(ttl_);
       case kIpTos: return int_option(tos_);
+      case kIpMulticastTtl: return int_option(mcast_ttl_);
+      case kIpMulticastLoop: return int_option(mcast_loop_ ? 1 : 0);
       default: return Errno::enoprotoopt;
     }
+  }
+
+  // IP_ADD_MEMBERSHIP / IP_DROP_MEMBERSHIP with a struct ip_mreq (or ip_mreqn): the group must
+  // be multicast (EINVAL); joining twice is EADDRINUSE, dropping a group not joined
+  // EADDRNOTAVAIL, more than igmp_max_memberships ENOBUFS.
+  Result<void> membership(bool join, std::span<const u8> val) {
+    if (val.size() < 8) return Errno::einval;
+    u32 group = get32(val, 0), iface = get32(val, 4);
+    if ((group >> 28) != 0xe) return Errno::einval;
+    if (iface != kInaddrAny && !is_local_address(iface)) return Errno::enodev;
+    auto g = net_lock().lock();
+    auto it = std::find(groups_.begin(), groups_.end(), std::pair<u32, u32>{group, iface});
+    if (!join) {
+      if (it == groups_.end()) return Errno::eaddrnotavail;
+      groups_.erase(it);
+      return {};
+    }
+    if (it != groups_.end()) return Errno::eaddrinuse;
+    if (groups_.size() >= kMaxMemberships) return Errno::enobufs;
+    groups_.emplace_back(group, iface);
+    return {};
   }
 
   int take_error() override {
@@ -359,6 +391,10 @@ class UdpSocket final : public Socket {
   int err_ = 0;
   u32 shutdown_ = 0;
   u8 ttl_ = 64, tos_ = 0;
+  // Multicast: groups joined (accepted and kept; no group traffic is delivered yet).
+  u8 mcast_ttl_ = 1;
+  bool mcast_loop_ = true;
+  std::vector<std::pair<u32, u32>> groups_;  // (group, interface address)
   u32 uid_;
   ostd::WaitQueue queue_;
 };

@@ -219,5 +219,29 @@ int main(void) {
   CHECK("a full receive buffer drops", got > 0 && got < 200);
   close(r);
   close(s);
+  /* Multicast options: joining and leaving a group, the multicast TTL and loop. */
+  int mc = socket(AF_INET, SOCK_DGRAM, 0);
+  struct ip_mreq mr;
+  memset(&mr, 0, sizeof(mr));
+  inet_pton(AF_INET, "239.1.2.3", &mr.imr_multiaddr);
+  mr.imr_interface.s_addr = htonl(INADDR_ANY);
+  CHECK("IP_ADD_MEMBERSHIP", setsockopt(mc, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)) == 0);
+  CHECK_ERRNO("joining twice", setsockopt(mc, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)), EADDRINUSE);
+  CHECK_ERRNO("IP_ADD_MEMBERSHIP short", setsockopt(mc, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, 4), EINVAL);
+  struct ip_mreq uni = mr;
+  inet_pton(AF_INET, "10.1.2.3", &uni.imr_multiaddr);
+  CHECK_ERRNO("a unicast group", setsockopt(mc, IPPROTO_IP, IP_ADD_MEMBERSHIP, &uni, sizeof(uni)), EINVAL);
+  CHECK("IP_DROP_MEMBERSHIP", setsockopt(mc, IPPROTO_IP, IP_DROP_MEMBERSHIP, &mr, sizeof(mr)) == 0);
+  CHECK_ERRNO("dropping again", setsockopt(mc, IPPROTO_IP, IP_DROP_MEMBERSHIP, &mr, sizeof(mr)), EADDRNOTAVAIL);
+  int mv = 0;
+  socklen_t ml = sizeof(mv);
+  CHECK("IP_MULTICAST_TTL is 1", getsockopt(mc, IPPROTO_IP, IP_MULTICAST_TTL, &mv, &ml) == 0 && mv == 1);
+  mv = 5;
+  CHECK("IP_MULTICAST_TTL set", setsockopt(mc, IPPROTO_IP, IP_MULTICAST_TTL, &mv, sizeof(mv)) == 0 &&
+                                    getsockopt(mc, IPPROTO_IP, IP_MULTICAST_TTL, &mv, &ml) == 0 && mv == 5);
+  mv = 256;
+  CHECK_ERRNO("IP_MULTICAST_TTL 256", setsockopt(mc, IPPROTO_IP, IP_MULTICAST_TTL, &mv, sizeof(mv)), EINVAL);
+  CHECK("IP_MULTICAST_LOOP is on", getsockopt(mc, IPPROTO_IP, IP_MULTICAST_LOOP, &mv, &ml) == 0 && mv == 1);
+  close(mc);
   return ABI_DONE();
 }
