@@ -232,6 +232,12 @@ void eth_input(NetInterface& dev, std::span<const u8> f) {
   }
 }
 
+// The NIC's receive interrupt: the net task takes the frames.
+void frames_arrived() {
+  state().rx_pending.store(true);
+  state().wake.wake_all();
+}
+
 void net_task(u64 generation) {
   NetState& st = state();
   std::vector<u8> frame(ostd::kPageSize);
@@ -364,11 +370,15 @@ void net_init() {
     if (info) {
       st.link.transmit = [](std::span<const u8> f) { return ostd::nic::transmit(f); };
       st.link.receive = [](std::span<u8> f) { return ostd::nic::receive(f); };
+      if (auto r = ostd::nic::on_receive(frames_arrived); r.is_error()) {
+        kLog.warn("eth0: no receive interrupt: {}", r.error());
+      }
     } else if (auto v = virtio::net_device()) {
       info = ostd::nic::Info{v->mac(), virtio::NetDevice::kMtu};
       st.link.transmit = [v](std::span<const u8> f) { return v->transmit(f); };
       st.link.receive = [v](std::span<u8> f) { return v->receive(f); };
       st.link.polled = !v->interrupt_driven();
+      v->on_receive(frames_arrived);
     }
     if (info) {
       auto eth = std::make_unique<NetInterface>();
@@ -385,18 +395,6 @@ void net_init() {
     }
     ++st.generation;
     st.sleeping_until = 0;
-  }
-  if (st.eth != nullptr) {
-    auto on_frames = [] {
-      state().rx_pending.store(true);
-      state().wake.wake_all();
-    };
-    if (ostd::nic::info()) {
-      auto r = ostd::nic::on_receive(on_frames);
-      if (r.is_error()) kLog.warn("eth0: no receive interrupt: {}", r.error());
-    } else if (auto v = virtio::net_device()) {
-      v->on_receive(on_frames);
-    }
   }
   u64 gen = st.generation;
   auto t = ostd::Task::spawn([gen] { net_task(gen); }, ostd::TaskOptions{"net", 0});

@@ -1,8 +1,8 @@
 // TCP over IPv4 (RFC 9293): connections, the state machine, flow control by the peer's window,
-// orderly and abortive close, listeners with an accept queue, the MSS option, retransmission
-// on the RFC 6298 timer and on three duplicate ACKs (the first unacknowledged segment), zero-
-// window probes. Not yet: an out-of-order queue (a segment past rcv_nxt is dropped and answered
-// with an ACK; its sender retransmits), congestion control, window scaling, SACK.
+// orderly and abortive close, listeners with an accept queue and a backlog, the MSS option,
+// retransmission on the RFC 6298 timer and on three duplicate ACKs (the first unacknowledged
+// segment) with partial-ACK loss recovery, zero-window probes, an out-of-order queue. Not yet:
+// congestion control, window scaling, SACK.
 // Linux's tcp.c/tcp_input.c/af_inet.c are the reference for the socket rules.
 #include <algorithm>
 #include <deque>
@@ -210,6 +210,14 @@ void finish(const std::shared_ptr<TcpCore>& c) {
   file_state_changed(c->queue);
 }
 
+// `n` bytes of the send ring from `offset` (bytes past snd_una), for a segment.
+std::vector<u8> send_bytes(const TcpCore& c, usize offset, usize n) {
+  std::vector<u8> data;
+  data.reserve(n);
+  for (auto piece : c.snd.stored(offset, n)) data.insert(data.end(), piece.begin(), piece.end());
+  return data;
+}
+
 // Sends what the window allows, then our FIN once every byte went.
 void output(TcpCore& c) {
   if (c.state != TcpState::Established && c.state != TcpState::CloseWait && c.state != TcpState::FinWait1 &&
@@ -221,10 +229,7 @@ void output(TcpCore& c) {
     u32 wnd_end = c.snd_una + c.snd_wnd;
     if (!seq_lt(c.snd_nxt, wnd_end)) break;
     usize n = std::min<usize>({c.snd.size() - in_flight, wnd_end - c.snd_nxt, c.mss});
-    std::vector<u8> data;
-    data.reserve(n);
-    for (auto piece : c.snd.stored(in_flight, n)) data.insert(data.end(), piece.begin(), piece.end());
-    put_segment(c, c.snd_nxt, kAck | kPsh, data);
+    put_segment(c, c.snd_nxt, kAck | kPsh, send_bytes(c, in_flight, n));
     c.snd_nxt += static_cast<u32>(n);
     in_flight += n;
     if (c.rtt_start == 0) {
@@ -300,10 +305,7 @@ void retransmit(TcpCore& c) {
   usize in_flight = c.snd_nxt - c.snd_una - (c.fin_sent ? 1 : 0);
   if (in_flight > 0) {
     usize n = std::min<usize>(in_flight, c.mss);
-    std::vector<u8> data;
-    data.reserve(n);
-    for (auto piece : c.snd.stored(0, n)) data.insert(data.end(), piece.begin(), piece.end());
-    put_segment(c, c.snd_una, kAck | kPsh, data);
+    put_segment(c, c.snd_una, kAck | kPsh, send_bytes(c, 0, n));
   } else if (c.fin_sent && c.snd_una != c.snd_nxt) {
     put_segment(c, c.snd_nxt - 1, kFin | kAck, {});
   } else if (c.snd.size() > 0) {
