@@ -173,6 +173,15 @@ const SlirpCb kCallbacks = {
     .timer_new_opaque = nullptr,
 };
 
+// fec0::`last`, QEMU's IPv6 prefix for its user network.
+in6_addr ipv6_site(u8 last) {
+  in6_addr a{};
+  a.s6_addr[0] = 0xfe;
+  a.s6_addr[1] = 0xc0;
+  a.s6_addr[15] = last;
+  return a;
+}
+
 in_addr ipv4(u32 host_order) {
   in_addr a{};
   a.s_addr = htonl(host_order);
@@ -234,7 +243,13 @@ std::string nic_start(const NetConfig& config) {
   sc.vnetwork = ipv4(0x0a000200);
   sc.vnetmask = ipv4(0xffffff00);
   sc.vhost = ipv4(0x0a000202);
-  sc.in6_enabled = false;
+  // IPv6 as QEMU's user network sets it up: the prefix fec0::/64, the host at fec0::2 (which
+  // reaches the host's own ::1), the DNS proxy at fec0::3.
+  sc.in6_enabled = true;
+  sc.vprefix_addr6 = ipv6_site(0);
+  sc.vprefix_len = 64;
+  sc.vhost6 = ipv6_site(2);
+  sc.vnameserver6 = ipv6_site(3);
   sc.vhostname = "umk";
   sc.vdhcp_start = ipv4(0x0a00020f);
   sc.vnameserver = ipv4(0x0a000203);

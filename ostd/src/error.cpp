@@ -17,7 +17,7 @@ std::string_view errno_name(Errno e) {
     X(edeadlk, "EDEADLK") X(enametoolong, "ENAMETOOLONG") X(enolck, "ENOLCK")
     X(enosys, "ENOSYS") X(enotempty, "ENOTEMPTY") X(eloop, "ELOOP") X(enomsg, "ENOMSG")
     X(eidrm, "EIDRM") X(enostr, "ENOSTR") X(enodata, "ENODATA") X(etime, "ETIME")
-    X(eoverflow, "EOVERFLOW") X(ebadfd, "EBADFD") X(elibbad, "ELIBBAD") X(eilseq, "EILSEQ")
+    X(eproto, "EPROTO") X(eoverflow, "EOVERFLOW") X(ebadfd, "EBADFD") X(elibbad, "ELIBBAD") X(eilseq, "EILSEQ")
     X(erestart, "ERESTART")
     X(enotsock, "ENOTSOCK") X(edestaddrreq, "EDESTADDRREQ") X(emsgsize, "EMSGSIZE")
     X(eprototype, "EPROTOTYPE") X(enoprotoopt, "ENOPROTOOPT")
@@ -84,6 +84,7 @@ std::string_view errno_message(Errno e) {
     case Errno::enostr: return "Device not a stream";
     case Errno::enodata: return "No data available";
     case Errno::etime: return "Timer expired";
+    case Errno::eproto: return "Protocol error";
     case Errno::eoverflow: return "Value too large for defined data type";
     case Errno::ebadfd: return "File descriptor in bad state";
     case Errno::elibbad: return "Accessing a corrupted shared library";

@@ -699,24 +699,25 @@ class ProcFs final : public FileSystem {
       file("stat", gen_proc_stat);
       out.push_back(Child{"sys", sys_dir(d)});
       out.push_back(Child{"net", std::make_shared<ProcDir>(d, [d]() -> Result<std::vector<Child>> {
-                            // No IPv6 sockets exist yet: their tables are Linux's headers alone.
-                            auto header = [d](std::string h) {
-                              return std::make_shared<ProcFile>(d, [h] { return Result<std::string>(h + "\n"); });
-                            };
                             std::string tcp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
                             std::string udp = "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops";
                             std::string v6 = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
                             tcp.resize(149, ' ');
                             udp.resize(127, ' ');
+                            auto table = [d](std::string h, std::string (*lines)(int), int family) {
+                              return std::make_shared<ProcFile>(
+                                  d, [h, lines, family] { return Result<std::string>(h + "\n" + lines(family)); });
+                            };
                             return std::vector<Child>{
                                 {"unix", std::make_shared<ProcFile>(d, [] { return Result<std::string>(proc_net_unix()); })},
                                 {"dev", std::make_shared<ProcFile>(d, [] { return Result<std::string>(proc_net_dev()); })},
                                 {"route", std::make_shared<ProcFile>(d, [] { return Result<std::string>(proc_net_route()); })},
                                 {"arp", std::make_shared<ProcFile>(d, [] { return Result<std::string>(proc_net_arp()); })},
-                                {"tcp", std::make_shared<ProcFile>(d, [tcp] { return Result<std::string>(tcp + "\n" + proc_net_tcp_lines()); })},
-                                {"udp", std::make_shared<ProcFile>(d, [udp] { return Result<std::string>(udp + "\n" + proc_net_udp_lines()); })},
-                                {"tcp6", header(v6)},
-                                {"udp6", header(v6 + " ref pointer drops")}};
+                                {"if_inet6", std::make_shared<ProcFile>(d, [] { return Result<std::string>(proc_net_if_inet6()); })},
+                                {"tcp", table(tcp, proc_net_tcp_lines, kAfInet)},
+                                {"udp", table(udp, proc_net_udp_lines, kAfInet)},
+                                {"tcp6", table(v6, proc_net_tcp_lines, kAfInet6)},
+                                {"udp6", table(v6 + " ref pointer drops", proc_net_udp_lines, kAfInet6)}};
                           })});
       for (const auto& p : pid_table().all_processes()) {
         if (p->state == Process::State::Reaped) continue;

@@ -82,10 +82,10 @@ void icmp_send(u32 dst, u8 type, u8 code, std::span<const u8> rest_of_header, st
   for (usize i = 0; i < 4 && i < rest_of_header.size(); ++i) m[4 + i] = rest_of_header[i];
   std::copy(data.begin(), data.end(), m.begin() + 8);
   put16(m, 2, checksum_fold(checksum_add(0, m)));
-  auto src = route_source(dst);
+  auto src = route_source(IpAddr::v4(dst));
   if (src.is_error()) return;
   ++stack().counters.icmp_out_msgs;
-  (void)ipv4_output(src.value(), dst, kIpprotoIcmp, m, 64, 0);
+  (void)ipv4_output(src.value().v4(), dst, kIpprotoIcmp, m, 64, 0);
 }
 
 void icmp_input(u32 src, std::span<const u8> m) {
@@ -107,7 +107,7 @@ void icmp_input(u32 src, std::span<const u8> m) {
   usize ihl = usize{q[0] & 0xfu} * 4;
   if (ihl < kIpHeader || q.size() < ihl + 8) return;
   int err = m[1] == kIcmpPortUnreach ? static_cast<int>(Errno::econnrefused) : static_cast<int>(Errno::ehostunreach);
-  if (q[9] == kIpprotoUdp) udp_error(get32(q, 12), get32(q, 16), q.subspan(ihl, 8), err);
+  if (q[9] == kIpprotoUdp) udp_error(IpAddr::v4(get32(q, 12)), IpAddr::v4(get32(q, 16)), q.subspan(ihl, 8), err);
 }
 
 // Adds a fragment; the whole datagram (header and payload) once every piece is there.
@@ -207,9 +207,9 @@ void ipv4_input(std::span<const u8> p, bool loopback) {
   auto payload = p.subspan(ihl);
   switch (p[9]) {
     case kIpprotoIcmp: icmp_input(src, payload); break;
-    case kIpprotoTcp: tcp_input(src, dst, payload, loopback); break;
+    case kIpprotoTcp: tcp_input(IpAddr::v4(src), IpAddr::v4(dst), payload, loopback); break;
     case kIpprotoUdp:
-      if (!udp_input(src, dst, payload, loopback)) {
+      if (!udp_input(IpAddr::v4(src), IpAddr::v4(dst), payload, loopback)) {
         // No socket: port unreachable, quoting the header and the first 8 bytes.
         icmp_send(src, kIcmpDestUnreach, kIcmpPortUnreach, {}, p.first(std::min(p.size(), ihl + 8)));
       }
@@ -242,30 +242,6 @@ u64 ipv4_timers(u64 now) {
   return next;
 }
 
-Result<InetEndpoint> parse_sockaddr_in(std::span<const u8> a, bool unspec_any_ok) {
-  if (a.size() < 16) return Errno::einval;
-  int family = sockaddr_family(a);
-  InetEndpoint e{get32(a, 4), get16(a, 2)};
-  if (family != kAfInet) {
-    if (!(unspec_any_ok && family == kAfUnspec && e.addr == kInaddrAny)) return Errno::eafnosupport;
-  }
-  return e;
-}
-
-std::vector<u8> sockaddr_in_bytes(const InetEndpoint& e) {
-  std::vector<u8> a(16);
-  a[0] = static_cast<u8>(kAfInet);
-  put16(a, 2, e.port);
-  put32(a, 4, e.addr);
-  return a;
-}
-
-std::string proc_net_endpoint(const InetEndpoint& e) {
-  u32 a = e.addr;
-  u32 le = (a >> 24) | ((a >> 8) & 0xff00) | ((a << 8) & 0xff0000) | (a << 24);
-  return hex_field(le, 8) + ":" + hex_field(e.port, 4);
-}
-
 int sockaddr_family(std::span<const u8> a) { return a.size() < 2 ? 0 : a[0] | (a[1] << 8); }
 
 void put16(std::vector<u8>& p, usize at, u16 v) {
@@ -293,12 +269,21 @@ u16 checksum_fold(u32 sum) {
   return static_cast<u16>(~sum);
 }
 
-u16 transport_checksum(u32 src, u32 dst, u8 proto, std::span<const u8> segment) {
-  std::vector<u8> ph(12);
-  put32(ph, 0, src);
-  put32(ph, 4, dst);
-  ph[9] = proto;
-  put16(ph, 10, static_cast<u16>(segment.size()));
+u16 transport_checksum(const IpAddr& src, const IpAddr& dst, u8 proto, std::span<const u8> segment) {
+  std::vector<u8> ph;
+  if (src.is_v4() && dst.is_v4()) {
+    ph.resize(12);
+    put32(ph, 0, src.v4());
+    put32(ph, 4, dst.v4());
+    ph[9] = proto;
+    put16(ph, 10, static_cast<u16>(segment.size()));
+  } else {
+    ph.resize(40);
+    std::copy(src.b.begin(), src.b.end(), ph.begin());
+    std::copy(dst.b.begin(), dst.b.end(), ph.begin() + 16);
+    put32(ph, 32, static_cast<u32>(segment.size()));
+    ph[39] = proto;
+  }
   return checksum_fold(checksum_add(checksum_add(0, ph), segment));
 }
 
@@ -308,21 +293,12 @@ NetCounters& net_counters() { return stack().counters; }
 Result<void> ipv4_output(u32 src, u32 dst, u8 proto, std::span<const u8> payload, u8 ttl, u8 tos) {
   if (payload.size() > kMaxPacket - kIpHeader) return Errno::emsgsize;
   if (dst == kInaddrAny) dst = kInaddrLoopback;
-  Route r = TRY(route_lookup(dst));
+  Route r = TRY(route_lookup(IpAddr::v4(dst)));
   Stack& st = stack();
   ++st.counters.ip_out_requests;
   u16 id = st.next_id++;
   if ((r.dev->flags & kIffLoopback) != 0) {
-    if (st.backlog.size() >= kBacklogMax) {
-      ++r.dev->tx_dropped;
-      return {};  // dropped, as a full backlog drops
-    }
-    st.backlog.push_back(ipv4_packet(src, dst, proto, payload, ttl, tos, id, 0x4000));
-    usize len = kIpHeader + payload.size();
-    ++r.dev->tx_packets;
-    ++r.dev->rx_packets;
-    r.dev->tx_bytes += len;
-    r.dev->rx_bytes += len;
+    loopback_enqueue(*r.dev, ipv4_packet(src, dst, proto, payload, ttl, tos, id, 0x4000));
     return {};
   }
   if (kIpHeader + payload.size() <= r.dev->mtu) {
@@ -342,6 +318,27 @@ Result<void> ipv4_output(u32 src, u32 dst, u8 proto, std::span<const u8> payload
   return {};
 }
 
+void loopback_enqueue(NetInterface& lo, std::vector<u8> packet) {
+  Stack& st = stack();
+  if (st.backlog.size() >= kBacklogMax) {
+    ++lo.tx_dropped;
+    return;  // dropped, as a full backlog drops
+  }
+  ++lo.tx_packets;
+  ++lo.rx_packets;
+  lo.tx_bytes += packet.size();
+  lo.rx_bytes += packet.size();
+  st.backlog.push_back(std::move(packet));
+}
+
+Result<void> ip_output(const IpAddr& src, const IpAddr& dst, u8 proto, std::span<const u8> payload, u8 ttl, u8 tos) {
+  if (dst.is_v4()) {
+    if (!src.is_v4()) return Errno::enetunreach;
+    return ipv4_output(src.v4(), dst.v4(), proto, payload, ttl, tos);
+  }
+  return ipv6_output(src, dst, proto, payload, ttl, tos);
+}
+
 void net_process_backlog() {
   Stack& st = stack();
   for (;;) {
@@ -350,7 +347,11 @@ void net_process_backlog() {
     if (st.backlog.empty()) return;
     p = std::move(st.backlog.front());
     st.backlog.pop_front();
-    ipv4_input(p, true);
+    if (!p.empty() && (p[0] >> 4) == 6) {
+      ipv6_input(p, true);
+    } else {
+      ipv4_input(p, true);
+    }
   }
 }
 

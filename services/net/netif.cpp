@@ -1,10 +1,14 @@
-// Network interfaces and what sits between IPv4 and a wire: the loopback interface, the
-// Ethernet interface on the backend's NIC (ostd/dev/nic.h), routing, ARP (RFC 826) and the net
-// task — the kernel's softirq — that takes frames off the NIC and runs the stack's timers.
+// Network interfaces and what sits between IP and a wire: the loopback interface, the Ethernet
+// interface on the backend's NIC (ostd/dev/nic.h), routing, ARP (RFC 826), IPv6 neighbour
+// discovery (RFC 4861: address resolution, router advertisements) and the net task — the
+// kernel's softirq — that takes frames off the NIC and runs the stack's timers.
 //
 // eth0 is configured as QEMU's user network configures a guest: 10.0.2.15/24, the gateway at
-// 10.0.2.2, the DNS proxy at 10.0.2.3. Packets for one of our own addresses go through lo, as
-// Linux routes them (the local table).
+// 10.0.2.2, the DNS proxy at 10.0.2.3; for IPv6 the link-local address and the address
+// stateless autoconfiguration (RFC 4862) gives in QEMU's prefix fec0::/64 (both from the MAC's
+// EUI-64), the router at fe80::2. Router advertisements add their prefixes' addresses and set
+// the default router. Packets for one of our own addresses go through lo, as Linux routes them
+// (the local table).
 #include <algorithm>
 #include <atomic>
 #include <deque>
@@ -37,7 +41,10 @@ using ostd::usize;
 namespace {
 
 constexpr ostd::Logger kLog{"net"};
-constexpr u16 kEtherTypeIpv4 = 0x0800, kEtherTypeArp = 0x0806;
+constexpr u16 kEtherTypeIpv4 = 0x0800, kEtherTypeArp = 0x0806, kEtherTypeIpv6 = 0x86dd;
+constexpr u8 kNdRouterAdvert = 134, kNdNeighbourSolicit = 135, kNdNeighbourAdvert = 136;
+constexpr u8 kNdOptSourceLl = 1, kNdOptTargetLl = 2, kNdOptPrefix = 3;
+constexpr u8 kScopeGlobal = 0, kScopeSite = 200, kScopeLink = 253, kScopeHost = 254;
 constexpr usize kEthHeader = 14, kArpPacket = 28, kMinFrame = 60;
 constexpr u32 kEthAddr = 0x0a00020f, kEthPrefix = 24, kGateway = 0x0a000202, kDns = 0x0a000203;
 constexpr u64 kArpRetryNs = ostd::kNsPerSec;
@@ -56,7 +63,7 @@ struct Neighbour {
   bool resolved = false;
   u64 expires = 0;     // resolved: when to ask again; unresolved: the next retry
   int tries = 0;
-  std::deque<std::vector<u8>> pending;  // IPv4 packets waiting for the answer
+  std::deque<std::vector<u8>> pending;  // packets waiting for the answer
 };
 
 // The device under eth0: the backend's NIC (the host's libslirp) or the virtio-net driver
@@ -70,7 +77,7 @@ struct Link {
 struct NetState {
   std::vector<std::unique_ptr<NetInterface>> interfaces;
   Link link;
-  std::map<u32, Neighbour> neighbours;
+  std::map<IpAddr, Neighbour> neighbours;  // ARP's and neighbour discovery's
   NetInterface* eth = nullptr;
   // The net task: woken by the NIC's interrupt and by earlier timer deadlines.
   ostd::WaitQueue wake;
@@ -125,6 +132,139 @@ void arp_send(NetInterface& dev, u16 oper, const std::array<u8, 6>& tha, u32 tpa
   eth_transmit(dev, dst, kEtherTypeArp, a);
 }
 
+u16 ether_type_of(const IpAddr& a) { return a.is_v4() ? kEtherTypeIpv4 : kEtherTypeIpv6; }
+
+// RFC 826's rule, which neighbour discovery shares: a known neighbour's link address is
+// updated; an unknown one is learnt when the message was for us (`create`). What waited for
+// the answer goes.
+void learn_neighbour(NetInterface& dev, const IpAddr& ip, const std::array<u8, 6>& mac, bool create) {
+  NetState& st = state();
+  auto it = st.neighbours.find(ip);
+  if (it == st.neighbours.end()) {
+    if (!create) return;
+    it = st.neighbours.emplace(ip, Neighbour{}).first;
+  }
+  Neighbour& n = it->second;
+  n.mac = mac;
+  n.resolved = true;
+  n.tries = 0;
+  n.expires = ostd::monotonic_ns() + kArpReachableNs;
+  auto pending = std::move(n.pending);
+  n.pending.clear();
+  for (const auto& p : pending) eth_transmit(dev, mac, ether_type_of(ip), p);
+}
+
+// The Ethernet address of an IPv6 multicast group (RFC 2464 7): 33:33 and its last 32 bits.
+std::array<u8, 6> multicast_mac(const IpAddr& group) {
+  return {0x33, 0x33, group.b[12], group.b[13], group.b[14], group.b[15]};
+}
+
+// The solicited-node multicast group of `a` (RFC 4291 2.7.1): ff02::1:ffXX:XXXX.
+IpAddr solicited_node(const IpAddr& a) {
+  IpAddr g;
+  g.b[0] = 0xff;
+  g.b[1] = 0x02;
+  g.b[11] = 0x01;
+  g.b[12] = 0xff;
+  g.b[13] = a.b[13];
+  g.b[14] = a.b[14];
+  g.b[15] = a.b[15];
+  return g;
+}
+
+// An ICMPv6 neighbour-discovery message from `src` to `dst` (hop limit 255, as RFC 4861
+// requires of every one), straight onto the wire at `mac`.
+void ndisc_send(NetInterface& dev, const IpAddr& src, const IpAddr& dst, const std::array<u8, 6>& mac,
+                std::vector<u8> m) {
+  put16(m, 2, transport_checksum(src, dst, kIpprotoIcmpv6, m));
+  std::vector<u8> p(40 + m.size());
+  p[0] = 0x60;
+  put16(p, 4, static_cast<u16>(m.size()));
+  p[6] = kIpprotoIcmpv6;
+  p[7] = 255;
+  std::copy(src.b.begin(), src.b.end(), p.begin() + 8);
+  std::copy(dst.b.begin(), dst.b.end(), p.begin() + 24);
+  std::copy(m.begin(), m.end(), p.begin() + 40);
+  ++net_counters().icmp6_out_msgs;
+  eth_transmit(dev, mac, kEtherTypeIpv6, p);
+}
+
+// A neighbour solicitation for `target`: to its solicited-node group, or to `unicast_mac`
+// when a known but stale neighbour is checked.
+void ndisc_solicit(NetInterface& dev, const IpAddr& target, const std::array<u8, 6>* unicast_mac) {
+  if (dev.addrs6.empty()) return;
+  std::vector<u8> m(32);
+  m[0] = kNdNeighbourSolicit;
+  std::copy(target.b.begin(), target.b.end(), m.begin() + 8);
+  m[24] = kNdOptSourceLl;
+  m[25] = 1;
+  put_mac(m, 26, dev.mac);
+  IpAddr dst = unicast_mac != nullptr ? target : solicited_node(target);
+  ndisc_send(dev, dev.addrs6.front().addr, dst, unicast_mac != nullptr ? *unicast_mac : multicast_mac(dst), std::move(m));
+}
+
+// The link address a neighbour-discovery message carries in an option of `kind` (source or
+// target link-layer address), from offset `at` on; nullopt when absent or malformed.
+std::optional<std::array<u8, 6>> nd_link_option(std::span<const u8> m, usize at, u8 kind, bool* malformed) {
+  std::optional<std::array<u8, 6>> found;
+  for (usize i = at; i < m.size();) {
+    if (i + 2 > m.size() || m[i + 1] == 0 || i + usize{m[i + 1]} * 8 > m.size()) {
+      *malformed = true;  // RFC 4861 7.1.1: an option of length zero invalidates the message
+      return std::nullopt;
+    }
+    if (m[i] == kind && m[i + 1] == 1) found = mac_at(m, i + 2);
+    i += usize{m[i + 1]} * 8;
+  }
+  return found;
+}
+
+bool has_address6(const NetInterface& dev, const IpAddr& a) {
+  return std::any_of(dev.addrs6.begin(), dev.addrs6.end(), [&](const Inet6Address& x) { return x.addr == a; });
+}
+
+// The interface identifier of a MAC (modified EUI-64, RFC 4291 appendix A) after `prefix`.
+IpAddr eui64_address(std::span<const u8> prefix, const std::array<u8, 6>& mac) {
+  IpAddr a;
+  std::copy_n(prefix.begin(), 8, a.b.begin());
+  a.b[8] = static_cast<u8>(mac[0] ^ 0x02);
+  a.b[9] = mac[1];
+  a.b[10] = mac[2];
+  a.b[11] = 0xff;
+  a.b[12] = 0xfe;
+  a.b[13] = mac[3];
+  a.b[14] = mac[4];
+  a.b[15] = mac[5];
+  return a;
+}
+
+// A router advertisement: the router as the default one while its lifetime lasts, and an
+// address in each autonomous /64 prefix it announces (stateless autoconfiguration).
+void router_advert(NetInterface& dev, const IpAddr& src, std::span<const u8> m) {
+  if (m.size() < 16 || !src.is_link_local()) return;
+  bool malformed = false;
+  auto sll = nd_link_option(m, 16, kNdOptSourceLl, &malformed);
+  if (malformed) return;
+  if (sll) learn_neighbour(dev, src, *sll, true);
+  u16 lifetime = get16(m, 6);
+  if (lifetime != 0) {
+    dev.gateway6 = src;
+  } else if (dev.gateway6 == src) {
+    dev.gateway6 = IpAddr{};
+  }
+  for (usize i = 16; i + 32 <= m.size() && m[i + 1] != 0; i += usize{m[i + 1]} * 8) {
+    if (m[i] != kNdOptPrefix || m[i + 1] != 4) continue;
+    u8 len = m[i + 2], flags = m[i + 3];
+    IpAddr prefix = IpAddr::from(m.subspan(i + 16, 16));
+    if ((flags & 0x40) == 0 || len != 64 || prefix.is_link_local() || prefix.is_multicast() || get32(m, i + 4) == 0) {
+      continue;
+    }
+    IpAddr a = eui64_address(prefix.b, dev.mac);
+    if (!has_address6(dev, a) && dev.addrs6.size() < 8) {
+      dev.addrs6.push_back(Inet6Address{a, 64, prefix.b[0] == 0xfe ? kScopeSite : kScopeGlobal});
+    }
+  }
+}
+
 void arp_input(NetInterface& dev, std::span<const u8> a) {
   if (a.size() < kArpPacket || get16(a, 0) != 1 || get16(a, 2) != kEtherTypeIpv4 || a[4] != 6 || a[5] != 4) {
     ++dev.rx_dropped;
@@ -134,44 +274,49 @@ void arp_input(NetInterface& dev, std::span<const u8> a) {
   auto sha = mac_at(a, 8);
   u32 spa = get32(a, 14), tpa = get32(a, 24);
   if (spa == 0 || sha == kBroadcastMac || (sha[0] & 1) != 0) return;
-  NetState& st = state();
-  // RFC 826: update a known sender; learn it when the packet is for us.
-  auto it = st.neighbours.find(spa);
-  if (it == st.neighbours.end() && tpa == dev.addr) it = st.neighbours.emplace(spa, Neighbour{}).first;
-  if (it != st.neighbours.end()) {
-    Neighbour& n = it->second;
-    n.mac = sha;
-    n.resolved = true;
-    n.tries = 0;
-    n.expires = ostd::monotonic_ns() + kArpReachableNs;
-    auto pending = std::move(n.pending);
-    n.pending.clear();
-    for (const auto& p : pending) eth_transmit(dev, sha, kEtherTypeIpv4, p);
-  }
+  learn_neighbour(dev, IpAddr::v4(spa), sha, tpa == dev.addr);
   if (oper == 1 && tpa == dev.addr) arp_send(dev, 2, sha, spa, sha);
 }
 
-// An IPv4 packet to `next_hop` on the Ethernet interface: at once when the neighbour is known,
-// else after ARP finds it.
-void neighbour_output(NetInterface& dev, u32 next_hop, std::vector<u8> packet) {
-  u32 bcast = dev.addr | ~dev.netmask();
-  if (next_hop == 0xffffffff || next_hop == bcast) {
-    eth_transmit(dev, kBroadcastMac, kEtherTypeIpv4, packet);
+// Asks for `ip`'s link address: ARP, or a neighbour solicitation (to `known` when checking a
+// stale entry).
+void resolve(NetInterface& dev, const IpAddr& ip, const std::array<u8, 6>* known) {
+  if (ip.is_v4()) {
+    arp_send(dev, 1, known != nullptr ? *known : std::array<u8, 6>{}, ip.v4(), known != nullptr ? *known : kBroadcastMac);
+  } else {
+    ndisc_solicit(dev, ip, known);
+  }
+}
+
+// An IP packet to `next_hop` on the Ethernet interface: at once when the neighbour is known
+// (or the destination is a broadcast or multicast one), else after ARP or neighbour
+// discovery finds it.
+void neighbour_output(NetInterface& dev, const IpAddr& next_hop, std::vector<u8> packet) {
+  u16 type = ether_type_of(next_hop);
+  if (next_hop.is_v4()) {
+    u32 bcast = dev.addr | ~dev.netmask();
+    if (next_hop.v4() == 0xffffffff || next_hop.v4() == bcast) {
+      eth_transmit(dev, kBroadcastMac, type, packet);
+      return;
+    }
+  } else if (next_hop.is_multicast()) {
+    eth_transmit(dev, multicast_mac(next_hop), type, packet);
     return;
   }
   NetState& st = state();
   u64 now = ostd::monotonic_ns();
   Neighbour& n = st.neighbours[next_hop];
   if (n.resolved && now < n.expires) {
-    eth_transmit(dev, n.mac, kEtherTypeIpv4, packet);
+    eth_transmit(dev, n.mac, type, packet);
     return;
   }
   if (n.resolved) {  // stale: used while it is asked again (Linux's STALE/PROBE)
-    eth_transmit(dev, n.mac, kEtherTypeIpv4, packet);
+    eth_transmit(dev, n.mac, type, packet);
     n.resolved = false;
     n.tries = 1;
     n.expires = now + kArpRetryNs;
-    arp_send(dev, 1, n.mac, next_hop, n.mac);
+    std::array<u8, 6> mac = n.mac;
+    resolve(dev, next_hop, &mac);
     return;
   }
   if (n.pending.size() >= kArpQueue) {
@@ -182,7 +327,7 @@ void neighbour_output(NetInterface& dev, u32 next_hop, std::vector<u8> packet) {
   if (n.tries == 0) {
     n.tries = 1;
     n.expires = now + kArpRetryNs;
-    arp_send(dev, 1, {}, next_hop, kBroadcastMac);
+    resolve(dev, next_hop, nullptr);
     net_timer_deadline(n.expires);
   }
 }
@@ -201,7 +346,7 @@ u64 arp_timers(u64 now) {
       }
       ++n.tries;
       n.expires = now + kArpRetryNs;
-      if (st.eth != nullptr) arp_send(*st.eth, 1, {}, it->first, kBroadcastMac);
+      if (st.eth != nullptr) resolve(*st.eth, it->first, nullptr);
     }
     if (!n.resolved && n.tries > 0) next = next == 0 ? n.expires : std::min(next, n.expires);
     ++it;
@@ -215,7 +360,8 @@ void eth_input(NetInterface& dev, std::span<const u8> f) {
     return;
   }
   auto dst = mac_at(f, 0);
-  if (dst != dev.mac && dst != kBroadcastMac) {
+  // Ours, broadcast, or IPv6 multicast (which groups are ours IPv6 tells).
+  if (dst != dev.mac && dst != kBroadcastMac && !(dst[0] == 0x33 && dst[1] == 0x33)) {
     ++dev.rx_dropped;  // another station's, or multicast we did not join
     return;
   }
@@ -225,6 +371,8 @@ void eth_input(NetInterface& dev, std::span<const u8> f) {
   auto payload = f.subspan(kEthHeader);
   if (type == kEtherTypeIpv4) {
     ipv4_input(payload, false);
+  } else if (type == kEtherTypeIpv6) {
+    ipv6_input(payload, false);
   } else if (type == kEtherTypeArp) {
     arp_input(dev, payload);
   } else {
@@ -313,39 +461,148 @@ NetInterface* interface_by_name(std::string_view name) {
   return nullptr;
 }
 
-bool is_local_address(u32 addr) {
-  if ((addr >> 24) == 127) return true;
+bool is_local_address(const IpAddr& a) {
+  if (a.is_loopback()) return true;
   for (auto& i : state().interfaces) {
-    if (i->addr == addr && (i->flags & kIffUp) != 0) return true;
+    if ((i->flags & kIffUp) == 0) continue;
+    if (a.is_v4() ? i->addr == a.v4() : has_address6(*i, a)) return true;
   }
   return false;
 }
 
-Result<Route> route_lookup(u32 dst) {
-  NetState& st = state();
-  if (st.interfaces.empty()) return Errno::enetunreach;
-  NetInterface* lo = st.interfaces.front().get();
-  if (dst == kInaddrAny) dst = kInaddrLoopback;
-  if ((dst >> 24) == 127) return Route{lo, dst, kInaddrLoopback};
-  if (is_local_address(dst)) return Route{lo, dst, dst};
-  NetInterface* eth = st.eth;
-  if (eth == nullptr || (eth->flags & kIffUp) == 0) return Errno::enetunreach;
-  if (dst == 0xffffffff || (dst & eth->netmask()) == (eth->addr & eth->netmask())) return Route{eth, dst, eth->addr};
-  return Route{eth, kGateway, eth->addr};
+bool is_local_multicast6(const IpAddr& g) {
+  // ff01::1 and ff02::1: every node.
+  if ((g.b[1] == 0x01 || g.b[1] == 0x02) && std::all_of(g.b.begin() + 2, g.b.end() - 1, [](u8 x) { return x == 0; }) &&
+      g.b[15] == 1) {
+    return true;
+  }
+  NetInterface* eth = state().eth;
+  if (eth == nullptr) return false;
+  return std::any_of(eth->addrs6.begin(), eth->addrs6.end(),
+                     [&](const Inet6Address& x) { return solicited_node(x.addr) == g; });
 }
 
-Result<u32> route_source(u32 dst) { return TRY(route_lookup(dst)).src; }
+namespace {
 
-Result<u32> route_source_from(u32 bound, u32 dst) {
+Result<Route> route_lookup4(u32 dst) {
+  NetState& st = state();
+  NetInterface* lo = st.interfaces.front().get();
+  if (dst == kInaddrAny) dst = kInaddrLoopback;
+  if ((dst >> 24) == 127) return Route{lo, IpAddr::v4(dst), IpAddr::v4(kInaddrLoopback)};
+  if (is_local_address(dst)) return Route{lo, IpAddr::v4(dst), IpAddr::v4(dst)};
+  NetInterface* eth = st.eth;
+  if (eth == nullptr || (eth->flags & kIffUp) == 0) return Errno::enetunreach;
+  if (dst == 0xffffffff || (dst & eth->netmask()) == (eth->addr & eth->netmask())) {
+    return Route{eth, IpAddr::v4(dst), IpAddr::v4(eth->addr)};
+  }
+  return Route{eth, IpAddr::v4(kGateway), IpAddr::v4(eth->addr)};
+}
+
+bool same_prefix(const IpAddr& a, const IpAddr& b, usize len) {
+  for (usize i = 0; i < len; ++i) {
+    if (((a.b[i / 8] ^ b.b[i / 8]) & (0x80 >> (i % 8))) != 0) return false;
+  }
+  return true;
+}
+
+// IPv6: lo for our own addresses; on eth0 link-local and multicast destinations directly,
+// from the link-local address (link-scope) or a global one; a destination in one of eth0's
+// prefixes on the link; anything else through the default router.
+Result<Route> route_lookup6(const IpAddr& dst) {
+  NetState& st = state();
+  NetInterface* lo = st.interfaces.front().get();
+  if (dst.is_unspecified() || dst == kIn6Loopback) return Route{lo, kIn6Loopback, kIn6Loopback};
+  if (!dst.is_multicast() && is_local_address(dst)) return Route{lo, dst, dst};
+  NetInterface* eth = st.eth;
+  if (eth == nullptr || (eth->flags & kIffUp) == 0 || eth->addrs6.empty()) return Errno::enetunreach;
+  const IpAddr& link_local = eth->addrs6.front().addr;
+  IpAddr global = link_local;
+  for (const auto& a : eth->addrs6) {
+    if (a.scope != kScopeLink) {
+      global = a.addr;
+      break;
+    }
+  }
+  if (dst.is_multicast()) {
+    if ((dst.b[1] & 0xf) == 1) return Errno::enetunreach;  // interface-local: not through eth0
+    return Route{eth, dst, (dst.b[1] & 0xf) == 2 ? link_local : global};
+  }
+  if (dst.is_link_local()) return Route{eth, dst, link_local};
+  for (const auto& a : eth->addrs6) {
+    if (a.scope != kScopeLink && same_prefix(a.addr, dst, a.prefix)) return Route{eth, dst, a.addr};
+  }
+  if (eth->gateway6.is_unspecified()) return Errno::enetunreach;
+  return Route{eth, eth->gateway6, global};
+}
+
+}  // namespace
+
+Result<Route> route_lookup(const IpAddr& dst) {
+  if (state().interfaces.empty()) return Errno::enetunreach;
+  return dst.is_v4() ? route_lookup4(dst.v4()) : route_lookup6(dst);
+}
+
+Result<IpAddr> route_source(const IpAddr& dst) { return TRY(route_lookup(dst)).src; }
+
+Result<IpAddr> route_source_from(const IpAddr& bound, const IpAddr& dst) {
+  // A socket bound to one version's address does not send the other's.
+  if (!bound.is_unspecified() && bound.is_v4() != dst.is_v4()) return Errno::enetunreach;
   // A loopback source cannot leave through a real interface (__mkroute_output's EINVAL; said
   // before the route is looked up, so a kernel without eth0 answers as one with it).
-  if ((bound >> 24) == 127 && !is_local_address(dst == kInaddrAny ? kInaddrLoopback : dst)) return Errno::einval;
-  Route r = TRY(route_lookup(dst));
-  return bound == kInaddrAny ? r.src : bound;
+  IpAddr to = dst == IpAddr::v4(0) ? IpAddr::v4(kInaddrLoopback) : dst;
+  if (bound.is_loopback() && !to.is_unspecified() && !is_local_address(to)) return Errno::einval;
+  Route r = TRY(route_lookup(to));
+  return bound.is_wildcard() ? r.src : bound;
 }
 
 void interface_output(const Route& r, std::vector<u8> packet) {
   if (r.dev == state().eth) neighbour_output(*r.dev, r.next_hop, std::move(packet));
+}
+
+void ndisc_input(const IpAddr& src, const IpAddr& dst, u8 hop_limit, std::span<const u8> m) {
+  NetState& st = state();
+  NetInterface* dev = st.eth;
+  // RFC 4861 6.1 and 7.1: from the link itself (hop limit 255), code 0.
+  if (dev == nullptr || hop_limit != 255 || m[1] != 0) return;
+  bool malformed = false;
+  if (m[0] == kNdRouterAdvert) {
+    router_advert(*dev, src, m);
+    return;
+  }
+  if (m.size() < 24) return;
+  IpAddr target = IpAddr::from(m.subspan(8, 16));
+  if (target.is_multicast()) return;
+  if (m[0] == kNdNeighbourSolicit) {
+    auto sll = nd_link_option(m, 24, kNdOptSourceLl, &malformed);
+    if (malformed || !has_address6(*dev, target)) return;
+    if (src.is_unspecified() && sll) return;  // duplicate address detection carries no address
+    std::vector<u8> na(32);
+    na[0] = kNdNeighbourAdvert;
+    std::copy(target.b.begin(), target.b.end(), na.begin() + 8);
+    na[24] = kNdOptTargetLl;
+    na[25] = 1;
+    put_mac(na, 26, dev->mac);
+    if (src.is_unspecified()) {  // answering another node's duplicate address detection
+      na[4] = 0x20;              // Override
+      IpAddr all_nodes;
+      all_nodes.b[0] = 0xff;
+      all_nodes.b[1] = 0x02;
+      all_nodes.b[15] = 1;
+      ndisc_send(*dev, target, all_nodes, multicast_mac(all_nodes), std::move(na));
+      return;
+    }
+    if (sll) learn_neighbour(*dev, src, *sll, true);
+    auto it = st.neighbours.find(src);
+    if (it == st.neighbours.end() || !it->second.resolved) return;  // no way to answer yet
+    na[4] = 0x60;  // Solicited, Override
+    ndisc_send(*dev, target, src, it->second.mac, std::move(na));
+    return;
+  }
+  if (m[0] == kNdNeighbourAdvert) {
+    auto tll = nd_link_option(m, 24, kNdOptTargetLl, &malformed);
+    if (malformed || (dst.is_multicast() && (m[4] & 0x40) != 0)) return;  // a solicited one is unicast
+    if (tll) learn_neighbour(*dev, target, *tll, false);
+  }
 }
 
 void net_init() {
@@ -364,6 +621,7 @@ void net_init() {
     lo->mtu = 65536;
     lo->addr = kInaddrLoopback;
     lo->prefix = 8;
+    lo->addrs6.push_back(Inet6Address{kIn6Loopback, 128, kScopeHost});
     st.interfaces.push_back(std::move(lo));
     st.link = Link{};
     std::optional<ostd::nic::Info> info = ostd::nic::info();
@@ -390,6 +648,14 @@ void net_init() {
       eth->addr = kEthAddr;
       eth->prefix = kEthPrefix;
       eth->gateway = kGateway;
+      std::array<u8, 8> link_prefix{0xfe, 0x80}, site_prefix{0xfe, 0xc0};
+      eth->addrs6.push_back(Inet6Address{eui64_address(link_prefix, eth->mac), 64, kScopeLink});
+      eth->addrs6.push_back(Inet6Address{eui64_address(site_prefix, eth->mac), 64, kScopeSite});
+      IpAddr router;
+      router.b[0] = 0xfe;
+      router.b[1] = 0x80;
+      router.b[15] = 2;
+      eth->gateway6 = router;
       st.eth = eth.get();
       st.interfaces.push_back(std::move(eth));
     }
@@ -435,7 +701,7 @@ Result<long> interface_ioctl(Thread& self, int family, u32 cmd, u64 arg) {
       for (const auto& i : net_interfaces()) {
         std::vector<u8> r(kIfreq);
         std::copy(i->name.begin(), i->name.end(), r.begin());
-        auto sa = sockaddr_in_bytes({i->addr, 0});
+        auto sa = sockaddr_in_bytes({IpAddr::v4(i->addr), 0});
         std::copy(sa.begin(), sa.end(), r.begin() + kIfnamsiz);
         out.insert(out.end(), r.begin(), r.end());
       }
@@ -471,7 +737,7 @@ Result<long> interface_ioctl(Thread& self, int family, u32 cmd, u64 arg) {
     };
     auto put_addr = [&](u32 a) {
       std::fill(req.begin() + kIfnamsiz, req.end(), 0);
-      auto sa = sockaddr_in_bytes({a, 0});
+      auto sa = sockaddr_in_bytes({IpAddr::v4(a), 0});
       std::copy(sa.begin(), sa.end(), req.begin() + kIfnamsiz);
     };
     bool inet = family == kAfInet;
@@ -559,11 +825,29 @@ std::string proc_net_arp() {
   std::string s = "IP address       HW type     Flags       HW address            Mask     Device\n";
   for (const auto& [ip, n] : state().neighbours) {
     if (!n.resolved) continue;
-    std::string a = ostd::format("{}.{}.{}.{}", ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff, ip & 0xff);
+    if (!ip.is_v4()) continue;
+    std::string a = ip_text(ip);
     a.resize(17, ' ');
     std::string mac;
     for (usize k = 0; k < 6; ++k) mac += (k ? ":" : "") + hex_field(n.mac[k], 2, false);
     s += a + "0x1         0x2         " + mac + "     *        eth0\n";
+  }
+  return s;
+}
+
+std::string proc_net_if_inet6() {
+  auto g = net_lock().lock();
+  std::string s;
+  for (const auto& i : state().interfaces) {
+    for (const auto& a : i->addrs6) {
+      std::string hex;
+      for (u8 x : a.addr.b) hex += hex_field(x, 2, false);
+      u32 scope = a.scope == kScopeHost ? 0x10 : a.scope == kScopeLink ? 0x20 : a.scope == kScopeSite ? 0x40 : 0;
+      std::string name = i->name;
+      if (name.size() < 8) name.insert(0, 8 - name.size(), ' ');
+      s += hex + " " + hex_field(static_cast<u32>(i->index), 2, false) + " " + hex_field(a.prefix, 2, false) + " " +
+           hex_field(scope, 2, false) + " 80 " + name + "\n";
+    }
   }
   return s;
 }

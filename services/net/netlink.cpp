@@ -35,8 +35,8 @@ constexpr u16 kRtmNewlink = 16, kRtmGetlink = 18, kRtmNewaddr = 20, kRtmGetaddr 
               kRtmGetroute = 26, kRtmMax = 0x7f;
 constexpr u16 kIflaAddress = 1, kIflaBroadcast = 2, kIflaIfname = 3, kIflaMtu = 4, kIflaQdisc = 6,
               kIflaTxqlen = 13, kIflaOperstate = 16, kIflaLinkmode = 17;
-constexpr u16 kIfaAddress = 1, kIfaLocal = 2, kIfaLabel = 3, kIfaBroadcast = 4;
-constexpr u16 kRtaDst = 1, kRtaOif = 4, kRtaGateway = 5, kRtaPrefsrc = 7, kRtaTable = 15;
+constexpr u16 kIfaAddress = 1, kIfaLocal = 2, kIfaLabel = 3, kIfaBroadcast = 4, kIfaCacheinfo = 6, kIfaFlags = 8;
+constexpr u16 kRtaDst = 1, kRtaOif = 4, kRtaGateway = 5, kRtaPriority = 6, kRtaPrefsrc = 7, kRtaTable = 15;
 constexpr u16 kArphrdEther = 1, kArphrdLoopback = 772;
 constexpr int kSolNetlink = 270;
 constexpr u8 kRtTableMain = 254, kRtprotKernel = 2, kRtprotBoot = 3, kRtScopeUniverse = 0, kRtScopeLink = 253,
@@ -129,6 +129,43 @@ std::vector<u8> addr_message(const NetInterface& i, u16 flags, u32 seq, u32 pid)
   m.attr_ipv4(kIfaLocal, i.addr);
   if ((i.flags & kIffBroadcast) != 0) m.attr_ipv4(kIfaBroadcast, i.addr | ~i.netmask());
   m.attr_string(kIfaLabel, i.name);
+  return m.finish();
+}
+
+// An IPv6 address (inet6_fill_ifaddr): no label, a cache-info attribute with infinite
+// lifetimes, the flags also as IFA_FLAGS.
+std::vector<u8> addr6_message(const NetInterface& i, const Inet6Address& a, u16 flags, u32 seq, u32 pid) {
+  Message m(kRtmNewaddr, flags, seq, pid, 8);
+  auto& b = m.bytes();
+  b[kNlHeader] = static_cast<u8>(kAfInet6);
+  b[kNlHeader + 1] = a.prefix;
+  b[kNlHeader + 2] = kIfaFPermanent;
+  b[kNlHeader + 3] = a.scope;
+  put32le(b, kNlHeader + 4, static_cast<u32>(i.index));
+  m.attr(kIfaAddress, a.addr.b);
+  std::array<u8, 16> cache{};
+  std::fill(cache.begin(), cache.begin() + 8, 0xff);  // ifa_prefered, ifa_valid: forever
+  m.attr(kIfaCacheinfo, cache);
+  m.attr_u32(kIfaFlags, kIfaFPermanent);
+  return m.finish();
+}
+
+// An IPv6 route of the main table: eth0's on-link prefixes and the default router.
+std::vector<u8> route6_message(const NetInterface& i, u8 dst_len, const IpAddr& dst, const IpAddr& gateway, u16 flags,
+                               u32 seq, u32 pid) {
+  Message m(kRtmNewroute, flags, seq, pid, 12);
+  auto& b = m.bytes();
+  b[kNlHeader] = static_cast<u8>(kAfInet6);
+  b[kNlHeader + 1] = dst_len;
+  b[kNlHeader + 4] = kRtTableMain;
+  b[kNlHeader + 5] = gateway.is_unspecified() ? kRtprotKernel : kRtprotBoot;
+  b[kNlHeader + 6] = kRtScopeUniverse;
+  b[kNlHeader + 7] = kRtnUnicast;
+  m.attr_u32(kRtaTable, kRtTableMain);
+  if (dst_len != 0) m.attr(kRtaDst, dst.b);
+  if (!gateway.is_unspecified()) m.attr(kRtaGateway, gateway.b);
+  m.attr_u32(kRtaPriority, gateway.is_unspecified() ? 256 : 1024);
+  m.attr_u32(kRtaOif, static_cast<u32>(i.index));
   return m.finish();
 }
 
@@ -378,13 +415,29 @@ class NetlinkSocket final : public Socket {
     } else if ((flags & kNlmFDump) == kNlmFDump && known_get) {
       int family = req.size() > kNlHeader ? req[kNlHeader] : 0;
       std::vector<std::vector<u8>> parts;
+      bool inet = family == kAfUnspec || family == kAfInet, inet6 = family == kAfUnspec || family == kAfInet6;
       for (const auto& i : net_interfaces()) {
         if (type == kRtmGetlink) parts.push_back(link_message(*i, kNlmFMulti, seq, port_));
-        bool inet = family == kAfUnspec || family == kAfInet;
         if (type == kRtmGetaddr && inet) parts.push_back(addr_message(*i, kNlmFMulti, seq, port_));
         if (type == kRtmGetroute && inet && (i->flags & kIffLoopback) == 0) {
           if (i->gateway != 0) parts.push_back(route_message(*i, 0, 0, i->gateway, kNlmFMulti, seq, port_));
           parts.push_back(route_message(*i, i->prefix, i->addr & i->netmask(), 0, kNlmFMulti, seq, port_));
+        }
+      }
+      // IPv6 after IPv4, as Linux dumps one family after the other.
+      for (const auto& i : net_interfaces()) {
+        if (type == kRtmGetaddr && inet6) {
+          for (const auto& a : i->addrs6) parts.push_back(addr6_message(*i, a, kNlmFMulti, seq, port_));
+        }
+        if (type == kRtmGetroute && inet6 && (i->flags & kIffLoopback) == 0) {
+          for (const auto& a : i->addrs6) {
+            IpAddr prefix = a.addr;
+            for (usize k = a.prefix / 8; k < 16; ++k) prefix.b[k] = 0;
+            parts.push_back(route6_message(*i, a.prefix, prefix, IpAddr{}, kNlmFMulti, seq, port_));
+          }
+          if (!i->gateway6.is_unspecified()) {
+            parts.push_back(route6_message(*i, 0, IpAddr{}, i->gateway6, kNlmFMulti, seq, port_));
+          }
         }
       }
       queue_dump(std::move(parts), seq);

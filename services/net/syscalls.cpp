@@ -269,12 +269,12 @@ Result<long> sys_socket(Thread& t, const SyscallArgs& a) {
   if (family < 0 || family >= kAfMax) return Errno::eafnosupport;
   if (type >= kSockMax) return Errno::einval;
   std::shared_ptr<Socket> s;
-  if (family == kAfInet) {
+  if (family == kAfInet || family == kAfInet6) {
     // TCP and UDP; raw sockets are not there yet.
     if (type == kSockStream && (protocol == 0 || protocol == kIpprotoTcp)) {
-      s = TRY(make_tcp_socket(t, flags));
+      s = TRY(make_tcp_socket(t, family, flags));
     } else if (type == kSockDgram && (protocol == 0 || protocol == kIpprotoUdp)) {
-      s = TRY(make_udp_socket(t, flags));
+      s = TRY(make_udp_socket(t, family, flags));
     } else {
       return Errno::eprotonosupport;
     }

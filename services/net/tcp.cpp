@@ -1,4 +1,4 @@
-// TCP over IPv4 (RFC 9293): connections, the state machine, flow control by the peer's window,
+// TCP over IPv4 and IPv6 (RFC 9293): connections, the state machine, flow control by the peer's window,
 // orderly and abortive close, listeners with an accept queue and a backlog, the MSS option,
 // retransmission on the RFC 6298 timer and on three duplicate ACKs (the first unacknowledged
 // segment) with partial-ACK loss recovery, zero-window probes, an out-of-order queue. Not yet:
@@ -60,7 +60,7 @@ bool seq_lt(u32 a, u32 b) { return static_cast<i32>(a - b) < 0; }
 bool seq_le(u32 a, u32 b) { return static_cast<i32>(a - b) <= 0; }
 
 struct TcpCore;
-using Key = std::tuple<u32, u16, u32, u16>;  // local addr, port, remote addr, port
+using Key = std::tuple<IpAddr, u16, IpAddr, u16>;  // local addr, port, remote addr, port
 
 struct TcpTables {
   std::map<Key, std::shared_ptr<TcpCore>> conns;       // every connection not yet closed
@@ -79,7 +79,9 @@ TcpTables& tables() {
 
 struct TcpCore {
   TcpState state = TcpState::Closed;
+  int family = kAfInet;  // the socket's: AF_INET6 ones see IPv4 peers IPv4-mapped
   InetEndpoint local, remote;
+  IpOptions ip;
   bool ever_connected = false;
   // Sending: the ring holds bytes from snd_una on (sent and unacknowledged, then unsent).
   u32 iss = 0, snd_una = 0, snd_nxt = 0, snd_wnd = 0;
@@ -140,15 +142,15 @@ void put_segment(TcpCore& c, u32 seq, u8 flags, std::span<const u8> data) {
   }
   std::copy(data.begin(), data.end(), seg.begin() + static_cast<long>(kTcpHeader + opt));
   if (!checksum_unneeded(c.remote.addr)) put16(seg, 16, transport_checksum(c.local.addr, c.remote.addr, kIpprotoTcp, seg));
-  (void)ipv4_output(c.local.addr, c.remote.addr, kIpprotoTcp, seg, 64, 0);
+  (void)ip_output(c.local.addr, c.remote.addr, kIpprotoTcp, seg, c.ip.hops_to(c.remote.addr), c.ip.tos_to(c.remote.addr));
 }
 
 // The MSS a connection to `dst` announces: the route's MTU less the IP and TCP headers (the
 // loopback interface reports Linux's loopback figure).
-u16 route_mss(u32 dst) {
+u16 route_mss(const IpAddr& dst) {
   auto r = route_lookup(dst);
   if (r.is_error() || (r.value().dev->flags & kIffLoopback) != 0) return kMss;
-  return static_cast<u16>(std::min<u32>(r.value().dev->mtu - 40, kMss));
+  return static_cast<u16>(std::min<u32>(r.value().dev->mtu - (dst.is_v4() ? 40 : 60), kMss));
 }
 
 void arm_rtx(TcpCore& c) {
@@ -172,7 +174,7 @@ void rtt_sample(TcpCore& c, u64 r) {
 }
 
 // A reset for a segment nobody owns (RFC 9293 3.10.7.1).
-void send_reset_for(u32 src, u16 sport, u32 dst, u16 dport, u32 seq, u32 ack, bool had_ack, usize seg_len) {
+void send_reset_for(const IpAddr& src, u16 sport, const IpAddr& dst, u16 dport, u32 seq, u32 ack, bool had_ack, usize seg_len) {
   TcpCore tmp;
   tmp.local = {dst, dport};
   tmp.remote = {src, sport};
@@ -331,7 +333,7 @@ void enter_time_wait(const std::shared_ptr<TcpCore>& cp) {
 }
 
 struct Segment {
-  u32 src, dst;
+  IpAddr src, dst;
   u16 sport, dport;
   u32 seq, ack;
   u8 flags;
@@ -366,6 +368,9 @@ void listen_input(const std::shared_ptr<TcpCore>& l, const Segment& s) {
     return;
   }
   auto c = std::make_shared<TcpCore>();
+  c->family = l->family;
+  c->ip = l->ip;
+  c->ip.groups.clear();
   c->local = {s.dst, s.dport};
   c->remote = {s.src, s.sport};
   c->irs = s.seq;
@@ -581,7 +586,7 @@ bool port_conflicts(const TcpCore& c, u16 port) {
   for (auto it = lo; it != hi; ++it) {
     auto o = it->second.lock();
     if (!o || o.get() == &c) continue;
-    if (o->local.addr != kInaddrAny && c.local.addr != kInaddrAny && o->local.addr != c.local.addr) continue;
+    if (!bound_overlap(o->local.addr, o->ip.v6only, c.local.addr, c.ip.v6only)) continue;
     // SO_REUSEADDR on both lets a port be bound again unless the other one listens.
     if (o->reuseaddr && c.reuseaddr && o->state != TcpState::Listen) continue;
     if (o->reuseport && c.reuseport && o->uid == c.uid) continue;
@@ -626,8 +631,8 @@ Result<void> take_port(const std::shared_ptr<TcpCore>& c, u16 port) {
 
 class TcpSocket final : public Socket {
  public:
-  TcpSocket(std::shared_ptr<TcpCore> c, u32 flags, const Credentials& owner)
-      : Socket(kAfInet, kSockStream, kIpprotoTcp, owner), c_(std::move(c)) {
+  TcpSocket(int family, std::shared_ptr<TcpCore> c, u32 flags, const Credentials& owner)
+      : Socket(family, kSockStream, kIpprotoTcp, owner), c_(std::move(c)) {
     set_status_flags(kORdWr | (flags & kONonblock));
     c_->uid = owner.euid;
     c_->ino = ino();
@@ -650,17 +655,16 @@ class TcpSocket final : public Socket {
   ostd::WaitQueue* poll_queue() override { return &c_->queue; }
 
   Result<void> bind(Thread& self, std::span<const u8> addr) override {
-    InetEndpoint e = TRY(parse_sockaddr_in(addr, true));
-    if (e.addr != kInaddrAny && !is_local_address(e.addr)) return Errno::eaddrnotavail;
-    if (e.port != 0 && e.port < 1024 && !self.process().creds.capable(cap::kNetBindService)) return Errno::eacces;
     auto g = net_lock().lock();
     TcpCore& c = *c_;
+    InetEndpoint e = TRY(parse_bind_address(family(), c.ip.v6only, true, addr));
+    if (e.port != 0 && e.port < 1024 && !self.process().creds.capable(cap::kNetBindService)) return Errno::eacces;
     if (c.local.port != 0 || c.state != TcpState::Closed) return Errno::einval;
     c.reuseaddr = options().reuseaddr;
     c.reuseport = options().reuseport;
     c.local.addr = e.addr;
     auto r = take_port(c_, e.port);
-    if (r.is_error()) c.local.addr = kInaddrAny;
+    if (r.is_error()) c.local.addr = wildcard_of(family());
     return r;
   }
 
@@ -704,7 +708,7 @@ class TcpSocket final : public Socket {
         }
       }
       if (conn) {
-        auto s = std::make_shared<TcpSocket>(conn, flags, self.process().creds);
+        auto s = std::make_shared<TcpSocket>(family(), conn, flags, self.process().creds);
         s->options().nodelay = options().nodelay;
         return std::shared_ptr<Socket>(s);
       }
@@ -721,9 +725,9 @@ class TcpSocket final : public Socket {
       if (c.state != TcpState::Closed && c.state != TcpState::Listen) abort_connection();
       return {};
     }
-    InetEndpoint e = TRY(parse_sockaddr_in(addr, false));
     {
       auto g = net_lock().lock();
+      InetEndpoint e = TRY(parse_connect_address(family(), c.ip.v6only, false, c.local.addr, addr));
       // A connect in progress (SS_CONNECTING): EALREADY until it ends, then its outcome once.
       if (connecting_) {
         if (c.state == TcpState::SynSent) return Errno::ealready;
@@ -741,12 +745,12 @@ class TcpSocket final : public Socket {
         case TcpState::SynSent: return Errno::ealready;
         default: return Errno::eisconn;
       }
-      u32 dst = e.addr == kInaddrAny ? kInaddrLoopback : e.addr;
-      u32 src = TRY(route_source_from(c.local.addr, dst));
+      IpAddr dst = e.addr;
+      IpAddr src = TRY(route_source_from(c.local.addr, dst));
       c.reuseaddr = options().reuseaddr;
       c.reuseport = options().reuseport;
       if (c.local.port == 0) TRY(take_port(c_, 0));
-      if (c.local.addr == kInaddrAny) c.local.addr = src;
+      if (c.local.addr.is_wildcard()) c.local.addr = src;
       c.remote = InetEndpoint{dst, e.port};
       Key k{c.local.addr, c.local.port, c.remote.addr, c.remote.port};
       if (auto old = tables().conns.find(k); old != tables().conns.end()) {
@@ -914,7 +918,7 @@ class TcpSocket final : public Socket {
 
   Result<std::vector<u8>> local_address() override {
     auto g = net_lock().lock();
-    return sockaddr_in_bytes(c_->local);
+    return sockaddr_bytes(family(), c_->local);
   }
 
   Result<std::vector<u8>> peer_address() override {
@@ -923,7 +927,7 @@ class TcpSocket final : public Socket {
     if (c_->remote.port == 0 || s == TcpState::Closed || s == TcpState::SynSent || s == TcpState::Listen) {
       return Errno::enotconn;
     }
-    return sockaddr_in_bytes(c_->remote);
+    return sockaddr_bytes(family(), c_->remote);
   }
 
   Result<void> shutdown(int how) override {
@@ -954,8 +958,10 @@ class TcpSocket final : public Socket {
   }
 
   Result<void> set_option(Thread&, int level, int name, std::span<const u8> val) override {
-    if (level == 0) return Errno::enoprotoopt;  // IP level: not yet for TCP
-    if (level != kSolTcp) return Errno::enoprotoopt;
+    if (level != kSolTcp) {
+      auto g = net_lock().lock();
+      return set_ip_option(c_->ip, family(), kSockStream, c_->local.port != 0, level, name, val);
+    }
     if (name == kTcpCongestion) return {};
     i32 v = TRY(read_int_option(val));
     auto& o = options();
@@ -985,7 +991,10 @@ class TcpSocket final : public Socket {
   }
 
   Result<std::vector<u8>> get_option(Thread&, int level, int name) override {
-    if (level != kSolTcp) return Errno::enoprotoopt;
+    if (level != kSolTcp) {
+      auto g = net_lock().lock();
+      return get_ip_option(c_->ip, family(), level, name);
+    }
     auto& o = options();
     switch (name) {
       case kTcpNodelay: return int_option(o.nodelay ? 1 : 0);
@@ -1130,7 +1139,7 @@ class TcpSocket final : public Socket {
 
 }  // namespace
 
-void tcp_input(u32 src, u32 dst, std::span<const u8> seg, bool loopback) {
+void tcp_input(const IpAddr& src, const IpAddr& dst, std::span<const u8> seg, bool loopback) {
   if (seg.size() < kTcpHeader) return;
   usize off = usize{static_cast<u8>(seg[12] >> 4)} * 4;
   if (off < kTcpHeader || off > seg.size()) return;
@@ -1159,8 +1168,9 @@ void tcp_input(u32 src, u32 dst, std::span<const u8> seg, bool loopback) {
   std::shared_ptr<TcpCore> best;
   auto [lo, hi] = tables().listeners.equal_range(s.dport);
   for (auto l = lo; l != hi; ++l) {
-    if (l->second->local.addr == dst) best = l->second;
-    if (!best && l->second->local.addr == kInaddrAny) best = l->second;
+    const TcpCore& c = *l->second;
+    if (c.local.addr == dst) best = l->second;
+    if (!best && c.local.addr.is_wildcard() && bound_accepts(c.local.addr, c.ip.v6only, dst)) best = l->second;
   }
   if (best) {
     listen_input(best, s);
@@ -1223,18 +1233,25 @@ u64 tcp_timers(u64 now) {
   return next;
 }
 
-Result<std::shared_ptr<Socket>> make_tcp_socket(Thread& self, u32 flags) {
-  return std::shared_ptr<Socket>(std::make_shared<TcpSocket>(std::make_shared<TcpCore>(), flags, self.process().creds));
+Result<std::shared_ptr<Socket>> make_tcp_socket(Thread& self, int family, u32 flags) {
+  auto c = std::make_shared<TcpCore>();
+  c->family = family;
+  c->local.addr = wildcard_of(family);
+  return std::shared_ptr<Socket>(std::make_shared<TcpSocket>(family, std::move(c), flags, self.process().creds));
 }
 
-std::string proc_net_tcp_lines() {
+std::string proc_net_tcp_lines(int family) {
   auto g = net_lock().lock();
   std::string s;
   usize slot = 0;
+  bool v6 = family == kAfInet6;
   auto line = [&](const TcpCore& c) {
+    if (c.family != family) return;
     std::string sl = ostd::format("{}", slot++);
     if (sl.size() < 4) sl.insert(0, 4 - sl.size(), ' ');
-    s += sl + ": " + proc_net_endpoint(c.local) + " " + proc_net_endpoint(c.remote) + " " +
+    InetEndpoint remote = c.remote;
+    if (c.state == TcpState::Listen) remote.addr = wildcard_of(family);
+    s += sl + ": " + proc_net_endpoint(c.local, v6) + " " + proc_net_endpoint(remote, v6) + " " +
          hex_field(static_cast<u32>(c.state), 2) + " " + hex_field(c.snd.size(), 8) + ":" + hex_field(c.rcv.size(), 8) + " 00:00000000 00000000 " + ostd::format("{:d}", c.uid) +
          "        0 " + ostd::format("{}", c.ino) + "\n";
   };

@@ -1,6 +1,7 @@
-// UDP over IPv4 (RFC 768, RFC 1122 4.1): sockets, ports, the demultiplexer, and errors from ICMP.
-// Linux's udp.c and af_inet.c are the reference for the socket rules (EDESTADDRREQ, port
-// sharing, autobind on connect and send, connected-socket errors).
+// UDP over IPv4 and IPv6 (RFC 768, RFC 1122 4.1, RFC 8200 8.1): sockets, ports, the
+// demultiplexer, and errors from ICMP and ICMPv6. Linux's udp.c, udp_ipv6.c and af_inet.c are
+// the reference for the socket rules (EDESTADDRREQ, port sharing, autobind on connect and
+// send, connected-socket errors, dual-stack AF_INET6 sockets).
 #include <algorithm>
 #include <deque>
 #include <iterator>
@@ -28,12 +29,9 @@ using ostd::usize;
 namespace {
 
 constexpr usize kUdpHeader = 8;
-constexpr usize kMaxPayload = 65535 - 20 - kUdpHeader;
+constexpr usize kMaxPayload4 = 65535 - 20 - kUdpHeader;
+constexpr usize kMaxPayload6 = 65535 - kUdpHeader;
 constexpr usize kDatagramOverhead = 768;  // an skb's truesize beyond its bytes
-constexpr int kSolIp = 0;
-constexpr int kIpTos = 1, kIpTtl = 2, kIpMulticastTtl = 33, kIpMulticastLoop = 34, kIpAddMembership = 35,
-              kIpDropMembership = 36;
-constexpr usize kMaxMemberships = 20;  // net.ipv4.igmp_max_memberships
 
 class UdpSocket;
 
@@ -54,8 +52,10 @@ UdpTable& udp_table() {
 
 class UdpSocket final : public Socket {
  public:
-  UdpSocket(u32 flags, const Credentials& owner) : Socket(kAfInet, kSockDgram, kIpprotoUdp, owner), uid_(owner.euid) {
+  UdpSocket(int family, u32 flags, const Credentials& owner)
+      : Socket(family, kSockDgram, kIpprotoUdp, owner), uid_(owner.euid) {
     set_status_flags(kORdWr | (flags & kONonblock));
+    local_.addr = wildcard_of(family);
   }
   UdpSocket(const UdpSocket&) = delete;
   UdpSocket& operator=(const UdpSocket&) = delete;
@@ -71,9 +71,9 @@ class UdpSocket final : public Socket {
   // ---- what the stack calls (net_lock held) ----
 
   /// How well this socket matches a datagram to `dst` from `src` (-1: not at all).
-  int score(u32 src_addr, u16 src_port, u32 dst_addr) const {
-    if (local_.addr != kInaddrAny && local_.addr != dst_addr) return -1;
-    int s = local_.addr != kInaddrAny ? 2 : 1;
+  int score(const IpAddr& src_addr, u16 src_port, const IpAddr& dst_addr) const {
+    if (!bound_accepts(local_.addr, ip_.v6only, dst_addr)) return -1;
+    int s = !local_.addr.is_wildcard() ? 2 : 1;
     if (remote_) {
       if (remote_->addr != src_addr || remote_->port != src_port) return -1;
       s += 4;
@@ -93,7 +93,7 @@ class UdpSocket final : public Socket {
     file_state_changed(queue_);
   }
 
-  void report_error(u32 dst_addr, u16 dst_port, int err) {
+  void report_error(const IpAddr& dst_addr, u16 dst_port, int err) {
     // Only a connected socket hears of it (without IP_RECVERR), as __udp4_lib_err.
     if (!remote_ || remote_->addr != dst_addr || remote_->port != dst_port) return;
     err_ = err;
@@ -104,7 +104,9 @@ class UdpSocket final : public Socket {
     InetEndpoint r = remote_.value_or(InetEndpoint{});
     std::string sl = ostd::format("{}", slot);
     if (sl.size() < 5) sl.insert(0, 5 - sl.size(), ' ');
-    return sl + ": " + proc_net_endpoint(local_) + " " + proc_net_endpoint(r) + " " + (remote_ ? "01" : "07") +
+    bool v6 = family() == kAfInet6;
+    if (!remote_) r.addr = wildcard_of(family());
+    return sl + ": " + proc_net_endpoint(local_, v6) + " " + proc_net_endpoint(r, v6) + " " + (remote_ ? "01" : "07") +
            " 00000000:" + hex_field(rx_charge_, 8) +
            " 00:00000000 00000000 " + ostd::format("{}", uid_) + " 0 " + ostd::format("{}", ino()) + " 2 0 " +
            ostd::format("{}", drops_) + "\n";
@@ -113,14 +115,17 @@ class UdpSocket final : public Socket {
   // ---- Socket ----
 
   Result<void> bind(Thread& self, std::span<const u8> addr) override {
-    InetEndpoint e = TRY(parse_sockaddr_in(addr, true));
-    if (e.addr != kInaddrAny && !is_local_address(e.addr)) return Errno::eaddrnotavail;
-    if (e.port != 0 && e.port < 1024 && !self.process().creds.capable(cap::kNetBindService)) return Errno::eacces;
     auto g = net_lock().lock();
+    InetEndpoint e = TRY(parse_bind_address(family(), ip_.v6only, false, addr));
+    if (e.port != 0 && e.port < 1024 && !self.process().creds.capable(cap::kNetBindService)) return Errno::eacces;
     if (local_.port != 0) return Errno::einval;
     local_.addr = e.addr;
-    addr_locked_ = e.addr != kInaddrAny;
-    TRY(hash(e.port));
+    addr_locked_ = !e.addr.is_wildcard();
+    if (auto r = hash(e.port); r.is_error()) {
+      local_.addr = wildcard_of(family());
+      addr_locked_ = false;
+      return r.error();
+    }
     port_locked_ = e.port != 0;
     return {};
   }
@@ -130,15 +135,18 @@ class UdpSocket final : public Socket {
     auto g = net_lock().lock();
     if (sockaddr_family(addr) == kAfUnspec) {
       remote_.reset();
-      if (!addr_locked_) local_.addr = kInaddrAny;
+      if (!addr_locked_) local_.addr = wildcard_of(family());
       if (!port_locked_) unhash();
       return {};
     }
-    InetEndpoint e = TRY(parse_sockaddr_in(addr, false));
+    // ip6_datagram_connect: an AF_INET address on a V6ONLY socket is EAFNOSUPPORT.
+    if (family() == kAfInet6 && sockaddr_family(addr) == kAfInet && ip_.v6only) return Errno::eafnosupport;
+    InetEndpoint e = TRY(parse_connect_address(family(), ip_.v6only, true, local_.addr, addr));
     if (local_.port == 0) TRY(hash(0));
-    u32 dst = e.addr == kInaddrAny ? kInaddrLoopback : e.addr;
-    local_.addr = TRY(route_source_from(local_.addr, dst));
-    remote_ = InetEndpoint{dst, e.port};
+    IpAddr src = TRY(route_source_from(local_.addr, e.addr));
+    // A dual-stack socket's wildcard address stays a wildcard for the version it does not use.
+    local_.addr = src;
+    remote_ = e;
     file_state_changed(queue_);
     return {};
   }
@@ -156,18 +164,24 @@ class UdpSocket final : public Socket {
     }
     if (len > 0xffff) return Errno::emsgsize;
     InetEndpoint dst;
-    if (req.addr) {
-      if (req.addr->size() < 16) return Errno::einval;
-      int family = sockaddr_family(*req.addr);
-      if (family != kAfInet && family != kAfUnspec) return Errno::eafnosupport;
-      dst = InetEndpoint{get32(*req.addr, 4), get16(*req.addr, 2)};
+    std::optional<std::vector<u8>> to_addr = req.addr;
+    if (to_addr && family() == kAfInet6) {
+      // udpv6_sendmsg: AF_UNSPEC means no address; a family but AF_INET or AF_INET6 is EINVAL.
+      if (to_addr->size() < 2) return Errno::einval;
+      int f = sockaddr_family(*to_addr);
+      if (f == kAfUnspec) to_addr.reset();
+      else if (f != kAfInet && f != kAfInet6) return Errno::einval;
+    }
+    if (to_addr) {
+      auto g = net_lock().lock();
+      dst = TRY(parse_connect_address(family(), ip_.v6only, true, local_.addr, *to_addr));
       if (dst.port == 0) return Errno::einval;
     } else {
       auto g = net_lock().lock();
       if (!remote_) return Errno::edestaddrreq;
       dst = *remote_;
     }
-    if (len > kMaxPayload) return Errno::emsgsize;
+    if (len > (dst.addr.is_v4() ? kMaxPayload4 : kMaxPayload6)) return Errno::emsgsize;
     std::vector<u8> udp(kUdpHeader + len);
     if (len > 0) {
       auto body = std::span<u8>(udp).subspan(kUdpHeader);
@@ -178,8 +192,8 @@ class UdpSocket final : public Socket {
       auto g = net_lock().lock();
       if ((shutdown_ & kSendShutdown) != 0) return Errno::epipe;
       if (local_.port == 0) TRY(hash(0));
-      u32 to = dst.addr == kInaddrAny ? kInaddrLoopback : dst.addr;
-      u32 src = TRY(route_source_from(local_.addr, to));
+      const IpAddr& to = dst.addr;
+      IpAddr src = TRY(route_source_from(local_.addr, to));
       put16(udp, 0, local_.port);
       put16(udp, 2, dst.port);
       put16(udp, 4, static_cast<u16>(udp.size()));
@@ -187,7 +201,7 @@ class UdpSocket final : public Socket {
         u16 c = transport_checksum(src, to, kIpprotoUdp, udp);
         put16(udp, 6, c == 0 ? 0xffff : c);
       }
-      TRY(ipv4_output(src, to, kIpprotoUdp, udp, ttl_, tos_));
+      TRY(ip_output(src, to, kIpprotoUdp, udp, ip_.hops_to(to), ip_.tos_to(to)));
       ++net_counters().udp_out_datagrams;
     }
     net_process_backlog();
@@ -208,7 +222,7 @@ class UdpSocket final : public Socket {
           if (n < d.data.size()) res.msg_flags |= kMsgTrunc;
           Result<usize> w = n > 0 ? out.write(std::span<const u8>(d.data).first(n)) : Result<usize>(usize{0});
           bool fault = w.is_error() || w.value() != n;
-          res.addr = sockaddr_in_bytes(d.from);
+          res.addr = sockaddr_bytes(family(), d.from);
           res.len = (flags & kMsgTrunc) != 0 ? d.data.size() : n;
           if (!peek) {
             rx_charge_ -= std::min(rx_charge_, d.data.size() + kDatagramOverhead);
@@ -231,13 +245,13 @@ class UdpSocket final : public Socket {
 
   Result<std::vector<u8>> local_address() override {
     auto g = net_lock().lock();
-    return sockaddr_in_bytes(local_);
+    return sockaddr_bytes(family(), local_);
   }
 
   Result<std::vector<u8>> peer_address() override {
     auto g = net_lock().lock();
     if (!remote_) return Errno::enotconn;
-    return sockaddr_in_bytes(*remote_);
+    return sockaddr_bytes(family(), *remote_);
   }
 
   // inet_shutdown: an unconnected socket is ENOTCONN, yet the bits are set (pollers wake).
@@ -251,57 +265,13 @@ class UdpSocket final : public Socket {
   }
 
   Result<void> set_option(Thread&, int level, int name, std::span<const u8> val) override {
-    if (level != kSolIp) return Errno::enoprotoopt;
-    if (name == kIpAddMembership || name == kIpDropMembership) return membership(name == kIpAddMembership, val);
-    // IP options also take a single byte (do_ip_setsockopt).
-    i32 v = val.size() == 1 ? val[0] : TRY(read_int_option(val));
-    switch (name) {
-      case kIpTtl:
-        if (v == -1) v = 64;
-        if (v < 1 || v > 255) return Errno::einval;
-        ttl_ = static_cast<u8>(v);
-        return {};
-      case kIpTos: tos_ = static_cast<u8>(v & 0xfc); return {};
-      case kIpMulticastTtl:
-        if (v == -1) v = 1;
-        if (v < 0 || v > 255) return Errno::einval;
-        mcast_ttl_ = static_cast<u8>(v);
-        return {};
-      case kIpMulticastLoop: mcast_loop_ = v != 0; return {};
-      default: return Errno::enoprotoopt;
-    }
+    auto g = net_lock().lock();
+    return set_ip_option(ip_, family(), kSockDgram, local_.port != 0, level, name, val);
   }
 
   Result<std::vector<u8>> get_option(Thread&, int level, int name) override {
-    if (level != kSolIp) return Errno::enoprotoopt;
-    switch (name) {
-      case kIpTtl: return int_option(ttl_);
-      case kIpTos: return int_option(tos_);
-      case kIpMulticastTtl: return int_option(mcast_ttl_);
-      case kIpMulticastLoop: return int_option(mcast_loop_ ? 1 : 0);
-      default: return Errno::enoprotoopt;
-    }
-  }
-
-  // IP_ADD_MEMBERSHIP / IP_DROP_MEMBERSHIP with a struct ip_mreq (or ip_mreqn): the group must
-  // be multicast (EINVAL); joining twice is EADDRINUSE, dropping a group not joined
-  // EADDRNOTAVAIL, more than igmp_max_memberships ENOBUFS.
-  Result<void> membership(bool join, std::span<const u8> val) {
-    if (val.size() < 8) return Errno::einval;
-    u32 group = get32(val, 0), iface = get32(val, 4);
-    if ((group >> 28) != 0xe) return Errno::einval;
-    if (iface != kInaddrAny && !is_local_address(iface)) return Errno::enodev;
     auto g = net_lock().lock();
-    auto it = std::find(groups_.begin(), groups_.end(), std::pair<u32, u32>{group, iface});
-    if (!join) {
-      if (it == groups_.end()) return Errno::eaddrnotavail;
-      groups_.erase(it);
-      return {};
-    }
-    if (it != groups_.end()) return Errno::eaddrinuse;
-    if (groups_.size() >= kMaxMemberships) return Errno::enobufs;
-    groups_.emplace_back(group, iface);
-    return {};
+    return get_ip_option(ip_, family(), level, name);
   }
 
   int take_error() override {
@@ -333,7 +303,7 @@ class UdpSocket final : public Socket {
     for (auto it = lo; it != hi; ++it) {
       auto o = it->second.lock();
       if (!o || o.get() == this) continue;
-      if (o->local_.addr != kInaddrAny && local_.addr != kInaddrAny && o->local_.addr != local_.addr) continue;
+      if (!bound_overlap(o->local_.addr, o->ip_.v6only, local_.addr, ip_.v6only)) continue;
       if (o->reuseaddr_ && const_options().reuseaddr) continue;
       if (o->reuseport_ && const_options().reuseport && o->uid_ == uid_) continue;
       return true;
@@ -390,18 +360,15 @@ class UdpSocket final : public Socket {
   ostd::u64 drops_ = 0;
   int err_ = 0;
   u32 shutdown_ = 0;
-  u8 ttl_ = 64, tos_ = 0;
-  // Multicast: groups joined (accepted and kept; no group traffic is delivered yet).
-  u8 mcast_ttl_ = 1;
-  bool mcast_loop_ = true;
-  std::vector<std::pair<u32, u32>> groups_;  // (group, interface address)
+  // IP-level options; the multicast groups joined are kept (no group traffic is delivered yet).
+  IpOptions ip_;
   u32 uid_;
   ostd::WaitQueue queue_;
 };
 
 }  // namespace
 
-bool udp_input(u32 src, u32 dst, std::span<const u8> udp, bool loopback) {
+bool udp_input(const IpAddr& src, const IpAddr& dst, std::span<const u8> udp, bool loopback) {
   NetCounters& c = net_counters();
   if (udp.size() < kUdpHeader) {
     ++c.udp_in_errors;
@@ -413,8 +380,9 @@ bool udp_input(u32 src, u32 dst, std::span<const u8> udp, bool loopback) {
     return true;
   }
   udp = udp.first(len);
-  if (get16(udp, 6) != 0 && !loopback) {
-    if (transport_checksum(src, dst, kIpprotoUdp, udp) != 0) {
+  // Over IPv6 the checksum is mandatory (RFC 8200 8.1): a zero one is dropped.
+  if ((get16(udp, 6) != 0 || !src.is_v4()) && !loopback) {
+    if (get16(udp, 6) == 0 || transport_checksum(src, dst, kIpprotoUdp, udp) != 0) {
       ++c.udp_in_errors;
       return true;
     }
@@ -442,7 +410,7 @@ bool udp_input(u32 src, u32 dst, std::span<const u8> udp, bool loopback) {
   return true;
 }
 
-void udp_error(u32 orig_src, u32 orig_dst, std::span<const u8> quoted_udp, int err) {
+void udp_error(const IpAddr& orig_src, const IpAddr& orig_dst, std::span<const u8> quoted_udp, int err) {
   if (quoted_udp.size() < 4) return;
   u16 sport = get16(quoted_udp, 0), dport = get16(quoted_udp, 2);
   auto [lo, hi] = udp_table().ports.equal_range(sport);
@@ -453,18 +421,19 @@ void udp_error(u32 orig_src, u32 orig_dst, std::span<const u8> quoted_udp, int e
   }
 }
 
-Result<std::shared_ptr<Socket>> make_udp_socket(Thread& self, u32 flags) {
-  auto s = std::make_shared<UdpSocket>(flags, self.process().creds);
+Result<std::shared_ptr<Socket>> make_udp_socket(Thread& self, int family, u32 flags) {
+  auto s = std::make_shared<UdpSocket>(family, flags, self.process().creds);
   s->self_ = s;
   return std::shared_ptr<Socket>(s);
 }
 
-std::string proc_net_udp_lines() {
+std::string proc_net_udp_lines(int family) {
   auto g = net_lock().lock();
   std::string s;
   usize slot = 0;
   for (const auto& [port, weak] : udp_table().ports) {
-    if (auto sock = weak.lock()) s += sock->proc_line(slot++);
+    auto sock = weak.lock();
+    if (sock && sock->family() == family) s += sock->proc_line(slot++);
   }
   return s;
 }

@@ -1,12 +1,13 @@
 // libFuzzer target `frames`: raw Ethernet frames fed to the network stack (services/net) through
 // the host backend's test NIC, with the whole kernel in-process under ASan and UBSan. The guest
-// (frames_guest.c) holds a TCP listener on port 80, a UDP socket on port 53 and a connection
+// (frames_guest.c) holds a TCP listener on port 80, a UDP socket on port 53 (both dual-stack,
+// so IPv4 and IPv6 frames meet them) and a connection
 // being made to 10.0.2.2:80; the frames arrive once it has sent its first one, so they meet
-// those sockets, the ARP table, the reassembly queues and the TCP state machine.
+// those sockets, the ARP and neighbour tables, the reassembly queues and the TCP state machine.
 //
 // Input: a flags byte, then frames, each a big-endian 16-bit length and that many bytes (at most
-// 64 frames). Flag bit 0 fixes the IPv4 header checksum and the TCP, UDP and ICMP checksums of
-// every frame first, so the fuzzer gets past them; without it the checks themselves are fuzzed.
+// 64 frames). Flag bit 0 fixes the IPv4 header checksum and the TCP, UDP, ICMP and ICMPv6
+// checksums of every frame first, so the fuzzer gets past them; without it the checks themselves are fuzzed.
 // Every frame must be dropped, answered or delivered: no crash, no hang, the kernel ending
 // cleanly with no stub process left.
 #include <sys/stat.h>
@@ -42,8 +43,36 @@ void put16(unsigned char* p, unsigned v) {
   p[1] = static_cast<unsigned char>(v);
 }
 
+// Recomputes the checksum of an IPv6 frame's TCP, UDP or ICMPv6 message (one that follows the
+// fixed header directly).
+void fix_checksums6(std::vector<unsigned char>& f) {
+  if (f.size() < 14 + 40) return;
+  unsigned char* ip = f.data() + 14;
+  size_t len = be16(ip + 4);
+  if (40 + len > f.size() - 14) return;
+  size_t at = 0;
+  switch (ip[6]) {
+    case 6: at = 16; break;
+    case 17: at = 6; break;
+    case 58: at = 2; break;
+    default: return;
+  }
+  unsigned char* t = ip + 40;
+  if (len < at + 2) return;
+  put16(t + at, 0);
+  unsigned long s = (len >> 16) + (len & 0xffff) + ip[6];
+  for (size_t i = 8; i < 40; i += 2) s += be16(ip + i);
+  unsigned c = sum16(t, len, s);
+  if (ip[6] == 17 && c == 0) c = 0xffff;
+  put16(t + at, c);
+}
+
 // Recomputes the checksums an IPv4 frame carries (what a well-behaved sender would put there).
 void fix_checksums(std::vector<unsigned char>& f) {
+  if (f.size() >= 14 && f[12] == 0x86 && f[13] == 0xdd) {
+    fix_checksums6(f);
+    return;
+  }
   if (f.size() < 14 + 20 || f[12] != 0x08 || f[13] != 0x00) return;
   unsigned char* ip = f.data() + 14;
   size_t room = f.size() - 14;

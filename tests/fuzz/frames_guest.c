@@ -1,5 +1,5 @@
 /* The guest of the `frames` fuzz target: opens what hostile frames can reach (a TCP listener
- * on port 80, a UDP socket on port 53, a TCP connection being made to 10.0.2.2:80, whose ARP
+ * on port 80, a UDP socket on port 53, both dual-stack, a TCP connection being made to 10.0.2.2:80, whose ARP
  * request is the first frame the NIC sends and lets the test NIC deliver the fuzzer's frames),
  * then takes whatever arrives for a few milliseconds: accepts and reads connections, reads and
  * answers datagrams. */
@@ -19,12 +19,13 @@ static long now_ms(void) {
 }
 
 int main(void) {
-  struct sockaddr_in any = {.sin_family = AF_INET, .sin_port = htons(80)};
-  int l = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  /* Dual-stack sockets: IPv4 frames reach them IPv4-mapped, IPv6 ones directly. */
+  struct sockaddr_in6 any = {.sin6_family = AF_INET6, .sin6_port = htons(80)};
+  int l = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
   bind(l, (struct sockaddr*)&any, sizeof any);
   listen(l, 8);
-  int u = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-  any.sin_port = htons(53);
+  int u = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  any.sin6_port = htons(53);
   bind(u, (struct sockaddr*)&any, sizeof any);
   struct sockaddr_in host = {.sin_family = AF_INET, .sin_port = htons(80)};
   inet_pton(AF_INET, "10.0.2.2", &host.sin_addr);
@@ -42,7 +43,7 @@ int main(void) {
         if (a >= 0 && n < 12) p[n++] = (struct pollfd){a, POLLIN, 0};
         else if (a >= 0) close(a);
       } else if (p[i].fd == u) {
-        struct sockaddr_in from;
+        struct sockaddr_in6 from;
         socklen_t len = sizeof from;
         ssize_t r = recvfrom(u, buf, sizeof buf, 0, (struct sockaddr*)&from, &len);
         if (r > 0) sendto(u, buf, (size_t)r, 0, (struct sockaddr*)&from, len);

@@ -19,10 +19,15 @@ int main(int argc, char** argv) {
   if (size > sizeof out) return 2;
   signal(SIGPIPE, SIG_IGN);  // a reset shows as EPIPE / ECONNRESET, reported
   for (size_t i = 0; i < size; ++i) out[i] = (unsigned char)(i * 13 + i / 7);
-  int s = socket(AF_INET, SOCK_STREAM, 0);
+  // HOST is an IPv4 or (with a colon) an IPv6 address.
+  int v6 = strchr(argv[1], ':') != NULL;
+  int s = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[2]))};
+  struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = a.sin_port};
   inet_pton(AF_INET, argv[1], &a.sin_addr);
-  if (connect(s, (struct sockaddr*)&a, sizeof a) != 0) {
+  inet_pton(AF_INET6, argv[1], &a6.sin6_addr);
+  int r = v6 ? connect(s, (struct sockaddr*)&a6, sizeof a6) : connect(s, (struct sockaddr*)&a, sizeof a);
+  if (r != 0) {
     printf("connect: %s\n", strerror(errno));
     return 1;
   }

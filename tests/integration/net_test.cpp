@@ -181,6 +181,43 @@ TEST_P(NetTest, GuestFetchesFromAServerOnTheHostAt10_0_2_2) {
   EXPECT_NE(out.find(host_md5(body)), std::string::npos) << out;
 }
 
+TEST_P(NetTest, GuestFetchesOverIpv6FromTheHostAtFec0_2) {
+  // The user network's IPv6 side: neighbour discovery with the router, then TCP to fec0::2,
+  // which the user network forwards to the host's ::1.
+  int ls = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  if (ls < 0 || bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) GTEST_SKIP() << "no IPv6 loopback on this host";
+  socklen_t len = sizeof a;
+  getsockname(ls, reinterpret_cast<sockaddr*>(&a), &len);
+  uint16_t port = ntohs(a.sin6_port);
+  ASSERT_EQ(listen(ls, 4), 0);
+  const std::string body = body_of(200000);
+  std::thread server([&] {
+    int c = accept(ls, nullptr, nullptr);
+    if (c < 0) return;
+    char req[4096];
+    (void)read(c, req, sizeof req);
+    std::string all = "HTTP/1.0 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    for (size_t off = 0; off < all.size();) {
+      ssize_t n = write(c, all.data() + off, all.size() - off);
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+    close(c);
+  });
+  GuestProcess u(GetParam(), busybox({}, "cat /proc/net/if_inet6; wget -q -O /tmp/f 'http://[fec0::2]:" +
+                                             std::to_string(port) + "/file' && md5sum < /tmp/f"));
+  auto [status, out] = u.finish();
+  shutdown(ls, SHUT_RDWR);
+  server.join();
+  close(ls);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("fe80000000000000505400fffe123456 02 40 20 80     eth0"), std::string::npos) << out;
+  EXPECT_NE(out.find(host_md5(body)), std::string::npos) << out;
+}
+
 TEST_P(NetTest, GuestTalksUdpToTheHostWithFragmentsBothWays) {
   uint16_t port = 0;
   int s = bound_socket(SOCK_DGRAM, port);

@@ -1,7 +1,8 @@
 // The TCP/IP stack at the packet level: the kernel runs in this process with the host backend's
-// test NIC, a guest (tests/guest/tcp_client.c) connects to 10.0.2.2:80, sends a block, shuts
-// its side down and checks that the same bytes come back; this test plays 10.0.2.2 on a thread
-// of its own — ARP, a small TCP that echoes — and misbehaves on purpose: it loses, reorders,
+// test NIC, a guest (tests/guest/tcp_client.c) connects to 10.0.2.2:80 (or [fec0::2]:80),
+// sends a block, shuts its side down and checks that the same bytes come back; this test plays
+// the peer on a thread of its own — ARP or neighbour discovery, a small TCP that echoes — and
+// misbehaves on purpose: it loses, reorders,
 // duplicates segments, closes its window, resets. The guest's verdict (its exit status) and
 // what the peer saw on the wire must both be right. Waits are for events, with generous
 // deadlines: nothing sleeps a fixed time to let something happen.
@@ -29,6 +30,9 @@ using Bytes = std::vector<unsigned char>;
 const Bytes kGuestMac = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 const Bytes kPeerMac = {0x52, 0x55, 0x0a, 0x00, 0x02, 0x02};
 constexpr uint32_t kGuestIp = 0x0a00020f, kPeerIp = 0x0a000202;
+// fec0::5054:ff:fe12:3456 (the guest's address from its MAC) and fec0::2.
+const Bytes kGuestIp6 = {0xfe, 0xc0, 0, 0, 0, 0, 0, 0, 0x50, 0x54, 0x00, 0xff, 0xfe, 0x12, 0x34, 0x56};
+const Bytes kPeerIp6 = {0xfe, 0xc0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
 constexpr uint8_t kFin = 1, kSyn = 2, kRst = 4, kPsh = 8, kAck = 16;
 
 unsigned be16(const unsigned char* p) { return (p[0] << 8) | p[1]; }
@@ -48,6 +52,26 @@ unsigned checksum(const unsigned char* p, size_t n, unsigned long sum) {
   return static_cast<unsigned>(~sum & 0xffff);
 }
 
+// The IPv6 pseudo-header's sum (RFC 8200 8.1).
+unsigned long pseudo6(const Bytes& src, const Bytes& dst, size_t len, uint8_t proto) {
+  unsigned long sum = 0;
+  for (size_t i = 0; i < 16; i += 2) sum += be16(src.data() + i) + be16(dst.data() + i);
+  return sum + (len >> 16) + (len & 0xffff) + proto;
+}
+
+// An IPv6 packet from `src` to `dst` (hop limit 255: neighbour discovery accepts no other).
+Bytes ipv6(const Bytes& src, const Bytes& dst, uint8_t proto, const Bytes& payload) {
+  Bytes ip(40);
+  ip[0] = 0x60;
+  put16(ip, 4, static_cast<unsigned>(payload.size()));
+  ip[6] = proto;
+  ip[7] = 255;
+  std::copy(src.begin(), src.end(), ip.begin() + 8);
+  std::copy(dst.begin(), dst.end(), ip.begin() + 24);
+  ip.insert(ip.end(), payload.begin(), payload.end());
+  return ip;
+}
+
 Bytes ethernet(unsigned type, const Bytes& payload) {
   Bytes f(kGuestMac);
   f.insert(f.end(), kPeerMac.begin(), kPeerMac.end());
@@ -58,7 +82,7 @@ Bytes ethernet(unsigned type, const Bytes& payload) {
 }
 
 // A TCP segment from the peer (10.0.2.2:80) to the guest, in its frame.
-Bytes segment(uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t window, const Bytes& data,
+Bytes segment(bool v6, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t window, const Bytes& data,
               bool mss_option = false) {
   size_t hl = mss_option ? 24 : 20;
   Bytes t(hl + data.size());
@@ -75,6 +99,10 @@ Bytes segment(uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_
     put16(t, 22, 1460);
   }
   std::copy(data.begin(), data.end(), t.begin() + static_cast<long>(hl));
+  if (v6) {
+    put16(t, 16, checksum(t.data(), t.size(), pseudo6(kPeerIp6, kGuestIp6, t.size(), 6)));
+    return ethernet(0x86dd, ipv6(kPeerIp6, kGuestIp6, 6, t));
+  }
   unsigned long pseudo = (kPeerIp >> 16) + (kPeerIp & 0xffff) + (kGuestIp >> 16) + (kGuestIp & 0xffff) + 6 + t.size();
   put16(t, 16, checksum(t.data(), t.size(), pseudo));
   Bytes ip(20);
@@ -96,9 +124,10 @@ struct Faults {
   bool duplicate_echo = false;    // every echo segment goes out twice
   bool zero_window = false;       // the SYN-ACK offers no window; it opens on a probe
   bool reset_after_data = false;  // a reset once the guest's data is in
+  bool v6 = false;                // the connection is over IPv6 (neighbour discovery, not ARP)
 };
 
-// 10.0.2.2: answers ARP, accepts one connection on port 80, takes its data in order, echoes it
+// 10.0.2.2 (fec0::2): answers ARP (neighbour solicitations), accepts one connection on port 80, takes its data in order, echoes it
 // after the guest's FIN in 1000-byte segments (go-back-N every 100 ms until acknowledged), then
 // its own FIN.
 class Peer {
@@ -115,7 +144,7 @@ class Peer {
   std::mutex lock;
   std::vector<std::pair<uint32_t, double>> data_arrivals;  // sequence number (relative), seconds
   double lost_at = -1, resent_at = -1, all_in_at = -1;
-  bool data_while_closed = false, probe_seen = false, guest_reset = false;
+  bool data_while_closed = false, probe_seen = false, guest_reset = false, solicited = false;
   int echo_resends = 0;  // rounds of go-back-N the echo needed
   size_t received = 0;
 
@@ -123,7 +152,7 @@ class Peer {
   double now() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
   void send(uint8_t flags, const Bytes& data, uint32_t seq) {
-    ostd::host::test_nic_inject(segment(gport_, seq, rcv_nxt_, flags, window_, data));
+    ostd::host::test_nic_inject(segment(f_.v6, gport_, seq, rcv_nxt_, flags, window_, data));
   }
 
   void on_tcp(const unsigned char* t, size_t len) {
@@ -144,7 +173,7 @@ class Peer {
       rcv_nxt_ = seq + 1;
       window_ = f_.zero_window ? 0 : 65535;
       snd_una_ = snd_nxt_ = kIss + 1;
-      ostd::host::test_nic_inject(segment(gport_, kIss, rcv_nxt_, kSyn | kAck, window_, {}, true));
+      ostd::host::test_nic_inject(segment(f_.v6, gport_, kIss, rcv_nxt_, kSyn | kAck, window_, {}, true));
       return;
     }
     if ((flags & kAck) != 0 && static_cast<int32_t>(ack - snd_una_) > 0) snd_una_ = ack;
@@ -221,6 +250,27 @@ class Peer {
           size_t ihl = (p[0] & 15u) * 4;
           size_t total = std::min<size_t>(be16(p + 2), len);
           if (ihl >= 20 && total >= ihl) on_tcp(p + ihl, total - ihl);
+        } else if (type == 0x86dd && len >= 40) {
+          size_t total = std::min<size_t>(40 + be16(p + 4), len);
+          if (p[6] == 6) on_tcp(p + 40, total - 40);
+          if (p[6] == 58 && total >= 64 && p[40] == 135 && std::equal(kPeerIp6.begin(), kPeerIp6.end(), p + 48)) {
+            // A neighbour solicitation for fec0::2: the advertisement (solicited, override)
+            // with our MAC, to the asker.
+            Bytes asker(p + 8, p + 24);
+            Bytes na(32);
+            na[0] = 136;
+            na[4] = 0x60;
+            std::copy(kPeerIp6.begin(), kPeerIp6.end(), na.begin() + 8);
+            na[24] = 2;
+            na[25] = 1;
+            std::copy(kPeerMac.begin(), kPeerMac.end(), na.begin() + 26);
+            put16(na, 2, checksum(na.data(), na.size(), pseudo6(kPeerIp6, asker, na.size(), 58)));
+            {
+              std::lock_guard g(lock);
+              solicited = true;
+            }
+            ostd::host::test_nic_inject(ethernet(0x86dd, ipv6(kPeerIp6, asker, 58, na)));
+          }
         }
       }
       {
@@ -250,7 +300,7 @@ class Peer {
 };
 
 // Boots the kernel with the test NIC and runs the guest client against the peer; its status.
-int run_client(size_t bytes) {
+int run_client(size_t bytes, bool v6 = false) {
   std::ifstream f(std::string(GUESTS_ROOT) + "/tcp-client", std::ios::binary);
   Bytes guest((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   EXPECT_FALSE(guest.empty());
@@ -263,7 +313,7 @@ int run_client(size_t bytes) {
   cfg.net.user = false;
   cfg.net.test_nic = true;
   ostd::BootInfo info;
-  info.init_argv = {"/tcp-client", "10.0.2.2", "80", std::to_string(bytes)};
+  info.init_argv = {"/tcp-client", v6 ? "fec0::2" : "10.0.2.2", "80", std::to_string(bytes)};
   info.initramfs = std::span<const ostd::u8>(cpio.data(), cpio.size());
   return ostd::host::run_kernel(cfg, std::move(info), [] { return services::kernel_main(); });
 }
@@ -316,6 +366,25 @@ TEST(TcpStack, WaitsForAClosedWindowAndProbesIt) {
 TEST(TcpStack, AResetEndsTheConnection) {
   Peer peer({.reset_after_data = true}, 50000);
   EXPECT_EQ(run_client(50000), 1);  // the guest's write or read fails (ECONNRESET / EPIPE)
+}
+
+TEST(TcpStack, EchoesOverIpv6AfterNeighbourDiscovery) {
+  Peer peer({.v6 = true}, 100000);
+  EXPECT_EQ(run_client(100000, true), 0);
+  std::lock_guard g(peer.lock);
+  EXPECT_TRUE(peer.solicited) << "the guest never asked for fec0::2's link address";
+  EXPECT_EQ(peer.received, 100000u);
+}
+
+TEST(TcpStack, RecoversALossOverIpv6AndKeepsReorderedSegments) {
+  // Four segments (the MSS is 1440 over IPv6): the three after the lost one bring three
+  // duplicate ACKs, so the loss is repaired by fast retransmit or the timer, whichever comes.
+  Peer peer({.lose_first_data = true, .reorder_echo = true, .v6 = true}, 5000);
+  EXPECT_EQ(run_client(5000, true), 0);
+  std::lock_guard g(peer.lock);
+  ASSERT_GE(peer.resent_at, 0) << "the lost segment never came again";
+  EXPECT_EQ(peer.received, 5000u);
+  EXPECT_EQ(peer.echo_resends, 0) << "the segment past the hole was dropped, not kept";
 }
 
 }  // namespace

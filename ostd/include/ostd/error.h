@@ -20,7 +20,7 @@ enum class Errno : i32 {
   enfile = 23, emfile = 24, enotty = 25, etxtbsy = 26, efbig = 27, enospc = 28, espipe = 29,
   erofs = 30, emlink = 31, epipe = 32, edom = 33, erange = 34, edeadlk = 35, enametoolong = 36,
   enolck = 37, enosys = 38, enotempty = 39, eloop = 40, enomsg = 42, eidrm = 43, enostr = 60,
-  enodata = 61, etime = 62, eoverflow = 75, ebadfd = 77, elibbad = 80, eilseq = 84, erestart = 85,
+  enodata = 61, etime = 62, eproto = 71, eoverflow = 75, ebadfd = 77, elibbad = 80, eilseq = 84, erestart = 85,
   enotsock = 88, edestaddrreq = 89, emsgsize = 90, eprototype = 91, enoprotoopt = 92,
   eprotonosupport = 93, esocktnosupport = 94, eopnotsupp = 95, eafnosupport = 97, eaddrinuse = 98,
   eaddrnotavail = 99, enetdown = 100, enetunreach = 101, econnaborted = 103, econnreset = 104,

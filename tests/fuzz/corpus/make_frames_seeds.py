@@ -27,6 +27,27 @@ synack = eth(0x0800, ip(6, tcp(80, 32768, 5000, 0x1001, 0x12, opts=b'\x02\x04\x0
 def write(name, frames, flags=1):
     b = bytes([flags]) + b''.join(struct.pack('>H', len(f)) + f for f in frames)
     open(os.path.join(out, name), 'wb').write(b)
+# IPv6: the guest is fec0::5054:ff:fe12:3456 (and fe80:: with the same identifier); the peer
+# fec0::2 / fe80::2.
+G6 = bytes.fromhex('fec00000000000005054' '00fffe123456'); G6LL = bytes.fromhex('fe800000000000005054' '00fffe123456')
+H6 = bytes.fromhex('fec0' + '00'*13 + '02'); H6LL = bytes.fromhex('fe80' + '00'*13 + '02')
+ALL_NODES = bytes.fromhex('ff02' + '00'*13 + '01'); SOLICITED = bytes.fromhex('ff02' + '00'*9 + '01ff123456')
+def ip6(nh, payload, src=H6, dst=G6, hops=64):
+    return struct.pack('>IHBB', 0x60000000, len(payload), nh, hops) + src + dst + payload
+def mcast(a): return b'\x33\x33' + a[12:]
+ns = eth(0x86dd, ip6(58, bytes([135,0,0,0,0,0,0,0]) + G6 + bytes([1,1]) + HOST, src=H6LL, dst=SOLICITED, hops=255), dst=mcast(SOLICITED))
+na = eth(0x86dd, ip6(58, bytes([136,0,0,0,0x60,0,0,0]) + H6 + bytes([2,1]) + HOST, src=H6, dst=G6LL, hops=255))
+ra = eth(0x86dd, ip6(58, bytes([134,0,0,0,64,0,0x07,0x08]) + bytes(8) + bytes([1,1]) + HOST +
+                     bytes([3,4,64,0xc0]) + struct.pack('>III', 86400, 14400, 0) + bytes.fromhex('fd00' + '00'*14),
+                     src=H6LL, dst=ALL_NODES, hops=255), dst=mcast(ALL_NODES))
+ping6 = eth(0x86dd, ip6(58, bytes([128,0,0,0,0,1,0,1]) + b'y'*32))
+syn6 = eth(0x86dd, ip6(6, tcp(40001, 80, 2000, 0, 0x02, opts=b'\x02\x04\x05\xa0')))
+udp6 = eth(0x86dd, ip6(17, udp(5354, 53, b'\x56\x78\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x1c\x00\x01')))
+hbh_udp6 = eth(0x86dd, ip6(0, bytes([17,0,1,4,0,0,0,0]) + udp(5355, 53, b'hop-by-hop')))
+frag6 = eth(0x86dd, ip6(44, bytes([17,0,0,1,0,0,0,9]) + udp(5356, 53, b'fragment')))
+write('ipv6-neighbours', [na, ns, ra])
+write('ipv6-echo-tcp-udp', [na, ping6, syn6, udp6])
+write('ipv6-extension-headers', [na, hbh_udp6, frag6])
 write('arp', [arp_req, arp_reply])
 write('tcp-handshake-and-data', [arp_reply, syn, ack, data, fin])
 write('udp-dns', [arp_reply, dns])
