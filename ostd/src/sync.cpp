@@ -111,6 +111,7 @@ bool WaitQueue::wait_impl(FunctionRefBool cond, std::optional<u64> timeout_ns) {
 }
 
 bool WaitQueue::wake_one() {
+  wakes_.fetch_add(1, std::memory_order_relaxed);
   if (nobody_waiting()) return false;
   SpinLockGuard lg(lock_);
   while (head_ != nullptr) {
@@ -122,6 +123,7 @@ bool WaitQueue::wake_one() {
 }
 
 usize WaitQueue::wake_all() {
+  wakes_.fetch_add(1, std::memory_order_relaxed);
   if (nobody_waiting()) return 0;
   SpinLockGuard lg(lock_);
   usize n = 0;

@@ -53,6 +53,10 @@ Result<abi::Stat> File::stat() {
 Result<long> File::ioctl(Thread&, ostd::u32, ostd::u64) { return Errno::enotty; }
 ostd::u32 File::poll_events() { return kPollIn | kPollOut; }
 ostd::WaitQueue* File::poll_queue() { return nullptr; }
+ostd::u64 File::poll_event_count(ostd::u32) {
+  ostd::WaitQueue* q = poll_queue();
+  return q != nullptr ? q->wake_count() : 0;
+}
 Result<usize> File::getdents(Thread&, ostd::VmWriter&) { return Errno::enotdir; }
 Result<void> File::truncate(ostd::u64) { return Errno::einval; }
 

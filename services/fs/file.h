@@ -94,6 +94,11 @@ class File : public std::enable_shared_from_this<File> {
   virtual ostd::u32 poll_events();
   /// Where readers of poll_events() sleep; nullptr when readiness never changes.
   virtual ostd::WaitQueue* poll_queue();
+  /// How many events of kind `bit` (kPollIn: something came to read; kPollOut: room to write
+  /// came) the file announced: edge-triggered epoll reports a bit that is still set again when
+  /// its count moved, as Linux's keyed wake-ups requeue an item. By default every wake of the
+  /// poll queue counts for every kind.
+  virtual ostd::u64 poll_event_count(ostd::u32 bit);
   /// Directory entries as linux_dirent64 records into `out`; ENOTDIR for non-directories.
   virtual ostd::Result<ostd::usize> getdents(Thread& self, ostd::VmWriter& out);
   /// ftruncate; EINVAL when not a regular file opened for writing.

@@ -47,6 +47,8 @@ class PipeEnd final : public File {
       ++pipe_->writer_opens;
       pipe_->had_writer = true;
     }
+    ++pipe_->in_events;
+    ++pipe_->out_events;
     file_state_changed(pipe_->queue);
   }
   PipeEnd(const PipeEnd&) = delete;
@@ -88,6 +90,7 @@ class PipeEnd final : public File {
             if (!piece.empty()) TRY(out.write_bytes(piece));
           }
           p.buffer.consume(n);
+          ++p.out_events;
           file_state_changed(p.queue);
           return n;
         }
@@ -137,6 +140,7 @@ class PipeEnd final : public File {
           if (n.is_ok() && n.value() > 0) {
             d.got = n.value();
             written += n.value();
+            ++p.in_events;
             file_state_changed(p.queue);
             if (written == total) return written;
             continue;
@@ -153,6 +157,7 @@ class PipeEnd final : public File {
           }
           p.buffer.commit(chunk);
           written += chunk;
+          ++p.in_events;
           file_state_changed(p.queue);
           if (written == total) return written;
           continue;
@@ -209,6 +214,11 @@ class PipeEnd final : public File {
     return ev;
   }
   ostd::WaitQueue* poll_queue() override { return &pipe_->queue; }
+  // Reads announce room, writes data; opening and closing an end (HUP, ERR) both.
+  ostd::u64 poll_event_count(ostd::u32 bit) override {
+    auto g = pipe_->lock.lock();
+    return ((bit & kPollIn) != 0 ? pipe_->in_events : 0) + ((bit & kPollOut) != 0 ? pipe_->out_events : 0);
+  }
   std::shared_ptr<Dentry> dentry() const override { return dentry_; }
   ostd::u64 pipe_ino() const { return pipe_->ino; }
 
@@ -220,6 +230,8 @@ class PipeEnd final : public File {
       auto g = pipe_->lock.lock();
       if (reads_) --pipe_->readers;
       if (writes_) --pipe_->writers;
+      ++pipe_->in_events;
+      ++pipe_->out_events;
     }
     file_state_changed(pipe_->queue);
   }

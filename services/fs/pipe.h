@@ -68,6 +68,7 @@ class Pipe {
   ostd::u64 reader_opens = 0;     // FIFO opens, for the open-time rendezvous
   ostd::u64 writer_opens = 0;
   ostd::u64 ino = 0;
+  ostd::u64 in_events = 0, out_events = 0;  // writes and reads (poll_event_count)
 };
 
 /// pipe2(): the read end and the write end. `flags` may hold O_NONBLOCK.

@@ -372,7 +372,12 @@ class EpollFile final : public File {
     u32 events;
     u64 data;
     bool disabled = false;   // EPOLLONESHOT after a report
-    u32 last_reported = 0;   // EPOLLET: what was reported last
+    // EPOLLET: an interest is reported when it was just added or modified, when a bit is set
+    // that was not reported last time, or when a set bit's kind had an event since it was last
+    // looked at (File::poll_event_count: Linux's keyed wake-up putting it on the ready list).
+    u32 last_reported = 0;
+    ostd::u64 seen_in = 0, seen_out = 0;
+    bool fresh = true;
   };
   EpollFile() { set_status_flags(kORdWr); }
 
@@ -393,9 +398,17 @@ class EpollFile final : public File {
       if (in.disabled) continue;
       u32 ev = readiness(*f) & (in.events | kPollErr | kPollHup);
       if ((in.events & kEpollEt) != 0) {
-        u32 fresh = ev & ~in.last_reported;
-        if (consume) in.last_reported = ev;
-        ev = fresh != 0 ? ev : 0;
+        ostd::u64 n_in = f->poll_event_count(kPollIn), n_out = f->poll_event_count(kPollOut);
+        bool edge = in.fresh || (ev & ~in.last_reported) != 0 || ((ev & kPollIn) != 0 && n_in != in.seen_in) ||
+                    ((ev & kPollOut) != 0 && n_out != in.seen_out);
+        if (consume) {
+          // Looked at: off the ready list, whether or not there was something to report.
+          in.last_reported = ev;
+          in.seen_in = n_in;
+          in.seen_out = n_out;
+          in.fresh = false;
+        }
+        if (!edge) ev = 0;
       }
       if (ev == 0) continue;
       out.emplace_back(ev, in.data);
@@ -490,6 +503,7 @@ Result<long> sys_epoll_ctl(Thread& t, const SyscallArgs& a) {
       it->second.data = data;
       it->second.disabled = false;
       it->second.last_reported = 0;
+      it->second.fresh = true;
       break;
     }
     case kDel:

@@ -120,6 +120,7 @@ struct TcpCore {
   u32 uid = 0;
   u64 ino = 0;
   ostd::WaitQueue queue;
+  u64 rx_events = 0, tx_events = 0;  // data or a connection came; room came (poll_event_count)
 
   u32 window() const { return static_cast<u32>(std::min<usize>(rcv.space(), 65535)); }
 };
@@ -207,6 +208,8 @@ void finish(const std::shared_ptr<TcpCore>& c) {
   }
   c->state = TcpState::Closed;
   c->shutdown = kShutdownMask;
+  ++c->rx_events;
+  ++c->tx_events;
   c->out_of_order.clear();
   c->out_of_order_bytes = 0;
   file_state_changed(c->queue);
@@ -276,6 +279,7 @@ usize take_in_order(TcpCore& c, std::span<const u8> data) {
   }
   c.rcv.commit(take);
   c.rcv_nxt += static_cast<u32>(take);
+  if (take > 0) ++c.rx_events;
   return take;
 }
 
@@ -412,6 +416,7 @@ void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& in) {
     c.retries = 0;
     c.state = TcpState::Established;
     c.ever_connected = true;
+    ++c.tx_events;
     send_ack(c);
     output(c);
     file_state_changed(c.queue);
@@ -475,6 +480,7 @@ void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& in) {
     c.ever_connected = true;
     if (auto l = c.parent.lock(); l && l->state == TcpState::Listen) {
       l->accept_queue.push_back(cp);
+      ++l->rx_events;
       file_state_changed(l->queue);
     } else {
       put_segment(c, c.snd_nxt, kRst | kAck, {});  // the listener went away meanwhile
@@ -488,6 +494,7 @@ void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& in) {
     bool fin_acked = c.fin_sent && s.ack == c.snd_nxt;
     usize data_acked = acked - (fin_acked ? 1 : 0);
     c.snd.consume(std::min(data_acked, c.snd.size()));
+    if (data_acked > 0) ++c.tx_events;
     c.snd_una = s.ack;
     u64 now = ostd::monotonic_ns();
     if (c.rtt_start != 0 && seq_le(c.rtt_seq, s.ack)) {
@@ -547,6 +554,7 @@ void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& in) {
     ++c.rcv_nxt;
     c.fin_received = true;
     c.shutdown |= kRcvShutdown;
+    ++c.rx_events;
     ack_now = true;
     switch (c.state) {
       case TcpState::Established: c.state = TcpState::CloseWait; break;
@@ -653,6 +661,10 @@ class TcpSocket final : public Socket {
   }
 
   ostd::WaitQueue* poll_queue() override { return &c_->queue; }
+  u64 poll_event_count(u32 bit) override {
+    auto g = net_lock().lock();
+    return ((bit & kPollIn) != 0 ? c_->rx_events : 0) + ((bit & kPollOut) != 0 ? c_->tx_events : 0);
+  }
 
   Result<void> bind(Thread& self, std::span<const u8> addr) override {
     auto g = net_lock().lock();

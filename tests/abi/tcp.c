@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -36,6 +37,43 @@ static int listener(struct sockaddr_in* a, int backlog) {
     return -1;
   }
   return l;
+}
+
+/* Edge-triggered epoll on a connection (how nginx sends): once EPOLLOUT was reported, filling
+ * the send buffer to EAGAIN and having the peer drain it must report EPOLLOUT again, though the
+ * socket was writable at the last report too; new data reports EPOLLIN again, a partial read
+ * does not. */
+static void epoll_edges(void) {
+  struct sockaddr_in a;
+  int l = listener(&a, 4);
+  int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  connect(c, (struct sockaddr*)&a, sizeof(a));
+  int s = accept(l, NULL, NULL);
+  wait_revents(c, POLLOUT);
+  int ep = epoll_create1(0);
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.u32 = 1}, out[2];
+  epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
+  CHECK("ET: writable at once", epoll_wait(ep, out, 2, 1000) == 1 && out[0].events == EPOLLOUT);
+  CHECK("ET: reported once", epoll_wait(ep, out, 2, 0) == 0);
+  static char chunk[65536];
+  long sent = 0;
+  for (ssize_t n; (n = send(c, chunk, sizeof(chunk), 0)) > 0;) sent += n;
+  CHECK("ET: send fills to EAGAIN", errno == EAGAIN && sent > 0);
+  /* No epoll_wait while it is full: the edge must come from the room itself. */
+  long got = 0;
+  for (ssize_t n; got < sent && (n = recv(s, chunk, sizeof(chunk), 0)) > 0;) got += n;
+  CHECK("ET: the peer drains it", got == sent);
+  CHECK("ET: room reports EPOLLOUT again", epoll_wait(ep, out, 2, 2000) == 1 && (out[0].events & EPOLLOUT));
+  send(s, "abc", 3, 0);
+  CHECK("ET: data reports EPOLLIN", epoll_wait(ep, out, 2, 2000) == 1 && (out[0].events & EPOLLIN));
+  recv(c, chunk, 1, 0);
+  CHECK("ET: a partial read is no new event", epoll_wait(ep, out, 2, 100) == 0);
+  send(s, "d", 1, 0);
+  CHECK("ET: more data reports EPOLLIN again", epoll_wait(ep, out, 2, 2000) == 1 && (out[0].events & EPOLLIN));
+  close(ep);
+  close(c);
+  close(s);
+  close(l);
 }
 
 int main(void) {
@@ -228,5 +266,6 @@ int main(void) {
     close(sr[i]);
   }
   close(l);
+  epoll_edges();
   return ABI_DONE();
 }

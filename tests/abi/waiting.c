@@ -99,6 +99,11 @@ int main(void) {
   ev.events = EPOLLIN | EPOLLET;
   CHECK("epoll_ctl MOD to edge-triggered", epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev) == 0);
   CHECK("epoll edge-triggered reports once", epoll_wait(ep, out, 4, 0) == 1 && epoll_wait(ep, out, 4, 0) == 0);
+  write(p[1], "y", 1);
+  CHECK("epoll edge-triggered reports new data though still readable",
+        epoll_wait(ep, out, 4, 0) == 1 && epoll_wait(ep, out, 4, 0) == 0);
+  read(p[0], &c, 1);
+  CHECK("epoll edge-triggered: a partial read is no new event", epoll_wait(ep, out, 4, 0) == 0);
   ev.events = EPOLLIN | EPOLLONESHOT;
   epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev);
   CHECK("epoll oneshot reports once", epoll_wait(ep, out, 4, 0) == 1 && epoll_wait(ep, out, 4, 0) == 0);

@@ -10,7 +10,7 @@ build=$1
 src=$(cd "$(dirname "$0")" && pwd)
 root_dir=$(cd "$src/../.." && pwd)
 deb=$build/debian
-packages=bash,coreutils,findutils,grep,sed,gawk,tar,gzip,xz-utils,bzip2,diffutils,make,python3,perl,sqlite3,git,file,procps,vim-tiny
+packages=bash,coreutils,findutils,grep,sed,gawk,tar,gzip,xz-utils,bzip2,diffutils,make,python3,perl,sqlite3,git,file,procps,vim-tiny,nginx-light,redis-server,redis-tools,curl,wrk
 if [ -n "${DEBIAN_FULL:-}" ]; then
   deb=$build/debian-full
   packages=$packages,gcc,libc6-dev,binutils,strace

@@ -15,8 +15,11 @@ if [ "$(id -u)" -ne 0 ]; then echo "skipped: the native reference runs in a chro
 [ -f "$deb/image.cpio" ] && [ -d "$deb/root/cases" ] || { echo "no Debian image: run tests/debian/prepare.sh"; exit 1; }
 out=$(mktemp -d "${TMPDIR:-/tmp}/debian-$how.XXXXXX")
 trap 'rm -rf "$out"' EXIT
-unshare --mount --pid --fork --mount-proc="$deb/root/proc" sh -c '
-  mount -t tmpfs -o mode=1777 tmpfs "$1/tmp" && exec chroot "$1" /usr/bin/env -i /bin/bash /cases/run-all.sh "$2"' \
+# A network namespace of its own (only lo, up): the servers of the cases take fixed ports, and
+# another runner's native reference may be running at the same time.
+unshare --mount --pid --net --fork --mount-proc="$deb/root/proc" sh -c '
+  ip link set lo up && mount -t tmpfs -o mode=1777 tmpfs "$1/tmp" &&
+  exec chroot "$1" /usr/bin/env -i /bin/bash /cases/run-all.sh "$2"' \
   sh "$deb/root" "$only" > "$out/native.txt" 2>&1
 case "$how" in
   umk) "$build/umk/umk" run --mem 2G --log-file "$out/umk.log" --initramfs "$deb/image.cpio" -- \

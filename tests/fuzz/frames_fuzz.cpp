@@ -23,6 +23,7 @@
 #include <ostd/log.h>
 
 #include "cpio_builder.h"
+#include "stubs_gone.h"
 #include "kernel_main.h"
 
 namespace {
@@ -145,7 +146,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   info.initramfs = std::span<const ostd::u8>(cpio.data(), cpio.size());
   (void)ostd::host::run_kernel(cfg, std::move(info), [] { return services::kernel_main(); });
   (void)ostd::host::test_nic_take_sent();
-  if (!ostd::host::stub_pids().empty()) {
+  if (!fuzz::stubs_gone(cfg)) {
     std::fprintf(stderr, "frames fuzz: %zu stub processes outlived the kernel\n", ostd::host::stub_pids().size());
     std::abort();
   }

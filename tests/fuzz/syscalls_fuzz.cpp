@@ -34,6 +34,7 @@
 #include <ostd/time.h>
 
 #include "cpio_builder.h"
+#include "stubs_gone.h"
 #include "fs/file.h"
 #include "kernel_main.h"
 
@@ -116,18 +117,7 @@ Usage run_once(const std::vector<unsigned char>& cpio) {
   info.cmdline = std::getenv("SYSCALLS_FUZZ_STRACE") != nullptr ? "umk strace norandmaps" : "umk norandmaps";
   info.initramfs = std::span<const ostd::u8>(cpio.data(), cpio.size());
   (void)ostd::host::run_kernel(cfg, std::move(info), [] { return services::kernel_main(); });
-  // run_kernel returns once no task is runnable; tasks still tearing down an address space
-  // (waiting for its stub to die) finish when the kernel runs again. Give them 2 s.
-  if (!ostd::host::stub_pids().empty()) {
-    (void)ostd::host::run_kernel(cfg, {}, [] {
-      ostd::u64 until = ostd::monotonic_ns() + 2 * ostd::kNsPerSec;
-      while (!ostd::host::stub_pids().empty() && ostd::monotonic_ns() < until) {
-        ostd::Task::sleep_for_ns(ostd::kNsPerMs);
-      }
-      return 0;
-    });
-  }
-  if (!ostd::host::stub_pids().empty()) {
+  if (!fuzz::stubs_gone(cfg)) {
     std::fprintf(stderr, "syscalls fuzz: %zu stub processes outlived the kernel\n",
                  ostd::host::stub_pids().size());
     std::abort();

@@ -89,6 +89,10 @@ class WaitQueue {
   /// Wakes every waiting task; returns how many.
   usize wake_all();
   bool has_waiters() const;
+  /// How many times wake_one or wake_all was called, waiters or not: a count of the events this
+  /// queue announced (what Linux's wake-up callbacks see; edge-triggered epoll reports a file
+  /// again when its queue's count moved, even if its readiness looks the same).
+  u64 wake_count() const { return wakes_.load(std::memory_order_relaxed); }
 
   struct Waiter {
     Task* task = nullptr;
@@ -118,6 +122,7 @@ class WaitQueue {
   mutable SpinLock lock_;
   Waiter* head_ = nullptr;
   Waiter* tail_ = nullptr;
+  std::atomic<u64> wakes_{0};
 };
 
 class Mutex;
