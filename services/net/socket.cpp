@@ -189,7 +189,10 @@ Result<void> Socket::setsockopt(Thread& self, int level, int name, std::span<con
       return {};
     case kSoReuseaddr: opts_.reuseaddr = on; return {};
     case kSoReuseport: opts_.reuseport = on; return {};
-    case kSoKeepalive: opts_.keepalive = on; return {};
+    case kSoKeepalive:
+      opts_.keepalive = on;
+      keepalive_changed();
+      return {};
     case kSoBroadcast: opts_.broadcast = on; return {};
     case kSoDontroute: opts_.dontroute = on; return {};
     case kSoOobinline: opts_.oobinline = on; return {};

@@ -183,6 +183,8 @@ class Socket : public File {
   virtual std::optional<Ucred> peer_credentials() { return std::nullopt; }
   /// SO_ACCEPTCONN.
   virtual bool listening() const { return false; }
+  /// SO_KEEPALIVE changed (TCP arms or stops its keepalive timer).
+  virtual void keepalive_changed() {}
   /// FIONREAD (SIOCINQ) and SIOCOUTQ.
   virtual ostd::Result<int> bytes_readable() { return 0; }
   virtual int bytes_unsent() { return 0; }

@@ -1,8 +1,9 @@
 // TCP over IPv4 and IPv6 (RFC 9293): connections, the state machine, flow control by the peer's window,
 // orderly and abortive close, listeners with an accept queue and a backlog, the MSS option,
 // retransmission on the RFC 6298 timer and on three duplicate ACKs (the first unacknowledged
-// segment) with partial-ACK loss recovery, zero-window probes, an out-of-order queue. Not yet:
-// congestion control, window scaling, SACK.
+// segment) with partial-ACK loss recovery, zero-window probes, an out-of-order queue, keepalive
+// probes (RFC 1122 4.2.3.6, Linux's tcp_keepalive_timer). Not yet: congestion control, window
+// scaling, SACK.
 // Linux's tcp.c/tcp_input.c/af_inet.c are the reference for the socket rules.
 #include <algorithm>
 #include <deque>
@@ -121,6 +122,13 @@ struct TcpCore {
   u64 ino = 0;
   ostd::WaitQueue queue;
   u64 rx_events = 0, tx_events = 0;  // data or a connection came; room came (poll_event_count)
+  // Keepalive (SO_KEEPALIVE, TCP_KEEPIDLE/INTVL/CNT): after `keep_idle_ns` without a segment
+  // from the peer, a probe every `keep_intvl_ns`; `keep_cnt` unanswered ones end the connection.
+  bool keepalive = false;
+  u64 keep_idle_ns = 7200 * ostd::kNsPerSec, keep_intvl_ns = 75 * ostd::kNsPerSec;
+  u32 keep_cnt = 9, keep_probes = 0;
+  u64 last_heard = 0;  // when the peer's last segment came (monotonic ns)
+  u64 keep_next = 0;   // when the keepalive timer looks next (0: not armed)
 
   u32 window() const { return static_cast<u32>(std::min<usize>(rcv.space(), 65535)); }
 };
@@ -321,6 +329,18 @@ void retransmit(TcpCore& c) {
 
 void send_ack(TcpCore& c) { put_segment(c, c.snd_nxt, kAck, {}); }
 
+// Arms the keepalive timer for an established connection (when keepalive is on): it looks
+// again `keep_idle_ns` after the peer was last heard.
+void arm_keepalive(TcpCore& c) {
+  if (!c.keepalive) {
+    c.keep_next = 0;
+    return;
+  }
+  if (c.last_heard == 0) c.last_heard = ostd::monotonic_ns();
+  c.keep_next = c.last_heard + c.keep_idle_ns;
+  net_timer_deadline(c.keep_next);
+}
+
 // TIME-WAIT: every byte we sent was acknowledged, so the send ring's memory goes (and the
 // receive ring's too when no file can read it any more); the entry itself lives 60 s.
 void set_deadline(const std::shared_ptr<TcpCore>& c) {
@@ -375,6 +395,10 @@ void listen_input(const std::shared_ptr<TcpCore>& l, const Segment& s) {
   c->family = l->family;
   c->ip = l->ip;
   c->ip.groups.clear();
+  c->keepalive = l->keepalive;  // an accepted socket inherits the listener's options
+  c->keep_idle_ns = l->keep_idle_ns;
+  c->keep_intvl_ns = l->keep_intvl_ns;
+  c->keep_cnt = l->keep_cnt;
   c->local = {s.dst, s.dport};
   c->remote = {s.src, s.sport};
   c->irs = s.seq;
@@ -417,6 +441,7 @@ void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& in) {
     c.state = TcpState::Established;
     c.ever_connected = true;
     ++c.tx_events;
+    arm_keepalive(c);
     send_ack(c);
     output(c);
     file_state_changed(c.queue);
@@ -478,6 +503,7 @@ void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& in) {
     c.retries = 0;
     c.state = TcpState::Established;
     c.ever_connected = true;
+    arm_keepalive(c);
     if (auto l = c.parent.lock(); l && l->state == TcpState::Listen) {
       l->accept_queue.push_back(cp);
       ++l->rx_events;
@@ -721,7 +747,7 @@ class TcpSocket final : public Socket {
       }
       if (conn) {
         auto s = std::make_shared<TcpSocket>(family(), conn, flags, self.process().creds);
-        s->options().nodelay = options().nodelay;
+        s->options() = options();  // inherited, as sk_clone_lock copies the listener's
         return std::shared_ptr<Socket>(s);
       }
       if (nonblocking()) return Errno::eagain;
@@ -982,14 +1008,20 @@ class TcpSocket final : public Socket {
       case kTcpCork: o.cork = v != 0; return {};
       case kTcpQuickack: return {};
       case kTcpKeepidle:
-      case kTcpKeepintvl:
+      case kTcpKeepintvl: {
         if (v < 1 || v > 32767) return Errno::einval;
         (name == kTcpKeepidle ? o.keepidle : o.keepintvl) = v;
+        auto g = net_lock().lock();
+        sync_keepalive();
         return {};
-      case kTcpKeepcnt:
+      }
+      case kTcpKeepcnt: {
         if (v < 1 || v > 127) return Errno::einval;
         o.keepcnt = v;
+        auto g = net_lock().lock();
+        sync_keepalive();
         return {};
+      }
       case kTcpMaxseg:
         if (v != 0 && (v < 88 || v > 65535)) return Errno::einval;
         return {};
@@ -1050,6 +1082,10 @@ class TcpSocket final : public Socket {
     return e;
   }
   bool listening() const override { return c_->state == TcpState::Listen; }
+  void keepalive_changed() override {
+    auto g = net_lock().lock();
+    sync_keepalive();
+  }
 
   Result<int> bytes_readable() override {
     auto g = net_lock().lock();
@@ -1079,6 +1115,24 @@ class TcpSocket final : public Socket {
   std::shared_ptr<TcpCore> core() const { return c_; }
 
  private:
+  // The socket's keepalive options into the connection (with net_lock held); the timer armed
+  // or stopped for a connection that is established.
+  void sync_keepalive() {
+    TcpCore& c = *c_;
+    const SocketOptions& o = options();
+    c.keepalive = o.keepalive;
+    c.keep_idle_ns = static_cast<u64>(o.keepidle) * ostd::kNsPerSec;
+    c.keep_intvl_ns = static_cast<u64>(o.keepintvl) * ostd::kNsPerSec;
+    c.keep_cnt = static_cast<u32>(o.keepcnt);
+    bool open = c.state != TcpState::Closed && c.state != TcpState::Listen && c.state != TcpState::SynSent &&
+                c.state != TcpState::SynReceived && c.state != TcpState::TimeWait;
+    if (open) {
+      arm_keepalive(c);
+    } else {
+      c.keep_next = 0;
+    }
+  }
+
   void send_fin() {
     TcpCore& c = *c_;
     if (c.fin_queued) return;
@@ -1174,6 +1228,8 @@ void tcp_input(const IpAddr& src, const IpAddr& dst, std::span<const u8> seg, bo
   auto it = conns.find(Key{dst, s.dport, src, s.sport});
   if (it != conns.end()) {
     auto c = it->second;  // a copy: the input may take it out of the table
+    c->last_heard = ostd::monotonic_ns();  // the keepalive timer counts from here
+    c->keep_probes = 0;
     conn_input(c, s);
     return;
   }
@@ -1201,11 +1257,53 @@ void tcp_reset() {
   t.deadlines.clear();
 }
 
+// The keepalive timer of a connection whose time came (tcp_keepalive_timer): nothing while data
+// is outstanding (the retransmission timer watches it); a probe — an ACK one byte behind, which
+// the peer answers with an ACK — once the peer was silent `keep_idle_ns`, then every
+// `keep_intvl_ns`; ETIMEDOUT and a reset after `keep_cnt` unanswered.
+void keepalive_timer(const std::shared_ptr<TcpCore>& c, u64 now) {
+  c->keep_next = 0;
+  if (!c->keepalive) return;
+  switch (c->state) {
+    case TcpState::Established:
+    case TcpState::CloseWait:
+    case TcpState::FinWait1:
+    case TcpState::FinWait2:
+    case TcpState::Closing:
+    case TcpState::LastAck: break;
+    default: return;
+  }
+  if (c->snd_una != c->snd_nxt || c->snd.size() > 0) {
+    c->keep_next = now + c->keep_idle_ns;
+    return;
+  }
+  if (now - c->last_heard < c->keep_idle_ns) {
+    c->keep_next = c->last_heard + c->keep_idle_ns;
+    return;
+  }
+  if (c->keep_probes >= c->keep_cnt) {
+    c->err = static_cast<int>(Errno::etimedout);
+    put_segment(*c, c->snd_nxt, kRst | kAck, {});
+    finish(c);
+    return;
+  }
+  put_segment(*c, c->snd_una - 1, kAck, {});
+  ++c->keep_probes;
+  c->keep_next = now + c->keep_intvl_ns;
+}
+
 u64 tcp_timers(u64 now) {
   reap();
   u64 next = 0;
-  std::vector<std::shared_ptr<TcpCore>> due;
+  std::vector<std::shared_ptr<TcpCore>> due, keep_due;
   for (const auto& [key, c] : tables().conns) {
+    if (c->keep_next != 0) {
+      if (c->keep_next <= now) {
+        keep_due.push_back(c);
+      } else {
+        next = next == 0 ? c->keep_next : std::min(next, c->keep_next);
+      }
+    }
     if (c->rtx_deadline == 0) continue;
     if (c->rtx_deadline <= now) {
       due.push_back(c);
@@ -1237,6 +1335,10 @@ u64 tcp_timers(u64 now) {
     c->rto_ns = std::min(c->rto_ns * 2, kMaxRtoNs);  // back off (RFC 6298 5.5)
     c->rtx_deadline = now + c->rto_ns;
     next = next == 0 ? c->rtx_deadline : std::min(next, c->rtx_deadline);
+  }
+  for (const auto& c : keep_due) {
+    keepalive_timer(c, now);
+    if (c->keep_next != 0) next = next == 0 ? c->keep_next : std::min(next, c->keep_next);
   }
   if (!tables().deadlines.empty()) {
     u64 d = tables().deadlines.front().first;

@@ -1,9 +1,14 @@
 // tcp-client HOST PORT SIZE: connects, sends SIZE pattern bytes, shuts its side down, reads
 // what comes back until end of file and checks it is the same bytes (the peer of the TCP stack
 // tests echoes). Prints "echo N ok" and exits 0, or says what went wrong and exits 1.
+// tcp-client HOST PORT keepalive: connects with keepalive probes after 1 s idle, every 1 s, 2 of
+// them, and waits to read for 5 s: "read: Connection timed out" (exit 1) when the probes went
+// unanswered, "still connected" (exit 0) when the peer answered them.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +20,8 @@ static unsigned char out[1 << 20], in[1 << 20];
 
 int main(int argc, char** argv) {
   if (argc != 4) return 2;
-  size_t size = strtoul(argv[3], NULL, 0);
+  int keepalive = strcmp(argv[3], "keepalive") == 0;
+  size_t size = keepalive ? 0 : strtoul(argv[3], NULL, 0);
   if (size > sizeof out) return 2;
   signal(SIGPIPE, SIG_IGN);  // a reset shows as EPIPE / ECONNRESET, reported
   for (size_t i = 0; i < size; ++i) out[i] = (unsigned char)(i * 13 + i / 7);
@@ -30,6 +36,22 @@ int main(int argc, char** argv) {
   if (r != 0) {
     printf("connect: %s\n", strerror(errno));
     return 1;
+  }
+  if (keepalive) {
+    int one = 1, cnt = 2;
+    struct timeval tv = {5, 0};
+    setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    setsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &one, sizeof one);
+    setsockopt(s, IPPROTO_TCP, TCP_KEEPINTVL, &one, sizeof one);
+    setsockopt(s, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char c;
+    if (read(s, &c, 1) < 0 && errno != EAGAIN) {
+      printf("read: %s\n", strerror(errno));
+      return 1;
+    }
+    printf("still connected\n");
+    return 0;
   }
   for (size_t off = 0; off < size;) {
     ssize_t n = write(s, out + off, size - off);

@@ -125,6 +125,7 @@ struct Faults {
   bool zero_window = false;       // the SYN-ACK offers no window; it opens on a probe
   bool reset_after_data = false;  // a reset once the guest's data is in
   bool v6 = false;                // the connection is over IPv6 (neighbour discovery, not ARP)
+  bool answer_keepalive = false;  // keepalive probes are answered (else ignored, as a dead peer)
 };
 
 // 10.0.2.2 (fec0::2): answers ARP (neighbour solicitations), accepts one connection on port 80, takes its data in order, echoes it
@@ -146,6 +147,8 @@ class Peer {
   double lost_at = -1, resent_at = -1, all_in_at = -1;
   bool data_while_closed = false, probe_seen = false, guest_reset = false, solicited = false;
   int echo_resends = 0;  // rounds of go-back-N the echo needed
+  int keepalive_probes = 0;
+  std::vector<double> probe_times;
   size_t received = 0;
 
  private:
@@ -177,6 +180,13 @@ class Peer {
       return;
     }
     if ((flags & kAck) != 0 && static_cast<int32_t>(ack - snd_una_) > 0) snd_una_ = ack;
+    if (data.empty() && (flags & kFin) == 0 && seq == rcv_nxt_ - 1 && window_ != 0) {
+      // A keepalive probe: an ACK one byte behind.
+      ++keepalive_probes;
+      probe_times.push_back(now());
+      if (f_.answer_keepalive) send(kAck, {}, snd_nxt_);
+      return;
+    }
     if (window_ == 0) {
       if (!data.empty()) data_while_closed = true;
       if (data.empty() && seq == rcv_nxt_ - 1) {
@@ -300,7 +310,7 @@ class Peer {
 };
 
 // Boots the kernel with the test NIC and runs the guest client against the peer; its status.
-int run_client(size_t bytes, bool v6 = false) {
+int run_client(size_t bytes, bool v6 = false, bool keepalive = false) {
   std::ifstream f(std::string(GUESTS_ROOT) + "/tcp-client", std::ios::binary);
   Bytes guest((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   EXPECT_FALSE(guest.empty());
@@ -313,7 +323,7 @@ int run_client(size_t bytes, bool v6 = false) {
   cfg.net.user = false;
   cfg.net.test_nic = true;
   ostd::BootInfo info;
-  info.init_argv = {"/tcp-client", v6 ? "fec0::2" : "10.0.2.2", "80", std::to_string(bytes)};
+  info.init_argv = {"/tcp-client", v6 ? "fec0::2" : "10.0.2.2", "80", keepalive ? "keepalive" : std::to_string(bytes)};
   info.initramfs = std::span<const ostd::u8>(cpio.data(), cpio.size());
   return ostd::host::run_kernel(cfg, std::move(info), [] { return services::kernel_main(); });
 }
@@ -385,6 +395,25 @@ TEST(TcpStack, RecoversALossOverIpv6AndKeepsReorderedSegments) {
   ASSERT_GE(peer.resent_at, 0) << "the lost segment never came again";
   EXPECT_EQ(peer.received, 5000u);
   EXPECT_EQ(peer.echo_resends, 0) << "the segment past the hole was dropped, not kept";
+}
+
+TEST(TcpStack, KeepaliveEndsAConnectionWhosePeerIsGone) {
+  // Idle 1 s, then a probe a second for 2 probes, then ETIMEDOUT: the guest's read fails.
+  Peer peer({}, 0);
+  EXPECT_EQ(run_client(0, false, true), 1);
+  std::lock_guard g(peer.lock);
+  EXPECT_EQ(peer.keepalive_probes, 2);
+  EXPECT_TRUE(peer.guest_reset) << "no reset when the connection was given up";
+  ASSERT_EQ(peer.probe_times.size(), 2u);
+  EXPECT_GE(peer.probe_times[1] - peer.probe_times[0], 0.9);  // TCP_KEEPINTVL apart
+}
+
+TEST(TcpStack, KeepaliveProbesThatAreAnsweredKeepTheConnection) {
+  Peer peer({.answer_keepalive = true}, 0);
+  EXPECT_EQ(run_client(0, false, true), 0);  // 5 s idle: still connected
+  std::lock_guard g(peer.lock);
+  EXPECT_GE(peer.keepalive_probes, 3);  // one a second after the first second idle
+  EXPECT_FALSE(peer.guest_reset);
 }
 
 }  // namespace
