@@ -1,9 +1,10 @@
 // TCP over IPv4 and IPv6 (RFC 9293): connections, the state machine, flow control by the peer's window,
 // orderly and abortive close, listeners with an accept queue and a backlog, the MSS option,
 // retransmission on the RFC 6298 timer and on three duplicate ACKs (the first unacknowledged
-// segment) with partial-ACK loss recovery, zero-window probes, an out-of-order queue, keepalive
-// probes (RFC 1122 4.2.3.6, Linux's tcp_keepalive_timer). Not yet: congestion control, window
-// scaling, SACK.
+// segment) with partial-ACK loss recovery, NewReno congestion control (RFC 5681, RFC 6582,
+// an initial window of ten segments, RFC 6928), zero-window probes, an out-of-order queue,
+// keepalive probes (RFC 1122 4.2.3.6, Linux's tcp_keepalive_timer). Not yet: window scaling,
+// timestamps, SACK.
 // Linux's tcp.c/tcp_input.c/af_inet.c are the reference for the socket rules.
 #include <algorithm>
 #include <deque>
@@ -97,6 +98,11 @@ struct TcpCore {
   // ACK) has the next hole sent at once (RFC 6582's rule), not one segment per timeout.
   u32 recover = 0;
   bool recovering = false;
+  // Congestion control (RFC 5681, NewReno's fast recovery of RFC 6582): what may be in flight
+  // besides the peer's window; set when the connection is established.
+  u32 cwnd = 0, ssthresh = 0x7fffffff;
+  bool fast_recovery = false;  // entered on three duplicate ACKs (else a timeout's recovery)
+  u64 last_send = 0;           // when data last went (restart after idle)
   u32 rtt_seq = 0;
   u64 rtt_start = 0;  // 0: no segment being timed
   bool fin_queued = false, fin_sent = false;
@@ -231,20 +237,44 @@ std::vector<u8> send_bytes(const TcpCore& c, usize offset, usize n) {
   return data;
 }
 
-// Sends what the window allows, then our FIN once every byte went.
+// RFC 6928's initial window: ten segments, at least two, about 14600 bytes when the MSS is small.
+u32 initial_window(u16 mss) { return std::min<u32>(10u * mss, std::max<u32>(2u * mss, 14600)); }
+
+// The connection is established: congestion control starts with the initial window.
+void start_congestion_control(TcpCore& c) {
+  c.cwnd = initial_window(c.mss);
+  c.ssthresh = 0x7fffffff;
+  c.fast_recovery = false;
+}
+
+// What is in flight counts against the congestion window: half of it is the new slow-start
+// threshold after a loss (RFC 5681 (4)), at least two segments.
+void on_congestion(TcpCore& c) {
+  u32 flight = c.snd_nxt - c.snd_una;
+  c.ssthresh = std::max<u32>(flight / 2, 2u * c.mss);
+}
+
+// Sends what the peer's window and the congestion window allow, then our FIN once every byte
+// went.
 void output(TcpCore& c) {
   if (c.state != TcpState::Established && c.state != TcpState::CloseWait && c.state != TcpState::FinWait1 &&
       c.state != TcpState::LastAck && c.state != TcpState::Closing) {
     return;
   }
   usize in_flight = c.snd_nxt - c.snd_una - (c.fin_sent ? 1 : 0);
+  // A connection idle for an RTO starts again from the initial window (RFC 5681 4.1).
+  if (c.snd_una == c.snd_nxt && c.last_send != 0 && ostd::monotonic_ns() - c.last_send > c.rto_ns) {
+    c.cwnd = std::min(c.cwnd, initial_window(c.mss));
+  }
   while (c.snd.size() > in_flight) {
-    u32 wnd_end = c.snd_una + c.snd_wnd;
+    u32 allowed = c.cwnd != 0 ? std::min(c.snd_wnd, c.cwnd) : c.snd_wnd;
+    u32 wnd_end = c.snd_una + allowed;
     if (!seq_lt(c.snd_nxt, wnd_end)) break;
     usize n = std::min<usize>({c.snd.size() - in_flight, wnd_end - c.snd_nxt, c.mss});
     put_segment(c, c.snd_nxt, kAck | kPsh, send_bytes(c, in_flight, n));
     c.snd_nxt += static_cast<u32>(n);
     in_flight += n;
+    c.last_send = ostd::monotonic_ns();
     if (c.rtt_start == 0) {
       c.rtt_start = ostd::monotonic_ns();
       c.rtt_seq = c.snd_nxt;
@@ -441,6 +471,7 @@ void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& in) {
     c.state = TcpState::Established;
     c.ever_connected = true;
     ++c.tx_events;
+    start_congestion_control(c);
     arm_keepalive(c);
     send_ack(c);
     output(c);
@@ -503,6 +534,7 @@ void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& in) {
     c.retries = 0;
     c.state = TcpState::Established;
     c.ever_connected = true;
+    start_congestion_control(c);
     arm_keepalive(c);
     if (auto l = c.parent.lock(); l && l->state == TcpState::Listen) {
       l->accept_queue.push_back(cp);
@@ -532,10 +564,20 @@ void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& in) {
     c.rtx_deadline = 0;
     if (c.recovering) {
       if (seq_lt(s.ack, c.recover)) {
+        // A partial ACK: the next hole goes at once; in fast recovery the window deflates by
+        // what was acknowledged and grows by the segment resent (RFC 6582 3.2 (5)).
         retransmit(c);
+        if (c.fast_recovery) c.cwnd = (c.cwnd > acked ? c.cwnd - acked : 0) + c.mss;
       } else {
         c.recovering = false;
+        if (c.fast_recovery) c.cwnd = c.ssthresh;  // a full ACK ends fast recovery
+        c.fast_recovery = false;
       }
+    } else if (c.cwnd != 0) {
+      // Slow start below ssthresh (by what an ACK acknowledged, as Linux counts it), then
+      // congestion avoidance (about one segment per round trip).
+      u32 grow = c.cwnd < c.ssthresh ? acked : std::max<u32>(1, u32{c.mss} * c.mss / c.cwnd);
+      c.cwnd = std::min<u32>(c.cwnd + grow, 1u << 30);
     }
     if (c.snd_una != c.snd_nxt) {
       c.rtx_deadline = now + c.rto_ns;  // restarted for what is still out (RFC 6298 5.3)
@@ -551,10 +593,20 @@ void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& in) {
     }
     file_state_changed(c.queue);
   } else if (s.ack == c.snd_una && c.snd_una != c.snd_nxt && s.data.empty() && (s.flags & kFin) == 0 &&
-           s.window == c.snd_wnd && ++c.dupacks == 3 && !c.recovering) {
-    retransmit(c);  // fast retransmit (RFC 5681 3.2)
-    c.recovering = true;
-    c.recover = c.snd_nxt;
+             s.window == c.snd_wnd) {
+    ++c.dupacks;
+    if (c.dupacks == 3 && !c.recovering) {
+      // Fast retransmit and fast recovery (RFC 5681 3.2): half the flight is the threshold,
+      // the window that plus the three segments that left the network.
+      on_congestion(c);
+      retransmit(c);
+      c.cwnd = c.ssthresh + 3u * c.mss;
+      c.recovering = true;
+      c.fast_recovery = true;
+      c.recover = c.snd_nxt;
+    } else if (c.dupacks > 3 && c.fast_recovery) {
+      c.cwnd += c.mss;  // another segment left the network: one more may go
+    }
   }
   if (seq_le(c.snd_una, s.ack)) c.snd_wnd = s.window;
   bool ack_now = false;
@@ -1060,15 +1112,27 @@ class TcpSocket final : public Socket {
         return v;
       }
       case kTcpInfo: {
-        // struct tcp_info: the state byte and the MSS fields; the rest zero for now.
+        // struct tcp_info: state, congestion state, RTO, MSS, unacknowledged segments, RTT,
+        // slow-start threshold and congestion window (in segments), advertised MSS; the rest
+        // zero for now.
         std::vector<u8> v(232);
         auto g = net_lock().lock();
-        v[0] = static_cast<u8>(c_->state);
-        u32 mss = c_->ever_connected ? c_->mss : kDefaultMss;
-        for (usize i = 0; i < 4; ++i) {
-          v[16 + i] = static_cast<u8>(mss >> (8 * i));  // tcpi_snd_mss
-          v[20 + i] = static_cast<u8>(mss >> (8 * i));  // tcpi_rcv_mss
-        }
+        const TcpCore& c = *c_;
+        auto put = [&v](usize at, u32 x) {
+          for (usize i = 0; i < 4; ++i) v[at + i] = static_cast<u8>(x >> (8 * i));
+        };
+        v[0] = static_cast<u8>(c.state);
+        v[1] = c.fast_recovery ? 3 : c.recovering ? 4 : 0;  // TCP_CA_Recovery, TCP_CA_Loss, TCP_CA_Open
+        u32 mss = c.ever_connected ? c.mss : kDefaultMss;
+        put(8, static_cast<u32>(c.rto_ns / 1000));                                 // tcpi_rto (us)
+        put(16, mss);                                                             // tcpi_snd_mss
+        put(20, mss);                                                             // tcpi_rcv_mss
+        put(24, mss != 0 ? (c.snd_nxt - c.snd_una + mss - 1) / mss : 0);          // tcpi_unacked
+        put(68, static_cast<u32>(c.srtt_ns / 1000));                              // tcpi_rtt (us)
+        put(72, static_cast<u32>(c.rttvar_ns / 1000));                            // tcpi_rttvar
+        put(76, c.ssthresh >= 0x7fffffff || mss == 0 ? 0x7fffffff : c.ssthresh / mss);  // tcpi_snd_ssthresh
+        put(80, mss != 0 ? c.cwnd / mss : 0);                                     // tcpi_snd_cwnd
+        put(84, c.adv_mss);                                                       // tcpi_advmss
         return v;
       }
       default: return Errno::enoprotoopt;
@@ -1326,6 +1390,13 @@ u64 tcp_timers(u64 now) {
       if (c->state != TcpState::SynSent) put_segment(*c, c->snd_nxt, kRst | kAck, {});
       finish(c);
       continue;
+    }
+    if (!probing && c->cwnd != 0) {
+      // A timeout: the loss window, one segment, and slow start up to half the flight
+      // (RFC 5681 (4) and 3.1); the first timeout of a loss sets the threshold.
+      if (c->retries == 1) on_congestion(*c);
+      c->cwnd = c->mss;
+      c->fast_recovery = false;
     }
     retransmit(*c);
     if (!probing) {

@@ -126,6 +126,7 @@ struct Faults {
   bool reset_after_data = false;  // a reset once the guest's data is in
   bool v6 = false;                // the connection is over IPv6 (neighbour discovery, not ARP)
   bool answer_keepalive = false;  // keepalive probes are answered (else ignored, as a dead peer)
+  bool hold_acks = false;         // the first flights of data are acknowledged 0.5 s late, at once
 };
 
 // 10.0.2.2 (fec0::2): answers ARP (neighbour solicitations), accepts one connection on port 80, takes its data in order, echoes it
@@ -149,6 +150,7 @@ class Peer {
   int echo_resends = 0;  // rounds of go-back-N the echo needed
   int keepalive_probes = 0;
   std::vector<double> probe_times;
+  std::vector<int> flights;  // hold_acks: data segments that came before each held ACK
   size_t received = 0;
 
  private:
@@ -203,6 +205,15 @@ class Peer {
         return;
       }
       if (seq == irs_ + 1 && lost_at >= 0 && resent_at < 0) resent_at = now();
+      if (f_.hold_acks && flights.size() < 3 && seq == rcv_nxt_) {
+        // Taken, acknowledged later: what arrives meanwhile is one flight of the sender.
+        if (hold_until_ == 0) hold_until_ = now() + 0.5;
+        ++held_;
+        in_.insert(in_.end(), data.begin(), data.end());
+        rcv_nxt_ += static_cast<uint32_t>(data.size());
+        received = in_.size();
+        return;
+      }
       if (seq == rcv_nxt_) {
         in_.insert(in_.end(), data.begin(), data.end());
         rcv_nxt_ += static_cast<uint32_t>(data.size());
@@ -285,6 +296,12 @@ class Peer {
       }
       {
         std::lock_guard g(lock);
+        if (hold_until_ != 0 && now() > hold_until_) {
+          flights.push_back(held_);
+          held_ = 0;
+          hold_until_ = 0;
+          send(kAck, {}, snd_nxt_);
+        }
         if (echoing_ && snd_una_ != snd_nxt_ && now() - last_send_ > 0.1) {
           ++echo_resends;
           send_echo(false);
@@ -305,6 +322,8 @@ class Peer {
   uint32_t irs_ = 0, rcv_nxt_ = 0, snd_una_ = 0, snd_nxt_ = 0;
   bool echoing_ = false;
   double last_send_ = 0;
+  double hold_until_ = 0;
+  int held_ = 0;
   Bytes in_, echo_;
   std::thread thread_;
 };
@@ -414,6 +433,19 @@ TEST(TcpStack, KeepaliveProbesThatAreAnsweredKeepTheConnection) {
   std::lock_guard g(peer.lock);
   EXPECT_GE(peer.keepalive_probes, 3);  // one a second after the first second idle
   EXPECT_FALSE(peer.guest_reset);
+}
+
+TEST(TcpStack, SlowStartBeginsWithTenSegments) {
+  // 100 KB through a 64 KiB window and a 1460-byte MSS: without congestion control the first
+  // flight would be 44 segments. RFC 6928: ten; slow start then grows by what an ACK covers.
+  Peer peer({.hold_acks = true}, 100000);
+  EXPECT_EQ(run_client(100000), 0);
+  std::lock_guard g(peer.lock);
+  ASSERT_GE(peer.flights.size(), 2u);
+  EXPECT_GE(peer.flights[0], 1);
+  EXPECT_LE(peer.flights[0], 10) << "the first flight is over the initial window";
+  EXPECT_LE(peer.flights[1], 20) << "slow start grew the window past what the ACK covered";
+  EXPECT_EQ(peer.received, 100000u);
 }
 
 }  // namespace

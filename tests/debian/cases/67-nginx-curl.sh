@@ -1,10 +1,10 @@
 # nginx (Debian's nginx-light, master and two workers: epoll, accept, sendfile, setuid to
-# www-data) serving files to curl over IPv4 and IPv6 loopback: a small page, a megabyte checked
+# www-data) serving files to curl over IPv4 and IPv6 loopback: a small page, 256 KiB checked
 # by its digest, a 404, HEAD, keep-alive (two URLs on one connection), then a graceful quit.
 chmod 755 .  # the case directory (mktemp -d) is 0700; the workers run as nobody
 mkdir -p www/sub
 echo "hello from nginx" > www/index.html
-head -c 1048576 /dev/zero | tr '\0' 'x' > www/sub/big.bin
+head -c 262144 /dev/zero | tr '\0' 'x' > www/sub/big.bin
 chmod -R a+rX www
 cat > nginx.conf <<C
 worker_processes 2;
