@@ -288,6 +288,13 @@ bool udp_input(const IpAddr& src, const IpAddr& dst, std::span<const ostd::u8> u
 /// An ICMP error about a UDP datagram this host sent (the quoted header is the original's).
 void udp_error(const IpAddr& orig_src, const IpAddr& orig_dst, std::span<const ostd::u8> quoted_udp, int err);
 
+/// An ICMP or ICMPv6 error about a TCP segment this host sent (the quoted bytes are the start of
+/// its TCP header): a connection being opened fails with `err`; an open one keeps it as its
+/// soft error, reported if it then times out (tcp_v4_err / tcp_v6_err).
+void tcp_error(const IpAddr& orig_src, const IpAddr& orig_dst, std::span<const ostd::u8> quoted_tcp, int err);
+/// icmp_err_convert: the errno an ICMP destination-unreachable code means (port unreachable is
+/// ECONNREFUSED, host unreachable EHOSTUNREACH, ...).
+int icmp_unreach_errno(ostd::u8 code);
 /// A TCP segment for this host (net/tcp.cpp; answers a reset when no socket takes it).
 void tcp_input(const IpAddr& src, const IpAddr& dst, std::span<const ostd::u8> segment, bool loopback);
 /// socket(AF_INET or AF_INET6, SOCK_STREAM, 0 / IPPROTO_TCP).

@@ -106,9 +106,29 @@ void icmp_input(u32 src, std::span<const u8> m) {
   if (q.size() < kIpHeader || (q[0] >> 4) != 4) return;
   usize ihl = usize{q[0] & 0xfu} * 4;
   if (ihl < kIpHeader || q.size() < ihl + 8) return;
-  int err = m[1] == kIcmpPortUnreach ? static_cast<int>(Errno::econnrefused) : static_cast<int>(Errno::ehostunreach);
-  if (q[9] == kIpprotoUdp) udp_error(IpAddr::v4(get32(q, 12)), IpAddr::v4(get32(q, 16)), q.subspan(ihl, 8), err);
+  int err = icmp_unreach_errno(m[1]);
+  IpAddr osrc = IpAddr::v4(get32(q, 12)), odst = IpAddr::v4(get32(q, 16));
+  if (q[9] == kIpprotoUdp) udp_error(osrc, odst, q.subspan(ihl, 8), err);
+  if (q[9] == kIpprotoTcp) tcp_error(osrc, odst, q.subspan(ihl, 8), err);
 }
+
+}  // namespace
+
+int icmp_unreach_errno(u8 code) {
+  switch (code) {
+    case 0:
+    case 6:
+    case 9:
+    case 11: return static_cast<int>(Errno::enetunreach);
+    case 2: return static_cast<int>(Errno::enoprotoopt);
+    case kIcmpPortUnreach: return static_cast<int>(Errno::econnrefused);
+    case 4: return static_cast<int>(Errno::emsgsize);
+    case 5: return static_cast<int>(Errno::eopnotsupp);
+    default: return static_cast<int>(Errno::ehostunreach);
+  }
+}
+
+namespace {
 
 // Adds a fragment; the whole datagram (header and payload) once every piece is there.
 std::optional<std::vector<u8>> reassemble(std::span<const u8> p, usize ihl) {

@@ -99,10 +99,9 @@ void icmp6_input(const IpAddr& src, const IpAddr& dst, u8 hop_limit, std::span<c
     // The quoted packet: its IPv6 header and at least 8 bytes of what follows it.
     auto q = m.subspan(8);
     if (q.size() < kIp6Header + 8 || (q[0] >> 4) != 6) return;
-    if (q[6] == kIpprotoUdp) {
-      udp_error(IpAddr::from(q.subspan(8, 16)), IpAddr::from(q.subspan(24, 16)), q.subspan(kIp6Header, 8),
-                unreach_errno(m[1]));
-    }
+    IpAddr osrc = IpAddr::from(q.subspan(8, 16)), odst = IpAddr::from(q.subspan(24, 16));
+    if (q[6] == kIpprotoUdp) udp_error(osrc, odst, q.subspan(kIp6Header, 8), unreach_errno(m[1]));
+    if (q[6] == kIpprotoTcp) tcp_error(osrc, odst, q.subspan(kIp6Header, 8), unreach_errno(m[1]));
     return;
   }
   if (type >= kIcmp6RouterSolicit && type <= kIcmp6Redirect && !loopback) ndisc_input(src, dst, hop_limit, m);

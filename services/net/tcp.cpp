@@ -116,6 +116,7 @@ struct TcpCore {
   bool fin_received = false;
   u32 shutdown = 0;
   int err = 0;
+  int soft_err = 0;  // an ICMP error while established: what a timeout then reports
   // Listening.
   int backlog = 0;
   std::deque<std::shared_ptr<TcpCore>> accept_queue;
@@ -1311,6 +1312,24 @@ void tcp_input(const IpAddr& src, const IpAddr& dst, std::span<const u8> seg, bo
   if ((s.flags & kRst) == 0) send_reset_for(src, s.sport, dst, s.dport, s.seq, s.ack, (s.flags & kAck) != 0, s.len());
 }
 
+void tcp_error(const IpAddr& orig_src, const IpAddr& orig_dst, std::span<const u8> quoted, int err) {
+  if (quoted.size() < 8) return;
+  auto it = tables().conns.find(Key{orig_src, get16(quoted, 0), orig_dst, get16(quoted, 2)});
+  if (it == tables().conns.end()) return;
+  auto c = it->second;
+  // Only about a segment still unacknowledged (RFC 5927 4.1): a forged error must guess it.
+  u32 seq = get32(quoted, 4);
+  if (seq_lt(seq, c->snd_una) || seq_lt(c->snd_nxt, seq)) return;
+  if (err == static_cast<int>(Errno::emsgsize)) return;  // path MTU: not used yet (DF is only set on what fits)
+  if (c->state == TcpState::SynSent) {
+    c->err = err;  // the connect fails at once
+    finish(c);
+    return;
+  }
+  if (c->state == TcpState::SynReceived) return;  // a half-open child: its SYN-ACK timer decides
+  c->soft_err = err;
+}
+
 void tcp_reset() {
   // Every socket file is gone with the previous boot's processes: what is left are orphans and
   // TIME-WAIT entries, which a new machine does not have.
@@ -1386,7 +1405,7 @@ u64 tcp_timers(u64 now) {
         finish(c);  // a half-open connection from the SYN queue simply goes
         continue;
       }
-      c->err = static_cast<int>(Errno::etimedout);
+      c->err = c->soft_err != 0 ? c->soft_err : static_cast<int>(Errno::etimedout);  // tcp_write_err
       if (c->state != TcpState::SynSent) put_segment(*c, c->snd_nxt, kRst | kAck, {});
       finish(c);
       continue;

@@ -3,7 +3,8 @@
 // tests echoes). Prints "echo N ok" and exits 0, or says what went wrong and exits 1.
 // tcp-client HOST PORT keepalive: connects with keepalive probes after 1 s idle, every 1 s, 2 of
 // them, and waits to read for 5 s: "read: Connection timed out" (exit 1) when the probes went
-// unanswered, "still connected" (exit 0) when the peer answered them.
+// unanswered, "still connected" (exit 0) when the peer answered them. A failed connect exits
+// with 64 + errno.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -35,7 +36,7 @@ int main(int argc, char** argv) {
   int r = v6 ? connect(s, (struct sockaddr*)&a6, sizeof a6) : connect(s, (struct sockaddr*)&a, sizeof a);
   if (r != 0) {
     printf("connect: %s\n", strerror(errno));
-    return 1;
+    return 64 + errno;  /* which error, for the test */
   }
   if (keepalive) {
     int one = 1, cnt = 2;

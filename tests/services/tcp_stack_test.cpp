@@ -8,6 +8,8 @@
 // deadlines: nothing sleeps a fixed time to let something happen.
 #include <sys/stat.h>
 
+#include <cerrno>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -127,6 +129,7 @@ struct Faults {
   bool v6 = false;                // the connection is over IPv6 (neighbour discovery, not ARP)
   bool answer_keepalive = false;  // keepalive probes are answered (else ignored, as a dead peer)
   bool hold_acks = false;         // the first flights of data are acknowledged 0.5 s late, at once
+  bool unreachable = false;       // a SYN is answered with ICMP (ICMPv6) host unreachable
 };
 
 // 10.0.2.2 (fec0::2): answers ARP (neighbour solicitations), accepts one connection on port 80, takes its data in order, echoes it
@@ -151,6 +154,7 @@ class Peer {
   int keepalive_probes = 0;
   std::vector<double> probe_times;
   std::vector<int> flights;  // hold_acks: data segments that came before each held ACK
+  int unreachables_sent = 0;
   size_t received = 0;
 
  private:
@@ -170,6 +174,10 @@ class Peer {
     std::lock_guard g(lock);
     if ((flags & kRst) != 0) {
       guest_reset = true;
+      return;
+    }
+    if ((flags & kSyn) != 0 && f_.unreachable) {
+      icmp_unreachable(t, len);
       return;
     }
     if ((flags & kSyn) != 0) {
@@ -233,6 +241,50 @@ class Peer {
       snd_una_ = snd_nxt_ = kIss + 1;
       send_echo(true);
     }
+  }
+
+  // ICMP destination unreachable, host (ICMPv6: address) unreachable, quoting the guest's SYN
+  // after the IP header this peer rebuilds (what a router on the way would send).
+  void icmp_unreachable(const unsigned char* t, size_t len) {
+    ++unreachables_sent;
+    Bytes seg(t, t + std::min<size_t>(len, 28));
+    if (f_.v6) {
+      Bytes quoted = ipv6(kGuestIp6, kPeerIp6, 6, seg);
+      quoted[7] = 64;
+      Bytes m(8);
+      m[0] = 1;  // destination unreachable
+      m[1] = 3;  // address unreachable
+      m.insert(m.end(), quoted.begin(), quoted.end());
+      put16(m, 2, checksum(m.data(), m.size(), pseudo6(kPeerIp6, kGuestIp6, m.size(), 58)));
+      Bytes ip = ipv6(kPeerIp6, kGuestIp6, 58, m);
+      ip[7] = 64;
+      ostd::host::test_nic_inject(ethernet(0x86dd, ip));
+      return;
+    }
+    Bytes quoted(20);
+    quoted[0] = 0x45;
+    put16(quoted, 2, static_cast<unsigned>(20 + seg.size()));
+    quoted[8] = 64;
+    quoted[9] = 6;
+    put32(quoted, 12, kGuestIp);
+    put32(quoted, 16, kPeerIp);
+    put16(quoted, 10, checksum(quoted.data(), 20, 0));
+    quoted.insert(quoted.end(), seg.begin(), seg.end());
+    Bytes m(8);
+    m[0] = 3;  // destination unreachable
+    m[1] = 1;  // host unreachable
+    m.insert(m.end(), quoted.begin(), quoted.end());
+    put16(m, 2, checksum(m.data(), m.size(), 0));
+    Bytes ip(20);
+    ip[0] = 0x45;
+    put16(ip, 2, static_cast<unsigned>(20 + m.size()));
+    ip[8] = 64;
+    ip[9] = 1;
+    put32(ip, 12, kPeerIp);
+    put32(ip, 16, kGuestIp);
+    put16(ip, 10, checksum(ip.data(), 20, 0));
+    ip.insert(ip.end(), m.begin(), m.end());
+    ostd::host::test_nic_inject(ethernet(0x0800, ip));
   }
 
   // The echo from snd_una on, then FIN.
@@ -446,6 +498,21 @@ TEST(TcpStack, SlowStartBeginsWithTenSegments) {
   EXPECT_LE(peer.flights[0], 10) << "the first flight is over the initial window";
   EXPECT_LE(peer.flights[1], 20) << "slow start grew the window past what the ACK covered";
   EXPECT_EQ(peer.received, 100000u);
+}
+
+TEST(TcpStack, IcmpHostUnreachableFailsTheConnectAtOnce) {
+  // Not after the SYN retries (two minutes): the first error ends the connect, EHOSTUNREACH.
+  Peer peer({.unreachable = true}, 10);
+  EXPECT_EQ(run_client(10), 64 + EHOSTUNREACH);
+  std::lock_guard g(peer.lock);
+  EXPECT_EQ(peer.unreachables_sent, 1);
+}
+
+TEST(TcpStack, Icmpv6AddressUnreachableFailsTheConnectAtOnce) {
+  Peer peer({.v6 = true, .unreachable = true}, 10);
+  EXPECT_EQ(run_client(10, true), 64 + EHOSTUNREACH);
+  std::lock_guard g(peer.lock);
+  EXPECT_EQ(peer.unreachables_sent, 1);
 }
 
 }  // namespace
