@@ -208,10 +208,18 @@ Result<long> sys_sendfile(Thread& t, const SyscallArgs& a) {
   // on would wait for input the caller has not asked for yet (cat of a tty needed a second ^D).
   auto in_stat = in->stat();
   const bool stream = in_stat.is_error() || (in_stat.value().st_mode & abi::kSIfmt) != abi::kSIfreg;
+  // Without an offset, a regular file is read at its position, which then moves by what was
+  // written, not by what was read: a socket or pipe taking part of a chunk loses nothing.
+  constexpr int kSeekSet = 0, kSeekCur = 1;
+  std::optional<u64> pos;
+  if (!off && !stream) {
+    auto p = in->seek(0, kSeekCur);
+    if (p.is_ok()) pos = static_cast<u64>(p.value());
+  }
   while (done < count) {
     usize want = std::min(buf.size(), count - done);
     auto w = ostd::VmWriter::from_kernel(std::span<ostd::u8>(buf).first(want));
-    auto r = off ? in->read_at(t, *off + done, w) : in->read(t, w);
+    auto r = off ? in->read_at(t, *off + done, w) : pos ? in->read_at(t, *pos + done, w) : in->read(t, w);
     if (r.is_error()) {
       if (done > 0) break;
       return r.error();
@@ -228,6 +236,7 @@ Result<long> sys_sendfile(Thread& t, const SyscallArgs& a) {
     if (wr.value() < got || (stream && got < want)) break;
   }
   if (off) TRY(offp.write(t.vm(), static_cast<ostd::i64>(*off + done)));
+  if (pos) (void)in->seek(static_cast<ostd::i64>(*pos + done), kSeekSet);
   return static_cast<long>(done);
 }
 

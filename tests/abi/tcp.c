@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 
 #include "abi_check.h"
@@ -43,6 +44,38 @@ static int listener(struct sockaddr_in* a, int backlog) {
  * the send buffer to EAGAIN and having the peer drain it must report EPOLLOUT again, though the
  * socket was writable at the last report too; new data reports EPOLLIN again, a partial read
  * does not. */
+/* sendfile without an offset from a file to a nonblocking socket that takes part of it: the
+ * file's position moves by what was sent, not by what was read. */
+static void sendfile_position(void) {
+  struct sockaddr_in a;
+  int l = listener(&a, 4);
+  int small = 65536;
+  setsockopt(l, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+  connect(c, (struct sockaddr*)&a, sizeof(a));
+  int s = accept(l, NULL, NULL);
+  wait_revents(c, POLLOUT);
+  char path[] = "/tmp/abi-sendfile-XXXXXX";
+  int f = mkstemp(path);
+  unlink(path);
+  static char block[1 << 20];
+  for (size_t i = 0; i < sizeof(block); i++) block[i] = (char)(i * 7 + i / 4096);
+  write(f, block, sizeof(block));
+  lseek(f, 0, SEEK_SET);
+  ssize_t n = sendfile(c, f, NULL, sizeof(block));
+  CHECK("sendfile to a full socket sends part", n > 0 && n < (ssize_t)sizeof(block));
+  CHECK("sendfile moves the position by what it sent", lseek(f, 0, SEEK_CUR) == n);
+  static char got[1 << 20];
+  long have = 0;
+  for (ssize_t r; have < n && (r = recv(s, got + have, sizeof(got) - have, 0)) > 0;) have += r;
+  CHECK("the peer gets those bytes", have == n && memcmp(got, block, (size_t)n) == 0);
+  close(f);
+  close(c);
+  close(s);
+  close(l);
+}
+
 static void epoll_edges(void) {
   struct sockaddr_in a;
   int l = listener(&a, 4);
@@ -267,5 +300,6 @@ int main(void) {
   }
   close(l);
   epoll_edges();
+  sendfile_position();
   return ABI_DONE();
 }

@@ -29,6 +29,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -320,7 +321,7 @@ static void one_call(void) {
       static const int types[] = {SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_RAW, 0, 11};
       int type = types[u8() % 6] | (int)flags(SOCK_NONBLOCK | SOCK_CLOEXEC);
       unsigned fam = u8() % 8;
-      int family = fam < 4 ? AF_UNIX : fam < 7 ? AF_INET : (int)(u8() % 50);
+      int family = fam < 4 ? AF_UNIX : fam < 6 ? AF_INET : fam == 6 ? AF_INET6 : (int)(u8() % 50);
       if (u8() & 1) {
         long s = sc(SYS_socket, family, type, (u8() & 7) ? 0 : u8(), 0, 0, 0);
         keep_fd(s);
@@ -379,7 +380,20 @@ static void one_call(void) {
       }
       uint64_t addr = (u8() & 15) ? (uint64_t)&a : ptr();
       struct sockaddr_in in;
-      if (k & 0x40) {
+      struct sockaddr_in6 in6;
+      if ((k & 0x40) && (u8() & 3) == 0) {
+        /* IPv6: loopback, any, IPv4-mapped loopback, link-local (with and without a scope),
+         * multicast, an outside one; the same few ports. */
+        static const char* const ips6[] = {"::1", "::", "::ffff:127.0.0.1", "fe80::1", "ff02::1", "2001:db8::1"};
+        memset(&in6, 0, sizeof in6);
+        in6.sin6_family = (u8() & 15) ? AF_INET6 : (sa_family_t)u8();
+        in6.sin6_port = (uint16_t)__builtin_bswap16((uint16_t)(40000 + u8() % 4));
+        if (u8() == 0) in6.sin6_port = 0;
+        inet_pton(AF_INET6, ips6[u8() % 6], &in6.sin6_addr);
+        in6.sin6_scope_id = u8() % 3;
+        addr = (u8() & 15) ? (uint64_t)&in6 : ptr();
+        alen = (k & 0x20) ? len() % 40 : ((u8() & 3) ? sizeof in6 : 24);
+      } else if (k & 0x40) {
         /* IPv4: loopback addresses, any, an outside one; fuzzed ports (few, so they meet). */
         static const uint32_t ips[] = {0x7f000001, 0, 0x7f000002, 0xcb007101, 0xffffffff};
         memset(&in, 0, sizeof in);
@@ -478,8 +492,11 @@ static void one_call(void) {
       break;
     }
     case 46: {
-      /* Socket options: every SOL_SOCKET name up to 70, some other levels, odd lengths. */
-      int level = (u8() & 7) ? SOL_SOCKET : (int)(u8() % 300);
+      /* Socket options: every SOL_SOCKET name up to 70; IP, TCP, UDP, IPv6 and other levels;
+       * odd lengths. */
+      static const int levels[] = {SOL_IP, IPPROTO_TCP, IPPROTO_UDP, SOL_IPV6, 270 /* SOL_NETLINK */};
+      unsigned lv = u8();
+      int level = (lv & 7) ? SOL_SOCKET : (lv & 8) ? levels[u8() % 5] : (int)(u8() % 300);
       int name = (int)(u8() % 70);
       char val[32];
       memset(val, 0, sizeof val);
