@@ -302,6 +302,13 @@ ostd::Result<std::shared_ptr<Socket>> make_tcp_socket(Thread& self, int family, 
 /// /proc/net/tcp's (tcp6's, for `family` AF_INET6) lines after its header.
 std::string proc_net_tcp_lines(int family);
 
+/// socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) or (AF_INET6, SOCK_RAW, IPPROTO_ICMPV6) (net/raw.cpp):
+/// EPERM without CAP_NET_RAW, EPROTONOSUPPORT for another protocol.
+ostd::Result<std::shared_ptr<Socket>> make_raw_socket(Thread& self, int family, int protocol, ostd::u32 flags);
+/// An ICMP message this host received, for the raw sockets of its family (net_lock held):
+/// `bytes` as they read it (IPv4: with the IP header), `type` its ICMP type.
+void raw_deliver(const IpAddr& src, const IpAddr& dst, ostd::u8 type, std::span<const ostd::u8> bytes);
+
 /// socket(AF_INET or AF_INET6, SOCK_DGRAM, 0 / IPPROTO_UDP).
 ostd::Result<std::shared_ptr<Socket>> make_udp_socket(Thread& self, int family, ostd::u32 flags);
 /// /proc/net/udp's (udp6's) lines after its header.

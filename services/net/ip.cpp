@@ -226,7 +226,10 @@ void ipv4_input(std::span<const u8> p, bool loopback) {
   ++c.ip_in_delivers;
   auto payload = p.subspan(ihl);
   switch (p[9]) {
-    case kIpprotoIcmp: icmp_input(src, payload); break;
+    case kIpprotoIcmp:
+      if (!payload.empty()) raw_deliver(IpAddr::v4(src), IpAddr::v4(dst), payload[0], p);
+      icmp_input(src, payload);
+      break;
     case kIpprotoTcp: tcp_input(IpAddr::v4(src), IpAddr::v4(dst), payload, loopback); break;
     case kIpprotoUdp:
       if (!udp_input(IpAddr::v4(src), IpAddr::v4(dst), payload, loopback)) {

@@ -91,6 +91,7 @@ void icmp6_input(const IpAddr& src, const IpAddr& dst, u8 hop_limit, std::span<c
     return;
   }
   u8 type = m[0];
+  raw_deliver(src, dst, type, m);
   if (type == kIcmp6EchoRequest) {
     icmp6_send(src, dst, kIcmp6EchoReply, 0, get32(m, 4), m.subspan(8));
     return;

@@ -79,6 +79,7 @@ struct NetState {
   Link link;
   std::map<IpAddr, Neighbour> neighbours;  // ARP's and neighbour discovery's
   NetInterface* eth = nullptr;
+  bool announced = false;  // eth0's IPv6 addresses were advertised (announce_addresses)
   // The net task: woken by the NIC's interrupt and by earlier timer deadlines.
   ostd::WaitQueue wake;
   std::atomic<bool> rx_pending{false};
@@ -237,6 +238,26 @@ IpAddr eui64_address(std::span<const u8> prefix, const std::array<u8, 6>& mac) {
   return a;
 }
 
+// Unsolicited neighbour advertisements of eth0's addresses to all nodes (RFC 4861 7.2.6), before
+// the first IPv6 packet leaves: the router learns where they are before it has anything to send
+// them (QEMU's user network would otherwise drop the first reply to each address while it asks).
+void announce_addresses(NetInterface& dev) {
+  IpAddr all_nodes;
+  all_nodes.b[0] = 0xff;
+  all_nodes.b[1] = 0x02;
+  all_nodes.b[15] = 1;
+  for (const auto& a : dev.addrs6) {
+    std::vector<u8> na(32);
+    na[0] = kNdNeighbourAdvert;
+    na[4] = 0x20;  // Override
+    std::copy(a.addr.b.begin(), a.addr.b.end(), na.begin() + 8);
+    na[24] = kNdOptTargetLl;
+    na[25] = 1;
+    put_mac(na, 26, dev.mac);
+    ndisc_send(dev, a.addr, all_nodes, multicast_mac(all_nodes), std::move(na));
+  }
+}
+
 // A router advertisement: the router as the default one while its lifetime lasts, and an
 // address in each autonomous /64 prefix it announces (stateless autoconfiguration).
 void router_advert(NetInterface& dev, const IpAddr& src, std::span<const u8> m) {
@@ -293,6 +314,10 @@ void resolve(NetInterface& dev, const IpAddr& ip, const std::array<u8, 6>* known
 // discovery finds it.
 void neighbour_output(NetInterface& dev, const IpAddr& next_hop, std::vector<u8> packet) {
   u16 type = ether_type_of(next_hop);
+  if (!next_hop.is_v4() && !state().announced) {
+    state().announced = true;
+    announce_addresses(dev);
+  }
   if (next_hop.is_v4()) {
     u32 bcast = dev.addr | ~dev.netmask();
     if (next_hop.v4() == 0xffffffff || next_hop.v4() == bcast) {
@@ -611,6 +636,7 @@ void net_init() {
     auto g = net_lock().lock();
     st.interfaces.clear();
     st.neighbours.clear();
+    st.announced = false;
     ipv4_reset();
     tcp_reset();
     st.eth = nullptr;

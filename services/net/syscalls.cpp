@@ -270,11 +270,13 @@ Result<long> sys_socket(Thread& t, const SyscallArgs& a) {
   if (type >= kSockMax) return Errno::einval;
   std::shared_ptr<Socket> s;
   if (family == kAfInet || family == kAfInet6) {
-    // TCP and UDP; raw sockets are not there yet.
+    // TCP, UDP, and raw ICMP / ICMPv6 (what ping uses).
     if (type == kSockStream && (protocol == 0 || protocol == kIpprotoTcp)) {
       s = TRY(make_tcp_socket(t, family, flags));
     } else if (type == kSockDgram && (protocol == 0 || protocol == kIpprotoUdp)) {
       s = TRY(make_udp_socket(t, family, flags));
+    } else if (type == kSockRaw) {
+      s = TRY(make_raw_socket(t, family, protocol, flags));
     } else {
       return Errno::eprotonosupport;
     }

@@ -218,6 +218,19 @@ TEST_P(NetTest, GuestFetchesOverIpv6FromTheHostAtFec0_2) {
   EXPECT_NE(out.find(host_md5(body)), std::string::npos) << out;
 }
 
+TEST_P(NetTest, GuestPingsLoopbackAndTheHost) {
+  // busybox ping and ping6 on raw ICMP sockets: this kernel answers its own addresses, the user
+  // network answers 10.0.2.2 and fec0::2 (the first reply too: the guest's addresses are
+  // advertised before its first IPv6 packet).
+  GuestProcess u(GetParam(), busybox({}, "ping -c 2 -W 5 127.0.0.1 && ping6 -c 2 -W 5 ::1 && "
+                                         "ping -c 2 -W 5 10.0.2.2 && ping6 -c 2 -W 5 fec0::2"));
+  auto [status, out] = u.finish();
+  EXPECT_EQ(status, 0) << out;
+  size_t replies = 0;
+  for (size_t at = 0; (at = out.find("2 packets received", at)) != std::string::npos; ++at) ++replies;
+  EXPECT_EQ(replies, 4u) << out;
+}
+
 TEST_P(NetTest, GuestTalksUdpToTheHostWithFragmentsBothWays) {
   uint16_t port = 0;
   int s = bound_socket(SOCK_DGRAM, port);
