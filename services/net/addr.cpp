@@ -1,4 +1,5 @@
-// Socket addresses and IP-level options of the TCP and UDP sockets of both families:
+// Socket addresses, IP-level options and datagram receive queues of the TCP, UDP and raw sockets
+// of both families:
 // sockaddr_in and sockaddr_in6 decoded and checked as Linux's inet_bind/inet6_bind and
 // tcp_v6_connect/ip6_datagram_connect check them, the dual-stack rules (which bound address
 // takes which packets, which binds compete for a port), and SOL_IP / SOL_IPV6 options.
@@ -291,6 +292,38 @@ Result<std::vector<u8>> get_ip_option(const IpOptions& o, int family, int level,
     case kIpv6Tclass: return int_option(o.tclass);
     default: return Errno::enoprotoopt;
   }
+}
+
+namespace {
+constexpr usize kDatagramOverhead = 768;  // an skb's truesize beyond its bytes
+}  // namespace
+
+bool DatagramQueue::push(std::vector<u8> data, const InetEndpoint& from, usize rcvbuf) {
+  usize charge = data.size() + kDatagramOverhead;
+  if (charge_ + charge > rcvbuf) {
+    ++drops_;
+    return false;
+  }
+  charge_ += charge;
+  q_.push_back(Datagram{std::move(data), from});
+  return true;
+}
+
+Result<RecvResult> DatagramQueue::take(ByteSink& out, u32 flags, int family) {
+  Datagram& d = q_.front();
+  RecvResult res;
+  usize n = std::min(out.avail(), d.data.size());
+  if (n < d.data.size()) res.msg_flags |= kMsgTrunc;
+  Result<usize> w = n > 0 ? out.write(std::span<const u8>(d.data).first(n)) : Result<usize>(usize{0});
+  bool fault = w.is_error() || w.value() != n;
+  res.addr = sockaddr_bytes(family, d.from);
+  res.len = (flags & kMsgTrunc) != 0 ? d.data.size() : n;
+  if ((flags & kMsgPeek) == 0) {
+    charge_ -= std::min(charge_, d.data.size() + kDatagramOverhead);
+    q_.pop_front();
+  }
+  if (fault) return Errno::efault;
+  return res;
 }
 
 }  // namespace services

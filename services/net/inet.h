@@ -12,6 +12,7 @@
 #pragma once
 
 #include <array>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -301,6 +302,31 @@ void tcp_input(const IpAddr& src, const IpAddr& dst, std::span<const ostd::u8> s
 ostd::Result<std::shared_ptr<Socket>> make_tcp_socket(Thread& self, int family, ostd::u32 flags);
 /// /proc/net/tcp's (tcp6's, for `family` AF_INET6) lines after its header.
 std::string proc_net_tcp_lines(int family);
+
+/// The receive queue of a datagram socket (UDP, raw ICMP): datagrams with their senders,
+/// charged against SO_RCVBUF as Linux charges an skb's truesize (net/addr.cpp). Under net_lock().
+class DatagramQueue {
+ public:
+  /// Queues a datagram; false (dropped, counted) when `rcvbuf` has no room for it.
+  bool push(std::vector<ostd::u8> data, const InetEndpoint& from, ostd::usize rcvbuf);
+  bool empty() const { return q_.empty(); }
+  ostd::usize front_size() const { return q_.empty() ? 0 : q_.front().data.size(); }
+  ostd::usize charged() const { return charge_; }
+  ostd::u64 drops() const { return drops_; }
+  /// recvmsg of the first datagram (nonempty queue): into `out`, MSG_TRUNC when it did not fit
+  /// (and its whole length with the MSG_TRUNC flag), kept with MSG_PEEK; the sender as a
+  /// socket of `family` names it. EFAULT when `out` faulted (the datagram is consumed anyway).
+  ostd::Result<RecvResult> take(ByteSink& out, ostd::u32 flags, int family);
+
+ private:
+  struct Datagram {
+    std::vector<ostd::u8> data;
+    InetEndpoint from;
+  };
+  std::deque<Datagram> q_;
+  ostd::usize charge_ = 0;
+  ostd::u64 drops_ = 0;
+};
 
 /// socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) or (AF_INET6, SOCK_RAW, IPPROTO_ICMPV6) (net/raw.cpp):
 /// EPERM without CAP_NET_RAW, EPROTONOSUPPORT for another protocol.

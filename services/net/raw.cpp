@@ -28,7 +28,6 @@ namespace {
 
 constexpr int kSolRaw = 255, kSolIcmpv6 = 58, kSolIpv6 = 41;
 constexpr int kIcmpFilter = 1, kIcmp6Filter = 1, kIpv6Checksum = 7, kIpHdrincl = 3;
-constexpr usize kDatagramOverhead = 768;
 
 class RawSocket;
 
@@ -59,11 +58,9 @@ class RawSocket final : public Socket {
     bool blocked = family() == kAfInet ? type < 32 && (filter4_ & (1u << type)) != 0
                                        : (filter6_[type >> 5] & (1u << (type & 31))) != 0;
     if (blocked) return;
-    usize charge = bytes.size() + kDatagramOverhead;
-    if (rx_charge_ + charge > options().rcvbuf) return;
-    rx_charge_ += charge;
-    rx_.push_back(Packet{std::vector<u8>(bytes.begin(), bytes.end()), src});
-    file_state_changed(queue_);
+    if (rx_.push(std::vector<u8>(bytes.begin(), bytes.end()), InetEndpoint{src, 0}, options().rcvbuf)) {
+      file_state_changed(queue_);
+    }
   }
 
   Result<void> bind(Thread&, std::span<const u8> addr) override {
@@ -121,27 +118,11 @@ class RawSocket final : public Socket {
 
   Result<RecvResult> recvmsg(Thread& self, ByteSink& out, u32 flags) override {
     bool nonblock = dont_wait(flags);
-    bool peek = (flags & kMsgPeek) != 0;
     auto deadline = this->deadline(true);
     for (;;) {
       {
         auto g = net_lock().lock();
-        if (!rx_.empty()) {
-          Packet& p = rx_.front();
-          RecvResult res;
-          usize n = std::min(out.avail(), p.data.size());
-          if (n < p.data.size()) res.msg_flags |= kMsgTrunc;
-          Result<usize> w = n > 0 ? out.write(std::span<const u8>(p.data).first(n)) : Result<usize>(usize{0});
-          bool fault = w.is_error() || w.value() != n;
-          res.addr = sockaddr_bytes(family(), InetEndpoint{p.from, 0});
-          res.len = (flags & kMsgTrunc) != 0 ? p.data.size() : n;
-          if (!peek) {
-            rx_charge_ -= std::min(rx_charge_, p.data.size() + kDatagramOverhead);
-            rx_.pop_front();
-          }
-          if (fault) return Errno::efault;
-          return res;
-        }
+        if (!rx_.empty()) return rx_.take(out, flags, family());
         if ((shutdown_ & kRcvShutdown) != 0) return RecvResult{};
       }
       if (nonblock) return Errno::eagain;
@@ -211,7 +192,7 @@ class RawSocket final : public Socket {
 
   Result<int> bytes_readable() override {
     auto g = net_lock().lock();
-    return rx_.empty() ? 0 : static_cast<int>(rx_.front().data.size());
+    return static_cast<int>(rx_.front_size());
   }
 
   u32 poll_events() override {
@@ -223,18 +204,13 @@ class RawSocket final : public Socket {
   }
 
  private:
-  struct Packet {
-    std::vector<u8> data;
-    IpAddr from;
-  };
   IpAddr local_;
   std::optional<IpAddr> remote_;
   IpOptions ip_;
   u32 filter4_ = 0;
   std::array<u32, 8> filter6_{};
   i32 checksum_at_ = 2;
-  std::deque<Packet> rx_;
-  usize rx_charge_ = 0;
+  DatagramQueue rx_;
   u32 shutdown_ = 0;
   ostd::WaitQueue queue_;
 };

@@ -31,14 +31,8 @@ namespace {
 constexpr usize kUdpHeader = 8;
 constexpr usize kMaxPayload4 = 65535 - 20 - kUdpHeader;
 constexpr usize kMaxPayload6 = 65535 - kUdpHeader;
-constexpr usize kDatagramOverhead = 768;  // an skb's truesize beyond its bytes
 
 class UdpSocket;
-
-struct Datagram {
-  std::vector<u8> data;
-  InetEndpoint from;
-};
 
 struct UdpTable {
   std::multimap<u16, std::weak_ptr<UdpSocket>> ports;
@@ -81,15 +75,11 @@ class UdpSocket final : public Socket {
     return s;
   }
 
-  void deliver(Datagram d) {
-    usize charge = d.data.size() + kDatagramOverhead;
-    if (rx_charge_ + charge > options().rcvbuf) {
-      ++drops_;
+  void deliver(std::vector<u8> data, const InetEndpoint& from) {
+    if (!rx_.push(std::move(data), from, options().rcvbuf)) {
       ++net_counters().udp_in_errors;
       return;
     }
-    rx_charge_ += charge;
-    rx_.push_back(std::move(d));
     file_state_changed(queue_);
   }
 
@@ -107,9 +97,9 @@ class UdpSocket final : public Socket {
     bool v6 = family() == kAfInet6;
     if (!remote_) r.addr = wildcard_of(family());
     return sl + ": " + proc_net_endpoint(local_, v6) + " " + proc_net_endpoint(r, v6) + " " + (remote_ ? "01" : "07") +
-           " 00000000:" + hex_field(rx_charge_, 8) +
+           " 00000000:" + hex_field(rx_.charged(), 8) +
            " 00:00000000 00000000 " + ostd::format("{}", uid_) + " 0 " + ostd::format("{}", ino()) + " 2 0 " +
-           ostd::format("{}", drops_) + "\n";
+           ostd::format("{}", rx_.drops()) + "\n";
   }
 
   // ---- Socket ----
@@ -210,27 +200,11 @@ class UdpSocket final : public Socket {
 
   Result<RecvResult> recvmsg(Thread& self, ByteSink& out, u32 flags) override {
     bool nonblock = dont_wait(flags);
-    bool peek = (flags & kMsgPeek) != 0;
     auto deadline = this->deadline(true);
     for (;;) {
       {
         auto g = net_lock().lock();
-        if (!rx_.empty()) {
-          Datagram& d = rx_.front();
-          RecvResult res;
-          usize n = std::min(out.avail(), d.data.size());
-          if (n < d.data.size()) res.msg_flags |= kMsgTrunc;
-          Result<usize> w = n > 0 ? out.write(std::span<const u8>(d.data).first(n)) : Result<usize>(usize{0});
-          bool fault = w.is_error() || w.value() != n;
-          res.addr = sockaddr_bytes(family(), d.from);
-          res.len = (flags & kMsgTrunc) != 0 ? d.data.size() : n;
-          if (!peek) {
-            rx_charge_ -= std::min(rx_charge_, d.data.size() + kDatagramOverhead);
-            rx_.pop_front();
-          }
-          if (fault) return Errno::efault;
-          return res;
-        }
+        if (!rx_.empty()) return rx_.take(out, flags, family());
         if (err_ != 0) {
           int e = err_;
           err_ = 0;
@@ -283,7 +257,7 @@ class UdpSocket final : public Socket {
 
   Result<int> bytes_readable() override {
     auto g = net_lock().lock();
-    return rx_.empty() ? 0 : static_cast<int>(rx_.front().data.size());
+    return static_cast<int>(rx_.front_size());
   }
 
   u32 poll_events() override {
@@ -355,9 +329,7 @@ class UdpSocket final : public Socket {
   std::optional<InetEndpoint> remote_;
   bool addr_locked_ = false, port_locked_ = false;
   bool reuseaddr_ = false, reuseport_ = false;
-  std::deque<Datagram> rx_;
-  usize rx_charge_ = 0;
-  ostd::u64 drops_ = 0;
+  DatagramQueue rx_;
   int err_ = 0;
   u32 shutdown_ = 0;
   // IP-level options; the multicast groups joined are kept (no group traffic is delivered yet).
@@ -406,7 +378,7 @@ bool udp_input(const IpAddr& src, const IpAddr& dst, std::span<const u8> udp, bo
   }
   ++c.udp_in_datagrams;
   auto body = udp.subspan(kUdpHeader);
-  best->deliver(Datagram{std::vector<u8>(body.begin(), body.end()), InetEndpoint{src, sport}});
+  best->deliver(std::vector<u8>(body.begin(), body.end()), InetEndpoint{src, sport});
   return true;
 }
 

@@ -74,6 +74,20 @@ Bytes ipv6(const Bytes& src, const Bytes& dst, uint8_t proto, const Bytes& paylo
   return ip;
 }
 
+// An IPv4 packet (TTL 64, its header checksummed).
+Bytes ipv4(uint32_t src, uint32_t dst, uint8_t proto, const Bytes& payload) {
+  Bytes ip(20);
+  ip[0] = 0x45;
+  put16(ip, 2, static_cast<unsigned>(20 + payload.size()));
+  ip[8] = 64;
+  ip[9] = proto;
+  put32(ip, 12, src);
+  put32(ip, 16, dst);
+  put16(ip, 10, checksum(ip.data(), 20, 0));
+  ip.insert(ip.end(), payload.begin(), payload.end());
+  return ip;
+}
+
 Bytes ethernet(unsigned type, const Bytes& payload) {
   Bytes f(kGuestMac);
   f.insert(f.end(), kPeerMac.begin(), kPeerMac.end());
@@ -107,16 +121,7 @@ Bytes segment(bool v6, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags
   }
   unsigned long pseudo = (kPeerIp >> 16) + (kPeerIp & 0xffff) + (kGuestIp >> 16) + (kGuestIp & 0xffff) + 6 + t.size();
   put16(t, 16, checksum(t.data(), t.size(), pseudo));
-  Bytes ip(20);
-  ip[0] = 0x45;
-  put16(ip, 2, static_cast<unsigned>(20 + t.size()));
-  ip[8] = 64;
-  ip[9] = 6;
-  put32(ip, 12, kPeerIp);
-  put32(ip, 16, kGuestIp);
-  put16(ip, 10, checksum(ip.data(), 20, 0));
-  ip.insert(ip.end(), t.begin(), t.end());
-  return ethernet(0x0800, ip);
+  return ethernet(0x0800, ipv4(kPeerIp, kGuestIp, 6, t));
 }
 
 // How the peer misbehaves.
@@ -261,30 +266,13 @@ class Peer {
       ostd::host::test_nic_inject(ethernet(0x86dd, ip));
       return;
     }
-    Bytes quoted(20);
-    quoted[0] = 0x45;
-    put16(quoted, 2, static_cast<unsigned>(20 + seg.size()));
-    quoted[8] = 64;
-    quoted[9] = 6;
-    put32(quoted, 12, kGuestIp);
-    put32(quoted, 16, kPeerIp);
-    put16(quoted, 10, checksum(quoted.data(), 20, 0));
-    quoted.insert(quoted.end(), seg.begin(), seg.end());
+    Bytes quoted = ipv4(kGuestIp, kPeerIp, 6, seg);
     Bytes m(8);
     m[0] = 3;  // destination unreachable
     m[1] = 1;  // host unreachable
     m.insert(m.end(), quoted.begin(), quoted.end());
     put16(m, 2, checksum(m.data(), m.size(), 0));
-    Bytes ip(20);
-    ip[0] = 0x45;
-    put16(ip, 2, static_cast<unsigned>(20 + m.size()));
-    ip[8] = 64;
-    ip[9] = 1;
-    put32(ip, 12, kPeerIp);
-    put32(ip, 16, kGuestIp);
-    put16(ip, 10, checksum(ip.data(), 20, 0));
-    ip.insert(ip.end(), m.begin(), m.end());
-    ostd::host::test_nic_inject(ethernet(0x0800, ip));
+    ostd::host::test_nic_inject(ethernet(0x0800, ipv4(kPeerIp, kGuestIp, 1, m)));
   }
 
   // The echo from snd_una on, then FIN.
