@@ -76,6 +76,14 @@ inline constexpr IpAddr kIn6Loopback = [] {
   a.b[15] = 1;
   return a;
 }();
+/// ff02::1, every node on the link.
+inline constexpr IpAddr kIn6AllNodes = [] {
+  IpAddr a;
+  a.b[0] = 0xff;
+  a.b[1] = 0x02;
+  a.b[15] = 1;
+  return a;
+}();
 constexpr bool IpAddr::is_loopback() const { return is_v4() ? (v4() >> 24) == 127 : *this == kIn6Loopback; }
 
 /// The wildcard address of a socket family: 0.0.0.0 (mapped) for AF_INET, :: for AF_INET6.
@@ -237,6 +245,9 @@ ostd::Result<void> ipv4_output(ostd::u32 src, ostd::u32 dst, ostd::u8 proto, std
 /// (no fragmentation at the source yet), ENETUNREACH without a route.
 ostd::Result<void> ipv6_output(const IpAddr& src, const IpAddr& dst, ostd::u8 proto, std::span<const ostd::u8> payload,
                                ostd::u8 hop_limit, ostd::u8 tclass);
+/// An IPv6 packet (its fixed header and `payload`; no extension headers).
+std::vector<ostd::u8> ipv6_packet(const IpAddr& src, const IpAddr& dst, ostd::u8 next_header,
+                                  std::span<const ostd::u8> payload, ostd::u8 hop_limit, ostd::u8 tclass);
 /// Either, by the destination's version (`ttl` and `tos` are the hop limit and traffic class
 /// for IPv6).
 ostd::Result<void> ip_output(const IpAddr& src, const IpAddr& dst, ostd::u8 proto, std::span<const ostd::u8> payload,

@@ -28,6 +28,8 @@ constexpr u8 kIcmp6DestUnreach = 1, kIcmp6EchoRequest = 128, kIcmp6EchoReply = 1
 constexpr u8 kIcmp6RouterSolicit = 133, kIcmp6Redirect = 137;
 constexpr u8 kIcmp6PortUnreach = 4;
 
+}  // namespace
+
 std::vector<u8> ipv6_packet(const IpAddr& src, const IpAddr& dst, u8 nh, std::span<const u8> payload, u8 hop_limit,
                             u8 tclass) {
   std::vector<u8> p(kIp6Header + payload.size());
@@ -41,6 +43,8 @@ std::vector<u8> ipv6_packet(const IpAddr& src, const IpAddr& dst, u8 nh, std::sp
   std::copy(payload.begin(), payload.end(), p.begin() + kIp6Header);
   return p;
 }
+
+namespace {
 
 // An ICMPv6 message to `dst`, from `src` when that is one of our unicast addresses (else the
 // route's choice).

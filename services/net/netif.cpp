@@ -44,6 +44,7 @@ constexpr ostd::Logger kLog{"net"};
 constexpr u16 kEtherTypeIpv4 = 0x0800, kEtherTypeArp = 0x0806, kEtherTypeIpv6 = 0x86dd;
 constexpr u8 kNdRouterAdvert = 134, kNdNeighbourSolicit = 135, kNdNeighbourAdvert = 136;
 constexpr u8 kNdOptSourceLl = 1, kNdOptTargetLl = 2, kNdOptPrefix = 3;
+constexpr u8 kNaSolicited = 0x40, kNaOverride = 0x20;
 constexpr u8 kScopeGlobal = 0, kScopeSite = 200, kScopeLink = 253, kScopeHost = 254;
 constexpr usize kEthHeader = 14, kArpPacket = 28, kMinFrame = 60;
 constexpr u32 kEthAddr = 0x0a00020f, kEthPrefix = 24, kGateway = 0x0a000202, kDns = 0x0a000203;
@@ -178,16 +179,22 @@ IpAddr solicited_node(const IpAddr& a) {
 void ndisc_send(NetInterface& dev, const IpAddr& src, const IpAddr& dst, const std::array<u8, 6>& mac,
                 std::vector<u8> m) {
   put16(m, 2, transport_checksum(src, dst, kIpprotoIcmpv6, m));
-  std::vector<u8> p(40 + m.size());
-  p[0] = 0x60;
-  put16(p, 4, static_cast<u16>(m.size()));
-  p[6] = kIpprotoIcmpv6;
-  p[7] = 255;
-  std::copy(src.b.begin(), src.b.end(), p.begin() + 8);
-  std::copy(dst.b.begin(), dst.b.end(), p.begin() + 24);
-  std::copy(m.begin(), m.end(), p.begin() + 40);
   ++net_counters().icmp6_out_msgs;
-  eth_transmit(dev, mac, kEtherTypeIpv6, p);
+  eth_transmit(dev, mac, kEtherTypeIpv6, ipv6_packet(src, dst, kIpprotoIcmpv6, m, 255, 0));
+}
+
+// A neighbour advertisement of our `target` (its link address in the option) from it to
+// `dst` at `mac`; `flags` are the R, S and O bits.
+void ndisc_advertise(NetInterface& dev, const IpAddr& target, u8 flags, const IpAddr& dst,
+                     const std::array<u8, 6>& mac) {
+  std::vector<u8> na(32);
+  na[0] = kNdNeighbourAdvert;
+  na[4] = flags;
+  std::copy(target.b.begin(), target.b.end(), na.begin() + 8);
+  na[24] = kNdOptTargetLl;
+  na[25] = 1;
+  put_mac(na, 26, dev.mac);
+  ndisc_send(dev, target, dst, mac, std::move(na));
 }
 
 // A neighbour solicitation for `target`: to its solicited-node group, or to `unicast_mac`
@@ -242,20 +249,7 @@ IpAddr eui64_address(std::span<const u8> prefix, const std::array<u8, 6>& mac) {
 // the first IPv6 packet leaves: the router learns where they are before it has anything to send
 // them (QEMU's user network would otherwise drop the first reply to each address while it asks).
 void announce_addresses(NetInterface& dev) {
-  IpAddr all_nodes;
-  all_nodes.b[0] = 0xff;
-  all_nodes.b[1] = 0x02;
-  all_nodes.b[15] = 1;
-  for (const auto& a : dev.addrs6) {
-    std::vector<u8> na(32);
-    na[0] = kNdNeighbourAdvert;
-    na[4] = 0x20;  // Override
-    std::copy(a.addr.b.begin(), a.addr.b.end(), na.begin() + 8);
-    na[24] = kNdOptTargetLl;
-    na[25] = 1;
-    put_mac(na, 26, dev.mac);
-    ndisc_send(dev, a.addr, all_nodes, multicast_mac(all_nodes), std::move(na));
-  }
+  for (const auto& a : dev.addrs6) ndisc_advertise(dev, a.addr, kNaOverride, kIn6AllNodes, multicast_mac(kIn6AllNodes));
 }
 
 // A router advertisement: the router as the default one while its lifetime lasts, and an
@@ -497,10 +491,9 @@ bool is_local_address(const IpAddr& a) {
 
 bool is_local_multicast6(const IpAddr& g) {
   // ff01::1 and ff02::1: every node.
-  if ((g.b[1] == 0x01 || g.b[1] == 0x02) && std::all_of(g.b.begin() + 2, g.b.end() - 1, [](u8 x) { return x == 0; }) &&
-      g.b[15] == 1) {
-    return true;
-  }
+  IpAddr node_local = kIn6AllNodes;
+  node_local.b[1] = 0x01;
+  if (g == kIn6AllNodes || g == node_local) return true;
   NetInterface* eth = state().eth;
   if (eth == nullptr) return false;
   return std::any_of(eth->addrs6.begin(), eth->addrs6.end(),
@@ -601,31 +594,19 @@ void ndisc_input(const IpAddr& src, const IpAddr& dst, u8 hop_limit, std::span<c
     auto sll = nd_link_option(m, 24, kNdOptSourceLl, &malformed);
     if (malformed || !has_address6(*dev, target)) return;
     if (src.is_unspecified() && sll) return;  // duplicate address detection carries no address
-    std::vector<u8> na(32);
-    na[0] = kNdNeighbourAdvert;
-    std::copy(target.b.begin(), target.b.end(), na.begin() + 8);
-    na[24] = kNdOptTargetLl;
-    na[25] = 1;
-    put_mac(na, 26, dev->mac);
     if (src.is_unspecified()) {  // answering another node's duplicate address detection
-      na[4] = 0x20;              // Override
-      IpAddr all_nodes;
-      all_nodes.b[0] = 0xff;
-      all_nodes.b[1] = 0x02;
-      all_nodes.b[15] = 1;
-      ndisc_send(*dev, target, all_nodes, multicast_mac(all_nodes), std::move(na));
+      ndisc_advertise(*dev, target, kNaOverride, kIn6AllNodes, multicast_mac(kIn6AllNodes));
       return;
     }
     if (sll) learn_neighbour(*dev, src, *sll, true);
     auto it = st.neighbours.find(src);
     if (it == st.neighbours.end() || !it->second.resolved) return;  // no way to answer yet
-    na[4] = 0x60;  // Solicited, Override
-    ndisc_send(*dev, target, src, it->second.mac, std::move(na));
+    ndisc_advertise(*dev, target, kNaSolicited | kNaOverride, src, it->second.mac);
     return;
   }
   if (m[0] == kNdNeighbourAdvert) {
     auto tll = nd_link_option(m, 24, kNdOptTargetLl, &malformed);
-    if (malformed || (dst.is_multicast() && (m[4] & 0x40) != 0)) return;  // a solicited one is unicast
+    if (malformed || (dst.is_multicast() && (m[4] & kNaSolicited) != 0)) return;  // a solicited one is unicast
     if (tll) learn_neighbour(*dev, target, *tll, false);
   }
 }
