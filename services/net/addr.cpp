@@ -326,4 +326,54 @@ Result<RecvResult> DatagramQueue::take(ByteSink& out, u32 flags, int family) {
   return res;
 }
 
+Result<RecvResult> DatagramSocket::recvmsg(Thread& self, ByteSink& out, u32 flags) {
+  bool nonblock = dont_wait(flags);
+  auto deadline = this->deadline(true);
+  for (;;) {
+    {
+      auto g = net_lock().lock();
+      if (!rx_.empty()) return rx_.take(out, flags, family());
+      if (err_ != 0) {
+        int e = err_;
+        err_ = 0;
+        return static_cast<Errno>(e);
+      }
+      if ((shutdown_ & kRcvShutdown) != 0) return RecvResult{};
+    }
+    if (nonblock) return Errno::eagain;
+    TRY(wait(self, queue_, deadline, [&] { return !rx_.empty() || err_ != 0 || (shutdown_ & kRcvShutdown) != 0; }));
+  }
+}
+
+Result<void> DatagramSocket::shutdown(int how) {
+  if (how < 0 || how > 2) return Errno::einval;
+  auto g = net_lock().lock();
+  shutdown_ |= static_cast<u32>(how) + 1;
+  file_state_changed(queue_);
+  if (!connected()) return Errno::enotconn;
+  return {};
+}
+
+int DatagramSocket::take_error() {
+  auto g = net_lock().lock();
+  int e = err_;
+  err_ = 0;
+  return e;
+}
+
+Result<int> DatagramSocket::bytes_readable() {
+  auto g = net_lock().lock();
+  return static_cast<int>(rx_.front_size());
+}
+
+u32 DatagramSocket::poll_events() {
+  auto g = net_lock().lock();
+  u32 ev = kPollOut;
+  if (err_ != 0) ev |= kPollErr;
+  if (!rx_.empty()) ev |= kPollIn;
+  if ((shutdown_ & kRcvShutdown) != 0) ev |= kPollIn | kPollRdhup;
+  if (shutdown_ == kShutdownMask) ev |= kPollHup;
+  return ev;
+}
+
 }  // namespace services

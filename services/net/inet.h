@@ -339,6 +339,32 @@ class DatagramQueue {
   ostd::u64 drops_ = 0;
 };
 
+/// What UDP and raw ICMP sockets share, as Linux's inet_dgram_ops and datagram_poll (net/addr.cpp):
+/// the receive queue, a pending error (ICMP's, on a connected socket), the shutdown bits, the
+/// wait queue, and the calls that need nothing else.
+class DatagramSocket : public Socket {
+ public:
+  using Socket::Socket;
+  ostd::WaitQueue* poll_queue() override { return &queue_; }
+  /// The first datagram (waiting for one as the flags and SO_RCVTIMEO say), else the pending
+  /// error, else end of file after shutdown(SHUT_RD).
+  ostd::Result<RecvResult> recvmsg(Thread& self, ByteSink& out, ostd::u32 flags) override;
+  /// inet_shutdown: an unconnected socket is ENOTCONN, yet the bits are set (pollers wake).
+  ostd::Result<void> shutdown(int how) override;
+  int take_error() override;
+  ostd::Result<int> bytes_readable() override;
+  ostd::u32 poll_events() override;
+
+ protected:
+  /// Whether connect(2) gave it a peer (net_lock held).
+  virtual bool connected() const = 0;
+
+  DatagramQueue rx_;
+  int err_ = 0;
+  ostd::u32 shutdown_ = 0;
+  ostd::WaitQueue queue_;
+};
+
 /// socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) or (AF_INET6, SOCK_RAW, IPPROTO_ICMPV6) (net/raw.cpp):
 /// EPERM without CAP_NET_RAW, EPROTONOSUPPORT for another protocol.
 ostd::Result<std::shared_ptr<Socket>> make_raw_socket(Thread& self, int family, int protocol, ostd::u32 flags);

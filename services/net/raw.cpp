@@ -36,10 +36,10 @@ std::vector<std::weak_ptr<RawSocket>>& raw_sockets() {
   return v;
 }
 
-class RawSocket final : public Socket {
+class RawSocket final : public DatagramSocket {
  public:
   RawSocket(int family, int protocol, u32 flags, const Credentials& owner)
-      : Socket(family, kSockRaw, protocol, owner) {
+      : DatagramSocket(family, kSockRaw, protocol, owner) {
     set_status_flags(kORdWr | (flags & kONonblock));
     local_ = wildcard_of(family);
   }
@@ -48,8 +48,6 @@ class RawSocket final : public Socket {
   RawSocket(RawSocket&&) = delete;
   RawSocket& operator=(RawSocket&&) = delete;
   ~RawSocket() override = default;
-
-  ostd::WaitQueue* poll_queue() override { return &queue_; }
 
   /// A received ICMP message (net_lock held): `bytes` as the socket reads it, `type` the ICMP
   /// type its filter looks at.
@@ -116,20 +114,6 @@ class RawSocket final : public Socket {
     return len;
   }
 
-  Result<RecvResult> recvmsg(Thread& self, ByteSink& out, u32 flags) override {
-    bool nonblock = dont_wait(flags);
-    auto deadline = this->deadline(true);
-    for (;;) {
-      {
-        auto g = net_lock().lock();
-        if (!rx_.empty()) return rx_.take(out, flags, family());
-        if ((shutdown_ & kRcvShutdown) != 0) return RecvResult{};
-      }
-      if (nonblock) return Errno::eagain;
-      TRY(wait(self, queue_, deadline, [&] { return !rx_.empty() || (shutdown_ & kRcvShutdown) != 0; }));
-    }
-  }
-
   Result<std::vector<u8>> local_address() override {
     auto g = net_lock().lock();
     return sockaddr_bytes(family(), InetEndpoint{local_, 0});
@@ -139,15 +123,6 @@ class RawSocket final : public Socket {
     auto g = net_lock().lock();
     if (!remote_) return Errno::enotconn;
     return sockaddr_bytes(family(), InetEndpoint{*remote_, 0});
-  }
-
-  Result<void> shutdown(int how) override {
-    if (how < 0 || how > 2) return Errno::einval;
-    auto g = net_lock().lock();
-    shutdown_ |= static_cast<u32>(how) + 1;
-    file_state_changed(queue_);
-    if (!remote_) return Errno::enotconn;
-    return {};
   }
 
   Result<void> set_option(Thread&, int level, int name, std::span<const u8> val) override {
@@ -190,29 +165,15 @@ class RawSocket final : public Socket {
     return get_ip_option(ip_, family(), level, name);
   }
 
-  Result<int> bytes_readable() override {
-    auto g = net_lock().lock();
-    return static_cast<int>(rx_.front_size());
-  }
-
-  u32 poll_events() override {
-    auto g = net_lock().lock();
-    u32 ev = kPollOut;
-    if (!rx_.empty()) ev |= kPollIn;
-    if ((shutdown_ & kRcvShutdown) != 0) ev |= kPollIn | kPollRdhup;
-    return ev;
-  }
-
  private:
+  bool connected() const override { return remote_.has_value(); }
+
   IpAddr local_;
   std::optional<IpAddr> remote_;
   IpOptions ip_;
   u32 filter4_ = 0;
   std::array<u32, 8> filter6_{};
   i32 checksum_at_ = 2;
-  DatagramQueue rx_;
-  u32 shutdown_ = 0;
-  ostd::WaitQueue queue_;
 };
 
 }  // namespace

@@ -44,10 +44,10 @@ UdpTable& udp_table() {
   return t;
 }
 
-class UdpSocket final : public Socket {
+class UdpSocket final : public DatagramSocket {
  public:
   UdpSocket(int family, u32 flags, const Credentials& owner)
-      : Socket(family, kSockDgram, kIpprotoUdp, owner), uid_(owner.euid) {
+      : DatagramSocket(family, kSockDgram, kIpprotoUdp, owner), uid_(owner.euid) {
     set_status_flags(kORdWr | (flags & kONonblock));
     local_.addr = wildcard_of(family);
   }
@@ -59,8 +59,6 @@ class UdpSocket final : public Socket {
     auto g = net_lock().lock();
     unhash();
   }
-
-  ostd::WaitQueue* poll_queue() override { return &queue_; }
 
   // ---- what the stack calls (net_lock held) ----
 
@@ -198,25 +196,6 @@ class UdpSocket final : public Socket {
     return len;
   }
 
-  Result<RecvResult> recvmsg(Thread& self, ByteSink& out, u32 flags) override {
-    bool nonblock = dont_wait(flags);
-    auto deadline = this->deadline(true);
-    for (;;) {
-      {
-        auto g = net_lock().lock();
-        if (!rx_.empty()) return rx_.take(out, flags, family());
-        if (err_ != 0) {
-          int e = err_;
-          err_ = 0;
-          return static_cast<Errno>(e);
-        }
-        if ((shutdown_ & kRcvShutdown) != 0) return RecvResult{};
-      }
-      if (nonblock) return Errno::eagain;
-      TRY(wait(self, queue_, deadline, [&] { return !rx_.empty() || err_ != 0 || (shutdown_ & kRcvShutdown) != 0; }));
-    }
-  }
-
   Result<std::vector<u8>> local_address() override {
     auto g = net_lock().lock();
     return sockaddr_bytes(family(), local_);
@@ -226,16 +205,6 @@ class UdpSocket final : public Socket {
     auto g = net_lock().lock();
     if (!remote_) return Errno::enotconn;
     return sockaddr_bytes(family(), *remote_);
-  }
-
-  // inet_shutdown: an unconnected socket is ENOTCONN, yet the bits are set (pollers wake).
-  Result<void> shutdown(int how) override {
-    if (how < 0 || how > 2) return Errno::einval;
-    auto g = net_lock().lock();
-    shutdown_ |= static_cast<u32>(how) + 1;
-    file_state_changed(queue_);
-    if (!remote_) return Errno::enotconn;
-    return {};
   }
 
   Result<void> set_option(Thread&, int level, int name, std::span<const u8> val) override {
@@ -248,29 +217,9 @@ class UdpSocket final : public Socket {
     return get_ip_option(ip_, family(), level, name);
   }
 
-  int take_error() override {
-    auto g = net_lock().lock();
-    int e = err_;
-    err_ = 0;
-    return e;
-  }
-
-  Result<int> bytes_readable() override {
-    auto g = net_lock().lock();
-    return static_cast<int>(rx_.front_size());
-  }
-
-  u32 poll_events() override {
-    auto g = net_lock().lock();
-    u32 ev = kPollOut;
-    if (err_ != 0) ev |= kPollErr;
-    if (!rx_.empty()) ev |= kPollIn;
-    if ((shutdown_ & kRcvShutdown) != 0) ev |= kPollIn | kPollRdhup;
-    if (shutdown_ == kShutdownMask) ev |= kPollHup;
-    return ev;
-  }
-
  private:
+  bool connected() const override { return remote_.has_value(); }
+
   // Whether another socket holds `port` in a way this one may not share.
   bool conflicts(u16 port) const {
     auto [lo, hi] = udp_table().ports.equal_range(port);
@@ -329,13 +278,9 @@ class UdpSocket final : public Socket {
   std::optional<InetEndpoint> remote_;
   bool addr_locked_ = false, port_locked_ = false;
   bool reuseaddr_ = false, reuseport_ = false;
-  DatagramQueue rx_;
-  int err_ = 0;
-  u32 shutdown_ = 0;
   // IP-level options; the multicast groups joined are kept (no group traffic is delivered yet).
   IpOptions ip_;
   u32 uid_;
-  ostd::WaitQueue queue_;
 };
 
 }  // namespace
