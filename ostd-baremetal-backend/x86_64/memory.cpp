@@ -116,11 +116,14 @@ void memory_init(std::span<const RamRange> usable, u64 kernel_phys_end, RamRange
   u64 text_lo = reinterpret_cast<u64>(__text_start) - kKernelVma;
   u64 text_hi = page_align_up(reinterpret_cast<u64>(__text_end) - kKernelVma);
   u64 ro_hi = page_align_up(reinterpret_cast<u64>(__rodata_end) - kKernelVma);
-  if (page_align_up(kernel_phys_end) > (2ull << 20)) panic("kernel image over 2 MiB");
-  auto image_pt = [&](bool executable_alias) {
+  // The image's 2 MiB chunks (the boot tables map the first GiB, so up to 16 MiB is reachable).
+  constexpr u64 kChunk = 2ull << 20, kMaxImage = 16ull << 20;
+  if (page_align_up(kernel_phys_end) > kMaxImage) panic("kernel image over 16 MiB");
+  const u64 chunks = (page_align_up(kernel_phys_end) + kChunk - 1) / kChunk;
+  auto image_pt = [&](u64 chunk, bool executable_alias) {
     auto* pt = static_cast<u64*>(alloc_pages(1));
     for (u64 i = 0; i < 512; ++i) {
-      u64 pa = i << 12;
+      u64 pa = chunk * kChunk + (i << 12);
       u64 e = pa | kP | kG;
       if (pa >= text_lo && pa < text_hi) {
         if (!executable_alias) e |= kNx;
@@ -137,10 +140,12 @@ void memory_init(std::span<const RamRange> usable, u64 kernel_phys_end, RamRange
   auto* kpd = static_cast<u64*>(alloc_pages(1));
   g_kernel_pml4[511] = virt_to_phys_direct(kpdpt) | kP | kW;
   kpdpt[510] = virt_to_phys_direct(kpd) | kP | kW;
-  kpd[0] = virt_to_phys_direct(image_pt(true)) | kP | kW;
-  // The direct map's first 2 MiB (pd of GiB 0, entry 0) in 4 KiB pages, the image part W^X.
+  // The direct map's first chunks (pd of GiB 0) in 4 KiB pages too, the image part W^X.
   u64* pd0 = table_at(pdpt[0]);
-  pd0[0] = virt_to_phys_direct(image_pt(false)) | kP | kW;
+  for (u64 c = 0; c < chunks; ++c) {
+    kpd[c] = virt_to_phys_direct(image_pt(c, true)) | kP | kW;
+    pd0[c] = virt_to_phys_direct(image_pt(c, false)) | kP | kW;
+  }
 
   u64 cr4;
   asm volatile("mov %%cr4, %0" : "=r"(cr4));
