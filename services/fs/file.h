@@ -1,6 +1,8 @@
 // services/fs/file.h — open file descriptions and the per-process descriptor table.
 #pragma once
 
+#include <algorithm>
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -125,6 +127,32 @@ class File : public std::enable_shared_from_this<File> {
   friend class FdTable;
   ostd::u32 flags_ = kORdOnly;
   int fd_refs_ = 0;  // descriptors (in all tables) that refer to this description
+};
+
+/// Services are built without RTTI: a kind of file that system calls must find again by its
+/// descriptor (an epoll instance, a signalfd, a timerfd) keeps its files in a FileKind.
+template <typename T>
+class FileKind {
+ public:
+  void add(const std::shared_ptr<T>& f) {
+    ostd::MutexGuard g(lock_);
+    if (files_.size() >= prune_at_) {
+      std::erase_if(files_, [](const auto& kv) { return kv.second.expired(); });
+      prune_at_ = std::max<ostd::usize>(64, files_.size() * 2);
+    }
+    files_[f.get()] = f;
+  }
+  /// The file as a T; nullptr when it is not one.
+  std::shared_ptr<T> find(const File& f) {
+    ostd::MutexGuard g(lock_);
+    auto it = files_.find(&f);
+    return it == files_.end() ? nullptr : it->second.lock();
+  }
+
+ private:
+  ostd::Mutex lock_;
+  std::map<const File*, std::weak_ptr<T>> files_;
+  ostd::usize prune_at_ = 64;
 };
 
 /// A descriptor table, shared by threads (and by CLONE_FILES processes).

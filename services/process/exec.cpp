@@ -422,6 +422,7 @@ Result<void> exec_program(Thread& self, const std::string& path, std::vector<std
   release_address_space(std::exchange(p.mm, img.mm), std::exchange(p.vm, img.vm));
   self.start(std::make_unique<ostd::UserMode>(std::move(user)));
   p.fds->close_on_exec();
+  delete_posix_timers(p);  // ITIMER_REAL and alarm stay armed, POSIX timers go (as Linux)
   {
     // Handlers reset to the default, ignored signals stay ignored; a table shared by
     // CLONE_SIGHAND is left to the other sharers (the old one is released after unlocking).

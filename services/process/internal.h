@@ -84,8 +84,23 @@ void account_cpu_time(Thread& t, ostd::u64 user_ns, ostd::u64 sys_ns);
 /// that the timer fires on time.
 ostd::u64 cpu_timer_budget_ns(const Process& p);
 
+/// A new thread's scheduling policy, priority and I/O priority from its creator (with
+/// SCHED_RESET_ON_FORK: back to SCHED_OTHER, and a negative nice to 0).
+void inherit_scheduling(const Thread& parent, Thread& child);
+
 /// Ends the process's ITIMER_REAL task (on exit).
 void stop_real_timer(Process& p);
+/// Deletes the process's POSIX timers (execve, exit).
+void delete_posix_timers(Process& p);
+/// Runs down the process's CPU-time POSIX timers (account_cpu_time calls it).
+void run_cpu_posix_timers(Thread& t, ostd::u64 user_ns, ostd::u64 sys_ns);
+/// CPU time after which the first CPU-time POSIX timer of the process expires (~0: none).
+ostd::u64 posix_cpu_timer_budget_ns(const Process& p);
+/// A timer's signal was taken from the queue: fills in its si_overrun and lets the timer
+/// queue its next one (signal/signal.cpp calls it).
+void posix_timer_signal_taken(Process& p, SigInfo& info);
+/// Wakes the process's signalfd readers (the signal senders call it).
+void signalfd_notify(Process& p);
 
 /// /proc/sys/kernel/randomize_va_space: 2 (stack, mmap base, PIE base, vDSO and heap placed at
 /// random) unless the kernel command line has `norandmaps` (0, as Linux).

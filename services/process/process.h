@@ -29,6 +29,7 @@ namespace services {
 class FdTable;
 class FsContext;
 struct RealTimer;
+struct PosixTimers;
 class MemoryMap;
 class Process;
 
@@ -84,6 +85,9 @@ class Thread : public std::enable_shared_from_this<Thread> {
   SigSet pending{};
   std::vector<SigInfo> pending_info;
   std::optional<SigSet> saved_sigmask;  // restored after a sigsuspend/pselect handler
+  /// The mask sigtimedwait replaced while it waits (Linux's real_blocked): its signals still
+  /// count as blocked for the senders, so that they are queued rather than ignored.
+  SigSet real_blocked{};
   AltStack altstack{};
   ostd::Vaddr clear_child_tid = 0;
   bool in_syscall = false;     // the last trap was a system call (for restarts)
@@ -93,6 +97,12 @@ class Thread : public std::enable_shared_from_this<Thread> {
   std::array<ostd::Vaddr, 16> syscall_sites_settled{};
   ostd::u64 syscall_nr = 0;
   ostd::Vaddr robust_list = 0;
+  /// sched_setscheduler/sched_setattr: the policy (SCHED_OTHER...), the real-time priority and
+  /// SCHED_RESET_ON_FORK, inherited by clone; ioprio_set's class and level (0: none set).
+  int sched_policy = 0;
+  int sched_priority = 0;
+  bool sched_reset_on_fork = false;
+  int ioprio = 0;
   bool exiting = false;
   /// This thread's CPU time so far (CLOCK_THREAD_CPUTIME_ID): user mode, and the kernel's work
   /// for it.
@@ -202,6 +212,12 @@ class Process : public std::enable_shared_from_this<Process> {
   }
   /// ITIMER_REAL / alarm(2) state (made on first use; kept across execve, not fork).
   std::shared_ptr<RealTimer> real_timer;
+  /// POSIX timers (timer_create), made on first use; not inherited by fork, deleted by execve.
+  std::shared_ptr<PosixTimers> posix_timers;
+  /// Where signalfd readers and pollers sleep (Linux's sighand->signalfd_wqh): once the process
+  /// has made a signalfd, every signal sent to it wakes the queue.
+  ostd::WaitQueue signalfd_wq;
+  std::atomic<bool> signalfd_used{false};
 
  private:
   ostd::i32 pid_;

@@ -203,10 +203,9 @@ bool setup_frame(Thread& t, int sig, const SigAction& act, const SigInfo& info) 
 
 // Takes the next deliverable signal: thread-directed first, then process-wide; lowest number
 // first, except that SIGKILL and SIGSTOP go before all others.
-std::optional<std::pair<int, SigInfo>> dequeue(Thread& t) {
+std::optional<std::pair<int, SigInfo>> dequeue_locked(Thread& t, u64 blocked) {
   Process& p = t.process();
   ostd::SpinLockGuard g(p.sig_lock);
-  u64 blocked = t.sigmask.bits;
   auto take = [&](SigSet& set, std::vector<SigInfo>& infos) -> std::optional<std::pair<int, SigInfo>> {
     u64 ready = set.bits & ~blocked;
     if (ready == 0) return std::nullopt;
@@ -241,6 +240,15 @@ std::optional<std::pair<int, SigInfo>> dequeue(Thread& t) {
   if (auto s = take(t.pending, t.pending_info)) return s;
   return take(p.shared_pending, p.shared_pending_info);
 }
+
+std::optional<std::pair<int, SigInfo>> dequeue(Thread& t, u64 blocked) {
+  auto got = dequeue_locked(t, blocked);
+  // A timer's signal says how often the timer expired again while it waited (outside the
+  // queue lock: the timers have a sleeping lock of their own).
+  if (got && got->second.si_code == kSiTimer) posix_timer_signal_taken(t.process(), got->second);
+  return got;
+}
+std::optional<std::pair<int, SigInfo>> dequeue(Thread& t) { return dequeue(t, t.sigmask.bits); }
 
 // Inlined where it is called: every system call's return runs it (deliver_signals), and as a
 // separate piece it was one more jump on the bare-metal kernel's hottest path.
@@ -338,10 +346,13 @@ void continue_process(Process& p) {
 // Linux (SIGNAL_UNKILLABLE) and in a container's pid namespace; its own faults still kill it.
 // As in Linux, a blocked signal is queued anyway (the handler may change before it is
 // unblocked); delivery drops it if it still has the default action (init_drops).
+// Blocked signals are never ignored for the same reason, whatever their disposition (a
+// program blocks SIGCHLD to take it with sigtimedwait or a signalfd).
 bool ignored(Process& p, int sig, bool forced, bool blocked) {
+  if (blocked) return false;
   ostd::MutexGuard g(p.handlers->lock);
   const SigAction& act = p.handlers->actions.at(static_cast<ostd::usize>(sig - 1));
-  if (p.pid() == 1 && !forced && !blocked && act.handler == kSigDfl) return true;
+  if (p.pid() == 1 && !forced && act.handler == kSigDfl) return true;
   if (sig == kSigKill || sig == kSigStop) return false;
   return act.handler == kSigIgn || (act.handler == kSigDfl && default_action(sig) == Default::Ignore);
 }
@@ -355,42 +366,56 @@ bool is_fault_signal(int sig) {
 }
 }  // namespace
 
-void send_signal_to_process(Process& p, int sig, const SigInfo& info) {
+bool send_signal_to_process(Process& p, int sig, const SigInfo& info) {
   if (!valid_signal(sig) || p.state == Process::State::Zombie ||
       p.state == Process::State::Reaped || !p.handlers) {
-    return;
+    return false;
   }
   if (sig == kSigCont || sig == kSigKill) continue_process(p);
   bool blocked = false;
   {
     ostd::SpinLockGuard g(process_tree_lock());
-    for (auto& t : p.threads) blocked = blocked || t->sigmask.has(sig);
+    for (auto& t : p.threads) blocked = blocked || t->sigmask.has(sig) || t->real_blocked.has(sig);
   }
   bool drop = ignored(p, sig, false, blocked);
   {
     ostd::SpinLockGuard g(p.sig_lock);
     if (sig >= kSigStop && sig <= kSigTtou && sig != kSigCont) p.shared_pending.remove(kSigCont);
-    if (drop) return;
+    if (drop) return false;
     p.shared_pending.add(sig);
     p.shared_pending_info.push_back(info);
   }
-  ostd::SpinLockGuard g(process_tree_lock());
-  for (auto& t : p.threads) {
-    if (!t->sigmask.has(sig) || sig == kSigKill) t->interrupt();
+  {
+    ostd::SpinLockGuard g(process_tree_lock());
+    for (auto& t : p.threads) {
+      if (!t->sigmask.has(sig) || sig == kSigKill) t->interrupt();
+    }
   }
+  signalfd_notify(p);
+  return true;
 }
 
-void send_signal_to_thread(Thread& t, int sig, const SigInfo& info, bool forced) {
+bool send_signal_to_thread(Thread& t, int sig, const SigInfo& info, bool forced) {
   Process& p = t.process();
-  if (!valid_signal(sig) || !p.handlers) return;
+  if (!valid_signal(sig) || !p.handlers) return false;
   if (sig == kSigCont || sig == kSigKill) continue_process(p);
-  if (ignored(p, sig, forced, t.sigmask.has(sig))) return;
+  if (ignored(p, sig, forced, t.sigmask.has(sig) || t.real_blocked.has(sig))) return false;
   {
     ostd::SpinLockGuard g(p.sig_lock);
     t.pending.add(sig);
     t.pending_info.push_back(info);
   }
   t.interrupt();
+  signalfd_notify(p);
+  return true;
+}
+
+std::optional<std::pair<int, SigInfo>> take_signal(Thread& t, SigSet set) { return dequeue(t, ~set.bits); }
+
+SigSet pending_signals(const Thread& t, SigSet set) {
+  Process& p = t.process();
+  ostd::SpinLockGuard g(p.sig_lock);
+  return SigSet{(t.pending.bits | p.shared_pending.bits) & set.bits};
 }
 
 void deliver_signals(Thread& t) {
@@ -568,14 +593,7 @@ Result<long> sys_pause(Thread& t, const SyscallArgs&) {
   return Errno::erestartnohand;
 }
 
-// Takes a pending signal of `set` (blocked or not) for sigtimedwait.
-std::optional<std::pair<int, SigInfo>> dequeue_from(Thread& t, SigSet set) {
-  SigSet saved = t.sigmask;
-  t.sigmask.bits = ~set.bits;
-  auto got = dequeue(t);
-  t.sigmask = saved;
-  return got;
-}
+std::optional<std::pair<int, SigInfo>> dequeue_from(Thread& t, SigSet set) { return take_signal(t, set); }
 
 Result<long> sys_rt_sigtimedwait(Thread& t, const SyscallArgs& a) {
   if (a[3] != sizeof(SigSet)) return Errno::einval;
@@ -593,10 +611,12 @@ Result<long> sys_rt_sigtimedwait(Thread& t, const SyscallArgs& a) {
     if (timeout && *timeout == 0) return Errno::eagain;
     // While waiting, the signals of `set` are unblocked so that they wake us (as Linux does).
     SigSet saved = t.sigmask;
+    t.real_blocked = saved;
     t.sigmask.bits &= ~set.bits;
     ostd::WaitQueue wq;
     auto w = t.wait_interruptible(wq, [] { return false; }, timeout);
     t.sigmask = saved;
+    t.real_blocked = SigSet{};
     got = dequeue_from(t, set);
     if (!got) return w.is_error() && w.error() == Errno::etimedout ? Errno::eagain : Errno::eintr;
   }
@@ -686,9 +706,55 @@ Result<long> sys_tgkill(Thread& self, const SyscallArgs& a) {
   return do_tkill(self, a.as_int(0), a.as_int(1), a.as_int(2));
 }
 
+// rt_sigqueueinfo and rt_tgsigqueueinfo: a signal with the sender's own siginfo. Only a
+// process signalling itself may claim a kernel or kill()-style origin (si_code >= 0 or
+// SI_TKILL), as Linux says.
+Result<SigInfo> queued_info(Thread& self, Vaddr uinfo, int sig, ostd::i32 target) {
+  SigInfo info = TRY(ostd::UserPtr<SigInfo>(uinfo).read(self.vm()));
+  if ((info.si_code >= 0 || info.si_code == kSiTkill) && target != self.tid()) return Errno::eperm;
+  info.si_signo = sig;
+  return info;
+}
+
+Result<long> sys_rt_sigqueueinfo(Thread& self, const SyscallArgs& a) {
+  const ostd::i32 pid = a.as_int(0);
+  const int sig = a.as_int(1);
+  // Compared with the caller's tid, as Linux's task_pid_vnr(current).
+  SigInfo info = TRY(queued_info(self, a[2], sig, pid));
+  auto p = pid > 0 ? pid_table().process(pid) : nullptr;
+  if (!p || p->state == Process::State::Reaped) return Errno::esrch;
+  if (!valid_signal(sig) && sig != 0) return Errno::einval;
+  if (!may_signal(self.process(), *p, sig)) return Errno::eperm;
+  if (sig != 0) send_signal_to_process(*p, sig, info);
+  return 0;
+}
+
+Result<long> sys_rt_tgsigqueueinfo(Thread& self, const SyscallArgs& a) {
+  const ostd::i32 tgid = a.as_int(0), tid = a.as_int(1);
+  const int sig = a.as_int(2);
+  if (tgid <= 0 || tid <= 0) return Errno::einval;
+  SigInfo info = TRY(queued_info(self, a[3], sig, tid));
+  auto t = pid_table().thread(tid);
+  if (!t || t->process().pid() != tgid) return Errno::esrch;
+  if (!valid_signal(sig) && sig != 0) return Errno::einval;
+  if (!may_signal(self.process(), t->process(), sig)) return Errno::eperm;
+  if (sig != 0) send_signal_to_thread(*t, sig, info);
+  return 0;
+}
+
 }  // namespace
 
+SigSet process_pending_signals(Process& p) {
+  ostd::SpinLockGuard g(p.sig_lock);
+  ostd::SpinLockGuard tree(process_tree_lock());
+  SigSet s = p.shared_pending;
+  for (auto& t : p.threads) s.bits |= t->pending.bits;
+  return s;
+}
+
 void register_signal_syscalls(SyscallTable& t) {
+  t.set(x86_64::Sysno::rt_sigqueueinfo, &sys_rt_sigqueueinfo);
+  t.set(x86_64::Sysno::rt_tgsigqueueinfo, &sys_rt_tgsigqueueinfo);
   t.set(x86_64::Sysno::rt_sigreturn, &sys_rt_sigreturn);
   t.set(x86_64::Sysno::rt_sigaction, &sys_rt_sigaction);
   t.set(x86_64::Sysno::rt_sigprocmask, &sys_rt_sigprocmask);

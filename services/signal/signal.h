@@ -3,6 +3,8 @@
 
 #include <array>
 #include <memory>
+#include <optional>
+#include <utility>
 
 #include <ostd/sync.h>
 #include <ostd/types.h>
@@ -50,7 +52,18 @@ struct SigInfo {
 };
 static_assert(sizeof(SigInfo) == 128);
 
-inline constexpr ostd::i32 kSiUser = 0, kSiKernel = 0x80, kSiTkill = -6;
+inline constexpr ostd::i32 kSiUser = 0, kSiKernel = 0x80, kSiQueue = -1, kSiTimer = -2, kSiMesgq = -3,
+                           kSiAsyncio = -4, kSiSigio = -5, kSiTkill = -6;
+
+/// si_value (sigqueue, timers, message queues) lies where a child's si_status and the padding
+/// after it are; a timer's id and overrun count where a sender's pid and uid are.
+inline void set_si_value(SigInfo& i, ostd::u64 v) {
+  i.si_status = static_cast<ostd::i32>(static_cast<ostd::u32>(v));
+  i.pad1 = static_cast<ostd::i32>(static_cast<ostd::u32>(v >> 32));
+}
+inline ostd::u64 si_value(const SigInfo& i) {
+  return ostd::u64{static_cast<ostd::u32>(i.si_status)} | (ostd::u64{static_cast<ostd::u32>(i.pad1)} << 32);
+}
 
 // sa_flags
 inline constexpr ostd::u64 kSaNocldstop = 1, kSaNocldwait = 2, kSaSiginfo = 4,
@@ -83,10 +96,20 @@ struct SignalHandlers {
 };
 
 /// Queues `sig` for the process (any thread that does not block it takes it) and wakes it.
-void send_signal_to_process(Process& p, int sig, const SigInfo& info);
+/// False when the signal was dropped (ignored, or the process is gone).
+bool send_signal_to_process(Process& p, int sig, const SigInfo& info);
 /// Queues `sig` for one thread. `forced`: a synchronous fault of the thread itself (reaches
-/// init even without a handler, as Linux's force_sig).
-void send_signal_to_thread(Thread& t, int sig, const SigInfo& info, bool forced = false);
+/// init even without a handler, as Linux's force_sig). False when the signal was dropped.
+bool send_signal_to_thread(Thread& t, int sig, const SigInfo& info, bool forced = false);
+
+/// Takes the next pending signal of `set` for t, blocked or not (thread-directed first, lowest
+/// number first): sigtimedwait and signalfd. A POSIX timer's signal comes with its overrun
+/// count.
+std::optional<std::pair<int, SigInfo>> take_signal(Thread& t, SigSet set);
+/// The signals pending for any thread of p, or for p itself (signalfd's poll).
+SigSet process_pending_signals(Process& p);
+/// The signals of `set` pending for t (its own and its process's).
+SigSet pending_signals(const Thread& t, SigSet set);
 
 /// The most stack a signal frame can take on this machine, as Linux reports it in AT_MINSIGSTKSZ:
 /// siginfo and ucontext, the FPU image with its trailing magic word, and the alignment padding of

@@ -26,6 +26,10 @@ SyscallTable& syscall_table() {
     register_futex_syscalls(t);
     register_poll_syscalls(t);
     register_itimer_syscalls(t);
+    register_posix_timer_syscalls(t);
+    register_signalfd_syscalls(t);
+    register_sched_syscalls(t);
+    register_timerfd_syscalls(t);
     register_socket_syscalls(t);
     return t;
   }();

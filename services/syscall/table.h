@@ -53,6 +53,10 @@ void register_time_syscalls(SyscallTable& t);
 void register_misc_syscalls(SyscallTable& t);
 void register_poll_syscalls(SyscallTable& t);
 void register_itimer_syscalls(SyscallTable& t);
+void register_posix_timer_syscalls(SyscallTable& t);
+void register_signalfd_syscalls(SyscallTable& t);
+void register_sched_syscalls(SyscallTable& t);
+void register_timerfd_syscalls(SyscallTable& t);
 void register_socket_syscalls(SyscallTable& t);
 
 }  // namespace services

@@ -167,6 +167,7 @@ void account_cpu_time(Thread& t, u64 user_ns, u64 sys_ns) {
   Process& p = t.process();
   p.utime_ns += user_ns;
   p.stime_ns += sys_ns;
+  run_cpu_posix_timers(t, user_ns, sys_ns);
   if (!p.real_timer) return;
   constexpr int kSigVtalrm = 26, kSigProf = 27;
   auto run_down = [&](CpuTimer& c, u64 ns, int sig) {
@@ -183,7 +184,7 @@ void account_cpu_time(Thread& t, u64 user_ns, u64 sys_ns) {
 }
 
 u64 cpu_timer_budget_ns(const Process& p) {
-  u64 budget = ~u64{0};
+  u64 budget = posix_cpu_timer_budget_ns(p);
   if (!p.real_timer) return budget;
   if (p.real_timer->virt.left != 0) budget = p.real_timer->virt.left;
   if (p.real_timer->prof.left != 0) budget = std::min(budget, p.real_timer->prof.left);
