@@ -101,6 +101,7 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
   }
   auto child = std::make_shared<Thread>(proc, tid);
   child->sigmask = self.sigmask;
+  inherit_scheduling(self, *child);
   if ((flags & kCloneVm) == 0 || (flags & kCloneVfork) != 0) child->altstack = self.altstack;
   if ((flags & kCloneChildCleartid) != 0) child->clear_child_tid = child_tid;
 
