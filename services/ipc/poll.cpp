@@ -434,18 +434,14 @@ class EpollFile final : public File {
   ostd::WaitQueue queue_;
 };
 
-// Services are built without RTTI: epoll files are found through this registry.
-std::map<const File*, std::weak_ptr<EpollFile>>& epoll_registry() {
-  static std::map<const File*, std::weak_ptr<EpollFile>> r;
-  return r;
+FileKind<EpollFile>& epoll_files() {
+  static FileKind<EpollFile> k;
+  return k;
 }
 
 Result<std::shared_ptr<EpollFile>> get_epoll(Thread& t, int fd) {
   auto f = TRY(t.process().fds->get(fd));
-  auto& reg = epoll_registry();
-  auto it = reg.find(f.get());
-  if (it == reg.end()) return Errno::einval;
-  auto ep = it->second.lock();
+  auto ep = epoll_files().find(*f);
   if (!ep) return Errno::einval;
   return ep;
 }
@@ -453,9 +449,7 @@ Result<std::shared_ptr<EpollFile>> get_epoll(Thread& t, int fd) {
 Result<long> do_epoll_create(Thread& t, u32 flags) {
   if ((flags & ~kOCloexec) != 0) return Errno::einval;
   auto ep = std::make_shared<EpollFile>();
-  auto& reg = epoll_registry();
-  for (auto it = reg.begin(); it != reg.end();) it = it->second.expired() ? reg.erase(it) : std::next(it);
-  reg[ep.get()] = ep;
+  epoll_files().add(ep);
   return TRY(t.process().fds->install(ep, (flags & kOCloexec) != 0));
 }
 Result<long> sys_epoll_create(Thread& t, const SyscallArgs& a) {
