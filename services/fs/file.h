@@ -19,6 +19,7 @@ namespace services {
 class Thread;
 class Dentry;
 class Socket;
+class Pipe;
 
 // open(2) flags (x86-64 values).
 inline constexpr ostd::u32 kOAccMode = 03;
@@ -53,6 +54,11 @@ inline constexpr ostd::u32 kPollNval = 0x020;
 /// file_state_changed(its own queue), which wakes both that queue and this one.
 ostd::WaitQueue& global_poll_queue();
 void file_state_changed(ostd::WaitQueue& q);
+
+/// The most one read or write moves (MAX_RW_COUNT), and the most vectors an iovec array may
+/// have (UIO_MAXIOV).
+inline constexpr ostd::usize kMaxRw = 0x7ffff000;
+inline constexpr ostd::usize kIovMax = 1024;
 
 /// struct iovec.
 struct IoVec {
@@ -112,6 +118,8 @@ class File : public std::enable_shared_from_this<File> {
   virtual void on_last_close() {}
   /// The socket this file is (the socket calls' ENOTSOCK otherwise).
   virtual Socket* socket() { return nullptr; }
+  /// The pipe this file is an end of (a pipe or FIFO), for splice, tee and vmsplice.
+  virtual std::shared_ptr<Pipe> pipe() { return nullptr; }
   /// The path this file was opened by (for /proc/<pid>/fd and fchdir), if any.
   virtual std::shared_ptr<Dentry> dentry() const { return nullptr; }
 

@@ -220,6 +220,7 @@ class PipeEnd final : public File {
     return ((bit & kPollIn) != 0 ? pipe_->in_events : 0) + ((bit & kPollOut) != 0 ? pipe_->out_events : 0);
   }
   std::shared_ptr<Dentry> dentry() const override { return dentry_; }
+  std::shared_ptr<Pipe> pipe() override { return pipe_; }
   ostd::u64 pipe_ino() const { return pipe_->ino; }
 
  private:
@@ -287,6 +288,136 @@ Result<std::shared_ptr<File>> open_fifo(const std::shared_ptr<Pipe>& pipe, const
   bool reads = acc == kORdOnly || acc == kORdWr;
   bool writes = acc == kOWrOnly || acc == kORdWr;
   return std::shared_ptr<File>(std::make_shared<PipeEnd>(pipe, reads, writes, dentry, flags & ~(kOCreat | kOExcl | kOTrunc)));
+}
+
+}  // namespace services
+
+namespace services {
+
+namespace {
+constexpr int kSigpipeNo = 13;
+bool pipe_at_eof(const Pipe& p) { return p.writers == 0 && p.had_writer; }
+}  // namespace
+
+Result<usize> pipe_drain(Thread& self, Pipe& p, usize len, bool nonblock,
+                         const std::function<Result<usize>(ostd::VmReader&)>& sink) {
+  if (len == 0) return usize{0};
+  for (;;) {
+    {
+      auto g = p.lock.lock();
+      if (!p.buffer.empty()) {
+        usize n = std::min(len, p.buffer.size());
+        usize took = 0;
+        for (std::span<const ostd::u8> piece : p.buffer.stored(n)) {
+          if (piece.empty()) continue;
+          auto r = ostd::VmReader::from_kernel(piece);
+          auto w = sink(r);
+          if (w.is_error()) {
+            if (took > 0) break;
+            return w.error();
+          }
+          took += w.value();
+          if (w.value() < piece.size()) break;
+        }
+        if (took > 0) {
+          p.buffer.consume(took);
+          ++p.out_events;
+          file_state_changed(p.queue);
+        }
+        return took;
+      }
+      if (pipe_at_eof(p)) return usize{0};
+      if (nonblock) return Errno::eagain;
+    }
+    TRY(self.wait_interruptible(p.queue, [&] { return !p.buffer.empty() || pipe_at_eof(p); }));
+  }
+}
+
+Result<usize> pipe_to_pipe(Thread& self, Pipe& in, Pipe& out, usize len, bool nonblock, bool consume) {
+  if (len == 0) return usize{0};
+  // Two pipe locks, always taken in the same (address) order.
+  Pipe& first = std::less<const Pipe*>()(&in, &out) ? in : out;
+  Pipe& second = &first == &in ? out : in;
+  for (;;) {
+    {
+      auto g1 = first.lock.lock();
+      auto g2 = second.lock.lock();
+      if (out.readers == 0) {
+        send_signal_to_thread(self, kSigpipeNo, kernel_siginfo(kSigpipeNo));
+        return Errno::epipe;
+      }
+      if (in.buffer.empty() && pipe_at_eof(in)) return usize{0};
+      usize n = std::min({len, in.buffer.size(), out.buffer.space()});
+      if (n > 0) {
+        usize at = 0;
+        auto src = in.buffer.stored(n);
+        for (std::span<ostd::u8> room : out.buffer.room(n)) {
+          for (usize k = 0; k < room.size(); ++k, ++at) {
+            room[k] = at < src[0].size() ? src[0][at] : src[1][at - src[0].size()];
+          }
+        }
+        out.buffer.commit(n);
+        ++out.in_events;
+        if (consume) {
+          in.buffer.consume(n);
+          ++in.out_events;
+        }
+      }
+      if (n > 0) {
+        file_state_changed(out.queue);
+        if (consume) file_state_changed(in.queue);
+        return n;
+      }
+      if (nonblock) return Errno::eagain;
+    }
+    auto ready = [&] {
+      return out.readers == 0 || (in.buffer.empty() && pipe_at_eof(in)) ||
+             (!in.buffer.empty() && out.buffer.space() > 0);
+    };
+    // Woken by either pipe's queue: wait on the one that blocks the move.
+    bool need_data = [&] {
+      auto g = in.lock.lock();
+      return in.buffer.empty();
+    }();
+    TRY(self.wait_interruptible(need_data ? in.queue : out.queue, ready));
+  }
+}
+
+Result<usize> pipe_fill(Thread& self, Pipe& p, usize len, bool nonblock,
+                        const std::function<Result<usize>(ostd::VmWriter&)>& source) {
+  if (len == 0) return usize{0};
+  for (;;) {
+    {
+      auto g = p.lock.lock();
+      if (p.readers == 0) {
+        send_signal_to_thread(self, kSigpipeNo, kernel_siginfo(kSigpipeNo));
+        return Errno::epipe;
+      }
+      usize n = std::min(len, p.buffer.space());
+      if (n > 0) {
+        usize wrote = 0;
+        for (std::span<ostd::u8> piece : p.buffer.room(n)) {
+          if (piece.empty()) continue;
+          auto w = ostd::VmWriter::from_kernel(piece);
+          auto r = source(w);
+          if (r.is_error()) {
+            if (wrote > 0) break;
+            return r.error();
+          }
+          wrote += r.value();
+          if (r.value() < piece.size()) break;
+        }
+        if (wrote > 0) {
+          p.buffer.commit(wrote);
+          ++p.in_events;
+          file_state_changed(p.queue);
+        }
+        return wrote;
+      }
+      if (nonblock) return Errno::eagain;
+    }
+    TRY(self.wait_interruptible(p.queue, [&] { return p.readers == 0 || p.buffer.space() > 0; }));
+  }
 }
 
 }  // namespace services

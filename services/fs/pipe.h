@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <span>
 #include <utility>
@@ -17,6 +18,7 @@
 namespace services {
 
 class Dentry;
+class Thread;
 
 inline constexpr ostd::usize kPipeBuf = 4096;            // PIPE_BUF: writes up to this are atomic
 inline constexpr ostd::usize kPipeCapacity = 65536;      // default pipe size
@@ -70,6 +72,23 @@ class Pipe {
   ostd::u64 ino = 0;
   ostd::u64 in_events = 0, out_events = 0;  // writes and reads (poll_event_count)
 };
+
+/// splice from a pipe: waits (unless `nonblock`) for data or the end of file, then offers up to
+/// `len` stored bytes to `sink` (a reader over them; it returns how many it took) and consumes
+/// what it took. 0 at the end of file. The pipe stays locked while the sink writes, as Linux's
+/// splice holds the pipe lock.
+ostd::Result<ostd::usize> pipe_drain(Thread& self, Pipe& p, ostd::usize len, bool nonblock,
+                                     const std::function<ostd::Result<ostd::usize>(ostd::VmReader&)>& sink);
+/// splice between two pipes (`consume`) or tee (copies, `in` keeps its bytes): waits (unless
+/// `nonblock`) until `in` has bytes and `out` room, then moves what fits, up to `len`. 0 when
+/// `in` is at its end of file; EPIPE (and SIGPIPE) when `out` has no reader.
+ostd::Result<ostd::usize> pipe_to_pipe(Thread& self, Pipe& in, Pipe& out, ostd::usize len, bool nonblock,
+                                       bool consume);
+/// splice into a pipe: waits (unless `nonblock`) for room, then lets `source` fill up to `len`
+/// bytes of it (a writer over the room; it returns how many it wrote). EPIPE (and SIGPIPE) when
+/// the pipe has no reader.
+ostd::Result<ostd::usize> pipe_fill(Thread& self, Pipe& p, ostd::usize len, bool nonblock,
+                                    const std::function<ostd::Result<ostd::usize>(ostd::VmWriter&)>& source);
 
 /// pipe2(): the read end and the write end. `flags` may hold O_NONBLOCK.
 std::pair<std::shared_ptr<File>, std::shared_ptr<File>> make_pipe(ostd::u32 flags);

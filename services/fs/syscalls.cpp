@@ -34,8 +34,6 @@ constexpr u32 kAtNoAutomount = 0x800;
 constexpr u32 kAtEmptyPath = 0x1000;
 constexpr u32 kAtEaccess = 0x200;
 constexpr u32 kAtStatxSyncMask = 0x6000;
-constexpr usize kMaxRw = 0x7ffff000;  // MAX_RW_COUNT
-constexpr usize kIovMax = 1024;
 
 Result<std::string> read_path(Thread& t, Vaddr addr) {
   std::string s = TRY(t.vm().read_cstring(addr, kPathMax - 1));
@@ -182,6 +180,37 @@ Result<long> sys_pwritev(Thread& t, const SyscallArgs& a) {
   if (off < 0) return Errno::einval;
   return do_readv(t, a.as_int(0), a[1], a.as_int(2), static_cast<u64>(off), true);
 }
+
+// preadv2/pwritev2: the offset -1 means the file position (readv/writev). RWF_HIPRI, DSYNC and
+// SYNC ask nothing more of files in memory; RWF_NOWAIT fails with EAGAIN where the transfer
+// would wait; RWF_APPEND writes at the end of the file.
+Result<long> do_rw2(Thread& t, const SyscallArgs& a, bool write) {
+  constexpr u32 kRwfHipri = 1, kRwfDsync = 2, kRwfSync = 4, kRwfNowait = 8, kRwfAppend = 0x10;
+  constexpr int kSeekSet = 0;
+  const auto pos = static_cast<ostd::i64>(a[3]);
+  const u32 flags = a.as_u32(5);
+  if (pos < -1) return Errno::einval;
+  auto f = TRY(get_file(t, a.as_int(0)));
+  if (is_opath(*f) || (write ? !f->writable() : !f->readable())) return Errno::ebadf;
+  if ((flags & ~(kRwfHipri | kRwfDsync | kRwfSync | kRwfNowait | kRwfAppend)) != 0) return Errno::eopnotsupp;
+  auto st = TRY(f->stat());
+  const bool regular = (st.st_mode & abi::kSIfmt) == abi::kSIfreg;
+  if ((flags & kRwfNowait) != 0 && !regular && (f->poll_events() & (write ? kPollOut : kPollIn)) == 0) {
+    return Errno::eagain;
+  }
+  std::optional<u64> at;
+  if (pos >= 0) at = static_cast<u64>(pos);
+  if (write && regular && (flags & kRwfAppend) != 0) {
+    const u64 end = static_cast<u64>(st.st_size);
+    const long n = TRY(do_readv(t, a.as_int(0), a[1], a.as_int(2), end, true));
+    // Without an offset, the file position follows the appended bytes, as an O_APPEND write.
+    if (pos == -1) TRY(f->seek(static_cast<ostd::i64>(end + static_cast<u64>(n)), kSeekSet));
+    return n;
+  }
+  return do_readv(t, a.as_int(0), a[1], a.as_int(2), at, write);
+}
+Result<long> sys_preadv2(Thread& t, const SyscallArgs& a) { return do_rw2(t, a, false); }
+Result<long> sys_pwritev2(Thread& t, const SyscallArgs& a) { return do_rw2(t, a, true); }
 
 Result<long> sys_lseek(Thread& t, const SyscallArgs& a) {
   auto f = TRY(get_file(t, a.as_int(0)));
@@ -721,6 +750,29 @@ Result<long> sys_getdents64(Thread& t, const SyscallArgs& a) {
   return static_cast<long>(TRY(f->getdents(t, w)));
 }
 
+// The old getdents: struct linux_dirent records, converted in place from linux_dirent64 ones
+// (both take ALIGN(20 + name length, 8) bytes: the old record has its name one byte earlier and
+// its type in its last byte).
+Result<long> sys_getdents(Thread& t, const SyscallArgs& a) {
+  auto f = TRY(get_file(t, a.as_int(0)));
+  if (is_opath(*f)) return Errno::ebadf;
+  std::vector<ostd::u8> buf(std::min<usize>(a.as_u32(2), 65536));
+  auto w = ostd::VmWriter::from_kernel(buf);
+  const usize n = TRY(f->getdents(t, w));
+  for (usize p = 0; p + 19 <= n;) {
+    const usize reclen = usize{buf.at(p + 16)} | (usize{buf.at(p + 17)} << 8);
+    if (reclen < 20 || p + reclen > n) break;
+    const ostd::u8 type = buf.at(p + 18);
+    usize k = p + 19;
+    for (; k < p + reclen && buf.at(k) != 0; ++k) buf.at(k - 1) = buf.at(k);
+    std::fill(buf.begin() + static_cast<std::ptrdiff_t>(k - 1), buf.begin() + static_cast<std::ptrdiff_t>(p + reclen), 0);
+    buf.at(p + reclen - 1) = type;
+    p += reclen;
+  }
+  TRY(t.vm().write_bytes(a[1], std::span<const ostd::u8>(buf).first(n)));
+  return static_cast<long>(n);
+}
+
 // ---- directories and names ----
 
 Result<long> do_mknod(Thread& t, int dirfd, Vaddr path_addr, u32 mode, u64 dev) {
@@ -1039,6 +1091,78 @@ Result<long> sys_fadvise64(Thread& t, const SyscallArgs& a) {
   return 0;
 }
 
+// readahead: every file's pages are already in memory; what is checked is Linux's.
+Result<long> sys_readahead(Thread& t, const SyscallArgs& a) {
+  auto f = TRY(get_file(t, a.as_int(0)));
+  if (is_opath(*f) || !f->readable()) return Errno::ebadf;
+  auto st = TRY(f->stat());
+  if ((st.st_mode & abi::kSIfmt) != abi::kSIfreg) return Errno::einval;
+  return 0;
+}
+
+// sync_file_range: nothing to write back from memory; the arguments are checked as Linux does.
+Result<long> sys_sync_file_range(Thread& t, const SyscallArgs& a) {
+  const auto offset = static_cast<ostd::i64>(a[1]), nbytes = static_cast<ostd::i64>(a[2]);
+  if ((a.as_u32(3) & ~7u) != 0 || offset < 0 || nbytes < 0) return Errno::einval;
+  u64 end = 0;
+  if (!ostd::checked_add<u64>(static_cast<u64>(offset), static_cast<u64>(nbytes), end) ||
+      end > static_cast<u64>(std::numeric_limits<ostd::i64>::max())) {
+    return Errno::einval;
+  }
+  auto f = TRY(get_file(t, a.as_int(0)));
+  if (is_opath(*f)) return Errno::ebadf;
+  auto st = TRY(f->stat());
+  const u32 type = st.st_mode & abi::kSIfmt;
+  if (type != abi::kSIfreg && type != abi::kSIfblk && type != abi::kSIfdir && type != abi::kSIflnk) {
+    return Errno::espipe;
+  }
+  return 0;
+}
+
+// fallocate: the modes Linux's tmpfs takes (allocate, KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE). Memory
+// is given to a file as it is written, so allocating changes only the size; a hole reads zeros.
+Result<long> sys_fallocate(Thread& t, const SyscallArgs& a) {
+  constexpr u32 kKeepSize = 1, kPunchHole = 2, kZeroRange = 0x10, kSupported = 0x7f;
+  const u32 mode = a.as_u32(1);
+  const auto offset = static_cast<ostd::i64>(a[2]), len = static_cast<ostd::i64>(a[3]);
+  if (offset < 0 || len <= 0) return Errno::einval;
+  if ((mode & ~kSupported) != 0) return Errno::eopnotsupp;
+  if ((mode & (kPunchHole | kZeroRange)) == (kPunchHole | kZeroRange)) return Errno::eopnotsupp;
+  if ((mode & kPunchHole) != 0 && (mode & kKeepSize) == 0) return Errno::eopnotsupp;
+  auto f = TRY(get_file(t, a.as_int(0)));
+  if (is_opath(*f) || !f->writable()) return Errno::ebadf;
+  auto st = TRY(f->stat());
+  const u32 type = st.st_mode & abi::kSIfmt;
+  if (type == abi::kSIfifo) return Errno::espipe;
+  if (type == abi::kSIfdir) return Errno::eisdir;
+  if (type != abi::kSIfreg && type != abi::kSIfblk) return Errno::enodev;
+  u64 end = 0;
+  if (!ostd::checked_add<u64>(static_cast<u64>(offset), static_cast<u64>(len), end) ||
+      end > static_cast<u64>(std::numeric_limits<ostd::i64>::max())) {
+    return Errno::efbig;
+  }
+  auto d = f->dentry();
+  if (!d || type != abi::kSIfreg) return Errno::eopnotsupp;
+  if ((mode & ~(kKeepSize | kPunchHole)) != 0) return Errno::eopnotsupp;  // tmpfs's modes
+  Inode& inode = *d->inode();
+  const u64 size = inode.size();
+  if ((mode & kPunchHole) != 0) {
+    const std::vector<ostd::u8> zeros(65536);
+    for (u64 at = static_cast<u64>(offset); at < std::min(end, size);) {
+      const usize n = std::min<u64>(zeros.size(), std::min(end, size) - at);
+      auto r = ostd::VmReader::from_kernel(std::span<const ostd::u8>(zeros).first(n));
+      at += TRY(inode.write_at(at, r));
+    }
+    inode.touch_mtime();
+    return 0;
+  }
+  if ((mode & kKeepSize) == 0 && end > size) {
+    TRY(inode.truncate(end));
+    inode.touch_mtime();
+  }
+  return 0;
+}
+
 Result<long> do_access(Thread& t, int dirfd, Vaddr pathp, u32 mode, u32 flags) {
   constexpr u32 kXOk = 1;
   if ((mode & ~7u) != 0) return Errno::einval;
@@ -1118,27 +1242,63 @@ Result<long> sys_utimensat(Thread& t, const SyscallArgs& a) {
   return 0;
 }
 
-Result<long> sys_utimes(Thread& t, const SyscallArgs& a) {
-  struct Timeval {
-    ostd::i64 sec, usec;
-  };
-  std::string path = TRY(read_path(t, a[0]));
-  auto inode = TRY(lookup_path(t, kAtFdcwd, path, true))->inode();
-  TRY(may_set_times(t, *inode, a[1] != 0));
+// utimes, futimesat and utime: times in microseconds (or seconds), checked before the path is
+// looked up; no times means now. futimesat with no path sets the times of dirfd's file.
+Result<long> do_utimes(Thread& t, int dirfd, Vaddr pathp, std::optional<std::array<abi::Timespec, 2>> times) {
+  std::shared_ptr<Inode> inode;
+  if (pathp == 0 && dirfd != kAtFdcwd) {
+    auto f = TRY(get_file(t, dirfd));
+    auto d = f->dentry();
+    if (!d) return 0;
+    inode = d->inode();
+  } else {
+    std::string path = TRY(read_path(t, pathp));
+    inode = TRY(resolve_at(t, dirfd, path, 0))->inode();
+  }
+  TRY(may_set_times(t, *inode, times.has_value()));
   abi::Timespec cur = now_timespec();
-  if (a[1] == 0) {
+  if (!times) {
     inode->atime = inode->mtime = cur;
   } else {
-    using Timevals = std::array<Timeval, 2>;
-    auto tv = TRY(ostd::UserPtr<Timevals>(a[1]).read(t.vm()));
-    for (const auto& v : tv) {
-      if (v.usec < 0 || v.usec >= 1000000) return Errno::einval;
-    }
-    inode->atime = abi::Timespec{tv[0].sec, tv[0].usec * 1000};
-    inode->mtime = abi::Timespec{tv[1].sec, tv[1].usec * 1000};
+    inode->atime = (*times)[0];
+    inode->mtime = (*times)[1];
   }
   inode->ctime = cur;
   return 0;
+}
+
+Result<std::optional<std::array<abi::Timespec, 2>>> read_timevals(Thread& t, Vaddr at) {
+  struct Timeval {
+    ostd::i64 sec, usec;
+  };
+  if (at == 0) return std::optional<std::array<abi::Timespec, 2>>();
+  using Timevals = std::array<Timeval, 2>;
+  auto tv = TRY(ostd::UserPtr<Timevals>(at).read(t.vm()));
+  for (const auto& v : tv) {
+    if (v.usec < 0 || v.usec >= 1000000) return Errno::einval;
+  }
+  return std::optional<std::array<abi::Timespec, 2>>(
+      std::array<abi::Timespec, 2>{abi::Timespec{tv[0].sec, tv[0].usec * 1000}, abi::Timespec{tv[1].sec, tv[1].usec * 1000}});
+}
+
+Result<long> sys_utimes(Thread& t, const SyscallArgs& a) {
+  auto times = TRY(read_timevals(t, a[1]));
+  return do_utimes(t, kAtFdcwd, a[0], times);
+}
+Result<long> sys_futimesat(Thread& t, const SyscallArgs& a) {
+  auto times = TRY(read_timevals(t, a[2]));
+  return do_utimes(t, a.as_int(0), a[1], times);
+}
+Result<long> sys_utime(Thread& t, const SyscallArgs& a) {
+  struct Utimbuf {
+    ostd::i64 actime, modtime;
+  };
+  std::optional<std::array<abi::Timespec, 2>> times;
+  if (a[1] != 0) {
+    auto b = TRY(ostd::UserPtr<Utimbuf>(a[1]).read(t.vm()));
+    times = std::array<abi::Timespec, 2>{abi::Timespec{b.actime, 0}, abi::Timespec{b.modtime, 0}};
+  }
+  return do_utimes(t, kAtFdcwd, a[0], times);
 }
 
 Result<long> sys_umask(Thread& t, const SyscallArgs& a) {
@@ -1286,6 +1446,8 @@ void register_fs_syscalls(SyscallTable& t) {
   t.set(S::readv, &sys_readv);
   t.set(S::writev, &sys_writev);
   t.set(S::preadv, &sys_preadv);
+  t.set(S::preadv2, &sys_preadv2);
+  t.set(S::pwritev2, &sys_pwritev2);
   t.set(S::pwritev, &sys_pwritev);
   t.set(S::lseek, &sys_lseek);
   t.set(S::sendfile, &sys_sendfile);
@@ -1308,6 +1470,7 @@ void register_fs_syscalls(SyscallTable& t) {
   t.set(S::newfstatat, &sys_newfstatat);
   t.set(S::statx, &sys_statx);
   t.set(S::getdents64, &sys_getdents64);
+  t.set(S::getdents, &sys_getdents);
   t.set(S::mknod, &sys_mknod);
   t.set(S::mknodat, &sys_mknodat);
   t.set(S::mkdir, &sys_mkdir);
@@ -1338,11 +1501,16 @@ void register_fs_syscalls(SyscallTable& t) {
   t.set(S::sync, &sys_sync);
   t.set(S::syncfs, &sys_syncfs);
   t.set(S::fadvise64, &sys_fadvise64);
+  t.set(S::readahead, &sys_readahead);
+  t.set(S::sync_file_range, &sys_sync_file_range);
+  t.set(S::fallocate, &sys_fallocate);
   t.set(S::access, &sys_access);
   t.set(S::faccessat, &sys_faccessat);
   t.set(S::faccessat2, &sys_faccessat2);
   t.set(S::utimensat, &sys_utimensat);
   t.set(S::utimes, &sys_utimes);
+  t.set(S::futimesat, &sys_futimesat);
+  t.set(S::utime, &sys_utime);
   t.set(S::umask, &sys_umask);
   t.set(S::chdir, &sys_chdir);
   t.set(S::fchdir, &sys_fchdir);

@@ -31,8 +31,6 @@ using ostd::Vaddr;
 namespace {
 
 constexpr usize kSockaddrStorage = 128;
-constexpr usize kIovMax = 1024;           // UIO_MAXIOV
-constexpr usize kMaxRw = 0x7ffff000;      // MAX_RW_COUNT
 constexpr int kSolSocket = 1;
 constexpr int kScmRights = 1, kScmCredentials = 2;
 constexpr usize kScmMaxFd = 253;

@@ -29,6 +29,7 @@ SyscallTable& syscall_table() {
     register_posix_timer_syscalls(t);
     register_signalfd_syscalls(t);
     register_sched_syscalls(t);
+    register_splice_syscalls(t);
     register_timerfd_syscalls(t);
     register_socket_syscalls(t);
     return t;
