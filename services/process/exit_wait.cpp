@@ -150,7 +150,7 @@ void process_exit(Process& p) {
   notify_parent(p);
   p.vfork_released = true;
   (void)p.vfork_done.wake_all();
-  (void)p.exited.wake_all();
+  file_state_changed(p.exited);  // pidfds poll readable now
   release_address_space(std::move(mm), std::move(vm));
 }
 
@@ -245,8 +245,10 @@ Result<long> sys_wait4(Thread& self, const SyscallArgs& a) {
   return r.pid;
 }
 
+Result<long> report_waitid(Thread& self, ostd::Vaddr infop, const WaitResult& r);
+
 Result<long> sys_waitid(Thread& self, const SyscallArgs& a) {
-  constexpr int kPAll = 0, kPPid = 1, kPPgid = 2;
+  constexpr int kPAll = 0, kPPid = 1, kPPgid = 2, kPPidfd = 3;
   int which = a.as_int(0);
   ostd::i32 id = a.as_int(1);
   int options = a.as_int(3);
@@ -262,11 +264,24 @@ Result<long> sys_waitid(Thread& self, const SyscallArgs& a) {
   } else if (which == kPPgid) {
     if (id < 0) return Errno::einval;
     pid = id == 0 ? 0 : -id;
+  } else if (which == kPPidfd) {
+    auto [target, nonblocking] = TRY(pidfd_process(self, id));
+    pid = target->pid();
+    // A nonblocking pidfd makes the wait nonblocking, with EAGAIN for nothing to report.
+    if (nonblocking && (options & kWNohang) == 0) {
+      WaitResult r = TRY(do_wait(self, pid, options | kWNohang));
+      if (r.pid == 0) return Errno::eagain;
+      return report_waitid(self, a[2], r);
+    }
   } else if (which != kPAll) {
     return Errno::einval;
   }
   WaitResult r = TRY(do_wait(self, pid, options));
-  if (a[2] != 0) {
+  return report_waitid(self, a[2], r);
+}
+
+Result<long> report_waitid(Thread& self, ostd::Vaddr infop, const WaitResult& r) {
+  if (infop != 0) {
     SigInfo info{};
     if (r.pid != 0) {
       info.si_signo = kSigChld;
@@ -277,7 +292,7 @@ Result<long> sys_waitid(Thread& self, const SyscallArgs& a) {
                        : r.code == 5 ? (r.status >> 8) & 0xff
                                      : kSigCont;
     }
-    TRY(ostd::UserPtr<SigInfo>(a[2]).write(self.vm(), info));
+    TRY(ostd::UserPtr<SigInfo>(infop).write(self.vm(), info));
   }
   return 0;
 }

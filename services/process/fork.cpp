@@ -26,16 +26,25 @@ constexpr u64 kCloneVm = 0x100, kCloneFs = 0x200, kCloneFiles = 0x400, kCloneSig
               kCloneSysvsem = 0x40000, kCloneSettls = 0x80000, kCloneParentSettid = 0x100000,
               kCloneChildCleartid = 0x200000, kCloneDetached = 0x400000, kCloneUntraced = 0x800000,
               kCloneChildSettid = 0x1000000, kCloneIo = 0x80000000ull;
-constexpr u64 kCloneSupported = 0xff | kCloneVm | kCloneFs | kCloneFiles | kCloneSighand |
+constexpr u64 kCloneClearSighand = u64{1} << 32, kCloneIntoCgroup = u64{1} << 33;
+constexpr u64 kCloneSupported = 0xff | kCloneVm | kCloneFs | kCloneFiles | kCloneSighand | kClonePidfd |
                                 kClonePtrace | kCloneVfork | kCloneParent | kCloneThread |
                                 kCloneSysvsem | kCloneSettls | kCloneParentSettid |
                                 kCloneChildCleartid | kCloneDetached | kCloneUntraced |
                                 kCloneChildSettid | kCloneIo;
 
-Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 child_tid, u64 tls) {
+// What clone3 adds to clone's arguments.
+struct CloneExtras {
+  ostd::Vaddr pidfd = 0;      // where CLONE_PIDFD's descriptor goes (clone: parent_tid)
+  ostd::i32 set_tid = 0;      // the child's pid/tid (0: any)
+  bool clear_sighand = false;  // CLONE_CLEAR_SIGHAND
+};
+
+Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 child_tid, u64 tls,
+                      const CloneExtras& extra = {}) {
   // ---- check ----
   if ((flags & ~kCloneSupported) != 0) return Errno::einval;
-  if ((flags & kClonePidfd) != 0) return Errno::einval;  // no pidfds yet (kClonePidfd is not in kCloneSupported)
+  if ((flags & kClonePidfd) != 0 && (flags & (kCloneThread | kCloneDetached)) != 0) return Errno::einval;
   if ((flags & kCloneSighand) != 0 && (flags & kCloneVm) == 0) return Errno::einval;
   if ((flags & kCloneThread) != 0 && (flags & kCloneSighand) == 0) return Errno::einval;
   if ((flags & (kCloneFs | kCloneNewns)) == (kCloneFs | kCloneNewns)) return Errno::einval;
@@ -44,7 +53,16 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
   if ((flags & kCloneSettls) != 0 && tls >= ostd::VmSpace::user_top()) return Errno::eperm;
   Process& parent = self.process();
   if (parent.group_exiting) return Errno::eagain;
-  ostd::i32 tid = pid_table().alloc_id();
+  ostd::i32 tid = 0;
+  if (extra.set_tid != 0) {
+    // A chosen pid (checkpoint/restore) needs CAP_SYS_ADMIN and must be free.
+    if (extra.set_tid < 0 || extra.set_tid >= (1 << 22)) return Errno::einval;
+    if (!parent.creds.capable(cap::kSysAdmin)) return Errno::eperm;
+    if (pid_table().in_use(extra.set_tid)) return Errno::eexist;
+    tid = extra.set_tid;
+  } else {
+    tid = pid_table().alloc_id();
+  }
   if (tid < 0) return Errno::eagain;
 
   // ---- act ----
@@ -80,6 +98,12 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
       proc->handlers = std::make_shared<SignalHandlers>();
       ostd::MutexGuard g(parent.handlers->lock);
       proc->handlers->actions = parent.handlers->actions;
+      if (extra.clear_sighand) {
+        // Back to the defaults, except that ignored signals stay ignored (as execve).
+        for (SigAction& act : proc->handlers->actions) {
+          if (act.handler != kSigIgn) act = SigAction{};
+        }
+      }
     }
     if ((flags & kCloneVm) != 0) {
       proc->vm = parent.vm;
@@ -116,6 +140,17 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
   if ((flags & kCloneChildSettid) != 0) {
     (void)ostd::UserPtr<ostd::i32>(child_tid).write(*proc->vm, tid);
   }
+  if ((flags & kClonePidfd) != 0) {
+    // The pidfd is the parent's before the child runs; a fault storing it undoes the clone.
+    auto fd = install_pidfd(self, proc, 0);
+    auto stored = fd.is_ok() ? ostd::UserPtr<ostd::i32>(extra.pidfd).write(self.vm(), fd.value())
+                             : Result<void>(fd.error());
+    if (stored.is_error()) {
+      if (fd.is_ok()) (void)self.process().fds->close(fd.value());
+      if (auto rp = parent_of(*proc)) unlink_child(*rp, *proc);
+      return stored.error();
+    }
+  }
   bool vfork = (flags & kCloneVfork) != 0;
   if (vfork) proc->vfork_released = false;
   // The child continues with the parent's FPU/SSE state (control words included), as on Linux.
@@ -138,8 +173,57 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
 }
 
 Result<long> sys_clone(Thread& self, const SyscallArgs& a) {
-  // x86-64 order: flags, newsp, parent_tid, child_tid, tls.
-  return do_clone(self, a[0], a[1], a[2], a[3], a[4]);
+  // x86-64 order: flags, newsp, parent_tid, child_tid, tls. CLONE_PIDFD stores the pidfd where
+  // the parent's tid would go, so the two cannot be asked for together.
+  if ((a[0] & kClonePidfd) != 0 && (a[0] & kCloneParentSettid) != 0) return Errno::einval;
+  return do_clone(self, a[0], a[1], a[2], a[3], a[4], CloneExtras{a[2], 0, false});
+}
+
+// struct clone_args: 64 bytes in its first version, 80 with set_tid, 88 with cgroup.
+struct CloneArgs {
+  u64 flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+static_assert(sizeof(CloneArgs) == 88);
+
+Result<long> sys_clone3(Thread& self, const SyscallArgs& a) {
+  constexpr u64 kSizeVer0 = 64, kSizeVer2 = 88, kCsignal = 0xff;
+  const u64 size = a[1];
+  if (size > ostd::kPageSize) return Errno::e2big;
+  if (size < kSizeVer0) return Errno::einval;
+  std::array<ostd::u8, sizeof(CloneArgs)> raw{};
+  TRY(self.vm().read_bytes(a[0], std::span<ostd::u8>(raw).first(std::min<u64>(size, sizeof(CloneArgs)))));
+  for (u64 off = sizeof(CloneArgs); off < size; ++off) {
+    if (TRY(ostd::UserPtr<ostd::u8>(a[0] + off).read(self.vm())) != 0) return Errno::e2big;
+  }
+  const CloneArgs args = ostd::load_from<CloneArgs>(std::span<const ostd::u8>(raw), 0).value();
+  if (args.set_tid_size > 1 || (args.set_tid == 0 && args.set_tid_size > 0) ||
+      (args.set_tid != 0 && args.set_tid_size == 0)) {
+    return Errno::einval;  // one pid namespace: at most one level
+  }
+  if ((args.exit_signal & ~kCsignal) != 0 || args.exit_signal > static_cast<u64>(kNumSignals)) return Errno::einval;
+  if ((args.flags & kCloneIntoCgroup) != 0 && (args.cgroup > 0x7fffffff || size < kSizeVer2)) return Errno::einval;
+  // clone3_args_valid.
+  if ((args.flags & ~((kCloneSupported & ~u64{kCsignal}) | kCloneClearSighand | kCloneIntoCgroup)) != 0 ||
+      (args.flags & (kCloneDetached | kCsignal)) != 0) {
+    return Errno::einval;
+  }
+  if ((args.flags & (kCloneSighand | kCloneClearSighand)) == (kCloneSighand | kCloneClearSighand)) return Errno::einval;
+  if ((args.flags & (kCloneThread | kCloneParent)) != 0 && args.exit_signal != 0) return Errno::einval;
+  if ((args.stack == 0) != (args.stack_size == 0)) return Errno::einval;
+  u64 sp = 0;
+  if (args.stack != 0 && (!ostd::checked_add(args.stack, args.stack_size, sp) || sp > ostd::VmSpace::user_top())) {
+    return Errno::einval;
+  }
+  ostd::i32 set_tid = 0;
+  if (args.set_tid_size == 1) set_tid = TRY(ostd::UserPtr<ostd::i32>(args.set_tid).read(self.vm()));
+  if ((args.flags & kCloneIntoCgroup) != 0) {
+    // No cgroup file system: no descriptor names a cgroup directory.
+    (void)TRY(self.process().fds->get(static_cast<int>(args.cgroup)));
+    return Errno::ebadf;
+  }
+  return do_clone(self, (args.flags & ~(kCloneClearSighand | kCloneIntoCgroup)) | args.exit_signal, sp,
+                  args.parent_tid, args.child_tid, args.tls,
+                  CloneExtras{args.pidfd, set_tid, (args.flags & kCloneClearSighand) != 0});
 }
 Result<long> sys_fork(Thread& self, const SyscallArgs&) {
   return do_clone(self, kSigChld, 0, 0, 0, 0);
@@ -154,6 +238,7 @@ void register_fork_exec_syscalls(SyscallTable& t);
 
 void register_fork_syscalls(SyscallTable& t) {
   t.set(x86_64::Sysno::clone, &sys_clone);
+  t.set(x86_64::Sysno::clone3, &sys_clone3);
   t.set(x86_64::Sysno::fork, &sys_fork);
   t.set(x86_64::Sysno::vfork, &sys_vfork);
 }

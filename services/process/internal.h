@@ -88,6 +88,15 @@ ostd::u64 cpu_timer_budget_ns(const Process& p);
 /// SCHED_RESET_ON_FORK: back to SCHED_OTHER, and a negative nice to 0).
 void inherit_scheduling(const Thread& parent, Thread& child);
 
+/// Installs a pidfd for p (pidfd_open, CLONE_PIDFD), close-on-exec; `flags` may hold
+/// O_NONBLOCK.
+ostd::Result<int> install_pidfd(Thread& self, const std::shared_ptr<Process>& p, ostd::u32 flags);
+/// The process pidfd `fd` refers to, and whether the pidfd is nonblocking (EBADF when fd is
+/// not a pidfd).
+ostd::Result<std::pair<std::shared_ptr<Process>, bool>> pidfd_process(Thread& self, int fd);
+/// kill(2)'s permission rule (check_kill_permission): may `me` send `sig` to `target`?
+bool may_signal(const Process& me, const Process& target, int sig);
+
 /// Ends the process's ITIMER_REAL task (on exit).
 void stop_real_timer(Process& p);
 /// Deletes the process's POSIX timers (execve, exit).

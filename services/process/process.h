@@ -246,6 +246,8 @@ std::shared_ptr<Process> parent_of(const Process& p);
 class PidTable {
  public:
   ostd::i32 alloc_id();
+  /// Whether `id` is a live process's or thread's (clone3's set_tid asks before taking it).
+  bool in_use(ostd::i32 id) const;
   void add_process(const std::shared_ptr<Process>& p);
   void remove_process(ostd::i32 pid);
   std::shared_ptr<Process> process(ostd::i32 pid) const;

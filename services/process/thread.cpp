@@ -234,6 +234,11 @@ ostd::i32 PidTable::alloc_id() {
   return -1;
 }
 
+bool PidTable::in_use(ostd::i32 id) const {
+  ostd::SpinLockGuard g(lock_);
+  return processes_.contains(id) || threads_.contains(id);
+}
+
 void PidTable::add_process(const std::shared_ptr<Process>& p) {
   ostd::SpinLockGuard g(lock_);
   processes_[p->pid()] = p;

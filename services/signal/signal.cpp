@@ -649,25 +649,15 @@ Result<long> sys_sigaltstack(Thread& t, const SyscallArgs& a) {
   return 0;
 }
 
-// check_kill_permission: the sender's real or effective uid is the target's real or saved uid,
-// or it has CAP_KILL; SIGCONT also goes anywhere in the sender's session.
-bool may_signal(const Process& me, const Process& target, int sig) {
-  if (&me == &target) return true;
-  const Credentials& c = me.creds;
-  const Credentials& tc = target.creds;
-  if (c.euid == tc.suid || c.euid == tc.uid || c.uid == tc.suid || c.uid == tc.uid || c.capable(cap::kKill)) {
-    return true;
-  }
-  return sig == kSigCont && target.sid == me.sid;
-}
 
 Result<long> do_kill(Thread& self, ostd::i32 pid, int sig) {
   if (sig < 0 || sig > kNumSignals) return Errno::einval;
   Process& me = self.process();
   SigInfo info = user_siginfo(sig, me.pid(), me.creds.uid);
   std::vector<std::shared_ptr<Process>> targets;
+  // A zombie is still a target (Linux answers 0 and the signal goes nowhere).
   for (auto& p : pid_table().all_processes()) {
-    if (p->state == Process::State::Zombie || p->state == Process::State::Reaped) continue;
+    if (p->state == Process::State::Reaped) continue;
     bool hit = pid > 0    ? p->pid() == pid
                : pid == 0 ? p->pgid == me.pgid
                : pid == -1 ? p->pid() != 1 && p.get() != &me
@@ -743,6 +733,18 @@ Result<long> sys_rt_tgsigqueueinfo(Thread& self, const SyscallArgs& a) {
 }
 
 }  // namespace
+
+// check_kill_permission: the sender's real or effective uid is the target's real or saved uid,
+// or it has CAP_KILL; SIGCONT also goes anywhere in the sender's session.
+bool may_signal(const Process& me, const Process& target, int sig) {
+  if (&me == &target) return true;
+  const Credentials& c = me.creds;
+  const Credentials& tc = target.creds;
+  if (c.euid == tc.suid || c.euid == tc.uid || c.uid == tc.suid || c.uid == tc.uid || c.capable(cap::kKill)) {
+    return true;
+  }
+  return sig == kSigCont && target.sid == me.sid;
+}
 
 SigSet process_pending_signals(Process& p) {
   ostd::SpinLockGuard g(p.sig_lock);

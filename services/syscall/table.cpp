@@ -30,6 +30,7 @@ SyscallTable& syscall_table() {
     register_signalfd_syscalls(t);
     register_sched_syscalls(t);
     register_splice_syscalls(t);
+    register_pidfd_syscalls(t);
     register_timerfd_syscalls(t);
     register_socket_syscalls(t);
     return t;

@@ -57,6 +57,7 @@ void register_posix_timer_syscalls(SyscallTable& t);
 void register_signalfd_syscalls(SyscallTable& t);
 void register_sched_syscalls(SyscallTable& t);
 void register_splice_syscalls(SyscallTable& t);
+void register_pidfd_syscalls(SyscallTable& t);
 void register_timerfd_syscalls(SyscallTable& t);
 void register_socket_syscalls(SyscallTable& t);
 
