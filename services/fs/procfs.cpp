@@ -41,6 +41,9 @@ constexpr u64 kClockTicks = 100;  // USER_HZ
 constexpr u64 kNsPerTick = 1000000000 / kClockTicks;
 
 using Generator = std::function<Result<std::string>()>;
+/// A generator whose text depends on who reads it (nullptr: not known; /proc/sys/kernel/hostname
+/// is the reader's UTS namespace's).
+using CallerGenerator = std::function<Result<std::string>(const Process*)>;
 using LinkTarget = std::function<Result<std::string>(const Process*)>;
 
 // A read-only file whose contents are generated at its first read (as Linux's seq_file: a
@@ -48,26 +51,26 @@ using LinkTarget = std::function<Result<std::string>(const Process*)>;
 // for the reads after it, so partial reads stay consistent.
 class SnapshotFile final : public DeviceFile {
  public:
-  SnapshotFile(std::shared_ptr<Dentry> d, std::function<Result<std::string>()> gen, u32 flags)
+  SnapshotFile(std::shared_ptr<Dentry> d, CallerGenerator gen, u32 flags)
       : DeviceFile(std::move(d)), gen_(std::move(gen)) {
     set_status_flags(flags);
   }
-  Result<usize> read(Thread&, ostd::VmWriter& out) override {
+  Result<usize> read(Thread& t, ostd::VmWriter& out) override {
     auto g = lock_.lock();
-    TRY(generate());
+    TRY(generate(&t.process()));
     usize n = copy_out(pos_, out);
     pos_ += n;
     return n;
   }
-  Result<usize> read_at(Thread&, u64 off, ostd::VmWriter& out) override {
+  Result<usize> read_at(Thread& t, u64 off, ostd::VmWriter& out) override {
     auto g = lock_.lock();
-    TRY(generate());
+    TRY(generate(&t.process()));
     return copy_out(off, out);
   }
   Result<usize> write(Thread&, ostd::VmReader&) override { return Errno::eio; }
   Result<ostd::i64> seek(ostd::i64 offset, int whence) override {
     auto g = lock_.lock();
-    if (whence == 2) TRY(generate());
+    if (whence == 2) TRY(generate(nullptr));
     ostd::i64 base = whence == 0 ? 0 : whence == 1 ? static_cast<ostd::i64>(pos_)
                                    : whence == 2 ? static_cast<ostd::i64>(text_.size())
                                                  : -1;
@@ -80,9 +83,9 @@ class SnapshotFile final : public DeviceFile {
   }
 
  private:
-  Result<void> generate() {
+  Result<void> generate(const Process* caller) {
     if (generated_) return {};
-    text_ = TRY(gen_());
+    text_ = TRY(gen_(caller));
     generated_ = true;
     return {};
   }
@@ -94,7 +97,7 @@ class SnapshotFile final : public DeviceFile {
     return n;
   }
   ostd::Mutex lock_;
-  std::function<Result<std::string>()> gen_;
+  CallerGenerator gen_;
   bool generated_ = false;
   std::string text_;
   u64 pos_ = 0;
@@ -102,9 +105,11 @@ class SnapshotFile final : public DeviceFile {
 
 class ProcFile final : public Inode {
  public:
-  ProcFile(u64 dev, Generator gen, u32 perm = 0444) : Inode(dev, abi::kSIfreg | perm), gen_(std::move(gen)) {}
+  ProcFile(u64 dev, Generator gen, u32 perm = 0444)
+      : Inode(dev, abi::kSIfreg | perm), gen_([g = std::move(gen)](const Process*) { return g(); }) {}
+  ProcFile(u64 dev, CallerGenerator gen, u32 perm = 0444) : Inode(dev, abi::kSIfreg | perm), gen_(std::move(gen)) {}
   Result<usize> read_at(u64 off, ostd::VmWriter& out) override {
-    std::string text = TRY(gen_());
+    std::string text = TRY(gen_(nullptr));
     if (off >= text.size()) return usize{0};
     usize n = std::min<usize>(out.avail(), text.size() - off);
     TRY(out.write_bytes(ostd::bytes_of_string(text).subspan(static_cast<usize>(off), n)));
@@ -112,12 +117,12 @@ class ProcFile final : public Inode {
   }
   Result<std::shared_ptr<File>> open(const std::shared_ptr<Dentry>& d, u32 flags) override {
     if ((flags & kOAccMode) != kORdOnly) return Errno::eacces;
-    TRY(gen_());  // the process may be gone (ESRCH) or the file unreadable now
+    TRY(gen_(nullptr));  // the process may be gone (ESRCH) or the file unreadable now
     return std::shared_ptr<File>(std::make_shared<SnapshotFile>(d, gen_, flags));
   }
 
  private:
-  Generator gen_;
+  CallerGenerator gen_;
 };
 
 using MagicTarget = std::function<std::shared_ptr<File>()>;
@@ -650,7 +655,16 @@ std::shared_ptr<Inode> sys_dir(u64 d) {
   auto dir = [d](std::vector<Child> children) {
     return std::make_shared<ProcDir>(d, [children] { return Result<std::vector<Child>>(children); });
   };
+  auto uts_value = [d](bool host) {
+    return std::make_shared<ProcFile>(d, CallerGenerator([host](const Process* caller) {
+      UtsNamespace& uts = caller != nullptr ? uts_of(*caller) : first_uts();
+      ostd::MutexGuard g(uts.lock);
+      return Result<std::string>((host ? uts.nodename : uts.domainname) + "\n");
+    }));
+  };
   std::vector<Child> kernel{
+      {"hostname", uts_value(true)},
+      {"domainname", uts_value(false)},
       {"randomize_va_space", value([] { return ostd::format("{}", randomize_va_space()); })},
       {"ostype", value([] { return std::string("Linux"); })},
       {"osrelease", value([] { return std::string(kKernelRelease); })},

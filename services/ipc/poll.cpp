@@ -510,12 +510,10 @@ Result<long> sys_epoll_ctl(Thread& t, const SyscallArgs& a) {
   return 0;
 }
 
-Result<long> do_epoll_wait(Thread& t, int epfd, Vaddr events, int maxevents, int timeout_ms,
+Result<long> do_epoll_wait(Thread& t, int epfd, Vaddr events, int maxevents, std::optional<u64> deadline,
                            std::optional<SigSet> mask) {
   if (maxevents <= 0 || maxevents > std::numeric_limits<int>::max() / 12) return Errno::einval;
   auto ep = TRY(get_epoll(t, epfd));
-  std::optional<u64> deadline;
-  if (timeout_ms >= 0) deadline = deadline_after_ns(static_cast<u64>(timeout_ms) * 1000000);
   TempMask tm(t, mask);
   auto ready = [&] { return !ep->collect(t, 1, false).empty(); };
   auto w = wait_ready(t, deadline, ready);
@@ -532,12 +530,23 @@ Result<long> do_epoll_wait(Thread& t, int epfd, Vaddr events, int maxevents, int
   return static_cast<long>(got.size());
 }
 
+std::optional<u64> ms_deadline(int timeout_ms) {
+  if (timeout_ms < 0) return std::nullopt;
+  return deadline_after_ns(static_cast<u64>(timeout_ms) * 1000000);
+}
+
 Result<long> sys_epoll_wait(Thread& t, const SyscallArgs& a) {
-  return do_epoll_wait(t, a.as_int(0), a[1], a.as_int(2), a.as_int(3), std::nullopt);
+  return do_epoll_wait(t, a.as_int(0), a[1], a.as_int(2), ms_deadline(a.as_int(3)), std::nullopt);
 }
 Result<long> sys_epoll_pwait(Thread& t, const SyscallArgs& a) {
   auto mask = TRY(read_sigmask(t, a[4], a[5]));
-  return do_epoll_wait(t, a.as_int(0), a[1], a.as_int(2), a.as_int(3), mask);
+  return do_epoll_wait(t, a.as_int(0), a[1], a.as_int(2), ms_deadline(a.as_int(3)), mask);
+}
+// epoll_pwait2: the timeout as a timespec (NULL: none), to the nanosecond.
+Result<long> sys_epoll_pwait2(Thread& t, const SyscallArgs& a) {
+  auto deadline = TRY(timespec_deadline(t, a[3]));
+  auto mask = TRY(read_sigmask(t, a[4], a[5]));
+  return do_epoll_wait(t, a.as_int(0), a[1], a.as_int(2), deadline, mask);
 }
 
 }  // namespace
@@ -555,6 +564,7 @@ void register_poll_syscalls(SyscallTable& t) {
   t.set(S::epoll_ctl, &sys_epoll_ctl);
   t.set(S::epoll_wait, &sys_epoll_wait);
   t.set(S::epoll_pwait, &sys_epoll_pwait);
+  t.set(S::epoll_pwait2, &sys_epoll_pwait2);
 }
 
 }  // namespace services

@@ -80,6 +80,7 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
     proc->creds = parent.creds;
     proc->comm = parent.comm;
     proc->nice = parent.nice;
+    proc->uts = parent.uts;
     proc->exe_path = parent.exe_path;
     proc->cmdline = parent.cmdline;
     proc->personality = parent.personality;

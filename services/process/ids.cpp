@@ -127,11 +127,15 @@ void put(std::array<char, 65>& field, std::string_view s) {
 Result<long> sys_uname(Thread& t, const SyscallArgs& a) {
   Utsname u{};
   put(u.sysname, "Linux");
-  put(u.nodename, "umk");
+  {
+    UtsNamespace& uts = uts_of(t.process());
+    ostd::MutexGuard g(uts.lock);
+    put(u.nodename, uts.nodename);
+    put(u.domainname, uts.domainname);
+  }
   put(u.release, kKernelRelease);
   put(u.version, "#1 SMP PREEMPT");
   put(u.machine, "x86_64");
-  put(u.domainname, "(none)");
   TRY(ostd::UserPtr<Utsname>(a[0]).write(t.vm(), u));
   return 0;
 }

@@ -97,6 +97,10 @@ ostd::Result<std::pair<std::shared_ptr<Process>, bool>> pidfd_process(Thread& se
 /// kill(2)'s permission rule (check_kill_permission): may `me` send `sig` to `target`?
 bool may_signal(const Process& me, const Process& target, int sig);
 
+/// The UTS namespace p is in, and the first one (init's).
+UtsNamespace& uts_of(const Process& p);
+UtsNamespace& first_uts();
+
 /// Ends the process's ITIMER_REAL task (on exit).
 void stop_real_timer(Process& p);
 /// Deletes the process's POSIX timers (execve, exit).

@@ -33,6 +33,21 @@ struct PosixTimers;
 class MemoryMap;
 class Process;
 
+/// A UTS namespace: the host and domain names uname(2) reports. Processes share it until one
+/// calls unshare(CLONE_NEWUTS).
+struct UtsNamespace {
+  ostd::Mutex lock;
+  std::string nodename = "umk";
+  std::string domainname = "(none)";
+};
+
+/// A NUMA memory policy (set_mempolicy, mbind): MPOL_* mode, its mode flags and node mask.
+struct MemPolicy {
+  int mode = 0;  // MPOL_DEFAULT
+  ostd::u32 flags = 0;
+  ostd::u64 nodes = 0;
+};
+
 class Thread : public std::enable_shared_from_this<Thread> {
  public:
   Thread(std::shared_ptr<Process> process, ostd::i32 tid);
@@ -103,6 +118,8 @@ class Thread : public std::enable_shared_from_this<Thread> {
   int sched_priority = 0;
   bool sched_reset_on_fork = false;
   int ioprio = 0;
+  /// set_mempolicy's policy (inherited by clone).
+  MemPolicy mempolicy;
   bool exiting = false;
   /// This thread's CPU time so far (CLOCK_THREAD_CPUTIME_ID): user mode, and the kernel's work
   /// for it.
@@ -171,6 +188,8 @@ class Process : public std::enable_shared_from_this<Process> {
   std::shared_ptr<FdTable> fds;
   std::shared_ptr<FsContext> fs;
   std::shared_ptr<SignalHandlers> handlers;
+  /// nullptr: the first UTS namespace (uts_of).
+  std::shared_ptr<UtsNamespace> uts;
 
   // Threads (with process_tree_lock() held).
   std::vector<std::shared_ptr<Thread>> threads;
@@ -210,6 +229,12 @@ class Process : public std::enable_shared_from_this<Process> {
   void note_rss() {
     if (vm) maxrss_kb = std::max<ostd::u64>(maxrss_kb, vm->mapped_pages() * 4);
   }
+  /// mbind's policies of address ranges [start, end), latest first (get_mempolicy(MPOL_F_ADDR)).
+  struct RangePolicy {
+    ostd::Vaddr start, end;
+    MemPolicy policy;
+  };
+  std::vector<RangePolicy> range_policies;
   /// ITIMER_REAL / alarm(2) state (made on first use; kept across execve, not fork).
   std::shared_ptr<RealTimer> real_timer;
   /// POSIX timers (timer_create), made on first use; not inherited by fork, deleted by execve.

@@ -328,6 +328,7 @@ Result<long> sys_get_robust_list(Thread& self, const SyscallArgs& a) {
 
 void inherit_scheduling(const Thread& parent, Thread& child) {
   child.ioprio = parent.ioprio;
+  child.mempolicy = parent.mempolicy;
   if (!parent.sched_reset_on_fork) {
     child.sched_policy = parent.sched_policy;
     child.sched_priority = parent.sched_priority;

@@ -732,6 +732,10 @@ Result<long> sys_rt_tgsigqueueinfo(Thread& self, const SyscallArgs& a) {
   return 0;
 }
 
+// restart_syscall: the kernel never leaves a restart block behind (an interrupted sleep is
+// restarted as the call itself), so there is nothing to resume: Linux's do_no_restart_syscall.
+Result<long> sys_restart_syscall(Thread&, const SyscallArgs&) { return Errno::eintr; }
+
 }  // namespace
 
 // check_kill_permission: the sender's real or effective uid is the target's real or saved uid,
@@ -756,6 +760,7 @@ SigSet process_pending_signals(Process& p) {
 
 void register_signal_syscalls(SyscallTable& t) {
   t.set(x86_64::Sysno::rt_sigqueueinfo, &sys_rt_sigqueueinfo);
+  t.set(x86_64::Sysno::restart_syscall, &sys_restart_syscall);
   t.set(x86_64::Sysno::rt_tgsigqueueinfo, &sys_rt_tgsigqueueinfo);
   t.set(x86_64::Sysno::rt_sigreturn, &sys_rt_sigreturn);
   t.set(x86_64::Sysno::rt_sigaction, &sys_rt_sigaction);

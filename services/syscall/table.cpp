@@ -31,6 +31,9 @@ SyscallTable& syscall_table() {
     register_sched_syscalls(t);
     register_splice_syscalls(t);
     register_pidfd_syscalls(t);
+    register_mempolicy_syscalls(t);
+    register_uts_syscalls(t);
+    register_cross_process_syscalls(t);
     register_timerfd_syscalls(t);
     register_socket_syscalls(t);
     return t;

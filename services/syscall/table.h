@@ -58,6 +58,9 @@ void register_signalfd_syscalls(SyscallTable& t);
 void register_sched_syscalls(SyscallTable& t);
 void register_splice_syscalls(SyscallTable& t);
 void register_pidfd_syscalls(SyscallTable& t);
+void register_mempolicy_syscalls(SyscallTable& t);
+void register_uts_syscalls(SyscallTable& t);
+void register_cross_process_syscalls(SyscallTable& t);
 void register_timerfd_syscalls(SyscallTable& t);
 void register_socket_syscalls(SyscallTable& t);
 

@@ -134,7 +134,32 @@ Result<long> sys_mincore(Thread& t, const SyscallArgs& a) {
   return 0;
 }
 
-Result<long> sys_mlock(Thread&, const SyscallArgs&) { return 0; }
+// mlock and friends: there is no swap, so every page of a mapping stays in memory; what Linux
+// checks is checked (the range must be mapped: ENOMEM; unknown flags: EINVAL).
+Result<long> lock_range(Thread& t, u64 start, u64 len) {
+  const u64 in_page = start & (ostd::kPageSize - 1);
+  u64 span = 0;
+  if (!ostd::checked_add<u64>(len, in_page, span) || span > ~u64{0} - ostd::kPageSize) return Errno::einval;
+  start -= in_page;
+  u64 end = 0;
+  if (!ostd::checked_add<u64>(start, ostd::page_align_up(span), end)) return Errno::einval;
+  if (end == start) return 0;
+  if (!t.process().mm->covers(start, end)) return Errno::enomem;
+  return 0;
+}
+Result<long> sys_mlock(Thread& t, const SyscallArgs& a) { return lock_range(t, a[0], a[1]); }
+Result<long> sys_mlock2(Thread& t, const SyscallArgs& a) {
+  constexpr u32 kMlockOnfault = 1;
+  if ((a.as_u32(2) & ~kMlockOnfault) != 0) return Errno::einval;
+  return lock_range(t, a[0], a[1]);
+}
+Result<long> sys_mlockall(Thread&, const SyscallArgs& a) {
+  constexpr u32 kCurrent = 1, kFuture = 2, kOnfault = 4;
+  const u32 flags = a.as_u32(0);
+  if (flags == 0 || (flags & ~(kCurrent | kFuture | kOnfault)) != 0 || flags == kOnfault) return Errno::einval;
+  return 0;
+}
+Result<long> sys_munlockall(Thread&, const SyscallArgs&) { return 0; }
 
 }  // namespace
 
@@ -149,9 +174,10 @@ void register_memory_syscalls(SyscallTable& t) {
   t.set(S::msync, &sys_msync);
   t.set(S::mincore, &sys_mincore);
   t.set(S::mlock, &sys_mlock);
+  t.set(S::mlock2, &sys_mlock2);
   t.set(S::munlock, &sys_mlock);
-  t.set(S::mlockall, &sys_mlock);
-  t.set(S::munlockall, &sys_mlock);
+  t.set(S::mlockall, &sys_mlockall);
+  t.set(S::munlockall, &sys_munlockall);
 }
 
 }  // namespace services
