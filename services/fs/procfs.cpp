@@ -712,6 +712,12 @@ class ProcFs final : public FileSystem {
       file("version", gen_version);
       file("stat", gen_proc_stat);
       out.push_back(Child{"sys", sys_dir(d)});
+      out.push_back(Child{"sysvipc", std::make_shared<ProcDir>(d, [d] {
+                            return Result<std::vector<Child>>(std::vector<Child>{
+                                {"sem", std::make_shared<ProcFile>(d, Generator([] { return Result<std::string>(sysvipc_sem_text()); }))},
+                                {"msg", std::make_shared<ProcFile>(d, Generator([] { return Result<std::string>(sysvipc_msg_text()); }))},
+                                {"shm", std::make_shared<ProcFile>(d, Generator([] { return Result<std::string>(sysvipc_shm_text()); }))}});
+                          })});
       out.push_back(Child{"net", std::make_shared<ProcDir>(d, [d]() -> Result<std::vector<Child>> {
                             std::string tcp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
                             std::string udp = "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops";

@@ -29,6 +29,7 @@ constexpr int kWNothread = 0x20000000, kWAll = 0x40000000, kWClone = static_cast
 void release_resources(Process& p) {
   stop_real_timer(p);
   delete_posix_timers(p);
+  sysv_exit(p);
   // A table shared by CLONE_FILES stays open for the other sharers.
   if (p.fds && p.fds.use_count() == 1) p.fds->close_all();
   p.fds.reset();

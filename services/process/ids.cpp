@@ -344,9 +344,6 @@ Result<long> sys_setpriority(Thread& t, const SyscallArgs& a) {
   return 0;
 }
 
-// Restartable sequences are optional: Linux built without CONFIG_RSEQ answers ENOSYS, and
-// libc then does without (glibc registers one at start-up).
-Result<long> sys_rseq(Thread&, const SyscallArgs&) { return Errno::enosys; }
 
 // personality(2): any persona is accepted (Linux's set_personality never fails); 0xffffffff only
 // asks. ADDR_NO_RANDOMIZE is the flag this kernel acts on (at the next execve).
@@ -473,7 +470,6 @@ void register_process_syscalls(SyscallTable& t) {
   t.set(S::getrandom, &sys_getrandom);
   t.set(S::personality, &sys_personality);
   t.set(S::membarrier, &sys_membarrier);
-  t.set(S::rseq, &sys_rseq);
   t.set(S::getpriority, &sys_getpriority);
   t.set(S::setpriority, &sys_setpriority);
 }

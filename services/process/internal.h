@@ -97,6 +97,13 @@ ostd::Result<std::pair<std::shared_ptr<Process>, bool>> pidfd_process(Thread& se
 /// kill(2)'s permission rule (check_kill_permission): may `me` send `sig` to `target`?
 bool may_signal(const Process& me, const Process& target, int sig);
 
+/// Undoes the process's SEM_UNDO semaphore adjustments (at exit).
+void sysv_exit(Process& p);
+/// /proc/sysvipc/sem and /proc/sysvipc/msg.
+std::string sysvipc_sem_text();
+std::string sysvipc_msg_text();
+std::string sysvipc_shm_text();
+
 /// The UTS namespace p is in, and the first one (init's).
 UtsNamespace& uts_of(const Process& p);
 UtsNamespace& first_uts();

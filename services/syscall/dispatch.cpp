@@ -23,6 +23,11 @@ void report_unknown(ostd::u64 nr) {
 }
 
 ostd::Result<long> sys_unknown(Thread&, const SyscallArgs&) { return ostd::Errno::enosys; }
+// A call refused by design answers its errno without a warning.
+ostd::Result<long> sys_refused(Thread& t, const SyscallArgs&) {
+  auto r = find_refusal(t.syscall_nr);
+  return r ? r->err : ostd::Errno::enosys;
+}
 
 // The call with --strace's lines around it.
 ostd::Result<long> traced_call(Thread& t, ostd::u64 nr, const SyscallArgs& args, SyscallHandler h) {
@@ -46,8 +51,12 @@ void dispatch_syscall(Thread& t) {
   t.syscall_nr = nr;
   SyscallHandler h = syscall_table().get(nr);
   if (h == nullptr) [[unlikely]] {
-    report_unknown(nr);
-    h = &sys_unknown;
+    if (find_refusal(nr)) {
+      h = &sys_refused;
+    } else {
+      report_unknown(nr);
+      h = &sys_unknown;
+    }
   }
   ostd::Result<long> r = strace_enabled() ? traced_call(t, nr, args, h) : h(t, args);
   long ret = r.is_ok() ? r.value() : -static_cast<long>(ostd::errno_value(r.error()));

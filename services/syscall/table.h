@@ -6,6 +6,9 @@
 #pragma once
 
 #include <array>
+#include <optional>
+#include <span>
+#include <string>
 #include <string_view>
 
 #include <ostd/error.h>
@@ -40,6 +43,20 @@ class SyscallTable {
 
 SyscallTable& syscall_table();
 
+/// A system call refused by design, with the answer Linux gives where the feature is not built
+/// in (ENOSYS) or not allowed in a container (EPERM...). The dispatcher answers these quietly;
+/// calls neither implemented nor refused answer ENOSYS with a warning.
+struct Refusal {
+  x86_64::Sysno nr;
+  ostd::Errno err;
+  std::string_view why;
+};
+std::span<const Refusal> refusals();
+std::optional<Refusal> find_refusal(ostd::u64 nr);
+/// docs/syscalls.md: every x86-64 system call with its state (implemented, refused and why, or
+/// missing) and the counts; a unit test keeps the file equal to it.
+std::string syscall_table_markdown();
+
 // Registration functions, one per area.
 void register_process_syscalls(SyscallTable& t);
 void register_exit_wait_syscalls(SyscallTable& t);
@@ -59,6 +76,7 @@ void register_sched_syscalls(SyscallTable& t);
 void register_splice_syscalls(SyscallTable& t);
 void register_pidfd_syscalls(SyscallTable& t);
 void register_mempolicy_syscalls(SyscallTable& t);
+void register_sysv_syscalls(SyscallTable& t);
 void register_uts_syscalls(SyscallTable& t);
 void register_cross_process_syscalls(SyscallTable& t);
 void register_timerfd_syscalls(SyscallTable& t);

@@ -27,7 +27,7 @@ using ostd::Vaddr;
 namespace {
 
 constexpr int kDefault = 0, kPreferred = 1, kBind = 2, kInterleave = 3, kLocal = 4, kPreferredMany = 5;
-constexpr int kModeMax = 6;
+constexpr int kModeMax = kPreferredMany + 1;  // MPOL_MAX of Linux 6.1
 constexpr u32 kStaticNodes = 1u << 15, kRelativeNodes = 1u << 14, kNumaBalancing = 1u << 13;
 constexpr u32 kModeFlags = kStaticNodes | kRelativeNodes | kNumaBalancing;
 constexpr u64 kMaxNumnodes = 1024;  // CONFIG_NODES_SHIFT=10

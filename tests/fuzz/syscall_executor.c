@@ -28,6 +28,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/uio.h>
+#include <sched.h>
 #include <sys/un.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -156,7 +158,7 @@ static void exec_written(const char* file, const unsigned char* bytes, size_t le
 static void one_call(void) {
   unsigned op = u8();
   long r;
-  switch (op % 47) {
+  switch (op % 49) {
     case 0: keep_fd(sc(SYS_openat, fd(), path(), flags(0x3ffff | O_TMPFILE), 0777 & u32(), 0, 0)); break;
     case 1: sc(SYS_close, fd(), 0, 0, 0, 0, 0); break;
     case 2: sc(SYS_read, fd(), ptr(), len(), 0, 0, 0); break;
@@ -509,6 +511,141 @@ static void one_call(void) {
       }
       break;
     }
+    case 47: {
+      /* Timers and signal descriptors: POSIX timers on every clock (signals the executor
+       * handles or ignores), timerfd, signalfd, queued signals to itself. */
+      static const int sigs[] = {SIGUSR1, SIGALRM, SIGCHLD, SIGURG, SIGWINCH};  /* handled or ignored */
+      struct itimerspec* its = (struct itimerspec*)(BUF_ADDR + 3072);
+      its->it_value.tv_sec = 0;
+      its->it_value.tv_nsec = (long)(u32() % 3000000);
+      its->it_interval.tv_sec = 0;
+      its->it_interval.tv_nsec = (u8() & 1) ? (long)(u32() % 2000000) : 0;
+      if (u8() == 0xff) its->it_value.tv_nsec = (long)u64();
+      switch (u8() % 9) {
+        case 0: {
+          int* ev = (int*)(BUF_ADDR + 3200);
+          memset(ev, 0, 64);
+          ev[2] = sigs[u8() % 5];                          /* sigev_signo */
+          ev[3] = (u8() & 3) ? (int)(u8() % 5) : (int)u32(); /* sigev_notify */
+          ev[4] = (u8() & 1) ? getpid() : (int)u32();        /* sigev_notify_thread_id */
+          sc(SYS_timer_create, (u8() & 7) ? u8() % 12 : u32(), (u8() & 7) ? (uint64_t)ev : ptr(),
+             (u8() & 7) ? BUF_ADDR + 3300 : ptr(), 0, 0, 0);
+          break;
+        }
+        case 1: sc(SYS_timer_settime, u8() % 4, flags(1), (u8() & 7) ? (uint64_t)its : ptr(), ptr(), 0, 0); break;
+        case 2: sc((u8() & 1) ? SYS_timer_gettime : SYS_timer_getoverrun, u8() % 4, ptr(), 0, 0, 0, 0); break;
+        case 3: sc(SYS_timer_delete, u8() % 4, 0, 0, 0, 0, 0); break;
+        case 4: keep_fd(sc(SYS_timerfd_create, u8() % 12, flags(O_CLOEXEC | O_NONBLOCK), 0, 0, 0, 0)); break;
+        case 5:
+          sc((u8() & 1) ? SYS_timerfd_settime : SYS_timerfd_gettime, fd(), flags(3),
+             (u8() & 7) ? (uint64_t)its : ptr(), ptr(), 0, 0);
+          break;
+        case 6: {
+          uint64_t* mask = (uint64_t*)(BUF_ADDR + 3400);
+          *mask = u64();
+          keep_fd(sc(SYS_signalfd4, (u8() & 1) ? -1 : fd(), (u8() & 7) ? (uint64_t)mask : ptr(),
+                     (u8() & 7) ? 8 : len(), flags(O_CLOEXEC | O_NONBLOCK), 0, 0));
+          break;
+        }
+        case 7: {
+          siginfo_t* si = (siginfo_t*)(BUF_ADDR + 3500);
+          memset(si, 0, sizeof *si);
+          si->si_code = (u8() & 1) ? SI_QUEUE : (int)u32();
+          int sig = (u8() & 7) ? sigs[u8() % 5] : 0;
+          if (u8() & 1) {
+            sc(SYS_rt_sigqueueinfo, (u8() & 3) ? getpid() : (long)(int32_t)u32(), sig, (u8() & 7) ? (uint64_t)si : ptr(), 0, 0, 0);
+          } else {
+            sc(SYS_rt_tgsigqueueinfo, getpid(), (u8() & 3) ? sc(SYS_gettid, 0, 0, 0, 0, 0, 0) : (long)(int32_t)u32(), sig,
+               (uint64_t)si, 0, 0);
+          }
+          break;
+        }
+        default: {
+          struct timespec* ts = (struct timespec*)(BUF_ADDR + 3600);
+          ts->tv_sec = 0;
+          ts->tv_nsec = (long)(u32() % 2000000);
+          sc(SYS_epoll_pwait2, fd(), ptr(), (int)(u8() % 8) - 1, (u8() & 3) ? (uint64_t)ts : ptr(), 0, 8);
+          break;
+        }
+      }
+      break;
+    }
+    case 48: {
+      /* Moving data and the newer process calls: splice/tee/vmsplice/copy_file_range,
+       * preadv2/pwritev2, fallocate, pidfds, clone3 (as fork), scheduling, NUMA policies,
+       * names, kcmp and process_vm_readv. */
+      uint64_t* off = (uint64_t*)(BUF_ADDR + 3800);
+      off[0] = (u8() & 1) ? u8() : u64();
+      struct iovec* iov = (struct iovec*)(BUF_ADDR + 3840);
+      iov[0].iov_base = (void*)ptr();
+      iov[0].iov_len = len() % 70000;
+      iov[1].iov_base = (void*)(BUF_ADDR + 100);
+      iov[1].iov_len = u8();
+      switch (u8() % 12) {
+        case 0: sc(SYS_splice, fd(), (u8() & 3) ? 0 : (uint64_t)off, fd(), (u8() & 3) ? 0 : (uint64_t)off, len() % 200000, flags(15) | 2); break;
+        case 1: sc(SYS_tee, fd(), fd(), len() % 200000, flags(15) | 2, 0, 0); break;
+        case 2: sc(SYS_vmsplice, fd(), (u8() & 7) ? (uint64_t)iov : ptr(), u8() % 3, flags(15) | 2, 0, 0); break;
+        case 3: sc(SYS_copy_file_range, fd(), (u8() & 1) ? 0 : (uint64_t)off, fd(), (u8() & 1) ? 0 : (uint64_t)off, len() % 300000, (u8() & 7) ? 0 : u32()); break;
+        case 4: sc((u8() & 1) ? SYS_preadv2 : SYS_pwritev2, fd(), (uint64_t)iov, u8() % 3, (u8() & 1) ? (uint64_t)-1 : u8(), 0, flags(0x3f)); break;
+        case 5: sc(SYS_fallocate, fd(), flags(0x7f), u64() % (1 << 22), len() % (1 << 22), 0, 0); break;
+        case 6: {
+          long p = sc(SYS_pidfd_open, (u8() & 3) ? getpid() : (long)(int32_t)u32(), flags(O_NONBLOCK), 0, 0, 0, 0);
+          keep_fd(p);
+          if (p >= 0 && (u8() & 1)) keep_fd(sc(SYS_pidfd_getfd, p, fd(), 0, 0, 0, 0));
+          if (p >= 0 && (u8() & 1)) sc(SYS_pidfd_send_signal, p, (u8() & 1) ? 0 : SIGUSR1, 0, 0, 0, 0);
+          break;
+        }
+        case 7: {
+          if (in_child || forks++ >= 8) break;
+          uint64_t* ca = (uint64_t*)(BUF_ADDR + 3900);
+          memset(ca, 0, 88);
+          ca[0] = flags(0x1000 | 0x100000000ULL);  /* CLONE_PIDFD, CLONE_CLEAR_SIGHAND */
+          ca[1] = BUF_ADDR + 3990;                 /* pidfd */
+          ca[4] = (u8() & 3) ? SIGCHLD : u8();    /* exit_signal */
+          r = sc(SYS_clone3, (uint64_t)ca, (u8() & 7) ? 88 : len(), 0, 0, 0, 0);
+          if (r == 0) run_child();
+          if (r > 0 && (ca[0] & 0x1000)) keep_fd(*(int*)(BUF_ADDR + 3990));
+          break;
+        }
+        case 8: {
+          uint32_t* attr = (uint32_t*)(BUF_ADDR + 4000);
+          for (int i = 0; i < 14; ++i) attr[i] = (u8() & 3) ? 0 : u32();
+          attr[0] = (u8() & 3) ? 56 : u32();
+          attr[1] = u8() % 8;
+          switch (u8() % 4) {
+            case 0: sc(SYS_sched_setattr, 0, (uint64_t)attr, 0, 0, 0, 0); break;
+            case 1: sc(SYS_sched_getattr, 0, (u8() & 7) ? (uint64_t)attr : ptr(), (u8() & 3) ? 56 : len(), 0, 0, 0); break;
+            case 2: sc(SYS_sched_setscheduler, 0, u8() % 8, (uint64_t)attr + 12, 0, 0, 0); break;
+            default: sc(SYS_ioprio_set, 1, 0, u32() & 0xffff, 0, 0, 0); break;
+          }
+          sc(SYS_sched_setscheduler, 0, SCHED_OTHER, (uint64_t)&(int){0}, 0, 0, 0);
+          break;
+        }
+        case 9: {
+          uint64_t* nodes = (uint64_t*)(BUF_ADDR + 4100);
+          nodes[0] = u64() & 7;
+          if (u8() & 1) {
+            sc(SYS_set_mempolicy, u32() % 8 | (uint32_t)flags(7 << 13), (uint64_t)nodes, len() % 130, 0, 0, 0);
+          } else {
+            sc(SYS_mbind, BUF_ADDR + (u8() % 16) * 4096, len() % 70000, u8() % 8, (uint64_t)nodes, len() % 130, flags(7));
+          }
+          sc(SYS_get_mempolicy, BUF_ADDR + 4200, ptr(), len() % 130, ptr(), flags(7), 0);
+          break;
+        }
+        case 10: sc(SYS_kcmp, getpid(), (u8() & 3) ? getpid() : (long)(int32_t)u32(), u8() % 9, fd(), fd(), 0); break;
+        default: {
+          struct iovec* remote = (struct iovec*)(BUF_ADDR + 4300);
+          remote[0].iov_base = (void*)ptr();
+          remote[0].iov_len = len() % 70000;
+          sc((u8() & 1) ? SYS_process_vm_readv : SYS_process_vm_writev, getpid(), (uint64_t)iov, u8() % 3,
+             (uint64_t)remote, u8() % 2, (u8() & 7) ? 0 : u32());
+          if (u8() == 0xff) sc(SYS_unshare, flags(0x04000000 | 0x400 | 0x200), 0, 0, 0, 0, 0);
+          if (u8() == 0xff) sc(SYS_sethostname, ptr(), u8() % 70, 0, 0, 0, 0);
+          break;
+        }
+      }
+      break;
+    }
     default: {
       /* Any system call number with hostile arguments, except those that end or replace this
        * program or change its TLS (the rest of the input would be lost). */
@@ -518,7 +655,8 @@ static void one_call(void) {
           n == SYS_clone3 || n == SYS_pause || n == SYS_rt_sigsuspend || n == SYS_setitimer ||
           n == SYS_alarm || n == SYS_munmap || n == SYS_mremap || n == SYS_set_tid_address ||
           n == SYS_kill || n == SYS_tkill || n == SYS_tgkill || n == SYS_rt_sigaction ||
-          n == SYS_rt_sigprocmask || n == SYS_sigaltstack)
+          n == SYS_rt_sigprocmask || n == SYS_sigaltstack || n == SYS_reboot || n == SYS_rt_sigqueueinfo ||
+          n == SYS_rt_tgsigqueueinfo || n == SYS_pidfd_send_signal || n == SYS_timer_create)
         break;
       uint64_t a[6];
       for (int i = 0; i < 6; ++i) {
