@@ -11,7 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -407,6 +413,79 @@ static void bench_read4k(void) { bench_rw("read_4k_dev_zero", "/dev/zero", 0, 40
 static void bench_write1(void) { bench_rw("write_1b_dev_null", "/dev/null", 1, 1); }
 static void bench_write4k(void) { bench_rw("write_4k_dev_null", "/dev/null", 1, 4096); }
 
+/* ---- timers, signal descriptors and System V IPC: each family's hot call ---- */
+
+static void bench_timerfd(void) {
+  int fd = timerfd_create(CLOCK_MONOTONIC, 0);
+  if (fd < 0) die("timerfd_create");
+  struct itimerspec its = {{0, 0}, {1, 0}}, cur;
+  long n = iters(50000);
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) {
+    if (timerfd_settime(fd, 0, &its, 0) != 0 || timerfd_gettime(fd, &cur) != 0) die("timerfd");
+  }
+  report("timerfd_settime_gettime", (now_ns() - t) / n / 1000, "us");
+  close(fd);
+}
+
+static void bench_signalfd(void) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGUSR2);
+  sigprocmask(SIG_BLOCK, &set, 0);
+  int fd = signalfd(-1, &set, 0);
+  if (fd < 0) die("signalfd");
+  struct signalfd_siginfo si;
+  pid_t me = getpid();
+  long n = iters(30000);
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) {
+    kill(me, SIGUSR2);
+    if (read(fd, &si, sizeof si) != sizeof si) die("signalfd read");
+  }
+  report("signalfd_kill_read", (now_ns() - t) / n / 1000, "us");
+  close(fd);
+  sigprocmask(SIG_UNBLOCK, &set, 0);
+}
+
+static void bench_sysv(void) {
+  int sem = semget(IPC_PRIVATE, 1, 0600);
+  if (sem < 0) die("semget");
+  struct sembuf v = {0, 1, 0}, p = {0, -1, 0};
+  long n = iters(50000);
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) {
+    if (semop(sem, &v, 1) != 0 || semop(sem, &p, 1) != 0) die("semop");
+  }
+  report("semop", (now_ns() - t) / (2.0 * n) / 1000, "us");
+  semctl(sem, 0, IPC_RMID);
+  int q = msgget(IPC_PRIVATE, 0600);
+  if (q < 0) die("msgget");
+  struct {
+    long type;
+    char text[64];
+  } m = {1, {0}};
+  n = iters(50000);
+  t = now_ns();
+  for (long i = 0; i < n; ++i) {
+    if (msgsnd(q, &m, sizeof m.text, 0) != 0 || msgrcv(q, &m, sizeof m.text, 0, 0) != sizeof m.text) die("msg");
+  }
+  report("msgsnd_msgrcv_64b", (now_ns() - t) / n / 1000, "us");
+  msgctl(q, IPC_RMID, 0);
+  int shm = shmget(IPC_PRIVATE, 4096, 0600);
+  if (shm < 0) die("shmget");
+  n = iters(20000);
+  t = now_ns();
+  for (long i = 0; i < n; ++i) {
+    char* a = shmat(shm, 0, 0);
+    if (a == (void*)-1) die("shmat");
+    a[0] = 1;
+    if (shmdt(a) != 0) die("shmdt");
+  }
+  report("shmat_touch_shmdt", (now_ns() - t) / n / 1000, "us");
+  shmctl(shm, IPC_RMID, 0);
+}
+
 static const struct {
   const char* name;
   void (*fn)(void);
@@ -423,7 +502,8 @@ static const struct {
     {"sh_c_true", bench_sh_c_true},       {"page_fault", bench_page_fault},
     {"mmap_munmap_1m", bench_mmap_munmap}, {"signal", bench_signals},
     {"ctx_switch_2", bench_ctx2},         {"ctx_switch_16", bench_ctx16},
-    {"clock_gettime", bench_clock_gettime},
+    {"clock_gettime", bench_clock_gettime}, {"timerfd_settime_gettime", bench_timerfd},
+    {"signalfd_kill_read", bench_signalfd}, {"sysv_ipc", bench_sysv},
 };
 
 int main(int argc, char** argv) {
