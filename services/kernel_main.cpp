@@ -72,6 +72,7 @@ int kernel_main() {
       kLog.warn("shutdown: process {} ({}) did not end", q->pid(), q->comm);
     }
   }
+  sysv_shutdown();
   net_shutdown();
   return status;
 }

@@ -97,6 +97,9 @@ ostd::Result<std::pair<std::shared_ptr<Process>, bool>> pidfd_process(Thread& se
 /// kill(2)'s permission rule (check_kill_permission): may `me` send `sig` to `target`?
 bool may_signal(const Process& me, const Process& target, int sig);
 
+/// Drops every System V IPC object (the machine shuts down: a new boot in the same host
+/// process, as the fuzzers do, starts without them).
+void sysv_shutdown();
 /// Undoes the process's SEM_UNDO semaphore adjustments (at exit).
 void sysv_exit(Process& p);
 /// /proc/sysvipc/sem and /proc/sysvipc/msg.

@@ -158,7 +158,7 @@ static void exec_written(const char* file, const unsigned char* bytes, size_t le
 static void one_call(void) {
   unsigned op = u8();
   long r;
-  switch (op % 49) {
+  switch (op % 50) {
     case 0: keep_fd(sc(SYS_openat, fd(), path(), flags(0x3ffff | O_TMPFILE), 0777 & u32(), 0, 0)); break;
     case 1: sc(SYS_close, fd(), 0, 0, 0, 0, 0); break;
     case 2: sc(SYS_read, fd(), ptr(), len(), 0, 0, 0); break;
@@ -641,6 +641,58 @@ static void one_call(void) {
              (uint64_t)remote, u8() % 2, (u8() & 7) ? 0 : u32());
           if (u8() == 0xff) sc(SYS_unshare, flags(0x04000000 | 0x400 | 0x200), 0, 0, 0, 0, 0);
           if (u8() == 0xff) sc(SYS_sethostname, ptr(), u8() % 70, 0, 0, 0, 0);
+          break;
+        }
+      }
+      break;
+    }
+    case 49: {
+      /* System V IPC: a few keys and private objects, every command, blocking calls with
+       * IPC_NOWAIT mostly (the 5 ms alarm ends the others), shared memory attached anywhere. */
+      static const int keys[] = {0, 0x1234, 0x5678, -1};
+      int key = keys[u8() % 4];
+      int flg = (int)flags(01000 | 02000 | 0777);
+      long id = (u8() & 3) ? (long)(u8() % 4) : (long)(int32_t)u32();
+      unsigned short* arr = (unsigned short*)(BUF_ADDR + 4400);
+      for (int i = 0; i < 8; ++i) arr[i] = (unsigned short)u8();
+      switch (u8() % 12) {
+        case 0: sc(SYS_semget, key, (u8() & 7) ? u8() % 8 : u32(), flg | 0600, 0, 0, 0); break;
+        case 1: {
+          short* ops = (short*)(BUF_ADDR + 4500);
+          int n = u8() % 4;
+          for (int i = 0; i < 3 * n; i += 3) {
+            ops[i] = (short)(u8() % 9);
+            ops[i + 1] = (short)((int)(u8() % 7) - 3);
+            ops[i + 2] = (short)((u8() & 3) ? 04000 | ((u8() & 1) ? 0x1000 : 0) : (int)flags(0x1800));
+          }
+          sc((u8() & 1) ? SYS_semop : SYS_semtimedop, id, (u8() & 7) ? BUF_ADDR + 4500 : ptr(), (u8() & 7) ? n : len(),
+             BUF_ADDR + 3600, 0, 0);
+          break;
+        }
+        case 2: sc(SYS_semctl, id, u8() % 9, u8() % 22 | ((u8() & 1) ? 0x100 : 0), (u8() & 3) ? BUF_ADDR + 4400 : u8(), 0, 0); break;
+        case 3: sc(SYS_msgget, key, flg | 0600, 0, 0, 0, 0); break;
+        case 4: {
+          long* m = (long*)(BUF_ADDR + 4600);
+          m[0] = (u8() & 7) ? (long)(u8() % 4) : (long)u64();
+          sc(SYS_msgsnd, id, (u8() & 7) ? (uint64_t)m : ptr(), len() % 9000, flags(04000) | 04000, 0, 0);
+          break;
+        }
+        case 5: sc(SYS_msgrcv, id, (u8() & 7) ? BUF_ADDR + 4600 : ptr(), len() % 9000, (long)(int8_t)u8(), flags(04000 | 010000 | 020000 | 040000) | 04000, 0); break;
+        case 6: sc(SYS_msgctl, id, u8() % 14 | ((u8() & 1) ? 0x100 : 0), (u8() & 3) ? BUF_ADDR + 4700 : ptr(), 0, 0, 0); break;
+        case 7: sc(SYS_shmget, key, (u8() & 7) ? (u8() + 1) * 512 : len(), flg | 0600, 0, 0, 0); break;
+        case 8: {
+          uint64_t at = (u8() & 3) ? 0 : ((u8() & 1) ? 0x7e0000000000ULL + u8() : ptr());
+          sc(SYS_shmat, id, at, flags(010000 | 020000 | 040000 | 0100000), 0, 0, 0);
+          break;
+        }
+        case 9: sc(SYS_shmdt, (u8() & 1) ? 0x7e0000000000ULL : ptr(), 0, 0, 0, 0, 0); break;
+        case 10: sc(SYS_shmctl, id, u8() % 16 | ((u8() & 1) ? 0x100 : 0), (u8() & 3) ? BUF_ADDR + 4700 : ptr(), 0, 0, 0); break;
+        default: {
+          int p = open((u8() & 1) ? "/proc/sysvipc/shm" : "/proc/sysvipc/sem", O_RDONLY);
+          if (p >= 0) {
+            sc(SYS_read, p, BUF_ADDR + 8192, 4096, 0, 0, 0);
+            close(p);
+          }
           break;
         }
       }
