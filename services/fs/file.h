@@ -69,6 +69,10 @@ struct IoVec {
 /// when a length or the total passes SSIZE_MAX (fs/syscalls.cpp).
 ostd::Result<std::vector<IoVec>> read_iovec_array(Thread& t, ostd::Vaddr addr, ostd::usize count);
 
+/// fcntl F_ADD_SEALS (`add`, the seals in `arg`) and F_GET_SEALS (fs/memfd.cpp): EINVAL for
+/// files that cannot be sealed.
+ostd::Result<long> file_seals_fcntl(Thread& self, class File& f, bool add, ostd::u32 arg);
+
 /// Drops the flock(2) locks held by an open file description (fs/syscalls.cpp).
 void release_flocks(const class File& file);
 

@@ -32,7 +32,10 @@ constexpr u64 kMaxFileSize = u64{1} << 34;
 class RamFile final : public Inode {
  public:
   bool keeps_xattrs() const override { return true; }
-  RamFile(u64 dev, u32 mode) : Inode(dev, mode) { pages_->set_file_size(0); }
+  RamFile(u64 dev, u32 mode) : Inode(dev, mode) {
+    pages_->set_file_size(0);
+    seals = kSealSeal;
+  }
   u64 size() const override {
     auto g = lock_.lock();
     return size_;
@@ -67,6 +70,9 @@ class RamFile final : public Inode {
     usize n = in.remain();
     if (n == 0) return usize{0};
     if (off >= kMaxFileSize || n > kMaxFileSize - off) return Errno::efbig;
+    // Sealed: no writes at all, or none past the end (shmem_write_begin).
+    if ((*seals & (kSealWrite | kSealFutureWrite)) != 0) return Errno::eperm;
+    if ((*seals & kSealGrow) != 0 && off + n > size_) return Errno::eperm;
     usize done = 0;
     while (done < n) {
       u64 pos = off + done;
@@ -92,6 +98,9 @@ class RamFile final : public Inode {
   Result<void> truncate(u64 length) override {
     if (length > kMaxFileSize) return Errno::efbig;
     auto g = lock_.lock();
+    if ((length < size_ && (*seals & kSealShrink) != 0) || (length > size_ && (*seals & kSealGrow) != 0)) {
+      return Errno::eperm;
+    }
     if (length < size_) {
       // Drop whole pages past the end and zero the tail of the last one, so that growing the
       // file again (or a mapping of the last page) reads zeros.

@@ -510,7 +510,8 @@ namespace {
 Result<long> sys_fcntl(Thread& t, const SyscallArgs& a) {
   constexpr int kDupfd = 0, kGetfd = 1, kSetfd = 2, kGetfl = 3, kSetfl = 4, kGetlk = 5, kSetlk = 6,
                 kSetlkw = 7, kSetown = 8, kGetown = 9, kSetsig = 10, kGetsig = 11, kOfdGetlk = 36,
-                kOfdSetlk = 37, kOfdSetlkw = 38, kDupfdCloexec = 1030, kSetpipeSz = 1031, kGetpipeSz = 1032;
+                kOfdSetlk = 37, kOfdSetlkw = 38, kDupfdCloexec = 1030, kSetpipeSz = 1031, kGetpipeSz = 1032,
+                kAddSeals = 1033, kGetSeals = 1034;
   int fd = a.as_int(0);
   int cmd = a.as_int(1);
   auto f = TRY(get_file(t, fd));
@@ -552,7 +553,9 @@ Result<long> sys_fcntl(Thread& t, const SyscallArgs& a) {
       if ((st.st_mode & abi::kSIfmt) != abi::kSIfifo) return Errno::ebadf;
       return static_cast<long>(kPipeCapacity);
     }
-    default: return Errno::einval;  // includes F_ADD_SEALS/F_GET_SEALS: only memfds have seals
+    case kAddSeals:
+    case kGetSeals: return file_seals_fcntl(t, *f, cmd == kAddSeals, a.as_u32(2));
+    default: return Errno::einval;
   }
 }
 

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -91,6 +92,9 @@ class Inode : public std::enable_shared_from_this<Inode> {
   ostd::u32 uid = 0, gid = 0;
   ostd::u64 rdev = 0;
   ostd::u32 nlink = 1;
+  /// File seals (F_ADD_SEALS): tmpfs files have them (F_SEAL_SEAL from the start, so only a
+  /// memfd made with MFD_ALLOW_SEALING takes more); nullopt for files that cannot be sealed.
+  std::optional<ostd::u32> seals;
   abi::Timespec atime{}, mtime{}, ctime{};
   void touch_mtime();
   void touch_ctime();
@@ -152,6 +156,9 @@ class Inode : public std::enable_shared_from_this<Inode> {
   ostd::u32 mode_;
   ostd::MutexProtected<std::map<std::string, std::vector<ostd::u8>, std::less<>>> xattrs_;
 };
+
+// File seals (fcntl F_ADD_SEALS / F_GET_SEALS).
+inline constexpr ostd::u32 kSealSeal = 1, kSealShrink = 2, kSealGrow = 4, kSealWrite = 8, kSealFutureWrite = 0x10;
 
 /// A name in the directory tree.
 class Dentry : public std::enable_shared_from_this<Dentry> {

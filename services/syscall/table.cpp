@@ -35,6 +35,7 @@ SyscallTable& syscall_table() {
     register_pidfd_syscalls(t);
     register_mempolicy_syscalls(t);
     register_sysv_syscalls(t);
+    register_memfd_syscalls(t);
     register_uts_syscalls(t);
     register_cross_process_syscalls(t);
     register_timerfd_syscalls(t);

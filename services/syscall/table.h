@@ -77,6 +77,7 @@ void register_splice_syscalls(SyscallTable& t);
 void register_pidfd_syscalls(SyscallTable& t);
 void register_mempolicy_syscalls(SyscallTable& t);
 void register_sysv_syscalls(SyscallTable& t);
+void register_memfd_syscalls(SyscallTable& t);
 void register_uts_syscalls(SyscallTable& t);
 void register_cross_process_syscalls(SyscallTable& t);
 void register_timerfd_syscalls(SyscallTable& t);

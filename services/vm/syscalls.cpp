@@ -42,6 +42,11 @@ Result<long> sys_mmap(Thread& t, const SyscallArgs& a) {
     if (!dentry || (dentry_mode(dentry) & abi::kSIfmt) != abi::kSIfreg) return Errno::enodev;
     if (!file->readable()) return Errno::eacces;
     if (type != kMapPrivate && (prot & kProtWrite) != 0 && !file->writable()) return Errno::eacces;
+    // A sealed file maps shared only for reading (F_SEAL_WRITE, F_SEAL_FUTURE_WRITE).
+    const auto seals = dentry->inode()->seals;
+    if (type != kMapPrivate && (prot & kProtWrite) != 0 && seals && (*seals & (kSealWrite | kSealFutureWrite)) != 0) {
+      return Errno::eperm;
+    }
     cache = dentry->inode()->page_cache();
     if (!cache) {
       // No page cache (generated files): map a private snapshot of the contents.

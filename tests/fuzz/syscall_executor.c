@@ -188,7 +188,8 @@ static void one_call(void) {
     case 17: sc((u8() & 1) ? SYS_ftruncate : SYS_truncate, (u8() & 1) ? (uint64_t)fd() : path(), u64() % (1 << 24), 0, 0, 0, 0); break;
     case 18: {
       static const int cmds[] = {F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETLK, F_SETLK,
-                                 F_SETLKW, F_DUPFD_CLOEXEC, F_GETPIPE_SZ, F_SETPIPE_SZ, 12345};
+                                 F_SETLKW, F_DUPFD_CLOEXEC, F_GETPIPE_SZ, F_SETPIPE_SZ, 12345,
+                                 1033 /* F_ADD_SEALS */, 1034 /* F_GET_SEALS */};
       unsigned c = u8() % (sizeof cmds / sizeof cmds[0]);
       uint64_t arg = (cmds[c] == F_GETLK || cmds[c] == F_SETLK || cmds[c] == F_SETLKW) ? ptr() : u64();
       keep_fd(sc(SYS_fcntl, fd(), cmds[c], arg, 0, 0, 0));
@@ -641,6 +642,7 @@ static void one_call(void) {
              (uint64_t)remote, u8() % 2, (u8() & 7) ? 0 : u32());
           if (u8() == 0xff) sc(SYS_unshare, flags(0x04000000 | 0x400 | 0x200), 0, 0, 0, 0, 0);
           if (u8() == 0xff) sc(SYS_sethostname, ptr(), u8() % 70, 0, 0, 0, 0);
+          if (u8() >= 0xf0) keep_fd(sc(SYS_memfd_create, (u8() & 3) ? (uint64_t)"memfd" : ptr(), flags(7), 0, 0, 0, 0));
           break;
         }
       }
