@@ -62,8 +62,13 @@ TimerQueue& queue() {
 }
 }  // namespace
 
+namespace {
+// What clock_settime added to the backend's real time.
+std::atomic<i64> g_realtime_delta{0};
+}  // namespace
+
 u64 monotonic_ns() { return arch::monotonic_ns(); }
-u64 realtime_ns() { return arch::realtime_ns(); }
+u64 realtime_ns() { return arch::realtime_ns() + static_cast<u64>(g_realtime_delta.load(std::memory_order_relaxed)); }
 u64 jiffies() { return queue().jiffies; }
 u32 tick_hz() { return arch::tick_hz(); }
 
@@ -144,8 +149,9 @@ ClockReading load_clock(const ostd_user_clock& c, u64 (*read_counter)()) {
 void publish_user_clock() {
   std::optional<Frame>& page = clock_page_slot();
   if (!page) return;
-  store_clock(*reinterpret_cast<ostd_user_clock*>(arch::phys_to_virt(page->paddr())),
-              arch::clock_params());
+  arch::ClockParams p = arch::clock_params();
+  p.realtime_offset_ns += g_realtime_delta.load(std::memory_order_relaxed);
+  store_clock(*reinterpret_cast<ostd_user_clock*>(arch::phys_to_virt(page->paddr())), p);
 }
 
 void on_timer_interrupt() {
@@ -180,6 +186,16 @@ Result<Frame> user_clock_page() {
     }
   }
   return *page;
+}
+
+}  // namespace ostd
+
+namespace ostd {
+
+void set_realtime_ns(u64 ns) {
+  irq::DisabledGuard g;
+  g_realtime_delta.store(static_cast<i64>(ns - arch::realtime_ns()), std::memory_order_relaxed);
+  time_internal::publish_user_clock();
 }
 
 }  // namespace ostd

@@ -1,4 +1,12 @@
-// clock_gettime, clock_getres, gettimeofday, time, nanosleep, clock_nanosleep.
+// clock_gettime, clock_getres, gettimeofday, time, nanosleep, clock_nanosleep; setting the
+// real-time clock (clock_settime, settimeofday, adjtimex, clock_adjtime: CAP_SYS_TIME). Setting
+// moves the kernel's own clock (ostd::set_realtime_ns), never the host's; the NTP state adjtimex
+// reports is kept and given back, without slewing (an offset is stepped at once).
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <optional>
+
 #include <ostd/mm/io.h>
 #include <ostd/time.h>
 
@@ -14,6 +22,7 @@ namespace services {
 
 using ostd::Errno;
 using ostd::Result;
+using ostd::u32;
 using ostd::u64;
 
 using namespace clk;  // the clock ids
@@ -38,6 +47,15 @@ struct Timeval {
   ostd::i64 sec, usec;
 };
 
+struct Timezone {
+  ostd::i32 minuteswest, dsttime;
+};
+// settimeofday's timezone (sys_tz), reported by gettimeofday.
+Timezone& sys_tz() {
+  static Timezone tz{0, 0};
+  return tz;
+}
+
 Result<long> sys_gettimeofday(Thread& t, const SyscallArgs& a) {
   u64 now = ostd::realtime_ns();
   if (a[0] != 0) {
@@ -45,12 +63,7 @@ Result<long> sys_gettimeofday(Thread& t, const SyscallArgs& a) {
                static_cast<ostd::i64>(now % ostd::kNsPerSec / 1000)};
     TRY(ostd::UserPtr<Timeval>(a[0]).write(t.vm(), tv));
   }
-  if (a[1] != 0) {
-    struct Timezone {
-      ostd::i32 minuteswest, dsttime;
-    };
-    TRY(ostd::UserPtr<Timezone>(a[1]).write(t.vm(), Timezone{0, 0}));
-  }
+  if (a[1] != 0) TRY(ostd::UserPtr<Timezone>(a[1]).write(t.vm(), sys_tz()));
   return 0;
 }
 
@@ -102,6 +115,156 @@ Result<long> sys_clock_nanosleep(Thread& t, const SyscallArgs& a) {
   }
   if (!ostd::checked_add(ostd::monotonic_ns(), ns, deadline)) deadline = ~u64{0};
   return sleep_until(t, deadline, a[3]);
+}
+
+// ---- setting the clock ----
+
+Result<void> may_set_time(Thread& t) {
+  if (!t.process().creds.capable(cap::kSysTime)) return Errno::eperm;
+  return {};
+}
+
+Result<long> sys_clock_settime(Thread& t, const SyscallArgs& a) {
+  const int clock = a.as_int(0);
+  const bool realtime = clock == kRealtime;
+  if (!realtime) {
+    TRY(clock_now(t, clock));  // EINVAL for an unknown clock
+    // CPU-time clocks cannot be set (EPERM, as Linux); the others have no setter.
+    if (clock == kProcessCputime || clock == kThreadCputime || clock < 0) return Errno::eperm;
+    return Errno::einval;
+  }
+  abi::Timespec ts = TRY(ostd::UserPtr<abi::Timespec>(a[1]).read(t.vm()));
+  const u64 ns = TRY(from_timespec(ts));
+  TRY(may_set_time(t));
+  ostd::set_realtime_ns(ns);
+  return 0;
+}
+
+Result<long> sys_settimeofday(Thread& t, const SyscallArgs& a) {
+  std::optional<u64> ns;
+  if (a[0] != 0) {
+    const Timeval tv = TRY(ostd::UserPtr<Timeval>(a[0]).read(t.vm()));
+    if (tv.usec < 0 || tv.usec >= 1000000 || tv.sec < 0) return Errno::einval;
+    ns = static_cast<u64>(tv.sec) * ostd::kNsPerSec + static_cast<u64>(tv.usec) * 1000;
+  }
+  std::optional<Timezone> tz;
+  if (a[1] != 0) {
+    tz = TRY(ostd::UserPtr<Timezone>(a[1]).read(t.vm()));
+    if (tz->minuteswest > 15 * 60 || tz->minuteswest < -15 * 60) return Errno::einval;
+  }
+  TRY(may_set_time(t));
+  if (tz) sys_tz() = *tz;
+  if (ns) ostd::set_realtime_ns(*ns);
+  return 0;
+}
+
+// struct __kernel_timex (adjtimex, clock_adjtime).
+struct Timex {
+  u32 modes;
+  ostd::i32 pad0;
+  ostd::i64 offset, freq, maxerror, esterror;
+  ostd::i32 status;
+  ostd::i32 pad1;
+  ostd::i64 constant, precision, tolerance;
+  ostd::i64 time_sec, time_usec;
+  ostd::i64 tick, ppsfreq, jitter;
+  ostd::i32 shift;
+  ostd::i32 pad2;
+  ostd::i64 stabil, jitcnt, calcnt, errcnt, stbcnt;
+  ostd::i32 tai;
+  std::array<ostd::i32, 11> pad3;
+};
+static_assert(sizeof(Timex) == 208);
+
+constexpr u32 kAdjOffset = 0x0001, kAdjFrequency = 0x0002, kAdjMaxerror = 0x0004, kAdjEsterror = 0x0008,
+              kAdjStatus = 0x0010, kAdjTimeconst = 0x0020, kAdjTai = 0x0080, kAdjSetoffset = 0x0100,
+              kAdjMicro = 0x1000, kAdjNano = 0x2000, kAdjTick = 0x4000, kAdjOffsetSingleshot = 0x8001,
+              kAdjOffsetSsRead = 0xa001;
+constexpr ostd::i32 kStaUnsync = 0x0040, kStaNano = 0x2000;
+constexpr ostd::i32 kStaRonly = 0x0100 | 0x0200 | 0x0400 | 0x0800 | 0x1000 | 0x2000 | 0x4000 | 0x8000;
+constexpr int kTimeOk = 0, kTimeError = 5;
+constexpr ostd::i64 kUserHz = 100, kMaxFreqScaled = 500LL << 16;
+
+// The NTP state adjtimex reports (Linux's defaults for a clock nobody synchronised).
+struct NtpState {
+  ostd::i64 offset = 0, freq = 0, maxerror = 16000000, esterror = 16000000, constant = 2;
+  ostd::i64 tick = 1000000 / kUserHz;
+  ostd::i32 status = kStaUnsync, tai = 0;
+};
+NtpState& ntp() {
+  static NtpState s;
+  return s;
+}
+
+Result<long> do_adjtimex(Thread& t, ostd::Vaddr at) {
+  Timex tx = TRY(ostd::UserPtr<Timex>(at).read(t.vm()));
+  const u32 modes = tx.modes;
+  NtpState& s = ntp();
+  if (modes == kAdjOffsetSsRead) {
+    tx.offset = 0;  // offsets are stepped at once: none is left to slew
+  } else if (modes != 0) {
+    // timekeeping_validate_timex.
+    if ((modes & kAdjOffsetSingleshot) == kAdjOffsetSingleshot && modes != kAdjOffsetSingleshot) {
+      return Errno::einval;
+    }
+    TRY(may_set_time(t));
+    if ((modes & kAdjTick) != 0 && (tx.tick < 900000 / kUserHz || tx.tick > 1100000 / kUserHz)) return Errno::einval;
+    if ((modes & kAdjSetoffset) != 0) {
+      const bool nano = (modes & kAdjNano) != 0;
+      if (tx.time_usec < 0 || tx.time_usec >= (nano ? 1000000000 : 1000000)) return Errno::einval;
+    }
+    if ((modes & kAdjFrequency) != 0 && (tx.freq > INT64_MAX / 1000 || tx.freq < INT64_MIN / 1000)) {
+      return Errno::einval;
+    }
+    if ((modes & kAdjSetoffset) != 0) {
+      const bool nano = (modes & kAdjNano) != 0;
+      const ostd::i64 delta = tx.time_sec * static_cast<ostd::i64>(ostd::kNsPerSec) + tx.time_usec * (nano ? 1 : 1000);
+      ostd::set_realtime_ns(static_cast<u64>(static_cast<ostd::i64>(ostd::realtime_ns()) + delta));
+    }
+    if (modes == kAdjOffsetSingleshot) {
+      // adjtime(3): Linux slews; the offset (microseconds) is stepped at once here.
+      const ostd::i64 old = 0;
+      ostd::set_realtime_ns(static_cast<u64>(static_cast<ostd::i64>(ostd::realtime_ns()) + tx.offset * 1000));
+      tx.offset = old;
+    } else {
+      if ((modes & kAdjStatus) != 0) s.status = (s.status & kStaRonly) | (tx.status & ~kStaRonly);
+      if ((modes & kAdjNano) != 0) s.status |= kStaNano;
+      if ((modes & kAdjMicro) != 0) s.status &= ~kStaNano;
+      if ((modes & kAdjFrequency) != 0) s.freq = std::clamp<ostd::i64>(tx.freq, -kMaxFreqScaled, kMaxFreqScaled);
+      if ((modes & kAdjMaxerror) != 0) s.maxerror = tx.maxerror;
+      if ((modes & kAdjEsterror) != 0) s.esterror = tx.esterror;
+      if ((modes & kAdjTimeconst) != 0) s.constant = tx.constant;
+      if ((modes & kAdjTai) != 0 && tx.constant >= 0) s.tai = static_cast<ostd::i32>(tx.constant);
+      if ((modes & kAdjTick) != 0) s.tick = tx.tick;
+      if ((modes & kAdjOffset) != 0) s.offset = tx.offset;
+    }
+  }
+  if (modes != kAdjOffsetSingleshot && modes != kAdjOffsetSsRead) tx.offset = s.offset;
+  tx.freq = s.freq;
+  tx.maxerror = s.maxerror;
+  tx.esterror = s.esterror;
+  tx.status = s.status;
+  tx.constant = s.constant;
+  tx.precision = 1;
+  tx.tolerance = kMaxFreqScaled;
+  tx.tick = s.tick;
+  tx.tai = s.tai;
+  tx.ppsfreq = tx.jitter = tx.stabil = tx.jitcnt = tx.calcnt = tx.errcnt = tx.stbcnt = 0;
+  tx.shift = 0;
+  const u64 now = ostd::realtime_ns();
+  tx.time_sec = static_cast<ostd::i64>(now / ostd::kNsPerSec);
+  tx.time_usec = static_cast<ostd::i64>(now % ostd::kNsPerSec) / ((s.status & kStaNano) != 0 ? 1 : 1000);
+  TRY(ostd::UserPtr<Timex>(at).write(t.vm(), tx));
+  return (s.status & kStaUnsync) != 0 ? kTimeError : kTimeOk;
+}
+
+Result<long> sys_adjtimex(Thread& t, const SyscallArgs& a) { return do_adjtimex(t, a[0]); }
+
+Result<long> sys_clock_adjtime(Thread& t, const SyscallArgs& a) {
+  const int clock = a.as_int(0);
+  if (clock == kRealtime) return do_adjtimex(t, a[1]);
+  TRY(clock_now(t, clock));  // EINVAL for an unknown clock
+  return Errno::eopnotsupp;
 }
 
 }  // namespace
@@ -169,6 +332,10 @@ void register_time_syscalls(SyscallTable& t) {
   t.set(S::time, &sys_time);
   t.set(S::nanosleep, &sys_nanosleep);
   t.set(S::clock_nanosleep, &sys_clock_nanosleep);
+  t.set(S::clock_settime, &sys_clock_settime);
+  t.set(S::settimeofday, &sys_settimeofday);
+  t.set(S::adjtimex, &sys_adjtimex);
+  t.set(S::clock_adjtime, &sys_clock_adjtime);
 }
 
 ostd::u64 uptime_ns() {

@@ -18,6 +18,10 @@ inline constexpr u64 kNsPerSec = 1000 * 1000 * 1000;
 
 u64 monotonic_ns();
 u64 realtime_ns();
+/// Sets the real-time clock to `ns` since the epoch (clock_settime): realtime_ns() and the clock
+/// page follow it from now on, monotonic_ns() is untouched. The kernel's clock only: the host's
+/// (or the RTC) is never set.
+void set_realtime_ns(u64 ns);
 /// Ticks since boot.
 u64 jiffies();
 /// Configured tick rate (host default 250 Hz, `--hz`).

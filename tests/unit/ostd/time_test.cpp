@@ -257,3 +257,27 @@ TEST(Time, UserClockPageAgreesWithTheKernelClocks) {
 #endif
   });
 }
+
+TEST(Clock, SetRealtimeMovesRealTimeAndTheClockPageOnly) {
+  test::run_in_kernel([] {
+    const u64 hour = 3600 * kNsPerSec;
+    const u64 real0 = realtime_ns(), mono0 = monotonic_ns();
+    set_realtime_ns(real0 + hour);
+    const u64 real1 = realtime_ns(), mono1 = monotonic_ns();
+    EXPECT_GE(real1, real0 + hour);
+    EXPECT_LT(real1, real0 + hour + kNsPerSec);
+    EXPECT_LT(mono1 - mono0, kNsPerSec) << "monotonic time must not jump";
+    // The clock page (what the vDSO reads) carries the same offset.
+    auto page = user_clock_page();
+    ASSERT_TRUE(page.is_ok());
+    const ostd_user_clock c = read_page(page.value());
+    if (c.mode == OSTD_USER_CLOCK_TSC) {
+      const u64 page_real = ostd_user_clock_ns(ostd_rdtsc_ordered(), c.tsc_base, c.ns_base, c.mult) +
+                            static_cast<u64>(c.realtime_offset_ns);
+      EXPECT_GE(page_real + kNsPerSec, real1);
+      EXPECT_LT(page_real, real1 + kNsPerSec);
+    }
+    set_realtime_ns(realtime_ns() - hour);
+    EXPECT_LT(realtime_ns() - real0, 5 * kNsPerSec);
+  });
+}
