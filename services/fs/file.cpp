@@ -8,6 +8,14 @@
 
 namespace services {
 
+abi::Stat anon_inode_stat() {
+  abi::Stat st{};
+  st.st_mode = 0600;
+  st.st_nlink = 1;
+  st.st_blksize = 4096;
+  return st;
+}
+
 using ostd::Errno;
 using ostd::Result;
 using ostd::usize;

@@ -76,6 +76,10 @@ ostd::Result<long> file_seals_fcntl(Thread& self, class File& f, bool add, ostd:
 /// Drops the flock(2) locks held by an open file description (fs/syscalls.cpp).
 void release_flocks(const class File& file);
 
+/// What fstat says of a file with no inode of its own (eventfd, epoll, timerfd, signalfd, pidfd:
+/// Linux's anonymous inode): mode 0600 and no file type.
+abi::Stat anon_inode_stat();
+
 /// Open file descriptions alive in the whole kernel (for leak checks: fuzzing, tests).
 ostd::u64 open_file_count();
 /// Bookkeeping of File's constructor and destructor.

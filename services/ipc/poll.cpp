@@ -336,13 +336,7 @@ class EventFd final : public File {
     return ev;
   }
   ostd::WaitQueue* poll_queue() override { return &queue_; }
-  Result<abi::Stat> stat() override {
-    abi::Stat st{};
-    st.st_mode = 0600;  // anon inode: no file type bits
-    st.st_nlink = 1;
-    st.st_blksize = 4096;
-    return st;
-  }
+  Result<abi::Stat> stat() override { return anon_inode_stat(); }
 
  private:
   static constexpr u64 kMax = 0xfffffffffffffffeull;
@@ -421,13 +415,7 @@ class EpollFile final : public File {
   // Polling an epoll file itself (nesting) is not supported yet: it never reports ready.
   u32 poll_events() override { return 0; }
   ostd::WaitQueue* poll_queue() override { return &queue_; }
-  Result<abi::Stat> stat() override {
-    abi::Stat st{};
-    st.st_mode = 0600;
-    st.st_nlink = 1;
-    st.st_blksize = 4096;
-    return st;
-  }
+  Result<abi::Stat> stat() override { return anon_inode_stat(); }
 
  private:
   std::map<int, Interest> interests_;

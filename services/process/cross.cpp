@@ -24,15 +24,6 @@ using ostd::u64;
 
 namespace {
 
-bool may_access(const Process& me, const Process& target) {
-  if (&me == &target) return true;
-  const Credentials& c = me.creds;
-  const Credentials& tc = target.creds;
-  const bool same = c.uid == tc.uid && c.uid == tc.euid && c.uid == tc.suid && c.gid == tc.gid && c.gid == tc.egid &&
-                    c.gid == tc.sgid;
-  return same || c.capable(cap::kSysPtrace);
-}
-
 // kcmp's answer for two objects: 0 the same, else 1 or 2 by an order of the objects (Linux
 // orders obfuscated pointers; any fixed order will do).
 template <typename T>
@@ -48,7 +39,7 @@ Result<long> sys_kcmp(Thread& t, const SyscallArgs& a) {
   if (!th1 || !th2) return Errno::esrch;
   Process& p1 = th1->process();
   Process& p2 = th2->process();
-  if (!may_access(t.process(), p1) || !may_access(t.process(), p2)) return Errno::eperm;
+  if (!ptrace_may_access(t.process(), p1) || !ptrace_may_access(t.process(), p2)) return Errno::eperm;
   switch (a.as_int(2)) {
     case kFile: {
       if (!p1.fds || !p2.fds) return Errno::ebadf;
@@ -79,7 +70,7 @@ Result<long> process_vm(Thread& t, const SyscallArgs& a, bool write) {
   auto remote = TRY(read_iovec_array(t, a[3], a[4]));
   auto p = pid_table().process(a.as_int(0));
   if (!p || p->state == Process::State::Zombie || p->state == Process::State::Reaped || !p->vm) return Errno::esrch;
-  if (!may_access(t.process(), *p)) return Errno::eperm;
+  if (!ptrace_may_access(t.process(), *p)) return Errno::eperm;
   std::shared_ptr<ostd::VmSpace> rvm = p->vm;
   std::vector<ostd::u8> buf;
   usize done = 0, li = 0, loff = 0;
@@ -120,6 +111,15 @@ Result<long> sys_process_vm_readv(Thread& t, const SyscallArgs& a) { return proc
 Result<long> sys_process_vm_writev(Thread& t, const SyscallArgs& a) { return process_vm(t, a, true); }
 
 }  // namespace
+
+bool ptrace_may_access(const Process& me, const Process& target) {
+  if (&me == &target) return true;
+  const Credentials& c = me.creds;
+  const Credentials& tc = target.creds;
+  const bool same = c.uid == tc.uid && c.uid == tc.euid && c.uid == tc.suid && c.gid == tc.gid && c.gid == tc.egid &&
+                    c.gid == tc.sgid;
+  return same || c.capable(cap::kSysPtrace);
+}
 
 void register_cross_process_syscalls(SyscallTable& t) {
   using S = x86_64::Sysno;

@@ -94,6 +94,9 @@ ostd::Result<int> install_pidfd(Thread& self, const std::shared_ptr<Process>& p,
 /// The process pidfd `fd` refers to, and whether the pidfd is nonblocking (EBADF when fd is
 /// not a pidfd).
 ostd::Result<std::pair<std::shared_ptr<Process>, bool>> pidfd_process(Thread& self, int fd);
+/// ptrace_may_access as far as credentials go: the same process, the same uids and gids all
+/// through, or CAP_SYS_PTRACE (kcmp, process_vm_*, pidfd_getfd, get_robust_list).
+bool ptrace_may_access(const Process& me, const Process& target);
 /// kill(2)'s permission rule (check_kill_permission): may `me` send `sig` to `target`?
 bool may_signal(const Process& me, const Process& target, int sig);
 

@@ -37,13 +37,7 @@ class PidFd final : public File {
     return s == Process::State::Zombie || s == Process::State::Reaped ? kPollIn : 0;
   }
   ostd::WaitQueue* poll_queue() override { return &process_->exited; }
-  Result<abi::Stat> stat() override {
-    abi::Stat st{};
-    st.st_mode = 0600;  // anon inode: no file type bits
-    st.st_nlink = 1;
-    st.st_blksize = 4096;
-    return st;
-  }
+  Result<abi::Stat> stat() override { return anon_inode_stat(); }
 
  private:
   std::shared_ptr<Process> process_;
@@ -86,12 +80,7 @@ Result<long> sys_pidfd_send_signal(Thread& self, const SyscallArgs& a) {
 Result<long> sys_pidfd_getfd(Thread& self, const SyscallArgs& a) {
   if (a.as_u32(2) != 0) return Errno::einval;
   auto p = TRY(pidfd_process(self, a.as_int(0))).first;
-  // ptrace_may_access(PTRACE_MODE_ATTACH_REALCREDS), as far as credentials go.
-  const Credentials& c = self.process().creds;
-  const Credentials& tc = p->creds;
-  const bool same = c.uid == tc.uid && c.uid == tc.euid && c.uid == tc.suid && c.gid == tc.gid &&
-                    c.gid == tc.egid && c.gid == tc.sgid;
-  if (p.get() != &self.process() && !same && !c.capable(cap::kSysPtrace)) return Errno::eperm;
+  if (!ptrace_may_access(self.process(), *p)) return Errno::eperm;
   if (gone(*p) || p->state == Process::State::Zombie || !p->fds) return Errno::esrch;
   auto f = TRY(p->fds->get(a.as_int(1)));
   return TRY(self.process().fds->install(f, true));

@@ -310,14 +310,7 @@ Result<long> sys_ioprio_set(Thread& self, const SyscallArgs& a) {
 
 Result<long> sys_get_robust_list(Thread& self, const SyscallArgs& a) {
   auto t = TRY(target_thread(self, a.as_int(0)));
-  if (t.get() != &self) {
-    // ptrace_may_access(PTRACE_MODE_READ_REALCREDS), as far as credentials go.
-    const Credentials& c = self.process().creds;
-    const Credentials& tc = t->process().creds;
-    bool same = c.uid == tc.uid && c.uid == tc.euid && c.uid == tc.suid && c.gid == tc.gid && c.gid == tc.egid &&
-                c.gid == tc.sgid;
-    if (!same && !c.capable(cap::kSysPtrace)) return Errno::eperm;
-  }
+  if (!ptrace_may_access(self.process(), t->process())) return Errno::eperm;
   constexpr u64 kRobustListHeadSize = 24;
   TRY(ostd::UserPtr<u64>(a[2]).write(self.vm(), kRobustListHeadSize));
   TRY(ostd::UserPtr<u64>(a[1]).write(self.vm(), t->robust_list));

@@ -41,21 +41,16 @@ Result<std::string> read_name(Thread& t, ostd::Vaddr at, long len) {
   return name;
 }
 
-Result<long> sys_sethostname(Thread& t, const SyscallArgs& a) {
+// sethostname (`host`) and setdomainname.
+Result<long> set_name(Thread& t, const SyscallArgs& a, bool host) {
   std::string name = TRY(read_name(t, a[0], static_cast<long>(a[1])));
   UtsNamespace& uts = uts_of(t.process());
   ostd::MutexGuard g(uts.lock);
-  uts.nodename = std::move(name);
+  (host ? uts.nodename : uts.domainname) = std::move(name);
   return 0;
 }
-
-Result<long> sys_setdomainname(Thread& t, const SyscallArgs& a) {
-  std::string name = TRY(read_name(t, a[0], static_cast<long>(a[1])));
-  UtsNamespace& uts = uts_of(t.process());
-  ostd::MutexGuard g(uts.lock);
-  uts.domainname = std::move(name);
-  return 0;
-}
+Result<long> sys_sethostname(Thread& t, const SyscallArgs& a) { return set_name(t, a, true); }
+Result<long> sys_setdomainname(Thread& t, const SyscallArgs& a) { return set_name(t, a, false); }
 
 Result<long> sys_unshare(Thread& t, const SyscallArgs& a) {
   constexpr u64 kSighand = 0x800, kVm = 0x100, kFs = 0x200, kFiles = 0x400, kThread = 0x10000,

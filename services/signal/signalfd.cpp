@@ -166,13 +166,7 @@ class SignalFd final : public File {
     return (process_pending_signals(*owner_).bits & mask_.bits) != 0 ? kPollIn : 0;
   }
   ostd::WaitQueue* poll_queue() override { return &owner_->signalfd_wq; }
-  Result<abi::Stat> stat() override {
-    abi::Stat st{};
-    st.st_mode = 0600;  // anon inode: no file type bits
-    st.st_nlink = 1;
-    st.st_blksize = 4096;
-    return st;
-  }
+  Result<abi::Stat> stat() override { return anon_inode_stat(); }
 
  private:
   // The process whose signals poll() looks at (Linux: the poller's; the same process in

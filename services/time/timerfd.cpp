@@ -75,13 +75,7 @@ class TimerFd final : public File {
   }
   u32 poll_events() override { return ticks_ != 0 ? kPollIn : 0; }
   ostd::WaitQueue* poll_queue() override { return &queue_; }
-  Result<abi::Stat> stat() override {
-    abi::Stat st{};
-    st.st_mode = 0600;  // anon inode: no file type bits
-    st.st_nlink = 1;
-    st.st_blksize = 4096;
-    return st;
-  }
+  Result<abi::Stat> stat() override { return anon_inode_stat(); }
 
  private:
   // Interrupt context.

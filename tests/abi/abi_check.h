@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int abi_failures;
@@ -27,6 +28,23 @@ static int abi_failures;
   } while (0)
 
 #define ABI_DONE() (fflush(stdout), abi_failures)
+
+/* Sleeps `ms` milliseconds, across signals. */
+static inline void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+  while (nanosleep(&ts, &ts) != 0) {
+  }
+}
+
+/* Runs code() in a child; returns its exit status (100 + the signal that killed it). */
+static inline int child_status(int (*code)(void)) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) _exit(code());
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st);
+}
 
 /* Runs fn in a child; returns the signal that killed it (0 if it exited). */
 static inline int killed_by(void (*fn)(void)) {

@@ -37,11 +37,6 @@ static int pidfd_send_signal(int fd, int sig, siginfo_t* info, unsigned flags) {
 }
 static long clone3(struct clone_args* a, size_t size) { return syscall(SYS_clone3, a, size); }
 
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-  while (nanosleep(&ts, &ts) != 0) {
-  }
-}
 
 static pid_t child_sleeping(void) {
   fflush(stdout);

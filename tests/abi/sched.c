@@ -40,15 +40,6 @@ static int getprio(pid_t pid) {
   return syscall(SYS_sched_getparam, pid, &p) == 0 ? p.sched_priority : -1;
 }
 
-/* Runs a child that exits with code(); returns its exit status. */
-static int child_status(int (*code)(void)) {
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid == 0) _exit(code());
-  int st = 0;
-  waitpid(pid, &st, 0);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st);
-}
 static int child_policy(void) { return getsched(0) * 10 + (getprio(0) == 5 ? 1 : 0); }
 static int child_ioprio(void) { return syscall(SYS_ioprio_get, 1, 0) == ((2 << 13) | 3) ? 0 : 1; }
 static int child_pgrp_best(void) {

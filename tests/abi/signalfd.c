@@ -15,11 +15,6 @@
 
 #include "abi_check.h"
 
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-  while (nanosleep(&ts, &ts) != 0) {
-  }
-}
 
 static int sigqueueinfo(pid_t pid, int sig, siginfo_t* si) { return syscall(SYS_rt_sigqueueinfo, pid, sig, si); }
 

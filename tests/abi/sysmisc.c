@@ -43,14 +43,6 @@ static long kcmp(pid_t a, pid_t b, int type, unsigned long x, unsigned long y) {
   return syscall(SYS_kcmp, a, b, type, x, y);
 }
 
-static int child_status(int (*code)(void)) {
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid == 0) _exit(code());
-  int st = 0;
-  waitpid(pid, &st, 0);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st);
-}
 
 static char before[65];
 

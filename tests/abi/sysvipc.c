@@ -39,11 +39,6 @@ struct msgbuf64 {
  * namespace and may run at once. */
 static key_t run_key(int n) { return (key_t)(0x5a000000 | ((getpid() & 0xfffff) << 4) | n); }
 
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-  while (nanosleep(&ts, &ts) != 0) {
-  }
-}
 
 static int in_proc(const char* file, int id) {
   char buf[8192] = {0}, want[32];

@@ -24,11 +24,6 @@ static uint64_t now_ns(clockid_t c) {
   return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-  while (nanosleep(&ts, &ts) != 0) {
-  }
-}
 
 /* Waits up to `ms` for one of `sig`; returns the signal (or -1) and fills *si. */
 static int wait_sig(int sig, siginfo_t* si, long ms) {
