@@ -136,6 +136,8 @@ class File : public std::enable_shared_from_this<File> {
   bool readable() const { return (flags_ & kOAccMode) != kOWrOnly; }
   bool writable() const { return (flags_ & kOAccMode) != kORdOnly; }
   bool nonblocking() const { return (flags_ & kONonblock) != 0; }
+  /// Opened with O_PATH: no I/O through it (EBADF).
+  bool is_opath() const { return (flags_ & kOPath) != 0; }
   /// Whether any descriptor (in any table) refers to this description.
   bool has_descriptors() const { return fd_refs_ > 0; }
 

@@ -48,13 +48,9 @@ Result<long> sys_memfd_create(Thread& t, const SyscallArgs& a) {
   if ((flags & ~(kMfdCloexec | kMfdAllowSealing | kMfdHugetlb)) != 0) return Errno::einval;
   if ((flags & kMfdHugetlb) != 0) return Errno::einval;  // no huge pages to back it
   // The name: at most 249 bytes before its NUL.
-  std::string name;
-  for (u64 i = 0;; ++i) {
-    if (i > kMfdNameMax) return Errno::einval;
-    const ostd::u8 c = TRY(ostd::UserPtr<ostd::u8>(a[0] + i).read(t.vm()));
-    if (c == 0) break;
-    name.push_back(static_cast<char>(c));
-  }
+  auto read = t.vm().read_cstring(a[0], kMfdNameMax);
+  if (read.is_error()) return read.error() == Errno::enametoolong ? Errno::einval : read.error();
+  const std::string name = read.release_value();
   MemfdFs& m = memfd_fs();
   std::shared_ptr<Inode> inode;
   {

@@ -38,7 +38,6 @@ constexpr u32 kSpliceMove = 1, kSpliceNonblock = 2, kSpliceMore = 4, kSpliceGift
 constexpr u32 kSpliceAll = kSpliceMove | kSpliceNonblock | kSpliceMore | kSpliceGift;
 constexpr int kSeekSet = 0, kSeekCur = 1;
 
-bool is_opath(const File& f) { return (f.status_flags() & kOPath) != 0; }
 
 u32 file_type(File& f) {
   auto st = f.stat();
@@ -79,7 +78,7 @@ Result<long> sys_splice(Thread& t, const SyscallArgs& a) {
   if ((flags & ~kSpliceAll) != 0) return Errno::einval;
   auto in = TRY(t.process().fds->get(a.as_int(0)));
   auto out = TRY(t.process().fds->get(a.as_int(2)));
-  if (is_opath(*in) || is_opath(*out) || !in->readable() || !out->writable()) return Errno::ebadf;
+  if (in->is_opath() || out->is_opath() || !in->readable() || !out->writable()) return Errno::ebadf;
   auto ipipe = in->pipe();
   auto opipe = out->pipe();
   bool nonblock = (flags & kSpliceNonblock) != 0;
@@ -128,7 +127,7 @@ Result<long> sys_tee(Thread& t, const SyscallArgs& a) {
   if (len == 0) return 0;
   auto in = TRY(t.process().fds->get(a.as_int(0)));
   auto out = TRY(t.process().fds->get(a.as_int(1)));
-  if (is_opath(*in) || is_opath(*out) || !in->readable() || !out->writable()) return Errno::ebadf;
+  if (in->is_opath() || out->is_opath() || !in->readable() || !out->writable()) return Errno::ebadf;
   auto ipipe = in->pipe();
   auto opipe = out->pipe();
   if (!ipipe || !opipe || ipipe == opipe) return Errno::einval;
@@ -143,7 +142,7 @@ Result<long> sys_vmsplice(Thread& t, const SyscallArgs& a) {
   if (a[2] > kIovMax) return Errno::einval;
   auto iov = TRY(read_iovec_array(t, a[1], a[2]));
   const bool to_pipe = f->writable();
-  if (is_opath(*f) || (!to_pipe && !f->readable())) return Errno::ebadf;
+  if (f->is_opath() || (!to_pipe && !f->readable())) return Errno::ebadf;
   auto pipe = f->pipe();
   if (!pipe) return Errno::ebadf;
   const bool nonblock = (flags & kSpliceNonblock) != 0 || f->nonblocking();
@@ -188,7 +187,7 @@ Result<long> sys_copy_file_range(Thread& t, const SyscallArgs& a) {
   std::optional<i64> pos_in, pos_out;
   if (off_in != 0) pos_in = TRY(ostd::UserPtr<i64>(off_in).read(t.vm()));
   if (off_out != 0) pos_out = TRY(ostd::UserPtr<i64>(off_out).read(t.vm()));
-  if (is_opath(*in) || is_opath(*out)) return Errno::ebadf;
+  if (in->is_opath() || out->is_opath()) return Errno::ebadf;
   const u32 tin = file_type(*in), tout = file_type(*out);
   if (tin == abi::kSIfdir || tout == abi::kSIfdir) return Errno::eisdir;
   if (tin != abi::kSIfreg || tout != abi::kSIfreg) return Errno::einval;

@@ -48,12 +48,11 @@ const Credentials& creds_of(Thread& t) { return t.process().creds; }
 
 Result<std::shared_ptr<File>> get_file(Thread& t, int fd) { return t.process().fds->get(fd); }
 
-bool is_opath(const File& f) { return (f.status_flags() & kOPath) != 0; }
 
 // ---- read / write ----
 
 Result<usize> do_read(Thread& t, File& f, Vaddr buf, usize len, std::optional<u64> off) {
-  if (is_opath(f) || !f.readable()) return Errno::ebadf;
+  if (f.is_opath() || !f.readable()) return Errno::ebadf;
   len = std::min(len, kMaxRw);
   auto w = ostd::VmWriter::from_user(t.vm(), buf, len);
   if (off) return f.read_at(t, *off, w);
@@ -61,7 +60,7 @@ Result<usize> do_read(Thread& t, File& f, Vaddr buf, usize len, std::optional<u6
 }
 
 Result<usize> do_write(Thread& t, File& f, Vaddr buf, usize len, std::optional<u64> off) {
-  if (is_opath(f) || !f.writable()) return Errno::ebadf;
+  if (f.is_opath() || !f.writable()) return Errno::ebadf;
   len = std::min(len, kMaxRw);
   auto r = ostd::VmReader::from_user(t.vm(), buf, len);
   if (off) return f.write_at(t, *off, r);
@@ -144,7 +143,7 @@ Result<long> gathered_write(Thread& t, File& f, const std::vector<Iovec>& iov, s
 Result<long> do_readv(Thread& t, int fd, Vaddr iov_addr, int count, std::optional<u64> off, bool write) {
   auto f = TRY(get_file(t, fd));
   auto iov = TRY(read_iovecs(t, iov_addr, count));
-  if (is_opath(*f) || (write ? !f->writable() : !f->readable())) return Errno::ebadf;
+  if (f->is_opath() || (write ? !f->writable() : !f->readable())) return Errno::ebadf;
   usize nonempty = 0;
   for (const auto& v : iov) nonempty += v.len != 0 ? 1 : 0;
   if (write && nonempty > 1) return gathered_write(t, *f, iov, off);
@@ -191,7 +190,7 @@ Result<long> do_rw2(Thread& t, const SyscallArgs& a, bool write) {
   const u32 flags = a.as_u32(5);
   if (pos < -1) return Errno::einval;
   auto f = TRY(get_file(t, a.as_int(0)));
-  if (is_opath(*f) || (write ? !f->writable() : !f->readable())) return Errno::ebadf;
+  if (f->is_opath() || (write ? !f->writable() : !f->readable())) return Errno::ebadf;
   if ((flags & ~(kRwfHipri | kRwfDsync | kRwfSync | kRwfNowait | kRwfAppend)) != 0) return Errno::eopnotsupp;
   auto st = TRY(f->stat());
   const bool regular = (st.st_mode & abi::kSIfmt) == abi::kSIfreg;
@@ -214,14 +213,14 @@ Result<long> sys_pwritev2(Thread& t, const SyscallArgs& a) { return do_rw2(t, a,
 
 Result<long> sys_lseek(Thread& t, const SyscallArgs& a) {
   auto f = TRY(get_file(t, a.as_int(0)));
-  if (is_opath(*f)) return Errno::ebadf;
+  if (f->is_opath()) return Errno::ebadf;
   return static_cast<long>(TRY(f->seek(static_cast<ostd::i64>(a[1]), a.as_int(2))));
 }
 
 Result<long> sys_sendfile(Thread& t, const SyscallArgs& a) {
   auto out = TRY(get_file(t, a.as_int(0)));
   auto in = TRY(get_file(t, a.as_int(1)));
-  if (!in->readable() || !out->writable() || is_opath(*in) || is_opath(*out)) return Errno::ebadf;
+  if (!in->readable() || !out->writable() || in->is_opath() || out->is_opath()) return Errno::ebadf;
   if ((out->status_flags() & kOAppend) != 0) return Errno::einval;
   ostd::UserPtr<ostd::i64> offp(a[2]);
   std::optional<u64> off;
@@ -527,7 +526,7 @@ Result<long> sys_fcntl(Thread& t, const SyscallArgs& a) {
     case kSetfd: TRY(fds.set_cloexec(fd, (a[2] & 1) != 0)); return 0;
     case kGetfl: return static_cast<long>(f->status_flags());
     case kSetfl: {
-      if (is_opath(*f)) return Errno::ebadf;
+      if (f->is_opath()) return Errno::ebadf;
       constexpr u32 kChangeable = kOAppend | kONonblock | kODirect | kONoatime | 020000 /* O_ASYNC */;
       u32 nf = (f->status_flags() & ~kChangeable) | (a.as_u32(2) & kChangeable);
       f->set_status_flags(nf);
@@ -536,12 +535,12 @@ Result<long> sys_fcntl(Thread& t, const SyscallArgs& a) {
     case kGetlk:
     case kSetlk:
     case kSetlkw:
-      if (is_opath(*f)) return Errno::ebadf;
+      if (f->is_opath()) return Errno::ebadf;
       return do_record_lock(t, *f, cmd, a[2]);
     case kOfdGetlk:
     case kOfdSetlk:
     case kOfdSetlkw:
-      if (is_opath(*f)) return Errno::ebadf;
+      if (f->is_opath()) return Errno::ebadf;
       return do_record_lock(t, *f, cmd - kOfdGetlk + kGetlk, a[2]);
     case kSetown:
     case kSetsig:
@@ -595,7 +594,7 @@ Result<long> sys_flock(Thread& t, const SyscallArgs& a) {
   u32 op = a.as_u32(1) & ~kLockNb;
   bool nonblock = (a.as_u32(1) & kLockNb) != 0;
   if (op != kLockSh && op != kLockEx && op != kLockUn) return Errno::einval;
-  if (is_opath(*f)) return Errno::ebadf;
+  if (f->is_opath()) return Errno::ebadf;
   auto d = f->dentry();
   if (!d) return 0;  // pipes and anonymous files: nothing to lock against
   u64 dev = d->inode()->dev(), ino = d->inode()->ino();
@@ -619,7 +618,7 @@ Result<long> sys_ioctl(Thread& t, const SyscallArgs& a) {
   constexpr u32 kFioclex = 0x5451, kFionclex = 0x5450, kFionbio = 0x5421, kFioasync = 0x5452;
   int fd = a.as_int(0);
   auto f = TRY(get_file(t, fd));
-  if (is_opath(*f)) return Errno::ebadf;
+  if (f->is_opath()) return Errno::ebadf;
   u32 cmd = a.as_u32(1);
   switch (cmd) {
     case kFioclex: TRY(t.process().fds->set_cloexec(fd, true)); return 0;
@@ -747,7 +746,7 @@ Result<long> sys_statx(Thread& t, const SyscallArgs& a) {
 
 Result<long> sys_getdents64(Thread& t, const SyscallArgs& a) {
   auto f = TRY(get_file(t, a.as_int(0)));
-  if (is_opath(*f)) return Errno::ebadf;
+  if (f->is_opath()) return Errno::ebadf;
   usize count = std::min<u64>(a.as_u32(2), kMaxRw);
   auto w = ostd::VmWriter::from_user(t.vm(), a[1], count);
   return static_cast<long>(TRY(f->getdents(t, w)));
@@ -758,7 +757,7 @@ Result<long> sys_getdents64(Thread& t, const SyscallArgs& a) {
 // its type in its last byte).
 Result<long> sys_getdents(Thread& t, const SyscallArgs& a) {
   auto f = TRY(get_file(t, a.as_int(0)));
-  if (is_opath(*f)) return Errno::ebadf;
+  if (f->is_opath()) return Errno::ebadf;
   std::vector<ostd::u8> buf(std::min<usize>(a.as_u32(2), 65536));
   auto w = ostd::VmWriter::from_kernel(buf);
   const usize n = TRY(f->getdents(t, w));
@@ -1010,7 +1009,7 @@ Result<long> sys_chmod(Thread& t, const SyscallArgs& a) { return do_chmod(t, kAt
 Result<long> sys_fchmodat(Thread& t, const SyscallArgs& a) { return do_chmod(t, a.as_int(0), a[1], a.as_u32(2), 0); }
 Result<long> sys_fchmod(Thread& t, const SyscallArgs& a) {
   auto f = TRY(get_file(t, a.as_int(0)));
-  if (is_opath(*f)) return Errno::ebadf;
+  if (f->is_opath()) return Errno::ebadf;
   auto d = f->dentry();
   if (!d) return 0;
   return apply_chmod(t, *d->inode(), a.as_u32(1));
@@ -1051,7 +1050,7 @@ Result<long> sys_fchownat(Thread& t, const SyscallArgs& a) {
 }
 Result<long> sys_fchown(Thread& t, const SyscallArgs& a) {
   auto f = TRY(get_file(t, a.as_int(0)));
-  if (is_opath(*f)) return Errno::ebadf;
+  if (f->is_opath()) return Errno::ebadf;
   if (auto d = f->dentry()) return apply_chown(t, *d->inode(), a.as_u32(1), a.as_u32(2));
   return 0;
 }
@@ -1071,14 +1070,14 @@ Result<long> sys_ftruncate(Thread& t, const SyscallArgs& a) {
   auto len = static_cast<ostd::i64>(a[1]);
   if (len < 0) return Errno::einval;
   auto f = TRY(get_file(t, a.as_int(0)));
-  if (is_opath(*f)) return Errno::ebadf;
+  if (f->is_opath()) return Errno::ebadf;
   TRY(f->truncate(static_cast<u64>(len)));
   return 0;
 }
 
 Result<long> sys_fsync(Thread& t, const SyscallArgs& a) {
   auto f = TRY(get_file(t, a.as_int(0)));
-  if (is_opath(*f)) return Errno::ebadf;
+  if (f->is_opath()) return Errno::ebadf;
   return 0;
 }
 Result<long> sys_sync(Thread&, const SyscallArgs&) { return 0; }
@@ -1097,7 +1096,7 @@ Result<long> sys_fadvise64(Thread& t, const SyscallArgs& a) {
 // readahead: every file's pages are already in memory; what is checked is Linux's.
 Result<long> sys_readahead(Thread& t, const SyscallArgs& a) {
   auto f = TRY(get_file(t, a.as_int(0)));
-  if (is_opath(*f) || !f->readable()) return Errno::ebadf;
+  if (f->is_opath() || !f->readable()) return Errno::ebadf;
   auto st = TRY(f->stat());
   if ((st.st_mode & abi::kSIfmt) != abi::kSIfreg) return Errno::einval;
   return 0;
@@ -1113,7 +1112,7 @@ Result<long> sys_sync_file_range(Thread& t, const SyscallArgs& a) {
     return Errno::einval;
   }
   auto f = TRY(get_file(t, a.as_int(0)));
-  if (is_opath(*f)) return Errno::ebadf;
+  if (f->is_opath()) return Errno::ebadf;
   auto st = TRY(f->stat());
   const u32 type = st.st_mode & abi::kSIfmt;
   if (type != abi::kSIfreg && type != abi::kSIfblk && type != abi::kSIfdir && type != abi::kSIflnk) {
@@ -1133,7 +1132,7 @@ Result<long> sys_fallocate(Thread& t, const SyscallArgs& a) {
   if ((mode & (kPunchHole | kZeroRange)) == (kPunchHole | kZeroRange)) return Errno::eopnotsupp;
   if ((mode & kPunchHole) != 0 && (mode & kKeepSize) == 0) return Errno::eopnotsupp;
   auto f = TRY(get_file(t, a.as_int(0)));
-  if (is_opath(*f) || !f->writable()) return Errno::ebadf;
+  if (f->is_opath() || !f->writable()) return Errno::ebadf;
   auto st = TRY(f->stat());
   const u32 type = st.st_mode & abi::kSIfmt;
   if (type == abi::kSIfifo) return Errno::espipe;

@@ -70,7 +70,7 @@ Result<std::shared_ptr<Inode>> inode_at(Thread& t, Vaddr path_addr, bool follow)
 // The inode behind fd; nullptr for a file with no inode of a file system (a pipe, a socket).
 Result<std::shared_ptr<Inode>> inode_of_fd(Thread& t, int fd) {
   auto f = TRY(t.process().fds->get(fd));
-  if ((f->status_flags() & kOPath) != 0) return Errno::ebadf;
+  if (f->is_opath()) return Errno::ebadf;
   auto d = f->dentry();
   return d ? d->inode() : nullptr;
 }

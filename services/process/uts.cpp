@@ -34,11 +34,9 @@ constexpr u64 kNewUtsLen = 64;
 Result<std::string> read_name(Thread& t, ostd::Vaddr at, long len) {
   if (!t.process().creds.capable(cap::kSysAdmin)) return Errno::eperm;
   if (len < 0 || static_cast<u64>(len) > kNewUtsLen) return Errno::einval;
-  std::string name(static_cast<ostd::usize>(len), '\0');
   std::vector<ostd::u8> raw(static_cast<ostd::usize>(len));
   TRY(t.vm().read_bytes(at, raw));
-  for (ostd::usize i = 0; i < raw.size(); ++i) name[i] = static_cast<char>(raw[i]);
-  return name;
+  return std::string(raw.begin(), raw.end());
 }
 
 // sethostname (`host`) and setdomainname.

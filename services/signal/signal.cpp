@@ -593,7 +593,6 @@ Result<long> sys_pause(Thread& t, const SyscallArgs&) {
   return Errno::erestartnohand;
 }
 
-std::optional<std::pair<int, SigInfo>> dequeue_from(Thread& t, SigSet set) { return take_signal(t, set); }
 
 Result<long> sys_rt_sigtimedwait(Thread& t, const SyscallArgs& a) {
   if (a[3] != sizeof(SigSet)) return Errno::einval;
@@ -606,7 +605,7 @@ Result<long> sys_rt_sigtimedwait(Thread& t, const SyscallArgs& a) {
     if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000) return Errno::einval;
     timeout = static_cast<ostd::u64>(ts.tv_sec) * 1000000000 + static_cast<ostd::u64>(ts.tv_nsec);
   }
-  auto got = dequeue_from(t, set);
+  auto got = take_signal(t, set);
   if (!got) {
     if (timeout && *timeout == 0) return Errno::eagain;
     // While waiting, the signals of `set` are unblocked so that they wake us (as Linux does).
@@ -617,7 +616,7 @@ Result<long> sys_rt_sigtimedwait(Thread& t, const SyscallArgs& a) {
     auto w = t.wait_interruptible(wq, [] { return false; }, timeout);
     t.sigmask = saved;
     t.real_blocked = SigSet{};
-    got = dequeue_from(t, set);
+    got = take_signal(t, set);
     if (!got) return w.is_error() && w.error() == Errno::etimedout ? Errno::eagain : Errno::eintr;
   }
   if (a[1] != 0) TRY(ostd::UserPtr<SigInfo>(a[1]).write(t.vm(), got->second));
