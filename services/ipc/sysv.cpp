@@ -845,22 +845,17 @@ Result<long> sys_shmctl(Thread& t, const SyscallArgs& a) {
 }  // namespace
 
 void sysv_shutdown() {
-  {
-    SemState& s = sems();
-    ostd::MutexGuard g(s.table.lock);
-    std::vector<int> ids;
-    for (auto& [id, obj] : s.table.objects()) ids.push_back(id);
-    for (int id : ids) s.table.remove(id);
-    s.undo.clear();
-  }
   auto drop_all = [](auto& tab) {
     ostd::MutexGuard g(tab.lock);
     std::vector<int> ids;
     for (auto& [id, obj] : tab.objects()) ids.push_back(id);
     for (int id : ids) tab.remove(id);
   };
+  drop_all(sems().table);
   drop_all(msgs());
   drop_all(shms());
+  ostd::MutexGuard g(sems().table.lock);
+  sems().undo.clear();
 }
 
 void sysv_exit(Process& p) {

@@ -191,12 +191,7 @@ Result<long> sys_clone3(Thread& self, const SyscallArgs& a) {
   const u64 size = a[1];
   if (size > ostd::kPageSize) return Errno::e2big;
   if (size < kSizeVer0) return Errno::einval;
-  std::array<ostd::u8, sizeof(CloneArgs)> raw{};
-  TRY(self.vm().read_bytes(a[0], std::span<ostd::u8>(raw).first(std::min<u64>(size, sizeof(CloneArgs)))));
-  for (u64 off = sizeof(CloneArgs); off < size; ++off) {
-    if (TRY(ostd::UserPtr<ostd::u8>(a[0] + off).read(self.vm())) != 0) return Errno::e2big;
-  }
-  const CloneArgs args = ostd::load_from<CloneArgs>(std::span<const ostd::u8>(raw), 0).value();
+  const CloneArgs args = TRY(read_sized_struct<CloneArgs>(self.vm(), a[0], size));
   if (args.set_tid_size > 1 || (args.set_tid == 0 && args.set_tid_size > 0) ||
       (args.set_tid != 0 && args.set_tid_size == 0)) {
     return Errno::einval;  // one pid namespace: at most one level

@@ -1,11 +1,14 @@
 // services/process/internal.h — functions shared by the process, signal and syscall code.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <ostd/bytes.h>
 #include <ostd/error.h>
 #include <ostd/user_mode.h>
 
@@ -87,6 +90,26 @@ ostd::u64 cpu_timer_budget_ns(const Process& p);
 /// A new thread's scheduling policy, priority and I/O priority from its creator (with
 /// SCHED_RESET_ON_FORK: back to SCHED_OTHER, and a negative nice to 0).
 void inherit_scheduling(const Thread& parent, Thread& child);
+
+/// copy_struct_from_user: a structure of which the caller gives `size` bytes (an older caller
+/// fewer, a newer one more). Bytes past sizeof(T) must be zero (E2BIG; checked first, as
+/// Linux does), missing ones read as zero. The caller bounds `size` (at most a page).
+template <typename T>
+ostd::Result<T> read_sized_struct(ostd::VmSpace& vm, ostd::Vaddr at, ostd::u64 size) {
+  for (ostd::u64 off = sizeof(T); off < size;) {
+    std::array<ostd::u8, 256> chunk{};
+    const ostd::usize want = std::min<ostd::u64>(chunk.size(), size - off);
+    const ostd::usize got = TRY(vm.read_bytes_partial(at + off, std::span<ostd::u8>(chunk).first(want)));
+    if (std::ranges::any_of(std::span<const ostd::u8>(chunk).first(got), [](ostd::u8 b) { return b != 0; })) {
+      return ostd::Errno::e2big;
+    }
+    if (got < want) return ostd::Errno::efault;
+    off += got;
+  }
+  std::array<ostd::u8, sizeof(T)> raw{};
+  TRY(vm.read_bytes(at, std::span<ostd::u8>(raw).first(std::min<ostd::u64>(size, sizeof(T)))));
+  return ostd::load_from<T>(std::span<const ostd::u8>(raw), 0).value();
+}
 
 /// Installs a pidfd for p (pidfd_open, CLONE_PIDFD), close-on-exec; `flags` may hold
 /// O_NONBLOCK.

@@ -168,16 +168,11 @@ Result<SchedAttr> read_attr(Thread& self, ostd::Vaddr at) {
     TRY(ostd::UserPtr<u32>(at).write(self.vm(), static_cast<u32>(sizeof(SchedAttr))));
     return Errno::e2big;
   }
-  for (u64 off = sizeof(SchedAttr); off < size; ++off) {
-    if (TRY(ostd::UserPtr<ostd::u8>(at + off).read(self.vm())) != 0) {
-      TRY(ostd::UserPtr<u32>(at).write(self.vm(), static_cast<u32>(sizeof(SchedAttr))));
-      return Errno::e2big;
-    }
+  auto read = read_sized_struct<SchedAttr>(self.vm(), at, size);
+  if (read.is_error() && read.error() == Errno::e2big) {
+    TRY(ostd::UserPtr<u32>(at).write(self.vm(), static_cast<u32>(sizeof(SchedAttr))));
   }
-  SchedAttr attr{};
-  std::array<ostd::u8, sizeof(SchedAttr)> raw{};
-  TRY(self.vm().read_bytes(at, std::span<ostd::u8>(raw).first(std::min<u64>(size, sizeof(SchedAttr)))));
-  attr = ostd::load_from<SchedAttr>(std::span<const ostd::u8>(raw), 0).value();
+  SchedAttr attr = TRY(std::move(read));
   attr.size = size;
   return attr;
 }

@@ -55,4 +55,18 @@ inline ostd::u64 saturating_add(ostd::u64 a, ostd::u64 b) {
   return ostd::checked_add(a, b, r) ? r : ~ostd::u64{0};
 }
 
+/// A periodic timer that expired `late` ns ago: how many expirations that makes (the periods it
+/// missed, plus this one) and how far its deadline moves to the next one in the future
+/// (saturating at ~0, a time that never comes).
+struct PeriodStep {
+  ostd::u64 expirations;
+  ostd::u64 advance;
+};
+inline PeriodStep step_period(ostd::u64 late, ostd::u64 interval) {
+  const ostd::u64 n = saturating_add(late / interval, 1);
+  ostd::u64 advance = 0;
+  if (!ostd::checked_mul(n, interval, advance)) advance = ~ostd::u64{0};
+  return {n, advance};
+}
+
 }  // namespace services

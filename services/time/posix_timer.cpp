@@ -105,11 +105,9 @@ void expire(int id, PosixTimer& tm, u64 late, std::vector<Firing>& out) {
   if (tm.interval == 0) {
     tm.deadline = 0;
   } else {
-    missed = late / tm.interval;
-    u64 step = saturating_add(missed, 1);
-    u64 advance = 0;
-    if (!ostd::checked_mul(step, tm.interval, advance)) advance = ~u64{0};
-    tm.deadline = tm.kind == Kind::Wall ? saturating_add(tm.deadline, advance) : advance - late;
+    const PeriodStep step = step_period(late, tm.interval);
+    missed = step.expirations - 1;
+    tm.deadline = tm.kind == Kind::Wall ? saturating_add(tm.deadline, step.advance) : step.advance - late;
   }
   if (tm.notify == kSigevNone) return;
   auto add = [](int& n, u64 k) {
@@ -206,8 +204,10 @@ Result<long> sys_timer_create(Thread& t, const SyscallArgs& a) {
     default: {
       CpuClock c = TRY(cpu_clock_of(t, clock));
       // Only the caller's own process and threads (Linux lets a process time others; not yet).
-      if (c.thread ? pid_table().thread(c.id) == nullptr || &pid_table().thread(c.id)->process() != &t.process()
-                   : c.id != t.process().pid()) {
+      if (c.thread) {
+        auto th = pid_table().thread(c.id);
+        if (!th || &th->process() != &t.process()) return Errno::einval;
+      } else if (c.id != t.process().pid()) {
         return Errno::einval;
       }
       tm.kind = c.thread ? Kind::ThreadCpu : Kind::ProcessCpu;

@@ -88,11 +88,9 @@ class TimerFd final : public File {
       if (interval_ == 0) {
         deadline_ = 0;
       } else {
-        const u64 missed = now > deadline_ ? (now - deadline_) / interval_ : 0;
-        n = saturating_add(missed, 1);
-        u64 advance = 0;
-        if (!ostd::checked_mul(n, interval_, advance)) advance = ~u64{0};
-        deadline_ = saturating_add(deadline_, advance);
+        const PeriodStep step = step_period(now > deadline_ ? now - deadline_ : 0, interval_);
+        n = step.expirations;
+        deadline_ = saturating_add(deadline_, step.advance);
         if (deadline_ != ~u64{0}) timer_.arm_at(deadline_);
       }
       ticks_ = saturating_add(ticks_, n);
