@@ -94,7 +94,7 @@ Result<int> FdTable::install(std::shared_ptr<File> file, bool cloexec, int min_f
   return Errno::emfile;
 }
 
-Result<int> FdTable::install_at(int fd, std::shared_ptr<File> file, bool cloexec) {
+Result<int> FdTable::install_at(int fd, std::shared_ptr<File> file, bool cloexec, const Process* closer) {
   std::shared_ptr<File> old;
   {
     auto g = lock_.lock();
@@ -105,18 +105,19 @@ Result<int> FdTable::install_at(int fd, std::shared_ptr<File> file, bool cloexec
     acquire(*file);
     entries_[i] = Entry{std::move(file), cloexec};
   }
-  if (old) release(std::move(old));
+  if (old) release(std::move(old), closer);
   return fd;
 }
 
-void FdTable::release(std::shared_ptr<File> file) {
+void FdTable::release(std::shared_ptr<File> file, const Process* closer) {
+  if (closer != nullptr) file->flush(*closer);
   if (--file->fd_refs_ == 0) {
     release_flocks(*file);
     file->on_last_close();
   }
 }
 
-Result<void> FdTable::close(int fd) {
+Result<void> FdTable::close(int fd, const Process* closer) {
   std::shared_ptr<File> old;
   {
     auto g = lock_.lock();
@@ -126,7 +127,7 @@ Result<void> FdTable::close(int fd) {
     old = std::move(entries_[static_cast<usize>(fd)].file);
     entries_[static_cast<usize>(fd)] = Entry{};
   }
-  release(std::move(old));
+  release(std::move(old), closer);
   return {};
 }
 
@@ -147,7 +148,7 @@ Result<void> FdTable::set_cloexec(int fd, bool on) {
   return {};
 }
 
-void FdTable::close_on_exec() {
+void FdTable::close_on_exec(const Process* closer) {
   std::vector<std::shared_ptr<File>> closed;
   {
     auto g = lock_.lock();
@@ -158,10 +159,10 @@ void FdTable::close_on_exec() {
       }
     }
   }
-  for (auto& f : closed) release(std::move(f));
+  for (auto& f : closed) release(std::move(f), closer);
 }
 
-void FdTable::close_range(int first, int last, bool only_set_cloexec) {
+void FdTable::close_range(int first, int last, bool only_set_cloexec, const Process* closer) {
   std::vector<std::shared_ptr<File>> closed;
   {
     auto g = lock_.lock();
@@ -177,7 +178,7 @@ void FdTable::close_range(int first, int last, bool only_set_cloexec) {
       }
     }
   }
-  for (auto& f : closed) release(std::move(f));
+  for (auto& f : closed) release(std::move(f), closer);
 }
 
 std::shared_ptr<FdTable> FdTable::clone() const {
@@ -200,7 +201,7 @@ std::vector<int> FdTable::open_fds() const {
   return fds;
 }
 
-void FdTable::close_all() {
+void FdTable::close_all(const Process* closer) {
   std::vector<std::shared_ptr<File>> closed;
   {
     auto g = lock_.lock();
@@ -209,7 +210,7 @@ void FdTable::close_all() {
     }
     entries_.clear();
   }
-  for (auto& f : closed) release(std::move(f));
+  for (auto& f : closed) release(std::move(f), closer);
 }
 
 }  // namespace services

@@ -17,6 +17,7 @@
 namespace services {
 
 class Thread;
+class Process;
 class Dentry;
 class Socket;
 class Pipe;
@@ -124,6 +125,10 @@ class File : public std::enable_shared_from_this<File> {
   virtual ostd::Result<void> finish_open(Thread& self) { return {}; }
   /// Called when the last descriptor referring to this description is closed.
   virtual void on_last_close() {}
+  /// Called on every close of a descriptor referring to this description, with the process
+  /// that closes it when known (Linux's flush: a message queue drops that process's
+  /// notification).
+  virtual void flush(const Process& /*closer*/) {}
   /// The socket this file is (the socket calls' ENOTSOCK otherwise).
   virtual Socket* socket() { return nullptr; }
   /// The pipe this file is an end of (a pipe or FIFO), for splice, tee and vmsplice.
@@ -184,28 +189,29 @@ class FdTable {
   /// limit.
   ostd::Result<int> install(std::shared_ptr<File> file, bool cloexec, int min_fd = 0);
   /// Installs at exactly `fd`, closing what was there (dup2/dup3).
-  ostd::Result<int> install_at(int fd, std::shared_ptr<File> file, bool cloexec);
-  ostd::Result<void> close(int fd);
+  /// `closer` in these calls: the process closing descriptors, for File::flush.
+  ostd::Result<int> install_at(int fd, std::shared_ptr<File> file, bool cloexec, const Process* closer = nullptr);
+  ostd::Result<void> close(int fd, const Process* closer = nullptr);
   ostd::Result<bool> cloexec(int fd) const;
   ostd::Result<void> set_cloexec(int fd, bool on);
   /// Closes every close-on-exec descriptor (execve).
-  void close_on_exec();
+  void close_on_exec(const Process* closer = nullptr);
   /// Closes [first, last] (close_range).
-  void close_range(int first, int last, bool only_set_cloexec);
+  void close_range(int first, int last, bool only_set_cloexec, const Process* closer = nullptr);
   /// A copy for fork (same open file descriptions).
   std::shared_ptr<FdTable> clone() const;
   int limit() const { return limit_; }
   void set_limit(int l) { limit_ = l; }
   /// Open descriptor numbers, ascending (for /proc/<pid>/fd).
   std::vector<int> open_fds() const;
-  void close_all();
+  void close_all(const Process* closer = nullptr);
 
  private:
   struct Entry {
     std::shared_ptr<File> file;
     bool cloexec = false;
   };
-  static void release(std::shared_ptr<File> file);
+  static void release(std::shared_ptr<File> file, const Process* closer);
   static void acquire(File& file) { ++file.fd_refs_; }
   mutable ostd::Mutex lock_;
   std::vector<Entry> entries_;

@@ -8,6 +8,7 @@
 
 #include "device/devices.h"
 #include "fs/file.h"
+#include "fs/notify.h"
 #include "fs/pipe.h"
 #include "fs/vfs.h"
 #include "process/process.h"
@@ -293,6 +294,7 @@ Result<long> do_open(Thread& t, int dirfd, Vaddr path_addr, u32 flags, u32 mode)
       u32 perm = mode & 07777 & ~t.process().fs->umask;
       auto inode = TRY(pn.parent->inode()->create(pn.name, abi::kSIfreg | perm, 0));
       set_new_owner(*inode, *pn.parent->inode(), creds_of(t));
+      fsnotify_name(*pn.parent->inode(), pn.name, *inode, kInCreate);
       created = true;
       d = std::make_shared<Dentry>(pn.parent, pn.name, std::move(inode));
     } else {
@@ -321,9 +323,13 @@ Result<long> do_open(Thread& t, int dirfd, Vaddr path_addr, u32 flags, u32 mode)
       u32 want = (acc != kOWrOnly ? kMayRead : 0u) | (acc != kORdOnly || (flags & kOTrunc) != 0 ? kMayWrite : 0u);
       TRY(inode_permission(creds_of(t), *inode, want));
     }
-    if ((flags & kOTrunc) != 0 && inode->is_regular() && acc != kORdOnly) TRY(inode->truncate(0));
     file = TRY(open_dentry(d, fflags));
     TRY(file->finish_open(t));
+    if (inode->is_regular() || inode->is_dir()) fsnotify(*d, kInOpen);
+    if ((flags & kOTrunc) != 0 && inode->is_regular() && acc != kORdOnly) {
+      TRY(inode->truncate(0));
+      fsnotify(*d, kInModify);
+    }
   }
   int fd = TRY(t.process().fds->install(std::move(file), (flags & kOCloexec) != 0));
   return fd;
@@ -338,7 +344,7 @@ Result<long> sys_creat(Thread& t, const SyscallArgs& a) {
 }
 
 Result<long> sys_close(Thread& t, const SyscallArgs& a) {
-  TRY(t.process().fds->close(a.as_int(0)));
+  TRY(t.process().fds->close(a.as_int(0), &t.process()));
   return 0;
 }
 
@@ -349,7 +355,7 @@ Result<long> sys_close_range(Thread& t, const SyscallArgs& a) {
   int lo = static_cast<int>(std::min<u32>(first, std::numeric_limits<int>::max()));
   int hi = static_cast<int>(std::min<u32>(last, std::numeric_limits<int>::max()));
   if ((flags & kUnshare) != 0) t.process().fds = t.process().fds->clone();
-  t.process().fds->close_range(lo, hi, (flags & kCloexec) != 0);
+  t.process().fds->close_range(lo, hi, (flags & kCloexec) != 0, &t.process());
   return 0;
 }
 
@@ -363,7 +369,7 @@ Result<long> sys_dup2(Thread& t, const SyscallArgs& a) {
   auto f = TRY(get_file(t, oldfd));
   if (oldfd == newfd) return newfd;
   if (newfd < 0 || newfd >= t.process().fds->limit()) return Errno::ebadf;
-  return TRY(t.process().fds->install_at(newfd, std::move(f), false));
+  return TRY(t.process().fds->install_at(newfd, std::move(f), false, &t.process()));
 }
 
 Result<long> sys_dup3(Thread& t, const SyscallArgs& a) {
@@ -373,7 +379,7 @@ Result<long> sys_dup3(Thread& t, const SyscallArgs& a) {
   if (oldfd == newfd) return Errno::einval;
   auto f = TRY(get_file(t, oldfd));
   if (newfd < 0 || newfd >= t.process().fds->limit()) return Errno::ebadf;
-  return TRY(t.process().fds->install_at(newfd, std::move(f), (flags & kOCloexec) != 0));
+  return TRY(t.process().fds->install_at(newfd, std::move(f), (flags & kOCloexec) != 0, &t.process()));
 }
 
 // Advisory record locks (fcntl F_SETLK/F_GETLK) and flock: per inode, per owner process.
@@ -795,6 +801,7 @@ Result<long> do_mknod(Thread& t, int dirfd, Vaddr path_addr, u32 mode, u64 dev) 
   u32 perm = mode & 07777 & ~t.process().fs->umask;
   auto inode = TRY(pn.parent->inode()->create(pn.name, type | perm, dev));
   set_new_owner(*inode, *pn.parent->inode(), creds_of(t));
+  fsnotify_name(*pn.parent->inode(), pn.name, *inode, kInCreate);
   return 0;
 }
 
@@ -813,6 +820,7 @@ Result<long> do_mkdir(Thread& t, int dirfd, Vaddr path_addr, u32 mode) {
   u32 perm = mode & 01777 & ~t.process().fs->umask;
   auto inode = TRY(pn.parent->inode()->create(pn.name, abi::kSIfdir | perm, 0));
   set_new_owner(*inode, *pn.parent->inode(), creds_of(t));
+  fsnotify_name(*pn.parent->inode(), pn.name, *inode, kInCreate);
   return 0;
 }
 Result<long> sys_mkdir(Thread& t, const SyscallArgs& a) { return do_mkdir(t, kAtFdcwd, a[0], a.as_u32(1)); }
@@ -839,6 +847,8 @@ Result<long> do_rmdir(Thread& t, int dirfd, const std::string& path) {
   auto victim = TRY(pn.parent->inode()->lookup(pn.name));
   TRY(may_delete_from(creds_of(t), *pn.parent->inode(), *victim));
   TRY(pn.parent->inode()->rmdir(pn.name));
+  fsnotify_unlinked(*victim);
+  fsnotify_name(*pn.parent->inode(), pn.name, *victim, kInDelete);
   return 0;
 }
 
@@ -853,6 +863,9 @@ Result<long> do_unlink(Thread& t, int dirfd, const std::string& path) {
   auto victim = TRY(pn.parent->inode()->lookup(pn.name));
   TRY(may_delete_from(creds_of(t), *pn.parent->inode(), *victim));
   TRY(pn.parent->inode()->unlink(pn.name));
+  fsnotify_inode(*victim, kInAttrib);
+  if (victim->nlink == 0) fsnotify_unlinked(*victim);
+  fsnotify_name(*pn.parent->inode(), pn.name, *victim, kInDelete);
   return 0;
 }
 
@@ -913,6 +926,12 @@ Result<long> do_rename(Thread& t, int olddirfd, Vaddr oldp, int newdirfd, Vaddr 
     }
   }
   TRY(from.parent->inode()->rename(from.name, *to.parent->inode(), to.name));
+  const u32 cookie = fsnotify_cookie();
+  fsnotify_name(*from.parent->inode(), from.name, *src, kInMovedFrom, cookie);
+  fsnotify_name(*to.parent->inode(), to.name, *src, kInMovedTo, cookie);
+  if (dst.is_ok()) fsnotify_inode(*dst.value(), kInAttrib);
+  fsnotify_inode(*src, kInMoveSelf);
+  if (dst.is_ok() && (dst.value()->is_dir() || dst.value()->nlink == 0)) fsnotify_unlinked(*dst.value());
   return 0;
 }
 
@@ -943,6 +962,8 @@ Result<long> do_link(Thread& t, int olddirfd, Vaddr oldp, int newdirfd, Vaddr ne
   TRY(may_create_in(creds_of(t), *to.parent->inode()));
   TRY(may_link(creds_of(t), *src->inode()));
   TRY(to.parent->inode()->link(to.name, src->inode()));
+  fsnotify_inode(*src->inode(), kInAttrib);
+  fsnotify_name(*to.parent->inode(), to.name, *src->inode(), kInCreate);
   return 0;
 }
 Result<long> sys_link(Thread& t, const SyscallArgs& a) { return do_link(t, kAtFdcwd, a[0], kAtFdcwd, a[1], 0); }
@@ -961,6 +982,7 @@ Result<long> do_symlink(Thread& t, Vaddr targetp, int newdirfd, Vaddr linkp) {
   TRY(may_create_in(creds_of(t), *to.parent->inode()));
   auto inode = TRY(to.parent->inode()->symlink(to.name, target));
   set_new_owner(*inode, *to.parent->inode(), creds_of(t));
+  fsnotify_name(*to.parent->inode(), to.name, *inode, kInCreate);
   return 0;
 }
 Result<long> sys_symlink(Thread& t, const SyscallArgs& a) { return do_symlink(t, a[0], kAtFdcwd, a[1]); }
@@ -1003,7 +1025,9 @@ Result<long> do_chmod(Thread& t, int dirfd, Vaddr pathp, u32 mode, u32 flags) {
   std::string path = TRY(read_path(t, pathp));
   auto d = TRY(resolve_at(t, dirfd, path, flags));
   if (d->inode()->is_symlink()) return Errno::eopnotsupp;
-  return apply_chmod(t, *d->inode(), mode);
+  TRY(apply_chmod(t, *d->inode(), mode));
+  fsnotify(*d, kInAttrib);
+  return 0;
 }
 Result<long> sys_chmod(Thread& t, const SyscallArgs& a) { return do_chmod(t, kAtFdcwd, a[0], a.as_u32(1), 0); }
 Result<long> sys_fchmodat(Thread& t, const SyscallArgs& a) { return do_chmod(t, a.as_int(0), a[1], a.as_u32(2), 0); }
@@ -1012,7 +1036,9 @@ Result<long> sys_fchmod(Thread& t, const SyscallArgs& a) {
   if (f->is_opath()) return Errno::ebadf;
   auto d = f->dentry();
   if (!d) return 0;
-  return apply_chmod(t, *d->inode(), a.as_u32(1));
+  TRY(apply_chmod(t, *d->inode(), a.as_u32(1)));
+  fsnotify(*d, kInAttrib);
+  return 0;
 }
 
 // chown: changing the owner needs CAP_CHOWN; the owner may change the group to one of its own.
@@ -1039,7 +1065,9 @@ Result<long> do_chown(Thread& t, int dirfd, Vaddr pathp, u32 uid, u32 gid, u32 f
   if ((flags & ~(kAtSymlinkNofollow | kAtEmptyPath)) != 0) return Errno::einval;
   std::string path = TRY(read_path(t, pathp));
   auto d = TRY(resolve_at(t, dirfd, path, flags));
-  return apply_chown(t, *d->inode(), uid, gid);
+  TRY(apply_chown(t, *d->inode(), uid, gid));
+  if (uid != 0xffffffffu || gid != 0xffffffffu) fsnotify(*d, kInAttrib);
+  return 0;
 }
 Result<long> sys_chown(Thread& t, const SyscallArgs& a) { return do_chown(t, kAtFdcwd, a[0], a.as_u32(1), a.as_u32(2), 0); }
 Result<long> sys_lchown(Thread& t, const SyscallArgs& a) {
@@ -1051,7 +1079,10 @@ Result<long> sys_fchownat(Thread& t, const SyscallArgs& a) {
 Result<long> sys_fchown(Thread& t, const SyscallArgs& a) {
   auto f = TRY(get_file(t, a.as_int(0)));
   if (f->is_opath()) return Errno::ebadf;
-  if (auto d = f->dentry()) return apply_chown(t, *d->inode(), a.as_u32(1), a.as_u32(2));
+  if (auto d = f->dentry()) {
+    TRY(apply_chown(t, *d->inode(), a.as_u32(1), a.as_u32(2)));
+    if (a.as_u32(1) != 0xffffffffu || a.as_u32(2) != 0xffffffffu) fsnotify(*d, kInAttrib);
+  }
   return 0;
 }
 
@@ -1064,6 +1095,7 @@ Result<long> sys_truncate(Thread& t, const SyscallArgs& a) {
   if (!d->inode()->is_regular()) return Errno::einval;
   TRY(inode_permission(creds_of(t), *d->inode(), kMayWrite));
   TRY(d->inode()->truncate(static_cast<u64>(len)));
+  fsnotify(*d, kInModify);
   return 0;
 }
 Result<long> sys_ftruncate(Thread& t, const SyscallArgs& a) {
@@ -1156,12 +1188,14 @@ Result<long> sys_fallocate(Thread& t, const SyscallArgs& a) {
       at += TRY(inode.write_at(at, r));
     }
     inode.touch_mtime();
+    fsnotify(*d, kInModify);
     return 0;
   }
   if ((mode & kKeepSize) == 0 && end > size) {
     TRY(inode.truncate(end));
     inode.touch_mtime();
   }
+  fsnotify(*d, kInModify);
   return 0;
 }
 
@@ -1217,17 +1251,17 @@ Result<long> sys_utimensat(Thread& t, const SyscallArgs& a) {
       }
     }
   }
-  std::shared_ptr<Inode> inode;
+  std::shared_ptr<Dentry> d;
   if (a[1] == 0) {
     // futimens: the file itself.
     auto f = TRY(get_file(t, a.as_int(0)));
-    auto d = f->dentry();
+    d = f->dentry();
     if (!d) return 0;
-    inode = d->inode();
   } else {
     std::string path = TRY(read_path(t, a[1]));
-    inode = TRY(resolve_at(t, a.as_int(0), path, flags))->inode();
+    d = TRY(resolve_at(t, a.as_int(0), path, flags));
   }
+  const auto& inode = d->inode();
   bool omit_both = !now && times[0].tv_nsec == kUtimeOmit && times[1].tv_nsec == kUtimeOmit;
   if (omit_both) return 0;
   bool to_now = now || ((times[0].tv_nsec == kUtimeNow || times[0].tv_nsec == kUtimeOmit) &&
@@ -1241,22 +1275,26 @@ Result<long> sys_utimensat(Thread& t, const SyscallArgs& a) {
     if (times[1].tv_nsec != kUtimeOmit) inode->mtime = times[1].tv_nsec == kUtimeNow ? cur : times[1];
   }
   inode->ctime = cur;
+  // Linux's fsnotify_change: both times are an attribute change, one alone an access or a
+  // modification.
+  const bool set_a = now || times[0].tv_nsec != kUtimeOmit, set_m = now || times[1].tv_nsec != kUtimeOmit;
+  fsnotify(*d, set_a && set_m ? kInAttrib : set_a ? kInAccess : kInModify);
   return 0;
 }
 
 // utimes, futimesat and utime: times in microseconds (or seconds), checked before the path is
 // looked up; no times means now. futimesat with no path sets the times of dirfd's file.
 Result<long> do_utimes(Thread& t, int dirfd, Vaddr pathp, std::optional<std::array<abi::Timespec, 2>> times) {
-  std::shared_ptr<Inode> inode;
+  std::shared_ptr<Dentry> d;
   if (pathp == 0 && dirfd != kAtFdcwd) {
     auto f = TRY(get_file(t, dirfd));
-    auto d = f->dentry();
+    d = f->dentry();
     if (!d) return 0;
-    inode = d->inode();
   } else {
     std::string path = TRY(read_path(t, pathp));
-    inode = TRY(resolve_at(t, dirfd, path, 0))->inode();
+    d = TRY(resolve_at(t, dirfd, path, 0));
   }
+  const auto& inode = d->inode();
   TRY(may_set_times(t, *inode, times.has_value()));
   abi::Timespec cur = now_timespec();
   if (!times) {
@@ -1266,6 +1304,7 @@ Result<long> do_utimes(Thread& t, int dirfd, Vaddr pathp, std::optional<std::arr
     inode->mtime = (*times)[1];
   }
   inode->ctime = cur;
+  fsnotify(*d, kInAttrib);
   return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include "device/tty.h"
 #include "fs/cpio.h"
+#include "fs/notify.h"
 #include "process/process.h"
 
 #include <ostd/enforce.h>
@@ -208,12 +209,13 @@ u64 fs_magic_of_dev(u64 dev) {
   return 0;
 }
 
-std::vector<std::string> filesystem_types() { return {"tmpfs", "ramfs", "proc", "devtmpfs"}; }
+std::vector<std::string> filesystem_types() { return {"tmpfs", "ramfs", "proc", "devtmpfs", "mqueue"}; }
 
 Result<std::shared_ptr<FileSystem>> make_filesystem(std::string_view type) {
   if (type == "tmpfs" || type == "ramfs") return make_ramfs();
   if (type == "proc") return make_procfs();
   if (type == "devtmpfs") return make_devfs();
+  if (type == "mqueue") return mqueue_filesystem();
   return Errno::enodev;
 }
 
@@ -373,6 +375,11 @@ Result<std::shared_ptr<File>> open_dentry(const std::shared_ptr<Dentry>& d, u32 
 
 InodeFile::InodeFile(std::shared_ptr<Dentry> d, u32 flags) : dentry_(std::move(d)) {
   set_status_flags(flags);
+  inode()->open_files.fetch_add(1);
+}
+
+InodeFile::~InodeFile() {
+  if (inode()->open_files.fetch_sub(1) == 1 && inode()->unlinked) fsnotify_removed(*inode());
 }
 
 Result<usize> InodeFile::read(Thread&, ostd::VmWriter& out) {
@@ -381,6 +388,7 @@ Result<usize> InodeFile::read(Thread&, ostd::VmWriter& out) {
   usize n = TRY(inode()->read_at(pos_, out));
   pos_ += n;
   inode()->atime = now_timespec();
+  if (n > 0) fsnotify(*dentry_, kInAccess);
   return n;
 }
 
@@ -390,19 +398,24 @@ Result<usize> InodeFile::write(Thread&, ostd::VmReader& in) {
   if ((status_flags() & kOAppend) != 0) pos_ = inode()->size();
   usize n = TRY(inode()->write_at(pos_, in));
   pos_ += n;
+  if (n > 0) fsnotify(*dentry_, kInModify);
   return n;
 }
 
 Result<usize> InodeFile::read_at(Thread&, u64 offset, ostd::VmWriter& out) {
   if (inode()->is_dir()) return Errno::eisdir;
-  return inode()->read_at(offset, out);
+  usize n = TRY(inode()->read_at(offset, out));
+  if (n > 0) fsnotify(*dentry_, kInAccess);
+  return n;
 }
 
 Result<usize> InodeFile::write_at(Thread&, u64 offset, ostd::VmReader& in) {
   if (inode()->is_dir()) return Errno::eisdir;
   // Linux: pwrite on an O_APPEND file appends.
   if ((status_flags() & kOAppend) != 0) offset = inode()->size();
-  return inode()->write_at(offset, in);
+  usize n = TRY(inode()->write_at(offset, in));
+  if (n > 0) fsnotify(*dentry_, kInModify);
+  return n;
 }
 
 Result<ostd::i64> InodeFile::seek(ostd::i64 offset, int whence) {
@@ -469,13 +482,20 @@ Result<usize> InodeFile::getdents(Thread&, ostd::VmWriter& out) {
     written += reclen;
     ++pos_;
   }
+  fsnotify(*dentry_, kInAccess);
   return written;
 }
 
 Result<void> InodeFile::truncate(u64 length) {
   if (!inode()->is_regular()) return Errno::einval;
   if (!writable()) return Errno::einval;
-  return inode()->truncate(length);
+  TRY(inode()->truncate(length));
+  fsnotify(*dentry_, kInModify);
+  return {};
+}
+
+void InodeFile::on_last_close() {
+  if (!is_opath()) fsnotify(*dentry_, writable() ? kInCloseWrite : kInCloseNowrite);
 }
 
 Result<abi::Stat> DeviceFile::stat() { return dentry_->inode()->stat(); }

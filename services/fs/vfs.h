@@ -8,6 +8,7 @@
 // mount points. Mounts are kept in one table keyed by the mounted-on dentry's path.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -95,6 +96,14 @@ class Inode : public std::enable_shared_from_this<Inode> {
   /// File seals (F_ADD_SEALS): tmpfs files have them (F_SEAL_SEAL from the start, so only a
   /// memfd made with MFD_ALLOW_SEALING takes more); nullopt for files that cannot be sealed.
   std::optional<ostd::u32> seals;
+  /// inotify watches on this inode (fs/inotify.cpp keeps them): the event hooks of fs/notify.h
+  /// look no further while it is zero.
+  std::atomic<ostd::u32> notify_watchers{0};
+  /// Open files of this inode (InodeFile), and whether its last name is gone: the watches hear
+  /// IN_DELETE_SELF when both hold, at the unlink or at the last close after it (Linux's final
+  /// dput of the dentry).
+  std::atomic<ostd::u32> open_files{0};
+  bool unlinked = false;
   abi::Timespec atime{}, mtime{}, ctime{};
   void touch_mtime();
   void touch_ctime();
@@ -215,6 +224,9 @@ void release_record_locks(ostd::i32 pid);
 /// The file system type names known to mount(2) (for /proc/filesystems).
 std::vector<std::string> filesystem_types();
 ostd::Result<std::shared_ptr<FileSystem>> make_filesystem(std::string_view type);
+/// The mqueue file system of POSIX message queues (ipc/mqueue.cpp): one for the whole kernel,
+/// as Linux has one per IPC namespace; every mount shows it.
+std::shared_ptr<FileSystem> mqueue_filesystem();
 
 // ---- permissions (fs/permission.cpp) ----
 inline constexpr ostd::u32 kMayExec = 1, kMayWrite = 2, kMayRead = 4;
@@ -288,6 +300,11 @@ std::shared_ptr<FileSystem> make_procfs();
 class InodeFile : public File {
  public:
   InodeFile(std::shared_ptr<Dentry> d, ostd::u32 flags);
+  InodeFile(const InodeFile&) = delete;
+  InodeFile& operator=(const InodeFile&) = delete;
+  InodeFile(InodeFile&&) = delete;
+  InodeFile& operator=(InodeFile&&) = delete;
+  ~InodeFile() override;
   ostd::Result<ostd::usize> read(Thread& self, ostd::VmWriter& out) override;
   ostd::Result<ostd::usize> write(Thread& self, ostd::VmReader& in) override;
   ostd::Result<ostd::usize> read_at(Thread& self, ostd::u64 offset, ostd::VmWriter& out) override;
@@ -296,6 +313,7 @@ class InodeFile : public File {
   ostd::Result<abi::Stat> stat() override;
   ostd::Result<ostd::usize> getdents(Thread& self, ostd::VmWriter& out) override;
   ostd::Result<void> truncate(ostd::u64 length) override;
+  void on_last_close() override;
   ostd::u32 poll_events() override { return kPollIn | kPollOut; }
   std::shared_ptr<Dentry> dentry() const override { return dentry_; }
   const std::shared_ptr<Inode>& inode() const { return dentry_->inode(); }

@@ -11,6 +11,7 @@
 #include <ostd/mm/io.h>
 
 #include "fs/file.h"
+#include "fs/notify.h"
 #include "fs/vfs.h"
 #include "process/internal.h"
 #include "syscall/table.h"
@@ -109,7 +110,9 @@ Result<long> do_setxattr(Thread& t, const SyscallArgs& a, bool by_fd, bool follo
   std::vector<u8> value(size);
   if (size > 0) TRY(t.vm().read_bytes(a[2], value));
   auto inode = by_fd ? TRY(inode_of_fd(t, a.as_int(0))) : TRY(inode_at(t, a[0], follow));
-  return set(inode, name, std::move(value), flags);
+  TRY(set(inode, name, std::move(value), flags));
+  fsnotify_inode(*inode, kInAttrib);
+  return 0;
 }
 
 Result<long> do_getxattr(Thread& t, const SyscallArgs& a, bool by_fd, bool follow) {
@@ -146,11 +149,13 @@ Result<long> do_removexattr(Thread& t, const SyscallArgs& a, bool by_fd, bool fo
   auto inode = by_fd ? TRY(inode_of_fd(t, a.as_int(0))) : TRY(inode_at(t, a[0], follow));
   if (!user_namespace_allowed(inode, name)) return Errno::eperm;
   if (!inode || !inode->keeps_xattrs()) return Errno::eopnotsupp;
-  return inode->xattrs().with([&](auto& attrs) -> Result<long> {
+  TRY(inode->xattrs().with([&](auto& attrs) -> Result<long> {
     if (attrs.erase(name) == 0) return Errno::enodata;
     inode->touch_ctime();
     return 0;
-  });
+  }));
+  fsnotify_inode(*inode, kInAttrib);
+  return 0;
 }
 
 Result<long> sys_setxattr(Thread& t, const SyscallArgs& a) { return do_setxattr(t, a, false, true); }

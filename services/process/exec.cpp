@@ -406,7 +406,7 @@ Result<void> exec_program(Thread& self, const std::string& path, std::vector<std
   Program prog = TRY(find_program(*p.fs, p, path, std::move(argv)));
   // The credentials the new program runs with (set-user-ID, set-group-ID, capabilities).
   Credentials creds = p.creds;
-  bool secure = apply_exec_credentials(creds, prog.mode, prog.uid, prog.gid, false);
+  bool secure = apply_exec_credentials(creds, prog.mode, prog.uid, prog.gid, self.no_new_privs);
   StackImage stack;
   NewImage img = TRY(retry_after_address_space_releases(
       [&] { return build_image(prog, envp, creds, secure, randomizes(p), stack); }));
@@ -421,7 +421,7 @@ Result<void> exec_program(Thread& self, const std::string& path, std::vector<std
   // The old image goes in a task of its own once this thread runs the new one.
   release_address_space(std::exchange(p.mm, img.mm), std::exchange(p.vm, img.vm));
   self.start(std::make_unique<ostd::UserMode>(std::move(user)));
-  p.fds->close_on_exec();
+  p.fds->close_on_exec(&p);
   delete_posix_timers(p);  // ITIMER_REAL and alarm stay armed, POSIX timers go (as Linux)
   {
     // Handlers reset to the default, ignored signals stay ignored; a table shared by

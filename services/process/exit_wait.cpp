@@ -31,7 +31,7 @@ void release_resources(Process& p) {
   delete_posix_timers(p);
   sysv_exit(p);
   // A table shared by CLONE_FILES stays open for the other sharers.
-  if (p.fds && p.fds.use_count() == 1) p.fds->close_all();
+  if (p.fds && p.fds.use_count() == 1) p.fds->close_all(&p);
   p.fds.reset();
   release_record_locks(p.pid());
   p.fs.reset();

@@ -216,7 +216,8 @@ Result<long> sys_times(Thread& t, const SyscallArgs& a) {
 
 Result<long> sys_prctl(Thread& t, const SyscallArgs& a) {
   constexpr int kSetName = 15, kGetName = 16, kSetPdeathsig = 1, kGetPdeathsig = 2,
-                kGetDumpable = 3, kSetDumpable = 4, kSetNoNewPrivs = 38, kGetNoNewPrivs = 39;
+                kGetDumpable = 3, kSetDumpable = 4, kSetNoNewPrivs = 38, kGetNoNewPrivs = 39,
+                kGetSeccomp = 21, kSetSeccomp = 22;
   switch (a.as_int(0)) {
     case kSetName: {
       auto name = t.vm().read_cstring(a[1], 4096);
@@ -245,7 +246,15 @@ Result<long> sys_prctl(Thread& t, const SyscallArgs& a) {
       if (a[1] > 1) return Errno::einval;
       return 0;
     case kSetNoNewPrivs:
-    case kGetNoNewPrivs: return 0;
+      // Only ever set, by a thread for itself and what it starts (execve cannot gain privileges).
+      if (a[1] != 1 || a[2] != 0 || a[3] != 0 || a[4] != 0) return Errno::einval;
+      t.no_new_privs = true;
+      return 0;
+    case kGetNoNewPrivs:
+      if (a[1] != 0 || a[2] != 0 || a[3] != 0 || a[4] != 0) return Errno::einval;
+      return t.no_new_privs ? 1 : 0;
+    case kGetSeccomp: return prctl_seccomp(t, false, 0, 0);
+    case kSetSeccomp: return prctl_seccomp(t, true, a[1], a[2]);
     default: return credential_prctl(t, a.as_int(0), a[1], a[2]);
   }
 }

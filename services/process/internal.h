@@ -88,8 +88,16 @@ void account_cpu_time(Thread& t, ostd::u64 user_ns, ostd::u64 sys_ns);
 ostd::u64 cpu_timer_budget_ns(const Process& p);
 
 /// A new thread's scheduling policy, priority and I/O priority from its creator (with
-/// SCHED_RESET_ON_FORK: back to SCHED_OTHER, and a negative nice to 0).
+/// SCHED_RESET_ON_FORK: back to SCHED_OTHER, and a negative nice to 0); also its seccomp
+/// filters and no_new_privs.
 void inherit_scheduling(const Thread& parent, Thread& child);
+
+/// The seccomp answer to system call `nr` of a thread in seccomp mode (process/seccomp.cpp):
+/// nullopt runs the call; a value skips it and is its return register (an errno, or after a
+/// kill or a trap the signal to come).
+std::optional<long> seccomp_verdict(Thread& t, ostd::u64 nr, const struct SyscallArgs& args);
+/// prctl PR_GET_SECCOMP (`set` false) and PR_SET_SECCOMP (mode, filter program).
+ostd::Result<long> prctl_seccomp(Thread& t, bool set, ostd::u64 mode, ostd::u64 arg);
 
 /// copy_struct_from_user: a structure of which the caller gives `size` bytes (an older caller
 /// fewer, a newer one more). Bytes past sizeof(T) must be zero (E2BIG; checked first, as

@@ -120,6 +120,11 @@ class Thread : public std::enable_shared_from_this<Thread> {
   int ioprio = 0;
   /// set_mempolicy's policy (inherited by clone).
   MemPolicy mempolicy;
+  /// seccomp: 0 off, 1 strict, 2 filter, and the newest filter of the chain (process/seccomp.cpp);
+  /// with no_new_privs (prctl), inherited by clone and kept across execve.
+  ostd::u8 seccomp_mode = 0;
+  std::shared_ptr<const struct SeccompFilter> seccomp_filter;
+  bool no_new_privs = false;
   bool exiting = false;
   /// This thread's CPU time so far (CLOCK_THREAD_CPUTIME_ID): user mode, and the kernel's work
   /// for it.

@@ -317,6 +317,9 @@ Result<long> sys_get_robust_list(Thread& self, const SyscallArgs& a) {
 void inherit_scheduling(const Thread& parent, Thread& child) {
   child.ioprio = parent.ioprio;
   child.mempolicy = parent.mempolicy;
+  child.seccomp_mode = parent.seccomp_mode;
+  child.seccomp_filter = parent.seccomp_filter;
+  child.no_new_privs = parent.no_new_privs;
   if (!parent.sched_reset_on_fork) {
     child.sched_policy = parent.sched_policy;
     child.sched_priority = parent.sched_priority;

@@ -49,6 +49,12 @@ void dispatch_syscall(Thread& t) {
   SyscallArgs args{ctx.syscall_args()};
   t.in_syscall = true;
   t.syscall_nr = nr;
+  if (t.seccomp_mode != 0) [[unlikely]] {
+    if (auto skip = seccomp_verdict(t, nr, args)) {
+      t.context().set_syscall_ret(static_cast<ostd::u64>(*skip));
+      return;
+    }
+  }
   SyscallHandler h = syscall_table().get(nr);
   if (h == nullptr) [[unlikely]] {
     if (find_refusal(nr)) {

@@ -30,6 +30,9 @@ SyscallTable& syscall_table() {
     register_itimer_syscalls(t);
     register_posix_timer_syscalls(t);
     register_signalfd_syscalls(t);
+    register_inotify_syscalls(t);
+    register_seccomp_syscalls(t);
+    register_mqueue_syscalls(t);
     register_sched_syscalls(t);
     register_splice_syscalls(t);
     register_pidfd_syscalls(t);
