@@ -67,6 +67,10 @@ struct Event {
 class InotifyFile final : public File {
  public:
   explicit InotifyFile(u32 flags) { set_status_flags(kORdOnly | flags); }
+  InotifyFile(const InotifyFile&) = delete;
+  InotifyFile& operator=(const InotifyFile&) = delete;
+  InotifyFile(InotifyFile&&) = delete;
+  InotifyFile& operator=(InotifyFile&&) = delete;
   ~InotifyFile() override;
 
   void push(Event ev) {

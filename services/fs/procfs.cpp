@@ -22,6 +22,7 @@
 #include "net/socket.h"
 #include "process/internal.h"
 #include "process/process.h"
+#include "process/ptrace.h"
 #include "vm/memory_map.h"
 
 #include <ostd/enforce.h>
@@ -178,7 +179,7 @@ u64 boot_ns() { return ostd::monotonic_ns() - uptime_ns(); }
 
 char state_letter(const Process& p) {
   switch (p.state) {
-    case Process::State::Running: return 'S';
+    case Process::State::Running: return in_trace_stop(p) ? 't' : 'S';
     case Process::State::Stopped: return 'T';
     case Process::State::Zombie: return 'Z';
     case Process::State::Reaped: return 'X';
@@ -225,6 +226,7 @@ Result<std::string> gen_status(ostd::i32 pid) {
   auto parent = parent_of(*p);
   const char* state = p->state == Process::State::Zombie    ? "Z (zombie)"
                       : p->state == Process::State::Stopped ? "T (stopped)"
+                      : in_trace_stop(*p)                   ? "t (tracing stop)"
                                                             : "S (sleeping)";
   SigSet blocked{};
   SigSet pending{};
@@ -247,7 +249,7 @@ Result<std::string> gen_status(ostd::i32 pid) {
   umask.insert(0, 4 - std::min<usize>(4, umask.size()), '0');
   s += ostd::format("Name:\t{}\nUmask:\t{}\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\n", p->comm,
                     umask, std::string_view(state), pid, pid, parent ? parent->pid() : 0);
-  s += ostd::format("TracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\n", p->creds.uid, p->creds.euid,
+  s += ostd::format("TracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\n", tracer_pid_of(*p), p->creds.uid, p->creds.euid,
                     p->creds.suid, p->creds.fsuid, p->creds.gid, p->creds.egid, p->creds.sgid, p->creds.fsgid);
   std::string groups;
   for (u32 g : p->creds.groups) groups += ostd::format("{} ", g);
@@ -259,9 +261,11 @@ Result<std::string> gen_status(ostd::i32 pid) {
                     hex16(pending.bits), hex16(p->shared_pending.bits), hex16(blocked.bits), hex16(ignored.bits),
                     hex16(caught.bits));
   const Credentials& c = p->creds;
-  s += ostd::format("CapInh:\t{}\nCapPrm:\t{}\nCapEff:\t{}\nCapBnd:\t{}\nCapAmb:\t{}\nNoNewPrivs:\t0\nSeccomp:\t0\n",
+  const bool nnp = !threads.empty() && threads.front()->no_new_privs;
+  const int seccomp = threads.empty() ? 0 : threads.front()->seccomp_mode;
+  s += ostd::format("CapInh:\t{}\nCapPrm:\t{}\nCapEff:\t{}\nCapBnd:\t{}\nCapAmb:\t{}\nNoNewPrivs:\t{}\nSeccomp:\t{}\n",
                     hex16(c.cap_inheritable), hex16(c.cap_permitted), hex16(c.cap_effective), hex16(c.cap_bounding),
-                    hex16(c.cap_ambient));
+                    hex16(c.cap_ambient), nnp ? 1 : 0, seccomp);
   return s;
 }
 

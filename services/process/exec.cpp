@@ -13,6 +13,7 @@
 #include "process/initial_stack.h"
 #include "vm/vdso.h"
 #include "process/internal.h"
+#include "process/ptrace.h"
 #include "syscall/table.h"
 #include "vm/memory_map.h"
 #include "vm/shared_pages.h"
@@ -450,6 +451,7 @@ Result<void> exec_program(Thread& self, const std::string& path, std::vector<std
     (void)p.vfork_done.wake_all();
   }
   kLog.debug("pid {} exec {}", p.pid(), prog.path);
+  ptrace_exec(self, self.tid());
   return {};
 }
 

@@ -10,6 +10,7 @@
 #include "fs/file.h"
 #include "fs/vfs.h"
 #include "process/internal.h"
+#include "process/ptrace.h"
 #include "syscall/table.h"
 #include "vm/memory_map.h"
 
@@ -28,6 +29,7 @@ constexpr int kWNothread = 0x20000000, kWAll = 0x40000000, kWClone = static_cast
 
 void release_resources(Process& p) {
   stop_real_timer(p);
+  ptrace_release_tracees(p);
   delete_posix_timers(p);
   sysv_exit(p);
   // A table shared by CLONE_FILES stays open for the other sharers.
@@ -91,6 +93,22 @@ void notify_parent(Process& child) {
   (void)parent->child_event.wake_all();
 }
 
+// A tracer other than the parent hears of its tracee's death too (wait reports it to both).
+void notify_tracer(Process& p) {
+  std::shared_ptr<Process> tracer;
+  {
+    ostd::SpinLockGuard g(process_tree_lock());
+    tracer = p.leader_tracer.lock();
+  }
+  if (!tracer || tracer == parent_of(p)) return;
+  SigInfo info = kernel_siginfo(kSigChld);
+  info.si_code = (p.exit_code & 0x7f) == 0 ? 1 : 2;
+  info.si_pid = p.pid();
+  info.si_status = (p.exit_code & 0x7f) == 0 ? (p.exit_code >> 8) & 0xff : p.exit_code & 0x7f;
+  send_signal_to_process(*tracer, kSigChld, info);
+  (void)tracer->child_event.wake_all();
+}
+
 }  // namespace
 
 void release_address_space(std::shared_ptr<MemoryMap> mm, std::shared_ptr<ostd::VmSpace> vm) {
@@ -149,6 +167,7 @@ void process_exit(Process& p) {
   }
   p.state = Process::State::Zombie;
   notify_parent(p);
+  notify_tracer(p);
   p.vfork_released = true;
   (void)p.vfork_done.wake_all();
   file_state_changed(p.exited);  // pidfds poll readable now
@@ -167,7 +186,15 @@ struct WaitResult {
   int status = 0;
   int code = 0;  // CLD_* for waitid
   std::shared_ptr<Process> who;
+  std::shared_ptr<TraceeRef> traced;  // a tracee's stop or exit, reported to its tracer
 };
+
+bool matches_tracee(const Process& self, const TraceeRef& r, ostd::i32 pid) {
+  if (pid > 0) return r.tid == pid;
+  if (pid == 0) return r.process->pgid == self.pgid;
+  if (pid == -1) return true;
+  return r.process->pgid == -pid;
+}
 
 // Looks for a reportable child; ECHILD when no child matches at all.
 Result<std::optional<WaitResult>> find_waitable(Process& self, ostd::i32 pid, int options) {
@@ -177,16 +204,41 @@ Result<std::optional<WaitResult>> find_waitable(Process& self, ostd::i32 pid, in
     if (!matches(self, *c, pid)) continue;
     any = true;
     if (c->state == Process::State::Zombie && (options & kWExited) != 0) {
-      WaitResult r{c->pid(), c->exit_code, (c->exit_code & 0x7f) == 0 ? 1 : 2, c};
+      WaitResult r{c->pid(), c->exit_code, (c->exit_code & 0x7f) == 0 ? 1 : 2, c, nullptr};
       return std::optional<WaitResult>(r);
     }
     if (c->state == Process::State::Stopped && (options & kWUntraced) != 0 && !c->stop_reported) {
-      WaitResult r{c->pid(), (c->stop_signal << 8) | 0x7f, 5, c};  // CLD_STOPPED
+      WaitResult r{c->pid(), (c->stop_signal << 8) | 0x7f, 5, c, nullptr};  // CLD_STOPPED
       return std::optional<WaitResult>(r);
     }
     if ((options & kWContinued) != 0 && !c->continue_reported) {
-      WaitResult r{c->pid(), 0xffff, 6, c};  // CLD_CONTINUED
+      WaitResult r{c->pid(), 0xffff, 6, c, nullptr};  // CLD_CONTINUED
       return std::optional<WaitResult>(r);
+    }
+  }
+  // Tracees: their ptrace stops, and the death of one whose parent is another process.
+  for (auto& r : self.tracees) {
+    if (r->exit_reported || !matches_tracee(self, *r, pid)) continue;
+    any = true;
+    const Process& tp = *r->process;
+    if (r->tid != tp.pid() && (options & kWExited) != 0) {
+      // A thread other than the main one: its own exit.
+      ostd::SpinLockGuard sg(r->state->lock);
+      if (r->state->exited) {
+        WaitResult w{r->tid, r->state->exit_status, (r->state->exit_status & 0x7f) == 0 ? 1 : 2, nullptr, r};
+        return std::optional<WaitResult>(w);
+      }
+    }
+    if (tp.state == Process::State::Zombie || tp.state == Process::State::Reaped) {
+      if (r->tid != tp.pid() || (options & kWExited) == 0) continue;
+      if (tp.parent.lock().get() == &self) continue;  // reported as a child
+      WaitResult w{r->tid, tp.exit_code, (tp.exit_code & 0x7f) == 0 ? 1 : 2, nullptr, r};
+      return std::optional<WaitResult>(w);
+    }
+    ostd::SpinLockGuard sg(r->state->lock);
+    if (r->state->stop != Tracee::Stop::None && !r->state->reported) {
+      WaitResult w{r->tid, r->state->status, 4, nullptr, r};  // CLD_TRAPPED
+      return std::optional<WaitResult>(w);
     }
   }
   if (!any) return Errno::echild;
@@ -195,6 +247,17 @@ Result<std::optional<WaitResult>> find_waitable(Process& self, ostd::i32 pid, in
 
 void consume(Process& self, const WaitResult& r, bool nowait) {
   if (nowait) return;
+  if (r.traced) {
+    if (r.code == 4) {
+      ostd::SpinLockGuard g(r.traced->state->lock);
+      r.traced->state->reported = true;
+    } else {
+      ostd::SpinLockGuard g(process_tree_lock());
+      r.traced->exit_reported = true;
+      std::erase(self.tracees, r.traced);
+    }
+    return;
+  }
   Process& c = *r.who;
   if (c.state == Process::State::Zombie) {
     c.state = Process::State::Reaped;
@@ -291,6 +354,7 @@ Result<long> report_waitid(Thread& self, ostd::Vaddr infop, const WaitResult& r)
       info.si_status = r.code == 1 ? (r.status >> 8) & 0xff
                        : r.code == 2 ? r.status & 0x7f
                        : r.code == 5 ? (r.status >> 8) & 0xff
+                       : r.code == 4 ? (r.status >> 8) & 0xffff
                                      : kSigCont;
     }
     TRY(ostd::UserPtr<SigInfo>(infop).write(self.vm(), info));
@@ -299,6 +363,7 @@ Result<long> report_waitid(Thread& self, ostd::Vaddr infop, const WaitResult& r)
 }
 
 Result<long> sys_exit(Thread& self, const SyscallArgs& a) {
+  ptrace_exit(self, (a.as_int(0) & 0xff) << 8);
   Process& p = self.process();
   self.exiting = true;
   ostd::SpinLockGuard g(process_tree_lock());
@@ -307,6 +372,7 @@ Result<long> sys_exit(Thread& self, const SyscallArgs& a) {
 }
 
 Result<long> sys_exit_group(Thread& self, const SyscallArgs& a) {
+  ptrace_exit(self, (a.as_int(0) & 0xff) << 8);
   group_exit(self.process(), (a.as_int(0) & 0xff) << 8);
   return 0;
 }
@@ -345,6 +411,7 @@ void thread_exit(Thread& t) {
     futex_wake_address(p, t.clear_child_tid, 1);
   }
   std::shared_ptr<Thread> keep = t.shared_from_this();
+  ptrace_thread_gone(t);
   t.release_user_mode();
   bool last = false;
   {

@@ -7,6 +7,7 @@
 #include "fs/file.h"
 #include "fs/vfs.h"
 #include "process/internal.h"
+#include "process/ptrace.h"
 #include "syscall/table.h"
 #include "vm/memory_map.h"
 
@@ -157,6 +158,7 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
   // The child continues with the parent's FPU/SSE state (control words included), as on Linux.
   std::optional<ostd::FpuState> fpu;
   if (auto f = self.user().fpu_state(); f.is_ok()) fpu = f.value();
+  const int trace_event = ptrace_clone_attach(self, *child, flags, exit_signal);
   if (auto r = start_thread(child, ctx, fpu); r.is_error()) {
     // No thread could start (no memory for its stack or user context): the new process must
     // not stay behind as a child that never runs, or the parent's wait(-1) would never end.
@@ -166,9 +168,11 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
     }
     return r.error();
   }
+  ptrace_clone_event(self, trace_event, tid);
   if (vfork) {
     // The parent waits (uninterruptibly, as Linux) until the child execs or exits.
     (void)proc->vfork_done.wait_until([&] { return proc->vfork_released; });
+    ptrace_vfork_done(self, tid);
   }
   return tid;
 }

@@ -125,6 +125,12 @@ class Thread : public std::enable_shared_from_this<Thread> {
   ostd::u8 seccomp_mode = 0;
   std::shared_ptr<const struct SeccompFilter> seccomp_filter;
   bool no_new_privs = false;
+  /// ptrace (process/ptrace.h): the tracing state while traced (under process_tree_lock();
+  /// `traced` says whether there is one without the lock), and a stop its tracer asked for
+  /// (PTRACE_INTERRUPT, a seized clone's first stop).
+  std::shared_ptr<struct Tracee> ptrace_state;
+  std::atomic<bool> traced{false};
+  std::atomic<bool> trap_requested{false};
   bool exiting = false;
   /// This thread's CPU time so far (CLOCK_THREAD_CPUTIME_ID): user mode, and the kernel's work
   /// for it.
@@ -218,7 +224,11 @@ class Process : public std::enable_shared_from_this<Process> {
   bool stop_reported = true;
   bool continue_reported = true;
   int exit_signal = 17;     // SIGCHLD unless clone says otherwise
-  ostd::WaitQueue child_event;  // parents sleep here in wait4
+  ostd::WaitQueue child_event;  // parents (and tracers) sleep here in wait4
+  /// The threads this process traces (under process_tree_lock()), and who traces this
+  /// process's main thread (told of its exit beside the parent).
+  std::vector<std::shared_ptr<struct TraceeRef>> tracees;
+  std::weak_ptr<Process> leader_tracer;
   ostd::WaitQueue exited;       // woken when the process becomes a zombie
   ostd::u64 start_ns = 0;
   struct Rlimit {
@@ -256,7 +266,7 @@ class Process : public std::enable_shared_from_this<Process> {
 inline ostd::VmSpace& Thread::vm() const { return *process_->vm; }
 
 inline bool Thread::signal_pending() const {
-  if (exiting) return true;
+  if (exiting || trap_requested.load(std::memory_order_relaxed)) return true;
   ostd::u64 blocked = sigmask.bits;
   return (pending.bits & ~blocked) != 0 || (process_->shared_pending.bits & ~blocked) != 0;
 }

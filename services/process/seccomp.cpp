@@ -56,7 +56,7 @@ constexpr u32 kFlagTsync = 1, kFlagLog = 2, kFlagSpecAllow = 4, kFlagNewListener
 constexpr u32 kRetKillProcess = 0x80000000, kRetKillThread = 0, kRetTrap = 0x00030000, kRetErrno = 0x00050000,
               kRetUserNotif = 0x7fc00000, kRetTrace = 0x7ff00000, kRetLog = 0x7ffc0000, kRetAllow = 0x7fff0000;
 constexpr u32 kRetActionFull = 0xffff0000, kRetData = 0x0000ffff;
-constexpr u32 kAuditArchX86_64 = 0xc000003e;
+constexpr u32 kAuditArchX8664 = 0xc000003e;
 constexpr usize kMaxInsns = 4096, kMaxInsnsPerPath = 32768, kMemWords = 16, kDataSize = 64;
 constexpr u8 kModeStrict = 1, kModeFilter = 2;
 constexpr i32 kSysSeccomp = 1;  // si_code of SIGSYS
@@ -167,7 +167,7 @@ Result<void> check_program(std::vector<SockFilter>& prog) {
 std::array<u32, kDataSize / 4> seccomp_data(Thread& t, u64 nr, const SyscallArgs& args) {
   std::array<u32, kDataSize / 4> d{};
   d[0] = static_cast<u32>(nr);
-  d[1] = kAuditArchX86_64;
+  d[1] = kAuditArchX8664;
   const u64 ip = t.context().instruction_pointer();
   d[2] = static_cast<u32>(ip);
   d[3] = static_cast<u32>(ip >> 32);
@@ -395,7 +395,7 @@ std::optional<long> seccomp_verdict(Thread& t, u64 nr, const SyscallArgs& args) 
       info.si_pid = static_cast<i32>(ip & 0xffffffffu);
       info.si_uid = static_cast<u32>(ip >> 32);
       info.si_status = static_cast<i32>(nr);
-      info.pad1 = static_cast<i32>(kAuditArchX86_64);
+      info.pad1 = static_cast<i32>(kAuditArchX8664);
       {
         // Forced: a blocked or ignored SIGSYS goes back to the default (and kills).
         ostd::MutexGuard g(t.process().handlers->lock);

@@ -6,6 +6,7 @@
 
 #include "process/internal.h"
 #include "process/process.h"
+#include "process/ptrace.h"
 #include "vm/memory_map.h"
 
 #include <ostd/enforce.h>
@@ -37,6 +38,9 @@ void Thread::interrupt() {
 void Thread::start(std::unique_ptr<ostd::UserMode> user) { user_ = std::move(user); }
 
 void Thread::run() {
+  // Signals queued before the thread first runs (a traced clone's SIGSTOP) come before any of
+  // its user code.
+  if (!exiting) deliver_signals(*this);
   while (!exiting) {
     // A thread that never enters the kernel (a busy loop; clock_gettime is the vDSO's) is
     // called back when an armed ITIMER_VIRTUAL/PROF would expire meanwhile.
@@ -113,6 +117,7 @@ void handle_exception(Thread& t, const ostd::CpuException& e) {
       return;
     }
   }
+  if (t.traced.load(std::memory_order_relaxed)) ptrace_exception(t, e.kind == ostd::ExceptionKind::Debug);
   SigInfo info = kernel_siginfo(kSigSegv);
   int sig = kSigSegv;
   ostd::u64 addr = t.context().instruction_pointer();

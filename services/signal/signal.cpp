@@ -13,6 +13,7 @@
 
 #include "process/internal.h"
 #include "process/process.h"
+#include "process/ptrace.h"
 #include "abi/x86_64/stat.h"
 #include "signal/signal.h"
 #include "syscall/table.h"
@@ -377,7 +378,7 @@ bool send_signal_to_process(Process& p, int sig, const SigInfo& info) {
     ostd::SpinLockGuard g(process_tree_lock());
     for (auto& t : p.threads) blocked = blocked || t->sigmask.has(sig) || t->real_blocked.has(sig);
   }
-  bool drop = ignored(p, sig, false, blocked);
+  bool drop = ignored(p, sig, false, blocked) && !traced_keeps_signals(p);
   {
     ostd::SpinLockGuard g(p.sig_lock);
     if (sig >= kSigStop && sig <= kSigTtou && sig != kSigCont) p.shared_pending.remove(kSigCont);
@@ -399,7 +400,7 @@ bool send_signal_to_thread(Thread& t, int sig, const SigInfo& info, bool forced)
   Process& p = t.process();
   if (!valid_signal(sig) || !p.handlers) return false;
   if (sig == kSigCont || sig == kSigKill) continue_process(p);
-  if (ignored(p, sig, forced, t.sigmask.has(sig) || t.real_blocked.has(sig))) return false;
+  if (ignored(p, sig, forced, t.sigmask.has(sig) || t.real_blocked.has(sig)) && !t.traced.load()) return false;
   {
     ostd::SpinLockGuard g(p.sig_lock);
     t.pending.add(sig);
@@ -420,6 +421,8 @@ SigSet pending_signals(const Thread& t, SigSet set) {
 
 void deliver_signals(Thread& t) {
   Process& p = t.process();
+  // The tracer's stop comes first, with an interrupted call's -ERESTART* still in rax.
+  if (t.trap_requested.load(std::memory_order_relaxed)) [[unlikely]] ptrace_trap(t);
   // The common case, without the queue lock: nothing deliverable. (A signal sent after this
   // look is not lost: user mode is not entered while one is pending.)
   if (!t.signal_pending()) {
@@ -433,6 +436,10 @@ void deliver_signals(Thread& t) {
       return;
     }
     auto [sig, info] = *next;
+    if (t.traced.load(std::memory_order_relaxed)) [[unlikely]] {
+      sig = ptrace_signal(t, sig, info);
+      if (sig == 0) continue;
+    }
     SigAction act;
     {
       ostd::MutexGuard g(p.handlers->lock);
@@ -446,13 +453,19 @@ void deliver_signals(Thread& t) {
         case Default::Ignore:
         case Default::Continue: continue;
         case Default::Stop:
+          if (t.traced.load(std::memory_order_relaxed)) {
+            ptrace_group_stop(t, sig);
+            continue;
+          }
           finish_restart(t, false, nullptr);
           stop_process(t, sig);
           continue;
         case Default::Terminate:
+          ptrace_exit(t, sig);
           group_exit(p, sig);
           return;
         case Default::Core:
+          ptrace_exit(t, sig | 0x80);
           group_exit(p, sig | 0x80);
           return;
       }

@@ -5,6 +5,7 @@
 #include <ostd/log.h>
 
 #include "process/internal.h"
+#include "process/ptrace.h"
 #include "syscall/strace.h"
 #include "syscall/table.h"
 
@@ -49,6 +50,15 @@ void dispatch_syscall(Thread& t) {
   SyscallArgs args{ctx.syscall_args()};
   t.in_syscall = true;
   t.syscall_nr = nr;
+  if (t.traced.load(std::memory_order_relaxed)) [[unlikely]] {
+    // The tracer sees the call first (and may change or skip it), then seccomp, as Linux.
+    if (!ptrace_syscall_entry(t)) {
+      ptrace_syscall_exit(t);  // a skipped call still has its exit stop
+      return;
+    }
+    nr = t.syscall_nr;
+    args = SyscallArgs{ctx.syscall_args()};
+  }
   if (t.seccomp_mode != 0) [[unlikely]] {
     if (auto skip = seccomp_verdict(t, nr, args)) {
       t.context().set_syscall_ret(static_cast<ostd::u64>(*skip));
@@ -68,6 +78,7 @@ void dispatch_syscall(Thread& t) {
   long ret = r.is_ok() ? r.value() : -static_cast<long>(ostd::errno_value(r.error()));
   // After execve the context is the new program's; rax = 0 is right for it too.
   t.context().set_syscall_ret(static_cast<ostd::u64>(ret));
+  if (t.traced.load(std::memory_order_relaxed)) [[unlikely]] ptrace_syscall_exit(t);
 }
 
 }  // namespace services

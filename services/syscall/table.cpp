@@ -33,6 +33,7 @@ SyscallTable& syscall_table() {
     register_inotify_syscalls(t);
     register_seccomp_syscalls(t);
     register_mqueue_syscalls(t);
+    register_ptrace_syscalls(t);
     register_sched_syscalls(t);
     register_splice_syscalls(t);
     register_pidfd_syscalls(t);

@@ -75,6 +75,7 @@ void register_signalfd_syscalls(SyscallTable& t);
 void register_inotify_syscalls(SyscallTable& t);
 void register_seccomp_syscalls(SyscallTable& t);
 void register_mqueue_syscalls(SyscallTable& t);
+void register_ptrace_syscalls(SyscallTable& t);
 void register_sched_syscalls(SyscallTable& t);
 void register_splice_syscalls(SyscallTable& t);
 void register_pidfd_syscalls(SyscallTable& t);

@@ -94,6 +94,13 @@ class MemoryMap {
   ostd::Result<std::shared_ptr<MemoryMap>> fork(std::shared_ptr<ostd::VmSpace> child_vm,
                                                 std::span<const ostd::Vaddr> hot = {});
 
+  /// ptrace's forced access (Linux's FOLL_FORCE): reads any mapped page whatever its
+  /// protection (faulting it in), and writes into private pages even when they are read-only
+  /// (copying a page shared with a file or another process first, as a breakpoint needs).
+  /// EFAULT where nothing is mapped; a shared mapping is written only when writable.
+  ostd::Result<void> read_forced(ostd::Vaddr va, std::span<ostd::u8> out);
+  ostd::Result<void> write_forced(ostd::Vaddr va, std::span<const ostd::u8> bytes);
+
   /// System call site rewriting (services/vm/syscall_patch.cpp). At a trapped `syscall` that
   /// returns to `return_ip`: once the site has trapped often enough to pay for it, and the
   /// instructions before it allow, rewrites it into a jump to a trampoline that enters ostd's

@@ -161,6 +161,54 @@ Result<void> MemoryMap::poke_locked(Vaddr va, std::span<const u8> bytes) {
   return {};
 }
 
+Result<void> MemoryMap::read_forced(Vaddr va, std::span<u8> out) {
+  ostd::MutexGuard g(lock_);
+  while (!out.empty()) {
+    Vaddr page = ostd::page_align_down(va);
+    usize off = va - page;
+    usize n = std::min<usize>(out.size(), kPageSize - off);
+    auto v = find(page);
+    if (!v) return Errno::efault;
+    auto m = vm_->query(page);
+    if (!m) {
+      TRY(populate_page(*v, page, ostd::Access::Read));
+      m = vm_->query(page);
+      if (!m) return Errno::efault;
+    }
+    TRY(m->frame.read_bytes(off, out.first(n)));
+    out = out.subspan(n);
+    va += n;
+  }
+  return {};
+}
+
+Result<void> MemoryMap::write_forced(Vaddr va, std::span<const u8> bytes) {
+  ostd::MutexGuard g(lock_);
+  for (Vaddr at = ostd::page_align_down(va); at < va + bytes.size(); at += kPageSize) {
+    auto v = find(at);
+    if (!v) return Errno::efault;
+    if ((v->flags & kMapShared) != 0 && (v->prot & kProtWrite) == 0) return Errno::efault;
+  }
+  if (!bytes.empty() && find(va) && (find(va)->flags & kMapShared) != 0) {
+    // A writable shared mapping: the shared pages themselves, as a store would.
+    while (!bytes.empty()) {
+      Vaddr page = ostd::page_align_down(va);
+      usize off = va - page;
+      usize n = std::min<usize>(bytes.size(), kPageSize - off);
+      auto v = find(page);
+      if (!v) return Errno::efault;
+      if (!vm_->query(page)) TRY(populate_page(*v, page, ostd::Access::Write));
+      auto m = vm_->query(page);
+      if (!m) return Errno::efault;
+      TRY(m->frame.write_bytes(off, bytes.first(n)));
+      bytes = bytes.subspan(n);
+      va += n;
+    }
+    return {};
+  }
+  return poke_locked(va, bytes);
+}
+
 namespace {
 // Reads mapped bytes without faulting anything in (the map's lock is held).
 Result<void> peek(ostd::VmSpace& vm, Vaddr va, std::span<u8> out) {

@@ -6,12 +6,15 @@
  * iteration counts (the ctest smoke uses 0.01). Without names, runs all of them. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <mqueue.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/ipc.h>
+#include <sys/prctl.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
@@ -486,6 +489,76 @@ static void bench_sysv(void) {
   shmctl(shm, IPC_RMID, 0);
 }
 
+/* inotify: one write to a watched file and the read of its IN_MODIFY event. */
+static void bench_inotify(void) {
+  char path[300];
+  snprintf(path, sizeof path, "%s/ubench-inotify-%d", scratch, (int)getpid());
+  int f = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+  int in = inotify_init1(0);
+  if (f < 0 || in < 0 || inotify_add_watch(in, path, IN_MODIFY) < 0) die("inotify");
+  char ev[64];
+  long n = iters(30000);
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) {
+    if (pwrite(f, "x", 1, 0) != 1) die("write");
+    if (read(in, ev, sizeof ev) <= 0) die("inotify read");
+  }
+  report("inotify_write_read_event", (now_ns() - t) / n / 1000, "us");
+  close(in);
+  close(f);
+  unlink(path);
+}
+
+/* POSIX message queues: a 64-byte message sent and received. */
+static void bench_mqueue(void) {
+  char name[64];
+  snprintf(name, sizeof name, "/ubench-mq-%d", (int)getpid());
+  struct mq_attr attr = {0, 8, 64, 0};
+  mqd_t q = mq_open(name, O_CREAT | O_EXCL | O_RDWR, 0600, &attr);
+  if (q == (mqd_t)-1) die("mq_open");
+  mq_unlink(name);
+  char msg[64] = {0};
+  unsigned prio;
+  long n = iters(50000);
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) {
+    if (mq_send(q, msg, sizeof msg, 1) != 0 || mq_receive(q, msg, sizeof msg, &prio) != sizeof msg) die("mq");
+  }
+  report("mq_send_receive_64b", (now_ns() - t) / n / 1000, "us");
+  mq_close(q);
+}
+
+/* seccomp: getppid under a 4-instruction filter (load nr, compare, two returns), in a child. */
+static void bench_seccomp(void) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    struct {
+      unsigned short code;
+      unsigned char jt, jf;
+      unsigned k;
+    } prog[] = {
+        {0x20, 0, 0, 0},                        /* A = seccomp_data.nr */
+        {0x15, 0, 1, SYS_getuid},               /* A == getuid ? */
+        {0x06, 0, 0, 0x00050000u | 1},          /* ERRNO(EPERM) */
+        {0x06, 0, 0, 0x7fff0000u},              /* ALLOW */
+    };
+    struct {
+      unsigned short len;
+      void* filter;
+    } fprog = {4, prog};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || syscall(SYS_seccomp, 1, 0, &fprog) != 0) die("seccomp");
+    long n = iters(200000);
+    double t = now_ns();
+    for (long i = 0; i < n; ++i) syscall(SYS_getppid);
+    report("seccomp_filtered_getppid", (now_ns() - t) / n / 1000, "us");
+    _exit(0);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+}
+
 static const struct {
   const char* name;
   void (*fn)(void);
@@ -504,6 +577,8 @@ static const struct {
     {"ctx_switch_2", bench_ctx2},         {"ctx_switch_16", bench_ctx16},
     {"clock_gettime", bench_clock_gettime}, {"timerfd_settime_gettime", bench_timerfd},
     {"signalfd_kill_read", bench_signalfd}, {"sysv_ipc", bench_sysv},
+    {"inotify_write_read_event", bench_inotify}, {"mq_send_receive_64b", bench_mqueue},
+    {"seccomp_filtered_getppid", bench_seccomp},
 };
 
 int main(int argc, char** argv) {

@@ -13,7 +13,9 @@
  * Input: a stream of bytes; each call takes an opcode byte and as many bytes as its arguments
  * need (missing bytes read as 0). At most 64 calls per input. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
+#include <mqueue.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -21,8 +23,10 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -155,10 +159,205 @@ static void exec_written(const char* file, const unsigned char* bytes, size_t le
   }
 }
 
+/* The last inotify instance and message queue opened (the families' calls mostly use them). */
+static long ino_fd = -1, mq_fd = -1;
+
+/* Calls that make inotify events in /tmp/w (the directory op 50 watches) and /tmp/d: create,
+ * write, read, close, chmod, rename (within and across directories: cookies), link, unlink
+ * (a file kept open: DELETE_SELF waits for the last close), truncate, mkdir/rmdir, and the
+ * watched directory itself moved away and back or removed and made again. */
+static void inotify_events(void) {
+  static const char* const names[] = {"/tmp/w/f", "/tmp/w/g", "/tmp/w/h", "/tmp/d/m"};
+  for (unsigned n = 1 + u8() % 4; n > 0; --n) {
+    uint64_t a = (uint64_t)names[u8() % 4], b = (uint64_t)names[u8() % 4];
+    long f;
+    switch (u8() % 10) {
+      case 0:
+        f = sc(SYS_openat, AT_FDCWD, a, O_CREAT | O_RDWR | ((u8() & 3) ? 0 : O_TRUNC), 0644, 0, 0);
+        if (f >= 0) {
+          sc(SYS_write, f, BUF_ADDR, u8() % 64, 0, 0, 0);
+          if (u8() & 3) sc(SYS_close, f, 0, 0, 0, 0, 0); else keep_fd(f);
+        }
+        break;
+      case 1:
+        if (u8() & 1) {
+          f = sc(SYS_openat, AT_FDCWD, a, O_RDONLY, 0, 0, 0);
+          if (f >= 0) sc(SYS_read, f, BUF_ADDR + 12288, 16, 0, 0, 0);
+        } else {
+          f = sc(SYS_openat, AT_FDCWD, (uint64_t)"/tmp/w", O_RDONLY | O_DIRECTORY, 0, 0, 0);
+          if (f >= 0) sc(SYS_getdents64, f, BUF_ADDR + 12288, 4096, 0, 0, 0);
+        }
+        if (f >= 0) sc(SYS_close, f, 0, 0, 0, 0, 0);
+        break;
+      case 2:
+        if (u8() & 1) sc(SYS_fchmodat, AT_FDCWD, a, 0600 | (u8() & 077), 0, 0, 0);
+        else sc(SYS_utimensat, AT_FDCWD, a, 0, 0, 0, 0);
+        break;
+      case 3: sc(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, (u8() & 7) ? 0 : u8() % 4, 0); break;
+      case 4: sc(SYS_unlinkat, AT_FDCWD, a, 0, 0, 0, 0); break;
+      case 5: sc(SYS_linkat, AT_FDCWD, a, AT_FDCWD, b, 0, 0); break;
+      case 6: sc(SYS_truncate, a, u8(), 0, 0, 0, 0); break;
+      case 7:
+        if (u8() & 1) sc(SYS_mkdirat, AT_FDCWD, (uint64_t)"/tmp/w/s", 0777, 0, 0, 0);
+        else sc(SYS_unlinkat, AT_FDCWD, (uint64_t)"/tmp/w/s", AT_REMOVEDIR, 0, 0, 0);
+        break;
+      case 8:
+        if (u8() & 1) {
+          sc(SYS_renameat2, AT_FDCWD, (uint64_t)"/tmp/w", AT_FDCWD, (uint64_t)"/tmp/w2", 0, 0);
+          sc(SYS_renameat2, AT_FDCWD, (uint64_t)"/tmp/w2", AT_FDCWD, (uint64_t)"/tmp/w", 0, 0);
+        } else {
+          sc(SYS_unlinkat, AT_FDCWD, (uint64_t)"/tmp/w", AT_REMOVEDIR, 0, 0, 0);
+          sc(SYS_mkdirat, AT_FDCWD, (uint64_t)"/tmp/w", 0777, 0, 0, 0);
+        }
+        break;
+      default: sc(SYS_symlinkat, (uint64_t)"/tmp/a", AT_FDCWD, a, 0, 0, 0); break;
+    }
+  }
+}
+
+/* Message queue names: mostly one of four. Queues live in one kernel-wide namespace, so the
+ * executor only ever creates these and the 255-byte one (main removes all five first); the
+ * rest are bad: a slash, empty, "." and "..", too long, unreadable. Never a pointer into the
+ * buffer: its bytes would name new queues. */
+static char mq_long[2][300];  /* 255 bytes (the longest name) and 299 */
+static const char* const mq_names[] = {"fq0", "fq1", "fq2", "fq3"};
+
+static uint64_t mq_name(void) {
+  unsigned b = u8();
+  if (b < 192) return (uint64_t)mq_names[b % 4];
+  switch (b % 8) {
+    case 0: return (uint64_t)((b & 8) ? "/fq0" : "fq0/");
+    case 1: return (uint64_t)"fq/x";
+    case 2: return (uint64_t)"";
+    case 3: return (uint64_t)((b & 8) ? "." : "..");
+    case 4: return (uint64_t)mq_long[0];
+    case 5: return (uint64_t)mq_long[1];
+    case 6: return (b & 8) ? HOLE_ADDR + u8() : RO_ADDR; /* unmapped; zeros (an empty name) */
+    default: return (b & 8) ? 0 : 0xffff888000000000ULL;
+  }
+}
+
+/* An absolute CLOCK_REALTIME timeout for mq_timedsend/receive: mostly in the past (a full or
+ * empty queue fails at once), up to 2 ms ahead, none (the alarm ends the wait; children have
+ * no alarm, they get the past), invalid fields, or unreadable. */
+static uint64_t mq_timeout(void) {
+  struct timespec* ts = (struct timespec*)(BUF_ADDR + 5248);
+  switch (u8() % 8) {
+    case 4:
+      clock_gettime(CLOCK_REALTIME, ts);
+      ts->tv_nsec += u8() * 8000L;
+      if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec += 1;
+        ts->tv_nsec -= 1000000000L;
+      }
+      return (uint64_t)ts;
+    case 5:
+      if (!in_child) return 0;
+      ts->tv_sec = 0;
+      ts->tv_nsec = 0;
+      return (uint64_t)ts;
+    case 6:
+      ts->tv_sec = (u8() & 1) ? -1 : 0;
+      ts->tv_nsec = (u8() & 1) ? 1000000000L : -1;
+      return (uint64_t)ts;
+    case 7: return ptr();
+    default:
+      ts->tv_sec = u8() % 2;
+      ts->tv_nsec = (long)(u32() % 1000000000u);
+      return (uint64_t)ts;
+  }
+}
+
+/* Classic BPF for seccomp (struct sock_filter / sock_fprog of <linux/filter.h>). */
+struct sock_filter {
+  uint16_t code;
+  uint8_t jt, jf;
+  uint32_t k;
+};
+struct sock_fprog {
+  unsigned short len;
+  struct sock_filter* filter;
+};
+#define SECCOMP_RET_ALLOW 0x7fff0000u
+
+/* A filter's action: any of the eight with a small or any data part, rarely any value. */
+static uint32_t seccomp_action(void) {
+  static const uint32_t acts[] = {SECCOMP_RET_ALLOW, 0x00050000 /* ERRNO */, 0x00030000 /* TRAP */,
+                                  0x80000000 /* KILL_PROCESS */, 0 /* KILL_THREAD */, 0x7ffc0000 /* LOG */,
+                                  0x7ff00000 /* TRACE */, 0x7fc00000 /* USER_NOTIF */};
+  unsigned b = u8();
+  if (b == 0xff) return u32();
+  return acts[b % 8] | ((b & 0x80) ? (u32() & 0xffff) : u8() % 8);
+}
+
+/* Writes a seccomp program at `p` (at most 17 instructions) and returns its length: mostly a
+ * valid one (the architecture checked or not; the call number compared, then maybe an
+ * argument; a fuzzed action for a match, ALLOW mostly otherwise), or instructions from the
+ * opcodes seccomp takes (and some it refuses) with fuzzed operands, or any bytes. */
+static unsigned bpf_program(struct sock_filter* p) {
+  static const uint16_t codes[] = {
+      0x20, 0x80, 0x81, 0x00, 0x01, 0x60, 0x61, 0x02, 0x03,             /* loads, stores */
+      0x04, 0x0c, 0x14, 0x1c, 0x24, 0x2c, 0x34, 0x3c, 0x44, 0x4c, 0x54, /* ALU */
+      0x5c, 0x64, 0x6c, 0x74, 0x7c, 0x84, 0xa4, 0xac, 0x07, 0x87,       /* ALU, tax, txa */
+      0x05, 0x15, 0x1d, 0x25, 0x2d, 0x35, 0x3d, 0x45, 0x4d,             /* jumps */
+      0x06, 0x16,                                                        /* returns */
+      0x28, 0x30, 0x40, 0x94, 0xb1,                                     /* refused by seccomp */
+  };
+  static const uint32_t nrs[] = {SYS_getppid, SYS_getpid, SYS_uname, SYS_gettid,
+                                 SYS_write, SYS_openat, SYS_exit_group, SYS_prctl};
+  unsigned n = 0;
+  switch (u8() % 4) {
+    case 0: case 1: {
+      uint32_t nr = (u8() & 7) ? nrs[u8() % 8] : (u8() & 1) ? u8() : u32();
+      if (u8() & 1) {
+        p[n++] = (struct sock_filter){0x20, 0, 0, 4};                /* ld [arch] */
+        p[n++] = (struct sock_filter){0x15, 1, 0, 0xc000003e};       /* jeq AUDIT_ARCH_X86_64 */
+        p[n++] = (struct sock_filter){0x06, 0, 0, 0x80000000};       /* ret KILL_PROCESS */
+      }
+      p[n++] = (struct sock_filter){0x20, 0, 0, 0};                  /* ld [nr] */
+      if (u8() & 1) {
+        p[n++] = (struct sock_filter){0x15, 0, 1, nr};               /* jeq nr */
+      } else {
+        p[n++] = (struct sock_filter){0x15, 0, 3, nr};               /* jeq nr, then args[i] */
+        p[n++] = (struct sock_filter){0x20, 0, 0, 16 + 8 * (u8() % 6)};
+        p[n++] = (struct sock_filter){(u8() & 1) ? 0x45 : 0x25, 0, 1, u8()}; /* jset / jgt */
+      }
+      p[n++] = (struct sock_filter){0x06, 0, 0, seccomp_action()};
+      p[n++] = (struct sock_filter){0x06, 0, 0, (u8() & 7) ? SECCOMP_RET_ALLOW : seccomp_action()};
+      break;
+    }
+    case 2: {
+      for (unsigned i = 1 + u8() % 16; i > 0; --i) {
+        uint16_t code = (u8() & 15) ? codes[u8() % (sizeof codes / sizeof codes[0])] : (uint16_t)u32();
+        uint32_t k;
+        switch (code) {
+          case 0x20: k = (u8() & 7) ? (u8() % 16) * 4 : u32(); break; /* seccomp_data: 64 bytes */
+          case 0x60: case 0x61: case 0x02: case 0x03: k = u8() % 17; break; /* 16 words */
+          case 0x06: k = seccomp_action(); break;
+          case 0x05: k = (u8() & 7) ? u8() % 4 : u32(); break;
+          default: k = (u8() & 1) ? u8() % 40 : u32(); break;
+        }
+        uint8_t jt = (uint8_t)((u8() & 7) ? u8() % 4 : u8());
+        uint8_t jf = (uint8_t)((u8() & 7) ? u8() % 4 : u8());
+        p[n++] = (struct sock_filter){code, jt, jf, k};
+      }
+      if (u8() & 3) p[n++] = (struct sock_filter){0x06, 0, 0, (u8() & 3) ? SECCOMP_RET_ALLOW : seccomp_action()};
+      break;
+    }
+    default:
+      for (unsigned i = u8() % 8; i > 0; --i) {
+        uint32_t c = u32();
+        p[n++] = (struct sock_filter){(uint16_t)c, (uint8_t)(c >> 16), (uint8_t)(c >> 24), u32()};
+      }
+      break;
+  }
+  return n;
+}
+
 static void one_call(void) {
   unsigned op = u8();
   long r;
-  switch (op % 50) {
+  switch (op % 53) {
     case 0: keep_fd(sc(SYS_openat, fd(), path(), flags(0x3ffff | O_TMPFILE), 0777 & u32(), 0, 0)); break;
     case 1: sc(SYS_close, fd(), 0, 0, 0, 0, 0); break;
     case 2: sc(SYS_read, fd(), ptr(), len(), 0, 0, 0); break;
@@ -700,9 +899,309 @@ static void one_call(void) {
       }
       break;
     }
+    case 50: {
+      /* inotify: instances (inotify_init, inotify_init1 mostly nonblocking), watches on files,
+       * directories, a symlink (followed or not), a loop, a FIFO, missing paths and bad
+       * pointers with event masks and IN_ONESHOT/MASK_ADD/MASK_CREATE/ONLYDIR/DONT_FOLLOW/
+       * EXCL_UNLINK, watches removed, events read back with short or bad buffers, FIONREAD;
+       * the calls that make events (inotify_events), alone or after a fresh watch on /tmp/w. */
+      static const char* const wpaths[] = {"/tmp/w", "/tmp/w/f", "/tmp/w/g", "/tmp/w/s", "/tmp", "/",
+                                           "/tmp/a", "/tmp/l", "/tmp/loop", "/tmp/fifo", "/tmp/d",
+                                           "/tmp/w/missing", "/nonexist/x", "", "/proc/self/status", "/dev/null"};
+      const uint64_t wflags = IN_ONESHOT | IN_MASK_ADD | IN_MASK_CREATE | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK;
+      long ifd = (ino_fd >= 0 && (u8() & 3)) ? ino_fd : fd();
+      switch (u8() % 8) {
+        case 0: {
+          uint64_t fl = flags(IN_NONBLOCK | IN_CLOEXEC) | ((u8() & 7) ? IN_NONBLOCK : 0);
+          r = (u8() & 7) ? sc(SYS_inotify_init1, fl, 0, 0, 0, 0, 0) : sc(SYS_inotify_init, 0, 0, 0, 0, 0, 0);
+          keep_fd(r);
+          if (r >= 0) ino_fd = r;
+          break;
+        }
+        case 1: {
+          unsigned k = u8() % 20;
+          uint64_t p = k < 16 ? (uint64_t)wpaths[k] : k < 18 ? path() : ptr();
+          uint64_t m = (u8() & 3) ? flags(IN_ALL_EVENTS) : IN_ALL_EVENTS;
+          if (u8() & 1) m |= flags(wflags) & flags(wflags); /* each flag one time in four */
+          sc(SYS_inotify_add_watch, ifd, p, m, 0, 0, 0);
+          break;
+        }
+        case 2: sc(SYS_inotify_rm_watch, ifd, (u8() & 7) ? u8() % 8 : (long)(int32_t)u32(), 0, 0, 0, 0); break;
+        case 3: {
+          /* Buffers shorter than an event (16 bytes and the name), exact, bad. */
+          static const uint64_t sizes[] = {0, 1, 15, 16, 17, 32, 48, 272, 4096};
+          uint64_t n = (u8() & 7) ? sizes[u8() % 9] : len();
+          sc(SYS_read, ifd, (u8() & 7) ? BUF_ADDR + 8192 : ptr(), n, 0, 0, 0);
+          break;
+        }
+        case 4: {
+          static const unsigned long reqs[] = {FIONREAD, 0x40044900 /* INOTIFY_IOC_SETNEXTWD */, FIONBIO, FIOCLEX, TCGETS};
+          unsigned long req = (u8() & 3) ? FIONREAD : reqs[u8() % 5];
+          int* v = (int*)(BUF_ADDR + 5000);
+          *v = (int)(u8() % 2);
+          uint64_t arg = req == 0x40044900 ? u8() % 16 : (u8() & 7) ? (uint64_t)v : ptr();
+          sc(SYS_ioctl, ifd, req, arg, 0, 0, 0);
+          break;
+        }
+        case 5: case 6: inotify_events(); break;
+        default: {
+          if (ino_fd < 0 || (u8() & 3) == 0) {
+            r = sc(SYS_inotify_init1, IN_NONBLOCK | flags(IN_CLOEXEC), 0, 0, 0, 0, 0);
+            keep_fd(r);
+            if (r >= 0) ino_fd = r;
+          }
+          sc(SYS_inotify_add_watch, ino_fd, (uint64_t)"/tmp/w", IN_ALL_EVENTS | ((u8() & 3) ? 0 : flags(wflags)), 0, 0, 0);
+          if (u8() & 1) sc(SYS_inotify_add_watch, ino_fd, (uint64_t)"/tmp/w/f", IN_ALL_EVENTS | flags(IN_ONESHOT | IN_EXCL_UNLINK), 0, 0, 0);
+          inotify_events();
+          sc(SYS_read, ino_fd, BUF_ADDR + 8192, (u8() & 3) ? 4096 : u8(), 0, 0, 0);
+          if ((u8() & 7) == 0) {
+            sc(SYS_close, ino_fd, 0, 0, 0, 0, 0); /* the watches go with it */
+            ino_fd = -1;
+          }
+          break;
+        }
+      }
+      break;
+    }
+    case 51: {
+      /* POSIX message queues (raw calls; mq_name keeps the namespace to five names): mq_open
+       * with every access mode, O_CREAT/O_EXCL/O_NONBLOCK and attributes mostly small, absent,
+       * out of range or unreadable; sends and receives with any priority (past MQ_PRIO_MAX
+       * too) and length, timeouts from mq_timeout (queues mostly nonblocking); mq_notify by a
+       * signal the executor handles or ignores, none, SIGEV_THREAD, bad kinds, or off, then a
+       * message that fires it; mq_getsetattr, mq_unlink; the queue read (its status line) and
+       * polled; the mqueue file system mounted on /tmp/mq, a queue opened, listed, removed. */
+      static const int sigs[] = {SIGUSR1, SIGALRM, SIGCHLD, SIGURG, SIGWINCH}; /* handled or ignored */
+      static const struct timespec past = {0, 0};
+      long q = (mq_fd >= 0 && (u8() & 3)) ? mq_fd : fd();
+      struct mq_attr* at = (struct mq_attr*)(BUF_ADDR + 5120);
+      unsigned char* msg = (unsigned char*)(BUF_ADDR + 5632);
+      switch (u8() % 10) {
+        case 0: case 1: {
+          static const long maxmsgs[] = {0, -1, 11, 65536, 65537, 1L << 40};
+          static const long msgsizes[] = {0, -1, 8192, 8193, 1 << 20, (16 << 20) + 1};
+          memset(at, 0, sizeof *at);
+          at->mq_flags = (u8() & 7) ? 0 : (long)u64(); /* ignored by mq_open */
+          at->mq_maxmsg = (u8() & 7) ? 1 + u8() % 10 : maxmsgs[u8() % 6];
+          at->mq_msgsize = (u8() & 7) ? 1 + u8() % 128 : msgsizes[u8() % 6];
+          uint64_t name = mq_name();
+          uint64_t of = ((u8() & 3) ? O_RDWR : u8() % 4) | ((u8() & 7) ? O_NONBLOCK : 0) |
+                        ((u8() & 3) ? O_CREAT : 0) | ((u8() & 7) ? 0 : O_EXCL) | flags(O_CLOEXEC);
+          uint64_t mode = (u8() & 7) ? 0600 : u32() & 0777;
+          unsigned a = u8() % 8;
+          r = sc(SYS_mq_open, name, of, mode, a < 5 ? (uint64_t)at : a < 7 ? 0 : ptr(), 0, 0);
+          keep_fd(r);
+          if (r >= 0) mq_fd = r;
+          break;
+        }
+        case 2: case 3: {
+          static const uint32_t prios[] = {0, 31, 32767, 32768, 0xffffffff};
+          unsigned n = u8() % 64;
+          for (unsigned i = 0; i < n && i < 8; ++i) msg[i] = (unsigned char)u8();
+          uint64_t buf = (u8() & 7) ? (uint64_t)msg : ptr();
+          uint64_t mlen = (u8() & 7) ? n : len();
+          uint32_t prio = (u8() & 3) ? u8() % 32 : prios[u8() % 5];
+          sc(SYS_mq_timedsend, q, buf, mlen, prio, mq_timeout(), 0);
+          break;
+        }
+        case 4: case 5: {
+          static const uint64_t lens[] = {0, 1, 64, 128, 129, 8192, 65536};
+          uint64_t buf = (u8() & 7) ? BUF_ADDR + 12288 : ptr();
+          uint64_t n = (u8() & 7) ? lens[u8() % 7] : len();
+          unsigned pp = u8() % 8;
+          uint64_t prio = pp < 5 ? BUF_ADDR + 5376 : pp < 7 ? 0 : ptr();
+          sc(SYS_mq_timedreceive, q, buf, n, prio, mq_timeout(), 0);
+          break;
+        }
+        case 6: {
+          /* struct sigevent: value, signo, notify (0 SIGEV_SIGNAL, 1 NONE, 2 THREAD: signo is
+           * a netlink socket, value a 32-byte cookie), 4 (SIGEV_THREAD_ID) is refused. */
+          static const int notifies[] = {0, 0, 0, 1, 1, 2, 4, 3};
+          static const int badsigs[] = {0, 65, 128, -1};
+          int* ev = (int*)(BUF_ADDR + 5440);
+          memset(ev, 0, 64);
+          unsigned k = u8() % 9;
+          ev[3] = k < 8 ? notifies[k] : (int)u32();
+          ev[2] = (u8() & 7) ? sigs[u8() % 5] : badsigs[u8() % 4];
+          uint64_t value = u8();
+          if (ev[3] == 2) {
+            ev[2] = (int)fd();
+            value = BUF_ADDR + 5504;
+          }
+          memcpy(ev, &value, 8);
+          unsigned w = u8() % 8;
+          sc(SYS_mq_notify, q, w < 5 ? (uint64_t)ev : w < 7 ? 0 : ptr(), 0, 0, 0, 0);
+          if (u8() & 1) sc(SYS_mq_timedsend, q, (uint64_t)msg, 1, 0, (uint64_t)&past, 0);
+          break;
+        }
+        case 7: {
+          struct mq_attr* old = (struct mq_attr*)(BUF_ADDR + 5184);
+          memset(at, 0, sizeof *at);
+          at->mq_flags = (u8() & 7) ? ((u8() & 3) ? O_NONBLOCK : 0) : (long)u64();
+          if (u8() & 1) at->mq_maxmsg = u8(); /* ignored */
+          unsigned a = u8() % 8, b = u8() % 8;
+          sc(SYS_mq_getsetattr, q, a < 4 ? (uint64_t)at : a < 7 ? 0 : ptr(), b < 5 ? (uint64_t)old : b < 7 ? 0 : ptr(), 0, 0, 0);
+          break;
+        }
+        case 8: sc(SYS_mq_unlink, mq_name(), 0, 0, 0, 0, 0); break;
+        default: {
+          static int mounts;
+          static const char* const files[] = {"/tmp/mq/fq0", "/tmp/mq/fq1", "/tmp/mq/fq2", "/tmp/mq/fq3"};
+          uint64_t file = (uint64_t)files[u8() % 4];
+          switch (u8() % 6) {
+            case 0: sc(SYS_read, q, (u8() & 7) ? BUF_ADDR + 12288 : ptr(), (u8() & 3) ? 128 : len(), 0, 0, 0); break;
+            case 1: {
+              struct pollfd* p = (struct pollfd*)(BUF_ADDR + 512);
+              p->fd = (int)q;
+              p->events = POLLIN | POLLOUT;
+              sc(SYS_poll, (uint64_t)p, 1, 0, 0, 0, 0);
+              break;
+            }
+            case 2:
+              if (mounts++ >= 2) break;
+              sc(SYS_mkdirat, AT_FDCWD, (uint64_t)"/tmp/mq", 0777, 0, 0, 0);
+              sc(SYS_mount, (uint64_t)"mqueue", (uint64_t)"/tmp/mq", (uint64_t)"mqueue", (u8() & 3) ? 0 : u8() & 0xf, 0, 0);
+              break;
+            case 3: {
+              /* Only the fixed names: open(O_CREAT) here makes a queue too. */
+              long f = sc(SYS_openat, AT_FDCWD, file, (u8() & 1) ? O_RDONLY : O_RDWR | O_CREAT | O_NONBLOCK, 0600, 0, 0);
+              if (f >= 0) sc(SYS_read, f, BUF_ADDR + 12288, 128, 0, 0, 0);
+              keep_fd(f);
+              if (f >= 0) mq_fd = f;
+              break;
+            }
+            case 4: {
+              /* The directory: listed, then closed (a descriptor kept could create any name). */
+              long d = sc(SYS_openat, AT_FDCWD, (uint64_t)"/tmp/mq", O_RDONLY | O_DIRECTORY, 0, 0, 0);
+              if (d >= 0) {
+                sc(SYS_getdents64, d, BUF_ADDR + 12288, (u8() & 3) ? 4096 : u8(), 0, 0, 0);
+                sc(SYS_close, d, 0, 0, 0, 0, 0);
+              }
+              break;
+            }
+            default:
+              if (u8() & 1) sc(SYS_unlinkat, AT_FDCWD, file, 0, 0, 0, 0);
+              else sc(SYS_newfstatat, AT_FDCWD, file, BUF_ADDR + 12288, 0, 0, 0);
+              break;
+          }
+          break;
+        }
+      }
+      break;
+    }
+    case 52: {
+      /* seccomp, only in a forked child that exits right after (the executor is never
+       * filtered): PR_SET_NO_NEW_PRIVS mostly, then filters from bpf_program (up to 8 of them,
+       * sometimes one of up to 4097 instructions: the per-chain limit), by seccomp() with
+       * fuzzed flags or prctl(PR_SET_SECCOMP), strict mode, or any seccomp operation; then a
+       * few harmless calls the filters may refuse. A filter can refuse even exit_group: the
+       * parent waits up to 50 ms, then kills the child. Children and calls past the fork
+       * budget only ask: actions available, notification sizes, PR_GET_SECCOMP and
+       * PR_GET_NO_NEW_PRIVS. */
+      uint32_t* act = (uint32_t*)(BUF_ADDR + 6000);
+      if (in_child || forks >= 8 || (u8() & 7) == 0) {
+        *act = seccomp_action();
+        switch (u8() % 4) {
+          case 0: sc(SYS_seccomp, 2 /* GET_ACTION_AVAIL */, (u8() & 7) ? 0 : u32(), (u8() & 7) ? (uint64_t)act : ptr(), 0, 0, 0); break;
+          case 1: sc(SYS_seccomp, 3 /* GET_NOTIF_SIZES */, (u8() & 7) ? 0 : u32(), (u8() & 7) ? BUF_ADDR + 6016 : ptr(), 0, 0, 0); break;
+          case 2: sc(SYS_prctl, PR_GET_SECCOMP, 0, 0, 0, 0, 0); break;
+          default: sc(SYS_prctl, PR_GET_NO_NEW_PRIVS, (u8() & 7) ? 0 : u8(), 0, 0, 0, 0); break;
+        }
+        break;
+      }
+      forks++;
+      /* Everything decoded before the fork: the parent goes on after the same bytes. */
+      struct sock_fprog* fp = (struct sock_fprog*)(BUF_ADDR + 6032);
+      struct sock_filter* pa = (struct sock_filter*)(BUF_ADDR + 6144);
+      struct sock_filter* pb = (struct sock_filter*)(BUF_ADDR + 6656);
+      fp[0].len = (unsigned short)bpf_program(pa);
+      fp[0].filter = pa;
+      fp[1].len = (unsigned short)bpf_program(pb);
+      fp[1].filter = pb;
+      if ((u8() & 15) == 0) {
+        /* A long program: loads of the call number, then ALLOW. */
+        struct sock_filter* big = (struct sock_filter*)(BUF_ADDR + 16384);
+        unsigned n = (u8() & 1) ? 4096 : 512 + u8() * 14;
+        if (u8() == 0) n = 4097;
+        for (unsigned i = 0; i + 1 < n; ++i) big[i] = (struct sock_filter){0x20, 0, 0, 0};
+        big[n - 1] = (struct sock_filter){0x06, 0, 0, SECCOMP_RET_ALLOW};
+        fp[1].len = (unsigned short)n;
+        fp[1].filter = big;
+      }
+      uint64_t progs[2] = {(uint64_t)&fp[0], (uint64_t)&fp[1]};
+      if ((u8() & 15) == 0) {
+        unsigned w = u8() & 1;
+        fp[w].len = (u8() & 1) ? 0 : (unsigned short)u32();
+      }
+      if ((u8() & 15) == 0) {
+        unsigned w = u8() & 1;
+        fp[w].filter = (struct sock_filter*)ptr();
+      }
+      if ((u8() & 15) == 0) {
+        unsigned w = u8() & 1;
+        progs[w] = ptr();
+      }
+      unsigned installs = 1 + ((u8() & 3) ? 0 : u8() % 8);
+      uint64_t nnp = (u8() & 7) ? ((u8() & 15) ? 1 : u8()) : 0;
+      unsigned how = u8() % 8;
+      uint64_t sflags = (u8() & 1) ? 0 : flags(1 | 2 | 4 | 16) | ((u8() & 7) ? 0 : flags(8 | 32));
+      uint64_t op = (u8() & 7) ? u8() % 4 : u32(), oarg = (u8() & 3) ? 0 : ptr();
+      uint64_t pmode = (u8() & 7) ? 2 : u8() % 4;
+      unsigned calls[3], ncalls = 1 + u8() % 3;
+      for (unsigned i = 0; i < ncalls; ++i) calls[i] = u8();
+      *act = seccomp_action();
+      r = fork();
+      if (r == 0) {
+        if (nnp) sc(SYS_prctl, PR_SET_NO_NEW_PRIVS, nnp, 0, 0, 0, 0);
+        for (unsigned i = 0; i < installs; ++i) {
+          switch (how) {
+            case 5: sc(SYS_seccomp, op, sflags, op == 0 ? oarg : progs[i & 1], 0, 0, 0); break;
+            case 6: sc(SYS_prctl, PR_SET_SECCOMP, 1 /* strict */, 0, 0, 0, 0); break;
+            case 7: sc(SYS_prctl, PR_SET_SECCOMP, pmode, progs[i & 1], 0, 0, 0); break;
+            default: sc(SYS_seccomp, 1 /* SET_MODE_FILTER */, sflags, progs[i & 1], 0, 0, 0); break;
+          }
+        }
+        for (unsigned i = 0; i < ncalls; ++i) {
+          switch (calls[i] % 8) {
+            case 0: sc(SYS_getppid, 0, 0, 0, 0, 0, 0); break;
+            case 1: sc(SYS_getpid, 0, 0, 0, 0, 0, 0); break;
+            case 2: sc(SYS_uname, BUF_ADDR + 12288, 0, 0, 0, 0, 0); break;
+            case 3: sc(SYS_gettid, 0, 0, 0, 0, 0, 0); break;
+            case 4: sc(SYS_write, 1, BUF_ADDR, 8, 0, 0, 0); break;
+            case 5: sc(SYS_prctl, PR_GET_SECCOMP, 0, 0, 0, 0, 0); break;
+            case 6: sc(SYS_seccomp, 2 /* GET_ACTION_AVAIL */, 0, (uint64_t)act, 0, 0, 0); break;
+            default: {
+              long f = sc(SYS_openat, AT_FDCWD, (uint64_t)"/tmp/a", O_RDONLY, 0, 0, 0);
+              if (f >= 0) sc(SYS_close, f, 0, 0, 0, 0, 0);
+              break;
+            }
+          }
+        }
+        _exit(0);
+      }
+      if (r > 0) {
+        struct timespec t0, now, nap = {0, 100000};
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (int i = 0; i < 2000; ++i) {
+          if (sc(SYS_wait4, r, 0, WNOHANG, 0, 0, 0) != 0) break; /* reaped, or gone (ECHILD) */
+          clock_gettime(CLOCK_MONOTONIC, &now);
+          if (i == 1999 || (now.tv_sec - t0.tv_sec) * 1000000000L + (now.tv_nsec - t0.tv_nsec) > 50000000L) {
+            kill(r, SIGKILL);
+            while (sc(SYS_wait4, r, 0, 0, 0, 0, 0) < 0 && errno == EINTR) {
+            }
+            break;
+          }
+          nanosleep(&nap, 0);
+        }
+      }
+      break;
+    }
     default: {
       /* Any system call number with hostile arguments, except those that end or replace this
-       * program or change its TLS (the rest of the input would be lost). */
+       * program or change its TLS (the rest of the input would be lost), or that filter its
+       * calls (seccomp, prctl(PR_SET_SECCOMP): op 52 does that in a child), arm a signal that
+       * could kill it (timer_create, mq_notify) or name queues from the buffer's bytes
+       * (mq_open: see mq_name). */
       unsigned n = (u8() | (u8() << 8)) % 460;
       if (n == SYS_exit || n == SYS_exit_group || n == SYS_execve || n == SYS_execveat ||
           n == SYS_arch_prctl || n == SYS_rt_sigreturn || n == SYS_vfork || n == SYS_clone ||
@@ -710,7 +1209,8 @@ static void one_call(void) {
           n == SYS_alarm || n == SYS_munmap || n == SYS_mremap || n == SYS_set_tid_address ||
           n == SYS_kill || n == SYS_tkill || n == SYS_tgkill || n == SYS_rt_sigaction ||
           n == SYS_rt_sigprocmask || n == SYS_sigaltstack || n == SYS_reboot || n == SYS_rt_sigqueueinfo ||
-          n == SYS_rt_tgsigqueueinfo || n == SYS_pidfd_send_signal || n == SYS_timer_create)
+          n == SYS_rt_tgsigqueueinfo || n == SYS_pidfd_send_signal || n == SYS_timer_create ||
+          n == SYS_mq_notify || n == SYS_mq_open || n == SYS_seccomp)
         break;
       uint64_t a[6];
       for (int i = 0; i < 6; ++i) {
@@ -721,6 +1221,7 @@ static void one_call(void) {
           default: a[i] = u64(); break;
         }
       }
+      if (n == SYS_prctl && (int)a[0] == PR_SET_SECCOMP) break;
       sc(n, a[0], a[1], a[2], a[3], a[4], a[5]);
       break;
     }
@@ -746,8 +1247,14 @@ int main(void) {
   mmap((void*)RO_ADDR, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
   memset(longpath, 'x', sizeof longpath - 1);
   for (size_t i = 0; i < sizeof longpath - 1; i += 200) longpath[i] = '/';
+  memset(mq_long[0], 'q', 255);
+  memset(mq_long[1], 'q', 299);
+  /* Message queues outlive the program: start from none of those op 51 can create. */
+  for (int i = 0; i < 4; ++i) sc(SYS_mq_unlink, (uint64_t)mq_names[i], 0, 0, 0, 0, 0);
+  sc(SYS_mq_unlink, (uint64_t)mq_long[0], 0, 0, 0, 0, 0);
   mkdir("/tmp", 0777);
   mkdir("/tmp/d", 0777);
+  mkdir("/tmp/w", 0777); /* watched by op 50 */
   close(open("/tmp/a", O_CREAT | O_RDWR, 0644));
   symlink("/tmp/a", "/tmp/l");
   symlink("/tmp/loop", "/tmp/loop");
