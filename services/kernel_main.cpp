@@ -73,6 +73,7 @@ int kernel_main() {
     }
   }
   sysv_shutdown();
+  mqueue_shutdown();
   net_shutdown();
   return status;
 }

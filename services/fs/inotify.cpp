@@ -179,10 +179,15 @@ void unlink_watch(WatchTable& tab, InotifyFile* owner, const std::shared_ptr<Wat
   if (owner != nullptr) owner->watches.erase(w->wd);
 }
 
+// Watches leave the table under its lock but are destroyed after it: a watch may hold the last
+// reference to an inode that holds another instance (a watch on /proc/self/fd/N), whose
+// destructor takes the lock too.
 InotifyFile::~InotifyFile() {
   WatchTable& tab = table();
+  std::map<i32, std::shared_ptr<Watch>> dropped;  // destroyed after the lock is released
   auto g = tab.lock.lock();
-  for (auto& [wd, w] : watches) {
+  dropped.swap(watches);
+  for (auto& [wd, w] : dropped) {
     auto it = tab.by_inode.find(w->inode.get());
     if (it != tab.by_inode.end()) {
       std::erase(it->second, w);
@@ -191,7 +196,6 @@ InotifyFile::~InotifyFile() {
     w->inode->notify_watchers.fetch_sub(1);
     --tab.watches;
   }
-  watches.clear();
   --tab.instances;
 }
 
@@ -200,12 +204,12 @@ InotifyFile::~InotifyFile() {
 // skip it).
 void deliver(const Inode& inode, u32 mask, std::string_view name, u32 cookie, bool unlinked_child = false) {
   std::vector<std::pair<std::shared_ptr<InotifyFile>, Event>> out;
+  std::vector<std::pair<InotifyFile*, std::shared_ptr<Watch>>> done;  // outlive the lock
   WatchTable& tab = table();
   {
     auto g = tab.lock.lock();
     auto it = tab.by_inode.find(&inode);
     if (it == tab.by_inode.end()) return;
-    std::vector<std::pair<InotifyFile*, std::shared_ptr<Watch>>> done;
     for (const auto& w : it->second) {
       if ((w->mask & mask & kInAllEvents) == 0) continue;
       if (unlinked_child && (w->mask & kInExclUnlink) != 0) continue;
@@ -285,11 +289,12 @@ Result<long> sys_inotify_add_watch(Thread& t, const SyscallArgs& a) {
 Result<long> sys_inotify_rm_watch(Thread& t, const SyscallArgs& a) {
   auto in = TRY(instance_of(t, a.as_int(0)));
   WatchTable& tab = table();
+  std::shared_ptr<Watch> w;  // destroyed after the lock is released
   {
     auto g = tab.lock.lock();
     auto it = in->watches.find(a.as_int(1));
     if (it == in->watches.end()) return Errno::einval;
-    auto w = it->second;
+    w = it->second;
     unlink_watch(tab, in.get(), w);
   }
   in->push(Event{a.as_int(1), kInIgnored, 0, {}});
@@ -321,13 +326,14 @@ void fsnotify_inode(Inode& inode, u32 mask) {
 void fsnotify_removed(Inode& inode) {
   if (inode.notify_watchers.load() == 0) return;
   deliver(inode, with_isdir(inode, kInDeleteSelf), {}, 0);
-  std::vector<std::pair<std::shared_ptr<InotifyFile>, i32>> gone;  // outlives the lock
+  std::vector<std::pair<std::shared_ptr<InotifyFile>, i32>> gone;  // outlive the lock
+  std::vector<std::shared_ptr<Watch>> ws;
   WatchTable& tab = table();
   {
     auto g = tab.lock.lock();
     auto it = tab.by_inode.find(&inode);
     if (it == tab.by_inode.end()) return;
-    auto ws = it->second;
+    ws = it->second;
     for (const auto& w : ws) {
       gone.emplace_back(w->owner.lock(), w->wd);
       unlink_watch(tab, gone.back().first.get(), w);

@@ -1455,6 +1455,63 @@ Result<long> sys_fstatfs(Thread& t, const SyscallArgs& a) {
   return 0;
 }
 
+// ustat: the free blocks and inodes of the mounted file system with device number dev.
+Result<long> sys_ustat(Thread& t, const SyscallArgs& a) {
+  struct Ustat {
+    ostd::i32 f_tfree;
+    ostd::i32 pad;
+    u64 f_tinode;
+    std::array<char, 6> f_fname;
+    std::array<char, 6> f_fpack;
+    ostd::i32 pad2;
+  };
+  static_assert(sizeof(Ustat) == 32);
+  const u64 dev = a.as_u32(0);
+  for (const auto& m : mounts()) {
+    if (m.dev != dev) continue;
+    auto d = TRY(lookup_path(*t.process().fs, m.target, true));
+    Statfs s = statfs_of(*d->inode());
+    Ustat u{static_cast<ostd::i32>(s.f_bfree), 0, s.f_ffree, {}, {}, 0};
+    TRY(ostd::UserPtr<Ustat>(a[1]).write(t.vm(), u));
+    return 0;
+  }
+  return Errno::einval;
+}
+
+// sysfs(2): the file system types by index (the order of /proc/filesystems).
+Result<long> sys_sysfs(Thread& t, const SyscallArgs& a) {
+  const std::vector<std::string> types = filesystem_types();
+  switch (a.as_int(0)) {
+    case 1: {
+      std::string name = TRY(t.vm().read_cstring(a[1], kPathMax - 1));
+      for (usize i = 0; i < types.size(); ++i) {
+        if (types[i] == name) return static_cast<long>(i);
+      }
+      return Errno::einval;
+    }
+    case 2: {
+      if (a[1] >= types.size()) return Errno::einval;
+      std::string name = types[a[1]];
+      name.push_back('\0');
+      TRY(t.vm().write_bytes(a[2], ostd::bytes_of_string(name)));
+      return 0;
+    }
+    case 3: return static_cast<long>(types.size());
+    default: return Errno::einval;
+  }
+}
+
+// fanotify_init is refused (EPERM: no CAP_SYS_ADMIN in the first user namespace), so no
+// descriptor is an fanotify group: after the flags' check (exactly one of FAN_MARK_ADD,
+// REMOVE, FLUSH), EBADF for a closed one and EINVAL for any other.
+Result<long> sys_fanotify_mark(Thread& t, const SyscallArgs& a) {
+  constexpr u32 kAdd = 1, kRemove = 2, kFlush = 0x80;
+  const u32 op = a.as_u32(1) & (kAdd | kRemove | kFlush);
+  if (op != kAdd && op != kRemove && op != kFlush) return Errno::einval;
+  TRY(get_file(t, a.as_int(0)));
+  return Errno::einval;
+}
+
 }  // namespace
 
 /// Drops the flock locks of an open file description (its last descriptor was closed).
@@ -1560,6 +1617,9 @@ void register_fs_syscalls(SyscallTable& t) {
   t.set(S::mount, &sys_mount);
   t.set(S::umount2, &sys_umount2);
   t.set(S::statfs, &sys_statfs);
+  t.set(S::ustat, &sys_ustat);
+  t.set(S::sysfs, &sys_sysfs);
+  t.set(S::fanotify_mark, &sys_fanotify_mark);
   t.set(S::fstatfs, &sys_fstatfs);
 }
 

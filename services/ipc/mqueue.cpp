@@ -19,6 +19,7 @@
 
 #include "fs/file.h"
 #include "fs/vfs.h"
+#include "process/internal.h"
 #include "process/process.h"
 #include "signal/signal.h"
 #include "syscall/table.h"
@@ -471,6 +472,12 @@ Result<long> sys_mq_getsetattr(Thread& t, const SyscallArgs& a) {
 }  // namespace
 
 std::shared_ptr<FileSystem> mqueue_filesystem() { return mqueue_fs(); }
+
+void mqueue_shutdown() {
+  // A fresh file system: queues do not outlive the machine (a new boot in the same host
+  // process, as the fuzzers do, starts without them).
+  mqueue_fs() = std::make_shared<MqueueFs>();
+}
 
 void register_mqueue_syscalls(SyscallTable& t) {
   using S = x86_64::Sysno;

@@ -134,6 +134,8 @@ bool may_signal(const Process& me, const Process& target, int sig);
 /// Drops every System V IPC object (the machine shuts down: a new boot in the same host
 /// process, as the fuzzers do, starts without them).
 void sysv_shutdown();
+/// Drops every POSIX message queue (ipc/mqueue.cpp), for the same reason.
+void mqueue_shutdown();
 /// Undoes the process's SEM_UNDO semaphore adjustments (at exit).
 void sysv_exit(Process& p);
 /// /proc/sysvipc/sem and /proc/sysvipc/msg.

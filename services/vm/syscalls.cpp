@@ -80,6 +80,16 @@ Result<long> sys_mprotect(Thread& t, const SyscallArgs& a) {
   return 0;
 }
 
+// Memory protection keys, as Linux answers on a CPU without PKU (the guest sees none on either
+// backend): pkey_alloc is EINVAL, and pkey_mprotect takes only -1 (plain mprotect).
+Result<long> sys_pkey_mprotect(Thread& t, const SyscallArgs& a) {
+  if (a.as_int(3) != -1) return Errno::einval;
+  TRY(t.process().mm->protect(a[0], a[1], a.as_u32(2)));
+  return 0;
+}
+Result<long> sys_pkey_alloc(Thread&, const SyscallArgs&) { return Errno::einval; }
+Result<long> sys_pkey_free(Thread&, const SyscallArgs&) { return Errno::einval; }
+
 Result<long> sys_brk(Thread& t, const SyscallArgs& a) {
   return static_cast<long>(TRY(t.process().mm->brk(a[0])));
 }
@@ -173,6 +183,9 @@ void register_memory_syscalls(SyscallTable& t) {
   t.set(S::mmap, &sys_mmap);
   t.set(S::munmap, &sys_munmap);
   t.set(S::mprotect, &sys_mprotect);
+  t.set(S::pkey_mprotect, &sys_pkey_mprotect);
+  t.set(S::pkey_alloc, &sys_pkey_alloc);
+  t.set(S::pkey_free, &sys_pkey_free);
   t.set(S::brk, &sys_brk);
   t.set(S::mremap, &sys_mremap);
   t.set(S::madvise, &sys_madvise);

@@ -735,6 +735,18 @@ static int rm_tree(const char* path, const struct stat* st, int type, struct FTW
   return remove(path);
 }
 
+/* An instance watching another through /proc/self/fd: the watch holds the other's open file,
+ * which goes with the watch when the first instance is closed (the fuzzer's find). */
+static void watch_on_instance(void) {
+  int a = inotify_init1(IN_NONBLOCK), b = inotify_init1(IN_NONBLOCK);
+  char p[64];
+  snprintf(p, sizeof p, "/proc/self/fd/%d", a);
+  int wd = inotify_add_watch(b, p, IN_ALL_EVENTS);
+  CHECK("a watch on another instance (/proc/self/fd/N)", wd > 0);
+  CHECK("closing the watched instance first", close(a) == 0);
+  CHECK("then the watching one", close(b) == 0);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   char base[] = "/tmp/inotify-abi-XXXXXX";
@@ -750,6 +762,7 @@ int main(void) {
   file_watch();
   oneshot_and_excl_unlink();
   reading();
+  watch_on_instance();
   if (ifd >= 0) close(ifd);
   chdir("/");
   nftw(base, rm_tree, 16, FTW_DEPTH | FTW_PHYS);

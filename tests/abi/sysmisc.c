@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
@@ -126,6 +127,33 @@ int main(void) {
   CHECK_ERRNO("epoll_pwait2: bad timeout pointer: EFAULT", syscall(SYS_epoll_pwait2, ep, &got, 1, (void*)8, NULL, 8),
               EFAULT);
   close(ep);
+
+  /* Memory protection keys on a CPU without PKU, sysfs(2), ustat, fanotify_mark. */
+  char* pk = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHECK("pkey_mprotect with key -1 is mprotect", syscall(SYS_pkey_mprotect, pk, 4096, PROT_READ, -1) == 0);
+  CHECK_ERRNO("pkey_mprotect with key 1: EINVAL", syscall(SYS_pkey_mprotect, pk, 4096, PROT_READ, 1), EINVAL);
+  CHECK_ERRNO("pkey_free of a key never allocated: EINVAL", syscall(SYS_pkey_free, 1), EINVAL);
+  munmap(pk, 4096);
+  long nfs = syscall(SYS_sysfs, 3);
+  char fsname[64] = {0};
+  CHECK("sysfs(3) counts file system types", nfs > 0);
+  CHECK("sysfs(2, 0) names the first", syscall(SYS_sysfs, 2, 0, fsname) == 0 && fsname[0] != 0);
+  CHECK("sysfs(1, that name) gives index 0", syscall(SYS_sysfs, 1, fsname) == 0);
+  CHECK_ERRNO("sysfs(2) past the last: EINVAL", syscall(SYS_sysfs, 2, nfs, fsname), EINVAL);
+  CHECK_ERRNO("sysfs(1) of an unknown type: EINVAL", syscall(SYS_sysfs, 1, "no-such-fs"), EINVAL);
+  CHECK_ERRNO("sysfs(4): EINVAL", syscall(SYS_sysfs, 4), EINVAL);
+  CHECK_ERRNO("ustat of no mounted device: EINVAL", syscall(SYS_ustat, 0xfffff, fsname), EINVAL);
+  struct stat rootst;
+  struct {
+    int tfree;
+    unsigned long tinode;
+    char fname[6], fpack[6];
+  } us;
+  CHECK("ustat of the root file system's device",
+        stat("/", &rootst) == 0 && syscall(SYS_ustat, (unsigned)rootst.st_dev, &us) == 0);
+  CHECK_ERRNO("fanotify_mark without an operation: EINVAL", syscall(SYS_fanotify_mark, 0, 0, 1, AT_FDCWD, "/"), EINVAL);
+  CHECK_ERRNO("fanotify_mark on a closed descriptor: EBADF", syscall(SYS_fanotify_mark, 999, 1, 1, AT_FDCWD, "/"), EBADF);
+  CHECK_ERRNO("fanotify_mark on a pipe: EINVAL", syscall(SYS_fanotify_mark, p[0], 1, 1, AT_FDCWD, "/"), EINVAL);
 
   /* mlock family. */
   char* m = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -15,6 +15,7 @@
 #include <sys/inotify.h>
 #include <sys/ipc.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
@@ -559,6 +560,29 @@ static void bench_seccomp(void) {
   waitpid(pid, &st, 0);
 }
 
+/* ptrace: one system call of a traced child seen at entry and exit (PTRACE_SYSCALL, waitpid
+ * twice), as strace pays per call. */
+static void bench_ptrace(void) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    ptrace(PTRACE_TRACEME, 0, 0, 0);
+    raise(SIGSTOP);
+    for (;;) syscall(SYS_getppid);
+  }
+  int st;
+  if (waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st)) die("ptrace stop");
+  long n = iters(5000);
+  double t = now_ns();
+  for (long i = 0; i < 2 * n; ++i) {
+    if (ptrace(PTRACE_SYSCALL, pid, 0, 0) != 0 || waitpid(pid, &st, 0) != pid) die("ptrace syscall");
+  }
+  report("ptrace_syscall_roundtrip", (now_ns() - t) / n / 1000, "us");
+  kill(pid, SIGKILL);
+  waitpid(pid, &st, 0);
+}
+
 static const struct {
   const char* name;
   void (*fn)(void);
@@ -578,7 +602,7 @@ static const struct {
     {"clock_gettime", bench_clock_gettime}, {"timerfd_settime_gettime", bench_timerfd},
     {"signalfd_kill_read", bench_signalfd}, {"sysv_ipc", bench_sysv},
     {"inotify_write_read_event", bench_inotify}, {"mq_send_receive_64b", bench_mqueue},
-    {"seccomp_filtered_getppid", bench_seccomp},
+    {"seccomp_filtered_getppid", bench_seccomp}, {"ptrace_syscall_roundtrip", bench_ptrace},
 };
 
 int main(int argc, char** argv) {
