@@ -187,15 +187,7 @@ InotifyFile::~InotifyFile() {
   std::map<i32, std::shared_ptr<Watch>> dropped;  // destroyed after the lock is released
   auto g = tab.lock.lock();
   dropped.swap(watches);
-  for (auto& [wd, w] : dropped) {
-    auto it = tab.by_inode.find(w->inode.get());
-    if (it != tab.by_inode.end()) {
-      std::erase(it->second, w);
-      if (it->second.empty()) tab.by_inode.erase(it);
-    }
-    w->inode->notify_watchers.fetch_sub(1);
-    --tab.watches;
-  }
+  for (auto& [wd, w] : dropped) unlink_watch(tab, nullptr, w);
   --tab.instances;
 }
 

@@ -582,6 +582,13 @@ Result<void> unpack_initramfs(const std::shared_ptr<Inode>& root, std::span<cons
 
 Result<void> init_root_fs(std::span<const ostd::u8> initramfs) {
   auto& s = vfs();
+  std::vector<Mount> old_mounts;  // released after the lock
+  {
+    // A new boot (a fuzzer's next input in the same host process): the last boot's mounts go
+    // with its root, or their file systems and everything left in them would stay forever.
+    auto g = s.lock.lock();
+    old_mounts.swap(s.mounts);
+  }
   s.root_fs = make_ramfs();
   s.root = std::make_shared<Dentry>(nullptr, "", s.root_fs->root());
   if (!initramfs.empty()) TRY(unpack_initramfs(s.root_fs->root(), initramfs));
