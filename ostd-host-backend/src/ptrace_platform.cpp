@@ -32,6 +32,7 @@
 #include <vector>
 
 #include <ostd/host/host.h>
+#include <ostd/irq.h>
 
 #include "host_internal.h"
 #include "../../ostd/src/internal.h"
@@ -52,6 +53,9 @@ constexpr Logger kLog{"ptrace"};
 constexpr int kKickSignal = SIGUSR2;
 constexpr usize kRequestsPerPage = kPageSize / sizeof(arch::HostRequest);
 
+// The stubs' pids. Kernel tasks are preempted by the timer (a signal): every change and every
+// read of this list and of spare_stubs() is made with interrupts masked, or a task switch in the
+// middle of a push_back lets another task's erase corrupt it (ASan saw it under load).
 std::vector<int>& live_pids() {
   static std::vector<int> v;
   return v;
@@ -256,6 +260,8 @@ bool keep_spare(arch::AddressSpace* as) {
   as->pending.push_back({SYS_munmap, {kGuestBase, kGuestTop - kGuestBase, 0, 0, 0, 0}});
   // The next owner's first thread, started now: it parks while the kernel gets on.
   if (seccomp_prepare_thread(*as).is_error()) return false;
+  irq::DisabledGuard g;
+  if (spare_stubs().size() >= kMaxSpareStubs) return false;
   spare_stubs().push_back(as);
   return true;
 }
@@ -266,13 +272,14 @@ void destroy_address_space(arch::AddressSpace* as) {
     while (!as->control.gone) (void)wait_tracee(as->control);
   }
   unregister_tracee(as->control);
-  auto& pids = live_pids();
-  std::erase(pids, as->pid);
+  irq::DisabledGuard g;
+  std::erase(live_pids(), as->pid);
 }
 
 }  // namespace
 
 std::vector<int> stub_pids() {
+  irq::DisabledGuard g;
   std::vector<int> pids = live_pids();
   std::erase_if(pids, [](int pid) {
     return std::ranges::any_of(spare_stubs(),
@@ -315,10 +322,16 @@ void AddressSpaceDeleter::operator()(AddressSpace* as) const {
 }
 
 Result<std::unique_ptr<AddressSpace, AddressSpaceDeleter>> create_address_space() {
-  if (seccomp_platform() && !spare_stubs().empty()) {
-    std::unique_ptr<AddressSpace, AddressSpaceDeleter> as(spare_stubs().back());
-    spare_stubs().pop_back();
-    return as;
+  if (seccomp_platform()) {
+    AddressSpace* spare = nullptr;
+    {
+      irq::DisabledGuard g;
+      if (!spare_stubs().empty()) {
+        spare = spare_stubs().back();
+        spare_stubs().pop_back();
+      }
+    }
+    if (spare != nullptr) return std::unique_ptr<AddressSpace, AddressSpaceDeleter>(spare);
   }
   std::unique_ptr<AddressSpace, AddressSpaceDeleter> as(new AddressSpace);
   as->request_frame = TRY(Frame::alloc());
@@ -330,7 +343,10 @@ Result<std::unique_ptr<AddressSpace, AddressSpaceDeleter>> create_address_space(
   as->pid = pid;
   as->control.tid = pid;
   register_tracee(as->control);
-  live_pids().push_back(pid);
+  {
+    irq::DisabledGuard g;
+    live_pids().push_back(pid);
+  }
   int st = *wait_tracee(as->control);
   if (!is_trap_stop(st)) {
     kLog.error("stub {} did not start (status {:#x})", pid, st);
