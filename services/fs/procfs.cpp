@@ -126,6 +126,52 @@ class ProcFile final : public Inode {
   CallerGenerator gen_;
 };
 
+// /proc/PID/mem: the process's memory at file offsets equal to addresses, read and written as
+// ptrace does (past protections; EIO where nothing is mapped). Mode 0600 of the process's
+// owner stands for Linux's ptrace access check at open.
+Result<std::shared_ptr<Process>> live_process(ostd::i32 pid);
+
+class ProcMem final : public Inode {
+ public:
+  ProcMem(u64 dev, ostd::i32 pid) : Inode(dev, abi::kSIfreg | 0600), pid_(pid) {}
+  Result<usize> read_at(u64 off, ostd::VmWriter& out) override {
+    auto mm = TRY(memory());
+    usize done = 0;
+    std::vector<ostd::u8> buf;
+    while (out.avail() > 0) {
+      const usize n = std::min<usize>(out.avail(), ostd::kPageSize - (off + done) % ostd::kPageSize);
+      buf.resize(n);
+      if (mm->read_forced(off + done, buf).is_error()) break;
+      TRY(out.write_bytes(buf));
+      done += n;
+    }
+    if (done == 0 && out.avail() > 0) return Errno::eio;
+    return done;
+  }
+  Result<usize> write_at(u64 off, ostd::VmReader& in) override {
+    auto mm = TRY(memory());
+    usize done = 0;
+    std::vector<ostd::u8> buf;
+    while (in.remain() > 0) {
+      const usize n = std::min<usize>(in.remain(), ostd::kPageSize - (off + done) % ostd::kPageSize);
+      buf.resize(n);
+      TRY(in.read_bytes(buf));
+      if (mm->write_forced(off + done, buf).is_error()) break;
+      done += n;
+    }
+    if (done == 0 && in.remain() > 0) return Errno::eio;
+    return done;
+  }
+
+ private:
+  Result<std::shared_ptr<MemoryMap>> memory() const {
+    auto p = TRY(live_process(pid_));
+    if (!p->mm) return Errno::eio;
+    return p->mm;
+  }
+  ostd::i32 pid_;
+};
+
 using MagicTarget = std::function<std::shared_ptr<File>()>;
 
 class ProcLink final : public Inode {
@@ -597,6 +643,7 @@ Result<std::vector<Child>> pid_children(u64 dev, ostd::i32 pid) {
   file("mountinfo", [] { return gen_mountinfo(); });
   file("smaps", [pid] { return gen_smaps(pid, false); });
   file("smaps_rollup", [pid] { return gen_smaps(pid, true); });
+  out.push_back(Child{"mem", std::make_shared<ProcMem>(dev, pid)});
   auto link = [&](std::string name, LinkTarget t) {
     out.push_back(Child{std::move(name), std::make_shared<ProcLink>(dev, std::move(t))});
   };
@@ -637,6 +684,10 @@ Result<std::vector<Child>> pid_children(u64 dev, ostd::i32 pid) {
                                                  files.push_back(Child{"comm", std::make_shared<ProcFile>(dev, [pid]() -> Result<std::string> {
                                                                          return TRY(live_process(pid))->comm + "\n";
                                                                        })});
+                                                 files.push_back(Child{"maps", std::make_shared<ProcFile>(dev, [pid] {
+                                                                         return gen_maps(pid);
+                                                                       })});
+                                                 files.push_back(Child{"mem", std::make_shared<ProcMem>(dev, pid)});
                                                  return Result<std::vector<Child>>(std::move(files));
                                                })});
                         }

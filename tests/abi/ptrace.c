@@ -1379,6 +1379,40 @@ static void syscall_info(void) {
   CHECK("the tracee exits", exited_with(st, 0));
 }
 
+/* ---- 15. /proc/PID/mem and the task directory, as gdb uses them ---- */
+
+static volatile unsigned long mem_marker = 0x1122334455667788ul;
+
+static int mem_body(void) { return mem_marker == 0x99aabbccddeeff00ul ? 0 : 1; }
+
+static void proc_mem(void) {
+  pid_t pid = spawn_traced(mem_body);
+  CHECK("/proc/PID/mem: the tracee stops with SIGSTOP", pid > 0);
+  if (pid < 0) return;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/mem", pid);
+  int fd = open(path, O_RDWR);
+  CHECK("open /proc/PID/mem read-write", fd >= 0);
+  unsigned long v = 0, nv = 0x99aabbccddeeff00ul;
+  CHECK("pread at a variable's address reads its value",
+        pread(fd, &v, sizeof v, (off_t)(unsigned long)&mem_marker) == sizeof v && v == 0x1122334455667788ul);
+  CHECK("pwrite there changes it (PEEKDATA sees the new value)",
+        pwrite(fd, &nv, sizeof nv, (off_t)(unsigned long)&mem_marker) == sizeof nv &&
+            peek(PTRACE_PEEKDATA, pid, (unsigned long)&mem_marker) == nv);
+  unsigned char text[4] = {0};
+  CHECK("pread of read-only text works", pread(fd, text, sizeof text, (off_t)(unsigned long)&mem_body) == sizeof text);
+  CHECK_ERRNO("pread where nothing is mapped: EIO", pread(fd, &v, sizeof v, 4096), EIO);
+  close(fd);
+  snprintf(path, sizeof path, "/proc/%d/task/%d/maps", pid, pid);
+  char buf[256];
+  int mfd = open(path, O_RDONLY);
+  CHECK("/proc/PID/task/TID/maps reads the mappings", mfd >= 0 && read(mfd, buf, sizeof buf) > 0);
+  if (mfd >= 0) close(mfd);
+  PT(PTRACE_CONT, pid, 0, 0);
+  int st = wait_for(pid);
+  CHECK("the tracee saw the value written through /proc/PID/mem", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 int main(int argc, char** argv) {
   if (argc > 2 && !strcmp(argv[1], "ptrace-exec")) return atoi(argv[2]);
   setvbuf(stdout, NULL, _IONBF, 0);
@@ -1397,5 +1431,6 @@ int main(int argc, char** argv) {
   single_step();
   fp_regs();
   syscall_info();
+  proc_mem();
   return ABI_DONE();
 }
