@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <ostd/bytes.h>
 #include <ostd/mm/io.h>
 
 #include "fs/file.h"
@@ -54,6 +55,15 @@ struct Watch {
   std::shared_ptr<Inode> inode;
 };
 
+// struct inotify_event without its name.
+struct EventHeader {
+  i32 wd;
+  u32 mask;
+  u32 cookie;
+  u32 len;
+};
+static_assert(sizeof(EventHeader) == kEventHeader);
+
 struct Event {
   i32 wd;
   u32 mask;
@@ -95,13 +105,8 @@ class InotifyFile final : public File {
           while (!queue_.empty() && queue_.front().size() <= out.avail()) {
             const Event& ev = queue_.front();
             std::vector<ostd::u8> rec(ev.size(), 0);
-            auto put = [&](usize at, u32 v) {
-              for (usize k = 0; k < 4; ++k) rec[at + k] = static_cast<ostd::u8>(v >> (8 * k));
-            };
-            put(0, static_cast<u32>(ev.wd));
-            put(4, ev.mask);
-            put(8, ev.cookie);
-            put(12, static_cast<u32>(ev.size() - kEventHeader));
+            const EventHeader hdr{ev.wd, ev.mask, ev.cookie, static_cast<u32>(ev.size() - kEventHeader)};
+            std::copy(ostd::bytes_of(hdr).begin(), ostd::bytes_of(hdr).end(), rec.begin());
             std::copy(ev.name.begin(), ev.name.end(), rec.begin() + kEventHeader);
             auto w = out.write_bytes(rec);
             queue_.pop_front();  // an event that cannot be copied out is lost, as on Linux

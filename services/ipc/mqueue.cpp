@@ -49,21 +49,12 @@ constexpr usize kRlimitMsgqueue = 12;
 // Kernel bookkeeping Linux counts per message and per priority (struct msg_msg and
 // posix_msg_tree_node) towards RLIMIT_MSGQUEUE.
 constexpr u64 kMsgOverhead = 48, kPrioNodeOverhead = 48;
-constexpr int kSigevSignal = 0, kSigevNone = 1, kSigevThread = 2;
 
 struct MqAttr {
   i64 flags, maxmsg, msgsize, curmsgs;
   std::array<i64, 4> reserved;
 };
 static_assert(sizeof(MqAttr) == 64);
-
-struct Sigevent {
-  u64 value;
-  i32 signo;
-  i32 notify;
-  std::array<i32, 12> pad;
-};
-static_assert(sizeof(Sigevent) == 64);
 
 // Bytes in use per user (RLIMIT_MSGQUEUE).
 struct UserBytes {
@@ -108,9 +99,9 @@ class MqInode final : public Inode {
   }
   ostd::WaitQueue& wq() { return wq_; }
 
-  // Queues a message; false when full. Sends the arrival notification when the queue was empty
-  // and nobody waits to receive.
-  bool try_send(Thread& t, u32 prio, std::vector<u8> data) {
+  // Queues a message (taking `data`); false when full (`data` left as it was). Sends the
+  // arrival notification when the queue was empty and nobody waits to receive.
+  bool try_send(Thread& t, u32 prio, std::vector<u8>& data) {
     std::optional<std::pair<std::shared_ptr<Process>, Sigevent>> notify;
     {
       auto g = lock_.lock();
@@ -390,6 +381,22 @@ Result<long> sys_mq_unlink(Thread& t, const SyscallArgs& a) {
   return 0;
 }
 
+// A sender or receiver that must wait for `ready`: EAGAIN at once for O_NONBLOCK, ETIMEDOUT
+// once the timeout is spent; the time slept comes off `timeout`. A sleeping receiver is
+// counted (a message then goes to it without the arrival notification).
+template <typename Ready>
+Result<void> wait_for_queue(Thread& t, const MqFile& f, MqInode& q, std::optional<u64>& timeout, bool receiver,
+                            Ready&& ready) {
+  if (f.nonblocking()) return Errno::eagain;
+  if (timeout && *timeout == 0) return Errno::etimedout;
+  const u64 start = ostd::monotonic_ns();
+  if (receiver) q.count_receiver(1);
+  auto r = t.wait_interruptible(q.wq(), std::forward<Ready>(ready), timeout);
+  if (receiver) q.count_receiver(-1);
+  if (timeout) *timeout -= std::min(*timeout, ostd::monotonic_ns() - start);
+  return r;
+}
+
 Result<long> sys_mq_timedsend(Thread& t, const SyscallArgs& a) {
   const u32 prio = a.as_u32(3);
   if (prio >= kPrioMax) return Errno::einval;
@@ -401,12 +408,7 @@ Result<long> sys_mq_timedsend(Thread& t, const SyscallArgs& a) {
   std::vector<u8> data(a[2]);
   if (!data.empty()) TRY(t.vm().read_bytes(a[1], data));
   while (!q.try_send(t, prio, data)) {
-    if (f->nonblocking()) return Errno::eagain;
-    if (timeout && *timeout == 0) return Errno::etimedout;
-    const u64 start = ostd::monotonic_ns();
-    auto r = t.wait_interruptible(q.wq(), [&] { return static_cast<i64>(q.curmsgs()) < q.maxmsg(); }, timeout);
-    if (r.is_error()) return r.error();
-    if (timeout) *timeout -= std::min(*timeout, ostd::monotonic_ns() - start);
+    TRY(wait_for_queue(t, *f, q, timeout, false, [&] { return static_cast<i64>(q.curmsgs()) < q.maxmsg(); }));
   }
   return 0;
 }
@@ -418,16 +420,7 @@ Result<long> sys_mq_timedreceive(Thread& t, const SyscallArgs& a) {
   MqInode& q = f->queue();
   if (a[2] < static_cast<u64>(q.msgsize())) return Errno::emsgsize;
   std::optional<std::pair<u32, std::vector<u8>>> m;
-  while (!(m = q.try_receive())) {
-    if (f->nonblocking()) return Errno::eagain;
-    if (timeout && *timeout == 0) return Errno::etimedout;
-    const u64 start = ostd::monotonic_ns();
-    q.count_receiver(1);
-    auto r = t.wait_interruptible(q.wq(), [&] { return q.curmsgs() > 0; }, timeout);
-    q.count_receiver(-1);
-    if (r.is_error()) return r.error();
-    if (timeout) *timeout -= std::min(*timeout, ostd::monotonic_ns() - start);
-  }
+  while (!(m = q.try_receive())) TRY(wait_for_queue(t, *f, q, timeout, true, [&] { return q.curmsgs() > 0; }));
   // A message that cannot be copied out is lost, as on Linux.
   if (!m->second.empty()) TRY(t.vm().write_bytes(a[1], m->second));
   if (a[3] != 0) TRY(ostd::UserPtr<u32>(a[3]).write(t.vm(), m->first));

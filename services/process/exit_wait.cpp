@@ -69,6 +69,18 @@ void run_releases() {
   }
 }
 
+// CLD_EXITED or CLD_KILLED for a wait status word.
+int exit_cld_code(int status) { return (status & 0x7f) == 0 ? 1 : 2; }
+
+// The siginfo of signal `sig` telling that `child` ended.
+SigInfo exit_siginfo(int sig, const Process& child) {
+  SigInfo info = kernel_siginfo(sig);
+  info.si_code = exit_cld_code(child.exit_code);
+  info.si_pid = child.pid();
+  info.si_status = info.si_code == 1 ? (child.exit_code >> 8) & 0xff : child.exit_code & 0x7f;
+  return info;
+}
+
 void notify_parent(Process& child) {
   auto parent = parent_of(child);
   if (!parent) return;
@@ -79,12 +91,7 @@ void notify_parent(Process& child) {
     auto_reap = act.handler == kSigIgn || (act.flags & kSaNocldwait) != 0;
   }
   if (child.exit_signal > 0 && !auto_reap) {
-    SigInfo info = kernel_siginfo(child.exit_signal);
-    info.si_code = (child.exit_code & 0x7f) == 0 ? 1 : 2;  // CLD_EXITED / CLD_KILLED
-    info.si_pid = child.pid();
-    info.si_status = (child.exit_code & 0x7f) == 0 ? (child.exit_code >> 8) & 0xff
-                                                     : child.exit_code & 0x7f;
-    send_signal_to_process(*parent, child.exit_signal, info);
+    send_signal_to_process(*parent, child.exit_signal, exit_siginfo(child.exit_signal, child));
   }
   if (auto_reap) {
     child.state = Process::State::Reaped;
@@ -101,11 +108,7 @@ void notify_tracer(Process& p) {
     tracer = p.leader_tracer.lock();
   }
   if (!tracer || tracer == parent_of(p)) return;
-  SigInfo info = kernel_siginfo(kSigChld);
-  info.si_code = (p.exit_code & 0x7f) == 0 ? 1 : 2;
-  info.si_pid = p.pid();
-  info.si_status = (p.exit_code & 0x7f) == 0 ? (p.exit_code >> 8) & 0xff : p.exit_code & 0x7f;
-  send_signal_to_process(*tracer, kSigChld, info);
+  send_signal_to_process(*tracer, kSigChld, exit_siginfo(kSigChld, p));
   (void)tracer->child_event.wake_all();
 }
 
@@ -204,7 +207,7 @@ Result<std::optional<WaitResult>> find_waitable(Process& self, ostd::i32 pid, in
     if (!matches(self, *c, pid)) continue;
     any = true;
     if (c->state == Process::State::Zombie && (options & kWExited) != 0) {
-      WaitResult r{c->pid(), c->exit_code, (c->exit_code & 0x7f) == 0 ? 1 : 2, c, nullptr};
+      WaitResult r{c->pid(), c->exit_code, exit_cld_code(c->exit_code), c, nullptr};
       return std::optional<WaitResult>(r);
     }
     if (c->state == Process::State::Stopped && (options & kWUntraced) != 0 && !c->stop_reported) {
@@ -225,14 +228,14 @@ Result<std::optional<WaitResult>> find_waitable(Process& self, ostd::i32 pid, in
       // A thread other than the main one: its own exit.
       ostd::SpinLockGuard sg(r->state->lock);
       if (r->state->exited) {
-        WaitResult w{r->tid, r->state->exit_status, (r->state->exit_status & 0x7f) == 0 ? 1 : 2, nullptr, r};
+        WaitResult w{r->tid, r->state->exit_status, exit_cld_code(r->state->exit_status), nullptr, r};
         return std::optional<WaitResult>(w);
       }
     }
     if (tp.state == Process::State::Zombie || tp.state == Process::State::Reaped) {
       if (r->tid != tp.pid() || (options & kWExited) == 0) continue;
       if (tp.parent.lock().get() == &self) continue;  // reported as a child
-      WaitResult w{r->tid, tp.exit_code, (tp.exit_code & 0x7f) == 0 ? 1 : 2, nullptr, r};
+      WaitResult w{r->tid, tp.exit_code, exit_cld_code(tp.exit_code), nullptr, r};
       return std::optional<WaitResult>(w);
     }
     ostd::SpinLockGuard sg(r->state->lock);

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <vector>
 
+#include <ostd/bytes.h>
 #include <ostd/mm/io.h>
 
 #include "process/internal.h"
@@ -122,15 +123,26 @@ SigInfo trap_info(const Thread& t, int code) {
   return si;
 }
 
-// An event stop (PTRACE_EVENT_*); a signal the tracer resumes it with is sent anew, as Linux.
-void event_stop(Thread& t, Tracee& tr, int event, u64 msg) {
+// A SIGTRAP stop that is no signal's (an event, a system call's entry or exit), its si_code and
+// wait status naming it (`code`), with the message PTRACE_GETEVENTMSG gives; a signal the
+// tracer resumes it with is sent anew, as Linux.
+void trap_stop(Thread& t, Tracee& tr, Tracee::Stop kind, int code, u64 msg) {
   {
     ostd::SpinLockGuard g(tr.lock);
     tr.event_msg = msg;
   }
-  const int code = kSigTrap | (event << 8);
-  int sig = ptrace_stop(t, tr, Tracee::Stop::Event, (code << 8) | 0x7f, trap_info(t, code));
+  int sig = ptrace_stop(t, tr, kind, (code << 8) | 0x7f, trap_info(t, code));
   if (sig != 0) send_signal_to_thread(t, sig, kernel_siginfo(sig));
+}
+
+// An event stop (PTRACE_EVENT_*).
+void event_stop(Thread& t, Tracee& tr, int event, u64 msg) {
+  trap_stop(t, tr, Tracee::Stop::Event, kSigTrap | (event << 8), msg);
+}
+
+// A syscall-entry or -exit stop: SIGTRAP, or SIGTRAP | 0x80 with PTRACE_O_TRACESYSGOOD.
+void syscall_stop(Thread& t, Tracee& tr, Tracee::Stop kind, u64 msg) {
+  trap_stop(t, tr, kind, kSigTrap | ((tr.options & kOptTracesysgood) != 0 ? 0x80 : 0), msg);
 }
 
 // Makes `tracer` trace t.
@@ -181,6 +193,10 @@ void detach(Thread& t, const std::shared_ptr<Tracee>& tr, int sig) {
 }
 
 // ---- register views ----
+
+// struct user_regs_struct: 27 registers.
+using UserRegs = std::array<u64, 27>;
+static_assert(sizeof(UserRegs) == kUserRegsSize);
 
 // struct user_regs_struct, by index (offset / 8).
 u64 get_reg(Thread& t, const Tracee& tr, usize i) {
@@ -256,13 +272,13 @@ Result<void> set_reg(Thread& t, Tracee& tr, usize i, u64 v) {
   return {};
 }
 
-std::array<u64, 27> get_regs(Thread& t, const Tracee& tr) {
-  std::array<u64, 27> regs{};
+UserRegs get_regs(Thread& t, const Tracee& tr) {
+  UserRegs regs{};
   for (usize i = 0; i < regs.size(); ++i) regs[i] = get_reg(t, tr, i);
   return regs;
 }
 
-Result<void> set_regs(Thread& t, Tracee& tr, const std::array<u64, 27>& regs) {
+Result<void> set_regs(Thread& t, Tracee& tr, const UserRegs& regs) {
   // All or nothing, as Linux checks each register before the next.
   const ostd::GeneralRegs saved = t.context().regs();
   const u64 saved_orig = tr.orig_rax;
@@ -276,22 +292,6 @@ Result<void> set_regs(Thread& t, Tracee& tr, const std::array<u64, 27>& regs) {
   return {};
 }
 
-std::vector<u8> bytes_of_regs(const std::array<u64, 27>& regs) {
-  std::vector<u8> out(kUserRegsSize);
-  for (usize i = 0; i < regs.size(); ++i) {
-    for (usize k = 0; k < 8; ++k) out[i * 8 + k] = static_cast<u8>(regs[i] >> (8 * k));
-  }
-  return out;
-}
-
-std::array<u64, 27> regs_of_bytes(std::span<const u8> b) {
-  std::array<u64, 27> regs{};
-  for (usize i = 0; i < regs.size(); ++i) {
-    for (usize k = 0; k < 8; ++k) regs[i] |= u64{b[i * 8 + k]} << (8 * k);
-  }
-  return regs;
-}
-
 // The FXSAVE image a tracer sees (software-reserved bytes zero) and the whole XSAVE image with
 // XCR0 where Linux puts it (sw_reserved, offset 464: gdb reads it there).
 Result<std::vector<u8>> fpu_image(Thread& t, bool xstate) {
@@ -300,7 +300,8 @@ Result<std::vector<u8>> fpu_image(Thread& t, bool xstate) {
   std::fill(out.begin() + 464, out.end(), u8{0});
   if (!xstate) return out;
   if (f.xsave.empty()) return Errno::enodev;
-  for (usize k = 0; k < 8; ++k) out[464 + k] = static_cast<u8>(f.xfeatures >> (8 * k));
+  const auto xcr0 = ostd::bytes_of(f.xfeatures);
+  std::copy(xcr0.begin(), xcr0.end(), out.begin() + 464);
   out.insert(out.end(), f.xsave.begin(), f.xsave.end());
   return out;
 }
@@ -398,7 +399,11 @@ Result<long> regset(Thread& self, Target& tg, bool get, u64 type, Vaddr iov_addr
   if (iov.len % 8 != 0) return Errno::einval;  // whole registers only
   std::vector<u8> image;
   switch (type) {
-    case kNtPrstatus: image = bytes_of_regs(get_regs(*tg.thread, *tg.state)); break;
+    case kNtPrstatus: {
+      const UserRegs regs = get_regs(*tg.thread, *tg.state);
+      image.assign(ostd::bytes_of(regs).begin(), ostd::bytes_of(regs).end());
+      break;
+    }
     case kNtPrfpreg: image = TRY(fpu_image(*tg.thread, false)); break;
     case kNtX86Xstate: image = TRY(fpu_image(*tg.thread, true)); break;
     default: return Errno::einval;
@@ -411,7 +416,7 @@ Result<long> regset(Thread& self, Target& tg, bool get, u64 type, Vaddr iov_addr
     TRY(self.vm().read_bytes(iov.base, in));
     std::copy(in.begin(), in.end(), image.begin());
     if (type == kNtPrstatus) {
-      TRY(set_regs(*tg.thread, *tg.state, regs_of_bytes(image)));
+      TRY(set_regs(*tg.thread, *tg.state, *ostd::load_from<UserRegs>(image, 0)));
     } else {
       TRY(set_fpu_image(*tg.thread, image));
     }
@@ -420,36 +425,40 @@ Result<long> regset(Thread& self, Target& tg, bool get, u64 type, Vaddr iov_addr
   return 0;
 }
 
-// struct ptrace_syscall_info for the stop the tracee is in.
+// struct ptrace_syscall_info for the stop the tracee is in: its size is that of the part the
+// op uses (24 bytes for none, 80 for an entry, 33 for an exit, whose is_error byte follows rval).
+struct SyscallInfo {
+  u8 op;
+  std::array<u8, 3> pad;
+  u32 arch;
+  u64 instruction_pointer, stack_pointer;
+  u64 nr_or_rval;
+  std::array<u64, 6> args;  // an exit: is_error in the first byte
+};
+static_assert(sizeof(SyscallInfo) == 80);
+
 Result<long> syscall_info(Thread& self, Target& tg, u64 size, Vaddr out) {
   Thread& t = *tg.thread;
   const ostd::GeneralRegs& r = t.context().regs();
-  std::vector<u8> info(24, 0);
-  auto put = [&](usize at, u64 v, usize n) {
-    if (info.size() < at + n) info.resize(at + n, 0);
-    for (usize k = 0; k < n; ++k) info[at + k] = static_cast<u8>(v >> (8 * k));
-  };
-  Tracee::Stop stop = stop_of(*tg.state);
-  u8 op = 0;
-  put(4, kAuditArchX8664, 4);
-  put(8, r.rip, 8);
-  put(16, r.rsp, 8);
+  SyscallInfo info{0, {}, kAuditArchX8664, r.rip, r.rsp, 0, {}};
+  usize len = 24;
+  const Tracee::Stop stop = stop_of(*tg.state);
   const bool sysgood = (tg.state->options & kOptTracesysgood) != 0;
   if (stop == Tracee::Stop::SyscallEntry && sysgood) {
-    op = 1;
-    put(24, tg.state->orig_rax, 8);
-    const std::array<u64, 6> args = t.context().syscall_args();
-    for (usize i = 0; i < 6; ++i) put(32 + i * 8, args.at(i), 8);
+    info.op = 1;
+    info.nr_or_rval = tg.state->orig_rax;
+    info.args = t.context().syscall_args();
+    len = sizeof(SyscallInfo);
   } else if (stop == Tracee::Stop::SyscallExit && sysgood) {
-    op = 2;
-    put(24, r.rax, 8);
+    info.op = 2;
+    info.nr_or_rval = r.rax;
     const auto rv = static_cast<i64>(r.rax);
-    put(32, rv < 0 && rv >= -4095 ? 1 : 0, 1);
+    info.args[0] = rv < 0 && rv >= -4095 ? 1 : 0;
+    len = 33;
   }
-  info[0] = op;
-  const usize n = std::min<u64>(size, info.size());
-  if (n > 0) TRY(self.vm().write_bytes(out, std::span<const u8>(info).first(n)));
-  return static_cast<long>(info.size());
+  const usize n = std::min<u64>(size, len);
+  if (n > 0) TRY(self.vm().write_bytes(out, std::span<const u8>(ostd::bytes_of(info)).first(n)));
+  return static_cast<long>(len);
 }
 
 Result<long> sys_ptrace(Thread& self, const SyscallArgs& a) {
@@ -491,10 +500,8 @@ Result<long> sys_ptrace(Thread& self, const SyscallArgs& a) {
   switch (req) {
     case kPeektext:
     case kPeekdata: {
-      std::array<u8, 8> word{};
-      if (t.process().mm->read_forced(addr, word).is_error()) return Errno::eio;
       u64 v = 0;
-      for (usize k = 0; k < 8; ++k) v |= u64{word[k]} << (8 * k);
+      if (t.process().mm->read_forced(addr, ostd::writable_bytes_of(v)).is_error()) return Errno::eio;
       TRY(ostd::UserPtr<u64>(data).write(self.vm(), v));
       return 0;
     }
@@ -505,9 +512,7 @@ Result<long> sys_ptrace(Thread& self, const SyscallArgs& a) {
     }
     case kPoketext:
     case kPokedata: {
-      std::array<u8, 8> word{};
-      for (usize k = 0; k < 8; ++k) word[k] = static_cast<u8>(data >> (8 * k));
-      if (t.process().mm->write_forced(addr, word).is_error()) return Errno::eio;
+      if (t.process().mm->write_forced(addr, ostd::bytes_of(data)).is_error()) return Errno::eio;
       return 0;
     }
     case kPokeuser: return poke_user(tg, addr, data);
@@ -523,16 +528,12 @@ Result<long> sys_ptrace(Thread& self, const SyscallArgs& a) {
       if (data > static_cast<u64>(kNumSignals)) return Errno::eio;
       detach(t, tg.state, static_cast<int>(data));
       return 0;
-    case kGetregs: {
-      TRY(self.vm().write_bytes(data, bytes_of_regs(get_regs(t, tr))));
+    case kGetregs:
+      TRY(ostd::UserPtr<UserRegs>(data).write(self.vm(), get_regs(t, tr)));
       return 0;
-    }
-    case kSetregs: {
-      std::vector<u8> b(kUserRegsSize);
-      TRY(self.vm().read_bytes(data, b));
-      TRY(set_regs(t, tr, regs_of_bytes(b)));
+    case kSetregs:
+      TRY(set_regs(t, tr, TRY(ostd::UserPtr<UserRegs>(data).read(self.vm()))));
       return 0;
-    }
     case kGetfpregs: {
       auto image = TRY(fpu_image(t, false));
       TRY(self.vm().write_bytes(data, image));
@@ -659,13 +660,7 @@ bool ptrace_syscall_entry(Thread& t) {
   if (mode != Tracee::Resume::Syscall && mode != Tracee::Resume::Sysemu && mode != Tracee::Resume::SysemuStep) {
     return true;
   }
-  {
-    ostd::SpinLockGuard g(tr->lock);
-    tr->event_msg = kEventMsgSyscallEntry;
-  }
-  const int code = kSigTrap | ((tr->options & kOptTracesysgood) != 0 ? 0x80 : 0);
-  int sig = ptrace_stop(t, *tr, Tracee::Stop::SyscallEntry, (code << 8) | 0x7f, trap_info(t, code));
-  if (sig != 0) send_signal_to_thread(t, sig, kernel_siginfo(sig));
+  syscall_stop(t, *tr, Tracee::Stop::SyscallEntry, kEventMsgSyscallEntry);
   if (kill_pending(t) || mode != Tracee::Resume::Syscall) return false;
   if (tr->orig_rax == ~u64{0}) return false;  // the tracer skipped the call
   t.syscall_nr = tr->orig_rax;
@@ -683,13 +678,7 @@ void ptrace_syscall_exit(Thread& t) {
     return;
   }
   if (tr->resume != Tracee::Resume::Syscall) return;
-  {
-    ostd::SpinLockGuard g(tr->lock);
-    tr->event_msg = kEventMsgSyscallExit;
-  }
-  const int code = kSigTrap | ((tr->options & kOptTracesysgood) != 0 ? 0x80 : 0);
-  int sig = ptrace_stop(t, *tr, Tracee::Stop::SyscallExit, (code << 8) | 0x7f, trap_info(t, code));
-  if (sig != 0) send_signal_to_thread(t, sig, kernel_siginfo(sig));
+  syscall_stop(t, *tr, Tracee::Stop::SyscallExit, kEventMsgSyscallExit);
 }
 
 void ptrace_exec(Thread& t, i32 old_tid) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include <ostd/bytes.h>
 #include <ostd/log.h>
 #include <ostd/mm/io.h>
 
@@ -282,11 +283,7 @@ Result<long> set_mode_filter(Thread& t, u32 flags, ostd::Vaddr uprog) {
   std::vector<u8> raw(usize{fprog.len} * sizeof(SockFilter));
   TRY(t.vm().read_bytes(fprog.filter, raw));
   std::vector<SockFilter> prog(fprog.len);
-  for (usize i = 0; i < prog.size(); ++i) {
-    auto b = [&](usize at) { return u32{raw[i * 8 + at]}; };
-    prog[i] = SockFilter{static_cast<u16>(b(0) | b(1) << 8), raw[i * 8 + 2], raw[i * 8 + 3],
-                         b(4) | b(5) << 8 | b(6) << 16 | b(7) << 24};
-  }
+  for (usize i = 0; i < prog.size(); ++i) prog[i] = *ostd::load_from<SockFilter>(raw, i * sizeof(SockFilter));
   TRY(check_program(prog));
   if (t.seccomp_mode == kModeStrict) return Errno::einval;
   auto f = std::make_shared<SeccompFilter>();
@@ -396,16 +393,7 @@ std::optional<long> seccomp_verdict(Thread& t, u64 nr, const SyscallArgs& args) 
       info.si_uid = static_cast<u32>(ip >> 32);
       info.si_status = static_cast<i32>(nr);
       info.pad1 = static_cast<i32>(kAuditArchX8664);
-      {
-        // Forced: a blocked or ignored SIGSYS goes back to the default (and kills).
-        ostd::MutexGuard g(t.process().handlers->lock);
-        SigAction& act = t.process().handlers->actions.at(static_cast<usize>(kSigSys - 1));
-        if (t.sigmask.has(kSigSys) || act.handler == kSigIgn) {
-          act.handler = kSigDfl;
-          t.sigmask.remove(kSigSys);
-        }
-      }
-      send_signal_to_thread(t, kSigSys, info, true);
+      force_signal(t, kSigSys, info);  // a blocked or ignored SIGSYS kills
       // syscall_rollback: rax goes back to the call's number.
       return static_cast<long>(nr);
     }

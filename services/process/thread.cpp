@@ -193,18 +193,10 @@ void handle_exception(Thread& t, const ostd::CpuException& e) {
   info.si_signo = sig;
   info.si_pid = static_cast<ostd::i32>(addr & 0xffffffffu);
   info.si_uid = static_cast<ostd::u32>(addr >> 32);
-  // A synchronous fault cannot be blocked or ignored: Linux resets it to the default.
-  {
-    ostd::MutexGuard g(t.process().handlers->lock);
-    SigAction& act = t.process().handlers->actions.at(static_cast<ostd::usize>(sig - 1));
-    if (t.sigmask.has(sig) || act.handler == kSigIgn) {
-      act.handler = kSigDfl;
-      t.sigmask.remove(sig);
-    }
-  }
   kLog.debug("pid {} tid {}: signal {} at {:#x} (exception {}, ip {:#x})", t.process().pid(), t.tid(), sig, addr,
              static_cast<int>(e.kind), t.context().instruction_pointer());
-  send_signal_to_thread(t, sig, info, true);
+  // A synchronous fault cannot be blocked or ignored.
+  force_signal(t, sig, info);
 }
 
 int shell_status(int wait_status) {

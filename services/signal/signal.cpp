@@ -411,6 +411,18 @@ bool send_signal_to_thread(Thread& t, int sig, const SigInfo& info, bool forced)
   return true;
 }
 
+void force_signal(Thread& t, int sig, const SigInfo& info) {
+  {
+    ostd::MutexGuard g(t.process().handlers->lock);
+    SigAction& act = t.process().handlers->actions.at(static_cast<ostd::usize>(sig - 1));
+    if (t.sigmask.has(sig) || act.handler == kSigIgn) {
+      act.handler = kSigDfl;
+      t.sigmask.remove(sig);
+    }
+  }
+  send_signal_to_thread(t, sig, info, true);
+}
+
 std::optional<std::pair<int, SigInfo>> take_signal(Thread& t, SigSet set) { return dequeue(t, ~set.bits); }
 
 SigSet pending_signals(const Thread& t, SigSet set) {

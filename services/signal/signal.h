@@ -101,6 +101,20 @@ bool send_signal_to_process(Process& p, int sig, const SigInfo& info);
 /// Queues `sig` for one thread. `forced`: a synchronous fault of the thread itself (reaches
 /// init even without a handler, as Linux's force_sig). False when the signal was dropped.
 bool send_signal_to_thread(Thread& t, int sig, const SigInfo& info, bool forced = false);
+/// Linux's force_sig_info: a signal the thread raised itself (a fault, a seccomp trap) that it
+/// may not block or ignore: a blocked or ignored one goes back to the default action first.
+void force_signal(Thread& t, int sig, const SigInfo& info);
+
+/// struct sigevent (64 bytes on x86-64): how POSIX timers and message queues notify.
+inline constexpr int kSigevSignal = 0, kSigevNone = 1, kSigevThread = 2, kSigevThreadId = 4;
+struct Sigevent {
+  ostd::u64 value;
+  ostd::i32 signo;
+  ostd::i32 notify;
+  ostd::i32 tid;  // SIGEV_THREAD_ID's thread
+  std::array<ostd::i32, 11> pad;
+};
+static_assert(sizeof(Sigevent) == 64);
 
 /// Takes the next pending signal of `set` for t, blocked or not (thread-directed first, lowest
 /// number first): sigtimedwait and signalfd. A POSIX timer's signal comes with its overrun

@@ -35,7 +35,6 @@ using ostd::usize;
 
 namespace {
 
-constexpr int kSigevSignal = 0, kSigevNone = 1, kSigevThread = 2, kSigevThreadId = 4;
 constexpr int kRlimitSigpending = 11;
 
 enum class Kind : ostd::u8 { Wall, ProcessCpu, ThreadCpu };
@@ -54,16 +53,6 @@ struct PosixTimer {
   int last_overrun = 0;  // timer_getoverrun: the count the last taken signal carried
   bool queued = false;   // its signal is pending
 };
-
-// struct sigevent (64 bytes on x86-64).
-struct Sigevent {
-  u64 value;
-  i32 signo;
-  i32 notify;
-  i32 tid;
-  std::array<i32, 11> pad;
-};
-static_assert(sizeof(Sigevent) == 64);
 
 }  // namespace
 

@@ -135,6 +135,8 @@ class MemoryMap {
   // Writes `bytes` at va ignoring the areas' protections (copying a shared page first), as
   // ptrace's POKETEXT: for rewriting code. Not for MAP_SHARED areas (EPERM).
   ostd::Result<void> poke_locked(ostd::Vaddr va, std::span<const ostd::u8> bytes);
+  // The mapping of `page` (in `vma`), faulted in with `access` when nothing is mapped yet.
+  ostd::Result<ostd::PageMapping> mapping_of(const Vma& vma, ostd::Vaddr page, ostd::Access access);
 
   struct PatchedSite {
     ostd::Vaddr trampoline = 0;

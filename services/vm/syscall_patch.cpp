@@ -133,96 +133,82 @@ std::array<u8, 8> slow_word() { return {0xEB, 0x06, 0x90, 0x90, 0x90, 0x90, 0x90
 
 // ---- MemoryMap's part ----
 
+namespace {
+// Calls f(page, offset in the page, offset in the range, length) for each page-sized piece of
+// [va, va + len), stopping at the first error.
+template <typename F>
+Result<void> for_each_page_piece(Vaddr va, usize len, F&& f) {
+  for (usize done = 0; done < len;) {
+    const Vaddr at = va + done;
+    const Vaddr page = ostd::page_align_down(at);
+    const usize n = std::min<usize>(len - done, kPageSize - (at - page));
+    TRY(f(page, at - page, done, n));
+    done += n;
+  }
+  return {};
+}
+}  // namespace
+
+Result<ostd::PageMapping> MemoryMap::mapping_of(const Vma& vma, Vaddr page, ostd::Access access) {
+  if (!vm_->query(page)) TRY(populate_page(vma, page, access));
+  auto m = vm_->query(page);
+  if (!m) return Errno::efault;
+  return *m;
+}
+
 Result<void> MemoryMap::poke_locked(Vaddr va, std::span<const u8> bytes) {
-  while (!bytes.empty()) {
-    Vaddr page = ostd::page_align_down(va);
-    usize off = va - page;
-    usize n = std::min<usize>(bytes.size(), kPageSize - off);
+  return for_each_page_piece(va, bytes.size(), [&](Vaddr page, usize off, usize at, usize n) -> Result<void> {
     auto v = find(page);
     if (!v) return Errno::efault;
     if ((v->flags & kMapShared) != 0 && v->shared != nullptr) return Errno::eperm;
-    auto m = vm_->query(page);
-    if (!m) {
-      TRY(populate_page(*v, page, ostd::Access::Read));
-      m = vm_->query(page);
-      if (!m) return Errno::efault;
-    }
-    if (m->frame.refcount() > 2) {  // not this mapping's alone (a file's page, or shared by fork)
+    ostd::PageMapping m = TRY(mapping_of(*v, page, ostd::Access::Read));
+    if (m.frame.refcount() > 2) {  // not this mapping's alone (a file's page, or shared by fork)
       ostd::Frame copy = TRY(ostd::Frame::alloc_uninit());
-      copy.copy_from(m->frame);
-      TRY(vm_->map(page, copy, m->flags));
-      m = vm_->query(page);
-      if (!m) return Errno::efault;
+      copy.copy_from(m.frame);
+      TRY(vm_->map(page, copy, m.flags));
+      m.frame = std::move(copy);
     }
-    TRY(m->frame.write_bytes(off, bytes.first(n)));
-    bytes = bytes.subspan(n);
-    va += n;
-  }
-  return {};
+    return m.frame.write_bytes(off, bytes.subspan(at, n));
+  });
 }
 
 Result<void> MemoryMap::read_forced(Vaddr va, std::span<u8> out) {
   ostd::MutexGuard g(lock_);
-  while (!out.empty()) {
-    Vaddr page = ostd::page_align_down(va);
-    usize off = va - page;
-    usize n = std::min<usize>(out.size(), kPageSize - off);
+  return for_each_page_piece(va, out.size(), [&](Vaddr page, usize off, usize at, usize n) -> Result<void> {
     auto v = find(page);
     if (!v) return Errno::efault;
-    auto m = vm_->query(page);
-    if (!m) {
-      TRY(populate_page(*v, page, ostd::Access::Read));
-      m = vm_->query(page);
-      if (!m) return Errno::efault;
-    }
-    TRY(m->frame.read_bytes(off, out.first(n)));
-    out = out.subspan(n);
-    va += n;
-  }
-  return {};
+    ostd::PageMapping m = TRY(mapping_of(*v, page, ostd::Access::Read));
+    return m.frame.read_bytes(off, out.subspan(at, n));
+  });
 }
 
 Result<void> MemoryMap::write_forced(Vaddr va, std::span<const u8> bytes) {
   ostd::MutexGuard g(lock_);
+  bool shared = false;
   for (Vaddr at = ostd::page_align_down(va); at < va + bytes.size(); at += kPageSize) {
     auto v = find(at);
     if (!v) return Errno::efault;
     if ((v->flags & kMapShared) != 0 && (v->prot & kProtWrite) == 0) return Errno::efault;
+    if (at <= va) shared = (v->flags & kMapShared) != 0;  // the first page's area decides
   }
-  if (!bytes.empty() && find(va) && (find(va)->flags & kMapShared) != 0) {
-    // A writable shared mapping: the shared pages themselves, as a store would.
-    while (!bytes.empty()) {
-      Vaddr page = ostd::page_align_down(va);
-      usize off = va - page;
-      usize n = std::min<usize>(bytes.size(), kPageSize - off);
-      auto v = find(page);
-      if (!v) return Errno::efault;
-      if (!vm_->query(page)) TRY(populate_page(*v, page, ostd::Access::Write));
-      auto m = vm_->query(page);
-      if (!m) return Errno::efault;
-      TRY(m->frame.write_bytes(off, bytes.first(n)));
-      bytes = bytes.subspan(n);
-      va += n;
-    }
-    return {};
-  }
-  return poke_locked(va, bytes);
+  if (!shared) return poke_locked(va, bytes);
+  // A writable shared mapping: the shared pages themselves, as a store would.
+  return for_each_page_piece(va, bytes.size(), [&](Vaddr page, usize off, usize at, usize n) -> Result<void> {
+    auto v = find(page);
+    if (!v) return Errno::efault;
+    ostd::PageMapping m = TRY(mapping_of(*v, page, ostd::Access::Write));
+    return m.frame.write_bytes(off, bytes.subspan(at, n));
+  });
 }
 
 namespace {
 // Reads mapped bytes without faulting anything in (the map's lock is held).
 Result<void> peek(ostd::VmSpace& vm, Vaddr va, std::span<u8> out) {
-  while (!out.empty()) {
-    Vaddr page = ostd::page_align_down(va);
-    usize off = va - page;
-    usize n = std::min<usize>(out.size(), kPageSize - off);
+  return for_each_page_piece(va, out.size(), [&](Vaddr page, usize off, usize at, usize n) -> Result<void> {
     auto m = vm.query(page);
     if (!m) return Errno::efault;
-    TRY(m->frame.read_bytes(off, out.first(n)));
-    out = out.subspan(n);
-    va += n;
-  }
-  return {};
+    return m->frame.read_bytes(off, out.subspan(at, n));
+  });
 }
 }  // namespace
 
