@@ -223,9 +223,15 @@ Result<std::shared_ptr<Process>> live_process(ostd::i32 pid) {
 // The monotonic time of boot.
 u64 boot_ns() { return ostd::monotonic_ns() - uptime_ns(); }
 
+// Whether the process's main thread sleeps in the kernel (Linux reports the main thread's state).
+bool main_thread_sleeping(const Process& p) {
+  auto t = pid_table().thread(p.pid());
+  return t && t->sleeping();
+}
+
 char state_letter(const Process& p) {
   switch (p.state) {
-    case Process::State::Running: return in_trace_stop(p) ? 't' : 'S';
+    case Process::State::Running: return in_trace_stop(p) ? 't' : main_thread_sleeping(p) ? 'S' : 'R';
     case Process::State::Stopped: return 'T';
     case Process::State::Zombie: return 'Z';
     case Process::State::Reaped: return 'X';
@@ -273,7 +279,8 @@ Result<std::string> gen_status(ostd::i32 pid) {
   const char* state = p->state == Process::State::Zombie    ? "Z (zombie)"
                       : p->state == Process::State::Stopped ? "T (stopped)"
                       : in_trace_stop(*p)                   ? "t (tracing stop)"
-                                                            : "S (sleeping)";
+                      : main_thread_sleeping(*p)            ? "S (sleeping)"
+                                                            : "R (running)";
   SigSet blocked{};
   SigSet pending{};
   auto threads = threads_of(*p);

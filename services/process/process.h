@@ -94,6 +94,12 @@ class Thread : public std::enable_shared_from_this<Thread> {
   inline bool signal_pending() const;
   /// Wakes the thread if it sleeps in wait_interruptible, and kicks it out of user mode.
   void interrupt();
+  /// Whether the thread sleeps in the kernel now (wait_interruptible, wait_stopped): /proc's
+  /// 'S' rather than 'R'.
+  bool sleeping() const {
+    ostd::SpinLockGuard g(waiting_lock_);
+    return waiting_on_ != nullptr;
+  }
 
   // ---- state owned by the process code ----
   SigSet sigmask{};
@@ -154,7 +160,7 @@ class Thread : public std::enable_shared_from_this<Thread> {
     ostd::SpinLockGuard g(waiting_lock_);
     waiting_on_ = wq;
   }
-  ostd::SpinLock waiting_lock_;
+  mutable ostd::SpinLock waiting_lock_;
   ostd::WaitQueue* waiting_on_ = nullptr;
 };
 
