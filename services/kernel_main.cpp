@@ -5,6 +5,7 @@
 #include <ostd/task.h>
 #include <ostd/time.h>
 
+#include "device/kmsg.h"
 #include "fs/vfs.h"
 #include "syscall/table.h"
 #include "syscall/strace.h"
@@ -25,6 +26,7 @@ constexpr ostd::Logger kLog{"init"};
 
 int kernel_main() {
   (void)uptime_ns();  // marks the boot time
+  kernel_log_boot();
   // Make the kernel's lazily built tables now, while one task runs: a function-local static
   // first reached by two tasks at once (one preempted inside its initializer) aborts.
   (void)syscall_table();

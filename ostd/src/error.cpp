@@ -18,7 +18,7 @@ std::string_view errno_name(Errno e) {
     X(enosys, "ENOSYS") X(enotempty, "ENOTEMPTY") X(eloop, "ELOOP") X(enomsg, "ENOMSG")
     X(eidrm, "EIDRM") X(enostr, "ENOSTR") X(enodata, "ENODATA") X(etime, "ETIME")
     X(eproto, "EPROTO") X(eoverflow, "EOVERFLOW") X(ebadfd, "EBADFD") X(elibbad, "ELIBBAD") X(eilseq, "EILSEQ")
-    X(erestart, "ERESTART")
+    X(erestart, "ERESTART") X(eusers, "EUSERS")
     X(enotsock, "ENOTSOCK") X(edestaddrreq, "EDESTADDRREQ") X(emsgsize, "EMSGSIZE")
     X(eprototype, "EPROTOTYPE") X(enoprotoopt, "ENOPROTOOPT")
     X(eprotonosupport, "EPROTONOSUPPORT") X(esocktnosupport, "ESOCKTNOSUPPORT")
@@ -27,7 +27,7 @@ std::string_view errno_name(Errno e) {
     X(eaddrnotavail, "EADDRNOTAVAIL") X(enetdown, "ENETDOWN") X(enetunreach, "ENETUNREACH")
     X(econnaborted, "ECONNABORTED") X(econnreset, "ECONNRESET") X(enobufs, "ENOBUFS")
     X(eisconn, "EISCONN") X(enotconn, "ENOTCONN") X(eshutdown, "ESHUTDOWN")
-    X(etoomanyrefs, "ETOOMANYREFS") X(etimedout, "ETIMEDOUT")
+    X(etoomanyrefs, "ETOOMANYREFS") X(etimedout, "ETIMEDOUT") X(estale, "ESTALE")
     X(econnrefused, "ECONNREFUSED") X(ehostunreach, "EHOSTUNREACH") X(ealready, "EALREADY")
     X(einprogress, "EINPROGRESS") X(ecanceled, "ECANCELED") X(erestartsys, "ERESTARTSYS")
     X(erestartnointr, "ERESTARTNOINTR") X(erestartnohand, "ERESTARTNOHAND")
@@ -90,6 +90,8 @@ std::string_view errno_message(Errno e) {
     case Errno::elibbad: return "Accessing a corrupted shared library";
     case Errno::eilseq: return "Invalid or incomplete multibyte or wide character";
     case Errno::erestart: return "Interrupted system call should be restarted";
+    case Errno::eusers: return "Too many users";
+    case Errno::estale: return "Stale file handle";
     case Errno::enotsock: return "Socket operation on non-socket";
     case Errno::edestaddrreq: return "Destination address required";
     case Errno::emsgsize: return "Message too long";

@@ -7,6 +7,7 @@ namespace ostd {
 
 namespace {
 std::atomic<LogLevel> g_level{LogLevel::Warn};
+std::atomic<log::Observer> g_observer{nullptr};
 }
 
 namespace log {
@@ -14,6 +15,13 @@ namespace log {
 void set_level(LogLevel level) { g_level.store(level, std::memory_order_relaxed); }
 LogLevel level() { return g_level.load(std::memory_order_relaxed); }
 bool enabled(LogLevel lvl) { return lvl >= level() && lvl != LogLevel::Off; }
+
+void set_observer(Observer observer) { g_observer.store(observer, std::memory_order_release); }
+
+bool wanted(LogLevel lvl) {
+  return enabled(lvl) ||
+         (lvl >= LogLevel::Info && lvl != LogLevel::Off && g_observer.load(std::memory_order_acquire) != nullptr);
+}
 
 Result<LogLevel> parse_level(std::string_view name) {
   if (name == "trace") return LogLevel::Trace;
@@ -26,7 +34,9 @@ Result<LogLevel> parse_level(std::string_view name) {
 }
 
 void write(LogLevel lvl, std::string_view module, std::string_view message) {
-  arch::log_write(lvl, module, message);
+  if (enabled(lvl)) arch::log_write(lvl, module, message);
+  Observer observer = g_observer.load(std::memory_order_acquire);
+  if (observer != nullptr && lvl >= LogLevel::Info && lvl != LogLevel::Off) observer(lvl, module, message);
 }
 
 }  // namespace log

@@ -8,6 +8,7 @@
 #include <ostd/task.h>
 #include <ostd/time.h>
 
+#include "device/kmsg.h"
 #include "device/tty.h"
 #include "device/virtio.h"
 #include "fs/vfs.h"
@@ -168,6 +169,7 @@ Result<std::shared_ptr<File>> open_device(bool char_device, u64 rdev, const std:
       case 7: return mem(MemKind::Full);
       case 8:
       case 9: return mem(MemKind::Random);
+      case 11: return open_kmsg(dentry, f);
       default: return Errno::enxio;
     }
   }
@@ -190,7 +192,7 @@ std::shared_ptr<FileSystem> make_devfs() {
     u32 major, minor, perm;
   };
   for (const Node& n : {Node{"null", 1, 3, 0666}, Node{"zero", 1, 5, 0666}, Node{"full", 1, 7, 0666},
-                        Node{"random", 1, 8, 0666}, Node{"urandom", 1, 9, 0666}, Node{"tty", 5, 0, 0666},
+                        Node{"random", 1, 8, 0666}, Node{"urandom", 1, 9, 0666}, Node{"kmsg", 1, 11, 0644}, Node{"tty", 5, 0, 0666},
                         Node{"console", 5, 1, 0600}, Node{"tty0", 4, 0, 0620}, Node{"tty1", 4, 1, 0620}}) {
     (void)root->create(n.name, abi::kSIfchr | n.perm, make_dev(n.major, n.minor));
   }

@@ -17,6 +17,7 @@
 #include <ostd/time.h>
 
 #include "device/devices.h"
+#include "device/kmsg.h"
 #include "fs/vfs.h"
 #include "net/inet.h"
 #include "net/socket.h"
@@ -176,14 +177,17 @@ using MagicTarget = std::function<std::shared_ptr<File>()>;
 
 class ProcLink final : public Inode {
  public:
-  ProcLink(u64 dev, LinkTarget target, MagicTarget magic = nullptr)
-      : Inode(dev, abi::kSIflnk | 0777), target_(std::move(target)), magic_(std::move(magic)) {}
+  ProcLink(u64 dev, LinkTarget target, MagicTarget magic = nullptr, bool is_magic = false)
+      : Inode(dev, abi::kSIflnk | 0777), target_(std::move(target)), magic_(std::move(magic)),
+        is_magic_(is_magic || magic_ != nullptr) {}
   Result<std::string> readlink(const Process* caller) override { return target_(caller); }
   std::shared_ptr<File> magic_target(const Process*) override { return magic_ ? magic_() : nullptr; }
+  bool is_magic_link() const override { return is_magic_; }
 
  private:
   LinkTarget target_;
   MagicTarget magic_;
+  bool is_magic_;
 };
 
 struct Child {
@@ -223,15 +227,16 @@ Result<std::shared_ptr<Process>> live_process(ostd::i32 pid) {
 // The monotonic time of boot.
 u64 boot_ns() { return ostd::monotonic_ns() - uptime_ns(); }
 
-// Whether the process's main thread sleeps in the kernel (Linux reports the main thread's state).
-bool main_thread_sleeping(const Process& p) {
-  auto t = pid_table().thread(p.pid());
+// Whether thread `tid` sleeps in the kernel (/proc/PID reports the main thread's state,
+// /proc/PID/task/TID its thread's).
+bool thread_sleeping(ostd::i32 tid) {
+  auto t = pid_table().thread(tid);
   return t && t->sleeping();
 }
 
-char state_letter(const Process& p) {
+char state_letter(const Process& p, ostd::i32 tid) {
   switch (p.state) {
-    case Process::State::Running: return in_trace_stop(p) ? 't' : main_thread_sleeping(p) ? 'S' : 'R';
+    case Process::State::Running: return in_trace_stop(p) ? 't' : thread_sleeping(tid) ? 'S' : 'R';
     case Process::State::Stopped: return 'T';
     case Process::State::Zombie: return 'Z';
     case Process::State::Reaped: return 'X';
@@ -256,14 +261,16 @@ u64 vm_size_kb(const Process& p) {
   return total / 1024;
 }
 
-Result<std::string> gen_stat(ostd::i32 pid) {
+// `tid`: the thread a /proc/PID/task/TID/stat describes (its id and state; the rest is the
+// process's); the main thread's for /proc/PID/stat.
+Result<std::string> gen_stat(ostd::i32 pid, ostd::i32 tid) {
   auto p = TRY(live_process(pid));
   auto parent = parent_of(*p);
   usize nthreads = threads_of(*p).size();
   u64 utime = p->utime_ns / kNsPerTick, stime = p->stime_ns / kNsPerTick;
   u64 start = (p->start_ns - std::min(p->start_ns, boot_ns())) / kNsPerTick;
-  std::string s = ostd::format("{} ({}) {} {} {} {} 0 -1 4194560 {} {} 0 0 {} {} {} {} {} {} {} 0 {} {} {} ", pid, p->comm,
-                               std::string(1, state_letter(*p)), parent ? parent->pid() : 0, p->pgid, p->sid,
+  std::string s = ostd::format("{} ({}) {} {} {} {} 0 -1 4194560 {} {} 0 0 {} {} {} {} {} {} {} 0 {} {} {} ", tid, p->comm,
+                               std::string(1, state_letter(*p, tid)), parent ? parent->pid() : 0, p->pgid, p->sid,
                                p->min_flt, p->cmin_flt,
                                utime, stime, p->cutime_ns / kNsPerTick, p->cstime_ns / kNsPerTick,
                                20 + p->nice, p->nice, std::max<usize>(1, nthreads), start, vm_size_kb(*p) * 1024,
@@ -273,13 +280,13 @@ Result<std::string> gen_stat(ostd::i32 pid) {
   return s;
 }
 
-Result<std::string> gen_status(ostd::i32 pid) {
+Result<std::string> gen_status(ostd::i32 pid, ostd::i32 tid) {
   auto p = TRY(live_process(pid));
   auto parent = parent_of(*p);
   const char* state = p->state == Process::State::Zombie    ? "Z (zombie)"
                       : p->state == Process::State::Stopped ? "T (stopped)"
                       : in_trace_stop(*p)                   ? "t (tracing stop)"
-                      : main_thread_sleeping(*p)            ? "S (sleeping)"
+                      : thread_sleeping(tid)                ? "S (sleeping)"
                                                             : "R (running)";
   SigSet blocked{};
   SigSet pending{};
@@ -301,7 +308,7 @@ Result<std::string> gen_status(ostd::i32 pid) {
   std::string umask = ostd::format("{:o}", p->fs ? p->fs->umask : 022);
   umask.insert(0, 4 - std::min<usize>(4, umask.size()), '0');
   s += ostd::format("Name:\t{}\nUmask:\t{}\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\n", p->comm,
-                    umask, std::string_view(state), pid, pid, parent ? parent->pid() : 0);
+                    umask, std::string_view(state), pid, tid, parent ? parent->pid() : 0);
   s += ostd::format("TracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\n", tracer_pid_of(*p), p->creds.uid, p->creds.euid,
                     p->creds.suid, p->creds.fsuid, p->creds.gid, p->creds.egid, p->creds.sgid, p->creds.fsgid);
   std::string groups;
@@ -384,13 +391,17 @@ Result<std::string> gen_maps(ostd::i32 pid) {
     perms += (v.prot & 4) != 0 ? 'x' : '-';
     perms += (v.flags & 1) != 0 ? 's' : 'p';
     bool file = v.ino != 0;
+    // Shared anonymous memory shows as Linux's shmem object: "/dev/zero (deleted)" on 00:01,
+    // with its page offset.
+    const bool shmem = !file && (v.flags & kMapShared) != 0 && (v.flags & kMapAnonymous) != 0 && v.shared;
     std::string line = ostd::format("{}-{} {} {} {}:{} {} ", hex(v.start, 8), hex(v.end, 8), perms,
-                                    hex(file ? v.file_offset : 0, 8), hex(file ? dev_major(v.dev) : 0, 2),
-                                    hex(file ? dev_minor(v.dev) : 0, 2), file ? v.ino : 0);
-    if (!v.name.empty()) {
+                                    hex(file || shmem ? v.file_offset : 0, 8), hex(file ? dev_major(v.dev) : 0, 2),
+                                    hex(file ? dev_minor(v.dev) : shmem ? 1 : 0, 2), file ? v.ino : 0);
+    const std::string name = shmem && v.name.empty() ? std::string("/dev/zero (deleted)") : v.name;
+    if (!name.empty()) {
       line.append(line.size() < 72 ? 72 - line.size() : 0, ' ');  // seq_pad to 72, then a space
       line += ' ';
-      line += v.name;
+      line += name;
     }
     s += line + "\n";
   }
@@ -639,8 +650,8 @@ Result<std::vector<Child>> pid_children(u64 dev, ostd::i32 pid) {
   auto file = [&](std::string name, Generator g, u32 perm = 0444) {
     out.push_back(Child{std::move(name), std::make_shared<ProcFile>(dev, std::move(g), perm)});
   };
-  file("stat", [pid] { return gen_stat(pid); });
-  file("status", [pid] { return gen_status(pid); });
+  file("stat", [pid] { return gen_stat(pid, pid); });
+  file("status", [pid] { return gen_status(pid, pid); });
   file("cmdline", [pid] { return gen_cmdline(pid); });
   file("comm", [pid]() -> Result<std::string> { return TRY(live_process(pid))->comm + "\n"; });
   file("maps", [pid] { return gen_maps(pid); });
@@ -651,8 +662,9 @@ Result<std::vector<Child>> pid_children(u64 dev, ostd::i32 pid) {
   file("smaps", [pid] { return gen_smaps(pid, false); });
   file("smaps_rollup", [pid] { return gen_smaps(pid, true); });
   out.push_back(Child{"mem", std::make_shared<ProcMem>(dev, pid)});
+  // exe, cwd and root are magic links (they stand for the process's own file and directories).
   auto link = [&](std::string name, LinkTarget t) {
-    out.push_back(Child{std::move(name), std::make_shared<ProcLink>(dev, std::move(t))});
+    out.push_back(Child{std::move(name), std::make_shared<ProcLink>(dev, std::move(t), nullptr, true)});
   };
   link("exe", [pid](const Process*) -> Result<std::string> {
     auto p = TRY(live_process(pid));
@@ -670,23 +682,38 @@ Result<std::vector<Child>> pid_children(u64 dev, ostd::i32 pid) {
     return p->fs->root()->path();
   });
   out.push_back(Child{"fd", std::make_shared<ProcDir>(dev, [dev, pid] { return fd_children(dev, pid); }, 0500)});
+  out.push_back(Child{"ns", std::make_shared<ProcDir>(dev, [dev, pid]() -> Result<std::vector<Child>> {
+                        std::vector<Child> links;
+                        for (std::string& name : namespace_names()) {
+                          auto target = [pid, name](const Process*) -> Result<std::string> {
+                            return namespace_link(*TRY(live_process(pid)), name);
+                          };
+                          auto magic = [pid, name]() -> std::shared_ptr<File> {
+                            auto p = live_process(pid);
+                            return p.is_error() ? nullptr : open_namespace(*p.value(), name);
+                          };
+                          links.push_back(Child{std::move(name), std::make_shared<ProcLink>(dev, target, magic)});
+                        }
+                        return links;
+                      }, 0511)});
   out.push_back(Child{"task", std::make_shared<ProcDir>(dev, [dev, pid]() -> Result<std::vector<Child>> {
                         auto p = TRY(live_process(pid));
                         std::vector<Child> tasks;
                         for (const auto& t : threads_of(*p)) {
                           ostd::i32 tid = t->tid();
                           tasks.push_back(Child{ostd::format("{}", tid),
-                                               std::make_shared<ProcDir>(dev, [dev, pid] {
-                                                 // Thread directories show the process's files.
+                                               std::make_shared<ProcDir>(dev, [dev, pid, tid] {
+                                                 // Thread directories show the process's files,
+                                                 // with the thread's own id and state.
                                                  Result<std::vector<Child>> r = Errno::enoent;
                                                  auto q = live_process(pid);
                                                  if (q.is_error()) return r;
                                                  std::vector<Child> files;
-                                                 files.push_back(Child{"stat", std::make_shared<ProcFile>(dev, [pid] {
-                                                                         return gen_stat(pid);
+                                                 files.push_back(Child{"stat", std::make_shared<ProcFile>(dev, [pid, tid] {
+                                                                         return gen_stat(pid, tid);
                                                                        })});
-                                                 files.push_back(Child{"status", std::make_shared<ProcFile>(dev, [pid] {
-                                                                         return gen_status(pid);
+                                                 files.push_back(Child{"status", std::make_shared<ProcFile>(dev, [pid, tid] {
+                                                                         return gen_status(pid, tid);
                                                                        })});
                                                  files.push_back(Child{"comm", std::make_shared<ProcFile>(dev, [pid]() -> Result<std::string> {
                                                                          return TRY(live_process(pid))->comm + "\n";
@@ -700,11 +727,12 @@ Result<std::vector<Child>> pid_children(u64 dev, ostd::i32 pid) {
                         }
                         return tasks;
                       })});
-  // A process's files belong to its effective user and group (task_dump_owner).
+  // A process's files belong to its effective user and group, or to root when it is not
+  // dumpable (task_dump_owner).
   auto p = TRY(live_process(pid));
   for (auto& c : out) {
-    c.inode->uid = p->creds.euid;
-    c.inode->gid = p->creds.egid;
+    c.inode->uid = p->dumpable ? p->creds.euid : 0;
+    c.inode->gid = p->dumpable ? p->creds.egid : 0;
   }
   return out;
 }
@@ -733,6 +761,8 @@ std::shared_ptr<Inode> sys_dir(u64 d) {
       {"pid_max", value([] { return std::string("4194304"); })},
       {"ngroups_max", value([] { return std::string("65536"); })},
       {"cap_last_cap", value([] { return std::string("40"); })},
+      {"dmesg_restrict", value([] { return ostd::format("{}", dmesg_restrict()); })},
+      {"printk", value([] { return printk_levels(); })},
   };
   std::vector<Child> fs{{"pipe-max-size", value([] { return std::string("1048576"); })},
                         {"nr_open", value([] { return std::string("1048576"); })}};

@@ -1,5 +1,6 @@
 // ramfs/tmpfs: directories, regular files, symlinks, FIFOs and device nodes kept in memory.
 #include <algorithm>
+#include <array>
 #include <functional>
 #include <map>
 #include <optional>
@@ -10,6 +11,8 @@
 #include "fs/pipe.h"
 #include "fs/vfs.h"
 #include "vm/shared_pages.h"
+
+#include "process/internal.h"
 
 #include <ostd/enforce.h>
 
@@ -22,6 +25,8 @@ using ostd::u64;
 using ostd::usize;
 
 namespace {
+
+constexpr int kFileidIno32Gen = 1;
 
 constexpr u64 kTmpfsMagic = 0x01021994;
 // The largest file tmpfs accepts (EFBIG beyond); memory runs out first in practice.
@@ -179,6 +184,26 @@ class RamDir;
 struct RamState {
   ostd::Mutex lock;
   std::map<u64, std::weak_ptr<RamDir>> dirs;
+  // Every inode by number, for file handles (open_by_handle_at); entries of inodes that died
+  // are dropped when the map has doubled since the last sweep.
+  std::map<u64, std::weak_ptr<Inode>> nodes;
+  ostd::usize sweep_at = 64;
+
+  // Records a new inode, with the generation number its handles carry (random, as tmpfs's).
+  void add(const std::shared_ptr<Inode>& node) {
+    node->generation = static_cast<ostd::u32>(next_random());
+    auto g = lock.lock();
+    if (nodes.size() >= sweep_at) {
+      std::erase_if(nodes, [](const auto& kv) { return kv.second.expired(); });
+      sweep_at = std::max<ostd::usize>(64, nodes.size() * 2);
+    }
+    nodes[node->ino()] = node;
+  }
+  std::shared_ptr<Inode> find(u64 ino) {
+    auto g = lock.lock();
+    auto it = nodes.find(ino);
+    return it == nodes.end() ? nullptr : it->second.lock();
+  }
 };
 
 class RamDir final : public Inode {
@@ -196,10 +221,12 @@ class RamDir final : public Inode {
 
   static std::shared_ptr<RamDir> make(u64 dev, u32 mode, const std::shared_ptr<RamState>& state) {
     auto d = std::make_shared<RamDir>(dev, mode, state);
+    state->add(d);
     auto g = state->lock.lock();
     state->dirs[d->ino()] = d;
     return d;
   }
+  const std::shared_ptr<RamState>& state() const { return state_; }
   // The RamDir of this file system behind `inode`, or nullptr.
   std::shared_ptr<RamDir> find_dir(const Inode& inode) const {
     if (inode.dev() != dev() || !inode.is_dir()) return nullptr;
@@ -235,6 +262,7 @@ class RamDir final : public Inode {
       case abi::kSIfsock: node = std::make_shared<RamSocket>(dev(), mode); break;
       default: return Errno::einval;
     }
+    if (!node->is_dir()) state_->add(node);
     children_.emplace(std::string(name), node);
     if (node->is_dir()) ++nlink;
     touch_mtime();
@@ -246,6 +274,7 @@ class RamDir final : public Inode {
     if (children_.find(name) != children_.end()) return Errno::eexist;
     if (dead_) return Errno::enoent;
     auto node = std::make_shared<RamSymlink>(dev(), std::string(target));
+    state_->add(node);
     children_.emplace(std::string(name), node);
     touch_mtime();
     return std::shared_ptr<Inode>(node);
@@ -361,6 +390,28 @@ class RamFs final : public FileSystem {
       : FileSystem(std::move(type)), root_(RamDir::make(dev(), abi::kSIfdir | 0755, std::make_shared<RamState>())) {}
   std::shared_ptr<Inode> root() override { return root_; }
   u64 magic() const override { return kTmpfsMagic; }
+
+  // As tmpfs's handles (FILEID_INO32_GEN): the generation, then the inode number's low and
+  // high 32 bits; 12 bytes. The type is not looked at when decoding, as tmpfs does not.
+  Result<std::pair<int, std::vector<ostd::u8>>> encode_handle(const Inode& inode) override {
+    std::vector<ostd::u8> out(12);
+    const std::array<u64, 3> words{inode.generation, inode.ino() & 0xffffffff, inode.ino() >> 32};
+    for (usize w = 0; w < words.size(); ++w) {
+      for (usize b = 0; b < 4; ++b) out[w * 4 + b] = static_cast<ostd::u8>(words.at(w) >> (8 * b));
+    }
+    return std::pair<int, std::vector<ostd::u8>>(kFileidIno32Gen, std::move(out));
+  }
+  Result<std::shared_ptr<Inode>> decode_handle(int, std::span<const ostd::u8> bytes) override {
+    if (bytes.size() < 12) return Errno::estale;
+    auto word = [&](usize w) {
+      u64 v = 0;
+      for (usize b = 0; b < 4; ++b) v |= u64{bytes[w * 4 + b]} << (8 * b);
+      return v;
+    };
+    auto node = root_->state()->find(word(1) | (word(2) << 32));
+    if (!node || node->generation != word(0)) return Errno::estale;
+    return node;
+  }
 
  private:
   std::shared_ptr<RamDir> root_;

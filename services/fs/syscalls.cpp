@@ -271,14 +271,25 @@ Result<long> sys_sendfile(Thread& t, const SyscallArgs& a) {
 
 // ---- open / close / dup ----
 
-Result<long> do_open(Thread& t, int dirfd, Vaddr path_addr, u32 flags, u32 mode) {
+Result<long> open_resolved(Thread& t, const std::shared_ptr<Dentry>& d, u32 flags, bool created);
+
+// open/openat/creat, and openat2 with its RESOLVE_* flags in `resolve`.
+Result<long> do_open(Thread& t, int dirfd, Vaddr path_addr, u32 flags, u32 mode, u32 resolve = 0) {
   std::string path = TRY(read_path(t, path_addr));
   if (path.empty()) return Errno::enoent;
   if ((flags & kOTmpfile) == kOTmpfile) return Errno::eopnotsupp;
-  auto start = TRY(dirfd_start(t, dirfd, path));
+  std::shared_ptr<Dentry> start;
+  if ((resolve & (kResolveBeneath | kResolveInRoot)) != 0 && dirfd != kAtFdcwd) {
+    // The scope is the directory itself, whatever the path says.
+    auto f = TRY(t.process().fds->get(dirfd));
+    start = f->dentry();
+    if (!start || !start->inode()->is_dir()) return Errno::enotdir;
+  } else {
+    start = TRY(dirfd_start(t, dirfd, path));
+  }
   PathLookup at = lookup_at(t, start);
+  at.resolve = resolve;
   std::shared_ptr<Dentry> d;
-  u32 acc = flags & kOAccMode;
   bool created = false;  // a new file is opened as asked, whatever its mode says
   if ((flags & kOCreat) != 0 && (flags & kOPath) == 0) {
     auto pn = TRY(walk_parent(at, path));
@@ -304,6 +315,12 @@ Result<long> do_open(Thread& t, int dirfd, Vaddr path_addr, u32 flags, u32 mode)
     d = TRY(walk(at, path, (flags & kONofollow) == 0));
     if ((flags & kOPath) == 0 && d->inode()->is_symlink()) return Errno::eloop;
   }
+  return open_resolved(t, d, flags, created);
+}
+
+// The rest of an open once the path led to `d` (`created`: open made it just now).
+Result<long> open_resolved(Thread& t, const std::shared_ptr<Dentry>& d, u32 flags, bool created) {
+  const u32 acc = flags & kOAccMode;
   const auto& inode = d->inode();
   if ((flags & kODirectory) != 0 && !inode->is_dir()) return Errno::enotdir;
   std::shared_ptr<File> file;
@@ -339,6 +356,156 @@ Result<long> sys_open(Thread& t, const SyscallArgs& a) { return do_open(t, kAtFd
 Result<long> sys_openat(Thread& t, const SyscallArgs& a) {
   return do_open(t, a.as_int(0), a[1], a.as_u32(2), a.as_u32(3));
 }
+// openat2(dirfd, path, how, size): struct open_how { u64 flags, mode, resolve; }, extensible
+// (a bigger struct's tail must be zero). Stricter than openat: unknown flags, a mode without
+// O_CREAT/O_TMPFILE, or O_PATH with other flags are EINVAL rather than ignored.
+Result<long> sys_openat2(Thread& t, const SyscallArgs& a) {
+  constexpr u64 kHowSize = 24;
+  constexpr u64 kValidFlags = kOAccMode | kOCreat | kOExcl | kONoctty | kOTrunc | kOAppend | kONonblock | kODsync |
+                              020000 /* FASYNC */ | kODirect | kOLargefile | kODirectory | kONofollow | kONoatime |
+                              kOCloexec | 04000000 /* __O_SYNC */ | kOPath | kOTmpfile;
+  constexpr u64 kPathFlags = kODirectory | kONofollow | kOPath | kOCloexec;
+  constexpr u64 kValidResolve = kResolveNoXdev | kResolveNoMagiclinks | kResolveNoSymlinks | kResolveBeneath |
+                                kResolveInRoot | kResolveCached;
+  const u64 size = a[3];
+  if (size < kHowSize) return Errno::einval;
+  if (size > ostd::kPageSize) return Errno::e2big;
+  struct OpenHow {
+    u64 flags, mode, resolve;
+  };
+  OpenHow how = TRY(ostd::UserPtr<OpenHow>(a[2]).read(t.vm()));
+  if (size > kHowSize) {
+    std::vector<ostd::u8> tail(size - kHowSize);
+    TRY(t.vm().read_bytes(a[2] + kHowSize, tail));
+    if (std::any_of(tail.begin(), tail.end(), [](ostd::u8 b) { return b != 0; })) return Errno::e2big;
+  }
+  if ((how.flags & ~kValidFlags) != 0 || (how.resolve & ~kValidResolve) != 0) return Errno::einval;
+  if ((how.resolve & kResolveBeneath) != 0 && (how.resolve & kResolveInRoot) != 0) return Errno::einval;
+  constexpr u64 kTmpfileBit = kOTmpfile & ~kODirectory;  // __O_TMPFILE (O_TMPFILE has O_DIRECTORY too)
+  const bool tmpfile = (how.flags & kTmpfileBit) != 0;
+  const bool creates = (how.flags & kOCreat) != 0 || tmpfile;
+  if (creates ? (how.mode & ~u64{07777}) != 0 : how.mode != 0) return Errno::einval;
+  if ((how.flags & (kOCreat | kODirectory)) == (kOCreat | kODirectory)) return Errno::einval;
+  if (tmpfile && ((how.flags & kOTmpfile) != kOTmpfile || (how.flags & kOAccMode) == kORdOnly)) {
+    return Errno::einval;
+  }
+  if ((how.flags & kOPath) != 0 && (how.flags & ~kPathFlags) != 0) return Errno::einval;
+  // RESOLVE_CACHED: lookups here never wait for a disk, but creating or truncating might.
+  if ((how.resolve & kResolveCached) != 0 && ((how.flags & (kOTrunc | kOCreat)) != 0 || tmpfile)) {
+    return Errno::eagain;
+  }
+  return do_open(t, a.as_int(0), a[1], static_cast<u32>(how.flags), static_cast<u32>(how.mode),
+                 static_cast<u32>(how.resolve));
+}
+
+// ---- file handles ----
+
+// struct file_handle's fixed part; f_handle[handle_bytes] follows.
+struct FileHandleHeader {
+  u32 handle_bytes;
+  ostd::i32 handle_type;
+};
+constexpr u32 kMaxHandleSize = 128;
+constexpr ostd::i32 kFileidInvalid = 255, kFileidIsConnectable = 0x10000, kFileidIsDir = 0x20000;
+
+// name_to_handle_at(dirfd, path, handle, mount_id, flags).
+Result<long> sys_name_to_handle_at(Thread& t, const SyscallArgs& a) {
+  constexpr u32 kMntIdUnique = 0x1, kConnectable = 0x2, kFid = 0x200;
+  const int dirfd = a.as_int(0);
+  const Vaddr handle = a[2], mount_id = a[3];
+  const u32 flags = a.as_u32(4);
+  if ((flags & ~(kAtSymlinkFollow | kAtEmptyPath | kMntIdUnique | kConnectable | kFid)) != 0) return Errno::einval;
+  std::string path = TRY(read_path(t, a[1]));
+  std::shared_ptr<Inode> inode;
+  if (path.empty()) {
+    if ((flags & kAtEmptyPath) == 0) return Errno::enoent;
+    if (dirfd == kAtFdcwd) {
+      inode = t.process().fs->cwd()->inode();
+    } else {
+      auto f = TRY(get_file(t, dirfd));
+      auto d = f->dentry();
+      if (!d) return Errno::eopnotsupp;  // a pipe, a socket: no file system to name it
+      inode = d->inode();
+    }
+  } else {
+    inode = TRY(lookup_path(t, dirfd, path, (flags & kAtSymlinkFollow) != 0))->inode();
+  }
+  auto fs = filesystem_of_dev(inode->dev());
+  if (!fs || (flags & kConnectable) != 0) return Errno::eopnotsupp;
+  auto [type, bytes] = TRY(fs->encode_handle(*inode));
+  FileHandleHeader h = TRY(ostd::UserPtr<FileHandleHeader>(handle).read(t.vm()));
+  if (h.handle_bytes > kMaxHandleSize) return Errno::einval;
+  const bool fits = (h.handle_bytes & ~3u) >= bytes.size();
+  const u32 id = mount_id_of_dev(inode->dev());
+  if ((flags & kMntIdUnique) != 0) {
+    TRY(ostd::UserPtr<u64>(mount_id).write(t.vm(), id));
+  } else {
+    TRY(ostd::UserPtr<ostd::i32>(mount_id).write(t.vm(), static_cast<ostd::i32>(id)));
+  }
+  TRY(ostd::UserPtr<FileHandleHeader>(handle).write(
+      t.vm(), FileHandleHeader{static_cast<u32>(bytes.size()), fits ? type : kFileidInvalid}));
+  if (!fits) return Errno::eoverflow;
+  TRY(t.vm().write_bytes(handle + sizeof(FileHandleHeader), bytes));
+  return 0;
+}
+
+// The dentry of `inode` under `top` (a mount's root), for /proc/PID/fd to name a file opened by
+// its handle; a nameless one when no path leads there any more (unlinked, still open).
+std::shared_ptr<Dentry> dentry_of(const std::shared_ptr<Dentry>& top, const std::shared_ptr<Inode>& inode) {
+  if (top->inode() == inode) return top;
+  std::vector<std::shared_ptr<Dentry>> todo{top};
+  for (usize seen = 0; !todo.empty() && seen < 100000; ++seen) {
+    auto d = todo.back();
+    todo.pop_back();
+    auto entries = d->inode()->list();
+    if (entries.is_error()) continue;
+    for (const DirEntry& e : entries.value()) {
+      if (e.name == "." || e.name == "..") continue;
+      auto child = d->inode()->lookup(e.name);
+      if (child.is_error() || child.value()->dev() != top->inode()->dev()) continue;
+      auto cd = std::make_shared<Dentry>(d, e.name, child.value());
+      if (child.value() == inode) return cd;
+      if (child.value()->is_dir()) todo.push_back(cd);
+    }
+  }
+  return std::make_shared<Dentry>(top, "", inode);
+}
+
+// open_by_handle_at(mount_fd, handle, flags): needs CAP_DAC_READ_SEARCH.
+Result<long> sys_open_by_handle_at(Thread& t, const SyscallArgs& a) {
+  const int mount_fd = a.as_int(0);
+  const Vaddr handle = a[1];
+  const u32 flags = a.as_u32(2);
+  FileHandleHeader h = TRY(ostd::UserPtr<FileHandleHeader>(handle).read(t.vm()));
+  if (h.handle_bytes == 0 || h.handle_bytes > kMaxHandleSize) return Errno::einval;
+  if (h.handle_type < 0 || (h.handle_type & ~0xffff & ~(kFileidIsConnectable | kFileidIsDir)) != 0) {
+    return Errno::einval;
+  }
+  std::shared_ptr<Dentry> where;
+  if (mount_fd == kAtFdcwd) {
+    where = t.process().fs->cwd();
+  } else {
+    auto f = TRY(get_file(t, mount_fd));
+    if (f->is_opath()) return Errno::ebadf;
+    where = f->dentry();
+    if (!where) return Errno::ebadf;
+  }
+  if (!creds_of(t).capable(cap::kDacReadSearch)) return Errno::eperm;
+  std::vector<ostd::u8> bytes(h.handle_bytes);
+  TRY(t.vm().read_bytes(handle + sizeof(FileHandleHeader), bytes));
+  auto fs = filesystem_of_dev(where->inode()->dev());
+  if (!fs) return Errno::estale;
+  auto inode = TRY(fs->decode_handle(h.handle_type & 0xffff, bytes));
+  if ((h.handle_type & kFileidIsDir) != 0 && !inode->is_dir()) return Errno::estale;
+  // Its name: looked for under mount_fd's directory first (usually near), then the whole mount.
+  std::shared_ptr<Dentry> top = where;
+  while (top->parent() && top->parent()->inode()->dev() == top->inode()->dev()) top = top->parent();
+  auto d = where->inode()->is_dir() ? dentry_of(where, inode) : nullptr;
+  if ((!d || d->name().empty()) && top != where) d = dentry_of(top, inode);
+  if ((flags & kOPath) == 0 && inode->is_symlink()) return Errno::eloop;
+  return open_resolved(t, d, flags & ~(kOCreat | kOExcl), false);
+}
+
 Result<long> sys_creat(Thread& t, const SyscallArgs& a) {
   return do_open(t, kAtFdcwd, a[0], kOCreat | kOWrOnly | kOTrunc, a.as_u32(1));
 }
@@ -725,8 +892,9 @@ Result<long> sys_statx(Thread& t, const SyscallArgs& a) {
   auto put = [&](usize at, u64 v, usize n) {
     for (usize k = 0; k < n; ++k) buf.at(at + k) = static_cast<ostd::u8>(v >> (8 * k));
   };
-  constexpr u32 kStatxBasicStats = 0x7ff;
-  put(0, kStatxBasicStats, 4);
+  constexpr u32 kStatxBasicStats = 0x7ff, kStatxMntId = 0x1000;
+  put(0, kStatxBasicStats | kStatxMntId, 4);
+  put(144, mount_id_of_dev(st.st_dev), 8);
   put(4, static_cast<u64>(st.st_blksize), 4);
   put(16, st.st_nlink, 4);
   put(20, st.st_uid, 4);
@@ -1373,7 +1541,9 @@ Result<long> sys_chroot(Thread& t, const SyscallArgs& a) {
   return 0;
 }
 Result<long> sys_getcwd(Thread& t, const SyscallArgs& a) {
-  std::string p = t.process().fs->cwd()->path();
+  // Seen from the process's root; a directory outside it (after a chroot) is "(unreachable)".
+  const FsContext& fs = *t.process().fs;
+  std::string p = fs.cwd()->path_from(*fs.root()).value_or("(unreachable)" + fs.cwd()->path());
   usize size = a[1];
   if (size < p.size() + 1) return Errno::erange;
   p.push_back('\0');
@@ -1567,6 +1737,9 @@ void register_fs_syscalls(SyscallTable& t) {
   t.set(S::fstat, &sys_fstat);
   t.set(S::newfstatat, &sys_newfstatat);
   t.set(S::statx, &sys_statx);
+  t.set(S::openat2, &sys_openat2);
+  t.set(S::name_to_handle_at, &sys_name_to_handle_at);
+  t.set(S::open_by_handle_at, &sys_open_by_handle_at);
   t.set(S::getdents64, &sys_getdents64);
   t.set(S::getdents, &sys_getdents);
   t.set(S::mknod, &sys_mknod);

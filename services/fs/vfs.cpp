@@ -115,6 +115,20 @@ std::string Dentry::path() const {
   return out;
 }
 
+std::optional<std::string> Dentry::path_from(const Dentry& root) const {
+  std::vector<const Dentry*> chain;
+  const Dentry* d = this;
+  for (; d != nullptr && d->inode_ != root.inode_; d = d->parent_.get()) chain.push_back(d);
+  if (d == nullptr) return std::nullopt;
+  if (chain.empty()) return std::string("/");
+  std::string out;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    out += '/';
+    out += (*it)->name_;
+  }
+  return out;
+}
+
 std::shared_ptr<FsContext> FsContext::clone() const {
   auto c = std::make_shared<FsContext>(root_, cwd_);
   c->umask = umask;
@@ -209,6 +223,25 @@ u64 fs_magic_of_dev(u64 dev) {
   return 0;
 }
 
+std::shared_ptr<FileSystem> filesystem_of_dev(u64 dev) {
+  auto& s = vfs();
+  auto g = s.lock.lock();
+  if (s.root_fs && s.root_fs->dev() == dev) return s.root_fs;
+  for (const auto& m : s.mounts) {
+    if (m.fs->dev() == dev) return m.fs;
+  }
+  return nullptr;
+}
+
+ostd::u32 mount_id_of_dev(u64 dev) {
+  auto& s = vfs();
+  auto g = s.lock.lock();
+  for (auto it = s.mounts.rbegin(); it != s.mounts.rend(); ++it) {
+    if (it->fs->dev() == dev) return it->info.id;
+  }
+  return 1;  // the root (and the file systems nobody mounted: pipes, sockets)
+}
+
 std::vector<std::string> filesystem_types() { return {"tmpfs", "ramfs", "proc", "devtmpfs", "mqueue"}; }
 
 Result<std::shared_ptr<FileSystem>> make_filesystem(std::string_view type) {
@@ -251,10 +284,19 @@ class OpenFileInode final : public Inode {
   abi::Stat st_;
 };
 
+// Where a walk starts and what its "/" is: the process's root, or with RESOLVE_BENEATH and
+// RESOLVE_IN_ROOT the starting directory.
+std::shared_ptr<Dentry> walk_root(const PathLookup& at) {
+  if ((at.resolve & (kResolveBeneath | kResolveInRoot)) != 0) return at.start ? at.start : at.fs.cwd();
+  return at.fs.root();
+}
+
 Result<std::shared_ptr<Dentry>> walk_components(const PathLookup& at, std::shared_ptr<Dentry> cur,
                                                 std::deque<std::string> comps, bool follow,
                                                 bool must_dir) {
-  const std::shared_ptr<Dentry> root = at.fs.root();
+  const std::shared_ptr<Dentry> root = walk_root(at);
+  const bool scoped = (at.resolve & (kResolveBeneath | kResolveInRoot)) != 0;
+  const bool no_xdev = (at.resolve & kResolveNoXdev) != 0;
   int links = 0;
   while (!comps.empty()) {
     std::string name = std::move(comps.front());
@@ -264,16 +306,30 @@ Result<std::shared_ptr<Dentry>> walk_components(const PathLookup& at, std::share
     if (at.caller != nullptr) TRY(inode_permission(at.caller->creds, *cur->inode(), kMayExec));
     if (name == ".") continue;
     if (name == "..") {
-      if (cur->inode() != root->inode() && cur->parent()) cur = cur->parent();
+      if (cur->inode() == root->inode()) {
+        if ((at.resolve & kResolveBeneath) != 0) return Errno::exdev;  // out of the tree
+        continue;
+      }
+      if (cur->parent()) {
+        if (no_xdev && cur->parent()->inode()->dev() != cur->inode()->dev()) return Errno::exdev;
+        cur = cur->parent();
+      }
       continue;
     }
     if (name.size() > kNameMax) return Errno::enametoolong;
     auto inode = covered(TRY(cur->inode()->lookup(name)));
+    if (no_xdev && inode->dev() != cur->inode()->dev()) return Errno::exdev;
     bool last = comps.empty();
     if (inode->is_symlink() && (!last || follow || must_dir)) {
       if (++links > kMaxSymlinks) return Errno::eloop;
+      if ((at.resolve & kResolveNoSymlinks) != 0) return Errno::eloop;
+      if (inode->is_magic_link()) {
+        if ((at.resolve & kResolveNoMagiclinks) != 0) return Errno::eloop;
+        if (scoped) return Errno::exdev;
+      }
       if (auto file = inode->magic_target(at.caller)) {
         if (auto d = file->dentry()) {
+          if (no_xdev && d->inode()->dev() != cur->inode()->dev()) return Errno::exdev;
           cur = d;
         } else {
           abi::Stat st = TRY(file->stat());
@@ -283,7 +339,11 @@ Result<std::shared_ptr<Dentry>> walk_components(const PathLookup& at, std::share
       }
       std::string target = TRY(inode->readlink(at.caller));
       if (target.empty()) return Errno::enoent;
-      if (target.front() == '/') cur = root;
+      if (target.front() == '/') {
+        if ((at.resolve & kResolveBeneath) != 0) return Errno::exdev;
+        if (no_xdev && root->inode()->dev() != cur->inode()->dev()) return Errno::exdev;
+        cur = root;
+      }
       if (last && !target.empty() && target.back() == '/') must_dir = true;
       push_components(comps, target);
       continue;
@@ -299,7 +359,8 @@ Result<std::shared_ptr<Dentry>> walk_components(const PathLookup& at, std::share
 Result<std::shared_ptr<Dentry>> walk(const PathLookup& at, std::string_view path, bool follow) {
   if (path.empty()) return Errno::enoent;
   if (path.size() >= kPathMax) return Errno::enametoolong;
-  std::shared_ptr<Dentry> cur = path.front() == '/' ? at.fs.root() : (at.start ? at.start : at.fs.cwd());
+  if (path.front() == '/' && (at.resolve & kResolveBeneath) != 0) return Errno::exdev;
+  std::shared_ptr<Dentry> cur = path.front() == '/' ? walk_root(at) : (at.start ? at.start : at.fs.cwd());
   std::deque<std::string> comps;
   push_components(comps, path);
   bool must_dir = path.back() == '/';
@@ -309,7 +370,8 @@ Result<std::shared_ptr<Dentry>> walk(const PathLookup& at, std::string_view path
 Result<ParentAndName> walk_parent(const PathLookup& at, std::string_view path) {
   if (path.empty()) return Errno::enoent;
   if (path.size() >= kPathMax) return Errno::enametoolong;
-  std::shared_ptr<Dentry> cur = path.front() == '/' ? at.fs.root() : (at.start ? at.start : at.fs.cwd());
+  if (path.front() == '/' && (at.resolve & kResolveBeneath) != 0) return Errno::exdev;
+  std::shared_ptr<Dentry> cur = path.front() == '/' ? walk_root(at) : (at.start ? at.start : at.fs.cwd());
   std::deque<std::string> comps;
   push_components(comps, path);
   ParentAndName out;
@@ -579,6 +641,12 @@ Result<void> unpack_initramfs(const std::shared_ptr<Inode>& root, std::span<cons
 }
 
 }  // namespace
+
+std::shared_ptr<Dentry> vfs_root() {
+  auto& s = vfs();
+  auto g = s.lock.lock();
+  return s.root;
+}
 
 Result<void> init_root_fs(std::span<const ostd::u8> initramfs) {
   auto& s = vfs();

@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <ostd/error.h>
@@ -62,6 +63,16 @@ class FileSystem {
   ostd::u64 dev() const { return dev_; }
   /// f_type of statfs (TMPFS_MAGIC, PROC_SUPER_MAGIC...).
   virtual ostd::u64 magic() const = 0;
+  /// name_to_handle_at: the handle type and bytes naming `inode` for as long as it lives
+  /// (EOPNOTSUPP where the file system has no handles).
+  virtual ostd::Result<std::pair<int, std::vector<ostd::u8>>> encode_handle(const Inode& /*inode*/) {
+    return ostd::Errno::eopnotsupp;
+  }
+  /// open_by_handle_at: the inode a handle names (ESTALE once it is gone, or for a handle this
+  /// file system did not make).
+  virtual ostd::Result<std::shared_ptr<Inode>> decode_handle(int /*type*/, std::span<const ostd::u8> /*bytes*/) {
+    return ostd::Errno::estale;
+  }
 
  private:
   std::string type_;
@@ -84,6 +95,8 @@ class Inode : public std::enable_shared_from_this<Inode> {
 
   ostd::u64 dev() const { return dev_; }
   ostd::u64 ino() const { return ino_; }
+  /// The generation number file handles carry (set by file systems that make handles).
+  ostd::u32 generation = 0;
   ostd::u32 mode() const { return mode_; }
   ostd::u32 type() const { return mode_ & abi::kSIfmt; }
   bool is_dir() const { return type() == abi::kSIfdir; }
@@ -138,6 +151,9 @@ class Inode : public std::enable_shared_from_this<Inode> {
   /// For "magic" links (/proc/<pid>/fd/N): the open file the link stands for. Following such a
   /// link reaches that file itself (also pipes and anonymous files), not a path named by it.
   virtual std::shared_ptr<File> magic_target(const Process* /*caller*/) { return nullptr; }
+  /// Whether this is a magic link (/proc/PID/{fd/N,exe,cwd,root,ns/*}): one that stands for an
+  /// object rather than naming a path (RESOLVE_NO_MAGICLINKS refuses it).
+  virtual bool is_magic_link() const { return false; }
 
   // ---- regular files (default: EINVAL / EISDIR) ----
   virtual ostd::Result<ostd::usize> read_at(ostd::u64 off, ostd::VmWriter& out);
@@ -179,6 +195,9 @@ class Dentry : public std::enable_shared_from_this<Dentry> {
   const std::shared_ptr<Inode>& inode() const { return inode_; }
   /// The absolute path ("/" for the root).
   std::string path() const;
+  /// The path as seen from `root` (a chroot): "/" + the names below it, or nullopt when this
+  /// dentry is not under `root` (getcwd's "(unreachable)").
+  std::optional<std::string> path_from(const Dentry& root) const;
   /// Whether this is the root of the whole tree.
   bool is_root() const { return parent_ == nullptr; }
 
@@ -219,6 +238,10 @@ ostd::Result<void> unmount(const std::shared_ptr<Dentry>& at);
 std::vector<MountInfo> mounts();
 /// statfs f_type of the file system with device number `dev` (0 when unknown).
 ostd::u64 fs_magic_of_dev(ostd::u64 dev);
+/// The mounted file system with device number `dev` (nullptr when none is).
+std::shared_ptr<FileSystem> filesystem_of_dev(ostd::u64 dev);
+/// The id of the mount of the file system `dev` (/proc/PID/mountinfo, statx's stx_mnt_id).
+ostd::u32 mount_id_of_dev(ostd::u64 dev);
 /// Drops the fcntl record locks a process holds (when it exits).
 void release_record_locks(ostd::i32 pid);
 /// The file system type names known to mount(2) (for /proc/filesystems).
@@ -246,10 +269,18 @@ ostd::Result<void> may_link(const Credentials& c, const Inode& target);
 void set_new_owner(Inode& child, const Inode& dir, const Credentials& c);
 
 // ---- path walk ----
+/// openat2's RESOLVE_* flags, as PathLookup::resolve takes them.
+inline constexpr ostd::u32 kResolveNoXdev = 0x01, kResolveNoMagiclinks = 0x02, kResolveNoSymlinks = 0x04,
+                           kResolveBeneath = 0x08, kResolveInRoot = 0x10, kResolveCached = 0x20;
+
 struct PathLookup {
   const FsContext& fs;
   std::shared_ptr<Dentry> start;  // for relative paths; nullptr means the cwd
   const Process* caller = nullptr;
+  /// RESOLVE_* restrictions: BENEATH and IN_ROOT scope the walk to `start` (EXDEV for escaping
+  /// it; IN_ROOT treats it as the root), NO_XDEV refuses to cross a mount (EXDEV),
+  /// NO_SYMLINKS and NO_MAGICLINKS refuse to follow those links (ELOOP).
+  ostd::u32 resolve = 0;
 };
 
 /// Resolves `path`; follows a final symlink when `follow`. A trailing slash requires a
@@ -281,6 +312,8 @@ std::string dentry_path(const std::shared_ptr<Dentry>& d);
 ostd::Result<std::shared_ptr<File>> open_dentry(const std::shared_ptr<Dentry>& d, ostd::u32 flags);
 
 // ---- boot ----
+/// The root of the whole tree (what a chroot leaves behind; setns to the mount namespace).
+std::shared_ptr<Dentry> vfs_root();
 /// Builds the root tmpfs from the initramfs and mounts /dev and /proc.
 ostd::Result<void> init_root_fs(std::span<const ostd::u8> initramfs);
 std::shared_ptr<FsContext> initial_fs_context();

@@ -81,8 +81,14 @@ constexpr IdKind kUids{&Credentials::uid, &Credentials::euid, &Credentials::suid
 constexpr IdKind kGids{&Credentials::gid, &Credentials::egid, &Credentials::sgid, &Credentials::fsgid,
                        cap::kSetgid, false};
 
-void after_change(const IdKind& k, const Credentials& old, Credentials& c) {
+// What every id change does after it: the capability rules of setuid, and (as Linux's
+// commit_creds) a process whose effective or file-system ids changed is no longer dumpable
+// (PR_GET_DUMPABLE 0: no core, ptrace and /proc/PID only with CAP_SYS_PTRACE).
+void after_change(Thread& t, const IdKind& k, const Credentials& old, Credentials& c) {
   if (k.fixes_caps) fix_caps_after_setuid(old, c);
+  if (old.euid != c.euid || old.egid != c.egid || old.fsuid != c.fsuid || old.fsgid != c.fsgid) {
+    t.process().dumpable = false;
+  }
 }
 
 // setuid(2)/setgid(2): with the capability all four ids; otherwise only the effective (and fs)
@@ -98,7 +104,7 @@ Result<long> set_id(Thread& t, const IdKind& k, u32 id) {
   } else {
     return Errno::eperm;
   }
-  after_change(k, old, c);
+  after_change(t, k, old, c);
   return 0;
 }
 
@@ -115,7 +121,7 @@ Result<long> set_re_id(Thread& t, const IdKind& k, u32 r, u32 e) {
   if (e != kNoId) c.*k.effective = e;
   if (r != kNoId || (e != kNoId && e != old.*k.real)) c.*k.saved = c.*k.effective;
   c.*k.fs = c.*k.effective;
-  after_change(k, old, c);
+  after_change(t, k, old, c);
   return 0;
 }
 
@@ -129,7 +135,7 @@ Result<long> set_res_id(Thread& t, const IdKind& k, u32 r, u32 e, u32 s) {
   if (e != kNoId) c.*k.effective = e;
   if (s != kNoId) c.*k.saved = s;
   c.*k.fs = c.*k.effective;
-  after_change(k, old, c);
+  after_change(t, k, old, c);
   return 0;
 }
 
@@ -148,7 +154,7 @@ Result<long> set_fs_id(Thread& t, const IdKind& k, u32 id) {
   if (id != kNoId && (c.capable(k.cap) || id == c.*k.real || id == c.*k.effective || id == c.*k.saved ||
                       id == c.*k.fs)) {
     c.*k.fs = id;
-    after_change(k, old, c);
+    after_change(t, k, old, c);
   }
   return old.*k.fs;
 }

@@ -118,7 +118,8 @@ bool ptrace_may_access(const Process& me, const Process& target) {
   const Credentials& tc = target.creds;
   const bool same = c.uid == tc.uid && c.uid == tc.euid && c.uid == tc.suid && c.gid == tc.gid && c.gid == tc.egid &&
                     c.gid == tc.sgid;
-  return same || c.capable(cap::kSysPtrace);
+  if (!same && !c.capable(cap::kSysPtrace)) return false;
+  return target.dumpable || c.capable(cap::kSysPtrace);
 }
 
 void register_cross_process_syscalls(SyscallTable& t) {

@@ -443,6 +443,8 @@ Result<void> exec_program(Thread& self, const std::string& path, std::vector<std
   p.comm = base_name(prog.path);
   p.exe_path = prog.resolved;
   p.cmdline = prog.argv;
+  // Dumpable again unless the program runs with effective ids other than its real ones (set-id).
+  p.dumpable = creds.euid == creds.uid && creds.egid == creds.gid;
   p.creds = std::move(creds);
   p.membarrier_registered = 0;
   record_stack(p, stack);

@@ -82,6 +82,7 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
     proc->comm = parent.comm;
     proc->nice = parent.nice;
     proc->uts = parent.uts;
+    proc->dumpable = parent.dumpable;
     proc->exe_path = parent.exe_path;
     proc->cmdline = parent.cmdline;
     proc->personality = parent.personality;

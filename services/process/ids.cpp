@@ -241,9 +241,10 @@ Result<long> sys_prctl(Thread& t, const SyscallArgs& a) {
     case kGetPdeathsig:
       TRY(ostd::UserPtr<ostd::i32>(a[1]).write(t.vm(), 0));
       return 0;
-    case kGetDumpable: return 1;
+    case kGetDumpable: return t.process().dumpable ? 1 : 0;
     case kSetDumpable:
       if (a[1] > 1) return Errno::einval;
+      t.process().dumpable = a[1] == 1;
       return 0;
     case kSetNoNewPrivs:
       // Only ever set, by a thread for itself and what it starts (execve cannot gain privileges).

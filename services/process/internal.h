@@ -15,6 +15,10 @@
 #include "process/process.h"
 
 namespace services {
+class File;
+}
+
+namespace services {
 
 /// Handles a CPU exception of the thread's user code (page fault → demand paging or SIGSEGV).
 void handle_exception(Thread& t, const ostd::CpuException& e);
@@ -118,6 +122,14 @@ ostd::Result<T> read_sized_struct(ostd::VmSpace& vm, ostd::Vaddr at, ostd::u64 s
   TRY(vm.read_bytes(at, std::span<ostd::u8>(raw).first(std::min<ostd::u64>(size, sizeof(T)))));
   return ostd::load_from<T>(std::span<const ostd::u8>(raw), 0).value();
 }
+
+/// The nsfs inode number of the next new UTS namespace.
+ostd::u32 next_uts_inum();
+/// The entries of /proc/PID/ns, what each reads ("uts:[4026531838]"), and the namespace file
+/// opening one gives (nullptr for an unknown name).
+std::vector<std::string> namespace_names();
+ostd::Result<std::string> namespace_link(const Process& p, std::string_view name);
+std::shared_ptr<File> open_namespace(const Process& p, std::string_view name);
 
 /// Installs a pidfd for p (pidfd_open, CLONE_PIDFD), close-on-exec; `flags` may hold
 /// O_NONBLOCK.

@@ -13,6 +13,7 @@
 #include "process/process.h"
 #include "signal/signal.h"
 #include "syscall/table.h"
+#include "vm/memory_map.h"
 
 #include <ostd/enforce.h>
 
@@ -86,6 +87,20 @@ Result<long> sys_pidfd_getfd(Thread& self, const SyscallArgs& a) {
   return TRY(self.process().fds->install(f, true));
 }
 
+// process_mrelease(pidfd, flags): frees the memory of a process that is being killed, before it
+// finishes exiting. EINVAL for one that is not dying, ESRCH once its memory is gone.
+Result<long> sys_process_mrelease(Thread& self, const SyscallArgs& a) {
+  if (a.as_u32(1) != 0) return Errno::einval;
+  auto p = TRY(pidfd_process(self, a.as_int(0))).first;
+  if (gone(*p) || p->state == Process::State::Zombie || !p->mm) return Errno::esrch;
+  if (!p->group_exiting) return Errno::einval;
+  // As Linux's OOM reaper: the private anonymous memory goes now (the rest with the threads).
+  for (const Vma& v : p->mm->areas()) {
+    if ((v.flags & kMapAnonymous) != 0 && (v.flags & kMapShared) == 0) (void)p->mm->discard(v.start, v.end - v.start);
+  }
+  return 0;
+}
+
 }  // namespace
 
 Result<int> install_pidfd(Thread& self, const std::shared_ptr<Process>& p, u32 flags) {
@@ -106,6 +121,7 @@ void register_pidfd_syscalls(SyscallTable& t) {
   t.set(S::pidfd_open, &sys_pidfd_open);
   t.set(S::pidfd_send_signal, &sys_pidfd_send_signal);
   t.set(S::pidfd_getfd, &sys_pidfd_getfd);
+  t.set(S::process_mrelease, &sys_process_mrelease);
 }
 
 }  // namespace services

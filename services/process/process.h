@@ -39,6 +39,8 @@ struct UtsNamespace {
   ostd::Mutex lock;
   std::string nodename = "umk";
   std::string domainname = "(none)";
+  /// Its nsfs inode number (/proc/PID/ns/uts): Linux's PROC_UTS_INIT_INO for the first.
+  ostd::u32 inum = 0xEFFFFFFE;
 };
 
 /// A NUMA memory policy (set_mempolicy, mbind): MPOL_* mode, its mode flags and node mask.
@@ -46,6 +48,7 @@ struct MemPolicy {
   int mode = 0;  // MPOL_DEFAULT
   ostd::u32 flags = 0;
   ostd::u64 nodes = 0;
+  int home_node = -1;  // set_mempolicy_home_node (NUMA_NO_NODE: none)
 };
 
 class Thread : public std::enable_shared_from_this<Thread> {
@@ -221,6 +224,10 @@ class Process : public std::enable_shared_from_this<Process> {
   enum class State : ostd::u8 { Running, Stopped, Zombie, Reaped };
   State state = State::Running;
   bool group_exiting = false;
+  /// PR_GET_DUMPABLE: cleared when the effective or fs ids change (and by PR_SET_DUMPABLE 0),
+  /// set again by an execve that changes no credentials; inherited by fork. A process that is
+  /// not dumpable may be traced or inspected only with CAP_SYS_PTRACE.
+  bool dumpable = true;
   int stop_signal = 0;
   // vfork: the parent sleeps on vfork_done until the child execs or exits.
   ostd::WaitQueue vfork_done;

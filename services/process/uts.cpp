@@ -83,6 +83,7 @@ Result<long> sys_unshare(Thread& t, const SyscallArgs& a) {
   if ((flags & kNewuts) != 0) {
     UtsNamespace& old = uts_of(p);
     auto fresh = std::make_shared<UtsNamespace>();
+    fresh->inum = next_uts_inum();
     {
       ostd::MutexGuard g(old.lock);
       fresh->nodename = old.nodename;

@@ -41,6 +41,8 @@ SyscallTable& syscall_table() {
     register_sysv_syscalls(t);
     register_memfd_syscalls(t);
     register_uts_syscalls(t);
+    register_klog_syscalls(t);
+    register_namespace_syscalls(t);
     register_cross_process_syscalls(t);
     register_timerfd_syscalls(t);
     register_socket_syscalls(t);

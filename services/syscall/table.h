@@ -83,6 +83,8 @@ void register_mempolicy_syscalls(SyscallTable& t);
 void register_sysv_syscalls(SyscallTable& t);
 void register_memfd_syscalls(SyscallTable& t);
 void register_uts_syscalls(SyscallTable& t);
+void register_klog_syscalls(SyscallTable& t);
+void register_namespace_syscalls(SyscallTable& t);
 void register_cross_process_syscalls(SyscallTable& t);
 void register_timerfd_syscalls(SyscallTable& t);
 void register_socket_syscalls(SyscallTable& t);

@@ -57,6 +57,13 @@ bool MemoryMap::is_mapped(Vaddr va) const {
   return find(va).has_value();
 }
 
+std::optional<ostd::u32> MemoryMap::protection_at(Vaddr va) const {
+  ostd::MutexGuard g(lock_);
+  auto v = find(va);
+  if (!v) return std::nullopt;
+  return v->prot;
+}
+
 bool MemoryMap::covers(Vaddr start, Vaddr end) const {
   ostd::MutexGuard g(lock_);
   Vaddr at = start;
@@ -196,7 +203,10 @@ Result<Vaddr> MemoryMap::map(Vaddr hint, u64 length, ostd::u32 prot, ostd::u32 f
       v.cache = std::move(cache);
     }
   } else if ((flags & kMapShared) != 0 && v.file_bytes == nullptr) {
+    // Shared anonymous memory is an object of the mapping's size (Linux's shmem file): pages
+    // past it (a remap_file_pages offset, an mremap that grew the area) fault with SIGBUS.
     v.shared = std::make_shared<SharedPages>();
+    v.shared->set_file_size(length);
   }
   if ((flags & kMapShared) != 0 && v.shared == nullptr && v.file_bytes != nullptr) {
     // Shared file mappings are served from a private snapshot of the file for now: writes are
@@ -205,6 +215,43 @@ Result<Vaddr> MemoryMap::map(Vaddr hint, u64 length, ostd::u32 prot, ostd::u32 f
   }
   areas_[addr] = v;
   return addr;
+}
+
+Result<void> MemoryMap::remap_pages(Vaddr start, u64 length, u64 offset) {
+  ostd::MutexGuard g(lock_);
+  auto first = find(start);
+  if (!first || !is_shared(*first)) return Errno::einval;
+  // The rest of the range: areas that follow without a gap, of the same object and kind.
+  for (Vaddr cur = first->end; cur < start + length;) {
+    auto next = find(cur);
+    if (!next || next->start != cur || next->shared != first->shared || next->flags != first->flags) {
+      return Errno::einval;
+    }
+    cur = next->end;
+  }
+  Vma v = *first;
+  v.start = start;
+  v.end = start + length;
+  v.file_offset = offset;
+  remove_range(start, start + length);
+  areas_[start] = v;
+  // As Linux's vma_merge: neighbours that continue each other (same object, kind and
+  // protection, offsets in sequence) become one area again.
+  auto same = [](const Vma& a, const Vma& b) {
+    return a.end == b.start && a.shared == b.shared && a.flags == b.flags && a.prot == b.prot &&
+           a.max_prot == b.max_prot && a.name == b.name && a.dev == b.dev && a.ino == b.ino &&
+           a.file_offset + (a.end - a.start) == b.file_offset;
+  };
+  auto it = areas_.find(start);
+  if (it != areas_.begin() && same(std::prev(it)->second, it->second)) {
+    std::prev(it)->second.end = it->second.end;
+    it = std::prev(areas_.erase(it));
+  }
+  if (auto next = std::next(it); next != areas_.end() && same(it->second, next->second)) {
+    it->second.end = next->second.end;
+    areas_.erase(next);
+  }
+  return {};
 }
 
 void MemoryMap::add_area(const Vma& v) {

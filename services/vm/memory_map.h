@@ -65,6 +65,10 @@ class MemoryMap {
   ostd::Result<void> protect(ostd::Vaddr addr, ostd::u64 length, ostd::u32 prot);
   ostd::Result<ostd::Vaddr> remap(ostd::Vaddr old_addr, ostd::u64 old_len, ostd::u64 new_len,
                                   ostd::u32 flags, ostd::Vaddr new_addr);
+  /// remap_file_pages(2) as Linux emulates it: the shared mapping at [start, start + length)
+  /// (one area, or contiguous ones of the same object and flags) shows the object's pages from
+  /// byte `offset` on, as a new MAP_FIXED mapping with the same protection. EINVAL otherwise.
+  ostd::Result<void> remap_pages(ostd::Vaddr start, ostd::u64 length, ostd::u64 offset);
   /// MADV_DONTNEED: private pages read back as zero (or file contents) afterwards.
   ostd::Result<void> discard(ostd::Vaddr addr, ostd::u64 length);
   ostd::Result<ostd::Vaddr> brk(ostd::Vaddr want);
@@ -75,6 +79,8 @@ class MemoryMap {
   ostd::Result<void> handle_fault(ostd::Vaddr va, ostd::Access access);
   /// Whether va lies inside any VMA (SEGV_MAPERR vs SEGV_ACCERR).
   bool is_mapped(ostd::Vaddr va) const;
+  /// The protection of the area holding va (nullopt where nothing is mapped).
+  std::optional<ostd::u32> protection_at(ostd::Vaddr va) const;
   /// Whether [start, end) lies wholly inside areas (msync, mincore: ENOMEM otherwise); one walk
   /// over the areas, whatever the length.
   bool covers(ostd::Vaddr start, ostd::Vaddr end) const;

@@ -10,6 +10,7 @@
 
 #include <ostd/mm/io.h>
 
+#include "process/internal.h"
 #include "process/process.h"
 #include "syscall/table.h"
 #include "vm/memory_map.h"
@@ -182,6 +183,80 @@ Result<long> sys_migrate_pages(Thread& t, const SyscallArgs& a) {
   return 0;  // one node: no page is anywhere else, none failed to move
 }
 
+// move_pages(pid, count, pages, nodes, status, flags): with `nodes` NULL, the node of each page
+// (0), -ENOENT for one not in memory, -EFAULT for an unmapped address; otherwise each page
+// moves to its node, which must be 0 here (ENODEV for a node that does not exist), so status
+// reports 0 for pages already there and the same errors for the others.
+Result<long> sys_move_pages(Thread& t, const SyscallArgs& a) {
+  constexpr u32 kMove = 2, kMoveAll = 4;
+  const u64 count = a[1];
+  const Vaddr pages = a[2], nodes_p = a[3], status_p = a[4];
+  const u32 flags = a.as_u32(5);
+  if ((flags & ~(kMove | kMoveAll)) != 0) return Errno::einval;
+  if ((flags & kMoveAll) != 0 && !t.process().creds.capable(cap::kSysNice)) return Errno::eperm;
+  const ostd::i32 pid = a.as_int(0);
+  auto p = pid == 0 ? t.process_shared() : pid_table().process(pid);
+  if (!p || p->state == Process::State::Reaped) return Errno::esrch;
+  if (p.get() != &t.process() && !ptrace_may_access(t.process(), *p)) return Errno::eperm;
+  if (p->state == Process::State::Zombie || !p->mm) return Errno::einval;  // no memory left
+  for (u64 i = 0; i < count; ++i) {
+    const Vaddr addr = TRY(ostd::UserPtr<u64>(pages + i * 8).read(t.vm()));
+    if (nodes_p != 0) {
+      const ostd::i32 node = TRY(ostd::UserPtr<ostd::i32>(nodes_p + i * 4).read(t.vm()));
+      if (node < 0 || static_cast<u64>(node) >= kMaxNumnodes || ((u64{1} << node) & kOnlineNodes) == 0) {
+        return Errno::enodev;
+      }
+    }
+    const Vaddr page = addr & ~(ostd::kPageSize - 1);
+    ostd::i32 st = 0;
+    if (!p->mm->is_mapped(page)) {
+      st = -static_cast<ostd::i32>(Errno::efault);
+    } else if (p->mm->residency(page, 1).front() == 0) {
+      st = -static_cast<ostd::i32>(Errno::enoent);
+    }
+    TRY(ostd::UserPtr<ostd::i32>(status_p + i * 4).write(t.vm(), st));
+  }
+  return 0;
+}
+
+// set_mempolicy_home_node(start, len, home_node, flags): the node a MPOL_BIND or
+// MPOL_PREFERRED_MANY range policy allocates from first. Ranges without a policy are skipped;
+// others answer EOPNOTSUPP, and a range where no policy was set ENOENT.
+Result<long> sys_set_mempolicy_home_node(Thread& t, const SyscallArgs& a) {
+  const Vaddr start = a[0];
+  const u64 home = a[2];
+  if (a[3] != 0) return Errno::einval;
+  if ((start & (ostd::kPageSize - 1)) != 0) return Errno::einval;
+  if (home >= kMaxNumnodes || ((u64{1} << home) & kOnlineNodes) == 0) return Errno::einval;
+  const u64 len = ostd::page_align_up(a[1]);
+  u64 end = 0;
+  if (len < a[1] || !ostd::checked_add<u64>(start, len, end)) return Errno::einval;
+  if (end == start) return 0;
+  auto& ranges = t.process().range_policies;
+  bool any = false;
+  for (const auto& r : ranges) {
+    if (r.end <= start || r.start >= end) continue;
+    if (r.policy.mode != kBind && r.policy.mode != kPreferredMany) return Errno::eopnotsupp;
+    any = true;
+  }
+  if (!any) return Errno::enoent;  // no area of the range has a policy
+  // The part of each policy inside the range takes the home node (cut as mbind cuts).
+  std::vector<Process::RangePolicy> out;
+  for (const auto& r : ranges) {
+    if (r.end <= start || r.start >= end) {
+      out.push_back(r);
+      continue;
+    }
+    if (r.start < start) out.push_back({r.start, start, r.policy});
+    MemPolicy homed = r.policy;
+    homed.home_node = static_cast<int>(home);
+    out.push_back({std::max(r.start, start), std::min(r.end, end), homed});
+    if (r.end > end) out.push_back({end, r.end, r.policy});
+  }
+  ranges = std::move(out);
+  return 0;
+}
+
 }  // namespace
 
 void register_mempolicy_syscalls(SyscallTable& t) {
@@ -190,6 +265,8 @@ void register_mempolicy_syscalls(SyscallTable& t) {
   t.set(S::get_mempolicy, &sys_get_mempolicy);
   t.set(S::mbind, &sys_mbind);
   t.set(S::migrate_pages, &sys_migrate_pages);
+  t.set(S::set_mempolicy_home_node, &sys_set_mempolicy_home_node);
+  t.set(S::move_pages, &sys_move_pages);
 }
 
 }  // namespace services

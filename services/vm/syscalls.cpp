@@ -3,6 +3,7 @@
 
 #include "fs/file.h"
 #include "fs/vfs.h"
+#include "process/internal.h"
 #include "process/process.h"
 #include "syscall/table.h"
 #include "vm/memory_map.h"
@@ -98,18 +99,73 @@ Result<long> sys_mremap(Thread& t, const SyscallArgs& a) {
   return static_cast<long>(TRY(t.process().mm->remap(a[0], a[1], a[2], a.as_u32(3), a[4])));
 }
 
-Result<long> sys_madvise(Thread& t, const SyscallArgs& a) {
+// madvise on `mm` (the caller's, or another process's for process_madvise).
+Result<void> advise(MemoryMap& mm, u64 start, u64 len, int advice) {
   constexpr int kDontneed = 4;
-  if (!ostd::is_page_aligned(a[0])) return Errno::einval;
-  int advice = a.as_int(2);
-  if (advice == kDontneed) {
-    TRY(t.process().mm->discard(a[0], a[1]));
-    return 0;
-  }
+  if (!ostd::is_page_aligned(start)) return Errno::einval;
+  if (advice == kDontneed) return mm.discard(start, len);
   // NORMAL, RANDOM, SEQUENTIAL, WILLNEED, FREE, REMOVE, DONTFORK, DOFORK, MERGEABLE,
   // UNMERGEABLE, HUGEPAGE, NOHUGEPAGE, DONTDUMP, DODUMP, WIPEONFORK, KEEPONFORK, COLD, PAGEOUT
-  if ((advice >= 0 && advice <= 3) || (advice >= 8 && advice <= 21)) return 0;
+  if ((advice >= 0 && advice <= 3) || (advice >= 8 && advice <= 21)) return {};
   return Errno::einval;
+}
+
+Result<long> sys_madvise(Thread& t, const SyscallArgs& a) {
+  TRY(advise(*t.process().mm, a[0], a[1], a.as_int(2)));
+  return 0;
+}
+
+// remap_file_pages(start, size, prot, pgoff, flags): deprecated, and emulated as Linux does
+// since 4.0 by a new mapping of the same object at page `pgoff`. prot must be 0; start and size
+// are rounded down to pages; flags other than MAP_NONBLOCK are ignored.
+Result<long> sys_remap_file_pages(Thread& t, const SyscallArgs& a) {
+  const u64 start = ostd::page_align_down(a[0]), size = ostd::page_align_down(a[1]), pgoff = a[3];
+  if (a[2] != 0) return Errno::einval;
+  u64 end = 0, last = 0;
+  if (!ostd::checked_add<u64>(start, size, end) || end <= start) return Errno::einval;
+  if (!ostd::checked_add<u64>(pgoff, size / ostd::kPageSize, last)) return Errno::einval;
+  if (pgoff > ~u64{0} / ostd::kPageSize) return Errno::eoverflow;
+  TRY(t.process().mm->remap_pages(start, size, pgoff * ostd::kPageSize));
+  return 0;
+}
+
+// process_madvise(pidfd, iovec, vlen, advice, flags): madvise on the ranges of a process. On
+// one's own every advice madvise takes; on another only MADV_COLD, MADV_PAGEOUT, MADV_WILLNEED
+// and MADV_COLLAPSE, hints this kernel has nothing to do for (no swap, no huge pages: memory
+// stays where it is, as Linux without swap keeps anonymous pages), with PTRACE_MODE_READ
+// (EACCES) and CAP_SYS_NICE (EPERM). Returns the bytes advised before the first failure.
+Result<long> sys_process_madvise(Thread& t, const SyscallArgs& a) {
+  constexpr int kWillneed = 3, kCold = 20, kPageout = 21, kCollapse = 25;
+  if (a.as_u32(4) != 0) return Errno::einval;
+  const u64 vlen = a[2];
+  if (vlen > kIovMax) return Errno::einval;
+  std::vector<IoVec> iov = TRY(read_iovec_array(t, a[1], static_cast<ostd::usize>(vlen)));
+  auto target = TRY(pidfd_process(t, a.as_int(0))).first;
+  if (target->state == Process::State::Zombie || target->state == Process::State::Reaped || !target->mm) {
+    return Errno::esrch;
+  }
+  const int advice = a.as_int(3);
+  const bool self = target.get() == &t.process();
+  if (!self) {
+    if (!ptrace_may_access(t.process(), *target)) return Errno::eacces;
+    if (advice != kWillneed && advice != kCold && advice != kPageout && advice != kCollapse) return Errno::einval;
+    if (!t.process().creds.capable(cap::kSysNice)) return Errno::eperm;
+  }
+  u64 done = 0;
+  for (const IoVec& v : iov) {
+    if (v.len == 0) continue;
+    Result<void> r = Errno::einval;
+    u64 len = ostd::page_align_up(v.len), end = 0;
+    if (len >= v.len && ostd::checked_add<u64>(v.base, len, end)) {
+      r = !ostd::is_page_aligned(v.base)          ? Result<void>(Errno::einval)
+          : !target->mm->covers(v.base, end)      ? Result<void>(Errno::enomem)
+          : self                                  ? advise(*target->mm, v.base, v.len, advice)
+                                                  : Result<void>();
+    }
+    if (r.is_error()) return done > 0 ? Result<long>(static_cast<long>(done)) : Result<long>(r.error());
+    done += v.len;
+  }
+  return static_cast<long>(done);
 }
 
 Result<long> sys_msync(Thread& t, const SyscallArgs& a) {
@@ -189,6 +245,8 @@ void register_memory_syscalls(SyscallTable& t) {
   t.set(S::brk, &sys_brk);
   t.set(S::mremap, &sys_mremap);
   t.set(S::madvise, &sys_madvise);
+  t.set(S::remap_file_pages, &sys_remap_file_pages);
+  t.set(S::process_madvise, &sys_process_madvise);
   t.set(S::msync, &sys_msync);
   t.set(S::mincore, &sys_mincore);
   t.set(S::mlock, &sys_mlock);

@@ -511,6 +511,82 @@ static void bench_inotify(void) {
 }
 
 /* POSIX message queues: a 64-byte message sent and received. */
+/* futex_waitv on four words with a deadline already past: queueing on four keys, the value
+ * checks, the timeout and the dequeue, without a sleep. */
+static void bench_futex_waitv(void) {
+  static uint32_t words[4];
+  struct { uint64_t val, uaddr; uint32_t flags, reserved; } v[4];
+  for (int i = 0; i < 4; ++i) {
+    v[i].val = 0;
+    v[i].uaddr = (uint64_t)(uintptr_t)&words[i];
+    v[i].flags = 2 | 128; /* FUTEX2_SIZE_U32 | FUTEX2_PRIVATE */
+    v[i].reserved = 0;
+  }
+  struct timespec past = {0, 0};
+  long n = iters(100000);
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) {
+    if (syscall(449, v, 4, 0, &past, CLOCK_MONOTONIC) != -1) die("futex_waitv");
+  }
+  report("futex_waitv_4_words_timeout", (now_ns() - t) / n / 1000, "us");
+}
+
+/* openat2 with RESOLVE_BENEATH of a file two directories down, and its close. */
+static void bench_openat2(void) {
+  char dir[300], path[340];
+  snprintf(dir, sizeof dir, "%s/ubench-openat2-%d", scratch, (int)getpid());
+  snprintf(path, sizeof path, "%s/a", dir);
+  mkdir(dir, 0700);
+  mkdir(path, 0700);
+  snprintf(path, sizeof path, "%s/a/b", dir);
+  mkdir(path, 0700);
+  snprintf(path, sizeof path, "%s/a/b/f", dir);
+  int f = open(path, O_CREAT | O_WRONLY, 0600);
+  int d = open(dir, O_RDONLY | O_DIRECTORY);
+  if (f < 0 || d < 0) die("openat2 setup");
+  close(f);
+  struct { uint64_t flags, mode, resolve; } how = {O_RDONLY, 0, 0x08 /* RESOLVE_BENEATH */};
+  long n = iters(50000);
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) {
+    long r = syscall(437, d, "a/b/f", &how, sizeof how);
+    if (r < 0) die("openat2");
+    close((int)r);
+  }
+  report("openat2_beneath_close", (now_ns() - t) / n / 1000, "us");
+  close(d);
+  unlink(path);
+  snprintf(path, sizeof path, "%s/a/b", dir);
+  rmdir(path);
+  snprintf(path, sizeof path, "%s/a", dir);
+  rmdir(path);
+  rmdir(dir);
+}
+
+/* name_to_handle_at of a file, then open_by_handle_at of the handle and close (as root). */
+static void bench_handles(void) {
+  char path[300];
+  snprintf(path, sizeof path, "%s/ubench-handle-%d", scratch, (int)getpid());
+  int f = open(path, O_CREAT | O_WRONLY, 0600);
+  int mnt = open(scratch, O_RDONLY | O_DIRECTORY);
+  if (f < 0 || mnt < 0) die("handle setup");
+  close(f);
+  struct { uint32_t bytes; int32_t type; unsigned char h[128]; } fh;
+  int mount_id;
+  long n = iters(30000);
+  double t = now_ns();
+  for (long i = 0; i < n; ++i) {
+    fh.bytes = 128;
+    if (syscall(303, AT_FDCWD, path, &fh, &mount_id, 0) != 0) die("name_to_handle_at");
+    long r = syscall(304, mnt, &fh, O_RDONLY);
+    if (r < 0) die("open_by_handle_at");
+    close((int)r);
+  }
+  report("file_handle_encode_open_close", (now_ns() - t) / n / 1000, "us");
+  close(mnt);
+  unlink(path);
+}
+
 static void bench_mqueue(void) {
   char name[64];
   snprintf(name, sizeof name, "/ubench-mq-%d", (int)getpid());
@@ -603,6 +679,8 @@ static const struct {
     {"signalfd_kill_read", bench_signalfd}, {"sysv_ipc", bench_sysv},
     {"inotify_write_read_event", bench_inotify}, {"mq_send_receive_64b", bench_mqueue},
     {"seccomp_filtered_getppid", bench_seccomp}, {"ptrace_syscall_roundtrip", bench_ptrace},
+    {"futex_waitv_4_words_timeout", bench_futex_waitv}, {"openat2_beneath_close", bench_openat2},
+    {"file_handle_encode_open_close", bench_handles},
 };
 
 int main(int argc, char** argv) {

@@ -41,6 +41,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449
+#endif
+#ifndef SYS_process_mrelease
+#define SYS_process_mrelease 448
+#endif
+#ifndef SYS_set_mempolicy_home_node
+#define SYS_set_mempolicy_home_node 450
+#endif
+
 #define BUF_ADDR 0x20000000UL
 #define BUF_SIZE (64 * 1024)
 #define RO_ADDR (BUF_ADDR + BUF_SIZE)
@@ -357,7 +367,7 @@ static unsigned bpf_program(struct sock_filter* p) {
 static void one_call(void) {
   unsigned op = u8();
   long r;
-  switch (op % 53) {
+  switch (op % 57) {
     case 0: keep_fd(sc(SYS_openat, fd(), path(), flags(0x3ffff | O_TMPFILE), 0777 & u32(), 0, 0)); break;
     case 1: sc(SYS_close, fd(), 0, 0, 0, 0, 0); break;
     case 2: sc(SYS_read, fd(), ptr(), len(), 0, 0, 0); break;
@@ -1196,12 +1206,148 @@ static void one_call(void) {
       }
       break;
     }
+    case 53: {
+      /* futex_waitv (vectors of up to 4 words in the buffer, every flag, values that match or
+       * not, absolute timeouts mostly in the past on any clock) and FUTEX_WAKE_OP with random
+       * encoded operations on buffer words. */
+      uint64_t* v = (uint64_t*)(BUF_ADDR + 7200); /* 4 x {val, uaddr, flags|reserved} */
+      uint32_t* words = (uint32_t*)(BUF_ADDR + 7328);
+      struct timespec* ts = (struct timespec*)(BUF_ADDR + 7360);
+      if (u8() & 1) {
+        unsigned n = u8() % 5;
+        for (unsigned i = 0; i < 4; ++i) {
+          v[3 * i] = (u8() & 7) ? words[i & 1] : u64();
+          v[3 * i + 1] = (u8() & 7) ? (uint64_t)&words[u8() % 4] : ptr();
+          v[3 * i + 2] = (u8() & 7) ? (2 | ((u8() & 1) ? 128 : 0)) : u32() | ((uint64_t)((u8() & 7) ? 0 : u32()) << 32);
+        }
+        ts->tv_sec = (u8() & 3) ? 0 : (long)u32();
+        ts->tv_nsec = (u8() & 7) ? 0 : (long)u32();
+        uint64_t t = (u8() & 3) ? (uint64_t)ts : (u8() & 1) ? 0 : ptr();
+        sc(SYS_futex_waitv, (u8() & 7) ? (uint64_t)v : ptr(), (u8() & 7) ? n : u32(), (u8() & 7) ? 0 : u32(), t,
+           u8() % 12, 0);
+      } else {
+        sc(SYS_futex, (u8() & 7) ? (uint64_t)&words[u8() % 4] : ptr(), 5 /* FUTEX_WAKE_OP */ | ((u8() & 1) ? 128 : 0),
+           u8() % 4, u8() % 4, (u8() & 7) ? (uint64_t)&words[u8() % 4] : ptr(), u32());
+      }
+      break;
+    }
+    case 54: {
+      /* The kernel log: syslog with every action but the console levels that would flood the
+       * fuzzer's own log (levels 7 and 8), any buffer and length; /dev/kmsg written (with and
+       * without priorities and newlines), read, sought and polled. */
+      unsigned type = u8() % 13;
+      if (type == 6 || type == 7) type = 9;                        /* CONSOLE_OFF/ON: kept as they are */
+      uint64_t n = (type == 8) ? ((u8() & 1) ? 1 + u8() % 6 : u32()) : len();
+      if (type == 8 && (n == 7 || n == 8)) n = 5;
+      if (u8() & 1) {
+        sc(SYS_syslog, type == 12 ? u32() : type, (u8() & 7) ? BUF_ADDR + 8192 : ptr(), n, 0, 0, 0);
+      } else {
+        static const char* const recs[] = {"<5>fuzz\n", "fuzz", "<190>x\ny\n", "<7", "", "\\\x01\n"};
+        long k = sc(SYS_openat, AT_FDCWD, (uint64_t)"/dev/kmsg", (u8() % 3) | O_NONBLOCK | flags(O_CLOEXEC), 0, 0, 0);
+        if (k < 0) break;
+        const char* rec = recs[u8() % 6];
+        sc(SYS_write, k, (u8() & 7) ? (uint64_t)rec : ptr(), (u8() & 7) ? strlen(rec) : len(), 0, 0, 0);
+        sc(SYS_lseek, k, (u8() & 7) ? 0 : u64(), u8() % 5, 0, 0, 0);
+        sc(SYS_read, k, (u8() & 7) ? BUF_ADDR + 8192 : ptr(), (u8() & 3) ? 2048 : len(), 0, 0, 0);
+        if (u8() & 1) keep_fd(k); else close((int)k);
+      }
+      break;
+    }
+    case 55: {
+      /* Namespaces and names: /proc/self/ns files opened and joined with setns (any type, a
+       * pidfd too); openat2 with every resolve flag, any size and tail; name_to_handle_at and
+       * open_by_handle_at with handles made or mutated. */
+      static const char* const ns[] = {"/proc/self/ns/uts", "/proc/self/ns/mnt", "/proc/self/ns/ipc",
+                                       "/proc/self/ns/user", "/proc/self/ns/pid", "/proc/self/ns/net"};
+      static const uint64_t types[] = {0, 0x04000000, 0x20000, 0x08000000, 0x10000000, 0x20000000, 0x40000000, 0x80};
+      uint64_t* how = (uint64_t*)(BUF_ADDR + 7400); /* flags, mode, resolve, tail */
+      unsigned char* fh = (unsigned char*)(BUF_ADDR + 7440);
+      switch (u8() % 4) {
+        case 0: {
+          long f = (u8() & 3) ? sc(SYS_openat, AT_FDCWD, (uint64_t)ns[u8() % 6], O_RDONLY, 0, 0, 0) : fd();
+          sc(SYS_setns, f, (u8() & 7) ? types[u8() % 8] : u32(), 0, 0, 0, 0);
+          keep_fd(f);
+          break;
+        }
+        case 1:
+          how[0] = (u8() & 3) ? (u8() % 3) | flags(O_CREAT | O_EXCL | O_TRUNC | O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC) : u64();
+          how[1] = (u8() & 3) ? 0 : (u8() & 1) ? 0644 : u64();
+          how[2] = (u8() & 3) ? u8() & 0x3f : u64();
+          how[3] = (u8() & 7) ? 0 : u64();
+          keep_fd(sc(SYS_openat2, fd(), path(), (u8() & 7) ? (uint64_t)how : ptr(), (u8() & 3) ? 24 : len(), 0, 0));
+          break;
+        case 2:
+          *(uint32_t*)fh = (u8() & 3) ? 128 : u32();
+          sc(SYS_name_to_handle_at, fd(), path(), (u8() & 7) ? (uint64_t)fh : ptr(),
+             (u8() & 7) ? BUF_ADDR + 7600 : ptr(), flags(0x400 | 0x1000 | 0x200 | 0x1 | 0x2), 0);
+          break;
+        default:
+          if (u8() & 1) fh[8 + u8() % 12] ^= (unsigned char)u8();
+          if ((u8() & 7) == 0) *(uint32_t*)fh = u32();
+          if ((u8() & 7) == 0) *(int32_t*)(fh + 4) = (int32_t)u32();
+          keep_fd(sc(SYS_open_by_handle_at, fd(), (u8() & 7) ? (uint64_t)fh : ptr(), flags(O_PATH | O_DIRECTORY | 3 | O_CLOEXEC), 0, 0, 0));
+          break;
+      }
+      break;
+    }
+    case 56: {
+      /* Memory of oneself or another: remap_file_pages on shared mappings of a file (and any
+       * address), process_madvise and process_mrelease through a pidfd of self, move_pages and
+       * set_mempolicy_home_node on the buffer and the holes around it. */
+      static uint64_t shared_map;
+      if (!shared_map) {
+        long f = sc(SYS_openat, AT_FDCWD, (uint64_t)"/tmp/rfp", O_CREAT | O_RDWR, 0600, 0, 0);
+        if (f >= 0) {
+          sc(SYS_ftruncate, f, 4 * 4096, 0, 0, 0, 0);
+          long m = sc(SYS_mmap, 0, 4 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0);
+          if (m > 0) shared_map = (uint64_t)m;
+          close((int)f);
+        }
+      }
+      struct iovec* iov = (struct iovec*)(BUF_ADDR + 7700);
+      uint64_t* pages = (uint64_t*)(BUF_ADDR + 7800);
+      int* nodes = (int*)(BUF_ADDR + 7900);
+      for (unsigned i = 0; i < 4; ++i) {
+        iov[i].iov_base = (void*)((u8() & 3) ? BUF_ADDR + 4096 * (u8() % 16) : ptr());
+        iov[i].iov_len = (u8() & 3) ? 4096 * (u8() % 3) : len();
+        pages[i] = (u8() & 3) ? BUF_ADDR + 4096 * (u8() % 20) : ptr();
+        nodes[i] = (u8() & 7) ? 0 : (int)u32();
+      }
+      switch (u8() % 5) {
+        case 0:
+          sc(SYS_remap_file_pages, (u8() & 7) && shared_map ? shared_map + 4096 * (u8() % 4) : ptr(),
+             (u8() & 3) ? 4096 * (1 + u8() % 4) : len(), (u8() & 7) ? 0 : u8(), (u8() & 3) ? u8() % 8 : u64(),
+             (u8() & 3) ? 0 : u32(), 0);
+          break;
+        case 1: {
+          long p = sc(SYS_pidfd_open, getpid(), 0, 0, 0, 0, 0);
+          sc(SYS_process_madvise, (u8() & 7) ? p : fd(), (u8() & 7) ? (uint64_t)iov : ptr(), (u8() & 7) ? u8() % 5 : u32(),
+             (u8() & 3) ? 20 + u8() % 2 : u8() % 30, (u8() & 7) ? 0 : u32(), 0);
+          if (u8() & 1) sc(SYS_process_mrelease, (u8() & 7) ? p : fd(), (u8() & 7) ? 0 : u32(), 0, 0, 0, 0);
+          if (p >= 0) close((int)p);
+          break;
+        }
+        case 2:
+          sc(SYS_move_pages, (u8() & 7) ? 0 : u32(), (u8() & 7) ? u8() % 5 : u32(), (u8() & 7) ? (uint64_t)pages : ptr(),
+             (u8() & 1) ? 0 : (u8() & 7) ? (uint64_t)nodes : ptr(), (u8() & 7) ? BUF_ADDR + 7950 : ptr(),
+             (u8() & 3) ? 2 : u32());
+          break;
+        case 3:
+          sc(SYS_set_mempolicy_home_node, (u8() & 3) ? BUF_ADDR + 4096 * (u8() % 20) : u64(), len(), (u8() & 3) ? 0 : u64(),
+             (u8() & 7) ? 0 : u64(), 0, 0);
+          break;
+        default:
+          sc(SYS_mbind, BUF_ADDR + 4096 * (u8() % 16), 4096 * (1 + u8() % 4), u8() % 6, (uint64_t)nodes, 2 + u8() % 64, 0);
+          break;
+      }
+      break;
+    }
     default: {
       /* Any system call number with hostile arguments, except those that end or replace this
        * program or change its TLS (the rest of the input would be lost), or that filter its
        * calls (seccomp, prctl(PR_SET_SECCOMP): op 52 does that in a child), arm a signal that
        * could kill it (timer_create, mq_notify) or name queues from the buffer's bytes
-       * (mq_open: see mq_name). */
+       * (mq_open: see mq_name), or set the console level (syslog: op 54 does that). */
       unsigned n = (u8() | (u8() << 8)) % 460;
       if (n == SYS_exit || n == SYS_exit_group || n == SYS_execve || n == SYS_execveat ||
           n == SYS_arch_prctl || n == SYS_rt_sigreturn || n == SYS_vfork || n == SYS_clone ||
@@ -1210,7 +1356,7 @@ static void one_call(void) {
           n == SYS_kill || n == SYS_tkill || n == SYS_tgkill || n == SYS_rt_sigaction ||
           n == SYS_rt_sigprocmask || n == SYS_sigaltstack || n == SYS_reboot || n == SYS_rt_sigqueueinfo ||
           n == SYS_rt_tgsigqueueinfo || n == SYS_pidfd_send_signal || n == SYS_timer_create ||
-          n == SYS_mq_notify || n == SYS_mq_open || n == SYS_seccomp)
+          n == SYS_mq_notify || n == SYS_mq_open || n == SYS_seccomp || n == SYS_syslog)
         break;
       uint64_t a[6];
       for (int i = 0; i < 6; ++i) {

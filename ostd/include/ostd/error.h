@@ -21,12 +21,12 @@ enum class Errno : i32 {
   erofs = 30, emlink = 31, epipe = 32, edom = 33, erange = 34, edeadlk = 35, enametoolong = 36,
   enolck = 37, enosys = 38, enotempty = 39, eloop = 40, enomsg = 42, eidrm = 43, enostr = 60,
   enodata = 61, etime = 62, eproto = 71, eoverflow = 75, ebadfd = 77, elibbad = 80, eilseq = 84, erestart = 85,
-  enotsock = 88, edestaddrreq = 89, emsgsize = 90, eprototype = 91, enoprotoopt = 92,
+  eusers = 87,  enotsock = 88, edestaddrreq = 89, emsgsize = 90, eprototype = 91, enoprotoopt = 92,
   eprotonosupport = 93, esocktnosupport = 94, eopnotsupp = 95, eafnosupport = 97, eaddrinuse = 98,
   eaddrnotavail = 99, enetdown = 100, enetunreach = 101, econnaborted = 103, econnreset = 104,
   enobufs = 105, eisconn = 106, enotconn = 107, eshutdown = 108, etoomanyrefs = 109,
   etimedout = 110, econnrefused = 111,
-  ehostunreach = 113, ealready = 114, einprogress = 115, ecanceled = 125,
+  ehostunreach = 113, ealready = 114, einprogress = 115, estale = 116, ecanceled = 125,
   // Kernel-internal restart codes (never reach user space as such).
   erestartsys = 512, erestartnointr = 513, erestartnohand = 514, erestart_restartblock = 516,
 };

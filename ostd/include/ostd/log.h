@@ -18,6 +18,14 @@ bool enabled(LogLevel level);
 /// Parses "trace|debug|info|warn|error|off"; EINVAL otherwise.
 Result<LogLevel> parse_level(std::string_view name);
 void write(LogLevel level, std::string_view module, std::string_view message);
+
+/// Receives every message of level Info and above, printed or not: the kernel log that dmesg
+/// reads keeps them, as Linux's ring keeps what the console level hides. Set once at boot (the
+/// services' kernel log); called where the message was logged, so it must not sleep.
+using Observer = void (*)(LogLevel level, std::string_view module, std::string_view message);
+void set_observer(Observer observer);
+/// Whether a message of this level is printed or observed (worth formatting).
+bool wanted(LogLevel level);
 }  // namespace log
 
 /// A named logger for one area: `constexpr Logger kLog{"vm"}; kLog.info("{} pages", n);`
@@ -39,7 +47,7 @@ class Logger {
  private:
   template <typename... A>
   void emit(LogLevel lvl, std::string_view fmt, const A&... a) const {
-    if (log::enabled(lvl)) {
+    if (log::wanted(lvl)) {
       log::write(lvl, module_, format(fmt, a...));
     }
   }

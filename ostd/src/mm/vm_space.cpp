@@ -1,5 +1,6 @@
 // VmSpace: a software page table (4-level radix tree, like x86-64's) holding a frame reference
 // per mapped page, mirrored into the backend's address space; and the checked user copies.
+#include <atomic>
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -375,6 +376,26 @@ Result<usize> VmSpace::read_bytes_partial(Vaddr src, std::span<u8> dst) {
 Result<usize> VmSpace::write_bytes_partial(Vaddr dst, std::span<const u8> src) {
   std::span<u8> buf(const_cast<u8*>(src.data()), src.size());  // NOLINT
   return copy(dst, buf, true, true);
+}
+
+Result<u32> VmSpace::compare_exchange_u32(Vaddr va, u32 expected, u32 desired) {
+  if ((va & 3) != 0) return Errno::einval;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    {
+      MutexGuard g(lock_);
+      if (std::optional<Paddr> p = translate(va, Access::Write)) {
+        // The frame's kernel view is the same memory the user mapping shows (a memfd view on
+        // the host, the direct map on bare metal): an atomic there is atomic for the program.
+        auto* word = reinterpret_cast<u32*>(arch::phys_to_virt(*p));  // NOLINT
+        std::atomic_ref<u32> ref(*word);
+        u32 seen = expected;
+        (void)ref.compare_exchange_strong(seen, desired, std::memory_order_seq_cst);
+        return seen;
+      }
+    }
+    if (attempt > 0 || !fault_handler_ || fault_handler_(va, Access::Write).is_error()) break;
+  }
+  return Errno::efault;
 }
 
 Result<std::string> VmSpace::read_cstring(Vaddr src, usize max_len) {

@@ -171,6 +171,9 @@ TEST(Format, BasicsAndErrno) {
   EXPECT_EQ(format("{} {}", std::string_view("s"), true), "s true");
   EXPECT_EQ(format("{}", Errno::efault), "EFAULT");
   EXPECT_EQ(format("{} {}", 1), "1 {?}");
+  EXPECT_EQ(format("[{:5}.{:06}]", 12u, 3456u), "[   12.003456]");
+  EXPECT_EQ(format("\\x{:02x} {:04} {:3} {:#06x}", 9u, -5, 1234, 255u), "\\x09 -005 1234 0x00ff");
+  EXPECT_EQ(format("{:4}|{:2}", std::string_view("ab"), std::string_view("long")), "ab  |long");
   EXPECT_EQ(format("{{}}"), "{}");
   EXPECT_EQ(errno_value(Errno::enametoolong), 36);
 }

@@ -300,3 +300,31 @@ TEST(UserCopy, UserToUserAcrossSpacesAndPages) {
     EXPECT_EQ(tail.read_to(w4).value(), 10u);
   });
 }
+
+TEST(VmSpace, CompareExchangeU32SwapsOnlyTheExpectedValue) {
+  test::run_in_kernel([] {
+    auto vm = new_vm();
+    ASSERT_TRUE(vm->map(kVa, page_with(0), PageFlags::RW).is_ok());
+    ASSERT_TRUE(UserPtr<u32>(kVa + 4).write(*vm, 5).is_ok());
+    EXPECT_EQ(vm->compare_exchange_u32(kVa + 4, 5, 9).value(), 5u);
+    EXPECT_EQ(UserPtr<u32>(kVa + 4).read(*vm).value(), 9u);
+    EXPECT_EQ(vm->compare_exchange_u32(kVa + 4, 5, 1).value(), 9u);  // not 5: left alone
+    EXPECT_EQ(UserPtr<u32>(kVa + 4).read(*vm).value(), 9u);
+    EXPECT_EQ(vm->compare_exchange_u32(kVa + 2, 0, 1).error(), Errno::einval);
+    EXPECT_EQ(vm->compare_exchange_u32(kVa + kPageSize, 0, 1).error(), Errno::efault);
+    // A read-only page is not written.
+    ASSERT_TRUE(vm->map(kVa + 2 * kPageSize, page_with(0), PageFlags::R).is_ok());
+    EXPECT_EQ(vm->compare_exchange_u32(kVa + 2 * kPageSize, 0, 1).error(), Errno::efault);
+  });
+}
+
+TEST(VmSpace, CompareExchangeU32FaultsThePageIn) {
+  test::run_in_kernel([] {
+    auto vm = new_vm();
+    int calls = 0;
+    map_writes_on_demand(*vm, calls);
+    EXPECT_EQ(vm->compare_exchange_u32(kVa + 8, 0, 7).value(), 0u);
+    EXPECT_EQ(calls, 1);
+    EXPECT_EQ(UserPtr<u32>(kVa + 8).read(*vm).value(), 7u);
+  });
+}

@@ -93,6 +93,11 @@ class VmSpace {
   /// Copies until done or the first inaccessible byte; returns the count (0 => EFAULT).
   Result<usize> read_bytes_partial(Vaddr src, std::span<u8> dst);
   Result<usize> write_bytes_partial(Vaddr dst, std::span<const u8> src);
+  /// Atomically replaces the 32-bit word at va with `desired` if it holds `expected`, as the
+  /// program's own threads see memory (they may run at the same time); returns the value it
+  /// held. Faults the page in for writing once; EFAULT where that fails, EINVAL unless va is
+  /// 4-byte aligned. For futex operations on user words (FUTEX_WAKE_OP, robust lists).
+  Result<u32> compare_exchange_u32(Vaddr va, u32 expected, u32 desired);
   /// Reads a NUL-terminated string of at most max_len bytes (without the NUL).
   /// ENAMETOOLONG when no NUL is found within max_len + 1 bytes, EFAULT on a bad address.
   Result<std::string> read_cstring(Vaddr src, usize max_len);
