@@ -535,9 +535,16 @@ Result<std::string> gen_loadavg() {
   return ostd::format("0.00 0.00 0.00 1/{} {}\n", procs.size(), last);
 }
 
-Result<std::string> gen_mounts() {
+// The mounts of the namespace process `pid` lives in.
+Result<std::vector<MountInfo>> mounts_of(ostd::i32 pid) {
+  auto p = TRY(live_process(pid));
+  if (!p->fs) return Errno::enoent;
+  return mounts(*p->fs);
+}
+
+Result<std::string> gen_mounts(ostd::i32 pid) {
   std::string s;
-  for (const auto& m : mounts()) {
+  for (const auto& m : TRY(mounts_of(pid))) {
     if (m.type == "rootfs") continue;
     s += ostd::format("{} {} {} {} 0 0\n", m.source, m.target, m.type, m.options);
   }
@@ -547,9 +554,9 @@ Result<std::string> gen_mounts() {
 
 // As Linux's show_mountinfo: "ID PARENT MAJOR:MINOR ROOT MOUNT-POINT OPTIONS - TYPE SOURCE
 // SUPER-OPTIONS", the parent being the mount the mount point lies on.
-Result<std::string> gen_mountinfo() {
+Result<std::string> gen_mountinfo(ostd::i32 pid) {
   std::string s;
-  auto all = mounts();
+  auto all = TRY(mounts_of(pid));
   for (const auto& m : all) {
     ostd::u32 parent = m.id;
     usize best = 0;
@@ -657,8 +664,8 @@ Result<std::vector<Child>> pid_children(u64 dev, ostd::i32 pid) {
   file("maps", [pid] { return gen_maps(pid); });
   file("environ", [pid] { return gen_environ(pid); }, 0400);
   file("auxv", [pid] { return gen_auxv(pid); }, 0400);
-  file("mounts", [] { return gen_mounts(); });
-  file("mountinfo", [] { return gen_mountinfo(); });
+  file("mounts", [pid] { return gen_mounts(pid); });
+  file("mountinfo", [pid] { return gen_mountinfo(pid); });
   file("smaps", [pid] { return gen_smaps(pid, false); });
   file("smaps_rollup", [pid] { return gen_smaps(pid, true); });
   out.push_back(Child{"mem", std::make_shared<ProcMem>(dev, pid)});
@@ -797,7 +804,10 @@ class ProcFs final : public FileSystem {
       };
       file("meminfo", gen_meminfo);
       file("cpuinfo", gen_cpuinfo);
-      file("mounts", gen_mounts);
+      // As Linux: a link to the reader's own (its mount namespace's) mounts.
+      out.push_back(Child{"mounts", std::make_shared<ProcLink>(d, [](const Process*) -> Result<std::string> {
+                            return std::string("self/mounts");
+                          })});
       file("uptime", gen_uptime);
       file("loadavg", gen_loadavg);
       file("filesystems", gen_filesystems);

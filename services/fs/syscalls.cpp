@@ -430,13 +430,13 @@ Result<long> sys_name_to_handle_at(Thread& t, const SyscallArgs& a) {
   } else {
     inode = TRY(lookup_path(t, dirfd, path, (flags & kAtSymlinkFollow) != 0))->inode();
   }
-  auto fs = filesystem_of_dev(inode->dev());
+  auto fs = filesystem_of_dev(*t.process().fs, inode->dev());
   if (!fs || (flags & kConnectable) != 0) return Errno::eopnotsupp;
   auto [type, bytes] = TRY(fs->encode_handle(*inode));
   FileHandleHeader h = TRY(ostd::UserPtr<FileHandleHeader>(handle).read(t.vm()));
   if (h.handle_bytes > kMaxHandleSize) return Errno::einval;
   const bool fits = (h.handle_bytes & ~3u) >= bytes.size();
-  const u32 id = mount_id_of_dev(inode->dev());
+  const u32 id = mount_id_of_dev(*t.process().fs, inode->dev());
   if ((flags & kMntIdUnique) != 0) {
     TRY(ostd::UserPtr<u64>(mount_id).write(t.vm(), id));
   } else {
@@ -493,7 +493,7 @@ Result<long> sys_open_by_handle_at(Thread& t, const SyscallArgs& a) {
   if (!creds_of(t).capable(cap::kDacReadSearch)) return Errno::eperm;
   std::vector<ostd::u8> bytes(h.handle_bytes);
   TRY(t.vm().read_bytes(handle + sizeof(FileHandleHeader), bytes));
-  auto fs = filesystem_of_dev(where->inode()->dev());
+  auto fs = filesystem_of_dev(*t.process().fs, where->inode()->dev());
   if (!fs) return Errno::estale;
   auto inode = TRY(fs->decode_handle(h.handle_type & 0xffff, bytes));
   if ((h.handle_type & kFileidIsDir) != 0 && !inode->is_dir()) return Errno::estale;
@@ -504,6 +504,24 @@ Result<long> sys_open_by_handle_at(Thread& t, const SyscallArgs& a) {
   if ((!d || d->name().empty()) && top != where) d = dentry_of(top, inode);
   if ((flags & kOPath) == 0 && inode->is_symlink()) return Errno::eloop;
   return open_resolved(t, d, flags & ~(kOCreat | kOExcl), false);
+}
+
+// pivot_root(new_root, put_old): CAP_SYS_ADMIN, both paths directories, then Linux's checks.
+// Every root here is the initramfs's rootfs, which has no parent mount, so the call ends in
+// EINVAL as it does on Linux booted without switch_root (or EBUSY for a path on the root's own
+// mount).
+Result<long> sys_pivot_root(Thread& t, const SyscallArgs& a) {
+  if (!creds_of(t).capable(cap::kSysAdmin)) return Errno::eperm;
+  auto dir_at = [&](Vaddr addr) -> Result<std::shared_ptr<Dentry>> {
+    std::string path = TRY(read_path(t, addr));
+    auto d = TRY(lookup_path(t, kAtFdcwd, path, true));
+    if (!d->inode()->is_dir()) return Errno::enotdir;
+    return d;
+  };
+  auto new_root = TRY(dir_at(a[0]));
+  auto put_old = TRY(dir_at(a[1]));
+  TRY(pivot_root_check(*t.process().fs, new_root, put_old));
+  return 0;
 }
 
 Result<long> sys_creat(Thread& t, const SyscallArgs& a) {
@@ -894,7 +912,7 @@ Result<long> sys_statx(Thread& t, const SyscallArgs& a) {
   };
   constexpr u32 kStatxBasicStats = 0x7ff, kStatxMntId = 0x1000;
   put(0, kStatxBasicStats | kStatxMntId, 4);
-  put(144, mount_id_of_dev(st.st_dev), 8);
+  put(144, mount_id_of_dev(*t.process().fs, st.st_dev), 8);
   put(4, static_cast<u64>(st.st_blksize), 4);
   put(16, st.st_nlink, 4);
   put(20, st.st_uid, 4);
@@ -995,12 +1013,12 @@ Result<long> sys_mkdir(Thread& t, const SyscallArgs& a) { return do_mkdir(t, kAt
 Result<long> sys_mkdirat(Thread& t, const SyscallArgs& a) { return do_mkdir(t, a.as_int(0), a[1], a.as_u32(2)); }
 
 // Whether the dentry is a mount point or the root of a mount (EBUSY for rmdir/rename).
-bool is_mount_root(const std::shared_ptr<Dentry>& parent, const std::string& name) {
+bool is_mount_root(const FsContext& fs, const std::shared_ptr<Dentry>& parent, const std::string& name) {
   auto raw = parent->inode()->lookup(name);
   if (raw.is_error()) return false;
   auto d = std::make_shared<Dentry>(parent, name, raw.value());
-  std::string p = d->path();
-  for (const auto& m : mounts()) {
+  std::string p = d->path_from(*fs.root()).value_or(d->path());
+  for (const auto& m : mounts(fs)) {
     if (m.target == p && m.target != "/") return true;
   }
   return false;
@@ -1011,7 +1029,7 @@ Result<long> do_rmdir(Thread& t, int dirfd, const std::string& path) {
   auto pn = TRY(walk_parent(lookup_at(t, start), path));
   if (pn.name == ".") return Errno::einval;
   if (pn.name == "..") return Errno::enotempty;
-  if (is_mount_root(pn.parent, pn.name)) return Errno::ebusy;
+  if (is_mount_root(*t.process().fs, pn.parent, pn.name)) return Errno::ebusy;
   auto victim = TRY(pn.parent->inode()->lookup(pn.name));
   TRY(may_delete_from(creds_of(t), *pn.parent->inode(), *victim));
   TRY(pn.parent->inode()->rmdir(pn.name));
@@ -1084,7 +1102,7 @@ Result<long> do_rename(Thread& t, int olddirfd, Vaddr oldp, int newdirfd, Vaddr 
   }
   // A directory that changes parents rewrites its "..": it must be writable.
   if (src->is_dir() && from.parent->inode() != to.parent->inode()) TRY(inode_permission(c, *src, kMayWrite));
-  if (is_mount_root(from.parent, from.name) || (dst.is_ok() && is_mount_root(to.parent, to.name))) {
+  if (is_mount_root(*t.process().fs, from.parent, from.name) || (dst.is_ok() && is_mount_root(*t.process().fs, to.parent, to.name))) {
     return Errno::ebusy;
   }
   if (src->is_dir()) {
@@ -1566,7 +1584,7 @@ Result<long> sys_mount(Thread& t, const SyscallArgs& a) {
   std::string type = TRY(t.vm().read_cstring(a[2], 255));
   std::string source = a[0] == 0 ? std::string("none") : TRY(t.vm().read_cstring(a[0], kPathMax - 1));
   auto fs = TRY(make_filesystem(type));
-  TRY(mount_fs(at, std::move(fs), source, "rw"));
+  TRY(mount_fs(*t.process().fs, at, std::move(fs), source, "rw"));
   return 0;
 }
 
@@ -1577,7 +1595,7 @@ Result<long> sys_umount2(Thread& t, const SyscallArgs& a) {
   if (!creds_of(t).capable(cap::kSysAdmin)) return Errno::eperm;
   std::string target = TRY(read_path(t, a[0]));
   auto at = TRY(lookup_path(t, kAtFdcwd, target, (flags & kUmountNofollow) == 0));
-  TRY(unmount(at));
+  TRY(unmount(*t.process().fs, at));
   return 0;
 }
 
@@ -1590,9 +1608,9 @@ struct Statfs {
 };
 static_assert(sizeof(Statfs) == 120);
 
-Statfs statfs_of(const Inode& inode) {
+Statfs statfs_of(const FsContext& fs, const Inode& inode) {
   Statfs s{};
-  s.f_type = static_cast<ostd::i64>(fs_magic_of_dev(inode.dev()));
+  s.f_type = static_cast<ostd::i64>(fs_magic_of_dev(fs, inode.dev()));
   s.f_bsize = 4096;
   s.f_frsize = 4096;
   s.f_namelen = static_cast<ostd::i64>(kNameMax);
@@ -1607,7 +1625,7 @@ Statfs statfs_of(const Inode& inode) {
 Result<long> sys_statfs(Thread& t, const SyscallArgs& a) {
   std::string path = TRY(read_path(t, a[0]));
   auto d = TRY(lookup_path(t, kAtFdcwd, path, true));
-  TRY(ostd::UserPtr<Statfs>(a[1]).write(t.vm(), statfs_of(*d->inode())));
+  TRY(ostd::UserPtr<Statfs>(a[1]).write(t.vm(), statfs_of(*t.process().fs, *d->inode())));
   return 0;
 }
 Result<long> sys_fstatfs(Thread& t, const SyscallArgs& a) {
@@ -1615,7 +1633,7 @@ Result<long> sys_fstatfs(Thread& t, const SyscallArgs& a) {
   auto d = f->dentry();
   Statfs s{};
   if (d) {
-    s = statfs_of(*d->inode());
+    s = statfs_of(*t.process().fs, *d->inode());
   } else {
     s.f_type = 0x50495045;  // PIPEFS_MAGIC
     s.f_bsize = 4096;
@@ -1637,10 +1655,10 @@ Result<long> sys_ustat(Thread& t, const SyscallArgs& a) {
   };
   static_assert(sizeof(Ustat) == 32);
   const u64 dev = a.as_u32(0);
-  for (const auto& m : mounts()) {
+  for (const auto& m : mounts(*t.process().fs)) {
     if (m.dev != dev) continue;
     auto d = TRY(lookup_path(*t.process().fs, m.target, true));
-    Statfs s = statfs_of(*d->inode());
+    Statfs s = statfs_of(*t.process().fs, *d->inode());
     Ustat u{static_cast<ostd::i32>(s.f_bfree), 0, s.f_ffree, {}, {}, 0};
     TRY(ostd::UserPtr<Ustat>(a[1]).write(t.vm(), u));
     return 0;
@@ -1738,6 +1756,7 @@ void register_fs_syscalls(SyscallTable& t) {
   t.set(S::newfstatat, &sys_newfstatat);
   t.set(S::statx, &sys_statx);
   t.set(S::openat2, &sys_openat2);
+  t.set(S::pivot_root, &sys_pivot_root);
   t.set(S::name_to_handle_at, &sys_name_to_handle_at);
   t.set(S::open_by_handle_at, &sys_open_by_handle_at);
   t.set(S::getdents64, &sys_getdents64);

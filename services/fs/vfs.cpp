@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <utility>
 
 #include <ostd/time.h>
 
 #include "device/tty.h"
 #include "fs/cpio.h"
 #include "fs/notify.h"
+#include "process/internal.h"
 #include "process/process.h"
 
 #include <ostd/enforce.h>
@@ -132,6 +134,7 @@ std::optional<std::string> Dentry::path_from(const Dentry& root) const {
 std::shared_ptr<FsContext> FsContext::clone() const {
   auto c = std::make_shared<FsContext>(root_, cwd_);
   c->umask = umask;
+  c->mnt_ns = mnt_ns;
   return c;
 }
 
@@ -148,9 +151,9 @@ struct Mount {
 
 struct VfsState {
   ostd::Mutex lock;
-  std::vector<Mount> mounts;  // in mount order; later mounts hide earlier ones
   std::shared_ptr<Dentry> root;
   std::shared_ptr<FileSystem> root_fs;
+  std::shared_ptr<MountNamespace> first_ns;
 };
 
 VfsState& vfs() {
@@ -158,13 +161,52 @@ VfsState& vfs() {
   return s;
 }
 
-// The inode that is seen at `inode`'s place after mounts.
-std::shared_ptr<Inode> covered(std::shared_ptr<Inode> inode) {
+ostd::u32 next_mount_id() {
+  static ostd::u32 next = 2;  // 1 is the root
+  return next++;
+}
+
+}  // namespace
+
+class MountNamespace {
+ public:
+  explicit MountNamespace(ostd::u32 inum) : inum(inum) {}
+  mutable ostd::Mutex lock;
+  std::vector<Mount> mounts;  // in mount order; later mounts hide earlier ones
+  const ostd::u32 inum;
+};
+
+MountNamespace& ns_of(const FsContext& fs);
+
+std::shared_ptr<MountNamespace> copy_mount_namespace(const FsContext& fs) {
+  const MountNamespace& ns = ns_of(fs);
+  auto out = std::make_shared<MountNamespace>(next_ns_inum());
+  auto g = ns.lock.lock();
+  out->mounts = ns.mounts;
+  for (Mount& m : out->mounts) m.info.id = next_mount_id();
+  return out;
+}
+
+ostd::u32 mount_namespace_inum(const MountNamespace& ns) { return ns.inum; }
+
+// fs's namespace (the first one for a context made before namespaces existed).
+MountNamespace& ns_of(const FsContext& fs) {
+  if (fs.mnt_ns) return *fs.mnt_ns;
   auto& s = vfs();
   auto g = s.lock.lock();
+  if (!s.first_ns) s.first_ns = std::make_shared<MountNamespace>(kFirstMountNsInum);
+  return *s.first_ns;
+}
+
+namespace {
+
+// The inode that is seen at `inode`'s place after the mounts of fs's namespace.
+std::shared_ptr<Inode> covered(const FsContext& fs, std::shared_ptr<Inode> inode) {
+  MountNamespace& ns = ns_of(fs);
+  auto g = ns.lock.lock();
   for (int rounds = 0; rounds < 16; ++rounds) {
     bool changed = false;
-    for (auto it = s.mounts.rbegin(); it != s.mounts.rend(); ++it) {
+    for (auto it = ns.mounts.rbegin(); it != ns.mounts.rend(); ++it) {
       if (it->covered_dev == inode->dev() && it->covered_ino == inode->ino()) {
         inode = it->fs->root();
         changed = true;
@@ -178,68 +220,82 @@ std::shared_ptr<Inode> covered(std::shared_ptr<Inode> inode) {
 
 }  // namespace
 
-Result<void> mount_fs(const std::shared_ptr<Dentry>& at, std::shared_ptr<FileSystem> fs,
+Result<void> mount_fs(const FsContext& fs, const std::shared_ptr<Dentry>& at, std::shared_ptr<FileSystem> fsys,
                       std::string source, std::string options) {
   if (!at->inode()->is_dir()) return Errno::enotdir;
-  auto& s = vfs();
-  auto g = s.lock.lock();
-  std::string type = fs->type();
-  u64 dev = fs->dev();
-  static ostd::u32 next_id = 2;  // 1 is the root
-  s.mounts.push_back(Mount{at->inode()->dev(), at->inode()->ino(), std::move(fs),
-                           MountInfo{std::move(source), at->path(), std::move(type), std::move(options), dev,
-                                     next_id++}});
+  MountNamespace& ns = ns_of(fs);
+  auto g = ns.lock.lock();
+  std::string type = fsys->type();
+  u64 dev = fsys->dev();
+  std::string where = at->path_from(*fs.root()).value_or(at->path());
+  ns.mounts.push_back(Mount{at->inode()->dev(), at->inode()->ino(), std::move(fsys),
+                            MountInfo{std::move(source), std::move(where), std::move(type), std::move(options), dev,
+                                      next_mount_id()}});
   return {};
 }
 
-Result<void> unmount(const std::shared_ptr<Dentry>& at) {
-  auto& s = vfs();
-  auto g = s.lock.lock();
-  for (auto it = s.mounts.rbegin(); it != s.mounts.rend(); ++it) {
+Result<void> unmount(const FsContext& fs, const std::shared_ptr<Dentry>& at) {
+  MountNamespace& ns = ns_of(fs);
+  auto g = ns.lock.lock();
+  for (auto it = ns.mounts.rbegin(); it != ns.mounts.rend(); ++it) {
     if (it->fs->root() == at->inode()) {
-      s.mounts.erase(std::next(it).base());
+      ns.mounts.erase(std::next(it).base());
       return {};
     }
   }
   return Errno::einval;
 }
 
-std::vector<MountInfo> mounts() {
-  auto& s = vfs();
-  auto g = s.lock.lock();
+std::vector<MountInfo> mounts(const FsContext& fs) {
+  u64 root_dev = 0;
+  {
+    auto& s = vfs();
+    auto g = s.lock.lock();
+    root_dev = s.root_fs ? s.root_fs->dev() : 0;
+  }
+  MountNamespace& ns = ns_of(fs);
+  auto g = ns.lock.lock();
   std::vector<MountInfo> out;
-  out.push_back(MountInfo{"rootfs", "/", "rootfs", "rw", s.root_fs ? s.root_fs->dev() : 0, 1});
-  for (const auto& m : s.mounts) out.push_back(m.info);
+  out.push_back(MountInfo{"rootfs", "/", "rootfs", "rw", root_dev, 1});
+  for (const auto& m : ns.mounts) out.push_back(m.info);
   return out;
 }
 
-u64 fs_magic_of_dev(u64 dev) {
-  auto& s = vfs();
-  auto g = s.lock.lock();
-  if (s.root_fs && s.root_fs->dev() == dev) return s.root_fs->magic();
-  for (const auto& m : s.mounts) {
-    if (m.fs->dev() == dev) return m.fs->magic();
+std::shared_ptr<FileSystem> filesystem_of_dev(const FsContext& fs, u64 dev) {
+  {
+    auto& s = vfs();
+    auto g = s.lock.lock();
+    if (s.root_fs && s.root_fs->dev() == dev) return s.root_fs;
   }
-  return 0;
-}
-
-std::shared_ptr<FileSystem> filesystem_of_dev(u64 dev) {
-  auto& s = vfs();
-  auto g = s.lock.lock();
-  if (s.root_fs && s.root_fs->dev() == dev) return s.root_fs;
-  for (const auto& m : s.mounts) {
+  MountNamespace& ns = ns_of(fs);
+  auto g = ns.lock.lock();
+  for (const auto& m : ns.mounts) {
     if (m.fs->dev() == dev) return m.fs;
   }
   return nullptr;
 }
 
-ostd::u32 mount_id_of_dev(u64 dev) {
-  auto& s = vfs();
-  auto g = s.lock.lock();
-  for (auto it = s.mounts.rbegin(); it != s.mounts.rend(); ++it) {
+u64 fs_magic_of_dev(const FsContext& fs, u64 dev) {
+  auto f = filesystem_of_dev(fs, dev);
+  return f ? f->magic() : 0;
+}
+
+ostd::u32 mount_id_of_dev(const FsContext& fs, u64 dev) {
+  MountNamespace& ns = ns_of(fs);
+  auto g = ns.lock.lock();
+  for (auto it = ns.mounts.rbegin(); it != ns.mounts.rend(); ++it) {
     if (it->fs->dev() == dev) return it->info.id;
   }
   return 1;  // the root (and the file systems nobody mounted: pipes, sockets)
+}
+
+Result<void> pivot_root_check(const FsContext& fs, const std::shared_ptr<Dentry>& new_root,
+                              const std::shared_ptr<Dentry>& put_old) {
+  u64 root_dev = fs.root()->inode()->dev();
+  // A mount is known here by its file system: on the root's mount means on the root's device.
+  if (new_root->inode()->dev() == root_dev || put_old->inode()->dev() == root_dev) return Errno::ebusy;
+  // The root must be a mount with a parent; the rootfs (every root here) has none.
+  return Errno::einval;
 }
 
 std::vector<std::string> filesystem_types() { return {"tmpfs", "ramfs", "proc", "devtmpfs", "mqueue"}; }
@@ -317,7 +373,7 @@ Result<std::shared_ptr<Dentry>> walk_components(const PathLookup& at, std::share
       continue;
     }
     if (name.size() > kNameMax) return Errno::enametoolong;
-    auto inode = covered(TRY(cur->inode()->lookup(name)));
+    auto inode = covered(at.fs, TRY(cur->inode()->lookup(name)));
     if (no_xdev && inode->dev() != cur->inode()->dev()) return Errno::exdev;
     bool last = comps.empty();
     if (inode->is_symlink() && (!last || follow || must_dir)) {
@@ -650,12 +706,17 @@ std::shared_ptr<Dentry> vfs_root() {
 
 Result<void> init_root_fs(std::span<const ostd::u8> initramfs) {
   auto& s = vfs();
-  std::vector<Mount> old_mounts;  // released after the lock
+  std::shared_ptr<MountNamespace> old_ns;  // released after the lock
   {
     // A new boot (a fuzzer's next input in the same host process): the last boot's mounts go
     // with its root, or their file systems and everything left in them would stay forever.
+    // (Namespaces a process of the last boot copied went with that process.)
     auto g = s.lock.lock();
-    old_mounts.swap(s.mounts);
+    old_ns = std::exchange(s.first_ns, std::make_shared<MountNamespace>(kFirstMountNsInum));
+  }
+  if (old_ns) {
+    auto g = old_ns->lock.lock();
+    old_ns->mounts.clear();
   }
   s.root_fs = make_ramfs();
   s.root = std::make_shared<Dentry>(nullptr, "", s.root_fs->root());
@@ -666,10 +727,11 @@ Result<void> init_root_fs(std::span<const ostd::u8> initramfs) {
     if (d == "tmp") in.value()->set_permissions(01777);
   }
   FsContext ctx(s.root, s.root);
+  ctx.mnt_ns = s.first_ns;
   auto dev = TRY(walk(PathLookup{ctx, nullptr, nullptr}, "/dev", true));
-  TRY(mount_fs(dev, make_devfs(), "devtmpfs", "rw,nosuid"));
+  TRY(mount_fs(ctx, dev, make_devfs(), "devtmpfs", "rw,nosuid"));
   auto proc = TRY(walk(PathLookup{ctx, nullptr, nullptr}, "/proc", true));
-  TRY(mount_fs(proc, make_procfs(), "proc", "rw,nosuid,nodev,noexec"));
+  TRY(mount_fs(ctx, proc, make_procfs(), "proc", "rw,nosuid,nodev,noexec"));
   return {};
 }
 
@@ -687,7 +749,10 @@ Result<void> provide_root_file(std::string_view dir, std::string_view name, std:
 
 std::shared_ptr<FsContext> initial_fs_context() {
   auto& s = vfs();
-  return std::make_shared<FsContext>(s.root, s.root);
+  auto c = std::make_shared<FsContext>(s.root, s.root);
+  auto g = s.lock.lock();
+  c->mnt_ns = s.first_ns;
+  return c;
 }
 
 Result<std::shared_ptr<File>> open_console_stream(int fd, const std::shared_ptr<Dentry>& console_node) {

@@ -207,11 +207,25 @@ class Dentry : public std::enable_shared_from_this<Dentry> {
   std::shared_ptr<Inode> inode_;
 };
 
-/// Root and working directory and umask of a process (shared with CLONE_FS).
+/// A mount namespace: what is mounted where, as the processes in it see it. unshare and clone
+/// with CLONE_NEWNS copy one (mounts are private: nothing propagates between copies); all share
+/// the root file system itself. Defined in fs/vfs.cpp.
+class MountNamespace;
+class FsContext;
+/// The first mount namespace's nsfs inode number (as Linux's usually is).
+inline constexpr ostd::u32 kFirstMountNsInum = 0xF0000001;
+/// A copy of fs's namespace with the same mounts (new mount ids).
+std::shared_ptr<MountNamespace> copy_mount_namespace(const FsContext& fs);
+/// Its nsfs inode number (/proc/PID/ns/mnt).
+ostd::u32 mount_namespace_inum(const MountNamespace& ns);
+
+/// Root and working directory and umask of a process (shared with CLONE_FS), and the mount
+/// namespace its paths are walked in.
 class FsContext {
  public:
   FsContext(std::shared_ptr<Dentry> root, std::shared_ptr<Dentry> cwd)
       : root_(std::move(root)), cwd_(std::move(cwd)) {}
+  std::shared_ptr<MountNamespace> mnt_ns;
   std::shared_ptr<FsContext> clone() const;
   std::shared_ptr<Dentry> root() const { return root_; }
   std::shared_ptr<Dentry> cwd() const { return cwd_; }
@@ -230,18 +244,24 @@ struct MountInfo {
   ostd::u64 dev = 0;  // the mounted file system's device number
   ostd::u32 id = 0;   // the mount's id (/proc/PID/mountinfo)
 };
-/// Mounts `fs` on the directory `at` (which must be a directory).
-ostd::Result<void> mount_fs(const std::shared_ptr<Dentry>& at, std::shared_ptr<FileSystem> fs,
-                            std::string source, std::string options);
+/// Mounts `fs` on the directory `at` (which must be a directory) in fs's mount namespace.
+ostd::Result<void> mount_fs(const FsContext& fs, const std::shared_ptr<Dentry>& at,
+                            std::shared_ptr<FileSystem> fsys, std::string source, std::string options);
 /// Unmounts what is mounted on `at` (EINVAL when nothing is).
-ostd::Result<void> unmount(const std::shared_ptr<Dentry>& at);
-std::vector<MountInfo> mounts();
+ostd::Result<void> unmount(const FsContext& fs, const std::shared_ptr<Dentry>& at);
+/// The mounts of fs's namespace, the root first.
+std::vector<MountInfo> mounts(const FsContext& fs);
 /// statfs f_type of the file system with device number `dev` (0 when unknown).
-ostd::u64 fs_magic_of_dev(ostd::u64 dev);
-/// The mounted file system with device number `dev` (nullptr when none is).
-std::shared_ptr<FileSystem> filesystem_of_dev(ostd::u64 dev);
+ostd::u64 fs_magic_of_dev(const FsContext& fs, ostd::u64 dev);
+/// The file system with device number `dev` mounted in fs's namespace (nullptr when none is).
+std::shared_ptr<FileSystem> filesystem_of_dev(const FsContext& fs, ostd::u64 dev);
 /// The id of the mount of the file system `dev` (/proc/PID/mountinfo, statx's stx_mnt_id).
-ostd::u32 mount_id_of_dev(ostd::u64 dev);
+ostd::u32 mount_id_of_dev(const FsContext& fs, ostd::u64 dev);
+/// pivot_root's checks, in Linux's order, for new_root and put_old (EBUSY when either is on the
+/// root's mount, EINVAL otherwise: the root is the initramfs's rootfs, which Linux never
+/// pivots either).
+ostd::Result<void> pivot_root_check(const FsContext& fs, const std::shared_ptr<Dentry>& new_root,
+                                    const std::shared_ptr<Dentry>& put_old);
 /// Drops the fcntl record locks a process holds (when it exits).
 void release_record_locks(ostd::i32 pid);
 /// The file system type names known to mount(2) (for /proc/filesystems).

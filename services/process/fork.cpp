@@ -26,13 +26,13 @@ constexpr u64 kCloneVm = 0x100, kCloneFs = 0x200, kCloneFiles = 0x400, kCloneSig
               kCloneParent = 0x8000, kCloneThread = 0x10000, kCloneNewns = 0x20000,
               kCloneSysvsem = 0x40000, kCloneSettls = 0x80000, kCloneParentSettid = 0x100000,
               kCloneChildCleartid = 0x200000, kCloneDetached = 0x400000, kCloneUntraced = 0x800000,
-              kCloneChildSettid = 0x1000000, kCloneIo = 0x80000000ull;
+              kCloneChildSettid = 0x1000000, kCloneNewuts = 0x04000000, kCloneIo = 0x80000000ull;
 constexpr u64 kCloneClearSighand = u64{1} << 32, kCloneIntoCgroup = u64{1} << 33;
 constexpr u64 kCloneSupported = 0xff | kCloneVm | kCloneFs | kCloneFiles | kCloneSighand | kClonePidfd |
                                 kClonePtrace | kCloneVfork | kCloneParent | kCloneThread |
                                 kCloneSysvsem | kCloneSettls | kCloneParentSettid |
                                 kCloneChildCleartid | kCloneDetached | kCloneUntraced |
-                                kCloneChildSettid | kCloneIo;
+                                kCloneChildSettid | kCloneIo | kCloneNewns | kCloneNewuts;
 
 // What clone3 adds to clone's arguments.
 struct CloneExtras {
@@ -49,6 +49,11 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
   if ((flags & kCloneSighand) != 0 && (flags & kCloneVm) == 0) return Errno::einval;
   if ((flags & kCloneThread) != 0 && (flags & kCloneSighand) == 0) return Errno::einval;
   if ((flags & (kCloneFs | kCloneNewns)) == (kCloneFs | kCloneNewns)) return Errno::einval;
+  // New namespaces (mount and UTS are built in) for a new process only, with CAP_SYS_ADMIN.
+  if ((flags & (kCloneNewns | kCloneNewuts)) != 0) {
+    if ((flags & kCloneThread) != 0) return Errno::einval;
+    if (!self.process().creds.capable(cap::kSysAdmin)) return Errno::eperm;
+  }
   int exit_signal = static_cast<int>(flags & 0xff);
   if (exit_signal > kNumSignals) return Errno::einval;
   if ((flags & kCloneSettls) != 0 && tls >= ostd::VmSpace::user_top()) return Errno::eperm;
@@ -95,6 +100,16 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
     proc->exit_signal = exit_signal;
     proc->fds = (flags & kCloneFiles) != 0 ? parent.fds : parent.fds->clone();
     proc->fs = (flags & kCloneFs) != 0 ? parent.fs : parent.fs->clone();
+    if ((flags & kCloneNewns) != 0) proc->fs->mnt_ns = copy_mount_namespace(*parent.fs);
+    if ((flags & kCloneNewuts) != 0) {
+      UtsNamespace& from = uts_of(parent);
+      auto fresh = std::make_shared<UtsNamespace>();
+      fresh->inum = next_ns_inum();
+      ostd::MutexGuard g(from.lock);
+      fresh->nodename = from.nodename;
+      fresh->domainname = from.domainname;
+      proc->uts = std::move(fresh);
+    }
     if ((flags & kCloneSighand) != 0) {
       proc->handlers = parent.handlers;
     } else {

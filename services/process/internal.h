@@ -123,8 +123,8 @@ ostd::Result<T> read_sized_struct(ostd::VmSpace& vm, ostd::Vaddr at, ostd::u64 s
   return ostd::load_from<T>(std::span<const ostd::u8>(raw), 0).value();
 }
 
-/// The nsfs inode number of the next new UTS namespace.
-ostd::u32 next_uts_inum();
+/// The nsfs inode number of the next new namespace.
+ostd::u32 next_ns_inum();
 /// The entries of /proc/PID/ns, what each reads ("uts:[4026531838]"), and the namespace file
 /// opening one gives (nullptr for an unknown name).
 std::vector<std::string> namespace_names();

@@ -1,14 +1,14 @@
 // Namespaces as files: /proc/PID/ns/* and setns(2).
 //
-// The kernel has one namespace of every kind but UTS, of which unshare(CLONE_NEWUTS) makes new
-// ones. /proc/PID/ns/{cgroup,ipc,mnt,net,pid,pid_for_children,time,time_for_children,user,uts}
+// The kernel has one namespace of every kind but UTS and mount namespaces, of which unshare and
+// clone make new ones. /proc/PID/ns/{cgroup,ipc,mnt,net,pid,pid_for_children,time,time_for_children,user,uts}
 // are magic links that read "uts:[4026531838]" and open to an nsfs file (a regular file,
 // mode 0444, its inode number the namespace's, as Linux's nsfs); the first namespaces carry
 // Linux's fixed numbers (PROC_*_INIT_INO), new UTS namespaces numbers from 0xF0000000 on.
 //
 // setns(fd, nstype) takes such a file (nstype 0 or its CLONE_NEW* flag) or a pidfd (nstype:
 // the kinds to join from that process). Joining: UTS switches the process's namespace; the
-// mount namespace (there is one) resets root and working directory to its root, as Linux's
+// mount namespace switches too and resets root and working directory to its root, as Linux's
 // mntns_install does, and asks CAP_SYS_CHROOT too and an fs struct nobody else shares; the
 // others are the caller's own already (so joining them changes nothing) and ask CAP_SYS_ADMIN;
 // the own user namespace is refused (EINVAL) as Linux refuses re-entering it.
@@ -71,13 +71,20 @@ u64 nsfs_dev() {
   return fs.dev();
 }
 
-// An open namespace file: which kind, and for UTS which namespace (nullptr: the first).
+// An open namespace file: which kind, and for UTS and mount namespaces which one (a UTS
+// nullptr: the first).
 class NsFile final : public File {
  public:
-  NsFile(const NsKind& kind, std::shared_ptr<UtsNamespace> uts) : kind_(kind), uts_(std::move(uts)) {}
+  NsFile(const NsKind& kind, std::shared_ptr<UtsNamespace> uts, std::shared_ptr<MountNamespace> mnt)
+      : kind_(kind), uts_(std::move(uts)), mnt_(std::move(mnt)) {}
   const NsKind& kind() const { return kind_; }
   const std::shared_ptr<UtsNamespace>& uts() const { return uts_; }
-  u32 inum() const { return kind_.flag == kNewuts ? (uts_ ? uts_->inum : first_uts().inum) : kind_.inum; }
+  const std::shared_ptr<MountNamespace>& mnt() const { return mnt_; }
+  u32 inum() const {
+    if (kind_.flag == kNewuts) return uts_ ? uts_->inum : first_uts().inum;
+    if (kind_.flag == kNewns && mnt_) return mount_namespace_inum(*mnt_);
+    return kind_.inum;
+  }
   Result<abi::Stat> stat() override {
     abi::Stat st{};
     st.st_dev = nsfs_dev();
@@ -91,6 +98,7 @@ class NsFile final : public File {
  private:
   const NsKind& kind_;
   std::shared_ptr<UtsNamespace> uts_;
+  std::shared_ptr<MountNamespace> mnt_;
 };
 
 FileKind<NsFile>& ns_files() {
@@ -107,7 +115,8 @@ const NsKind* kind_named(std::string_view name) {
 
 // Joins the namespaces of `flags` (one kind for an ns file, several for a pidfd) of `uts_from`'s
 // kind: checks every kind first, then joins, as Linux's validate_nsset/commit_nsset.
-Result<long> join(Thread& t, u64 flags, const std::shared_ptr<UtsNamespace>& uts) {
+Result<long> join(Thread& t, u64 flags, const std::shared_ptr<UtsNamespace>& uts,
+                  const std::shared_ptr<MountNamespace>& mnt) {
   Process& p = t.process();
   const Credentials& c = p.creds;
   if ((flags & kNewuser) != 0) return Errno::einval;  // the caller's own: no re-entering it
@@ -122,6 +131,8 @@ Result<long> join(Thread& t, u64 flags, const std::shared_ptr<UtsNamespace>& uts
   }
   if ((flags & kNewuts) != 0) p.uts = uts;
   if ((flags & kNewns) != 0) {
+    // Into the namespace, at its root (Linux's mntns_install).
+    if (mnt) p.fs->mnt_ns = mnt;
     std::shared_ptr<Dentry> root = vfs_root();
     p.fs->set_root(root);
     p.fs->set_cwd(root);
@@ -136,7 +147,7 @@ Result<long> sys_setns(Thread& t, const SyscallArgs& a) {
   if (file->is_opath()) return Errno::ebadf;
   if (auto ns = ns_files().find(*file)) {
     if (nstype != 0 && nstype != ns->kind().flag) return Errno::einval;
-    return join(t, ns->kind().flag, ns->uts());
+    return join(t, ns->kind().flag, ns->uts(), ns->mnt());
   }
   auto target = pidfd_process(t, fd);
   if (target.is_error()) return Errno::einval;  // neither a namespace file nor a pidfd
@@ -144,12 +155,12 @@ Result<long> sys_setns(Thread& t, const SyscallArgs& a) {
   const std::shared_ptr<Process>& other = target.value().first;
   if (other->state == Process::State::Zombie || other->state == Process::State::Reaped) return Errno::esrch;
   if (!ptrace_may_access(t.process(), *other)) return Errno::eperm;
-  return join(t, nstype, other->uts);
+  return join(t, nstype, other->uts, other->fs ? other->fs->mnt_ns : nullptr);
 }
 
 }  // namespace
 
-u32 next_uts_inum() {
+u32 next_ns_inum() {
   static u32 next = 0xF0000002;  // after the mount and network namespaces' numbers
   return next++;
 }
@@ -163,14 +174,17 @@ std::vector<std::string> namespace_names() {
 Result<std::string> namespace_link(const Process& p, std::string_view name) {
   const NsKind* k = kind_named(name);
   if (k == nullptr) return Errno::enoent;
-  u32 inum = k->flag == kNewuts ? uts_of(p).inum : k->inum;
+  u32 inum = k->flag == kNewuts                 ? uts_of(p).inum
+             : k->flag == kNewns && p.fs && p.fs->mnt_ns ? mount_namespace_inum(*p.fs->mnt_ns)
+                                                     : k->inum;
   return ostd::format("{}:[{}]", k->type, inum);
 }
 
 std::shared_ptr<File> open_namespace(const Process& p, std::string_view name) {
   const NsKind* k = kind_named(name);
   if (k == nullptr) return nullptr;
-  auto f = std::make_shared<NsFile>(*k, k->flag == kNewuts ? p.uts : nullptr);
+  auto f = std::make_shared<NsFile>(*k, k->flag == kNewuts ? p.uts : nullptr,
+                                    k->flag == kNewns && p.fs ? p.fs->mnt_ns : nullptr);
   f->set_status_flags(kORdOnly);
   ns_files().add(f);
   return f;

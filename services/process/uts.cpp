@@ -2,8 +2,8 @@
 // unshare and reboot.
 //
 // unshare takes apart what clone shares (CLONE_FILES, CLONE_FS; CLONE_SYSVSEM has nothing to
-// part) and makes a new UTS namespace; the other namespaces answer EINVAL, as a Linux built
-// without them does. reboot treats the kernel as the machine: power-off, halt and restart end
+// part) and makes new UTS and mount namespaces; the other namespaces answer EINVAL, as a Linux
+// built without them does. reboot treats the kernel as the machine: power-off, halt and restart end
 // every process, init last with status 0, and so the kernel (umk exits, QEMU powers off).
 #include <string>
 #include <vector>
@@ -75,15 +75,16 @@ Result<long> sys_unshare(Thread& t, const SyscallArgs& a) {
   }
   if ((flags & (kNamespaces | kNewuser)) != 0) {
     if (!p.creds.capable(cap::kSysAdmin)) return Errno::eperm;
-    // Not built in: mount, IPC, network, pid, cgroup, time and user namespaces.
-    if ((flags & (kNamespaces | kNewuser) & ~kNewuts) != 0) return Errno::einval;
+    // Not built in: IPC, network, pid, cgroup, time and user namespaces.
+    if ((flags & (kNamespaces | kNewuser) & ~(kNewuts | kNewns)) != 0) return Errno::einval;
   }
   if ((flags & kFs) != 0 && p.fs.use_count() > 1) p.fs = p.fs->clone();
+  if ((flags & kNewns) != 0) p.fs->mnt_ns = copy_mount_namespace(*p.fs);
   if ((flags & kFiles) != 0 && p.fds.use_count() > 1) p.fds = p.fds->clone();
   if ((flags & kNewuts) != 0) {
     UtsNamespace& old = uts_of(p);
     auto fresh = std::make_shared<UtsNamespace>();
-    fresh->inum = next_uts_inum();
+    fresh->inum = next_ns_inum();
     {
       ostd::MutexGuard g(old.lock);
       fresh->nodename = old.nodename;

@@ -136,16 +136,44 @@ TEST(Vfs, MountsCoverDirectoriesAndDotDotCrossesBack) {
     auto mnt = t.walk("/mnt").release_value();
     auto other = make_ramfs();
     ASSERT_TRUE(other->root()->create("inside", services::abi::kSIfreg | 0644, 0).is_ok());
-    ASSERT_TRUE(mount_fs(mnt, other, "none", "rw").is_ok());
+    ASSERT_TRUE(mount_fs(t.ctx, mnt, other, "none", "rw").is_ok());
     auto in = t.walk("/mnt/inside");
     ASSERT_TRUE(in.is_ok());
     EXPECT_EQ(in.value()->inode()->dev(), other->dev());
     EXPECT_EQ(t.walk("/mnt/..").value()->path(), "/");
     EXPECT_EQ(error_of(t.walk("/mnt/inside/..")), Errno::enotdir);
     auto at = t.walk("/mnt").release_value();
-    ASSERT_TRUE(unmount(at).is_ok());
+    ASSERT_TRUE(unmount(t.ctx, at).is_ok());
     EXPECT_EQ(error_of(t.walk("/mnt/inside")), Errno::enoent);
-    EXPECT_EQ(unmount(t.walk("/mnt").release_value()).error(), Errno::einval);
+    EXPECT_EQ(unmount(t.ctx, t.walk("/mnt").release_value()).error(), Errno::einval);
+  });
+}
+
+TEST(Vfs, MountNamespacesKeepTheirOwnMounts) {
+  test::run_in_kernel([] {
+    Tree t;
+    t.ctx.mnt_ns = copy_mount_namespace(t.ctx);  // a namespace of this test's own
+    t.mkdir("/mnt");
+    t.mkdir("/mnt2");
+    auto a = make_ramfs();
+    ASSERT_TRUE(a->root()->create("a", services::abi::kSIfreg | 0644, 0).is_ok());
+    ASSERT_TRUE(mount_fs(t.ctx, t.walk("/mnt").release_value(), a, "a", "rw").is_ok());
+    // The copy has what was mounted before it; what either mounts after stays its own.
+    FsContext other(t.root, t.root);
+    other.mnt_ns = copy_mount_namespace(t.ctx);
+    EXPECT_NE(mount_namespace_inum(*other.mnt_ns), mount_namespace_inum(*t.ctx.mnt_ns));
+    auto in_other = [&](std::string_view path) { return services::walk(PathLookup{other, nullptr, nullptr}, path, true); };
+    EXPECT_TRUE(in_other("/mnt/a").is_ok());
+    auto b = make_ramfs();
+    ASSERT_TRUE(b->root()->create("b", services::abi::kSIfreg | 0644, 0).is_ok());
+    ASSERT_TRUE(mount_fs(other, in_other("/mnt2").release_value(), b, "b", "rw").is_ok());
+    EXPECT_TRUE(in_other("/mnt2/b").is_ok());
+    EXPECT_EQ(error_of(t.walk("/mnt2/b")), Errno::enoent);
+    ASSERT_TRUE(unmount(t.ctx, t.walk("/mnt").release_value()).is_ok());
+    EXPECT_EQ(error_of(t.walk("/mnt/a")), Errno::enoent);
+    EXPECT_TRUE(in_other("/mnt/a").is_ok());
+    EXPECT_EQ(mounts(other).size(), 3u);  // the root, /mnt, /mnt2
+    EXPECT_EQ(mounts(t.ctx).size(), 1u);
   });
 }
 
