@@ -34,6 +34,9 @@ constexpr u32 kModeFlags = kStaticNodes | kRelativeNodes | kNumaBalancing;
 constexpr u64 kMaxNumnodes = 1024;  // CONFIG_NODES_SHIFT=10
 constexpr u64 kOnlineNodes = 1;     // node 0
 
+// Whether node n exists (and has memory): node 0 only.
+bool node_online(u64 n) { return n < 64 && ((kOnlineNodes >> n) & 1) != 0; }
+
 // get_nodes: `maxnode` - 1 bits from user memory (none for a NULL mask); bits past the nodes
 // the kernel can have must be clear.
 Result<u64> read_nodes(Thread& t, Vaddr mask, u64 maxnode) {
@@ -203,7 +206,7 @@ Result<long> sys_move_pages(Thread& t, const SyscallArgs& a) {
     const Vaddr addr = TRY(ostd::UserPtr<u64>(pages + i * 8).read(t.vm()));
     if (nodes_p != 0) {
       const ostd::i32 node = TRY(ostd::UserPtr<ostd::i32>(nodes_p + i * 4).read(t.vm()));
-      if (node < 0 || static_cast<u64>(node) >= kMaxNumnodes || ((u64{1} << node) & kOnlineNodes) == 0) {
+      if (node < 0 || !node_online(static_cast<u64>(node))) {
         return Errno::enodev;
       }
     }
@@ -227,7 +230,7 @@ Result<long> sys_set_mempolicy_home_node(Thread& t, const SyscallArgs& a) {
   const u64 home = a[2];
   if (a[3] != 0) return Errno::einval;
   if ((start & (ostd::kPageSize - 1)) != 0) return Errno::einval;
-  if (home >= kMaxNumnodes || ((u64{1} << home) & kOnlineNodes) == 0) return Errno::einval;
+  if (!node_online(home)) return Errno::einval;
   const u64 len = ostd::page_align_up(a[1]);
   u64 end = 0;
   if (len < a[1] || !ostd::checked_add<u64>(start, len, end)) return Errno::einval;
