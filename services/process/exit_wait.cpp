@@ -269,6 +269,16 @@ void consume(Process& self, const WaitResult& r, bool nowait) {
     self.cmin_flt += c.min_flt + c.cmin_flt;
     self.cmaxrss_kb = std::max({self.cmaxrss_kb, c.maxrss_kb, c.cmaxrss_kb});
     unlink_child(self, c);
+    // A child that was also our tracee is gone for the tracer as well: with the reference to
+    // its main thread left behind, a later wait would sleep on it instead of answering ECHILD
+    // (strace's last wait4). Its other threads' exits are still to be reported on their own.
+    std::vector<std::shared_ptr<TraceeRef>> stale;  // released after unlocking
+    ostd::SpinLockGuard g(process_tree_lock());
+    auto split = std::stable_partition(self.tracees.begin(), self.tracees.end(), [&](const auto& t) {
+      return t->process.get() != &c || t->tid != c.pid();
+    });
+    std::move(split, self.tracees.end(), std::back_inserter(stale));
+    self.tracees.erase(split, self.tracees.end());
   } else if (c.state == Process::State::Stopped) {
     c.stop_reported = true;
   } else {

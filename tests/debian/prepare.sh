@@ -3,17 +3,17 @@
 # --debian with the packages below, built once and kept while this list and mkrootfs stay the
 # same), image.cpio (that root with the cases at /cases, as two concatenated archives) and, when
 # run as root, root/ (the same tree unpacked, the native reference's chroot).
-# DEBIAN_FULL=1 adds the compilers and tools of the full set (gcc, libc6-dev, binutils, strace)
+# DEBIAN_FULL=1 adds the compilers and tools of the full set (gcc, libc6-dev, binutils)
 # and keeps that root apart, in BUILD-DIR/debian-full.
 set -euo pipefail
 build=$1
 src=$(cd "$(dirname "$0")" && pwd)
 root_dir=$(cd "$src/../.." && pwd)
 deb=$build/debian
-packages=bash,coreutils,findutils,grep,sed,gawk,tar,gzip,xz-utils,bzip2,diffutils,make,python3,perl,sqlite3,git,file,procps,vim-tiny,nginx-light,redis-server,redis-tools,curl,wrk
+packages=bash,coreutils,findutils,grep,sed,gawk,tar,gzip,xz-utils,bzip2,diffutils,make,python3,perl,sqlite3,git,file,procps,vim-tiny,nginx-light,redis-server,redis-tools,curl,wrk,strace,gdb
 if [ -n "${DEBIAN_FULL:-}" ]; then
   deb=$build/debian-full
-  packages=$packages,gcc,libc6-dev,binutils,strace
+  packages=$packages,gcc,libc6-dev,binutils
 fi
 mkdir -p "$deb"
 stamp="$packages $(sha256sum "$root_dir/scripts/mkrootfs" "$root_dir/scripts/tar2cpio" | cut -c1-16 | tr '\n' ' ')"
