@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <deque>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <ostd/boot.h>
@@ -187,6 +188,12 @@ std::string kmsg_text(const Record& r) {
   return out;
 }
 
+// Where syslog READ goes on: its record and the bytes of that record's line already returned.
+std::pair<u64, usize> syslog_position(KernelLog& log) {
+  ostd::SpinLockGuard g(log.lock);
+  return {log.syslog_seq, log.syslog_partial};
+}
+
 bool may_read_log(const Process& p) { return dmesg_restrict() == 0 || p.creds.capable(cap::kSyslog); }
 
 // /dev/kmsg: each open file reads from its own position.
@@ -330,13 +337,7 @@ Result<long> sys_syslog(Thread& t, const SyscallArgs& a) {
         Result<void> r = t.wait_interruptible(log.readers, has_unread, kRecheckNs);
         if (r.is_error() && r.error() != Errno::etimedout) return r.error();
       }
-      u64 seq = 0;
-      usize partial = 0;
-      {
-        ostd::SpinLockGuard g(log.lock);
-        seq = log.syslog_seq;
-        partial = log.syslog_partial;
-      }
+      const auto [seq, partial] = syslog_position(log);
       usize done = 0;
       for (const Record& r : records_from(seq)) {
         std::string text = syslog_text(r);
@@ -417,13 +418,7 @@ Result<long> sys_syslog(Thread& t, const SyscallArgs& a) {
       return 0;
     }
     case kSizeUnread: {
-      u64 seq = 0;
-      usize partial = 0;
-      {
-        ostd::SpinLockGuard g(log.lock);
-        seq = log.syslog_seq;
-        partial = log.syslog_partial;
-      }
+      const auto [seq, partial] = syslog_position(log);
       usize total = 0;
       for (const Record& r : records_from(seq)) total += syslog_text(r).size();
       return static_cast<long>(total - std::min(total, partial));

@@ -101,15 +101,7 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
     proc->fds = (flags & kCloneFiles) != 0 ? parent.fds : parent.fds->clone();
     proc->fs = (flags & kCloneFs) != 0 ? parent.fs : parent.fs->clone();
     if ((flags & kCloneNewns) != 0) proc->fs->mnt_ns = copy_mount_namespace(*parent.fs);
-    if ((flags & kCloneNewuts) != 0) {
-      UtsNamespace& from = uts_of(parent);
-      auto fresh = std::make_shared<UtsNamespace>();
-      fresh->inum = next_ns_inum();
-      ostd::MutexGuard g(from.lock);
-      fresh->nodename = from.nodename;
-      fresh->domainname = from.domainname;
-      proc->uts = std::move(fresh);
-    }
+    if ((flags & kCloneNewuts) != 0) proc->uts = copy_uts_namespace(parent);
     if ((flags & kCloneSighand) != 0) {
       proc->handlers = parent.handlers;
     } else {

@@ -158,6 +158,8 @@ std::string sysvipc_shm_text();
 /// The UTS namespace p is in, and the first one (init's).
 UtsNamespace& uts_of(const Process& p);
 UtsNamespace& first_uts();
+/// A new UTS namespace with p's names (unshare and clone with CLONE_NEWUTS).
+std::shared_ptr<UtsNamespace> copy_uts_namespace(const Process& p);
 
 /// Ends the process's ITIMER_REAL task (on exit).
 void stop_real_timer(Process& p);

@@ -81,17 +81,7 @@ Result<long> sys_unshare(Thread& t, const SyscallArgs& a) {
   if ((flags & kFs) != 0 && p.fs.use_count() > 1) p.fs = p.fs->clone();
   if ((flags & kNewns) != 0) p.fs->mnt_ns = copy_mount_namespace(*p.fs);
   if ((flags & kFiles) != 0 && p.fds.use_count() > 1) p.fds = p.fds->clone();
-  if ((flags & kNewuts) != 0) {
-    UtsNamespace& old = uts_of(p);
-    auto fresh = std::make_shared<UtsNamespace>();
-    fresh->inum = next_ns_inum();
-    {
-      ostd::MutexGuard g(old.lock);
-      fresh->nodename = old.nodename;
-      fresh->domainname = old.domainname;
-    }
-    p.uts = std::move(fresh);
-  }
+  if ((flags & kNewuts) != 0) p.uts = copy_uts_namespace(p);
   return 0;
 }
 
@@ -126,6 +116,16 @@ UtsNamespace& first_uts() {
 }
 
 UtsNamespace& uts_of(const Process& p) { return p.uts ? *p.uts : first_uts(); }
+
+std::shared_ptr<UtsNamespace> copy_uts_namespace(const Process& p) {
+  UtsNamespace& old = uts_of(p);
+  auto fresh = std::make_shared<UtsNamespace>();
+  fresh->inum = next_ns_inum();
+  ostd::MutexGuard g(old.lock);
+  fresh->nodename = old.nodename;
+  fresh->domainname = old.domainname;
+  return fresh;
+}
 
 void register_uts_syscalls(SyscallTable& t) {
   using S = x86_64::Sysno;

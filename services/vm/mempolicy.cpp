@@ -6,6 +6,7 @@
 // by get_mempolicy. With one node every policy places memory the same way, and nothing ever
 // needs to migrate.
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 #include <ostd/mm/io.h>
@@ -82,6 +83,24 @@ Result<MemPolicy> make_policy(int mode_arg, u64 nodes) {
   return MemPolicy{mode, flags, mode == kLocal ? 0 : usable};
 }
 
+// The range policies with [start, end) cut out of them: what lies outside stays, the part
+// inside becomes inside(policy) (or goes, for nullopt).
+template <typename F>
+std::vector<Process::RangePolicy> cut_ranges(const std::vector<Process::RangePolicy>& ranges, Vaddr start,
+                                             Vaddr end, F inside) {
+  std::vector<Process::RangePolicy> out;
+  for (const auto& r : ranges) {
+    if (r.end <= start || r.start >= end) {
+      out.push_back(r);
+      continue;
+    }
+    if (r.start < start) out.push_back({r.start, start, r.policy});
+    if (std::optional<MemPolicy> p = inside(r.policy)) out.push_back({std::max(r.start, start), std::min(r.end, end), *p});
+    if (r.end > end) out.push_back({end, r.end, r.policy});
+  }
+  return out;
+}
+
 // copy_nodes_to_user: ALIGN(maxnode - 1, 64) / 8 bytes, the kernel's nodes then zeros.
 Result<void> write_nodes(Thread& t, Vaddr mask, u64 maxnode, u64 nodes) {
   const u64 bytes = ((maxnode - 1 + 63) / 64) * 8;
@@ -155,15 +174,9 @@ Result<long> sys_mbind(Thread& t, const SyscallArgs& a) {
   if (!t.process().mm->covers(start, end)) return Errno::efault;
   auto& ranges = t.process().range_policies;
   // The new range replaces what it covers of older ones (which are cut, not dropped).
-  std::vector<Process::RangePolicy> kept;
-  for (const auto& r : ranges) {
-    if (r.end <= start || r.start >= end) {
-      kept.push_back(r);
-      continue;
-    }
-    if (r.start < start) kept.push_back({r.start, start, r.policy});
-    if (r.end > end) kept.push_back({end, r.end, r.policy});
-  }
+  std::vector<Process::RangePolicy> kept = cut_ranges(ranges, start, end, [](const MemPolicy&) {
+    return std::optional<MemPolicy>();
+  });
   if (pol.mode != kDefault) kept.insert(kept.begin(), {start, end, pol});
   ranges = std::move(kept);
   return 0;
@@ -244,19 +257,11 @@ Result<long> sys_set_mempolicy_home_node(Thread& t, const SyscallArgs& a) {
   }
   if (!any) return Errno::enoent;  // no area of the range has a policy
   // The part of each policy inside the range takes the home node (cut as mbind cuts).
-  std::vector<Process::RangePolicy> out;
-  for (const auto& r : ranges) {
-    if (r.end <= start || r.start >= end) {
-      out.push_back(r);
-      continue;
-    }
-    if (r.start < start) out.push_back({r.start, start, r.policy});
-    MemPolicy homed = r.policy;
+  ranges = cut_ranges(ranges, start, end, [&](const MemPolicy& p) {
+    MemPolicy homed = p;
     homed.home_node = static_cast<int>(home);
-    out.push_back({std::max(r.start, start), std::min(r.end, end), homed});
-    if (r.end > end) out.push_back({end, r.end, r.policy});
-  }
-  ranges = std::move(out);
+    return std::optional<MemPolicy>(homed);
+  });
   return 0;
 }
 

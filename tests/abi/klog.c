@@ -113,6 +113,26 @@ static int next_record(int fd, struct rec* r) {
   return parse_record(rbuf, n, r);
 }
 
+/* The oldest record, as lseek(SEEK_SET) left it to be read: on a busy machine it may be dropped
+ * before the read (EPIPE, once) and be any kernel's record (a continuation flag, dictionary
+ * lines): only the header "PRI,SEQ,TIMESTAMP,FLAG[,...];" is checked. */
+static int oldest_record_ok(int fd) {
+  for (int i = 0; i < 4; i++) {
+    long n = read(fd, rbuf, sizeof rbuf - 1);
+    if (n < 0 && errno == EPIPE) continue;
+    if (n <= 0) return 0;
+    rbuf[n] = 0;
+    const char* p = rbuf;
+    for (int f = 0; f < 3; f++) {
+      const char* c = strchr(p, ',');
+      if (!c || !is_digits(p, c)) return 0;
+      p = c + 1;
+    }
+    return p[0] != 0 && (p[1] == ';' || p[1] == ',') && strchr(p, ';') != NULL && rbuf[n - 1] == '\n';
+  }
+  return 0;
+}
+
 static int poll_in(int fd) {
   struct pollfd p = {fd, POLLIN | POLLRDNORM | POLLPRI, 0};
   int n = poll(&p, 1, 0);
@@ -404,7 +424,7 @@ int main(void) {
   CHECK_ERRNO("lseek(0, 9): EINVAL", lseek(r, 0, 9), EINVAL);
   CHECK("lseek(0, SEEK_DATA): 0", lseek(r, 0, SEEK_DATA) == 0);
   CHECK("lseek(0, SEEK_SET): 0", lseek(r, 0, SEEK_SET) == 0);
-  CHECK("then a read gives a well-formed record", next_record(r, &rec));
+  CHECK("then a read gives a well-formed record", oldest_record_ok(r));
   CHECK("poll: more to read", poll_in(r) & POLLIN);
   close(r);
   int rw = open("/dev/kmsg", O_RDWR | O_NONBLOCK);
