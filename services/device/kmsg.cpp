@@ -138,6 +138,17 @@ void append(u32 priority, std::string_view text, bool open = false) {
 }
 constexpr u64 kRecheckNs = 200 * ostd::kNsPerMs;
 
+// Sleeps until ready() (a record to read); ERESTARTSYS for a signal. A record a spin-locked
+// caller logged woke nobody, so readers look again every kRecheckNs.
+template <typename Ready>
+Result<void> wait_for_log(Thread& t, Ready ready) {
+  while (!ready()) {
+    Result<void> r = t.wait_interruptible(klog().readers, ready, kRecheckNs);
+    if (r.is_error() && r.error() != Errno::etimedout) return r.error();
+  }
+  return {};
+}
+
 void observe(ostd::LogLevel level, std::string_view module, std::string_view message) {
   u32 syslog_level = level == ostd::LogLevel::Error  ? 3
                      : level == ostd::LogLevel::Warn ? 4
@@ -228,7 +239,10 @@ class KmsgFile final : public DeviceFile {
         }
       }
       if (nonblocking()) return Errno::eagain;
-      TRY(wait_for_record(self));
+      TRY(wait_for_log(self, [&] {
+        ostd::SpinLockGuard g(log.lock);
+        return seq_ < log.first_seq() || seq_ < log.visible_end();
+      }));
     }
     std::string text = kmsg_text(r);
     {
@@ -294,19 +308,6 @@ class KmsgFile final : public DeviceFile {
   ostd::WaitQueue* poll_queue() override { return &klog().readers; }
 
  private:
-  Result<void> wait_for_record(Thread& self) {
-    KernelLog& log = klog();
-    auto ready = [&] {
-      ostd::SpinLockGuard g(log.lock);
-      return seq_ < log.first_seq() || seq_ < log.visible_end();
-    };
-    while (!ready()) {
-      Result<void> r = self.wait_interruptible(log.readers, ready, kRecheckNs);
-      if (r.is_error() && r.error() != Errno::etimedout) return r.error();
-    }
-    return {};
-  }
-
   u64 seq_ = 0;
 };
 
@@ -329,14 +330,10 @@ Result<long> sys_syslog(Thread& t, const SyscallArgs& a) {
     case kRead: {
       if (buf == 0 || len < 0) return Errno::einval;
       if (len == 0) return 0;
-      auto has_unread = [&] {
+      TRY(wait_for_log(t, [&] {
         ostd::SpinLockGuard g(log.lock);
         return log.syslog_seq < log.visible_end();
-      };
-      while (!has_unread()) {
-        Result<void> r = t.wait_interruptible(log.readers, has_unread, kRecheckNs);
-        if (r.is_error() && r.error() != Errno::etimedout) return r.error();
-      }
+      }));
       const auto [seq, partial] = syslog_position(log);
       usize done = 0;
       for (const Record& r : records_from(seq)) {

@@ -1,10 +1,10 @@
 // ramfs/tmpfs: directories, regular files, symlinks, FIFOs and device nodes kept in memory.
 #include <algorithm>
-#include <array>
 #include <functional>
 #include <map>
 #include <optional>
 
+#include <ostd/bytes.h>
 #include <ostd/mm/io.h>
 
 #include "device/devices.h"
@@ -393,23 +393,19 @@ class RamFs final : public FileSystem {
 
   // As tmpfs's handles (FILEID_INO32_GEN): the generation, then the inode number's low and
   // high 32 bits; 12 bytes. The type is not looked at when decoding, as tmpfs does not.
+  struct Ino32GenHandle {
+    u32 generation, ino_lo, ino_hi;
+  };
   Result<std::pair<int, std::vector<ostd::u8>>> encode_handle(const Inode& inode) override {
-    std::vector<ostd::u8> out(12);
-    const std::array<u64, 3> words{inode.generation, inode.ino() & 0xffffffff, inode.ino() >> 32};
-    for (usize w = 0; w < words.size(); ++w) {
-      for (usize b = 0; b < 4; ++b) out[w * 4 + b] = static_cast<ostd::u8>(words.at(w) >> (8 * b));
-    }
-    return std::pair<int, std::vector<ostd::u8>>(kFileidIno32Gen, std::move(out));
+    const Ino32GenHandle h{inode.generation, static_cast<u32>(inode.ino()), static_cast<u32>(inode.ino() >> 32)};
+    const auto bytes = ostd::bytes_of(h);
+    return std::pair<int, std::vector<ostd::u8>>(kFileidIno32Gen, std::vector<ostd::u8>(bytes.begin(), bytes.end()));
   }
   Result<std::shared_ptr<Inode>> decode_handle(int, std::span<const ostd::u8> bytes) override {
-    if (bytes.size() < 12) return Errno::estale;
-    auto word = [&](usize w) {
-      u64 v = 0;
-      for (usize b = 0; b < 4; ++b) v |= u64{bytes[w * 4 + b]} << (8 * b);
-      return v;
-    };
-    auto node = root_->state()->find(word(1) | (word(2) << 32));
-    if (!node || node->generation != word(0)) return Errno::estale;
+    auto h = ostd::load_from<Ino32GenHandle>(bytes, 0);
+    if (!h) return Errno::estale;
+    auto node = root_->state()->find(u64{h->ino_lo} | (u64{h->ino_hi} << 32));
+    if (!node || node->generation != h->generation) return Errno::estale;
     return node;
   }
 

@@ -278,15 +278,9 @@ Result<long> do_open(Thread& t, int dirfd, Vaddr path_addr, u32 flags, u32 mode,
   std::string path = TRY(read_path(t, path_addr));
   if (path.empty()) return Errno::enoent;
   if ((flags & kOTmpfile) == kOTmpfile) return Errno::eopnotsupp;
-  std::shared_ptr<Dentry> start;
-  if ((resolve & (kResolveBeneath | kResolveInRoot)) != 0 && dirfd != kAtFdcwd) {
-    // The scope is the directory itself, whatever the path says.
-    auto f = TRY(t.process().fds->get(dirfd));
-    start = f->dentry();
-    if (!start || !start->inode()->is_dir()) return Errno::enotdir;
-  } else {
-    start = TRY(dirfd_start(t, dirfd, path));
-  }
+  // With RESOLVE_BENEATH or RESOLVE_IN_ROOT the scope is the directory itself, whatever the path.
+  const bool scoped = (resolve & (kResolveBeneath | kResolveInRoot)) != 0;
+  auto start = TRY(dirfd_start(t, dirfd, scoped ? std::string_view(".") : std::string_view(path)));
   PathLookup at = lookup_at(t, start);
   at.resolve = resolve;
   std::shared_ptr<Dentry> d;

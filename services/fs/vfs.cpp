@@ -105,29 +105,23 @@ Result<std::shared_ptr<File>> Inode::open(const std::shared_ptr<Dentry>& d, u32 
   return Errno::enxio;
 }
 
-std::string Dentry::path() const {
-  std::vector<const Dentry*> chain;
-  for (const Dentry* d = this; d != nullptr && !d->is_root(); d = d->parent_.get()) chain.push_back(d);
-  if (chain.empty()) return "/";
-  std::string out;
-  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-    out += '/';
-    out += (*it)->name_;
-  }
-  return out;
-}
+std::string Dentry::path() const { return *names_from(nullptr); }
 
-std::optional<std::string> Dentry::path_from(const Dentry& root) const {
+std::optional<std::string> Dentry::path_from(const Dentry& root) const { return names_from(&root); }
+
+std::optional<std::string> Dentry::names_from(const Dentry* root) const {
   std::vector<const Dentry*> chain;
   const Dentry* d = this;
-  for (; d != nullptr && d->inode_ != root.inode_; d = d->parent_.get()) chain.push_back(d);
+  for (; d != nullptr && (root != nullptr ? d->inode_ != root->inode_ : !d->is_root()); d = d->parent_.get()) {
+    chain.push_back(d);
+  }
   if (d == nullptr) return std::nullopt;
-  if (chain.empty()) return std::string("/");
   std::string out;
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
     out += '/';
     out += (*it)->name_;
   }
+  if (out.empty()) out.push_back('/');  // (assigning a literal trips GCC 12's -Wrestrict)
   return out;
 }
 

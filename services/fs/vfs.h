@@ -202,6 +202,9 @@ class Dentry : public std::enable_shared_from_this<Dentry> {
   bool is_root() const { return parent_ == nullptr; }
 
  private:
+  // "/" and the names from `root` (nullptr: the top of the tree) down to this dentry.
+  std::optional<std::string> names_from(const Dentry* root) const;
+
   std::shared_ptr<Dentry> parent_;
   std::string name_;
   std::shared_ptr<Inode> inode_;

@@ -57,7 +57,8 @@ struct Key {
 struct Waiter {
   ostd::WaitQueue wq;
   u32 bitset = kBitsetAll;
-  int woken = -1;  // the index of the entry a wake took, or -1
+  int woken = -1;   // the index of the entry a wake took, or -1
+  usize queued = 0;  // its entries still in the table (a woken single waiter has none left)
 };
 
 // One of a waiter's places in the table: `index` is the word's position in a futex_waitv vector.
@@ -94,14 +95,16 @@ Key key_of(Process& p, ostd::Vaddr addr, bool private_flag) {
   return Key{p.vm.get(), addr | kSharedInPrivate, p.vm};
 }
 
-// What Linux's get_futex_key refuses for a futex that is not private: an address with nothing
-// mapped, and a read-only private page (it never changes, so waiting on it makes no sense).
-Result<void> check_shared_key(Process& p, ostd::Vaddr addr) {
-  if (!p.mm) return {};
-  auto prot = p.mm->protection_at(addr);
-  if (!prot || (*prot & kProtRead) == 0) return Errno::efault;
-  if ((*prot & kProtWrite) == 0 && !p.mm->shared_object_at(addr)) return Errno::efault;
-  return {};
+// key_of for a futex a program names, with what Linux's get_futex_key refuses for one that is not
+// private: an address with nothing mapped, and a read-only private page (it never changes, so
+// waiting on it makes no sense).
+Result<Key> futex_key(Process& p, ostd::Vaddr addr, bool private_flag) {
+  if (!private_flag && p.mm) {
+    auto prot = p.mm->protection_at(addr);
+    if (!prot || (*prot & kProtRead) == 0) return Errno::efault;
+    if ((*prot & kProtWrite) == 0 && !p.mm->shared_object_at(addr)) return Errno::efault;
+  }
+  return key_of(p, addr, private_flag);
 }
 
 // Wakes up to n waiters of k whose bitset meets `bitset`, oldest first. Caller holds the lock.
@@ -117,6 +120,7 @@ int wake_locked(Table& tb, const Key& k, int n, u32 bitset) {
       continue;
     }
     w.woken = std::max(w.woken, static_cast<int>(e->index));
+    --w.queued;
     (void)w.wq.wake_all();
     e = q.erase(e);
     ++woken;
@@ -125,20 +129,26 @@ int wake_locked(Table& tb, const Key& k, int n, u32 bitset) {
   return woken;
 }
 
-// Takes every entry of w still queued off the table: on the keys it was queued on, or on those a
-// requeue moved it to. Caller holds the lock.
-void dequeue_locked(Table& tb, const std::shared_ptr<Waiter>& w) {
-  for (auto it = tb.queues.begin(); it != tb.queues.end();) {
-    std::erase_if(it->second, [&](const Entry& e) { return e.waiter == w; });
-    it = it->second.empty() ? tb.queues.erase(it) : std::next(it);
-  }
+// Takes w's entries off the queue of `it`, erasing the queue when it empties; returns the next.
+// Caller holds the lock.
+std::map<Key, std::vector<Entry>>::iterator dequeue_from(Table& tb, std::map<Key, std::vector<Entry>>::iterator it,
+                                                         Waiter& w) {
+  w.queued -= std::erase_if(it->second, [&](const Entry& e) { return e.waiter.get() == &w; });
+  return it->second.empty() ? tb.queues.erase(it) : std::next(it);
 }
 
-// One word to wait on: its address, the value expected there, and whether it is private.
+// Takes every entry of w still queued off the table: on the keys it was queued on, or on those a
+// requeue moved it to (so all keys are looked at, and only when some entry is left). Caller holds
+// the lock.
+void dequeue_locked(Table& tb, Waiter& w) {
+  for (auto it = tb.queues.begin(); it != tb.queues.end() && w.queued > 0;) it = dequeue_from(tb, it, w);
+}
+
+// One word to wait on: its address, the value expected there, and its key.
 struct WaitWord {
   ostd::Vaddr addr = 0;
   u32 val = 0;
-  bool private_flag = false;
+  Key key;
 };
 
 // Waits until a wake takes one of the words' entries; returns its index (the highest when several
@@ -152,14 +162,17 @@ Result<long> futex_wait_words(Thread& t, const std::vector<WaitWord>& words, std
   {
     ostd::MutexGuard g(tb.lock);
     for (usize i = 0; i < words.size(); ++i) {
-      tb.queues[key_of(t.process(), words[i].addr, words[i].private_flag)].push_back(
-          Entry{w, static_cast<u32>(i)});
+      tb.queues[words[i].key].push_back(Entry{w, static_cast<u32>(i)});
+      ++w->queued;
     }
     // Compared after queueing: a waker that changed a word and woke after this read finds w.
     for (const WaitWord& word : words) {
       Result<u32> cur = ostd::UserPtr<u32>(word.addr).read(t.vm());
       if (cur.is_error() || cur.value() != word.val) {
-        dequeue_locked(tb, w);
+        // Still on the keys it was queued on (nothing ran in between): only those are looked at.
+        for (const WaitWord& queued : words) {
+          if (auto it = tb.queues.find(queued.key); it != tb.queues.end()) dequeue_from(tb, it, *w);
+        }
         return cur.is_error() ? cur.error() : Errno::eagain;
       }
     }
@@ -171,7 +184,7 @@ Result<long> futex_wait_words(Thread& t, const std::vector<WaitWord>& words, std
   }
   Result<void> r = t.wait_interruptible(w->wq, [&] { return w->woken >= 0; }, timeout);
   ostd::MutexGuard g(tb.lock);
-  dequeue_locked(tb, w);
+  dequeue_locked(tb, *w);
   if (w->woken >= 0) return w->woken;  // woken, whatever else happened (as Linux)
   if (r.is_error()) return r.error();
   return Errno::eintr;
@@ -180,7 +193,8 @@ Result<long> futex_wait_words(Thread& t, const std::vector<WaitWord>& words, std
 Result<long> futex_wait(Thread& t, ostd::Vaddr addr, u32 val, std::optional<u64> deadline, u32 bitset,
                         bool private_flag) {
   if ((addr & 3) != 0) return Errno::einval;
-  TRY(futex_wait_words(t, {WaitWord{addr, val, private_flag}}, deadline, bitset));
+  Key k = TRY(futex_key(t.process(), addr, private_flag));
+  TRY(futex_wait_words(t, {WaitWord{addr, val, std::move(k)}}, deadline, bitset));
   return 0;
 }
 
@@ -229,26 +243,26 @@ Result<long> sys_futex_waitv(Thread& t, const SyscallArgs& a) {
     deadline = ostd::monotonic_ns() + (at > now ? at - now : 0);
   }
   // As Linux: every entry is read and checked first, then the addresses, then (queued) the values.
-  std::vector<WaitWord> words;
-  std::vector<bool> numa;
-  words.reserve(count);
+  std::vector<RawWaiter> raws;
+  raws.reserve(count);
   for (u32 i = 0; i < count; ++i) {
     auto raw = TRY(ostd::UserPtr<RawWaiter>(vec + i * sizeof(RawWaiter)).read(t.vm()));
     // Only 32-bit words; the value must fit the word.
     if ((raw.flags & ~kValidFlags) != 0 || raw.reserved != 0) return Errno::einval;
     if ((raw.flags & kSizeMask) != kSizeU32 || raw.val > 0xffffffffULL) return Errno::einval;
-    words.push_back(WaitWord{raw.uaddr, static_cast<u32>(raw.val), (raw.flags & kPrivate) != 0});
-    numa.push_back((raw.flags & kNuma) != 0);
+    raws.push_back(raw);
   }
-  for (u32 i = 0; i < count; ++i) {
-    const WaitWord& w = words[i];
-    if ((w.addr & 3) != 0) return Errno::einval;
+  std::vector<WaitWord> words;
+  words.reserve(count);
+  for (const RawWaiter& raw : raws) {
+    if ((raw.uaddr & 3) != 0) return Errno::einval;
     // FUTEX2_NUMA: the next word names the node (-1: any); there is node 0 only.
-    if (numa[i]) {
-      const u32 node = TRY(ostd::UserPtr<u32>(w.addr + 4).read(t.vm()));
+    if ((raw.flags & kNuma) != 0) {
+      const u32 node = TRY(ostd::UserPtr<u32>(raw.uaddr + 4).read(t.vm()));
       if (node != 0xffffffffu && node != 0) return Errno::einval;
     }
-    if (!w.private_flag) TRY(check_shared_key(t.process(), w.addr));
+    Key k = TRY(futex_key(t.process(), raw.uaddr, (raw.flags & kPrivate) != 0));
+    words.push_back(WaitWord{raw.uaddr, static_cast<u32>(raw.val), std::move(k)});
   }
   return futex_wait_words(t, words, deadline, kBitsetAll);
 }
@@ -313,15 +327,13 @@ Result<long> sys_futex(Thread& t, const SyscallArgs& a) {
           deadline = ostd::monotonic_ns() + (ns > now ? ns - now : 0);
         }
       }
-      if (!private_flag && (addr & 3) == 0) TRY(check_shared_key(t.process(), addr));
       return futex_wait(t, addr, val, deadline, bitset, private_flag);
     }
     case kWake:
     case kWakeBitset: {
       u32 bitset = op == kWakeBitset ? a.as_u32(5) : kBitsetAll;
       if (bitset == 0 || (addr & 3) != 0) return Errno::einval;
-      if (!private_flag) TRY(check_shared_key(t.process(), addr));
-      Key k = key_of(t.process(), addr, private_flag);
+      Key k = TRY(futex_key(t.process(), addr, private_flag));
       Table& tb = table();
       ostd::MutexGuard g(tb.lock);
       return wake_locked(tb, k, clamp_count(val), bitset);
@@ -349,12 +361,8 @@ Result<long> sys_futex(Thread& t, const SyscallArgs& a) {
       // value passes the comparison wakes up to val2 (in the timeout argument) of uaddr2.
       ostd::Vaddr addr2 = a[4];
       if ((addr & 3) != 0 || (addr2 & 3) != 0) return Errno::einval;
-      if (!private_flag) {
-        TRY(check_shared_key(t.process(), addr));
-        TRY(check_shared_key(t.process(), addr2));
-      }
-      Key k1 = key_of(t.process(), addr, private_flag);
-      Key k2 = key_of(t.process(), addr2, private_flag);
+      Key k1 = TRY(futex_key(t.process(), addr, private_flag));
+      Key k2 = TRY(futex_key(t.process(), addr2, private_flag));
       Table& tb = table();
       ostd::MutexGuard g(tb.lock);
       const bool pass = TRY(futex_atomic_op(t, addr2, a.as_u32(5)));

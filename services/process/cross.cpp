@@ -118,8 +118,8 @@ bool ptrace_may_access(const Process& me, const Process& target) {
   const Credentials& tc = target.creds;
   const bool same = c.uid == tc.uid && c.uid == tc.euid && c.uid == tc.suid && c.gid == tc.gid && c.gid == tc.egid &&
                     c.gid == tc.sgid;
-  if (!same && !c.capable(cap::kSysPtrace)) return false;
-  return target.dumpable || c.capable(cap::kSysPtrace);
+  // Without CAP_SYS_PTRACE: the same credentials, and a target that is dumpable.
+  return c.capable(cap::kSysPtrace) || (same && target.dumpable);
 }
 
 void register_cross_process_syscalls(SyscallTable& t) {

@@ -71,20 +71,30 @@ u64 nsfs_dev() {
   return fs.dev();
 }
 
-// An open namespace file: which kind, and for UTS and mount namespaces which one (a UTS
-// nullptr: the first).
+// Which UTS and mount namespaces are meant (a UTS nullptr: the first; a mount nullptr: the
+// kind's own, or none).
+struct Namespaces {
+  std::shared_ptr<UtsNamespace> uts;
+  std::shared_ptr<MountNamespace> mnt;
+};
+
+// The namespaces of process p (for kinds other than UTS and mount: none to name).
+Namespaces namespaces_of(const Process& p) { return Namespaces{p.uts, p.fs ? p.fs->mnt_ns : nullptr}; }
+
+// The nsfs inode number of the namespace of `kind` that `ns` names.
+u32 inum_of(const NsKind& kind, const Namespaces& ns) {
+  if (kind.flag == kNewuts) return ns.uts ? ns.uts->inum : first_uts().inum;
+  if (kind.flag == kNewns && ns.mnt) return mount_namespace_inum(*ns.mnt);
+  return kind.inum;
+}
+
+// An open namespace file: which kind, and which namespace of it.
 class NsFile final : public File {
  public:
-  NsFile(const NsKind& kind, std::shared_ptr<UtsNamespace> uts, std::shared_ptr<MountNamespace> mnt)
-      : kind_(kind), uts_(std::move(uts)), mnt_(std::move(mnt)) {}
+  NsFile(const NsKind& kind, Namespaces ns) : kind_(kind), ns_(std::move(ns)) {}
   const NsKind& kind() const { return kind_; }
-  const std::shared_ptr<UtsNamespace>& uts() const { return uts_; }
-  const std::shared_ptr<MountNamespace>& mnt() const { return mnt_; }
-  u32 inum() const {
-    if (kind_.flag == kNewuts) return uts_ ? uts_->inum : first_uts().inum;
-    if (kind_.flag == kNewns && mnt_) return mount_namespace_inum(*mnt_);
-    return kind_.inum;
-  }
+  const Namespaces& namespaces() const { return ns_; }
+  u32 inum() const { return inum_of(kind_, ns_); }
   Result<abi::Stat> stat() override {
     abi::Stat st{};
     st.st_dev = nsfs_dev();
@@ -97,8 +107,7 @@ class NsFile final : public File {
 
  private:
   const NsKind& kind_;
-  std::shared_ptr<UtsNamespace> uts_;
-  std::shared_ptr<MountNamespace> mnt_;
+  Namespaces ns_;
 };
 
 FileKind<NsFile>& ns_files() {
@@ -113,10 +122,9 @@ const NsKind* kind_named(std::string_view name) {
   return nullptr;
 }
 
-// Joins the namespaces of `flags` (one kind for an ns file, several for a pidfd) of `uts_from`'s
-// kind: checks every kind first, then joins, as Linux's validate_nsset/commit_nsset.
-Result<long> join(Thread& t, u64 flags, const std::shared_ptr<UtsNamespace>& uts,
-                  const std::shared_ptr<MountNamespace>& mnt) {
+// Joins the namespaces `ns` names of the kinds in `flags` (one kind for an ns file, several for a
+// pidfd): checks every kind first, then joins, as Linux's validate_nsset/commit_nsset.
+Result<long> join(Thread& t, u64 flags, const Namespaces& ns) {
   Process& p = t.process();
   const Credentials& c = p.creds;
   if ((flags & kNewuser) != 0) return Errno::einval;  // the caller's own: no re-entering it
@@ -129,10 +137,10 @@ Result<long> join(Thread& t, u64 flags, const std::shared_ptr<UtsNamespace>& uts
   if ((flags & (kNewuts | kNewipc | kNewnet | kNewpid | kNewcgroup | kNewtime)) != 0 && !c.capable(cap::kSysAdmin)) {
     return Errno::eperm;
   }
-  if ((flags & kNewuts) != 0) p.uts = uts;
+  if ((flags & kNewuts) != 0) p.uts = ns.uts;
   if ((flags & kNewns) != 0) {
     // Into the namespace, at its root (Linux's mntns_install).
-    if (mnt) p.fs->mnt_ns = mnt;
+    if (ns.mnt) p.fs->mnt_ns = ns.mnt;
     std::shared_ptr<Dentry> root = vfs_root();
     p.fs->set_root(root);
     p.fs->set_cwd(root);
@@ -147,7 +155,7 @@ Result<long> sys_setns(Thread& t, const SyscallArgs& a) {
   if (file->is_opath()) return Errno::ebadf;
   if (auto ns = ns_files().find(*file)) {
     if (nstype != 0 && nstype != ns->kind().flag) return Errno::einval;
-    return join(t, ns->kind().flag, ns->uts(), ns->mnt());
+    return join(t, ns->kind().flag, ns->namespaces());
   }
   auto target = pidfd_process(t, fd);
   if (target.is_error()) return Errno::einval;  // neither a namespace file nor a pidfd
@@ -155,7 +163,7 @@ Result<long> sys_setns(Thread& t, const SyscallArgs& a) {
   const std::shared_ptr<Process>& other = target.value().first;
   if (other->state == Process::State::Zombie || other->state == Process::State::Reaped) return Errno::esrch;
   if (!ptrace_may_access(t.process(), *other)) return Errno::eperm;
-  return join(t, nstype, other->uts, other->fs ? other->fs->mnt_ns : nullptr);
+  return join(t, nstype, namespaces_of(*other));
 }
 
 }  // namespace
@@ -174,17 +182,13 @@ std::vector<std::string> namespace_names() {
 Result<std::string> namespace_link(const Process& p, std::string_view name) {
   const NsKind* k = kind_named(name);
   if (k == nullptr) return Errno::enoent;
-  u32 inum = k->flag == kNewuts                 ? uts_of(p).inum
-             : k->flag == kNewns && p.fs && p.fs->mnt_ns ? mount_namespace_inum(*p.fs->mnt_ns)
-                                                     : k->inum;
-  return ostd::format("{}:[{}]", k->type, inum);
+  return ostd::format("{}:[{}]", k->type, inum_of(*k, namespaces_of(p)));
 }
 
 std::shared_ptr<File> open_namespace(const Process& p, std::string_view name) {
   const NsKind* k = kind_named(name);
   if (k == nullptr) return nullptr;
-  auto f = std::make_shared<NsFile>(*k, k->flag == kNewuts ? p.uts : nullptr,
-                                    k->flag == kNewns && p.fs ? p.fs->mnt_ns : nullptr);
+  auto f = std::make_shared<NsFile>(*k, namespaces_of(p));
   f->set_status_flags(kORdOnly);
   ns_files().add(f);
   return f;
