@@ -5,6 +5,7 @@
 #include <ostd/task.h>
 #include <ostd/time.h>
 
+#include "device/block.h"
 #include "device/kmsg.h"
 #include "fs/vfs.h"
 #include "syscall/table.h"
@@ -22,7 +23,42 @@ using ostd::Errno;
 
 namespace {
 constexpr ostd::Logger kLog{"init"};
+
+// The value of `name=VALUE` among the command line's words ("" when absent).
+std::string boot_parameter(std::string_view cmdline, std::string_view name) {
+  for (std::size_t i = 0; i < cmdline.size();) {
+    std::size_t e = cmdline.find(' ', i);
+    if (e == std::string_view::npos) e = cmdline.size();
+    std::string_view w = cmdline.substr(i, e - i);
+    if (w.size() > name.size() && w.substr(0, name.size()) == name && w[name.size()] == '=') {
+      return std::string(w.substr(name.size() + 1));
+    }
+    i = e + 1;
+  }
+  return {};
 }
+
+// Whether the word `flag` stands alone on the command line.
+bool boot_flag(std::string_view cmdline, std::string_view flag) {
+  for (std::size_t i = 0; i < cmdline.size();) {
+    std::size_t e = cmdline.find(' ', i);
+    if (e == std::string_view::npos) e = cmdline.size();
+    if (cmdline.substr(i, e - i) == flag) return true;
+    i = e + 1;
+  }
+  return false;
+}
+
+// root=/dev/vdX: ext2 on that disk, read-only with the "ro" word.
+ostd::Result<std::shared_ptr<FileSystem>> mount_root_device(std::string_view device, bool read_only) {
+  constexpr std::string_view kDev = "/dev/";
+  if (device.substr(0, kDev.size()) != kDev) return Errno::einval;
+  for (const auto& disk : block_devices()) {
+    if (disk->name() == device.substr(kDev.size())) return make_ext2(disk, read_only);
+  }
+  return Errno::enxio;
+}
+}  // namespace
 
 int kernel_main() {
   (void)uptime_ns();  // marks the boot time
@@ -38,9 +74,22 @@ int kernel_main() {
     kLog.error("no init program given");
     return 2;
   }
-  auto root = init_root_fs(info.initramfs);
+  init_block_devices();  // before devfs lists them
+  std::shared_ptr<FileSystem> disk_root;
+  std::string root_device = boot_parameter(info.cmdline, "root");
+  if (!root_device.empty()) {
+    auto fs = mount_root_device(root_device, boot_flag(info.cmdline, "ro"));
+    if (fs.is_error()) {
+      kLog.error("cannot mount the root file system {}: {} ({})", root_device, ostd::errno_message(fs.error()),
+                 fs.error());
+      return 2;
+    }
+    disk_root = fs.release_value();
+  }
+  auto root = init_root_fs(info.initramfs, disk_root, root_device);
   if (root.is_error()) {
-    kLog.error("cannot unpack the initramfs: {}", root.error());
+    kLog.error("cannot {} the root file system: {}", disk_root ? "set up" : "unpack the initramfs into",
+               root.error());
     return 2;
   }
   net_init();
@@ -76,6 +125,7 @@ int kernel_main() {
   }
   sysv_shutdown();
   mqueue_shutdown();
+  shutdown_filesystems();
   net_shutdown();
   return status;
 }

@@ -23,7 +23,8 @@ const char kUsage[] =
     "       umk --help\n"
     "\n"
     "Boots the framekernel's services inside this process and runs PROGRAM (a static x86-64\n"
-    "Linux executable found in the initramfs) as pid 1, with umk's stdin/stdout/stderr.\n"
+    "Linux executable found in the initramfs, or on the --root disk) as pid 1, with umk's\n"
+    "stdin/stdout/stderr.\n"
     "umk exits with PROGRAM's exit status (128+N when it was killed by signal N).\n"
     "umk info prints what the host backend detects on this machine and chooses with the\n"
     "given options, and measures the host primitives it is built on (--no-measure: skip).\n"
@@ -52,6 +53,13 @@ const char kUsage[] =
     "  -p, --publish [HOSTADDR:]HOSTPORT:GUESTPORT[/udp]\n"
     "                     forward a host port (on 127.0.0.1 unless HOSTADDR is given) to\n"
     "                     a guest port, like docker -p and QEMU's hostfwd (repeatable)\n"
+    "  --disk FILE[:ro]   give the guest a disk backed by the host file FILE (/dev/vda,\n"
+    "                     then /dev/vdb... in order; repeatable); :ro makes it read-only.\n"
+    "                     The guest mounts it (mount -t ext2 /dev/vda /mnt); its writes\n"
+    "                     reach FILE\n"
+    "  --root DEVICE      boot with the ext2 file system on DEVICE (/dev/vda: the first\n"
+    "                     --disk) as / instead of an initramfs; /dev and /proc are mounted\n"
+    "                     on it\n"
     "  --log-file FILE    write the kernel's log to FILE instead of stderr (which is the\n"
     "                     guest's too); UMK_LOG_FILE sets the default\n"
     "  --log LEVEL        kernel log level on stderr: trace, debug, info, warn (default),\n"
@@ -101,6 +109,7 @@ int main(int argc, char** argv) {
     cfg.platform = plat;
   }
   std::string initramfs_path;
+  std::string root_device;
   ostd::BootInfo info;
   bool strace = false;
   std::string log_file;
@@ -180,6 +189,15 @@ int main(int argc, char** argv) {
       auto f = v == nullptr ? std::nullopt : ostd::host::parse_publish(*v);
       if (!f) return usage_error("--publish needs [HOSTADDR:]HOSTPORT:GUESTPORT[/udp]");
       cfg.net.publish.push_back(*f);
+    } else if (a == "--disk") {
+      const std::string* v = value("--disk");
+      auto d = v == nullptr ? std::nullopt : ostd::host::parse_disk(*v);
+      if (!d) return usage_error("--disk needs FILE or FILE:ro");
+      cfg.disks.push_back(*d);
+    } else if (a == "--root") {
+      const std::string* v = value("--root");
+      if (v == nullptr || v->rfind("/dev/vd", 0) != 0) return usage_error("--root needs a disk such as /dev/vda");
+      root_device = *v;
     } else if (a == "--strace") {
       strace = true;
     } else {
@@ -200,6 +218,7 @@ int main(int argc, char** argv) {
   info.cmdline = "umk";
   if (strace) info.cmdline += " strace";
   if (!aslr) info.cmdline += " norandmaps";
+  if (!root_device.empty()) info.cmdline += " root=" + root_device;
 
   std::vector<unsigned char> initramfs;
   if (!initramfs_path.empty()) {

@@ -135,3 +135,19 @@ Result<void> on_receive(std::function<void()>) { return Errno::enodev; }
 Counters counters() { return {}; }
 
 }  // namespace ostd::nic
+
+// No backend disks on bare metal: the services' virtio-blk driver drives QEMU's disks through
+// the PCI API above.
+#include <ostd/dev/block.h>
+
+namespace ostd::block {
+
+usize count() { return 0; }
+std::optional<Info> info(usize) { return std::nullopt; }
+Result<void> read(usize, u64, std::span<u8>) { return Errno::enxio; }
+Result<void> write(usize, u64, std::span<const u8>) { return Errno::enxio; }
+Result<void> read_frames(usize, u64, std::span<const Frame>) { return Errno::enxio; }
+Result<void> write_frames(usize, u64, std::span<const Frame>) { return Errno::enxio; }
+Result<void> flush(usize) { return Errno::enxio; }
+
+}  // namespace ostd::block

@@ -65,6 +65,11 @@ int run_kernel(const Config& config, BootInfo info, std::function<int()> entry) 
     std::fprintf(stderr, "umk: %s\n", err.c_str());
     return 125;
   }
+  if (std::string err = disks_start(config.disks); !err.empty()) {
+    nic_stop();
+    std::fprintf(stderr, "umk: %s\n", err.c_str());
+    return 125;
+  }
   static bool pinned = false;
   if (config.pin_cpu && !pinned) {
     pin_to_one_cpu(config.platform == "seccomp" && config.split_cpus);
@@ -97,6 +102,7 @@ int run_kernel(const Config& config, BootInfo info, std::function<int()> entry) 
   arch::cpu_local().irq_disabled.store(true);
   stop_timer();
   nic_stop();
+  disks_stop();
   // With interrupts off: no task may run (and retire another stub) while the spares go.
   release_spare_stubs();
   console::set_raw_mode(false);

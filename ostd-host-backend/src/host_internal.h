@@ -31,6 +31,10 @@ void raise_from_thread(u32 line);
 /// forwarded host port cannot be taken. nic_stop() ends it (its thread, slirp, the queues).
 std::string nic_start(const NetConfig& config);
 void nic_stop();
+/// Opens the disks (block.cpp); an error message when one cannot be opened. disks_stop()
+/// closes them.
+std::string disks_start(const std::vector<DiskConfig>& disks);
+void disks_stop();
 /// The CPUs this thread may run on (host_info.cpp, like the three below).
 std::vector<int> allowed_cpus();
 /// Moves the calling thread to `cpu` alone; false when the host refuses.

@@ -8,6 +8,7 @@
 #include <ostd/task.h>
 #include <ostd/time.h>
 
+#include "device/block.h"
 #include "device/kmsg.h"
 #include "device/tty.h"
 #include "device/virtio.h"
@@ -75,31 +76,25 @@ class MemDevice final : public DeviceFile {
 };
 
 constexpr u32 kMemMajor = 1, kTtyMajor = 4, kTtyAuxMajor = 5;
-constexpr u32 kVirtblkMajor = 254;  // as Linux's virtio_blk registers it (dynamic, usually 254)
-
-/// /dev/vda: the virtio block device as a seekable byte stream.
+/// /dev/vda...: a disk as a seekable byte stream, with the block ioctls programs ask sizes by.
 class BlockFile final : public DeviceFile {
  public:
-  BlockFile(std::shared_ptr<virtio::BlockDevice> dev, std::shared_ptr<Dentry> d, u32 flags)
+  BlockFile(std::shared_ptr<BlockDevice> dev, std::shared_ptr<Dentry> d, u32 flags)
       : DeviceFile(std::move(d)), dev_(std::move(dev)) {
     set_status_flags(flags);
   }
   Result<usize> read(Thread&, ostd::VmWriter& out) override {
-    usize n = TRY(dev_->read_at(pos_, out));
+    usize n = TRY(dev_->read_bytes(pos_, out));
     pos_ += n;
     return n;
   }
   Result<usize> write(Thread&, ostd::VmReader& in) override {
-    usize n = TRY(dev_->write_at(pos_, in));
+    usize n = TRY(dev_->write_bytes(pos_, in));
     pos_ += n;
     return n;
   }
-  Result<usize> read_at(Thread&, u64 offset, ostd::VmWriter& out) override {
-    return dev_->read_at(offset, out);
-  }
-  Result<usize> write_at(Thread&, u64 offset, ostd::VmReader& in) override {
-    return dev_->write_at(offset, in);
-  }
+  Result<usize> read_at(Thread&, u64 offset, ostd::VmWriter& out) override { return dev_->read_bytes(offset, out); }
+  Result<usize> write_at(Thread&, u64 offset, ostd::VmReader& in) override { return dev_->write_bytes(offset, in); }
   Result<ostd::i64> seek(ostd::i64 offset, int whence) override {
     constexpr int kSeekSet = 0, kSeekCur = 1, kSeekEnd = 2;
     ostd::i64 base = 0;
@@ -114,10 +109,35 @@ class BlockFile final : public DeviceFile {
     pos_ = static_cast<u64>(target);
     return target;
   }
+  Result<long> ioctl(Thread& self, u32 cmd, u64 arg) override {
+    constexpr u32 kBlkRoGet = 0x125e, kBlkGetSize = 0x1260, kBlkFlsBuf = 0x1261, kBlkSszGet = 0x1268,
+                  kBlkGetSize64 = 0x80081272, kBlkBszGet = 0x80081270, kBlkIoMin = 0x1278, kBlkIoOpt = 0x1279,
+                  kBlkPbszGet = 0x127b, kBlkDiscardZeroes = 0x127c;
+    auto put_int = [&](ostd::i32 v) -> Result<long> {
+      TRY(ostd::UserPtr<ostd::i32>(arg).write(self.vm(), v));
+      return 0;
+    };
+    switch (cmd) {
+      case kBlkGetSize64: TRY(ostd::UserPtr<u64>(arg).write(self.vm(), dev_->size_bytes())); return 0;
+      case kBlkGetSize: TRY(ostd::UserPtr<u64>(arg).write(self.vm(), dev_->size_bytes() / 512)); return 0;
+      case kBlkSszGet:
+      case kBlkPbszGet:
+      case kBlkIoMin: return put_int(512);
+      case kBlkBszGet: return put_int(4096);
+      case kBlkIoOpt:
+      case kBlkDiscardZeroes: return put_int(0);
+      case kBlkRoGet: return put_int(dev_->read_only() ? 1 : 0);
+      case kBlkFlsBuf:
+        if (!self.process().creds.capable(cap::kSysAdmin)) return Errno::eacces;
+        TRY(dev_->flush());
+        return 0;
+      default: return Errno::enotty;
+    }
+  }
   ostd::WaitQueue* poll_queue() override { return nullptr; }
 
  private:
-  std::shared_ptr<virtio::BlockDevice> dev_;
+  std::shared_ptr<BlockDevice> dev_;
   u64 pos_ = 0;
 };
 
@@ -157,8 +177,9 @@ Result<std::shared_ptr<File>> open_device(bool char_device, u64 rdev, const std:
   auto minor = static_cast<u32>((rdev & 0xff) | ((rdev >> 12) & 0xfff00));
   u32 f = flags & ~(kOCreat | kOExcl | kOTrunc);
   if (!char_device) {
-    auto blk = virtio::block_device();
-    if (major != kVirtblkMajor || minor != 0 || !blk) return Errno::enxio;
+    auto blk = block_device_by_rdev(rdev);
+    if (!blk) return Errno::enxio;
+    if (blk->read_only() && (f & kOAccMode) != kORdOnly) return Errno::erofs;
     return std::shared_ptr<File>(std::make_shared<BlockFile>(blk, dentry, f));
   }
   auto mem = [&](MemKind k) { return std::shared_ptr<File>(std::make_shared<MemDevice>(k, dentry, f)); };
@@ -199,8 +220,8 @@ std::shared_ptr<FileSystem> make_devfs() {
   if (virtio::console_device()) {
     (void)root->create("hvc0", abi::kSIfchr | 0620, make_dev(kHvcMajor, 0));
   }
-  if (virtio::block_device()) {
-    (void)root->create("vda", abi::kSIfblk | 0660, make_dev(kVirtblkMajor, 0));
+  for (const auto& disk : block_devices()) {
+    (void)root->create(disk->name(), abi::kSIfblk | 0660, disk->rdev());
   }
   for (auto [name, target] : {std::pair<std::string_view, std::string_view>{"fd", "/proc/self/fd"},
                               {"stdin", "/proc/self/fd/0"},

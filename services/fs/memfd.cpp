@@ -82,6 +82,13 @@ bool mapped_writable(const std::shared_ptr<SharedPages>& pages) {
 
 }  // namespace
 
+void unmap_truncated_pages(const std::shared_ptr<SharedPages>& pages, u64 first_index) {
+  if (!pages) return;
+  for (auto& p : pid_table().all_processes()) {
+    if (p->mm) p->mm->unmap_object_pages(pages, first_index);
+  }
+}
+
 Result<long> file_seals_fcntl(Thread&, File& f, bool add, u32 arg) {
   auto d = f.dentry();
   if (!d || !d->inode()->seals) return Errno::einval;

@@ -578,7 +578,8 @@ Result<std::string> gen_mountinfo(ostd::i32 pid) {
 
 Result<std::string> gen_filesystems() {
   std::string s;
-  for (const auto& t : filesystem_types()) s += "nodev\t" + t + "\n";
+  // Block-device file systems have no "nodev" mark.
+  for (const auto& t : filesystem_types()) s += (t == "ext2" ? "\t" : "nodev\t") + t + "\n";
   return s;
 }
 

@@ -110,6 +110,7 @@ class RamFile final : public Inode {
       // Drop whole pages past the end and zero the tail of the last one, so that growing the
       // file again (or a mapping of the last page) reads zeros.
       pages_->drop_from(ostd::page_align_up(length) / ostd::kPageSize);
+      unmap_truncated_pages(pages_, ostd::page_align_up(length) / ostd::kPageSize);
       usize tail = length % ostd::kPageSize;
       if (tail != 0) {
         if (auto frame = pages_->find(length / ostd::kPageSize)) {

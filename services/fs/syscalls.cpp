@@ -10,6 +10,7 @@
 #include "fs/file.h"
 #include "fs/notify.h"
 #include "fs/pipe.h"
+#include "device/block.h"
 #include "fs/vfs.h"
 #include "process/process.h"
 #include "syscall/table.h"
@@ -289,6 +290,20 @@ Result<long> do_open(Thread& t, int dirfd, Vaddr path_addr, u32 flags, u32 mode,
     auto pn = TRY(walk_parent(at, path));
     if (pn.name == "." || pn.name == ".." || pn.trailing_slash) return Errno::eisdir;
     auto existing = pn.parent->inode()->lookup(pn.name);
+    // A dangling symlink is followed and its target made (Linux's open_last_lookups), unless
+    // O_EXCL or O_NOFOLLOW says otherwise.
+    for (int links = 0; existing.is_ok() && existing.value()->is_symlink() && (flags & (kOExcl | kONofollow)) == 0;
+         ++links) {
+      if (links >= kMaxSymlinks) return Errno::eloop;
+      auto followed = walk(at, path, true);
+      if (followed.is_ok() || followed.error() != Errno::enoent) break;
+      std::string target = TRY(existing.value()->readlink(&t.process()));
+      if (!target.empty() && target.front() != '/') at.start = pn.parent;
+      path = std::move(target);
+      pn = TRY(walk_parent(at, path));
+      if (pn.name == "." || pn.name == ".." || pn.trailing_slash) return Errno::eisdir;
+      existing = pn.parent->inode()->lookup(pn.name);
+    }
     if (existing.is_ok()) {
       if ((flags & kOExcl) != 0) return Errno::eexist;
       d = TRY(walk(at, path, (flags & kONofollow) == 0));
@@ -307,7 +322,9 @@ Result<long> do_open(Thread& t, int dirfd, Vaddr path_addr, u32 flags, u32 mode,
     }
   } else {
     d = TRY(walk(at, path, (flags & kONofollow) == 0));
-    if ((flags & kOPath) == 0 && d->inode()->is_symlink()) return Errno::eloop;
+    if ((flags & kOPath) == 0 && d->inode()->is_symlink()) {
+      return (flags & kODirectory) != 0 ? Errno::enotdir : Errno::eloop;
+    }
   }
   return open_resolved(t, d, flags, created);
 }
@@ -1290,11 +1307,18 @@ Result<long> sys_ftruncate(Thread& t, const SyscallArgs& a) {
 Result<long> sys_fsync(Thread& t, const SyscallArgs& a) {
   auto f = TRY(get_file(t, a.as_int(0)));
   if (f->is_opath()) return Errno::ebadf;
+  if (auto d = f->dentry()) TRY(d->inode()->sync_file());
   return 0;
 }
-Result<long> sys_sync(Thread&, const SyscallArgs&) { return 0; }
+Result<long> sys_sync(Thread&, const SyscallArgs&) {
+  sync_all_filesystems();
+  return 0;
+}
 Result<long> sys_syncfs(Thread& t, const SyscallArgs& a) {
-  TRY(get_file(t, a.as_int(0)));
+  auto f = TRY(get_file(t, a.as_int(0)));
+  if (auto d = f->dentry()) {
+    if (auto fsys = filesystem_of_dev(*t.process().fs, d->inode()->dev())) TRY(fsys->sync());
+  }
   return 0;
 }
 Result<long> sys_fadvise64(Thread& t, const SyscallArgs& a) {
@@ -1572,13 +1596,25 @@ Result<long> sys_mount(Thread& t, const SyscallArgs& a) {
   std::string target = TRY(read_path(t, a[1]));
   auto at = TRY(lookup_path(t, kAtFdcwd, target, true));
   u64 flags = a[3];
+  constexpr u64 kMsRdonly = 1;
   if ((flags & (kMsRemount | kMsShared | kMsPrivate | kMsSlave | kMsUnbindable)) != 0) return 0;
   if ((flags & (kMsBind | kMsMove)) != 0) return Errno::einval;
   if (!at->inode()->is_dir()) return Errno::enotdir;
   std::string type = TRY(t.vm().read_cstring(a[2], 255));
   std::string source = a[0] == 0 ? std::string("none") : TRY(t.vm().read_cstring(a[0], kPathMax - 1));
-  auto fs = TRY(make_filesystem(type));
-  TRY(mount_fs(*t.process().fs, at, std::move(fs), source, "rw"));
+  std::shared_ptr<FileSystem> fs;
+  if (type == "ext2") {
+    // A block device file system: the source names the device node.
+    auto dev = TRY(lookup_path(t, kAtFdcwd, source, true));
+    if ((dev->inode()->mode() & abi::kSIfmt) != abi::kSIfblk) return Errno::enotblk;
+    auto disk = block_device_by_rdev(dev->inode()->rdev);
+    if (!disk) return Errno::enxio;
+    fs = TRY(make_ext2(disk, (flags & kMsRdonly) != 0));
+  } else {
+    fs = TRY(make_filesystem(type));
+  }
+  const bool ro = fs->read_only();
+  TRY(mount_fs(*t.process().fs, at, std::move(fs), source, ro ? "ro" : "rw"));
   return 0;
 }
 
@@ -1589,7 +1625,7 @@ Result<long> sys_umount2(Thread& t, const SyscallArgs& a) {
   if (!creds_of(t).capable(cap::kSysAdmin)) return Errno::eperm;
   std::string target = TRY(read_path(t, a[0]));
   auto at = TRY(lookup_path(t, kAtFdcwd, target, (flags & kUmountNofollow) == 0));
-  TRY(unmount(*t.process().fs, at));
+  TRY(unmount(*t.process().fs, at, (flags & kMntDetach) != 0));
   return 0;
 }
 
@@ -1613,6 +1649,19 @@ Statfs statfs_of(const FsContext& fs, const Inode& inode) {
   s.f_bfree = s.f_bavail = 1 << 19;
   s.f_files = 1 << 20;
   s.f_ffree = 1 << 19;
+  if (auto fsys = filesystem_of_dev(fs, inode.dev())) {
+    if (auto st = fsys->stats()) {
+      s.f_bsize = s.f_frsize = static_cast<ostd::i64>(st->block_size);
+      s.f_blocks = st->blocks;
+      s.f_bfree = st->free_blocks;
+      s.f_bavail = st->available_blocks;
+      s.f_files = st->files;
+      s.f_ffree = st->free_files;
+      s.f_namelen = st->name_max;
+    }
+    constexpr ostd::i64 kStRdonly = 1;
+    if (fsys->read_only()) s.f_flags |= kStRdonly;
+  }
   return s;
 }
 

@@ -57,6 +57,8 @@ Inode::Inode(u64 dev, u32 mode) : dev_(dev), ino_(next_ino()), mode_(mode) {
   if ((mode & abi::kSIfmt) == abi::kSIfdir) nlink = 2;
 }
 
+Inode::Inode(u64 dev, u32 mode, u64 ino) : dev_(dev), ino_(ino), mode_(mode) {}
+
 void Inode::touch_mtime() { mtime = ctime = now_timespec(); }
 void Inode::touch_ctime() { ctime = now_timespec(); }
 
@@ -147,6 +149,8 @@ struct VfsState {
   ostd::Mutex lock;
   std::shared_ptr<Dentry> root;
   std::shared_ptr<FileSystem> root_fs;
+  std::string root_source = "rootfs";  // the root's /proc/mounts line: source and type
+  std::string root_type = "rootfs";
   std::shared_ptr<MountNamespace> first_ns;
 };
 
@@ -228,29 +232,41 @@ Result<void> mount_fs(const FsContext& fs, const std::shared_ptr<Dentry>& at, st
   return {};
 }
 
-Result<void> unmount(const FsContext& fs, const std::shared_ptr<Dentry>& at) {
+Result<void> unmount(const FsContext& fs, const std::shared_ptr<Dentry>& at, bool detach) {
   MountNamespace& ns = ns_of(fs);
-  auto g = ns.lock.lock();
-  for (auto it = ns.mounts.rbegin(); it != ns.mounts.rend(); ++it) {
-    if (it->fs->root() == at->inode()) {
-      ns.mounts.erase(std::next(it).base());
-      return {};
+  std::shared_ptr<FileSystem> gone;
+  {
+    auto g = ns.lock.lock();
+    auto it = ns.mounts.rbegin();
+    while (it != ns.mounts.rend() && it->fs->root() != at->inode()) ++it;
+    if (it == ns.mounts.rend()) return Errno::einval;
+    // `at` holds one reference to the root inode.
+    if (!detach && it->fs->busy(1)) return Errno::ebusy;
+    gone = it->fs;
+    ns.mounts.erase(std::next(it).base());
+    for (const auto& m : ns.mounts) {
+      if (m.fs == gone) return {};
     }
   }
-  return Errno::einval;
+  return gone->unmounted();
 }
 
 std::vector<MountInfo> mounts(const FsContext& fs) {
-  u64 root_dev = 0;
+  MountInfo root{"rootfs", "/", "rootfs", "rw", 0, 1};
   {
     auto& s = vfs();
     auto g = s.lock.lock();
-    root_dev = s.root_fs ? s.root_fs->dev() : 0;
+    if (s.root_fs) {
+      root.dev = s.root_fs->dev();
+      root.source = s.root_source;
+      root.type = s.root_type;
+      if (s.root_fs->read_only()) root.options = "ro";
+    }
   }
   MountNamespace& ns = ns_of(fs);
   auto g = ns.lock.lock();
   std::vector<MountInfo> out;
-  out.push_back(MountInfo{"rootfs", "/", "rootfs", "rw", root_dev, 1});
+  out.push_back(std::move(root));
   for (const auto& m : ns.mounts) out.push_back(m.info);
   return out;
 }
@@ -292,7 +308,7 @@ Result<void> pivot_root_check(const FsContext& fs, const std::shared_ptr<Dentry>
   return Errno::einval;
 }
 
-std::vector<std::string> filesystem_types() { return {"tmpfs", "ramfs", "proc", "devtmpfs", "mqueue"}; }
+std::vector<std::string> filesystem_types() { return {"tmpfs", "ramfs", "proc", "devtmpfs", "mqueue", "ext2"}; }
 
 Result<std::shared_ptr<FileSystem>> make_filesystem(std::string_view type) {
   if (type == "tmpfs" || type == "ramfs") return make_ramfs();
@@ -698,7 +714,8 @@ std::shared_ptr<Dentry> vfs_root() {
   return s.root;
 }
 
-Result<void> init_root_fs(std::span<const ostd::u8> initramfs) {
+Result<void> init_root_fs(std::span<const ostd::u8> initramfs, std::shared_ptr<FileSystem> disk_root,
+                          std::string root_source) {
   auto& s = vfs();
   std::shared_ptr<MountNamespace> old_ns;  // released after the lock
   {
@@ -712,10 +729,21 @@ Result<void> init_root_fs(std::span<const ostd::u8> initramfs) {
     auto g = old_ns->lock.lock();
     old_ns->mounts.clear();
   }
-  s.root_fs = make_ramfs();
+  const bool on_disk = disk_root != nullptr;
+  if (on_disk) {
+    // The root is a disk's file system (root=/dev/vda): the initramfs is not used.
+    s.root_type = disk_root->type();
+    s.root_source = std::move(root_source);
+    s.root_fs = std::move(disk_root);
+  } else {
+    s.root_type = s.root_source = "rootfs";
+    s.root_fs = make_ramfs();
+    if (!initramfs.empty()) TRY(unpack_initramfs(s.root_fs->root(), initramfs));
+  }
   s.root = std::make_shared<Dentry>(nullptr, "", s.root_fs->root());
-  if (!initramfs.empty()) TRY(unpack_initramfs(s.root_fs->root(), initramfs));
   for (std::string_view d : {"dev", "proc", "tmp", "sys", "run"}) {
+    // A disk root keeps what it has (a read-only one cannot get more).
+    if (on_disk && (s.root_fs->read_only() || s.root_fs->root()->lookup(d).is_ok())) continue;
     auto in = make_dirs(s.root_fs->root(), d);
     if (in.is_error()) continue;
     if (d == "tmp") in.value()->set_permissions(01777);
@@ -732,6 +760,7 @@ Result<void> init_root_fs(std::span<const ostd::u8> initramfs) {
 Result<void> provide_root_file(std::string_view dir, std::string_view name, std::string_view content) {
   auto& s = vfs();
   if (!s.root_fs) return Errno::enoent;
+  if (s.root_type != "rootfs") return Errno::erofs;  // a disk's files are the disk owner's
   auto d = TRY(s.root_fs->root()->lookup(dir));
   if (!d->is_dir()) return Errno::enotdir;
   if (d->lookup(name).is_ok()) return Errno::eexist;

@@ -73,6 +73,21 @@ class FileSystem {
   virtual ostd::Result<std::shared_ptr<Inode>> decode_handle(int /*type*/, std::span<const ostd::u8> /*bytes*/) {
     return ostd::Errno::estale;
   }
+  /// What statfs reports; nullopt for file systems in memory (the VFS makes up their figures).
+  struct Stats {
+    ostd::u64 block_size = 0, blocks = 0, free_blocks = 0, available_blocks = 0, files = 0, free_files = 0;
+    ostd::u32 name_max = 255;
+  };
+  virtual std::optional<Stats> stats() const { return std::nullopt; }
+  /// Writes everything dirty to the device and flushes it (sync, syncfs; umount).
+  virtual ostd::Result<void> sync() { return {}; }
+  /// Whether it was mounted read-only (or its device is): changes are EROFS.
+  virtual bool read_only() const { return false; }
+  /// The mount on `at` went (umount): a disk file system writes back and marks itself clean.
+  virtual ostd::Result<void> unmounted() { return {}; }
+  /// Whether something still uses it (umount's EBUSY): an open file, a working directory, a
+  /// mapping — other than `root_refs_held` references to its root inode the caller holds.
+  virtual bool busy(ostd::usize /*root_refs_held*/) const { return false; }
 
  private:
   std::string type_;
@@ -87,6 +102,8 @@ class Inode : public std::enable_shared_from_this<Inode> {
  public:
   /// A new inode of file system `dev` with a fresh inode number.
   Inode(ostd::u64 dev, ostd::u32 mode);
+  /// An inode with the number its file system gives it (a disk inode).
+  Inode(ostd::u64 dev, ostd::u32 mode, ostd::u64 ino);
   Inode(const Inode&) = delete;
   Inode& operator=(const Inode&) = delete;
   Inode(Inode&&) = delete;
@@ -162,6 +179,8 @@ class Inode : public std::enable_shared_from_this<Inode> {
   /// The file's pages when its contents live in frames (tmpfs): mmap maps them directly, so
   /// MAP_SHARED mappings and read/write see each other. nullptr otherwise.
   virtual std::shared_ptr<SharedPages> page_cache() { return nullptr; }
+  /// fsync/fdatasync: makes the file's data (and what finds it) durable on its device.
+  virtual ostd::Result<void> sync_file() { return {}; }
 
   // ---- extended attributes (fs/xattr.cpp) ----
   /// Whether the file system keeps extended attributes for this inode (tmpfs does; proc,
@@ -250,8 +269,10 @@ struct MountInfo {
 /// Mounts `fs` on the directory `at` (which must be a directory) in fs's mount namespace.
 ostd::Result<void> mount_fs(const FsContext& fs, const std::shared_ptr<Dentry>& at,
                             std::shared_ptr<FileSystem> fsys, std::string source, std::string options);
-/// Unmounts what is mounted on `at` (EINVAL when nothing is).
-ostd::Result<void> unmount(const FsContext& fs, const std::shared_ptr<Dentry>& at);
+/// Unmounts what is mounted on `at` (EINVAL when nothing is; EBUSY while the file system is in
+/// use, unless `detach`: MNT_DETACH). The file system hears unmounted() when it was its last
+/// mount in the namespace.
+ostd::Result<void> unmount(const FsContext& fs, const std::shared_ptr<Dentry>& at, bool detach = false);
 /// The mounts of fs's namespace, the root first.
 std::vector<MountInfo> mounts(const FsContext& fs);
 /// statfs f_type of the file system with device number `dev` (0 when unknown).
@@ -337,8 +358,10 @@ ostd::Result<std::shared_ptr<File>> open_dentry(const std::shared_ptr<Dentry>& d
 // ---- boot ----
 /// The root of the whole tree (what a chroot leaves behind; setns to the mount namespace).
 std::shared_ptr<Dentry> vfs_root();
-/// Builds the root tmpfs from the initramfs and mounts /dev and /proc.
-ostd::Result<void> init_root_fs(std::span<const ostd::u8> initramfs);
+/// Builds the root tmpfs from the initramfs — or, given `disk_root`, makes that file system the
+/// root (`root_source` names it in /proc/mounts) — and mounts /dev and /proc.
+ostd::Result<void> init_root_fs(std::span<const ostd::u8> initramfs, std::shared_ptr<FileSystem> disk_root = nullptr,
+                                std::string root_source = {});
 std::shared_ptr<FsContext> initial_fs_context();
 /// Creates the regular file `/dir/name` (0644, root's) with `content` in the root file system,
 /// unless it exists (EEXIST) or `/dir` does not (ENOENT): files the kernel provides, such as
@@ -351,6 +374,15 @@ ostd::Result<std::shared_ptr<File>> open_console_stream(int fd, const std::share
 std::shared_ptr<FileSystem> make_ramfs(std::string type = "tmpfs");
 std::shared_ptr<FileSystem> make_devfs();
 std::shared_ptr<FileSystem> make_procfs();
+class BlockDevice;
+/// ext2 on `disk` (fs/ext2.cpp): EINVAL when it holds no ext2 file system this kernel can
+/// mount (bad superblock, unknown incompatible features), EBUSY when it is mounted already.
+/// Unknown read-only-compatible features mount read-only.
+ostd::Result<std::shared_ptr<FileSystem>> make_ext2(const std::shared_ptr<BlockDevice>& disk, bool read_only);
+/// sync(2): writes back every disk file system.
+void sync_all_filesystems();
+/// Power-off: every disk file system written back and marked clean, the flusher stopped.
+void shutdown_filesystems();
 
 /// A file over an inode (regular files and directories): position, read/write/seek/getdents.
 class InodeFile : public File {
@@ -393,6 +425,10 @@ class DeviceFile : public File {
  private:
   std::shared_ptr<Dentry> dentry_;
 };
+
+/// A file shrank: its pages from `first_index` on leave every address space that maps them
+/// (fs/memfd.cpp), so touching them faults afresh (SIGBUS past the end).
+void unmap_truncated_pages(const std::shared_ptr<SharedPages>& pages, ostd::u64 first_index);
 
 /// A current time as a Timespec (realtime clock).
 abi::Timespec now_timespec();

@@ -88,7 +88,7 @@ std::vector<ostd::u8> MemoryMap::residency(Vaddr start, ostd::usize npages) cons
     if (!v) continue;
     u64 index = (v->file_offset + (page - v->start)) / kPageSize;
     const auto& pages = v->shared ? v->shared : v->cache;
-    if (pages && pages->find(index)) out[i] = 1;
+    if (pages && pages->resident(index)) out[i] = 1;
   }
   return out;
 }
@@ -352,6 +352,17 @@ void MemoryMap::set_brk_base(Vaddr base) {
   brk_base_ = brk_ = base;
 }
 
+void MemoryMap::unmap_object_pages(const std::shared_ptr<SharedPages>& pages, u64 first_index) {
+  ostd::MutexGuard g(lock_);
+  const u64 first_off = first_index * kPageSize;
+  for (const auto& [start, v] : areas_) {
+    if (v.shared != pages && v.cache != pages) continue;
+    if (v.file_offset + (v.end - v.start) <= first_off) continue;
+    Vaddr from = first_off <= v.file_offset ? v.start : v.start + (first_off - v.file_offset);
+    (void)vm_->unmap(from, v.end - from);
+  }
+}
+
 Result<Vaddr> MemoryMap::brk(Vaddr want) {
   ostd::MutexGuard g(lock_);
   if (want < brk_base_ || want >= ostd::VmSpace::user_top()) return brk_;
@@ -360,7 +371,20 @@ Result<Vaddr> MemoryMap::brk(Vaddr want) {
   if (new_end > old_end) {
     auto next = areas_.lower_bound(old_end);
     if (next != areas_.end() && next->second.start < new_end) return brk_;  // would collide
-    auto heap = areas_.find(brk_base_);
+    // The heap grows from the area that ends at the old break (the heap may have been split
+    // by mprotect or madvise since: extending its first piece would overlap the others).
+    auto heap = areas_.end();
+    if (old_end > brk_base_) {
+      auto it = areas_.upper_bound(old_end - 1);
+      if (it != areas_.begin()) {
+        --it;
+        const Vma& h = it->second;
+        if (h.end == old_end && h.name == "[heap]" && h.prot == (kProtRead | kProtWrite) &&
+            h.flags == (kMapPrivate | kMapAnonymous)) {
+          heap = it;
+        }
+      }
+    }
     if (heap != areas_.end()) {
       heap->second.end = new_end;
     } else {
@@ -466,7 +490,12 @@ Result<void> MemoryMap::populate_page(const Vma& vma, Vaddr page, Access access)
     u64 index = (vma.file_offset + (page - vma.start)) / kPageSize;
     if (!vma.shared->page_in_file(index)) return Errno::enxio;  // past EOF: SIGBUS
     ostd::Frame frame = TRY(vma.shared->get_or_alloc(index));
-    if (access == Access::Write) return vm_->map(page, frame, flags);
+    if (ostd::has(flags, PageFlags::W)) vma.shared->mark_dirty(index, true);
+    // A disk file's page mapped writable is dirty from now on: no fault-around that would map
+    // its neighbours writable unseen.
+    if (access == Access::Write || (ostd::has(flags, PageFlags::W) && vma.shared->has_source())) {
+      return vm_->map(page, frame, flags);
+    }
     return map_file_around(vma, page, frame, flags, *vma.shared);
   }
   if (vma.cache != nullptr) {
@@ -540,7 +569,10 @@ Result<void> MemoryMap::handle_fault(Vaddr va, Access access) {
     return {};  // already fixed (by another thread) or a stale host mapping
   }
   PageFlags full = page_flags_for(v->prot);
-  if (is_shared(*v)) return vm_->map(page, existing->frame, full);
+  if (is_shared(*v)) {
+    v->shared->mark_dirty((v->file_offset + (page - v->start)) / kPageSize, true);
+    return vm_->map(page, existing->frame, full);
+  }
   // Copy-on-write: the mapping and `existing` hold the only references when it is exclusive.
   if (existing->frame.refcount() <= 2) return vm_->protect(page, kPageSize, full);
   ostd::Frame copy = TRY(ostd::Frame::alloc_uninit());

@@ -124,6 +124,11 @@ class MemoryMap {
   ostd::usize patched_syscall_sites() const;
 
   std::vector<Vma> areas() const;
+  /// Takes the pages of the object `pages` from page `first_index` on out of the page tables
+  /// (the object shrank: a truncated file). Shared and private mappings alike, copied private
+  /// pages too, as Linux's truncate (unmap_mapping_range with even_cows): the next touch faults
+  /// in a fresh page, or SIGBUS past the end.
+  void unmap_object_pages(const std::shared_ptr<SharedPages>& pages, ostd::u64 first_index);
   ostd::Vaddr brk_base() const { return brk_base_; }
   ostd::Vaddr brk_end() const { return brk_; }
   ostd::Vaddr mmap_base() const { return mmap_base_; }

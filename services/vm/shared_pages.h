@@ -1,10 +1,19 @@
 // services/vm/shared_pages.h — pages shared by index: the contents of a tmpfs file (its page
 // cache) and of MAP_SHARED anonymous memory. Mappings of the same object map the same frames.
+//
+// A disk file system's file has a PageSource: a page inside the file that is not in memory yet
+// is read from the disk at the first look (find, get_or_alloc), and the pages written since
+// the last write-back are remembered as dirty (write() marks them; a page faulted into a
+// writable shared mapping stays dirty for as long as it is cached, since the program may write
+// it again without a fault).
 #pragma once
 
+#include <atomic>
 #include <map>
-
+#include <memory>
 #include <optional>
+#include <set>
+#include <vector>
 
 #include <ostd/error.h>
 #include <ostd/mm/frame.h>
@@ -13,21 +22,79 @@
 
 namespace services {
 
+/// Where a disk file's pages come from.
+class PageSource {
+ public:
+  PageSource() = default;
+  PageSource(const PageSource&) = delete;
+  PageSource& operator=(const PageSource&) = delete;
+  PageSource(PageSource&&) = delete;
+  PageSource& operator=(PageSource&&) = delete;
+  virtual ~PageSource() = default;
+  /// Fills `frame` (zeroed) with page `index` of the file (holes stay zero).
+  virtual ostd::Result<void> fill(ostd::u64 index, ostd::Frame& frame) = 0;
+};
+
 class SharedPages {
  public:
-  /// The frame at `index`, if any (a missing page reads as zeros).
+  SharedPages() = default;
+  explicit SharedPages(std::shared_ptr<PageSource> source) : source_(std::move(source)) {}
+
+  /// The frame at `index`, if any (a missing page reads as zeros). With a source, a page inside
+  /// the file is read in first (nullopt when that fails).
   std::optional<ostd::Frame> find(ostd::u64 index) const {
     auto g = lock_.lock();
     auto it = pages_.find(index);
-    if (it == pages_.end()) return std::nullopt;
-    return it->second;
+    if (it != pages_.end()) return it->second;
+    if (!source_ || !page_in_file(index)) return std::nullopt;
+    auto f = load(index);
+    if (f.is_error()) return std::nullopt;
+    return f.value();
   }
-  /// The frame at `index`, allocated (zeroed) when missing.
+  /// The frame at `index`, allocated (zeroed, or read in from the source) when missing.
   ostd::Result<ostd::Frame> get_or_alloc(ostd::u64 index) {
     auto g = lock_.lock();
     auto it = pages_.find(index);
-    if (it == pages_.end()) it = pages_.emplace(index, TRY(ostd::Frame::alloc())).first;
-    return it->second;
+    if (it != pages_.end()) return it->second;
+    if (source_ && page_in_file(index)) return load(index);
+    return pages_.emplace(index, TRY(ostd::Frame::alloc())).first->second;
+  }
+  bool has_source() const { return source_ != nullptr; }
+  /// Whether page `index` is in memory (mincore), without reading it in.
+  bool resident(ostd::u64 index) const {
+    auto g = lock_.lock();
+    return pages_.find(index) != pages_.end();
+  }
+  /// Page `index` was written (write(2)): write-back takes it. `mapped`: it is in a writable
+  /// shared mapping and stays dirty until it leaves the cache.
+  void mark_dirty(ostd::u64 index, bool mapped = false) {
+    if (!source_) return;
+    auto g = lock_.lock();
+    (mapped ? mapped_dirty_ : dirty_).insert(index);
+  }
+  /// The dirty pages, by index, for write-back; the plain ones are clean afterwards.
+  std::vector<std::pair<ostd::u64, ostd::Frame>> take_dirty() {
+    auto g = lock_.lock();
+    std::vector<std::pair<ostd::u64, ostd::Frame>> out;
+    std::set<ostd::u64> all = std::move(dirty_);
+    dirty_.clear();
+    all.insert(mapped_dirty_.begin(), mapped_dirty_.end());
+    for (ostd::u64 index : all) {
+      auto it = pages_.find(index);
+      if (it != pages_.end() && page_in_file(index)) out.emplace_back(index, it->second);
+    }
+    return out;
+  }
+  bool has_dirty() const {
+    auto g = lock_.lock();
+    return !dirty_.empty() || !mapped_dirty_.empty();
+  }
+  /// Drops every clean page nobody maps (memory pressure, or a cache nobody uses).
+  void drop_clean_unmapped() {
+    auto g = lock_.lock();
+    std::erase_if(pages_, [this](const auto& kv) {
+      return kv.second.refcount() == 1 && dirty_.count(kv.first) == 0 && mapped_dirty_.count(kv.first) == 0;
+    });
   }
   /// Puts `frame` at `index` (pages the kernel provides, e.g. the clock page).
   void insert(ostd::u64 index, ostd::Frame frame) {
@@ -38,6 +105,8 @@ class SharedPages {
   void drop_from(ostd::u64 first) {
     auto g = lock_.lock();
     pages_.erase(pages_.lower_bound(first), pages_.end());
+    dirty_.erase(dirty_.lower_bound(first), dirty_.end());
+    mapped_dirty_.erase(mapped_dirty_.lower_bound(first), mapped_dirty_.end());
   }
   ostd::usize count() const {
     auto g = lock_.lock();
@@ -45,17 +114,27 @@ class SharedPages {
   }
   /// The size of the file these pages hold (mappings fault with SIGBUS past its last page);
   /// unlimited for anonymous shared memory.
-  void set_file_size(ostd::u64 size) { file_size_ = size; }
+  void set_file_size(ostd::u64 size) { file_size_.store(size, std::memory_order_relaxed); }
   bool page_in_file(ostd::u64 index) const {
-    return index < (file_size_ + ostd::kPageSize - 1) / ostd::kPageSize || file_size_ == kNoLimit;
+    const ostd::u64 size = file_size_.load(std::memory_order_relaxed);
+    return size == kNoLimit || index < (size + ostd::kPageSize - 1) / ostd::kPageSize;
   }
 
  private:
+  // Reads page `index` in from the source (lock_ held: two faults on one page read it once).
+  ostd::Result<ostd::Frame> load(ostd::u64 index) const {
+    ostd::Frame f = TRY(ostd::Frame::alloc());
+    TRY(source_->fill(index, f));
+    return pages_.emplace(index, f).first->second;
+  }
+
   // Copies of frames are handed out, so no caller holds this lock while it touches memory.
   static constexpr ostd::u64 kNoLimit = ~ostd::u64{0};
   mutable ostd::Mutex lock_;
-  std::map<ostd::u64, ostd::Frame> pages_;  // page index -> frame
-  ostd::u64 file_size_ = kNoLimit;
+  std::shared_ptr<PageSource> source_;
+  mutable std::map<ostd::u64, ostd::Frame> pages_;  // page index -> frame
+  std::set<ostd::u64> dirty_, mapped_dirty_;
+  std::atomic<ostd::u64> file_size_{kNoLimit};
 };
 
 }  // namespace services

@@ -39,9 +39,19 @@ std::vector<std::vector<u8>> test_nic_take_sent();
 /// Parses a --publish value, [HOSTADDR:]HOSTPORT:GUESTPORT[/udp|/tcp]; nullopt when malformed.
 std::optional<PortForward> parse_publish(const std::string& text);
 
+/// A host file the guest sees as a disk (`--disk FILE[:ro]`, ostd/dev/block.h).
+struct DiskConfig {
+  std::string path;
+  bool read_only = false;
+};
+/// Parses a --disk value, FILE or FILE:ro; nullopt when malformed.
+std::optional<DiskConfig> parse_disk(const std::string& text);
+
 struct Config {
   /// The guest's network interface.
   NetConfig net;
+  /// The guest's disks (/dev/vda, /dev/vdb... in this order).
+  std::vector<DiskConfig> disks;
   /// Bytes of physical memory (the memfd). Fixed by the first run_kernel() of the process.
   u64 mem_bytes = 512ull << 20;
   /// Timer interrupt rate.

@@ -1,0 +1,188 @@
+// Block devices: the virtio-blk disk and the backend's disks behind one interface.
+#include "device/block.h"
+
+#include <algorithm>
+
+#include <ostd/dev/block.h>
+#include <ostd/log.h>
+#include <ostd/mm/io.h>
+#include <ostd/sync.h>
+
+#include "device/devices.h"
+#include "device/virtio.h"
+
+#include <ostd/enforce.h>
+
+namespace services {
+
+using ostd::Errno;
+using ostd::Result;
+using ostd::u64;
+using ostd::u8;
+using ostd::usize;
+
+namespace {
+
+constexpr ostd::Logger kLog{"block"};
+
+Result<void> check_range(const BlockDevice& d, u64 offset, usize len, bool write) {
+  if (offset % BlockDevice::kSectorSize != 0 || len % BlockDevice::kSectorSize != 0) return Errno::einval;
+  if (offset > d.size_bytes() || len > d.size_bytes() - offset) return Errno::eio;
+  if (write && d.read_only()) return Errno::erofs;
+  return {};
+}
+
+// QEMU's virtio-blk disk (bare metal).
+class VirtioDisk final : public BlockDevice {
+ public:
+  VirtioDisk(std::string name, u64 rdev, std::shared_ptr<virtio::BlockDevice> dev)
+      : BlockDevice(std::move(name), rdev, dev->size_bytes(), false), dev_(std::move(dev)) {}
+  Result<void> read(u64 offset, std::span<u8> dst) override {
+    TRY(check_range(*this, offset, dst.size(), false));
+    auto w = ostd::VmWriter::from_kernel(dst);
+    usize n = TRY(dev_->read_at(offset, w));
+    if (n != dst.size()) return Errno::eio;
+    return {};
+  }
+  Result<void> write(u64 offset, std::span<const u8> src) override {
+    TRY(check_range(*this, offset, src.size(), true));
+    auto r = ostd::VmReader::from_kernel(src);
+    usize n = TRY(dev_->write_at(offset, r));
+    if (n != src.size()) return Errno::eio;
+    return {};
+  }
+  // The device writes through to QEMU's image (no volatile cache negotiated).
+  Result<void> flush() override { return {}; }
+
+ private:
+  std::shared_ptr<virtio::BlockDevice> dev_;
+};
+
+// A disk of the backend (ostd/dev/block.h).
+class BackendDisk final : public BlockDevice {
+ public:
+  BackendDisk(std::string name, u64 rdev, usize index, const ostd::block::Info& info)
+      : BlockDevice(std::move(name), rdev, info.bytes, info.read_only), index_(index) {}
+  Result<void> read(u64 offset, std::span<u8> dst) override { return ostd::block::read(index_, offset, dst); }
+  Result<void> write(u64 offset, std::span<const u8> src) override {
+    return ostd::block::write(index_, offset, src);
+  }
+  Result<void> read_frames(u64 offset, std::span<const ostd::Frame> frames) override {
+    return ostd::block::read_frames(index_, offset, frames);
+  }
+  Result<void> write_frames(u64 offset, std::span<const ostd::Frame> frames) override {
+    return ostd::block::write_frames(index_, offset, frames);
+  }
+  Result<void> flush() override { return ostd::block::flush(index_); }
+
+ private:
+  usize index_;
+};
+
+std::vector<std::shared_ptr<BlockDevice>> probe_all() {
+  std::vector<std::shared_ptr<BlockDevice>> out;
+  auto next_name = [&out] {
+    std::string n = "vd";
+    n.push_back(static_cast<char>('a' + out.size()));
+    return n;
+  };
+  auto next_rdev = [&out] { return make_dev(kVirtblkMajor, static_cast<ostd::u32>(out.size() * 16)); };
+  if (auto v = virtio::block_device()) out.push_back(std::make_shared<VirtioDisk>(next_name(), next_rdev(), v));
+  for (usize i = 0; i < ostd::block::count() && out.size() < 26; ++i) {
+    auto info = ostd::block::info(i);
+    if (!info) continue;
+    out.push_back(std::make_shared<BackendDisk>(next_name(), next_rdev(), i, *info));
+    kLog.info("{}: {} bytes{}", out.back()->name(), info->bytes, info->read_only ? ", read-only" : "");
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<void> BlockDevice::read_frames(u64 offset, std::span<const ostd::Frame> frames) {
+  std::vector<u8> page(ostd::kPageSize);
+  for (const ostd::Frame& f : frames) {
+    TRY(read(offset, page));
+    ostd::Frame handle = f;  // another reference to the same frame
+    TRY(handle.write_bytes(0, page));
+    offset += ostd::kPageSize;
+  }
+  return {};
+}
+
+Result<void> BlockDevice::write_frames(u64 offset, std::span<const ostd::Frame> frames) {
+  std::vector<u8> page(ostd::kPageSize);
+  for (const ostd::Frame& f : frames) {
+    TRY(f.read_bytes(0, page));
+    TRY(write(offset, page));
+    offset += ostd::kPageSize;
+  }
+  return {};
+}
+
+Result<usize> BlockDevice::read_bytes(u64 offset, ostd::VmWriter& out) {
+  constexpr usize kChunk = usize{64} * 1024;
+  std::vector<u8> buf;
+  usize done = 0;
+  while (out.has_avail() && offset < size_bytes()) {
+    u64 first = offset / kSectorSize * kSectorSize;
+    usize skip = offset - first;
+    usize want = std::min<u64>(out.avail(), size_bytes() - offset);
+    usize span_len = std::min<usize>(kChunk, (skip + want + kSectorSize - 1) / kSectorSize * kSectorSize);
+    buf.resize(span_len);
+    TRY(read(first, buf));
+    usize n = std::min(want, span_len - skip);
+    auto r = ostd::VmReader::from_kernel(std::span<const u8>(buf).subspan(skip, n));
+    auto copied = r.read_to(out);
+    if (copied.is_error()) return done > 0 ? Result<usize>(done) : copied;
+    done += copied.value();
+    offset += copied.value();
+    if (copied.value() < n) break;
+  }
+  return done;
+}
+
+Result<usize> BlockDevice::write_bytes(u64 offset, ostd::VmReader& in) {
+  constexpr usize kChunk = usize{64} * 1024;
+  if (read_only()) return Errno::eperm;  // as Linux's blkdev_write_iter for a read-only disk
+  if (in.has_remain() && offset >= size_bytes()) return Errno::enospc;
+  std::vector<u8> buf;
+  usize done = 0;
+  while (in.has_remain() && offset < size_bytes()) {
+    u64 first = offset / kSectorSize * kSectorSize;
+    usize skip = offset - first;
+    usize want = std::min<u64>(in.remain(), size_bytes() - offset);
+    usize span_len = std::min<usize>(kChunk, (skip + want + kSectorSize - 1) / kSectorSize * kSectorSize);
+    usize n = std::min(want, span_len - skip);
+    buf.resize(span_len);
+    if (skip != 0 || n != span_len) TRY(read(first, buf));  // partial sectors: merge
+    auto w = ostd::VmWriter::from_kernel(std::span<u8>(buf).subspan(skip, n));
+    auto copied = in.read_to(w);
+    if (copied.is_error()) return done > 0 ? Result<usize>(done) : copied;
+    TRY(write(first, buf));
+    done += copied.value();
+    offset += copied.value();
+    if (copied.value() < n) break;
+  }
+  return done;
+}
+
+namespace {
+std::vector<std::shared_ptr<BlockDevice>>& disk_list() {
+  static std::vector<std::shared_ptr<BlockDevice>> all;
+  return all;
+}
+}  // namespace
+
+void init_block_devices() { disk_list() = probe_all(); }
+
+const std::vector<std::shared_ptr<BlockDevice>>& block_devices() { return disk_list(); }
+
+std::shared_ptr<BlockDevice> block_device_by_rdev(u64 rdev) {
+  for (const auto& d : block_devices()) {
+    if (d->rdev() == rdev) return d;
+  }
+  return nullptr;
+}
+
+}  // namespace services
