@@ -9,6 +9,7 @@
 #include <ostd/sync.h>
 
 #include "device/devices.h"
+#include "device/loop.h"
 #include "device/virtio.h"
 
 #include <ostd/enforce.h>
@@ -174,7 +175,10 @@ std::vector<std::shared_ptr<BlockDevice>>& disk_list() {
 }
 }  // namespace
 
-void init_block_devices() { disk_list() = probe_all(); }
+void init_block_devices() {
+  disk_list() = probe_all();
+  init_loop_devices();
+}
 
 const std::vector<std::shared_ptr<BlockDevice>>& block_devices() { return disk_list(); }
 
@@ -182,7 +186,7 @@ std::shared_ptr<BlockDevice> block_device_by_rdev(u64 rdev) {
   for (const auto& d : block_devices()) {
     if (d->rdev() == rdev) return d;
   }
-  return nullptr;
+  return loop_device(rdev);
 }
 
 }  // namespace services

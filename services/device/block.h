@@ -32,8 +32,8 @@ class BlockDevice {
   /// "vda", "vdb"...
   const std::string& name() const { return name_; }
   ostd::u64 rdev() const { return rdev_; }
-  ostd::u64 size_bytes() const { return bytes_; }
-  bool read_only() const { return read_only_; }
+  virtual ostd::u64 size_bytes() const { return bytes_; }
+  virtual bool read_only() const { return read_only_; }
 
   /// Whole sectors at a sector-aligned offset (EINVAL otherwise, EIO past the end, EROFS for a
   /// write to a read-only disk).

@@ -10,6 +10,7 @@
 
 #include "device/block.h"
 #include "device/kmsg.h"
+#include "device/loop.h"
 #include "device/tty.h"
 #include "device/virtio.h"
 #include "fs/vfs.h"
@@ -131,7 +132,7 @@ class BlockFile final : public DeviceFile {
         if (!self.process().creds.capable(cap::kSysAdmin)) return Errno::eacces;
         TRY(dev_->flush());
         return 0;
-      default: return Errno::enotty;
+      default: return loop_ioctl(self, dev_, cmd, arg);
     }
   }
   ostd::WaitQueue* poll_queue() override { return nullptr; }
@@ -194,6 +195,7 @@ Result<std::shared_ptr<File>> open_device(bool char_device, u64 rdev, const std:
       default: return Errno::enxio;
     }
   }
+  if (major == kMiscMajor && minor == kLoopControlMinor) return open_loop_control(dentry, f);
   if (major == kHvcMajor && minor == 0) {
     auto hvc = virtio::console_device();
     if (!hvc) return Errno::enxio;
@@ -223,6 +225,7 @@ std::shared_ptr<FileSystem> make_devfs() {
   for (const auto& disk : block_devices()) {
     (void)root->create(disk->name(), abi::kSIfblk | 0660, disk->rdev());
   }
+  add_loop_nodes(*root);
   for (auto [name, target] : {std::pair<std::string_view, std::string_view>{"fd", "/proc/self/fd"},
                               {"stdin", "/proc/self/fd/0"},
                               {"stdout", "/proc/self/fd/1"},

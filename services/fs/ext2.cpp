@@ -37,6 +37,7 @@
 
 #include "device/block.h"
 #include "device/devices.h"
+#include "device/loop.h"
 #include "fs/pipe.h"
 #include "fs/vfs.h"
 #include "process/internal.h"
@@ -534,6 +535,7 @@ Result<void> Ext2Fs::unmounted() {
     pages.swap(pages_);
     buffers_.clear();
   }
+  loop_mount_changed(disk_, false);
   return {};
 }
 
@@ -1680,6 +1682,7 @@ Result<std::shared_ptr<FileSystem>> make_ext2(const std::shared_ptr<BlockDevice>
     auto g = r.lock.lock();
     r.all.push_back(fs);
   }
+  loop_mount_changed(disk, true);
   start_flusher();
   return std::shared_ptr<FileSystem>(fs);
 }

@@ -9,7 +9,8 @@
 #  4. (umk only) power cut: umk killed in the middle of a workload, after an fsync'ed file:
 #     `e2fsck -fy` repairs at most what an unclean shutdown leaves, and the fsync'ed data is
 #     intact;
-#  5. booting with the disk as the root file system (--root /dev/vda) and no initramfs.
+#  5. booting with the disk as the root file system (--root /dev/vda) and no initramfs, and a
+#     loop mount of an image file on it (mount -o loop, autoclear at umount).
 # Each with 1 KiB and 4 KiB blocks. With FSIO (tests/abi/fsio.c built natively, /abi/fsio in
 # the archive), the file-system semantics test also runs on the mounted ext2 and must print
 # what it prints natively in a host directory.
@@ -238,10 +239,18 @@ echo "== ext2 as the root file system ($runner)"
 rm -rf "$tmp/rootsrc"
 mkdir "$tmp/rootsrc"
 (cd "$tmp/rootsrc" && cpio -id --quiet < "$rootfs")
+# A small image inside the root image, for a loop mount in the guest (ext2 on a loop device
+# on a file of ext2 on the disk).
+mkdir "$tmp/inner"
+echo "inside the loop image" > "$tmp/inner/hello"
+mke2fs -q -F -t ext2 -b 1024 -d "$tmp/inner" "$tmp/rootsrc/inner.img" 4M
 img=$tmp/root.img
 mke2fs -q -F -t ext2 -b 4096 -d "$tmp/rootsrc" "$img" 128M
 script='read -r src dir type rest < /proc/mounts; echo "$src $dir $type"; ls /proc/self/fd > /dev/null && echo proc ok
-echo written on the root > /root/note; sync; echo done'
+echo written on the root > /root/note
+mount -o loop /inner.img /mnt && cat /mnt/hello && echo "from the guest" > /mnt/new && grep -c "^/dev/loop0 /mnt ext2" /proc/mounts
+umount /mnt && losetup /dev/loop0 2>&1 | grep -c "No such device or address"
+sync; echo done'
 case $runner in
   umk) out=$("$kernel" run --disk "$img" --root /dev/vda -- /bin/sh -c "$script") ;;
   ptrace) out=$("$kernel" run --platform ptrace --disk "$img" --root /dev/vda -- /bin/sh -c "$script") ;;
@@ -249,6 +258,9 @@ case $runner in
 esac
 expected="/dev/vda / ext2
 proc ok
+inside the loop image
+1
+1
 done"
 if [ "$out" != "$expected" ]; then
   printf 'booting from the disk: got\n%s\nexpected\n%s\n' "$out" "$expected" >&2
@@ -257,4 +269,8 @@ fi
 check_image "$img"
 got=$(debugfs -R "cat /root/note" "$img" 2>/dev/null)
 [ "$got" = "written on the root" ] || { echo "the root disk lacks the guest's file: '$got'" >&2; exit 1; }
+debugfs -R "dump /inner.img $tmp/inner-out.img" "$img" > /dev/null 2>&1
+check_image "$tmp/inner-out.img"
+got=$(debugfs -R "cat /new" "$tmp/inner-out.img" 2>/dev/null)
+[ "$got" = "from the guest" ] || { echo "the loop image lacks the guest's file: '$got'" >&2; exit 1; }
 echo "ext2 ($runner): ok"
