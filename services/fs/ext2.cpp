@@ -67,8 +67,11 @@ constexpr u32 kGoodOldInodeSize = 128;
 constexpr u32 kNdirBlocks = 12;
 constexpr u32 kIndBlock = 12, kDindBlock = 13, kTindBlock = 14;
 constexpr usize kMaxCachedBuffers = 8192;
-// The most pages one file's cache keeps before reads and writes trim it (64 MiB).
-constexpr usize kStreamPages = 16384;
+// Page caches give memory back when less than an eighth of it is free.
+bool memory_is_short() {
+  const ostd::FrameStats st = ostd::frame_stats();
+  return st.free_frames < st.total_frames / 8;
+}
 
 // Superblock field offsets (bytes from the superblock's start).
 constexpr usize kSInodesCount = 0, kSBlocksCount = 4, kSRBlocksCount = 8, kSFreeBlocksCount = 12,
@@ -135,6 +138,7 @@ class FilePages final : public PageSource {
  public:
   FilePages(std::shared_ptr<Ext2Fs> fs, u32 ino) : fs_(std::move(fs)), ino_(ino) {}
   Result<void> fill(u64 index, ostd::Frame& frame) override;
+  Result<void> fill_run(u64 first, std::span<ostd::Frame> frames) override;
 
  private:
   std::shared_ptr<Ext2Fs> fs_;
@@ -179,6 +183,8 @@ class Ext2Fs final : public FileSystem, public std::enable_shared_from_this<Ext2
   /// The disk block of file block `fblock` (0 for a hole); with `create`, allocates it (and
   /// the indirect blocks on the way), counting them in i_blocks.
   Result<u32> bmap_locked(std::vector<u8>& raw, u64 fblock, bool create);
+  /// bmap_locked's walk, allocating near `goal` (0: no preference).
+  Result<u32> map_block_locked(std::vector<u8>& raw, u64 fblock, bool create, u32 goal);
   /// Frees the blocks of file blocks [first, ...) (truncate).
   Result<void> truncate_blocks_locked(std::vector<u8>& raw, u64 first);
 
@@ -198,6 +204,9 @@ class Ext2Fs final : public FileSystem, public std::enable_shared_from_this<Ext2
 
   // ---- files ----
   Result<void> fill_page(u32 ino, u64 index, ostd::Frame& frame);
+  /// Consecutive pages from `first`: with page-sized blocks, runs of consecutive blocks are
+  /// read in one request each.
+  Result<void> fill_pages(u32 ino, u64 first, std::span<ostd::Frame> frames);
   Result<void> write_back_pages(u32 ino, SharedPages& pages);
   /// The page cache of file `ino` (made, for a file of `size` bytes, when it has none).
   std::shared_ptr<SharedPages> pages_for(u32 ino, u64 size);
@@ -209,6 +218,8 @@ class Ext2Fs final : public FileSystem, public std::enable_shared_from_this<Ext2
   bool mounted() const { return mounted_; }
   /// Inodes whose last name went while something still maps their pages: freed once nothing does.
   void add_orphan(u32 ino, std::shared_ptr<SharedPages> pages);
+  /// Writes back every file's dirty pages and drops the clean ones nobody maps (memory pressure).
+  void shrink();
 
   ostd::Mutex& lock() { return lock_; }
   u64 file_size(std::span<const u8> raw) const {
@@ -234,7 +245,7 @@ class Ext2Fs final : public FileSystem, public std::enable_shared_from_this<Ext2
   u64 gd_block(u32 g) const { return first_data_block_ + 1 + (u64{g} * kGdSize) / bs_; }
   usize gd_off(u32 g) const { return (usize{g} * kGdSize) % bs_; }
   Result<std::span<u8>> gd_locked(u32 g);
-  Result<u32> indirect_walk_locked(std::vector<u8>& raw, usize slot, u32 depth, u64 index, bool create);
+  Result<u32> indirect_walk_locked(std::vector<u8>& raw, usize slot, u32 depth, u64 index, bool create, u32 goal);
   Result<bool> free_tree_locked(u32 top, u32 depth, u64 first, u64 base, u64& freed);
 
   std::shared_ptr<BlockDevice> disk_;
@@ -392,6 +403,9 @@ class Ext2Inode final : public Inode {
 };
 
 Result<void> FilePages::fill(u64 index, ostd::Frame& frame) { return fs_->fill_page(ino_, index, frame); }
+Result<void> FilePages::fill_run(u64 first, std::span<ostd::Frame> frames) {
+  return fs_->fill_pages(ino_, first, frames);
+}
 
 // ---- Ext2Fs: mounting ----
 
@@ -590,12 +604,27 @@ Result<void> Ext2Fs::sync_locked(Pins& pins) {
     }
   }
   std::erase_if(live_, [](const auto& kv) { return kv.second.expired(); });
+  // Runs of consecutive dirty blocks go out in one request each (the set is sorted).
+  constexpr usize kMaxRun = 64;
+  std::vector<u8> run;
+  u64 run_start = 0;
+  auto flush_run = [&]() -> Result<void> {
+    if (!run.empty()) TRY(disk_->write(run_start * bs_, run));
+    run.clear();
+    return {};
+  };
   std::vector<u64> dirty(dirty_buffers_.begin(), dirty_buffers_.end());
   for (u64 b : dirty) {
     auto it = buffers_.find(b);
-    if (it != buffers_.end()) TRY(disk_->write(b * bs_, it->second));
-    dirty_buffers_.erase(b);
+    if (it == buffers_.end()) continue;
+    if (run.empty() || b != run_start + run.size() / bs_ || run.size() / bs_ == kMaxRun) {
+      TRY(flush_run());
+      run_start = b;
+    }
+    run.insert(run.end(), it->second.begin(), it->second.end());
   }
+  TRY(flush_run());
+  dirty_buffers_.clear();
   return {};
 }
 
@@ -821,13 +850,14 @@ Result<void> Ext2Fs::free_block_locked(u32 block) {
 
 // Walks one level of indirection: `slot` is where the pointer to this level's block lives
 // (an i_block index of `raw` when depth is the top, else handled by the caller).
-Result<u32> Ext2Fs::indirect_walk_locked(std::vector<u8>& raw, usize slot, u32 depth, u64 index, bool create) {
+Result<u32> Ext2Fs::indirect_walk_locked(std::vector<u8>& raw, usize slot, u32 depth, u64 index, bool create,
+                                         u32 goal) {
   u32 per = bs_ / 4;
   u32 block = get32(raw, kIBlock + slot * 4);
   auto sectors = [&] { return bs_ / 512; };
   if (block == 0) {
     if (!create) return u32{0};
-    block = TRY(alloc_block_locked(get32(raw, kIBlock)));
+    block = TRY(alloc_block_locked(goal));
     auto* b = TRY(buffer_locked(block));
     std::fill(b->begin(), b->end(), u8{0});
     mark_buffer_dirty_locked(block);
@@ -844,7 +874,7 @@ Result<u32> Ext2Fs::indirect_walk_locked(std::vector<u8>& raw, usize slot, u32 d
     u32 next = get32(*b, entry * 4);
     if (next == 0) {
       if (!create) return u32{0};
-      next = TRY(alloc_block_locked(block));
+      next = TRY(alloc_block_locked(goal != 0 ? goal : block));
       if (level > 1) {
         auto* nb = TRY(buffer_locked(next));
         std::fill(nb->begin(), nb->end(), u8{0});
@@ -861,23 +891,33 @@ Result<u32> Ext2Fs::indirect_walk_locked(std::vector<u8>& raw, usize slot, u32 d
 }
 
 Result<u32> Ext2Fs::bmap_locked(std::vector<u8>& raw, u64 fblock, bool create) {
+  // New blocks go right after the file's previous block (a sequential file stays contiguous and
+  // the bitmap search ends at once).
+  u32 goal = 0;
+  if (create && fblock > 0) {
+    u32 prev = TRY(map_block_locked(raw, fblock - 1, false, 0));
+    if (prev != 0) goal = prev + 1;
+  }
+  return map_block_locked(raw, fblock, create, goal);
+}
+
+Result<u32> Ext2Fs::map_block_locked(std::vector<u8>& raw, u64 fblock, bool create, u32 goal) {
   u64 per = bs_ / 4;
   if (fblock < kNdirBlocks) {
     auto slot = static_cast<usize>(fblock);
     u32 b = get32(raw, kIBlock + slot * 4);
     if (b != 0 || !create) return b;
-    u32 goal = slot > 0 ? get32(raw, kIBlock + (slot - 1) * 4) + 1 : 0;
     b = TRY(alloc_block_locked(goal));
     put32(raw, kIBlock + slot * 4, b);
     put32(raw, kIBlocks, get32(raw, kIBlocks) + bs_ / 512);
     return b;
   }
   fblock -= kNdirBlocks;
-  if (fblock < per) return indirect_walk_locked(raw, kIndBlock, 1, fblock, create);
+  if (fblock < per) return indirect_walk_locked(raw, kIndBlock, 1, fblock, create, goal);
   fblock -= per;
-  if (fblock < per * per) return indirect_walk_locked(raw, kDindBlock, 2, fblock, create);
+  if (fblock < per * per) return indirect_walk_locked(raw, kDindBlock, 2, fblock, create, goal);
   fblock -= per * per;
-  if (fblock < per * per * per) return indirect_walk_locked(raw, kTindBlock, 3, fblock, create);
+  if (fblock < per * per * per) return indirect_walk_locked(raw, kTindBlock, 3, fblock, create, goal);
   return Errno::efbig;
 }
 
@@ -1159,6 +1199,35 @@ Result<void> Ext2Fs::fill_page(u32 ino, u64 index, ostd::Frame& frame) {
   return {};
 }
 
+Result<void> Ext2Fs::fill_pages(u32 ino, u64 first, std::span<ostd::Frame> frames) {
+  if (bs_ != ostd::kPageSize) {
+    for (usize i = 0; i < frames.size(); ++i) TRY(fill_page(ino, first + i, frames[i]));
+    return {};
+  }
+  std::vector<ostd::Frame> run;
+  u64 run_block = 0;
+  auto flush_run = [&]() -> Result<void> {
+    if (!run.empty()) TRY(disk_->read_frames(run_block * bs_, run));
+    run.clear();
+    return {};
+  };
+  auto g = lock_.lock();
+  auto raw = TRY(read_raw_locked(ino));
+  for (usize i = 0; i < frames.size(); ++i) {
+    u32 b = TRY(bmap_locked(raw, first + i, false));
+    if (b == 0) {  // a hole stays zero
+      TRY(flush_run());
+      continue;
+    }
+    if (run.empty() || b != run_block + run.size()) {
+      TRY(flush_run());
+      run_block = b;
+    }
+    run.push_back(frames[i]);
+  }
+  return flush_run();
+}
+
 Result<void> Ext2Fs::write_back_pages(u32 ino, SharedPages& pages) {
   auto dirty = pages.take_dirty();
   if (dirty.empty()) return {};
@@ -1169,13 +1238,25 @@ Result<void> Ext2Fs::write_back_pages(u32 ino, SharedPages& pages) {
   if (get16(raw, kILinks) == 0 && orphans_.count(ino) == 0 && live_.count(ino) == 0) return {};  // deleted
   u64 size = file_size(raw);
   std::vector<u8> before = raw;
+  // Page-sized blocks: runs of pages on consecutive blocks go out in one request each.
+  constexpr usize kMaxRun = 256;
+  std::vector<ostd::Frame> run;
+  u64 run_block = 0;
+  auto flush_run = [&]() -> Result<void> {
+    if (!run.empty()) TRY(disk_->write_frames(run_block * bs_, run));
+    run.clear();
+    return {};
+  };
   for (auto& [index, frame] : dirty) {
     u64 first = index * per_page;
     if (per_page == 1) {
       if (first * bs_ >= size) continue;
       u32 b = TRY(bmap_locked(raw, first, true));  // a page dirtied through a mapping may be a hole
-      std::array<ostd::Frame, 1> one{frame};
-      TRY(disk_->write_frames(u64{b} * bs_, one));
+      if (run.empty() || b != run_block + run.size() || run.size() == kMaxRun) {
+        TRY(flush_run());
+        run_block = b;
+      }
+      run.push_back(frame);
       continue;
     }
     TRY(frame.read_bytes(0, buf));
@@ -1185,8 +1266,24 @@ Result<void> Ext2Fs::write_back_pages(u32 ino, SharedPages& pages) {
       TRY(disk_->write(u64{b} * bs_, std::span<const u8>(buf).subspan(usize{k} * bs_, bs_)));
     }
   }
+  TRY(flush_run());
   if (raw != before) TRY(write_raw_locked(ino, raw));
   return {};
+}
+
+void Ext2Fs::shrink() {
+  std::vector<std::pair<u32, std::shared_ptr<SharedPages>>> caches;
+  {
+    auto g = lock_.lock();
+    for (auto& [ino, p] : pages_) caches.emplace_back(ino, p);
+  }
+  for (auto& [ino, p] : caches) {
+    if (auto r = write_back_pages(ino, *p); r.is_error()) {
+      kLog.warn("{}: write-back failed: {}", disk_->name(), r.error());
+      continue;
+    }
+    p->drop_clean_unmapped();
+  }
 }
 
 // ---- Ext2Inode ----
@@ -1520,7 +1617,7 @@ Result<usize> Ext2Inode::read_at(u64 off, ostd::VmWriter& out) {
     done += w.value();
     if (w.value() < chunk) break;
   }
-  if (pages_->count() > kStreamPages) pages_->drop_clean_unmapped();
+  if (memory_is_short()) reclaim_page_caches();
   return done;
 }
 
@@ -1582,12 +1679,8 @@ Result<usize> Ext2Inode::write_at(u64 off, ostd::VmReader& in) {
     }
   }
   touch_mtime();
-  // A long stream of writes is written back as it goes, so the cache of one file never holds
-  // more than kStreamPages pages (the rest of memory is not its to take).
-  if (pages_->count() > kStreamPages) {
-    TRY(fs_->write_back_pages(number(), *pages_));
-    pages_->drop_clean_unmapped();
-  }
+  // Memory runs short: the page caches are written back and their clean pages let go.
+  if (memory_is_short()) reclaim_page_caches();
   return done;
 }
 
@@ -1699,6 +1792,18 @@ void sync_all_filesystems() {
   for (auto& fs : all) {
     if (auto res = fs->sync(); res.is_error()) kLog.warn("{}: write-back failed: {}", fs->disk()->name(), res.error());
   }
+}
+
+void reclaim_page_caches() {
+  std::vector<std::shared_ptr<Ext2Fs>> all;
+  {
+    auto& r = registry();
+    auto g = r.lock.lock();
+    for (const auto& w : r.all) {
+      if (auto fs = w.lock(); fs && fs->mounted()) all.push_back(fs);
+    }
+  }
+  for (auto& fs : all) fs->shrink();
 }
 
 void shutdown_filesystems() {

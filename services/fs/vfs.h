@@ -381,6 +381,9 @@ class BlockDevice;
 ostd::Result<std::shared_ptr<FileSystem>> make_ext2(const std::shared_ptr<BlockDevice>& disk, bool read_only);
 /// sync(2): writes back every disk file system.
 void sync_all_filesystems();
+/// Memory pressure: disk file systems write back their page caches and drop the clean pages
+/// nobody maps (read-only ones drop theirs too).
+void reclaim_page_caches();
 /// Power-off: every disk file system written back and marked clean, the flusher stopped.
 void shutdown_filesystems();
 

@@ -5,6 +5,7 @@
 #include <ostd/task.h>
 #include <ostd/time.h>
 
+#include "fs/vfs.h"
 #include "process/internal.h"
 #include "signal/signal.h"
 
@@ -20,6 +21,10 @@ constexpr ostd::u64 kWaitForVictimNs = 2 * ostd::kNsPerSec;
 bool oom_kill_for(Thread& faulting) {
   // Address spaces of exited processes being torn down: their frames come back first.
   if (wait_for_address_space_releases()) return true;
+  // Then the page caches of disk files (clean pages nobody maps; dirty ones written back).
+  const ostd::usize before = ostd::frame_stats().free_frames;
+  reclaim_page_caches();
+  if (ostd::frame_stats().free_frames > before) return true;
   std::shared_ptr<Process> victim;
   ostd::usize most = 0;
   for (auto& p : pid_table().all_processes()) {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <vector>
 
 #include <ostd/error.h>
@@ -33,6 +34,11 @@ class PageSource {
   virtual ~PageSource() = default;
   /// Fills `frame` (zeroed) with page `index` of the file (holes stay zero).
   virtual ostd::Result<void> fill(ostd::u64 index, ostd::Frame& frame) = 0;
+  /// Fills consecutive pages from `first` (read-ahead); by default one fill() each.
+  virtual ostd::Result<void> fill_run(ostd::u64 first, std::span<ostd::Frame> frames) {
+    for (ostd::usize i = 0; i < frames.size(); ++i) TRY(fill(first + i, frames[i]));
+    return {};
+  }
 };
 
 class SharedPages {
@@ -122,10 +128,24 @@ class SharedPages {
 
  private:
   // Reads page `index` in from the source (lock_ held: two faults on one page read it once).
+  // A load right after the page before it reads ahead: the following pages that are in the
+  // file and not cached yet, up to kReadAhead, in one fill_run.
   ostd::Result<ostd::Frame> load(ostd::u64 index) const {
-    ostd::Frame f = TRY(ostd::Frame::alloc());
-    TRY(source_->fill(index, f));
-    return pages_.emplace(index, f).first->second;
+    static constexpr ostd::usize kReadAhead = 32;
+    const bool sequential = index == next_load_;
+    std::vector<ostd::Frame> frames;
+    frames.push_back(TRY(ostd::Frame::alloc()));
+    if (sequential) {
+      for (ostd::u64 i = index + 1; i < index + kReadAhead && page_in_file(i) && pages_.count(i) == 0; ++i) {
+        auto f = ostd::Frame::alloc();
+        if (f.is_error()) break;  // read-ahead is a hint: short of memory, read less
+        frames.push_back(f.release_value());
+      }
+    }
+    TRY(source_->fill_run(index, frames));
+    for (ostd::usize i = 0; i < frames.size(); ++i) pages_.emplace(index + i, frames[i]);
+    next_load_ = index + frames.size();
+    return pages_.find(index)->second;
   }
 
   // Copies of frames are handed out, so no caller holds this lock while it touches memory.
@@ -133,6 +153,7 @@ class SharedPages {
   mutable ostd::Mutex lock_;
   std::shared_ptr<PageSource> source_;
   mutable std::map<ostd::u64, ostd::Frame> pages_;  // page index -> frame
+  mutable ostd::u64 next_load_ = 0;                  // where a sequential reader loads next
   std::set<ostd::u64> dirty_, mapped_dirty_;
   std::atomic<ostd::u64> file_size_{kNoLimit};
 };
