@@ -1637,9 +1637,22 @@ Result<usize> Ext2Inode::write_at(u64 off, ostd::VmReader& in) {
     u64 index = pos / ostd::kPageSize;
     usize in_page = pos % ostd::kPageSize;
     usize chunk = std::min<usize>(n - done, ostd::kPageSize - in_page);
-    // The page as it is (read in, or zeros), then its blocks: a fill never reads a block
-    // allocated here before its data is written.
-    auto frame = pages_->get_or_alloc(index);
+    // The page as it is (read in, or zeros; a page the write covers whole is not read or
+    // zeroed first), then its blocks: a fill never reads a block allocated here before its
+    // data is written.
+    bool uninit = false;
+    Result<ostd::Frame> frame = Errno::enomem;
+    if (chunk == ostd::kPageSize) {
+      auto r = pages_->get_for_overwrite(index);
+      if (r.is_ok()) {
+        uninit = r.value().second;
+        frame = r.value().first;
+      } else {
+        frame = r.error();
+      }
+    } else {
+      frame = pages_->get_or_alloc(index);
+    }
     if (frame.is_error()) return done > 0 ? Result<usize>(done) : Result<usize>(frame.error());
     {
       Pins pins;
@@ -1658,6 +1671,12 @@ Result<usize> Ext2Inode::write_at(u64 off, ostd::VmReader& in) {
     auto w = ostd::VmWriter::from_phys(frame.value().paddr() + in_page, chunk);
     auto r = in.read_to(w);
     usize got = r.is_ok() ? r.value() : 0;
+    if (uninit && got < chunk) {
+      // The copy stopped short (a bad user address): the rest of the new page reads zeros,
+      // never what the frame held before.
+      auto z = ostd::VmWriter::from_phys(frame.value().paddr() + got, ostd::kPageSize - got);
+      (void)z.fill_zeros(ostd::kPageSize - got);
+    }
     if (got > 0) {
       pages_->mark_dirty(index);
       bool grew = false;

@@ -65,6 +65,15 @@ class SharedPages {
     if (source_ && page_in_file(index)) return load(index);
     return pages_.emplace(index, TRY(ostd::Frame::alloc())).first->second;
   }
+  /// For a write that covers the whole page: the frame at `index`, and whether it is new and
+  /// not zeroed (the caller fills all of it, or zeroes what it could not fill).
+  ostd::Result<std::pair<ostd::Frame, bool>> get_for_overwrite(ostd::u64 index) {
+    auto g = lock_.lock();
+    auto it = pages_.find(index);
+    if (it != pages_.end()) return std::make_pair(it->second, false);
+    ostd::Frame f = TRY(ostd::Frame::alloc_uninit());
+    return std::make_pair(pages_.emplace(index, f).first->second, true);
+  }
   bool has_source() const { return source_ != nullptr; }
   /// Whether page `index` is in memory (mincore), without reading it in.
   bool resident(ostd::u64 index) const {
