@@ -16,6 +16,7 @@
 #include <ostd/mm/io.h>
 #include <ostd/time.h>
 
+#include "device/block.h"
 #include "device/devices.h"
 #include "device/kmsg.h"
 #include "fs/vfs.h"
@@ -860,10 +861,87 @@ class ProcFs final : public FileSystem {
   std::shared_ptr<ProcDir> root_;
 };
 
+// sysfs: the parts of /sys that programs read to learn the machine — the CPUs
+// (/sys/devices/system/cpu/{online,possible,present}, cpuN), the disks (/sys/block/vdX: size
+// in sectors, ro, dev, queue/*), the network interfaces (/sys/class/net/IF: address, mtu,
+// ifindex, flags, operstate, carrier, type) and transparent huge pages' setting. Generated on
+// each lookup, as procfs.
+constexpr u64 kSysfsMagic = 0x62656572;
+
+class SysFs final : public FileSystem {
+ public:
+  SysFs() : FileSystem("sysfs") {
+    const u64 d = dev();
+    auto text = [d](std::string t) { return std::make_shared<ProcFile>(d, Generator([t] { return Result<std::string>(t); })); };
+    auto dir = [d](std::vector<Child> children) {
+      return std::make_shared<ProcDir>(d, [children] { return Result<std::vector<Child>>(children); });
+    };
+    const u32 cpus = std::max<u32>(1, ostd::boot_info().cpu_count);
+    const std::string range = cpus == 1 ? std::string("0\n") : ostd::format("0-{}\n", cpus - 1);
+    std::vector<Child> cpu{{"online", text(range)}, {"possible", text(range)}, {"present", text(range)},
+                           {"kernel_max", text("8191\n")}};
+    for (u32 i = 0; i < cpus; ++i) cpu.push_back(Child{ostd::format("cpu{}", i), dir({})});
+    auto devices = dir({{"system", dir({{"cpu", dir(cpu)}})}, {"virtual", dir({})}});
+    auto block = std::make_shared<ProcDir>(d, [text, dir]() -> Result<std::vector<Child>> {
+      std::vector<Child> out;
+      for (const auto& disk : block_devices()) {
+        const u64 sectors = disk->size_bytes() / 512;
+        auto queue = dir({{"logical_block_size", text("512\n")},
+                          {"physical_block_size", text("512\n")},
+                          {"hw_sector_size", text("512\n")},
+                          {"minimum_io_size", text("512\n")},
+                          {"optimal_io_size", text("0\n")},
+                          {"rotational", text("0\n")},
+                          {"read_ahead_kb", text("128\n")},
+                          {"max_sectors_kb", text("1280\n")}});
+        out.push_back(Child{disk->name(), dir({{"size", text(ostd::format("{}\n", sectors))},
+                                               {"ro", text(disk->read_only() ? "1\n" : "0\n")},
+                                               {"removable", text("0\n")},
+                                               {"dev", text(ostd::format("{}:{}\n", dev_major(disk->rdev()),
+                                                                         dev_minor(disk->rdev())))},
+                                               {"queue", queue}})});
+      }
+      return out;
+    });
+    auto net = std::make_shared<ProcDir>(d, [text, dir]() -> Result<std::vector<Child>> {
+      std::vector<Child> out;
+      for (const auto& i : interface_summaries()) {
+        constexpr u32 kIffUp = 1, kIffLoopback = 8;
+        const bool lo = (i.flags & kIffLoopback) != 0;
+        std::string mac;
+        for (usize k = 0; k < i.mac.size(); ++k) mac += ostd::format(k == 0 ? "{:02x}" : ":{:02x}", i.mac[k]);
+        out.push_back(Child{i.name, dir({{"address", text(mac + "\n")},
+                                         {"mtu", text(ostd::format("{}\n", i.mtu))},
+                                         {"ifindex", text(ostd::format("{}\n", i.index))},
+                                         {"flags", text(ostd::format("{:#x}\n", i.flags))},
+                                         {"operstate", text((i.flags & kIffUp) == 0 ? "down\n" : lo ? "unknown\n" : "up\n")},
+                                         {"carrier", text("1\n")},
+                                         {"type", text(lo ? "772\n" : "1\n")},
+                                         {"addr_len", text("6\n")}})});
+      }
+      return out;
+    });
+    auto kernel = dir({{"mm", dir({{"transparent_hugepage", dir({{"enabled", text("always [madvise] never\n")}})}})}});
+    root_ = dir({{"devices", devices},
+                 {"block", block},
+                 {"class", dir({{"net", net}})},
+                 {"kernel", kernel},
+                 {"fs", dir({})},
+                 {"dev", dir({{"block", dir({})}, {"char", dir({})}})}});
+  }
+  std::shared_ptr<Inode> root() override { return root_; }
+  u64 magic() const override { return kSysfsMagic; }
+
+ private:
+  std::shared_ptr<ProcDir> root_;
+};
+
 }  // namespace
 
 std::shared_ptr<FileSystem> make_procfs() {
   return std::make_shared<ProcFs>();
 }
+
+std::shared_ptr<FileSystem> make_sysfs() { return std::make_shared<SysFs>(); }
 
 }  // namespace services

@@ -308,11 +308,12 @@ Result<void> pivot_root_check(const FsContext& fs, const std::shared_ptr<Dentry>
   return Errno::einval;
 }
 
-std::vector<std::string> filesystem_types() { return {"tmpfs", "ramfs", "proc", "devtmpfs", "mqueue", "ext2"}; }
+std::vector<std::string> filesystem_types() { return {"sysfs", "tmpfs", "ramfs", "proc", "devtmpfs", "mqueue", "ext2"}; }
 
 Result<std::shared_ptr<FileSystem>> make_filesystem(std::string_view type) {
   if (type == "tmpfs" || type == "ramfs") return make_ramfs();
   if (type == "proc") return make_procfs();
+  if (type == "sysfs") return make_sysfs();
   if (type == "devtmpfs") return make_devfs();
   if (type == "mqueue") return mqueue_filesystem();
   return Errno::enodev;
@@ -754,6 +755,9 @@ Result<void> init_root_fs(std::span<const ostd::u8> initramfs, std::shared_ptr<F
   TRY(mount_fs(ctx, dev, make_devfs(), "devtmpfs", "rw,nosuid"));
   auto proc = TRY(walk(PathLookup{ctx, nullptr, nullptr}, "/proc", true));
   TRY(mount_fs(ctx, proc, make_procfs(), "proc", "rw,nosuid,nodev,noexec"));
+  if (auto sys = walk(PathLookup{ctx, nullptr, nullptr}, "/sys", true); sys.is_ok() && sys.value()->inode()->is_dir()) {
+    TRY(mount_fs(ctx, sys.value(), make_sysfs(), "sysfs", "rw,nosuid,nodev,noexec"));
+  }
   return {};
 }
 

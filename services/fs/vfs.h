@@ -374,6 +374,8 @@ ostd::Result<std::shared_ptr<File>> open_console_stream(int fd, const std::share
 std::shared_ptr<FileSystem> make_ramfs(std::string type = "tmpfs");
 std::shared_ptr<FileSystem> make_devfs();
 std::shared_ptr<FileSystem> make_procfs();
+/// /sys: CPUs, disks, network interfaces (fs/procfs.cpp).
+std::shared_ptr<FileSystem> make_sysfs();
 class BlockDevice;
 /// ext2 on `disk` (fs/ext2.cpp): EINVAL when it holds no ext2 file system this kernel can
 /// mount (bad superblock, unknown incompatible features), EBUSY when it is mounted already.

@@ -185,6 +185,15 @@ bool is_interface_ioctl(ostd::u32 cmd);
 std::string dns_resolv_conf();
 /// /proc/net/dev, /proc/net/route, /proc/net/arp, /proc/net/if_inet6.
 std::string proc_net_dev();
+/// What /sys/class/net shows of each interface (copies, taken under net_lock()).
+struct InterfaceSummary {
+  int index = 0;
+  std::string name;
+  ostd::u32 flags = 0;
+  std::array<ostd::u8, 6> mac{};
+  ostd::u32 mtu = 0;
+};
+std::vector<InterfaceSummary> interface_summaries();
 std::string proc_net_route();
 std::string proc_net_arp();
 std::string proc_net_if_inet6();

@@ -793,6 +793,13 @@ std::string dns_resolv_conf() {
   return ostd::format("nameserver {}.{}.{}.{}\n", kDns >> 24, (kDns >> 16) & 0xff, (kDns >> 8) & 0xff, kDns & 0xff);
 }
 
+std::vector<InterfaceSummary> interface_summaries() {
+  auto g = net_lock().lock();
+  std::vector<InterfaceSummary> out;
+  for (auto& i : state().interfaces) out.push_back(InterfaceSummary{i->index, i->name, i->flags, i->mac, i->mtu});
+  return out;
+}
+
 std::string proc_net_dev() {
   auto g = net_lock().lock();
   std::string s =

@@ -247,6 +247,7 @@ mke2fs -q -F -t ext2 -b 1024 -d "$tmp/inner" "$tmp/rootsrc/inner.img" 4M
 img=$tmp/root.img
 mke2fs -q -F -t ext2 -b 4096 -d "$tmp/rootsrc" "$img" 128M
 script='read -r src dir type rest < /proc/mounts; echo "$src $dir $type"; ls /proc/self/fd > /dev/null && echo proc ok
+cat /sys/block/vda/size /sys/block/vda/ro /sys/class/net/lo/mtu
 echo written on the root > /root/note
 mount -o loop /inner.img /mnt && cat /mnt/hello && echo "from the guest" > /mnt/new && grep -c "^/dev/loop0 /mnt ext2" /proc/mounts
 umount /mnt && losetup /dev/loop0 2>&1 | grep -c "No such device or address"
@@ -258,6 +259,9 @@ case $runner in
 esac
 expected="/dev/vda / ext2
 proc ok
+262144
+0
+65536
 inside the loop image
 1
 1
