@@ -160,6 +160,7 @@ class Ext2Fs final : public FileSystem, public std::enable_shared_from_this<Ext2
   std::optional<Stats> stats() const override;
   Result<void> sync() override;
   bool read_only() const override { return ro_; }
+  Result<void> remount(bool read_only) override;
   Result<void> unmounted() override;
   const std::shared_ptr<BlockDevice>& disk() const { return disk_; }
   u32 block_size() const { return bs_; }
@@ -551,6 +552,28 @@ Result<void> Ext2Fs::unmounted() {
   }
   loop_mount_changed(disk_, false);
   return {};
+}
+
+Result<void> Ext2Fs::remount(bool read_only) {
+  if (read_only == ro_) return {};
+  if (read_only) {
+    // Everything written goes to the disk first, which is then left clean (as umount does).
+    TRY(sync());
+    Pins pins;
+    auto g = lock_.lock();
+    TRY(write_super_locked(true));
+    TRY(sync_locked(pins));
+    ro_ = true;
+    return disk_->flush();
+  }
+  if (disk_->read_only() || (ro_compat_ & ~kRoCompatSupported) != 0) return Errno::eacces;
+  Pins pins;
+  auto g = lock_.lock();
+  ro_ = false;
+  put16(super_, kSMntCount, static_cast<u16>(get16(super_, kSMntCount) + 1));
+  TRY(write_super_locked(false));
+  TRY(sync_locked(pins));
+  return disk_->flush();
 }
 
 bool Ext2Fs::busy(usize root_refs_held) const {

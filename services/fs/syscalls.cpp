@@ -1597,6 +1597,10 @@ Result<long> sys_mount(Thread& t, const SyscallArgs& a) {
   auto at = TRY(lookup_path(t, kAtFdcwd, target, true));
   u64 flags = a[3];
   constexpr u64 kMsRdonly = 1;
+  if ((flags & kMsRemount) != 0 && (flags & kMsBind) == 0) {
+    TRY(remount(*t.process().fs, at, (flags & kMsRdonly) != 0));
+    return 0;
+  }
   if ((flags & (kMsRemount | kMsShared | kMsPrivate | kMsSlave | kMsUnbindable)) != 0) return 0;
   if ((flags & (kMsBind | kMsMove)) != 0) return Errno::einval;
   if (!at->inode()->is_dir()) return Errno::enotdir;

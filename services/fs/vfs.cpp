@@ -251,6 +251,42 @@ Result<void> unmount(const FsContext& fs, const std::shared_ptr<Dentry>& at, boo
   return gone->unmounted();
 }
 
+Result<void> remount(const FsContext& fs, const std::shared_ptr<Dentry>& at, bool read_only) {
+  // Changes the options' leading rw/ro word.
+  auto set_mode = [read_only](std::string& options) {
+    std::string rest = options.substr(std::min<usize>(options.find(','), options.size()));
+    if (options.rfind("rw", 0) != 0 && options.rfind("ro", 0) != 0) rest = options.empty() ? "" : "," + options;
+    options = (read_only ? "ro" : "rw") + rest;
+  };
+  std::shared_ptr<FileSystem> target;
+  {
+    auto& s = vfs();
+    auto g = s.lock.lock();
+    if (s.root_fs && at->inode() == s.root_fs->root()) target = s.root_fs;
+  }
+  if (target) return target->remount(read_only);
+  MountNamespace& ns = ns_of(fs);
+  {
+    auto g = ns.lock.lock();
+    for (auto it = ns.mounts.rbegin(); it != ns.mounts.rend(); ++it) {
+      if (it->fs->root() == at->inode()) {
+        target = it->fs;
+        break;
+      }
+    }
+  }
+  if (!target) return Errno::einval;
+  auto r = target->remount(read_only);
+  // File systems in memory keep no read-only state: their remount is accepted as before.
+  if (r.is_error() && r.error() != Errno::einval) return r;
+  if (r.is_error()) return {};
+  auto g = ns.lock.lock();
+  for (auto& m : ns.mounts) {
+    if (m.fs == target) set_mode(m.info.options);
+  }
+  return {};
+}
+
 std::vector<MountInfo> mounts(const FsContext& fs) {
   MountInfo root{"rootfs", "/", "rootfs", "rw", 0, 1};
   {

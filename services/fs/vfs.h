@@ -83,6 +83,9 @@ class FileSystem {
   virtual ostd::Result<void> sync() { return {}; }
   /// Whether it was mounted read-only (or its device is): changes are EROFS.
   virtual bool read_only() const { return false; }
+  /// mount(MS_REMOUNT): read-only or read-write from now on. EACCES: read-write on a read-only
+  /// device; EINVAL where the file system cannot change (the default).
+  virtual ostd::Result<void> remount(bool /*read_only*/) { return ostd::Errno::einval; }
   /// The mount on `at` went (umount): a disk file system writes back and marks itself clean.
   virtual ostd::Result<void> unmounted() { return {}; }
   /// Whether something still uses it (umount's EBUSY): an open file, a working directory, a
@@ -273,6 +276,9 @@ ostd::Result<void> mount_fs(const FsContext& fs, const std::shared_ptr<Dentry>& 
 /// use, unless `detach`: MNT_DETACH). The file system hears unmounted() when it was its last
 /// mount in the namespace.
 ostd::Result<void> unmount(const FsContext& fs, const std::shared_ptr<Dentry>& at, bool detach = false);
+/// MS_REMOUNT of the mount whose root is `at`: the file system changes to read-only or
+/// read-write and its /proc/mounts options say so. EINVAL when `at` is no mount's root.
+ostd::Result<void> remount(const FsContext& fs, const std::shared_ptr<Dentry>& at, bool read_only);
 /// The mounts of fs's namespace, the root first.
 std::vector<MountInfo> mounts(const FsContext& fs);
 /// statfs f_type of the file system with device number `dev` (0 when unknown).

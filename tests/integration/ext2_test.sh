@@ -5,7 +5,8 @@
 #     files, renames, deletes, links, chmod, truncate) leaves the image clean for `e2fsck -fn`
 #     and holding, as `debugfs rdump` extracts it, the same tree the same workload makes when
 #     host busybox runs it natively;
-#  3. a file the host writes into the image with debugfs reads back in the guest;
+#  3. a file the host writes into the image with debugfs reads back in the guest; statfs; a
+#     remount read-only and back;
 #  4. (umk only) power cut: umk killed in the middle of a workload, after an fsync'ed file:
 #     `e2fsck -fy` repairs at most what an unclean shutdown leaves, and the fsync'ed data is
 #     intact;
@@ -185,9 +186,15 @@ manifest '$native/w'")
   out=$(run_guest "$img" "mount -t ext2 /dev/vda /mnt || exit 10
 md5sum < /mnt/from-host | cut -c1-32
 stat -f -c '%S %f' /mnt
+mount -o remount,ro /mnt && { echo x > /mnt/y || echo read-only now; } 2>/dev/null
+grep -c '^/dev/vda /mnt ext2 ro' /proc/mounts
+mount -o remount,rw /mnt && rm /mnt/from-host && echo writable again
 umount /mnt") || { echo "guest failed: $out" >&2; exit 1; }
   expected="$want
-$bs $free_blocks"
+$bs $free_blocks
+read-only now
+1
+writable again"
   if [ "$out" != "$expected" ]; then
     printf 'host-written file or statfs: got\n%s\nexpected\n%s\n' "$out" "$expected" >&2
     exit 1
