@@ -209,6 +209,9 @@ class Ext2Fs final : public FileSystem, public std::enable_shared_from_this<Ext2
   /// read in one request each.
   Result<void> fill_pages(u32 ino, u64 first, std::span<ostd::Frame> frames);
   Result<void> write_back_pages(u32 ino, SharedPages& pages);
+  /// write_back_pages under the lock: `later` gets the pages that lie past the file's size.
+  Result<void> write_pages_out(u32 ino, const std::vector<std::pair<u64, ostd::Frame>>& dirty,
+                               std::vector<u64>& later);
   /// The page cache of file `ino` (made, for a file of `size` bytes, when it has none).
   std::shared_ptr<SharedPages> pages_for(u32 ino, u64 size);
   void forget_pages(u32 ino);
@@ -660,6 +663,7 @@ Result<void> Ext2Fs::sync() {
     for (auto& [ino, p] : pages_) caches.emplace_back(ino, p);
   }
   for (auto& [ino, p] : caches) TRY(write_back_pages(ino, *p));
+  caches.clear();  // its references would keep every cache "in use" below
   Pins pins;
   std::vector<std::shared_ptr<SharedPages>> done_orphans;
   {
@@ -1254,6 +1258,20 @@ Result<void> Ext2Fs::fill_pages(u32 ino, u64 first, std::span<ostd::Frame> frame
 Result<void> Ext2Fs::write_back_pages(u32 ino, SharedPages& pages) {
   auto dirty = pages.take_dirty();
   if (dirty.empty()) return {};
+  std::vector<u64> later;
+  auto r = write_pages_out(ino, dirty, later);
+  // After the file system's lock (a page cache's lock comes first): what could not go out now
+  // is dirty again — all of it when the write-back failed.
+  if (r.is_error()) {
+    for (const auto& [index, frame] : dirty) pages.mark_dirty(index);
+  } else {
+    for (u64 index : later) pages.mark_dirty(index);
+  }
+  return r;
+}
+
+Result<void> Ext2Fs::write_pages_out(u32 ino, const std::vector<std::pair<u64, ostd::Frame>>& dirty,
+                                     std::vector<u64>& later) {
   u32 per_page = static_cast<u32>(ostd::kPageSize / bs_);
   std::vector<u8> buf(ostd::kPageSize);
   auto g = lock_.lock();
@@ -1270,10 +1288,15 @@ Result<void> Ext2Fs::write_back_pages(u32 ino, SharedPages& pages) {
     run.clear();
     return {};
   };
-  for (auto& [index, frame] : dirty) {
+  // A dirty page past the size read here was written by a write(2) that has not recorded the new
+  // size yet (or a truncate is dropping it): it stays dirty for the next write-back.
+  for (const auto& [index, frame] : dirty) {
     u64 first = index * per_page;
+    if (first * bs_ >= size) {
+      later.push_back(index);
+      continue;
+    }
     if (per_page == 1) {
-      if (first * bs_ >= size) continue;
       u32 b = TRY(bmap_locked(raw, first, true));  // a page dirtied through a mapping may be a hole
       if (run.empty() || b != run_block + run.size() || run.size() == kMaxRun) {
         TRY(flush_run());
@@ -1701,7 +1724,8 @@ Result<usize> Ext2Inode::write_at(u64 off, ostd::VmReader& in) {
       (void)z.fill_zeros(ostd::kPageSize - got);
     }
     if (got > 0) {
-      pages_->mark_dirty(index);
+      // The size first, then the page is dirty: a write-back in between must find the page
+      // inside the file (one past the end stays dirty there anyway).
       bool grew = false;
       {
         auto g = fs_->lock().lock();
@@ -1713,6 +1737,7 @@ Result<usize> Ext2Inode::write_at(u64 off, ostd::VmReader& in) {
         }
       }
       if (grew) pages_->set_file_size(pos + got);
+      pages_->mark_dirty(index);
     }
     done += got;
     if (r.is_error() || got < chunk) {
