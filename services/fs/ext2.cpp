@@ -678,9 +678,11 @@ Result<void> Ext2Fs::sync() {
         ++it;
       }
     }
-    // Nobody but this map holds these (so nobody dirtied them since the write-back above).
+    // Caches nobody but this map holds (and nobody can dirty while the lock is held) go, unless
+    // a write since the write-back above left them dirty: an inode opened, written and closed
+    // again meanwhile.
     for (auto it = pages_.begin(); it != pages_.end();) {
-      if (it->second.use_count() == 1) {
+      if (it->second.use_count() == 1 && !it->second->has_dirty_unlocked()) {
         done_orphans.push_back(std::move(it->second));
         it = pages_.erase(it);
       } else {

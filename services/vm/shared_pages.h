@@ -86,6 +86,7 @@ class SharedPages {
     if (!source_) return;
     auto g = lock_.lock();
     (mapped ? mapped_dirty_ : dirty_).insert(index);
+    any_dirty_.store(true, std::memory_order_relaxed);
   }
   /// The dirty pages, by index, for write-back; the plain ones are clean afterwards.
   std::vector<std::pair<ostd::u64, ostd::Frame>> take_dirty() {
@@ -93,6 +94,7 @@ class SharedPages {
     std::vector<std::pair<ostd::u64, ostd::Frame>> out;
     std::set<ostd::u64> all = std::move(dirty_);
     dirty_.clear();
+    any_dirty_.store(!mapped_dirty_.empty(), std::memory_order_relaxed);
     all.insert(mapped_dirty_.begin(), mapped_dirty_.end());
     for (ostd::u64 index : all) {
       auto it = pages_.find(index);
@@ -104,6 +106,10 @@ class SharedPages {
     auto g = lock_.lock();
     return !dirty_.empty() || !mapped_dirty_.empty();
   }
+  /// has_dirty() without the lock, for a holder of a lock that comes after it (a file system
+  /// deciding, under its own lock, whether a cache nobody else holds may go: then nobody can
+  /// dirty it meanwhile).
+  bool has_dirty_unlocked() const { return any_dirty_.load(std::memory_order_relaxed); }
   /// Drops every clean page nobody maps (memory pressure, or a cache nobody uses).
   void drop_clean_unmapped() {
     auto g = lock_.lock();
@@ -122,6 +128,7 @@ class SharedPages {
     pages_.erase(pages_.lower_bound(first), pages_.end());
     dirty_.erase(dirty_.lower_bound(first), dirty_.end());
     mapped_dirty_.erase(mapped_dirty_.lower_bound(first), mapped_dirty_.end());
+    any_dirty_.store(!dirty_.empty() || !mapped_dirty_.empty(), std::memory_order_relaxed);
   }
   ostd::usize count() const {
     auto g = lock_.lock();
@@ -164,6 +171,7 @@ class SharedPages {
   mutable std::map<ostd::u64, ostd::Frame> pages_;  // page index -> frame
   mutable ostd::u64 next_load_ = 0;                  // where a sequential reader loads next
   std::set<ostd::u64> dirty_, mapped_dirty_;
+  std::atomic<bool> any_dirty_{false};  // !dirty_.empty() || !mapped_dirty_.empty()
   std::atomic<ostd::u64> file_size_{kNoLimit};
 };
 

@@ -19,7 +19,7 @@
 set -euo pipefail
 runner=$1
 kernel=$2
-rootfs=$3
+rootfs=$(realpath "$3")
 fsio=${4:-}
 export LC_ALL=C
 tmp=$(mktemp -d)
