@@ -171,6 +171,8 @@ class Ext2Fs final : public FileSystem, public std::enable_shared_from_this<Ext2
   Result<void> write_raw_locked(u32 ino, std::span<const u8> raw);
   /// The on-disk inode with the live object's attributes merged in.
   Result<void> store_locked(const Ext2Inode& node, std::vector<u8>& raw);
+  /// store_locked of the inode as it is on the disk now.
+  Result<void> save_locked(const Ext2Inode& node);
   Result<u32> alloc_inode_locked(u32 dir_ino, bool is_dir);
   Result<void> free_inode_locked(u32 ino, bool was_dir);
   /// Frees a dead inode's blocks and the inode itself (nlink 0, no user left).
@@ -725,6 +727,11 @@ Result<void> Ext2Fs::write_raw_locked(u32 ino, std::span<const u8> raw) {
 Result<void> Ext2Fs::store_locked(const Ext2Inode& node, std::vector<u8>& raw) {
   node.save_attrs(raw);
   return write_raw_locked(node.number(), raw);
+}
+
+Result<void> Ext2Fs::save_locked(const Ext2Inode& node) {
+  auto raw = TRY(read_raw_locked(node.number()));
+  return store_locked(node, raw);
 }
 
 Result<std::shared_ptr<Ext2Inode>> Ext2Fs::get_inode_locked(u32 ino, Pins& pins) {
@@ -1509,8 +1516,7 @@ Result<void> Ext2Inode::link(std::string_view name, const std::shared_ptr<Inode>
   TRY(fs_->add_entry_locked(number(), dir_raw, name, node->number(), node->mode()));
   ++node->nlink;
   node->touch_ctime();
-  auto raw = TRY(fs_->read_raw_locked(node->number()));
-  return fs_->store_locked(*node, raw);
+  return fs_->save_locked(*node);
 }
 
 Result<void> Ext2Inode::unlink(std::string_view name) {
@@ -1528,8 +1534,7 @@ Result<void> Ext2Inode::unlink(std::string_view name) {
   TRY(fs_->store_locked(*this, dir_raw));
   if (node->nlink > 0) --node->nlink;
   node->touch_ctime();
-  auto raw = TRY(fs_->read_raw_locked(node->number()));
-  return fs_->store_locked(*node, raw);
+  return fs_->save_locked(*node);
 }
 
 Result<void> Ext2Inode::rmdir(std::string_view name) {
@@ -1603,8 +1608,7 @@ Result<void> Ext2Inode::rename(std::string_view name, Inode& new_dir_inode, std:
       --victim->nlink;
     }
     victim->touch_ctime();
-    auto vraw = TRY(fs_->read_raw_locked(victim->number()));
-    TRY(fs_->store_locked(*victim, vraw));
+    TRY(fs_->save_locked(*victim));
   }
   if (node->is_dir() && !same_dir) {
     // ".." now names the new parent.
@@ -1615,8 +1619,7 @@ Result<void> Ext2Inode::rename(std::string_view name, Inode& new_dir_inode, std:
     ++new_dir->nlink;
   }
   node->touch_ctime();
-  auto nraw = TRY(fs_->read_raw_locked(node->number()));
-  TRY(fs_->store_locked(*node, nraw));
+  TRY(fs_->save_locked(*node));
   touch_mtime();
   new_dir->touch_mtime();
   TRY(fs_->store_locked(*this, src_raw));
