@@ -40,17 +40,11 @@ class VirtioDisk final : public BlockDevice {
       : BlockDevice(std::move(name), rdev, dev->size_bytes(), false), dev_(std::move(dev)) {}
   Result<void> read(u64 offset, std::span<u8> dst) override {
     TRY(check_range(*this, offset, dst.size(), false));
-    auto w = ostd::VmWriter::from_kernel(dst);
-    usize n = TRY(dev_->read_at(offset, w));
-    if (n != dst.size()) return Errno::eio;
-    return {};
+    return dev_->read(offset, dst);
   }
   Result<void> write(u64 offset, std::span<const u8> src) override {
     TRY(check_range(*this, offset, src.size(), true));
-    auto r = ostd::VmReader::from_kernel(src);
-    usize n = TRY(dev_->write_at(offset, r));
-    if (n != src.size()) return Errno::eio;
-    return {};
+    return dev_->write(offset, src);
   }
   // The device writes through to QEMU's image (no volatile cache negotiated).
   Result<void> flush() override { return {}; }

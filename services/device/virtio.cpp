@@ -248,46 +248,30 @@ void BlockDevice::attach_irq(const ostd::pci::Device& d, const std::shared_ptr<B
   });
 }
 
-Result<usize> BlockDevice::read_at(u64 offset, ostd::VmWriter& out) {
+Result<void> BlockDevice::read(u64 offset, std::span<u8> dst) {
   ostd::MutexGuard g(lock_);
-  usize done = 0;
-  while (out.has_avail() && offset < size_bytes()) {
-    u64 first = offset / kSectorSize;
-    usize skip = offset % kSectorSize;
-    usize want = std::min<u64>(out.avail(), size_bytes() - offset);
-    usize count = std::min<usize>(kMaxSectors, (skip + want + kSectorSize - 1) / kSectorSize);
-    TRY(transfer(false, first, count));
-    usize n = std::min(want, count * kSectorSize - skip);
-    ostd::VmReader r = buf_.reader(kDataOffset + skip, n);
-    auto copied = r.read_to(out);
-    if (copied.is_error()) return done > 0 ? Result<usize>(done) : copied;
-    done += copied.value();
-    offset += copied.value();
-    if (copied.value() < n) break;
+  for (usize done = 0; done < dst.size();) {
+    usize count = std::min<usize>(kMaxSectors, (dst.size() - done) / kSectorSize);
+    if (count == 0) return Errno::einval;  // not whole sectors
+    TRY(transfer(false, (offset + done) / kSectorSize, count));
+    ostd::VmReader r = buf_.reader(kDataOffset, count * kSectorSize);
+    TRY(r.read_bytes(dst.subspan(done, count * kSectorSize)));
+    done += count * kSectorSize;
   }
-  return done;
+  return {};
 }
 
-Result<usize> BlockDevice::write_at(u64 offset, ostd::VmReader& in) {
+Result<void> BlockDevice::write(u64 offset, std::span<const u8> src) {
   ostd::MutexGuard g(lock_);
-  usize done = 0;
-  if (in.has_remain() && offset >= size_bytes()) return Errno::enospc;
-  while (in.has_remain() && offset < size_bytes()) {
-    u64 first = offset / kSectorSize;
-    usize skip = offset % kSectorSize;
-    usize want = std::min<u64>(in.remain(), size_bytes() - offset);
-    usize count = std::min<usize>(kMaxSectors, (skip + want + kSectorSize - 1) / kSectorSize);
-    usize n = std::min(want, count * kSectorSize - skip);
-    if (skip != 0 || (skip + n) % kSectorSize != 0) TRY(transfer(false, first, count));  // merge
-    ostd::VmWriter w = buf_.writer(kDataOffset + skip, n);
-    auto copied = in.read_to(w);
-    if (copied.is_error()) return done > 0 ? Result<usize>(done) : copied;
-    TRY(transfer(true, first, count));
-    done += copied.value();
-    offset += copied.value();
-    if (copied.value() < n) break;
+  for (usize done = 0; done < src.size();) {
+    usize count = std::min<usize>(kMaxSectors, (src.size() - done) / kSectorSize);
+    if (count == 0) return Errno::einval;  // not whole sectors
+    ostd::VmWriter w = buf_.writer(kDataOffset, count * kSectorSize);
+    TRY(w.write_bytes(src.subspan(done, count * kSectorSize)));
+    TRY(transfer(true, (offset + done) / kSectorSize, count));
+    done += count * kSectorSize;
   }
-  return done;
+  return {};
 }
 
 // ---- ConsoleDevice ----

@@ -70,10 +70,10 @@ class BlockDevice {
   ostd::u64 size_bytes() const { return sectors_ * kSectorSize; }
   /// Whether completions arrive by interrupt (else the driver polls).
   bool interrupt_driven() const { return irq_.has_value(); }
-  /// Byte-granular access (partial sectors are read, merged and written back); reads stop at
-  /// the end of the device, writes past it are ENOSPC.
-  ostd::Result<ostd::usize> read_at(ostd::u64 offset, ostd::VmWriter& out);
-  ostd::Result<ostd::usize> write_at(ostd::u64 offset, ostd::VmReader& in);
+  /// Whole sectors at a sector offset, in requests of up to kMaxSectors (the caller checked the
+  /// range: services/device/block.h's BlockDevice, which also serves byte-granular access).
+  ostd::Result<void> read(ostd::u64 offset, std::span<ostd::u8> dst);
+  ostd::Result<void> write(ostd::u64 offset, std::span<const ostd::u8> src);
 
  private:
   ostd::Result<void> transfer(bool write, ostd::u64 sector, ostd::usize count);

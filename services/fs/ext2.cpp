@@ -402,6 +402,13 @@ class Ext2Inode final : public Inode {
  private:
   Result<void> writable() const { return fs_->read_only() ? Result<void>(Errno::erofs) : Result<void>(); }
   Result<std::shared_ptr<Inode>> make_child(std::string_view name, u32 mode, u64 device, std::string_view target);
+  /// The entry `name` in this directory (read from `dir_raw`) and its inode, kept in `pins`;
+  /// ENOENT when there is none. The file system's lock is held.
+  struct Entry {
+    Ext2Fs::Found found;
+    std::shared_ptr<Ext2Inode> node;
+  };
+  Result<Entry> entry_locked(std::vector<u8>& dir_raw, std::string_view name, Pins& pins);
 
   std::shared_ptr<Ext2Fs> fs_;
   std::shared_ptr<SharedPages> pages_;
@@ -1374,10 +1381,15 @@ Result<std::shared_ptr<Inode>> Ext2Inode::lookup(std::string_view name) {
   Pins pins;
   auto g = fs_->lock().lock();
   auto raw = TRY(fs_->read_raw_locked(number()));
-  auto found = TRY(fs_->find_entry_locked(raw, name));
+  auto entry = TRY(entry_locked(raw, name, pins));
+  return std::shared_ptr<Inode>(entry.node);
+}
+
+Result<Ext2Inode::Entry> Ext2Inode::entry_locked(std::vector<u8>& dir_raw, std::string_view name, Pins& pins) {
+  auto found = TRY(fs_->find_entry_locked(dir_raw, name));
   if (!found) return Errno::enoent;
   auto node = TRY(fs_->get_inode_locked(found->ino, pins));
-  return std::shared_ptr<Inode>(node);
+  return Entry{*found, std::move(node)};
 }
 
 Result<std::vector<DirEntry>> Ext2Inode::list() {
@@ -1525,11 +1537,9 @@ Result<void> Ext2Inode::unlink(std::string_view name) {
   Pins pins;
   auto g = fs_->lock().lock();
   auto dir_raw = TRY(fs_->read_raw_locked(number()));
-  auto found = TRY(fs_->find_entry_locked(dir_raw, name));
-  if (!found) return Errno::enoent;
-  auto node = TRY(fs_->get_inode_locked(found->ino, pins));
+  auto [found, node] = TRY(entry_locked(dir_raw, name, pins));
   if (node->is_dir()) return Errno::eisdir;
-  TRY(fs_->remove_entry_locked(dir_raw, *found));
+  TRY(fs_->remove_entry_locked(dir_raw, found));
   touch_mtime();
   TRY(fs_->store_locked(*this, dir_raw));
   if (node->nlink > 0) --node->nlink;
@@ -1543,13 +1553,11 @@ Result<void> Ext2Inode::rmdir(std::string_view name) {
   Pins pins;
   auto g = fs_->lock().lock();
   auto dir_raw = TRY(fs_->read_raw_locked(number()));
-  auto found = TRY(fs_->find_entry_locked(dir_raw, name));
-  if (!found) return Errno::enoent;
-  auto node = TRY(fs_->get_inode_locked(found->ino, pins));
+  auto [found, node] = TRY(entry_locked(dir_raw, name, pins));
   if (!node->is_dir()) return Errno::enotdir;
   auto raw = TRY(fs_->read_raw_locked(node->number()));
   if (!TRY(fs_->dir_is_empty_locked(raw))) return Errno::enotempty;
-  TRY(fs_->remove_entry_locked(dir_raw, *found));
+  TRY(fs_->remove_entry_locked(dir_raw, found));
   if (nlink > 0) --nlink;
   touch_mtime();
   TRY(fs_->store_locked(*this, dir_raw));
@@ -1653,21 +1661,7 @@ Result<usize> Ext2Inode::read_at(u64 off, ostd::VmWriter& out) {
   if (!is_regular()) return Errno::einval;
   u64 size = this->size();
   if (off >= size) return usize{0};
-  usize n = std::min<u64>(out.avail(), size - off);
-  usize done = 0;
-  while (done < n) {
-    u64 pos = off + done;
-    u64 index = pos / ostd::kPageSize;
-    usize in_page = pos % ostd::kPageSize;
-    usize chunk = std::min<usize>(n - done, ostd::kPageSize - in_page);
-    auto frame = pages_->find(index);
-    if (!frame) return done > 0 ? Result<usize>(done) : Result<usize>(Errno::eio);
-    auto r = ostd::VmReader::from_phys(frame->paddr() + in_page, chunk);
-    auto w = out.write_from(r);
-    if (w.is_error()) return done > 0 ? Result<usize>(done) : Result<usize>(w.error());
-    done += w.value();
-    if (w.value() < chunk) break;
-  }
+  usize done = TRY(pages_->read_to(off, std::min<u64>(out.avail(), size - off), out));
   if (memory_is_short()) reclaim_page_caches();
   return done;
 }

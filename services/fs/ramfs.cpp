@@ -48,27 +48,7 @@ class RamFile final : public Inode {
   Result<usize> read_at(u64 off, ostd::VmWriter& out) override {
     auto g = lock_.lock();
     if (off >= size_) return usize{0};
-    usize n = std::min<u64>(out.avail(), size_ - off);
-    usize done = 0;
-    while (done < n) {
-      u64 pos = off + done;
-      u64 index = pos / ostd::kPageSize;
-      usize in_page = pos % ostd::kPageSize;
-      usize chunk = std::min<usize>(n - done, ostd::kPageSize - in_page);
-      auto frame = pages_->find(index);
-      usize got = 0;
-      if (!frame) {
-        got = TRY(out.fill_zeros(chunk));
-      } else {
-        auto r = ostd::VmReader::from_phys(frame->paddr() + in_page, chunk);
-        auto w = out.write_from(r);
-        if (w.is_error()) return done > 0 ? Result<usize>(done) : Result<usize>(w.error());
-        got = w.value();
-      }
-      done += got;
-      if (got < chunk) break;
-    }
-    return done;
+    return pages_->read_to(off, std::min<u64>(out.avail(), size_ - off), out);
   }
   Result<usize> write_at(u64 off, ostd::VmReader& in) override {
     auto g = lock_.lock();

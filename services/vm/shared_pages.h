@@ -8,6 +8,7 @@
 // it again without a fault).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -18,6 +19,7 @@
 
 #include <ostd/error.h>
 #include <ostd/mm/frame.h>
+#include <ostd/mm/io.h>
 #include <ostd/sync.h>
 #include <ostd/types.h>
 
@@ -75,6 +77,31 @@ class SharedPages {
     return std::make_pair(pages_.emplace(index, f).first->second, true);
   }
   bool has_source() const { return source_ != nullptr; }
+  /// read(2) of the object: [off, off + n) into `out`, page by page. A missing page reads as
+  /// zeros; with a source, one that cannot be read in is EIO. Stops at the first byte `out`
+  /// cannot take (EFAULT only when nothing was copied).
+  ostd::Result<ostd::usize> read_to(ostd::u64 off, ostd::usize n, ostd::VmWriter& out) const {
+    ostd::usize done = 0;
+    while (done < n) {
+      const ostd::u64 pos = off + done;
+      const ostd::usize in_page = pos % ostd::kPageSize;
+      const ostd::usize chunk = std::min<ostd::usize>(n - done, ostd::kPageSize - in_page);
+      auto frame = find(pos / ostd::kPageSize);
+      ostd::Result<ostd::usize> got = ostd::usize{0};
+      if (frame) {
+        auto r = ostd::VmReader::from_phys(frame->paddr() + in_page, chunk);
+        got = out.write_from(r);
+      } else if (source_) {
+        got = ostd::Errno::eio;
+      } else {
+        got = out.fill_zeros(chunk);
+      }
+      if (got.is_error()) return done > 0 ? ostd::Result<ostd::usize>(done) : got;
+      done += got.value();
+      if (got.value() < chunk) break;
+    }
+    return done;
+  }
   /// Whether page `index` is in memory (mincore), without reading it in.
   bool resident(ostd::u64 index) const {
     auto g = lock_.lock();
