@@ -7,6 +7,7 @@
 
 #include "device/block.h"
 #include "device/kmsg.h"
+#include "fs/p9.h"
 #include "fs/vfs.h"
 #include "syscall/table.h"
 #include "syscall/strace.h"
@@ -24,18 +25,25 @@ using ostd::Errno;
 namespace {
 constexpr ostd::Logger kLog{"init"};
 
-// The value of `name=VALUE` among the command line's words ("" when absent).
-std::string boot_parameter(std::string_view cmdline, std::string_view name) {
+// The values of every `name=VALUE` among the command line's words.
+std::vector<std::string_view> boot_words(std::string_view cmdline, std::string_view name) {
+  std::vector<std::string_view> out;
   for (std::size_t i = 0; i < cmdline.size();) {
     std::size_t e = cmdline.find(' ', i);
     if (e == std::string_view::npos) e = cmdline.size();
     std::string_view w = cmdline.substr(i, e - i);
     if (w.size() > name.size() && w.substr(0, name.size()) == name && w[name.size()] == '=') {
-      return std::string(w.substr(name.size() + 1));
+      out.push_back(w.substr(name.size() + 1));
     }
     i = e + 1;
   }
-  return {};
+  return out;
+}
+
+// The value of `name=VALUE` among the command line's words ("" when absent).
+std::string boot_parameter(std::string_view cmdline, std::string_view name) {
+  auto all = boot_words(cmdline, name);
+  return all.empty() ? std::string() : std::string(all.front());
 }
 
 // Whether the word `flag` stands alone on the command line.
@@ -58,6 +66,38 @@ ostd::Result<std::shared_ptr<FileSystem>> mount_root_device(std::string_view dev
   }
   return Errno::enxio;
 }
+// Every `volume=TAG:DIR[:ro]` word: the share TAG mounted on DIR (made when missing).
+ostd::Result<void> mount_volume(std::string_view word) {
+  auto colon = word.find(':');
+  if (colon == std::string_view::npos) return Errno::einval;
+  std::string_view tag = word.substr(0, colon);
+  std::string_view dir = word.substr(colon + 1);
+  bool ro = false;
+  if (dir.size() > 3 && dir.substr(dir.size() - 3) == ":ro") {
+    ro = true;
+    dir.remove_suffix(3);
+  }
+  if (dir.empty() || dir[0] != '/') return Errno::einval;
+  auto ctx = initial_fs_context();
+  auto at = ctx->root();
+  for (std::size_t i = 1; i < dir.size();) {
+    std::size_t e = dir.find('/', i);
+    if (e == std::string_view::npos) e = dir.size();
+    std::string_view name = dir.substr(i, e - i);
+    i = e + 1;
+    if (name.empty()) continue;
+    auto next = walk(PathLookup{*ctx, at, nullptr}, name, true);
+    if (next.is_error() && next.error() == Errno::enoent) {
+      (void)TRY(at->inode()->create(name, abi::kSIfdir | 0755, 0));
+      next = walk(PathLookup{*ctx, at, nullptr}, name, true);
+    }
+    at = TRY(std::move(next));
+  }
+  auto fs = TRY(make_9p(tag, ro));
+  const bool read_only = fs->read_only();
+  return mount_fs(*ctx, at, std::move(fs), std::string(tag), read_only ? "ro" : "rw");
+}
+
 }  // namespace
 
 int kernel_main() {
@@ -75,10 +115,14 @@ int kernel_main() {
     return 2;
   }
   init_block_devices();  // before devfs lists them
+  p9::init_shares();
   std::shared_ptr<FileSystem> disk_root;
   std::string root_device = boot_parameter(info.cmdline, "root");
   if (!root_device.empty()) {
-    auto fs = mount_root_device(root_device, boot_flag(info.cmdline, "ro"));
+    // root=/dev/vdX (ext2), or root=TAG rootfstype=9p (a share: a host directory).
+    auto fs = boot_parameter(info.cmdline, "rootfstype") == "9p"
+                  ? make_9p(root_device, boot_flag(info.cmdline, "ro"))
+                  : mount_root_device(root_device, boot_flag(info.cmdline, "ro"));
     if (fs.is_error()) {
       kLog.error("cannot mount the root file system {}: {} ({})", root_device, ostd::errno_message(fs.error()),
                  fs.error());
@@ -91,6 +135,12 @@ int kernel_main() {
     kLog.error("cannot {} the root file system: {}", disk_root ? "set up" : "unpack the initramfs into",
                root.error());
     return 2;
+  }
+  for (std::string_view v : boot_words(info.cmdline, "volume")) {
+    if (auto r = mount_volume(v); r.is_error()) {
+      kLog.error("cannot mount the volume {}: {} ({})", v, ostd::errno_message(r.error()), r.error());
+      return 2;
+    }
   }
   net_init();
   if (std::string conf = dns_resolv_conf(); !conf.empty()) (void)provide_root_file("etc", "resolv.conf", conf);

@@ -57,9 +57,16 @@ const char kUsage[] =
     "                     then /dev/vdb... in order; repeatable); :ro makes it read-only.\n"
     "                     The guest mounts it (mount -t ext2 /dev/vda /mnt); its writes\n"
     "                     reach FILE\n"
-    "  --root DEVICE      boot with the ext2 file system on DEVICE (/dev/vda: the first\n"
-    "                     --disk) as / instead of an initramfs; /dev and /proc are mounted\n"
-    "                     on it\n"
+    "  --volume HOSTDIR:GUESTDIR[:ro]\n"
+    "                     share the host directory HOSTDIR with the guest at GUESTDIR\n"
+    "                     (made when missing; repeatable), over 9P2000.L: the guest's\n"
+    "                     changes reach HOSTDIR at once, and the host's are seen at the\n"
+    "                     guest's next open or stat; :ro makes it read-only\n"
+    "  --root DEVICE|HOSTDIR[:ro]\n"
+    "                     boot with the ext2 file system on DEVICE (/dev/vda: the first\n"
+    "                     --disk), or the host directory HOSTDIR, as / instead of an\n"
+    "                     initramfs; /dev, /proc and /sys are mounted on it (and a tmpfs\n"
+    "                     on /tmp of a host directory)\n"
     "  --log-file FILE    write the kernel's log to FILE instead of stderr (which is the\n"
     "                     guest's too); UMK_LOG_FILE sets the default\n"
     "  --log LEVEL        kernel log level on stderr: trace, debug, info, warn (default),\n"
@@ -110,6 +117,8 @@ int main(int argc, char** argv) {
   }
   std::string initramfs_path;
   std::string root_device;
+  std::optional<ostd::host::VolumeConfig> root_dir;
+  std::vector<ostd::host::VolumeConfig> volumes;
   ostd::BootInfo info;
   bool strace = false;
   std::string log_file;
@@ -194,10 +203,27 @@ int main(int argc, char** argv) {
       auto d = v == nullptr ? std::nullopt : ostd::host::parse_disk(*v);
       if (!d) return usage_error("--disk needs FILE or FILE:ro");
       cfg.disks.push_back(*d);
+    } else if (a == "--volume" || a == "-v") {
+      const std::string* v = value("--volume");
+      auto vol = v == nullptr ? std::nullopt : ostd::host::parse_volume(*v);
+      if (!vol) return usage_error("--volume needs HOSTDIR:GUESTDIR or HOSTDIR:GUESTDIR:ro");
+      vol->tag = "vol" + std::to_string(volumes.size());
+      volumes.push_back(*vol);
     } else if (a == "--root") {
       const std::string* v = value("--root");
-      if (v == nullptr || v->rfind("/dev/vd", 0) != 0) return usage_error("--root needs a disk such as /dev/vda");
-      root_device = *v;
+      if (v == nullptr || v->empty()) return usage_error("--root needs a disk such as /dev/vda or a host directory");
+      if (v->rfind("/dev/vd", 0) == 0) {
+        root_device = *v;
+      } else {
+        // A host directory: served as the share "root".
+        ostd::host::VolumeConfig r;
+        r.host_path = *v;
+        r.read_only = v->size() > 3 && v->compare(v->size() - 3, 3, ":ro") == 0;
+        if (r.read_only) r.host_path.resize(v->size() - 3);
+        r.guest_path = "/";
+        r.tag = "root";
+        root_dir = r;
+      }
     } else if (a == "--strace") {
       strace = true;
     } else {
@@ -219,6 +245,16 @@ int main(int argc, char** argv) {
   if (strace) info.cmdline += " strace";
   if (!aslr) info.cmdline += " norandmaps";
   if (!root_device.empty()) info.cmdline += " root=" + root_device;
+  if (root_dir) {
+    if (!root_device.empty()) return usage_error("--root given twice");
+    cfg.volumes.push_back(*root_dir);
+    info.cmdline += " root=root rootfstype=9p";
+    if (root_dir->read_only) info.cmdline += " ro";
+  }
+  for (const auto& v : volumes) {
+    cfg.volumes.push_back(v);
+    info.cmdline += " volume=" + v.tag + ":" + v.guest_path + (v.read_only ? ":ro" : "");
+  }
 
   std::vector<unsigned char> initramfs;
   if (!initramfs_path.empty()) {

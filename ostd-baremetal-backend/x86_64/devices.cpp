@@ -151,3 +151,15 @@ Result<void> write_frames(usize, u64, std::span<const Frame>) { return Errno::en
 Result<void> flush(usize) { return Errno::enxio; }
 
 }  // namespace ostd::block
+
+// No backend shares on bare metal: QEMU's -virtfs shares come through the services' virtio-9p
+// driver.
+#include <ostd/dev/p9.h>
+
+namespace ostd::p9 {
+
+usize count() { return 0; }
+std::optional<Share> share(usize) { return std::nullopt; }
+Result<void> rpc(usize, std::span<const u8>, std::vector<u8>&) { return Errno::enxio; }
+
+}  // namespace ostd::p9

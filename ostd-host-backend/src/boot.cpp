@@ -70,6 +70,12 @@ int run_kernel(const Config& config, BootInfo info, std::function<int()> entry) 
     std::fprintf(stderr, "umk: %s\n", err.c_str());
     return 125;
   }
+  if (std::string err = shares_start(config.volumes); !err.empty()) {
+    nic_stop();
+    disks_stop();
+    std::fprintf(stderr, "umk: %s\n", err.c_str());
+    return 125;
+  }
   static bool pinned = false;
   if (config.pin_cpu && !pinned) {
     pin_to_one_cpu(config.platform == "seccomp" && config.split_cpus);
@@ -103,6 +109,7 @@ int run_kernel(const Config& config, BootInfo info, std::function<int()> entry) 
   stop_timer();
   nic_stop();
   disks_stop();
+  shares_stop();
   // With interrupts off: no task may run (and retire another stub) while the spares go.
   release_spare_stubs();
   console::set_raw_mode(false);

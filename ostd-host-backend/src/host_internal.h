@@ -35,6 +35,10 @@ void nic_stop();
 /// closes them.
 std::string disks_start(const std::vector<DiskConfig>& disks);
 void disks_stop();
+/// Starts a 9P server for each volume (p9server.cpp); an error message when a directory cannot
+/// be opened. shares_stop() ends them.
+std::string shares_start(const std::vector<VolumeConfig>& volumes);
+void shares_stop();
 /// The CPUs this thread may run on (host_info.cpp, like the three below).
 std::vector<int> allowed_cpus();
 /// Moves the calling thread to `cpu` alone; false when the host refuses.

@@ -50,6 +50,8 @@ constexpr u16 kVendorVirtio = 0x1af4;
 constexpr u16 kDeviceLegacyBlock = 0x1001;
 constexpr u16 kDeviceLegacyConsole = 0x1003;
 constexpr u16 kDeviceLegacyNet = 0x1000;
+constexpr u16 kDeviceLegacy9p = 0x1009;
+constexpr u32 k9pFeatureMountTag = 1u << 0;  // VIRTIO_9P_MOUNT_TAG: the tag is in the configuration
 constexpr u32 kNetFeatureMac = 1u << 5;  // VIRTIO_NET_F_MAC: the MAC is in the configuration
 
 constexpr u32 kBlkTypeIn = 0;
@@ -151,9 +153,14 @@ namespace {
 /// registers and `config_bytes` of device configuration, and starts its initialization
 /// (reset, ACKNOWLEDGE, DRIVER, the device's share of `features`). The caller sets up its queues
 /// and DRIVER_OK.
-Result<std::pair<ostd::IoPort, ostd::pci::Device>> open_legacy(u16 device_id, u16 config_bytes, u32 features = 0) {
+Result<std::pair<ostd::IoPort, ostd::pci::Device>> open_legacy(u16 device_id, u16 config_bytes, u32 features = 0,
+                                                               usize nth = 0) {
   for (const ostd::pci::Device& d : ostd::pci::devices()) {
     if (d.vendor_id != kVendorVirtio || d.device_id != device_id) continue;
+    if (nth > 0) {
+      --nth;
+      continue;
+    }
     auto bar = ostd::pci::bar(d, 0);
     if (!bar || !bar->io || bar->size < u64{kRegConfig} + config_bytes || bar->base + bar->size > 0x10000) {
       kLog.warn("virtio {:#x} at {}:{}.{}: no usable I/O-port BAR 0", device_id, d.address.bus,
@@ -456,6 +463,73 @@ std::shared_ptr<ConsoleDevice> console_device() {
     return d.is_ok() ? d.release_value() : std::shared_ptr<ConsoleDevice>();
   }();
   return dev;
+}
+
+// ---- NinePDevice ----
+
+std::vector<std::shared_ptr<p9::Transport>> p9_devices() {
+  static const std::vector<std::shared_ptr<p9::Transport>> all = [] {
+    std::vector<std::shared_ptr<p9::Transport>> out;
+    for (usize nth = 0;; ++nth) {
+      auto opened = open_legacy(kDeviceLegacy9p, 2, k9pFeatureMountTag, nth);
+      if (opened.is_error()) break;
+      auto& [io, d] = opened.value();
+      u16 len = io.read16(kRegConfig);
+      std::string tag;
+      for (u16 i = 0; i < len && u32{kRegConfig} + 2 + i < io.count(); ++i) {
+        tag.push_back(static_cast<char>(io.read8(static_cast<u16>(kRegConfig + 2 + i))));
+      }
+      auto q = Queue::create(io, 0);
+      auto buf = ostd::DmaCoherent::alloc(NinePDevice::kReplyOffset / ostd::kPageSize * 2);
+      if (q.is_error() || q.value().size() < 2 || buf.is_error()) {
+        io.write8(kRegStatus, kStatusFailed);
+        continue;
+      }
+      io.write8(kRegStatus, kStatusAcknowledge | kStatusDriver | kStatusDriverOk);
+      kLog.info("virtio-9p at {}:{}.{}: share '{}'", d.address.bus, d.address.device, d.address.function, tag);
+      auto dev = std::make_shared<NinePDevice>(std::move(io), q.release_value(), buf.release_value(), tag);
+      dev->attach_irq(d, dev);
+      out.push_back(dev);
+    }
+    return out;
+  }();
+  return all;
+}
+
+void NinePDevice::attach_irq(const ostd::pci::Device& d, const std::shared_ptr<NinePDevice>& self) {
+  irq_ = claim_irq_for(d, "virtio-9p", self, [](NinePDevice& dev) {
+    (void)dev.io_.read8(kRegIsr);
+    dev.done_.wake_all();
+  });
+}
+
+Result<void> NinePDevice::rpc(std::span<const u8> request, std::vector<u8>& reply) {
+  if (request.size() > kMaxMessage || request.size() < p9::kHeader) return Errno::einval;
+  ostd::MutexGuard g(lock_);
+  TRY(buf_.write_bytes(0, request));
+  const std::array<Segment, 2> chain{Segment{0, static_cast<u32>(request.size()), false},
+                                     Segment{kReplyOffset, kMaxMessage, true}};
+  (void)TRY(queue_.submit(io_, buf_, chain));
+  u64 deadline = ostd::monotonic_ns() + kRequestTimeoutNs;
+  std::optional<std::pair<u16, u32>> used;
+  for (;;) {
+    used = queue_.take_used();
+    if (used) break;
+    if (ostd::monotonic_ns() > deadline) {
+      kLog.error("virtio-9p '{}': a request timed out", tag_);
+      return Errno::eio;
+    }
+    if (irq_) {
+      (void)done_.wait_until([this] { return queue_.has_used(); }, kRequestTimeoutNs);
+    } else {
+      ostd::Task::yield_now();
+    }
+  }
+  if (!irq_) (void)io_.read8(kRegIsr);
+  u32 len = std::min<u32>(used->second, kMaxMessage);
+  reply.resize(len);
+  TRY(buf_.read_bytes(kReplyOffset, reply));
+  return {};
 }
 
 std::shared_ptr<BlockDevice> block_device() {

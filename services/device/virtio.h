@@ -15,6 +15,8 @@
 #include <ostd/sync.h>
 #include <ostd/types.h>
 
+#include "fs/p9.h"
+
 namespace services::virtio {
 
 /// One buffer of a descriptor chain: [offset, offset + len) of the driver's DMA memory.
@@ -173,6 +175,37 @@ class NetDevice {
   std::vector<ostd::usize> tx_head_buffer_;
   std::vector<ostd::usize> tx_free_;         // transmit buffers not on the ring
 };
+
+/// A virtio 9P transport (spec 5.11, legacy interface): QEMU's -virtfs share, found by its mount
+/// tag. One request at a time: the T-message in one buffer, the R-message into another.
+class NinePDevice final : public p9::Transport {
+ public:
+  static constexpr ostd::u32 kMaxMessage = 128 * 1024 + 4096;
+  /// Where the reply goes in the buffer (the request is at 0).
+  static constexpr ostd::usize kReplyOffset = 33 * ostd::kPageSize;
+  NinePDevice(ostd::IoPort io, Queue q, ostd::DmaCoherent buf, std::string tag)
+      : io_(std::move(io)), queue_(std::move(q)), buf_(std::move(buf)), tag_(std::move(tag)) {}
+  std::string tag() const override { return tag_; }
+  /// QEMU's readonly=on is not visible to the guest: the kernel mounts such a share read-only
+  /// because its command line says so, and QEMU refuses changes with EROFS anyway.
+  bool read_only() const override { return false; }
+  ostd::u32 max_message() const override { return kMaxMessage; }
+  ostd::Result<void> rpc(std::span<const ostd::u8> request, std::vector<ostd::u8>& reply) override;
+
+ private:
+  friend std::vector<std::shared_ptr<p9::Transport>> p9_devices();
+  void attach_irq(const ostd::pci::Device& d, const std::shared_ptr<NinePDevice>& self);
+  ostd::Mutex lock_;
+  ostd::IoPort io_;
+  Queue queue_;
+  ostd::DmaCoherent buf_;  // the request at 0, the reply at kReplyOffset
+  std::string tag_;
+  std::optional<ostd::irq::IrqLine> irq_;
+  ostd::WaitQueue done_;
+};
+
+/// The machine's virtio-9p shares, probed once.
+std::vector<std::shared_ptr<p9::Transport>> p9_devices();
 
 /// The machine's block device, probed once (nullptr when there is none).
 std::shared_ptr<BlockDevice> block_device();

@@ -67,11 +67,6 @@ constexpr u32 kGoodOldInodeSize = 128;
 constexpr u32 kNdirBlocks = 12;
 constexpr u32 kIndBlock = 12, kDindBlock = 13, kTindBlock = 14;
 constexpr usize kMaxCachedBuffers = 8192;
-// Page caches give memory back when less than an eighth of it is free.
-bool memory_is_short() {
-  const ostd::FrameStats st = ostd::frame_stats();
-  return st.free_frames < st.total_frames / 8;
-}
 
 // Superblock field offsets (bytes from the superblock's start).
 constexpr usize kSInodesCount = 0, kSBlocksCount = 4, kSRBlocksCount = 8, kSFreeBlocksCount = 12,
@@ -1792,9 +1787,16 @@ Result<void> Ext2Inode::sync_file() {
 
 // ---- the flusher ----
 
-// Writes back every mounted ext2 file system every five seconds (Linux's
+}  // namespace
+
+bool memory_is_short() {
+  const ostd::FrameStats st = ostd::frame_stats();
+  return st.free_frames < st.total_frames / 8;
+}
+
+// Writes back every mounted ext2 file system and 9P share every five seconds (Linux's
 // dirty_writeback_centisecs), until shutdown_filesystems().
-void start_flusher() {
+void start_writeback_flusher() {
   auto& r = registry();
   {
     auto g = r.lock.lock();
@@ -1813,15 +1815,13 @@ void start_flusher() {
         reg.running = false;
         reg.ended.wake_all();
       },
-      ostd::TaskOptions{"ext2-flush", 0});
+      ostd::TaskOptions{"flush", 0});
   if (task.is_error()) {
     kLog.warn("cannot start the flusher: {}", task.error());
     auto g = r.lock.lock();
     r.running = false;
   }
 }
-
-}  // namespace
 
 Result<std::shared_ptr<FileSystem>> make_ext2(const std::shared_ptr<BlockDevice>& disk, bool read_only) {
   auto& r = registry();
@@ -1842,7 +1842,7 @@ Result<std::shared_ptr<FileSystem>> make_ext2(const std::shared_ptr<BlockDevice>
     r.all.push_back(fs);
   }
   loop_mount_changed(disk, true);
-  start_flusher();
+  start_writeback_flusher();
   return std::shared_ptr<FileSystem>(fs);
 }
 
@@ -1858,6 +1858,7 @@ void sync_all_filesystems() {
   for (auto& fs : all) {
     if (auto res = fs->sync(); res.is_error()) kLog.warn("{}: write-back failed: {}", fs->disk()->name(), res.error());
   }
+  sync_9p_filesystems();
 }
 
 void reclaim_page_caches() {
@@ -1870,6 +1871,7 @@ void reclaim_page_caches() {
     }
   }
   for (auto& fs : all) fs->shrink();
+  shrink_9p_filesystems();
 }
 
 void shutdown_filesystems() {
@@ -1884,6 +1886,7 @@ void shutdown_filesystems() {
     r.stop = true;
   }
   // As Linux's power-off: every file system is written back and left clean.
+  sync_9p_filesystems();
   for (auto& fs : all) {
     if (auto res = fs->unmounted(); res.is_error()) kLog.warn("{}: write-back failed: {}", fs->disk()->name(), res.error());
   }

@@ -886,6 +886,7 @@ Result<abi::Stat> stat_at(Thread& t, int dirfd, Vaddr path_addr, u32 flags) {
     return f->stat();
   }
   auto d = TRY(resolve_at(t, dirfd, path, flags));
+  d->inode()->revalidate();
   return d->inode()->stat();
 }
 
@@ -1214,6 +1215,7 @@ Result<long> apply_chmod(Thread& t, Inode& inode, u32 mode) {
   if (!owner_or_capable(c, inode)) return Errno::eperm;
   if (!c.in_group(inode.gid) && !c.capable(cap::kFsetid)) mode &= ~02000u;
   inode.set_permissions(mode);
+  TRY(inode.attributes_changed());
   return 0;
 }
 
@@ -1256,6 +1258,7 @@ Result<long> apply_chown(Thread& t, Inode& inode, u32 uid, u32 gid) {
     inode.set_permissions(mode);
   }
   inode.touch_ctime();
+  TRY(inode.attributes_changed());
   return 0;
 }
 Result<long> do_chown(Thread& t, int dirfd, Vaddr pathp, u32 uid, u32 gid, u32 flags) {
@@ -1479,6 +1482,7 @@ Result<long> sys_utimensat(Thread& t, const SyscallArgs& a) {
     if (times[1].tv_nsec != kUtimeOmit) inode->mtime = times[1].tv_nsec == kUtimeNow ? cur : times[1];
   }
   inode->ctime = cur;
+  TRY(inode->attributes_changed());
   // Linux's fsnotify_change: both times are an attribute change, one alone an access or a
   // modification.
   const bool set_a = now || times[0].tv_nsec != kUtimeOmit, set_m = now || times[1].tv_nsec != kUtimeOmit;
@@ -1508,6 +1512,7 @@ Result<long> do_utimes(Thread& t, int dirfd, Vaddr pathp, std::optional<std::arr
     inode->mtime = (*times)[1];
   }
   inode->ctime = cur;
+  TRY(inode->attributes_changed());
   fsnotify(*d, kInAttrib);
   return 0;
 }
@@ -1614,6 +1619,10 @@ Result<long> sys_mount(Thread& t, const SyscallArgs& a) {
     auto disk = block_device_by_rdev(dev->inode()->rdev);
     if (!disk) return Errno::enxio;
     fs = TRY(make_ext2(disk, (flags & kMsRdonly) != 0));
+  } else if (type == "9p") {
+    // A share: the source is its tag (mount -t 9p -o trans=virtio TAG DIR); the options
+    // (trans=, version=, cache=) choose nothing this client offers otherwise.
+    fs = TRY(make_9p(source, (flags & kMsRdonly) != 0));
   } else {
     fs = TRY(make_filesystem(type));
   }

@@ -344,7 +344,7 @@ Result<void> pivot_root_check(const FsContext& fs, const std::shared_ptr<Dentry>
   return Errno::einval;
 }
 
-std::vector<std::string> filesystem_types() { return {"sysfs", "tmpfs", "ramfs", "proc", "devtmpfs", "mqueue", "ext2"}; }
+std::vector<std::string> filesystem_types() { return {"sysfs", "tmpfs", "ramfs", "proc", "devtmpfs", "mqueue", "ext2", "9p"}; }
 
 Result<std::shared_ptr<FileSystem>> make_filesystem(std::string_view type) {
   if (type == "tmpfs" || type == "ramfs") return make_ramfs();
@@ -613,7 +613,10 @@ Result<ostd::i64> InodeFile::seek(ostd::i64 offset, int whence) {
   return np;
 }
 
-Result<abi::Stat> InodeFile::stat() { return inode()->stat(); }
+Result<abi::Stat> InodeFile::stat() {
+  inode()->revalidate();
+  return inode()->stat();
+}
 
 Result<usize> InodeFile::getdents(Thread&, ostd::VmWriter& out) {
   if (!inode()->is_dir()) return Errno::enotdir;
@@ -783,7 +786,10 @@ Result<void> init_root_fs(std::span<const ostd::u8> initramfs, std::shared_ptr<F
     if (on_disk && (s.root_fs->read_only() || s.root_fs->root()->lookup(d).is_ok())) continue;
     auto in = make_dirs(s.root_fs->root(), d);
     if (in.is_error()) continue;
-    if (d == "tmp") in.value()->set_permissions(01777);
+    if (d == "tmp") {
+      in.value()->set_permissions(01777);
+      (void)in.value()->attributes_changed();
+    }
   }
   FsContext ctx(s.root, s.root);
   ctx.mnt_ns = s.first_ns;
@@ -793,6 +799,14 @@ Result<void> init_root_fs(std::span<const ostd::u8> initramfs, std::shared_ptr<F
   TRY(mount_fs(ctx, proc, make_procfs(), "proc", "rw,nosuid,nodev,noexec"));
   if (auto sys = walk(PathLookup{ctx, nullptr, nullptr}, "/sys", true); sys.is_ok() && sys.value()->inode()->is_dir()) {
     TRY(mount_fs(ctx, sys.value(), make_sysfs(), "sysfs", "rw,nosuid,nodev,noexec"));
+  }
+  // A host directory as the root: the guest's scratch files stay in the guest.
+  if (s.root_type == "9p") {
+    if (auto tmp = walk(PathLookup{ctx, nullptr, nullptr}, "/tmp", true); tmp.is_ok() && tmp.value()->inode()->is_dir()) {
+      auto fs = make_ramfs();
+      fs->root()->set_permissions(01777);
+      TRY(mount_fs(ctx, tmp.value(), std::move(fs), "tmpfs", "rw,nosuid,nodev"));
+    }
   }
   return {};
 }

@@ -144,6 +144,12 @@ class Inode : public std::enable_shared_from_this<Inode> {
   /// Size in bytes (st_size).
   virtual ostd::u64 size() const { return 0; }
   virtual abi::Stat stat() const;
+  /// Before stat and fstat: a file system whose files change behind its back (a 9P share)
+  /// takes their attributes afresh.
+  virtual void revalidate() {}
+  /// chmod, chown or utimes changed the mode, owner or times in place: a file system that keeps
+  /// them elsewhere (a server) sends them now. An error leaves the attributes as they were.
+  virtual ostd::Result<void> attributes_changed() { return {}; }
 
   // ---- directories (default: ENOTDIR) ----
   /// The child called `name` (never "." or ".."); ENOENT when absent.
@@ -387,11 +393,20 @@ class BlockDevice;
 /// mount (bad superblock, unknown incompatible features), EBUSY when it is mounted already.
 /// Unknown read-only-compatible features mount read-only.
 ostd::Result<std::shared_ptr<FileSystem>> make_ext2(const std::shared_ptr<BlockDevice>& disk, bool read_only);
+/// 9P2000.L on the share called `tag` (fs/v9fs.cpp): ENOENT when there is no such share, EIO
+/// when its server does not speak 9P2000.L.
+ostd::Result<std::shared_ptr<FileSystem>> make_9p(std::string_view tag, bool read_only);
+void sync_9p_filesystems();
+void shrink_9p_filesystems();
+/// Starts the task that writes back every disk file system and share every five seconds.
+void start_writeback_flusher();
 /// sync(2): writes back every disk file system.
 void sync_all_filesystems();
 /// Memory pressure: disk file systems write back their page caches and drop the clean pages
 /// nobody maps (read-only ones drop theirs too).
 void reclaim_page_caches();
+/// Whether page caches should give memory back (less than an eighth of it is free).
+bool memory_is_short();
 /// Power-off: every disk file system written back and marked clean, the flusher stopped.
 void shutdown_filesystems();
 

@@ -22,6 +22,7 @@
 #include "abi_check.h"
 
 /* One per process: the native runs of two tests may share the host's /tmp. */
+static int no_special; /* FSIO_QEMU_9P: what QEMU 7.2's 9P server cannot do */
 static char WORK[64];
 #define KIB 1024L
 #define MIB (1024L * 1024L)
@@ -529,7 +530,7 @@ static void test_dirs(void) {
   put_file("ls/c", "", 0);
   mkdir("ls/sub", 0755);
   symlink("a", "ls/ln");
-  mkfifo("ls/fifo", 0644);
+  if (!no_special) mkfifo("ls/fifo", 0644);
   struct listing l;
   CHECK("opendir ls", list_dir("ls", &l) == 0);
   char joined[256] = "";
@@ -537,7 +538,7 @@ static void test_dirs(void) {
     strcat(joined, l.names[i]);
     strcat(joined, i + 1 < l.count ? "," : "");
   }
-  CHECKF(l.count == 6, "sorted listing: %s", joined);
+  CHECKF(l.count == (no_special ? 5 : 6), "sorted listing: %s", joined);
   CHECK("one . and one ..", l.dot == 1 && l.dotdot == 1);
   CHECK("d_type right or DT_UNKNOWN", l.dtype_ok);
   free_listing(&l);
@@ -755,29 +756,31 @@ static void test_attrs(void) {
                                             st.st_uid == 1234 && stat("mlink", &st) == 0 && st.st_uid == 0);
   CHECK("chown through the link changes the target", chown("mlink", 77, 88) == 0 && stat("mode", &st) == 0 &&
                                                          st.st_uid == 77 && st.st_gid == 88);
-  CHECK("mkfifo", mkfifo("fifo", 0640) == 0 && lstat("fifo", &st) == 0 && S_ISFIFO(st.st_mode) &&
-                      (st.st_mode & 07777) == 0640 && st.st_size == 0);
-  CHECK("mknod S_IFIFO", mknod("fifo2", S_IFIFO | 0600, 0) == 0 && stat("fifo2", &st) == 0 && S_ISFIFO(st.st_mode));
-  CHECK("mknod S_IFCHR 1,3", mknod("chr", S_IFCHR | 0600, makedev(1, 3)) == 0 && stat("chr", &st) == 0 &&
-                                 S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3);
-  CHECK("mknod S_IFBLK 7,9", mknod("blk", S_IFBLK | 0600, makedev(7, 9)) == 0 && stat("blk", &st) == 0 &&
-                                 S_ISBLK(st.st_mode) && major(st.st_rdev) == 7 && minor(st.st_rdev) == 9);
+  if (!no_special) {
+    CHECK("mkfifo", mkfifo("fifo", 0640) == 0 && lstat("fifo", &st) == 0 && S_ISFIFO(st.st_mode) &&
+                        (st.st_mode & 07777) == 0640 && st.st_size == 0);
+    CHECK("mknod S_IFIFO", mknod("fifo2", S_IFIFO | 0600, 0) == 0 && stat("fifo2", &st) == 0 && S_ISFIFO(st.st_mode));
+    CHECK("mknod S_IFCHR 1,3", mknod("chr", S_IFCHR | 0600, makedev(1, 3)) == 0 && stat("chr", &st) == 0 &&
+                                   S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3);
+    CHECK("mknod S_IFBLK 7,9", mknod("blk", S_IFBLK | 0600, makedev(7, 9)) == 0 && stat("blk", &st) == 0 &&
+                                   S_ISBLK(st.st_mode) && major(st.st_rdev) == 7 && minor(st.st_rdev) == 9);
+    CHECK_ERRNO("mknod over an existing name is EEXIST", mknod("fifo", S_IFIFO | 0600, 0), EEXIST);
+    CHECK("the fifo works", ({
+            int r = open("fifo", O_RDONLY | O_NONBLOCK), w = open("fifo", O_WRONLY | O_NONBLOCK);
+            char b[4] = {0};
+            int ok = r >= 0 && w >= 0 && write(w, "pipe", 4) == 4 && read(r, b, 4) == 4 && memcmp(b, "pipe", 4) == 0;
+            close(r);
+            close(w);
+            ok;
+          }));
+    CHECK("the fifo stays empty on disk", stat("fifo", &st) == 0 && st.st_size == 0);
+    CHECK("chmod a fifo", chmod("fifo", 0604) == 0 && stat("fifo", &st) == 0 && st.st_mode == (S_IFIFO | 0604));
+  }
   CHECK("mknod S_IFREG makes a file", mknod("reg", S_IFREG | 0600, 0) == 0 && stat("reg", &st) == 0 &&
                                           S_ISREG(st.st_mode) && st.st_size == 0);
-  CHECK_ERRNO("mknod over an existing name is EEXIST", mknod("fifo", S_IFIFO | 0600, 0), EEXIST);
-  CHECK("the fifo works", ({
-          int r = open("fifo", O_RDONLY | O_NONBLOCK), w = open("fifo", O_WRONLY | O_NONBLOCK);
-          char b[4] = {0};
-          int ok = r >= 0 && w >= 0 && write(w, "pipe", 4) == 4 && read(r, b, 4) == 4 && memcmp(b, "pipe", 4) == 0;
-          close(r);
-          close(w);
-          ok;
-        }));
-  CHECK("the fifo stays empty on disk", stat("fifo", &st) == 0 && st.st_size == 0);
-  CHECK("chmod a fifo", chmod("fifo", 0604) == 0 && stat("fifo", &st) == 0 && st.st_mode == (S_IFIFO | 0604));
   int ok = 1;
-  static const char* names[] = {"mode", "mlink", "fifo", "fifo2", "chr", "blk", "reg"};
-  for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
+  static const char* names[] = {"mode", "mlink", "reg", "fifo", "fifo2", "chr", "blk"};
+  for (unsigned i = 0; i < (no_special ? 3u : sizeof names / sizeof names[0]); i++)
     if (unlink(names[i]) != 0) ok = 0;
   CHECK("cleanup", ok && rmdir("mdir") == 0);
 }
@@ -876,9 +879,11 @@ static void test_unlink_open(void) {
   CHECK("and writes", write(fd, "more", 4) == 4 && pwrite(fd, "START", 5, 0) == 5);
   CHECK("and reads those", pread(fd, buf, 20004, 0) == 20004 && memcmp(buf, "START", 5) == 0 &&
                                memcmp(buf + 5, data + 5, 19995) == 0 && memcmp(buf + 20000, "more", 4) == 0);
-  CHECK("ftruncate an unlinked file", ftruncate(fd, 100) == 0 && fstat(fd, &st) == 0 && st.st_size == 100);
+  if (!no_special)
+    CHECK("ftruncate an unlinked file", ftruncate(fd, 100) == 0 && fstat(fd, &st) == 0 && st.st_size == 100);
   CHECK("a new file may take the name", put_file("ul", "new", 3) == 0 && file_is("ul", "new"));
-  CHECK("the old fd still has the old data", pread(fd, buf, 200, 0) == 100 && memcmp(buf, "START", 5) == 0);
+  CHECK("the old fd still has the old data",
+        pread(fd, buf, 200, 0) == (no_special ? 200 : 100) && memcmp(buf, "START", 5) == 0);
   close(fd);
   CHECK("after close the new file is untouched", file_is("ul", "new"));
   CHECK("unlink it", unlink("ul") == 0);
@@ -993,6 +998,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   umask(022);
+  /* FSIO_QEMU_9P=1: no FIFOs or device nodes (QEMU's 9P server refuses to make them), and no
+   * ftruncate of an unlinked file (it truncates by name). */
+  no_special = getenv("FSIO_QEMU_9P") != NULL;
+  if (no_special) printf("skip FIFOs, device nodes and truncating an unlinked file (FSIO_QEMU_9P)\n");
   snprintf(WORK, sizeof WORK, "fsio.work.%d", (int)getpid());
   const char* base = argc > 1 ? argv[1] : "/tmp";
   CHECK("chdir to the base directory", chdir(base) == 0);

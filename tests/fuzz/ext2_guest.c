@@ -1,13 +1,15 @@
-/* The guest of the ext2 fuzz target: mounts the fuzzed image (/dev/vda), walks the whole tree
- * (stat, readlink, getdents, read every file up to 1 MiB), then changes it (create, write,
- * mkdir, rename, link, symlink, truncate, unlink, rmdir) and unmounts. Every failure is just
- * reported by its errno; the kernel must survive all of it. */
+/* The guest of the ext2 and p9 fuzz targets: mounts the fuzzed file system (argv[1] the type,
+ * argv[2] the source; ext2 on /dev/vda by default), walks the whole tree (stat, readlink,
+ * getdents, read every file up to 1 MiB), then changes it (create, write, a shared mapping,
+ * mkdir, rename, link, symlink, chmod, truncate, unlink, rmdir) and unmounts. Every failure is
+ * just reported by its errno; the kernel must survive all of it. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,9 +48,10 @@ static void walk(const char *path, int depth) {
   closedir(d);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  const char *type = argc > 2 ? argv[1] : "ext2", *source = argc > 2 ? argv[2] : "/dev/vda";
   mkdir("/mnt", 0755);
-  if (mount("/dev/vda", "/mnt", "ext2", 0, NULL) != 0) {
+  if (mount(source, "/mnt", type, 0, NULL) != 0) {
     printf("mount: %s\n", strerror(errno));
     return 0;
   }
@@ -59,6 +62,14 @@ int main(void) {
     for (int i = 0; i < 8; i++) (void)write(fd, buf, sizeof buf);
     (void)pwrite(fd, buf, 100, 5 << 20);
     (void)ftruncate(fd, 70000);
+    char *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m != MAP_FAILED) {
+      m[10] = 'm';
+      m[5000] ^= m[20];
+      (void)msync(m, 8192, MS_SYNC);
+      munmap(m, 8192);
+    }
+    (void)fchmod(fd, 0600);
     (void)fsync(fd);
     close(fd);
   }

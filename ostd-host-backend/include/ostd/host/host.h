@@ -47,11 +47,25 @@ struct DiskConfig {
 /// Parses a --disk value, FILE or FILE:ro; nullopt when malformed.
 std::optional<DiskConfig> parse_disk(const std::string& text);
 
+/// A host directory shared into the guest (`--volume HOSTDIR:GUESTDIR[:ro]`, `--root HOSTDIR`),
+/// served over 9P2000.L (ostd/dev/p9.h) under `tag`.
+struct VolumeConfig {
+  std::string host_path;
+  std::string guest_path;  // where the guest mounts it (the command line tells the kernel)
+  bool read_only = false;
+  std::string tag;
+};
+/// Parses a --volume value, HOSTDIR:GUESTDIR or HOSTDIR:GUESTDIR:ro (GUESTDIR absolute, no
+/// spaces); nullopt when malformed. The tag is left to the caller.
+std::optional<VolumeConfig> parse_volume(const std::string& text);
+
 struct Config {
   /// The guest's network interface.
   NetConfig net;
   /// The guest's disks (/dev/vda, /dev/vdb... in this order).
   std::vector<DiskConfig> disks;
+  /// The host directories shared into the guest.
+  std::vector<VolumeConfig> volumes;
   /// Bytes of physical memory (the memfd). Fixed by the first run_kernel() of the process.
   u64 mem_bytes = 512ull << 20;
   /// Timer interrupt rate.
