@@ -350,29 +350,6 @@ Result<usize> Client::read(u32 fid, u64 offset, std::span<u8> dst) {
   return done;
 }
 
-Result<usize> Client::write(u32 fid, u64 offset, ostd::VmReader& in, usize n, std::vector<u8>* copy) {
-  usize done = 0;
-  std::vector<u8> reply;
-  std::vector<u8> chunk;
-  while (done < n) {
-    const usize want = std::min<usize>(n - done, iounit());
-    chunk.resize(want);
-    auto w = ostd::VmWriter::from_kernel(chunk);
-    auto got = in.read_to(w);
-    if (got.is_error() || got.value() == 0) {
-      if (done > 0) return done;
-      return got.is_error() ? got.error() : Errno::efault;
-    }
-    chunk.resize(got.value());
-    auto wrote = write(fid, offset + done, chunk);
-    if (wrote.is_error()) return done > 0 ? Result<usize>(done) : wrote;
-    if (copy != nullptr) copy->insert(copy->end(), chunk.begin(), chunk.begin() + static_cast<long>(wrote.value()));
-    done += wrote.value();
-    if (wrote.value() < chunk.size()) break;
-  }
-  return done;
-}
-
 Result<usize> Client::write(u32 fid, u64 offset, std::span<const u8> src) {
   usize done = 0;
   std::vector<u8> reply;

@@ -176,10 +176,8 @@ class Client {
   /// Up to dst.size() bytes at `offset` of the opened `fid` (several requests when it is larger
   /// than iounit()); fewer at the end of the file.
   ostd::Result<ostd::usize> read(ostd::u32 fid, ostd::u64 offset, std::span<ostd::u8> dst);
-  /// Writes what `in` holds, up to `n` bytes, at `offset`; the bytes written (a fault in `in`
-  /// stops it: EFAULT when nothing was written).
-  ostd::Result<ostd::usize> write(ostd::u32 fid, ostd::u64 offset, ostd::VmReader& in, ostd::usize n,
-                                  std::vector<ostd::u8>* copy = nullptr);
+  /// Writes `src` at `offset` of the opened `fid` (several requests when it is larger than
+  /// iounit()); the bytes written.
   ostd::Result<ostd::usize> write(ostd::u32 fid, ostd::u64 offset, std::span<const ostd::u8> src);
   /// Entries of the opened directory `fid` from `offset` (empty at the end).
   ostd::Result<std::vector<Dirent>> readdir(ostd::u32 fid, ostd::u64 offset);

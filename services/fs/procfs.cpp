@@ -571,8 +571,8 @@ Result<std::string> gen_mountinfo(ostd::i32 pid) {
         best = o.target.size();
       }
     }
-    s += ostd::format("{} {} {}:{} / {} {} - {} {} {}\n", m.id, parent, dev_major(m.dev), dev_minor(m.dev), m.target,
-                      m.options, m.type, m.source, m.options);
+    s += ostd::format("{} {} {}:{} {} {} {} - {} {} {}\n", m.id, parent, dev_major(m.dev), dev_minor(m.dev), m.root,
+                      m.target, m.options, m.type, m.source, m.options);
   }
   return s;
 }

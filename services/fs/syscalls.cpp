@@ -1607,7 +1607,19 @@ Result<long> sys_mount(Thread& t, const SyscallArgs& a) {
     return 0;
   }
   if ((flags & (kMsRemount | kMsShared | kMsPrivate | kMsSlave | kMsUnbindable)) != 0) return 0;
-  if ((flags & (kMsBind | kMsMove)) != 0) return Errno::einval;
+  if ((flags & (kMsBind | kMsMove)) != 0) {
+    // No source, or an empty one, is EINVAL (do_loopback, do_move_mount_old).
+    if (a[0] == 0) return Errno::einval;
+    std::string from = TRY(t.vm().read_cstring(a[0], kPathMax - 1));
+    if (from.empty()) return Errno::einval;
+    auto src = TRY(lookup_path(t, kAtFdcwd, from, true));
+    if ((flags & kMsMove) != 0) {
+      TRY(move_mount(*t.process().fs, src, at));
+    } else {
+      TRY(bind_mount(*t.process().fs, src, at));
+    }
+    return 0;
+  }
   if (!at->inode()->is_dir()) return Errno::enotdir;
   std::string type = TRY(t.vm().read_cstring(a[2], 255));
   std::string source = a[0] == 0 ? std::string("none") : TRY(t.vm().read_cstring(a[0], kPathMax - 1));

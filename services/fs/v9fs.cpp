@@ -207,14 +207,17 @@ class P9Inode final : public Inode {
   /// Takes the server's attributes; a regular file whose size or time changed behind our back
   /// loses its clean cached pages.
   void apply(const p9::Attr& a) {
+    // Pages not written back yet: the size and times the guest made are the file's.
+    const bool dirty = cache_.data && cache_.pages->has_dirty();
+    const abi::Timespec keep_mtime = mtime, keep_ctime = ctime;
     uid = a.uid;
     gid = a.gid;
     nlink = static_cast<u32>(std::min<u64>(a.nlink, 0xffffffff));
     rdev = a.rdev;
     set_permissions(a.mode);
     atime = a.atime;
-    mtime = a.mtime;
-    ctime = a.ctime;
+    mtime = dirty ? keep_mtime : a.mtime;
+    ctime = dirty ? keep_ctime : a.ctime;
     blocks_ = a.blocks;
     blksize_ = a.blksize;
     seen_mode_ = a.mode & 07777;
@@ -222,12 +225,16 @@ class P9Inode final : public Inode {
     seen_gid_ = a.gid;
     seen_atime_ = a.atime;
     seen_mtime_ = a.mtime;
+    if (!cache_.data) {
+      size_.store(a.size, std::memory_order_relaxed);
+      return;
+    }
+    if (dirty) return;
     size_.store(a.size, std::memory_order_relaxed);
-    if (!cache_.data) return;
     P9Data& d = *cache_.data;
     const bool changed = d.seen_size != a.size || d.seen_mtime.tv_sec != a.mtime.tv_sec ||
                          d.seen_mtime.tv_nsec != a.mtime.tv_nsec;
-    if (changed && !d.own_writes && !cache_.pages->has_dirty()) {
+    if (changed && !d.own_writes) {
       cache_.pages->drop_clean_unmapped();
       if (a.size < d.seen_size) cache_.pages->drop_from(ostd::page_align_up(a.size) / ostd::kPageSize);
     }
@@ -251,6 +258,10 @@ class P9Inode final : public Inode {
     return st;
   }
   void revalidate() override { (void)refresh(); }
+  void closed(bool was_writable) override {
+    // Close-to-open: what this file's writers left in the cache reaches the server now.
+    if (was_writable && cache_.data && cache_.pages->has_dirty()) (void)fs_->write_back(cache_);
+  }
   Result<void> attributes_changed() override;
 
   Result<std::shared_ptr<Inode>> lookup(std::string_view name) override {
@@ -373,13 +384,9 @@ Result<void> P9Fs::init() {
 }
 
 std::shared_ptr<Inode> P9Fs::root() {
-  std::shared_ptr<P9Inode> r;
-  {
-    auto g = lock_.lock();
-    r = root_;
-  }
-  if (r) (void)r->refresh();
-  return r;
+  // Called at every walk across the mount: stat and open revalidate, not this.
+  auto g = lock_.lock();
+  return root_;
 }
 
 std::optional<FileSystem::Stats> P9Fs::stats() const {
@@ -467,18 +474,42 @@ Result<void> P9Fs::write_back(const FileCache& c) {
   if (!c.pages || ro_) return {};
   auto dirty = c.pages->take_dirty();
   if (dirty.empty()) return {};
-  u32 fid = TRY(c.data->write_fid());
-  std::vector<u8> page(ostd::kPageSize);
-  for (auto& [index, frame] : dirty) {
+  auto fid = c.data->write_fid();
+  // Runs of consecutive pages go out as one write each (split by the message size).
+  constexpr usize kMaxRun = 256;
+  std::vector<u8> run;
+  Result<void> res = fid.is_ok() ? Result<void>() : Result<void>(fid.error());
+  for (usize i = 0; i < dirty.size() && res.is_ok();) {
+    const u64 first = dirty[i].first;
     const u64 size = c.data->seen_size;
-    const u64 at = index * ostd::kPageSize;
-    if (at >= size) continue;
-    usize n = static_cast<usize>(std::min<u64>(ostd::kPageSize, size - at));
-    TRY(frame.read_bytes(0, std::span<u8>(page).first(n)));
-    (void)TRY(client_->write(fid, at, std::span<const u8>(page).first(n)));
+    usize j = i;
+    run.clear();
+    while (j < dirty.size() && dirty[j].first == first + (j - i) && j - i < kMaxRun) {
+      const u64 at = dirty[j].first * ostd::kPageSize;
+      if (at < size) {
+        const usize n = static_cast<usize>(std::min<u64>(ostd::kPageSize, size - at));
+        const usize old = run.size();
+        run.resize(old + n);
+        if (auto r = dirty[j].second.read_bytes(0, std::span<u8>(run).subspan(old, n)); r.is_error()) res = r;
+      }
+      ++j;
+    }
+    if (res.is_ok() && !run.empty()) {
+      auto w = client_->write(fid.value(), first * ostd::kPageSize, run);
+      if (w.is_error()) {
+        res = w.error();
+      } else if (w.value() < run.size()) {
+        res = Errno::eio;
+      }
+    }
     c.data->own_writes = true;
+    i = res.is_ok() ? j : i;
+    if (res.is_error()) {
+      // Still dirty: the next write-back tries again.
+      for (usize k = i; k < dirty.size(); ++k) c.pages->mark_dirty(dirty[k].first);
+    }
   }
-  return {};
+  return res;
 }
 
 Result<void> P9Fs::sync() {
@@ -537,6 +568,8 @@ bool P9Fs::busy(usize root_refs_held) const {
 
 Result<void> P9Inode::attributes_changed() {
   TRY(fs_->writable());
+  // Written data first: its write-back would move the times set here.
+  if (cache_.data && cache_.pages->has_dirty()) TRY(fs_->write_back(cache_));
   p9::SetAttr s;
   if ((mode() & 07777) != seen_mode_) {
     s.valid |= p9::kSetMode;
@@ -635,28 +668,53 @@ Result<usize> P9Inode::write_at(u64 off, ostd::VmReader& in) {
   usize n = in.remain();
   if (n == 0) return usize{0};
   auto g = io_lock_.lock();
-  u32 wfid = TRY(cache_.data->write_fid());
-  std::vector<u8> copy;
-  usize done = TRY(fs_->client().write(wfid, off, in, n, &copy));
-  cache_.data->own_writes = true;
-  // The pages cached for the range take the new bytes (the server has them already).
-  for (usize at = 0; at < done;) {
-    const u64 pos = off + at;
+  // Into the page cache (write-back at close, fsync, sync and by the flusher); a page the write
+  // covers whole is neither read from the server nor zeroed first.
+  usize done = 0;
+  while (done < n) {
+    const u64 pos = off + done;
+    const u64 index = pos / ostd::kPageSize;
     const usize in_page = pos % ostd::kPageSize;
-    const usize chunk = std::min<usize>(done - at, ostd::kPageSize - in_page);
-    if (cache_.pages->resident(pos / ostd::kPageSize)) {
-      if (auto frame = cache_.pages->find(pos / ostd::kPageSize)) {
-        (void)frame->write_bytes(in_page, std::span<const u8>(copy).subspan(at, chunk));
+    const usize chunk = std::min<usize>(n - done, ostd::kPageSize - in_page);
+    bool uninit = false;
+    Result<ostd::Frame> frame = Errno::enomem;
+    if (chunk == ostd::kPageSize) {
+      auto r = cache_.pages->get_for_overwrite(index);
+      if (r.is_ok()) {
+        uninit = r.value().second;
+        frame = r.value().first;
+      } else {
+        frame = r.error();
       }
+    } else {
+      frame = cache_.pages->get_or_alloc(index);
     }
-    at += chunk;
-  }
-  if (off + done > size()) {
-    size_.store(off + done, std::memory_order_relaxed);
-    cache_.data->seen_size = off + done;
-    cache_.pages->set_file_size(off + done);
+    if (frame.is_error()) return done > 0 ? Result<usize>(done) : Result<usize>(frame.error());
+    auto w = ostd::VmWriter::from_phys(frame.value().paddr() + in_page, chunk);
+    auto r = in.read_to(w);
+    const usize got = r.is_ok() ? r.value() : 0;
+    if (uninit && got < chunk) {
+      auto z = ostd::VmWriter::from_phys(frame.value().paddr() + got, ostd::kPageSize - got);
+      (void)z.fill_zeros(ostd::kPageSize - got);
+    }
+    if (got > 0) {
+      // The size first, then the page is dirty: a write-back in between finds it inside.
+      if (pos + got > size()) {
+        size_.store(pos + got, std::memory_order_relaxed);
+        cache_.data->seen_size = pos + got;
+        cache_.pages->set_file_size(pos + got);
+      }
+      cache_.data->own_writes = true;
+      cache_.pages->mark_dirty(index);
+    }
+    done += got;
+    if (r.is_error() || got < chunk) {
+      if (done == 0) return r.is_error() ? r.error() : Errno::efault;
+      break;
+    }
   }
   mtime = ctime = now_timespec();
+  if (memory_is_short()) reclaim_page_caches();
   return done;
 }
 

@@ -143,6 +143,9 @@ struct Mount {
   u64 covered_ino;
   std::shared_ptr<FileSystem> fs;
   MountInfo info;
+  /// A bind mount's root (a directory or file of `fs`); nullptr: the file system's root.
+  std::shared_ptr<Inode> root = nullptr;
+  std::shared_ptr<Inode> root_inode() const { return root ? root : fs->root(); }
 };
 
 struct VfsState {
@@ -206,7 +209,7 @@ std::shared_ptr<Inode> covered(const FsContext& fs, std::shared_ptr<Inode> inode
     bool changed = false;
     for (auto it = ns.mounts.rbegin(); it != ns.mounts.rend(); ++it) {
       if (it->covered_dev == inode->dev() && it->covered_ino == inode->ino()) {
-        inode = it->fs->root();
+        inode = it->root_inode();
         changed = true;
         break;
       }
@@ -238,17 +241,88 @@ Result<void> unmount(const FsContext& fs, const std::shared_ptr<Dentry>& at, boo
   {
     auto g = ns.lock.lock();
     auto it = ns.mounts.rbegin();
-    while (it != ns.mounts.rend() && it->fs->root() != at->inode()) ++it;
+    while (it != ns.mounts.rend() && it->root_inode() != at->inode()) ++it;
     if (it == ns.mounts.rend()) return Errno::einval;
-    // `at` holds one reference to the root inode.
-    if (!detach && it->fs->busy(1)) return Errno::ebusy;
     gone = it->fs;
-    ns.mounts.erase(std::next(it).base());
-    for (const auto& m : ns.mounts) {
-      if (m.fs == gone) return {};
+    // The file system stays mounted while another mount shows it (a bind mount, the root's):
+    // then this one goes whatever is open on it.
+    const bool last = std::count_if(ns.mounts.begin(), ns.mounts.end(), [&](const Mount& m) { return m.fs == gone; }) == 1;
+    bool is_root = false;
+    {
+      auto& s = vfs();
+      auto sg = s.lock.lock();
+      is_root = s.root_fs == gone;
     }
+    // `at` holds one reference to the root inode.
+    if (last && !is_root && !detach && gone->busy(1)) return Errno::ebusy;
+    ns.mounts.erase(std::next(it).base());
+    if (!last || is_root) return {};
   }
   return gone->unmounted();
+}
+
+Result<void> bind_mount(const FsContext& fs, const std::shared_ptr<Dentry>& source, const std::shared_ptr<Dentry>& at) {
+  const auto& what = source->inode();
+  if (what->is_dir() != at->inode()->is_dir()) return Errno::enotdir;
+  auto fsys = filesystem_of_dev(fs, what->dev());
+  if (!fsys) return Errno::einval;
+  // What of its file system the source is: its path below the mount it lies on.
+  std::string path = source->path_from(*fs.root()).value_or(source->path());
+  std::string root = path;
+  MountNamespace& ns = ns_of(fs);
+  auto g = ns.lock.lock();
+  usize best = 0;
+  for (const Mount& m : ns.mounts) {
+    const std::string& t = m.info.target;
+    if (m.fs != fsys || t.size() < best) continue;
+    if (path == t || (path.size() > t.size() && path.starts_with(t) && (t == "/" || path[t.size()] == '/'))) {
+      std::string below = path.substr(t == "/" ? 0 : t.size());
+      root = m.info.root == "/" ? (below.empty() ? "/" : below) : m.info.root + below;
+      best = t.size();
+    }
+  }
+  std::string where = at->path_from(*fs.root()).value_or(at->path());
+  MountInfo info;
+  for (const Mount& m : ns.mounts) {
+    if (m.fs == fsys) info = m.info;  // the file system's source, type and options
+  }
+  if (info.type.empty()) {
+    auto& st = vfs();
+    auto sg = st.lock.lock();
+    info = MountInfo{st.root_source, "/", st.root_type, fsys->read_only() ? "ro" : "rw", fsys->dev(), 0};
+  }
+  info.target = std::move(where);
+  info.id = next_mount_id();
+  info.root = std::move(root);
+  ns.mounts.push_back(Mount{at->inode()->dev(), at->inode()->ino(), std::move(fsys), std::move(info), what});
+  return {};
+}
+
+Result<void> move_mount(const FsContext& fs, const std::shared_ptr<Dentry>& source, const std::shared_ptr<Dentry>& at) {
+  MountNamespace& ns = ns_of(fs);
+  auto g = ns.lock.lock();
+  for (auto it = ns.mounts.rbegin(); it != ns.mounts.rend(); ++it) {
+    if (it->root_inode() != source->inode()) continue;
+    // As Linux's do_move_mount: a directory to a directory, and not beneath itself (ELOOP).
+    if (at->inode()->is_dir() != source->inode()->is_dir()) return Errno::einval;
+    for (auto d = at; d; d = d->parent()) {
+      if (d->inode() == source->inode()) return Errno::eloop;
+    }
+    it->covered_dev = at->inode()->dev();
+    it->covered_ino = at->inode()->ino();
+    std::string old_target = it->info.target;
+    std::string where = at->path_from(*fs.root()).value_or(at->path());
+    // Mounts beneath the moved one are shown under its new place.
+    for (Mount& m : ns.mounts) {
+      if (m.info.target.size() > old_target.size() && m.info.target.starts_with(old_target) &&
+          m.info.target[old_target.size()] == '/') {
+        m.info.target = where + m.info.target.substr(old_target.size());
+      }
+    }
+    it->info.target = std::move(where);
+    return {};
+  }
+  return Errno::einval;
 }
 
 Result<void> remount(const FsContext& fs, const std::shared_ptr<Dentry>& at, bool read_only) {
@@ -269,7 +343,7 @@ Result<void> remount(const FsContext& fs, const std::shared_ptr<Dentry>& at, boo
   {
     auto g = ns.lock.lock();
     for (auto it = ns.mounts.rbegin(); it != ns.mounts.rend(); ++it) {
-      if (it->fs->root() == at->inode()) {
+      if (it->root_inode() == at->inode()) {
         target = it->fs;
         break;
       }
@@ -663,7 +737,9 @@ Result<void> InodeFile::truncate(u64 length) {
 }
 
 void InodeFile::on_last_close() {
-  if (!is_opath()) fsnotify(*dentry_, writable() ? kInCloseWrite : kInCloseNowrite);
+  if (is_opath()) return;
+  inode()->closed(writable());
+  fsnotify(*dentry_, writable() ? kInCloseWrite : kInCloseNowrite);
 }
 
 Result<abi::Stat> DeviceFile::stat() { return dentry_->inode()->stat(); }

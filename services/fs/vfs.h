@@ -150,6 +150,9 @@ class Inode : public std::enable_shared_from_this<Inode> {
   /// chmod, chown or utimes changed the mode, owner or times in place: a file system that keeps
   /// them elsewhere (a server) sends them now. An error leaves the attributes as they were.
   virtual ostd::Result<void> attributes_changed() { return {}; }
+  /// The last descriptor of an open file of this inode went (`was_writable`: it was open for
+  /// writing): a file system that caches writes for a server sends them now (close-to-open).
+  virtual void closed(bool /*was_writable*/) {}
 
   // ---- directories (default: ENOTDIR) ----
   /// The child called `name` (never "." or ".."); ENOENT when absent.
@@ -274,6 +277,7 @@ struct MountInfo {
   std::string source, target, type, options;
   ostd::u64 dev = 0;  // the mounted file system's device number
   ostd::u32 id = 0;   // the mount's id (/proc/PID/mountinfo)
+  std::string root = "/";  // what of the file system is mounted (a bind mount's directory)
 };
 /// Mounts `fs` on the directory `at` (which must be a directory) in fs's mount namespace.
 ostd::Result<void> mount_fs(const FsContext& fs, const std::shared_ptr<Dentry>& at,
@@ -282,6 +286,13 @@ ostd::Result<void> mount_fs(const FsContext& fs, const std::shared_ptr<Dentry>& 
 /// use, unless `detach`: MNT_DETACH). The file system hears unmounted() when it was its last
 /// mount in the namespace.
 ostd::Result<void> unmount(const FsContext& fs, const std::shared_ptr<Dentry>& at, bool detach = false);
+/// mount --bind: what `source` names (a directory, or a file, and what is mounted beneath it)
+/// also at `at`. ENOTDIR when one is a directory and the other not; EINVAL for an object on
+/// no mounted file system (a pipe).
+ostd::Result<void> bind_mount(const FsContext& fs, const std::shared_ptr<Dentry>& source, const std::shared_ptr<Dentry>& at);
+/// MS_MOVE: the mount whose root is `source` is at `at` from now on. EINVAL when `source` is no
+/// mount's root or one is a directory and the other not; ELOOP when `at` lies beneath it.
+ostd::Result<void> move_mount(const FsContext& fs, const std::shared_ptr<Dentry>& source, const std::shared_ptr<Dentry>& at);
 /// MS_REMOUNT of the mount whose root is `at`: the file system changes to read-only or
 /// read-write and its /proc/mounts options say so. EINVAL when `at` is no mount's root.
 ostd::Result<void> remount(const FsContext& fs, const std::shared_ptr<Dentry>& at, bool read_only);

@@ -1,0 +1,145 @@
+/* Bind mounts and MS_MOVE, in a private mount namespace (run as root, natively too):
+ * - mount --bind of a directory of a tmpfs: the same files both ways (a file made through the
+ *   bind is in the source), the same st_dev and st_ino, /proc/self/mountinfo shows the bind's
+ *   root as the directory inside the file system; what is mounted beneath the source shows
+ *   through (recursive bind); umount of the bind leaves the source; umount of the bind while a
+ *   file of the source is open works;
+ * - a file bound onto a file reads the source's data; a directory onto a file and a file onto a
+ *   directory are ENOTDIR; a missing source ENOENT; a NULL or empty source EINVAL;
+ * - MS_MOVE: a tmpfs moved to another directory keeps its files there, the old place is empty,
+ *   /proc/self/mounts names the new place; moving what is not a mount is EINVAL, moving a mount
+ *   beneath itself ELOOP. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "abi_check.h"
+
+static char top[64], a[96], b[96], c[96], path[256];
+
+static const char* at(const char* base, const char* rel) {
+  snprintf(path, sizeof path, "%s/%s", base, rel);
+  return path;
+}
+
+static int put(const char* p, const char* s) {
+  int fd = open(p, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+  if (fd < 0) return -1;
+  int ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
+  close(fd);
+  return ok ? 0 : -1;
+}
+
+static int is(const char* p, const char* s) {
+  char buf[64] = {0};
+  int fd = open(p, O_RDONLY);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  return n == (ssize_t)strlen(s) && memcmp(buf, s, (size_t)n) == 0;
+}
+
+/* The mountinfo line whose mount point is `where`: its ROOT field in `root`. */
+static int mountinfo_root(const char* where, char* root, size_t len) {
+  FILE* f = fopen("/proc/self/mountinfo", "r");
+  if (!f) return -1;
+  char line[1024];
+  int found = -1;
+  while (fgets(line, sizeof line, f)) {
+    char r[512], m[512];
+    if (sscanf(line, "%*d %*d %*d:%*d %511s %511s", r, m) == 2 && strcmp(m, where) == 0) {
+      snprintf(root, len, "%s", r);
+      found = 0;
+    }
+  }
+  fclose(f);
+  return found;
+}
+
+static int in_mounts(const char* where) {
+  FILE* f = fopen("/proc/self/mounts", "r");
+  if (!f) return 0;
+  char line[1024], m[512];
+  int n = 0;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "%*s %511s", m) == 1 && strcmp(m, where) == 0) n++;
+  fclose(f);
+  return n;
+}
+
+int main(void) {
+  setvbuf(stdout, 0, _IOLBF, 0);
+  if (geteuid() != 0) {
+    printf("bindmount: needs root\n");
+    return 0;
+  }
+  CHECK("unshare(CLONE_NEWNS)", unshare(CLONE_NEWNS) == 0);
+  CHECK("make / private", mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+  snprintf(top, sizeof top, "/tmp/bindmount.%d", (int)getpid());
+  snprintf(a, sizeof a, "%s/a", top);
+  snprintf(b, sizeof b, "%s/b", top);
+  snprintf(c, sizeof c, "%s/c", top);
+  mkdir(top, 0755);
+  mkdir(a, 0755);
+  mkdir(b, 0755);
+  mkdir(c, 0755);
+  CHECK("mount a tmpfs", mount("none", a, "tmpfs", 0, NULL) == 0);
+  mkdir(at(a, "sub"), 0755);
+  mkdir(at(a, "sub/inner"), 0755);
+  CHECK("a file in it", put(at(a, "sub/one"), "one") == 0 && put(at(a, "file"), "data") == 0);
+  CHECK("a tmpfs beneath the source", mount("none", at(a, "sub/inner"), "tmpfs", 0, NULL) == 0 &&
+                                          put(at(a, "sub/inner/deep"), "deep") == 0);
+
+  char src[128];
+  snprintf(src, sizeof src, "%s/sub", a);
+  CHECK("bind a directory", mount(src, b, NULL, MS_BIND | MS_REC, NULL) == 0);
+  CHECK("its files show", is(at(b, "one"), "one"));
+  CHECK("a file made through the bind is in the source", put(at(b, "two"), "two") == 0 && is(at(a, "sub/two"), "two"));
+  struct stat s1, s2;
+  CHECK("the same inode", stat(at(a, "sub/one"), &s1) == 0 && stat(at(b, "one"), &s2) == 0 &&
+                              s1.st_dev == s2.st_dev && s1.st_ino == s2.st_ino);
+  CHECK("what is mounted beneath shows through", is(at(b, "inner/deep"), "deep"));
+  char root[512] = "";
+  CHECK("mountinfo: the bind's root is /sub", mountinfo_root(b, root, sizeof root) == 0 && strcmp(root, "/sub") == 0);
+  printf("bind root: %s\n", root);
+  CHECK("mounts lists the bind", in_mounts(b) >= 1);
+  int fd = open(at(a, "file"), O_RDONLY);
+  CHECK("umount the bind while a file of the source is open", umount2(at(b, "inner"), 0) == 0 && umount(b) == 0);
+  if (fd >= 0) close(fd);
+  CHECK("the source keeps its files", is(at(a, "sub/two"), "two") && !is(at(b, "one"), "one"));
+  umount(at(a, "sub/inner"));
+
+  char cfile[128];
+  snprintf(cfile, sizeof cfile, "%s/cfile", top);
+  CHECK("a file to bind onto", put(cfile, "mine") == 0);
+  CHECK("bind a file onto a file", mount(at(a, "file"), cfile, NULL, MS_BIND, NULL) == 0);
+  CHECK("it reads the source", is(cfile, "data"));
+  CHECK("umount it", umount(cfile) == 0 && is(cfile, "mine"));
+  CHECK_ERRNO("a directory onto a file is ENOTDIR", mount(a, cfile, NULL, MS_BIND, NULL), ENOTDIR);
+  CHECK_ERRNO("a file onto a directory is ENOTDIR", mount(cfile, b, NULL, MS_BIND, NULL), ENOTDIR);
+  CHECK_ERRNO("a missing source is ENOENT", mount(at(top, "nothing"), b, NULL, MS_BIND, NULL), ENOENT);
+  CHECK_ERRNO("a NULL source is EINVAL", mount(NULL, b, NULL, MS_BIND, NULL), EINVAL);
+  CHECK_ERRNO("an empty source is EINVAL", mount("", b, NULL, MS_BIND, NULL), EINVAL);
+
+  CHECK("mount a tmpfs on c", mount("none", c, "tmpfs", 0, NULL) == 0 && put(at(c, "moved"), "m") == 0);
+  CHECK("MS_MOVE it to b", mount(c, b, NULL, MS_MOVE, NULL) == 0);
+  CHECK("its files are at the new place", is(at(b, "moved"), "m"));
+  CHECK("the old place is empty", access(at(c, "moved"), F_OK) != 0);
+  CHECK("mounts names the new place, not the old", in_mounts(b) == 1 && in_mounts(c) == 0);
+  CHECK_ERRNO("moving what is not a mount is EINVAL", mount(c, a, NULL, MS_MOVE, NULL), EINVAL);
+  mkdir(at(b, "d"), 0755);
+  CHECK_ERRNO("moving a mount beneath itself is ELOOP", mount(b, at(b, "d"), NULL, MS_MOVE, NULL), ELOOP);
+  CHECK("umount the moved tmpfs", umount(b) == 0);
+  CHECK("umount the first", umount(a) == 0);
+  unlink(cfile);
+  rmdir(a);
+  rmdir(b);
+  rmdir(c);
+  rmdir(top);
+  return ABI_DONE();
+}
