@@ -164,6 +164,18 @@ class P9Fs final : public FileSystem, public std::enable_shared_from_this<P9Fs> 
   Result<std::shared_ptr<P9Inode>> walk_to(u32 dir, std::string_view name);
   /// The live inode for server file `path`, if any.
   std::shared_ptr<P9Inode> live(u64 path);
+  /// The last lookup: `name` in directory `dir` found `node` (unlink and rmdir look their
+  /// victim up first; this spares asking the server again).
+  void remember_lookup(u64 dir, std::string_view name, const std::shared_ptr<P9Inode>& node) {
+    auto g = lock_.lock();
+    last_dir_ = dir;
+    last_name_ = name;
+    last_node_ = node;
+  }
+  std::shared_ptr<P9Inode> last_lookup(u64 dir, std::string_view name) {
+    auto g = lock_.lock();
+    return last_dir_ == dir && last_name_ == name ? last_node_.lock() : nullptr;
+  }
   void forget(u64 path, const P9Inode* node);
   /// The page cache of file `path` (kept from before or made on `fid`'s file).
   Result<FileCache> cache_for(u64 path, u32 fid);
@@ -182,6 +194,9 @@ class P9Fs final : public FileSystem, public std::enable_shared_from_this<P9Fs> 
   std::shared_ptr<P9Inode> root_;
   std::map<u64, std::weak_ptr<P9Inode>> live_;
   std::map<u64, FileCache> caches_;
+  u64 last_dir_ = 0;
+  std::string last_name_;
+  std::weak_ptr<P9Inode> last_node_;
 };
 
 class P9Inode final : public Inode {
@@ -267,7 +282,9 @@ class P9Inode final : public Inode {
   Result<std::shared_ptr<Inode>> lookup(std::string_view name) override {
     if (!is_dir()) return Errno::enotdir;
     if (name.size() > kNameMax) return Errno::enametoolong;
-    return std::shared_ptr<Inode>(TRY(fs_->walk_to(fid_, name)));
+    auto node = TRY(fs_->walk_to(fid_, name));
+    fs_->remember_lookup(ino(), name, node);
+    return std::shared_ptr<Inode>(node);
   }
   Result<std::shared_ptr<Inode>> create(std::string_view name, u32 mode, u64 device) override;
   Result<std::shared_ptr<Inode>> symlink(std::string_view name, std::string_view target) override {
@@ -345,16 +362,17 @@ class P9Inode final : public Inode {
   Result<void> remove(std::string_view name, u32 flags) {
     if (!is_dir()) return Errno::enotdir;
     TRY(fs_->writable());
-    // The victim, if alive here, learns it lost a name.
-    std::shared_ptr<P9Inode> victim;
-    if (auto w = fs_->client().walk(fid_, name); w.is_ok()) {
-      victim = fs_->live(w.value().second.path);
-      fs_->client().clunk(w.value().first);
+    // The victim, if alive here, learns it lost a name: the VFS looked it up just before (so
+    // it is the last lookup), or it is asked for.
+    std::shared_ptr<P9Inode> victim = fs_->last_lookup(ino(), name);
+    if (!victim) {
+      if (auto w = fs_->client().walk(fid_, name); w.is_ok()) {
+        victim = fs_->live(w.value().second.path);
+        fs_->client().clunk(w.value().first);
+      }
     }
     TRY(fs_->client().unlinkat(fid_, name, flags));
-    if (victim) {
-      if (victim->refresh().is_error()) victim->nlink = 0;  // gone for good
-    }
+    if (victim) victim->nlink = (flags & kAtRemovedir) != 0 || victim->nlink == 0 ? 0 : victim->nlink - 1;
     return {};
   }
 
@@ -594,7 +612,14 @@ Result<void> P9Inode::attributes_changed() {
   if (s.valid == 0) return {};
   s.valid |= p9::kSetCtime;
   auto res = fs_->client().setattr(fid_, s);
-  (void)refresh();  // what the server made of it (or the old values back)
+  if (res.is_error() || (s.valid & (p9::kSetUid | p9::kSetGid)) != 0) {
+    // What the server made of it (a chown it ignores), or the old values back.
+    (void)refresh();
+    return res;
+  }
+  seen_mode_ = mode() & 07777;
+  seen_atime_ = atime;
+  seen_mtime_ = mtime;
   return res;
 }
 
