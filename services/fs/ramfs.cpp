@@ -1,10 +1,13 @@
 // ramfs/tmpfs: directories, regular files, symlinks, FIFOs and device nodes kept in memory.
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <map>
 #include <optional>
 
 #include <ostd/bytes.h>
+#include <ostd/format.h>
+#include <ostd/mm/frame.h>
 #include <ostd/mm/io.h>
 
 #include "device/devices.h"
@@ -32,14 +35,29 @@ constexpr u64 kTmpfsMagic = 0x01021994;
 // The largest file tmpfs accepts (EFBIG beyond); memory runs out first in practice.
 constexpr u64 kMaxFileSize = u64{1} << 34;
 
+// tmpfs's size= in pages (0: no limit) and the pages its files hold, as write(2) and
+// truncate count them (pages a shared mapping faulted in are counted at the file's next write,
+// truncation or end).
+struct PageBudget {
+  u64 max_pages = 0;
+  std::atomic<u64> used{0};
+};
+
 // A regular file whose contents are frames (its page cache): read/write copy to and from
 // them, and mmap maps them.
 class RamFile final : public Inode {
  public:
   bool keeps_xattrs() const override { return true; }
-  RamFile(u64 dev, u32 mode) : Inode(dev, mode) {
+  RamFile(u64 dev, u32 mode, std::shared_ptr<PageBudget> budget = nullptr) : Inode(dev, mode), budget_(std::move(budget)) {
     pages_->set_file_size(0);
     seals = kSealSeal;
+  }
+  RamFile(const RamFile&) = delete;
+  RamFile& operator=(const RamFile&) = delete;
+  RamFile(RamFile&&) = delete;
+  RamFile& operator=(RamFile&&) = delete;
+  ~RamFile() override {
+    if (budget_) budget_->used.fetch_sub(std::min<u64>(accounted_, budget_->used.load()));
   }
   u64 size() const override {
     auto g = lock_.lock();
@@ -64,6 +82,15 @@ class RamFile final : public Inode {
       u64 index = pos / ostd::kPageSize;
       usize in_page = pos % ostd::kPageSize;
       usize chunk = std::min<usize>(n - done, ostd::kPageSize - in_page);
+      // A new page past tmpfs's size= is ENOSPC (a short write when some went in).
+      if (budget_ && budget_->max_pages != 0 && !pages_->resident(index)) {
+        account();
+        if (budget_->used.load() >= budget_->max_pages) {
+          return done > 0 ? Result<usize>(done) : Result<usize>(Errno::enospc);
+        }
+        budget_->used.fetch_add(1);
+        ++accounted_;
+      }
       auto frame = pages_->get_or_alloc(index);
       if (frame.is_error()) return done > 0 ? Result<usize>(done) : Result<usize>(Errno::enospc);
       auto w = ostd::VmWriter::from_phys(frame.value().paddr() + in_page, chunk);
@@ -101,6 +128,7 @@ class RamFile final : public Inode {
     }
     size_ = length;
     pages_->set_file_size(size_);
+    account();
     touch_mtime();
     return {};
   }
@@ -113,9 +141,20 @@ class RamFile final : public Inode {
   }
 
  private:
+  // Brings the budget up to the pages the file holds now (mappings add some; truncation drops).
+  void account() {
+    if (!budget_) return;
+    const u64 now = pages_->count();
+    if (now > accounted_) budget_->used.fetch_add(now - accounted_);
+    if (now < accounted_) budget_->used.fetch_sub(std::min<u64>(accounted_ - now, budget_->used.load()));
+    accounted_ = now;
+  }
+
   mutable ostd::Mutex lock_;
   std::shared_ptr<SharedPages> pages_ = std::make_shared<SharedPages>();
   u64 size_ = 0;
+  std::shared_ptr<PageBudget> budget_;
+  u64 accounted_ = 0;  // pages counted in the budget
 };
 
 class RamSymlink final : public Inode {
@@ -164,6 +203,8 @@ class RamDir;
 // built without RTTI, so rename and rmdir find the RamDir behind an Inode here).
 struct RamState {
   ostd::Mutex lock;
+  std::shared_ptr<PageBudget> budget = std::make_shared<PageBudget>();
+  u64 max_inodes = 0;  // tmpfs's nr_inodes= (0: no limit)
   std::map<u64, std::weak_ptr<RamDir>> dirs;
   // Every inode by number, for file handles (open_by_handle_at); entries of inodes that died
   // are dropped when the map has doubled since the last sweep.
@@ -184,6 +225,17 @@ struct RamState {
     auto g = lock.lock();
     auto it = nodes.find(ino);
     return it == nodes.end() ? nullptr : it->second.lock();
+  }
+  /// Inodes alive (files, links, directories, the root; open but unlinked ones too).
+  u64 live_inodes() {
+    auto g = lock.lock();
+    std::erase_if(nodes, [](const auto& kv) { return kv.second.expired(); });
+    return nodes.size();  // directories too
+  }
+  /// nr_inodes=: ENOSPC when one more inode would pass it.
+  Result<void> may_add_inode() {
+    if (max_inodes != 0 && live_inodes() >= max_inodes) return Errno::enospc;
+    return {};
   }
 };
 
@@ -233,10 +285,11 @@ class RamDir final : public Inode {
     auto g = lock_.lock();
     if (children_.find(name) != children_.end()) return Errno::eexist;
     if (dead_) return Errno::enoent;
+    TRY(state_->may_add_inode());
     std::shared_ptr<Inode> node;
     switch (mode & abi::kSIfmt) {
       case abi::kSIfdir: node = RamDir::make(dev(), mode, state_); break;
-      case abi::kSIfreg: node = std::make_shared<RamFile>(dev(), mode); break;
+      case abi::kSIfreg: node = std::make_shared<RamFile>(dev(), mode, state_->budget); break;
       case abi::kSIfifo: node = std::make_shared<RamFifo>(dev(), mode); break;
       case abi::kSIfchr:
       case abi::kSIfblk: node = std::make_shared<RamDevice>(dev(), mode, device); break;
@@ -254,6 +307,7 @@ class RamDir final : public Inode {
     auto g = lock_.lock();
     if (children_.find(name) != children_.end()) return Errno::eexist;
     if (dead_) return Errno::enoent;
+    TRY(state_->may_add_inode());
     auto node = std::make_shared<RamSymlink>(dev(), std::string(target));
     state_->add(node);
     children_.emplace(std::string(name), node);
@@ -371,6 +425,24 @@ class RamFs final : public FileSystem {
       : FileSystem(std::move(type)), root_(RamDir::make(dev(), abi::kSIfdir | 0755, std::make_shared<RamState>())) {}
   std::shared_ptr<Inode> root() override { return root_; }
   u64 magic() const override { return kTmpfsMagic; }
+  /// tmpfs's limits (size= in bytes, nr_inodes=); 0 leaves one unlimited.
+  void set_limits(u64 size_bytes, u64 max_inodes) {
+    root_->state()->budget->max_pages = (size_bytes + ostd::kPageSize - 1) / ostd::kPageSize;
+    root_->state()->max_inodes = max_inodes;
+  }
+  std::optional<Stats> stats() const override {
+    const auto& st = root_->state();
+    if (st->budget->max_pages == 0 && st->max_inodes == 0) return std::nullopt;
+    Stats s;
+    s.block_size = ostd::kPageSize;
+    const u64 used = st->budget->used.load();
+    s.blocks = st->budget->max_pages != 0 ? st->budget->max_pages : used + (u64{1} << 19);
+    s.free_blocks = s.available_blocks = s.blocks > used ? s.blocks - used : 0;
+    const u64 inodes = st->live_inodes();
+    s.files = st->max_inodes != 0 ? st->max_inodes : inodes + (u64{1} << 19);
+    s.free_files = s.files > inodes ? s.files - inodes : 0;
+    return s;
+  }
 
   // As tmpfs's handles (FILEID_INO32_GEN): the generation, then the inode number's low and
   // high 32 bits; 12 bytes. The type is not looked at when decoding, as tmpfs does not.
@@ -397,5 +469,87 @@ class RamFs final : public FileSystem {
 }  // namespace
 
 std::shared_ptr<FileSystem> make_ramfs(std::string type) { return std::make_shared<RamFs>(std::move(type)); }
+
+Result<std::pair<std::shared_ptr<FileSystem>, std::string>> make_tmpfs(std::string_view options) {
+  // As shmem_parse_one: size=N[kmg%], nr_inodes=N[kmg], mode=OCTAL, uid=N, gid=N; anything
+  // else is EINVAL.
+  u64 size = 0, inodes = 0;
+  std::optional<u32> mode, uid, gid;
+  auto number = [](std::string_view v, int base) -> std::optional<u64> {
+    if (v.empty()) return std::nullopt;
+    u64 n = 0;
+    for (char c : v) {
+      const int d = c >= '0' && c <= '9' ? c - '0' : -1;
+      if (d < 0 || d >= base || n > (~u64{0} - static_cast<u64>(d)) / static_cast<u64>(base)) return std::nullopt;
+      n = n * static_cast<u64>(base) + static_cast<u64>(d);
+    }
+    return n;
+  };
+  auto scaled = [&](std::string_view v, bool percent_ok) -> std::optional<u64> {
+    u64 mult = 1;
+    bool percent = false;
+    if (!v.empty()) {
+      switch (v.back()) {
+        case 'k': case 'K': mult = u64{1} << 10; break;
+        case 'm': case 'M': mult = u64{1} << 20; break;
+        case 'g': case 'G': mult = u64{1} << 30; break;
+        case '%': percent = percent_ok; if (!percent) return std::nullopt; break;
+        default: mult = 0; break;
+      }
+      if (mult != 0 || percent) v.remove_suffix(1);
+      if (mult == 0) mult = 1;
+    }
+    auto n = number(v, 10);
+    if (!n) return std::nullopt;
+    if (percent) return ostd::frame_stats().total_frames * ostd::kPageSize / 100 * *n;
+    if (*n > ~u64{0} / mult) return std::nullopt;
+    return *n * mult;
+  };
+  for (std::size_t i = 0; i < options.size();) {
+    std::size_t e = options.find(',', i);
+    if (e == std::string_view::npos) e = options.size();
+    std::string_view opt = options.substr(i, e - i);
+    i = e + 1;
+    if (opt.empty()) continue;
+    std::size_t eq = opt.find('=');
+    std::string_view key = opt.substr(0, eq), val = eq == std::string_view::npos ? std::string_view() : opt.substr(eq + 1);
+    if (key == "size") {
+      auto v = scaled(val, true);
+      if (!v) return Errno::einval;
+      size = *v;
+    } else if (key == "nr_inodes") {
+      auto v = scaled(val, false);
+      if (!v) return Errno::einval;
+      inodes = *v;
+    } else if (key == "mode") {
+      auto v = number(val, 8);
+      if (!v || *v > 07777) return Errno::einval;
+      mode = static_cast<u32>(*v);
+    } else if (key == "uid" || key == "gid") {
+      auto v = number(val, 10);
+      if (!v || *v > 0xfffffffe) return Errno::einval;
+      (key == "uid" ? uid : gid) = static_cast<u32>(*v);
+    } else if (key == "rw" || key == "ro" || key == "defaults" || key == "nosuid" || key == "nodev" ||
+               key == "noexec" || key == "relatime" || key == "noatime") {
+      continue;  // words mount(8) may leave in the data
+    } else {
+      return Errno::einval;
+    }
+  }
+  auto fs = std::make_shared<RamFs>("tmpfs");
+  fs->set_limits(size, inodes);
+  auto root = fs->root();
+  root->set_permissions(mode.value_or(01777));
+  if (uid) root->uid = *uid;
+  if (gid) root->gid = *gid;
+  // What /proc/mounts shows after rw/ro, as Linux's shmem_show_options.
+  std::string shown;
+  if (size != 0) shown += ostd::format(",size={}k", (size + ostd::kPageSize - 1) / ostd::kPageSize * 4);
+  if (inodes != 0) shown += ostd::format(",nr_inodes={}", inodes);
+  if (mode.value_or(01777) != 01777) shown += ostd::format(",mode={:o}", *mode);
+  if (uid.value_or(0) != 0) shown += ostd::format(",uid={}", *uid);
+  if (gid.value_or(0) != 0) shown += ostd::format(",gid={}", *gid);
+  return std::pair<std::shared_ptr<FileSystem>, std::string>(fs, shown);
+}
 
 }  // namespace services

@@ -1635,6 +1635,11 @@ Result<long> sys_mount(Thread& t, const SyscallArgs& a) {
     // A share: the source is its tag (mount -t 9p -o trans=virtio TAG DIR); the options
     // (trans=, version=, cache=) choose nothing this client offers otherwise.
     fs = TRY(make_9p(source, (flags & kMsRdonly) != 0));
+  } else if (type == "tmpfs") {
+    std::string data = a[4] == 0 ? std::string() : TRY(t.vm().read_cstring(a[4], ostd::kPageSize - 1));
+    auto [tmp, shown] = TRY(make_tmpfs(data));
+    TRY(mount_fs(*t.process().fs, at, std::move(tmp), source, ((flags & kMsRdonly) != 0 ? "ro" : "rw") + shown));
+    return 0;
   } else {
     fs = TRY(make_filesystem(type));
   }

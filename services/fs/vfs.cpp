@@ -871,6 +871,11 @@ Result<void> init_root_fs(std::span<const ostd::u8> initramfs, std::shared_ptr<F
   ctx.mnt_ns = s.first_ns;
   auto dev = TRY(walk(PathLookup{ctx, nullptr, nullptr}, "/dev", true));
   TRY(mount_fs(ctx, dev, make_devfs(), "devtmpfs", "rw,nosuid"));
+  // POSIX shared memory (shm_open) and semaphores live in a tmpfs of their own, as on Linux.
+  if (auto shm = walk(PathLookup{ctx, nullptr, nullptr}, "/dev/shm", true); shm.is_ok() && shm.value()->inode()->is_dir()) {
+    auto tmp = TRY(make_tmpfs(""));
+    TRY(mount_fs(ctx, shm.value(), std::move(tmp.first), "tmpfs", "rw,nosuid,nodev"));
+  }
   auto proc = TRY(walk(PathLookup{ctx, nullptr, nullptr}, "/proc", true));
   TRY(mount_fs(ctx, proc, make_procfs(), "proc", "rw,nosuid,nodev,noexec"));
   if (auto sys = walk(PathLookup{ctx, nullptr, nullptr}, "/sys", true); sys.is_ok() && sys.value()->inode()->is_dir()) {

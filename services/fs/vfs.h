@@ -395,6 +395,9 @@ ostd::Result<std::shared_ptr<File>> open_console_stream(int fd, const std::share
 
 // ---- file systems (fs/ramfs.cpp, fs/devfs.cpp, fs/procfs.cpp) ----
 std::shared_ptr<FileSystem> make_ramfs(std::string type = "tmpfs");
+/// tmpfs with mount(2)'s data options (size=N[kmg%], nr_inodes=N[kmg], mode=, uid=, gid=; EINVAL
+/// for others), and what /proc/mounts shows of them (",size=64k,mode=700").
+ostd::Result<std::pair<std::shared_ptr<FileSystem>, std::string>> make_tmpfs(std::string_view options);
 std::shared_ptr<FileSystem> make_devfs();
 std::shared_ptr<FileSystem> make_procfs();
 /// /sys: CPUs, disks, network interfaces (fs/procfs.cpp).

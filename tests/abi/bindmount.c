@@ -8,7 +8,10 @@
  *   directory are ENOTDIR; a missing source ENOENT; a NULL or empty source EINVAL;
  * - MS_MOVE: a tmpfs moved to another directory keeps its files there, the old place is empty,
  *   /proc/self/mounts names the new place; moving what is not a mount is EINVAL, moving a mount
- *   beneath itself ELOOP. */
+ *   beneath itself ELOOP;
+ * - tmpfs's options: size= and nr_inodes= in statfs and /proc/self/mounts, a write past size= is
+ *   short then ENOSPC, a file past nr_inodes= ENOSPC (the root counts), mode= the root's mode
+ *   (1777 without), an unknown option or a bad number EINVAL; /dev/shm is a tmpfs. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sched.h>
@@ -16,6 +19,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "abi_check.h"
@@ -135,6 +139,35 @@ int main(void) {
   mkdir(at(b, "d"), 0755);
   CHECK_ERRNO("moving a mount beneath itself is ELOOP", mount(b, at(b, "d"), NULL, MS_MOVE, NULL), ELOOP);
   CHECK("umount the moved tmpfs", umount(b) == 0);
+
+  CHECK("tmpfs with size=64k,nr_inodes=4,mode=700", mount("none", b, "tmpfs", 0, "size=64k,nr_inodes=4,mode=700") == 0);
+  struct statfs sf;
+  CHECK("statfs: 16 blocks of 4096, 4 inodes, 3 free", statfs(b, &sf) == 0 && sf.f_blocks == 16 && sf.f_bsize == 4096 &&
+                                                          sf.f_bfree == 16 && sf.f_files == 4 && sf.f_ffree == 3);
+  CHECK("the root's mode is 0700", stat(b, &s1) == 0 && (s1.st_mode & 07777) == 0700);
+  {
+    FILE* f = fopen("/proc/self/mounts", "r");
+    char line[1024];
+    int seen = 0;
+    while (f && fgets(line, sizeof line, f))
+      if (strstr(line, b) && strstr(line, "size=64k,nr_inodes=4,mode=700")) seen = 1;
+    if (f) fclose(f);
+    CHECK("mounts shows the options", seen);
+  }
+  static char big[80 * 1024];
+  fd = open(at(b, "big"), O_CREAT | O_WRONLY, 0644);
+  CHECK("a write past size= is short", fd >= 0 && write(fd, big, sizeof big) == 65536);
+  CHECK_ERRNO("and the next is ENOSPC", write(fd, big, 10), ENOSPC);
+  if (fd >= 0) close(fd);
+  CHECK("two more files fit", put(at(b, "x"), "") == 0 && put(at(b, "y"), "") == 0);
+  CHECK_ERRNO("a fifth inode is ENOSPC", open(at(b, "z"), O_CREAT | O_WRONLY, 0644), ENOSPC);
+  CHECK("unlinking frees blocks", unlink(at(b, "big")) == 0 && statfs(b, &sf) == 0 && sf.f_bfree == 16 && sf.f_ffree == 1);
+  CHECK("umount it", umount(b) == 0);
+  CHECK("without mode= the root is 1777", mount("none", b, "tmpfs", 0, NULL) == 0 && stat(b, &s1) == 0 &&
+                                              (s1.st_mode & 07777) == 01777 && umount(b) == 0);
+  CHECK_ERRNO("an unknown option is EINVAL", mount("none", b, "tmpfs", 0, "bogus=1"), EINVAL);
+  CHECK_ERRNO("a bad size is EINVAL", mount("none", b, "tmpfs", 0, "size=12q"), EINVAL);
+  CHECK("/dev/shm is a tmpfs", statfs("/dev/shm", &sf) == 0 && sf.f_type == 0x01021994);
   CHECK("umount the first", umount(a) == 0);
   unlink(cfile);
   rmdir(a);

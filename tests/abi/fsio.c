@@ -940,7 +940,12 @@ static void test_sync(void) {
 /* ---- 12. utimensat ------------------------------------------------------------------------ */
 
 /* A file-system timestamp of "now": within a second of [t0, time()]. */
-static int is_now(time_t s, time_t t0) { return s >= t0 - 1 && s <= time(0) + 1; }
+/* Within a second of the test's own clock; on a share in QEMU the server stamps times with the
+ * host's clock, which the guest's (set from the RTC at boot, run on TCG) may miss by more. */
+static int is_now(time_t s, time_t t0) {
+  const time_t slack = no_special ? 5 : 1;
+  return s >= t0 - slack && s <= time(0) + slack;
+}
 
 static void test_times(void) {
   time_t t0 = time(0);

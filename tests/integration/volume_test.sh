@@ -21,6 +21,7 @@ export LC_ALL=C
 tmp=$(mktemp -d)
 cleanup() {
   [ -n "${watcher:-}" ] && kill "$watcher" 2>/dev/null
+  [ -n "${racer:-}" ] && kill "$racer" 2>/dev/null
   rm -rf "$tmp"
 }
 trap cleanup EXIT
