@@ -538,13 +538,17 @@ Result<void> Ext2Fs::write_super_locked(bool clean) {
 
 Result<void> Ext2Fs::unmounted() {
   if (!mounted_) return {};
+  // Written back and marked clean; when the write-back fails (a full disk for pages a mapping
+  // dirtied over a hole) the rest is lost, as Linux loses it, the superblock stays not clean
+  // for e2fsck, and the file system goes all the same.
+  Result<void> res;
   if (!ro_) {
-    TRY(sync());
+    res = sync();
     Pins pins;
     auto g = lock_.lock();
-    TRY(write_super_locked(true));
-    TRY(sync_locked(pins));
-    TRY(disk_->flush());
+    if (res.is_ok()) res = write_super_locked(true);
+    if (auto r = sync_locked(pins); r.is_error() && res.is_ok()) res = r;
+    if (auto r = disk_->flush(); r.is_error() && res.is_ok()) res = r;
   }
   // Nothing reaches this instance any more: let go of its caches (and the references from
   // them back to it). A new mount of the disk reads it afresh.
@@ -558,7 +562,8 @@ Result<void> Ext2Fs::unmounted() {
     buffers_.clear();
   }
   loop_mount_changed(disk_, false);
-  return {};
+  if (res.is_error()) kLog.warn("{}: unmounted with data lost: {}", disk_->name(), res.error());
+  return res;
 }
 
 Result<void> Ext2Fs::remount(bool read_only) {

@@ -258,7 +258,10 @@ Result<void> unmount(const FsContext& fs, const std::shared_ptr<Dentry>& at, boo
     ns.mounts.erase(std::next(it).base());
     if (!last || is_root) return {};
   }
-  return gone->unmounted();
+  // The mount is gone either way: what could not be written back is lost (the file system
+  // logged it), and umount succeeds, as Linux's does.
+  (void)gone->unmounted();
+  return {};
 }
 
 Result<void> bind_mount(const FsContext& fs, const std::shared_ptr<Dentry>& source, const std::shared_ptr<Dentry>& at) {

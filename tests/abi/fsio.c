@@ -940,10 +940,11 @@ static void test_sync(void) {
 /* ---- 12. utimensat ------------------------------------------------------------------------ */
 
 /* A file-system timestamp of "now": within a second of [t0, time()]. */
-/* Within a second of the test's own clock; on a share in QEMU the server stamps times with the
- * host's clock, which the guest's (set from the RTC at boot, run on TCG) may miss by more. */
+/* Within a second of the test's own clock. On a share in QEMU the server stamps times with the
+ * host's clock, which the guest's (from the RTC at boot, the TSC calibrated under TCG) misses by
+ * seconds on a loaded machine (5 s seen): there, within a minute. */
 static int is_now(time_t s, time_t t0) {
-  const time_t slack = no_special ? 5 : 1;
+  const time_t slack = no_special ? 60 : 1;
   return s >= t0 - slack && s <= time(0) + slack;
 }
 

@@ -129,10 +129,14 @@ TEST(Irq, HandlersWaitOutLibraryCode) {
     static std::atomic<int> fired{0};
     static std::atomic<int> fired_in_library{0};
     static std::optional<Timer> timer;
+    static std::atomic<bool> stop{false};
+    stop.store(false);
     timer.emplace([] {
       ++fired;
       if (in_library.load(std::memory_order_relaxed)) ++fired_in_library;
-      timer->arm_after(300 * kNsPerUs);
+      // Not once the test is ending: optional::reset disengages before ~Timer runs, and an
+      // interrupt in between would find no timer.
+      if (!stop.load()) timer->arm_after(300 * kNsPerUs);
     });
     timer->arm_after(300 * kNsPerUs);
     u64 deferred_before = host::deferred_interrupts();
@@ -154,6 +158,8 @@ TEST(Irq, HandlersWaitOutLibraryCode) {
       while (monotonic_ns() < spin_until) {
       }
     }
+    stop.store(true);
+    (void)timer->cancel();
     timer.reset();
     // The flag also covers the few instructions of our own around the call, where a firing is
     // right (a sanitizer build widens them): most firings, not all, must fall outside it. With
