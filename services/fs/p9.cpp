@@ -132,8 +132,8 @@ Result<std::shared_ptr<Client>> Client::connect(std::shared_ptr<Transport> trans
   c->msize_ = std::min(msize, c->transport_->max_message());
   Message a(Op::tattach);
   a.put32(c->root_fid_).put32(kNoFid).put_str("root").put_str("").put32(uid);
-  c->root_qid_ = TRY(c->qid_reply(a, Op::rattach));
-  if ((c->root_qid_.type & kQtDir) == 0) return Errno::enotdir;
+  const Qid root = TRY(c->qid_reply(a, Op::rattach));
+  if ((root.type & kQtDir) == 0) return Errno::enotdir;
   return c;
 }
 
@@ -480,12 +480,6 @@ std::shared_ptr<Transport> share_by_tag(std::string_view tag) {
     if (s->tag() == tag) return s;
   }
   return nullptr;
-}
-
-std::vector<std::string> share_tags() {
-  std::vector<std::string> out;
-  for (auto& s : shares()) out.push_back(s->tag());
-  return out;
 }
 
 }  // namespace services::p9

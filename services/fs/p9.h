@@ -45,7 +45,7 @@ inline constexpr ostd::u32 kNoFid = 0xffffffff;
 inline constexpr ostd::u16 kNoTag = 0xffff;
 inline constexpr ostd::usize kHeader = 7;        // size, type, tag
 inline constexpr ostd::usize kIoHeader = 11;      // Rread/Twrite: header and a count[4]
-inline constexpr ostd::u8 kQtDir = 0x80, kQtSymlink = 0x02;
+inline constexpr ostd::u8 kQtDir = 0x80;
 
 // Tsetattr's valid bits.
 inline constexpr ostd::u32 kSetMode = 0x1, kSetUid = 0x2, kSetGid = 0x4, kSetSize = 0x8, kSetAtime = 0x10,
@@ -154,7 +154,6 @@ class Client {
   /// The largest Tread/Twrite payload.
   ostd::u32 iounit() const { return msize_ - static_cast<ostd::u32>(kIoHeader + 12); }
   ostd::u32 root_fid() const { return root_fid_; }
-  const Qid& root_qid() const { return root_qid_; }
 
   /// A new fid for `name` in the directory `fid` (a single-component walk; "" clones).
   ostd::Result<std::pair<ostd::u32, Qid>> walk(ostd::u32 fid, std::string_view name);
@@ -199,7 +198,6 @@ class Client {
   ostd::Mutex lock_;  // tags and fids
   ostd::u32 msize_ = 8192;
   ostd::u32 root_fid_ = 0;
-  Qid root_qid_;
   ostd::u16 next_tag_ = 0;
   ostd::u32 next_fid_ = 1;
   std::vector<ostd::u32> free_fids_;
@@ -209,8 +207,6 @@ class Client {
 void init_shares();
 /// The share called `tag`; nullptr when there is none.
 std::shared_ptr<Transport> share_by_tag(std::string_view tag);
-/// Tags of every share, for the boot log.
-std::vector<std::string> share_tags();
 /// For fuzzers: every share init_shares() finds is replaced by what `filter` makes of it (a
 /// transport that mutates the server's replies).
 void set_share_filter(std::function<std::shared_ptr<Transport>(std::shared_ptr<Transport>)> filter);

@@ -95,7 +95,6 @@ class P9Data final : public PageSource {
     }
   }
   bool has_write_fid() const { return write_fid_ != p9::kNoFid; }
-  p9::Client& client() { return *client_; }
 
   /// What the server said when the cache was last checked (size and modification time).
   u64 seen_size = 0;
@@ -156,7 +155,6 @@ class P9Fs final : public FileSystem, public std::enable_shared_from_this<P9Fs> 
   bool busy(usize root_refs_held) const override;
 
   p9::Client& client() { return *client_; }
-  const std::shared_ptr<p9::Client>& client_ptr() { return client_; }
   /// The inode for the file `fid` names (which it adopts), with attributes `a`: the live one
   /// for that server file if there is one.
   Result<std::shared_ptr<P9Inode>> instantiate(u32 fid, const p9::Attr& a);

@@ -25,10 +25,7 @@ export LC_ALL=C
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 PATH=$PATH:/usr/sbin:/sbin
-# The host side of each comparison runs the same busybox applets as the guest.
-mkdir "$tmp/bb"
-busybox --install -s "$tmp/bb"
-bbsh() { PATH=$tmp/bb:$PATH busybox sh -c "$1"; }
+. "$(dirname "$0")/tree_lib.sh"
 
 # The big file: 100 MB under umk, 24 MB in QEMU (TCG copies slowly).
 big_mb=100
@@ -42,19 +39,6 @@ run_guest() {  # IMAGE SCRIPT
     qemu) "$kernel" --mem 1G --initramfs "$rootfs" --disk "$img" -- /bin/sh -c "$script" ;;
   esac
 }
-
-# What a tree holds, one sorted line per name: type, permissions, size, links and checksum
-# (links of files left out with "nolinks": debugfs rdump writes hard links as copies).
-manifest='manifest() {
-  cd "$1" || return 1
-  { find . -type d -exec stat -c "%n d %a %h" {} +
-    if [ "$2" = nolinks ]; then find . -type f -exec stat -c "%n f %a %s" {} +
-    else find . -type f -exec stat -c "%n f %a %s %h" {} +; fi
-    find . -type l -exec stat -c "%N" {} +
-    find . -type f -exec md5sum {} + | while read -r sum name; do echo "$name md5 $sum"; done
-  } | sort
-  cd /
-}'
 
 workload='work() {
   d=$1

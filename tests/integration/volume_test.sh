@@ -25,9 +25,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-mkdir "$tmp/bb"
-busybox --install -s "$tmp/bb"
-bbsh() { PATH=$tmp/bb:$PATH busybox sh -c "$1"; }
+. "$(dirname "$0")/tree_lib.sh"
 
 big_mb=40
 fsio_env=""
@@ -47,16 +45,6 @@ run_guest() {  # SCRIPT [umk/qemu-run options...]
     qemu) "$kernel" --mem 1G --initramfs "$rootfs" "$@" -- /bin/sh -c "$script" ;;
   esac
 }
-
-manifest='manifest() {
-  cd "$1" || return 1
-  { find . -type d -exec stat -c "%n d %a %h" {} +
-    find . -type f -exec stat -c "%n f %a %s %h" {} +
-    find . -type l -exec stat -c "%N" {} +
-    find . -type f -exec md5sum {} + | while read -r sum name; do echo "$name md5 $sum"; done
-  } | sort
-  cd /
-}'
 
 workload='work() {
   d=$1
