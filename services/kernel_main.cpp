@@ -57,12 +57,20 @@ bool boot_flag(std::string_view cmdline, std::string_view flag) {
   return false;
 }
 
-// root=/dev/vdX: ext2 on that disk, read-only with the "ro" word.
+// root=/dev/vdX: ext2, ext3 or ext4 (as its superblock says) on that disk, read-only with the
+// "ro" word or when its features are read-only here (as Linux retries a root mount on EROFS).
 ostd::Result<std::shared_ptr<FileSystem>> mount_root_device(std::string_view device, bool read_only) {
   constexpr std::string_view kDev = "/dev/";
   if (device.substr(0, kDev.size()) != kDev) return Errno::einval;
   for (const auto& disk : block_devices()) {
-    if (disk->name() == device.substr(kDev.size())) return make_ext2(disk, read_only);
+    if (disk->name() != device.substr(kDev.size())) continue;
+    std::string type = TRY(ext_type_of(disk));
+    auto fs = make_ext2(disk, read_only, type);
+    if (fs.is_error() && fs.error() == Errno::erofs && !read_only) {
+      kLog.warn("{} is read-only here: mounting it read-only", device);
+      return make_ext2(disk, true, type);
+    }
+    return fs;
   }
   return Errno::enxio;
 }

@@ -73,25 +73,46 @@ constexpr usize kSInodesCount = 0, kSBlocksCount = 4, kSRBlocksCount = 8, kSFree
                 kSFreeInodesCount = 16, kSFirstDataBlock = 20, kSLogBlockSize = 24, kSBlocksPerGroup = 32,
                 kSInodesPerGroup = 40, kSMtime = 44, kSWtime = 48, kSMntCount = 52, kSMagic = 56, kSState = 58,
                 kSRevLevel = 76, kSFirstIno = 84, kSInodeSize = 88, kSFeatureIncompat = 96,
-                kSFeatureRoCompat = 100;
+                kSFeatureCompat = 92, kSFeatureRoCompat = 100;
 constexpr u16 kStateValid = 1;
 // Features this driver understands.
-constexpr u32 kIncompatFiletype = 0x2;
-constexpr u32 kIncompatSupported = kIncompatFiletype;
-constexpr u32 kRoCompatSparseSuper = 0x1, kRoCompatLargeFile = 0x2;
-constexpr u32 kRoCompatSupported = kRoCompatSparseSuper | kRoCompatLargeFile;
+constexpr usize kSBlocksCountHi = 0x150, kSDescSize = 0xfe;
+constexpr u32 kCompatHasJournal = 0x4;
+constexpr u32 kIncompatFiletype = 0x2, kIncompatRecover = 0x4, kIncompatJournalDev = 0x8, kIncompatMetaBg = 0x10,
+              kIncompatExtents = 0x40, kIncompat64bit = 0x80, kIncompatMmp = 0x100, kIncompatFlexBg = 0x200,
+              kIncompatEaInode = 0x400, kIncompatCsumSeed = 0x2000, kIncompatLargedir = 0x4000;
+// What this driver writes, and what it only reads (ext4's additions, mounted read-only: files
+// mapped by extents, 64-bit group descriptors, flexible groups, inodes holding big xattrs,
+// checksums it does not verify, three-level htrees it reads as lists).
+constexpr u32 kIncompatWritable = kIncompatFiletype;
+constexpr u32 kIncompatReadable = kIncompatWritable | kIncompatExtents | kIncompat64bit | kIncompatFlexBg |
+                                  kIncompatEaInode | kIncompatCsumSeed | kIncompatLargedir;
+constexpr u32 kRoCompatSparseSuper = 0x1, kRoCompatLargeFile = 0x2, kRoCompatHugeFile = 0x8,
+              kRoCompatBigalloc = 0x200;
+constexpr u32 kRoCompatWritable = kRoCompatSparseSuper | kRoCompatLargeFile;
+// The ext4 features that make a file system "ext4" rather than ext2 or ext3 (with a journal).
+constexpr u32 kIncompatExt4Only = kIncompatExtents | kIncompat64bit | kIncompatFlexBg | kIncompatEaInode |
+                                  kIncompatCsumSeed | kIncompatLargedir;
+constexpr u32 kRoCompatExt4Only = 0x8 | 0x10 | 0x20 | 0x40 | 0x400;  // huge_file gdt_csum dir_nlink extra_isize metadata_csum
 
-// Group descriptor (32 bytes).
+// Group descriptor (32 bytes; 64 or more with the 64bit feature, the high halves after).
 constexpr usize kGdSize = 32;
 constexpr usize kBgBlockBitmap = 0, kBgInodeBitmap = 4, kBgInodeTable = 8, kBgFreeBlocks = 12, kBgFreeInodes = 14,
-                kBgUsedDirs = 16;
+                kBgUsedDirs = 16, kBgBlockBitmapHi = 0x20, kBgInodeBitmapHi = 0x24, kBgInodeTableHi = 0x28,
+                kBgFreeBlocksHi = 0x2c, kBgFreeInodesHi = 0x2e;
 
 // Inode field offsets.
 constexpr usize kIMode = 0, kIUid = 2, kISize = 4, kIAtime = 8, kICtime = 12, kIMtime = 16, kIDtime = 20, kIGid = 24,
                 kILinks = 26, kIBlocks = 28, kIFlags = 32, kIBlock = 40, kIGeneration = 100, kIFileAcl = 104,
                 kISizeHigh = 108, kIUidHigh = 120, kIGidHigh = 122, kIExtraIsize = 128, kICtimeExtra = 132,
                 kIMtimeExtra = 136, kIAtimeExtra = 140;
-constexpr u32 kIndexFl = 0x1000;
+constexpr usize kIBlocksHi = 116;
+constexpr u32 kIndexFl = 0x1000, kHugeFileFl = 0x40000, kExtentsFl = 0x80000;
+// Extent trees (ext4): a 12-byte header (magic, entries, capacity, depth) and 12-byte entries,
+// in i_block at the top and in whole blocks below; the leaves map runs of file blocks.
+constexpr u16 kExtentMagic = 0xf30a;
+constexpr u32 kExtentMaxDepth = 5;
+constexpr u32 kExtentInitMaxLen = 32768;  // a longer length marks an unwritten extent
 constexpr u16 kExtraIsize = 32;  // the fields up to i_crtime_extra, as mke2fs sets for 256-byte inodes
 
 u16 get16(std::span<const u8> b, usize off) { return static_cast<u16>(b[off] | (b[off + 1] << 8)); }
@@ -142,7 +163,10 @@ class FilePages final : public PageSource {
 
 class Ext2Fs final : public FileSystem, public std::enable_shared_from_this<Ext2Fs> {
  public:
-  Ext2Fs(std::shared_ptr<BlockDevice> disk, bool read_only) : FileSystem("ext2"), disk_(std::move(disk)), ro_(read_only) {}
+  /// `type` is what mount(2) was asked for: "ext2", "ext3" or "ext4" (which accept what Linux's
+  /// drivers of those names accept, as far as this one reads them).
+  Ext2Fs(std::shared_ptr<BlockDevice> disk, bool read_only, std::string type)
+      : FileSystem(std::move(type)), disk_(std::move(disk)), ro_(read_only) {}
   Ext2Fs(const Ext2Fs&) = delete;
   Ext2Fs& operator=(const Ext2Fs&) = delete;
   Ext2Fs(Ext2Fs&&) = delete;
@@ -183,6 +207,9 @@ class Ext2Fs final : public FileSystem, public std::enable_shared_from_this<Ext2
   Result<u32> bmap_locked(std::vector<u8>& raw, u64 fblock, bool create);
   /// bmap_locked's walk, allocating near `goal` (0: no preference).
   Result<u32> map_block_locked(std::vector<u8>& raw, u64 fblock, bool create, u32 goal);
+  /// The disk block of file block `fblock` of an inode mapped by an extent tree (0 for a hole
+  /// or an unwritten extent, which read as zeros).
+  Result<u32> extent_map_locked(std::span<const u8> raw, u64 fblock);
   /// Frees the blocks of file blocks [first, ...) (truncate).
   Result<void> truncate_blocks_locked(std::vector<u8>& raw, u64 first);
 
@@ -237,14 +264,28 @@ class Ext2Fs final : public FileSystem, public std::enable_shared_from_this<Ext2
   }
   u64 max_file_size() const;
   bool has_filetype() const { return (incompat_ & kIncompatFiletype) != 0; }
+  /// Whether this driver may write the file system (it only reads ext4's additions).
+  bool features_writable() const {
+    return (incompat_ & ~kIncompatWritable) == 0 && (ro_compat_ & ~kRoCompatWritable) == 0;
+  }
+  /// st_blocks of an inode (i_blocks in 512-byte sectors; with huge_file, 48 bits, or in
+  /// blocks for an inode flagged so).
+  u64 sectors(std::span<const u8> raw) const {
+    u64 n = get32(raw, kIBlocks);
+    if ((ro_compat_ & kRoCompatHugeFile) != 0) {
+      n |= u64{get16(raw, kIBlocksHi)} << 32;
+      if ((get32(raw, kIFlags) & kHugeFileFl) != 0) n *= bs_ / 512;
+    }
+    return n;
+  }
   u32 inode_size() const { return inode_size_; }
 
  private:
   Result<void> sync_locked(Pins& pins);
   Result<void> write_super_locked(bool clean);
   u32 groups() const { return groups_; }
-  u64 gd_block(u32 g) const { return first_data_block_ + 1 + (u64{g} * kGdSize) / bs_; }
-  usize gd_off(u32 g) const { return (usize{g} * kGdSize) % bs_; }
+  u64 gd_block(u32 g) const { return first_data_block_ + 1 + (u64{g} * desc_size_) / bs_; }
+  usize gd_off(u32 g) const { return (usize{g} * desc_size_) % bs_; }
   Result<std::span<u8>> gd_locked(u32 g);
   Result<u32> indirect_walk_locked(std::vector<u8>& raw, usize slot, u32 depth, u64 index, bool create, u32 goal);
   Result<bool> free_tree_locked(u32 top, u32 depth, u64 first, u64 base, u64& freed);
@@ -261,6 +302,7 @@ class Ext2Fs final : public FileSystem, public std::enable_shared_from_this<Ext2
   u32 inode_size_ = kGoodOldInodeSize;
   u32 first_ino_ = kGoodOldFirstIno;
   u32 incompat_ = 0, ro_compat_ = 0;
+  u32 desc_size_ = kGdSize;
   u32 free_blocks_ = 0, free_inodes_ = 0, reserved_blocks_ = 0;
   std::map<u64, std::vector<u8>> buffers_;
   std::set<u64> dirty_buffers_;
@@ -360,7 +402,7 @@ class Ext2Inode final : public Inode {
     auto g = fs_->lock().lock();
     if (auto raw = fs_->read_raw_locked(number()); raw.is_ok()) {
       st.st_size = static_cast<ostd::i64>(fs_->file_size(raw.value()));
-      st.st_blocks = static_cast<ostd::i64>(get32(raw.value(), kIBlocks));
+      st.st_blocks = static_cast<ostd::i64>(fs_->sectors(raw.value()));
     }
     st.st_blksize = static_cast<ostd::i64>(fs_->block_size());
     return st;
@@ -436,28 +478,49 @@ Result<void> Ext2Fs::load() {
   }
   groups_ = (blocks_count_ - first_data_block_ + blocks_per_group_ - 1) / blocks_per_group_;
   if (u64{groups_} * inodes_per_group_ < inodes_count_ || inodes_count_ < kGoodOldFirstIno) return Errno::einval;
+  u32 compat = 0;
   if (get32(super_, kSRevLevel) >= 1) {
     inode_size_ = get16(super_, kSInodeSize);
     first_ino_ = get32(super_, kSFirstIno);
+    compat = get32(super_, kSFeatureCompat);
     incompat_ = get32(super_, kSFeatureIncompat);
     ro_compat_ = get32(super_, kSFeatureRoCompat);
+  }
+  if ((incompat_ & kIncompat64bit) != 0) {
+    desc_size_ = get16(super_, kSDescSize);
+    if (desc_size_ < 64 || desc_size_ > 1024 || (desc_size_ & (desc_size_ - 1)) != 0) return Errno::einval;
+    // Block numbers past 32 bits would not fit this driver's; no image of less than 16 TiB has them.
+    if (get32(super_, kSBlocksCountHi) != 0) {
+      kLog.warn("{}: more than 2^32 blocks", disk_->name());
+      return Errno::efbig;
+    }
   }
   if (inode_size_ < kGoodOldInodeSize || inode_size_ > bs_ || (inode_size_ & (inode_size_ - 1)) != 0 ||
       first_ino_ < kGoodOldFirstIno || first_ino_ >= inodes_count_) {
     return Errno::einval;
   }
-  if ((incompat_ & ~kIncompatSupported) != 0) {
-    kLog.warn("{}: unsupported incompatible features {:#x}", disk_->name(), incompat_ & ~kIncompatSupported);
+  // What each type accepts, as Linux's drivers: ext2 no journal to recover and none of ext4's
+  // additions, ext3 a journal, ext4 everything this driver reads.
+  if ((incompat_ & kIncompatRecover) != 0) {
+    kLog.warn("{}: the journal needs recovery (run e2fsck)", disk_->name());
     return Errno::einval;
   }
-  if ((ro_compat_ & ~kRoCompatSupported) != 0 && !ro_) {
-    kLog.warn("{}: read-only compatible features {:#x}: mounting read-only", disk_->name(),
-              ro_compat_ & ~kRoCompatSupported);
-    ro_ = true;
+  u32 incompat_ok = type() == "ext4" ? kIncompatReadable : kIncompatWritable;
+  if ((incompat_ & ~incompat_ok) != 0 || (ro_compat_ & kRoCompatBigalloc) != 0 ||
+      (type() == "ext3" && (compat & kCompatHasJournal) == 0)) {
+    kLog.warn("{}: cannot mount as {}: features compat {:#x} incompat {:#x} ro_compat {:#x}", disk_->name(), type(),
+              compat, incompat_, ro_compat_);
+    return Errno::einval;
+  }
+  // Features this driver only reads: a read-write mount is EROFS (mount(8) retries read-only).
+  if (!features_writable() && !ro_) {
+    kLog.warn("{}: features incompat {:#x} ro_compat {:#x} are read-only here", disk_->name(),
+              incompat_ & ~kIncompatWritable, ro_compat_ & ~kRoCompatWritable);
+    return Errno::erofs;
   }
   if (disk_->read_only()) ro_ = true;
   // The group descriptor table must fit before the first group's bitmaps, and point inside.
-  u64 gdt_blocks = (u64{groups_} * kGdSize + bs_ - 1) / bs_;
+  u64 gdt_blocks = (u64{groups_} * desc_size_ + bs_ - 1) / bs_;
   if (first_data_block_ + 1 + gdt_blocks > blocks_count_) return Errno::einval;
   free_blocks_ = 0;
   free_inodes_ = 0;
@@ -472,6 +535,13 @@ Result<void> Ext2Fs::load() {
     if (table < first_data_block_ || table + table_blocks > blocks_count_) return Errno::einval;
     free_blocks_ += get16(gd, kBgFreeBlocks);
     free_inodes_ += get16(gd, kBgFreeInodes);
+    if (desc_size_ >= 64) {
+      for (usize f : {kBgBlockBitmapHi, kBgInodeBitmapHi, kBgInodeTableHi}) {
+        if (get32(gd, f) != 0) return Errno::einval;
+      }
+      free_blocks_ += u32{get16(gd, kBgFreeBlocksHi)} << 16;
+      free_inodes_ += u32{get16(gd, kBgFreeInodesHi)} << 16;
+    }
   }
   reserved_blocks_ = get32(super_, kSRBlocksCount);
   if (!ro_) {
@@ -512,7 +582,7 @@ std::optional<FileSystem::Stats> Ext2Fs::stats() const {
 
 Result<std::span<u8>> Ext2Fs::gd_locked(u32 g) {
   auto* buf = TRY(buffer_locked(gd_block(g)));
-  return std::span<u8>(*buf).subspan(gd_off(g), kGdSize);
+  return std::span<u8>(*buf).subspan(gd_off(g), desc_size_);
 }
 
 Result<void> Ext2Fs::write_super_locked(bool clean) {
@@ -578,7 +648,8 @@ Result<void> Ext2Fs::remount(bool read_only) {
     ro_ = true;
     return disk_->flush();
   }
-  if (disk_->read_only() || (ro_compat_ & ~kRoCompatSupported) != 0) return Errno::eacces;
+  if (disk_->read_only()) return Errno::eacces;
+  if (!features_writable()) return Errno::erofs;
   Pins pins;
   auto g = lock_.lock();
   ro_ = false;
@@ -945,6 +1016,10 @@ Result<u32> Ext2Fs::bmap_locked(std::vector<u8>& raw, u64 fblock, bool create) {
 }
 
 Result<u32> Ext2Fs::map_block_locked(std::vector<u8>& raw, u64 fblock, bool create, u32 goal) {
+  if ((get32(raw, kIFlags) & kExtentsFl) != 0) {
+    if (create) return Errno::erofs;  // extent trees are only read (the mount is read-only)
+    return extent_map_locked(raw, fblock);
+  }
   u64 per = bs_ / 4;
   if (fblock < kNdirBlocks) {
     auto slot = static_cast<usize>(fblock);
@@ -962,6 +1037,54 @@ Result<u32> Ext2Fs::map_block_locked(std::vector<u8>& raw, u64 fblock, bool crea
   fblock -= per * per;
   if (fblock < per * per * per) return indirect_walk_locked(raw, kTindBlock, 3, fblock, create, goal);
   return Errno::efbig;
+}
+
+Result<u32> Ext2Fs::extent_map_locked(std::span<const u8> raw, u64 fblock) {
+  auto corrupt = [&](std::string_view what) -> Result<u32> {
+    kLog.warn("{}: bad extent tree ({}) at file block {}", disk_->name(), what, fblock);
+    return Errno::eio;
+  };
+  if (fblock > 0xffffffff) return u32{0};  // past what 32-bit logical block numbers reach
+  std::span<const u8> node = raw.subspan(kIBlock, 60);
+  u32 depth = 0;
+  for (u32 level = 0;; ++level) {
+    if (get16(node, 0) != kExtentMagic) return corrupt("magic");
+    u32 entries = get16(node, 2), max = get16(node, 4), node_depth = get16(node, 6);
+    if (max > (node.size() - 12) / 12 || entries > max) return corrupt("entries");
+    if (level == 0) {
+      if (node_depth > kExtentMaxDepth) return corrupt("depth");
+      depth = node_depth;
+    } else if (node_depth != depth - level) {
+      return corrupt("depth");
+    }
+    // The last entry starting at or before fblock (entries are sorted by their first block).
+    u32 lo = 0, hi = entries;
+    while (lo < hi) {
+      u32 mid = (lo + hi) / 2;
+      if (get32(node, 12 + usize{mid} * 12) <= fblock) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    if (lo == 0) return u32{0};  // before the first entry: a hole
+    auto e = node.subspan(12 + usize{lo - 1} * 12, 12);
+    u32 first = get32(e, 0);
+    if (node_depth == 0) {
+      u32 len = get16(e, 4);
+      bool unwritten = len > kExtentInitMaxLen;
+      if (unwritten) len -= kExtentInitMaxLen;
+      if (fblock >= u64{first} + len) return u32{0};
+      u64 start = (u64{get16(e, 6)} << 32) | get32(e, 8);
+      u64 block = start + (fblock - first);
+      if (start < first_data_block_ || start + len > blocks_count_) return corrupt("extent past the end");
+      if (unwritten) return u32{0};
+      return static_cast<u32>(block);
+    }
+    u64 child = get32(e, 4) | (u64{get16(e, 8)} << 32);
+    if (child < first_data_block_ || child >= blocks_count_) return corrupt("index past the end");
+    node = *TRY(buffer_locked(child));
+  }
 }
 
 // Frees what lies below `top`, an indirect block of `depth` levels whose first file block is
@@ -1828,7 +1951,21 @@ void start_writeback_flusher() {
   }
 }
 
-Result<std::shared_ptr<FileSystem>> make_ext2(const std::shared_ptr<BlockDevice>& disk, bool read_only) {
+Result<std::string> ext_type_of(const std::shared_ptr<BlockDevice>& disk) {
+  std::vector<u8> super(1024);
+  TRY(disk->read(1024, super));
+  if (get16(super, kSMagic) != kMagic) return Errno::einval;
+  if (get32(super, kSRevLevel) == 0) return std::string("ext2");
+  if ((get32(super, kSFeatureIncompat) & kIncompatExt4Only) != 0 ||
+      (get32(super, kSFeatureRoCompat) & kRoCompatExt4Only) != 0) {
+    return std::string("ext4");
+  }
+  return std::string((get32(super, kSFeatureCompat) & kCompatHasJournal) != 0 ? "ext3" : "ext2");
+}
+
+Result<std::shared_ptr<FileSystem>> make_ext2(const std::shared_ptr<BlockDevice>& disk, bool read_only,
+                                              std::string_view type) {
+  if (type != "ext2" && type != "ext3" && type != "ext4") return Errno::enodev;
   auto& r = registry();
   {
     auto g = r.lock.lock();
@@ -1837,7 +1974,7 @@ Result<std::shared_ptr<FileSystem>> make_ext2(const std::shared_ptr<BlockDevice>
       if (auto fs = w.lock(); fs && fs->mounted() && fs->disk() == disk) return Errno::ebusy;
     }
   }
-  auto fs = std::make_shared<Ext2Fs>(disk, read_only);
+  auto fs = std::make_shared<Ext2Fs>(disk, read_only, std::string(type));
   {
     auto g = fs->lock().lock();
     TRY(fs->load());

@@ -580,7 +580,7 @@ Result<std::string> gen_mountinfo(ostd::i32 pid) {
 Result<std::string> gen_filesystems() {
   std::string s;
   // Block-device file systems have no "nodev" mark.
-  for (const auto& t : filesystem_types()) s += (t == "ext2" ? "\t" : "nodev\t") + t + "\n";
+  for (const auto& t : filesystem_types()) s += (t.starts_with("ext") ? "\t" : "nodev\t") + t + "\n";
   return s;
 }
 

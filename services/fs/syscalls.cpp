@@ -1624,13 +1624,13 @@ Result<long> sys_mount(Thread& t, const SyscallArgs& a) {
   std::string type = TRY(t.vm().read_cstring(a[2], 255));
   std::string source = a[0] == 0 ? std::string("none") : TRY(t.vm().read_cstring(a[0], kPathMax - 1));
   std::shared_ptr<FileSystem> fs;
-  if (type == "ext2") {
+  if (type == "ext2" || type == "ext3" || type == "ext4") {
     // A block device file system: the source names the device node.
     auto dev = TRY(lookup_path(t, kAtFdcwd, source, true));
     if ((dev->inode()->mode() & abi::kSIfmt) != abi::kSIfblk) return Errno::enotblk;
     auto disk = block_device_by_rdev(dev->inode()->rdev);
     if (!disk) return Errno::enxio;
-    fs = TRY(make_ext2(disk, (flags & kMsRdonly) != 0));
+    fs = TRY(make_ext2(disk, (flags & kMsRdonly) != 0, type));
   } else if (type == "9p") {
     // A share: the source is its tag (mount -t 9p -o trans=virtio TAG DIR); the options
     // (trans=, version=, cache=) choose nothing this client offers otherwise.

@@ -421,7 +421,7 @@ Result<void> pivot_root_check(const FsContext& fs, const std::shared_ptr<Dentry>
   return Errno::einval;
 }
 
-std::vector<std::string> filesystem_types() { return {"sysfs", "tmpfs", "ramfs", "proc", "devtmpfs", "mqueue", "ext2", "9p"}; }
+std::vector<std::string> filesystem_types() { return {"sysfs", "tmpfs", "ramfs", "proc", "devtmpfs", "mqueue", "ext2", "ext3", "ext4", "9p"}; }
 
 Result<std::shared_ptr<FileSystem>> make_filesystem(std::string_view type) {
   if (type == "tmpfs" || type == "ramfs") return make_ramfs();

@@ -403,10 +403,16 @@ std::shared_ptr<FileSystem> make_procfs();
 /// /sys: CPUs, disks, network interfaces (fs/procfs.cpp).
 std::shared_ptr<FileSystem> make_sysfs();
 class BlockDevice;
-/// ext2 on `disk` (fs/ext2.cpp): EINVAL when it holds no ext2 file system this kernel can
-/// mount (bad superblock, unknown incompatible features), EBUSY when it is mounted already.
-/// Unknown read-only-compatible features mount read-only.
-ostd::Result<std::shared_ptr<FileSystem>> make_ext2(const std::shared_ptr<BlockDevice>& disk, bool read_only);
+/// The ext2 family on `disk` (fs/ext2.cpp), mounted as `type`: "ext2" (no journal to recover,
+/// none of ext4's additions), "ext3" (a journal) or "ext4" (also extents, 64-bit descriptors,
+/// flexible groups and the rest this driver reads; read-only). EINVAL when the disk holds no
+/// file system of that type this kernel can mount (bad superblock, unknown incompatible
+/// features, a journal to recover), EROFS for a read-write mount of features it only reads,
+/// EBUSY when it is mounted already.
+ostd::Result<std::shared_ptr<FileSystem>> make_ext2(const std::shared_ptr<BlockDevice>& disk, bool read_only,
+                                                    std::string_view type = "ext2");
+/// Which of ext2, ext3 and ext4 the disk's superblock describes (EINVAL: none).
+ostd::Result<std::string> ext_type_of(const std::shared_ptr<BlockDevice>& disk);
 /// 9P2000.L on the share called `tag` (fs/v9fs.cpp): ENOENT when there is no such share, EIO
 /// when its server does not speak 9P2000.L.
 ostd::Result<std::shared_ptr<FileSystem>> make_9p(std::string_view tag, bool read_only);

@@ -51,7 +51,14 @@ static void walk(const char *path, int depth) {
 int main(int argc, char **argv) {
   const char *type = argc > 2 ? argv[1] : "ext2", *source = argc > 2 ? argv[2] : "/dev/vda";
   mkdir("/mnt", 0755);
-  if (mount(source, "/mnt", type, 0, NULL) != 0) {
+  int rc = mount(source, "/mnt", type, 0, NULL);
+  /* Without a type given, an ext4 image: mounted as ext4, read-only (as mount(8) retries). */
+  if (rc != 0 && errno == EINVAL && argc <= 2) {
+    type = "ext4";
+    rc = mount(source, "/mnt", type, 0, NULL);
+  }
+  if (rc != 0 && errno == EROFS) rc = mount(source, "/mnt", type, MS_RDONLY, NULL);
+  if (rc != 0) {
     printf("mount: %s\n", strerror(errno));
     return 0;
   }
