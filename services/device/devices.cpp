@@ -225,7 +225,7 @@ std::shared_ptr<FileSystem> make_devfs() {
   for (const auto& disk : block_devices()) {
     (void)root->create(disk->name(), abi::kSIfblk | 0660, disk->rdev());
   }
-  add_loop_nodes(*root);
+  add_loop_nodes(root);
   for (auto [name, target] : {std::pair<std::string_view, std::string_view>{"fd", "/proc/self/fd"},
                               {"stdin", "/proc/self/fd/0"},
                               {"stdout", "/proc/self/fd/1"},

@@ -2,7 +2,9 @@
 // file's bytes (Linux's drivers/block/loop.c), so `mount -o loop IMAGE DIR` and `losetup` work.
 //
 // /dev/loop0../dev/loop15 exist from boot (Linux's max_loop default is 8; the nodes are cheap);
-// LOOP_CTL_GET_FREE hands out the first unbound one. A device is bound to a file with
+// LOOP_CTL_GET_FREE hands out the first unbound one, or adds one when all are bound;
+// LOOP_CTL_ADD and LOOP_CTL_REMOVE add and remove devices by number, their nodes appearing and
+// going in every devtmpfs as devtmpfs does. A device is bound to a file with
 // LOOP_SET_FD or LOOP_CONFIGURE and unbound with LOOP_CLR_FD, or, with LO_FLAGS_AUTOCLEAR, when
 // the file system mounted on it is unmounted. I/O goes to the backing inode's read_at/write_at
 // (its page cache), at lo_offset, within lo_sizelimit.
@@ -10,6 +12,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,6 +39,10 @@ using ostd::usize;
 namespace {
 
 constexpr u32 kLoopDevices = 16;
+constexpr u32 kMaxLoopMinor = (1u << 20) - 1;  // MINORMASK: a device numbered past it is EINVAL
+// Devices in all: past it adding one is ENOMEM (Linux runs out of memory later; a guest
+// adding a million devices must not exhaust the kernel's heap).
+constexpr usize kMaxLoopDevices = 4096;
 constexpr u32 kLoFlagsReadOnly = 1, kLoFlagsAutoclear = 4, kLoFlagsPartscan = 8, kLoFlagsDirectIo = 16;
 constexpr u32 kLoNameSize = 64, kLoKeySize = 32;
 
@@ -89,6 +96,7 @@ class LoopDevice final : public BlockDevice {
     if (b) TRY(b->sync_file());
     return {};
   }
+  u32 number() const { return number_; }
   bool bound() const {
     auto g = lock_.lock();
     return backing_ != nullptr;
@@ -196,14 +204,81 @@ class LoopDevice final : public BlockDevice {
   bool mounted_ = false;
 };
 
-std::vector<std::shared_ptr<LoopDevice>>& loops() {
-  static std::vector<std::shared_ptr<LoopDevice>> all;
-  return all;
+// The loop devices by number, and the devtmpfs directories that have their nodes.
+struct Loops {
+  ostd::Mutex lock;
+  std::map<u32, std::shared_ptr<LoopDevice>> all;
+  std::vector<std::weak_ptr<Inode>> dev_dirs;
+};
+Loops& loops() {
+  static Loops l;
+  return l;
 }
 
 std::shared_ptr<LoopDevice> loop_by_minor(u32 minor) {
-  auto& all = loops();
-  return minor < all.size() ? all[minor] : nullptr;
+  auto& l = loops();
+  auto g = l.lock.lock();
+  auto it = l.all.find(minor);
+  return it != l.all.end() ? it->second : nullptr;
+}
+
+// Adds loop device `number` (the lowest free number when negative) and its nodes: its number,
+// EEXIST when it exists, EINVAL past the largest minor.
+Result<u32> add_loop(ostd::i64 number) {
+  auto& l = loops();
+  std::shared_ptr<LoopDevice> dev;
+  std::vector<std::shared_ptr<Inode>> dirs;
+  {
+    auto g = l.lock.lock();
+    if (number > ostd::i64{kMaxLoopMinor}) return Errno::einval;
+    if (number < 0) {
+      number = 0;
+      for (const auto& [n, d] : l.all) {
+        if (n != static_cast<u32>(number)) break;
+        ++number;
+      }
+      if (number > ostd::i64{kMaxLoopMinor}) return Errno::enospc;
+    }
+    auto n = static_cast<u32>(number);
+    if (l.all.count(n) != 0) return Errno::eexist;
+    if (l.all.size() >= kMaxLoopDevices) return Errno::enomem;
+    dev = std::make_shared<LoopDevice>(n);
+    l.all.emplace(n, dev);
+    std::erase_if(l.dev_dirs, [](const auto& w) { return w.expired(); });
+    for (const auto& w : l.dev_dirs) {
+      if (auto d = w.lock()) dirs.push_back(std::move(d));
+    }
+  }
+  for (const auto& d : dirs) (void)d->create(dev->name(), abi::kSIfblk | 0660, dev->rdev());
+  return static_cast<u32>(number);
+}
+
+// LOOP_CTL_REMOVE: EBUSY while the device is bound or open, ENODEV when there is none.
+Result<void> remove_loop(ostd::i64 number) {
+  if (number < 0) return Errno::einval;  // "deleting an unspecified loop device is not supported"
+  auto& l = loops();
+  std::shared_ptr<LoopDevice> dev;
+  std::vector<std::shared_ptr<Inode>> dirs;
+  {
+    auto g = l.lock.lock();
+    auto it = number <= ostd::i64{kMaxLoopMinor} ? l.all.find(static_cast<u32>(number)) : l.all.end();
+    if (it == l.all.end()) return Errno::enodev;
+    // Held by the map alone: no open file, no mount, no request in flight.
+    if (it->second->bound() || it->second.use_count() > 1) return Errno::ebusy;
+    dev = std::move(it->second);
+    l.all.erase(it);
+    for (const auto& w : l.dev_dirs) {
+      if (auto d = w.lock()) dirs.push_back(std::move(d));
+    }
+  }
+  for (const auto& d : dirs) {
+    // Only the node devtmpfs made for it (a node someone put there in its place stays).
+    auto node = d->lookup(dev->name());
+    if (node.is_ok() && (node.value()->mode() & abi::kSIfmt) == abi::kSIfblk && node.value()->rdev == dev->rdev()) {
+      (void)d->unlink(dev->name());
+    }
+  }
+  return {};
 }
 
 std::shared_ptr<LoopDevice> loop_by_rdev(u64 rdev) {
@@ -218,24 +293,24 @@ class LoopControlFile final : public DeviceFile {
   Result<long> ioctl(Thread& self, u32 cmd, u64 arg) override {
     constexpr u32 kLoopCtlAdd = 0x4C80, kLoopCtlRemove = 0x4C81, kLoopCtlGetFree = 0x4C82;
     if (!self.process().creds.capable(cap::kSysAdmin)) return Errno::eperm;
+    // The argument is an int to Linux (a negative one asks ADD for any free number).
+    auto number = static_cast<ostd::i64>(static_cast<ostd::i32>(arg));
     switch (cmd) {
-      case kLoopCtlGetFree:
-        for (const auto& l : loops()) {
-          if (!l->bound()) return static_cast<long>(l->rdev() & 0xff);
+      case kLoopCtlGetFree: {
+        std::vector<std::shared_ptr<LoopDevice>> all;
+        {
+          auto& l = loops();
+          auto g = l.lock.lock();
+          for (const auto& [n, d] : l.all) all.push_back(d);
         }
-        return Errno::enospc;
-      case kLoopCtlAdd: {
-        // The devices exist from boot: adding one that exists is EEXIST, others ENOSPC.
-        if (arg < loops().size()) return Errno::eexist;
-        return Errno::enospc;
+        for (const auto& d : all) {
+          if (!d->bound()) return static_cast<long>(d->number());
+        }
+        return static_cast<long>(TRY(add_loop(-1)));
       }
-      case kLoopCtlRemove: {
-        auto l = loop_by_minor(static_cast<u32>(arg));
-        if (!l) return Errno::enodev;
-        if (l->bound()) return Errno::ebusy;
-        return Errno::eperm;  // the boot-time devices stay
-      }
-      default: return Errno::enotty;
+      case kLoopCtlAdd: return static_cast<long>(TRY(add_loop(number)));
+      case kLoopCtlRemove: TRY(remove_loop(number)); return 0;
+      default: return Errno::enosys;  // as Linux's loop_control_ioctl
     }
   }
   ostd::WaitQueue* poll_queue() override { return nullptr; }
@@ -244,16 +319,25 @@ class LoopControlFile final : public DeviceFile {
 }  // namespace
 
 void init_loop_devices() {
-  auto& all = loops();
-  all.clear();
-  for (u32 i = 0; i < kLoopDevices; ++i) all.push_back(std::make_shared<LoopDevice>(i));
+  auto& l = loops();
+  auto g = l.lock.lock();
+  l.all.clear();
+  l.dev_dirs.clear();
+  for (u32 i = 0; i < kLoopDevices; ++i) l.all.emplace(i, std::make_shared<LoopDevice>(i));
 }
 
 std::shared_ptr<BlockDevice> loop_device(u64 rdev) { return loop_by_rdev(rdev); }
 
-void add_loop_nodes(Inode& dev_dir) {
-  (void)dev_dir.create("loop-control", abi::kSIfchr | 0660, make_dev(kMiscMajor, kLoopControlMinor));
-  for (const auto& l : loops()) (void)dev_dir.create(l->name(), abi::kSIfblk | 0660, l->rdev());
+void add_loop_nodes(const std::shared_ptr<Inode>& dev_dir) {
+  std::vector<std::shared_ptr<LoopDevice>> all;
+  {
+    auto& l = loops();
+    auto g = l.lock.lock();
+    for (const auto& [n, d] : l.all) all.push_back(d);
+    l.dev_dirs.push_back(dev_dir);
+  }
+  (void)dev_dir->create("loop-control", abi::kSIfchr | 0660, make_dev(kMiscMajor, kLoopControlMinor));
+  for (const auto& d : all) (void)dev_dir->create(d->name(), abi::kSIfblk | 0660, d->rdev());
 }
 
 Result<std::shared_ptr<File>> open_loop_control(const std::shared_ptr<Dentry>& d, u32 flags) {

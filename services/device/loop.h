@@ -22,8 +22,9 @@ inline constexpr ostd::u32 kLoopMajor = 7, kMiscMajor = 10, kLoopControlMinor = 
 void init_loop_devices();
 /// The loop device with number `rdev`; nullptr when it is none.
 std::shared_ptr<BlockDevice> loop_device(ostd::u64 rdev);
-/// Creates /dev/loop-control and the /dev/loopN nodes in `dev_dir`.
-void add_loop_nodes(Inode& dev_dir);
+/// Creates /dev/loop-control and the /dev/loopN nodes in `dev_dir`, a devtmpfs root, which
+/// gets the nodes of devices added later too (and loses those of devices removed).
+void add_loop_nodes(const std::shared_ptr<Inode>& dev_dir);
 ostd::Result<std::shared_ptr<File>> open_loop_control(const std::shared_ptr<Dentry>& d, ostd::u32 flags);
 /// The LOOP_* ioctls on an open loop device (ENOTTY for other devices and requests).
 ostd::Result<long> loop_ioctl(Thread& self, const std::shared_ptr<BlockDevice>& dev, ostd::u32 cmd, ostd::u64 arg);
