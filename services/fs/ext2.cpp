@@ -78,12 +78,13 @@ constexpr u16 kStateValid = 1;
 // Features this driver understands.
 constexpr usize kSBlocksCountHi = 0x150, kSDescSize = 0xfe;
 constexpr u32 kCompatHasJournal = 0x4;
-constexpr u32 kIncompatFiletype = 0x2, kIncompatRecover = 0x4, kIncompatJournalDev = 0x8, kIncompatMetaBg = 0x10,
-              kIncompatExtents = 0x40, kIncompat64bit = 0x80, kIncompatMmp = 0x100, kIncompatFlexBg = 0x200,
-              kIncompatEaInode = 0x400, kIncompatCsumSeed = 0x2000, kIncompatLargedir = 0x4000;
+constexpr u32 kIncompatFiletype = 0x2, kIncompatRecover = 0x4, kIncompatExtents = 0x40, kIncompat64bit = 0x80,
+              kIncompatFlexBg = 0x200, kIncompatEaInode = 0x400, kIncompatCsumSeed = 0x2000,
+              kIncompatLargedir = 0x4000;
 // What this driver writes, and what it only reads (ext4's additions, mounted read-only: files
 // mapped by extents, 64-bit group descriptors, flexible groups, inodes holding big xattrs,
-// checksums it does not verify, three-level htrees it reads as lists).
+// checksums it does not verify, three-level htrees it reads as lists). Not meta_bg, mmp,
+// journal devices, inline data, encryption or casefolding.
 constexpr u32 kIncompatWritable = kIncompatFiletype;
 constexpr u32 kIncompatReadable = kIncompatWritable | kIncompatExtents | kIncompat64bit | kIncompatFlexBg |
                                   kIncompatEaInode | kIncompatCsumSeed | kIncompatLargedir;
