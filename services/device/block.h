@@ -17,6 +17,13 @@
 
 namespace services {
 
+/// One write of a batch: whole sectors at `offset`, from `bytes` or (whole pages) `frames`.
+struct BlockWrite {
+  ostd::u64 offset = 0;
+  std::span<const ostd::u8> bytes;
+  std::span<const ostd::Frame> frames;
+};
+
 class BlockDevice {
  public:
   static constexpr ostd::usize kSectorSize = 512;
@@ -43,6 +50,10 @@ class BlockDevice {
   /// through a bounce buffer; drivers that can move them directly override these.
   virtual ostd::Result<void> read_frames(ostd::u64 offset, std::span<const ostd::Frame> frames);
   virtual ostd::Result<void> write_frames(ostd::u64 offset, std::span<const ostd::Frame> frames);
+  /// Every write of `writes` (a plug of requests, as Linux's blk_plug: the write-back of a
+  /// file's runs, the dirty metadata of a sync). By default one after the other; a driver that
+  /// can keep several requests in flight overrides it. Returns when all are done.
+  virtual ostd::Result<void> write_batch(std::span<const BlockWrite> writes);
   /// Makes what was written durable (a cache flush).
   virtual ostd::Result<void> flush() = 0;
 

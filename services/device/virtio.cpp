@@ -208,44 +208,121 @@ Result<std::shared_ptr<BlockDevice>> BlockDevice::probe() {
     io.write8(kRegStatus, kStatusFailed);
     return Errno::enodev;
   }
+  // Three descriptors a request (header, data, status).
+  usize slots = std::min<usize>(kMaxSlots, q.value().size() / 3);
+  static_assert(kMaxSlots * kSlotHeaderSize <= kDataOffset);
   u64 sectors = u64{io.read32(kRegConfig)} | (u64{io.read32(kRegConfig + 4)} << 32);
-  auto buf = TRY(ostd::DmaCoherent::alloc((kDataOffset + kMaxSectors * kSectorSize) / ostd::kPageSize));
+  auto buf = TRY(ostd::DmaCoherent::alloc((kDataOffset + slots * kSlotDataSize) / ostd::kPageSize));
   io.write8(kRegStatus, kStatusAcknowledge | kStatusDriver | kStatusDriverOk);
-  kLog.info("virtio-blk at {}:{}.{}: {} sectors, queue of {}", d.address.bus, d.address.device,
-            d.address.function, sectors, q.value().size());
-  auto dev = std::make_shared<BlockDevice>(std::move(io), q.release_value(), std::move(buf), sectors);
+  kLog.info("virtio-blk at {}:{}.{}: {} sectors, queue of {}, {} requests in flight", d.address.bus,
+            d.address.device, d.address.function, sectors, q.value().size(), slots);
+  auto dev = std::make_shared<BlockDevice>(std::move(io), q.release_value(), std::move(buf), sectors, slots);
   dev->attach_irq(d, dev);
   return dev;
 }
 
-Result<void> BlockDevice::transfer(bool write, u64 sector, usize count) {
-  if (count == 0 || count > kMaxSectors || sector >= sectors_ || count > sectors_ - sector) {
-    return Errno::einval;
-  }
-  TRY(buf_.write32(0, write ? kBlkTypeOut : kBlkTypeIn));
-  TRY(buf_.write32(4, 0));
-  TRY(buf_.write64(8, sector));
-  TRY(buf_.write8(16, 0xff));
-  const std::array<Segment, 3> chain{
-      Segment{0, 16, false}, Segment{kDataOffset, static_cast<u32>(count * kSectorSize), !write},
-      Segment{16, 1, true}};
-  (void)TRY(queue_.submit(io_, buf_, chain));
-  u64 deadline = ostd::monotonic_ns() + kRequestTimeoutNs;
+Result<void> BlockDevice::run(std::span<const Piece> pieces, bool write) {
+  ostd::MutexGuard g(lock_);
+  if (broken_) return Errno::eio;
+  // The pieces cut into requests of up to kMaxSectors, in order.
+  struct Request {
+    usize piece = 0;
+    usize at = 0;  // bytes into the piece
+    usize count = 0;
+  };
+  usize next_piece = 0, next_at = 0;
+  auto next_request = [&]() -> Result<std::optional<Request>> {
+    while (next_piece < pieces.size()) {
+      const Piece& p = pieces[next_piece];
+      usize len = write ? p.src.size() : p.dst.size();
+      if (p.offset % kSectorSize != 0 || len % kSectorSize != 0) return Errno::einval;
+      if (next_at < len) {
+        Request r{next_piece, next_at, std::min<usize>(kMaxSectors, (len - next_at) / kSectorSize)};
+        u64 sector = (p.offset + next_at) / kSectorSize;
+        if (sector >= sectors_ || r.count > sectors_ - sector) return Errno::einval;
+        next_at += r.count * kSectorSize;
+        return std::optional<Request>(r);
+      }
+      ++next_piece;
+      next_at = 0;
+    }
+    return std::optional<Request>();
+  };
+  std::array<std::optional<Request>, kMaxSlots> in_slot;
+  usize in_flight = 0;
+  Result<void> result;
+  bool more = true;
   for (;;) {
-    if (queue_.take_used().has_value()) break;
-    if (ostd::monotonic_ns() > deadline) {
-      kLog.error("virtio-blk: request for sector {} timed out", sector);
-      return Errno::eio;
+    // Every free slot gets the next request; the device hears of them once.
+    bool submitted = false;
+    for (usize s = 0; s < slots_ && more && result.is_ok(); ++s) {
+      if (in_slot[s]) continue;
+      auto r = next_request();
+      if (r.is_error()) {
+        result = r.error();
+        break;
+      }
+      if (!r.value()) {
+        more = false;
+        break;
+      }
+      const Request req = *r.value();
+      const Piece& p = pieces[req.piece];
+      usize hdr = s * kSlotHeaderSize, data = kDataOffset + s * kSlotDataSize, bytes = req.count * kSectorSize;
+      TRY(buf_.write32(hdr, write ? kBlkTypeOut : kBlkTypeIn));
+      TRY(buf_.write32(hdr + 4, 0));
+      TRY(buf_.write64(hdr + 8, (p.offset + req.at) / kSectorSize));
+      TRY(buf_.write8(hdr + 16, 0xff));
+      if (write) {
+        ostd::VmWriter w = buf_.writer(data, bytes);
+        TRY(w.write_bytes(p.src.subspan(req.at, bytes)));
+      }
+      const std::array<Segment, 3> chain{Segment{hdr, 16, false},
+                                         Segment{data, static_cast<u32>(bytes), !write},
+                                         Segment{hdr + 16, 1, true}};
+      u16 head = TRY(queue_.submit(io_, buf_, chain, false));  // slots * 3 <= the queue's size
+      head_slot_.at(head) = static_cast<u16>(s);
+      in_slot[s] = req;
+      ++in_flight;
+      submitted = true;
     }
-    if (irq_) {
-      (void)done_.wait_until([this] { return queue_.has_used(); }, kRequestTimeoutNs);
-    } else {
-      ostd::Task::yield_now();
+    if (submitted) queue_.notify(io_);
+    if (in_flight == 0) break;
+    // At least one completion, then every one there is.
+    u64 deadline = ostd::monotonic_ns() + kRequestTimeoutNs;
+    while (!queue_.has_used()) {
+      if (ostd::monotonic_ns() > deadline) {
+        kLog.error("virtio-blk: {} requests timed out; the disk is given up", in_flight);
+        broken_ = true;
+        return Errno::eio;
+      }
+      if (irq_) {
+        (void)done_.wait_until([this] { return queue_.has_used(); }, kRequestTimeoutNs);
+      } else {
+        ostd::Task::yield_now();
+      }
+    }
+    if (!irq_) (void)io_.read8(kRegIsr);  // acknowledges the interrupt nobody takes
+    while (auto used = queue_.take_used()) {
+      u16 s = head_slot_.at(used->first);
+      if (s == kNoSlot || !in_slot.at(s)) ostd::panic("virtio-blk: a request completed twice");
+      head_slot_[used->first] = kNoSlot;
+      const Request req = *in_slot[s];
+      in_slot[s].reset();
+      --in_flight;
+      auto status = buf_.read8(s * kSlotHeaderSize + 16);
+      if (status.is_error() || status.value() != 0) {
+        if (result.is_ok()) result = Errno::eio;
+        continue;
+      }
+      if (!write && result.is_ok()) {
+        ostd::VmReader r = buf_.reader(kDataOffset + s * kSlotDataSize, req.count * kSectorSize);
+        auto copied = r.read_bytes(pieces[req.piece].dst.subspan(req.at, req.count * kSectorSize));
+        if (copied.is_error()) result = copied.error();
+      }
     }
   }
-  if (!irq_) (void)io_.read8(kRegIsr);  // acknowledges the interrupt nobody takes
-  auto status = TRY(buf_.read8(16));
-  return status == 0 ? Result<void>() : Result<void>(Errno::eio);
+  return result;
 }
 
 void BlockDevice::attach_irq(const ostd::pci::Device& d, const std::shared_ptr<BlockDevice>& self) {
@@ -256,29 +333,13 @@ void BlockDevice::attach_irq(const ostd::pci::Device& d, const std::shared_ptr<B
 }
 
 Result<void> BlockDevice::read(u64 offset, std::span<u8> dst) {
-  ostd::MutexGuard g(lock_);
-  for (usize done = 0; done < dst.size();) {
-    usize count = std::min<usize>(kMaxSectors, (dst.size() - done) / kSectorSize);
-    if (count == 0) return Errno::einval;  // not whole sectors
-    TRY(transfer(false, (offset + done) / kSectorSize, count));
-    ostd::VmReader r = buf_.reader(kDataOffset, count * kSectorSize);
-    TRY(r.read_bytes(dst.subspan(done, count * kSectorSize)));
-    done += count * kSectorSize;
-  }
-  return {};
+  const std::array<Piece, 1> one{Piece{offset, dst, {}}};
+  return run(one, false);
 }
 
 Result<void> BlockDevice::write(u64 offset, std::span<const u8> src) {
-  ostd::MutexGuard g(lock_);
-  for (usize done = 0; done < src.size();) {
-    usize count = std::min<usize>(kMaxSectors, (src.size() - done) / kSectorSize);
-    if (count == 0) return Errno::einval;  // not whole sectors
-    ostd::VmWriter w = buf_.writer(kDataOffset, count * kSectorSize);
-    TRY(w.write_bytes(src.subspan(done, count * kSectorSize)));
-    TRY(transfer(true, (offset + done) / kSectorSize, count));
-    done += count * kSectorSize;
-  }
-  return {};
+  const std::array<Piece, 1> one{Piece{offset, {}, src}};
+  return run(one, true);
 }
 
 // ---- ConsoleDevice ----

@@ -57,38 +57,61 @@ class Queue {
   std::vector<ostd::u16> length_;  // descriptors in the chain starting here
 };
 
-/// A virtio block device (/dev/vda). Requests are serialized; each moves up to kMaxSectors.
+/// A virtio block device (/dev/vda). Each request moves up to kMaxSectors through its own slot
+/// of the DMA buffer; a call keeps up to slots() requests in flight (a 256 KiB read is four
+/// requests at once, a batch of writes as many as fit), so QEMU serves them together.
 class BlockDevice {
  public:
   static constexpr ostd::usize kSectorSize = 512;
   static constexpr ostd::usize kMaxSectors = 128;
+  static constexpr ostd::usize kMaxSlots = 16;
+  /// Each slot's request header (16 bytes) and status byte, in the buffer's first page.
+  static constexpr ostd::usize kSlotHeaderSize = 32;
+  /// Slot i's data: kMaxSectors sectors from kDataOffset + i * kSlotDataSize.
   static constexpr ostd::usize kDataOffset = ostd::kPageSize;
+  static constexpr ostd::usize kSlotDataSize = kMaxSectors * kSectorSize;
+
+  /// One piece of a batch: whole sectors at a byte offset, read into `dst` or written from `src`.
+  struct Piece {
+    ostd::u64 offset = 0;
+    std::span<ostd::u8> dst;
+    std::span<const ostd::u8> src;
+  };
 
   /// Finds and initializes the first virtio-blk PCI function; ENODEV when there is none.
   static ostd::Result<std::shared_ptr<BlockDevice>> probe();
-  BlockDevice(ostd::IoPort io, Queue q, ostd::DmaCoherent buf, ostd::u64 sectors)
-      : io_(std::move(io)), queue_(std::move(q)), buf_(std::move(buf)), sectors_(sectors) {}
+  BlockDevice(ostd::IoPort io, Queue q, ostd::DmaCoherent buf, ostd::u64 sectors, ostd::usize slots)
+      : io_(std::move(io)), queue_(std::move(q)), buf_(std::move(buf)), sectors_(sectors), slots_(slots),
+        head_slot_(queue_.size(), kNoSlot) {}
 
   ostd::u64 size_bytes() const { return sectors_ * kSectorSize; }
   /// Whether completions arrive by interrupt (else the driver polls).
   bool interrupt_driven() const { return irq_.has_value(); }
-  /// Whole sectors at a sector offset, in requests of up to kMaxSectors (the caller checked the
-  /// range: services/device/block.h's BlockDevice, which also serves byte-granular access).
+  /// Requests in flight at most.
+  ostd::usize slots() const { return slots_; }
+  /// Whole sectors at a sector offset (the caller checked the range: services/device/block.h's
+  /// BlockDevice, which also serves byte-granular access).
   ostd::Result<void> read(ostd::u64 offset, std::span<ostd::u8> dst);
   ostd::Result<void> write(ostd::u64 offset, std::span<const ostd::u8> src);
+  /// Every piece read (or, with `write`, written), up to slots() requests in flight; returns
+  /// when all are done, with the first error. A device that lets a request time out is broken
+  /// from then on (EIO): its slots may still be written.
+  ostd::Result<void> run(std::span<const Piece> pieces, bool write);
 
  private:
-  ostd::Result<void> transfer(bool write, ostd::u64 sector, ostd::usize count);
+  static constexpr ostd::u16 kNoSlot = 0xffff;
   void attach_irq(const ostd::pci::Device& d, const std::shared_ptr<BlockDevice>& self);
   ostd::Mutex lock_;
   ostd::IoPort io_;
   Queue queue_;
   std::optional<ostd::irq::IrqLine> irq_;
   ostd::WaitQueue done_;
-  /// The request header (16 bytes at 0), the status byte (at 16), the data (kMaxSectors
-  /// sectors from kDataOffset).
+  /// The slots' headers and status bytes (first page), then their data.
   ostd::DmaCoherent buf_;
   ostd::u64 sectors_;
+  ostd::usize slots_;
+  std::vector<ostd::u16> head_slot_;  // the slot of each chain in flight, by its head descriptor
+  bool broken_ = false;
 };
 
 /// A virtio console (port 0 of a virtio-serial device, /dev/hvc0), polled.

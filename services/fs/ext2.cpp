@@ -711,26 +711,35 @@ Result<void> Ext2Fs::sync_locked(Pins& pins) {
     }
   }
   std::erase_if(live_, [](const auto& kv) { return kv.second.expired(); });
-  // Runs of consecutive dirty blocks go out in one request each (the set is sorted).
+  // Runs of consecutive dirty blocks go out in one request each (the set is sorted), the runs
+  // of up to 4 MiB together in one batch.
   constexpr usize kMaxRun = 64;
-  std::vector<u8> run;
-  u64 run_start = 0;
-  auto flush_run = [&]() -> Result<void> {
-    if (!run.empty()) TRY(disk_->write(run_start * bs_, run));
-    run.clear();
+  constexpr usize kMaxBatchBytes = usize{4} << 20;
+  std::vector<std::vector<u8>> runs;
+  std::vector<u64> starts;
+  usize batch_bytes = 0;
+  auto flush_batch = [&]() -> Result<void> {
+    std::vector<BlockWrite> writes;
+    for (usize i = 0; i < runs.size(); ++i) writes.push_back(BlockWrite{starts[i] * bs_, runs[i], {}});
+    if (!writes.empty()) TRY(disk_->write_batch(writes));
+    runs.clear();
+    starts.clear();
+    batch_bytes = 0;
     return {};
   };
   std::vector<u64> dirty(dirty_buffers_.begin(), dirty_buffers_.end());
   for (u64 b : dirty) {
     auto it = buffers_.find(b);
     if (it == buffers_.end()) continue;
-    if (run.empty() || b != run_start + run.size() / bs_ || run.size() / bs_ == kMaxRun) {
-      TRY(flush_run());
-      run_start = b;
+    if (runs.empty() || b != starts.back() + runs.back().size() / bs_ || runs.back().size() / bs_ == kMaxRun) {
+      if (batch_bytes >= kMaxBatchBytes) TRY(flush_batch());
+      runs.emplace_back();
+      starts.push_back(b);
     }
-    run.insert(run.end(), it->second.begin(), it->second.end());
+    runs.back().insert(runs.back().end(), it->second.begin(), it->second.end());
+    batch_bytes += bs_;
   }
-  TRY(flush_run());
+  TRY(flush_batch());
   dirty_buffers_.clear();
   return {};
 }
@@ -1419,13 +1428,19 @@ Result<void> Ext2Fs::write_pages_out(u32 ino, const std::vector<std::pair<u64, o
   if (get16(raw, kILinks) == 0 && orphans_.count(ino) == 0 && live_.count(ino) == 0) return {};  // deleted
   u64 size = file_size(raw);
   std::vector<u8> before = raw;
-  // Page-sized blocks: runs of pages on consecutive blocks go out in one request each.
-  constexpr usize kMaxRun = 256;
-  std::vector<ostd::Frame> run;
-  u64 run_block = 0;
-  auto flush_run = [&]() -> Result<void> {
-    if (!run.empty()) TRY(disk_->write_frames(run_block * bs_, run));
-    run.clear();
+  // Page-sized blocks: runs of pages on consecutive blocks go out in one request each, up to
+  // 1024 pages of runs together in one batch.
+  constexpr usize kMaxRun = 256, kMaxBatchPages = 1024;
+  std::vector<std::vector<ostd::Frame>> runs;
+  std::vector<u64> run_blocks;
+  usize batch_pages = 0;
+  auto flush_runs = [&]() -> Result<void> {
+    std::vector<BlockWrite> writes;
+    for (usize i = 0; i < runs.size(); ++i) writes.push_back(BlockWrite{run_blocks[i] * bs_, {}, runs[i]});
+    if (!writes.empty()) TRY(disk_->write_batch(writes));
+    runs.clear();
+    run_blocks.clear();
+    batch_pages = 0;
     return {};
   };
   // A dirty page past the size read here was written by a write(2) that has not recorded the new
@@ -1438,11 +1453,13 @@ Result<void> Ext2Fs::write_pages_out(u32 ino, const std::vector<std::pair<u64, o
     }
     if (per_page == 1) {
       u32 b = TRY(bmap_locked(raw, first, true));  // a page dirtied through a mapping may be a hole
-      if (run.empty() || b != run_block + run.size() || run.size() == kMaxRun) {
-        TRY(flush_run());
-        run_block = b;
+      if (runs.empty() || b != run_blocks.back() + runs.back().size() || runs.back().size() == kMaxRun) {
+        if (batch_pages >= kMaxBatchPages) TRY(flush_runs());
+        runs.emplace_back();
+        run_blocks.push_back(b);
       }
-      run.push_back(frame);
+      runs.back().push_back(frame);
+      ++batch_pages;
       continue;
     }
     TRY(frame.read_bytes(0, buf));
@@ -1452,7 +1469,7 @@ Result<void> Ext2Fs::write_pages_out(u32 ino, const std::vector<std::pair<u64, o
       TRY(disk_->write(u64{b} * bs_, std::span<const u8>(buf).subspan(usize{k} * bs_, bs_)));
     }
   }
-  TRY(flush_run());
+  TRY(flush_runs());
   if (raw != before) TRY(write_raw_locked(ino, raw));
   return {};
 }
