@@ -1,17 +1,20 @@
 // 9p: a share's files (a host directory) through the 9P2000.L client of fs/p9.h.
 //
 // Every inode holds a fid walked to its file; a lookup walks one name and asks for the
-// attributes, so a path walk sees the server's tree as it is now (names are never cached).
+// attributes, so a path walk sees the server's tree as it is now — but for directories, which
+// a lookup found in the last second are found again without asking (as FUSE's default entry
+// timeout; rmdir and rename here forget them all), so a directory removed or renamed on the
+// host may be reached by its old name for up to a second. Files are never cached by name.
 // Inodes are shared while they live (one object per server file, by qid path), so open files,
 // FIFOs and watches of one file meet.
 //
 // Caching: close-to-open, as NFS and Linux's v9fs cache=loose with revalidation. File data goes
 // through a page cache (so mmap, exec and repeated reads share frames), checked against the
 // server's size and modification time whenever the file is looked up, opened or fstat'ed: a
-// file changed on the host is read afresh at the guest's next open or stat. Writes go through
-// to the server at once (write(2) returns after the host's pwrite) and update the pages
-// cached; pages written through a shared mapping go back at fsync, sync, umount and every five
-// seconds. Attributes are the server's: chmod, chown and utimes are sent as they happen.
+// file changed on the host is read afresh at the guest's next open or stat. Writes stay in the
+// pages until the file is closed, fsync'ed or synced (and the flusher's five seconds), then go
+// to the server in runs. Attributes are the server's: chmod, chown and utimes are sent as they
+// happen.
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -21,6 +24,7 @@
 #include <ostd/log.h>
 #include <ostd/mm/io.h>
 #include <ostd/sync.h>
+#include <ostd/time.h>
 
 #include "device/devices.h"
 #include "fs/p9.h"
@@ -48,6 +52,9 @@ constexpr u32 kOWronly = 1, kOCreat = 0100, kOExcl = 0200, kODirectory = 0200000
 constexpr u32 kAtRemovedir = 0x200;
 /// Page caches kept for files no inode uses any more (a program run again finds its pages).
 constexpr usize kMaxIdleCaches = 2048;
+// Directory lookups are remembered this long (FUSE's default entry timeout), this many at most.
+constexpr u64 kDirCacheNs = ostd::kNsPerSec;
+constexpr usize kMaxCachedDirs = 1024;
 
 class P9Fs;
 
@@ -174,6 +181,13 @@ class P9Fs final : public FileSystem, public std::enable_shared_from_this<P9Fs> 
     auto g = lock_.lock();
     return last_dir_ == dir && last_name_ == name ? last_node_.lock() : nullptr;
   }
+  /// Directories looked up in the last kDirCacheNs: a path's directories are not asked for at
+  /// every walk through them (each ask is a walk and a getattr). Files never are: open and stat
+  /// always find the server's file of that name.
+  std::shared_ptr<P9Inode> cached_dir(u64 dir, std::string_view name);
+  void cache_dir(u64 dir, std::string_view name, const std::shared_ptr<P9Inode>& node);
+  /// A directory went or moved here (rmdir, rename): every cached directory is forgotten.
+  void forget_dirs();
   void forget(u64 path, const P9Inode* node);
   /// The page cache of file `path` (kept from before or made on `fid`'s file).
   Result<FileCache> cache_for(u64 path, u32 fid);
@@ -195,6 +209,12 @@ class P9Fs final : public FileSystem, public std::enable_shared_from_this<P9Fs> 
   u64 last_dir_ = 0;
   std::string last_name_;
   std::weak_ptr<P9Inode> last_node_;
+  struct CachedDir {
+    std::shared_ptr<P9Inode> node;
+    u64 expires_ns = 0;
+  };
+  // (parent directory, name) -> the directory; mutable: busy() lets go of it first.
+  mutable std::map<std::pair<u64, std::string>, CachedDir> dirs_;
 };
 
 class P9Inode final : public Inode {
@@ -280,8 +300,13 @@ class P9Inode final : public Inode {
   Result<std::shared_ptr<Inode>> lookup(std::string_view name) override {
     if (!is_dir()) return Errno::enotdir;
     if (name.size() > kNameMax) return Errno::enametoolong;
+    if (auto hit = fs_->cached_dir(ino(), name)) {
+      fs_->remember_lookup(ino(), name, hit);
+      return std::shared_ptr<Inode>(hit);
+    }
     auto node = TRY(fs_->walk_to(fid_, name));
     fs_->remember_lookup(ino(), name, node);
+    if (node->is_dir()) fs_->cache_dir(ino(), name, node);
     return std::shared_ptr<Inode>(node);
   }
   Result<std::shared_ptr<Inode>> create(std::string_view name, u32 mode, u64 device) override;
@@ -309,6 +334,7 @@ class P9Inode final : public Inode {
     TRY(fs_->writable());
     auto to = fs_->live(new_dir.ino());
     if (!to) return Errno::enoent;
+    fs_->forget_dirs();
     TRY(fs_->client().renameat(fid_, name, to->fid(), new_name));
     return {};
   }
@@ -369,6 +395,7 @@ class P9Inode final : public Inode {
         fs_->client().clunk(w.value().first);
       }
     }
+    if ((flags & kAtRemovedir) != 0) fs_->forget_dirs();
     TRY(fs_->client().unlinkat(fid_, name, flags));
     if (victim) victim->nlink = (flags & kAtRemovedir) != 0 || victim->nlink == 0 ? 0 : victim->nlink - 1;
     return {};
@@ -561,16 +588,54 @@ Result<void> P9Fs::unmounted() {
   auto res = sync();
   std::shared_ptr<P9Inode> root;
   std::map<u64, FileCache> caches;
+  std::map<std::pair<u64, std::string>, CachedDir> dirs;
   {
     auto g = lock_.lock();
     mounted_ = false;
     root = std::move(root_);
     caches = std::move(caches_);
+    dirs.swap(dirs_);
   }
   return res;
 }
 
+std::shared_ptr<P9Inode> P9Fs::cached_dir(u64 dir, std::string_view name) {
+  auto g = lock_.lock();
+  auto it = dirs_.find(std::pair<u64, std::string>(dir, std::string(name)));
+  if (it == dirs_.end() || ostd::monotonic_ns() >= it->second.expires_ns) return nullptr;
+  return it->second.node;
+}
+
+void P9Fs::cache_dir(u64 dir, std::string_view name, const std::shared_ptr<P9Inode>& node) {
+  std::map<std::pair<u64, std::string>, CachedDir> gone;  // dies after the lock
+  auto g = lock_.lock();
+  const u64 now = ostd::monotonic_ns();
+  if (dirs_.size() >= kMaxCachedDirs) {
+    for (auto it = dirs_.begin(); it != dirs_.end();) {
+      if (now >= it->second.expires_ns) {
+        gone.insert(dirs_.extract(it++));
+      } else {
+        ++it;
+      }
+    }
+    if (dirs_.size() >= kMaxCachedDirs) gone.merge(dirs_);
+  }
+  dirs_[std::pair<u64, std::string>(dir, std::string(name))] = CachedDir{node, now + kDirCacheNs};
+}
+
+void P9Fs::forget_dirs() {
+  std::map<std::pair<u64, std::string>, CachedDir> gone;
+  auto g = lock_.lock();
+  gone.swap(dirs_);
+}
+
 bool P9Fs::busy(usize root_refs_held) const {
+  {
+    // The cache's references are no use of the file system.
+    std::map<std::pair<u64, std::string>, CachedDir> gone;
+    auto g = lock_.lock();
+    gone.swap(dirs_);
+  }
   auto g = lock_.lock();
   if (root_ && static_cast<usize>(root_.use_count()) > 1 + root_refs_held) return true;
   for (const auto& [path, weak] : live_) {

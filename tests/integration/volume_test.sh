@@ -95,9 +95,11 @@ echo "read only" > "$ro/file"
 ro_before=$(cd "$ro" && find . -exec stat -c '%n %a %s %Y' {} + | sort)
 
 # The host's side of the coherence checks, while the guest runs: it answers the guest's
-# "ping" with what it found there, then changes a file the guest has read.
+# "ping" with what it found there, then changes a file the guest has read. It waits as long as
+# the guest may run (the test's timeout ends both): a loaded machine may take more than a
+# minute to reach the ping in QEMU.
 (
-  for _ in $(seq 1 1200); do
+  for _ in $(seq 1 12000); do
     if [ -f "$share/ping" ]; then
       echo "host saw: $(cat "$share/ping")" > "$share/pong.tmp"
       echo "after, and longer" > "$share/changing"
