@@ -310,6 +310,7 @@ Result<long> do_open(Thread& t, int dirfd, Vaddr path_addr, u32 flags, u32 mode,
       if (d->inode()->is_symlink()) return Errno::eloop;
       if (d->inode()->is_dir()) return Errno::eisdir;
     } else if (existing.error() == Errno::enoent) {
+      TRY(pn.parent->want_write());
       TRY(may_create_in(creds_of(t), *pn.parent->inode()));
       u32 perm = mode & 07777 & ~t.process().fs->umask;
       auto inode = TRY(pn.parent->inode()->create(pn.name, abi::kSIfreg | perm, 0));
@@ -351,6 +352,8 @@ Result<long> open_resolved(Thread& t, const std::shared_ptr<Dentry>& d, u32 flag
       u32 want = (acc != kOWrOnly ? kMayRead : 0u) | (acc != kORdOnly || (flags & kOTrunc) != 0 ? kMayWrite : 0u);
       TRY(inode_permission(creds_of(t), *inode, want));
     }
+    // Writing a file (not a device node or FIFO) through a read-only mount (do_dentry_open).
+    if ((acc != kORdOnly || (flags & kOTrunc) != 0) && inode->is_regular()) TRY(d->want_write());
     file = TRY(open_dentry(d, fflags));
     TRY(file->finish_open(t));
     if (inode->is_regular() || inode->is_dir()) fsnotify(*d, kInOpen);
@@ -994,6 +997,7 @@ Result<long> do_mknod(Thread& t, int dirfd, Vaddr path_addr, u32 mode, u64 dev) 
   auto pn = TRY(walk_parent(lookup_at(t, start), path));
   if (pn.name == "." || pn.name == ".." || pn.trailing_slash) return Errno::eexist;
   if (pn.parent->inode()->lookup(pn.name).is_ok()) return Errno::eexist;
+  TRY(pn.parent->want_write());
   if ((type == abi::kSIfchr || type == abi::kSIfblk) && !creds_of(t).capable(cap::kMknod)) return Errno::eperm;
   TRY(may_create_in(creds_of(t), *pn.parent->inode()));
   u32 perm = mode & 07777 & ~t.process().fs->umask;
@@ -1014,6 +1018,7 @@ Result<long> do_mkdir(Thread& t, int dirfd, Vaddr path_addr, u32 mode) {
   auto pn = TRY(walk_parent(lookup_at(t, start), path));
   if (pn.name == "." || pn.name == "..") return Errno::eexist;
   if (pn.parent->inode()->lookup(pn.name).is_ok()) return Errno::eexist;
+  TRY(pn.parent->want_write());
   TRY(may_create_in(creds_of(t), *pn.parent->inode()));
   u32 perm = mode & 01777 & ~t.process().fs->umask;
   auto inode = TRY(pn.parent->inode()->create(pn.name, abi::kSIfdir | perm, 0));
@@ -1041,6 +1046,7 @@ Result<long> do_rmdir(Thread& t, int dirfd, const std::string& path) {
   auto pn = TRY(walk_parent(lookup_at(t, start), path));
   if (pn.name == ".") return Errno::einval;
   if (pn.name == "..") return Errno::enotempty;
+  TRY(pn.parent->want_write());
   if (is_mount_root(*t.process().fs, pn.parent, pn.name)) return Errno::ebusy;
   auto victim = TRY(pn.parent->inode()->lookup(pn.name));
   TRY(may_delete_from(creds_of(t), *pn.parent->inode(), *victim));
@@ -1054,6 +1060,7 @@ Result<long> do_unlink(Thread& t, int dirfd, const std::string& path) {
   auto start = TRY(dirfd_start(t, dirfd, path));
   auto pn = TRY(walk_parent(lookup_at(t, start), path));
   if (pn.name == "." || pn.name == "..") return Errno::eisdir;
+  TRY(pn.parent->want_write());
   if (pn.trailing_slash) {
     auto child = TRY(pn.parent->inode()->lookup(pn.name));
     return child->is_dir() ? Errno::eisdir : Errno::enotdir;
@@ -1095,6 +1102,9 @@ Result<long> do_rename(Thread& t, int olddirfd, Vaddr oldp, int newdirfd, Vaddr 
   auto from = TRY(walk_parent(lookup_at(t, os), oldpath));
   auto to = TRY(walk_parent(lookup_at(t, ns), newpath));
   if (from.name == "." || from.name == ".." || to.name == "." || to.name == "..") return Errno::ebusy;
+  // Between two mounts (two binds of one file system too) is EXDEV, as Linux's do_renameat2.
+  if (from.parent->mount() != to.parent->mount()) return Errno::exdev;
+  TRY(from.parent->want_write());
   auto src = TRY(from.parent->inode()->lookup(from.name));
   if ((from.trailing_slash || to.trailing_slash) && !src->is_dir()) return Errno::enotdir;
   if (from.parent->inode()->dev() != to.parent->inode()->dev()) return Errno::exdev;
@@ -1156,7 +1166,8 @@ Result<long> do_link(Thread& t, int olddirfd, Vaddr oldp, int newdirfd, Vaddr ne
   auto to = TRY(walk_parent(lookup_at(t, ns), newpath));
   if (to.name == "." || to.name == ".." || to.trailing_slash) return Errno::eexist;
   if (to.parent->inode()->lookup(to.name).is_ok()) return Errno::eexist;
-  if (to.parent->inode()->dev() != src->inode()->dev()) return Errno::exdev;
+  TRY(to.parent->want_write());  // filename_create's mnt_want_write comes before the EXDEV check
+  if (to.parent->inode()->dev() != src->inode()->dev() || to.parent->mount() != src->mount()) return Errno::exdev;
   TRY(may_create_in(creds_of(t), *to.parent->inode()));
   TRY(may_link(creds_of(t), *src->inode()));
   TRY(to.parent->inode()->link(to.name, src->inode()));
@@ -1177,6 +1188,7 @@ Result<long> do_symlink(Thread& t, Vaddr targetp, int newdirfd, Vaddr linkp) {
   auto to = TRY(walk_parent(lookup_at(t, ns), linkpath));
   if (to.name == "." || to.name == ".." || to.trailing_slash) return Errno::eexist;
   if (to.parent->inode()->lookup(to.name).is_ok()) return Errno::eexist;
+  TRY(to.parent->want_write());
   TRY(may_create_in(creds_of(t), *to.parent->inode()));
   auto inode = TRY(to.parent->inode()->symlink(to.name, target));
   set_new_owner(*inode, *to.parent->inode(), creds_of(t));
@@ -1224,6 +1236,7 @@ Result<long> do_chmod(Thread& t, int dirfd, Vaddr pathp, u32 mode, u32 flags) {
   std::string path = TRY(read_path(t, pathp));
   auto d = TRY(resolve_at(t, dirfd, path, flags));
   if (d->inode()->is_symlink()) return Errno::eopnotsupp;
+  TRY(d->want_write());
   TRY(apply_chmod(t, *d->inode(), mode));
   fsnotify(*d, kInAttrib);
   return 0;
@@ -1235,6 +1248,7 @@ Result<long> sys_fchmod(Thread& t, const SyscallArgs& a) {
   if (f->is_opath()) return Errno::ebadf;
   auto d = f->dentry();
   if (!d) return 0;
+  TRY(d->want_write());
   TRY(apply_chmod(t, *d->inode(), a.as_u32(1)));
   fsnotify(*d, kInAttrib);
   return 0;
@@ -1265,6 +1279,7 @@ Result<long> do_chown(Thread& t, int dirfd, Vaddr pathp, u32 uid, u32 gid, u32 f
   if ((flags & ~(kAtSymlinkNofollow | kAtEmptyPath)) != 0) return Errno::einval;
   std::string path = TRY(read_path(t, pathp));
   auto d = TRY(resolve_at(t, dirfd, path, flags));
+  TRY(d->want_write());
   TRY(apply_chown(t, *d->inode(), uid, gid));
   if (uid != 0xffffffffu || gid != 0xffffffffu) fsnotify(*d, kInAttrib);
   return 0;
@@ -1280,6 +1295,7 @@ Result<long> sys_fchown(Thread& t, const SyscallArgs& a) {
   auto f = TRY(get_file(t, a.as_int(0)));
   if (f->is_opath()) return Errno::ebadf;
   if (auto d = f->dentry()) {
+    TRY(d->want_write());
     TRY(apply_chown(t, *d->inode(), a.as_u32(1), a.as_u32(2)));
     if (a.as_u32(1) != 0xffffffffu || a.as_u32(2) != 0xffffffffu) fsnotify(*d, kInAttrib);
   }
@@ -1293,6 +1309,7 @@ Result<long> sys_truncate(Thread& t, const SyscallArgs& a) {
   auto d = TRY(lookup_path(t, kAtFdcwd, path, true));
   if (d->inode()->is_dir()) return Errno::eisdir;
   if (!d->inode()->is_regular()) return Errno::einval;
+  TRY(d->want_write());
   TRY(inode_permission(creds_of(t), *d->inode(), kMayWrite));
   TRY(d->inode()->truncate(static_cast<u64>(len)));
   fsnotify(*d, kInModify);
@@ -1426,6 +1443,11 @@ Result<long> do_access(Thread& t, int dirfd, Vaddr pathp, u32 mode, u32 flags) {
   Result<void> ok = d.is_ok() ? inode_permission(p.creds, *d.value()->inode(), mode) : Result<void>(d.error());
   p.creds = saved;
   TRY(ok);
+  // "SuS v2 requires we report a read only fs too" (do_faccessat): not for device nodes or FIFOs.
+  const auto& inode = *d.value()->inode();
+  if ((mode & kMayWrite) != 0 && (inode.is_regular() || inode.is_dir() || inode.is_symlink())) {
+    TRY(d.value()->want_write());
+  }
   return 0;
 }
 Result<long> sys_access(Thread& t, const SyscallArgs& a) { return do_access(t, kAtFdcwd, a[0], a.as_u32(1), 0); }
@@ -1471,6 +1493,7 @@ Result<long> sys_utimensat(Thread& t, const SyscallArgs& a) {
   const auto& inode = d->inode();
   bool omit_both = !now && times[0].tv_nsec == kUtimeOmit && times[1].tv_nsec == kUtimeOmit;
   if (omit_both) return 0;
+  TRY(d->want_write());
   bool to_now = now || ((times[0].tv_nsec == kUtimeNow || times[0].tv_nsec == kUtimeOmit) &&
                         (times[1].tv_nsec == kUtimeNow || times[1].tv_nsec == kUtimeOmit));
   TRY(may_set_times(t, *inode, !to_now));
@@ -1503,6 +1526,7 @@ Result<long> do_utimes(Thread& t, int dirfd, Vaddr pathp, std::optional<std::arr
     d = TRY(resolve_at(t, dirfd, path, 0));
   }
   const auto& inode = d->inode();
+  TRY(d->want_write());
   TRY(may_set_times(t, *inode, times.has_value()));
   abi::Timespec cur = now_timespec();
   if (!times) {
@@ -1604,6 +1628,11 @@ Result<long> sys_mount(Thread& t, const SyscallArgs& a) {
   constexpr u64 kMsRdonly = 1;
   if ((flags & kMsRemount) != 0 && (flags & kMsBind) == 0) {
     TRY(remount(*t.process().fs, at, (flags & kMsRdonly) != 0));
+    return 0;
+  }
+  if ((flags & kMsRemount) != 0) {
+    // MS_REMOUNT|MS_BIND: the mount's own flags only (do_reconfigure_mnt).
+    TRY(remount_mount(*t.process().fs, at, (flags & kMsRdonly) != 0));
     return 0;
   }
   if ((flags & (kMsRemount | kMsShared | kMsPrivate | kMsSlave | kMsUnbindable)) != 0) return 0;

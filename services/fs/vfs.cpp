@@ -145,6 +145,8 @@ struct Mount {
   MountInfo info;
   /// A bind mount's root (a directory or file of `fs`); nullptr: the file system's root.
   std::shared_ptr<Inode> root = nullptr;
+  /// The mount's own flags (MS_REMOUNT|MS_BIND), shared with the names reached through it.
+  std::shared_ptr<MountFlags> flags = std::make_shared<MountFlags>();
   std::shared_ptr<Inode> root_inode() const { return root ? root : fs->root(); }
 };
 
@@ -184,7 +186,12 @@ std::shared_ptr<MountNamespace> copy_mount_namespace(const FsContext& fs) {
   auto out = std::make_shared<MountNamespace>(next_ns_inum());
   auto g = ns.lock.lock();
   out->mounts = ns.mounts;
-  for (Mount& m : out->mounts) m.info.id = next_mount_id();
+  for (Mount& m : out->mounts) {
+    m.info.id = next_mount_id();
+    auto flags = std::make_shared<MountFlags>();  // the copy's own, as they were
+    flags->read_only.store(m.flags->read_only.load());
+    m.flags = std::move(flags);
+  }
   return out;
 }
 
@@ -202,21 +209,36 @@ MountNamespace& ns_of(const FsContext& fs) {
 namespace {
 
 // The inode that is seen at `inode`'s place after the mounts of fs's namespace.
-std::shared_ptr<Inode> covered(const FsContext& fs, std::shared_ptr<Inode> inode) {
+// Sets an options string's leading rw/ro word.
+void set_leading_mode(std::string& options, bool read_only) {
+  std::string rest = options.substr(std::min<usize>(options.find(','), options.size()));
+  if (options.rfind("rw", 0) != 0 && options.rfind("ro", 0) != 0) rest = options.empty() ? "" : "," + options;
+  options = (read_only ? "ro" : "rw") + rest;
+}
+
+// What a walk finds at `inode`: the root of what is mounted on it (the topmost mount), with
+// that mount's flags (nullptr when nothing is).
+struct Covered {
+  std::shared_ptr<Inode> inode;
+  std::shared_ptr<MountFlags> mount;
+};
+Covered covered(const FsContext& fs, std::shared_ptr<Inode> inode) {
   MountNamespace& ns = ns_of(fs);
   auto g = ns.lock.lock();
+  Covered out{std::move(inode), nullptr};
   for (int rounds = 0; rounds < 16; ++rounds) {
     bool changed = false;
     for (auto it = ns.mounts.rbegin(); it != ns.mounts.rend(); ++it) {
-      if (it->covered_dev == inode->dev() && it->covered_ino == inode->ino()) {
-        inode = it->root_inode();
+      if (it->covered_dev == out.inode->dev() && it->covered_ino == out.inode->ino()) {
+        out.inode = it->root_inode();
+        out.mount = it->flags;
         changed = true;
         break;
       }
     }
     if (!changed) break;
   }
-  return inode;
+  return out;
 }
 
 }  // namespace
@@ -297,7 +319,13 @@ Result<void> bind_mount(const FsContext& fs, const std::shared_ptr<Dentry>& sour
   info.target = std::move(where);
   info.id = next_mount_id();
   info.root = std::move(root);
-  ns.mounts.push_back(Mount{at->inode()->dev(), at->inode()->ino(), std::move(fsys), std::move(info), what});
+  Mount m{at->inode()->dev(), at->inode()->ino(), std::move(fsys), std::move(info), what};
+  // A bind of what a read-only mount shows is read-only too (clone_mnt keeps the flags).
+  if (source->mount() && source->mount()->read_only.load()) {
+    m.flags->read_only.store(true);
+    set_leading_mode(m.info.options, true);
+  }
+  ns.mounts.push_back(std::move(m));
   return {};
 }
 
@@ -329,12 +357,7 @@ Result<void> move_mount(const FsContext& fs, const std::shared_ptr<Dentry>& sour
 }
 
 Result<void> remount(const FsContext& fs, const std::shared_ptr<Dentry>& at, bool read_only) {
-  // Changes the options' leading rw/ro word.
-  auto set_mode = [read_only](std::string& options) {
-    std::string rest = options.substr(std::min<usize>(options.find(','), options.size()));
-    if (options.rfind("rw", 0) != 0 && options.rfind("ro", 0) != 0) rest = options.empty() ? "" : "," + options;
-    options = (read_only ? "ro" : "rw") + rest;
-  };
+  auto set_mode = [read_only](std::string& options) { set_leading_mode(options, read_only); };
   std::shared_ptr<FileSystem> target;
   {
     auto& s = vfs();
@@ -359,9 +382,24 @@ Result<void> remount(const FsContext& fs, const std::shared_ptr<Dentry>& at, boo
   if (r.is_error()) return {};
   auto g = ns.lock.lock();
   for (auto& m : ns.mounts) {
+    // A mount read-only on its own stays so.
     if (m.fs == target) set_mode(m.info.options);
+    if (m.fs == target && m.flags->read_only.load()) set_leading_mode(m.info.options, true);
   }
   return {};
+}
+
+Result<void> remount_mount(const FsContext& fs, const std::shared_ptr<Dentry>& at, bool read_only) {
+  if (!at->is_mount_root() || !at->mount()) return Errno::einval;
+  MountNamespace& ns = ns_of(fs);
+  auto g = ns.lock.lock();
+  for (auto& m : ns.mounts) {
+    if (m.flags != at->mount()) continue;
+    m.flags->read_only.store(read_only);
+    set_leading_mode(m.info.options, read_only || m.fs->read_only());
+    return {};
+  }
+  return Errno::einval;  // a mount of another namespace, or one unmounted since
 }
 
 std::vector<MountInfo> mounts(const FsContext& fs) {
@@ -497,7 +535,7 @@ Result<std::shared_ptr<Dentry>> walk_components(const PathLookup& at, std::share
       continue;
     }
     if (name.size() > kNameMax) return Errno::enametoolong;
-    auto inode = covered(at.fs, TRY(cur->inode()->lookup(name)));
+    auto [inode, entered] = covered(at.fs, TRY(cur->inode()->lookup(name)));
     if (no_xdev && inode->dev() != cur->inode()->dev()) return Errno::exdev;
     bool last = comps.empty();
     if (inode->is_symlink() && (!last || follow || must_dir)) {
@@ -529,6 +567,7 @@ Result<std::shared_ptr<Dentry>> walk_components(const PathLookup& at, std::share
       continue;
     }
     cur = std::make_shared<Dentry>(cur, std::move(name), std::move(inode));
+    if (entered) cur->enter_mount(std::move(entered));
   }
   if (must_dir && !cur->inode()->is_dir()) return Errno::enotdir;
   return cur;

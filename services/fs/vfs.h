@@ -216,11 +216,33 @@ class Inode : public std::enable_shared_from_this<Inode> {
 // File seals (fcntl F_ADD_SEALS / F_GET_SEALS).
 inline constexpr ostd::u32 kSealSeal = 1, kSealShrink = 2, kSealGrow = 4, kSealWrite = 8, kSealFutureWrite = 0x10;
 
+/// A mount's own flags (what MS_REMOUNT|MS_BIND changes), shared by every name reached through
+/// it, so a change applies to names looked up before it too.
+struct MountFlags {
+  std::atomic<bool> read_only{false};
+};
+
 /// A name in the directory tree.
 class Dentry : public std::enable_shared_from_this<Dentry> {
  public:
   Dentry(std::shared_ptr<Dentry> parent, std::string name, std::shared_ptr<Inode> inode)
-      : parent_(std::move(parent)), name_(std::move(name)), inode_(std::move(inode)) {}
+      : parent_(std::move(parent)), name_(std::move(name)), inode_(std::move(inode)),
+        mount_(parent_ ? parent_->mount_ : nullptr) {}
+  /// This name is where the walk entered a mount: names below it carry the mount's flags.
+  void enter_mount(std::shared_ptr<MountFlags> m) {
+    mount_ = std::move(m);
+    mount_root_ = true;
+  }
+  /// The flags of the mount this name was reached through (nullptr: the namespace's root).
+  const std::shared_ptr<MountFlags>& mount() const { return mount_; }
+  /// Whether the walk entered a mount here (its root, for MS_REMOUNT|MS_BIND).
+  bool is_mount_root() const { return mount_root_; }
+  /// EROFS when the mount this name was reached through is read-only (Linux's
+  /// mnt_want_write): no change goes through it, whatever its file system allows.
+  ostd::Result<void> want_write() const {
+    if (mount_ && mount_->read_only.load(std::memory_order_relaxed)) return ostd::Errno::erofs;
+    return {};
+  }
   const std::shared_ptr<Dentry>& parent() const { return parent_; }
   const std::string& name() const { return name_; }
   const std::shared_ptr<Inode>& inode() const { return inode_; }
@@ -239,6 +261,8 @@ class Dentry : public std::enable_shared_from_this<Dentry> {
   std::shared_ptr<Dentry> parent_;
   std::string name_;
   std::shared_ptr<Inode> inode_;
+  std::shared_ptr<MountFlags> mount_;
+  bool mount_root_ = false;
 };
 
 /// A mount namespace: what is mounted where, as the processes in it see it. unshare and clone
@@ -296,6 +320,10 @@ ostd::Result<void> move_mount(const FsContext& fs, const std::shared_ptr<Dentry>
 /// MS_REMOUNT of the mount whose root is `at`: the file system changes to read-only or
 /// read-write and its /proc/mounts options say so. EINVAL when `at` is no mount's root.
 ostd::Result<void> remount(const FsContext& fs, const std::shared_ptr<Dentry>& at, bool read_only);
+/// MS_REMOUNT|MS_BIND: only the mount at `at` (a bind mount's, or any mount's) becomes
+/// read-only or read-write; its file system and its other mounts stay as they are. EINVAL when
+/// `at` is no mount's root (the namespace's root included).
+ostd::Result<void> remount_mount(const FsContext& fs, const std::shared_ptr<Dentry>& at, bool read_only);
 /// The mounts of fs's namespace, the root first.
 std::vector<MountInfo> mounts(const FsContext& fs);
 /// statfs f_type of the file system with device number `dev` (0 when unknown).

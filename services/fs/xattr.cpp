@@ -62,17 +62,19 @@ bool user_namespace_allowed(const std::shared_ptr<Inode>& inode, std::string_vie
   return !name.starts_with("user.") || (inode && (inode->is_regular() || inode->is_dir()));
 }
 
-Result<std::shared_ptr<Inode>> inode_at(Thread& t, Vaddr path_addr, bool follow) {
+Result<std::shared_ptr<Inode>> inode_at(Thread& t, Vaddr path_addr, bool follow, bool writing = false) {
   std::string path = TRY(t.vm().read_cstring(path_addr, kPathMax - 1));
   auto d = TRY(lookup_path(t, kAtFdcwd, path, follow));
+  if (writing) TRY(d->want_write());  // not through a read-only mount (mnt_want_write)
   return d->inode();
 }
 
 // The inode behind fd; nullptr for a file with no inode of a file system (a pipe, a socket).
-Result<std::shared_ptr<Inode>> inode_of_fd(Thread& t, int fd) {
+Result<std::shared_ptr<Inode>> inode_of_fd(Thread& t, int fd, bool writing = false) {
   auto f = TRY(t.process().fds->get(fd));
   if (f->is_opath()) return Errno::ebadf;
   auto d = f->dentry();
+  if (d && writing) TRY(d->want_write());
   return d ? d->inode() : nullptr;
 }
 
@@ -109,7 +111,7 @@ Result<long> do_setxattr(Thread& t, const SyscallArgs& a, bool by_fd, bool follo
   if (size > kXattrSizeMax) return Errno::e2big;
   std::vector<u8> value(size);
   if (size > 0) TRY(t.vm().read_bytes(a[2], value));
-  auto inode = by_fd ? TRY(inode_of_fd(t, a.as_int(0))) : TRY(inode_at(t, a[0], follow));
+  auto inode = by_fd ? TRY(inode_of_fd(t, a.as_int(0), true)) : TRY(inode_at(t, a[0], follow, true));
   TRY(set(inode, name, std::move(value), flags));
   fsnotify_inode(*inode, kInAttrib);
   return 0;
@@ -146,7 +148,7 @@ Result<long> do_listxattr(Thread& t, const SyscallArgs& a, bool by_fd, bool foll
 Result<long> do_removexattr(Thread& t, const SyscallArgs& a, bool by_fd, bool follow) {
   std::string name = TRY(read_name(t, a[1]));
   TRY(check_namespace(name));
-  auto inode = by_fd ? TRY(inode_of_fd(t, a.as_int(0))) : TRY(inode_at(t, a[0], follow));
+  auto inode = by_fd ? TRY(inode_of_fd(t, a.as_int(0), true)) : TRY(inode_at(t, a[0], follow, true));
   if (!user_namespace_allowed(inode, name)) return Errno::eperm;
   if (!inode || !inode->keeps_xattrs()) return Errno::eopnotsupp;
   TRY(inode->xattrs().with([&](auto& attrs) -> Result<long> {

@@ -11,7 +11,8 @@
  *   beneath itself ELOOP;
  * - tmpfs's options: size= and nr_inodes= in statfs and /proc/self/mounts, a write past size= is
  *   short then ENOSPC, a file past nr_inodes= ENOSPC (the root counts), mode= the root's mode
- *   (1777 without), an unknown option or a bad number EINVAL; /dev/shm is a tmpfs. */
+ *   (1777 without), an unknown option or a bad number EINVAL; /dev/shm is a tmpfs;
+ * - a read-only bind mount (see read_only_bind). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sched.h>
@@ -74,6 +75,63 @@ static int in_mounts(const char* where) {
     if (sscanf(line, "%*s %511s", m) == 1 && strcmp(m, where) == 0) n++;
   fclose(f);
   return n;
+}
+
+/* The leading rw/ro word of the options of the /proc/self/mounts line for `where`. */
+static int mounted_ro(const char* where) {
+  FILE* f = fopen("/proc/self/mounts", "r");
+  if (!f) return -1;
+  char line[1024], m[512], opts[512];
+  int ro = -1;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "%*s %511s %*s %511s", m, opts) == 2 && strcmp(m, where) == 0) ro = strncmp(opts, "ro", 2) == 0;
+  fclose(f);
+  return ro;
+}
+
+/* A bind mount made read-only on its own (MS_REMOUNT|MS_BIND|MS_RDONLY): every change through
+ * it is EROFS, even through a directory opened before; the source stays writable and what it
+ * gets shows through the bind; renames and links between the two are EXDEV; remounting it
+ * read-write again allows writes; a bind of it is read-only too. */
+static void read_only_bind(void) {
+  CHECK("bind a directory again", mount(at(a, "sub"), b, NULL, MS_BIND, NULL) == 0);
+  int dirfd = open(b, O_RDONLY | O_DIRECTORY);
+  CHECK_ERRNO("MS_REMOUNT|MS_BIND of what is no mount is EINVAL",
+              mount(NULL, at(a, "sub"), NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL), EINVAL);
+  CHECK("MS_REMOUNT|MS_BIND|MS_RDONLY", mount(NULL, b, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) == 0);
+  CHECK("mounts says ro for the bind, rw for the source", mounted_ro(b) == 1 && mounted_ro(a) == 0);
+  CHECK("its files read", is(at(b, "one"), "one"));
+  CHECK_ERRNO("open for writing is EROFS", open(at(b, "one"), O_WRONLY), EROFS);
+  CHECK_ERRNO("O_TRUNC is EROFS", open(at(b, "one"), O_RDONLY | O_TRUNC), EROFS);
+  CHECK_ERRNO("creating a file is EROFS", open(at(b, "new"), O_CREAT | O_WRONLY, 0644), EROFS);
+  CHECK_ERRNO("mkdir is EROFS", mkdir(at(b, "d2"), 0755), EROFS);
+  CHECK_ERRNO("mkdirat through a directory opened before is EROFS", mkdirat(dirfd, "d3", 0755), EROFS);
+  CHECK_ERRNO("mknod of a FIFO is EROFS", mknod(at(b, "fifo"), S_IFIFO | 0644, 0), EROFS);
+  CHECK_ERRNO("symlink is EROFS", symlink("x", at(b, "l")), EROFS);
+  CHECK_ERRNO("unlink is EROFS", unlink(at(b, "one")), EROFS);
+  CHECK_ERRNO("rmdir is EROFS", rmdir(at(b, "inner")), EROFS);
+  char other[128];
+  snprintf(other, sizeof other, "%s/sub/two", a);
+  CHECK_ERRNO("rename inside it is EROFS", rename(at(b, "one"), at(b, "uno")), EROFS);
+  CHECK_ERRNO("chmod is EROFS", chmod(at(b, "one"), 0600), EROFS);
+  CHECK_ERRNO("chown is EROFS", chown(at(b, "one"), 0, 0), EROFS);
+  CHECK_ERRNO("utimensat is EROFS", utimensat(AT_FDCWD, at(b, "one"), NULL, 0), EROFS);
+  CHECK_ERRNO("truncate is EROFS", truncate(at(b, "one"), 1), EROFS);
+  CHECK_ERRNO("access W_OK is EROFS", access(at(b, "one"), W_OK), EROFS);
+  CHECK("access R_OK is fine", access(at(b, "one"), R_OK) == 0);
+  CHECK_ERRNO("rename from the source into it is EXDEV", rename(other, at(b, "two-moved")), EXDEV);
+  CHECK_ERRNO("link from the source into it is EROFS (before EXDEV)", link(other, at(b, "two-link")), EROFS);
+  CHECK("the source stays writable, and shows through", put(at(a, "sub/three"), "3") == 0 && is(at(b, "three"), "3"));
+  CHECK("a bind of it is read-only too",
+        mount(b, c, NULL, MS_BIND, NULL) == 0 && mounted_ro(c) == 1 && open(at(c, "x"), O_CREAT | O_WRONLY, 0644) < 0 &&
+            errno == EROFS && umount(c) == 0);
+  CHECK("remount it read-write", mount(NULL, b, NULL, MS_REMOUNT | MS_BIND, NULL) == 0 && mounted_ro(b) == 0);
+  CHECK("writes go through it again", put(at(b, "four"), "4") == 0 && is(at(a, "sub/four"), "4") &&
+                                          mkdirat(dirfd, "d4", 0755) == 0 && rmdir(at(b, "d4")) == 0);
+  if (dirfd >= 0) close(dirfd);
+  unlink(at(a, "sub/three"));
+  unlink(at(a, "sub/four"));
+  CHECK("umount it", umount(b) == 0);
 }
 
 int main(void) {
@@ -168,6 +226,7 @@ int main(void) {
   CHECK_ERRNO("an unknown option is EINVAL", mount("none", b, "tmpfs", 0, "bogus=1"), EINVAL);
   CHECK_ERRNO("a bad size is EINVAL", mount("none", b, "tmpfs", 0, "size=12q"), EINVAL);
   CHECK("/dev/shm is a tmpfs", statfs("/dev/shm", &sf) == 0 && sf.f_type == 0x01021994);
+  read_only_bind();
   CHECK("umount the first", umount(a) == 0);
   unlink(cfile);
   rmdir(a);
