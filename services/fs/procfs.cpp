@@ -546,7 +546,7 @@ Result<std::vector<MountInfo>> mounts_of(ostd::i32 pid) {
 Result<std::string> gen_mounts(ostd::i32 pid) {
   std::string s;
   for (const auto& m : TRY(mounts_of(pid))) {
-    if (m.type == "rootfs") continue;
+    if (m.type == "rootfs" && m.target == "/") continue;  // a bind of one of its directories shows
     s += ostd::format("{} {} {} {} 0 0\n", m.source, m.target, m.type, m.options);
   }
   if (s.empty() || s.find(" / ") == std::string::npos) s.insert(0, "rootfs / rootfs rw 0 0\n");
