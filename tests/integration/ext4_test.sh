@@ -31,14 +31,6 @@ run_guest() {  # IMAGE SCRIPT [--root]
   esac
 }
 
-check_image() {  # IMAGE
-  if ! e2fsck -fn "$1" > "$tmp/fsck.out" 2>&1; then
-    echo "e2fsck -fn finds the image unclean:" >&2
-    cat "$tmp/fsck.out" >&2
-    exit 1
-  fi
-}
-
 for bs in 1024 4096; do
   echo "== ext4 with $bs-byte blocks ($runner)"
   img=$tmp/disk-$bs.img
