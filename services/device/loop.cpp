@@ -215,6 +215,24 @@ Loops& loops() {
   return l;
 }
 
+// Every loop device, and every devtmpfs directory still alive (a snapshot: their nodes are
+// made and removed with the lock free).
+std::vector<std::shared_ptr<LoopDevice>> all_loops() {
+  auto& l = loops();
+  auto g = l.lock.lock();
+  std::vector<std::shared_ptr<LoopDevice>> out;
+  for (const auto& [n, d] : l.all) out.push_back(d);
+  return out;
+}
+std::vector<std::shared_ptr<Inode>> live_dev_dirs_locked(Loops& l) {
+  std::erase_if(l.dev_dirs, [](const auto& w) { return w.expired(); });
+  std::vector<std::shared_ptr<Inode>> out;
+  for (const auto& w : l.dev_dirs) {
+    if (auto d = w.lock()) out.push_back(std::move(d));
+  }
+  return out;
+}
+
 std::shared_ptr<LoopDevice> loop_by_minor(u32 minor) {
   auto& l = loops();
   auto g = l.lock.lock();
@@ -244,10 +262,7 @@ Result<u32> add_loop(ostd::i64 number) {
     if (l.all.size() >= kMaxLoopDevices) return Errno::enomem;
     dev = std::make_shared<LoopDevice>(n);
     l.all.emplace(n, dev);
-    std::erase_if(l.dev_dirs, [](const auto& w) { return w.expired(); });
-    for (const auto& w : l.dev_dirs) {
-      if (auto d = w.lock()) dirs.push_back(std::move(d));
-    }
+    dirs = live_dev_dirs_locked(l);
   }
   for (const auto& d : dirs) (void)d->create(dev->name(), abi::kSIfblk | 0660, dev->rdev());
   return static_cast<u32>(number);
@@ -267,9 +282,7 @@ Result<void> remove_loop(ostd::i64 number) {
     if (it->second->bound() || it->second.use_count() > 1) return Errno::ebusy;
     dev = std::move(it->second);
     l.all.erase(it);
-    for (const auto& w : l.dev_dirs) {
-      if (auto d = w.lock()) dirs.push_back(std::move(d));
-    }
+    dirs = live_dev_dirs_locked(l);
   }
   for (const auto& d : dirs) {
     // Only the node devtmpfs made for it (a node someone put there in its place stays).
@@ -297,13 +310,7 @@ class LoopControlFile final : public DeviceFile {
     auto number = static_cast<ostd::i64>(static_cast<ostd::i32>(arg));
     switch (cmd) {
       case kLoopCtlGetFree: {
-        std::vector<std::shared_ptr<LoopDevice>> all;
-        {
-          auto& l = loops();
-          auto g = l.lock.lock();
-          for (const auto& [n, d] : l.all) all.push_back(d);
-        }
-        for (const auto& d : all) {
+        for (const auto& d : all_loops()) {
           if (!d->bound()) return static_cast<long>(d->number());
         }
         return static_cast<long>(TRY(add_loop(-1)));
@@ -329,15 +336,13 @@ void init_loop_devices() {
 std::shared_ptr<BlockDevice> loop_device(u64 rdev) { return loop_by_rdev(rdev); }
 
 void add_loop_nodes(const std::shared_ptr<Inode>& dev_dir) {
-  std::vector<std::shared_ptr<LoopDevice>> all;
   {
     auto& l = loops();
     auto g = l.lock.lock();
-    for (const auto& [n, d] : l.all) all.push_back(d);
     l.dev_dirs.push_back(dev_dir);
   }
   (void)dev_dir->create("loop-control", abi::kSIfchr | 0660, make_dev(kMiscMajor, kLoopControlMinor));
-  for (const auto& d : all) (void)dev_dir->create(d->name(), abi::kSIfblk | 0660, d->rdev());
+  for (const auto& d : all_loops()) (void)dev_dir->create(d->name(), abi::kSIfblk | 0660, d->rdev());
 }
 
 Result<std::shared_ptr<File>> open_loop_control(const std::shared_ptr<Dentry>& d, u32 flags) {

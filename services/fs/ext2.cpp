@@ -88,13 +88,15 @@ constexpr u32 kIncompatFiletype = 0x2, kIncompatRecover = 0x4, kIncompatExtents 
 constexpr u32 kIncompatWritable = kIncompatFiletype;
 constexpr u32 kIncompatReadable = kIncompatWritable | kIncompatExtents | kIncompat64bit | kIncompatFlexBg |
                                   kIncompatEaInode | kIncompatCsumSeed | kIncompatLargedir;
-constexpr u32 kRoCompatSparseSuper = 0x1, kRoCompatLargeFile = 0x2, kRoCompatHugeFile = 0x8,
-              kRoCompatBigalloc = 0x200;
+constexpr u32 kRoCompatSparseSuper = 0x1, kRoCompatLargeFile = 0x2, kRoCompatHugeFile = 0x8, kRoCompatGdtCsum = 0x10,
+              kRoCompatDirNlink = 0x20, kRoCompatExtraIsize = 0x40, kRoCompatBigalloc = 0x200,
+              kRoCompatMetadataCsum = 0x400;
 constexpr u32 kRoCompatWritable = kRoCompatSparseSuper | kRoCompatLargeFile;
 // The ext4 features that make a file system "ext4" rather than ext2 or ext3 (with a journal).
 constexpr u32 kIncompatExt4Only = kIncompatExtents | kIncompat64bit | kIncompatFlexBg | kIncompatEaInode |
                                   kIncompatCsumSeed | kIncompatLargedir;
-constexpr u32 kRoCompatExt4Only = 0x8 | 0x10 | 0x20 | 0x40 | 0x400;  // huge_file gdt_csum dir_nlink extra_isize metadata_csum
+constexpr u32 kRoCompatExt4Only =
+    kRoCompatHugeFile | kRoCompatGdtCsum | kRoCompatDirNlink | kRoCompatExtraIsize | kRoCompatMetadataCsum;
 
 // Group descriptor (32 bytes; 64 or more with the 64bit feature, the high halves after).
 constexpr usize kGdSize = 32;

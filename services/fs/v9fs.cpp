@@ -186,8 +186,9 @@ class P9Fs final : public FileSystem, public std::enable_shared_from_this<P9Fs> 
   /// always find the server's file of that name.
   std::shared_ptr<P9Inode> cached_dir(u64 dir, std::string_view name);
   void cache_dir(u64 dir, std::string_view name, const std::shared_ptr<P9Inode>& node);
-  /// A directory went or moved here (rmdir, rename): every cached directory is forgotten.
-  void forget_dirs();
+  /// A directory went or moved here (rmdir, rename), or the mount is asked whether it is busy
+  /// or goes: every cached directory is forgotten (const: the cache is no state of the mount).
+  void forget_dirs() const;
   void forget(u64 path, const P9Inode* node);
   /// The page cache of file `path` (kept from before or made on `fid`'s file).
   Result<FileCache> cache_for(u64 path, u32 fid);
@@ -586,15 +587,14 @@ void P9Fs::shrink() {
 
 Result<void> P9Fs::unmounted() {
   auto res = sync();
+  forget_dirs();
   std::shared_ptr<P9Inode> root;
   std::map<u64, FileCache> caches;
-  std::map<std::pair<u64, std::string>, CachedDir> dirs;
   {
     auto g = lock_.lock();
     mounted_ = false;
     root = std::move(root_);
     caches = std::move(caches_);
-    dirs.swap(dirs_);
   }
   return res;
 }
@@ -623,19 +623,14 @@ void P9Fs::cache_dir(u64 dir, std::string_view name, const std::shared_ptr<P9Ino
   dirs_[std::pair<u64, std::string>(dir, std::string(name))] = CachedDir{node, now + kDirCacheNs};
 }
 
-void P9Fs::forget_dirs() {
+void P9Fs::forget_dirs() const {
   std::map<std::pair<u64, std::string>, CachedDir> gone;
   auto g = lock_.lock();
   gone.swap(dirs_);
 }
 
 bool P9Fs::busy(usize root_refs_held) const {
-  {
-    // The cache's references are no use of the file system.
-    std::map<std::pair<u64, std::string>, CachedDir> gone;
-    auto g = lock_.lock();
-    gone.swap(dirs_);
-  }
+  forget_dirs();  // the cache's references are no use of the file system
   auto g = lock_.lock();
   if (root_ && static_cast<usize>(root_.use_count()) > 1 + root_refs_held) return true;
   for (const auto& [path, weak] : live_) {

@@ -208,7 +208,6 @@ MountNamespace& ns_of(const FsContext& fs) {
 
 namespace {
 
-// The inode that is seen at `inode`'s place after the mounts of fs's namespace.
 // Sets an options string's leading rw/ro word.
 void set_leading_mode(std::string& options, bool read_only) {
   std::string rest = options.substr(std::min<usize>(options.find(','), options.size()));
@@ -357,7 +356,6 @@ Result<void> move_mount(const FsContext& fs, const std::shared_ptr<Dentry>& sour
 }
 
 Result<void> remount(const FsContext& fs, const std::shared_ptr<Dentry>& at, bool read_only) {
-  auto set_mode = [read_only](std::string& options) { set_leading_mode(options, read_only); };
   std::shared_ptr<FileSystem> target;
   {
     auto& s = vfs();
@@ -383,8 +381,7 @@ Result<void> remount(const FsContext& fs, const std::shared_ptr<Dentry>& at, boo
   auto g = ns.lock.lock();
   for (auto& m : ns.mounts) {
     // A mount read-only on its own stays so.
-    if (m.fs == target) set_mode(m.info.options);
-    if (m.fs == target && m.flags->read_only.load()) set_leading_mode(m.info.options, true);
+    if (m.fs == target) set_leading_mode(m.info.options, read_only || m.flags->read_only.load());
   }
   return {};
 }
