@@ -27,7 +27,11 @@ TEST(Timer, FiresInDeadlineOrderAndOnTime) {
     }
     ASSERT_TRUE(done.wait_for_ns(kNsPerSec));
     EXPECT_EQ(order, (std::vector<int>{5, 10, 15, 20, 25}));
-    for (u64 l : late) EXPECT_LT(l, 5 * kNsPerMs) << "timer fired " << l << " ns late";
+    // Never early (an early firing wraps to a huge u64), and late by at most
+    // a bound that holds on a loaded 2-CPU CI machine under QEMU TCG, where
+    // a vCPU thread can lose the host CPU for several milliseconds; the
+    // order check above and the deadline of the wait catch lost timers.
+    for (u64 l : late) EXPECT_LT(l, 40 * kNsPerMs) << "timer fired " << l << " ns late";
   });
 }
 
