@@ -160,11 +160,7 @@ namespace std {
 [[noreturn]] void __throw_bad_function_call() { ostd::panic("std::bad_function_call"); }
 [[noreturn]] void __throw_bad_variant_access(const char* s) { ostd::panic("std::bad_variant_access: {}", std::string_view(s)); }
 [[noreturn]] void __throw_system_error(int e) { ostd::panic("std::system_error {}", e); }
-[[noreturn]] void __glibcxx_assert_fail(const char* file, int line, const char* function,
-                                        const char* condition) noexcept {
-  ostd::panic("libstdc++ assertion failed at {}:{} in {}: {}", std::string_view(file), line,
-              std::string_view(function), std::string_view(condition));
-}
+// __glibcxx_assert_fail (the _GLIBCXX_ASSERTIONS hook) is ostd's, in ostd/src/log.cpp.
 }  // namespace std
 
 // std::map / std::set rebalancing (rbtree_impl.h) and make_shared's tag check.

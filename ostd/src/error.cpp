@@ -1,4 +1,5 @@
 #include <ostd/error.h>
+#include <ostd/log.h>
 
 namespace ostd {
 
@@ -120,6 +121,10 @@ std::string_view errno_message(Errno e) {
     case Errno::ecanceled: return "Operation canceled";
     default: return errno_name(e);
   }
+}
+
+void result_value_of_error(Errno e, const char* file, int line) {
+  panic("Result::value() of {} at {}:{}", errno_name(e), std::string_view(file), line);
 }
 
 }  // namespace ostd

@@ -1856,13 +1856,13 @@ Result<usize> Ext2Inode::write_at(u64 off, ostd::VmReader& in) {
       if (raw != before) TRY(fs_->write_raw_locked(number(), raw));
       if (alloc.is_error()) return done > 0 ? Result<usize>(done) : Result<usize>(alloc.error());
     }
-    auto w = ostd::VmWriter::from_phys(frame.value().paddr() + in_page, chunk);
+    auto w = frame.value().writer(in_page, chunk);
     auto r = in.read_to(w);
     usize got = r.is_ok() ? r.value() : 0;
     if (uninit && got < chunk) {
       // The copy stopped short (a bad user address): the rest of the new page reads zeros,
       // never what the frame held before.
-      auto z = ostd::VmWriter::from_phys(frame.value().paddr() + got, ostd::kPageSize - got);
+      auto z = frame.value().writer(got, ostd::kPageSize - got);
       (void)z.fill_zeros(ostd::kPageSize - got);
     }
     if (got > 0) {
@@ -1917,7 +1917,7 @@ Result<void> Ext2Inode::truncate(u64 length) {
   if (tail != 0) {
     if (pages_->resident(length / ostd::kPageSize)) {
       if (auto frame = pages_->find(length / ostd::kPageSize)) {
-        auto w = ostd::VmWriter::from_phys(frame->paddr() + tail, ostd::kPageSize - tail);
+        auto w = frame->writer(tail, ostd::kPageSize - tail);
         (void)w.fill_zeros(ostd::kPageSize - tail);
         pages_->mark_dirty(length / ostd::kPageSize);
       }

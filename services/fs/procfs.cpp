@@ -284,11 +284,12 @@ Result<std::string> gen_stat(ostd::i32 pid, ostd::i32 tid) {
 Result<std::string> gen_status(ostd::i32 pid, ostd::i32 tid) {
   auto p = TRY(live_process(pid));
   auto parent = parent_of(*p);
-  const char* state = p->state == Process::State::Zombie    ? "Z (zombie)"
-                      : p->state == Process::State::Stopped ? "T (stopped)"
-                      : in_trace_stop(*p)                   ? "t (tracing stop)"
-                      : thread_sleeping(tid)                ? "S (sleeping)"
-                                                            : "R (running)";
+  using namespace std::string_view_literals;
+  const std::string_view state = p->state == Process::State::Zombie    ? "Z (zombie)"sv
+                                 : p->state == Process::State::Stopped ? "T (stopped)"sv
+                                 : in_trace_stop(*p)                   ? "t (tracing stop)"sv
+                                 : thread_sleeping(tid)                ? "S (sleeping)"sv
+                                                                       : "R (running)"sv;
   SigSet blocked{};
   SigSet pending{};
   auto threads = threads_of(*p);
@@ -309,7 +310,7 @@ Result<std::string> gen_status(ostd::i32 pid, ostd::i32 tid) {
   std::string umask = ostd::format("{:o}", p->fs ? p->fs->umask : 022);
   umask.insert(0, 4 - std::min<usize>(4, umask.size()), '0');
   s += ostd::format("Name:\t{}\nUmask:\t{}\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\n", p->comm,
-                    umask, std::string_view(state), pid, tid, parent ? parent->pid() : 0);
+                    umask, state, pid, tid, parent ? parent->pid() : 0);
   s += ostd::format("TracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\n", tracer_pid_of(*p), p->creds.uid, p->creds.euid,
                     p->creds.suid, p->creds.fsuid, p->creds.gid, p->creds.egid, p->creds.sgid, p->creds.fsgid);
   std::string groups;
@@ -444,8 +445,9 @@ Result<std::string> gen_smaps(ostd::i32 pid, bool rollup) {
     row("Private_Dirty", z.private_dirty);
     row("Referenced", z.rss);
     row("Anonymous", z.anon);
-    for (const char* zero : {"KSM", "LazyFree", "AnonHugePages", "ShmemPmdMapped", "FilePmdMapped", "Shared_Hugetlb",
-                             "Private_Hugetlb", "Swap", "SwapPss", "Locked"}) {
+    using namespace std::string_view_literals;
+    for (std::string_view zero : {"KSM"sv, "LazyFree"sv, "AnonHugePages"sv, "ShmemPmdMapped"sv, "FilePmdMapped"sv,
+                                  "Shared_Hugetlb"sv, "Private_Hugetlb"sv, "Swap"sv, "SwapPss"sv, "Locked"sv}) {
       row(zero, 0);
     }
   };

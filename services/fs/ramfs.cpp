@@ -93,7 +93,7 @@ class RamFile final : public Inode {
       }
       auto frame = pages_->get_or_alloc(index);
       if (frame.is_error()) return done > 0 ? Result<usize>(done) : Result<usize>(Errno::enospc);
-      auto w = ostd::VmWriter::from_phys(frame.value().paddr() + in_page, chunk);
+      auto w = frame.value().writer(in_page, chunk);
       auto r = in.read_to(w);
       usize got = r.is_ok() ? r.value() : 0;
       done += got;
@@ -121,7 +121,7 @@ class RamFile final : public Inode {
       usize tail = length % ostd::kPageSize;
       if (tail != 0) {
         if (auto frame = pages_->find(length / ostd::kPageSize)) {
-          auto w = ostd::VmWriter::from_phys(frame->paddr() + tail, ostd::kPageSize - tail);
+          auto w = frame->writer(tail, ostd::kPageSize - tail);
           (void)w.fill_zeros(ostd::kPageSize - tail);
         }
       }

@@ -773,11 +773,11 @@ Result<usize> P9Inode::write_at(u64 off, ostd::VmReader& in) {
       frame = cache_.pages->get_or_alloc(index);
     }
     if (frame.is_error()) return done > 0 ? Result<usize>(done) : Result<usize>(frame.error());
-    auto w = ostd::VmWriter::from_phys(frame.value().paddr() + in_page, chunk);
+    auto w = frame.value().writer(in_page, chunk);
     auto r = in.read_to(w);
     const usize got = r.is_ok() ? r.value() : 0;
     if (uninit && got < chunk) {
-      auto z = ostd::VmWriter::from_phys(frame.value().paddr() + got, ostd::kPageSize - got);
+      auto z = frame.value().writer(got, ostd::kPageSize - got);
       (void)z.fill_zeros(ostd::kPageSize - got);
     }
     if (got > 0) {
@@ -818,7 +818,7 @@ Result<void> P9Inode::truncate(u64 length) {
     usize tail = length % ostd::kPageSize;
     if (tail != 0 && cache_.pages->resident(length / ostd::kPageSize)) {
       if (auto frame = cache_.pages->find(length / ostd::kPageSize)) {
-        auto w = ostd::VmWriter::from_phys(frame->paddr() + tail, ostd::kPageSize - tail);
+        auto w = frame->writer(tail, ostd::kPageSize - tail);
         (void)w.fill_zeros(ostd::kPageSize - tail);
       }
     }

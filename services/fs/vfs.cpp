@@ -896,7 +896,8 @@ Result<void> init_root_fs(std::span<const ostd::u8> initramfs, std::shared_ptr<F
     if (!initramfs.empty()) TRY(unpack_initramfs(s.root_fs->root(), initramfs));
   }
   s.root = std::make_shared<Dentry>(nullptr, "", s.root_fs->root());
-  for (std::string_view d : {"dev", "proc", "tmp", "sys", "run"}) {
+  using namespace std::string_view_literals;
+  for (std::string_view d : {"dev"sv, "proc"sv, "tmp"sv, "sys"sv, "run"sv}) {
     // A disk root keeps what it has (a read-only one cannot get more).
     if (on_disk && (s.root_fs->read_only() || s.root_fs->root()->lookup(d).is_ok())) continue;
     auto in = make_dirs(s.root_fs->root(), d);

@@ -47,7 +47,8 @@ Result<std::string> read_name(Thread& t, Vaddr addr) {
 
 // The namespaces tmpfs keeps; EOPNOTSUPP for any other, EINVAL for a bare prefix.
 Result<void> check_namespace(std::string_view name) {
-  for (std::string_view prefix : {"user.", "trusted.", "security."}) {
+  using namespace std::string_view_literals;
+  for (std::string_view prefix : {"user."sv, "trusted."sv, "security."sv}) {
     if (name.starts_with(prefix)) {
       if (name.size() == prefix.size()) return Errno::einval;
       return {};

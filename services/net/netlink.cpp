@@ -76,7 +76,7 @@ class Message {
     put32le(b, 0, v);
     attr(type, b);
   }
-  void attr_u8(u16 type, u8 v) { attr(type, std::span<const u8>(&v, 1)); }
+  void attr_u8(u16 type, u8 v) { attr(type, ostd::bytes_of(v)); }
   void attr_ipv4(u16 type, u32 a) {
     std::vector<u8> b(4);
     put32(b, 0, a);  // network order

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <ostd/bytes.h>
@@ -180,7 +181,7 @@ void signalfd_notify(Process& p);
 int randomize_va_space();
 
 /// The release uname(2), /proc/version and /proc/sys/kernel/osrelease give.
-inline constexpr const char* kKernelRelease = "6.1.0-framekernel";
+inline constexpr std::string_view kKernelRelease = "6.1.0-framekernel";
 
 /// Kernel pseudo-random numbers (getrandom, /dev/urandom, AT_RANDOM).
 ostd::u64 next_random();

@@ -89,7 +89,7 @@ class SharedPages {
       auto frame = find(pos / ostd::kPageSize);
       ostd::Result<ostd::usize> got = ostd::usize{0};
       if (frame) {
-        auto r = ostd::VmReader::from_phys(frame->paddr() + in_page, chunk);
+        auto r = frame->reader(in_page, chunk);
         got = out.write_from(r);
       } else if (source_) {
         got = ostd::Errno::eio;

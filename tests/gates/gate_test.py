@@ -4,7 +4,9 @@
 usage: gate_test.py SOURCE_ROOT CASE
 CASE is one of the names in CASES below, or 'list'.
 """
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,10 +23,19 @@ POISON = {
     "union": "union U { int a; float b; };",
     "goto": "int f(int x) { if (x) goto out; return 1; out: return 0; }",
     "volatile": "volatile int g;",
-    "memcpy": "void f(char* d, const char* s) { __builtin_memcpy(d, s, 1); memcpy(d, s, 1); }",
+    "memcpy": "void f(char* d, const char* s) { memcpy(d, s, 1); }",
     "malloc": "void* f() { return malloc(4); }",
     "va_list": "void f(int n, ...) { va_list ap; (void)ap; }",
 }
+# ---- the escape hatches of ostd's public headers are private: services cannot compile them ----
+PRIVATE = {
+    "from_phys_writer": "#include <ostd/mm/io.h>\n" + "void f() { auto w = ostd::VmWriter::from_phys(0x1000, 8); (void)w; }",
+    "from_phys_reader": "#include <ostd/mm/io.h>\n" + "void f() { auto r = ostd::VmReader::from_phys(0x1000, 8); (void)r; }",
+    "frame_from_paddr": "#include <ostd/mm/frame.h>\n" + "void f() { auto fr = ostd::Frame::from_paddr_add_ref(0x1000); (void)fr; }",
+}
+CLEAN_PRIVATE = ("#include <ostd/mm/frame.h>\n#include <ostd/mm/io.h>\n"
+                 "void f(ostd::Frame& fr) { auto w = fr.writer(16, 8); (void)w; }\n")
+
 CLEAN_POISON = "#include <vector>\n#include <ostd/enforce.h>\nint f(std::vector<int>& v) { return static_cast<int>(v.size()); }\n"
 
 # ---- gate 3: clang-tidy with services/.clang-tidy ----
@@ -41,6 +52,30 @@ TIDY = {
 }
 CLEAN_TIDY = "#include <array>\n#include <span>\nint sum(std::span<const int> s) {\n  int t = 0;\n  for (int v : s) {\n    t += v;\n  }\n  return t;\n}\n"
 
+# ---- gate 5: tests/gates/unchecked_views.query (clang-query): views from a pointer or an
+# iterator and a length ----
+VIEW_PRELUDE = "#include <span>\n#include <string_view>\n#include <vector>\nint sum(std::span<const int> s);\n"
+VIEWS = {
+    "span_pointer_length": "int f(const int& x) { return sum(std::span<const int>(&x, 64)); }",
+    "span_ctad_pointer_length": "int f(const int& x) { return sum(std::span(&x, 64)); }",
+    "span_iterator_length": "int f(const std::vector<int>& v) { return sum(std::span<const int>(v.begin(), 64)); }",
+    "span_first_last": "int f(const std::vector<int>& v) { return sum(std::span<const int>(v.begin(), v.begin() + 64)); }",
+    "span_braced_argument": "int f(const int& x) { return sum({&x, 64}); }",
+    "span_braced_return": "std::span<const int> f(const int& x) { return {&x, 64}; }",
+    "string_view_pointer_length": "std::string_view f(const char* p) { return std::string_view(p, 64); }",
+    "string_view_computed_pointer": "std::string_view f(const char* p) { std::string_view v = p; return v; }",
+}
+CLEAN_VIEWS = """using namespace std::string_view_literals;
+int f(const std::vector<int>& v, bool b) {
+  std::string_view lit = "literal";
+  std::string_view pick = b ? "yes" : "no";
+  std::string_view sv = "suffix"sv;
+  std::array<int, 3> a{1, 2, 3};
+  return sum(v) + sum(std::span<const int>(v).subspan(1, 2)) + sum(a) +
+         static_cast<int>(lit.size() + pick.size() + sv.size());
+}
+"""
+
 # ---- gate 4: scripts/check-boundary on a planted tree ----
 ENF = "#include <ostd/enforce.h>\n"
 BOUNDARY = {
@@ -55,6 +90,13 @@ BOUNDARY = {
     "pragma": {"services/a.cpp": "#pragma GCC diagnostic ignored \"-Wall\"\n" + ENF},
     "static_cast_pointer": {"services/a.cpp": ENF + "int* f(void* p) { return static_cast<int*>(p); }\n"},
     "span_data": {"services/a.cpp": "#include <span>\n" + ENF + "const int* f(std::span<int> s) { return s.data(); }\n"},
+    "builtin_memcpy": {"services/a.cpp": ENF + "void f(char* d, const char* s) { __builtin_memcpy(d, s, 1); }\n"},
+    "builtin_bit_cast": {"services/a.cpp": ENF + "int* f(long a) { return __builtin_bit_cast(int*, a); }\n"},
+    "c_str": {"services/a.cpp": "#include <string>\n" + ENF + "char f(const std::string& s) { return s.c_str()[9]; }\n"},
+    "addressof": {"services/a.cpp": "#include <memory>\n" + ENF + "int* f(int& x) { return std::addressof(x); }\n"},
+    "to_address": {"services/a.cpp": "#include <memory>\n#include <vector>\n" + ENF +
+                   "int* f(std::vector<int>& v) { return std::to_address(v.begin()); }\n"},
+    "std_data": {"services/a.cpp": "#include <vector>\n" + ENF + "int* f(std::vector<int>& v) { return std::data(v); }\n"},
     "naked_new": {"services/a.cpp": ENF + "int* f() { return new int(1); }\n"},
     "header_poison": {"services/a.h": "#pragma once\ninline long f(int* p) { return reinterpret_cast<long>(p); }\n"},
     "quoted_outside": {"services/a.cpp": "#include \"../ostd-host-backend/src/host_internal.h\"\n" + ENF},
@@ -85,6 +127,45 @@ def tidy(code, tmp):
                 src, "--", "-std=c++20", "-I", os.path.join(ROOT, "ostd/include")])
 
 
+def compile_expect(code, tmp, expect):
+    """A compile that must fail for the right reason (`expect` in the diagnostics)."""
+    r = compile_services(code, tmp)
+    if r.returncode != 0 and expect not in r.stdout:
+        r.returncode = 0  # failed, but not the way the gate means: report it as not rejected
+        r.stdout += f"\n(the compile failed without '{expect}')"
+    return r
+
+
+def views(code, tmp, build):
+    """clang-query with the gate's matcher over one planted services/ file (or, with code None,
+    every services translation unit of the build's compile database). Fails on any match."""
+    query = os.path.join(ROOT, "tests/gates/unchecked_views.query")
+    if code is None:
+        db = json.load(open(os.path.join(build, "compile_commands.json")))
+        services = os.path.join(ROOT, "services") + os.sep
+        files = sorted({e["file"] for e in db if os.path.abspath(e["file"]).startswith(services)})
+        if len(files) < 20:
+            return subprocess.CompletedProcess([], 1, f"only {len(files)} services files in {build}", "")
+        half = (len(files) + 1) // 2
+        procs = [subprocess.Popen(["clang-query", "-p", build, "-f", query] + chunk, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+                 for chunk in (files[:half], files[half:])]
+        out = "".join(p.communicate()[0] for p in procs)
+        failed = any(p.returncode != 0 for p in procs)
+    else:
+        d = os.path.join(tmp, "services")
+        os.makedirs(d)
+        src = os.path.join(d, "case.cpp")
+        with open(src, "w") as f:
+            f.write(VIEW_PRELUDE + "#include <array>\n" + code + "\n")
+        r = run(["clang-query", "-f", query, src, "--", "-std=c++20", "-I", os.path.join(ROOT, "ostd/include")])
+        out, failed = r.stdout, r.returncode != 0
+    matches = sum(int(m) for m in re.findall(r"^(\d+) match", out, re.M))
+    if failed or "error:" in out:
+        return subprocess.CompletedProcess([], 2, out + "\nclang-query failed", "")
+    return subprocess.CompletedProcess([], 1 if matches else 0, out, "")
+
+
 def boundary(files, tmp):
     for rel, text in files.items():
         path = os.path.join(tmp, rel)
@@ -97,6 +178,13 @@ def boundary(files, tmp):
 def cases():
     out = {"poison_clean": ("poison", CLEAN_POISON, True), "tidy_clean": ("tidy", CLEAN_TIDY, True),
            "boundary_tree": ("tree", None, True)}
+    out["private_clean"] = ("private", CLEAN_PRIVATE, True)
+    for k, v in PRIVATE.items():
+        out["private_" + k] = ("private", v + "\n", False)
+    out["views_clean"] = ("views", CLEAN_VIEWS, True)
+    out["views_tree"] = ("views", None, True)
+    for k, v in VIEWS.items():
+        out["views_" + k] = ("views", v, False)
     for k, v in POISON.items():
         out["poison_" + k] = ("poison", "#include <cstring>\n#include <cstdlib>\n#include <cstdarg>\n" + ENF + v + "\n", False)
     for k, v in TIDY.items():
@@ -122,6 +210,13 @@ def main():
             if r.returncode != 0 and "error:" not in r.stdout:
                 print(r.stdout)
                 print("clang-tidy failed without a diagnostic")
+                return 1
+        elif kind == "private":
+            r = compile_expect(payload, tmp, "private")
+        elif kind == "views":
+            r = views(payload, tmp, os.environ.get("GATE_BUILD_DIR", os.path.join(ROOT, "build/host")))
+            if r.returncode == 2:
+                print(r.stdout[-3000:])
                 return 1
         elif kind == "tree":
             r = run([os.path.join(ROOT, "scripts/check-boundary"), ROOT])

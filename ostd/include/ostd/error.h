@@ -38,6 +38,10 @@ std::string_view errno_name(Errno e);
 std::string_view errno_message(Errno e);
 constexpr i64 errno_value(Errno e) { return static_cast<i64>(e); }
 
+/// Result::value() on an error: a kernel bug, in every build (defined out of line so the
+/// check costs a compare and a never-taken branch at each use).
+[[noreturn]] void result_value_of_error(Errno e, const char* file, int line);
+
 /// Either a T or an Errno. [[nodiscard]]: ignoring a failure is a compile error under -Werror.
 template <typename T>
 class [[nodiscard]] Result {
@@ -50,14 +54,29 @@ class [[nodiscard]] Result {
   explicit operator bool() const { return is_ok(); }
   Errno error() const { return error_; }
 
-  /// Panics (via optional's checked access under assertions) when called on an error.
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
-  T&& value() && { return std::move(*value_); }
-  T release_value() { return std::move(*value_); }
+  /// The value; called on an error it panics ("Result::value() of EFAULT"), in every build.
+  T& value(const char* file = __builtin_FILE(), int line = __builtin_LINE()) & {  // NOLINT
+    check(file, line);
+    return *value_;
+  }
+  const T& value(const char* file = __builtin_FILE(), int line = __builtin_LINE()) const& {  // NOLINT
+    check(file, line);
+    return *value_;
+  }
+  T&& value(const char* file = __builtin_FILE(), int line = __builtin_LINE()) && {  // NOLINT
+    check(file, line);
+    return std::move(*value_);
+  }
+  T release_value(const char* file = __builtin_FILE(), int line = __builtin_LINE()) {  // NOLINT
+    check(file, line);
+    return std::move(*value_);
+  }
   T value_or(T fallback) const { return is_ok() ? *value_ : fallback; }
 
  private:
+  void check(const char* file, int line) const {
+    if (!value_.has_value()) [[unlikely]] result_value_of_error(error_, file, line);
+  }
   std::optional<T> value_;
   Errno error_{};
 };
@@ -72,8 +91,12 @@ class [[nodiscard]] Result<void> {
   bool is_error() const { return !ok_; }
   explicit operator bool() const { return ok_; }
   Errno error() const { return error_; }
-  void value() const {}
-  void release_value() const {}
+  void value(const char* file = __builtin_FILE(), int line = __builtin_LINE()) const {  // NOLINT
+    if (!ok_) [[unlikely]] result_value_of_error(error_, file, line);
+  }
+  void release_value(const char* file = __builtin_FILE(), int line = __builtin_LINE()) const {  // NOLINT
+    value(file, line);
+  }
 
  private:
   Errno error_{};

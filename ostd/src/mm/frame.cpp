@@ -238,6 +238,19 @@ Result<void> Frame::write_bytes(usize offset, std::span<const u8> src) {
 VmReader Frame::reader() const { return VmReader::from_phys(paddr_, kPageSize); }
 VmWriter Frame::writer() { return VmWriter::from_phys(paddr_, kPageSize); }
 
+VmReader Frame::reader(usize offset, usize len) const {
+  if (offset > kPageSize || len > kPageSize - offset) {
+    panic("Frame::reader [{:#x}, +{:#x}) leaves the page", offset, len);
+  }
+  return VmReader::from_phys(paddr_ + offset, len);
+}
+VmWriter Frame::writer(usize offset, usize len) {
+  if (offset > kPageSize || len > kPageSize - offset) {
+    panic("Frame::writer [{:#x}, +{:#x}) leaves the page", offset, len);
+  }
+  return VmWriter::from_phys(paddr_ + offset, len);
+}
+
 // ---- Segment ----
 
 Result<Segment> Segment::alloc(usize nframes) {

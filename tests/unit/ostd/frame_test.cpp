@@ -33,6 +33,61 @@ TEST(Frame, OutOfPageAccessIsEinval) {
   });
 }
 
+TEST(Frame, BoundedReaderAndWriterStayInTheirRange) {
+  test::run_in_kernel([] {
+    auto f = Frame::alloc().release_value();
+    auto w = f.writer(16, 8);
+    EXPECT_EQ(w.avail(), 8u);
+    std::array<u8, 12> data{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    auto r = VmReader::from_kernel(data);
+    EXPECT_EQ(r.read_to(w).value(), 8u);  // only what the window holds
+    std::array<u8, 12> back{};
+    ASSERT_TRUE(f.read_bytes(14, back).is_ok());
+    EXPECT_EQ(back, (std::array<u8, 12>{0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0}));
+    auto tail = f.reader(kPageSize - 4, 4);
+    EXPECT_EQ(tail.remain(), 4u);
+    auto empty = f.writer(kPageSize, 0);
+    EXPECT_EQ(empty.avail(), 0u);
+  });
+}
+
+#ifndef FK_KTEST
+// A window that leaves the page is a kernel bug: a panic, never a copy past the page.
+TEST(FrameDeathTest, WindowPastThePagePanics) {
+  EXPECT_DEATH(test::run_in_kernel([] {
+                 auto f = Frame::alloc().release_value();
+                 auto w = f.writer(kPageSize - 4, 8);
+                 (void)w.fill_zeros(8);
+               }),
+               "Frame::writer .* leaves the page");
+  EXPECT_DEATH(test::run_in_kernel([] {
+                 auto f = Frame::alloc().release_value();
+                 auto r = f.reader(~usize{0}, 2);
+                 (void)r;
+               }),
+               "Frame::reader .* leaves the page");
+}
+
+// Result::value() of an error and an out-of-range index of a standard container panic in the
+// default build too (_GLIBCXX_ASSERTIONS everywhere), with the place named.
+TEST(BoundsDeathTest, ResultValueOfAnErrorPanics) {
+  EXPECT_DEATH(test::run_in_kernel([] {
+                 Result<int> r = Errno::efault;
+                 EXPECT_EQ(r.value(), 0);
+               }),
+               "Result::value\\(\\) of EFAULT at .*frame_test.cpp");
+}
+
+TEST(BoundsDeathTest, ContainerIndexPastTheEndPanics) {
+  EXPECT_DEATH(test::run_in_kernel([] {
+                 std::vector<int> v(2);
+                 usize i = v.size() + static_cast<usize>(frame_stats().total_frames > 0);
+                 EXPECT_EQ(v[i], 0);
+               }),
+               "libstdc\\+\\+ assertion failed at .*vector");
+}
+#endif
+
 TEST(Frame, RefcountFollowsCopiesAndFreesOnLastDrop) {
   test::run_in_kernel([] {
     usize before = frame_stats().allocated_frames;

@@ -41,16 +41,22 @@ class Frame {
   /// Copies bytes at [offset, offset+dst.size()); EINVAL when the range leaves the page.
   Result<void> read_bytes(usize offset, std::span<u8> dst) const;
   Result<void> write_bytes(usize offset, std::span<const u8> src);
+  /// The whole page.
   VmReader reader() const;
   VmWriter writer();
+  /// Bytes [offset, offset+len) of the page; a range that leaves the page panics (the caller
+  /// computes it from page arithmetic, so it is a kernel bug).
+  VmReader reader(usize offset, usize len) const;
+  VmWriter writer(usize offset, usize len);
 
   bool operator==(const Frame& o) const { return paddr_ == o.paddr_; }
 
-  /// ostd-internal: take a new reference to an allocated page by address.
-  static Frame from_paddr_add_ref(Paddr paddr);
-
  private:
   friend class Segment;
+  friend class VmSpace;
+  /// A new reference to an allocated page by address: for ostd's page tables and segments
+  /// only (safe code could otherwise take hold of any page, its own or not).
+  static Frame from_paddr_add_ref(Paddr paddr);
   struct Adopt {};
   Frame(Paddr paddr, Adopt) : paddr_(paddr) {}
   static constexpr Paddr kInvalid = ~Paddr{0};

@@ -27,8 +27,6 @@ class VmReader {
  public:
   static VmReader from_kernel(std::span<const u8> bytes);
   static VmReader from_user(VmSpace& vm, Vaddr addr, usize len);
-  /// ostd-internal: physical memory at [paddr, paddr+len).
-  static VmReader from_phys(Paddr paddr, usize len);
 
   usize remain() const { return len_; }
   bool has_remain() const { return len_ > 0; }
@@ -49,6 +47,13 @@ class VmReader {
  private:
   friend class VmWriter;
   friend struct CopyEngine;
+  friend class Frame;
+  friend class Segment;
+  friend class DmaCoherent;
+  /// Physical memory at [paddr, paddr+len): only for ostd's owners of that memory (a Frame,
+  /// a Segment, a DMA buffer), which bound it to what they own. Never public: it would let
+  /// safe code read any physical address.
+  static VmReader from_phys(Paddr paddr, usize len);
   enum class Kind : u8 { Kernel, User, Phys } kind_ = Kind::Kernel;
   const u8* kptr_ = nullptr;
   VmSpace* vm_ = nullptr;
@@ -60,7 +65,6 @@ class VmWriter {
  public:
   static VmWriter from_kernel(std::span<u8> bytes);
   static VmWriter from_user(VmSpace& vm, Vaddr addr, usize len);
-  static VmWriter from_phys(Paddr paddr, usize len);
 
   usize avail() const { return len_; }
   bool has_avail() const { return len_ > 0; }
@@ -77,6 +81,11 @@ class VmWriter {
  private:
   friend class VmReader;
   friend struct CopyEngine;
+  friend class Frame;
+  friend class Segment;
+  friend class DmaCoherent;
+  /// Physical memory at [paddr, paddr+len); see VmReader::from_phys.
+  static VmWriter from_phys(Paddr paddr, usize len);
   enum class Kind : u8 { Kernel, User, Phys } kind_ = Kind::Kernel;
   u8* kptr_ = nullptr;
   VmSpace* vm_ = nullptr;
