@@ -4,7 +4,9 @@
 
 #include <spdlog/spdlog.h>
 #include <cstring>
-#include <fstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <iterator>
 #include <optional>
 #include <string>
@@ -78,6 +80,38 @@ const char kUsage[] =
 int usage_error(const std::string& msg) {
   std::fprintf(stderr, "umk: %s\n\n%s", msg.c_str(), kUsage);
   return 2;
+}
+
+// The archive, whole, in one read (a Debian root is hundreds of MB). A regular file only (a
+// directory, a FIFO or /dev/zero would fail late or read forever) and no larger than the guest's
+// memory, into which it is unpacked. Returns what went wrong, or "".
+std::string read_initramfs(const std::string& path, unsigned long long mem_bytes, std::vector<unsigned char>& out) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO must not block the open
+  if (fd < 0) return std::strerror(errno);
+  struct stat st {};
+  std::string err;
+  if (fstat(fd, &st) != 0) {
+    err = std::strerror(errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    err = "not a regular file (a newc cpio archive is expected)";
+  } else if (static_cast<unsigned long long>(st.st_size) > mem_bytes) {
+    err = "larger (" + std::to_string(st.st_size >> 20) + " MiB) than the guest's memory (--mem " +
+          std::to_string(mem_bytes >> 20) + "M), into which it is unpacked";
+  } else {
+    out.resize(static_cast<std::size_t>(st.st_size));
+    std::size_t done = 0;
+    while (done < out.size()) {
+      ssize_t n = read(fd, out.data() + done, out.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        err = n < 0 ? std::strerror(errno) : "the file shrank while it was read";
+        break;
+      }
+      done += static_cast<std::size_t>(n);
+    }
+  }
+  close(fd);
+  return err;
 }
 
 }  // namespace
@@ -258,19 +292,9 @@ int main(int argc, char** argv) {
 
   std::vector<unsigned char> initramfs;
   if (!initramfs_path.empty()) {
-    std::ifstream f(initramfs_path, std::ios::binary);
-    if (!f) {
-      std::fprintf(stderr, "umk: cannot read %s: %s\n", initramfs_path.c_str(), std::strerror(errno));
-      return 2;
-    }
-    // One read of the whole file (a Debian root is hundreds of MB; byte-wise iteration took a
-    // second of every boot).
-    f.seekg(0, std::ios::end);
-    auto size = static_cast<std::size_t>(f.tellg());
-    f.seekg(0, std::ios::beg);
-    initramfs.resize(size);
-    if (!f.read(reinterpret_cast<char*>(initramfs.data()), static_cast<std::streamsize>(size))) {
-      std::fprintf(stderr, "umk: cannot read %s\n", initramfs_path.c_str());
+    std::string err = read_initramfs(initramfs_path, cfg.mem_bytes, initramfs);
+    if (!err.empty()) {
+      std::fprintf(stderr, "umk: --initramfs %s: %s\n", initramfs_path.c_str(), err.c_str());
       return 2;
     }
   }

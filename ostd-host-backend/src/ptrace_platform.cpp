@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <elf.h>
@@ -105,6 +106,13 @@ int stub_child(void* p) {
   u64 empty = 0;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, nullptr, 8);
   syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  // A stub a guest manages to kill (a forged rt_sigreturn frame that blocks SIGSYS) must leave
+  // nothing on the host: no core file of guest memory. RLIMIT_CORE 1 is below the smallest ELF
+  // dump (a page) and is the value the kernel reads as "no dump" for a piped core_pattern too
+  // (0 is ignored there); the cwd is / so nothing else is ever written beside umk's files.
+  const struct rlimit no_core = {1, 1};
+  syscall(SYS_prlimit64, 0, RLIMIT_CORE, &no_core, nullptr);
+  syscall(SYS_chdir, "/");
   syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0);
   syscall(SYS_dup2, a->imagefd, 100);
   syscall(SYS_dup2, a->memfd, 101);

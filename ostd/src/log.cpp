@@ -53,8 +53,9 @@ namespace detail {
 
 // libstdc++'s bounds checks (_GLIBCXX_ASSERTIONS, on in every build) end here on both backends:
 // an out-of-range index in kernel code is a kernel panic with its place, not an abort.
+// (noreturn comes from libstdc++'s declaration, which clang wants to be the first to say so.)
 namespace std {
-[[noreturn]] void __glibcxx_assert_fail(const char* file, int line, const char* function,
+void __glibcxx_assert_fail(const char* file, int line, const char* function,
                                         const char* condition) noexcept {
   ostd::panic("libstdc++ assertion failed at {}:{} in {}: {}", std::string_view(file), line,
               std::string_view(function), std::string_view(condition));

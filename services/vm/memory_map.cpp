@@ -434,6 +434,13 @@ Result<Vaddr> MemoryMap::remap(Vaddr old_addr, u64 old_len, u64 new_len, ostd::u
     new_addr = TRY(find_free(new_len, 0));
   } else {
     if (!ostd::is_page_aligned(new_addr)) return Errno::einval;
+    // Linux's mremap_to: a target that wraps or ends past the top of user space is EINVAL; one
+    // below the lowest mappable address is EPERM (mmap_min_addr, as for a process without
+    // CAP_SYS_RAWIO). Never a target in what the backend keeps for itself.
+    if (new_len > ostd::VmSpace::user_top() || new_addr > ostd::VmSpace::user_top() - new_len) {
+      return Errno::einval;
+    }
+    if (new_addr < ostd::VmSpace::user_base()) return Errno::eperm;
     if (new_addr < old_addr + old_len && old_addr < new_addr + new_len) return Errno::einval;
     remove_range(new_addr, new_addr + new_len);
   }

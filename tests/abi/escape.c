@@ -12,8 +12,12 @@
  *   frame that blocks every host signal, then make a system call.
  * - scribble: one thread overwrites the stub's per-thread pages (mailboxes, altstacks, doorbell,
  *   request page) with garbage while another makes system calls.
- * - int80: the 32-bit system call gate. */
+ * - int80: the 32-bit system call gate.
+ * - mremap_fixed: MREMAP_FIXED onto the stub's code and pages (EINVAL: past the top of guest
+ *   space), onto an end that wraps (EINVAL) and below the lowest mappable address (EPERM); exits
+ *   0 when every one was refused and the process still makes system calls. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -140,6 +144,22 @@ static void attempt_int80(void) {
   _exit(r == 0 ? 5 : 6);
 }
 
+static void attempt_mremap_fixed(void) {
+  const uint64_t targets[] = {STUB_BASE, STUB_PAGES_LO, STUB_ALTSTACKS, STUB_MAILBOXES,
+                              STUB_BASE - 4096, 0xfffffffffffff000ull};
+  char* p = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) _exit(9);
+  p[0] = 42;
+  for (unsigned i = 0; i < sizeof targets / sizeof targets[0]; ++i) {
+    void* r = mremap(p, 4096, 2 * 4096, MREMAP_MAYMOVE | MREMAP_FIXED, (void*)(uintptr_t)targets[i]);
+    if (r != MAP_FAILED) _exit(7);
+    if (errno != EINVAL) _exit(8);
+  }
+  void* low = mremap(p, 4096, 4096, MREMAP_MAYMOVE | MREMAP_FIXED, (void*)0x1000);
+  if (low != MAP_FAILED || errno != EPERM) _exit(10);
+  _exit(p[0] == 42 && getpid() > 0 ? 0 : 11);
+}
+
 static void run(const char* name, void (*fn)(int), int arg) {
   fflush(stdout);
   pid_t pid = fork();
@@ -160,6 +180,7 @@ static void do_stub(int off) { attempt_stub_syscall(off); }
 static void do_sigreturn(int unused) { (void)unused; attempt_sigreturn(); }
 static void do_scribble(int unused) { (void)unused; attempt_scribble(); }
 static void do_int80(int unused) { (void)unused; attempt_int80(); }
+static void do_mremap_fixed(int unused) { (void)unused; attempt_mremap_fixed(); }
 
 int main(int argc, char** argv) {
   snprintf(host_path, sizeof host_path, "/tmp/umk-escape-%s", argc > 1 ? argv[1] : "x");
@@ -174,6 +195,7 @@ int main(int argc, char** argv) {
   run("sigreturn_forged", do_sigreturn, 0);
   run("scribble", do_scribble, 0);
   run("int80", do_int80, 0);
+  run("mremap_fixed", do_mremap_fixed, 0);
   printf("host path: %s\n", host_path);
   printf("escape: done\n");
   return 0;

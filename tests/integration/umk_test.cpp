@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -149,6 +150,35 @@ TEST(Umk, HelpAndUsageErrors) {
   EXPECT_EQ(run({kUmk, "run", "--mem", "12Q", "--", "/hello"}).status, 2);
   EXPECT_EQ(run({kUmk, "run", "--initramfs", kCpio}).status, 2);
   EXPECT_EQ(run({kUmk}).status, 2);
+}
+
+// A bad --initramfs is a clear error and status 2, promptly: not an abort (a directory), not an
+// endless read (/dev/zero) or a blocked open (a FIFO), not an archive the guest cannot hold.
+TEST(Umk, InitramfsMustBeARegularFileThatFitsInMemory) {
+  const std::string dir = ::testing::TempDir() + "umk_initramfs_" + std::to_string(getpid());
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  const std::string fifo = dir + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const std::string big = dir + "/big.cpio";
+  {
+    std::ofstream f(big);
+    f.seekp((40 << 20) - 1);
+    f.put('\0');
+  }
+  for (const std::string& bad : {dir, fifo, std::string("/dev/zero")}) {
+    Outcome o = run({kUmk, "run", "--initramfs", bad, "--", "/hello"});
+    EXPECT_EQ(o.status, 2) << bad;
+    EXPECT_NE(o.err.find("not a regular file"), std::string::npos) << bad << ": " << o.err;
+  }
+  Outcome o = run({kUmk, "run", "--mem", "32M", "--initramfs", big, "--", "/hello"});
+  EXPECT_EQ(o.status, 2);
+  EXPECT_NE(o.err.find("larger (40 MiB) than the guest's memory (--mem 32M)"), std::string::npos) << o.err;
+  Outcome missing = run({kUmk, "run", "--initramfs", dir + "/none", "--", "/hello"});
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_NE(missing.err.find("No such file or directory"), std::string::npos) << missing.err;
+  unlink(big.c_str());
+  unlink(fifo.c_str());
+  rmdir(dir.c_str());
 }
 
 namespace {
