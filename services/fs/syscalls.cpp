@@ -6,6 +6,7 @@
 
 #include <ostd/mm/io.h>
 
+#include "abi/x86_64/time.h"
 #include "device/devices.h"
 #include "fs/file.h"
 #include "fs/notify.h"
@@ -1542,9 +1543,7 @@ Result<long> do_utimes(Thread& t, int dirfd, Vaddr pathp, std::optional<std::arr
 }
 
 Result<std::optional<std::array<abi::Timespec, 2>>> read_timevals(Thread& t, Vaddr at) {
-  struct Timeval {
-    ostd::i64 sec, usec;
-  };
+  using abi::Timeval;
   if (at == 0) return std::optional<std::array<abi::Timespec, 2>>();
   using Timevals = std::array<Timeval, 2>;
   auto tv = TRY(ostd::UserPtr<Timevals>(at).read(t.vm()));

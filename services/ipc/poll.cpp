@@ -12,6 +12,7 @@
 #include <ostd/mm/io.h>
 #include <ostd/time.h>
 
+#include "abi/x86_64/time.h"
 #include "fs/file.h"
 #include "process/process.h"
 #include "syscall/table.h"
@@ -33,14 +34,8 @@ namespace {
 constexpr u64 kNsPerSec = 1000000000;
 constexpr u32 kPollRdnorm = 0x040, kPollWrnorm = 0x100;
 
-struct Timespec {
-  i64 sec;
-  i64 nsec;
-};
-struct Timeval {
-  i64 sec;
-  i64 usec;
-};
+using abi::Timespec;
+using abi::Timeval;
 
 // Readiness with the derived bits poll(2) reports (POLLRDNORM with POLLIN...).
 u32 readiness(File& f) {
@@ -155,10 +150,10 @@ std::optional<u64> deadline_after_ns(u64 ns) {
 Result<std::optional<u64>> timespec_deadline(Thread& t, Vaddr addr) {
   if (addr == 0) return std::optional<u64>();
   Timespec ts = TRY(ostd::UserPtr<Timespec>(addr).read(t.vm()));
-  if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= static_cast<i64>(kNsPerSec)) return Errno::einval;
-  u64 ns = static_cast<u64>(ts.nsec);
-  if (static_cast<u64>(ts.sec) > (std::numeric_limits<u64>::max() - ns) / kNsPerSec) return std::optional<u64>();
-  return deadline_after_ns(static_cast<u64>(ts.sec) * kNsPerSec + ns);
+  if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= static_cast<i64>(kNsPerSec)) return Errno::einval;
+  u64 ns = static_cast<u64>(ts.tv_nsec);
+  if (static_cast<u64>(ts.tv_sec) > (std::numeric_limits<u64>::max() - ns) / kNsPerSec) return std::optional<u64>();
+  return deadline_after_ns(static_cast<u64>(ts.tv_sec) * kNsPerSec + ns);
 }
 
 Result<long> sys_poll(Thread& t, const SyscallArgs& a) {

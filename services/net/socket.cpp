@@ -1,4 +1,5 @@
 // The socket layer's shared part: SOL_SOCKET options, read/write as recv/send, stat, ioctls.
+#include "abi/x86_64/time.h"
 #include "net/socket.h"
 
 #include <algorithm>
@@ -45,10 +46,7 @@ u64 next_socket_ino() {
   return ++ino;
 }
 
-struct Timeval {
-  i64 sec;
-  i64 usec;
-};
+using abi::Timeval;
 struct Linger {
   i32 onoff;
   i32 secs;

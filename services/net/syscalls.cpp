@@ -8,6 +8,7 @@
 
 #include <ostd/mm/io.h>
 
+#include "abi/x86_64/time.h"
 #include "fs/file.h"
 #include "net/inet.h"
 #include "net/socket.h"
@@ -489,13 +490,9 @@ Result<long> sys_recvmmsg(Thread& t, const SyscallArgs& a) {
   u32 flags = a.as_u32(3);
   std::optional<u64> deadline;
   if (a[4] != 0) {
-    struct Timespec {
-      i64 sec;
-      i64 nsec;
-    };
-    Timespec ts = TRY(ostd::UserPtr<Timespec>(a[4]).read(t.vm()));
-    if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1000000000) return Errno::einval;
-    deadline = ostd::monotonic_ns() + static_cast<u64>(ts.sec) * 1000000000 + static_cast<u64>(ts.nsec);
+    auto ts = TRY(ostd::UserPtr<abi::Timespec>(a[4]).read(t.vm()));
+    if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000) return Errno::einval;
+    deadline = ostd::monotonic_ns() + static_cast<u64>(ts.tv_sec) * 1000000000 + static_cast<u64>(ts.tv_nsec);
   }
   usize done = 0;
   for (; done < vlen; ++done) {

@@ -302,12 +302,6 @@ Result<WaitResult> do_wait(Thread& self, ostd::i32 pid, int options) {
   }
 }
 
-struct Rusage {
-  ostd::i64 utime_sec, utime_usec, stime_sec, stime_usec;
-  std::array<ostd::i64, 14> rest;
-};
-static_assert(sizeof(Rusage) == 144);
-
 Result<long> sys_wait4(Thread& self, const SyscallArgs& a) {
   ostd::i32 pid = a.as_int(0);
   int options = a.as_int(2);
@@ -317,7 +311,13 @@ Result<long> sys_wait4(Thread& self, const SyscallArgs& a) {
   WaitResult r = TRY(do_wait(self, pid, options | kWExited));
   if (r.pid != 0) {
     if (a[1] != 0) TRY(ostd::UserPtr<ostd::i32>(a[1]).write(self.vm(), r.status));
-    if (a[3] != 0) TRY(ostd::UserPtr<Rusage>(a[3]).write(self.vm(), Rusage{}));
+    // The child's usage with its own waited-for children's, as Linux's wait_task_zombie (and
+    // _stopped/_continued) report getrusage(child, RUSAGE_BOTH).
+    if (a[3] != 0) {
+      const Process* child = r.who ? r.who.get() : r.traced ? r.traced->process.get() : nullptr;
+      abi::Rusage ru = child != nullptr ? rusage_of(*child, RusageOf::Both) : abi::Rusage{};
+      TRY(ostd::UserPtr<abi::Rusage>(a[3]).write(self.vm(), ru));
+    }
   }
   return r.pid;
 }

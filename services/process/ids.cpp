@@ -164,39 +164,27 @@ Result<long> sys_sysinfo(Thread& t, const SyscallArgs& a) {
   return 0;
 }
 
-struct Timeval {
-  ostd::i64 sec, usec;
-};
-struct Rusage {
-  Timeval utime, stime;
-  std::array<ostd::i64, 14> rest;
-};
-static_assert(sizeof(Rusage) == 144);
+}  // namespace
 
-Timeval to_tv(u64 ns) {
-  return {static_cast<ostd::i64>(ns / ostd::kNsPerSec), static_cast<ostd::i64>(ns % ostd::kNsPerSec / 1000)};
+abi::Rusage rusage_of(const Process& p, RusageOf which) {
+  const bool self = which != RusageOf::Children, children = which != RusageOf::Self;
+  abi::Rusage r{};
+  r.utime = abi::timeval_from_ns((self ? p.utime_ns : 0) + (children ? p.cutime_ns : 0));
+  r.stime = abi::timeval_from_ns((self ? p.stime_ns : 0) + (children ? p.cstime_ns : 0));
+  r.maxrss = static_cast<ostd::i64>(std::max(self ? p.maxrss_kb : 0, children ? p.cmaxrss_kb : 0));
+  r.minflt = static_cast<ostd::i64>((self ? p.min_flt : 0) + (children ? p.cmin_flt : 0));
+  return r;
 }
+
+namespace {
 
 Result<long> sys_getrusage(Thread& t, const SyscallArgs& a) {
   constexpr int kSelf = 0, kChildren = -1, kThread = 1;
   int who = a.as_int(0);
   if (who != kSelf && who != kChildren && who != kThread) return Errno::einval;
   Process& p = t.process();
-  Rusage r{};
-  constexpr std::size_t kMaxrss = 0, kMinflt = 4;  // ru_maxrss (kB) and ru_minflt in `rest`
-  if (who == kChildren) {
-    r.utime = to_tv(p.cutime_ns);
-    r.stime = to_tv(p.cstime_ns);
-    r.rest.at(kMaxrss) = static_cast<ostd::i64>(p.cmaxrss_kb);
-    r.rest.at(kMinflt) = static_cast<ostd::i64>(p.cmin_flt);
-  } else {
-    r.utime = to_tv(p.utime_ns);
-    r.stime = to_tv(p.stime_ns);
-    p.note_rss();
-    r.rest.at(kMaxrss) = static_cast<ostd::i64>(p.maxrss_kb);
-    r.rest.at(kMinflt) = static_cast<ostd::i64>(p.min_flt);
-  }
-  TRY(ostd::UserPtr<Rusage>(a[1]).write(t.vm(), r));
+  if (who != kChildren) p.note_rss();
+  TRY(ostd::UserPtr<abi::Rusage>(a[1]).write(t.vm(), rusage_of(p, who == kChildren ? RusageOf::Children : RusageOf::Self)));
   return 0;
 }
 

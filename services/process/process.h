@@ -21,6 +21,7 @@
 #include <ostd/types.h>
 #include <ostd/user_mode.h>
 
+#include "abi/x86_64/time.h"
 #include "process/credentials.h"
 #include "signal/signal.h"
 
@@ -293,6 +294,11 @@ std::vector<std::shared_ptr<Thread>> threads_of(Process& p);
 std::vector<std::shared_ptr<Process>> children_of(Process& p);
 /// p.parent, read under the lock (exit reparents children to init from another task).
 std::shared_ptr<Process> parent_of(const Process& p);
+
+/// Whose usage a struct rusage reports: the process's own (getrusage RUSAGE_SELF), that of its
+/// waited-for descendants (RUSAGE_CHILDREN), or both summed (what wait4 reports of a child).
+enum class RusageOf { Self, Children, Both };
+abi::Rusage rusage_of(const Process& p, RusageOf which);
 
 /// The table of live processes and threads (pid/tid namespace, one for now). Each call is
 /// atomic (an internal lock).

@@ -8,6 +8,7 @@
 #include <ostd/task.h>
 #include <ostd/time.h>
 
+#include "abi/x86_64/time.h"
 #include "process/internal.h"
 #include "process/process.h"
 #include "signal/signal.h"
@@ -23,10 +24,7 @@ using ostd::i64;
 using ostd::u64;
 
 namespace {
-struct Timeval {
-  i64 sec;
-  i64 usec;
-};
+using abi::Timeval;
 struct Itimerval {
   Timeval interval;
   Timeval value;

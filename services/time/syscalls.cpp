@@ -10,6 +10,7 @@
 #include <ostd/mm/io.h>
 #include <ostd/time.h>
 
+#include "abi/x86_64/time.h"
 #include "abi/x86_64/stat.h"
 #include "time/clock.h"
 #include "process/process.h"
@@ -43,9 +44,7 @@ Result<long> sys_clock_getres(Thread& t, const SyscallArgs& a) {
   return 0;
 }
 
-struct Timeval {
-  ostd::i64 sec, usec;
-};
+using abi::Timeval;
 
 struct Timezone {
   ostd::i32 minuteswest, dsttime;

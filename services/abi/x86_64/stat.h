@@ -5,13 +5,9 @@
 
 #include <ostd/types.h>
 
-namespace services::abi {
+#include "abi/x86_64/time.h"
 
-struct Timespec {
-  ostd::i64 tv_sec;
-  ostd::i64 tv_nsec;
-};
-static_assert(sizeof(Timespec) == 16);
+namespace services::abi {
 
 struct Stat {
   ostd::u64 st_dev;
