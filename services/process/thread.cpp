@@ -191,8 +191,7 @@ void handle_exception(Thread& t, const ostd::CpuException& e) {
       break;
   }
   info.si_signo = sig;
-  info.si_pid = static_cast<ostd::i32>(addr & 0xffffffffu);
-  info.si_uid = static_cast<ostd::u32>(addr >> 32);
+  set_si_addr(info, addr);
   kLog.debug("pid {} tid {}: signal {} at {:#x} (exception {}, ip {:#x})", t.process().pid(), t.tid(), sig, addr,
              static_cast<int>(e.kind), t.context().instruction_pointer());
   // A synchronous fault cannot be blocked or ignored.

@@ -42,7 +42,7 @@ struct SigInfo {
   ostd::i32 si_code;
   ostd::i32 pad0;
   // The union: kill (pid, uid), child (pid, uid, status, utime, stime), fault (addr).
-  ostd::i32 si_pid;   // or the low half of si_addr
+  ostd::i32 si_pid;   // or the low half of si_addr (set_si_addr/si_addr)
   ostd::u32 si_uid;   // or the high half of si_addr
   ostd::i32 si_status;
   ostd::i32 pad1;
@@ -63,6 +63,16 @@ inline void set_si_value(SigInfo& i, ostd::u64 v) {
 }
 inline ostd::u64 si_value(const SigInfo& i) {
   return ostd::u64{static_cast<ostd::u32>(i.si_status)} | (ostd::u64{static_cast<ostd::u32>(i.pad1)} << 32);
+}
+
+/// si_addr (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP) lies where a sender's pid and uid are: set
+/// and read it only through these, never through si_pid/si_uid.
+inline void set_si_addr(SigInfo& i, ostd::u64 addr) {
+  i.si_pid = static_cast<ostd::i32>(static_cast<ostd::u32>(addr));
+  i.si_uid = static_cast<ostd::u32>(addr >> 32);
+}
+inline ostd::u64 si_addr(const SigInfo& i) {
+  return ostd::u64{static_cast<ostd::u32>(i.si_pid)} | (ostd::u64{i.si_uid} << 32);
 }
 
 // sa_flags
