@@ -4,7 +4,7 @@
 // callee-saved registers. Kernel code never touches the FPU, so there is no FPU state here.
 #include <vector>
 
-#include "../../ostd/src/internal.h"
+#include <ostd/internal.h>
 #include <ostd/log.h>
 #include <ostd/mm/frame.h>
 

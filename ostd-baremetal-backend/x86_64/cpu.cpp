@@ -3,7 +3,7 @@
 // One CPU for now; per-CPU state is kept per CPU (cpu_local) so SMP is a matter of more of them.
 #include <cstring>
 
-#include "../../ostd/src/internal.h"
+#include <ostd/internal.h>
 #include <ostd/boot.h>
 #include <ostd/irq.h>
 #include <ostd/log.h>

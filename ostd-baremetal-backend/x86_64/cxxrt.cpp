@@ -5,7 +5,7 @@
 #include <cstring>
 #include <new>
 
-#include "../../ostd/src/internal.h"
+#include <ostd/internal.h>
 #include <ostd/irq.h>
 #include <ostd/log.h>
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "../../ostd/src/internal.h"
+#include <ostd/internal.h>
 #include <ostd/baremetal/baremetal.h>
 #include <ostd/boot.h>
 #include <ostd/log.h>

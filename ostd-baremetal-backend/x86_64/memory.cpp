@@ -3,7 +3,7 @@
 #include <array>
 #include <cstring>
 
-#include "../../ostd/src/internal.h"
+#include <ostd/internal.h>
 #include <ostd/irq.h>
 #include <ostd/log.h>
 

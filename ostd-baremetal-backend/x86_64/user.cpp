@@ -4,7 +4,7 @@
 // the last user thread that ran until another thread needs them (XSAVE where the CPU has it).
 #include <cstring>
 
-#include "../../ostd/src/internal.h"
+#include <ostd/internal.h>
 #include <ostd/log.h>
 #include <ostd/mm/vm_space.h>
 #include <ostd/time.h>

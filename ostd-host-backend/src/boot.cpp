@@ -13,7 +13,7 @@
 
 #include <ostd/host/host.h>
 
-#include "../../ostd/src/internal.h"
+#include <ostd/internal.h>
 #include "host_internal.h"
 #include "platform_internal.h"
 

@@ -27,7 +27,7 @@
 #include <thread>
 #include <vector>
 
-#include "../../ostd/src/internal.h"
+#include <ostd/internal.h>
 #include "host_internal.h"
 #include <ostd/arch/backend.h>
 #include <ostd/time.h>

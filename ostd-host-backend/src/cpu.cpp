@@ -12,7 +12,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "../../ostd/src/internal.h"
+#include <ostd/internal.h>
 #include <ostd/boot.h>
 #include <ostd/host/host.h>
 

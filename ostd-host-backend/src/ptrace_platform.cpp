@@ -36,7 +36,7 @@
 #include <ostd/irq.h>
 
 #include "host_internal.h"
-#include "../../ostd/src/internal.h"
+#include <ostd/internal.h>
 #include "platform_internal.h"
 #include "stub_layout.h"
 

@@ -38,7 +38,7 @@
 #include <ostd/task.h>
 #include <ostd/time.h>
 
-#include "../../ostd/src/internal.h"
+#include <ostd/internal.h>
 #include "platform_internal.h"
 #include "stub_layout.h"
 

@@ -1,6 +1,6 @@
 #include <array>
 
-#include "internal.h"
+#include <ostd/internal.h>
 #include <ostd/irq.h>
 #include <ostd/log.h>
 

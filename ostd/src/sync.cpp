@@ -1,4 +1,4 @@
-#include "internal.h"
+#include <ostd/internal.h>
 #include <ostd/log.h>
 #include <ostd/sync.h>
 #include <ostd/time.h>

@@ -1,6 +1,6 @@
 #include <atomic>
 
-#include "internal.h"
+#include <ostd/internal.h>
 #include <ostd/log.h>
 #include <ostd/sync.h>
 #include <ostd/task.h>

@@ -1,7 +1,7 @@
 #include <atomic>
 #include <optional>
 
-#include "internal.h"
+#include <ostd/internal.h>
 #include <ostd/irq.h>
 #include <ostd/log.h>
 #include <ostd/time.h>

@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "internal.h"
+#include <ostd/internal.h>
 #include <ostd/user_mode.h>
 
 namespace ostd {

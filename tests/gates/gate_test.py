@@ -33,6 +33,11 @@ PRIVATE = {
     "from_phys_reader": "#include <ostd/mm/io.h>\n" + "void f() { auto r = ostd::VmReader::from_phys(0x1000, 8); (void)r; }",
     "frame_from_paddr": "#include <ostd/mm/frame.h>\n" + "void f() { auto fr = ostd::Frame::from_paddr_add_ref(0x1000); (void)fr; }",
 }
+# ...and the backend interface and ostd's internals are not on services' include path at all.
+HIDDEN = {
+    "backend_interface": "#include <ostd/arch/backend.h>\n",
+    "ostd_internal": "#include <ostd/internal.h>\n",
+}
 CLEAN_PRIVATE = ("#include <ostd/mm/frame.h>\n#include <ostd/mm/io.h>\n"
                  "void f(ostd::Frame& fr) { auto w = fr.writer(16, 8); (void)w; }\n")
 
@@ -181,6 +186,8 @@ def cases():
     out["private_clean"] = ("private", CLEAN_PRIVATE, True)
     for k, v in PRIVATE.items():
         out["private_" + k] = ("private", v + "\n", False)
+    for k, v in HIDDEN.items():
+        out["hidden_" + k] = ("hidden", v + "int f() { return 0; }\n", False)
     out["views_clean"] = ("views", CLEAN_VIEWS, True)
     out["views_tree"] = ("views", None, True)
     for k, v in VIEWS.items():
@@ -213,6 +220,8 @@ def main():
                 return 1
         elif kind == "private":
             r = compile_expect(payload, tmp, "private")
+        elif kind == "hidden":
+            r = compile_expect(payload, tmp, "No such file or directory")
         elif kind == "views":
             r = views(payload, tmp, os.environ.get("GATE_BUILD_DIR", os.path.join(ROOT, "build/host")))
             if r.returncode == 2:

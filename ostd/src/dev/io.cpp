@@ -4,7 +4,7 @@
 #include <atomic>
 #include <cstring>
 
-#include "../internal.h"
+#include <ostd/internal.h>
 #include <ostd/log.h>
 #include <ostd/sync.h>
 

@@ -4,7 +4,7 @@
 #include <memory>
 #include <vector>
 
-#include "../internal.h"
+#include <ostd/internal.h>
 #include <ostd/log.h>
 #include <ostd/mm/frame.h>
 #include <ostd/mm/io.h>

@@ -1,7 +1,7 @@
 #include <array>
 #include <cstring>
 
-#include "../internal.h"
+#include <ostd/internal.h>
 #include <ostd/mm/io.h>
 
 namespace ostd {

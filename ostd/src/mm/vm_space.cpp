@@ -7,7 +7,7 @@
 #include <optional>
 #include <vector>
 
-#include "../internal.h"
+#include <ostd/internal.h>
 #include <ostd/log.h>
 #include <ostd/mm/vm_space.h>
 
