@@ -51,27 +51,26 @@ constexpr int kKickSignal = SIGUSR2;
 constexpr u64 kAltStackBytes = 32 * 1024;  // mapped at the top of each 64 KiB slot
 constexpr usize kAltFrames = kAltStackBytes / kPageSize;
 
-// Mailbox offsets (stub.S). States: 0 running (the stub sets it), 1 posted, 2 replied.
-constexpr usize kMbState = 0;
-constexpr usize kMbCtid = 4;
-constexpr usize kMbSigno = 8;
-constexpr usize kMbSiginfo = 16;
-constexpr usize kMbUc = 24;
-constexpr usize kMbRsp = 32;
-constexpr usize kMbFs = 40;
-constexpr usize kMbGs = 48;
-constexpr usize kMbCmd = 56;
-constexpr usize kMbSetFlags = 64;
-constexpr usize kMbNewFs = 72;
-constexpr usize kMbNewGs = 80;
-constexpr usize kMbCrowd = 88;  // at the reply: how many other guest threads wait for one
-constexpr usize kMbSleeping = 96;
-// 104: u32 "kick pending", the stub's own (a kick that came while it applied a reply).
-constexpr usize kMbWakeWord = 112;  // the futex word the stub sleeps on (stub address)
-constexpr usize kMbStack = 128;     // stack_t, for the new thread's sigaltstack (stub_clone)
-constexpr usize kMbFastEntry = 152;  // the fast entry's address: `jmp *%gs:152` (stub.S)
-constexpr usize kMbBlocks = 192;  // 64 bytes: a bit per system call number, "blocked the last two times"
-constexpr usize kMbSelf = 256;    // the mailbox's own address: the fast entry's `mov %gs:256, %rsp`
+// Mailbox offsets: stub_layout.h (MB_*), shared with stub.S.
+constexpr usize kMbState = MB_STATE;
+constexpr usize kMbCtid = MB_CTID;
+constexpr usize kMbSigno = MB_SIGNO;
+constexpr usize kMbSiginfo = MB_SIGINFO;
+constexpr usize kMbUc = MB_UC;
+constexpr usize kMbRsp = MB_RSP;
+constexpr usize kMbFs = MB_FS;
+constexpr usize kMbGs = MB_GS;
+constexpr usize kMbCmd = MB_CMD;
+constexpr usize kMbSetFlags = MB_SET_FLAGS;
+constexpr usize kMbNewFs = MB_NEW_FS;
+constexpr usize kMbNewGs = MB_NEW_GS;
+constexpr usize kMbCrowd = MB_CROWD;
+constexpr usize kMbSleeping = MB_SLEEPING;
+constexpr usize kMbWakeWord = MB_WAKE_WORD;
+constexpr usize kMbStack = MB_STACK;
+constexpr usize kMbFastEntry = MB_FAST_ENTRY;
+constexpr usize kMbBlocks = MB_BLOCKS;
+constexpr usize kMbSelf = MB_SELF;
 constexpr u32 kBlockBits = 512;
 // Spinning only pays when stubs and the kernel are on different CPUs.
 // pause loops (~1 ms, yielding the CPU every 64) before FUTEX_WAIT; cut short when the kernel

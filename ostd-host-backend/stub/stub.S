@@ -9,13 +9,15 @@
  * ends in int3, which stops the thread for the kernel again. Guest threads are only ever resumed
  * with PTRACE_SYSEMU, so a guest jumping here cannot make a host system call.
  */
+#include "stub_layout.h"
+
     .section .text, "ax"
     .globl _start
 _start:
     int3
     jmp _start
 
-.org 0x10
+.org STUB_OFF_SYSCALL
 /* One host system call: rax = number, rdi, rsi, rdx, r10, r8, r9 = arguments. */
     .globl stub_syscall
 stub_syscall:
@@ -23,7 +25,7 @@ stub_syscall:
     int3
     jmp stub_syscall
 
-.org 0x20
+.org STUB_OFF_BATCH
 /* A batch of host system calls described in the request page.
  * r12 = first request, r13 = count; each request is 7 quadwords: nr, a0..a5.
  * Stops at int3 with rax = 0 and r13 = 0 on success, or rax = -errno and r13 = requests left. */
@@ -50,7 +52,7 @@ stub_batch:
     int3
     jmp 3b
 
-.org 0x80
+.org STUB_OFF_SEGV_HANDLER
 /* SIGSEGV handler (SA_SIGINFO|SA_ONSTACK|SA_NODEFER, on a per-thread altstack): reports the
  * page-fault error code and vector the kernel cannot get from siginfo, then stops. The kernel
  * never returns through the signal frame; it restores the guest registers it saved itself.
@@ -63,13 +65,13 @@ stub_segv_handler:
     int3
     jmp stub_segv_handler
 
-.org 0xa0
+.org STUB_OFF_RESTORER
     .globl stub_restorer
 stub_restorer:
     int3
     jmp stub_restorer
 
-.org 0xc0
+.org STUB_OFF_SEGV_ACTION
 /* struct kernel_sigaction for SIGSEGV: handler, flags, restorer, mask. */
     .globl stub_segv_action
 stub_segv_action:
@@ -87,7 +89,7 @@ stub_segv_action:
  * mailbox page, rings the doorbell, spins or sleeps on a futex until the kernel replies, and
  * resumes the guest from the (kernel-edited) signal frame with xrstor and iretq. */
 
-.org 0x100
+.org STUB_OFF_CLONE
 /* Control thread, driven by ptrace: rax = SYS_clone, rdi = flags, rsi = 0, rdx = 0, r10 = the
  * new thread's clear-tid word, r8 = 0, r12 = its stack_t, r13 = the filter's sock_fprog.
  * The parent stops at int3 with rax = tid; the child installs its altstack, moves to the
@@ -106,13 +108,13 @@ stub_clone:
     syscall
     test %rax, %rax
     jnz 9f
-    movabs $0x7ff840001000, %rsi    /* config +16: CPU mask size (0: keep the kernel's CPU) */
+    movabs $STUB_CONFIG_PAGE, %rsi    /* config +16: CPU mask size (0: keep the kernel's CPU) */
     mov 16(%rsi), %rsi
     test %rsi, %rsi
     jz 2f
     mov $203, %eax              /* sched_setaffinity(0, size, config + 512) */
     xor %edi, %edi
-    movabs $0x7ff840001200, %rdx
+    movabs $(STUB_CONFIG_PAGE + STUB_CONFIG_CPU_MASK), %rdx
     syscall
 2:  mov $317, %eax              /* seccomp(SECCOMP_SET_MODE_FILTER, 0, r13) */
     mov $1, %edi
@@ -121,7 +123,7 @@ stub_clone:
     syscall
     test %rax, %rax
     jnz 9f
-.org 0x180, 0x90
+.org STUB_OFF_PARK, 0x90
     .globl stub_park
 stub_park:
     ud2
@@ -130,7 +132,7 @@ stub_park:
     syscall
     ud2
 
-.org 0x200
+.org STUB_OFF_SIG_HANDLER
 /* rdi = signo, rsi = siginfo_t*, rdx = ucontext_t*, rsp = the frame (return address slot).
  * Mailbox (4 KiB per thread, slot = (rsp - ALTSTACKS) / 64 KiB):
  *   0 u32 state (0 running, 1 posted, 2 replied)   4 u32 clear-tid word
@@ -142,20 +144,20 @@ stub_park:
  *   112 the futex word the handler sleeps on (its word in the wake page; else +0, the state)
  *   128 stack_t for stub_clone   152 stub_fast_syscall's address   160..191 its scratch
  *   192..255 a bit per system call number: it blocked the last two times (the kernel's hint)
- *   256 the mailbox's own address (stub_fast_syscall finds it as %gs:256, no rdgsbase needed)
+ *   256 the mailbox's own address (stub_fast_syscall finds it as %gs:MB_SELF, no rdgsbase needed)
  * Signals are not blocked in the handler (blocking them would cost the way back a system call
  * to unblock them): the guest resumes through xrstor and iretq, without rt_sigreturn. So the
  * kick can land in the handler's own code; stub_nested sorts that out. */
     .globl stub_sig_handler
 stub_sig_handler:
     mov %rsp, %rax
-    movabs $0x7ff880000000, %rcx    /* kStubAltStacks */
+    movabs $STUB_ALTSTACKS, %rcx    /* kStubAltStacks */
     sub %rcx, %rax
     shr $16, %rax
-    cmp $16384, %rax
+    cmp $STUB_MAX_THREADS, %rax
     jae 9f
     shl $12, %rax
-    movabs $0x7ff8c0000000, %rcx    /* kStubMailboxes */
+    movabs $STUB_MAILBOXES, %rcx    /* kStubMailboxes */
     add %rcx, %rax
     mov %rax, %rbx
     mov 168(%rdx), %rax             /* interrupted in the fast entry, before its frame is */
@@ -172,21 +174,21 @@ stub_sig_handler:
     xor %rsp, %rax
     shr $16, %rax
     jz 20f
-0:  mov %rdx, 24(%rbx)
-    mov %rsp, 32(%rbx)
-    mov %rdi, 8(%rbx)
-    mov %rsi, 16(%rbx)
+0:  mov %rdx, MB_UC(%rbx)
+    mov %rsp, MB_RSP(%rbx)
+    mov %rdi, MB_SIGNO(%rbx)
+    mov %rsi, MB_SIGINFO(%rbx)
     mov $-1, %r10d                  /* r10 = the system call's number (SIGSYS), else -1 */
     cmp $31, %edi
     jne 10f
     movl 24(%rsi), %r10d            /* siginfo si_syscall */
-10: movabs $0x7ff840001000, %rcx    /* kStubConfigPage: flags bit 0 = FSGSBASE usable */
+10: movabs $STUB_CONFIG_PAGE, %rcx    /* kStubConfigPage: flags bit 0 = FSGSBASE usable */
     testq $1, (%rcx)
     jz 1f
     rdfsbase %rax
-    mov %rax, 40(%rbx)
+    mov %rax, MB_FS(%rbx)
     rdgsbase %rax
-    mov %rax, 48(%rbx)
+    mov %rax, MB_GS(%rbx)
     jmp 2f
 /* Without FSGSBASE the guest changes its bases only through arch_prctl, which the kernel
  * answers (the stub sets them and records them at +40/+48 on the way back), or by loading a
@@ -198,11 +200,11 @@ stub_sig_handler:
     jz 2f
     mov $158, %eax                  /* arch_prctl(ARCH_GET_FS / ARCH_GET_GS, &mailbox) */
     mov $0x1003, %edi
-    lea 40(%rbx), %rsi
+    lea MB_FS(%rbx), %rsi
     syscall
     mov $158, %eax
     mov $0x1004, %edi
-    lea 48(%rbx), %rsi
+    lea MB_GS(%rbx), %rsi
     syscall
     jmp 2f
 /* A nested event (rbx = mailbox, rdi = signo, rdx = its ucontext). Only the kick can come
@@ -219,12 +221,12 @@ stub_nested:
     lea stub_posted(%rip), %rcx
     cmp %rcx, %rax
     jb 22f
-    cmpl $1, (%rbx)
+    cmpl $1, MB_STATE(%rbx)
     je 22f
     lea stub_checked(%rip), %rcx
     cmp %rcx, %rax
     jae 23f
-    movl $1, 104(%rbx)
+    movl $1, MB_KICK_PENDING(%rbx)
 22: add $8, %rsp                    /* back into the interrupted handler code */
     mov $15, %eax
     syscall
@@ -234,9 +236,9 @@ stub_nested:
     cmp $5, %edi                    /* a single step (a guest stepping itself with TF): go */
     jne 8f                          /* on without TF, and tell the entry to give the guest's */
     andq $~0x100, 176(%rdx)         /* flags their TF back (mailbox +184) */
-    movl $1, 184(%rbx)
+    movl $1, MB_TF(%rbx)
     jmp 22b
-23: movq $12, 8(%rbx)               /* post again: a kick, the frame of the thread's last */
+23: movq $12, MB_SIGNO(%rbx)               /* post again: a kick, the frame of the thread's last */
     mov $-1, %r10d                  /* event, the FS/GS bases it has now */
     jmp 10b
 8:  mov $60, %eax                   /* exit(1): the clear-tid word tells the kernel */
@@ -244,9 +246,9 @@ stub_nested:
     syscall
     ud2
 9:  ud2                             /* not on a stub altstack: a forged entry */
-2:  movl $1, (%rbx)                 /* posted */
+2:  movl $1, MB_STATE(%rbx)                 /* posted */
 stub_posted:
-    movabs $0x7ff840002000, %rdi    /* kStubDoorbellPage: +0 counter, +4 kernel sleeping,
+    movabs $STUB_DOORBELL_PAGE, %rdi    /* kStubDoorbellPage: +0 counter, +4 kernel sleeping,
                                        +8 counter seen when the kernel went idle, +12 idle,
                                        +16 wake epoch (bumped when a sleeping guest
                                        thread is woken or one is started),
@@ -260,9 +262,9 @@ stub_posted:
     mov $1, %esi
     mov $1, %edx
     syscall
-3:  movabs $0x7ff840001000, %rcx    /* spin (config +8 iterations) before sleeping */
+3:  movabs $STUB_CONFIG_PAGE, %rcx    /* spin (config +8 iterations) before sleeping */
     mov 8(%rcx), %rcx
-    movabs $0x7ff840002000, %rdi
+    movabs $STUB_DOORBELL_PAGE, %rdi
     mov 16(%rdi), %r9d              /* the wake epoch when the spin starts */
     cmpl $0, 20(%rdi)               /* the kernel left a sleeping thread's wake to the */
     jne stub_hand_over              /* guests: wake it and give it the CPU */
@@ -270,11 +272,11 @@ stub_posted:
     jae 31f                         /* a bit per number, kept by the kernel) and at most two */
     test %rcx, %rcx                 /* other guest threads wait for the kernel (+88, the */
     jz 31f                          /* crowd at the last reply): give the CPU to another */
-    cmpl $2, 88(%rbx)               /* guest at once instead of spinning first (with more, */
+    cmpl $2, MB_CROWD(%rbx)               /* guest at once instead of spinning first (with more, */
     ja 31f                          /* the one with its reply is seldom the host's next */
-    bt %r10d, 192(%rbx)             /* pick). Never without a spin (shared CPU: sleep). */
+    bt %r10d, MB_BLOCKS(%rbx)             /* pick). Never without a spin (shared CPU: sleep). */
     jc 35f
-31: cmpl $2, (%rbx)
+31: cmpl $2, MB_STATE(%rbx)
     je stub_replied
     test %rcx, %rcx
     jz 32f
@@ -296,25 +298,25 @@ stub_posted:
     mov $24, %eax                   /* sched_yield() */
     syscall
     pop %rcx
-    movabs $0x7ff840002000, %rdi
+    movabs $STUB_DOORBELL_PAGE, %rdi
     jmp 31b
     .globl stub_wait
 stub_wait:
 32: call stub_handoff
-    mov 112(%rbx), %rdi             /* the word to sleep on (the kernel's: +112) and its */
+    mov MB_WAKE_WORD(%rbx), %rdi             /* the word to sleep on (the kernel's: +112) and its */
     mov (%rdi), %edx                /* value before we say we sleep */
-    movl $1, 96(%rbx)               /* sleeping: the kernel must wake us */
+    movl $1, MB_SLEEPING(%rbx)               /* sleeping: the kernel must wake us */
     mfence
-    cmpl $2, (%rbx)
+    cmpl $2, MB_STATE(%rbx)
     je 33f
     mov $202, %eax                  /* futex(word, FUTEX_WAIT, value, NULL) */
     xor %esi, %esi
     xor %r10d, %r10d
     jmp stub_sleep
-33: movl $0, 96(%rbx)
+33: movl $0, MB_SLEEPING(%rbx)
     jmp stub_replied
 
-.org 0x480
+.org STUB_OFF_SIG_ACTION
 /* struct kernel_sigaction for the seccomp platform's signals: nothing blocked in the handler
  * (SA_NODEFER, empty mask); see stub_nested above for what a kick landing there does. */
     .globl stub_sig_action
@@ -324,7 +326,7 @@ stub_sig_action:
     .quad stub_restorer
     .quad 0
 
-.org 0x4c0
+.org STUB_OFF_SLEEP
 /* The handler's sleep, at a fixed address. Whatever woke the thread (and whatever its other
  * registers hold), it finds its mailbox again from its stack pointer alone and goes back to
  * the wait loop: so a thread the kernel sees blocked right here (/proc/<pid>/task/<tid>/syscall:
@@ -335,19 +337,19 @@ stub_sig_action:
 stub_sleep:
     syscall
     mov %rsp, %rax
-    movabs $0x7ff880000000, %rcx    /* kStubAltStacks */
+    movabs $STUB_ALTSTACKS, %rcx    /* kStubAltStacks */
     sub %rcx, %rax
     shr $16, %rax
-    cmp $16384, %rax
+    cmp $STUB_MAX_THREADS, %rax
     jae 1f
     shl $12, %rax
-    movabs $0x7ff8c0000000, %rcx    /* kStubMailboxes */
+    movabs $STUB_MAILBOXES, %rcx    /* kStubMailboxes */
     add %rcx, %rax
     mov %rax, %rbx
     jmp stub_wait
 1:  ud2
 
-.org 0x500
+.org STUB_OFF_HANDOFF
 /* The hand-off. A stub thread sleeping for its reply must be woken with FUTEX_WAKE, and a wake
  * from the kernel's CPU to a guest CPU costs the kernel several microseconds (an IPI on these
  * virtual machines); so when guest threads are running, the kernel only bumps the sleeper's word
@@ -356,7 +358,7 @@ stub_sleep:
  * that no stub took within microseconds, and wakes a sleeper itself if it still sleeps.
  * stub_handoff clobbers rax, rdx, rsi, rdi, rcx, r11. */
 stub_handoff:
-    movabs $0x7ff840002000, %rsi    /* kStubDoorbellPage */
+    movabs $STUB_DOORBELL_PAGE, %rsi    /* kStubDoorbellPage */
     cmpl $0, 20(%rsi)
     je 1f
     xor %eax, %eax
@@ -365,7 +367,7 @@ stub_handoff:
     cmp $1024, %eax                 /* kWakeWords (also catches an empty slot) */
     jae 1f
     lock incl 16(%rsi)              /* the wake epoch: spinners make way for it */
-    movabs $0x7ff840003000, %rdi    /* kStubWakePage */
+    movabs $STUB_WAKE_PAGE, %rdi    /* kStubWakePage */
     lea (%rdi,%rax,4), %rdi
     mov $202, %eax                  /* futex(word, FUTEX_WAKE, 1) */
     mov $1, %esi
@@ -378,11 +380,11 @@ stub_hand_over:
     push %rcx
     call stub_handoff
     pop %rcx
-    movabs $0x7ff840002000, %rdi
+    movabs $STUB_DOORBELL_PAGE, %rdi
     mov 16(%rdi), %r9d              /* the epoch after our own bump */
     cmp $512, %r10d
     jae 1f
-    bt %r10d, 192(%rbx)
+    bt %r10d, MB_BLOCKS(%rbx)
     jc stub_wait
 1:  test %rcx, %rcx
     jz stub_wait
@@ -394,47 +396,47 @@ stub_hand_over:
  * nothing is written below the guest's stack pointer, and a TF it sets single-steps the guest's
  * first instruction, as a return from the host would). */
 stub_replied:
-    cmpq $1, 56(%rbx)
+    cmpq $1, MB_CMD(%rbx)
     jne 40f
     mov $60, %eax                   /* exit(0) */
     xor %edi, %edi
     syscall
     ud2
-40: testq $3, 64(%rbx)
+40: testq $3, MB_SET_FLAGS(%rbx)
     jz 7f
-    movabs $0x7ff840001000, %rcx
+    movabs $STUB_CONFIG_PAGE, %rcx
     testq $1, (%rcx)
     jz 5f
-    testq $1, 64(%rbx)
+    testq $1, MB_SET_FLAGS(%rbx)
     jz 41f
-    mov 72(%rbx), %rax
+    mov MB_NEW_FS(%rbx), %rax
     wrfsbase %rax
-41: testq $2, 64(%rbx)
+41: testq $2, MB_SET_FLAGS(%rbx)
     jz 7f
-    mov 80(%rbx), %rax
+    mov MB_NEW_GS(%rbx), %rax
     wrgsbase %rax
     jmp 7f
-5:  testq $1, 64(%rbx)
+5:  testq $1, MB_SET_FLAGS(%rbx)
     jz 6f
     mov $158, %eax                  /* arch_prctl(ARCH_SET_FS, new fs): the base it set is */
     mov $0x1002, %edi               /* the one the next event reports (+40) */
-    mov 72(%rbx), %rsi
+    mov MB_NEW_FS(%rbx), %rsi
     syscall
-    mov %rsi, 40(%rbx)
-6:  testq $2, 64(%rbx)
+    mov %rsi, MB_FS(%rbx)
+6:  testq $2, MB_SET_FLAGS(%rbx)
     jz 7f
     mov $158, %eax                  /* arch_prctl(ARCH_SET_GS, new gs) */
     mov $0x1001, %edi
-    mov 80(%rbx), %rsi
+    mov MB_NEW_GS(%rbx), %rsi
     syscall
-    mov %rsi, 48(%rbx)
-7:  movq $0, 64(%rbx)
-    mov 32(%rbx), %rsp              /* the frame's start: pushes below stay clear of it, and */
-    movl $0, (%rbx)                 /* a kick from here on nests no deeper than one frame */
-    cmpl $0, 104(%rbx)              /* a kick came while the reply was applied */
+    mov %rsi, MB_GS(%rbx)
+7:  movq $0, MB_SET_FLAGS(%rbx)
+    mov MB_RSP(%rbx), %rsp              /* the frame's start: pushes below stay clear of it, and */
+    movl $0, MB_STATE(%rbx)                 /* a kick from here on nests no deeper than one frame */
+    cmpl $0, MB_KICK_PENDING(%rbx)              /* a kick came while the reply was applied */
 stub_checked:
     jne 24f
-    mov 24(%rbx), %rdx
+    mov MB_UC(%rbx), %rdx
     pushfq                          /* NT set (the guest's own, which the host keeps for the */
     testl $0x4000, (%rsp)           /* handler): iretq would fault; let the host return */
     lea 8(%rsp), %rsp
@@ -474,12 +476,12 @@ stub_checked:
     syscall
     ud2
 
-.org 0x700
+.org STUB_OFF_FAST_SYSCALL
 /* The fast system call entry: no host trap. A trampoline that stands in for a guest's `syscall`
  * instruction (the kernel rewrites hot call sites, as gVisor's systrap does) jumps here through
- * the pointer at mailbox +152 (`jmp *%gs:152`: the kernel keeps each guest thread's GS base at
+ * the pointer at mailbox +152 (`jmp *%gs:MB_FAST_ENTRY`: the kernel keeps each guest thread's GS base at
  * its mailbox while the guest has none of its own; the entry finds the mailbox's address at
- * %gs:256, so it needs no rdgsbase) with rax = the number and rcx = the return
+ * %gs:MB_SELF, so it needs no rdgsbase) with rax = the number and rcx = the return
  * address, every other register as the guest had it (r11, like rcx, is the instruction's to
  * clobber). It builds on the thread's altstack the frame the host would have delivered for the
  * trapped call (SIGSYS from seccomp: registers, siginfo, an XSAVE image with the host's
@@ -492,23 +494,23 @@ stub_checked:
     .globl stub_fast_syscall
 stub_fast_syscall:
     mov %rsp, %r11                  /* the guest's stack pointer */
-    mov %gs:256, %rsp               /* the mailbox (checked below) */
+    mov %gs:MB_SELF, %rsp               /* the mailbox (checked below) */
     lea 184(%rsp), %rsp
     pushfq                          /* mailbox +176: the guest's rflags */
     push %rax                       /* +168: the number */
     push %rdx                       /* +160 */
     mov %rsp, %rax
-    movabs $0x7ff8c00000a0, %rdx    /* kStubMailboxes + 160 */
+    movabs $(STUB_MAILBOXES + MB_FAST_SCRATCH), %rdx    /* kStubMailboxes + 160 */
     sub %rdx, %rax
     test $0xfff, %eax
     jnz 9f
     shr $12, %rax
-    cmp $16384, %rax                /* kStubMaxThreads */
+    cmp $STUB_MAX_THREADS, %rax                /* kStubMaxThreads */
     jae 9f
     shl $16, %rax
-    movabs $0x7ff880010000, %rdx    /* kStubAltStacks + 64 KiB: this slot's altstack top */
+    movabs $(STUB_ALTSTACKS + STUB_ALTSTACK_SIZE), %rdx    /* kStubAltStacks + 64 KiB: this slot's altstack top */
     add %rax, %rdx
-    movabs $0x7ff840001000, %rax    /* kStubConfigPage +48: the host's XSAVE image size */
+    movabs $STUB_CONFIG_PAGE, %rax    /* kStubConfigPage +48: the host's XSAVE image size */
     mov 48(%rax), %eax
     test %eax, %eax
     jz 9f
@@ -573,7 +575,7 @@ stub_fast_syscall:
     add $8, %rdi
     dec %ecx
     jnz 2b
-    movabs $0x7ff840001000, %rcx
+    movabs $STUB_CONFIG_PAGE, %rcx
     mov 56(%rcx), %eax              /* the host's xfeatures */
     mov 60(%rcx), %edx
     xsave64 (%rbx)
