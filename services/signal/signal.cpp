@@ -138,6 +138,16 @@ Result<ostd::FpuState> read_fpstate(ostd::VmSpace& vm, Vaddr at, const ostd::Fpu
   fpu.xfeatures = current.xfeatures;
   return fpu;
 }
+// Whether `fpu`'s MXCSR sets only bits this CPU's MXCSR_MASK allows (FXSAVE bytes 24 and 28 of
+// the current state; a zero mask means the architectural default 0xffbf).
+bool mxcsr_valid(const ostd::FpuState& fpu, const ostd::FpuState& current) {
+  constexpr usize kMxcsr = 24, kMxcsrMask = 28;
+  auto mxcsr = ostd::load_from<u32>(std::span<const u8>(fpu.fxsave), kMxcsr);
+  auto mask = ostd::load_from<u32>(std::span<const u8>(current.fxsave), kMxcsrMask);
+  if (!mxcsr || !mask) return false;
+  const u32 allowed = mask.value() != 0 ? mask.value() : 0xffbf;
+  return (mxcsr.value() & ~allowed) == 0;
+}
 constexpr u64 kUserFlagsMask = 0x244dd5;  // CF PF AF ZF SF TF DF OF AC ID
 
 bool on_altstack(const Thread& t, Vaddr sp) {
@@ -179,8 +189,7 @@ bool setup_frame(Thread& t, int sig, const SigAction& act, const SigInfo& info) 
   m.ss = 0x2b;
   m.fpstate = fpstate;
   if (sig == kSigSegv || sig == kSigBus) {
-    m.cr2 = static_cast<u64>(static_cast<ostd::u32>(info.si_pid)) |
-            (static_cast<u64>(info.si_uid) << 32);
+    m.cr2 = si_addr(info);
     m.trapno = 14;
   }
   f.uc.sigmask = t.saved_sigmask ? t.saved_sigmask->bits : t.sigmask.bits;
@@ -521,14 +530,23 @@ Result<long> sys_rt_sigreturn(Thread& t, const SyscallArgs&) {
   t.sigmask.bits = f.value().uc.sigmask;
   t.sigmask.remove(kSigKill);
   t.sigmask.remove(kSigStop);
+  // What Linux's restore_sigcontext refuses (a SIGSEGV, the registers and mask restored):
+  // reserved MXCSR bits (FXRSTOR would fault), a stack segment other than the user one when
+  // the frame asks for a strict restore (IRET would fault). A code segment other than 64-bit
+  // user code is one too here: Linux would return into a 32-bit segment, which this kernel
+  // does not run.
+  bool bad = (m.cs | 3) != 0x33 ||
+             ((f.value().uc.uc_flags & kUcStrictRestoreSs) != 0 && (m.ss | 3) != 0x2b);
   if (m.fpstate != 0) {
     auto current = t.user().fpu_state();
     if (current.is_ok()) {
       auto fpu = read_fpstate(t.vm(), m.fpstate, current.value());
-      if (fpu.is_ok()) (void)t.user().set_fpu_state(fpu.value());
+      if (fpu.is_ok() && !mxcsr_valid(fpu.value(), current.value())) bad = true;
+      if (fpu.is_ok() && !bad) (void)t.user().set_fpu_state(fpu.value());
     }
   }
   t.in_syscall = false;  // not a restartable call: rax is the interrupted code's
+  if (bad) send_signal_to_thread(t, kSigSegv, kernel_siginfo(kSigSegv), true);
   return static_cast<long>(r.rax);
 }
 

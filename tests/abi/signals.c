@@ -1,4 +1,6 @@
-/* Handlers, masks, SA_RESTART vs EINTR, SIGSEGV handler that recovers, sigaltstack, kill. */
+/* Handlers, masks, SA_RESTART vs EINTR, SIGSEGV handler that recovers, sigaltstack, kill, frames
+ * rt_sigreturn refuses. */
+#define _GNU_SOURCE
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -6,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "abi_check.h"
@@ -18,6 +21,35 @@ static volatile int on_alt;
 static char altstack[65536];
 
 static void handler(int sig) { got++, got_sig = sig; }
+
+/* A handler that edits its frame before returning: reserved MXCSR bits, a 32-bit code segment, a
+ * bad stack segment (the kernel's frames ask for a strict SS restore). Linux's rt_sigreturn
+ * answers each with SIGSEGV. */
+static int bad_frame_mode;
+static void bad_frame(int sig, siginfo_t* si, void* u) {
+  ucontext_t* uc = u;
+  (void)sig, (void)si;
+  if (bad_frame_mode == 0) uc->uc_mcontext.fpregs->mxcsr |= 0x80000000u;
+  if (bad_frame_mode == 1) uc->uc_mcontext.gregs[REG_CSGSFS] = (uc->uc_mcontext.gregs[REG_CSGSFS] & ~0xffffL) | 0x23;
+  if (bad_frame_mode == 2)
+    uc->uc_mcontext.gregs[REG_CSGSFS] = (uc->uc_mcontext.gregs[REG_CSGSFS] & ~(0xffffL << 48)) | (0x1bL << 48);
+}
+static int sigreturn_outcome(int mode) {
+  pid_t c = fork();
+  if (c == 0) {
+    struct sigaction sa = {0};
+    sa.sa_sigaction = bad_frame;
+    sa.sa_flags = SA_SIGINFO;
+    bad_frame_mode = mode;
+    signal(SIGSEGV, SIG_DFL);  /* not main's recovering handler */
+    sigaction(SIGUSR1, &sa, 0);
+    raise(SIGUSR1);
+    _exit(0);
+  }
+  int st = 0;
+  waitpid(c, &st, 0);
+  return WIFSIGNALED(st) ? WTERMSIG(st) : -WEXITSTATUS(st);
+}
 static void segv(int sig, siginfo_t* si, void* uc) {
   (void)sig, (void)uc;
   fault_addr = si->si_addr;
@@ -132,5 +164,8 @@ int main(void) {
   CHECK("the new action is installed all the same",
         syscall(SYS_rt_sigaction, SIGUSR2, 0, &kold, 8) == 0 && kold.handler == (void*)SIG_IGN);
   CHECK_ERRNO("rt_sigaction with a bad act", syscall(SYS_rt_sigaction, SIGUSR2, (void*)8, &kold, 8), EFAULT);
+  CHECK("rt_sigreturn of reserved MXCSR bits is SIGSEGV", sigreturn_outcome(0) == SIGSEGV);
+  CHECK("rt_sigreturn into a 32-bit code segment is SIGSEGV", sigreturn_outcome(1) == SIGSEGV);
+  CHECK("rt_sigreturn of a bad strict stack segment is SIGSEGV", sigreturn_outcome(2) == SIGSEGV);
   return ABI_DONE();
 }
