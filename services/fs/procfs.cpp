@@ -770,6 +770,7 @@ std::shared_ptr<Inode> sys_dir(u64 d) {
       {"ostype", value([] { return std::string("Linux"); })},
       {"osrelease", value([] { return std::string(kKernelRelease); })},
       {"pid_max", value([] { return std::string("4194304"); })},
+      {"threads-max", value([] { return ostd::format("{}", max_threads()); })},
       {"ngroups_max", value([] { return std::string("65536"); })},
       {"cap_last_cap", value([] { return std::string("40"); })},
       {"dmesg_restrict", value([] { return ostd::format("{}", dmesg_restrict()); })},

@@ -59,6 +59,15 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
   if ((flags & kCloneSettls) != 0 && tls >= ostd::VmSpace::user_top()) return Errno::eperm;
   Process& parent = self.process();
   if (parent.group_exiting) return Errno::eagain;
+  // Linux's copy_process limits: the kernel-wide task count (threads-max), then the real
+  // user's (RLIMIT_NPROC; not for root, CAP_SYS_RESOURCE or CAP_SYS_ADMIN). Both EAGAIN.
+  if (pid_table().task_count() >= max_threads()) return Errno::eagain;
+  constexpr ostd::usize kRlimitNproc = 6;
+  if (parent.creds.uid != 0 && !parent.creds.capable(cap::kSysResource) &&
+      !parent.creds.capable(cap::kSysAdmin) &&
+      pid_table().threads_of_uid(parent.creds.uid) >= parent.rlimits.at(kRlimitNproc).cur) {
+    return Errno::eagain;
+  }
   ostd::i32 tid = 0;
   if (extra.set_tid != 0) {
     // A chosen pid (checkpoint/restore) needs CAP_SYS_ADMIN and must be free.

@@ -314,6 +314,11 @@ class PidTable {
   void remove_thread(ostd::i32 tid);
   std::shared_ptr<Thread> thread(ostd::i32 tid) const;
   std::vector<std::shared_ptr<Process>> all_processes() const;
+  /// Tasks in the table, as Linux's nr_threads counts them: every thread, and a process whose
+  /// threads are gone (a zombie) until it is reaped.
+  ostd::usize task_count() const;
+  /// Live threads whose process's real uid is `uid` (RLIMIT_NPROC counts these).
+  ostd::usize threads_of_uid(ostd::u32 uid) const;
   /// Forgets every entry and starts again at 1 (a new boot of the kernel in the same host
   /// process: fuzzers and tests).
   void reset();
@@ -326,5 +331,10 @@ class PidTable {
 };
 
 PidTable& pid_table();
+
+/// The kernel-wide task limit (/proc/sys/kernel/threads-max): Linux's default, a task per 32
+/// pages of memory (at least 20), so a fork bomb ends in EAGAIN with the machine's memory, and
+/// the host processes and threads behind guest tasks stay bounded by --mem.
+ostd::usize max_threads();
 
 }  // namespace services

@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include <ostd/log.h>
+#include <ostd/mm/frame.h>
 #include <ostd/task.h>
 #include <ostd/time.h>
 
@@ -252,6 +253,24 @@ std::shared_ptr<Process> PidTable::process(ostd::i32 pid) const {
   auto it = processes_.find(pid);
   return it == processes_.end() ? nullptr : it->second;
 }
+ostd::usize PidTable::task_count() const {
+  ostd::SpinLockGuard g(lock_);
+  return std::max(threads_.size(), processes_.size());
+}
+ostd::usize PidTable::threads_of_uid(ostd::u32 uid) const {
+  ostd::SpinLockGuard g(lock_);
+  ostd::usize n = 0;
+  for (const auto& [tid, weak] : threads_) {
+    if (auto t = weak.lock(); t && t->process().creds.uid == uid) ++n;
+  }
+  return n;
+}
+
+ostd::usize max_threads() {
+  constexpr ostd::usize kMinThreads = 20, kPagesPerTask = 32, kFutexTidMask = 0x3fffffff;
+  return std::clamp<ostd::usize>(ostd::frame_stats().total_frames / kPagesPerTask, kMinThreads, kFutexTidMask);
+}
+
 void PidTable::add_thread(const std::shared_ptr<Thread>& t) {
   ostd::SpinLockGuard g(lock_);
   threads_[t->tid()] = t;

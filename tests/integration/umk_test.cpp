@@ -181,6 +181,20 @@ TEST(Umk, InitramfsMustBeARegularFileThatFitsInMemory) {
   rmdir(dir.c_str());
 }
 
+// A fork bomb ends in EAGAIN at the kernel's task limit, which follows --mem as Linux's
+// threads-max follows RAM (a task per 32 pages: 512 with 64M), so the host processes behind the
+// guest's stay bounded; one group kill ends them all and umk exits promptly. A non-root user's
+// RLIMIT_NPROC holds too (guest tests/guest/forkbomb.c).
+TEST(Umk, ForkBombEndsInEagainAtThreadsMax) {
+  auto start = std::chrono::steady_clock::now();
+  Outcome o = run({kUmk, "run", "--mem", "64M", "--initramfs", kCpio, "--", "/forkbomb"});
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(o.status, 0) << o.out << o.err;
+  EXPECT_NE(o.out.find("EAGAIN at threads-max 5"), std::string::npos) << o.out;  // 5xx
+  EXPECT_NE(o.out.find("uid 1000 with RLIMIT_NPROC 5: EAGAIN at 5"), std::string::npos) << o.out;
+  EXPECT_LT(secs, 50.0);
+}
+
 namespace {
 std::vector<int> children_of(pid_t pid) {
   std::vector<int> kids;
