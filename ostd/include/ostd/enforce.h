@@ -2,7 +2,8 @@
 //
 // Poisons the names that safe service code may not use: any later use, keywords included, is a
 // compile error on g++ and clang++. Headers included before this one are unaffected (that is
-// where ostd keeps its own, reviewed unsafe code). See ../shared/STYLE.md, "Keeping services/ safe".
+// where ostd keeps its own, reviewed unsafe code). See docs/style.md, "Keeping services/ safe",
+// and docs/safety.md.
 #pragma once
 
 // Some of these are macros in the C library headers; a poisoned name must not be a macro.
