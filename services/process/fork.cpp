@@ -136,6 +136,10 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
       proc->vm = vm;
       attach_fault_handler(proc->mm);
     }
+    ostd::MutexGuard group(group_signal_lock());
+    // A signal for the forking thread came while the child was being made (a group kill that
+    // did not see it): undo, take the signal, and fork again after it (restarted).
+    if (self.signal_pending()) return Errno::erestartnointr;
     {
       ostd::SpinLockGuard g(process_tree_lock());
       real_parent->children.push_back(proc);

@@ -21,6 +21,13 @@ class File;
 
 namespace services {
 
+/// Orders a signal to many processes (kill of a group, of a session's, of all) against fork:
+/// the kill picks its targets and signals them holding it, and a fork links its child holding
+/// it, after checking that no signal came for the forking thread meanwhile (else the fork is
+/// undone and restarts after the signal, as Linux's copy_process does). So a group kill reaches
+/// either the parent before the fork or both after it: no child escapes it.
+ostd::Mutex& group_signal_lock();
+
 /// Handles a CPU exception of the thread's user code (page fault → demand paging or SIGSEGV).
 void handle_exception(Thread& t, const ostd::CpuException& e);
 /// At a trapped system call: lets the memory map rewrite its site (vm/syscall_patch.cpp).

@@ -297,6 +297,11 @@ PidTable& pid_table() {
   return table;
 }
 
+ostd::Mutex& group_signal_lock() {
+  static ostd::Mutex lock;
+  return lock;
+}
+
 ostd::SpinLock& process_tree_lock() {
   static ostd::SpinLock lock;
   return lock;

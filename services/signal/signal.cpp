@@ -696,6 +696,9 @@ Result<long> do_kill(Thread& self, ostd::i32 pid, int sig) {
   if (sig < 0 || sig > kNumSignals) return Errno::einval;
   Process& me = self.process();
   SigInfo info = user_siginfo(sig, me.pid(), me.creds.uid);
+  // Many targets: chosen and signalled atomically against forks (group_signal_lock).
+  std::optional<ostd::MutexGuard> group;
+  if (pid <= 0 && sig != 0) group.emplace(group_signal_lock());
   std::vector<std::shared_ptr<Process>> targets;
   // A zombie is still a target (Linux answers 0 and the signal goes nowhere).
   for (auto& p : pid_table().all_processes()) {

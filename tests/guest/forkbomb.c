@@ -68,5 +68,37 @@ int main(void) {
   int st = 0;
   waitpid(user, &st, 0);
   printf("forkbomb: uid 1000 with RLIMIT_NPROC 5: %s\n", WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "EAGAIN at 5" : "wrong");
-  return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) return 1;
+
+  /* A group kill in the middle of a bomb whose every process keeps forking: no process of the
+   * group may survive it (each fork either happened before the kill saw the group, or is undone). */
+  pid_t g = fork();
+  if (g == 0) {
+    setpgid(0, 0);
+    for (;;) (void)fork();
+  }
+  setpgid(g, g);
+  usleep(300000);
+  kill(-g, SIGKILL);
+  int survivors = -1;
+  for (int tries = 0; tries < 50 && survivors != 0; ++tries) {
+    while (waitpid(-1, NULL, WNOHANG) > 0) {
+    }
+    usleep(20000);
+    while (waitpid(-1, NULL, WNOHANG) > 0) {
+    }
+    survivors = 0;
+    for (int pid = 2; pid < 70000 && survivors < 1000; ++pid) {
+      char path[64];
+      snprintf(path, sizeof path, "/proc/%d/stat", pid);
+      FILE* sf = fopen(path, "r");
+      if (!sf) continue;
+      int spid = 0, ppid = 0, pgrp = 0;
+      char state = 0;
+      if (fscanf(sf, "%d %*s %c %d %d", &spid, &state, &ppid, &pgrp) == 4 && pgrp == g && state != 'Z') ++survivors;
+      fclose(sf);
+    }
+  }
+  printf("forkbomb: group kill during a bomb: %d survivors\n", survivors);
+  return survivors == 0 ? 0 : 1;
 }

@@ -192,6 +192,7 @@ TEST(Umk, ForkBombEndsInEagainAtThreadsMax) {
   EXPECT_EQ(o.status, 0) << o.out << o.err;
   EXPECT_NE(o.out.find("EAGAIN at threads-max 5"), std::string::npos) << o.out;  // 5xx
   EXPECT_NE(o.out.find("uid 1000 with RLIMIT_NPROC 5: EAGAIN at 5"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("group kill during a bomb: 0 survivors"), std::string::npos) << o.out;
   EXPECT_LT(secs, 50.0);
 }
 
