@@ -472,15 +472,25 @@ TEST(UserMode, WakeLeftToTheStubsIsTakenBackWhenNoStubTakesIt) {
     UserMode b = start(vm2, test::start_context());
     bool stop = false;
     auto runner = Task::spawn([&] { (void)b.execute([&] { return stop; }); }).release_value();
-    Task::sleep_for_ns(5 * kNsPerMs);  // a's stub goes to sleep (the kernel idles)
-    host::HandoffStats before = host::stub_handoffs();
-    u64 t0 = monotonic_ns();
-    ASSERT_EQ(run(a).kind, ReturnReason::Kind::Syscall);  // answered, woken, posted again
-    u64 took = monotonic_ns() - t0;
-    host::HandoffStats after = host::stub_handoffs();
-    EXPECT_EQ(after.handed, before.handed + 1) << "the wake was not left to the stubs";
-    EXPECT_EQ(after.taken_back, before.taken_back + 1) << "the kernel did not take it back";
-    EXPECT_LT(took, 200 * kNsPerMs);
+    // a's stub goes to sleep while the kernel idles; on a loaded machine it may still be
+    // spinning (or waiting for a CPU) after 5 ms, and then no wake is left to the stubs that
+    // round: try again (up to 50 rounds), so the check is whether the hand-off and its taking
+    // back work, not how soon a stub falls asleep.
+    bool handed = false;
+    for (int round = 0; round < 50 && !handed; ++round) {
+      Task::sleep_for_ns(5 * kNsPerMs);
+      host::HandoffStats before = host::stub_handoffs();
+      u64 t0 = monotonic_ns();
+      ASSERT_EQ(run(a).kind, ReturnReason::Kind::Syscall);  // answered, woken, posted again
+      u64 took = monotonic_ns() - t0;
+      host::HandoffStats after = host::stub_handoffs();
+      if (after.handed == before.handed) continue;  // a's stub was not asleep yet
+      handed = true;
+      EXPECT_EQ(after.handed, before.handed + 1);
+      EXPECT_EQ(after.taken_back, before.taken_back + 1) << "the kernel did not take it back";
+      EXPECT_LT(took, 200 * kNsPerMs);
+    }
+    EXPECT_TRUE(handed) << "the wake was never left to the stubs";
     stop = true;
     runner->join();
     // On a loaded machine b's stub may not have had a CPU yet: let it run until it has (at most
