@@ -266,8 +266,7 @@ Result<long> sys_select(Thread& t, const SyscallArgs& a) {
   if (a[4] != 0 && deadline && r.is_ok()) {
     u64 now = ostd::monotonic_ns();
     u64 left = now >= *deadline ? 0 : *deadline - now;
-    (void)ostd::UserPtr<Timeval>(a[4]).write(
-        t.vm(), Timeval{static_cast<i64>(left / kNsPerSec), static_cast<i64>((left % kNsPerSec) / 1000)});
+    (void)ostd::UserPtr<Timeval>(a[4]).write(t.vm(), abi::timeval_from_ns(left));
   }
   return r;
 }

@@ -75,7 +75,7 @@ Result<u64> timeout_value(std::span<const u8> val) {
 
 std::vector<u8> timeout_bytes(u64 ns) {
   if (ns == SocketOptions::kForever) return value_bytes(Timeval{0, 0});
-  return value_bytes(Timeval{static_cast<i64>(ns / kNsPerSec), static_cast<i64>((ns % kNsPerSec) / kNsPerUsec)});
+  return value_bytes(abi::timeval_from_ns(ns));
 }
 
 }  // namespace

@@ -86,17 +86,14 @@ Result<RealTimer*> real_timer(Process& p) {
 }
 
 u64 to_ns(const Timeval& tv) { return static_cast<u64>(tv.sec) * kNsPerSec + static_cast<u64>(tv.usec) * kNsPerUs; }
-Timeval to_tv(u64 ns) {
-  return Timeval{static_cast<i64>(ns / kNsPerSec), static_cast<i64>((ns % kNsPerSec) / kNsPerUs)};
-}
 
 Itimerval current(const Process& p) {
   Itimerval v{};
   if (!p.real_timer || p.real_timer->deadline == 0) return v;
   u64 now = ostd::monotonic_ns();
   u64 left = p.real_timer->deadline > now ? p.real_timer->deadline - now : 1000;
-  v.value = to_tv(left);
-  v.interval = to_tv(p.real_timer->interval);
+  v.value = abi::timeval_from_ns(left);
+  v.interval = abi::timeval_from_ns(p.real_timer->interval);
   return v;
 }
 
@@ -126,7 +123,7 @@ Result<long> sys_setitimer(Thread& t, const SyscallArgs& a) {
   }
   if (!p.real_timer) p.real_timer = std::make_shared<RealTimer>();
   CpuTimer& slot = which == kItimerVirtual ? p.real_timer->virt : p.real_timer->prof;
-  if (a[2] != 0) TRY(ostd::UserPtr<Itimerval>(a[2]).write(t.vm(), Itimerval{to_tv(slot.interval), to_tv(slot.left)}));
+  if (a[2] != 0) TRY(ostd::UserPtr<Itimerval>(a[2]).write(t.vm(), Itimerval{abi::timeval_from_ns(slot.interval), abi::timeval_from_ns(slot.left)}));
   slot.left = to_ns(nv.value);
   slot.interval = to_ns(nv.interval);
   return 0;
@@ -141,7 +138,7 @@ Result<long> sys_getitimer(Thread& t, const SyscallArgs& a) {
     v = current(p);
   } else if (p.real_timer) {
     const CpuTimer& c = which == kItimerVirtual ? p.real_timer->virt : p.real_timer->prof;
-    v = Itimerval{to_tv(c.interval), to_tv(c.left)};
+    v = Itimerval{abi::timeval_from_ns(c.interval), abi::timeval_from_ns(c.left)};
   }
   TRY(ostd::UserPtr<Itimerval>(a[1]).write(t.vm(), v));
   return 0;

@@ -58,9 +58,7 @@ Timezone& sys_tz() {
 Result<long> sys_gettimeofday(Thread& t, const SyscallArgs& a) {
   u64 now = ostd::realtime_ns();
   if (a[0] != 0) {
-    Timeval tv{static_cast<ostd::i64>(now / ostd::kNsPerSec),
-               static_cast<ostd::i64>(now % ostd::kNsPerSec / 1000)};
-    TRY(ostd::UserPtr<Timeval>(a[0]).write(t.vm(), tv));
+    TRY(ostd::UserPtr<Timeval>(a[0]).write(t.vm(), abi::timeval_from_ns(now)));
   }
   if (a[1] != 0) TRY(ostd::UserPtr<Timezone>(a[1]).write(t.vm(), sys_tz()));
   return 0;

@@ -14,6 +14,9 @@ namespace ostd {
 
 namespace {
 
+// Whether [offset, offset + len) lies inside one page (without overflow).
+bool in_page(usize offset, usize len) { return offset <= kPageSize && len <= kPageSize - offset; }
+
 class FrameAllocator {
  public:
   FrameAllocator() {
@@ -224,13 +227,13 @@ void Frame::copy_from(const Frame& src) {
 }
 
 Result<void> Frame::read_bytes(usize offset, std::span<u8> dst) const {
-  if (offset > kPageSize || dst.size() > kPageSize - offset) return Errno::einval;
+  if (!in_page(offset, dst.size())) return Errno::einval;
   std::memcpy(dst.data(), page_ptr(paddr_) + offset, dst.size());
   return {};
 }
 
 Result<void> Frame::write_bytes(usize offset, std::span<const u8> src) {
-  if (offset > kPageSize || src.size() > kPageSize - offset) return Errno::einval;
+  if (!in_page(offset, src.size())) return Errno::einval;
   std::memcpy(page_ptr(paddr_) + offset, src.data(), src.size());
   return {};
 }
@@ -239,13 +242,13 @@ VmReader Frame::reader() const { return VmReader::from_phys(paddr_, kPageSize); 
 VmWriter Frame::writer() { return VmWriter::from_phys(paddr_, kPageSize); }
 
 VmReader Frame::reader(usize offset, usize len) const {
-  if (offset > kPageSize || len > kPageSize - offset) {
+  if (!in_page(offset, len)) {
     panic("Frame::reader [{:#x}, +{:#x}) leaves the page", offset, len);
   }
   return VmReader::from_phys(paddr_ + offset, len);
 }
 VmWriter Frame::writer(usize offset, usize len) {
-  if (offset > kPageSize || len > kPageSize - offset) {
+  if (!in_page(offset, len)) {
     panic("Frame::writer [{:#x}, +{:#x}) leaves the page", offset, len);
   }
   return VmWriter::from_phys(paddr_ + offset, len);
