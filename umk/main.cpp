@@ -48,6 +48,9 @@ const char kUsage[] =
     "  --aslr on|off      place stacks, heaps, mappings and PIE bases at random (default\n"
     "                     on, as Linux); off makes every run's layout the same, so a\n"
     "                     failure can be replayed (UMK_ASLR sets the default)\n"
+    "  --confine on|off   once booted, run under umk's own seccomp allow-list of host\n"
+    "                     system calls (default on; a call outside it stops umk with a\n"
+    "                     message: docs/safety.md). off is for debugging umk itself\n"
     "  --hz N             timer interrupt rate (default 250)\n"
     "  --net user|none    the guest's network: user (default) puts an eth0 on QEMU's user\n"
     "                     network (libslirp: 10.0.2.15/24, the host at 10.0.2.2, DNS at\n"
@@ -139,6 +142,18 @@ int main(int argc, char** argv) {
     cfg.use_fsgsbase = v == "on";
   }
   bool aslr = true;
+  // Sanitizer runtimes make host calls of their own (reports, symbolizers): not confined.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  bool confine = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+  bool confine = false;
+#else
+  bool confine = true;
+#endif
+#else
+  bool confine = true;
+#endif
   if (const char* p = std::getenv("UMK_ASLR"); p != nullptr && *p != '\0') {
     std::string v = p;
     if (v != "on" && v != "off") return usage_error("UMK_ASLR must be on or off");
@@ -208,6 +223,10 @@ int main(int argc, char** argv) {
       const std::string* v = value("--aslr");
       if (v == nullptr || (*v != "on" && *v != "off")) return usage_error("--aslr must be on or off");
       aslr = *v == "on";
+    } else if (a == "--confine") {
+      const std::string* v = value("--confine");
+      if (v == nullptr || (*v != "on" && *v != "off")) return usage_error("--confine must be on or off");
+      confine = *v == "on";
     } else if (a == "--hz") {
       const std::string* v = value("--hz");
       int hz = v == nullptr ? 0 : std::atoi(v->c_str());
@@ -299,6 +318,7 @@ int main(int argc, char** argv) {
     }
   }
   info.initramfs = std::span<const ostd::u8>(initramfs.data(), initramfs.size());
+  cfg.confine = confine;
   int rc = ostd::host::run_kernel(cfg, std::move(info), [] { return services::kernel_main(); });
   // The machine powers off: kernel objects (processes, queues with sleeping tasks) are not torn
   // down one by one, as no kernel does at power-off. Flush what was written and leave.

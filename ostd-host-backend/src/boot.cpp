@@ -83,6 +83,7 @@ int run_kernel(const Config& config, BootInfo info, std::function<int()> entry) 
   }
   init_physical_memory(config.mem_bytes);
   set_platform(config.platform == "seccomp");
+  start_stub_launcher();
   set_fast_syscalls(config.fast_syscalls);
   set_use_fsgsbase(config.use_fsgsbase);
   info.memory_bytes = config.mem_bytes;
@@ -91,6 +92,11 @@ int run_kernel(const Config& config, BootInfo info, std::function<int()> entry) 
   TaskInternals::init_cpu();
   if (seccomp_platform() && seccomp_boot().is_error()) panic("cannot set up the seccomp platform");
   start_timer(config.hz);
+  // Booted: every host file, thread and the launcher are there. From here on umk runs only
+  // the host calls its allow-list names (confine.cpp).
+  if (config.confine && !confined()) {
+    if (std::string err = confine(config); !err.empty()) panic("cannot confine umk: {}", std::string_view(err));
+  }
 
   struct State {
     int rc = 0;

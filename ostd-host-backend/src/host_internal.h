@@ -82,6 +82,14 @@ class [[nodiscard]] HostWait {
 /// it once no task is left, so no stub outlives the kernel that used it.
 void release_spare_stubs();
 
+/// Forks the stub launcher, which starts every stub process (ptrace_platform.cpp): run_kernel
+/// does so before umk confines itself. Idempotent.
+void start_stub_launcher();
+/// Recorded by confine(): from now on no process or thread can be started (nor the launcher
+/// restarted).
+void set_confined();
+bool confined();
+
 /// Blocks until a traced child changes state or a signal arrives; dispatches what it reaped.
 /// Returns false when there are no traced children to wait for.
 bool reap_children(bool block);

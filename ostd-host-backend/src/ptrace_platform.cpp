@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <elf.h>
@@ -21,6 +22,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <cstddef>
 
 #include <algorithm>
 #include <array>
@@ -127,6 +131,172 @@ int stub_child(void* p) {
   syscall(SYS_execveat, 4, "", argv, envp, AT_EMPTY_PATH);
   syscall(SYS_exit_group, 127);
   return 127;
+}
+
+// Ptrace platform: calls into the legacy vsyscall page (gettimeofday, time, getcpu at
+// 0xffffffffff600000) are emulated by the host kernel on the page fault, without a system call
+// instruction, so PTRACE_SYSEMU never stops them and they would run on the host, unseen. The
+// emulation does consult seccomp: this filter (inherited by every guest thread, which are
+// clones of the control thread) traps calls from that page and allows everything else — the
+// control thread's requests; the guest's own calls never reach seccomp under SYSEMU. The trap
+// is a SIGSYS stop that ptrace_execute hands to the kernel as the system call it stands for.
+Result<void> trap_vsyscalls(arch::AddressSpace& as) {
+  const std::array<sock_filter, 4> code = {{
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, instruction_pointer) + 4),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xffffffffu, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  }};
+  // A sock_fprog and its code at the end of the request page (read-only in the stub, where the
+  // host kernel copies them from; the page's requests start at its beginning).
+  constexpr usize kProgOffset = kPageSize - 128;
+  struct Prog {
+    u16 len;
+    u64 filter;
+  } prog{static_cast<u16>(code.size()), kStubRequestPage + kProgOffset + sizeof(Prog)};
+  static_assert(sizeof(Prog) == sizeof(sock_fprog) && sizeof(Prog) + sizeof code <= 128);
+  TRY(as.request_frame->write_bytes(kProgOffset, std::span<const u8>(reinterpret_cast<const u8*>(&prog), sizeof prog)));
+  TRY(as.request_frame->write_bytes(kProgOffset + sizeof prog,
+                                    std::span<const u8>(reinterpret_cast<const u8*>(code.data()), sizeof code)));
+  return inject_ok(as, as.control, SYS_seccomp,
+                   {SECCOMP_SET_MODE_FILTER, 0, kStubRequestPage + kProgOffset, 0, 0, 0});
+}
+
+// Ends a stub process. tgkill, not kill: umk's allow-list (confine.cpp) has no kill, so it
+// cannot signal a process group or every process; SIGKILL to the leader takes every thread.
+void kill_stub(pid_t pid) { syscall(SYS_tgkill, pid, pid, SIGKILL); }
+
+// The host calls a stub ever makes, and the launcher's own: the stub launcher loads this
+// filter before it starts any stub, so every stub inherits it (filters survive clone and exec)
+// and neither the launcher nor a stub's control thread — which runs whatever the kernel asks
+// through ptrace — can make any other host call, whoever drives them. Anything else traps:
+// on the seccomp platform that is the guest's system calls' way to the kernel anyway (the
+// stub's own filter traps them too), on the ptrace platform the guest's calls never reach
+// seccomp (PTRACE_SYSEMU stops them first) and a trap is a SIGSYS stop umk sees.
+constexpr std::array<u32, 32> kStubHostCalls = {
+    // The stub's hot path first: its signal handler and hand-off (stub.S).
+    SYS_futex, SYS_rt_sigreturn, SYS_sched_yield, SYS_arch_prctl,
+    // The kernel's requests to a control thread: mappings, threads, signal set-up.
+    SYS_mmap, SYS_munmap, SYS_mprotect, SYS_madvise, SYS_clone, SYS_rt_sigaction,
+    SYS_sigaltstack, SYS_sched_setaffinity, SYS_seccomp, SYS_exit, SYS_exit_group,
+    SYS_rt_sigprocmask, SYS_restart_syscall, SYS_getpid, SYS_gettid,
+    // The launcher (read a request, clone, write the pid) and the stub child before its exec.
+    SYS_read, SYS_write, SYS_prctl, SYS_getppid, SYS_setsid, SYS_setpgid, SYS_prlimit64,
+    SYS_chdir, SYS_ptrace, SYS_dup2, SYS_close_range, SYS_close, SYS_execveat};
+
+std::vector<sock_filter> stub_host_filter() {
+  std::vector<sock_filter> f;
+  f.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)));
+  f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0));
+  f.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP));
+  f.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)));
+  const usize n = kStubHostCalls.size();
+  for (usize i = 0; i < n; ++i) {
+    // Equal: skip the remaining comparisons and the trap, to the allow.
+    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kStubHostCalls[i], static_cast<u8>(n - i), 0));
+  }
+  f.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP));
+  f.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+  return f;
+}
+
+// The stub launcher: a child forked at boot, before umk confines itself (confine.cpp), that
+// starts every stub on umk's behalf. Stubs cloned by umk after that would inherit umk's own
+// seccomp filter, which would then judge every guest system call too, and umk would need
+// clone and execveat on its list. The launcher clones with CLONE_PARENT, so umk is still each
+// stub's parent: its tracer (PTRACE_TRACEME) and the one its PDEATHSIG watches. One request
+// byte over a socket in, the new stub's pid (or -errno) out.
+struct Launcher {
+  pid_t pid = -1;
+  int sock = -1;
+};
+Launcher g_launcher;
+bool g_confined = false;
+std::vector<sock_filter> g_stub_filter;
+
+// Closes every descriptor but `keep` (ascending): the launcher holds nothing else of umk's.
+void close_all_but(std::array<int, 3> keep) {
+  std::sort(keep.begin(), keep.end());
+  unsigned from = 0;
+  for (int fd : keep) {
+    if (static_cast<unsigned>(fd) > from) syscall(SYS_close_range, from, fd - 1, 0);
+    from = static_cast<unsigned>(fd) + 1;
+  }
+  syscall(SYS_close_range, from, ~0u, 0);
+}
+
+// Runs in the forked launcher (a fork of a threaded process): raw system calls only.
+[[noreturn]] void launcher_main(int sock, ChildArgs* args) {
+  syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (syscall(SYS_getppid) != args->parent) syscall(SYS_exit_group, 1);
+  syscall(SYS_prctl, PR_SET_NAME, "umk-launcher", 0, 0, 0);
+  u64 all = ~u64{0};
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, nullptr, 8);
+  close_all_but({sock, args->memfd, args->imagefd});
+  syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  const sock_fprog prog{static_cast<u16>(g_stub_filter.size()), g_stub_filter.data()};
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) syscall(SYS_exit_group, 2);
+  static std::array<u8, 64 * 1024> child_stack;
+  for (;;) {
+    u8 req = 0;
+    long n = syscall(SYS_read, sock, &req, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n != 1) syscall(SYS_exit_group, 0);  // umk is done (or gone)
+    int pid = clone(stub_child, child_stack.data() + child_stack.size(),
+                    CLONE_PARENT | CLONE_VM | CLONE_VFORK | SIGCHLD, args);
+    i32 reply = pid < 0 ? -errno : pid;
+    if (syscall(SYS_write, sock, &reply, sizeof reply) != sizeof reply) syscall(SYS_exit_group, 0);
+  }
+}
+
+void start_launcher() {
+  if (g_launcher.pid > 0) return;
+  if (g_confined) panic("the stub launcher is gone and umk, confined, cannot start another");
+  std::array<int, 2> sv{};
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv.data()) != 0) {
+    panic("cannot make the stub launcher's socket: {}", std::string_view(strerror(errno)));
+  }
+  // Built here: the launcher, a fork of a threaded process, must not allocate.
+  g_stub_filter = stub_host_filter();
+  static ChildArgs args;
+  // The launcher runs on the kernel's CPU (run_kernel pinned it): so do the stubs it starts.
+  args = {phys_memfd(), stub_image_fd(), getpid(), nullptr, stub_cpus() == nullptr};
+  pid_t pid = fork();
+  if (pid < 0) panic("cannot fork the stub launcher: {}", std::string_view(strerror(errno)));
+  if (pid == 0) launcher_main(sv[1], &args);
+  close(sv[1]);
+  g_launcher = {pid, sv[0]};
+  kLog.debug("stub launcher: process {}", pid);
+}
+
+// A new stub process from the launcher (started now if there is none, or it died: possible
+// only before umk is confined, e.g. in tests whose first kernel ran on a thread now gone).
+Result<pid_t> launch_stub() {
+  // Interrupts masked: another task's request must not interleave with ours on the socket.
+  irq::DisabledGuard g;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (g_launcher.pid <= 0) {
+      if (g_confined) return Errno::eagain;
+      start_launcher();
+    }
+    u8 req = 1;
+    i32 reply = 0;
+    long n = -1;
+    if (::write(g_launcher.sock, &req, 1) == 1) {
+      do {
+        n = ::read(g_launcher.sock, &reply, sizeof reply);
+      } while (n < 0 && errno == EINTR);
+    }
+    if (n == sizeof reply) {
+      if (reply > 0) return static_cast<pid_t>(reply);
+      kLog.error("the stub launcher cannot start a stub: {}", std::string_view(strerror(-reply)));
+      return Errno::eagain;
+    }
+    kLog.error("stub launcher {} is gone", g_launcher.pid);
+    close(g_launcher.sock);
+    g_launcher = {};
+  }
+  return Errno::eagain;
 }
 
 bool is_trap_stop(int st) { return WIFSTOPPED(st) && WSTOPSIG(st) == SIGTRAP && (st >> 16) == 0; }
@@ -276,7 +446,7 @@ bool keep_spare(arch::AddressSpace* as) {
 
 void destroy_address_space(arch::AddressSpace* as) {
   if (as->pid > 0 && !as->control.gone) {
-    kill(as->pid, SIGKILL);
+    kill_stub(as->pid);
     while (!as->control.gone) (void)wait_tracee(as->control);
   }
   unregister_tracee(as->control);
@@ -296,11 +466,17 @@ std::vector<int> stub_pids() {
   return pids;
 }
 
+void start_stub_launcher() { start_launcher(); }
+
+void set_confined() { g_confined = true; }
+
+bool confined() { return g_confined; }
+
 void release_spare_stubs() {
   // Called outside any task (run_kernel's end): reap directly, without the tracee wait queue.
   for (arch::AddressSpace* as : spare_stubs()) {
     unregister_tracee(as->control);
-    kill(as->pid, SIGKILL);
+    kill_stub(as->pid);
     for (;;) {
       int st = 0;
       pid_t r = 0;
@@ -343,11 +519,7 @@ Result<std::unique_ptr<AddressSpace, AddressSpaceDeleter>> create_address_space(
   }
   std::unique_ptr<AddressSpace, AddressSpaceDeleter> as(new AddressSpace);
   as->request_frame = TRY(Frame::alloc());
-  static std::array<u8, 64 * 1024> child_stack;
-  ChildArgs args{phys_memfd(), stub_image_fd(), getpid(), nullptr, stub_cpus() == nullptr};
-  pid_t pid = clone(stub_child, child_stack.data() + child_stack.size(),
-                    CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
-  if (pid < 0) return Errno::eagain;
+  pid_t pid = TRY(launch_stub());
   as->pid = pid;
   as->control.tid = pid;
   register_tracee(as->control);
@@ -373,6 +545,7 @@ Result<std::unique_ptr<AddressSpace, AddressSpaceDeleter>> create_address_space(
   TRY(inject_ok(*as, as->control, SYS_mmap,
                 {kStubRequestPage, kPageSize, PROT_READ, MAP_SHARED | MAP_FIXED, kStubMemFd,
                  as->request_frame->paddr()}));
+  if (!as->seccomp) TRY(trap_vsyscalls(*as));
   TRY(queue_clean_address_space(*as));
   if (as->seccomp) {
     TRY(seccomp_setup_space(*as));
@@ -719,6 +892,18 @@ ReturnReason ptrace_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* 
                                                 : Access::Read;
         return rr;
       }
+      case SIGSYS:
+        if (have_si && si.si_code == 1 /* SYS_SECCOMP */ && si.si_arch == AUDIT_ARCH_X86_64) {
+          // A call into the vsyscall page (trap_vsyscalls): the host has already emulated the
+          // return to the caller; the kernel answers it as the system call it stands for.
+          regs_from_host(r, ctx.regs());
+          ctx.regs().rax = static_cast<u64>(si.si_syscall);
+          ReturnReason rr;
+          rr.kind = ReturnReason::Kind::Syscall;
+          return rr;
+        }
+        if (ptrace(PTRACE_SYSEMU, t.t.tid, nullptr, nullptr) != 0) return thread_lost(t);
+        continue;
       case SIGILL:
         regs_from_host(r, ctx.regs());
         return exception(ExceptionKind::InvalidOpcode, 6);

@@ -15,7 +15,10 @@
  * - int80: the 32-bit system call gate.
  * - mremap_fixed: MREMAP_FIXED onto the stub's code and pages (EINVAL: past the top of guest
  *   space), onto an end that wraps (EINVAL) and below the lowest mappable address (EPERM); exits
- *   0 when every one was refused and the process still makes system calls. */
+ *   0 when every one was refused and the process still makes system calls.
+ * - vsyscall: sets the guest's clock to 2001 and calls time, gettimeofday and getcpu through the
+ *   legacy vsyscall page, which the host emulates without a system call instruction; exits 0
+ *   when all three answered from the guest's kernel (its clock, its CPU), not the host's. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -26,7 +29,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define STUB_BASE 0x7ff800000000ull
@@ -160,6 +165,30 @@ static void attempt_mremap_fixed(void) {
   _exit(p[0] == 42 && getpid() > 0 ? 0 : 11);
 }
 
+static void attempt_vsyscall(void) {
+  const time_t guest_now = 1000000000; /* 2001-09-09 */
+  struct timespec ts = {guest_now, 0};
+  if (clock_settime(CLOCK_REALTIME, &ts) != 0) _exit(20);
+  time_t (*vtime)(time_t*) = (time_t(*)(time_t*))0xffffffffff600400ull;
+  int (*vgettimeofday)(struct timeval*, void*) = (int (*)(struct timeval*, void*))0xffffffffff600000ull;
+  long (*vgetcpu)(unsigned*, unsigned*, void*) = (long (*)(unsigned*, unsigned*, void*))0xffffffffff600800ull;
+  time_t t = vtime(NULL);
+  struct timeval tv = {0, 0};
+  int r = vgettimeofday(&tv, NULL);
+  unsigned cpu = 99, node = 99, want = 98;
+  long c = vgetcpu(&cpu, &node, NULL);
+  if (syscall(SYS_getcpu, &want, NULL, NULL) != 0) _exit(21);
+  printf("vsyscall: time %s, gettimeofday %s, getcpu %s\n",
+         t >= guest_now && t < guest_now + 60 ? "guest's" : "host's",
+         r == 0 && tv.tv_sec >= guest_now && tv.tv_sec < guest_now + 60 ? "guest's" : "host's",
+         c == 0 && cpu == want ? "guest's" : "other");
+  fflush(stdout);
+  _exit(t >= guest_now && t < guest_now + 60 && r == 0 && tv.tv_sec < guest_now + 60 && c == 0 &&
+                cpu == want
+            ? 0
+            : 22);
+}
+
 static void run(const char* name, void (*fn)(int), int arg) {
   fflush(stdout);
   pid_t pid = fork();
@@ -181,6 +210,7 @@ static void do_sigreturn(int unused) { (void)unused; attempt_sigreturn(); }
 static void do_scribble(int unused) { (void)unused; attempt_scribble(); }
 static void do_int80(int unused) { (void)unused; attempt_int80(); }
 static void do_mremap_fixed(int unused) { (void)unused; attempt_mremap_fixed(); }
+static void do_vsyscall(int unused) { (void)unused; attempt_vsyscall(); }
 
 int main(int argc, char** argv) {
   snprintf(host_path, sizeof host_path, "/tmp/umk-escape-%s", argc > 1 ? argv[1] : "x");
@@ -196,6 +226,7 @@ int main(int argc, char** argv) {
   run("scribble", do_scribble, 0);
   run("int80", do_int80, 0);
   run("mremap_fixed", do_mremap_fixed, 0);
+  run("vsyscall", do_vsyscall, 0);
   printf("host path: %s\n", host_path);
   printf("escape: done\n");
   return 0;

@@ -94,7 +94,16 @@ struct Config {
   /// offers them (AT_HWCAP2). False makes the stubs read and set FS/GS bases as on a host
   /// without them, so both ways are tested on any machine. Fixed by the first run_kernel().
   bool use_fsgsbase = true;
+  /// Once booted, load umk's own seccomp allow-list on every thread of the process (confine()
+  /// below). umk sets it; tests that boot several kernels in one process do not.
+  bool confine = false;
 };
+
+/// Loads the seccomp allow-list of the host system calls a booted kernel with `config` needs
+/// (docs/safety.md, "umk confines itself") on every thread of this process, irreversibly; any
+/// other host call then ends the process with a message naming it and SIGSYS. Call it once
+/// every host file, thread and the stub launcher are there. Returns an error message, or "".
+std::string confine(const Config& config);
 
 /// Boots the framework on the calling thread (it becomes vCPU 0), runs `entry` as the first
 /// kernel task and returns its result once it and every runnable task have finished. May be
