@@ -231,18 +231,29 @@ bool alive(int pid) {
   auto close = line.rfind(')');
   return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
 }
-}  // namespace
-
-TEST(Umk, KillingUmkLeavesNoStubProcess) {
+// Starts `umk run --initramfs GUESTS [extra...] -- /loop` (a guest that never ends) with its
+// output to /dev/null; the caller kills it.
+pid_t start_umk_loop(std::vector<std::string> extra = {}) {
   pid_t pid = fork();
   if (pid == 0) {
     int devnull = open("/dev/null", O_WRONLY);
     dup2(devnull, 1);
     dup2(devnull, 2);
-    execl(kUmk.c_str(), kUmk.c_str(), "run", "--initramfs", kCpio.c_str(), "--", "/loop",
-          static_cast<char*>(nullptr));
+    std::vector<std::string> argv = {kUmk, "run", "--initramfs", kCpio};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.insert(argv.end(), {"--", "/loop"});
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    execv(kUmk.c_str(), args.data());
     _exit(99);
   }
+  return pid;
+}
+}  // namespace
+
+TEST(Umk, KillingUmkLeavesNoStubProcess) {
+  pid_t pid = start_umk_loop();
   std::vector<int> stubs;
   for (int i = 0; i < 200 && stubs.empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -300,20 +311,7 @@ struct Confinement {
   std::vector<std::pair<std::string, std::string>> children;
 };
 Confinement confinement_of_umk(std::vector<std::string> extra) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
-    std::vector<std::string> argv = {kUmk, "run", "--initramfs", kCpio};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    argv.insert(argv.end(), {"--", "/loop"});
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    execv(kUmk.c_str(), args.data());
-    _exit(99);
-  }
+  pid_t pid = start_umk_loop(std::move(extra));
   Confinement c;
   for (int tid : tasks_of(pid)) {
     c.umk_threads.push_back(
@@ -358,15 +356,7 @@ TEST(Umk, ConfinesItselfOnceBootedButNotItsStubs) {
 // launcher (and every stub, which inherits its filter) runs under a filter of the stub's own
 // host calls: made to call socket() through ptrace, as umk could, it gets SIGSYS instead.
 TEST(Umk, StubLauncherRefusesHostCallsOutsideTheStubsList) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
-    execl(kUmk.c_str(), kUmk.c_str(), "run", "--initramfs", kCpio.c_str(), "--", "/loop",
-          static_cast<char*>(nullptr));
-    _exit(99);
-  }
+  pid_t pid = start_umk_loop();
   pid_t launcher = 0;
   for (int i = 0; i < 1000 && launcher == 0; ++i) {
     for (int k : children_of(pid)) {
