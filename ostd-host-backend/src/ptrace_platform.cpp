@@ -57,6 +57,7 @@ namespace {
 constexpr Logger kLog{"ptrace"};
 constexpr int kKickSignal = SIGUSR2;
 constexpr usize kRequestsPerPage = kPageSize / sizeof(arch::HostRequest);
+static_assert(sizeof(arch::HostRequest) == REQ_SIZE);  // the stub's batch loop (stub.S)
 
 // The stubs' pids. Kernel tasks are preempted by the timer (a signal): every change and every
 // read of this list and of spare_stubs() is made with interrupts masked, or a task switch in the

@@ -258,7 +258,7 @@ Result<void> init_shared() {
   sh->fsgsbase = g_use_fsgsbase && host_has_fsgsbase();
   std::vector<sock_filter> f = build_filter();
   u64 flags = sh->fsgsbase ? 1 : 0;
-  TRY(sh->config->write_bytes(0, bytes_of(flags)));
+  TRY(sh->config->write_bytes(CFG_FLAGS, bytes_of(flags)));
   u64 spin = stub_cpus() != nullptr ? kStubSpinIterations : 0;
   TRY(sh->config->write_bytes(8, bytes_of(spin)));
   g_idle_spin_ns = stub_cpus() != nullptr ? kIdleSpinNs : 0;
@@ -273,8 +273,8 @@ Result<void> init_shared() {
   if (f.size() * sizeof(sock_filter) > 512 - 64) panic("seccomp filter too long");
   if (const cpu_set_t* cpus = stub_cpus()) {
     u64 size = sizeof(cpu_set_t);
-    TRY(sh->config->write_bytes(16, bytes_of(size)));
-    TRY(sh->config->write_bytes(512, std::span<const u8>(reinterpret_cast<const u8*>(cpus), sizeof *cpus)));
+    TRY(sh->config->write_bytes(CFG_CPU_MASK_SIZE, bytes_of(size)));
+    TRY(sh->config->write_bytes(STUB_CONFIG_CPU_MASK, std::span<const u8>(reinterpret_cast<const u8*>(cpus), sizeof *cpus)));
   }
   TRY(sh->config->write_bytes(
       64, std::span<const u8>(reinterpret_cast<const u8*>(f.data()), f.size() * sizeof(sock_filter))));
@@ -742,8 +742,8 @@ void learn_xsave_frame(const arch::UserThread& t, const KUcontext& k) {
   u32 size = load32(fx + 480);
   u64 features = load64(fx + 472);
   if (size < 576 || size > 16384 || load32(fx + 468) != size + 4) return;
-  if (g_shared->config->write_bytes(56, bytes_of(features)).is_error() ||
-      g_shared->config->write_bytes(48, bytes_of(size)).is_error()) {
+  if (g_shared->config->write_bytes(CFG_XFEATURES, bytes_of(features)).is_error() ||
+      g_shared->config->write_bytes(CFG_XSAVE_SIZE, bytes_of(size)).is_error()) {
     return;
   }
   g_shared->fast_ready = true;

@@ -51,6 +51,59 @@
 #define MB_BLOCKS 192      /* 64 bytes: a bit per system call number, "blocked twice" */
 #define MB_SELF 256        /* the mailbox's own address: `mov %gs:MB_SELF, %rsp` */
 
+/* The host's signal frame as the stub reads it and as the fast entry builds it (x86-64 Linux;
+ * the C++ side checks every value against <signal.h> and <ucontext.h> below). */
+#define SI_SIGNO 0          /* siginfo_t: si_signo, si_errno at 4 */
+#define SI_CODE 8
+#define SI_ADDR 16          /* si_addr (SIGSEGV) and si_call_addr (SIGSYS) */
+#define SI_SYSCALL 24
+#define SI_ARCH 28
+#define UC_FLAGS 0          /* ucontext_t */
+#define UC_LINK 8
+#define UC_STACK 16         /* stack_t: ss_sp, ss_flags (+8), ss_size (+16) */
+#define UC_R8 40            /* uc_mcontext.gregs[REG_R8], the registers in REG_* order */
+#define UC_R9 48
+#define UC_R10 56
+#define UC_R11 64
+#define UC_R12 72
+#define UC_R13 80
+#define UC_R14 88
+#define UC_R15 96
+#define UC_RDI 104
+#define UC_RSI 112
+#define UC_RBP 120
+#define UC_RBX 128
+#define UC_RDX 136
+#define UC_RAX 144
+#define UC_RCX 152
+#define UC_RSP 160
+#define UC_RIP 168
+#define UC_EFL 176
+#define UC_CSGSFS 184       /* cs, gs, fs, ss (u16 each) */
+#define UC_ERR 192
+#define UC_TRAPNO 200
+#define UC_OLDMASK 208
+#define UC_CR2 216
+#define UC_FPREGS 224       /* the XSAVE image's address */
+#define UC_RESERVED 232     /* __reserved1[8], then uc_sigmask at 296 */
+#define FP_SW_MAGIC1 464    /* the XSAVE image's software words (struct _fpx_sw_bytes) */
+#define FP_SW_EXTENDED_SIZE 468
+#define FP_SW_XFEATURES 472
+#define FP_SW_XSTATE_SIZE 480
+#define FP_SW_PADDING 484
+#define XSAVE_HEADER_REST 520 /* the XSAVE header past XSTATE_BV (512): 56 bytes */
+/* The fast entry's frame, below the XSAVE image it builds first. */
+#define FAST_UC_BELOW 432   /* the ucontext */
+#define FAST_SI_BELOW 128   /* the siginfo */
+#define FAST_FRAME_BELOW 440 /* the frame's start (the restorer's address) */
+/* The configuration page (kStubConfigPage below). */
+#define CFG_FLAGS 0
+#define CFG_CPU_MASK_SIZE 16
+#define CFG_XSAVE_SIZE 48
+#define CFG_XFEATURES 56
+/* A request in the request page (arch::HostRequest): the number, then six arguments. */
+#define REQ_SIZE 56
+
 #ifndef __ASSEMBLER__
 #include <cstdint>
 
@@ -104,5 +157,40 @@ inline constexpr std::uint64_t kGuestTop = 0x7ff000000000ull;
 /// The physical-memory memfd's descriptor number inside the stub.
 inline constexpr int kStubMemFd = 3;
 
+}  // namespace ostd::host
+#include <signal.h>
+#include <ucontext.h>
+
+#include <cstddef>
+
+namespace ostd::host {
+namespace stub_layout_checks {
+constexpr std::size_t greg(int r) { return offsetof(ucontext_t, uc_mcontext.gregs) + 8 * static_cast<std::size_t>(r); }
+static_assert(offsetof(siginfo_t, si_signo) == SI_SIGNO && offsetof(siginfo_t, si_code) == SI_CODE);
+static_assert(offsetof(siginfo_t, si_addr) == SI_ADDR && offsetof(siginfo_t, si_call_addr) == SI_ADDR);
+static_assert(offsetof(siginfo_t, si_syscall) == SI_SYSCALL && offsetof(siginfo_t, si_arch) == SI_ARCH);
+static_assert(offsetof(ucontext_t, uc_flags) == UC_FLAGS && offsetof(ucontext_t, uc_link) == UC_LINK);
+static_assert(offsetof(ucontext_t, uc_stack) == UC_STACK);
+static_assert(greg(REG_R8) == UC_R8 && greg(REG_R9) == UC_R9 && greg(REG_R10) == UC_R10 &&
+              greg(REG_R11) == UC_R11 && greg(REG_R12) == UC_R12 && greg(REG_R13) == UC_R13 &&
+              greg(REG_R14) == UC_R14 && greg(REG_R15) == UC_R15);
+static_assert(greg(REG_RDI) == UC_RDI && greg(REG_RSI) == UC_RSI && greg(REG_RBP) == UC_RBP &&
+              greg(REG_RBX) == UC_RBX && greg(REG_RDX) == UC_RDX && greg(REG_RAX) == UC_RAX &&
+              greg(REG_RCX) == UC_RCX && greg(REG_RSP) == UC_RSP && greg(REG_RIP) == UC_RIP);
+static_assert(greg(REG_EFL) == UC_EFL && greg(REG_CSGSFS) == UC_CSGSFS && greg(REG_ERR) == UC_ERR &&
+              greg(REG_TRAPNO) == UC_TRAPNO && greg(REG_OLDMASK) == UC_OLDMASK &&
+              greg(REG_CR2) == UC_CR2);
+static_assert(offsetof(ucontext_t, uc_mcontext.fpregs) == UC_FPREGS);
+static_assert(offsetof(ucontext_t, uc_mcontext.__reserved1) == UC_RESERVED);
+// struct _fpx_sw_bytes sits in the legacy FXSAVE area's last 48 bytes (464..511).
+static_assert(FP_SW_MAGIC1 == 512 - 48 && FP_SW_EXTENDED_SIZE == FP_SW_MAGIC1 + 4 &&
+              FP_SW_XFEATURES == FP_SW_MAGIC1 + 8 && FP_SW_XSTATE_SIZE == FP_SW_MAGIC1 + 16 &&
+              FP_SW_PADDING == FP_SW_MAGIC1 + 20 && XSAVE_HEADER_REST == 512 + 8);
+// The fast entry's frame below its XSAVE image: the kernel's ucontext (glibc's up to a 64-bit
+// signal mask), then a siginfo, then the image.
+static_assert(FAST_SI_BELOW == sizeof(siginfo_t) &&
+              FAST_UC_BELOW - FAST_SI_BELOW == offsetof(ucontext_t, uc_sigmask) + 8 &&
+              FAST_FRAME_BELOW == FAST_UC_BELOW + 8);
+}  // namespace stub_layout_checks
 }  // namespace ostd::host
 #endif  // __ASSEMBLER__

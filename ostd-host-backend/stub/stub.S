@@ -43,7 +43,7 @@ stub_batch:
     syscall
     cmp $-4095, %rax
     jae 2f
-    add $56, %r12
+    add $REQ_SIZE, %r12
     dec %r13
     jmp 1b
 2:  int3
@@ -59,9 +59,9 @@ stub_batch:
  * rdi = signo, rsi = siginfo_t*, rdx = ucontext_t*. Out: rax = err, rcx = trapno, rbx = si_addr. */
     .globl stub_segv_handler
 stub_segv_handler:
-    mov 16(%rsi), %rbx
-    mov 192(%rdx), %rax
-    mov 200(%rdx), %rcx
+    mov SI_ADDR(%rsi), %rbx
+    mov UC_ERR(%rdx), %rax
+    mov UC_TRAPNO(%rdx), %rcx
     int3
     jmp stub_segv_handler
 
@@ -109,7 +109,7 @@ stub_clone:
     test %rax, %rax
     jnz 9f
     movabs $STUB_CONFIG_PAGE, %rsi    /* config +16: CPU mask size (0: keep the kernel's CPU) */
-    mov 16(%rsi), %rsi
+    mov CFG_CPU_MASK_SIZE(%rsi), %rsi
     test %rsi, %rsi
     jz 2f
     mov $203, %eax              /* sched_setaffinity(0, size, config + 512) */
@@ -160,17 +160,17 @@ stub_sig_handler:
     movabs $STUB_MAILBOXES, %rcx    /* kStubMailboxes */
     add %rcx, %rax
     mov %rax, %rbx
-    mov 168(%rdx), %rax             /* interrupted in the fast entry, before its frame is */
+    mov UC_RIP(%rdx), %rax          /* interrupted in the fast entry, before its frame is */
     lea stub_fast_syscall(%rip), %rcx   /* complete (the host's frame is at the altstack's */
     sub %rcx, %rax                  /* top, clear of it): the thread posts at once */
     cmp $(stub_fast_end - stub_fast_syscall), %rax
     jb 21f
-    mov 168(%rdx), %rax             /* interrupted in the handler's code, on this thread's */
+    mov UC_RIP(%rdx), %rax          /* interrupted in the handler's code, on this thread's */
     lea stub_sig_handler(%rip), %rcx    /* altstack: a nested event */
     sub %rcx, %rax
     cmp $0xe00, %rax
     jae 0f
-    mov 160(%rdx), %rax
+    mov UC_RSP(%rdx), %rax
     xor %rsp, %rax
     shr $16, %rax
     jz 20f
@@ -181,7 +181,7 @@ stub_sig_handler:
     mov $-1, %r10d                  /* r10 = the system call's number (SIGSYS), else -1 */
     cmp $31, %edi
     jne 10f
-    movl 24(%rsi), %r10d            /* siginfo si_syscall */
+    movl SI_SYSCALL(%rsi), %r10d    /* siginfo si_syscall */
 10: movabs $STUB_CONFIG_PAGE, %rcx    /* kStubConfigPage: flags bit 0 = FSGSBASE usable */
     testq $1, (%rcx)
     jz 1f
@@ -217,7 +217,7 @@ stub_sig_handler:
 stub_nested:
 20: cmp $12, %edi                   /* SIGUSR2 */
     jne 8f
-    mov 168(%rdx), %rax
+    mov UC_RIP(%rdx), %rax
     lea stub_posted(%rip), %rcx
     cmp %rcx, %rax
     jb 22f
@@ -235,7 +235,7 @@ stub_nested:
     je 22b                          /* GS base that is not the thread's mailbox): exit */
     cmp $5, %edi                    /* a single step (a guest stepping itself with TF): go */
     jne 8f                          /* on without TF, and tell the entry to give the guest's */
-    andq $~0x100, 176(%rdx)         /* flags their TF back (mailbox +184) */
+    andq $~0x100, UC_EFL(%rdx)      /* flags their TF back (mailbox +184) */
     movl $1, MB_TF(%rbx)
     jmp 22b
 23: movq $12, MB_SIGNO(%rbx)               /* post again: a kick, the frame of the thread's last */
@@ -441,35 +441,35 @@ stub_checked:
     testl $0x4000, (%rsp)           /* handler): iretq would fault; let the host return */
     lea 8(%rsp), %rsp
     jnz 25f
-    mov 224(%rdx), %rdi             /* uc_mcontext.fpregs */
-    cmpl $0x46505853, 464(%rdi)     /* FP_XSTATE_MAGIC1: an XSAVE image (else the host's */
+    mov UC_FPREGS(%rdx), %rdi       /* uc_mcontext.fpregs */
+    cmpl $0x46505853, FP_SW_MAGIC1(%rdi) /* FP_XSTATE_MAGIC1: an XSAVE image (else the host's */
     jne 25f                         /* rt_sigreturn knows the format) */
     mov %rdx, %rbx
     mov $-1, %eax
     mov $-1, %edx
     xrstor64 (%rdi)
     pushq $0x2b                     /* ss */
-    pushq 160(%rbx)                 /* rsp */
-    pushq 176(%rbx)                 /* rflags */
+    pushq UC_RSP(%rbx)              /* rsp */
+    pushq UC_EFL(%rbx)              /* rflags */
     pushq $0x33                     /* cs */
-    pushq 168(%rbx)                 /* rip */
-    mov 40(%rbx), %r8
-    mov 48(%rbx), %r9
-    mov 56(%rbx), %r10
-    mov 64(%rbx), %r11
-    mov 72(%rbx), %r12
-    mov 80(%rbx), %r13
-    mov 88(%rbx), %r14
-    mov 96(%rbx), %r15
-    mov 104(%rbx), %rdi
-    mov 112(%rbx), %rsi
-    mov 120(%rbx), %rbp
-    mov 136(%rbx), %rdx
-    mov 144(%rbx), %rax
-    mov 152(%rbx), %rcx
-    mov 128(%rbx), %rbx
+    pushq UC_RIP(%rbx)              /* rip */
+    mov UC_R8(%rbx), %r8
+    mov UC_R9(%rbx), %r9
+    mov UC_R10(%rbx), %r10
+    mov UC_R11(%rbx), %r11
+    mov UC_R12(%rbx), %r12
+    mov UC_R13(%rbx), %r13
+    mov UC_R14(%rbx), %r14
+    mov UC_R15(%rbx), %r15
+    mov UC_RDI(%rbx), %rdi
+    mov UC_RSI(%rbx), %rsi
+    mov UC_RBP(%rbx), %rbp
+    mov UC_RDX(%rbx), %rdx
+    mov UC_RAX(%rbx), %rax
+    mov UC_RCX(%rbx), %rcx
+    mov UC_RBX(%rbx), %rbx
     iretq
-24: movl $0, 104(%rbx)
+24: movl $0, MB_KICK_PENDING(%rbx)
     jmp 23b
 25: mov %rdx, %rsp                  /* rsp = &uc, as rt_sigreturn expects */
     mov $15, %eax
@@ -511,7 +511,7 @@ stub_fast_syscall:
     movabs $(STUB_ALTSTACKS + STUB_ALTSTACK_SIZE), %rdx    /* kStubAltStacks + 64 KiB: this slot's altstack top */
     add %rax, %rdx
     movabs $STUB_CONFIG_PAGE, %rax    /* kStubConfigPage +48: the host's XSAVE image size */
-    mov 48(%rax), %eax
+    mov CFG_XSAVE_SIZE(%rax), %eax
     test %eax, %eax
     jz 9f
     sub $8192 + 4, %rdx
@@ -519,82 +519,82 @@ stub_fast_syscall:
     and $-64, %rdx                  /* rdx = the frame's XSAVE image */
     movl $0x46505845, (%rdx,%rax)   /* FP_XSTATE_MAGIC2 right after it */
     /* ucontext at rdx - 432 (gregs from +40), siginfo at rdx - 128 */
-    mov %r8, -392(%rdx)
-    mov %r9, -384(%rdx)
-    mov %r10, -376(%rdx)
-    mov %r12, -360(%rdx)
-    mov %r13, -352(%rdx)
-    mov %r14, -344(%rdx)
-    mov %r15, -336(%rdx)
-    mov %rdi, -328(%rdx)
-    mov %rsi, -320(%rdx)
-    mov %rbp, -312(%rdx)
-    mov %rbx, -304(%rdx)
-    mov %rcx, -280(%rdx)            /* rcx: the return address, as `syscall` leaves it */
-    mov %r11, -272(%rdx)            /* rsp */
-    mov %rcx, -264(%rdx)            /* rip */
-    mov %rcx, -112(%rdx)            /* si_call_addr */
+    mov %r8, UC_R8-FAST_UC_BELOW(%rdx)
+    mov %r9, UC_R9-FAST_UC_BELOW(%rdx)
+    mov %r10, UC_R10-FAST_UC_BELOW(%rdx)
+    mov %r12, UC_R12-FAST_UC_BELOW(%rdx)
+    mov %r13, UC_R13-FAST_UC_BELOW(%rdx)
+    mov %r14, UC_R14-FAST_UC_BELOW(%rdx)
+    mov %r15, UC_R15-FAST_UC_BELOW(%rdx)
+    mov %rdi, UC_RDI-FAST_UC_BELOW(%rdx)
+    mov %rsi, UC_RSI-FAST_UC_BELOW(%rdx)
+    mov %rbp, UC_RBP-FAST_UC_BELOW(%rdx)
+    mov %rbx, UC_RBX-FAST_UC_BELOW(%rdx)
+    mov %rcx, UC_RCX-FAST_UC_BELOW(%rdx) /* rcx: the return address, as `syscall` leaves it */
+    mov %r11, UC_RSP-FAST_UC_BELOW(%rdx) /* rsp */
+    mov %rcx, UC_RIP-FAST_UC_BELOW(%rdx) /* rip */
+    mov %rcx, SI_ADDR-FAST_SI_BELOW(%rdx) /* si_call_addr */
     mov %rdx, %rbx
     pop %rax
-    mov %rax, -296(%rbx)            /* rdx */
+    mov %rax, UC_RDX-FAST_UC_BELOW(%rbx) /* rdx */
     pop %rax
-    mov %rax, -288(%rbx)            /* rax: the number */
-    mov %eax, -104(%rbx)            /* si_syscall */
-    movl $0xc000003e, -100(%rbx)    /* si_arch: AUDIT_ARCH_X86_64 */
-    movq $31, -128(%rbx)            /* si_signo SIGSYS, si_errno 0 */
-    movq $1, -120(%rbx)             /* si_code SYS_SECCOMP */
+    mov %rax, UC_RAX-FAST_UC_BELOW(%rbx) /* rax: the number */
+    mov %eax, SI_SYSCALL-FAST_SI_BELOW(%rbx) /* si_syscall */
+    movl $0xc000003e, SI_ARCH-FAST_SI_BELOW(%rbx) /* si_arch: AUDIT_ARCH_X86_64 */
+    movq $31, SI_SIGNO-FAST_SI_BELOW(%rbx) /* si_signo SIGSYS, si_errno 0 */
+    movq $1, SI_CODE-FAST_SI_BELOW(%rbx) /* si_code SYS_SECCOMP */
     pop %rax                        /* rsp = mailbox +184: the single-step word (above) */
     cmpl $0, (%rsp)
     je 3f
     movl $0, (%rsp)
     or $0x100, %rax                 /* TF */
-3:  mov %rax, -256(%rbx)            /* eflags */
-    mov %rax, -368(%rbx)            /* r11: rflags, as `syscall` leaves it */
+3:  mov %rax, UC_EFL-FAST_UC_BELOW(%rbx) /* eflags */
+    mov %rax, UC_R11-FAST_UC_BELOW(%rbx) /* r11: rflags, as `syscall` leaves it */
     xor %eax, %eax
-    movq $7, -432(%rbx)             /* uc_flags: FP_XSTATE, SIGCONTEXT_SS, STRICT_RESTORE_SS */
-    mov %rax, -424(%rbx)            /* uc_link */
-    mov %rax, -416(%rbx)            /* uc_stack (the kernel sets it) */
-    mov %rax, -408(%rbx)
-    mov %rax, -400(%rbx)
+    movq $7, UC_FLAGS-FAST_UC_BELOW(%rbx) /* uc_flags: FP_XSTATE, SIGCONTEXT_SS, STRICT_RESTORE_SS */
+    mov %rax, UC_LINK-FAST_UC_BELOW(%rbx) /* uc_link */
+    mov %rax, UC_STACK-FAST_UC_BELOW(%rbx) /* uc_stack (the kernel sets it) */
+    mov %rax, UC_STACK+8-FAST_UC_BELOW(%rbx)
+    mov %rax, UC_STACK+16-FAST_UC_BELOW(%rbx)
     movabs $0x002b000000000033, %rcx
-    mov %rcx, -248(%rbx)            /* cs 0x33, ss 0x2b */
-    mov %rax, -240(%rbx)            /* err */
-    mov %rax, -232(%rbx)            /* trapno */
-    mov %rax, -224(%rbx)            /* oldmask */
-    mov %rax, -216(%rbx)            /* cr2 */
-    mov %rbx, -208(%rbx)            /* fpregs */
-    lea -200(%rbx), %rdi            /* reserved words and the signal mask: zero */
+    mov %rcx, UC_CSGSFS-FAST_UC_BELOW(%rbx) /* cs 0x33, ss 0x2b */
+    mov %rax, UC_ERR-FAST_UC_BELOW(%rbx) /* err */
+    mov %rax, UC_TRAPNO-FAST_UC_BELOW(%rbx) /* trapno */
+    mov %rax, UC_OLDMASK-FAST_UC_BELOW(%rbx) /* oldmask */
+    mov %rax, UC_CR2-FAST_UC_BELOW(%rbx) /* cr2 */
+    mov %rbx, UC_FPREGS-FAST_UC_BELOW(%rbx) /* fpregs */
+    lea UC_RESERVED-FAST_UC_BELOW(%rbx), %rdi /* reserved words and the signal mask: zero */
     mov $9, %ecx
 1:  mov %rax, (%rdi)
     add $8, %rdi
     dec %ecx
     jnz 1b
-    lea 520(%rbx), %rdi             /* the XSAVE header past XSTATE_BV: zero (xsave writes */
+    lea XSAVE_HEADER_REST(%rbx), %rdi /* the XSAVE header past XSTATE_BV: zero (xsave writes */
     mov $7, %ecx                    /* only XSTATE_BV) */
 2:  mov %rax, (%rdi)
     add $8, %rdi
     dec %ecx
     jnz 2b
     movabs $STUB_CONFIG_PAGE, %rcx
-    mov 56(%rcx), %eax              /* the host's xfeatures */
-    mov 60(%rcx), %edx
+    mov CFG_XFEATURES(%rcx), %eax   /* the host's xfeatures */
+    mov CFG_XFEATURES+4(%rcx), %edx
     xsave64 (%rbx)
-    movl $0x46505853, 464(%rbx)     /* FP_XSTATE_MAGIC1 */
-    mov 48(%rcx), %eax
-    mov %eax, 480(%rbx)             /* xstate_size */
+    movl $0x46505853, FP_SW_MAGIC1(%rbx) /* FP_XSTATE_MAGIC1 */
+    mov CFG_XSAVE_SIZE(%rcx), %eax
+    mov %eax, FP_SW_XSTATE_SIZE(%rbx) /* xstate_size */
     add $4, %eax
-    mov %eax, 468(%rbx)             /* extended_size */
-    mov 56(%rcx), %rax
-    mov %rax, 472(%rbx)             /* xfeatures */
+    mov %eax, FP_SW_EXTENDED_SIZE(%rbx) /* extended_size */
+    mov CFG_XFEATURES(%rcx), %rax
+    mov %rax, FP_SW_XFEATURES(%rbx) /* xfeatures */
     xor %eax, %eax
-    mov %eax, 484(%rbx)
-    mov %rax, 488(%rbx)
-    mov %rax, 496(%rbx)
-    mov %rax, 504(%rbx)
+    mov %eax, FP_SW_PADDING(%rbx)
+    mov %rax, FP_SW_PADDING+4(%rbx)
+    mov %rax, FP_SW_PADDING+12(%rbx)
+    mov %rax, FP_SW_PADDING+20(%rbx)
     mov $31, %edi
-    lea -128(%rbx), %rsi
-    lea -432(%rbx), %rdx
-    lea -440(%rbx), %rsp            /* the frame's start, as the host would leave it */
+    lea SI_SIGNO-FAST_SI_BELOW(%rbx), %rsi
+    lea UC_FLAGS-FAST_UC_BELOW(%rbx), %rdx
+    lea -FAST_FRAME_BELOW(%rbx), %rsp /* the frame's start, as the host would leave it */
     jmp stub_sig_handler
 9:  ud2                             /* %gs:256 not a mailbox (or no XSAVE size yet) */
 stub_fast_end:
