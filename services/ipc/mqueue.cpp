@@ -17,6 +17,7 @@
 #include <ostd/format.h>
 #include <ostd/mm/io.h>
 
+#include "abi/x86_64/resource.h"
 #include "fs/file.h"
 #include "fs/vfs.h"
 #include "process/internal.h"
@@ -45,7 +46,6 @@ constexpr i64 kMsgMax = 10, kMsgsizeMax = 8192, kMsgDefault = 10, kMsgsizeDefaul
 constexpr i64 kHardMsgMax = 65536, kHardMsgsizeMax = 16 << 20;
 constexpr u32 kPrioMax = 32768;
 constexpr u64 kFilentSize = 80;
-constexpr usize kRlimitMsgqueue = 12;
 // Kernel bookkeeping Linux counts per message and per priority (struct msg_msg and
 // posix_msg_tree_node) towards RLIMIT_MSGQUEUE.
 constexpr u64 kMsgOverhead = 48, kPrioNodeOverhead = 48;
@@ -358,7 +358,7 @@ Result<long> sys_mq_open(Thread& t, const SyscallArgs& a) {
       UserBytes& ub = user_bytes();
       auto g = ub.lock.lock();
       u64& used = ub.by_uid[c.uid];
-      if (used + charge > t.process().rlimits.at(kRlimitMsgqueue).cur) return Errno::emfile;
+      if (used + charge > t.process().rlimits.at(abi::kRlimitMsgqueue).cur) return Errno::emfile;
       used += charge;
     }
     auto q = std::make_shared<MqInode>(fs->dev(), abi::kSIfreg | (mode & 0777 & ~t.process().fs->umask), maxmsg,

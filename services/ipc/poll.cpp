@@ -31,7 +31,6 @@ using ostd::Vaddr;
 
 namespace {
 
-constexpr u64 kNsPerSec = 1000000000;
 constexpr u32 kPollRdnorm = 0x040, kPollWrnorm = 0x100;
 
 using abi::Timespec;
@@ -150,10 +149,10 @@ std::optional<u64> deadline_after_ns(u64 ns) {
 Result<std::optional<u64>> timespec_deadline(Thread& t, Vaddr addr) {
   if (addr == 0) return std::optional<u64>();
   Timespec ts = TRY(ostd::UserPtr<Timespec>(addr).read(t.vm()));
-  if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= static_cast<i64>(kNsPerSec)) return Errno::einval;
+  if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= static_cast<i64>(ostd::kNsPerSec)) return Errno::einval;
   u64 ns = static_cast<u64>(ts.tv_nsec);
-  if (static_cast<u64>(ts.tv_sec) > (std::numeric_limits<u64>::max() - ns) / kNsPerSec) return std::optional<u64>();
-  return deadline_after_ns(static_cast<u64>(ts.tv_sec) * kNsPerSec + ns);
+  if (static_cast<u64>(ts.tv_sec) > (std::numeric_limits<u64>::max() - ns) / ostd::kNsPerSec) return std::optional<u64>();
+  return deadline_after_ns(static_cast<u64>(ts.tv_sec) * ostd::kNsPerSec + ns);
 }
 
 Result<long> sys_poll(Thread& t, const SyscallArgs& a) {
@@ -175,7 +174,7 @@ Result<long> sys_ppoll(Thread& t, const SyscallArgs& a) {
     u64 now = ostd::monotonic_ns();
     u64 left = now >= *deadline ? 0 : *deadline - now;
     (void)ostd::UserPtr<Timespec>(a[2]).write(
-        t.vm(), Timespec{static_cast<i64>(left / kNsPerSec), static_cast<i64>(left % kNsPerSec)});
+        t.vm(), Timespec{static_cast<i64>(left / ostd::kNsPerSec), static_cast<i64>(left % ostd::kNsPerSec)});
   }
   return r;
 }
@@ -258,8 +257,8 @@ Result<long> sys_select(Thread& t, const SyscallArgs& a) {
     if (tv.sec < 0 || tv.usec < 0) return Errno::einval;
     // Linux normalizes usec >= 1000000 rather than failing.
     u64 ns = static_cast<u64>(tv.usec) * 1000;
-    if (static_cast<u64>(tv.sec) < std::numeric_limits<u64>::max() / kNsPerSec / 2) {
-      deadline = deadline_after_ns(static_cast<u64>(tv.sec) * kNsPerSec + ns);
+    if (static_cast<u64>(tv.sec) < std::numeric_limits<u64>::max() / ostd::kNsPerSec / 2) {
+      deadline = deadline_after_ns(static_cast<u64>(tv.sec) * ostd::kNsPerSec + ns);
     }
   }
   auto r = do_select(t, a.as_int(0), a[1], a[2], a[3], deadline);

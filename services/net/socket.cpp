@@ -39,7 +39,6 @@ constexpr u32 kWmemMax = 212992, kRmemMax = 212992;  // net.core.{w,r}mem_max
 constexpr u32 kMinSndbuf = 4608, kMinRcvbuf = 2304;   // SOCK_MIN_SNDBUF / SOCK_MIN_RCVBUF
 constexpr u32 kForceMax = 16u << 20;
 constexpr u32 kFionread = 0x541B, kSiocoutq = 0x5411;
-constexpr u64 kNsPerSec = 1000000000, kNsPerUsec = 1000;
 
 u64 next_socket_ino() {
   static u64 ino = 2000000;
@@ -69,8 +68,8 @@ Result<u64> timeout_value(std::span<const u8> val) {
   if (tv.usec < 0 || tv.usec >= 1000000) return Errno::edom;
   if (tv.sec < 0) return u64{0};
   if (tv.sec == 0 && tv.usec == 0) return SocketOptions::kForever;
-  if (static_cast<u64>(tv.sec) >= std::numeric_limits<u64>::max() / kNsPerSec / 2) return SocketOptions::kForever;
-  return static_cast<u64>(tv.sec) * kNsPerSec + static_cast<u64>(tv.usec) * kNsPerUsec;
+  if (static_cast<u64>(tv.sec) >= std::numeric_limits<u64>::max() / ostd::kNsPerSec / 2) return SocketOptions::kForever;
+  return static_cast<u64>(tv.sec) * ostd::kNsPerSec + static_cast<u64>(tv.usec) * ostd::kNsPerUs;
 }
 
 std::vector<u8> timeout_bytes(u64 ns) {

@@ -4,6 +4,7 @@
 #include <ostd/log.h>
 #include <ostd/mm/io.h>
 
+#include "abi/x86_64/resource.h"
 #include "fs/file.h"
 #include "fs/vfs.h"
 #include "process/internal.h"
@@ -62,10 +63,9 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
   // Linux's copy_process limits: the kernel-wide task count (threads-max), then the real
   // user's (RLIMIT_NPROC; not for root, CAP_SYS_RESOURCE or CAP_SYS_ADMIN). Both EAGAIN.
   if (pid_table().task_count() >= max_threads()) return Errno::eagain;
-  constexpr ostd::usize kRlimitNproc = 6;
   if (parent.creds.uid != 0 && !parent.creds.capable(cap::kSysResource) &&
       !parent.creds.capable(cap::kSysAdmin) &&
-      pid_table().threads_of_uid(parent.creds.uid) >= parent.rlimits.at(kRlimitNproc).cur) {
+      pid_table().threads_of_uid(parent.creds.uid) >= parent.rlimits.at(abi::kRlimitNproc).cur) {
     return Errno::eagain;
   }
   ostd::i32 tid = 0;

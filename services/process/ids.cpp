@@ -10,6 +10,7 @@
 #include <ostd/time.h>
 #include <ostd/user_mode.h>
 
+#include "abi/x86_64/resource.h"
 #include "fs/file.h"
 #include "process/internal.h"
 #include "syscall/table.h"
@@ -26,7 +27,6 @@ using ostd::u64;
 namespace {
 
 constexpr u64 kRlimInfinity = ~u64{0};
-constexpr int kRlimitNofile = 7, kRlimitStack = 3, kNumRlimits = 16;
 
 Result<long> sys_getpid(Thread& t, const SyscallArgs&) { return t.process().pid(); }
 Result<long> sys_gettid(Thread& t, const SyscallArgs&) { return t.tid(); }
@@ -86,7 +86,7 @@ struct Rlimit {
 };
 
 Result<long> do_prlimit(Thread& t, ostd::i32 pid, int resource, ostd::Vaddr new_lim, ostd::Vaddr old_lim) {
-  if (resource < 0 || resource >= kNumRlimits) return Errno::einval;
+  if (resource < 0 || static_cast<ostd::usize>(resource) >= abi::kNumRlimits) return Errno::einval;
   auto p = find_process(t, pid);
   if (!p) return Errno::esrch;
   auto& slot = p->rlimits.at(static_cast<ostd::usize>(resource));
@@ -94,7 +94,7 @@ Result<long> do_prlimit(Thread& t, ostd::i32 pid, int resource, ostd::Vaddr new_
   if (new_lim != 0) {
     nl = TRY(ostd::UserPtr<Rlimit>(new_lim).read(t.vm()));
     if (nl->cur > nl->max) return Errno::einval;
-    if (resource == kRlimitNofile && nl->max > (u64{1} << 20)) return Errno::eperm;
+    if (static_cast<ostd::usize>(resource) == abi::kRlimitNofile && nl->max > (u64{1} << 20)) return Errno::eperm;
     // Raising a hard limit needs CAP_SYS_RESOURCE.
     if (nl->max > slot.max && !t.process().creds.capable(cap::kSysResource)) return Errno::eperm;
   }
@@ -102,7 +102,7 @@ Result<long> do_prlimit(Thread& t, ostd::i32 pid, int resource, ostd::Vaddr new_
   if (nl) {
     slot.cur = nl->cur;
     slot.max = nl->max;
-    if (resource == kRlimitNofile && p->fds) {
+    if (static_cast<ostd::usize>(resource) == abi::kRlimitNofile && p->fds) {
       p->fds->set_limit(static_cast<int>(std::min<u64>(nl->cur, u64{1} << 20)));
     }
   }
@@ -429,15 +429,15 @@ u64 next_random() {
 
 void init_rlimits(Process& p) {
   for (auto& r : p.rlimits) r = {kRlimInfinity, kRlimInfinity};
-  p.rlimits.at(kRlimitStack) = {u64{8} << 20, kRlimInfinity};
-  p.rlimits.at(kRlimitNofile) = {1024, 4096};
-  p.rlimits.at(4) = {0, kRlimInfinity};  // RLIMIT_CORE
-  p.rlimits.at(6) = {63704, 63704};      // RLIMIT_NPROC
-  p.rlimits.at(8) = {u64{8} << 20, u64{8} << 20};  // RLIMIT_MEMLOCK
-  p.rlimits.at(11) = {63704, 63704};     // RLIMIT_SIGPENDING
-  p.rlimits.at(12) = {819200, 819200};   // RLIMIT_MSGQUEUE
-  p.rlimits.at(13) = {0, 0};             // RLIMIT_NICE
-  p.rlimits.at(14) = {0, 0};             // RLIMIT_RTPRIO
+  p.rlimits.at(abi::kRlimitStack) = {u64{8} << 20, kRlimInfinity};
+  p.rlimits.at(abi::kRlimitNofile) = {1024, 4096};
+  p.rlimits.at(abi::kRlimitCore) = {0, kRlimInfinity};
+  p.rlimits.at(abi::kRlimitNproc) = {63704, 63704};
+  p.rlimits.at(abi::kRlimitMemlock) = {u64{8} << 20, u64{8} << 20};
+  p.rlimits.at(abi::kRlimitSigpending) = {63704, 63704};
+  p.rlimits.at(abi::kRlimitMsgqueue) = {819200, 819200};
+  p.rlimits.at(abi::kRlimitNice) = {0, 0};
+  p.rlimits.at(abi::kRlimitRtprio) = {0, 0};
 }
 
 void register_process_syscalls(SyscallTable& t) {

@@ -21,6 +21,7 @@
 #include <ostd/types.h>
 #include <ostd/user_mode.h>
 
+#include "abi/x86_64/resource.h"
 #include "abi/x86_64/time.h"
 #include "process/credentials.h"
 #include "signal/signal.h"
@@ -249,7 +250,7 @@ class Process : public std::enable_shared_from_this<Process> {
     ostd::u64 cur;
     ostd::u64 max;
   };
-  std::array<Rlimit, 16> rlimits{};
+  std::array<Rlimit, abi::kNumRlimits> rlimits{};
   ostd::u64 utime_ns = 0, stime_ns = 0, cutime_ns = 0, cstime_ns = 0;
   /// Page faults resolved for user code (ru_minflt, /proc/PID/stat minflt) and the peak resident
   /// size in kB (ru_maxrss), this process's and its reaped children's.

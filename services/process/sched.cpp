@@ -12,6 +12,7 @@
 #include <ostd/mm/io.h>
 #include <ostd/time.h>
 
+#include "abi/x86_64/resource.h"
 #include "process/internal.h"
 #include "process/process.h"
 #include "syscall/table.h"
@@ -36,7 +37,6 @@ constexpr u64 kFlagResetOnFork = 0x01, kFlagReclaim = 0x02, kFlagDlOverrun = 0x0
               kFlagKeepParams = 0x10, kFlagUtilClampMin = 0x20, kFlagUtilClampMax = 0x40;
 constexpr u64 kKnownFlags = kFlagResetOnFork | kFlagReclaim | kFlagDlOverrun | kFlagKeepPolicy | kFlagKeepParams |
                             kFlagUtilClampMin | kFlagUtilClampMax;
-constexpr int kRlimitRtprio = 14;
 constexpr u64 kRrTimesliceNs = 100 * ostd::kNsPerMs;  // Linux's RR_TIMESLICE
 
 bool rt_policy(int policy) { return policy == kSchedFifo || policy == kSchedRr; }
@@ -77,7 +77,7 @@ Result<void> set_scheduling(Thread& self, Thread& t, int policy, int priority, b
     const Credentials& tc = t.process().creds;
     if (tc.uid != c.euid && tc.euid != c.euid) return Errno::eperm;
     if (rt_policy(policy)) {
-      const u64 limit = self.process().rlimits.at(kRlimitRtprio).cur;
+      const u64 limit = self.process().rlimits.at(abi::kRlimitRtprio).cur;
       // Raising a real-time priority past RLIMIT_RTPRIO (or becoming real-time from nothing).
       if (static_cast<u64>(priority) > limit && (priority > t.sched_priority || !rt_policy(t.sched_policy))) {
         return Errno::eperm;

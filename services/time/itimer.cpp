@@ -49,8 +49,6 @@ struct RealTimer {
 namespace {
 
 constexpr int kItimerReal = 0, kItimerVirtual = 1, kItimerProf = 2;
-constexpr u64 kNsPerUs = 1000;
-constexpr u64 kNsPerSec = 1000000000;
 
 void timer_task(std::weak_ptr<Process> weak, std::shared_ptr<RealTimer> rt) {
   for (;;) {
@@ -85,7 +83,7 @@ Result<RealTimer*> real_timer(Process& p) {
   return &rt;
 }
 
-u64 to_ns(const Timeval& tv) { return static_cast<u64>(tv.sec) * kNsPerSec + static_cast<u64>(tv.usec) * kNsPerUs; }
+u64 to_ns(const Timeval& tv) { return static_cast<u64>(tv.sec) * ostd::kNsPerSec + static_cast<u64>(tv.usec) * ostd::kNsPerUs; }
 
 Itimerval current(const Process& p) {
   Itimerval v{};
@@ -150,7 +148,7 @@ Result<long> sys_alarm(Thread& t, const SyscallArgs& a) {
   // Linux rounds the remaining time to the nearest second, and reports at least 1.
   long left = old.value.sec + (old.value.usec >= 500000 ? 1 : 0);
   if (left == 0 && (old.value.usec != 0)) left = 1;
-  TRY(arm(p, u64{a.as_u32(0)} * kNsPerSec, 0));
+  TRY(arm(p, u64{a.as_u32(0)} * ostd::kNsPerSec, 0));
   return left;
 }
 

@@ -17,6 +17,7 @@
 #include <ostd/task.h>
 #include <ostd/time.h>
 
+#include "abi/x86_64/resource.h"
 #include "process/internal.h"
 #include "process/process.h"
 #include "signal/signal.h"
@@ -35,7 +36,6 @@ using ostd::usize;
 
 namespace {
 
-constexpr int kRlimitSigpending = 11;
 
 enum class Kind : ostd::u8 { Wall, ProcessCpu, ThreadCpu };
 
@@ -229,7 +229,7 @@ Result<long> sys_timer_create(Thread& t, const SyscallArgs& a) {
   int id = 0;
   {
     ostd::MutexGuard g(pt->lock);
-    if (pt->timers.size() >= p.rlimits.at(kRlimitSigpending).cur) return Errno::eagain;
+    if (pt->timers.size() >= p.rlimits.at(abi::kRlimitSigpending).cur) return Errno::eagain;
     // Linux hands out ids upwards from 0 and reuses them only after they wrap.
     id = pt->next_id;
     while (pt->timers.contains(id)) id = id == std::numeric_limits<int>::max() ? 0 : id + 1;
