@@ -24,6 +24,8 @@ BootInfo& mutable_boot_info();
 namespace ostd::host {
 
 namespace {
+constexpr Logger kLog{"boot"};
+
 // Picks one of the CPUs we may run on (spread by pid so parallel umk processes differ) and
 // pins the calling thread there; stub processes inherit the affinity when they are cloned.
 // With `split` (the seccomp platform, which hands off through shared memory and spins), stubs
@@ -60,6 +62,11 @@ const cpu_set_t* stub_cpus() { return g_stub_cpus_set ? &g_stub_cpus : nullptr; 
 
 int run_kernel(const Config& config, BootInfo info, std::function<int()> entry) {
   init_signals_once(config.catch_fatal_signals);
+  // Before any thread or process is started, so that all of them inherit it.
+  if (config.confine && !confined()) {
+    int abi = confine_paths(config);
+    if (abi == 0) kLog.debug("no Landlock on this host: host paths are bounded by seccomp alone");
+  }
   // Before pinning: the NIC's thread may run on any CPU.
   if (std::string err = nic_start(config.net); !err.empty()) {
     std::fprintf(stderr, "umk: %s\n", err.c_str());

@@ -58,6 +58,7 @@ struct Nic {
   std::thread thread;
   int wake_fd = -1;
   std::atomic<bool> stop{false};
+  std::atomic<bool> started{false};
 
   // Shared between the kernel thread and the slirp thread. The kernel thread holds it with
   // interrupts disabled (no task switch may happen while it is held).
@@ -189,6 +190,8 @@ in_addr ipv4(u32 host_order) {
 }
 
 void slirp_thread(Nic* n) {
+  n->started.store(true);
+  n->started.notify_all();
   for (;;) {
     n->fds.clear();
     n->fds.push_back(pollfd{n->wake_fd, POLLIN, 0});
@@ -274,12 +277,19 @@ std::string nic_start(const NetConfig& config) {
   }
   n.enabled = true;
   n.stop.store(false);
-  // The thread takes no signals: the timer and device signals are for the kernel thread.
+  // The thread takes no asynchronous signals: the timer and device signals are for the kernel
+  // thread. Faults and umk's own seccomp trap (SIGSYS) stay deliverable, so that their
+  // handlers report them (a blocked one would kill the process without a word).
   sigset_t all, old;
   sigfillset(&all);
+  for (int sig : {SIGSYS, SIGSEGV, SIGBUS, SIGILL, SIGFPE}) sigdelset(&all, sig);
   pthread_sigmask(SIG_SETMASK, &all, &old);
+  n.started.store(false);
   n.thread = std::thread(slirp_thread, &n);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  // Running before boot goes on: the thread's own start-up (glibc's per-thread set-up) must
+  // be over before umk confines itself, which can come sooner than a loaded host runs it.
+  n.started.wait(false);
   return {};
 }
 

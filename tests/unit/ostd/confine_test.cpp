@@ -9,6 +9,7 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -147,3 +148,56 @@ TEST(Confine, TerminalIoctlsOnlyAndSocketsOnlyWithANetwork) {
 }
 
 }  // namespace
+
+namespace {
+// Forks a child that bounds its paths as umk would with `config`, runs `body` and exits with
+// its result; 77 when the host has no Landlock.
+int with_paths_confined(const ostd::host::Config& config, int (*body)()) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (ostd::host::confine_paths(config) == 0) _exit(77);
+    _exit(body());
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int open_error(const char* path, int flags) {
+  int fd = open(path, flags | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    close(fd);
+    return 0;
+  }
+  return errno;
+}
+}  // namespace
+
+// Landlock bounds the paths: /proc and /sys readable, a shared directory fully usable, the rest
+// of the host's files closed (EACCES, the process goes on).
+TEST(Confine, HostPathsAreBoundedToWhatTheKernelNeeds) {
+  int r = with_paths_confined(no_net(), [] {
+    if (open_error("/proc/self/status", O_RDONLY) != 0) return 1;
+    if (open_error("/sys/devices/system/clocksource/clocksource0/current_clocksource", O_RDONLY) != 0) return 2;
+    if (open_error("/etc/passwd", O_RDONLY) != EACCES) return 3;
+    if (open_error("/tmp/umk-landlock-test", O_WRONLY | O_CREAT) != EACCES) return 4;
+    return 0;
+  });
+  if (r == 77) GTEST_SKIP() << "no Landlock on this host";
+  EXPECT_EQ(r, 0);
+
+  static std::string share = "/tmp/umk-landlock-share-" + std::to_string(getpid());
+  ASSERT_EQ(mkdir(share.c_str(), 0700), 0);
+  ostd::host::Config config = no_net();
+  config.volumes.push_back({share, "/mnt", false, "vol0"});
+  r = with_paths_confined(config, [] {
+    std::string inside = share + "/file";
+    if (open_error(inside.c_str(), O_WRONLY | O_CREAT) != 0) return 1;
+    if (unlink(inside.c_str()) != 0) return 2;
+    std::string beside = share + "-beside";
+    if (open_error(beside.c_str(), O_WRONLY | O_CREAT) != EACCES) return 3;
+    return 0;
+  });
+  EXPECT_EQ(r, 0);
+  rmdir(share.c_str());
+}

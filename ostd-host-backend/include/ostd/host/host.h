@@ -105,6 +105,13 @@ struct Config {
 /// every host file, thread and the stub launcher are there. Returns an error message, or "".
 std::string confine(const Config& config);
 
+/// Bounds the host paths this thread, and every thread and process it starts from now on, may
+/// open to what a kernel with `config` needs (read-only /proc and /sys, the NIC's resolver
+/// files, its disks and shared directories), with Landlock where the host has it; run_kernel
+/// calls it before starting any thread when `config.confine`. Returns the Landlock ABI
+/// version in force, or 0 when the host has none (then seccomp alone bounds umk).
+int confine_paths(const Config& config);
+
 /// Boots the framework on the calling thread (it becomes vCPU 0), runs `entry` as the first
 /// kernel task and returns its result once it and every runnable task have finished. May be
 /// called again (tests); physical memory and signal handling are set up once per process.
