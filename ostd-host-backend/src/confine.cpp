@@ -69,10 +69,7 @@ void on_forbidden_call(int, siginfo_t* info, void* ucontext) {
       static_cast<unsigned long long>(uc->uc_mcontext.gregs[REG_RSI]),
       static_cast<unsigned long long>(uc->uc_mcontext.gregs[REG_RDX]));
   if (n > 0) (void)!::write(2, buf.data(), std::min(static_cast<usize>(n), buf.size() - 1));
-  console::set_raw_mode(false);  // leave the user's terminal usable
-  std::array<void*, 64> frames{};
-  int depth = backtrace(frames.data(), static_cast<int>(frames.size()));
-  backtrace_symbols_fd(frames.data(), depth, 2);
+  leave_terminal_and_print_backtrace();
   signal(SIGSYS, SIG_DFL);
   sigset_t set;
   sigemptyset(&set);

@@ -1,7 +1,6 @@
 // vCPUs as host threads: per-CPU state, the timer interrupt (a POSIX timer signal), virtual
 // interrupt masking, the idle loop, and faults in umk itself.
 #include <dlfcn.h>
-#include <execinfo.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -110,10 +109,7 @@ void fatal_signal(int sig, siginfo_t* info, void*) {
                 strsignal(sig), info->si_addr,
                 sig == SIGSEGV ? " (a kernel stack overflow hits a task's guard page)" : "");
   write_stderr(buf);
-  console::set_raw_mode(false);  // leave the user's terminal usable
-  void* frames[64];
-  int n = backtrace(frames, 64);
-  backtrace_symbols_fd(frames, n, 2);
+  leave_terminal_and_print_backtrace();
   signal(SIGABRT, SIG_DFL);
   abort();
 }

@@ -82,6 +82,11 @@ class [[nodiscard]] HostWait {
 /// it once no task is left, so no stub outlives the kernel that used it.
 void release_spare_stubs();
 
+/// For reports of a dying umk (panic, fatal signal, forbidden host call): restores the user's
+/// terminal and writes a host backtrace to stderr. Async-signal-tolerant once backtrace() has
+/// run (it loads libgcc_s on first use).
+void leave_terminal_and_print_backtrace();
+
 /// Forks the stub launcher, which starts every stub process (ptrace_platform.cpp): run_kernel
 /// does so before umk confines itself. Idempotent.
 void start_stub_launcher();

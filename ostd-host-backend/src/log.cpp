@@ -71,17 +71,21 @@ bool set_log_file(const std::string& path) {
   }
 }
 
+void leave_terminal_and_print_backtrace() {
+  console::set_raw_mode(false);  // leave the user's terminal usable
+  void* frames[64];
+  int n = backtrace(frames, 64);
+  backtrace_symbols_fd(frames, n, 2);
+}
+
 }  // namespace ostd::host
 
 namespace ostd::arch {
 
 void halt_on_panic(std::string_view message) {
   cpu_local().irq_disabled.store(true);
-  console::set_raw_mode(false);
   std::fprintf(stderr, "\n%.*s\n", static_cast<int>(message.size()), message.data());
-  void* frames[64];
-  int n = backtrace(frames, 64);
-  backtrace_symbols_fd(frames, n, 2);
+  host::leave_terminal_and_print_backtrace();
   std::fflush(stderr);
   std::abort();
 }

@@ -87,14 +87,15 @@ struct Rlimit {
 
 Result<long> do_prlimit(Thread& t, ostd::i32 pid, int resource, ostd::Vaddr new_lim, ostd::Vaddr old_lim) {
   if (resource < 0 || static_cast<ostd::usize>(resource) >= abi::kNumRlimits) return Errno::einval;
+  const auto index = static_cast<ostd::usize>(resource);
   auto p = find_process(t, pid);
   if (!p) return Errno::esrch;
-  auto& slot = p->rlimits.at(static_cast<ostd::usize>(resource));
+  auto& slot = p->rlimits.at(index);
   std::optional<Rlimit> nl;
   if (new_lim != 0) {
     nl = TRY(ostd::UserPtr<Rlimit>(new_lim).read(t.vm()));
     if (nl->cur > nl->max) return Errno::einval;
-    if (static_cast<ostd::usize>(resource) == abi::kRlimitNofile && nl->max > (u64{1} << 20)) return Errno::eperm;
+    if (index == abi::kRlimitNofile && nl->max > (u64{1} << 20)) return Errno::eperm;
     // Raising a hard limit needs CAP_SYS_RESOURCE.
     if (nl->max > slot.max && !t.process().creds.capable(cap::kSysResource)) return Errno::eperm;
   }
@@ -102,7 +103,7 @@ Result<long> do_prlimit(Thread& t, ostd::i32 pid, int resource, ostd::Vaddr new_
   if (nl) {
     slot.cur = nl->cur;
     slot.max = nl->max;
-    if (static_cast<ostd::usize>(resource) == abi::kRlimitNofile && p->fds) {
+    if (index == abi::kRlimitNofile && p->fds) {
       p->fds->set_limit(static_cast<int>(std::min<u64>(nl->cur, u64{1} << 20)));
     }
   }
