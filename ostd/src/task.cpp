@@ -13,6 +13,10 @@ std::atomic<u64> g_next_task_id{1};
 std::atomic<u64> g_live_tasks{0};
 std::atomic<u32> g_slice_ticks{4};
 constexpr usize kDefaultStack = 256 * 1024;
+// A task woken by an interrupt preempts one that has run at least this long since it was
+// switched in (Linux's wake-up granularity): a sleeper beside CPU-bound tasks wakes on time,
+// and short kernel work is not cut up by every device event.
+constexpr u64 kWakeupGranularityNs = 1'000'000;
 // A task that has exited; the next task to run frees its stack (one CPU for now).
 Task* g_dead = nullptr;
 }  // namespace
@@ -90,6 +94,13 @@ void TaskInternals::enqueue(arch::CpuLocal& c, Task* t) {
   ++c.nr_runnable;
 }
 
+void TaskInternals::enqueue_front(arch::CpuLocal& c, Task* t) {
+  t->rq_next_ = c.rq_head;
+  c.rq_head = t;
+  if (c.rq_tail == nullptr) c.rq_tail = t;
+  ++c.nr_runnable;
+}
+
 Task* TaskInternals::dequeue(arch::CpuLocal& c) {
   Task* t = c.rq_head;
   if (t != nullptr) {
@@ -107,7 +118,19 @@ bool TaskInternals::wake(Task& t) {
   if (t.state_ != Task::State::Blocked) return false;
   t.state_ = Task::State::Runnable;
   if (&t != c.current) {
-    enqueue(c, &t);
+    // A task that blocked before using up its time slice runs next, ahead of those that used
+    // theirs (and, woken by an interrupt, preempts a task that has run a while); one that used
+    // its slice queues behind the others with a fresh one.
+    if (t.slice_left_ > 0) {
+      enqueue_front(c, &t);
+      if (c.in_irq.load(std::memory_order_relaxed) && c.current != c.idle &&
+          arch::monotonic_ns() - c.current->last_run_ns_ >= kWakeupGranularityNs) {
+        c.need_resched.store(true, std::memory_order_relaxed);
+      }
+    } else {
+      t.slice_left_ = g_slice_ticks.load(std::memory_order_relaxed);
+      enqueue(c, &t);
+    }
     if (c.idle_waiting.load(std::memory_order_relaxed)) arch::kick_idle();
     if (c.current == c.idle) c.need_resched.store(true, std::memory_order_relaxed);
   }
@@ -117,7 +140,8 @@ bool TaskInternals::wake(Task& t) {
 void TaskInternals::schedule() {
   auto& c = arch::cpu_local();
   Task* cur = c.current;
-  c.need_resched.store(false, std::memory_order_relaxed);
+  // Asked to give way (a tick that ended the slice, or a wake-up), not yielding or blocking.
+  bool preempted = c.need_resched.exchange(false, std::memory_order_relaxed);
   Task* next = nullptr;
   if (cur->state_ == Task::State::Runnable) {
     // Woken between deciding to sleep and getting here: keep running.
@@ -129,7 +153,12 @@ void TaskInternals::schedule() {
     if (next == nullptr) return;  // nobody else wants the CPU
     if (cur != c.idle) {
       cur->state_ = Task::State::Runnable;
-      enqueue(c, cur);
+      if (preempted && cur->slice_left_ > 0) {
+        enqueue_front(c, cur);  // preempted by a wake-up: it goes on right after that task
+      } else {
+        cur->slice_left_ = g_slice_ticks.load(std::memory_order_relaxed);
+        enqueue(c, cur);
+      }
     }
   } else {
     next = dequeue(c);
@@ -143,7 +172,6 @@ void TaskInternals::schedule() {
   cur->cpu_time_ns_ += now - cur->last_run_ns_;
   next->last_run_ns_ = now;
   next->state_ = Task::State::Running;
-  next->slice_left_ = g_slice_ticks.load(std::memory_order_relaxed);
   c.current = next;
   ++c.context_switches;
   arch::switch_context(*cur->ctx_, *next->ctx_, cur->state_ == Task::State::Exited);
