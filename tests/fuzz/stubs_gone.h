@@ -12,7 +12,11 @@ namespace fuzz {
 /// 2 s while a stub is left. True when none is.
 inline bool stubs_gone(const ostd::host::Config& cfg) {
   if (!ostd::host::stub_pids().empty()) {
-    (void)ostd::host::run_kernel(cfg, {}, [] {
+    // A kernel of its own, without the run's disks and shares (a disk image may be gone).
+    ostd::host::Config reap = cfg;
+    reap.disks.clear();
+    reap.volumes.clear();
+    (void)ostd::host::run_kernel(reap, {}, [] {
       ostd::u64 until = ostd::monotonic_ns() + 2 * ostd::kNsPerSec;
       while (!ostd::host::stub_pids().empty() && ostd::monotonic_ns() < until) {
         ostd::Task::sleep_for_ns(ostd::kNsPerMs);

@@ -365,7 +365,18 @@ TEST(Umk, StubLauncherRefusesHostCallsOutsideTheStubsList) {
     if (launcher == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ASSERT_NE(launcher, 0) << "no stub launcher";
-  EXPECT_EQ(status_field("/proc/" + std::to_string(launcher) + "/status", "Seccomp"), "2");
+  // It names itself first, then loads its filter and waits in read() for requests.
+  const std::string proc = "/proc/" + std::to_string(launcher);
+  auto waiting = [&] {
+    std::ifstream in(proc + "/syscall");
+    std::string nr;
+    in >> nr;
+    return status_field(proc + "/status", "Seccomp") == "2" && nr == "0";
+  };
+  for (int i = 0; i < 1000 && !waiting(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(status_field(proc + "/status", "Seccomp"), "2");
   ASSERT_EQ(ptrace(PTRACE_SEIZE, launcher, nullptr, nullptr), 0) << strerror(errno);
   ASSERT_EQ(ptrace(PTRACE_INTERRUPT, launcher, nullptr, nullptr), 0);
   int st = 0;
