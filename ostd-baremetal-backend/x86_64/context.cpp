@@ -84,15 +84,19 @@ Result<std::unique_ptr<TaskContext, TaskContextDeleter>> create_task_context(usi
     x86::map_kernel_page(ctx->stack_va + i * kPageSize, ctx->frames[i].paddr());
   }
   // Initial frame for x86_switch: r15 r14 r13 r12 rbx rbp, then the return address.
+  // SAFETY: the `pages` (>= 1) pages below top were just mapped to this context's own frames,
+  // so top[-1..-8] are 8-aligned slots no one else uses; x86_switch's ret goes to x86_task_start.
   auto* top = reinterpret_cast<u64*>(ctx->stack_va + pages * kPageSize);
   top[-1] = 0;
   top[-2] = reinterpret_cast<u64>(&x86_task_start);
   top[-3] = 0;                                  // rbp
   top[-4] = 0;                                  // rbx
+  // SAFETY: a code address fits a u64; x86_switch pops it into r12 and x86_task_start calls it.
   top[-5] = reinterpret_cast<u64>(entry);       // r12
   top[-6] = 0;                                  // r13
   top[-7] = 0;                                  // r14
   top[-8] = 0;                                  // r15
+  // SAFETY: x86_switch pops r15..rbp from top[-8..-3], then rets to top[-2]; all mapped above.
   ctx->rsp = reinterpret_cast<u64>(&top[-8]);
   return ctx;
 }

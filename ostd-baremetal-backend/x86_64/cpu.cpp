@@ -80,6 +80,8 @@ void lapic_write(u32 reg, u32 v) { g_lapic[reg / 4] = v; }
 u32 lapic_read(u32 reg) { return g_lapic[reg / 4]; }
 
 void set_gate(u32 v, u8 type, u8 ist) {
+  // SAFETY: only an address is formed: entry.S emits 256 stubs, each .p2align 4 and under 16
+  // bytes, from x86_vectors_start, so stub v (v < 256 at every call) starts at +16 * v.
   u64 addr = reinterpret_cast<u64>(x86_vectors_start) + 16 * v;
   g_idt[v] = IdtEntry{static_cast<u16>(addr), kKernelCs, ist, type,
                       static_cast<u16>(addr >> 16), static_cast<u32>(addr >> 32), 0};
@@ -137,14 +139,18 @@ u64 read_rtc_ns() {
 void cpu_init() {
   // TSS with IST stacks for #DF, NMI and #MC.
   for (int i = 0; i < 3; ++i) {
+    // SAFETY: address arithmetic only: one past the end of static IST stack i, its initial rsp.
     x86_tss.ist[i] = reinterpret_cast<u64>(g_ist_stacks[i] + sizeof g_ist_stacks[i]);
   }
   x86_tss.iopb_offset = sizeof(Tss);
+  // SAFETY: only the address of the static TSS is taken, to encode it in its GDT descriptor.
   u64 base = reinterpret_cast<u64>(&x86_tss);
   u64 limit = sizeof(Tss) - 1;
   g_gdt[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
              (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
   g_gdt[6] = base >> 32;
+  // SAFETY: gdtr covers the static g_gdt ("memory" orders the writes above); 0x08/0x10 equal the
+  // boot GDT's (user + TSS added); rax is clobbered; push/lretq is fine (-mno-red-zone).
   DescPtr gdtr{sizeof g_gdt - 1, reinterpret_cast<u64>(g_gdt)};
   asm volatile(
       "lgdt %0\n"
@@ -169,6 +175,7 @@ void cpu_init() {
   set_gate(8, 0x8e, 1);
   set_gate(2, 0x8e, 2);
   set_gate(18, 0x8e, 3);
+  // SAFETY: idtr covers the static g_idt, every gate of which points at an entry.S stub (above).
   DescPtr idtr{sizeof g_idt - 1, reinterpret_cast<u64>(g_idt)};
   asm volatile("lidt %0" : : "m"(idtr));
 
@@ -180,17 +187,21 @@ void cpu_init() {
   if (a >= 7) {
     cpuid(7, 0, a, b, c, d);
     u64 cr4;
+    // SAFETY: reading CR4 into a register has no memory effects.
     asm volatile("mov %%cr4, %0" : "=r"(cr4));
     if ((b & (1u << 7)) != 0) cr4 |= 1ull << 20;   // SMEP
     if ((b & (1u << 20)) != 0) {
       cr4 |= 1ull << 21;  // SMAP
       x86_smap = 1;
     }
+    // SAFETY: sets only SMEP/SMAP, which CPUID.7 EBX reports; with SMAP the kernel reaches user
+    // pages only in x86_user_copy (stac/clac when x86_smap), all else uses the direct map.
     asm volatile("mov %0, %%cr4" : : "r"(cr4));
   }
 
   // System calls: CS/SS for syscall (0x08/0x10) and sysret (0x23/0x1b).
   wrmsr(kMsrStar, (u64{0x10} << 48) | (u64{kKernelCs} << 32));
+  // SAFETY: LSTAR takes the address of syscall_entry (entry.S), the 64-bit `syscall` target.
   wrmsr(kMsrLstar, reinterpret_cast<u64>(&syscall_entry));
   wrmsr(kMsrSfmask, 0x47700);  // TF, DF, IF, IOPL, AC, NT
 
@@ -210,6 +221,8 @@ void cpu_init() {
 void timer_init() {
   u64 apic_base = rdmsr(0x1b);
   wrmsr(0x1b, apic_base | (1u << 11));
+  // SAFETY: the LAPIC page (APIC_BASE bits 12-31: assumed below 4 GiB) is in the direct map,
+  // PCD|PWT as non-RAM; g_lapic is only indexed by register offsets / 4 within that page.
   g_lapic = reinterpret_cast<volatile u32*>(phys_ptr(apic_base & 0xfffff000));
   lapic_write(0xf0, 0x100 | kSpuriousVector);  // enable, spurious vector
   lapic_write(0x80, 0);                         // accept every priority
@@ -267,6 +280,8 @@ void print_code_address(u64 a) {
 void print_backtrace(u64 rbp) {
   for (int depth = 0; depth < 32; ++depth) {
     if (rbp < kDirectMapBase || (rbp & 7) != 0) break;
+    // SAFETY: best effort on a dying kernel: rbp is 8-aligned and above the direct-map base, and
+    // with -fno-omit-frame-pointer assumed to be a live frame (a corrupt chain would fault).
     auto* fp = reinterpret_cast<const u64*>(rbp);
     u64 ret = fp[1];
     if (ret < kKernelVma) break;
@@ -288,6 +303,8 @@ extern "C" void trap_from_kernel(KernelFrame* f) {
     cli();
     return;
   }
+  // SAFETY: code addresses are only compared; resuming at x86_user_copy_fault is how entry.S
+  // ends a fault inside [x86_user_copy, x86_user_copy_end): it returns 1 and does clac.
   if (f->vector == 14 && f->rip >= reinterpret_cast<u64>(x86_user_copy) &&
       f->rip < reinterpret_cast<u64>(x86_user_copy_end)) {
     f->rip = reinterpret_cast<u64>(x86_user_copy_fault);  // as_copy_direct falls back
@@ -298,6 +315,7 @@ extern "C" void trap_from_kernel(KernelFrame* f) {
     return;
   }
   u64 cr2;
+  // SAFETY: reading CR2 (the faulting address) into a register has no memory effects.
   asm volatile("mov %%cr2, %0" : "=r"(cr2));
   std::string msg = format(
       "kernel fault: {} (vector {}, error {:#x}) at rip {:#x}, cr2 {:#x}\n"
@@ -353,6 +371,8 @@ void idle_wait() {
   irq_internal::enable_local();
   x86::cli();
   if (c.rq_head == nullptr) {
+    // SAFETY: one asm, so no interrupt slips between sti and hlt; hlt only waits, and "memory"
+    // makes the handler's writes (the run queue) visible after it.
     asm volatile("sti; hlt" ::: "memory");  // sti's one-instruction shadow: no lost wake-up
   } else {
     x86::sti();

@@ -102,6 +102,7 @@ CpuDescription describe_cpu() {
   CpuDescription d;
   auto v = cpuid_regs(0, 0);
   std::array<u32, 3> vendor{v[1], v[3], v[2]};
+  // SAFETY: vendor is 3 u32 = 12 bytes, read as chars (char may alias any object).
   d.vendor.assign(reinterpret_cast<const char*>(vendor.data()), 12);
   auto l1 = cpuid_regs(1, 0);
   u32 base_family = (l1[0] >> 8) & 0xf;
@@ -114,6 +115,7 @@ CpuDescription describe_cpu() {
   std::string brand;
   for (u32 leaf = 0x80000002; leaf <= 0x80000004; ++leaf) {
     auto r = cpuid_regs(leaf, 0);
+    // SAFETY: r is 4 u32 = 16 bytes of brand string, read as chars (char may alias any object).
     brand.append(reinterpret_cast<const char*>(r.data()), 16);
   }
   d.model_name = trimmed(brand.c_str());
@@ -125,6 +127,7 @@ CpuDescription describe_cpu() {
   u64 xcr0 = 3;
   if ((l1[2] & (1u << 27)) != 0) {  // OSXSAVE: XGETBV works
     u32 lo = 0, hi = 0;
+    // SAFETY: OSXSAVE is set (checked above), so xgetbv with ecx = 0 is legal; writes edx:eax only.
     asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
     xcr0 = (u64{hi} << 32) | lo;
   }
@@ -153,6 +156,7 @@ void fill_entropy(std::span<u8> out) {
     bool got = false;
     for (int tries = 0; rdrand && !got && tries < 10; ++tries) {
       u8 ok = 0;
+      // SAFETY: the CPU has RDRAND (CPUID.1 ECX bit 30); it writes only v, ok and the flags.
       asm volatile("rdrand %0; setc %1" : "=r"(v), "=qm"(ok));
       got = ok != 0;
     }
@@ -160,6 +164,7 @@ void fill_entropy(std::span<u8> out) {
       // No RDRAND: the low bits of the TSC across a few pauses, mixed (splitmix64).
       for (int k = 0; k < 16; ++k) {
         v = (v << 4 | v >> 60) ^ x86::rdtsc();
+        // SAFETY: pause is a spin-wait hint with no memory or register effects.
         asm volatile("pause");
       }
       v += 0x9e3779b97f4a7c15ull;

@@ -50,6 +50,7 @@ void* calloc(usize n, usize size) {
   usize total = 0;
   if (__builtin_mul_overflow(n, size, &total)) return nullptr;
   void* p = malloc(total);
+  // SAFETY: p is a fresh block of at least total bytes (the product did not overflow).
   if (p != nullptr) memset(p, 0, total);
   return p;
 }
@@ -59,6 +60,7 @@ void* realloc(void* old, usize size) {
   if (size <= have) return old;
   void* p = malloc(size);
   if (p == nullptr) return nullptr;
+  // SAFETY: have = old's usable size < size <= p's size; a fresh block cannot overlap old.
   memcpy(p, old, have);
   free(old);
   return p;
@@ -70,16 +72,22 @@ void* realloc(void* old, usize size) {
 #pragma GCC optimize("no-tree-loop-distribute-patterns")
 // Eight bytes per step, then the tail: QEMU's TCG runs a rep-string instruction one element at
 // a time, so a page takes 512 steps instead of 4096.
+// SAFETY: defines memcpy; callers provide n valid bytes at dst and src, not overlapping
+// (memmove below relies on the exact forward order when dst < src).
 void* memcpy(void* __restrict dst, const void* __restrict src, usize n) {
   void* d = dst;
   usize q = n / 8;
   usize tail = n % 8;
+  // SAFETY: rdi/rsi/rcx are in-out operands, tail another register; DF is 0 (the ABI;
+  // every kernel entry must clear it); "memory" covers the n bytes stored at dst and read from src.
   asm volatile("rep movsq\n\tmovq %3, %%rcx\n\trep movsb"
                : "+D"(d), "+S"(src), "+c"(q)
                : "r"(tail)
                : "memory");
   return dst;
 }
+// SAFETY: defines memmove; callers provide n valid bytes at dst and src, which may
+// overlap; the casts only view the same bytes as unsigned char.
 void* memmove(void* dst, const void* src, usize n) {
   auto* d = static_cast<unsigned char*>(dst);
   const auto* s = static_cast<const unsigned char*>(src);
@@ -87,23 +95,30 @@ void* memmove(void* dst, const void* src, usize n) {
   if (d < s || d >= s + n) {
     // Forward in eight-byte steps is safe here: each step's store ends at or before the next
     // step's load when d < s.
+    // SAFETY: disjoint, or d < s where memcpy's forward order reads each byte before it is
+    // overwritten; memcpy's body is asm, so its __restrict enables no optimisation here.
     return memcpy(dst, src, n);
   } else {
     for (usize i = n; i > 0; --i) d[i - 1] = s[i - 1];
   }
   return dst;
 }
+// SAFETY: defines memset; callers provide n writable bytes at dst.
 void* memset(void* dst, int c, usize n) {
   void* d = dst;
   usize q = n / 8;
   usize tail = n % 8;
   unsigned long long pattern = 0x0101010101010101ull * static_cast<unsigned char>(c);
+  // SAFETY: rdi/rcx/rax are in-out operands, tail another register; DF is 0 (the ABI;
+  // every kernel entry must clear it); "memory" covers the n bytes stored at dst.
   asm volatile("rep stosq\n\tmovq %3, %%rcx\n\trep stosb"
                : "+D"(d), "+c"(q), "+a"(pattern)
                : "r"(tail)
                : "memory");
   return dst;
 }
+// SAFETY: defines memcmp; callers provide n readable bytes at a and b, read only,
+// viewed as unsigned char.
 int memcmp(const void* a, const void* b, usize n) {
   const auto* x = static_cast<const unsigned char*>(a);
   const auto* y = static_cast<const unsigned char*>(b);
@@ -129,11 +144,13 @@ int strcmp(const char* a, const char* b) {
 // Function-local statics: one CPU, so a guard is a byte; no preemption inside an initializer
 // (a task preempted there would let another task see a half-built object).
 int __cxa_guard_acquire(unsigned long long* g) {
+  // SAFETY: g is the compiler's 64-bit guard; byte 0 is the Itanium ABI "initialized" flag.
   if (*reinterpret_cast<volatile unsigned char*>(g) != 0) return 0;
   ++ostd::arch::cpu_local().preempt_count;
   return 1;
 }
 void __cxa_guard_release(unsigned long long* g) {
+  // SAFETY: g is the compiler's 64-bit guard; setting byte 0 marks the static initialized.
   *reinterpret_cast<volatile unsigned char*>(g) = 1;
   --ostd::arch::cpu_local().preempt_count;
 }
@@ -171,12 +188,14 @@ _Rb_tree_node_base* _Rb_tree_increment(_Rb_tree_node_base* x) noexcept {
   return ostd::x86::rb::increment(x);
 }
 const _Rb_tree_node_base* _Rb_tree_increment(const _Rb_tree_node_base* x) noexcept {
+  // SAFETY: rb::increment only reads the node links; the result is returned as const.
   return ostd::x86::rb::increment(const_cast<_Rb_tree_node_base*>(x));
 }
 _Rb_tree_node_base* _Rb_tree_decrement(_Rb_tree_node_base* x) noexcept {
   return ostd::x86::rb::decrement(x);
 }
 const _Rb_tree_node_base* _Rb_tree_decrement(const _Rb_tree_node_base* x) noexcept {
+  // SAFETY: rb::decrement only reads the node links; the result is returned as const.
   return ostd::x86::rb::decrement(const_cast<_Rb_tree_node_base*>(x));
 }
 void _Rb_tree_insert_and_rebalance(const bool insert_left, _Rb_tree_node_base* x,

@@ -22,10 +22,12 @@ u32 io_port_read(u16 port, int width) {
     case 1: v = x86::inb(port); break;
     case 2: {
       u16 w;
+      // SAFETY: inw writes only ax (the output); IoPort already refused ports ostd drives itself.
       asm volatile("inw %1, %0" : "=a"(w) : "Nd"(port));
       v = w;
       break;
     }
+    // SAFETY: inl writes only eax (the output); IoPort already refused ports ostd drives itself.
     default: asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); break;
   }
   return v;
@@ -34,6 +36,7 @@ u32 io_port_read(u16 port, int width) {
 void io_port_write(u16 port, int width, u32 value) {
   switch (width) {
     case 1: x86::outb(port, static_cast<u8>(value)); break;
+    // SAFETY: outw reads only its ax/dx operands; IoPort already refused ports ostd drives itself.
     case 2: asm volatile("outw %0, %1" : : "a"(static_cast<u16>(value)), "Nd"(port)); break;
     default: x86::outl(port, value); break;
   }
@@ -51,6 +54,7 @@ u32 pci_config_read32(u8 bus, u8 dev, u8 fn, u16 off) {
   irq::DisabledGuard g;  // the address/data pair is one transaction
   x86::outl(0xcf8, config_address(bus, dev, fn, off));
   u32 v;
+  // SAFETY: inl from 0xcfc writes only eax; the guard keeps handlers from splitting 0xcf8/0xcfc.
   asm volatile("inl %1, %0" : "=a"(v) : "Nd"(u16{0xcfc}));
   return v;
 }
@@ -72,10 +76,20 @@ constexpr u32 kMaxGsi = 24;
 bool g_level[kMaxGsi] = {};
 bool g_enabled[kMaxGsi] = {};
 
+// SAFETY: the IOAPIC page (fixed 0xfec00000, below 4 GiB) is in the direct map, PCD|PWT as
+// non-RAM; only IOREGSEL ([0]) and IOWIN ([4], offset 0x10) inside it are accessed.
 volatile u32* ioapic() { return reinterpret_cast<volatile u32*>(phys_ptr(kIoapicBase)); }
+// IOREGSEL and IOWIN are a pair: an interrupt between the two writes whose handler programs
+// another line (ioapic_on_vector) would send the second one to that line's entry, and the
+// virtual interrupt mask does not hold hardware interrupts back. So the CPU's own interrupt
+// flag is off around the pair.
 void ioapic_write(u32 reg, u32 v) {
+  u64 flags = 0;
+  // SAFETY: reads rflags through the stack and clears IF; no other state changes.
+  asm volatile("pushfq; popq %0; cli" : "=r"(flags) : : "memory");
   ioapic()[0] = reg;
   ioapic()[4] = v;
+  if ((flags & 0x200) != 0) x86::sti();  // IF as it was
 }
 void program(u32 gsi, bool masked) {
   u32 low = (kIrqBase + gsi) | (g_level[gsi] ? (1u << 15) : 0) | (masked ? (1u << 16) : 0);

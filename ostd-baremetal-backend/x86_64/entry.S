@@ -167,6 +167,11 @@ trap_common:
     movq %rbx, 56(%rax)
     movq %cr2, %rbx
     movq %rbx, g_trap + 16(%rip)
+    // The CPU keeps the user's DF and AC on an interrupt or exception: the kernel's code
+    // assumes DF clear (string instructions would run backwards, below their buffers) and AC
+    // would open SMAP. Flags = just the reserved bit (IF stays clear until the caller's turn).
+    pushq $2
+    popfq
     jmp return_to_kernel
 
 from_kernel:

@@ -48,11 +48,15 @@ struct Heap {
   usize failures = 0;
 
   usize index_of(const void* p) const {
+    // SAFETY: p points into [base, base + npages pages): callers check contains() or take it
+    // from a free list; the byte distance is a page index.
     return static_cast<usize>(static_cast<const u8*>(p) - base) / kPageSize;
   }
   u8* page(usize i) const { return base + i * kPageSize; }
 
   void push_free(usize i, u32 order) {
+    // SAFETY: page i < npages heads a block the heap owns and nobody uses now; its first
+    // 16 bytes (page-aligned) become the free-list links.
     auto* b = reinterpret_cast<FreeBlock*>(page(i));
     b->prev = nullptr;
     b->next = free_lists[order];
@@ -61,6 +65,8 @@ struct Heap {
     meta[i] = static_cast<u8>(kFreeHead | order);
   }
   void remove_free(usize i, u32 order) {
+    // SAFETY: meta says page i heads a free block on free_lists[order]; push_free wrote
+    // the FreeBlock links there and nothing has used the page since.
     auto* b = reinterpret_cast<FreeBlock*>(page(i));
     if (b->prev != nullptr) {
       b->prev->next = b->next;
@@ -111,6 +117,8 @@ struct Heap {
       meta[index_of(pg)] = static_cast<u8>(kSlab | cls);
       usize size = usize{16} << cls;
       // Thread the page's objects onto the class's free list (lowest address first).
+      // SAFETY: pg is a fresh page-aligned page we own; every object p + off - size lies
+      // inside it, size-aligned (>= 16), and holds only its free-list link.
       auto* p = static_cast<u8*>(pg);
       for (usize off = kPageSize; off >= size; off -= size) {
         auto* o = reinterpret_cast<FreeObject*>(p + off - size);
@@ -125,6 +133,7 @@ struct Heap {
   }
 
   bool contains(const void* p) const {
+    // SAFETY: p is only compared with the heap bounds (flat address space), never read.
     auto* b = static_cast<const u8*>(p);
     return b >= base && b < base + npages * kPageSize;
   }
@@ -153,6 +162,8 @@ void heap_init(u8* base, usize bytes) {
   // Metadata (one byte per page) takes the first pages of the region.
   usize meta_pages = (npages + kPageSize - 1) / kPageSize;
   h.meta = base;
+  // SAFETY: memory_init hands over [base, base + bytes), mapped and unused; meta_pages
+  // pages fit in it since meta_pages <= npages.
   std::memset(h.meta, 0, meta_pages * kPageSize);
   h.base = base + meta_pages * kPageSize;
   h.npages = npages - meta_pages;
@@ -176,6 +187,7 @@ void* heap_alloc(usize size, usize align) {
     if (seg.is_ok()) {
       auto* p = phys_ptr(seg.value().paddr());
       irq::DisabledGuard g;
+      // SAFETY: pointer to integer only, the key heap_free and heap_usable_size look up.
       big_blocks().emplace(reinterpret_cast<u64>(p), seg.release_value());
       return p;
     }
@@ -201,6 +213,7 @@ void heap_free(void* p) {
     std::optional<Segment> seg;
     {
       irq::DisabledGuard g;
+      // SAFETY: pointer to integer only (the map key; the panic message).
       auto it = big_blocks().find(reinterpret_cast<u64>(p));
       if (it == big_blocks().end()) {
         panic("heap_free of a pointer that is not an allocated block: {:#x}", reinterpret_cast<u64>(p));
@@ -215,6 +228,8 @@ void heap_free(void* p) {
   u8 m = h.meta[i];
   if ((m & kSlab) != 0 && (m & (kFreeHead | kUsedHead)) == 0) {
     u32 cls = m & 0x1f;
+    // SAFETY: meta marks p's page a slab of class cls and callers free a live object start,
+    // so p has >= 16 aligned bytes nobody uses: they become the free-list link.
     auto* o = static_cast<FreeObject*>(p);
     o->next = h.small_free[cls];
     h.small_free[cls] = o;
@@ -222,6 +237,7 @@ void heap_free(void* p) {
     return;
   }
   if ((m & kUsedHead) == 0 || h.page(i) != p) {
+    // SAFETY: pointer to integer only, for the panic message.
     panic("heap_free of a pointer that is not an allocated block: {:#x}", reinterpret_cast<u64>(p));
   }
   u32 order = m & 0x3f;
@@ -233,6 +249,7 @@ usize heap_usable_size(const void* p) {
   Heap& h = g_heap;
   if (!h.contains(p)) {
     irq::DisabledGuard g;
+    // SAFETY: pointer to integer only, the key heap_alloc stored big blocks under.
     auto it = big_blocks().find(reinterpret_cast<u64>(p));
     return it == big_blocks().end() ? 0 : it->second.size();
   }
@@ -255,6 +272,7 @@ void heap_enable_big_blocks() {
 void* alloc_pages(usize n) {
   void* p = heap_alloc(n * kPageSize, kPageSize);
   if (p == nullptr) panic("out of kernel heap ({} pages wanted)", n);
+  // SAFETY: heap_alloc returned (not null) a block of at least n * kPageSize bytes we own.
   std::memset(p, 0, n * kPageSize);
   return p;
 }

@@ -115,6 +115,8 @@ void parse_cmdline(BootInfo& info) {
 
 extern "C" [[noreturn]] void kmain(u32 start_info_pa) {
   x86::serial_init();
+  // SAFETY: QEMU's PVH ROM puts hvm_start_info below 1 MiB: mapped by the boot tables (first
+  // GiB), never handed out by memory_init (it starts after the image); the magic is checked.
   const auto* si = reinterpret_cast<const HvmStartInfo*>(x86::phys_ptr(start_info_pa));
   if (si->magic != 0x336ec578) {
     x86::serial_write(1, "kmain: no PVH start info (boot with qemu -kernel)\n");
@@ -123,6 +125,8 @@ extern "C" [[noreturn]] void kmain(u32 start_info_pa) {
   x86::RamRange ram[64];
   usize nram = 0;
   if (si->version >= 1 && si->memmap_paddr != 0) {
+    // SAFETY: version >= 1, so memmap_paddr names memmap_entries entries below 1 MiB (mapped by
+    // the boot tables); only i < memmap_entries is read, and nram < 64 bounds ram[].
     const auto* mm = reinterpret_cast<const HvmMemmapEntry*>(x86::phys_ptr(si->memmap_paddr));
     for (u32 i = 0; i < si->memmap_entries && nram < 64; ++i) {
       if (mm[i].type == 1) ram[nram++] = {mm[i].addr, mm[i].size};
@@ -132,10 +136,13 @@ extern "C" [[noreturn]] void kmain(u32 start_info_pa) {
     x86::serial_write(1, "kmain: no memory map in the PVH start info\n");
     x86::shutdown(-1);
   }
+  // SAFETY: only the address of the linker's end-of-image symbol is taken (pa + kKernelVma).
   u64 kernel_end = reinterpret_cast<u64>(__kernel_end) - x86::kKernelVma;
   // The initramfs must not lie where the heap goes (QEMU puts it at the top of low RAM).
   const HvmModlistEntry* mod = nullptr;
   if (si->nr_modules > 0) {
+    // SAFETY: nr_modules > 0, so modlist_paddr names at least one entry, below 1 MiB (QEMU's
+    // PVH ROM): mapped now and after memory_init, which hands out only RAM after the image.
     mod = reinterpret_cast<const HvmModlistEntry*>(x86::phys_ptr(si->modlist_paddr));
   }
   x86::memory_init(std::span<const x86::RamRange>(ram, nram), kernel_end,
@@ -146,6 +153,8 @@ extern "C" [[noreturn]] void kmain(u32 start_info_pa) {
 
   BootInfo info;
   if (si->cmdline_paddr != 0) {
+    // SAFETY: QEMU's NUL-terminated command line, below 1 MiB and never handed out; the
+    // std::string copies it at once.
     info.cmdline = reinterpret_cast<const char*>(x86::phys_ptr(si->cmdline_paddr));
   }
   static std::vector<u8> initramfs;

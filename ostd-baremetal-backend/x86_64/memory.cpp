@@ -34,6 +34,8 @@ constexpr u64 kAddrMask = 0x000ffffffffff000ull;
 u64* g_kernel_pml4 = nullptr;
 std::array<arch::PhysRange, 1> g_ranges{};
 
+// SAFETY: a present non-leaf entry holds the paddr of a page-table page from alloc_pages
+// (heap, direct-mapped, 512 entries); callers never pass a huge-page entry.
 u64* table_at(u64 entry) { return reinterpret_cast<u64*>(phys_ptr(entry & kAddrMask)); }
 
 /// The entry for `va` at the lowest level, creating intermediate tables (with `inter` flags).
@@ -88,11 +90,13 @@ void memory_init(std::span<const RamRange> usable, u64 kernel_phys_end, RamRange
   g_ranges.at(0) = {start + heap, end - start - heap};
 
   // Final kernel tables. Global pages survive CR3 switches between address spaces.
+  // SAFETY: alloc_pages(1) returns a zeroed, page-aligned heap page: 512 u64 entries.
   g_kernel_pml4 = static_cast<u64*>(alloc_pages(1));
   u64 direct_top = ram_top > (4ull << 30) ? ram_top : (4ull << 30);
   direct_top = (direct_top + (1ull << 30) - 1) & ~((1ull << 30) - 1);
   u64 ngib = direct_top >> 30;
   if (ngib > 512) panic("more than 512 GiB of physical address space");
+  // SAFETY: alloc_pages(1) returns zeroed, page-aligned heap pages: 512 u64 entries each.
   auto* pdpt = static_cast<u64*>(alloc_pages(1));
   g_kernel_pml4[256] = virt_to_phys_direct(pdpt) | kP | kW;
   for (u64 g = 0; g < ngib; ++g) {
@@ -113,6 +117,7 @@ void memory_init(std::span<const RamRange> usable, u64 kernel_phys_end, RamRange
   // data read-only, the rest (boot area, data, bss) writable and not executable. Nothing else
   // of the first GiB is mapped there. The image's alias in the direct map gets the same split,
   // so the text is nowhere writable.
+  // SAFETY: pointer to integer only: linker symbols of the image, at kKernelVma + paddr.
   u64 text_lo = reinterpret_cast<u64>(__text_start) - kKernelVma;
   u64 text_hi = page_align_up(reinterpret_cast<u64>(__text_end) - kKernelVma);
   u64 ro_hi = page_align_up(reinterpret_cast<u64>(__rodata_end) - kKernelVma);
@@ -121,6 +126,7 @@ void memory_init(std::span<const RamRange> usable, u64 kernel_phys_end, RamRange
   if (page_align_up(kernel_phys_end) > kMaxImage) panic("kernel image over 16 MiB");
   const u64 chunks = (page_align_up(kernel_phys_end) + kChunk - 1) / kChunk;
   auto image_pt = [&](u64 chunk, bool executable_alias) {
+    // SAFETY: alloc_pages(1) returns a zeroed, page-aligned heap page: 512 u64 entries.
     auto* pt = static_cast<u64*>(alloc_pages(1));
     for (u64 i = 0; i < 512; ++i) {
       u64 pa = chunk * kChunk + (i << 12);
@@ -136,6 +142,7 @@ void memory_init(std::span<const RamRange> usable, u64 kernel_phys_end, RamRange
     }
     return pt;
   };
+  // SAFETY: alloc_pages(1) returns zeroed, page-aligned heap pages: 512 u64 entries each.
   auto* kpdpt = static_cast<u64*>(alloc_pages(1));
   auto* kpd = static_cast<u64*>(alloc_pages(1));
   g_kernel_pml4[511] = virt_to_phys_direct(kpdpt) | kP | kW;
@@ -148,8 +155,11 @@ void memory_init(std::span<const RamRange> usable, u64 kernel_phys_end, RamRange
   }
 
   u64 cr4;
+  // SAFETY: reading CR4 has no side effects; the value goes to a register output.
   asm volatile("mov %%cr4, %0" : "=r"(cr4));
   cr4 |= 1ull << 7;  // PGE
+  // SAFETY: only PGE is added to the value just read: it enables global TLB entries (and
+  // flushes the TLB), changing no memory; write_cr3's clobber orders the table stores.
   asm volatile("mov %0, %%cr4" : : "r"(cr4));
   write_cr3(virt_to_phys_direct(g_kernel_pml4));
 }
@@ -159,12 +169,14 @@ Paddr kernel_pml4() { return virt_to_phys_direct(g_kernel_pml4); }
 void map_kernel_page(u64 va, Paddr pa) {
   u64* e = walk_create(g_kernel_pml4, va, kP | kW);
   *e = pa | kP | kW | kG | kNx;
+  // SAFETY: invlpg only drops va's TLB entry; "memory" keeps the PTE store before it.
   asm volatile("invlpg (%0)" : : "r"(va) : "memory");
 }
 
 void unmap_kernel_page(u64 va) {
   u64* e = walk(g_kernel_pml4, va);
   if (e != nullptr) *e = 0;
+  // SAFETY: invlpg only drops va's TLB entry; "memory" keeps the PTE store before it.
   asm volatile("invlpg (%0)" : : "r"(va) : "memory");
 }
 
@@ -217,6 +229,8 @@ void AddressSpaceDeleter::operator()(AddressSpace* as) const {
 
 Result<std::unique_ptr<AddressSpace, AddressSpaceDeleter>> create_address_space() {
   std::unique_ptr<AddressSpace, AddressSpaceDeleter> as(new AddressSpace);
+  // SAFETY: alloc_pages(1) gives a zeroed page-table page (512 u64); kernel_pml4() is the
+  // paddr of g_kernel_pml4, a heap page in the direct map.
   as->pml4 = static_cast<u64*>(alloc_pages(1));
   u64* k = reinterpret_cast<u64*>(phys_ptr(kernel_pml4()));
   for (int i = 256; i < 512; ++i) as->pml4[i] = k[i];
@@ -281,6 +295,8 @@ usize as_copy_direct(AddressSpace& as, const Mutex& as_lock, Vaddr va, std::span
   // The TLB allows no more than the tables: VmSpace flushes every change that takes rights or
   // frames away (unmap, protect, a map over a present page) before the change returns.
   if (as_lock.is_locked() || g_loaded != &as) return 0;
+  // SAFETY: [va, va + n) is in the user range (checked above) and this space is in CR3;
+  // x86_user_copy catches faults (an unmapped page returns 0), SMAP is lifted inside it.
   auto* user = reinterpret_cast<u8*>(va);
   u64 faulted = to_user ? x86_user_copy(user, kbuf.data(), n) : x86_user_copy(kbuf.data(), user, n);
   return faulted == 0 ? n : 0;

@@ -54,6 +54,7 @@ bool serial_try_read(u8& byte) {
   std::string s = format("{}\n", status);
   serial_write(2, s);
   outb(0xf4, 0);  // isa-debug-exit: QEMU exits; scripts/qemu-run reads the status from COM3
+  // SAFETY: hlt only waits; with interrupts off (cli above) this parks the CPU for good.
   for (;;) asm volatile("hlt");
 }
 
@@ -86,6 +87,8 @@ void halt_on_panic(std::string_view message) {
   x86::serial_write(1, "\n");
   x86::serial_write(1, message);
   x86::serial_write(1, "\nbacktrace (addr2line -e build/x86_64/kernel.elf):\n");
+  // SAFETY: this function's frame address (-fno-omit-frame-pointer), only for print_backtrace's
+  // bounded walk; the builtin just reads rbp.
   x86::print_backtrace(reinterpret_cast<u64>(__builtin_frame_address(0)));
   x86::shutdown(-1);
 }
@@ -95,6 +98,7 @@ void halt_on_panic(std::string_view message) {
 namespace ostd::console {
 
 Result<usize> write(int stream, std::span<const u8> bytes) {
+  // SAFETY: u8 and char have the same size and char may alias any byte; same length as bytes.
   x86::serial_write(stream == 2 ? 1 : 0,
                     std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
   return bytes.size();
@@ -116,6 +120,7 @@ Result<usize> read(std::span<u8> dst) {
   for (;;) {
     auto r = try_read(dst);
     if (r.is_ok()) return r;
+    // SAFETY: pause is a spin-wait hint with no memory or register effects.
     asm volatile("pause");
   }
 }

@@ -45,15 +45,20 @@ u64 g_cur_gs = 0;
 
 void fpu_save(u8* area) {
   if (g_xsave) {
+    // SAFETY: area is g_fpu_size bytes, 64-aligned (heap_alloc), >= CPUID.0xd EBX for g_xcr0.
     asm volatile("xsave64 (%0)" : : "r"(area), "a"(0xffffffffu), "d"(0xffffffffu) : "memory");
   } else {
+    // SAFETY: area is at least 512 bytes and 64-aligned (heap_alloc): what fxsave64 writes.
     asm volatile("fxsave64 (%0)" : : "r"(area) : "memory");
   }
 }
 void fpu_restore(const u8* area) {
   if (g_xsave) {
+    // SAFETY: as in fpu_save; the image came from xsave or from store_image, which masks MXCSR and
+    // fixes the XSAVE header, so xrstor64 does not fault.
     asm volatile("xrstor64 (%0)" : : "r"(area), "a"(0xffffffffu), "d"(0xffffffffu) : "memory");
   } else {
+    // SAFETY: a 512-byte, 64-aligned FXSAVE image from fxsave64 or store_image (MXCSR masked).
     asm volatile("fxrstor64 (%0)" : : "r"(area) : "memory");
   }
 }
@@ -104,6 +109,8 @@ void UserThreadDeleter::operator()(UserThread* t) const {
 
 Result<std::unique_ptr<UserThread, UserThreadDeleter>> create_user_thread(VmSpace&) {
   std::unique_ptr<UserThread, UserThreadDeleter> t(new UserThread);
+  // SAFETY: heap_alloc gives g_fpu_size raw bytes, 64-aligned, used as bytes; the memcpy runs
+  // after the null check, from the g_fpu_size-byte template user_init filled at boot.
   t->fpu = static_cast<u8*>(x86::heap_alloc(g_fpu_size, 64));
   if (t->fpu == nullptr) return Errno::enomem;
   std::memcpy(t->fpu, g_fpu_template, g_fpu_size);
@@ -209,6 +216,7 @@ bool user_runs_beside_kernel() { return false; }  // one CPU for both
 
 Result<void> user_barrier_all_cpus() {
   // One CPU: user code runs only between kernel entries, each a serializing event.
+  // SAFETY: mfence is only a barrier; it touches no memory ("memory" orders the compiler too).
   asm volatile("mfence" ::: "memory");
   return {};
 }
@@ -228,24 +236,32 @@ void user_init() {
   cpuid(1, 0, a, b, c, d);
   if ((c & (1u << 26)) != 0) {  // XSAVE
     u64 cr4;
+    // SAFETY: CR4 moves touch no memory; OSXSAVE may be set as CPUID.1 ECX bit 26 (XSAVE) is,
+    // and it makes the xsetbv below legal.
     asm volatile("mov %%cr4, %0" : "=r"(cr4));
     cr4 |= 1ull << 18;  // OSXSAVE
     asm volatile("mov %0, %%cr4" : : "r"(cr4));
     u32 ea, eb, ec, ed;
     cpuid(0xd, 0, ea, eb, ec, ed);
     u64 xcr0 = ea & 0x7;  // x87, SSE, AVX
+    // SAFETY: XCR0 gets only x87/SSE/AVX bits CPUID.0xd EAX reports (x87 always); OSXSAVE is on.
     asm volatile("xsetbv" : : "c"(0), "a"(static_cast<u32>(xcr0)), "d"(0u));
     arch::g_xcr0 = xcr0;
     cpuid(0xd, 0, ea, eb, ec, ed);
     arch::g_xsave = true;
     arch::g_fpu_size = (eb + 63) & ~63u;
   }
+  // SAFETY: g_fpu_size raw bytes, 64-aligned, from the heap (checked below), zeroed before use.
   arch::g_fpu_template = static_cast<u8*>(heap_alloc(arch::g_fpu_size, 64));
+  if (arch::g_fpu_template == nullptr) panic("no memory for the FPU state template");
+  // SAFETY: as above: g_fpu_size bytes at a non-null heap block.
   std::memset(arch::g_fpu_template, 0, arch::g_fpu_size);
   u32 mxcsr = 0x1f80;
+  // SAFETY: fninit resets only x87 registers; ldmxcsr reads the 4-byte mxcsr ("m", 0x1f80 valid).
   asm volatile("fninit; ldmxcsr %0" : : "m"(mxcsr));
   arch::fpu_save(arch::g_fpu_template);
   u32 mask = 0;
+  // SAFETY: bytes 28..31 (MXCSR_MASK) lie inside the >= 512-byte template fpu_save just wrote.
   std::memcpy(&mask, arch::g_fpu_template + 28, 4);
   if (mask != 0) arch::g_mxcsr_mask = mask;
   kLog.info("FPU state: {} ({} bytes)", std::string_view(arch::g_xsave ? "xsave" : "fxsave"),

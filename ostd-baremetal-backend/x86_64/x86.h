@@ -28,7 +28,11 @@ inline constexpr u64 kKernelVma = 0xffffffff80000000ull;
 inline constexpr u64 kUserBase = 0x10000ull;
 inline constexpr u64 kUserTop = 0x7ffffffff000ull;
 
+// SAFETY: only forms the address; callers pass a paddr the direct map covers (all RAM
+// and the MMIO hole below 4 GiB; before memory_init only the boot tables' first GiB).
 inline u8* phys_ptr(Paddr p) { return reinterpret_cast<u8*>(kDirectMapBase + p); }
+// SAFETY: pointer to integer only; v must point into the direct map (heap pages,
+// phys_ptr results), never into the kernel image or the stack area.
 inline Paddr virt_to_phys_direct(const void* v) {
   return reinterpret_cast<u64>(v) - kDirectMapBase;
 }
@@ -64,37 +68,51 @@ inline constexpr u32 kTimerVector = 0x20;   // LAPIC timer -> irq line 0
 inline constexpr u32 kSpuriousVector = 0xff;
 
 // ---- port and register access ----
+// SAFETY: outb touches only the I/O port: value in al, port in dx or an imm8 ("Nd").
 inline void outb(u16 port, u8 v) { asm volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 inline u8 inb(u16 port) {
   u8 v;
+  // SAFETY: inb touches only the I/O port; al is the declared output, the port dx/imm8.
   asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
   return v;
 }
+// SAFETY: outl touches only the I/O port: value in eax, port in dx or an imm8 ("Nd").
 inline void outl(u16 port, u32 v) { asm volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
 inline u64 rdmsr(u32 msr) {
   u32 lo, hi;
+  // SAFETY: rdmsr reads the MSR in ecx into edx:eax, all declared; callers name MSRs
+  // that exist (a missing one would #GP, not corrupt memory).
   asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
   return (u64{hi} << 32) | lo;
 }
 inline void wrmsr(u32 msr, u64 v) {
+  // SAFETY: ecx and edx:eax as wrmsr needs; callers write existing MSRs (STAR, LSTAR, SFMASK,
+  // APIC enable, canonical FS/GS bases), none changing memory the compiler sees (no fs:/gs:).
   asm volatile("wrmsr" : : "c"(msr), "a"(static_cast<u32>(v)), "d"(static_cast<u32>(v >> 32)));
 }
 inline u64 rdtsc() {
   u32 lo, hi;
+  // SAFETY: rdtsc only writes edx:eax, both declared outputs; it touches no memory.
   asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
   return (u64{hi} << 32) | lo;
 }
 inline u64 read_cr3() {
   u64 v;
+  // SAFETY: reading CR3 has no side effects; the result goes to a register output.
   asm volatile("mov %%cr3, %0" : "=r"(v));
   return v;
 }
+// SAFETY: v is the paddr of a PML4 holding the kernel half (kernel_pml4 or a copy of it);
+// the "memory" clobber keeps earlier page-table stores before the switch.
 inline void write_cr3(u64 v) { asm volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
 inline void cpuid(u32 leaf, u32 sub, u32& a, u32& b, u32& c, u32& d) {
+  // SAFETY: cpuid reads eax/ecx and writes exactly eax, ebx, ecx, edx (all declared).
   asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(leaf), "c"(sub));
 }
 /// The calibrated TSC frequency (0 before calibration).
 u64 tsc_hz();
+// SAFETY: cli/sti only change IF; the "memory" clobber stops the compiler from moving
+// memory accesses across the start or end of an interrupts-off section.
 inline void cli() { asm volatile("cli" ::: "memory"); }
 inline void sti() { asm volatile("sti" ::: "memory"); }
 

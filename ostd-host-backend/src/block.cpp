@@ -106,6 +106,8 @@ Result<void> transfer(const Disk& d, u64 offset, std::vector<iovec> iov, bool wr
     auto left = static_cast<usize>(n);
     while (first < iov.size() && left >= iov[first].iov_len) left -= iov[first++].iov_len;
     if (left > 0) {
+      // SAFETY: here left < iov[first].iov_len (whole entries were skipped), so the base stays
+      // inside that buffer.
       iov[first].iov_base = static_cast<u8*>(iov[first].iov_base) + left;
       iov[first].iov_len -= left;
     }
@@ -138,6 +140,7 @@ Result<void> read(usize disk, u64 offset, std::span<u8> dst) {
 Result<void> write(usize disk, u64 offset, std::span<const u8> src) {
   const Disk* d = TRY(checked(disk, offset, src.size(), true));
   // pwritev takes a non-const base; it only reads through it.
+  // SAFETY: with write set, transfer passes iov only to pwritev, which only reads it.
   return transfer(*d, offset, {iovec{const_cast<u8*>(src.data()), src.size()}}, true);
 }
 

@@ -117,6 +117,7 @@ int run_kernel(const Config& config, BootInfo info, std::function<int()> entry) 
       TaskOptions{"init", 0});
   if (init.is_error()) panic("cannot create the init task: {}", init.error());
   init.value().reset();
+  // SAFETY: idle_loop hands back &state as given here; state, on this frame, outlives the loop.
   TaskInternals::idle_loop([](void* s) { return static_cast<State*>(s)->done; }, &state);
   arch::cpu_local().irq_disabled.store(true);
   stop_timer();

@@ -58,6 +58,8 @@ void on_forbidden_call(int, siginfo_t* info, void* ucontext) {
   const char* name = nr >= 0 && nr < kNamedCalls && g_names[static_cast<usize>(nr)][0] != '\0'
                          ? g_names[static_cast<usize>(nr)].data()
                          : "unknown";
+  // SAFETY: an SA_SIGINFO handler (confine()) gets the host's ucontext; only uc_mcontext.gregs
+  // is read, which lies where glibc's ucontext_t has it (only the later sigmask differs).
   const auto* uc = static_cast<const ucontext_t*>(ucontext);
   std::array<char, 320> buf{};
   int n = std::snprintf(

@@ -77,11 +77,14 @@ thread_local TaskContext* t_switch_to = nullptr;
 thread_local u64 t_switches = 0;  // context switches on this host thread (the kernel's CPU)
 
 void finish_switch(TaskContext& self, bctx::transfer_t t) {
+  // SAFETY: t.data is the &from given to jump_fcontext: a live TaskContext (a dying task's
+  // context is freed later, in after_switch).
   static_cast<TaskContext*>(t.data)->fctx = t.fctx;
 #ifdef OSTD_ASAN
   const void* old_bottom = nullptr;
   usize old_size = 0;
   __sanitizer_finish_switch_fiber(self.fake_stack, &old_bottom, &old_size);
+  // SAFETY: t.data is the switching-from TaskContext, as above.
   auto* from = static_cast<TaskContext*>(t.data);
   if (from->map_base == nullptr && from->stack_bottom == nullptr) {
     from->stack_bottom = old_bottom;  // the boot stack's bounds, learned on first switch
@@ -133,6 +136,7 @@ Result<std::unique_ptr<TaskContext, TaskContextDeleter>> create_task_context(usi
   std::unique_ptr<TaskContext, TaskContextDeleter> ctx(new TaskContext);
   ctx->map_base = base;
   ctx->map_size = size;
+  // SAFETY: base is this context's own size-byte mapping: both pointers are inside or at its end.
   ctx->stack_bottom = static_cast<u8*>(base) + kPageSize;
   ctx->stack_size = size - kPageSize;
   ctx->entry = entry;

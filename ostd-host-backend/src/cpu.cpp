@@ -115,6 +115,7 @@ void fatal_signal(int sig, siginfo_t* info, void*) {
 }
 
 bool in_executable_text(uintptr_t pc) {
+  // SAFETY: only the linker symbols' addresses are taken, as integers; nothing is read.
   return pc >= reinterpret_cast<uintptr_t>(__executable_start) &&
          pc < reinterpret_cast<uintptr_t>(etext);
 }
@@ -130,6 +131,7 @@ bool in_executable_text(uintptr_t pc) {
 void check_allocator_outside_executable() {
   for (const char* name : {"malloc", "free", "realloc"}) {
     void* fn = dlsym(RTLD_DEFAULT, name);
+    // SAFETY: fn's address is only compared as an integer, never called or read.
     if (fn != nullptr && in_executable_text(reinterpret_cast<uintptr_t>(fn))) {
       panic("{} is linked into the executable: a timer interrupt would preempt tasks inside the "
             "allocator (link a sanitizer runtime as a shared library: clang -shared-libsan)",
@@ -153,6 +155,7 @@ HostWait::~HostWait() {
 u64 deferred_interrupts() { return g_deferred_interrupts; }
 
 bool pc_is_preemptible(const void* ucontext) {
+  // SAFETY: callers pass the third argument of an SA_SIGINFO handler, a ucontext_t*.
   const auto* uc = static_cast<const ucontext_t*>(ucontext);
   return in_executable_text(static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]));
 }

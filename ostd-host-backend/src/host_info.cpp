@@ -81,6 +81,7 @@ double getppid_ns(u64 iters) {
   return static_cast<double>(now_ns() - t0) / static_cast<double>(iters);
 }
 
+// SAFETY: installed with SA_SIGINFO, so uc is the kernel's ucontext_t for this signal.
 void on_sigsys(int, siginfo_t*, void* uc) { static_cast<ucontext_t*>(uc)->uc_mcontext.gregs[REG_RAX] = 1; }
 void on_sigusr1(int) {}
 
@@ -302,6 +303,7 @@ CpuDescription describe_cpu() {
   // The host kernel's AT_HWCAP (CPUID.1:EDX less what it disabled), from /proc/self/auxv: glibc's
   // getauxval(AT_HWCAP) answers a word of its own on x86-64.
   u32 a = 0, b = 0, c = 0, e = 0;
+  // SAFETY: cpuid reads no memory; all four registers it writes are outputs, EAX/ECX inputs.
   __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(e) : "a"(1u), "c"(0u));
   d.hwcap = e;
   if (FILE* f = std::fopen("/proc/self/auxv", "rb")) {

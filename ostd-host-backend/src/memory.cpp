@@ -31,6 +31,7 @@ void init_physical_memory(u64 bytes) {
   }
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, g_memfd, 0);
   if (p == MAP_FAILED) panic("mmap of physical memory: {}", std::string_view(strerror(errno)));
+  // SAFETY: p is not MAP_FAILED (checked above): `bytes` of memfd, mapped for the process's life.
   g_direct_map = static_cast<u8*>(p);
   g_mem_bytes = bytes;
   // Frame 0 stays unused so no valid frame has physical address 0.

@@ -88,6 +88,7 @@ i64 host_now_ns() {
 // --- libslirp's callbacks (all on the slirp thread) ---
 
 ssize_t send_packet(const void* buf, size_t len, void* opaque) {
+  // SAFETY: opaque is the static Nic given to slirp_new; buf holds len bytes for this call.
   auto* n = static_cast<Nic*>(opaque);
   const auto* p = static_cast<const u8*>(buf);
   bool was_empty = false;
@@ -113,6 +114,7 @@ void guest_error(const char* msg, void*) { kLog.debug("slirp: guest error: {}", 
 int64_t clock_get_ns(void*) { return host_now_ns(); }
 
 void* timer_new(SlirpTimerCb cb, void* cb_opaque, void* opaque) {
+  // SAFETY: opaque is the static Nic given to slirp_new.
   auto* n = static_cast<Nic*>(opaque);
   auto t = std::make_unique<SlirpTimer>();
   t->cb = cb;
@@ -122,20 +124,24 @@ void* timer_new(SlirpTimerCb cb, void* cb_opaque, void* opaque) {
 }
 
 void timer_free(void* timer, void* opaque) {
+  // SAFETY: opaque is the static Nic given to slirp_new.
   auto* n = static_cast<Nic*>(opaque);
   std::erase_if(n->timers, [timer](const auto& t) { return t.get() == timer; });
 }
 
+// SAFETY: slirp passes back only timers timer_new returned, still owned by n->timers.
 void timer_mod(void* timer, int64_t expire_ms, void*) { static_cast<SlirpTimer*>(timer)->expire_ms = expire_ms; }
 void register_poll_fd(int, void*) {}
 void unregister_poll_fd(int, void*) {}
 void notify(void* opaque) {
   u64 one = 1;
+  // SAFETY: opaque is the static Nic: from slirp_new, or host::notify(&n) in transmit.
   ssize_t r = ::write(static_cast<Nic*>(opaque)->wake_fd, &one, sizeof one);
   (void)r;
 }
 
 int add_poll(int fd, int events, void* opaque) {
+  // SAFETY: opaque is the Nic* slirp_thread passes to slirp_pollfds_fill.
   auto* n = static_cast<Nic*>(opaque);
   short ev = 0;
   if ((events & SLIRP_POLL_IN) != 0) ev |= POLLIN;
@@ -148,6 +154,7 @@ int add_poll(int fd, int events, void* opaque) {
 }
 
 int get_revents(int idx, void* opaque) {
+  // SAFETY: opaque is the Nic* slirp_thread passes to slirp_pollfds_poll.
   auto* n = static_cast<Nic*>(opaque);
   if (idx < 0 || static_cast<usize>(idx) >= n->fds.size()) return 0;
   short ev = n->fds[static_cast<usize>(idx)].revents;
@@ -411,6 +418,7 @@ Result<usize> receive(std::span<u8> dst) {
     n.rx.pop_front();
   }
   usize len = std::min(f.size(), dst.size());
+  // SAFETY: len <= dst.size() and <= f.size(); f is a local frame taken off the queue.
   if (len > 0) std::memcpy(dst.data(), f.data(), len);
   return len;
 }

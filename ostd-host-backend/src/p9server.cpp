@@ -71,6 +71,7 @@ class In {
       bad_ = true;
       return {};
     }
+    // SAFETY: n <= b_.size() - pos_ (checked above); char may alias u8; the bytes are copied.
     std::string s(reinterpret_cast<const char*>(b_.data() + pos_), n);
     pos_ += n;
     return s;
@@ -349,10 +350,13 @@ int Server::readdir(u16 tag, Fid& f, u64 offset, u32 count, std::vector<u8>& rep
     u64 ino = 0;
     i64 off = 0;
     u16 reclen = 0;
+    // SAFETY: getdents64 wrote whole linux_dirent64 records to raw[0, got); pos is at one,
+    // and each has >= 24 bytes (ino 0..7, off 8..15, reclen 16..17, type 18, name from 19).
     std::memcpy(&ino, raw.data() + pos, 8);
     std::memcpy(&off, raw.data() + pos + 8, 8);
     std::memcpy(&reclen, raw.data() + pos + 16, 2);
     const u8 dtype = raw[static_cast<usize>(pos) + 18];
+    // SAFETY: the name starts at byte 19 of the record; strnlen stays inside reclen.
     const char* name = reinterpret_cast<const char*>(raw.data() + pos + 19);
     usize len = ::strnlen(name, reclen - 19u);
     usize need = 13 + 8 + 1 + 2 + len;
@@ -489,6 +493,7 @@ int Server::dispatch(u8 type, u16 tag, In& in, std::vector<u8>& reply) {
       if (in.bad() || target.empty() || target.find('\0') != std::string::npos) return EINVAL;
       return create_common(tag, kTsymlink + 1, *f, name, S_IFLNK | 0777, gid, reply,
                            [](int d, const char* nm, u32, const void* t) {
+                             // SAFETY: t is &target, a string alive for the call.
                              return ::symlinkat(static_cast<const std::string*>(t)->c_str(), d, nm);
                            }, &target);
     }
@@ -502,6 +507,7 @@ int Server::dispatch(u8 type, u16 tag, In& in, std::vector<u8>& reply) {
       dev_t dev = ::makedev(major, minor);
       return create_common(tag, kTmknod + 1, *f, name, mode, gid, reply,
                            [](int d, const char* nm, u32 m, const void* dv) {
+                             // SAFETY: dv is &dev, a dev_t alive for the call.
                              return ::mknodat(d, nm, m, *static_cast<const dev_t*>(dv));
                            }, &dev);
     }
@@ -572,6 +578,7 @@ int Server::dispatch(u8 type, u16 tag, In& in, std::vector<u8>& reply) {
       o.put(static_cast<u32>(s.f_type), 4).put(static_cast<u32>(s.f_bsize), 4).put(s.f_blocks, 8).put(s.f_bfree, 8);
       o.put(s.f_bavail, 8).put(s.f_files, 8).put(s.f_ffree, 8);
       u64 fsid = 0;
+      // SAFETY: f_fsid is two ints, 8 bytes == sizeof fsid; plain integers, any bits valid.
       std::memcpy(&fsid, &s.f_fsid, sizeof fsid);
       o.put(fsid, 8).put(static_cast<u32>(s.f_namelen), 4).finish();
       return 0;

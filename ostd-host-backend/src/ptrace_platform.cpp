@@ -90,6 +90,7 @@ struct ChildArgs {
 
 // Runs in the vfork'ed child (shared memory, parent suspended): raw system calls only.
 int stub_child(void* p) {
+  // SAFETY: launcher_main's clone passes &args, start_launcher's static ChildArgs (CLONE_VM).
   const auto* a = static_cast<const ChildArgs*>(p);
   syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (syscall(SYS_getppid) != a->parent) syscall(SYS_exit_group, 1);
@@ -156,6 +157,8 @@ Result<void> trap_vsyscalls(arch::AddressSpace& as) {
     u64 filter;
   } prog{static_cast<u16>(code.size()), kStubRequestPage + kProgOffset + sizeof(Prog)};
   static_assert(sizeof(Prog) == sizeof(sock_fprog) && sizeof(Prog) + sizeof code <= 128);
+  // SAFETY: prog and code are plain data read as their own sizeof bytes (u8 aliases anything);
+  // both fit the page's last 128 bytes (static_assert above).
   TRY(as.request_frame->write_bytes(kProgOffset, std::span<const u8>(reinterpret_cast<const u8*>(&prog), sizeof prog)));
   TRY(as.request_frame->write_bytes(kProgOffset + sizeof prog,
                                     std::span<const u8>(reinterpret_cast<const u8*>(code.data()), sizeof code)));
@@ -174,9 +177,10 @@ void kill_stub(pid_t pid) { syscall(SYS_tgkill, pid, pid, SIGKILL); }
 // on the seccomp platform that is the guest's system calls' way to the kernel anyway (the
 // stub's own filter traps them too), on the ptrace platform the guest's calls never reach
 // seccomp (PTRACE_SYSEMU stops them first) and a trap is a SIGSYS stop umk sees.
-constexpr std::array<u32, 32> kStubHostCalls = {
-    // The stub's hot path first: its signal handler and hand-off (stub.S).
-    SYS_futex, SYS_rt_sigreturn, SYS_sched_yield, SYS_arch_prctl,
+constexpr std::array<u32, 31> kStubHostCalls = {
+    // The stub's hot path first: its signal handler and hand-off (stub.S; it resumes guests
+    // with iretq, never the host's rt_sigreturn).
+    SYS_futex, SYS_sched_yield, SYS_arch_prctl,
     // The kernel's requests to a control thread: mappings, threads, signal set-up.
     SYS_mmap, SYS_munmap, SYS_mprotect, SYS_madvise, SYS_clone, SYS_rt_sigaction,
     SYS_sigaltstack, SYS_sched_setaffinity, SYS_seccomp, SYS_exit, SYS_exit_group,
@@ -620,6 +624,7 @@ Result<void> flush_locked(arch::AddressSpace& as) {
   while (done < as.pending.size()) {
     usize n = as.pending.size() - done;
     if (n > kRequestsPerPage) n = kRequestsPerPage;
+    // SAFETY: done + n <= pending.size(): n live HostRequests (plain u64s, REQ_SIZE each).
     TRY(as.request_frame->write_bytes(
         0, std::span<const u8>(reinterpret_cast<const u8*>(&as.pending[done]),
                                n * sizeof(arch::HostRequest))));
@@ -734,6 +739,7 @@ Result<std::unique_ptr<UserThread, UserThreadDeleter>> create_user_thread(VmSpac
   int st = *wait_tracee(t->t);  // the new thread's initial SIGSTOP
   if (!WIFSTOPPED(st)) return Errno::eagain;
   stack_t ss{};
+  // SAFETY: alt is a stub address, never dereferenced here; ss is read as its own sizeof bytes.
   ss.ss_sp = reinterpret_cast<void*>(alt);
   ss.ss_size = kStubAltStackSize;
   TRY(as.request_frame->write_bytes(
@@ -814,6 +820,7 @@ ReturnReason ptrace_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* 
   bool kicked = false;
   for (;;) {
     std::optional<int> st = wait_tracee(t.t, [](void* a) {
+      // SAFETY: wait_tracee hands back &pc, this frame's PredCall, alive for the whole wait.
       auto* p = static_cast<PredCall*>(a);
       return p->call(p->pred);
     }, &pc);
@@ -860,6 +867,8 @@ ReturnReason ptrace_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* 
         // its sigreturn, so save the guest's whole xstate here and put it back afterwards
         // (else a faulting vector store would resume with zeroed registers).
         iovec xiov{t.xstate.data(), t.xstate.size()};
+        // SAFETY: NT_X86_XSTATE and SIGSEGV are plain integers in ptrace's pointer slots;
+        // xiov covers exactly t.xstate's bytes.
         bool have_xstate = ptrace(PTRACE_GETREGSET, t.t.tid, reinterpret_cast<void*>(NT_X86_XSTATE), &xiov) == 0;
         // Run the stub's handler to learn the error code (read/write/exec, present).
         if (ptrace(PTRACE_CONT, t.t.tid, nullptr, reinterpret_cast<void*>(SIGSEGV)) != 0) {
@@ -877,12 +886,14 @@ ReturnReason ptrace_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* 
           }
           ptrace(PTRACE_CONT, t.t.tid, nullptr, nullptr);
         }
+        // SAFETY: the regset type as ptrace's addr integer; xiov covers t.xstate (length from GET).
         if (have_xstate &&
             ptrace(PTRACE_SETREGSET, t.t.tid, reinterpret_cast<void*>(NT_X86_XSTATE), &xiov) != 0) {
           return thread_lost(t);
         }
         regs_from_host(saved, ctx.regs());
         ReturnReason rr = exception(ExceptionKind::PageFault, 14);
+        // SAFETY: si_addr is only taken as a number (the host's fault address), never dereferenced.
         rr.exception.address = reinterpret_cast<u64>(si.si_addr);  // from the host kernel
         rr.exception.error_code = err & 0x1f;
         // "Present" in our terms: the page is mapped but the access is not allowed. The host's
@@ -939,6 +950,7 @@ namespace {
 std::optional<std::vector<u8>> get_xstate(pid_t tid) {
   std::vector<u8> buf(16384);
   iovec iov{buf.data(), buf.size()};
+  // SAFETY: the regset type as ptrace's addr integer; iov covers exactly buf's 16384 bytes.
   if (ptrace(PTRACE_GETREGSET, tid, reinterpret_cast<void*>(NT_X86_XSTATE), &iov) != 0 || iov.iov_len < 576) {
     return std::nullopt;
   }
@@ -954,6 +966,7 @@ Result<FpuState> user_get_fpu(UserThread& t) {
   if (ptrace(PTRACE_GETFPREGS, t.t.tid, nullptr, &f) != 0) return Errno::esrch;
   static_assert(sizeof(f) == 512);
   FpuState s;
+  // SAFETY: f is 512 bytes (static_assert above), the size of s.fxsave; both plain data.
   std::memcpy(s.fxsave.data(), &f, sizeof f);
   return s;
 }
@@ -963,12 +976,14 @@ Result<void> user_set_fpu(UserThread& t, const FpuState& s) {
   if (auto x = get_xstate(t.t.tid)) {
     fpu_internal::store_image(*x, true, host_xcr0(), s, 0xffff);
     iovec iov{x->data(), x->size()};
+    // SAFETY: the regset type as ptrace's addr integer; iov covers exactly *x's bytes.
     if (ptrace(PTRACE_SETREGSET, t.t.tid, reinterpret_cast<void*>(NT_X86_XSTATE), &iov) != 0) {
       return Errno::einval;
     }
     return {};
   }
   user_fpregs_struct f{};
+  // SAFETY: user_fpregs_struct is 512 bytes, the size of s.fxsave; both plain data.
   std::memcpy(&f, s.fxsave.data(), sizeof f);
   f.mxcsr &= 0xffff;  // reserved MXCSR bits would make the host refuse the state
   if (ptrace(PTRACE_SETFPREGS, t.t.tid, nullptr, &f) != 0) return Errno::einval;

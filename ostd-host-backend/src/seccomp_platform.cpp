@@ -6,9 +6,9 @@
 // (signal frame) and the doorbell are writable by every guest thread of the process, so every
 // pointer is checked against the thread's own altstack, every value is copied once before use,
 // and a forged value can only misdirect the forging process itself. The guest threads' filter
-// allows host system calls only from the stub's code page, and only rt_sigreturn, futex
-// (wait/wake), arch_prctl, sched_yield and exit; anything else from there traps like any guest
-// system call. Mapping
+// allows host system calls only from the stub's code page, and only futex (wait/wake),
+// arch_prctl, sched_yield and exit; anything else from there (rt_sigreturn too: the stub resumes
+// with iretq) traps like any guest system call. Mapping
 // changes stay with the traced control thread (ptrace), whose results come in registers.
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -155,9 +155,11 @@ bool host_has_fsgsbase() { return (getauxval(AT_HWCAP2) & 2) != 0; /* HWCAP2_FSG
 u64 host_xcr0() {
   static const u64 xcr0 = [] {
     u32 a = 0, b = 0, c = 0, d = 0;
+    // SAFETY: cpuid reads no memory and writes only eax/ebx/ecx/edx, all four named as outputs.
     __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1u), "c"(0u));
     if ((c & (1u << 27)) == 0) return u64{3};  // no OSXSAVE
     u32 lo = 0, hi = 0;
+    // SAFETY: CPUID.1:ECX.OSXSAVE (checked above) makes xgetbv legal; it writes only edx:eax.
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0u));
     return (u64{hi} << 32) | lo;
   }();
@@ -229,7 +231,6 @@ std::vector<sock_filter> build_filter() {
   // From the stub's code page: only what its handler uses. Anything else (a guest that jumped
   // into the stub's code) traps like any guest system call.
   b.stmt(kLd, offsetof(seccomp_data, nr));
-  b.jump(kJeq, SYS_rt_sigreturn, kAllow, -1);
   b.jump(kJeq, SYS_futex, kFutex, -1);
   b.jump(kJeq, SYS_arch_prctl, kArchPrctl, -1);
   b.jump(kJeq, SYS_sched_yield, kAllow, -1);
@@ -274,10 +275,14 @@ Result<void> init_shared() {
   if (const cpu_set_t* cpus = stub_cpus()) {
     u64 size = sizeof(cpu_set_t);
     TRY(sh->config->write_bytes(CFG_CPU_MASK_SIZE, bytes_of(size)));
+    // SAFETY: cpus is stub_cpus()'s live cpu_set_t, read as its sizeof *cpus bytes (u8 aliases).
     TRY(sh->config->write_bytes(STUB_CONFIG_CPU_MASK, std::span<const u8>(reinterpret_cast<const u8*>(cpus), sizeof *cpus)));
   }
+  // SAFETY: f's f.size() sock_filters are contiguous plain data, <= 448 bytes (checked above).
   TRY(sh->config->write_bytes(
       64, std::span<const u8>(reinterpret_cast<const u8*>(f.data()), f.size() * sizeof(sock_filter))));
+  // SAFETY: the doorbell and wake frames are page-aligned u32 arrays, held by g_shared (never
+  // freed) and always in the direct map, so these views stay valid for the process's life.
   g_doorbell = reinterpret_cast<u32*>(arch::phys_to_virt(sh->doorbell->paddr()));
   g_wake_words = reinterpret_cast<u32*>(arch::phys_to_virt(sh->wake->paddr()));
   g_free_words.clear();
@@ -301,13 +306,17 @@ Result<void> init_shared() {
 u8* mailbox_ptr(const arch::UserThread& t) {
   return arch::phys_to_virt(t.as->slots.at(t.slot)->mailbox.paddr());
 }
+// SAFETY: callers pass p with 4 bytes left in a held, mapped frame and 4-aligned (MB_* offsets
+// are; the fx + 464.. words assume the guest-written fpregs pointer is aligned).
 u32 load32(const u8* p) { return __atomic_load_n(reinterpret_cast<const u32*>(p), __ATOMIC_ACQUIRE); }
 void store32(u8* p, u32 v) { __atomic_store_n(reinterpret_cast<u32*>(p), v, __ATOMIC_RELEASE); }
+// SAFETY: callers pass p with 8 readable bytes left in a held, mapped frame (no alignment needed).
 u64 load64(const u8* p) {
   u64 v = 0;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
+// SAFETY: callers pass p with 8 writable bytes left in a held mailbox frame (MB_* offsets).
 void store64(u8* p, u64 v) { std::memcpy(p, &v, sizeof v); }
 
 // Slot `slot`'s mailbox, at the stub's address.
@@ -341,6 +350,7 @@ void futex_wake(u32* word) { syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nu
 u32* reply_word(const arch::SeccompSlot& sl) {
   u32 idx = sl.wake.index();
   if (idx == arch::WakeWord::kNone) {
+    // SAFETY: sl holds its page-aligned mailbox frame; MB_STATE (0) is its u32 state word.
     return reinterpret_cast<u32*>(arch::phys_to_virt(sl.mailbox.paddr()) + kMbState);
   }
   __atomic_fetch_add(g_wake_words + idx, 1, __ATOMIC_SEQ_CST);
@@ -485,6 +495,7 @@ bool wait_posted(arch::UserThread& t, void* pred, bool (*call)(void*)) {
   for (;;) {
     bool ready = wait_ready(
         [](void* a) {
+          // SAFETY: wait_ready hands back &c, the Ctx above, alive until wait_posted returns.
           auto* ct = static_cast<Ctx*>(a);
           return load32(mailbox_ptr(*ct->t) + kMbState) == kPosted || !thread_alive(*ct->t);
         },
@@ -572,9 +583,12 @@ void restore_retired(arch::AddressSpace& as) {
   arch::PreparedThread& p = *as.prepared;
   arch::SeccompSlot& sl = *as.slots.at(p.slot);
   u8* alt = arch::phys_to_virt(sl.altstack.paddr());
+  // SAFETY: the slot's altstack is kAltFrames contiguous frames (kAltStackBytes); pristine was
+  // taken by alt_ptr from pristine_sp up to the altstack's top, so it ends there.
   std::memset(alt, 0, kAltStackBytes);
   std::memcpy(alt + (sl.pristine_sp - alt_base(p.slot)), sl.pristine.data(), sl.pristine.size());
   u8* m = arch::phys_to_virt(sl.mailbox.paddr());
+  // SAFETY: m is the slot's mailbox, one whole frame held by sl.
   std::memset(m, 0, kPageSize);
   store32(m + kMbCtid, static_cast<u32>(p.tid));
   store64(m + kMbWakeWord, wake_word_va(sl, p.slot));
@@ -604,6 +618,8 @@ void seccomp_reset_space(arch::AddressSpace& as) {
       if (as.prepared->retired) restore_retired(as);
       continue;
     }
+    // SAFETY: slot s holds its one-frame mailbox and its kAltStackBytes (kAltFrames-frame)
+    // altstack segment; both lie in the direct map.
     std::memset(arch::phys_to_virt(as.slots[s]->mailbox.paddr()), 0, kPageSize);
     std::memset(arch::phys_to_virt(as.slots[s]->altstack.paddr()), 0, kAltStackBytes);
   }
@@ -694,9 +710,11 @@ Result<pid_t> clone_thread(arch::AddressSpace& as, u32 slot) {
                                        {}, 0, 0};
   }
   u8* m = arch::phys_to_virt(as.slots[slot]->mailbox.paddr());
+  // SAFETY: m is slot `slot`'s mailbox, one whole frame held by as.slots[slot].
   std::memset(m, 0, kPageSize);
   store64(m + kMbWakeWord, wake_word_va(*as.slots[slot], slot));
   stack_t ss{};
+  // SAFETY: alt is a stub address, never dereferenced here; stack_t fits at MB_STACK (128..152).
   ss.ss_sp = reinterpret_cast<void*>(alt);
   ss.ss_size = kAltStackBytes;
   std::memcpy(m + kMbStack, &ss, sizeof ss);
@@ -737,7 +755,9 @@ Result<pid_t> clone_thread(arch::AddressSpace& as, u32 slot) {
 // The fast entry builds frames like the host's: it needs the size of the host's XSAVE image
 // and the features it saves (the software words at fxsave +464 of a frame the host made).
 void learn_xsave_frame(const arch::UserThread& t, const KUcontext& k) {
-  const u8* fx = alt_ptr(t, k.fpregs, 512);
+  // XSAVE images are 64-byte aligned (the host's and the fast entry's); a forged pointer that
+  // is not would make the loads below misaligned.
+  const u8* fx = k.fpregs % 64 == 0 ? alt_ptr(t, k.fpregs, 512) : nullptr;
   if (fx == nullptr || load32(fx + 464) != 0x46505853u /* FP_XSTATE_MAGIC1 */) return;
   u32 size = load32(fx + 480);
   u64 features = load64(fx + 472);
@@ -760,6 +780,7 @@ Result<void> await_park(arch::UserThread& t, bool trusted) {
   u64 uc = load64(m + kMbUc);
   const u8* ucp = alt_ptr(t, uc, sizeof(KUcontext));
   KUcontext k{};
+  // SAFETY: a non-null ucp has sizeof(KUcontext) bytes in the thread's altstack (alt_ptr).
   if (ucp != nullptr) std::memcpy(&k, ucp, sizeof k);
   if (ucp == nullptr || load64(m + kMbSigno) != SIGILL || k.gregs[kRip] != kStubPark) {
     kLog.error("new guest thread {} parked wrongly (signal {}, rip {:#x})", t.t.tid,
@@ -851,6 +872,7 @@ ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx,
   if (ucp == nullptr) return lost(t, "bad frame");
   const GeneralRegs& g = ctx.regs();
   KUcontext k{};
+  // SAFETY: ucp is non-null: alt_ptr found sizeof(KUcontext) bytes in the thread's altstack.
   std::memcpy(&k, ucp, sizeof k);
   k.gregs[kR8] = g.r8; k.gregs[kR9] = g.r9; k.gregs[kR10] = g.r10; k.gregs[kR11] = g.r11;
   k.gregs[kR12] = g.r12; k.gregs[kR13] = g.r13; k.gregs[kR14] = g.r14; k.gregs[kR15] = g.r15;
@@ -866,6 +888,7 @@ ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx,
   k.ss_sp = alt_base(t.slot);
   k.ss_flags = 0;
   k.ss_size = kAltStackBytes;
+  // SAFETY: the same sizeof k altstack bytes ucp was checked for and read from above.
   std::memcpy(ucp, &k, sizeof k);
   u64 set = 0;
   u64 fs = g.fs_base < kGuestTop ? g.fs_base : 0;
@@ -885,6 +908,7 @@ ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx,
   store64(m + kMbCmd, 0);
   note_blocking(t, m);
   t.parked = false;
+  // SAFETY: m is the slot's page-aligned mailbox frame; MB_STATE (0) is a u32 word.
   __atomic_store_n(reinterpret_cast<u32*>(m + kMbState), kReplied, __ATOMIC_SEQ_CST);
   if (load32(m + kMbSleeping) != 0) wake_stub(t);
   t.away = true;
@@ -901,10 +925,12 @@ ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx,
   const u8* sip = alt_ptr(t, si, 48);
   if (nucp == nullptr || sip == nullptr) return lost(t, "bad frame pointers");
   t.uc_va = uc;
+  // SAFETY: both non-null: alt_ptr found sizeof(KUcontext) and 48 bytes in the altstack.
   std::memcpy(&k, nucp, sizeof k);
   std::array<u8, 48> info{};
   std::memcpy(info.data(), sip, info.size());
   i32 code = 0;
+  // SAFETY: bytes 8..12 (si_code) of info's 48 into the 4-byte code.
   std::memcpy(&code, info.data() + 8, 4);
   t.taken_nr = ~0u;
   if (!t.waiting) {
@@ -912,10 +938,12 @@ ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx,
     ++g_waiting_threads;
   }
   if (signo == SIGSYS) {
+    // SAFETY: bytes 24..28 of info's 48 into the u32 taken_nr.
     std::memcpy(&t.taken_nr, info.data() + 24, 4);  // si_syscall
     t.taken_switches = kernel_waits();
   }
   u64 fault_addr = 0;
+  // SAFETY: bytes 16..24 (si_addr) of info's 48 into the u64 fault_addr.
   std::memcpy(&fault_addr, info.data() + 16, 8);
   t.fs_known = load64(m + kMbFs);
   t.gs_known = load64(m + kMbGs);
@@ -933,6 +961,7 @@ ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx,
   switch (signo) {
     case SIGSYS: {
       u32 arch = 0;
+      // SAFETY: bytes 28..32 (si_arch) of info's 48 into the u32 arch.
       std::memcpy(&arch, info.data() + 28, 4);
       if (code != 1 /* SYS_SECCOMP */ || arch != AUDIT_ARCH_X86_64) {
         // int 0x80 / sysenter: no IA-32 emulation, so a #GP as on such a kernel.
@@ -993,8 +1022,9 @@ FrameFpu parked_fpu(arch::UserThread& t) {
   const u8* ucp = alt_ptr(t, t.uc_va, sizeof(KUcontext));
   if (ucp == nullptr) return {};
   KUcontext k{};
+  // SAFETY: ucp is non-null: alt_ptr found sizeof(KUcontext) bytes in the thread's altstack.
   std::memcpy(&k, ucp, sizeof k);
-  u8* fx = alt_ptr(t, k.fpregs, 512);
+  u8* fx = k.fpregs % 64 == 0 ? alt_ptr(t, k.fpregs, 512) : nullptr;  // as learn_xsave_frame
   if (fx == nullptr) return {};
   if (load32(fx + 464) != 0x46505853u /* FP_XSTATE_MAGIC1 */) return {{fx, 512}, false, 3};
   u32 size = load32(fx + 480);
@@ -1015,6 +1045,7 @@ Result<void> seccomp_set_fpu(arch::UserThread& t, const FpuState& s) {
   FrameFpu f = parked_fpu(t);
   if (f.img.empty()) return Errno::esrch;
   u32 mask = 0;
+  // SAFETY: a non-empty f.img has at least an FXSAVE area's 512 bytes; MXCSR_MASK is at 28..32.
   std::memcpy(&mask, f.img.data() + 28, 4);
   fpu_internal::store_image(f.img, f.xsave, f.xfeatures, s, mask);
   return {};

@@ -13,10 +13,10 @@
 #define STUB_OFF_CLONE 0x100
 #define STUB_OFF_PARK 0x180
 #define STUB_OFF_SIG_HANDLER 0x200
-#define STUB_OFF_SIG_ACTION 0x480
-#define STUB_OFF_SLEEP 0x4c0
-#define STUB_OFF_HANDOFF 0x500
-#define STUB_OFF_FAST_SYSCALL 0x700
+#define STUB_OFF_SIG_ACTION 0x4c0
+#define STUB_OFF_SLEEP 0x500
+#define STUB_OFF_HANDOFF 0x540
+#define STUB_OFF_FAST_SYSCALL 0x740
 #define STUB_REQUEST_PAGE 0x7ff840000000
 #define STUB_CONFIG_PAGE 0x7ff840001000
 #define STUB_CONFIG_CPU_MASK 0x200        /* the guest CPU mask's offset in the config page */
@@ -44,6 +44,7 @@
 #define MB_SLEEPING 96
 #define MB_KICK_PENDING 104 /* the stub's own: a kick came while it applied a reply */
 #define MB_WAKE_WORD 112   /* the futex word the stub sleeps on (stub address) */
+#define MB_NESTED_UC 120   /* the stub's own: the nested event's context it resumes */
 #define MB_STACK 128       /* stack_t, for the new thread's sigaltstack (stub_clone) */
 #define MB_FAST_ENTRY 152  /* the fast entry's address: `jmp *%gs:MB_FAST_ENTRY` */
 #define MB_FAST_SCRATCH 160

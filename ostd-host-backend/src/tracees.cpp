@@ -155,6 +155,7 @@ usize user_fpu_image_size() {
   // host's signal frames and NT_X86_XSTATE hold.
   if (host::host_xcr0() == 3) return 512;
   u32 a = 0, b = 0, c = 0, d = 0;
+  // SAFETY: cpuid reads no memory and writes only eax/ebx/ecx/edx, all four named as outputs.
   __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xdu), "c"(0u));
   return b >= 576 ? b : 512;
 }

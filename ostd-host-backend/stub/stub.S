@@ -11,6 +11,52 @@
  */
 #include "stub_layout.h"
 
+/* Resumes the context whose ucontext is at rdx, the stack pointer below its frame and clear of
+ * it, without the host's rt_sigreturn (which the stubs' filter refuses: a guest jumping to it
+ * could load a signal mask or an alternate stack of its choosing): the FPU state from the
+ * frame's XSAVE image (FXSAVE if the host wrote no XSAVE magic), the general registers, then
+ * iretq (rip, rsp and rflags at once: nothing is written below that stack pointer, and a TF in
+ * the flags single-steps the first instruction, as after a return from the host). NT, which the
+ * host leaves set in a handler when the interrupted code had it, goes first: iretq with NT set
+ * faults; the frame's own NT comes back with its flags. Clobbers everything. */
+.macro RESUME_FROM_RDX
+    pushfq
+    andq $~0x4000, (%rsp)
+    popfq
+    mov %rdx, %rbx
+    mov UC_FPREGS(%rbx), %rdi       /* uc_mcontext.fpregs */
+    cmpl $0x46505853, FP_SW_MAGIC1(%rdi) /* FP_XSTATE_MAGIC1 */
+    jne .Lfxrstor\@
+    mov $-1, %eax
+    mov $-1, %edx
+    xrstor64 (%rdi)
+    jmp .Lregs\@
+.Lfxrstor\@:
+    fxrstor64 (%rdi)
+.Lregs\@:
+    pushq $0x2b                     /* ss */
+    pushq UC_RSP(%rbx)              /* rsp */
+    pushq UC_EFL(%rbx)              /* rflags */
+    pushq $0x33                     /* cs */
+    pushq UC_RIP(%rbx)              /* rip */
+    mov UC_R8(%rbx), %r8
+    mov UC_R9(%rbx), %r9
+    mov UC_R10(%rbx), %r10
+    mov UC_R11(%rbx), %r11
+    mov UC_R12(%rbx), %r12
+    mov UC_R13(%rbx), %r13
+    mov UC_R14(%rbx), %r14
+    mov UC_R15(%rbx), %r15
+    mov UC_RDI(%rbx), %rdi
+    mov UC_RSI(%rbx), %rsi
+    mov UC_RBP(%rbx), %rbp
+    mov UC_RDX(%rbx), %rdx
+    mov UC_RAX(%rbx), %rax
+    mov UC_RCX(%rbx), %rcx
+    mov UC_RBX(%rbx), %rbx
+    iretq
+.endm
+
     .section .text, "ax"
     .globl _start
 _start:
@@ -218,7 +264,15 @@ stub_nested:
 20: cmp $12, %edi                   /* SIGUSR2 */
     jne 8f
     mov UC_RIP(%rdx), %rax
-    lea stub_posted(%rip), %rcx
+    lea stub_resume_nested(%rip), %rcx  /* in the way back into a context a nested event */
+    cmp %rcx, %rax                  /* interrupted: that way back starts over, from the */
+    jb 26f                          /* same frame (this one is dropped: never deeper), and */
+    lea stub_resume_nested_end(%rip), %rcx  /* the kick is left pending: the look after */
+    cmp %rcx, %rax                  /* the next reply posts it (at worst once too often) */
+    jae 26f
+    movl $1, MB_KICK_PENDING(%rbx)
+    jmp stub_resume_nested
+26: lea stub_posted(%rip), %rcx
     cmp %rcx, %rax
     jb 22f
     cmpl $1, MB_STATE(%rbx)
@@ -227,10 +281,8 @@ stub_nested:
     cmp %rcx, %rax
     jae 23f
     movl $1, MB_KICK_PENDING(%rbx)
-22: add $8, %rsp                    /* back into the interrupted handler code */
-    mov $15, %eax
-    syscall
-    ud2
+22: mov %rdx, MB_NESTED_UC(%rbx)   /* back into the interrupted code, from this frame */
+    jmp stub_resume_nested
 21: cmp $12, %edi                   /* a kick in the fast entry: drop it; a fault there (a */
     je 22b                          /* GS base that is not the thread's mailbox): exit */
     cmp $5, %edi                    /* a single step (a guest stepping itself with TF): go */
@@ -437,44 +489,9 @@ stub_replied:
 stub_checked:
     jne 24f
     mov MB_UC(%rbx), %rdx
-    pushfq                          /* NT set (the guest's own, which the host keeps for the */
-    testl $0x4000, (%rsp)           /* handler): iretq would fault; let the host return */
-    lea 8(%rsp), %rsp
-    jnz 25f
-    mov UC_FPREGS(%rdx), %rdi       /* uc_mcontext.fpregs */
-    cmpl $0x46505853, FP_SW_MAGIC1(%rdi) /* FP_XSTATE_MAGIC1: an XSAVE image (else the host's */
-    jne 25f                         /* rt_sigreturn knows the format) */
-    mov %rdx, %rbx
-    mov $-1, %eax
-    mov $-1, %edx
-    xrstor64 (%rdi)
-    pushq $0x2b                     /* ss */
-    pushq UC_RSP(%rbx)              /* rsp */
-    pushq UC_EFL(%rbx)              /* rflags */
-    pushq $0x33                     /* cs */
-    pushq UC_RIP(%rbx)              /* rip */
-    mov UC_R8(%rbx), %r8
-    mov UC_R9(%rbx), %r9
-    mov UC_R10(%rbx), %r10
-    mov UC_R11(%rbx), %r11
-    mov UC_R12(%rbx), %r12
-    mov UC_R13(%rbx), %r13
-    mov UC_R14(%rbx), %r14
-    mov UC_R15(%rbx), %r15
-    mov UC_RDI(%rbx), %rdi
-    mov UC_RSI(%rbx), %rsi
-    mov UC_RBP(%rbx), %rbp
-    mov UC_RDX(%rbx), %rdx
-    mov UC_RAX(%rbx), %rax
-    mov UC_RCX(%rbx), %rcx
-    mov UC_RBX(%rbx), %rbx
-    iretq
+    RESUME_FROM_RDX
 24: movl $0, MB_KICK_PENDING(%rbx)
     jmp 23b
-25: mov %rdx, %rsp                  /* rsp = &uc, as rt_sigreturn expects */
-    mov $15, %eax
-    syscall
-    ud2
 
 .org STUB_OFF_FAST_SYSCALL
 /* The fast system call entry: no host trap. A trampoline that stands in for a guest's `syscall`
@@ -598,5 +615,14 @@ stub_fast_syscall:
     jmp stub_sig_handler
 9:  ud2                             /* %gs:256 not a mailbox (or no XSAVE size yet) */
 stub_fast_end:
+
+/* Back into the code a nested event interrupted (rbx = mailbox; +120 = that event's ucontext):
+ * the stack pointer to that frame's start, then the context from the frame, as the guest's
+ * way back does. A kick that lands in here starts it over (stub_nested). */
+stub_resume_nested:
+    mov MB_NESTED_UC(%rbx), %rdx
+    lea -8(%rdx), %rsp
+    RESUME_FROM_RDX
+stub_resume_nested_end:
 
     .section .note.GNU-stack, "", @progbits

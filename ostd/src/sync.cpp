@@ -43,6 +43,7 @@ void WaitQueue::enqueue(Waiter& w) {
 // ordered by a full fence, so at least one of the two sees the other.
 bool WaitQueue::nobody_waiting() const {
   std::atomic_thread_fence(std::memory_order_seq_cst);
+  // SAFETY: head_ is a non-const member (only this method is const); the atomic_ref only loads.
   return std::atomic_ref<Waiter*>(const_cast<Waiter*&>(head_)).load(std::memory_order_relaxed) ==
          nullptr;
 }

@@ -130,6 +130,8 @@ void store_clock(ostd_user_clock& c, const arch::ClockParams& p) {
 }
 
 ClockReading load_clock(const ostd_user_clock& c, u64 (*read_counter)()) {
+  // SAFETY: atomic_ref needs a non-const T&; only loads go through m, and the clocks passed in
+  // (host::g_clock, the clock page) are non-const objects.
   auto& m = const_cast<ostd_user_clock&>(c);  // atomic_ref needs non-const; only loads here
   for (;;) {
     u32 s = std::atomic_ref<u32>(m.seq).load(std::memory_order_acquire);
@@ -151,6 +153,8 @@ void publish_user_clock() {
   if (!page) return;
   arch::ClockParams p = arch::clock_params();
   p.realtime_offset_ns += g_realtime_delta.load(std::memory_order_relaxed);
+  // SAFETY: page is a live Frame (held in clock_page_slot): 4096 page-aligned bytes, room for
+  // the trivial ostd_user_clock; interrupts are off and this is its only writer.
   store_clock(*reinterpret_cast<ostd_user_clock*>(arch::phys_to_virt(page->paddr())), p);
 }
 

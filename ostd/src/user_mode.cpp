@@ -34,6 +34,7 @@ constexpr usize kHeader = 64;
 
 FpuState load_image(std::span<const u8> img, bool xsave, u64 xfeatures) {
   FpuState s;
+  // SAFETY: copies min(img.size(), 512) bytes: within img and within fxsave (512 bytes).
   std::memcpy(s.fxsave.data(), img.data(), std::min(img.size(), kLegacy));
   if (xsave && img.size() >= kLegacy + kHeader) {
     s.xsave.assign(img.begin() + kLegacy, img.end());
@@ -44,8 +45,10 @@ FpuState load_image(std::span<const u8> img, bool xsave, u64 xfeatures) {
 
 void store_image(std::span<u8> img, bool xsave, u64 xfeatures, const FpuState& s, u32 mxcsr_mask) {
   if (img.size() < kLegacy) return;
+  // SAFETY: img.size() >= kLegacy (checked above) and 464 < fxsave.size() (512).
   std::memcpy(img.data(), s.fxsave.data(), kSwReserved);  // 464..511 are the software's
   u32 mxcsr = 0;
+  // SAFETY: MXCSR is the u32 at bytes 24..27 of the legacy area, inside img (>= 512 bytes).
   std::memcpy(&mxcsr, img.data() + 24, 4);
   mxcsr &= mxcsr_mask != 0 ? mxcsr_mask : 0xffbfu;
   std::memcpy(img.data() + 24, &mxcsr, 4);
@@ -53,12 +56,14 @@ void store_image(std::span<u8> img, bool xsave, u64 xfeatures, const FpuState& s
   u8* hdr = img.data() + kLegacy;
   u64 bv = 0;
   if (s.xsave.size() == img.size() - kLegacy) {
+    // SAFETY: hdr has img.size() - kLegacy bytes == s.xsave.size() (checked), and >= kHeader.
     std::memcpy(hdr, s.xsave.data(), s.xsave.size());
     std::memcpy(&bv, hdr, 8);
   }
   // x87 and SSE come from the legacy area just written; nothing the CPU does not save; the
   // standard format (no XCOMP_BV) and reserved bytes zero, or xrstor faults.
   bv = (bv & xfeatures) | 3;
+  // SAFETY: img.size() >= kLegacy + kHeader (checked above): hdr has 64 bytes for these.
   std::memcpy(hdr, &bv, 8);
   std::memset(hdr + 8, 0, kHeader - 8);
 }

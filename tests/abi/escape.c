@@ -8,8 +8,14 @@
  * - stub_syscall: jump to the stub's `syscall` instructions (every one in its code page) with
  *   registers set up for creat("/tmp/umk-escape-TAG") — the host file must not appear
  *   (TAG is argv[1]; tests/abi/escape.cmake checks).
- * - sigreturn_forged: jump to the stub's `mov $15,%eax; syscall` (rt_sigreturn) with a forged
- *   frame that blocks every host signal, then make a system call.
+ * - sigreturn_forged: jump to a `syscall` instruction of the stub with rax = 15 (rt_sigreturn)
+ *   and a forged frame that blocks every signal, then make a system call. The stubs' filter
+ *   refuses the host's rt_sigreturn, so the guest's own kernel answers it (the guest's mask, its
+ *   registers): the attempt exits 42.
+ * - altstack_swap_to_main / _to_sibling: one thread makes the same jump with a frame whose
+ *   uc_stack names a sibling thread's stub altstack (a host rt_sigreturn would move its events
+ *   onto the sibling's slot and mailbox), then both threads make system calls. The guest's own
+ *   kernel answers the rt_sigreturn (only the guest's sigaltstack changes): both exit 0.
  * - scribble: one thread overwrites the stub's per-thread pages (mailboxes, altstacks, doorbell,
  *   request page) with garbage while another makes system calls.
  * - int80: the 32-bit system call gate.
@@ -82,16 +88,16 @@ static void after_sigreturn(void) {
   _exit(42);
 }
 
+/* The offset of a `syscall` instruction in the stub's code page (the host lets the stub's code
+ * page make the stub's own calls), or -1. The attempts jump there with rax = 15 (rt_sigreturn)
+ * and the stack pointer at a forged frame. */
+static int find_sigreturn(void) {
+  int offs[1];
+  return find_syscalls((const unsigned char*)STUB_BASE, offs, 1) == 1 ? offs[0] : -1;
+}
+
 static void attempt_sigreturn(void) {
-  const unsigned char* code = (const unsigned char*)STUB_BASE;
-  int at = -1;
-  for (int i = 0; i + 7 <= 4096; ++i) {
-    static const unsigned char seq[] = {0xb8, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
-    if (memcmp(code + i, seq, sizeof seq) == 0) {
-      at = i;
-      break;
-    }
-  }
+  int at = find_sigreturn();
   if (at < 0) _exit(3); /* no sigreturn gadget: nothing to try */
   static struct forged f;
   static char stack[65536];
@@ -102,10 +108,62 @@ static void attempt_sigreturn(void) {
   f.sigmask = ~0ull;
   uint64_t target = STUB_BASE + (uint64_t)at;
   __asm__ volatile("mov %0, %%rsp\n"
+                   "mov $15, %%eax\n"
                    "jmp *%1\n"
                    :
                    : "r"(&f.uc_flags), "r"(target)
                    : "memory");
+}
+
+static void after_swap(void) {
+  /* Events of this thread now run on the main thread's altstack (if the host took the frame's
+   * uc_stack): keep making system calls beside the main thread. */
+  for (int i = 0; i < 20000; ++i) syscall(SYS_getppid);
+  syscall(SYS_exit, 0);
+  for (;;) {
+  }
+}
+
+static void* altstack_swapper(void* arg) {
+  uint64_t slot = (uint64_t)(uintptr_t)arg;
+  int at = find_sigreturn();
+  if (at < 0) return NULL; /* no sigreturn gadget: nothing to try */
+  static struct forged f;
+  static char stack[65536];
+  memset(&f, 0, sizeof f);
+  f.ss_sp = STUB_ALTSTACKS + slot * 65536 + 32 * 1024; /* a sibling's altstack */
+  f.ss_size = 32 * 1024;
+  f.gregs[15] = (uint64_t)(stack + sizeof stack - 64); /* REG_RSP */
+  f.gregs[16] = (uint64_t)after_swap;                    /* REG_RIP */
+  f.gregs[18] = 0x33;                                    /* CSGSFS: user CS */
+  uint64_t target = STUB_BASE + (uint64_t)at;
+  __asm__ volatile("mov %0, %%rsp\n"
+                   "mov $15, %%eax\n"
+                   "jmp *%1\n"
+                   :
+                   : "r"(&f.uc_flags), "r"(target)
+                   : "memory");
+  return NULL;
+}
+
+static void* syscaller(void* arg) {
+  (void)arg;
+  for (int i = 0; i < 20000; ++i) syscall(SYS_getppid);
+  return NULL;
+}
+
+/* which 0: the second thread takes slot 0's altstack (the main thread's); 1: the main thread
+ * takes slot 1's (the second thread's). */
+static void attempt_altstack_swap(int which) {
+  pthread_t t;
+  if (which == 0) {
+    pthread_create(&t, NULL, altstack_swapper, (void*)0);
+    syscaller(NULL);
+  } else {
+    pthread_create(&t, NULL, syscaller, NULL);
+    altstack_swapper((void*)1);
+  }
+  _exit(0);
 }
 
 static volatile int stop_scribbling;
@@ -197,8 +255,22 @@ static void run(const char* name, void (*fn)(int), int arg) {
     fn(arg);
     _exit(0);
   }
+  /* Every attempt must end within its 3 s alarm (exited or killed): a process the kernel can no
+   * longer end is reported (and SIGKILLed once more) instead of hanging the test. */
   int st = 0;
-  waitpid(pid, &st, 0);
+  int waited_ms = 0;
+  pid_t r;
+  while ((r = waitpid(pid, &st, WNOHANG)) == 0 && waited_ms < 10000) {
+    usleep(10000);
+    waited_ms += 10;
+  }
+  if (r != pid) {
+    printf("%s did not end\n", name);
+    kill(pid, SIGKILL);
+    for (waited_ms = 0; waitpid(pid, &st, WNOHANG) == 0 && waited_ms < 5000; waited_ms += 10)
+      usleep(10000);
+    return;
+  }
   if (WIFEXITED(st))
     printf("%s exited %d\n", name, WEXITSTATUS(st));
   else
@@ -207,6 +279,7 @@ static void run(const char* name, void (*fn)(int), int arg) {
 
 static void do_stub(int off) { attempt_stub_syscall(off); }
 static void do_sigreturn(int unused) { (void)unused; attempt_sigreturn(); }
+static void do_altstack_swap(int which) { attempt_altstack_swap(which); }
 static void do_scribble(int unused) { (void)unused; attempt_scribble(); }
 static void do_int80(int unused) { (void)unused; attempt_int80(); }
 static void do_mremap_fixed(int unused) { (void)unused; attempt_mremap_fixed(); }
@@ -223,6 +296,8 @@ int main(int argc, char** argv) {
     run(name, do_stub, offs[i]);
   }
   run("sigreturn_forged", do_sigreturn, 0);
+  run("altstack_swap_to_main", do_altstack_swap, 0);
+  run("altstack_swap_to_sibling", do_altstack_swap, 1);
   run("scribble", do_scribble, 0);
   run("int80", do_int80, 0);
   run("mremap_fixed", do_mremap_fixed, 0);

@@ -107,9 +107,32 @@ BOUNDARY = {
     "quoted_outside": {"services/a.cpp": "#include \"../ostd-host-backend/src/host_internal.h\"\n" + ENF},
     "ostd_includes_backend": {"ostd/src/x.cpp": "#include \"host_internal.h\"\n"},
     "ostd_includes_service": {"ostd/src/x.cpp": "#include \"services/kernel_main.h\"\n"},
+    # The trusted code: every unsafe construct carries a SAFETY comment close above it.
+    "unsafe_cast_without_safety": {"ostd/src/x.cpp": "long f(int* p) { return reinterpret_cast<long>(p); }\n"},
+    "unsafe_memcpy_without_safety": {"ostd-host-backend/src/x.cpp":
+                                     "#include <cstring>\nvoid f(char* d, const char* s) { std::memcpy(d, s, 1); }\n"},
+    "unsafe_asm_without_safety": {"ostd-baremetal-backend/x86_64/x.h": "inline void f() { asm volatile(\"pause\"); }\n"},
+    "unsafe_builtin_without_safety": {"ostd/src/x.cpp": "void* f() { return __builtin_frame_address(0); }\n"},
+    "unsafe_safety_across_blank_line": {"ostd/src/x.cpp": "// SAFETY: not this one's\n\n"
+                                        "int* f(void* p) { return static_cast<int*>(p); }\n"},
+    "unsafe_safety_too_far_above": {"ostd/src/x.cpp": "// SAFETY: too far above\nint a();\nint b();\nint c();\n"
+                                    "int d();\nint* f(const int* p) { return const_cast<int*>(p); }\n"},
     "backend_includes_service": {"services/kernel_main.h": "#pragma once\n",
                                  "ostd-host-backend/src/x.cpp": "#include \"kernel_main.h\"\n"},
 }
+
+# Unsafe constructs in the trusted code with their SAFETY comments (above or on the line), and
+# builtins that only compute: the gate accepts them.
+CLEAN_UNSAFE = ("#include <cstring>\n"
+                "// SAFETY: p points to a live int (the caller's contract).\n"
+                "long f(int* p) { return reinterpret_cast<long>(p); }\n\n"
+                "void g(char* d, const char* s) {\n"
+                "  // SAFETY: both hold at least one byte;\n"
+                "  // the ranges do not overlap.\n"
+                "  std::memcpy(d, s, 1);\n"
+                "}\n\n"
+                "inline void h() { asm volatile(\"pause\"); }  // SAFETY: no operands, no memory\n"
+                "bool k(unsigned a, unsigned b, unsigned& c) { return __builtin_add_overflow(a, b, &c); }\n")
 
 
 def run(cmd, **kw):
@@ -182,7 +205,8 @@ def boundary(files, tmp):
 
 def cases():
     out = {"poison_clean": ("poison", CLEAN_POISON, True), "tidy_clean": ("tidy", CLEAN_TIDY, True),
-           "boundary_tree": ("tree", None, True)}
+           "boundary_tree": ("tree", None, True),
+           "boundary_unsafe_with_safety": ("boundary", {"ostd/src/x.cpp": CLEAN_UNSAFE}, True)}
     out["private_clean"] = ("private", CLEAN_PRIVATE, True)
     for k, v in PRIVATE.items():
         out["private_" + k] = ("private", v + "\n", False)

@@ -14,11 +14,14 @@ namespace ostd {
 template <typename T>
   requires std::is_trivially_copyable_v<T>
 std::span<u8, sizeof(T)> writable_bytes_of(T& v) {
+  // SAFETY: u8 may alias any object; the span covers exactly v's sizeof(T) bytes and borrows v.
+  // Assumes every byte pattern is a valid T (not enforced: a bool/enum/pointer member is not).
   return std::span<u8, sizeof(T)>(reinterpret_cast<u8*>(&v), sizeof(T));  // NOLINT
 }
 template <typename T>
   requires std::is_trivially_copyable_v<T>
 std::span<const u8, sizeof(T)> bytes_of(const T& v) {
+  // SAFETY: u8 may alias any object; a read-only view of v's sizeof(T) bytes, borrowing v.
   return std::span<const u8, sizeof(T)>(reinterpret_cast<const u8*>(&v), sizeof(T));  // NOLINT
 }
 
@@ -26,11 +29,13 @@ std::span<const u8, sizeof(T)> bytes_of(const T& v) {
 template <typename T>
   requires std::is_trivially_copyable_v<T>
 std::span<const u8> bytes_of_span(std::span<const T> v) {
+  // SAFETY: u8 may alias any T; size_bytes() is exactly the bytes of v's elements, read-only.
   return std::span<const u8>(reinterpret_cast<const u8*>(v.data()), v.size_bytes());  // NOLINT
 }
 
 /// The bytes of a string (no terminating NUL).
 inline std::span<const u8> bytes_of_string(std::string_view s) {
+  // SAFETY: char and u8 have the same size and may alias; the view is s's s.size() bytes.
   return std::span<const u8>(reinterpret_cast<const u8*>(s.data()), s.size());  // NOLINT
 }
 
@@ -41,6 +46,8 @@ template <typename T>
 std::optional<T> load_from(std::span<const u8> bytes, usize offset) {
   if (offset > bytes.size() || sizeof(T) > bytes.size() - offset) return std::nullopt;
   T v;
+  // SAFETY: offset + sizeof(T) <= bytes.size() (checked above); v is a local T of sizeof(T).
+  // Assumes any bytes form a valid T (not enforced for bool/enum/pointer members).
   std::memcpy(&v, bytes.data() + offset, sizeof(T));
   return v;
 }

@@ -105,6 +105,8 @@ class WaitQueue {
   // A non-owning reference to a bool() callable (avoids std::function on the wait path).
   class FunctionRefBool {
    public:
+    // SAFETY: obj_ is &f of this same F, so the cast restores its type; the ref is used only
+    // inside wait_impl, while the caller's f is alive.
     template <typename F>
     explicit FunctionRefBool(F& f)
         : obj_(&f), call_([](void* o) { return static_cast<bool>((*static_cast<F*>(o))()); }) {}

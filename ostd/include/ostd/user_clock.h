@@ -31,6 +31,8 @@ struct ostd_user_clock {
  * earlier than it). */
 static inline uint64_t ostd_rdtsc_ordered(void) {
   uint32_t lo, hi;
+  // SAFETY: reads no memory; writes only EAX/EDX (the two outputs); "memory" keeps loads
+  // from moving across it.
   __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
   return ((uint64_t)hi << 32) | lo;
 }

@@ -93,11 +93,13 @@ bool in_range(usize offset, usize len, usize size) {
 template <typename T>
 Result<T> dma_read(const Segment& s, usize offset) {
   if (!in_range(offset, sizeof(T), s.size()) || offset % sizeof(T) != 0) return Errno::einval;
+  // SAFETY: [offset, +sizeof(T)) is inside the owned segment and T-aligned (page-aligned base).
   return *reinterpret_cast<const volatile T*>(arch::phys_to_virt(s.paddr() + offset));
 }
 template <typename T>
 Result<void> dma_write(Segment& s, usize offset, T v) {
   if (!in_range(offset, sizeof(T), s.size()) || offset % sizeof(T) != 0) return Errno::einval;
+  // SAFETY: [offset, +sizeof(T)) is inside the owned segment and T-aligned (page-aligned base).
   *reinterpret_cast<volatile T*>(arch::phys_to_virt(s.paddr() + offset)) = v;
   return {};
 }

@@ -220,38 +220,48 @@ Frame::~Frame() {
 
 u32 Frame::refcount() const { return allocator().refcount(paddr_).load(std::memory_order_relaxed); }
 
-void Frame::zero() { std::memset(page_ptr(paddr_), 0, kPageSize); }
+Paddr Frame::live() const {
+  if (paddr_ == kInvalid) panic("use of a moved-from Frame");
+  return paddr_;
+}
+
+// SAFETY: a live Frame owns a reference to one page, kPageSize bytes in the direct map.
+void Frame::zero() { std::memset(page_ptr(live()), 0, kPageSize); }
 
 void Frame::copy_from(const Frame& src) {
-  std::memcpy(page_ptr(paddr_), page_ptr(src.paddr_), kPageSize);
+  if (src.live() == live()) return;  // the same page: nothing to copy
+  // SAFETY: both live Frames own a kPageSize page, different pages: no overlap.
+  std::memcpy(page_ptr(live()), page_ptr(src.live()), kPageSize);
 }
 
 Result<void> Frame::read_bytes(usize offset, std::span<u8> dst) const {
   if (!in_page(offset, dst.size())) return Errno::einval;
-  std::memcpy(dst.data(), page_ptr(paddr_) + offset, dst.size());
+  // SAFETY: in_page: [offset, offset + dst.size()) is inside this live Frame's page.
+  std::memcpy(dst.data(), page_ptr(live()) + offset, dst.size());
   return {};
 }
 
 Result<void> Frame::write_bytes(usize offset, std::span<const u8> src) {
   if (!in_page(offset, src.size())) return Errno::einval;
-  std::memcpy(page_ptr(paddr_) + offset, src.data(), src.size());
+  // SAFETY: in_page: [offset, offset + src.size()) is inside this live Frame's page.
+  std::memcpy(page_ptr(live()) + offset, src.data(), src.size());
   return {};
 }
 
-VmReader Frame::reader() const { return VmReader::from_phys(paddr_, kPageSize); }
-VmWriter Frame::writer() { return VmWriter::from_phys(paddr_, kPageSize); }
+VmReader Frame::reader() const { return VmReader::from_phys(live(), kPageSize); }
+VmWriter Frame::writer() { return VmWriter::from_phys(live(), kPageSize); }
 
 VmReader Frame::reader(usize offset, usize len) const {
   if (!in_page(offset, len)) {
     panic("Frame::reader [{:#x}, +{:#x}) leaves the page", offset, len);
   }
-  return VmReader::from_phys(paddr_ + offset, len);
+  return VmReader::from_phys(live() + offset, len);
 }
 VmWriter Frame::writer(usize offset, usize len) {
   if (!in_page(offset, len)) {
     panic("Frame::writer [{:#x}, +{:#x}) leaves the page", offset, len);
   }
-  return VmWriter::from_phys(paddr_ + offset, len);
+  return VmWriter::from_phys(live() + offset, len);
 }
 
 // ---- Segment ----
@@ -259,6 +269,7 @@ VmWriter Frame::writer(usize offset, usize len) {
 Result<Segment> Segment::alloc(usize nframes) {
   if (nframes == 0) return Errno::einval;
   Paddr p = TRY(allocator().alloc(nframes));
+  // SAFETY: alloc gave nframes contiguous frames owned here; nframes <= free frames, no overflow.
   std::memset(page_ptr(p), 0, nframes * kPageSize);
   return Segment(p, nframes);
 }
@@ -295,12 +306,14 @@ Frame Segment::frame(usize i) const {
 
 Result<void> Segment::read_bytes(usize offset, std::span<u8> dst) const {
   if (offset > size() || dst.size() > size() - offset) return Errno::einval;
+  // SAFETY: [offset, offset + dst.size()) is inside the segment's contiguous pages (checked).
   std::memcpy(dst.data(), page_ptr(paddr_) + offset, dst.size());
   return {};
 }
 
 Result<void> Segment::write_bytes(usize offset, std::span<const u8> src) {
   if (offset > size() || src.size() > size() - offset) return Errno::einval;
+  // SAFETY: [offset, offset + src.size()) is inside the segment's contiguous pages (checked).
   std::memcpy(page_ptr(paddr_) + offset, src.data(), src.size());
   return {};
 }

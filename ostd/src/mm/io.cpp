@@ -79,6 +79,8 @@ struct CopyEngine {
     bool r_user = r.kind_ == VmReader::Kind::User;
     bool w_user = w.kind_ == VmWriter::Kind::User;
     if (!r_user && !w_user) {
+      // SAFETY: n <= r.len_ and w.len_ (all callers clamp); each kptr_ covers len_ bytes while its
+      // span or frame owner lives (assumed: a reader/writer holds no reference); overlap is fine.
       std::memmove(w.kptr_, r.kptr_, n);
       done = n;
     } else if (r_user && !w_user) {

@@ -296,6 +296,7 @@ Result<usize> VmSpace::copy_walk(Vaddr va, std::span<u8> kbuf, bool to_user, boo
         usize chunk = kPageSize - (cur & (kPageSize - 1));
         if (chunk > kbuf.size() - done) chunk = kbuf.size() - done;
         u8* host = arch::phys_to_virt(*p);
+        // SAFETY: chunk fits both kbuf[done..] and the page at *p; lock_ keeps that frame mapped.
         if (to_user) {
           std::memcpy(host, kbuf.data() + done, chunk);
         } else {
@@ -339,6 +340,8 @@ usize VmSpace::copy_between(VmSpace& src, Vaddr src_va, VmSpace& dst, Vaddr dst_
         usize chunk = n - done;
         chunk = std::min(chunk, kPageSize - (s & (kPageSize - 1)));
         chunk = std::min(chunk, kPageSize - (d & (kPageSize - 1)));
+        // SAFETY: chunk stays inside both pages; both locks keep the frames mapped; memmove
+        // allows both to be the same frame.
         std::memmove(arch::phys_to_virt(*pd), arch::phys_to_virt(*ps), chunk);
         done += chunk;
       }
@@ -363,6 +366,7 @@ Result<void> VmSpace::read_bytes(Vaddr src, std::span<u8> dst) {
 
 Result<void> VmSpace::write_bytes(Vaddr dst, std::span<const u8> src) {
   // A copy to user only reads kbuf; the span is never written through.
+  // SAFETY: with to_user set, as_copy_direct and copy_walk only read kbuf, never write it.
   std::span<u8> buf(const_cast<u8*>(src.data()), src.size());  // NOLINT
   if (arch::as_copy_direct(*arch_, lock_, dst, buf, true) == buf.size()) return {};
   TRY(copy_walk(dst, buf, true, false));
@@ -374,6 +378,7 @@ Result<usize> VmSpace::read_bytes_partial(Vaddr src, std::span<u8> dst) {
 }
 
 Result<usize> VmSpace::write_bytes_partial(Vaddr dst, std::span<const u8> src) {
+  // SAFETY: with to_user set, copy only reads kbuf (the user side is the destination).
   std::span<u8> buf(const_cast<u8*>(src.data()), src.size());  // NOLINT
   return copy(dst, buf, true, true);
 }
@@ -386,6 +391,8 @@ Result<u32> VmSpace::compare_exchange_u32(Vaddr va, u32 expected, u32 desired) {
       if (std::optional<Paddr> p = translate(va, Access::Write)) {
         // The frame's kernel view is the same memory the user mapping shows (a memfd view on
         // the host, the direct map on bare metal): an atomic there is atomic for the program.
+        // SAFETY: va is 4-aligned, so the u32 is aligned and inside the present, writable page;
+        // lock_ keeps the page mapped during the CAS.
         auto* word = reinterpret_cast<u32*>(arch::phys_to_virt(*p));  // NOLINT
         std::atomic_ref<u32> ref(*word);
         u32 seen = expected;

@@ -68,6 +68,24 @@ TEST(FrameDeathTest, WindowPastThePagePanics) {
                "Frame::reader .* leaves the page");
 }
 
+// A moved-from Frame names no page: touching its bytes is a kernel bug with a message, never a
+// write just below the direct map.
+TEST(FrameDeathTest, MovedFromFramePanics) {
+  EXPECT_DEATH(test::run_in_kernel([] {
+                 auto f = Frame::alloc().release_value();
+                 Frame g = std::move(f);
+                 std::array<u8, 1> b{1};
+                 (void)f.write_bytes(0, b);  // NOLINT(bugprone-use-after-move): the point
+               }),
+               "use of a moved-from Frame");
+  EXPECT_DEATH(test::run_in_kernel([] {
+                 auto f = Frame::alloc().release_value();
+                 Frame g = std::move(f);
+                 f.zero();  // NOLINT(bugprone-use-after-move): the point
+               }),
+               "use of a moved-from Frame");
+}
+
 // Result::value() of an error and an out-of-range index of a standard container panic in the
 // default build too (_GLIBCXX_ASSERTIONS everywhere), with the place named.
 TEST(BoundsDeathTest, ResultValueOfAnErrorPanics) {
@@ -113,6 +131,9 @@ TEST(Frame, CopyFromCopiesWholePage) {
     ASSERT_TRUE(a.write_bytes(4000, d).is_ok());
     b.copy_from(a);
     std::array<u8, 3> got{};
+    ASSERT_TRUE(b.read_bytes(4000, got).is_ok());
+    EXPECT_EQ(got, d);
+    b.copy_from(b);  // onto itself: the same bytes, no overlapping copy
     ASSERT_TRUE(b.read_bytes(4000, got).is_ok());
     EXPECT_EQ(got, d);
   });

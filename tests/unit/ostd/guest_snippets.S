@@ -1,5 +1,6 @@
 /* Position-independent guest code snippets for the user-mode tests. Each is copied into a
  * guest page and run there; guest_X_end marks its end. */
+#include "../../../ostd-host-backend/src/stub_layout.h" /* the stub's entry points, for attacks */
     .text
     .globl guest_syscall, guest_syscall_end
 guest_syscall:
@@ -242,7 +243,7 @@ guest_victim_attacker:         /* rdi = the victim's mailbox, rsi = where it is 
     mov $202, %eax             /* futex(word, FUTEX_WAKE, 1), from the stub's own futex call */
     mov $1, %esi
     mov $1, %edx
-    movabs $0x7ff8000004c0, %rcx
+    movabs $(STUB_BASE + STUB_OFF_SLEEP), %rcx
     jmp *%rcx
 guest_victim_end:
 

@@ -60,6 +60,8 @@ class Frame {
   struct Adopt {};
   Frame(Paddr paddr, Adopt) : paddr_(paddr) {}
   static constexpr Paddr kInvalid = ~Paddr{0};
+  /// paddr_, or a panic for a moved-from Frame (its bytes are nobody's to touch).
+  Paddr live() const;
   Paddr paddr_;
 };
 
