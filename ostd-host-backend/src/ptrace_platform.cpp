@@ -41,6 +41,7 @@
 
 #include "host_internal.h"
 #include <ostd/internal.h>
+#include "bpf.h"
 #include "platform_internal.h"
 #include "stub_layout.h"
 
@@ -190,19 +191,17 @@ constexpr std::array<u32, 31> kStubHostCalls = {
     SYS_chdir, SYS_ptrace, SYS_dup2, SYS_close_range, SYS_close, SYS_execveat};
 
 std::vector<sock_filter> stub_host_filter() {
-  std::vector<sock_filter> f;
-  f.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)));
-  f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0));
-  f.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP));
-  f.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)));
-  const usize n = kStubHostCalls.size();
-  for (usize i = 0; i < n; ++i) {
-    // Equal: skip the remaining comparisons and the trap, to the allow.
-    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kStubHostCalls[i], static_cast<u8>(n - i), 0));
-  }
-  f.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP));
-  f.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
-  return f;
+  enum { kTrap, kAllow };
+  Bpf b;
+  b.stmt(Bpf::kLd, offsetof(seccomp_data, arch));
+  b.jump(Bpf::kJeq, AUDIT_ARCH_X86_64, -1, kTrap);
+  b.stmt(Bpf::kLd, offsetof(seccomp_data, nr));
+  for (u32 nr : kStubHostCalls) b.jump(Bpf::kJeq, nr, kAllow, -1);
+  b.label(kTrap);
+  b.stmt(Bpf::kRet, SECCOMP_RET_TRAP);
+  b.label(kAllow);
+  b.stmt(Bpf::kRet, SECCOMP_RET_ALLOW);
+  return b.finish();
 }
 
 // The stub launcher: a child forked at boot, before umk confines itself (confine.cpp), that

@@ -38,6 +38,8 @@
 #include <ostd/task.h>
 #include <ostd/time.h>
 
+#include "bpf.h"
+
 #include <ostd/internal.h>
 #include "platform_internal.h"
 #include "stub_layout.h"
@@ -173,48 +175,11 @@ void sigchld_handler(int) {
   if (u32* d = doorbell_word()) __atomic_fetch_add(d, 1, __ATOMIC_SEQ_CST);
 }
 
-// A tiny BPF assembler with forward labels, so jump offsets are computed, not counted.
-class Bpf {
- public:
-  void stmt(u16 code, u32 k) { code_.push_back({code, 0, 0, k}); }
-  // Conditional jump to labels (-1: fall through).
-  void jump(u16 code, u32 k, int jt, int jf) {
-    fixups_.push_back({code_.size(), jt, jf});
-    code_.push_back({code, 0, 0, k});
-  }
-  void label(int id) {
-    if (labels_.size() <= static_cast<usize>(id)) labels_.resize(id + 1, ~usize{0});
-    labels_[id] = code_.size();
-  }
-  std::vector<sock_filter> finish() {
-    for (const Fixup& f : fixups_) {
-      code_[f.at].jt = offset(f.at, f.jt);
-      code_[f.at].jf = offset(f.at, f.jf);
-    }
-    return code_;
-  }
-
- private:
-  struct Fixup {
-    usize at;
-    int jt, jf;
-  };
-  u8 offset(usize at, int label) const {
-    if (label < 0) return 0;
-    usize target = labels_.at(label);
-    if (target <= at || target - at - 1 > 255) panic("seccomp filter: bad jump");
-    return static_cast<u8>(target - at - 1);
-  }
-  std::vector<sock_filter> code_;
-  std::vector<Fixup> fixups_;
-  std::vector<usize> labels_;
-};
-
 std::vector<sock_filter> build_filter() {
   enum { kTrap, kAllow, kFutex, kArchPrctl };
-  constexpr u16 kLd = BPF_LD | BPF_W | BPF_ABS;
-  constexpr u16 kJeq = BPF_JMP | BPF_JEQ | BPF_K;
-  constexpr u16 kJge = BPF_JMP | BPF_JGE | BPF_K;
+  constexpr u16 kLd = Bpf::kLd;
+  constexpr u16 kJeq = Bpf::kJeq;
+  constexpr u16 kJge = Bpf::kJge;
   constexpr u32 kArg0 = offsetof(seccomp_data, args);
   constexpr u32 kArg1 = offsetof(seccomp_data, args) + 8;
   constexpr u32 kIpLo = offsetof(seccomp_data, instruction_pointer);
@@ -244,9 +209,9 @@ std::vector<sock_filter> build_filter() {
   b.jump(kJge, 0x1001, -1, kTrap);
   b.jump(kJge, 0x1005, kTrap, kAllow);
   b.label(kTrap);
-  b.stmt(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
+  b.stmt(Bpf::kRet, SECCOMP_RET_TRAP);
   b.label(kAllow);
-  b.stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  b.stmt(Bpf::kRet, SECCOMP_RET_ALLOW);
   return b.finish();
 }
 
