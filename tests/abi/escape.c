@@ -116,9 +116,9 @@ static void attempt_sigreturn(void) {
 }
 
 static void after_swap(void) {
-  /* Events of this thread now run on the main thread's altstack (if the host took the frame's
-   * uc_stack): keep making system calls beside the main thread. */
-  for (int i = 0; i < 20000; ++i) syscall(SYS_getppid);
+  /* Events of this thread would now run on the sibling's altstack (had the host taken the
+   * frame's uc_stack): keep making system calls beside the sibling. */
+  for (int i = 0; i < 200; ++i) syscall(SYS_getppid);
   syscall(SYS_exit, 0);
   for (;;) {
   }
@@ -148,7 +148,7 @@ static void* altstack_swapper(void* arg) {
 
 static void* syscaller(void* arg) {
   (void)arg;
-  for (int i = 0; i < 20000; ++i) syscall(SYS_getppid);
+  for (int i = 0; i < 200; ++i) syscall(SYS_getppid);
   return NULL;
 }
 

@@ -31,7 +31,8 @@ endif()
 foreach(attempt "sigreturn_forged exited 42" "altstack_swap_to_main exited 0"
                 "altstack_swap_to_sibling exited 0")
   if(NOT out MATCHES "${attempt}")
-    message(FATAL_ERROR "expected '${attempt}': a host rt_sigreturn ran from the stub")
+    message(FATAL_ERROR "expected '${attempt}': a host rt_sigreturn ran from the stub, or the "
+                        "attempt did not finish within its 3 s alarm")
   endif()
 endforeach()
 if(out MATCHES "did not end")

@@ -357,26 +357,32 @@ TEST(Umk, ConfinesItselfOnceBootedButNotItsStubs) {
 // host calls: made to call socket() through ptrace, as umk could, it gets SIGSYS instead.
 TEST(Umk, StubLauncherRefusesHostCallsOutsideTheStubsList) {
   pid_t pid = start_umk_loop();
-  pid_t launcher = 0;
-  for (int i = 0; i < 1000 && launcher == 0; ++i) {
-    for (int k : children_of(pid)) {
-      if (comm_of(k) == "umk-launcher") launcher = k;
+  struct KillAtExit {  // a failed ASSERT must not leave umk and its spinning guest behind
+    pid_t pid;
+    ~KillAtExit() {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
     }
-    if (launcher == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_NE(launcher, 0) << "no stub launcher";
-  // It names itself first, then loads its filter and waits in read() for requests.
-  const std::string proc = "/proc/" + std::to_string(launcher);
-  auto waiting = [&] {
+  } kill_at_exit{pid};
+  // The launcher names itself, loads its filter and waits in read() for requests. Stubs are
+  // clones of it (CLONE_PARENT: umk's children too) and carry its name until their exec, but
+  // they are umk's tracees; the launcher is nobody's.
+  auto is_waiting_launcher = [](int k) {
+    const std::string proc = "/proc/" + std::to_string(k);
     std::ifstream in(proc + "/syscall");
     std::string nr;
     in >> nr;
-    return status_field(proc + "/status", "Seccomp") == "2" && nr == "0";
+    return comm_of(k) == "umk-launcher" && status_field(proc + "/status", "TracerPid") == "0" &&
+           status_field(proc + "/status", "Seccomp") == "2" && nr == "0";
   };
-  for (int i = 0; i < 1000 && !waiting(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  pid_t launcher = 0;
+  for (int i = 0; i < 1000 && launcher == 0; ++i) {
+    for (int k : children_of(pid)) {
+      if (is_waiting_launcher(k)) launcher = k;
+    }
+    if (launcher == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  EXPECT_EQ(status_field(proc + "/status", "Seccomp"), "2");
+  ASSERT_NE(launcher, 0) << "no stub launcher under its filter, waiting for requests";
   ASSERT_EQ(ptrace(PTRACE_SEIZE, launcher, nullptr, nullptr), 0) << strerror(errno);
   ASSERT_EQ(ptrace(PTRACE_INTERRUPT, launcher, nullptr, nullptr), 0);
   int st = 0;
@@ -401,6 +407,4 @@ TEST(Umk, StubLauncherRefusesHostCallsOutsideTheStubsList) {
   EXPECT_TRUE(WIFSTOPPED(st) && WSTOPSIG(st) == SIGSYS)
       << "socket() ran in the launcher (status " << std::hex << st << ")";
   ptrace(PTRACE_DETACH, launcher, nullptr, nullptr);
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
 }
