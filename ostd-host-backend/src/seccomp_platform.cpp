@@ -303,6 +303,13 @@ u8* alt_ptr(const arch::UserThread& t, u64 va, u64 len) {
   return arch::phys_to_virt(t.as->slots.at(t.slot)->altstack.paddr()) + (va - base);
 }
 
+// [fpregs, +len) of a signal frame, when it lies inside the thread's altstack and is 64-byte
+// aligned, as every XSAVE image is (the host's and the fast entry's): a forged pointer that is
+// not would make the loads of its software words misaligned.
+u8* fpu_ptr(const arch::UserThread& t, const KUcontext& k, u64 len) {
+  return k.fpregs % 64 == 0 ? alt_ptr(t, k.fpregs, len) : nullptr;
+}
+
 bool thread_alive(const arch::UserThread& t) {
   return !t.as->control.gone && load32(mailbox_ptr(t) + kMbCtid) != 0;
 }
@@ -720,9 +727,7 @@ Result<pid_t> clone_thread(arch::AddressSpace& as, u32 slot) {
 // The fast entry builds frames like the host's: it needs the size of the host's XSAVE image
 // and the features it saves (the software words at fxsave +464 of a frame the host made).
 void learn_xsave_frame(const arch::UserThread& t, const KUcontext& k) {
-  // XSAVE images are 64-byte aligned (the host's and the fast entry's); a forged pointer that
-  // is not would make the loads below misaligned.
-  const u8* fx = k.fpregs % 64 == 0 ? alt_ptr(t, k.fpregs, 512) : nullptr;
+  const u8* fx = fpu_ptr(t, k, 512);
   if (fx == nullptr || load32(fx + 464) != 0x46505853u /* FP_XSTATE_MAGIC1 */) return;
   u32 size = load32(fx + 480);
   u64 features = load64(fx + 472);
@@ -989,11 +994,11 @@ FrameFpu parked_fpu(arch::UserThread& t) {
   KUcontext k{};
   // SAFETY: ucp is non-null: alt_ptr found sizeof(KUcontext) bytes in the thread's altstack.
   std::memcpy(&k, ucp, sizeof k);
-  u8* fx = k.fpregs % 64 == 0 ? alt_ptr(t, k.fpregs, 512) : nullptr;  // as learn_xsave_frame
+  u8* fx = fpu_ptr(t, k, 512);
   if (fx == nullptr) return {};
   if (load32(fx + 464) != 0x46505853u /* FP_XSTATE_MAGIC1 */) return {{fx, 512}, false, 3};
   u32 size = load32(fx + 480);
-  u8* img = size >= 576 && size <= 16384 ? alt_ptr(t, k.fpregs, size) : nullptr;
+  u8* img = size >= 576 && size <= 16384 ? fpu_ptr(t, k, size) : nullptr;
   if (img == nullptr) return {{fx, 512}, false, 3};
   // The frame is guest-writable: features the CPU does not have would make the stub's xrstor fault.
   return {{img, size}, true, load64(fx + 472) & host_xcr0()};
