@@ -94,11 +94,20 @@ void TaskInternals::enqueue(arch::CpuLocal& c, Task* t) {
   ++c.nr_runnable;
 }
 
-void TaskInternals::enqueue_front(arch::CpuLocal& c, Task* t) {
+// Queues a task that becomes runnable again: at the front when `ahead` and it has slice left
+// (it blocked or was preempted before using its slice), else at the back with a fresh slice.
+// Returns whether it went ahead.
+bool TaskInternals::requeue(arch::CpuLocal& c, Task* t, bool ahead) {
+  if (!ahead || t->slice_left_ == 0) {
+    t->slice_left_ = g_slice_ticks.load(std::memory_order_relaxed);
+    enqueue(c, t);
+    return false;
+  }
   t->rq_next_ = c.rq_head;
   c.rq_head = t;
   if (c.rq_tail == nullptr) c.rq_tail = t;
   ++c.nr_runnable;
+  return true;
 }
 
 Task* TaskInternals::dequeue(arch::CpuLocal& c) {
@@ -121,15 +130,10 @@ bool TaskInternals::wake(Task& t) {
     // A task that blocked before using up its time slice runs next, ahead of those that used
     // theirs (and, woken by an interrupt, preempts a task that has run a while); one that used
     // its slice queues behind the others with a fresh one.
-    if (t.slice_left_ > 0) {
-      enqueue_front(c, &t);
-      if (c.in_irq.load(std::memory_order_relaxed) && c.current != c.idle &&
-          arch::monotonic_ns() - c.current->last_run_ns_ >= kWakeupGranularityNs) {
-        c.need_resched.store(true, std::memory_order_relaxed);
-      }
-    } else {
-      t.slice_left_ = g_slice_ticks.load(std::memory_order_relaxed);
-      enqueue(c, &t);
+    if (requeue(c, &t, true) && c.in_irq.load(std::memory_order_relaxed) &&
+        c.current != c.idle &&
+        arch::monotonic_ns() - c.current->last_run_ns_ >= kWakeupGranularityNs) {
+      c.need_resched.store(true, std::memory_order_relaxed);
     }
     if (c.idle_waiting.load(std::memory_order_relaxed)) arch::kick_idle();
     if (c.current == c.idle) c.need_resched.store(true, std::memory_order_relaxed);
@@ -153,12 +157,7 @@ void TaskInternals::schedule() {
     if (next == nullptr) return;  // nobody else wants the CPU
     if (cur != c.idle) {
       cur->state_ = Task::State::Runnable;
-      if (preempted && cur->slice_left_ > 0) {
-        enqueue_front(c, cur);  // preempted by a wake-up: it goes on right after that task
-      } else {
-        cur->slice_left_ = g_slice_ticks.load(std::memory_order_relaxed);
-        enqueue(c, cur);
-      }
+      (void)requeue(c, cur, preempted);  // preempted by a wake-up: right after that task
     }
   } else {
     next = dequeue(c);

@@ -24,7 +24,7 @@ struct TaskInternals {
   static void idle_loop(bool (*stop)(void*), void* arg);
   static void set_state(Task& t, Task::State s) { t.state_ = s; }
   static void enqueue(arch::CpuLocal& c, Task* t);
-  static void enqueue_front(arch::CpuLocal& c, Task* t);
+  static bool requeue(arch::CpuLocal& c, Task* t, bool ahead);
   static Task* dequeue(arch::CpuLocal& c);
   static void entry_trampoline();
   static void after_switch();
