@@ -103,7 +103,7 @@ ostd::Result<void> mount_volume(std::string_view word) {
   }
   auto fs = TRY(make_9p(tag, ro));
   const bool read_only = fs->read_only();
-  return mount_fs(*ctx, at, std::move(fs), std::string(tag), read_only ? "ro" : "rw");
+  return mount_fs(*ctx, at, std::move(fs), std::string(tag), mnt::kRelatime | (read_only ? mnt::kReadOnly : 0u));
 }
 
 }  // namespace

@@ -549,7 +549,7 @@ Result<std::string> gen_mounts(ostd::i32 pid) {
   std::string s;
   for (const auto& m : TRY(mounts_of(pid))) {
     if (m.type == "rootfs" && m.target == "/") continue;  // a bind of one of its directories shows
-    s += ostd::format("{} {} {} {} 0 0\n", m.source, m.target, m.type, m.options);
+    s += ostd::format("{} {} {} {} 0 0\n", m.source, m.target, m.type, m.options());
   }
   if (s.empty() || s.find(" / ") == std::string::npos) s.insert(0, "rootfs / rootfs rw 0 0\n");
   return s;
@@ -574,7 +574,7 @@ Result<std::string> gen_mountinfo(ostd::i32 pid) {
       }
     }
     s += ostd::format("{} {} {}:{} {} {} {} - {} {} {}\n", m.id, parent, dev_major(m.dev), dev_minor(m.dev), m.root,
-                      m.target, m.options, m.type, m.source, m.options);
+                      m.target, m.mount_options(), m.type, m.source, m.super_options());
   }
   return s;
 }

@@ -349,6 +349,9 @@ Result<long> open_resolved(Thread& t, const std::shared_ptr<Dentry>& d, u32 flag
   } else {
     if (inode->is_dir() && acc != kORdOnly) return Errno::eisdir;
     if (acc == kOAccMode) return Errno::einval;
+    // A device node on a nodev mount does not open (may_open_dev), whoever asks.
+    const u32 type = inode->mode() & abi::kSIfmt;
+    if ((type == abi::kSIfchr || type == abi::kSIfblk) && d->mount_has(mnt::kNodev)) return Errno::eacces;
     if (!created && !inode->is_symlink()) {
       u32 want = (acc != kOWrOnly ? kMayRead : 0u) | (acc != kORdOnly || (flags & kOTrunc) != 0 ? kMayWrite : 0u);
       TRY(inode_permission(creds_of(t), *inode, want));
@@ -1429,7 +1432,6 @@ Result<long> do_access(Thread& t, int dirfd, Vaddr pathp, u32 mode, u32 flags) {
   if ((mode & ~7u) != 0) return Errno::einval;
   if ((flags & ~(kAtSymlinkNofollow | kAtEaccess | kAtEmptyPath)) != 0) return Errno::einval;
   std::string path = TRY(read_path(t, pathp));
-  (void)kXOk;
   // access(2) asks for the real ids (faccessat2's AT_EACCESS: the effective ones): the walk and
   // the check run with fsuid/fsgid set to them, and with root's capabilities only for a real
   // root (access_override_creds).
@@ -1441,7 +1443,12 @@ Result<long> do_access(Thread& t, int dirfd, Vaddr pathp, u32 mode, u32 flags) {
     p.creds.cap_effective = p.creds.uid == 0 ? p.creds.cap_permitted : 0;
   }
   auto d = resolve_at(t, dirfd, path, flags);
-  Result<void> ok = d.is_ok() ? inode_permission(p.creds, *d.value()->inode(), mode) : Result<void>(d.error());
+  Result<void> ok = d.is_ok() ? Result<void>() : Result<void>(d.error());
+  // X_OK of a regular file on a noexec mount is EACCES, whatever its mode says.
+  if (ok.is_ok() && (mode & kXOk) != 0 && d.value()->inode()->is_regular() && d.value()->mount_has(mnt::kNoexec)) {
+    ok = Errno::eacces;
+  }
+  if (ok.is_ok()) ok = inode_permission(p.creds, *d.value()->inode(), mode);
   p.creds = saved;
   TRY(ok);
   // "SuS v2 requires we report a read only fs too" (do_faccessat): not for device nodes or FIFOs.
@@ -1624,14 +1631,17 @@ Result<long> sys_mount(Thread& t, const SyscallArgs& a) {
   std::string target = TRY(read_path(t, a[1]));
   auto at = TRY(lookup_path(t, kAtFdcwd, target, true));
   u64 flags = a[3];
+  // The magic number old programs put in the top half (MS_MGC_VAL) means nothing.
+  constexpr u64 kMsMgcMask = 0xffff0000, kMsMgcVal = 0xc0ed0000;
+  if ((flags & kMsMgcMask) == kMsMgcVal) flags &= ~kMsMgcMask;
   constexpr u64 kMsRdonly = 1;
   if ((flags & kMsRemount) != 0 && (flags & kMsBind) == 0) {
-    TRY(remount(*t.process().fs, at, (flags & kMsRdonly) != 0));
+    TRY(remount(*t.process().fs, at, flags));
     return 0;
   }
   if ((flags & kMsRemount) != 0) {
     // MS_REMOUNT|MS_BIND: the mount's own flags only (do_reconfigure_mnt).
-    TRY(remount_mount(*t.process().fs, at, (flags & kMsRdonly) != 0));
+    TRY(remount_mount(*t.process().fs, at, flags));
     return 0;
   }
   if ((flags & (kMsRemount | kMsShared | kMsPrivate | kMsSlave | kMsUnbindable)) != 0) return 0;
@@ -1666,13 +1676,12 @@ Result<long> sys_mount(Thread& t, const SyscallArgs& a) {
   } else if (type == "tmpfs") {
     std::string data = a[4] == 0 ? std::string() : TRY(t.vm().read_cstring(a[4], ostd::kPageSize - 1));
     auto [tmp, shown] = TRY(make_tmpfs(data));
-    TRY(mount_fs(*t.process().fs, at, std::move(tmp), source, ((flags & kMsRdonly) != 0 ? "ro" : "rw") + shown));
+    TRY(mount_fs(*t.process().fs, at, std::move(tmp), source, mnt::from_ms_flags(flags, std::nullopt), shown));
     return 0;
   } else {
     fs = TRY(make_filesystem(type));
   }
-  const bool ro = fs->read_only();
-  TRY(mount_fs(*t.process().fs, at, std::move(fs), source, ro ? "ro" : "rw"));
+  TRY(mount_fs(*t.process().fs, at, std::move(fs), source, mnt::from_ms_flags(flags, std::nullopt)));
   return 0;
 }
 
@@ -1696,7 +1705,8 @@ struct Statfs {
 };
 static_assert(sizeof(Statfs) == 120);
 
-Statfs statfs_of(const FsContext& fs, const Inode& inode) {
+// statfs of the file system `inode` lies on, reached through a mount with flags `mount_flags`.
+Statfs statfs_of(const FsContext& fs, const Inode& inode, u32 mount_flags) {
   Statfs s{};
   s.f_type = static_cast<ostd::i64>(fs_magic_of_dev(fs, inode.dev()));
   s.f_bsize = 4096;
@@ -1720,13 +1730,17 @@ Statfs statfs_of(const FsContext& fs, const Inode& inode) {
     constexpr ostd::i64 kStRdonly = 1;
     if (fsys->read_only()) s.f_flags |= kStRdonly;
   }
+  // ST_VALID: f_flags means something (always, since Linux 2.6.36), and the mount's own flags.
+  constexpr ostd::i64 kStValid = 0x20;
+  s.f_flags |= kStValid | static_cast<ostd::i64>(mnt::statfs_flags_of(mount_flags));
   return s;
 }
+u32 mount_flags_of(const Dentry& d) { return d.mount() ? d.mount()->get() : 0; }
 
 Result<long> sys_statfs(Thread& t, const SyscallArgs& a) {
   std::string path = TRY(read_path(t, a[0]));
   auto d = TRY(lookup_path(t, kAtFdcwd, path, true));
-  TRY(ostd::UserPtr<Statfs>(a[1]).write(t.vm(), statfs_of(*t.process().fs, *d->inode())));
+  TRY(ostd::UserPtr<Statfs>(a[1]).write(t.vm(), statfs_of(*t.process().fs, *d->inode(), mount_flags_of(*d))));
   return 0;
 }
 Result<long> sys_fstatfs(Thread& t, const SyscallArgs& a) {
@@ -1734,7 +1748,7 @@ Result<long> sys_fstatfs(Thread& t, const SyscallArgs& a) {
   auto d = f->dentry();
   Statfs s{};
   if (d) {
-    s = statfs_of(*t.process().fs, *d->inode());
+    s = statfs_of(*t.process().fs, *d->inode(), mount_flags_of(*d));
   } else {
     s.f_type = 0x50495045;  // PIPEFS_MAGIC
     s.f_bsize = 4096;
@@ -1759,7 +1773,7 @@ Result<long> sys_ustat(Thread& t, const SyscallArgs& a) {
   for (const auto& m : mounts(*t.process().fs)) {
     if (m.dev != dev) continue;
     auto d = TRY(lookup_path(*t.process().fs, m.target, true));
-    Statfs s = statfs_of(*t.process().fs, *d->inode());
+    Statfs s = statfs_of(*t.process().fs, *d->inode(), mount_flags_of(*d));
     Ustat u{static_cast<ostd::i32>(s.f_bfree), 0, s.f_ffree, {}, {}, 0};
     TRY(ostd::UserPtr<Ustat>(a[1]).write(t.vm(), u));
     return 0;

@@ -147,6 +147,9 @@ struct Mount {
   std::shared_ptr<Inode> root = nullptr;
   /// The mount's own flags (MS_REMOUNT|MS_BIND), shared with the names reached through it.
   std::shared_ptr<MountFlags> flags = std::make_shared<MountFlags>();
+  /// A file system in memory made read-only by its mount or a remount (it keeps no such state
+  /// itself): its super options say "ro".
+  bool memory_read_only = false;
   std::shared_ptr<Inode> root_inode() const { return root ? root : fs->root(); }
 };
 
@@ -189,7 +192,7 @@ std::shared_ptr<MountNamespace> copy_mount_namespace(const FsContext& fs) {
   for (Mount& m : out->mounts) {
     m.info.id = next_mount_id();
     auto flags = std::make_shared<MountFlags>();  // the copy's own, as they were
-    flags->read_only.store(m.flags->read_only.load());
+    flags->bits.store(m.flags->get());
     m.flags = std::move(flags);
   }
   return out;
@@ -207,13 +210,6 @@ MountNamespace& ns_of(const FsContext& fs) {
 }
 
 namespace {
-
-// Sets an options string's leading rw/ro word.
-void set_leading_mode(std::string& options, bool read_only) {
-  std::string rest = options.substr(std::min<usize>(options.find(','), options.size()));
-  if (options.rfind("rw", 0) != 0 && options.rfind("ro", 0) != 0) rest = options.empty() ? "" : "," + options;
-  options = (read_only ? "ro" : "rw") + rest;
-}
 
 // What a walk finds at `inode`: the root of what is mounted on it (the topmost mount), with
 // that mount's flags (nullptr when nothing is).
@@ -243,16 +239,21 @@ Covered covered(const FsContext& fs, std::shared_ptr<Inode> inode) {
 }  // namespace
 
 Result<void> mount_fs(const FsContext& fs, const std::shared_ptr<Dentry>& at, std::shared_ptr<FileSystem> fsys,
-                      std::string source, std::string options) {
+                      std::string source, u32 flags, std::string fs_options) {
   if (!at->inode()->is_dir()) return Errno::enotdir;
   MountNamespace& ns = ns_of(fs);
   auto g = ns.lock.lock();
-  std::string type = fsys->type();
-  u64 dev = fsys->dev();
-  std::string where = at->path_from(*fs.root()).value_or(at->path());
-  ns.mounts.push_back(Mount{at->inode()->dev(), at->inode()->ino(), std::move(fsys),
-                            MountInfo{std::move(source), std::move(where), std::move(type), std::move(options), dev,
-                                      next_mount_id()}});
+  MountInfo info;
+  info.source = std::move(source);
+  info.target = at->path_from(*fs.root()).value_or(at->path());
+  info.type = fsys->type();
+  info.fs_options = std::move(fs_options);
+  info.dev = fsys->dev();
+  info.id = next_mount_id();
+  Mount m{at->inode()->dev(), at->inode()->ino(), std::move(fsys), std::move(info)};
+  m.flags->bits.store(flags);
+  m.memory_read_only = (flags & mnt::kReadOnly) != 0;
+  ns.mounts.push_back(std::move(m));
   return {};
 }
 
@@ -313,17 +314,18 @@ Result<void> bind_mount(const FsContext& fs, const std::shared_ptr<Dentry>& sour
   if (info.type.empty()) {
     auto& st = vfs();
     auto sg = st.lock.lock();
-    info = MountInfo{st.root_source, "/", st.root_type, fsys->read_only() ? "ro" : "rw", fsys->dev(), 0};
+    info = MountInfo{};
+    info.source = st.root_source;
+    info.type = st.root_type;
+    info.dev = fsys->dev();
   }
   info.target = std::move(where);
   info.id = next_mount_id();
   info.root = std::move(root);
   Mount m{at->inode()->dev(), at->inode()->ino(), std::move(fsys), std::move(info), what};
-  // A bind of what a read-only mount shows is read-only too (clone_mnt keeps the flags).
-  if (source->mount() && source->mount()->read_only.load()) {
-    m.flags->read_only.store(true);
-    set_leading_mode(m.info.options, true);
-  }
+  // The bind has the flags of the mount its source was reached through (clone_mnt): a bind of
+  // what a read-only or nosuid mount shows is read-only or nosuid too.
+  if (source->mount()) m.flags->bits.store(source->mount()->get());
   ns.mounts.push_back(std::move(m));
   return {};
 }
@@ -355,7 +357,12 @@ Result<void> move_mount(const FsContext& fs, const std::shared_ptr<Dentry>& sour
   return Errno::einval;
 }
 
-Result<void> remount(const FsContext& fs, const std::shared_ptr<Dentry>& at, bool read_only) {
+namespace {
+constexpr u64 kMsRdonly = 1;
+}  // namespace
+
+Result<void> remount(const FsContext& fs, const std::shared_ptr<Dentry>& at, u64 ms_flags) {
+  const bool read_only = (ms_flags & kMsRdonly) != 0;
   std::shared_ptr<FileSystem> target;
   {
     auto& s = vfs();
@@ -364,43 +371,50 @@ Result<void> remount(const FsContext& fs, const std::shared_ptr<Dentry>& at, boo
   }
   if (target) return target->remount(read_only);
   MountNamespace& ns = ns_of(fs);
+  std::shared_ptr<MountFlags> flags;  // the mount at `at`
   {
     auto g = ns.lock.lock();
     for (auto it = ns.mounts.rbegin(); it != ns.mounts.rend(); ++it) {
-      if (it->root_inode() == at->inode()) {
+      // The very mount the walk entered, or (reached otherwise, e.g. from a chroot) the topmost
+      // one of that root.
+      const bool this_one = at->is_mount_root() ? it->flags == at->mount() : it->root_inode() == at->inode();
+      if (this_one) {
         target = it->fs;
+        flags = it->flags;
         break;
       }
     }
   }
   if (!target) return Errno::einval;
   auto r = target->remount(read_only);
-  // File systems in memory keep no read-only state: their remount is accepted as before.
+  // File systems in memory keep no read-only state (EINVAL): the mounts remember it for them.
   if (r.is_error() && r.error() != Errno::einval) return r;
-  if (r.is_error()) return {};
+  const bool in_memory = r.is_error();
   auto g = ns.lock.lock();
   for (auto& m : ns.mounts) {
-    // A mount read-only on its own stays so.
-    if (m.fs == target) set_leading_mode(m.info.options, read_only || m.flags->read_only.load());
+    if (in_memory && m.fs == target) m.memory_read_only = read_only;
   }
+  flags->bits.store(mnt::from_ms_flags(ms_flags, flags->get()));
   return {};
 }
 
-Result<void> remount_mount(const FsContext& fs, const std::shared_ptr<Dentry>& at, bool read_only) {
+Result<void> remount_mount(const FsContext& fs, const std::shared_ptr<Dentry>& at, u64 ms_flags) {
   if (!at->is_mount_root() || !at->mount()) return Errno::einval;
   MountNamespace& ns = ns_of(fs);
   auto g = ns.lock.lock();
   for (auto& m : ns.mounts) {
     if (m.flags != at->mount()) continue;
-    m.flags->read_only.store(read_only);
-    set_leading_mode(m.info.options, read_only || m.fs->read_only());
+    m.flags->bits.store(mnt::from_ms_flags(ms_flags, m.flags->get()));
     return {};
   }
   return Errno::einval;  // a mount of another namespace, or one unmounted since
 }
 
 std::vector<MountInfo> mounts(const FsContext& fs) {
-  MountInfo root{"rootfs", "/", "rootfs", "rw", 0, 1};
+  MountInfo root;
+  root.source = root.type = "rootfs";
+  root.target = "/";
+  root.id = 1;
   {
     auto& s = vfs();
     auto g = s.lock.lock();
@@ -408,16 +422,76 @@ std::vector<MountInfo> mounts(const FsContext& fs) {
       root.dev = s.root_fs->dev();
       root.source = s.root_source;
       root.type = s.root_type;
-      if (s.root_fs->read_only()) root.options = "ro";
+      root.fs_read_only = s.root_fs->read_only();
     }
   }
   MountNamespace& ns = ns_of(fs);
   auto g = ns.lock.lock();
   std::vector<MountInfo> out;
   out.push_back(std::move(root));
-  for (const auto& m : ns.mounts) out.push_back(m.info);
+  for (const auto& m : ns.mounts) {
+    out.push_back(m.info);
+    out.back().flags = m.flags->get();
+    out.back().fs_read_only = m.fs->read_only() || m.memory_read_only;
+  }
   return out;
 }
+
+std::string MountInfo::options() const {
+  return ((flags & mnt::kReadOnly) != 0 || fs_read_only ? "ro" : "rw") + mnt::options_of(flags) + fs_options;
+}
+std::string MountInfo::mount_options() const {
+  return ((flags & mnt::kReadOnly) != 0 ? "ro" : "rw") + mnt::options_of(flags);
+}
+std::string MountInfo::super_options() const { return (fs_read_only ? "ro" : "rw") + fs_options; }
+
+namespace mnt {
+
+u32 from_ms_flags(u64 ms, std::optional<u32> old) {
+  constexpr u64 kMsNosuid = 2, kMsNodev = 4, kMsNoexec = 8, kMsNosymfollow = 256, kMsNoatime = 1024,
+                kMsNodiratime = 2048, kMsRelatime = 1 << 21, kMsStrictatime = 1 << 24;
+  u32 f = (ms & kMsNoatime) != 0 ? 0 : kRelatime;  // relatime unless told otherwise
+  if ((ms & kMsNosuid) != 0) f |= kNosuid;
+  if ((ms & kMsNodev) != 0) f |= kNodev;
+  if ((ms & kMsNoexec) != 0) f |= kNoexec;
+  if ((ms & kMsNoatime) != 0) f |= kNoatime;
+  if ((ms & kMsNodiratime) != 0) f |= kNodiratime;
+  if ((ms & kMsStrictatime) != 0) f &= ~(kRelatime | kNoatime);
+  if ((ms & kMsRdonly) != 0) f |= kReadOnly;
+  if ((ms & kMsNosymfollow) != 0) f |= kNosymfollow;
+  // A remount keeps the access-time flags unless it names one.
+  if (old && (ms & (kMsNoatime | kMsNodiratime | kMsRelatime | kMsStrictatime)) == 0) {
+    f = (f & ~kAtimeMask) | (*old & kAtimeMask);
+  }
+  return f;
+}
+
+std::string options_of(u32 flags) {
+  static constexpr std::pair<u32, std::string_view> kNames[] = {
+      {kNosuid, ",nosuid"},   {kNodev, ",nodev"},       {kNoexec, ",noexec"},          {kNoatime, ",noatime"},
+      {kNodiratime, ",nodiratime"}, {kRelatime, ",relatime"}, {kNosymfollow, ",nosymfollow"}};
+  std::string s;
+  for (const auto& [bit, name] : kNames) {
+    if ((flags & bit) != 0) s += name;
+  }
+  return s;
+}
+
+u64 statfs_flags_of(u32 flags) {
+  constexpr u64 kStRdonly = 1, kStNosuid = 2, kStNodev = 4, kStNoexec = 8, kStNoatime = 1024, kStNodiratime = 2048,
+                kStRelatime = 4096, kStNosymfollow = 8192;
+  static constexpr std::pair<u32, u64> kBits[] = {
+      {kReadOnly, kStRdonly},     {kNosuid, kStNosuid},         {kNodev, kStNodev},
+      {kNoexec, kStNoexec},       {kNoatime, kStNoatime},       {kNodiratime, kStNodiratime},
+      {kRelatime, kStRelatime},   {kNosymfollow, kStNosymfollow}};
+  u64 out = 0;
+  for (const auto& [bit, st] : kBits) {
+    if ((flags & bit) != 0) out |= st;
+  }
+  return out;
+}
+
+}  // namespace mnt
 
 std::shared_ptr<FileSystem> filesystem_of_dev(const FsContext& fs, u64 dev) {
   {
@@ -537,7 +611,8 @@ Result<std::shared_ptr<Dentry>> walk_components(const PathLookup& at, std::share
     bool last = comps.empty();
     if (inode->is_symlink() && (!last || follow || must_dir)) {
       if (++links > kMaxSymlinks) return Errno::eloop;
-      if ((at.resolve & kResolveNoSymlinks) != 0) return Errno::eloop;
+      // RESOLVE_NO_SYMLINKS, and a link on a nosymfollow mount (pick_link): not followed.
+      if ((at.resolve & kResolveNoSymlinks) != 0 || cur->mount_has(mnt::kNosymfollow)) return Errno::eloop;
       if (inode->is_magic_link()) {
         if ((at.resolve & kResolveNoMagiclinks) != 0) return Errno::eloop;
         if (scoped) return Errno::exdev;
@@ -910,23 +985,24 @@ Result<void> init_root_fs(std::span<const ostd::u8> initramfs, std::shared_ptr<F
   FsContext ctx(s.root, s.root);
   ctx.mnt_ns = s.first_ns;
   auto dev = TRY(walk(PathLookup{ctx, nullptr, nullptr}, "/dev", true));
-  TRY(mount_fs(ctx, dev, make_devfs(), "devtmpfs", "rw,nosuid"));
+  TRY(mount_fs(ctx, dev, make_devfs(), "devtmpfs", mnt::kNosuid | mnt::kRelatime, ",mode=755"));
   // POSIX shared memory (shm_open) and semaphores live in a tmpfs of their own, as on Linux.
   if (auto shm = walk(PathLookup{ctx, nullptr, nullptr}, "/dev/shm", true); shm.is_ok() && shm.value()->inode()->is_dir()) {
     auto tmp = TRY(make_tmpfs(""));
-    TRY(mount_fs(ctx, shm.value(), std::move(tmp.first), "tmpfs", "rw,nosuid,nodev"));
+    TRY(mount_fs(ctx, shm.value(), std::move(tmp.first), "tmpfs", mnt::kNosuid | mnt::kNodev, tmp.second));
   }
   auto proc = TRY(walk(PathLookup{ctx, nullptr, nullptr}, "/proc", true));
-  TRY(mount_fs(ctx, proc, make_procfs(), "proc", "rw,nosuid,nodev,noexec"));
+  constexpr u32 kSafe = mnt::kNosuid | mnt::kNodev | mnt::kNoexec | mnt::kRelatime;
+  TRY(mount_fs(ctx, proc, make_procfs(), "proc", kSafe));
   if (auto sys = walk(PathLookup{ctx, nullptr, nullptr}, "/sys", true); sys.is_ok() && sys.value()->inode()->is_dir()) {
-    TRY(mount_fs(ctx, sys.value(), make_sysfs(), "sysfs", "rw,nosuid,nodev,noexec"));
+    TRY(mount_fs(ctx, sys.value(), make_sysfs(), "sysfs", kSafe));
   }
   // A host directory as the root: the guest's scratch files stay in the guest.
   if (s.root_type == "9p") {
     if (auto tmp = walk(PathLookup{ctx, nullptr, nullptr}, "/tmp", true); tmp.is_ok() && tmp.value()->inode()->is_dir()) {
       auto fs = make_ramfs();
       fs->root()->set_permissions(01777);
-      TRY(mount_fs(ctx, tmp.value(), std::move(fs), "tmpfs", "rw,nosuid,nodev"));
+      TRY(mount_fs(ctx, tmp.value(), std::move(fs), "tmpfs", mnt::kNosuid | mnt::kNodev | mnt::kRelatime));
     }
   }
   return {};

@@ -216,10 +216,29 @@ class Inode : public std::enable_shared_from_this<Inode> {
 // File seals (fcntl F_ADD_SEALS / F_GET_SEALS).
 inline constexpr ostd::u32 kSealSeal = 1, kSealShrink = 2, kSealGrow = 4, kSealWrite = 8, kSealFutureWrite = 0x10;
 
-/// A mount's own flags (what MS_REMOUNT|MS_BIND changes), shared by every name reached through
-/// it, so a change applies to names looked up before it too.
+/// A mount's own flags (Linux's MNT_*: what mount(2) gives a new mount and MS_REMOUNT changes),
+/// as bits of MountFlags.
+namespace mnt {
+inline constexpr ostd::u32 kReadOnly = 1, kNosuid = 2, kNodev = 4, kNoexec = 8, kNoatime = 0x10, kNodiratime = 0x20,
+                           kRelatime = 0x40, kNosymfollow = 0x80;
+/// The access-time bits a remount keeps unless it names one (MNT_ATIME_MASK).
+inline constexpr ostd::u32 kAtimeMask = kNoatime | kNodiratime | kRelatime;
+/// What mount(2)'s MS_* flags make of a mount's flags: `old` is the mount's present flags for a
+/// remount (whose access-time bits stay unless the call names one), nullopt for a new mount
+/// (relatime unless MS_NOATIME or MS_STRICTATIME), as Linux's path_mount.
+ostd::u32 from_ms_flags(ostd::u64 ms_flags, std::optional<ostd::u32> old);
+/// ",nosuid,nodev,noexec,noatime,nodiratime,relatime,nosymfollow" as far as set (show_mnt_opts).
+std::string options_of(ostd::u32 flags);
+/// statfs's f_flags bits for them (flags_by_mnt), without ST_VALID.
+ostd::u64 statfs_flags_of(ostd::u32 flags);
+}  // namespace mnt
+
+/// A mount's own flags, shared by every name reached through it, so a change applies to names
+/// looked up before it too.
 struct MountFlags {
-  std::atomic<bool> read_only{false};
+  std::atomic<ostd::u32> bits{0};
+  ostd::u32 get() const { return bits.load(std::memory_order_relaxed); }
+  bool has(ostd::u32 flag) const { return (get() & flag) != 0; }
 };
 
 /// A name in the directory tree.
@@ -240,9 +259,12 @@ class Dentry : public std::enable_shared_from_this<Dentry> {
   /// EROFS when the mount this name was reached through is read-only (Linux's
   /// mnt_want_write): no change goes through it, whatever its file system allows.
   ostd::Result<void> want_write() const {
-    if (mount_ && mount_->read_only.load(std::memory_order_relaxed)) return ostd::Errno::erofs;
+    if (mount_has(mnt::kReadOnly)) return ostd::Errno::erofs;
     return {};
   }
+  /// Whether the mount this name was reached through has `flag` (mnt::k*); the namespace's
+  /// root has none.
+  bool mount_has(ostd::u32 flag) const { return mount_ && mount_->has(flag); }
   const std::shared_ptr<Dentry>& parent() const { return parent_; }
   const std::string& name() const { return name_; }
   const std::shared_ptr<Inode>& inode() const { return inode_; }
@@ -298,14 +320,28 @@ class FsContext {
 
 // ---- mounts ----
 struct MountInfo {
-  std::string source, target, type, options;
+  std::string source, target, type;
+  /// The file system's own options after its rw/ro word (",size=...,mode=..." for a tmpfs).
+  std::string fs_options;
+  ostd::u32 flags = 0;        // the mount's own flags (mnt::k*)
+  bool fs_read_only = false;  // the file system (the superblock) is read-only
   ostd::u64 dev = 0;  // the mounted file system's device number
   ostd::u32 id = 0;   // the mount's id (/proc/PID/mountinfo)
   std::string root = "/";  // what of the file system is mounted (a bind mount's directory)
+  /// /proc/mounts's options: "ro" when the mount or its file system is read-only, the mount's
+  /// flags, then the file system's options (show_vfsmnt).
+  std::string options() const;
+  /// /proc/PID/mountinfo's per-mount options ("rw,nosuid,relatime") and super options
+  /// ("rw,size=...": the file system's).
+  std::string mount_options() const;
+  std::string super_options() const;
 };
-/// Mounts `fs` on the directory `at` (which must be a directory) in fs's mount namespace.
+/// Mounts `fs` on the directory `at` (which must be a directory) in fs's mount namespace, with
+/// the mount's own flags `flags` (mnt::k*; a read-only file system makes no read-only mount) and
+/// the file system's options `fs_options` (",key=value..." as /proc/mounts shows them).
 ostd::Result<void> mount_fs(const FsContext& fs, const std::shared_ptr<Dentry>& at,
-                            std::shared_ptr<FileSystem> fsys, std::string source, std::string options);
+                            std::shared_ptr<FileSystem> fsys, std::string source, ostd::u32 flags,
+                            std::string fs_options = {});
 /// Unmounts what is mounted on `at` (EINVAL when nothing is; EBUSY while the file system is in
 /// use, unless `detach`: MNT_DETACH). The file system hears unmounted() when it was its last
 /// mount in the namespace.
@@ -317,13 +353,15 @@ ostd::Result<void> bind_mount(const FsContext& fs, const std::shared_ptr<Dentry>
 /// MS_MOVE: the mount whose root is `source` is at `at` from now on. EINVAL when `source` is no
 /// mount's root or one is a directory and the other not; ELOOP when `at` lies beneath it.
 ostd::Result<void> move_mount(const FsContext& fs, const std::shared_ptr<Dentry>& source, const std::shared_ptr<Dentry>& at);
-/// MS_REMOUNT of the mount whose root is `at`: the file system changes to read-only or
-/// read-write and its /proc/mounts options say so. EINVAL when `at` is no mount's root.
-ostd::Result<void> remount(const FsContext& fs, const std::shared_ptr<Dentry>& at, bool read_only);
-/// MS_REMOUNT|MS_BIND: only the mount at `at` (a bind mount's, or any mount's) becomes
-/// read-only or read-write; its file system and its other mounts stay as they are. EINVAL when
-/// `at` is no mount's root (the namespace's root included).
-ostd::Result<void> remount_mount(const FsContext& fs, const std::shared_ptr<Dentry>& at, bool read_only);
+/// MS_REMOUNT of the mount whose root is `at` (the MS_* flags `ms_flags`): the file system
+/// changes to read-only or read-write, and the mount takes the flags the call names (Linux's
+/// do_remount: reconfigure_super, then set_mount_attributes). EINVAL when `at` is no mount's root.
+ostd::Result<void> remount(const FsContext& fs, const std::shared_ptr<Dentry>& at, ostd::u64 ms_flags);
+/// MS_REMOUNT|MS_BIND: only the mount at `at` (a bind mount's, or any mount's) takes the flags
+/// `ms_flags` names (read-only, nosuid, nodev, noexec, access times, nosymfollow); its file
+/// system and its other mounts stay as they are. EINVAL when `at` is no mount's root (the
+/// namespace's root included).
+ostd::Result<void> remount_mount(const FsContext& fs, const std::shared_ptr<Dentry>& at, ostd::u64 ms_flags);
 /// The mounts of fs's namespace, the root first.
 std::vector<MountInfo> mounts(const FsContext& fs);
 /// statfs f_type of the file system with device number `dev` (0 when unknown).

@@ -47,6 +47,7 @@ struct Program {
   u64 file_size = 0;
   u64 dev = 0, ino = 0;  // the file's identity (/proc/PID/maps)
   ostd::u32 mode = 0, uid = 0, gid = 0;  // for set-user-ID and set-group-ID
+  bool nosuid = false;  // on a nosuid mount: its set-user-ID and set-group-ID bits mean nothing
   std::shared_ptr<Program> interp;  // PT_INTERP's program (the dynamic loader), if any
 };
 
@@ -67,6 +68,8 @@ Result<Program> open_program(FsContext& fs, const Process& caller, const std::st
   auto dentry = TRY(walk(PathLookup{fs, nullptr, &caller}, path, true));
   ostd::u32 mode = dentry_mode(dentry);
   if ((mode & abi::kSIfmt) != abi::kSIfreg || (mode & 0111) == 0) return Errno::eacces;
+  // Nothing on a noexec mount runs, whoever asks (may_open's path_noexec).
+  if (dentry->mount_has(mnt::kNoexec)) return Errno::eacces;
   TRY(inode_permission(caller.creds, *dentry->inode(), kMayExec));
   auto cache = dentry->inode()->page_cache();
   u64 size = dentry->inode()->size();
@@ -84,6 +87,7 @@ Result<Program> open_program(FsContext& fs, const Process& caller, const std::st
   p.mode = st.st_mode;
   p.uid = st.st_uid;
   p.gid = st.st_gid;
+  p.nosuid = dentry->mount_has(mnt::kNosuid);
   return p;
 }
 
@@ -407,7 +411,7 @@ Result<void> exec_program(Thread& self, const std::string& path, std::vector<std
   Program prog = TRY(find_program(*p.fs, p, path, std::move(argv)));
   // The credentials the new program runs with (set-user-ID, set-group-ID, capabilities).
   Credentials creds = p.creds;
-  bool secure = apply_exec_credentials(creds, prog.mode, prog.uid, prog.gid, self.no_new_privs);
+  bool secure = apply_exec_credentials(creds, prog.mode, prog.uid, prog.gid, self.no_new_privs || prog.nosuid);
   StackImage stack;
   NewImage img = TRY(retry_after_address_space_releases(
       [&] { return build_image(prog, envp, creds, secure, randomizes(p), stack); }));
@@ -490,7 +494,7 @@ Result<std::shared_ptr<Process>> spawn_init(const std::vector<std::string>& argv
   std::vector<std::string> envp{"HOME=/", "TERM=linux", "PATH=/sbin:/usr/sbin:/bin:/usr/bin"};
   Program prog = TRY(find_program(*p->fs, *p, argv[0], argv));
   StackImage stack;
-  bool secure = apply_exec_credentials(p->creds, prog.mode, prog.uid, prog.gid, false);
+  bool secure = apply_exec_credentials(p->creds, prog.mode, prog.uid, prog.gid, prog.nosuid);
   NewImage img = TRY(build_image(prog, envp, p->creds, secure, randomizes(*p), stack));
   record_stack(*p, stack);
   p->vm = img.vm;

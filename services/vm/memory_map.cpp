@@ -167,7 +167,7 @@ void MemoryMap::remove_range(Vaddr start, Vaddr end) {
 
 Result<Vaddr> MemoryMap::map(Vaddr hint, u64 length, ostd::u32 prot, ostd::u32 flags,
                              std::shared_ptr<const std::vector<ostd::u8>> file_bytes, u64 offset,
-                             std::string name, std::shared_ptr<SharedPages> cache) {
+                             std::string name, std::shared_ptr<SharedPages> cache, ostd::u32 max_prot) {
   if (length == 0 || length > ostd::VmSpace::user_top()) return Errno::enomem;
   length = ostd::page_align_up(length);
   ostd::MutexGuard g(lock_);
@@ -192,6 +192,7 @@ Result<Vaddr> MemoryMap::map(Vaddr hint, u64 length, ostd::u32 prot, ostd::u32 f
   v.start = addr;
   v.end = addr + length;
   v.prot = prot;
+  v.max_prot = max_prot;
   v.flags = flags & (kMapShared | kMapPrivate | kMapAnonymous | kMapGrowsdown | kMapStack);
   v.file_bytes = std::move(file_bytes);
   v.file_offset = offset;

@@ -49,11 +49,13 @@ class MemoryMap {
 
   /// mmap(2) after argument checks (length > 0, page-aligned offset...). For file mappings,
   /// either `cache` is the file's pages (shared mappings map them, private ones copy them on
-  /// write) or `file_bytes` is a snapshot of its contents from `offset`. Returns the address.
+  /// write) or `file_bytes` is a snapshot of its contents from `offset`. mprotect may grant the
+  /// area no more than `max_prot`. Returns the address.
   ostd::Result<ostd::Vaddr> map(ostd::Vaddr hint, ostd::u64 length, ostd::u32 prot,
                                 ostd::u32 flags, std::shared_ptr<const std::vector<ostd::u8>> file_bytes,
                                 ostd::u64 offset, std::string name = {},
-                                std::shared_ptr<SharedPages> cache = nullptr);
+                                std::shared_ptr<SharedPages> cache = nullptr,
+                                ostd::u32 max_prot = kProtRead | kProtWrite | kProtExec);
   ostd::Result<void> unmap(ostd::Vaddr addr, ostd::u64 length);
   /// Limits what mprotect may grant the area starting at `start` (the clock page: read only).
   void set_max_prot(ostd::Vaddr start, ostd::u32 max_prot);

@@ -37,12 +37,20 @@ Result<long> sys_mmap(Thread& t, const SyscallArgs& a) {
   std::shared_ptr<SharedPages> cache;
   std::string name;
   u64 dev = 0, ino = 0;
+  u32 max_prot = kProtRead | kProtWrite | kProtExec;  // what mprotect may grant later (VM_MAY*)
   if ((flags & kMapAnonymous) == 0) {
     auto file = TRY(t.process().fds->get(fd));
     auto dentry = file->dentry();
     if (!dentry || (dentry_mode(dentry) & abi::kSIfmt) != abi::kSIfreg) return Errno::enodev;
     if (!file->readable()) return Errno::eacces;
     if (type != kMapPrivate && (prot & kProtWrite) != 0 && !file->writable()) return Errno::eacces;
+    // A shared mapping of a file opened read-only never becomes writable (VM_MAYWRITE).
+    if (type != kMapPrivate && !file->writable()) max_prot &= ~kProtWrite;
+    // Nor does a mapping of a file on a noexec mount become executable (do_mmap).
+    if (dentry->mount_has(mnt::kNoexec)) {
+      if ((prot & kProtExec) != 0) return Errno::eperm;
+      max_prot &= ~kProtExec;
+    }
     // A sealed file maps shared only for reading (F_SEAL_WRITE, F_SEAL_FUTURE_WRITE).
     const auto seals = dentry->inode()->seals;
     if (type != kMapPrivate && (prot & kProtWrite) != 0 && seals && (*seals & (kSealWrite | kSealFutureWrite)) != 0) {
@@ -66,7 +74,7 @@ Result<long> sys_mmap(Thread& t, const SyscallArgs& a) {
   }
   u32 map_flags = (type == kMapPrivate ? kMapPrivate : kMapShared) |
                   (flags & (kMapFixed | kMapFixedNoreplace | kMapAnonymous | kMapGrowsdown | kMapStack));
-  u64 at = TRY(t.process().mm->map(addr, len, prot, map_flags, bytes, cache ? off : 0, name, cache));
+  u64 at = TRY(t.process().mm->map(addr, len, prot, map_flags, bytes, cache ? off : 0, name, cache, max_prot));
   if (ino != 0) t.process().mm->set_file_identity(at, len, dev, ino);
   return static_cast<long>(at);
 }

@@ -97,14 +97,14 @@ umount /mnt && echo unmounted") || { echo "guest failed ($?): $out" >&2; exit 1;
   head_part=$(printf '%s\n' "$out" | awk '/^===$/ { s++; next } s == 0')
   guest_pre=$(printf '%s\n' "$out" | awk '/^===$/ { s++; next } s == 1')
   tail_part=$(printf '%s\n' "$out" | awk '/^===$/ { s++; next } s == 2')
-  expected_head="/dev/vda /mnt ext4 ro
+  expected_head="/dev/vda /mnt ext4 ro,relatime
 read-only
 $bs $free_blocks"
   if [ "$head_part" != "$expected_head" ]; then
     printf 'mounting ext4: got\n%s\nexpected\n%s\n' "$head_part" "$expected_head" >&2
     exit 1
   fi
-  expected_tail="/dev/vda /mnt ext4 ro
+  expected_tail="/dev/vda /mnt ext4 ro,relatime
 unmounted"
   if [ "$tail_part" != "$expected_tail" ]; then
     printf 'mounting ext4 without a type: got\n%s\nexpected\n%s\n' "$tail_part" "$expected_tail" >&2

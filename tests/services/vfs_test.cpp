@@ -136,7 +136,7 @@ TEST(Vfs, MountsCoverDirectoriesAndDotDotCrossesBack) {
     auto mnt = t.walk("/mnt").release_value();
     auto other = make_ramfs();
     ASSERT_TRUE(other->root()->create("inside", services::abi::kSIfreg | 0644, 0).is_ok());
-    ASSERT_TRUE(mount_fs(t.ctx, mnt, other, "none", "rw").is_ok());
+    ASSERT_TRUE(mount_fs(t.ctx, mnt, other, "none", services::mnt::kRelatime).is_ok());
     auto in = t.walk("/mnt/inside");
     ASSERT_TRUE(in.is_ok());
     EXPECT_EQ(in.value()->inode()->dev(), other->dev());
@@ -157,7 +157,7 @@ TEST(Vfs, MountNamespacesKeepTheirOwnMounts) {
     t.mkdir("/mnt2");
     auto a = make_ramfs();
     ASSERT_TRUE(a->root()->create("a", services::abi::kSIfreg | 0644, 0).is_ok());
-    ASSERT_TRUE(mount_fs(t.ctx, t.walk("/mnt").release_value(), a, "a", "rw").is_ok());
+    ASSERT_TRUE(mount_fs(t.ctx, t.walk("/mnt").release_value(), a, "a", services::mnt::kRelatime).is_ok());
     // The copy has what was mounted before it; what either mounts after stays its own.
     FsContext other(t.root, t.root);
     other.mnt_ns = copy_mount_namespace(t.ctx);
@@ -166,7 +166,7 @@ TEST(Vfs, MountNamespacesKeepTheirOwnMounts) {
     EXPECT_TRUE(in_other("/mnt/a").is_ok());
     auto b = make_ramfs();
     ASSERT_TRUE(b->root()->create("b", services::abi::kSIfreg | 0644, 0).is_ok());
-    ASSERT_TRUE(mount_fs(other, in_other("/mnt2").release_value(), b, "b", "rw").is_ok());
+    ASSERT_TRUE(mount_fs(other, in_other("/mnt2").release_value(), b, "b", services::mnt::kRelatime).is_ok());
     EXPECT_TRUE(in_other("/mnt2/b").is_ok());
     EXPECT_EQ(error_of(t.walk("/mnt2/b")), Errno::enoent);
     ASSERT_TRUE(unmount(t.ctx, t.walk("/mnt").release_value()).is_ok());
@@ -175,6 +175,38 @@ TEST(Vfs, MountNamespacesKeepTheirOwnMounts) {
     EXPECT_EQ(mounts(other).size(), 3u);  // the root, /mnt, /mnt2
     EXPECT_EQ(mounts(t.ctx).size(), 1u);
   });
+}
+
+TEST(Vfs, MountFlagsAreMadeAndShownAsLinuxDoes) {
+  namespace mnt = services::mnt;
+  constexpr ostd::u64 kRdonly = 1, kNosuid = 2, kNodev = 4, kNoexec = 8, kNosymfollow = 256, kNoatime = 1024,
+                      kNodiratime = 2048, kRelatime = 1 << 21, kStrictatime = 1 << 24;
+  // A new mount is relatime unless it says noatime or strictatime.
+  EXPECT_EQ(mnt::from_ms_flags(0, std::nullopt), mnt::kRelatime);
+  EXPECT_EQ(mnt::from_ms_flags(kNoatime, std::nullopt), mnt::kNoatime);
+  EXPECT_EQ(mnt::from_ms_flags(kStrictatime, std::nullopt), 0u);
+  EXPECT_EQ(mnt::from_ms_flags(kRdonly | kNosuid | kNodev | kNoexec | kNosymfollow, std::nullopt),
+            mnt::kReadOnly | mnt::kNosuid | mnt::kNodev | mnt::kNoexec | mnt::kNosymfollow | mnt::kRelatime);
+  // A remount keeps the access-time flags unless it names one, and drops the others it omits.
+  const ostd::u32 old = mnt::kNoatime | mnt::kNodiratime | mnt::kNoexec;
+  EXPECT_EQ(mnt::from_ms_flags(kNosuid, old), mnt::kNosuid | mnt::kNoatime | mnt::kNodiratime);
+  EXPECT_EQ(mnt::from_ms_flags(kRelatime, old), mnt::kRelatime);
+  EXPECT_EQ(mnt::from_ms_flags(kNodiratime, old), mnt::kRelatime | mnt::kNodiratime);
+  // /proc/mounts: "ro" for the mount's or the file system's read-only state, then the mount's
+  // flags in show_mnt_opts's order, then the file system's options.
+  services::MountInfo m;
+  m.flags = mnt::kRelatime | mnt::kNoexec | mnt::kNosuid | mnt::kNosymfollow;
+  m.fs_options = ",size=4k";
+  EXPECT_EQ(m.options(), "rw,nosuid,noexec,relatime,nosymfollow,size=4k");
+  EXPECT_EQ(m.mount_options(), "rw,nosuid,noexec,relatime,nosymfollow");
+  EXPECT_EQ(m.super_options(), "rw,size=4k");
+  m.fs_read_only = true;
+  EXPECT_EQ(m.options().substr(0, 3), "ro,");
+  EXPECT_EQ(m.mount_options().substr(0, 3), "rw,");
+  EXPECT_EQ(m.super_options(), "ro,size=4k");
+  // statfs: ST_NOSUID 2, ST_NOEXEC 8, ST_RELATIME 0x1000, ST_NOSYMFOLLOW 0x2000.
+  EXPECT_EQ(mnt::statfs_flags_of(m.flags), 0x300au);
+  EXPECT_EQ(mnt::statfs_flags_of(mnt::kReadOnly | mnt::kNodev | mnt::kNoatime | mnt::kNodiratime), 0xc05u);
 }
 
 TEST(Vfs, RamFileReadWriteTruncateAndEfault) {
