@@ -60,8 +60,12 @@ Usage g_baseline{};  // in use after the previous input (set before first use)
 // SYSCALLS_FUZZ_USAGE=1 prints the leak-check counts after every input.
 // Hang watchdog (libFuzzer's -timeout counts wall time, which a loaded machine stretches; it is
 // only a backstop here): an input that runs longer than kHangSeconds is saved as hang-input and
-// the process aborts. Time the fuzzing thread spent runnable but waiting for a CPU (schedstat) does not
-// count: on a loaded machine a starved input is not a hang (a deadlocked one sleeps).
+// the process aborts. Time during which tasks waited for a CPU does not count: on a loaded
+// machine a starved input is not a hang (a deadlocked one sleeps, and a spinning one on an
+// otherwise idle machine starves nobody). The measure is the machine's CPU pressure (PSI's
+// "some" total: time in which at least one task was runnable but not running), which also
+// covers the guest's stub processes; without PSI, the time the fuzzing thread itself waited on
+// a run queue (schedstat).
 constexpr double kHangSeconds = 20;
 std::mutex g_current_lock;
 std::vector<unsigned char> g_current;
@@ -84,8 +88,21 @@ double runqueue_wait_s() {
   return n == 2 ? static_cast<double>(wait) / 1e9 : 0;
 }
 
+// Seconds during which some task waited for a CPU (PSI), or -1 without /proc/pressure/cpu.
+double cpu_pressure_s() {
+  FILE* f = std::fopen("/proc/pressure/cpu", "r");
+  if (f == nullptr) return -1;
+  unsigned long long total_us = 0;
+  int n = std::fscanf(f, "some avg10=%*f avg60=%*f avg300=%*f total=%llu", &total_us);
+  std::fclose(f);
+  return n == 1 ? static_cast<double>(total_us) / 1e6 : -1;
+}
+
 // Wall time minus time starved of a CPU.
-double now_s() { return wall_s() - runqueue_wait_s(); }
+double now_s() {
+  const double pressure = cpu_pressure_s();
+  return wall_s() - (pressure >= 0 ? pressure : runqueue_wait_s());
+}
 
 void watchdog() {
   for (;;) {
