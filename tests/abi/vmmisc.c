@@ -120,6 +120,22 @@ static const char* statuses(const int* st, int n) {
   return out;
 }
 
+/* Whether statuses `st` read as `want`, where "Z" stands for the status of a page only read
+ * (the shared zero page): 0 (its node) on some Linux versions, -EFAULT on others (6.18's
+ * do_pages_stat_array: is_zero_folio). */
+static int same_statuses(const int* st, int n, const char* want) {
+  char got[128], w[128];
+  snprintf(got, sizeof got, "%s", statuses(st, n));
+  snprintf(w, sizeof w, "%s", want);
+  char *gs = NULL, *ws = NULL;
+  char* g = strtok_r(got, " ", &gs);
+  for (char* t = strtok_r(w, " ", &ws); t; t = strtok_r(NULL, " ", &ws), g = strtok_r(NULL, " ", &gs)) {
+    if (!g) return 0;
+    if (strcmp(t, "Z") == 0 ? strcmp(g, "0") != 0 && strcmp(g, "-14") != 0 : strcmp(t, g) != 0) return 0;
+  }
+  return g == NULL;
+}
+
 static volatile char* touch_at;
 static void touch(void) { (void)*touch_at; }
 
@@ -396,17 +412,17 @@ int main(void) {
   void* pages[6] = {anon, anon + PG, anon + 2 * PG, hole, f, anon + 5};
   int st[6], nodes0[6] = {0}, nodes_01[2] = {0, 1}, nodes_64[1] = {64}, nodes_m1[1] = {-1}, nodes_1024[1] = {1024};
   memset(st, 0x55, sizeof st);
-  CHECK("move_pages(0) query: written 0, untouched -ENOENT, zero page 0, hole -EFAULT, file 0, inside 0",
-        move_pages(0, 6, pages, NULL, st, 0) == 0 && strcmp(statuses(st, 6), "0 -2 0 -14 0 0") == 0);
+  CHECK("move_pages(0) query: written 0, untouched -ENOENT, zero page 0 or -EFAULT, hole -EFAULT, file 0, inside 0",
+        move_pages(0, 6, pages, NULL, st, 0) == 0 && same_statuses(st, 6, "0 -2 Z -14 0 0"));
   memset(st, 0x55, sizeof st);
   CHECK("move to node 0 (MPOL_MF_MOVE): the same statuses",
-        move_pages(0, 6, pages, nodes0, st, MPOL_MF_MOVE) == 0 && strcmp(statuses(st, 6), "0 -2 0 -14 0 0") == 0);
+        move_pages(0, 6, pages, nodes0, st, MPOL_MF_MOVE) == 0 && same_statuses(st, 6, "0 -2 Z -14 0 0"));
   memset(st, 0x55, sizeof st);
   CHECK("MPOL_MF_MOVE_ALL: the same", move_pages(0, 6, pages, nodes0, st, MPOL_MF_MOVE_ALL) == 0 &&
-                                          strcmp(statuses(st, 6), "0 -2 0 -14 0 0") == 0);
+                                          same_statuses(st, 6, "0 -2 Z -14 0 0"));
   memset(st, 0x55, sizeof st);
   CHECK("flags 0 with nodes: the same", move_pages(0, 6, pages, nodes0, st, 0) == 0 &&
-                                            strcmp(statuses(st, 6), "0 -2 0 -14 0 0") == 0);
+                                            same_statuses(st, 6, "0 -2 Z -14 0 0"));
   memset(st, 0x55, sizeof st);
   CHECK_ERRNO("nodes {0, 1}: ENODEV", move_pages(0, 2, pages, nodes_01, st, MPOL_MF_MOVE), ENODEV);
   CHECK("the first status was stored (0), the second not", st[0] == 0 && st[1] == 0x55555555);
@@ -426,14 +442,14 @@ int main(void) {
   CHECK_ERRNO("no such process when moving: ESRCH", move_pages(999999, 1, pages, nodes0, st, MPOL_MF_MOVE), ESRCH);
   child = idle_child();
   memset(st, 0x55, sizeof st);
-  CHECK("child query: written 0, untouched -ENOENT, zero page 0, hole -EFAULT",
-        move_pages(child, 4, pages, NULL, st, 0) == 0 && strcmp(statuses(st, 4), "0 -2 0 -14") == 0);
+  CHECK("child query: written 0, untouched -ENOENT, zero page 0 or -EFAULT, hole -EFAULT",
+        move_pages(child, 4, pages, NULL, st, 0) == 0 && same_statuses(st, 4, "0 -2 Z -14"));
   memset(st, 0x55, sizeof st);
   CHECK("child: move to node 0: the same", move_pages(child, 4, pages, nodes0, st, MPOL_MF_MOVE) == 0 &&
-                                               strcmp(statuses(st, 4), "0 -2 0 -14") == 0);
+                                               same_statuses(st, 4, "0 -2 Z -14"));
   memset(st, 0x55, sizeof st);
   CHECK("child: MPOL_MF_MOVE_ALL: the same", move_pages(child, 4, pages, nodes0, st, MPOL_MF_MOVE_ALL) == 0 &&
-                                                 strcmp(statuses(st, 4), "0 -2 0 -14") == 0);
+                                                 same_statuses(st, 4, "0 -2 Z -14"));
   make_zombie(child);
   CHECK_ERRNO("a zombie: EINVAL", move_pages(child, 1, pages, NULL, st, 0), EINVAL);
   waitpid(child, NULL, 0);
