@@ -3,6 +3,7 @@
 
 #include <array>
 
+#include <ostd/pod.h>
 #include <ostd/types.h>
 
 namespace services::elf {
@@ -27,6 +28,8 @@ struct Ehdr {
   u16 shentsize;
   u16 shnum;
   u16 shstrndx;
+  OSTD_POD(Ehdr, ident, type, machine, version, entry, phoff, shoff, flags, ehsize, phentsize, phnum,
+           shentsize, shnum, shstrndx);
 };
 static_assert(sizeof(Ehdr) == 64);
 
@@ -39,6 +42,7 @@ struct Phdr {
   u64 filesz;
   u64 memsz;
   u64 align;
+  OSTD_POD(Phdr, type, flags, offset, vaddr, paddr, filesz, memsz, align);
 };
 static_assert(sizeof(Phdr) == 56);
 

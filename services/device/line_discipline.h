@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <ostd/pod.h>
 #include <ostd/types.h>
 
 namespace services {
@@ -20,11 +21,13 @@ struct Termios {
   ostd::u32 c_lflag;
   ostd::u8 c_line;
   std::array<ostd::u8, 19> c_cc;
+  OSTD_POD(Termios, c_iflag, c_oflag, c_cflag, c_lflag, c_line, c_cc);
 };
 static_assert(sizeof(Termios) == 36);
 
 struct Winsize {
   ostd::u16 ws_row, ws_col, ws_xpixel, ws_ypixel;
+  OSTD_POD(Winsize, ws_row, ws_col, ws_xpixel, ws_ypixel);
 };
 
 namespace tty {

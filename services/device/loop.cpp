@@ -54,6 +54,8 @@ struct LoopInfo64 {
   std::array<u8, kLoNameSize> lo_crypt_name;
   std::array<u8, kLoKeySize> lo_encrypt_key;
   std::array<u64, 2> lo_init;
+  OSTD_POD(LoopInfo64, lo_device, lo_inode, lo_rdevice, lo_offset, lo_sizelimit, lo_number, lo_encrypt_type,
+           lo_encrypt_key_size, lo_flags, lo_file_name, lo_crypt_name, lo_encrypt_key, lo_init);
 };
 static_assert(sizeof(LoopInfo64) == 232);
 
@@ -62,6 +64,7 @@ struct LoopConfig {
   u32 fd, block_size;
   LoopInfo64 info;
   std::array<u64, 8> reserved;
+  OSTD_POD(LoopConfig, fd, block_size, info, reserved);
 };
 static_assert(sizeof(LoopConfig) == 304);
 

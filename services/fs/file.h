@@ -65,6 +65,7 @@ inline constexpr ostd::usize kIovMax = 1024;
 struct IoVec {
   ostd::u64 base;
   ostd::u64 len;
+  OSTD_POD(IoVec, base, len);
 };
 /// The user's iovec array of `count` entries (the caller checked the count): EFAULT, or EINVAL
 /// when a length or the total passes SSIZE_MAX (fs/syscalls.cpp).

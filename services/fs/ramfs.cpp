@@ -448,6 +448,7 @@ class RamFs final : public FileSystem {
   // high 32 bits; 12 bytes. The type is not looked at when decoding, as tmpfs does not.
   struct Ino32GenHandle {
     u32 generation, ino_lo, ino_hi;
+    OSTD_POD(Ino32GenHandle, generation, ino_lo, ino_hi);
   };
   Result<std::pair<int, std::vector<ostd::u8>>> encode_handle(const Inode& inode) override {
     const Ino32GenHandle h{inode.generation, static_cast<u32>(inode.ino()), static_cast<u32>(inode.ino() >> 32)};

@@ -390,6 +390,7 @@ Result<long> sys_openat2(Thread& t, const SyscallArgs& a) {
   if (size > ostd::kPageSize) return Errno::e2big;
   struct OpenHow {
     u64 flags, mode, resolve;
+    OSTD_POD(OpenHow, flags, mode, resolve);
   };
   OpenHow how = TRY(ostd::UserPtr<OpenHow>(a[2]).read(t.vm()));
   if (size > kHowSize) {
@@ -422,6 +423,7 @@ Result<long> sys_openat2(Thread& t, const SyscallArgs& a) {
 struct FileHandleHeader {
   u32 handle_bytes;
   ostd::i32 handle_type;
+  OSTD_POD(FileHandleHeader, handle_bytes, handle_type);
 };
 constexpr u32 kMaxHandleSize = 128;
 constexpr ostd::i32 kFileidInvalid = 255, kFileidIsConnectable = 0x10000, kFileidIsDir = 0x20000;
@@ -594,6 +596,7 @@ struct Flock {
   ostd::i64 l_len;
   ostd::i32 l_pid;
   ostd::i32 pad1;
+  OSTD_POD(Flock, l_type, l_whence, pad0, l_start, l_len, l_pid, pad1);
 };
 static_assert(sizeof(Flock) == 32);
 constexpr ostd::i16 kFRdlck = 0, kFWrlck = 1, kFUnlck = 2;
@@ -1572,6 +1575,7 @@ Result<long> sys_futimesat(Thread& t, const SyscallArgs& a) {
 Result<long> sys_utime(Thread& t, const SyscallArgs& a) {
   struct Utimbuf {
     ostd::i64 actime, modtime;
+    OSTD_POD(Utimbuf, actime, modtime);
   };
   std::optional<std::array<abi::Timespec, 2>> times;
   if (a[1] != 0) {
@@ -1702,6 +1706,8 @@ struct Statfs {
   std::array<ostd::i32, 2> f_fsid;
   ostd::i64 f_namelen, f_frsize, f_flags;
   std::array<ostd::i64, 4> f_spare;
+  OSTD_POD(Statfs, f_type, f_bsize, f_blocks, f_bfree, f_bavail, f_files, f_ffree, f_fsid, f_namelen,
+           f_frsize, f_flags, f_spare);
 };
 static_assert(sizeof(Statfs) == 120);
 

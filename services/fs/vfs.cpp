@@ -3,6 +3,7 @@
 #include "device/devices.h"
 
 #include <algorithm>
+#include <array>
 #include <deque>
 #include <map>
 #include <utility>
@@ -467,9 +468,13 @@ u32 from_ms_flags(u64 ms, std::optional<u32> old) {
 }
 
 std::string options_of(u32 flags) {
-  static constexpr std::pair<u32, std::string_view> kNames[] = {
-      {kNosuid, ",nosuid"},   {kNodev, ",nodev"},       {kNoexec, ",noexec"},          {kNoatime, ",noatime"},
-      {kNodiratime, ",nodiratime"}, {kRelatime, ",relatime"}, {kNosymfollow, ",nosymfollow"}};
+  static constexpr std::array<std::pair<u32, std::string_view>, 7> kNames{{{kNosuid, ",nosuid"},
+                                                                           {kNodev, ",nodev"},
+                                                                           {kNoexec, ",noexec"},
+                                                                           {kNoatime, ",noatime"},
+                                                                           {kNodiratime, ",nodiratime"},
+                                                                           {kRelatime, ",relatime"},
+                                                                           {kNosymfollow, ",nosymfollow"}}};
   std::string s;
   for (const auto& [bit, name] : kNames) {
     if ((flags & bit) != 0) s += name;
@@ -480,10 +485,14 @@ std::string options_of(u32 flags) {
 u64 statfs_flags_of(u32 flags) {
   constexpr u64 kStRdonly = 1, kStNosuid = 2, kStNodev = 4, kStNoexec = 8, kStNoatime = 1024, kStNodiratime = 2048,
                 kStRelatime = 4096, kStNosymfollow = 8192;
-  static constexpr std::pair<u32, u64> kBits[] = {
-      {kReadOnly, kStRdonly},     {kNosuid, kStNosuid},         {kNodev, kStNodev},
-      {kNoexec, kStNoexec},       {kNoatime, kStNoatime},       {kNodiratime, kStNodiratime},
-      {kRelatime, kStRelatime},   {kNosymfollow, kStNosymfollow}};
+  static constexpr std::array<std::pair<u32, u64>, 8> kBits{{{kReadOnly, kStRdonly},
+                                                              {kNosuid, kStNosuid},
+                                                              {kNodev, kStNodev},
+                                                              {kNoexec, kStNoexec},
+                                                              {kNoatime, kStNoatime},
+                                                              {kNodiratime, kStNodiratime},
+                                                              {kRelatime, kStRelatime},
+                                                              {kNosymfollow, kStNosymfollow}}};
   u64 out = 0;
   for (const auto& [bit, st] : kBits) {
     if ((flags & bit) != 0) out |= st;

@@ -228,6 +228,7 @@ Result<long> sys_futex_waitv(Thread& t, const SyscallArgs& a) {
     u64 uaddr;
     u32 flags;
     u32 reserved;
+    OSTD_POD(RawWaiter, val, uaddr, flags, reserved);
   };
   const ostd::Vaddr vec = a[0];
   const u32 count = a.as_u32(1);

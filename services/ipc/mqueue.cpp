@@ -53,6 +53,7 @@ constexpr u64 kMsgOverhead = 48, kPrioNodeOverhead = 48;
 struct MqAttr {
   i64 flags, maxmsg, msgsize, curmsgs;
   std::array<i64, 4> reserved;
+  OSTD_POD(MqAttr, flags, maxmsg, msgsize, curmsgs, reserved);
 };
 static_assert(sizeof(MqAttr) == 64);
 

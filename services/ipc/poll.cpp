@@ -97,6 +97,7 @@ struct PollFd {
   ostd::i32 fd;
   ostd::i16 events;
   ostd::i16 revents;
+  OSTD_POD(PollFd, fd, events, revents);
 };
 static_assert(sizeof(PollFd) == 8);
 
@@ -277,6 +278,7 @@ Result<long> sys_pselect6(Thread& t, const SyscallArgs& a) {
     struct SigArg {
       u64 ss;
       u64 ss_len;
+      OSTD_POD(SigArg, ss, ss_len);
     };
     SigArg sa = TRY(ostd::UserPtr<SigArg>(a[5]).read(t.vm()));
     mask = TRY(read_sigmask(t, sa.ss, sa.ss_len));
@@ -441,6 +443,7 @@ Result<long> sys_epoll_create1(Thread& t, const SyscallArgs& a) { return do_epol
 
 struct EpollEvent {
   std::array<ostd::u8, 12> raw;  // packed { u32 events; u64 data; } on x86-64
+  OSTD_POD(EpollEvent, raw);
 };
 
 Result<long> sys_epoll_ctl(Thread& t, const SyscallArgs& a) {

@@ -64,6 +64,7 @@ struct IpcPerm {
   u16 pad;
   u32 pad2;
   u64 unused1, unused2;
+  OSTD_POD(IpcPerm, key, uid, gid, cuid, cgid, mode, seq, pad, pad2, unused1, unused2);
 };
 static_assert(sizeof(IpcPerm) == 48);
 
@@ -195,6 +196,7 @@ struct SemidDs {
   u64 unused2;
   u64 nsems;
   u64 unused3, unused4;
+  OSTD_POD(SemidDs, perm, otime, unused1, ctime, unused2, nsems, unused3, unused4);
 };
 static_assert(sizeof(SemidDs) == 104);
 
@@ -202,6 +204,7 @@ struct Sembuf {
   u16 num;
   i16 op;
   i16 flg;
+  OSTD_POD(Sembuf, num, op, flg);
 };
 static_assert(sizeof(Sembuf) == 6);
 
@@ -324,6 +327,7 @@ Result<long> sys_semtimedop(Thread& t, const SyscallArgs& a) {
 // struct seminfo (IPC_INFO, SEM_INFO).
 struct Seminfo {
   i32 semmap, semmni, semmns, semmnu, semmsl, semopm, semume, semusz, semvmx, semaem;
+  OSTD_POD(Seminfo, semmap, semmni, semmns, semmnu, semmsl, semopm, semume, semusz, semvmx, semaem);
 };
 
 Result<long> sys_semctl(Thread& t, const SyscallArgs& a) {
@@ -450,6 +454,7 @@ struct MsqidDs {
   u64 cbytes, qnum, qbytes;
   i32 lspid, lrpid;
   u64 unused4, unused5;
+  OSTD_POD(MsqidDs, perm, stime, rtime, ctime, cbytes, qnum, qbytes, lspid, lrpid, unused4, unused5);
 };
 static_assert(sizeof(MsqidDs) == 120);
 
@@ -568,6 +573,7 @@ struct Msginfo {
   i32 msgpool, msgmap, msgmax, msgmnb, msgmni, msgssz, msgtql;
   u16 msgseg;
   u16 pad;
+  OSTD_POD(Msginfo, msgpool, msgmap, msgmax, msgmnb, msgmni, msgssz, msgtql, msgseg, pad);
 };
 
 Result<long> sys_msgctl(Thread& t, const SyscallArgs& a) {
@@ -654,6 +660,7 @@ struct ShmidDs {
   i32 cpid, lpid;
   u64 nattch;
   u64 unused4, unused5;
+  OSTD_POD(ShmidDs, perm, segsz, atime, dtime, ctime, cpid, lpid, nattch, unused4, unused5);
 };
 static_assert(sizeof(ShmidDs) == 112);
 
@@ -770,11 +777,13 @@ Result<long> sys_shmdt(Thread& t, const SyscallArgs& a) {
 struct Shminfo {
   u64 shmmax, shmmin, shmmni, shmseg, shmall;
   std::array<u64, 4> unused;
+  OSTD_POD(Shminfo, shmmax, shmmin, shmmni, shmseg, shmall, unused);
 };
 struct ShmInfo {
   i32 used_ids;
   i32 pad;
   u64 shm_tot, shm_rss, shm_swp, swap_attempts, swap_successes;
+  OSTD_POD(ShmInfo, used_ids, pad, shm_tot, shm_rss, shm_swp, swap_attempts, swap_successes);
 };
 
 Result<long> sys_shmctl(Thread& t, const SyscallArgs& a) {

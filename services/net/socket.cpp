@@ -49,6 +49,7 @@ using abi::Timeval;
 struct Linger {
   i32 onoff;
   i32 secs;
+  OSTD_POD(Linger, onoff, secs);
 };
 
 template <typename T>

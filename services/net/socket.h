@@ -53,6 +53,7 @@ struct Ucred {
   ostd::i32 pid;
   ostd::u32 uid;
   ostd::u32 gid;
+  OSTD_POD(Ucred, pid, uid, gid);
 };
 static_assert(sizeof(Ucred) == 12);
 

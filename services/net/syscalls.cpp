@@ -51,6 +51,7 @@ struct MsgHdr {
   u64 controllen;
   i32 flags;
   u32 pad1;
+  OSTD_POD(MsgHdr, name, namelen, pad0, iov, iovlen, control, controllen, flags, pad1);
 };
 static_assert(sizeof(MsgHdr) == 56);
 
@@ -58,6 +59,7 @@ struct MMsgHdr {
   MsgHdr hdr;
   u32 len;
   u32 pad;
+  OSTD_POD(MMsgHdr, hdr, len, pad);
 };
 static_assert(sizeof(MMsgHdr) == 64);
 
@@ -65,6 +67,7 @@ struct CmsgHdr {
   u64 len;
   i32 level;
   i32 type;
+  OSTD_POD(CmsgHdr, len, level, type);
 };
 static_assert(sizeof(CmsgHdr) == kCmsgHdr);
 

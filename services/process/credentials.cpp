@@ -207,9 +207,11 @@ constexpr u32 kCapV1 = 0x19980330, kCapV2 = 0x20071026, kCapV3 = 0x20080522;
 struct CapHeader {
   u32 version;
   ostd::i32 pid;
+  OSTD_POD(CapHeader, version, pid);
 };
 struct CapData {
   u32 effective, permitted, inheritable;
+  OSTD_POD(CapData, effective, permitted, inheritable);
 };
 
 Result<int> cap_words(Thread& t, ostd::Vaddr header) {

@@ -208,6 +208,8 @@ Result<long> sys_clone(Thread& self, const SyscallArgs& a) {
 // struct clone_args: 64 bytes in its first version, 80 with set_tid, 88 with cgroup.
 struct CloneArgs {
   u64 flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+  OSTD_POD(CloneArgs, flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+           set_tid_size, cgroup);
 };
 static_assert(sizeof(CloneArgs) == 88);
 

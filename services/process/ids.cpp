@@ -83,6 +83,7 @@ Result<long> sys_setsid(Thread& t, const SyscallArgs&) {
 struct Rlimit {
   u64 cur;
   u64 max;
+  OSTD_POD(Rlimit, cur, max);
 };
 
 Result<long> do_prlimit(Thread& t, ostd::i32 pid, int resource, ostd::Vaddr new_lim, ostd::Vaddr old_lim) {
@@ -117,6 +118,7 @@ Result<long> sys_setrlimit(Thread& t, const SyscallArgs& a) { return do_prlimit(
 
 struct Utsname {
   std::array<char, 65> sysname, nodename, release, version, machine, domainname;
+  OSTD_POD(Utsname, sysname, nodename, release, version, machine, domainname);
 };
 static_assert(sizeof(Utsname) == 390);
 
@@ -150,6 +152,8 @@ struct Sysinfo {
   u64 totalhigh, freehigh;
   ostd::u32 mem_unit;
   std::array<char, 4> reserved;
+  OSTD_POD(Sysinfo, uptime, loads, totalram, freeram, sharedram, bufferram, totalswap, freeswap, procs, pad,
+           pad2, totalhigh, freehigh, mem_unit, reserved);
 };
 static_assert(sizeof(Sysinfo) == 112);
 
@@ -191,6 +195,7 @@ Result<long> sys_getrusage(Thread& t, const SyscallArgs& a) {
 
 struct Tms {
   ostd::i64 utime, stime, cutime, cstime;
+  OSTD_POD(Tms, utime, stime, cutime, cstime);
 };
 
 Result<long> sys_times(Thread& t, const SyscallArgs& a) {

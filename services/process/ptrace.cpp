@@ -394,6 +394,7 @@ Result<long> poke_user(Target& tg, u64 addr, u64 data) {
 Result<long> regset(Thread& self, Target& tg, bool get, u64 type, Vaddr iov_addr) {
   struct Iovec {
     u64 base, len;
+    OSTD_POD(Iovec, base, len);
   };
   Iovec iov = TRY(ostd::UserPtr<Iovec>(iov_addr).read(self.vm()));
   if (iov.len % 8 != 0) return Errno::einval;  // whole registers only

@@ -54,6 +54,7 @@ struct SchedAttr {
   u64 period;
   u32 util_min;
   u32 util_max;
+  OSTD_POD(SchedAttr, size, policy, flags, nice, priority, runtime, deadline, period, util_min, util_max);
 };
 static_assert(sizeof(SchedAttr) == 56);
 constexpr u32 kAttrSizeVer0 = 48;

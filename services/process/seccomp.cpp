@@ -37,6 +37,7 @@ struct SockFilter {
   u8 jt;
   u8 jf;
   u32 k;
+  OSTD_POD(SockFilter, code, jt, jf, k);
 };
 static_assert(sizeof(SockFilter) == 8);
 
@@ -275,6 +276,7 @@ Result<long> set_mode_filter(Thread& t, u32 flags, ostd::Vaddr uprog) {
     u16 len;
     std::array<u8, 6> pad;
     u64 filter;
+    OSTD_POD(SockFprog, len, pad, filter);
   };
   auto fprog = TRY(ostd::UserPtr<SockFprog>(uprog).read(t.vm()));
   if (fprog.len == 0 || fprog.len > kMaxInsns) return Errno::einval;

@@ -59,6 +59,8 @@ struct SigContext {
   u16 cs, gs, fs, ss;
   u64 err, trapno, oldmask, cr2, fpstate;
   std::array<u64, 8> reserved;
+  OSTD_POD(SigContext, r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip,
+           eflags, cs, gs, fs, ss, err, trapno, oldmask, cr2, fpstate, reserved);
 };
 static_assert(sizeof(SigContext) == 256);
 
@@ -68,6 +70,7 @@ struct UContext {
   AltStack uc_stack;
   SigContext mcontext;
   u64 sigmask;
+  OSTD_POD(UContext, uc_flags, uc_link, uc_stack, mcontext, sigmask);
 };
 static_assert(sizeof(UContext) == 304);
 
@@ -75,6 +78,7 @@ struct RtSigFrame {
   u64 pretcode;
   UContext uc;
   SigInfo info;
+  OSTD_POD(RtSigFrame, pretcode, uc, info);
 };
 static_assert(sizeof(RtSigFrame) == 440);
 
@@ -93,6 +97,7 @@ struct FpxSwBytes {  // struct _fpx_sw_bytes
   u64 xfeatures;
   u32 xstate_size;
   std::array<u32, 7> padding;
+  OSTD_POD(FpxSwBytes, magic1, extended_size, xfeatures, xstate_size, padding);
 };
 static_assert(sizeof(FpxSwBytes) == 48 && offsetof(FpxSwBytes, xstate_size) == 16);
 

@@ -6,6 +6,7 @@
 #include <optional>
 #include <utility>
 
+#include <ostd/pod.h>
 #include <ostd/sync.h>
 #include <ostd/types.h>
 
@@ -33,6 +34,7 @@ struct SigSet {
     if (sig >= 1 && sig <= kNumSignals) bits &= ~(ostd::u64{1} << (sig - 1));
   }
   bool empty() const { return bits == 0; }
+  OSTD_POD(SigSet, bits);
 };
 
 /// siginfo_t (128 bytes), the fields the kernel fills.
@@ -49,6 +51,8 @@ struct SigInfo {
   ostd::i64 si_utime;
   ostd::i64 si_stime;
   std::array<ostd::u8, 80> rest;
+  OSTD_POD(SigInfo, si_signo, si_errno, si_code, pad0, si_pid, si_uid, si_status, pad1, si_utime, si_stime,
+           rest);
 };
 static_assert(sizeof(SigInfo) == 128);
 
@@ -88,6 +92,7 @@ struct SigAction {
   ostd::u64 flags = 0;
   ostd::u64 restorer = 0;
   SigSet mask{};
+  OSTD_POD(SigAction, handler, flags, restorer, mask);
 };
 static_assert(sizeof(SigAction) == 32);
 
@@ -96,6 +101,7 @@ struct AltStack {
   ostd::i32 flags = 2;  // SS_DISABLE
   ostd::i32 pad = 0;
   ostd::u64 size = 0;
+  OSTD_POD(AltStack, sp, flags, pad, size);
 };
 static_assert(sizeof(AltStack) == 24);
 
@@ -123,6 +129,7 @@ struct Sigevent {
   ostd::i32 notify;
   ostd::i32 tid;  // SIGEV_THREAD_ID's thread
   std::array<ostd::i32, 11> pad;
+  OSTD_POD(Sigevent, value, signo, notify, tid, pad);
 };
 static_assert(sizeof(Sigevent) == 64);
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <ostd/error.h>
+#include <ostd/pod.h>
 #include <ostd/time.h>
 #include <ostd/types.h>
 
@@ -46,6 +47,7 @@ ostd::Result<ostd::u64> from_timespec(const abi::Timespec& ts);
 struct Itimerspec {
   abi::Timespec interval;
   abi::Timespec value;
+  OSTD_POD(Itimerspec, interval, value);
 };
 static_assert(sizeof(Itimerspec) == 32);
 

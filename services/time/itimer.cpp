@@ -28,6 +28,7 @@ using abi::Timeval;
 struct Itimerval {
   Timeval interval;
   Timeval value;
+  OSTD_POD(Itimerval, interval, value);
 };
 }  // namespace
 

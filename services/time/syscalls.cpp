@@ -48,6 +48,7 @@ using abi::Timeval;
 
 struct Timezone {
   ostd::i32 minuteswest, dsttime;
+  OSTD_POD(Timezone, minuteswest, dsttime);
 };
 // settimeofday's timezone (sys_tz), reported by gettimeofday.
 Timezone& sys_tz() {
@@ -170,6 +171,9 @@ struct Timex {
   ostd::i64 stabil, jitcnt, calcnt, errcnt, stbcnt;
   ostd::i32 tai;
   std::array<ostd::i32, 11> pad3;
+  OSTD_POD(Timex, modes, pad0, offset, freq, maxerror, esterror, status, pad1, constant, precision,
+           tolerance, time_sec, time_usec, tick, ppsfreq, jitter, shift, pad2, stabil, jitcnt, calcnt,
+           errcnt, stbcnt, tai, pad3);
 };
 static_assert(sizeof(Timex) == 208);
 

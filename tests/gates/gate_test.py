@@ -38,6 +38,28 @@ HIDDEN = {
     "backend_interface": "#include <ostd/arch/backend.h>\n",
     "ostd_internal": "#include <ostd/internal.h>\n",
 }
+# ---- only Pod types are read out of bytes others chose (ostd/pod.h) ----
+POD_PRELUDE = "#include <ostd/bytes.h>\n#include <ostd/mm/io.h>\nusing ostd::u32;\n"
+POD = {
+    "bool": ("auto f(std::span<const ostd::u8> b) { return ostd::load_from<bool>(b, 0); }", "Pod"),
+    "enum": ("enum class E : u32 { a };\n"
+             "auto f(ostd::VmSpace& vm) { return ostd::UserPtr<E>(0x1000).read(vm); }", "Pod"),
+    "pointer": ("void f(int*& p) { auto b = ostd::writable_bytes_of(p); (void)b; }", "Pod"),
+    "undeclared_struct": ("struct S { u32 a; };\n"
+                          "auto f(std::span<const ostd::u8> b) { return ostd::load_from<S>(b, 0); }", "Pod"),
+    "inherited_declaration": ("struct S { u32 a; OSTD_POD(S, a); };\nstruct D : S {};\n"
+                              "auto f(std::span<const ostd::u8> b) { return ostd::load_from<D>(b, 0); }", "Pod"),
+    "bool_field": ("struct S { u32 a; bool b; char pad[3]; OSTD_POD(S, a, b, pad); };", "OSTD_POD"),
+    "pointer_field": ("struct S { int* p; OSTD_POD(S, p); };", "OSTD_POD"),
+    "field_left_out": ("struct S { u32 a; u32 b; OSTD_POD(S, a); };", "OSTD_POD"),
+    "padding": ("struct S { u32 a; ostd::u64 b; OSTD_POD(S, a, b); };", "OSTD_POD"),
+}
+CLEAN_POD = ("struct S { u32 a; std::array<ostd::u16, 2> b; ostd::u8 c[4]; OSTD_POD(S, a, b, c); };\n"
+             "auto f(std::span<const ostd::u8> b) { return ostd::load_from<S>(b, 0); }\n"
+             "auto g(ostd::VmSpace& vm) { return ostd::UserPtr<S>(0x1000).read(vm); }\n"
+             "void h() { auto fn = [] { struct L { u32 x; OSTD_POD(L, x); }; L l{}; return ostd::writable_bytes_of(l).size(); };"
+             " (void)fn; }\n")
+
 CLEAN_PRIVATE = ("#include <ostd/mm/frame.h>\n#include <ostd/mm/io.h>\n"
                  "void f(ostd::Frame& fr) { auto w = fr.writer(16, 8); (void)w; }\n")
 
@@ -208,6 +230,9 @@ def cases():
            "boundary_tree": ("tree", None, True),
            "boundary_unsafe_with_safety": ("boundary", {"ostd/src/x.cpp": CLEAN_UNSAFE}, True)}
     out["private_clean"] = ("private", CLEAN_PRIVATE, True)
+    out["pod_clean"] = ("pod", (POD_PRELUDE + CLEAN_POD, "Pod"), True)
+    for k, (code, expect) in POD.items():
+        out["pod_" + k] = ("pod", (POD_PRELUDE + code + "\n", expect), False)
     for k, v in PRIVATE.items():
         out["private_" + k] = ("private", v + "\n", False)
     for k, v in HIDDEN.items():
@@ -244,6 +269,8 @@ def main():
                 return 1
         elif kind == "private":
             r = compile_expect(payload, tmp, "private")
+        elif kind == "pod":
+            r = compile_expect(payload[0], tmp, payload[1])
         elif kind == "hidden":
             r = compile_expect(payload, tmp, "No such file or directory")
         elif kind == "views":

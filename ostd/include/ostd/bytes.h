@@ -1,4 +1,6 @@
 // ostd/bytes.h — byte views of trivially copyable objects (the one place the cast lives).
+// Views that can change an object, and loads out of bytes, take Pod types only (ostd/pod.h):
+// whatever the bytes are, the object stays a valid value.
 #pragma once
 
 #include <cstring>
@@ -7,15 +9,15 @@
 #include <string_view>
 #include <type_traits>
 
+#include <ostd/pod.h>
 #include <ostd/types.h>
 
 namespace ostd {
 
-template <typename T>
-  requires std::is_trivially_copyable_v<T>
+template <Pod T>
 std::span<u8, sizeof(T)> writable_bytes_of(T& v) {
-  // SAFETY: u8 may alias any object; the span covers exactly v's sizeof(T) bytes and borrows v.
-  // Assumes every byte pattern is a valid T (not enforced: a bool/enum/pointer member is not).
+  // SAFETY: u8 may alias any object; the span covers exactly v's sizeof(T) bytes and borrows v;
+  // T is Pod, so whatever is written there leaves a valid T.
   return std::span<u8, sizeof(T)>(reinterpret_cast<u8*>(&v), sizeof(T));  // NOLINT
 }
 template <typename T>
@@ -41,13 +43,12 @@ inline std::span<const u8> bytes_of_string(std::string_view s) {
 
 /// Reads a T stored at `offset` in `bytes` (any alignment); nullopt when it does not fit.
 /// The safe way for services to decode binary formats (ELF, cpio, ABI structs).
-template <typename T>
-  requires std::is_trivially_copyable_v<T>
+template <Pod T>
 std::optional<T> load_from(std::span<const u8> bytes, usize offset) {
   if (offset > bytes.size() || sizeof(T) > bytes.size() - offset) return std::nullopt;
   T v;
-  // SAFETY: offset + sizeof(T) <= bytes.size() (checked above); v is a local T of sizeof(T).
-  // Assumes any bytes form a valid T (not enforced for bool/enum/pointer members).
+  // SAFETY: offset + sizeof(T) <= bytes.size() (checked above); v is a local T of sizeof(T);
+  // T is Pod, so any bytes form a valid T.
   std::memcpy(&v, bytes.data() + offset, sizeof(T));
   return v;
 }

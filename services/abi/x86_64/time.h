@@ -2,6 +2,7 @@
 // once (struct timeval, struct timespec, struct rusage).
 #pragma once
 
+#include <ostd/pod.h>
 #include <ostd/time.h>
 #include <ostd/types.h>
 
@@ -11,6 +12,7 @@ namespace services::abi {
 struct Timeval {
   ostd::i64 sec;
   ostd::i64 usec;
+  OSTD_POD(Timeval, sec, usec);
 };
 static_assert(sizeof(Timeval) == 16);
 
@@ -18,6 +20,7 @@ static_assert(sizeof(Timeval) == 16);
 struct Timespec {
   ostd::i64 tv_sec;
   ostd::i64 tv_nsec;
+  OSTD_POD(Timespec, tv_sec, tv_nsec);
 };
 static_assert(sizeof(Timespec) == 16);
 
@@ -34,6 +37,8 @@ struct Rusage {
   ostd::i64 maxrss;  // KiB
   ostd::i64 ixrss, idrss, isrss;
   ostd::i64 minflt, majflt, nswap, inblock, oublock, msgsnd, msgrcv, nsignals, nvcsw, nivcsw;
+  OSTD_POD(Rusage, utime, stime, maxrss, ixrss, idrss, isrss, minflt, majflt, nswap, inblock, oublock,
+           msgsnd, msgrcv, nsignals, nvcsw, nivcsw);
 };
 static_assert(sizeof(Rusage) == 144);
 

@@ -229,6 +229,7 @@ TEST(UserCopy, TypedPointersAndCursors) {
     struct Pair {
       u32 a;
       u32 b;
+      OSTD_POD(Pair, a, b);
     };
     UserPtr<Pair> p(kVa + 8);
     ASSERT_TRUE(p.write(*vm, Pair{7, 9}).is_ok());

@@ -3,7 +3,8 @@
 //
 // A user-side cursor copies through the VmSpace's mappings (never through host pointers into the
 // guest), so a bad user address is EFAULT, never a crash. T in UserPtr<T> must be trivially
-// copyable with no padding (no kernel bytes can leak through padding).
+// copyable with no padding (no kernel bytes can leak through padding); reading one from user
+// memory also needs T to be Pod (ostd/pod.h: any bytes the user wrote form a valid T).
 #pragma once
 
 #include <memory>
@@ -37,7 +38,7 @@ class VmReader {
   Result<usize> read_to(VmWriter& w);
   /// Reads exactly dst.size() bytes (EFAULT if any is inaccessible, EINVAL past the end).
   Result<void> read_bytes(std::span<u8> dst);
-  template <UserCopyable T>
+  template <Pod T>
   Result<T> read_val() {
     T v{};
     TRY(read_bytes(writable_bytes_of(v)));
@@ -102,7 +103,9 @@ class UserPtr {
   constexpr Vaddr addr() const { return addr_; }
   constexpr bool is_null() const { return addr_ == 0; }
 
-  Result<T> read(VmSpace& vm) const {
+  Result<T> read(VmSpace& vm) const
+    requires Pod<T>
+  {
     T v{};
     TRY(vm.read_bytes(addr_, writable_bytes_of(v)));
     return v;
@@ -131,7 +134,11 @@ class UserIn {
   constexpr explicit UserIn(Vaddr a) : p_(a) {}
   constexpr Vaddr addr() const { return p_.addr(); }
   constexpr bool is_null() const { return p_.is_null(); }
-  Result<T> read(VmSpace& vm) const { return p_.read(vm); }
+  Result<T> read(VmSpace& vm) const
+    requires Pod<T>
+  {
+    return p_.read(vm);
+  }
 
  private:
   UserPtr<T> p_;
