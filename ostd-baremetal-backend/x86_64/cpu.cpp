@@ -88,6 +88,7 @@ void set_gate(u32 v, u8 type, u8 ist) {
 }
 
 const char* vector_name(u64 v) {
+  // clang-format off
   static const char* const names[] = {
       "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
       "#BR bound range", "#UD invalid opcode", "#NM device not available", "#DF double fault",
@@ -95,6 +96,7 @@ const char* vector_name(u64 v) {
       "#SS stack fault", "#GP general protection", "#PF page fault", "reserved",
       "#MF x87 floating point", "#AC alignment check", "#MC machine check",
       "#XM SIMD floating point", "#VE virtualization", "#CP control protection"};
+  // clang-format on
   return v < sizeof names / sizeof names[0] ? names[v] : "exception";
 }
 

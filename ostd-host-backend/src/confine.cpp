@@ -143,6 +143,7 @@ void allow_always(Filter& f) {
   f.allow_if(SCMP_SYS(mprotect), {clear32(2, PROT_EXEC)});
   f.allow({SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise), SCMP_SYS(brk)});
   // Threads, locks, time, signals: the vCPU thread, the NIC's thread, timer interrupts.
+  // clang-format off
   f.allow({SCMP_SYS(futex), SCMP_SYS(sched_yield), SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep),
            SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(gettimeofday),
            SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getuid), SCMP_SYS(geteuid),
@@ -152,6 +153,7 @@ void allow_always(Filter& f) {
            SCMP_SYS(rt_sigsuspend), SCMP_SYS(sigaltstack), SCMP_SYS(restart_syscall),
            SCMP_SYS(timer_settime), SCMP_SYS(timer_gettime), SCMP_SYS(timer_delete),
            SCMP_SYS(exit), SCMP_SYS(exit_group)});
+  // clang-format on
   // A thread's own start-up (glibc's start_thread): harmless bookkeeping, allowed in case a
   // thread started just before the filter runs its start after it.
   f.allow({SCMP_SYS(set_robust_list), SCMP_SYS(rseq)});

@@ -39,12 +39,14 @@ namespace ostd::host {
 namespace {
 
 
+// clang-format off
 enum : u8 {
   kRlerror = 7, kTstatfs = 8, kTlopen = 12, kTlcreate = 14, kTsymlink = 16, kTmknod = 18, kTreadlink = 22,
   kTgetattr = 24, kTsetattr = 26, kTxattrwalk = 30, kTreaddir = 40, kTfsync = 50, kTlink = 70, kTmkdir = 72,
   kTrenameat = 74, kTunlinkat = 76, kTversion = 100, kTattach = 104, kTflush = 108, kTwalk = 110, kTread = 116,
   kTwrite = 118, kTclunk = 120,
 };
+// clang-format on
 constexpr usize kHeader = 7;
 
 /// A request's fields, read with bounds checks: reading past the end marks it bad.

@@ -101,10 +101,12 @@ struct KUcontext {
   u64 sigmask;
 };
 static_assert(sizeof(KUcontext) == 304);
+// clang-format off
 enum Greg : usize {
   kR8, kR9, kR10, kR11, kR12, kR13, kR14, kR15, kRdi, kRsi, kRbp, kRbx, kRdx, kRax, kRcx, kRsp,
   kRip, kEfl, kCsgsfs, kErr, kTrapno, kOldmask, kCr2
 };
+// clang-format on
 
 struct Shared {
   std::optional<Frame> config;

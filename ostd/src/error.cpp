@@ -5,6 +5,7 @@ namespace ostd {
 
 std::string_view errno_name(Errno e) {
   switch (e) {
+    // clang-format off
 #define X(lower, upper) \
   case Errno::lower: return upper;
     X(eperm, "EPERM") X(enoent, "ENOENT") X(esrch, "ESRCH") X(eintr, "EINTR") X(eio, "EIO")
@@ -34,6 +35,7 @@ std::string_view errno_name(Errno e) {
     X(erestartnointr, "ERESTARTNOINTR") X(erestartnohand, "ERESTARTNOHAND")
     X(erestart_restartblock, "ERESTART_RESTARTBLOCK")
 #undef X
+    // clang-format on
   }
   return "E?";
 }

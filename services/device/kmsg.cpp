@@ -313,10 +313,12 @@ class KmsgFile final : public DeviceFile {
 
 // syslog(type, buf, len) — klogctl(3).
 Result<long> sys_syslog(Thread& t, const SyscallArgs& a) {
+  // clang-format off
   enum : int {
     kClose = 0, kOpen, kRead, kReadAll, kReadClear, kClear, kConsoleOff, kConsoleOn, kConsoleLevel,
     kSizeUnread, kSizeBuffer
   };
+  // clang-format on
   const int type = a.as_int(0);
   const ostd::Vaddr buf = a[1];
   const int len = a.as_int(2);

@@ -31,6 +31,7 @@
 namespace services::p9 {
 
 // Message types (9P2000.L and the base protocol's read/write/walk/clunk).
+// clang-format off
 enum class Op : ostd::u8 {
   rlerror = 7, tstatfs = 8, rstatfs = 9, tlopen = 12, rlopen = 13, tlcreate = 14, rlcreate = 15,
   tsymlink = 16, rsymlink = 17, tmknod = 18, rmknod = 19, treadlink = 22, rreadlink = 23,
@@ -40,6 +41,7 @@ enum class Op : ostd::u8 {
   rattach = 105, twalk = 110, rwalk = 111, tread = 116, rread = 117, twrite = 118, rwrite = 119,
   tclunk = 120, rclunk = 121,
 };
+// clang-format on
 
 inline constexpr ostd::u32 kNoFid = 0xffffffff;
 inline constexpr ostd::u16 kNoTag = 0xffff;

@@ -491,10 +491,12 @@ Result<std::pair<std::shared_ptr<FileSystem>, std::string>> make_tmpfs(std::stri
     bool percent = false;
     if (!v.empty()) {
       switch (v.back()) {
+        // clang-format off
         case 'k': case 'K': mult = u64{1} << 10; break;
         case 'm': case 'M': mult = u64{1} << 20; break;
         case 'g': case 'G': mult = u64{1} << 30; break;
         case '%': percent = percent_ok; if (!percent) return std::nullopt; break;
+        // clang-format on
         default: mult = 0; break;
       }
       if (mult != 0 || percent) v.remove_suffix(1);

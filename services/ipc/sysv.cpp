@@ -584,8 +584,10 @@ Result<long> sys_msgctl(Thread& t, const SyscallArgs& a) {
   const Credentials& c = t.process().creds;
   ostd::MutexGuard g(tab.lock);
   if (cmd == kIpcInfo || cmd == kMsgInfo) {
+    // clang-format off
     Msginfo info{kMaxObjects * static_cast<i32>(kMsgmnb) / 1024, 0, static_cast<i32>(kMsgmax),
                  static_cast<i32>(kMsgmnb), kMaxObjects, 16, 0, 0xffff, 0};
+    // clang-format on
     if (cmd == kMsgInfo) {
       u64 qnum = 0, bytes = 0;
       for (auto& [oid, q] : tab.objects()) {
@@ -839,8 +841,10 @@ Result<long> sys_shmctl(Thread& t, const SyscallArgs& a) {
       seg->perm.key = kIpcPrivate;
       sweep_shm(tab);
       return 0;
+    // clang-format off
     case kShmLock: case kShmUnlock:
       if (!c.capable(cap::kIpcLock) && !may_change(c, seg->perm)) return Errno::eperm;
+    // clang-format on
       if (cmd == kShmLock) {
         seg->perm.mode |= kShmLocked;
       } else {

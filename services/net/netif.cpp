@@ -781,9 +781,11 @@ Result<long> interface_ioctl(Thread& self, int family, u32 cmd, u64 arg) {
 
 bool is_interface_ioctl(u32 cmd) {
   switch (cmd) {
+    // clang-format off
     case kSiocgifname: case kSiocgifconf: case kSiocgifflags: case kSiocgifaddr: case kSiocgifbrdaddr:
     case kSiocgifnetmask: case kSiocgifmetric: case kSiocgifmtu: case kSiocgifhwaddr: case kSiocgifindex:
     case kSiocgiftxqlen: return true;
+    // clang-format on
     default: return false;
   }
 }

@@ -54,9 +54,11 @@ constexpr int kTcpNodelay = 1, kTcpMaxseg = 2, kTcpCork = 3, kTcpKeepidle = 4, k
               kTcpUserTimeout = 18;
 constexpr int kSigpipe = 13;
 
+// clang-format off
 enum class TcpState : u8 {
   Established = 1, SynSent, SynReceived, FinWait1, FinWait2, TimeWait, Closed, CloseWait, LastAck, Listen, Closing
 };  // Linux's TCP_* numbers (TCP_INFO, /proc/net/tcp)
+// clang-format on
 
 bool seq_lt(u32 a, u32 b) { return static_cast<i32>(a - b) < 0; }
 bool seq_le(u32 a, u32 b) { return static_cast<i32>(a - b) <= 0; }
@@ -1275,8 +1277,10 @@ void tcp_input(const IpAddr& src, const IpAddr& dst, std::span<const u8> seg, bo
   usize off = usize{static_cast<u8>(seg[12] >> 4)} * 4;
   if (off < kTcpHeader || off > seg.size()) return;
   if (!loopback && transport_checksum(src, dst, kIpprotoTcp, seg) != 0) return;
+  // clang-format off
   Segment s{src, dst, get16(seg, 0), get16(seg, 2), get32(seg, 4), get32(seg, 8), seg[13], get16(seg, 14), 0,
             seg.subspan(off)};
+  // clang-format on
   // Options: only MSS is used; a malformed list ends the parse (the segment still counts).
   for (usize i = kTcpHeader; i < off;) {
     u8 kind = seg[i];

@@ -289,9 +289,11 @@ Result<long> sys_ioprio_set(Thread& self, const SyscallArgs& a) {
     case kClassRt:
       if (!c.capable(cap::kSysNice) && !c.capable(cap::kSysAdmin)) return Errno::eperm;
       break;
+    // clang-format off
     case kClassBe: case kClassIdle: break;
     case kClassNone:
       if (level != 0) return Errno::einval;
+    // clang-format on
       break;
     default: return Errno::einval;
   }

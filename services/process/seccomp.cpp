@@ -74,9 +74,11 @@ constexpr u16 kTax = 0x00, kTxa = 0x80;
 
 bool is_cond_jump(u16 c) {
   switch (c) {
+    // clang-format off
     case kJmp | kJeq | kK: case kJmp | kJeq | kX: case kJmp | kJgt | kK: case kJmp | kJgt | kX:
     case kJmp | kJge | kK: case kJmp | kJge | kX: case kJmp | kJset | kK: case kJmp | kJset | kX:
       return true;
+    // clang-format on
     default: return false;
   }
 }
@@ -84,6 +86,7 @@ bool is_cond_jump(u16 c) {
 bool seccomp_allows(u16 c) {
   if (is_cond_jump(c)) return true;
   switch (c) {
+    // clang-format off
     case kRet | kK: case kRet | kA:
     case kAlu | kAdd | kK: case kAlu | kAdd | kX: case kAlu | kSub | kK: case kAlu | kSub | kX:
     case kAlu | kMul | kK: case kAlu | kMul | kX: case kAlu | kDiv | kK: case kAlu | kDiv | kX:
@@ -93,6 +96,7 @@ bool seccomp_allows(u16 c) {
     case kLd | kImm: case kLdx | kImm: case kMisc | kTax: case kMisc | kTxa:
     case kLd | kMem: case kLdx | kMem: case kSt: case kStx: case kJmp | kJa:
       return true;
+    // clang-format on
     default: return false;
   }
 }
@@ -119,14 +123,20 @@ Result<void> check_program(std::vector<SockFilter>& prog) {
     }
     if (!seccomp_allows(f.code)) return Errno::einval;
     switch (f.code) {
+      // clang-format off
       case kAlu | kDiv | kK: case kAlu | kMod | kK:
         if (f.k == 0) return Errno::einval;
+      // clang-format on
         break;
+      // clang-format off
       case kAlu | kLsh | kK: case kAlu | kRsh | kK:
         if (f.k >= 32) return Errno::einval;
+      // clang-format on
         break;
+      // clang-format off
       case kLd | kMem: case kLdx | kMem: case kSt: case kStx:
         if (f.k >= kMemWords) return Errno::einval;
+      // clang-format on
         break;
       case kJmp | kJa:
         if (f.k >= len - pc - 1) return Errno::einval;
@@ -145,9 +155,11 @@ Result<void> check_program(std::vector<SockFilter>& prog) {
     const SockFilter& f = prog[pc];
     valid &= masks[pc];
     switch (f.code) {
+      // clang-format off
       case kSt: case kStx: valid |= static_cast<u16>(1u << f.k); break;
       case kLd | kMem: case kLdx | kMem:
         if ((valid & (1u << f.k)) == 0) return Errno::einval;
+      // clang-format on
         break;
       case kJmp | kJa:
         masks[pc + 1 + f.k] &= valid;
@@ -243,9 +255,11 @@ i32 precedence(u32 ret) { return static_cast<i32>(ret & kRetActionFull); }
 
 bool known_action(u32 action) {
   switch (action) {
+    // clang-format off
     case kRetKillProcess: case kRetKillThread: case kRetTrap: case kRetErrno:
     case kRetUserNotif: case kRetTrace: case kRetLog: case kRetAllow:
       return true;
+    // clang-format on
     default: return false;
   }
 }

@@ -94,9 +94,11 @@ Result<long> sys_reboot(Thread& t, const SyscallArgs& a) {
   const u32 m1 = a.as_u32(0), m2 = a.as_u32(1), cmd = a.as_u32(2);
   if (m1 != kMagic1 || (m2 != kMagic2 && m2 != kMagic2a && m2 != kMagic2b && m2 != kMagic2c)) return Errno::einval;
   switch (cmd) {
+    // clang-format off
     case kCadOn: case kCadOff: return 0;  // what Ctrl-Alt-Del does: there is no such key here
     case kSwSuspend: case kKexec: return Errno::enosys;  // no hibernation, no kexec
     case kRestart: case kRestart2: case kHalt: case kPowerOff: break;
+    // clang-format on
     default: return Errno::einval;
   }
   kLog.info("{}", cmd == kPowerOff ? "Power down" : cmd == kHalt ? "System halted" : "Restarting system");

@@ -39,12 +39,16 @@ enum class Default : ostd::u8 { Terminate, Core, Stop, Continue, Ignore };
 
 Default default_action(int sig) {
   switch (sig) {
+    // clang-format off
     case kSigQuit: case kSigIll: case kSigTrap: case kSigAbrt: case kSigBus: case kSigFpe:
     case kSigSegv: case kSigXcpu: case kSigXfsz: case kSigSys:
       return Default::Core;
+    // clang-format on
+    // clang-format off
     case kSigStop: case kSigTstp: case kSigTtin: case kSigTtou: return Default::Stop;
     case kSigCont: return Default::Continue;
     case kSigChld: case kSigUrg: case kSigWinch: return Default::Ignore;
+    // clang-format on
     default: return Default::Terminate;
   }
 }

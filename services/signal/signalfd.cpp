@@ -63,8 +63,10 @@ Layout layout_of(int sig, i32 code) {
   if (code > kSiUser && code < kSiKernelCode) {
     switch (sig) {
       case kSigChld: if (code <= 6) return Layout::Chld; break;
+      // clang-format off
       case kSigSegv: case kSigBus: case kSigIll: case kSigFpe: case kSigTrap:
         return Layout::Fault;
+      // clang-format on
       case kSigSys: if (code <= 1) return Layout::Sys; break;
       case kSigIo: if (code <= 6) return Layout::Poll; break;
       default: break;

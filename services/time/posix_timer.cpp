@@ -217,8 +217,10 @@ Result<long> sys_timer_create(Thread& t, const SyscallArgs& a) {
         tm.target = ev.tid;
       }
         [[fallthrough]];
+      // clang-format off
       case kSigevSignal: case kSigevThread:
         if (ev.signo <= 0 || ev.signo > kNumSignals) return Errno::einval;
+      // clang-format on
         break;
       case kSigevNone: break;
       default: return Errno::einval;

@@ -303,10 +303,14 @@ Result<u64> cpu_clock_now(const CpuClock& c) {
 
 Result<u64> clock_now(Thread& t, int clk) {
   switch (clk) {
+    // clang-format off
     case kRealtime: case kRealtimeCoarse: case kRealtimeAlarm: case kTai:
       return ostd::realtime_ns();
+    // clang-format on
+    // clang-format off
     case kMonotonic: case kMonotonicRaw: case kMonotonicCoarse: case kBoottime: case kBoottimeAlarm:
       return ostd::monotonic_ns();
+    // clang-format on
     default: break;
   }
   CpuClock c = TRY(cpu_clock_of(t, clk));

@@ -35,6 +35,7 @@ static int detect_avx(void) {
 
 /* Registers 0-15 loaded from / stored to 16 rows 32 bytes apart at p, with `op` (vmovdqu for
  * YMM; movdqu for XMM, which leaves each row's upper 16 bytes unused). */
+// clang-format off
 #define ROW(op, reg, i, off, p) op " " off "(" p "), %%" reg #i "\n"
 #define LOAD16(op, reg, p)                                                                      \
   ROW(op, reg, 0, "0", p) ROW(op, reg, 1, "32", p) ROW(op, reg, 2, "64", p) ROW(op, reg, 3, "96", p) \
@@ -50,6 +51,7 @@ static int detect_avx(void) {
   BACK(op, reg, 9, "288", p) BACK(op, reg, 10, "320", p) BACK(op, reg, 11, "352", p)             \
   BACK(op, reg, 12, "384", p) BACK(op, reg, 13, "416", p) BACK(op, reg, 14, "448", p)            \
   BACK(op, reg, 15, "480", p)
+// clang-format on
 #define LOAD_YMM(p) LOAD16("vmovdqu", "ymm", p)
 #define STORE_YMM(p) STORE16("vmovdqu", "ymm", p)
 #define LOAD_XMM(p) LOAD16("movdqu", "xmm", p)

@@ -70,6 +70,7 @@ static const char* label_of(int wd) {
 static const struct {
   uint32_t bit;
   const char* name;
+// clang-format off
 } bits[] = {
     {IN_ACCESS, "ACCESS"},       {IN_MODIFY, "MODIFY"},         {IN_ATTRIB, "ATTRIB"},
     {IN_CLOSE_WRITE, "CLOSE_WRITE"}, {IN_CLOSE_NOWRITE, "CLOSE_NOWRITE"}, {IN_OPEN, "OPEN"},
@@ -78,6 +79,7 @@ static const struct {
     {IN_UNMOUNT, "UNMOUNT"},     {IN_Q_OVERFLOW, "Q_OVERFLOW"}, {IN_IGNORED, "IGNORED"},
     {IN_ISDIR, "ISDIR"},
 };
+// clang-format on
 
 /* Checks one record's layout: the name NUL-padded to a multiple of 16 bytes, exactly as Linux
  * pads it (roundup(strlen + 1, 16)); a cookie only on moves. */

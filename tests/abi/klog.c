@@ -295,10 +295,12 @@ int main(void) {
   nr = mmap(NULL, sizeof *nr, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   CHECK("a non-root child (uid 65534)", child_status(unprivileged) == 0);
   CHECK("its capabilities are gone", nr->caps_dropped);
+  // clang-format off
   static const char* const names[13] = {"CLOSE",   "OPEN",          "READ (len 0)",  "READ_ALL",
                                         "READ_CLEAR (NULL buffer)", "CLEAR", "CONSOLE_OFF", "CONSOLE_ON",
                                         "CONSOLE_LEVEL (level 0)",  "SIZE_UNREAD", "SIZE_BUFFER", "type -1",
                                         "type 11"};
+  // clang-format on
   for (int i = 0; i < 13; i++) {
     int t = nr_types[i];
     char name[160];

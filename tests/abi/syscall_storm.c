@@ -25,6 +25,7 @@ static uint64_t rnd(void) {
 
 /* System calls that are safe to call with random arguments in a child: nothing that can kill
  * other processes, exit, block forever, fork, exec or change the parent's files. */
+// clang-format off
 static const int calls[] = {
     SYS_read, SYS_write, SYS_open, SYS_close, SYS_stat, SYS_fstat, SYS_lstat, SYS_poll, SYS_lseek,
     SYS_mmap, SYS_mprotect, SYS_munmap, SYS_brk, SYS_rt_sigaction, SYS_rt_sigprocmask, SYS_ioctl,
@@ -43,6 +44,7 @@ static const int calls[] = {
     SYS_sched_getaffinity, SYS_set_robust_list, SYS_getgroups, SYS_sync, SYS_mknodat,
     SYS_renameat2, SYS_waitid, SYS_wait4,
 };
+// clang-format on
 
 static char* good;    /* a mapped, writable page */
 static char* ro;      /* a read-only page */

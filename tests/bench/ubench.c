@@ -662,6 +662,7 @@ static void bench_ptrace(void) {
 static const struct {
   const char* name;
   void (*fn)(void);
+// clang-format off
 } benches[] = {
     {"null_syscall", bench_null},         {"read_1b_dev_zero", bench_read1},
     {"read_4k_dev_zero", bench_read4k},   {"write_1b_dev_null", bench_write1},
@@ -682,6 +683,7 @@ static const struct {
     {"futex_waitv_4_words_timeout", bench_futex_waitv}, {"openat2_beneath_close", bench_openat2},
     {"file_handle_encode_open_close", bench_handles},
 };
+// clang-format on
 
 int main(int argc, char** argv) {
   if (argc > 1 && strcmp(argv[1], "--noop") == 0) return 0;

@@ -90,12 +90,14 @@ static long fd(void) {
 static uint64_t ptr(void) {
   unsigned b = u8();
   switch (b % 9) {
+    // clang-format off
     case 0: case 1: case 2: return BUF_ADDR + (u8() * 64u) % BUF_SIZE;
     case 3: return 0;
     case 4: return HOLE_ADDR + u8();
     case 5: return RO_ADDR + u8();
     case 6: return BUF_ADDR + BUF_SIZE - 1 - (u8() % 16); /* the last bytes: partially mapped */
     case 7: return (b & 16) ? 0xffff888000000000ULL : 0x8000000000000000ULL;
+    // clang-format on
     default: return (b & 16) ? 0x7ff800000000ULL : 0x7ff840001000ULL; /* the stub's pages */
   }
 }
@@ -120,12 +122,14 @@ static uint64_t flags(uint64_t valid) {
   return f;
 }
 
+// clang-format off
 static const char* const paths[] = {
     "/tmp/a", "/tmp/b", "/tmp/d", "/tmp/d/../a", "/tmp/d/e", "/tmp/l", "/tmp/loop",
     "/tmp/fifo", "/proc/self/fd/0", "/proc/self/maps", "/proc/self/status", "/proc/1/cmdline",
     "/dev/null", "/dev/zero", "/dev/tty", "", "/", ".", "..", "/tmp/a/", "rel", "/nonexist/x",
     "/tmp/////a", "/proc/self/fd/3", "/prog", "/x", "/tmp/e",
 };
+// clang-format on
 static char longpath[6000];
 
 static uint64_t path(void) {
@@ -342,9 +346,11 @@ static unsigned bpf_program(struct sock_filter* p) {
         uint32_t k;
         switch (code) {
           case 0x20: k = (u8() & 7) ? (u8() % 16) * 4 : u32(); break; /* seccomp_data: 64 bytes */
+          // clang-format off
           case 0x60: case 0x61: case 0x02: case 0x03: k = u8() % 17; break; /* 16 words */
           case 0x06: k = seccomp_action(); break;
           case 0x05: k = (u8() & 7) ? u8() % 4 : u32(); break;
+          // clang-format on
           default: k = (u8() & 1) ? u8() % 40 : u32(); break;
         }
         uint8_t jt = (uint8_t)((u8() & 7) ? u8() % 4 : u8());
@@ -396,9 +402,11 @@ static void one_call(void) {
     case 16: sc(SYS_getdents64, fd(), ptr(), len(), 0, 0, 0); break;
     case 17: sc((u8() & 1) ? SYS_ftruncate : SYS_truncate, (u8() & 1) ? (uint64_t)fd() : path(), u64() % (1 << 24), 0, 0, 0, 0); break;
     case 18: {
+      // clang-format off
       static const int cmds[] = {F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETLK, F_SETLK,
                                  F_SETLKW, F_DUPFD_CLOEXEC, F_GETPIPE_SZ, F_SETPIPE_SZ, 12345,
                                  1033 /* F_ADD_SEALS */, 1034 /* F_GET_SEALS */};
+      // clang-format on
       unsigned c = u8() % (sizeof cmds / sizeof cmds[0]);
       uint64_t arg = (cmds[c] == F_GETLK || cmds[c] == F_SETLK || cmds[c] == F_SETLKW) ? ptr() : u64();
       keep_fd(sc(SYS_fcntl, fd(), cmds[c], arg, 0, 0, 0));
@@ -953,7 +961,9 @@ static void one_call(void) {
           sc(SYS_ioctl, ifd, req, arg, 0, 0, 0);
           break;
         }
+        // clang-format off
         case 5: case 6: inotify_events(); break;
+        // clang-format on
         default: {
           if (ino_fd < 0 || (u8() & 3) == 0) {
             r = sc(SYS_inotify_init1, IN_NONBLOCK | flags(IN_CLOEXEC), 0, 0, 0, 0, 0);

@@ -13,6 +13,7 @@ namespace ostd {
 
 /// Linux errno values (x86-64 and RISC-V share them). The numeric value is the ABI. Enumerators
 /// are the lower-case errno names (Errno::efault is EFAULT) so <errno.h> macros cannot clash.
+// clang-format off
 enum class Errno : i32 {
   eperm = 1, enoent = 2, esrch = 3, eintr = 4, eio = 5, enxio = 6, e2big = 7, enoexec = 8,
   ebadf = 9, echild = 10, eagain = 11, enomem = 12, eacces = 13, efault = 14, enotblk = 15,
@@ -30,6 +31,7 @@ enum class Errno : i32 {
   // Kernel-internal restart codes (never reach user space as such).
   erestartsys = 512, erestartnointr = 513, erestartnohand = 514, erestart_restartblock = 516,
 };
+// clang-format on
 
 /// The symbolic name ("EFAULT"), or "E?" for values outside the table.
 std::string_view errno_name(Errno e);

@@ -129,18 +129,24 @@ Insn Decoder::two_byte() {
     return finish();
   }
   switch (op) {
+    // clang-format off
     case 0x04: case 0x0A: case 0x0C: case 0x24: case 0x25: case 0x26: case 0x27: case 0x36:
     case 0x39: case 0x3B: case 0x3C: case 0x3D: case 0x3E: case 0x3F: case 0x7A: case 0x7B:
     case 0xA6: case 0xA7:
       return invalid();
+    // clang-format on
     case 0x0F:
       return unknown();  // 3DNow!
+    // clang-format off
     case 0x05: case 0x07: case 0x0B: case 0x34: case 0x35:  // syscall, sysret, ud2, sysenter/exit
       control_ = true;
+    // clang-format on
       return finish();
+    // clang-format off
     case 0x06: case 0x08: case 0x09: case 0x0E: case 0x30: case 0x31: case 0x32: case 0x33:
     case 0x37: case 0x77: case 0xA0: case 0xA1: case 0xA2: case 0xA8: case 0xA9: case 0xAA:
       return finish();
+    // clang-format on
     default:
       break;
   }
@@ -162,9 +168,11 @@ Insn Decoder::two_byte() {
 Insn Decoder::one_byte(int op) {
   if (op < 0x40) {
     switch (op & 7) {
+      // clang-format off
       case 0: case 1: case 2: case 3: modrm(); return finish();
       case 4: skip(1); return finish();
       case 5: skip(imm_z()); return finish();
+      // clang-format on
       default: return invalid();  // push/pop of segments, daa/das/aaa/aas; prefixes went before
     }
   }
@@ -198,41 +206,53 @@ Insn Decoder::one_byte(int op) {
     return finish();
   }
   switch (op) {
+    // clang-format off
     case 0x63: case 0xD0: case 0xD1: case 0xD2: case 0xD3: case 0xFE:
       modrm();
+    // clang-format on
       return finish();
     case 0x68: skip(imm_z()); return finish();
     case 0x69: modrm(); skip(imm_z()); return finish();
     case 0x6A: skip(1); return finish();
+    // clang-format off
     case 0x6B: case 0x80: case 0x83: case 0xC0: case 0xC1: case 0xC6:
       modrm();
+    // clang-format on
       skip(1);
       return finish();
+    // clang-format off
     case 0x6C: case 0x6D: case 0x6E: case 0x6F: case 0xC9: case 0xD7: case 0xEC: case 0xED:
     case 0xEE: case 0xEF: case 0xF4: case 0xF5: case 0xF8: case 0xF9: case 0xFA: case 0xFB:
     case 0xFC: case 0xFD:
       return finish();
+    // clang-format on
     case 0x81: modrm(); skip(imm_z()); return finish();
     case 0xA8: skip(1); return finish();
     case 0xA9: skip(imm_z()); return finish();
+    // clang-format off
     case 0xC2: case 0xCA: skip(2); control_ = true; return finish();
     case 0xC3: case 0xCB: case 0xCC: case 0xCF: case 0xF1: control_ = true; return finish();
     case 0xCD: skip(1); control_ = true; return finish();
     case 0xC7: {
       int reg = modrm();
+    // clang-format on
       skip(imm_z());
       if (reg == 7) control_ = true;  // xbegin rel32
       return finish();
     }
     case 0xC8: skip(3); return finish();
+    // clang-format off
     case 0xE0: case 0xE1: case 0xE2: case 0xE3: case 0xEB:
       skip(1);
+    // clang-format on
       control_ = true;
       return finish();
+    // clang-format off
     case 0xE4: case 0xE5: case 0xE6: case 0xE7: skip(1); return finish();
     case 0xE8: case 0xE9: skip(4); control_ = true; return finish();
     case 0xF6: case 0xF7: {
       int reg = modrm();
+    // clang-format on
       if (reg == 0 || reg == 1) skip(op == 0xF6 ? 1 : imm_z());
       return finish();
     }
