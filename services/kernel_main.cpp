@@ -140,8 +140,7 @@ int kernel_main() {
   }
   auto root = init_root_fs(info.initramfs, disk_root, root_device);
   if (root.is_error()) {
-    kLog.error("cannot {} the root file system: {}", disk_root ? "set up" : "unpack the initramfs into",
-               root.error());
+    kLog.error("cannot {} the root file system: {}", disk_root ? "set up" : "unpack the initramfs into", root.error());
     return 2;
   }
   for (std::string_view v : boot_words(info.cmdline, "volume")) {
@@ -161,8 +160,8 @@ int kernel_main() {
     return init.error() == Errno::enoent || init.error() == Errno::enotdir ? 127 : 126;
   }
   std::shared_ptr<Process> p = init.release_value();
-  (void)p->exited.wait_until([&] { return p->state != Process::State::Running &&
-                                           p->state != Process::State::Stopped; });
+  (void)p->exited.wait_until(
+      [&] { return p->state != Process::State::Running && p->state != Process::State::Stopped; });
   int status = shell_status(p->exit_code);
   // Init is gone: the machine shuts down; end every other process.
   for (int round = 0; round < 100; ++round) {

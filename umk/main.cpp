@@ -238,8 +238,7 @@ int main(int argc, char** argv) {
       log_file = *v;
     } else if (a == "--log") {
       const std::string* v = value("--log");
-      auto lvl = v == nullptr ? ostd::Result<ostd::LogLevel>(ostd::Errno::einval)
-                              : ostd::log::parse_level(*v);
+      auto lvl = v == nullptr ? ostd::Result<ostd::LogLevel>(ostd::Errno::einval) : ostd::log::parse_level(*v);
       if (lvl.is_error()) return usage_error("--log needs trace|debug|info|warn|error|off");
       ostd::log::set_level(lvl.value());
     } else if (a == "--net") {

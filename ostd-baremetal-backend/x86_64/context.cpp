@@ -20,7 +20,7 @@ namespace ostd::arch {
 
 struct TaskContext {
   u64 rsp = 0;
-  u64 stack_va = 0;   // lowest mapped byte (above the guard page)
+  u64 stack_va = 0;  // lowest mapped byte (above the guard page)
   usize pages = 0;
   std::vector<Frame> frames;
 };
@@ -63,8 +63,7 @@ void TaskContextDeleter::operator()(TaskContext* ctx) const {
   delete ctx;
 }
 
-Result<std::unique_ptr<TaskContext, TaskContextDeleter>> create_task_context(usize stack_size,
-                                                                            void (*entry)()) {
+Result<std::unique_ptr<TaskContext, TaskContextDeleter>> create_task_context(usize stack_size, void (*entry)()) {
   usize pages = page_align_up(stack_size) / kPageSize;
   std::unique_ptr<TaskContext, TaskContextDeleter> ctx(new TaskContext);
   ctx->frames.reserve(pages);
@@ -89,13 +88,13 @@ Result<std::unique_ptr<TaskContext, TaskContextDeleter>> create_task_context(usi
   auto* top = reinterpret_cast<u64*>(ctx->stack_va + pages * kPageSize);
   top[-1] = 0;
   top[-2] = reinterpret_cast<u64>(&x86_task_start);
-  top[-3] = 0;                                  // rbp
-  top[-4] = 0;                                  // rbx
+  top[-3] = 0;  // rbp
+  top[-4] = 0;  // rbx
   // SAFETY: a code address fits a u64; x86_switch pops it into r12 and x86_task_start calls it.
-  top[-5] = reinterpret_cast<u64>(entry);       // r12
-  top[-6] = 0;                                  // r13
-  top[-7] = 0;                                  // r14
-  top[-8] = 0;                                  // r15
+  top[-5] = reinterpret_cast<u64>(entry);  // r12
+  top[-6] = 0;                             // r13
+  top[-7] = 0;                             // r14
+  top[-8] = 0;                             // r15
   // SAFETY: x86_switch pops r15..rbp from top[-8..-3], then rets to top[-2]; all mapped above.
   ctx->rsp = reinterpret_cast<u64>(&top[-8]);
   return ctx;

@@ -12,7 +12,7 @@
 #include "x86.h"
 
 extern "C" {
-ostd::u8 x86_smap = 0;             // NOLINT: read by x86_user_copy
+ostd::u8 x86_smap = 0;            // NOLINT: read by x86_user_copy
 extern char x86_vectors_start[];  // NOLINT
 void syscall_entry();
 struct __attribute__((packed)) Tss {
@@ -46,7 +46,8 @@ alignas(16) u64 g_gdt[7] = {
     0x00cf92000000ffffull,  // 0x10 kernel data
     0x00cff2000000ffffull,  // 0x18 user data
     0x00affa000000ffffull,  // 0x20 user code (64-bit)
-    0, 0,                   // 0x28 TSS
+    0,
+    0,  // 0x28 TSS
 };
 
 struct __attribute__((packed)) DescPtr {
@@ -83,8 +84,8 @@ void set_gate(u32 v, u8 type, u8 ist) {
   // SAFETY: only an address is formed: entry.S emits 256 stubs, each .p2align 4 and under 16
   // bytes, from x86_vectors_start, so stub v (v < 256 at every call) starts at +16 * v.
   u64 addr = reinterpret_cast<u64>(x86_vectors_start) + 16 * v;
-  g_idt[v] = IdtEntry{static_cast<u16>(addr), kKernelCs, ist, type,
-                      static_cast<u16>(addr >> 16), static_cast<u32>(addr >> 32), 0};
+  g_idt[v] = IdtEntry{static_cast<u16>(addr),       kKernelCs, ist, type, static_cast<u16>(addr >> 16),
+                      static_cast<u32>(addr >> 32), 0};
 }
 
 const char* vector_name(u64 v) {
@@ -102,7 +103,7 @@ const char* vector_name(u64 v) {
 
 void pit_wait_start(u16 count) {
   outb(0x61, static_cast<u8>((inb(0x61) & ~0x02) | 0x01));  // gate on, speaker off
-  outb(0x43, 0xb0);                                          // channel 2, mode 0, lo/hi
+  outb(0x43, 0xb0);                                         // channel 2, mode 0, lo/hi
   outb(0x42, static_cast<u8>(count));
   outb(0x42, static_cast<u8>(count >> 8));
 }
@@ -123,8 +124,7 @@ u64 days_from_civil(i64 y, u32 m, u32 d) {  // days since 1970-01-01
 }
 
 u64 read_rtc_ns() {
-  while ((cmos(0x0a) & 0x80) != 0) {
-  }
+  while ((cmos(0x0a) & 0x80) != 0) {}
   u8 sec = cmos(0), min = cmos(2), hour = cmos(4), day = cmos(7), mon = cmos(8), year = cmos(9);
   u8 b = cmos(0x0b);
   auto bcd = [&](u8 v) -> u32 { return (b & 4) != 0 ? v : (v & 15) + (v >> 4) * 10; };
@@ -148,8 +148,8 @@ void cpu_init() {
   // SAFETY: only the address of the static TSS is taken, to encode it in its GDT descriptor.
   u64 base = reinterpret_cast<u64>(&x86_tss);
   u64 limit = sizeof(Tss) - 1;
-  g_gdt[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
-             (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+  g_gdt[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) | (((limit >> 16) & 0xf) << 48) |
+             (((base >> 24) & 0xff) << 56);
   g_gdt[6] = base >> 32;
   // SAFETY: gdtr covers the static g_gdt ("memory" orders the writes above); 0x08/0x10 equal the
   // boot GDT's (user + TSS added); rax is clobbered; push/lretq is fine (-mno-red-zone).
@@ -191,7 +191,7 @@ void cpu_init() {
     u64 cr4;
     // SAFETY: reading CR4 into a register has no memory effects.
     asm volatile("mov %%cr4, %0" : "=r"(cr4));
-    if ((b & (1u << 7)) != 0) cr4 |= 1ull << 20;   // SMEP
+    if ((b & (1u << 7)) != 0) cr4 |= 1ull << 20;  // SMEP
     if ((b & (1u << 20)) != 0) {
       cr4 |= 1ull << 21;  // SMAP
       x86_smap = 1;
@@ -227,17 +227,16 @@ void timer_init() {
   // PCD|PWT as non-RAM; g_lapic is only indexed by register offsets / 4 within that page.
   g_lapic = reinterpret_cast<volatile u32*>(phys_ptr(apic_base & 0xfffff000));
   lapic_write(0xf0, 0x100 | kSpuriousVector);  // enable, spurious vector
-  lapic_write(0x80, 0);                         // accept every priority
-  lapic_write(0x3e0, 0x3);                      // divide by 16
-  lapic_write(0x320, 1u << 16);                 // timer masked during calibration
+  lapic_write(0x80, 0);                        // accept every priority
+  lapic_write(0x3e0, 0x3);                     // divide by 16
+  lapic_write(0x320, 1u << 16);                // timer masked during calibration
 
   // Calibrate the TSC and the APIC timer against PIT channel 2 (10 ms).
   constexpr u16 kPitCount = 11932;  // 1193182 Hz / 100
   pit_wait_start(kPitCount);
   lapic_write(0x380, 0xffffffff);
   u64 t0 = rdtsc();
-  while (!pit_done()) {
-  }
+  while (!pit_done()) {}
   u64 t1 = rdtsc();
   u32 left = lapic_read(0x390);
   lapic_write(0x380, 0);
@@ -256,9 +255,7 @@ void set_hz(u32 hz) { g_hz = hz == 0 ? 250 : hz; }
 
 u64 tsc_hz() { return g_tsc_hz; }
 
-u64 tsc_to_ns(u64 tsc) {
-  return static_cast<u64>((static_cast<unsigned __int128>(tsc) * g_ns_mult) >> 32);
-}
+u64 tsc_to_ns(u64 tsc) { return static_cast<u64>((static_cast<unsigned __int128>(tsc) * g_ns_mult) >> 32); }
 
 void handle_irq(u32 vector) {
   if (vector == kSpuriousVector) return;
@@ -326,9 +323,9 @@ extern "C" void trap_from_kernel(KernelFrame* f) {
       "r8  {:#x} r9  {:#x} r10 {:#x} r11 {:#x}\n"
       "r12 {:#x} r13 {:#x} r14 {:#x} r15 {:#x}\n"
       "rflags {:#x} cs {:#x} ss {:#x}",
-      std::string_view(vector_name(f->vector)), f->vector, f->error_code, f->rip, cr2, f->rax,
-      f->rbx, f->rcx, f->rdx, f->rsi, f->rdi, f->rbp, f->rsp, f->r8, f->r9, f->r10, f->r11,
-      f->r12, f->r13, f->r14, f->r15, f->rflags, f->cs, f->ss);
+      std::string_view(vector_name(f->vector)), f->vector, f->error_code, f->rip, cr2, f->rax, f->rbx, f->rcx, f->rdx,
+      f->rsi, f->rdi, f->rbp, f->rsp, f->r8, f->r9, f->r10, f->r11, f->r12, f->r13, f->r14, f->r15, f->rflags, f->cs,
+      f->ss);
   serial_write(1, msg);
   serial_write(1, "\nbacktrace (addr2line -e build/x86_64/kernel.elf):\n");
   print_code_address(f->rip);
@@ -342,8 +339,7 @@ u64 monotonic_ns() { return x86::tsc_to_ns(x86::rdtsc() - x86::g_tsc0); }
 u64 realtime_ns() { return x86::g_boot_realtime_ns + monotonic_ns(); }
 ClockParams clock_params() {
   // monotonic_ns() above, in the clock page's terms: ((tsc - tsc0) * mult) >> 32.
-  return {x86::g_ns_mult != 0, x86::g_tsc0, 0, x86::g_ns_mult,
-          static_cast<i64>(x86::g_boot_realtime_ns)};
+  return {x86::g_ns_mult != 0, x86::g_tsc0, 0, x86::g_ns_mult, static_cast<i64>(x86::g_boot_realtime_ns)};
 }
 bool clock_adjust() { return false; }  // the TSC is the clock: nothing to follow
 u32 tick_hz() { return x86::g_hz; }

@@ -24,15 +24,9 @@ void* must_alloc(usize size, usize align) {
 void* operator new(usize size) { return must_alloc(size, 16); }
 void* operator new[](usize size) { return must_alloc(size, 16); }
 void* operator new(usize size, std::align_val_t a) { return must_alloc(size, static_cast<usize>(a)); }
-void* operator new[](usize size, std::align_val_t a) {
-  return must_alloc(size, static_cast<usize>(a));
-}
-void* operator new(usize size, const std::nothrow_t&) noexcept {
-  return ostd::x86::heap_alloc(size, 16);
-}
-void* operator new[](usize size, const std::nothrow_t&) noexcept {
-  return ostd::x86::heap_alloc(size, 16);
-}
+void* operator new[](usize size, std::align_val_t a) { return must_alloc(size, static_cast<usize>(a)); }
+void* operator new(usize size, const std::nothrow_t&) noexcept { return ostd::x86::heap_alloc(size, 16); }
+void* operator new[](usize size, const std::nothrow_t&) noexcept { return ostd::x86::heap_alloc(size, 16); }
 void operator delete(void* p) noexcept { ostd::x86::heap_free(p); }
 void operator delete[](void* p) noexcept { ostd::x86::heap_free(p); }
 void operator delete(void* p, usize) noexcept { ostd::x86::heap_free(p); }
@@ -80,10 +74,7 @@ void* memcpy(void* __restrict dst, const void* __restrict src, usize n) {
   usize tail = n % 8;
   // SAFETY: rdi/rsi/rcx are in-out operands, tail another register; DF is 0 (the ABI;
   // every kernel entry must clear it); "memory" covers the n bytes stored at dst and read from src.
-  asm volatile("rep movsq\n\tmovq %3, %%rcx\n\trep movsb"
-               : "+D"(d), "+S"(src), "+c"(q)
-               : "r"(tail)
-               : "memory");
+  asm volatile("rep movsq\n\tmovq %3, %%rcx\n\trep movsb" : "+D"(d), "+S"(src), "+c"(q) : "r"(tail) : "memory");
   return dst;
 }
 // SAFETY: defines memmove; callers provide n valid bytes at dst and src, which may
@@ -111,10 +102,7 @@ void* memset(void* dst, int c, usize n) {
   unsigned long long pattern = 0x0101010101010101ull * static_cast<unsigned char>(c);
   // SAFETY: rdi/rcx/rax are in-out operands, tail another register; DF is 0 (the ABI;
   // every kernel entry must clear it); "memory" covers the n bytes stored at dst.
-  asm volatile("rep stosq\n\tmovq %3, %%rcx\n\trep stosb"
-               : "+D"(d), "+c"(q), "+a"(pattern)
-               : "r"(tail)
-               : "memory");
+  asm volatile("rep stosq\n\tmovq %3, %%rcx\n\trep stosb" : "+D"(d), "+c"(q), "+a"(pattern) : "r"(tail) : "memory");
   return dst;
 }
 // SAFETY: defines memcmp; callers provide n readable bytes at a and b, read only,
@@ -171,11 +159,17 @@ namespace std {
 [[noreturn]] void __throw_bad_array_new_length() { ostd::panic("std::bad_array_new_length"); }
 [[noreturn]] void __throw_length_error(const char* s) { ostd::panic("std::length_error: {}", std::string_view(s)); }
 [[noreturn]] void __throw_out_of_range(const char* s) { ostd::panic("std::out_of_range: {}", std::string_view(s)); }
-[[noreturn]] void __throw_out_of_range_fmt(const char* s, ...) { ostd::panic("std::out_of_range: {}", std::string_view(s)); }
+[[noreturn]] void __throw_out_of_range_fmt(const char* s, ...) {
+  ostd::panic("std::out_of_range: {}", std::string_view(s));
+}
 [[noreturn]] void __throw_logic_error(const char* s) { ostd::panic("std::logic_error: {}", std::string_view(s)); }
-[[noreturn]] void __throw_invalid_argument(const char* s) { ostd::panic("std::invalid_argument: {}", std::string_view(s)); }
+[[noreturn]] void __throw_invalid_argument(const char* s) {
+  ostd::panic("std::invalid_argument: {}", std::string_view(s));
+}
 [[noreturn]] void __throw_bad_function_call() { ostd::panic("std::bad_function_call"); }
-[[noreturn]] void __throw_bad_variant_access(const char* s) { ostd::panic("std::bad_variant_access: {}", std::string_view(s)); }
+[[noreturn]] void __throw_bad_variant_access(const char* s) {
+  ostd::panic("std::bad_variant_access: {}", std::string_view(s));
+}
 [[noreturn]] void __throw_system_error(int e) { ostd::panic("std::system_error {}", e); }
 // __glibcxx_assert_fail (the _GLIBCXX_ASSERTIONS hook) is ostd's, in ostd/src/log.cpp.
 }  // namespace std
@@ -184,26 +178,21 @@ namespace std {
 #include "rbtree_impl.h"
 
 namespace std {
-_Rb_tree_node_base* _Rb_tree_increment(_Rb_tree_node_base* x) noexcept {
-  return ostd::x86::rb::increment(x);
-}
+_Rb_tree_node_base* _Rb_tree_increment(_Rb_tree_node_base* x) noexcept { return ostd::x86::rb::increment(x); }
 const _Rb_tree_node_base* _Rb_tree_increment(const _Rb_tree_node_base* x) noexcept {
   // SAFETY: rb::increment only reads the node links; the result is returned as const.
   return ostd::x86::rb::increment(const_cast<_Rb_tree_node_base*>(x));
 }
-_Rb_tree_node_base* _Rb_tree_decrement(_Rb_tree_node_base* x) noexcept {
-  return ostd::x86::rb::decrement(x);
-}
+_Rb_tree_node_base* _Rb_tree_decrement(_Rb_tree_node_base* x) noexcept { return ostd::x86::rb::decrement(x); }
 const _Rb_tree_node_base* _Rb_tree_decrement(const _Rb_tree_node_base* x) noexcept {
   // SAFETY: rb::decrement only reads the node links; the result is returned as const.
   return ostd::x86::rb::decrement(const_cast<_Rb_tree_node_base*>(x));
 }
-void _Rb_tree_insert_and_rebalance(const bool insert_left, _Rb_tree_node_base* x,
-                                   _Rb_tree_node_base* p, _Rb_tree_node_base& header) noexcept {
+void _Rb_tree_insert_and_rebalance(const bool insert_left, _Rb_tree_node_base* x, _Rb_tree_node_base* p,
+                                   _Rb_tree_node_base& header) noexcept {
   ostd::x86::rb::insert_and_rebalance(insert_left, x, p, header);
 }
-_Rb_tree_node_base* _Rb_tree_rebalance_for_erase(_Rb_tree_node_base* const z,
-                                                 _Rb_tree_node_base& header) noexcept {
+_Rb_tree_node_base* _Rb_tree_rebalance_for_erase(_Rb_tree_node_base* const z, _Rb_tree_node_base& header) noexcept {
   return ostd::x86::rb::rebalance_for_erase(z, header);
 }
 // No RTTI in the kernel: the only type_info make_shared ever compares is its own tag's.

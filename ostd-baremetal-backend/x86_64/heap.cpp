@@ -21,7 +21,7 @@ namespace ostd::x86 {
 
 namespace {
 
-constexpr u32 kMaxOrder = 20;  // blocks of up to 2^20 pages (4 GiB)
+constexpr u32 kMaxOrder = 20;     // blocks of up to 2^20 pages (4 GiB)
 constexpr u32 kSmallClasses = 8;  // 16, 32, ..., 2048
 constexpr u8 kFreeHead = 0x80;    // meta: head of a free buddy block (| order)
 constexpr u8 kUsedHead = 0x40;    // meta: head of an allocated buddy block (| order)
@@ -260,8 +260,8 @@ usize heap_usable_size(const void* p) {
 
 HeapStats heap_stats() {
   irq::DisabledGuard g;
-  return {g_heap.npages * kPageSize, g_heap.free_pages * kPageSize, g_heap.used_bytes,
-          g_heap.peak_pages * kPageSize, g_heap.failures};
+  return {g_heap.npages * kPageSize, g_heap.free_pages * kPageSize, g_heap.used_bytes, g_heap.peak_pages * kPageSize,
+          g_heap.failures};
 }
 
 void heap_enable_big_blocks() {

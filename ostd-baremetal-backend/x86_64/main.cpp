@@ -29,7 +29,7 @@ namespace ostd::x86 {
 void set_hz(u32 hz);
 void set_console_tty(bool on);
 void set_console_input_bytes(u64 n);
-}
+}  // namespace ostd::x86
 
 namespace {
 

@@ -285,8 +285,7 @@ Result<void> as_flush(AddressSpace& as) {
   return {};
 }
 
-usize as_copy_direct(AddressSpace& as, const Mutex& as_lock, Vaddr va, std::span<u8> kbuf,
-                     bool to_user) {
+usize as_copy_direct(AddressSpace& as, const Mutex& as_lock, Vaddr va, std::span<u8> kbuf, bool to_user) {
   usize n = kbuf.size();
   if (n == 0 || va < kUserBase || va > kUserTop || n > kUserTop - va) return 0;
   // No task switch until the copy is over: CR3 stays this space's, and no other task can take

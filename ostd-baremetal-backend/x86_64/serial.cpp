@@ -37,8 +37,7 @@ void set_console_input_bytes(u64 n) { g_input_limit = n; }
 void serial_write(int index, std::string_view s) {
   u16 base = kPorts[index];
   for (char ch : s) {
-    while ((inb(base + 5) & 0x20) == 0) {
-    }
+    while ((inb(base + 5) & 0x20) == 0) {}
     outb(base, static_cast<u8>(ch));
   }
 }
@@ -73,8 +72,8 @@ void log_write(LogLevel level, std::string_view module, std::string_view message
     case LogLevel::Off: return;
   }
   u64 us = monotonic_ns() / kNsPerUs;
-  std::string line = format("[{}.{}] {}: {}: {}\n", us / 1000000, us % 1000000 + 1000000,
-                            std::string_view(name), module, message);
+  std::string line =
+      format("[{}.{}] {}: {}: {}\n", us / 1000000, us % 1000000 + 1000000, std::string_view(name), module, message);
   // "[12.1000345]" -> "[12.000345]": the +1000000 kept the leading zeros.
   auto dot = line.find('.');
   if (dot != std::string::npos) line.erase(dot + 1, 1);
@@ -99,8 +98,7 @@ namespace ostd::console {
 
 Result<usize> write(int stream, std::span<const u8> bytes) {
   // SAFETY: u8 and char have the same size and char may alias any byte; same length as bytes.
-  x86::serial_write(stream == 2 ? 1 : 0,
-                    std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  x86::serial_write(stream == 2 ? 1 : 0, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
   return bytes.size();
 }
 

@@ -92,9 +92,7 @@ ReturnReason exception(u64 vector, u64 error, u64 cr2) {
   rr.exception.error_code = error;
   if (vector == 14) {
     rr.exception.address = cr2;
-    rr.exception.access = (error & 16) != 0 ? Access::Execute
-                          : (error & 2) != 0 ? Access::Write
-                                             : Access::Read;
+    rr.exception.access = (error & 16) != 0 ? Access::Execute : (error & 2) != 0 ? Access::Write : Access::Read;
     rr.exception.present = (error & 1) != 0;
   }
   return rr;
@@ -118,12 +116,10 @@ Result<std::unique_ptr<UserThread, UserThreadDeleter>> create_user_thread(VmSpac
 }
 
 namespace {
-ReturnReason execute_loop(UserThread& t, VmSpace& vm, UserContext& ctx, void* pred,
-                          bool (*call)(void*));
+ReturnReason execute_loop(UserThread& t, VmSpace& vm, UserContext& ctx, void* pred, bool (*call)(void*));
 }  // namespace
 
-ReturnReason user_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pred,
-                          bool (*call)(void*)) {
+ReturnReason user_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pred, bool (*call)(void*)) {
   // User time is charged a tick at a time: the ticks that arrive while the thread is in user
   // mode (they are taken inside this loop). Cheaper than two clock reads per system call.
   u64 j0 = jiffies();
@@ -134,8 +130,7 @@ ReturnReason user_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pr
 }
 
 namespace {
-ReturnReason execute_loop(UserThread& t, VmSpace& vm, UserContext& ctx, void* pred,
-                          bool (*call)(void*)) {
+ReturnReason execute_loop(UserThread& t, VmSpace& vm, UserContext& ctx, void* pred, bool (*call)(void*)) {
   for (;;) {
     // From here to the entry into user mode the CPU state that belongs to this thread is put
     // in place: its page tables, FPU registers and FS/GS bases. A preemption in between would
@@ -264,8 +259,7 @@ void user_init() {
   // SAFETY: bytes 28..31 (MXCSR_MASK) lie inside the >= 512-byte template fpu_save just wrote.
   std::memcpy(&mask, arch::g_fpu_template + 28, 4);
   if (mask != 0) arch::g_mxcsr_mask = mask;
-  kLog.info("FPU state: {} ({} bytes)", std::string_view(arch::g_xsave ? "xsave" : "fxsave"),
-            arch::g_fpu_size);
+  kLog.info("FPU state: {} ({} bytes)", std::string_view(arch::g_xsave ? "xsave" : "fxsave"), arch::g_fpu_size);
 }
 
 }  // namespace ostd::x86

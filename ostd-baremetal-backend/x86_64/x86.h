@@ -10,9 +10,9 @@
 // The copy to or from user pages (entry.S); see ostd::arch::as_copy_direct.
 extern "C" {
 ostd::u64 x86_user_copy(void* dst, const void* src, ostd::u64 n);  // 0, or 1 after a fault
-extern const char x86_user_copy_end[];    // NOLINT: a fault before this in x86_user_copy
-extern const char x86_user_copy_fault[];  // NOLINT: resumes here
-extern ostd::u8 x86_smap;                 // NOLINT: 1 when SMAP is on (stac/clac exist)
+extern const char x86_user_copy_end[];                             // NOLINT: a fault before this in x86_user_copy
+extern const char x86_user_copy_fault[];                           // NOLINT: resumes here
+extern ostd::u8 x86_smap;                                          // NOLINT: 1 when SMAP is on (stac/clac exist)
 }
 
 namespace ostd::x86 {
@@ -33,9 +33,7 @@ inline constexpr u64 kUserTop = 0x7ffffffff000ull;
 inline u8* phys_ptr(Paddr p) { return reinterpret_cast<u8*>(kDirectMapBase + p); }
 // SAFETY: pointer to integer only; v must point into the direct map (heap pages,
 // phys_ptr results), never into the kernel image or the stack area.
-inline Paddr virt_to_phys_direct(const void* v) {
-  return reinterpret_cast<u64>(v) - kDirectMapBase;
-}
+inline Paddr virt_to_phys_direct(const void* v) { return reinterpret_cast<u64>(v) - kDirectMapBase; }
 
 // ---- segment selectors ----
 inline constexpr u16 kKernelCs = 0x08;
@@ -63,8 +61,8 @@ struct KernelFrame {
   u64 rip, cs, rflags, rsp, ss;
 };
 
-inline constexpr u32 kIrqBase = 0x20;       // IRQ vectors start here
-inline constexpr u32 kTimerVector = 0x20;   // LAPIC timer -> irq line 0
+inline constexpr u32 kIrqBase = 0x20;      // IRQ vectors start here
+inline constexpr u32 kTimerVector = 0x20;  // LAPIC timer -> irq line 0
 inline constexpr u32 kSpuriousVector = 0xff;
 
 // ---- port and register access ----
@@ -132,10 +130,10 @@ struct RamRange {
 };
 /// `keep` (the initramfs) must stay intact until it is copied: the heap may not overlap it.
 void memory_init(std::span<const RamRange> usable, u64 kernel_phys_end, RamRange keep);
-void cpu_init();        // GDT, TSS, IDT, syscall MSRs, FPU/XSAVE
-void timer_init();      // TSC calibration, LAPIC timer, RTC
+void cpu_init();    // GDT, TSS, IDT, syscall MSRs, FPU/XSAVE
+void timer_init();  // TSC calibration, LAPIC timer, RTC
 void user_init();
-void ioapic_init();     // every line masked until a driver enables it
+void ioapic_init();  // every line masked until a driver enables it
 void ioapic_on_vector(u32 line);
 
 // ---- services of one file to another ----

@@ -47,7 +47,7 @@ bool g_tsc_clock = false;
 // signal interrupted in the middle of a read, which then retries.
 ostd_user_clock g_clock{};
 
-u64 g_tsc0 = 0;             // calibration start: the baseline for the rate
+u64 g_tsc0 = 0;  // calibration start: the baseline for the rate
 u64 g_host0 = 0;
 u64 g_last_adjust_tsc = 0;
 u64 g_tsc_per_sec = 0;
@@ -56,9 +56,7 @@ u64 read_counter() { return ostd_rdtsc_ordered(); }
 
 // ns per count (in 32.32 fixed point) and counts per second between two points.
 u64 ns_mult(u64 dtsc, u64 dns) { return static_cast<u64>((static_cast<u128>(dns) << 32) / dtsc); }
-u64 counts_per_sec(u64 dtsc, u64 dns) {
-  return static_cast<u64>(static_cast<u128>(dtsc) * kNsPerSec / dns);
-}
+u64 counts_per_sec(u64 dtsc, u64 dns) { return static_cast<u64>(static_cast<u128>(dtsc) * kNsPerSec / dns); }
 
 void publish(u64 tsc_base, u64 ns_base, u64 mult, i64 real_off) {
   time_internal::store_clock(g_clock, {true, tsc_base, ns_base, mult, real_off});

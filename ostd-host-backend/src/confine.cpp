@@ -62,14 +62,12 @@ void on_forbidden_call(int, siginfo_t* info, void* ucontext) {
   // is read, which lies where glibc's ucontext_t has it (only the later sigmask differs).
   const auto* uc = static_cast<const ucontext_t*>(ucontext);
   std::array<char, 320> buf{};
-  int n = std::snprintf(
-      buf.data(), buf.size(),
-      "\numk: host system call %d (%s) at %p, arguments %#llx %#llx %#llx, is not on umk's "
-      "seccomp allow-list (docs/safety.md, \"umk confines itself\"): stopping\n",
-      nr, name, info->si_call_addr,
-      static_cast<unsigned long long>(uc->uc_mcontext.gregs[REG_RDI]),
-      static_cast<unsigned long long>(uc->uc_mcontext.gregs[REG_RSI]),
-      static_cast<unsigned long long>(uc->uc_mcontext.gregs[REG_RDX]));
+  int n = std::snprintf(buf.data(), buf.size(),
+                        "\numk: host system call %d (%s) at %p, arguments %#llx %#llx %#llx, is not on umk's "
+                        "seccomp allow-list (docs/safety.md, \"umk confines itself\"): stopping\n",
+                        nr, name, info->si_call_addr, static_cast<unsigned long long>(uc->uc_mcontext.gregs[REG_RDI]),
+                        static_cast<unsigned long long>(uc->uc_mcontext.gregs[REG_RSI]),
+                        static_cast<unsigned long long>(uc->uc_mcontext.gregs[REG_RDX]));
   if (n > 0) (void)!::write(2, buf.data(), std::min(static_cast<usize>(n), buf.size() - 1));
   leave_terminal_and_print_backtrace();
   signal(SIGSYS, SIG_DFL);
@@ -89,7 +87,7 @@ void prewarm() {
   done = true;
   std::array<void*, 4> frames{};
   (void)backtrace(frames.data(), static_cast<int>(frames.size()));  // loads libgcc_s
-  tzset();                                                           // reads /etc/localtime
+  tzset();                                                          // reads /etc/localtime
   std::time_t now = std::time(nullptr);
   std::tm tm{};
   (void)localtime_r(&now, &tm);
@@ -166,10 +164,10 @@ void allow_always(Filter& f) {
   // 8..15 (KILL, SINGLESTEP, GET/SETREGS, GET/SETFPREGS); SYSEMU (31); 0x4200..0x4203
   // (SETOPTIONS, GETEVENTMSG, GET/SETSIGINFO); 0x4204..0x4205 (GET/SETREGSET); 0x420e
   // (GET_SYSCALL_INFO).
-  static_assert(PTRACE_CONT == 7 && PTRACE_GETREGS == 12 && PTRACE_SETFPREGS == 15 &&
-                PTRACE_SYSEMU == 31 && PTRACE_SETOPTIONS == 0x4200 && PTRACE_GETSIGINFO == 0x4202 &&
-                PTRACE_GETREGSET == 0x4204 && PTRACE_SETREGSET == 0x4205 &&
-                PTRACE_GET_SYSCALL_INFO == 0x420e && PTRACE_SEIZE == 0x4206 && PTRACE_ATTACH == 16);
+  static_assert(PTRACE_CONT == 7 && PTRACE_GETREGS == 12 && PTRACE_SETFPREGS == 15 && PTRACE_SYSEMU == 31 &&
+                PTRACE_SETOPTIONS == 0x4200 && PTRACE_GETSIGINFO == 0x4202 && PTRACE_GETREGSET == 0x4204 &&
+                PTRACE_SETREGSET == 0x4205 && PTRACE_GET_SYSCALL_INFO == 0x420e && PTRACE_SEIZE == 0x4206 &&
+                PTRACE_ATTACH == 16);
   f.allow_if(SCMP_SYS(ptrace), {masked64(0, ~u64{7}, 8)});
   f.allow_if(SCMP_SYS(ptrace), {eq64(0, PTRACE_SYSEMU)});
   f.allow_if(SCMP_SYS(ptrace), {eq64(0, PTRACE_CONT)});
@@ -179,9 +177,8 @@ void allow_always(Filter& f) {
   f.allow({SCMP_SYS(wait4), SCMP_SYS(waitid)});
   // I/O on descriptors opened at boot: the console, the log, disks, the stub launcher's socket,
   // the NIC's eventfd; /proc reads (the stub checks). Opening is read-only (below).
-  f.allow({SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
-           SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(preadv), SCMP_SYS(pwritev),
-           SCMP_SYS(lseek), SCMP_SYS(close), SCMP_SYS(fstat), SCMP_SYS(fcntl),
+  f.allow({SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(pread64), SCMP_SYS(pwrite64),
+           SCMP_SYS(preadv), SCMP_SYS(pwritev), SCMP_SYS(lseek), SCMP_SYS(close), SCMP_SYS(fstat), SCMP_SYS(fcntl),
            SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(poll), SCMP_SYS(ppoll)});
   f.allow_if(SCMP_SYS(newfstatat), {set32(3, AT_EMPTY_PATH)});
   // The console: termios and the window size, nothing else.
@@ -203,13 +200,12 @@ void allow_open(Filter& f, bool shares) {
 // The 9P server behind --volume and --root HOSTDIR (p9server.cpp): the file system calls it
 // makes on the shared trees, relative to descriptors it opened at boot.
 void allow_shares(Filter& f) {
-  f.allow({SCMP_SYS(openat2), SCMP_SYS(newfstatat), SCMP_SYS(statx), SCMP_SYS(fstatfs),
-           SCMP_SYS(getdents64), SCMP_SYS(mkdirat), SCMP_SYS(mknodat), SCMP_SYS(unlinkat),
-           SCMP_SYS(renameat), SCMP_SYS(renameat2), SCMP_SYS(linkat), SCMP_SYS(symlinkat),
-           SCMP_SYS(readlinkat), SCMP_SYS(fchmodat), SCMP_SYS(fchownat), SCMP_SYS(fchmod),
-           SCMP_SYS(fchown), SCMP_SYS(utimensat), SCMP_SYS(ftruncate), SCMP_SYS(fallocate),
+  f.allow({SCMP_SYS(openat2),  SCMP_SYS(newfstatat), SCMP_SYS(statx),      SCMP_SYS(fstatfs),   SCMP_SYS(getdents64),
+           SCMP_SYS(mkdirat),  SCMP_SYS(mknodat),    SCMP_SYS(unlinkat),   SCMP_SYS(renameat),  SCMP_SYS(renameat2),
+           SCMP_SYS(linkat),   SCMP_SYS(symlinkat),  SCMP_SYS(readlinkat), SCMP_SYS(fchmodat),  SCMP_SYS(fchownat),
+           SCMP_SYS(fchmod),   SCMP_SYS(fchown),     SCMP_SYS(utimensat),  SCMP_SYS(ftruncate), SCMP_SYS(fallocate),
            SCMP_SYS(truncate), SCMP_SYS(chmod),  // on /proc/self/fd/N: the file behind a fid
-           SCMP_SYS(umask), SCMP_SYS(prlimit64), SCMP_SYS(getrlimit), SCMP_SYS(setrlimit)});
+           SCMP_SYS(umask),    SCMP_SYS(prlimit64),  SCMP_SYS(getrlimit),  SCMP_SYS(setrlimit)});
 }
 
 // The NIC's thread (nic.cpp, libslirp): IPv4 and IPv6 sockets for the guest's connections and
@@ -217,10 +213,9 @@ void allow_shares(Filter& f) {
 void allow_network(Filter& f) {
   f.allow_if(SCMP_SYS(socket), {eq32(0, AF_INET)});
   f.allow_if(SCMP_SYS(socket), {eq32(0, AF_INET6)});
-  f.allow({SCMP_SYS(connect), SCMP_SYS(bind), SCMP_SYS(listen), SCMP_SYS(accept),
-           SCMP_SYS(accept4), SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg),
-           SCMP_SYS(recvmsg), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(getsockname),
-           SCMP_SYS(getpeername), SCMP_SYS(shutdown), SCMP_SYS(select), SCMP_SYS(pselect6)});
+  f.allow({SCMP_SYS(connect), SCMP_SYS(bind), SCMP_SYS(listen), SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(sendto),
+           SCMP_SYS(recvfrom), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt),
+           SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(shutdown), SCMP_SYS(select), SCMP_SYS(pselect6)});
 }
 
 // ---- Paths: Landlock ----
@@ -242,8 +237,8 @@ u64 landlock_fs_rights(int abi) {
   return rights;
 }
 
-constexpr u64 kLandlockFileRights = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |
-                                    LANDLOCK_ACCESS_FS_READ_FILE | kLandlockTruncate;
+constexpr u64 kLandlockFileRights =
+    LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE | kLandlockTruncate;
 constexpr u64 kLandlockRead = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
 
 // Allows `rights` (within `handled`) beneath `path`, or on it if it is a file. Paths that do not
@@ -295,8 +290,7 @@ int confine_paths(const Config& config) {
   return r == 0 ? static_cast<int>(abi) : 0;
 }
 
-namespace {
-}  // namespace
+namespace {}  // namespace
 
 std::string confine(const Config& config) {
   prewarm();

@@ -104,8 +104,7 @@ void fiber_main(bctx::transfer_t t) {
 
 }  // namespace
 
-Result<std::unique_ptr<TaskContext, TaskContextDeleter>> create_task_context(usize stack_size,
-                                                                            void (*entry)()) {
+Result<std::unique_ptr<TaskContext, TaskContextDeleter>> create_task_context(usize stack_size, void (*entry)()) {
 #ifdef OSTD_ASAN
   stack_size *= 4;  // instrumented frames are much larger
 #endif
@@ -122,8 +121,7 @@ Result<std::unique_ptr<TaskContext, TaskContextDeleter>> create_task_context(usi
     }
   }
   if (base == nullptr) {
-    base = mmap(nullptr, size, PROT_READ | PROT_WRITE,
-                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    base = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (base == MAP_FAILED) return Errno::enomem;
     if (mprotect(base, kPageSize, PROT_NONE) != 0) {  // the guard page
       munmap(base, size);
@@ -152,8 +150,7 @@ void switch_context(TaskContext& from, TaskContext& to, bool from_dying) {
   ++t_switches;
   t_switch_to = &to;
 #ifdef OSTD_ASAN
-  __sanitizer_start_switch_fiber(from_dying ? nullptr : &from.fake_stack, to.stack_bottom,
-                                 to.stack_size);
+  __sanitizer_start_switch_fiber(from_dying ? nullptr : &from.fake_stack, to.stack_bottom, to.stack_size);
 #else
   (void)from_dying;
 #endif

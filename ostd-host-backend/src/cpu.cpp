@@ -105,9 +105,8 @@ void write_stderr(const char* s) {
 
 void fatal_signal(int sig, siginfo_t* info, void*) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "\numk: fatal signal %d (%s) at address %p in the kernel%s\n", sig,
-                strsignal(sig), info->si_addr,
-                sig == SIGSEGV ? " (a kernel stack overflow hits a task's guard page)" : "");
+  std::snprintf(buf, sizeof buf, "\numk: fatal signal %d (%s) at address %p in the kernel%s\n", sig, strsignal(sig),
+                info->si_addr, sig == SIGSEGV ? " (a kernel stack overflow hits a task's guard page)" : "");
   write_stderr(buf);
   leave_terminal_and_print_backtrace();
   signal(SIGABRT, SIG_DFL);
@@ -116,8 +115,7 @@ void fatal_signal(int sig, siginfo_t* info, void*) {
 
 bool in_executable_text(uintptr_t pc) {
   // SAFETY: only the linker symbols' addresses are taken, as integers; nothing is read.
-  return pc >= reinterpret_cast<uintptr_t>(__executable_start) &&
-         pc < reinterpret_cast<uintptr_t>(etext);
+  return pc >= reinterpret_cast<uintptr_t>(__executable_start) && pc < reinterpret_cast<uintptr_t>(etext);
 }
 
 // A timer interrupt preempts the running task only when it arrived in umk's own code (ostd, the
@@ -133,9 +131,10 @@ void check_allocator_outside_executable() {
     void* fn = dlsym(RTLD_DEFAULT, name);
     // SAFETY: fn's address is only compared as an integer, never called or read.
     if (fn != nullptr && in_executable_text(reinterpret_cast<uintptr_t>(fn))) {
-      panic("{} is linked into the executable: a timer interrupt would preempt tasks inside the "
-            "allocator (link a sanitizer runtime as a shared library: clang -shared-libsan)",
-            std::string_view(name));
+      panic(
+          "{} is linked into the executable: a timer interrupt would preempt tasks inside the "
+          "allocator (link a sanitizer runtime as a shared library: clang -shared-libsan)",
+          std::string_view(name));
     }
   }
 }

@@ -232,9 +232,10 @@ std::string host_report(const Config& config, bool measure) {
   std::snprintf(hw.data(), hw.size(), "%#lx", getauxval(AT_HWCAP2));
   line("AT_HWCAP2", std::string(hw.data()) + (has_fsgsbase ? " (FSGSBASE)" : " (no FSGSBASE)"));
   std::string source = current_clocksource();
-  line("host clocksource", (source.empty() ? "unknown" : source) + (tsc_is_the_clock()
-                                                ? " (the kernel's clock is the TSC; the vDSO reads it in user mode)"
-                                                : " (the kernel reads the host's clock; the vDSO makes a system call)"));
+  line("host clocksource",
+       (source.empty() ? "unknown" : source) +
+           (tsc_is_the_clock() ? " (the kernel's clock is the TSC; the vDSO reads it in user mode)"
+                               : " (the kernel reads the host's clock; the vDSO makes a system call)"));
   line("platform", config.platform);
   if (seccomp) {
     line("cpus", split ? "split (the kernel on one CPU, guest threads on the others; both sides spin)"
@@ -247,8 +248,8 @@ std::string host_report(const Config& config, bool measure) {
     }
     line("fast entry", fast);
     line("FS/GS bases", uses_fsgsbase ? "rdfsbase/wrfsbase in the stub"
-                                       : std::string("arch_prctl in the stub, only when they change (") +
-                                             (has_fsgsbase ? "--fsgsbase off" : "the CPU has no FSGSBASE") + ")");
+                                      : std::string("arch_prctl in the stub, only when they change (") +
+                                            (has_fsgsbase ? "--fsgsbase off" : "the CPU has no FSGSBASE") + ")");
   } else {
     line("cpus", "one (the kernel and its stubs pinned together: ptrace hand-offs are synchronous)");
     line("fast entry", "off (ptrace platform: every guest system call is a ptrace stop)");

@@ -38,7 +38,6 @@
 namespace ostd::host {
 namespace {
 
-
 // clang-format off
 enum : u8 {
   kRlerror = 7, kTstatfs = 8, kTlopen = 12, kTlcreate = 14, kTsymlink = 16, kTmknod = 18, kTreadlink = 22,
@@ -209,9 +208,8 @@ class Server {
     struct open_how how {};
     how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS;
-    return static_cast<int>(retry([&] {
-      return ::syscall(SYS_openat2, root_, rel.empty() ? "." : rel.c_str(), &how, sizeof how);
-    }));
+    return static_cast<int>(
+        retry([&] { return ::syscall(SYS_openat2, root_, rel.empty() ? "." : rel.c_str(), &how, sizeof how); }));
   }
 
   std::string tag_;
@@ -267,7 +265,8 @@ int Server::walk(u16 tag, In& in, std::vector<u8>& reply) {
       rel = slash == std::string::npos ? std::string() : cur.rel.substr(0, slash);
       fd = open_beneath(rel);
     } else if (valid_name(name)) {
-      fd = static_cast<int>(retry([&] { return ::openat(cur.path->fd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC); }));
+      fd = static_cast<int>(
+          retry([&] { return ::openat(cur.path->fd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC); }));
       rel = cur.rel.empty() ? name : cur.rel + "/" + name;
     } else {
       errno = EINVAL;
@@ -297,8 +296,12 @@ int Server::walk(u16 tag, In& in, std::vector<u8>& reply) {
 int Server::setattr(Fid& f, In& in) {
   u32 valid = in.u32_(), mode = in.u32_(), uid = in.u32_(), gid = in.u32_();
   u64 size = in.u64_();
-  struct timespec at {static_cast<time_t>(in.u64_()), static_cast<long>(in.u64_())};
-  struct timespec mt {static_cast<time_t>(in.u64_()), static_cast<long>(in.u64_())};
+  struct timespec at {
+    static_cast<time_t>(in.u64_()), static_cast<long>(in.u64_())
+  };
+  struct timespec mt {
+    static_cast<time_t>(in.u64_()), static_cast<long>(in.u64_())
+  };
   if (in.bad()) return EINVAL;
   if (ro_) return EROFS;
   struct stat st {};
@@ -431,7 +434,9 @@ int Server::dispatch(u8 type, u16 tag, In& in, std::vector<u8>& reply) {
       o.put(0x7ff, 8);
       put_qid(o, st);
       o.put(st.st_mode, 4).put(st.st_uid, 4).put(st.st_gid, 4).put(st.st_nlink, 8).put(st.st_rdev, 8);
-      o.put(static_cast<u64>(st.st_size), 8).put(static_cast<u64>(st.st_blksize), 8).put(static_cast<u64>(st.st_blocks), 8);
+      o.put(static_cast<u64>(st.st_size), 8)
+          .put(static_cast<u64>(st.st_blksize), 8)
+          .put(static_cast<u64>(st.st_blocks), 8);
       for (const auto& t : {st.st_atim, st.st_mtim, st.st_ctim}) {
         o.put(static_cast<u64>(t.tv_sec), 8).put(static_cast<u64>(t.tv_nsec), 8);
       }
@@ -471,13 +476,14 @@ int Server::dispatch(u8 type, u16 tag, In& in, std::vector<u8>& reply) {
       if (f->open) return EBADF;
       flags &= O_ACCMODE | O_APPEND | O_TRUNC | O_EXCL | O_DSYNC | O_SYNC;
       int fd = static_cast<int>(retry([&] {
-        return ::openat(f->path->fd, name.c_str(), static_cast<int>(flags) | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-                        mode & 07777);
+        return ::openat(f->path->fd, name.c_str(),
+                        static_cast<int>(flags) | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode & 07777);
       }));
       if (fd < 0) return errno;
       auto opened = std::make_shared<Fd>(fd);
       settle(f->path->fd, name, mode, gid, false);
-      int pfd = static_cast<int>(retry([&] { return ::openat(f->path->fd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC); }));
+      int pfd =
+          static_cast<int>(retry([&] { return ::openat(f->path->fd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC); }));
       if (pfd < 0) return errno;
       struct stat st {};
       stat_of(pfd, st);
@@ -493,11 +499,13 @@ int Server::dispatch(u8 type, u16 tag, In& in, std::vector<u8>& reply) {
       std::string name = in.str(), target = in.str();
       u32 gid = in.u32_();
       if (in.bad() || target.empty() || target.find('\0') != std::string::npos) return EINVAL;
-      return create_common(tag, kTsymlink + 1, *f, name, S_IFLNK | 0777, gid, reply,
-                           [](int d, const char* nm, u32, const void* t) {
-                             // SAFETY: t is &target, a string alive for the call.
-                             return ::symlinkat(static_cast<const std::string*>(t)->c_str(), d, nm);
-                           }, &target);
+      return create_common(
+          tag, kTsymlink + 1, *f, name, S_IFLNK | 0777, gid, reply,
+          [](int d, const char* nm, u32, const void* t) {
+            // SAFETY: t is &target, a string alive for the call.
+            return ::symlinkat(static_cast<const std::string*>(t)->c_str(), d, nm);
+          },
+          &target);
     }
     case kTmknod: {
       std::string name = in.str();
@@ -507,19 +515,21 @@ int Server::dispatch(u8 type, u16 tag, In& in, std::vector<u8>& reply) {
       // umk that is not root); the server never opens them.
       if (!S_ISFIFO(mode) && !S_ISSOCK(mode) && !S_ISREG(mode) && !S_ISCHR(mode) && !S_ISBLK(mode)) return EINVAL;
       dev_t dev = ::makedev(major, minor);
-      return create_common(tag, kTmknod + 1, *f, name, mode, gid, reply,
-                           [](int d, const char* nm, u32 m, const void* dv) {
-                             // SAFETY: dv is &dev, a dev_t alive for the call.
-                             return ::mknodat(d, nm, m, *static_cast<const dev_t*>(dv));
-                           }, &dev);
+      return create_common(
+          tag, kTmknod + 1, *f, name, mode, gid, reply,
+          [](int d, const char* nm, u32 m, const void* dv) {
+            // SAFETY: dv is &dev, a dev_t alive for the call.
+            return ::mknodat(d, nm, m, *static_cast<const dev_t*>(dv));
+          },
+          &dev);
     }
     case kTmkdir: {
       std::string name = in.str();
       u32 mode = in.u32_(), gid = in.u32_();
       if (in.bad()) return EINVAL;
-      return create_common(tag, kTmkdir + 1, *f, name, (mode & 07777) | S_IFDIR, gid, reply,
-                           [](int d, const char* nm, u32 m, const void*) { return ::mkdirat(d, nm, m & 07777); },
-                           nullptr);
+      return create_common(
+          tag, kTmkdir + 1, *f, name, (mode & 07777) | S_IFDIR, gid, reply,
+          [](int d, const char* nm, u32 m, const void*) { return ::mkdirat(d, nm, m & 07777); }, nullptr);
     }
     case kTreadlink: {
       std::vector<char> buf(PATH_MAX + 1);
@@ -545,10 +555,12 @@ int Server::dispatch(u8 type, u16 tag, In& in, std::vector<u8>& reply) {
       o.put(0, 4);
       auto& b = o.buf();
       b.resize(kHeader + 4 + count);
-      ssize_t got = retry([&] { return ::pread(f->open->fd, b.data() + kHeader + 4, count, static_cast<off_t>(offset)); });
+      ssize_t got =
+          retry([&] { return ::pread(f->open->fd, b.data() + kHeader + 4, count, static_cast<off_t>(offset)); });
       if (got < 0) return errno;
       b.resize(kHeader + 4 + static_cast<usize>(got));
-      for (int i = 0; i < 4; ++i) b[kHeader + static_cast<usize>(i)] = static_cast<u8>(static_cast<u64>(got) >> (8 * i));
+      for (int i = 0; i < 4; ++i)
+        b[kHeader + static_cast<usize>(i)] = static_cast<u8>(static_cast<u64>(got) >> (8 * i));
       o.finish();
       return 0;
     }
@@ -644,7 +656,8 @@ std::optional<VolumeConfig> parse_volume(const std::string& text) {
   if (colon == std::string::npos || colon == 0) return std::nullopt;
   v.host_path = rest.substr(0, colon);
   v.guest_path = rest.substr(colon + 1);
-  if (v.guest_path.empty() || v.guest_path[0] != '/' || v.guest_path.find(' ') != std::string::npos) return std::nullopt;
+  if (v.guest_path.empty() || v.guest_path[0] != '/' || v.guest_path.find(' ') != std::string::npos)
+    return std::nullopt;
   return v;
 }
 

@@ -119,8 +119,8 @@ struct UserThread {
   // was taken: at the reply, whether it blocked (the stub's hint for that number's next call).
   u32 taken_nr = ~0u;
   u64 taken_switches = 0;
-  bool waiting = false;  // its event taken and not yet answered (counted in the crowd)
-  bool away = false;     // answered, its next event not yet taken (running guest code)
+  bool waiting = false;               // its event taken and not yet answered (counted in the crowd)
+  bool away = false;                  // answered, its next event not yet taken (running guest code)
   std::array<u64, 8> blocked_last{};  // a bit per system call number: it blocked last time
 };
 
@@ -140,8 +140,7 @@ u32 seccomp_fast_syscall_gs_offset();
 /// Resumes a stopped stub thread with registers `r` and waits for the stub's int3; returns rax.
 Result<i64> run_stub(Tracee& t, user_regs_struct& r);
 /// One host system call in a stopped stub thread at the stub's syscall gadget.
-Result<i64> inject(arch::AddressSpace& as, Tracee& t, u64 nr, std::array<u64, 6> a,
-                   pid_t* clone_tid = nullptr);
+Result<i64> inject(arch::AddressSpace& as, Tracee& t, u64 nr, std::array<u64, 6> a, pid_t* clone_tid = nullptr);
 Result<void> inject_ok(arch::AddressSpace& as, Tracee& t, u64 nr, std::array<u64, 6> a);
 ReturnReason exception_reason(ExceptionKind kind, u32 vector);
 /// Runs the queued host mapping requests (as.pending) in the control thread, in batches;
@@ -179,8 +178,7 @@ Result<void> seccomp_prepare_thread(arch::AddressSpace& as);
 /// Ends a guest thread (it exits in the stub). The process's last thread is kept parked
 /// instead, as the stub's next owner's first thread (as.prepared, retired): returns true then.
 bool seccomp_end_thread(arch::UserThread& t);
-ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx, void* pred,
-                             bool (*call)(void*));
+ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx, void* pred, bool (*call)(void*));
 Result<FpuState> seccomp_get_fpu(arch::UserThread& t);
 Result<void> seccomp_set_fpu(arch::UserThread& t, const FpuState& s);
 /// The idle loop's wait when the seccomp platform is in use: sleeps on the doorbell futex until

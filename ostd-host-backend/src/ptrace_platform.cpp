@@ -50,7 +50,6 @@ extern const unsigned char umk_stub_image[];      // NOLINT
 extern const unsigned char umk_stub_image_end[];  // NOLINT
 }
 
-
 namespace ostd::host {
 
 namespace {
@@ -163,8 +162,7 @@ Result<void> trap_vsyscalls(arch::AddressSpace& as) {
   TRY(as.request_frame->write_bytes(kProgOffset, std::span<const u8>(reinterpret_cast<const u8*>(&prog), sizeof prog)));
   TRY(as.request_frame->write_bytes(kProgOffset + sizeof prog,
                                     std::span<const u8>(reinterpret_cast<const u8*>(code.data()), sizeof code)));
-  return inject_ok(as, as.control, SYS_seccomp,
-                   {SECCOMP_SET_MODE_FILTER, 0, kStubRequestPage + kProgOffset, 0, 0, 0});
+  return inject_ok(as, as.control, SYS_seccomp, {SECCOMP_SET_MODE_FILTER, 0, kStubRequestPage + kProgOffset, 0, 0, 0});
 }
 
 // Ends a stub process. tgkill, not kill: umk's allow-list (confine.cpp) has no kill, so it
@@ -183,12 +181,12 @@ constexpr std::array<u32, 31> kStubHostCalls = {
     // with iretq, never the host's rt_sigreturn).
     SYS_futex, SYS_sched_yield, SYS_arch_prctl,
     // The kernel's requests to a control thread: mappings, threads, signal set-up.
-    SYS_mmap, SYS_munmap, SYS_mprotect, SYS_madvise, SYS_clone, SYS_rt_sigaction,
-    SYS_sigaltstack, SYS_sched_setaffinity, SYS_seccomp, SYS_exit, SYS_exit_group,
-    SYS_rt_sigprocmask, SYS_restart_syscall, SYS_getpid, SYS_gettid,
+    SYS_mmap, SYS_munmap, SYS_mprotect, SYS_madvise, SYS_clone, SYS_rt_sigaction, SYS_sigaltstack,
+    SYS_sched_setaffinity, SYS_seccomp, SYS_exit, SYS_exit_group, SYS_rt_sigprocmask, SYS_restart_syscall, SYS_getpid,
+    SYS_gettid,
     // The launcher (read a request, clone, write the pid) and the stub child before its exec.
-    SYS_read, SYS_write, SYS_prctl, SYS_getppid, SYS_setsid, SYS_setpgid, SYS_prlimit64,
-    SYS_chdir, SYS_ptrace, SYS_dup2, SYS_close_range, SYS_close, SYS_execveat};
+    SYS_read, SYS_write, SYS_prctl, SYS_getppid, SYS_setsid, SYS_setpgid, SYS_prlimit64, SYS_chdir, SYS_ptrace,
+    SYS_dup2, SYS_close_range, SYS_close, SYS_execveat};
 
 std::vector<sock_filter> stub_host_filter() {
   enum { kTrap, kAllow };
@@ -330,8 +328,7 @@ Result<i64> run_stub(Tracee& t, user_regs_struct& r) {
 
 // Runs one host system call in a stopped stub thread at the stub's syscall gadget.
 // Returns the raw result (negative errno on failure) or an error if the thread misbehaved.
-Result<i64> inject(arch::AddressSpace& as, Tracee& t, u64 nr, std::array<u64, 6> a,
-                   pid_t* clone_tid) {
+Result<i64> inject(arch::AddressSpace& as, Tracee& t, u64 nr, std::array<u64, 6> a, pid_t* clone_tid) {
   user_regs_struct r = as.base_regs;
   r.rip = kStubSyscall;
   r.rax = nr;
@@ -423,9 +420,8 @@ std::vector<arch::AddressSpace*>& spare_stubs() {
 }
 
 bool keep_spare(arch::AddressSpace* as) {
-  if (!as->seccomp || !seccomp_platform() || as->pid <= 0 || as->control.gone ||
-      as->live_threads != 0 || as->next_slot > kMaxSpareSlots ||
-      spare_stubs().size() >= kMaxSpareStubs) {
+  if (!as->seccomp || !seccomp_platform() || as->pid <= 0 || as->control.gone || as->live_threads != 0 ||
+      as->next_slot > kMaxSpareSlots || spare_stubs().size() >= kMaxSpareStubs) {
     return false;
   }
   if (!seccomp_threads_gone(*as, kThreadExitWaitNs)) {
@@ -464,8 +460,7 @@ std::vector<int> stub_pids() {
   irq::DisabledGuard g;
   std::vector<int> pids = live_pids();
   std::erase_if(pids, [](int pid) {
-    return std::ranges::any_of(spare_stubs(),
-                               [&](const arch::AddressSpace* as) { return as->pid == pid; });
+    return std::ranges::any_of(spare_stubs(), [&](const arch::AddressSpace* as) { return as->pid == pid; });
   });
   return pids;
 }
@@ -546,9 +541,9 @@ Result<std::unique_ptr<AddressSpace, AddressSpaceDeleter>> create_address_space(
   if (ptrace(PTRACE_GETREGS, pid, nullptr, &as->base_regs) != 0) return Errno::eagain;
   as->base_regs.eflags = 0x202;
   // The request page first; then one batch unmaps what the exec left and sets the stub up.
-  TRY(inject_ok(*as, as->control, SYS_mmap,
-                {kStubRequestPage, kPageSize, PROT_READ, MAP_SHARED | MAP_FIXED, kStubMemFd,
-                 as->request_frame->paddr()}));
+  TRY(inject_ok(
+      *as, as->control, SYS_mmap,
+      {kStubRequestPage, kPageSize, PROT_READ, MAP_SHARED | MAP_FIXED, kStubMemFd, as->request_frame->paddr()}));
   if (!as->seccomp) TRY(trap_vsyscalls(*as));
   TRY(queue_clean_address_space(*as));
   if (as->seccomp) {
@@ -567,15 +562,15 @@ void as_map(AddressSpace& as, Vaddr va, Paddr pa, usize npages, PageFlags flags)
   u64 prot = host_prot(flags);
   if (!as.pending.empty()) {
     HostRequest& last = as.pending.back();
-    if (last.nr == SYS_mmap && last.args[0] + last.args[1] == va &&
-        last.args[5] + last.args[1] == pa && last.args[2] == prot) {
+    if (last.nr == SYS_mmap && last.args[0] + last.args[1] == va && last.args[5] + last.args[1] == pa &&
+        last.args[2] == prot) {
       last.args[1] += npages * kPageSize;
       return;
     }
   }
-  as.pending.push_back({SYS_mmap,
-                        {va, npages * kPageSize, prot, MAP_SHARED | MAP_FIXED | MAP_POPULATE,
-                         static_cast<u64>(kStubMemFd), pa}});
+  as.pending.push_back(
+      {SYS_mmap,
+       {va, npages * kPageSize, prot, MAP_SHARED | MAP_FIXED | MAP_POPULATE, static_cast<u64>(kStubMemFd), pa}});
 }
 
 void as_unmap(AddressSpace& as, Vaddr va, usize npages) {
@@ -625,8 +620,7 @@ Result<void> flush_locked(arch::AddressSpace& as) {
     if (n > kRequestsPerPage) n = kRequestsPerPage;
     // SAFETY: done + n <= pending.size(): n live HostRequests (plain u64s, REQ_SIZE each).
     TRY(as.request_frame->write_bytes(
-        0, std::span<const u8>(reinterpret_cast<const u8*>(&as.pending[done]),
-                               n * sizeof(arch::HostRequest))));
+        0, std::span<const u8>(reinterpret_cast<const u8*>(&as.pending[done]), n * sizeof(arch::HostRequest))));
     user_regs_struct r = as.base_regs;
     r.rip = kStubBatch;
     r.r12 = kStubRequestPage;
@@ -688,8 +682,8 @@ Result<std::unique_ptr<UserThread, UserThreadDeleter>> create_user_thread(VmSpac
       slot = as.prepared->slot;  // seccomp_start_thread takes the prepared thread
     } else {
       // A slot is reused only once its previous thread is really gone (its clear-tid word is 0).
-      auto it = std::find_if(as.free_slots.begin(), as.free_slots.end(),
-                             [&](u32 s) { return seccomp_slot_free(as, s); });
+      auto it =
+          std::find_if(as.free_slots.begin(), as.free_slots.end(), [&](u32 s) { return seccomp_slot_free(as, s); });
       if (it != as.free_slots.end()) {
         slot = *it;
         as.free_slots.erase(it);
@@ -713,17 +707,15 @@ Result<std::unique_ptr<UserThread, UserThreadDeleter>> create_user_thread(VmSpac
     if (as.next_slot >= kStubMaxThreads) return Errno::eagain;
     slot = as.next_slot++;
     u64 alt = kStubAltStacks + slot * kStubAltStackSize;
-    Result<void> r = inject_ok(as, as.control, SYS_mmap,
-                               {alt, kStubAltStackSize, PROT_READ | PROT_WRITE,
-                                MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, ~0ull, 0});
+    Result<void> r =
+        inject_ok(as, as.control, SYS_mmap,
+                  {alt, kStubAltStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, ~0ull, 0});
     if (r.is_error()) return Errno::enomem;
   }
   u64 alt = kStubAltStacks + slot * kStubAltStackSize;
   pid_t tid = 0;
   i64 r = TRY(inject(as, as.control, SYS_clone,
-                     {CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
-                          CLONE_SYSVSEM,
-                      0, 0, 0, 0, 0},
+                     {CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM, 0, 0, 0, 0, 0},
                      &tid));
   if (r <= 0) {
     as.free_slots.push_back(slot);
@@ -741,8 +733,7 @@ Result<std::unique_ptr<UserThread, UserThreadDeleter>> create_user_thread(VmSpac
   // SAFETY: alt is a stub address, never dereferenced here; ss is read as its own sizeof bytes.
   ss.ss_sp = reinterpret_cast<void*>(alt);
   ss.ss_size = kStubAltStackSize;
-  TRY(as.request_frame->write_bytes(
-      0, std::span<const u8>(reinterpret_cast<const u8*>(&ss), sizeof ss)));
+  TRY(as.request_frame->write_bytes(0, std::span<const u8>(reinterpret_cast<const u8*>(&ss), sizeof ss)));
   TRY(inject_ok(as, t->t, SYS_sigaltstack, {kStubRequestPage, 0, 0, 0, 0, 0}));
   return t;
 }
@@ -750,10 +741,22 @@ Result<std::unique_ptr<UserThread, UserThreadDeleter>> create_user_thread(VmSpac
 namespace {
 
 void regs_to_host(const GeneralRegs& g, user_regs_struct& r) {
-  r.rax = g.rax; r.rbx = g.rbx; r.rcx = g.rcx; r.rdx = g.rdx;
-  r.rsi = g.rsi; r.rdi = g.rdi; r.rbp = g.rbp; r.rsp = g.rsp;
-  r.r8 = g.r8; r.r9 = g.r9; r.r10 = g.r10; r.r11 = g.r11;
-  r.r12 = g.r12; r.r13 = g.r13; r.r14 = g.r14; r.r15 = g.r15;
+  r.rax = g.rax;
+  r.rbx = g.rbx;
+  r.rcx = g.rcx;
+  r.rdx = g.rdx;
+  r.rsi = g.rsi;
+  r.rdi = g.rdi;
+  r.rbp = g.rbp;
+  r.rsp = g.rsp;
+  r.r8 = g.r8;
+  r.r9 = g.r9;
+  r.r10 = g.r10;
+  r.r11 = g.r11;
+  r.r12 = g.r12;
+  r.r13 = g.r13;
+  r.r14 = g.r14;
+  r.r15 = g.r15;
   r.rip = g.rip;
   // Only the flags user code may set (CF PF AF ZF SF TF DF OF AC ID); IF always on.
   r.eflags = (g.rflags & 0x244dd5ull) | 0x202ull;
@@ -763,10 +766,22 @@ void regs_to_host(const GeneralRegs& g, user_regs_struct& r) {
 }
 
 void regs_from_host(const user_regs_struct& r, GeneralRegs& g) {
-  g.rax = r.rax; g.rbx = r.rbx; g.rcx = r.rcx; g.rdx = r.rdx;
-  g.rsi = r.rsi; g.rdi = r.rdi; g.rbp = r.rbp; g.rsp = r.rsp;
-  g.r8 = r.r8; g.r9 = r.r9; g.r10 = r.r10; g.r11 = r.r11;
-  g.r12 = r.r12; g.r13 = r.r13; g.r14 = r.r14; g.r15 = r.r15;
+  g.rax = r.rax;
+  g.rbx = r.rbx;
+  g.rcx = r.rcx;
+  g.rdx = r.rdx;
+  g.rsi = r.rsi;
+  g.rdi = r.rdi;
+  g.rbp = r.rbp;
+  g.rsp = r.rsp;
+  g.r8 = r.r8;
+  g.r9 = r.r9;
+  g.r10 = r.r10;
+  g.r11 = r.r11;
+  g.r12 = r.r12;
+  g.r13 = r.r13;
+  g.r14 = r.r14;
+  g.r15 = r.r15;
   g.rip = r.rip;
   g.rflags = r.eflags;
   g.fs_base = r.fs_base;
@@ -789,23 +804,19 @@ struct PredCall {
 }  // namespace
 
 namespace {
-ReturnReason ptrace_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pred,
-                            bool (*call)(void*));
+ReturnReason ptrace_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pred, bool (*call)(void*));
 }  // namespace
 
-ReturnReason user_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pred,
-                          bool (*call)(void*)) {
+ReturnReason user_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pred, bool (*call)(void*)) {
   // The guest runs in another process while we wait: its user time is the wait.
   u64 t0 = monotonic_ns();
-  ReturnReason rr = t.as->seccomp ? seccomp_execute(t, vm, ctx, pred, call)
-                                  : ptrace_execute(t, vm, ctx, pred, call);
+  ReturnReason rr = t.as->seccomp ? seccomp_execute(t, vm, ctx, pred, call) : ptrace_execute(t, vm, ctx, pred, call);
   rr.user_ns = monotonic_ns() - t0;
   return rr;
 }
 
 namespace {
-ReturnReason ptrace_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pred,
-                            bool (*call)(void*)) {
+ReturnReason ptrace_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pred, bool (*call)(void*)) {
   if (t.t.gone) return thread_lost(t);
   if (!t.as->pending.empty() && vm.flush().is_error()) return thread_lost(t);
   user_regs_struct r = t.as->base_regs;
@@ -818,11 +829,14 @@ ReturnReason ptrace_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* 
   PredCall pc{pred, call};
   bool kicked = false;
   for (;;) {
-    std::optional<int> st = wait_tracee(t.t, [](void* a) {
-      // SAFETY: wait_tracee hands back &pc, this frame's PredCall, alive for the whole wait.
-      auto* p = static_cast<PredCall*>(a);
-      return p->call(p->pred);
-    }, &pc);
+    std::optional<int> st = wait_tracee(
+        t.t,
+        [](void* a) {
+          // SAFETY: wait_tracee hands back &pc, this frame's PredCall, alive for the whole wait.
+          auto* p = static_cast<PredCall*>(a);
+          return p->call(p->pred);
+        },
+        &pc);
     if (!st) {
       if (!kicked) {
         syscall(SYS_tgkill, t.as->pid, t.t.tid, kKickSignal);
@@ -886,8 +900,7 @@ ReturnReason ptrace_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* 
           ptrace(PTRACE_CONT, t.t.tid, nullptr, nullptr);
         }
         // SAFETY: the regset type as ptrace's addr integer; xiov covers t.xstate (length from GET).
-        if (have_xstate &&
-            ptrace(PTRACE_SETREGSET, t.t.tid, reinterpret_cast<void*>(NT_X86_XSTATE), &xiov) != 0) {
+        if (have_xstate && ptrace(PTRACE_SETREGSET, t.t.tid, reinterpret_cast<void*>(NT_X86_XSTATE), &xiov) != 0) {
           return thread_lost(t);
         }
         regs_from_host(saved, ctx.regs());
@@ -898,9 +911,7 @@ ReturnReason ptrace_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* 
         // "Present" in our terms: the page is mapped but the access is not allowed. The host's
         // own error-code P bit says whether *its* page table had the entry, which is lazy.
         rr.exception.present = si.si_code == SEGV_ACCERR;
-        rr.exception.access = (err & 0x10) != 0 ? Access::Execute
-                              : (err & 2) != 0  ? Access::Write
-                                                : Access::Read;
+        rr.exception.access = (err & 0x10) != 0 ? Access::Execute : (err & 2) != 0 ? Access::Write : Access::Read;
         return rr;
       }
       case SIGSYS:
@@ -915,9 +926,7 @@ ReturnReason ptrace_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* 
         }
         if (ptrace(PTRACE_SYSEMU, t.t.tid, nullptr, nullptr) != 0) return thread_lost(t);
         continue;
-      case SIGILL:
-        regs_from_host(r, ctx.regs());
-        return exception(ExceptionKind::InvalidOpcode, 6);
+      case SIGILL: regs_from_host(r, ctx.regs()); return exception(ExceptionKind::InvalidOpcode, 6);
       case SIGFPE:
         regs_from_host(r, ctx.regs());
         if (have_si && si.si_code == FPE_INTDIV) return exception(ExceptionKind::DivideError, 0);

@@ -78,12 +78,12 @@ constexpr u32 kBlockBits = 512;
 // pause loops (~1 ms, yielding the CPU every 64) before FUTEX_WAIT; cut short when the kernel
 // goes idle after seeing the post.
 constexpr u64 kStubSpinIterations = 20000;
-constexpr u64 kKickTimeoutNs = 200 * 1000 * 1000;  // a kicked thread must post by then
-constexpr u64 kTaskSpinNs = 20 * 1000;  // a waiting task's spin before it sleeps
-constexpr u64 kIdleSpinNs = 50 * 1000;     // the kernel's idle spin on the doorbell
+constexpr u64 kKickTimeoutNs = 200 * 1000 * 1000;   // a kicked thread must post by then
+constexpr u64 kTaskSpinNs = 20 * 1000;              // a waiting task's spin before it sleeps
+constexpr u64 kIdleSpinNs = 50 * 1000;              // the kernel's idle spin on the doorbell
 constexpr u64 kRetiredSettleNs = 20 * 1000 * 1000;  // a retired thread's way from spin to sleep
-constexpr u64 kHandoffNs = 20 * 1000;  // a wake left to the stubs is taken back after this
-constexpr usize kDbHandoff = 5;        // doorbell word: the hand-off (a wake word's index + 1)
+constexpr u64 kHandoffNs = 20 * 1000;               // a wake left to the stubs is taken back after this
+constexpr usize kDbHandoff = 5;                     // doorbell word: the hand-off (a wake word's index + 1)
 constexpr u32 kPosted = 1;
 constexpr u32 kReplied = 2;
 
@@ -121,7 +121,7 @@ std::atomic<bool> g_sigchld{false};
 u32* g_doorbell = nullptr;  // umk's direct-map view of the doorbell word
 u32 g_doorbell_seen = 0;
 u64 g_idle_spin_ns = 0;
-u64 g_reused_threads = 0;  // retired threads that served a new owner
+u64 g_reused_threads = 0;   // retired threads that served a new owner
 u32 g_waiting_threads = 0;  // guest threads whose event a task holds (taken, not answered)
 u64 g_idle_rounds = 0;      // times the kernel's idle loop ran (every task was blocked)
 u32 g_away_threads = 0;     // guest threads answered whose next event is not yet taken
@@ -138,9 +138,7 @@ bool g_use_fsgsbase = true;   // Config::use_fsgsbase
 
 // Whether guest threads may enter through the stub's fast entry (and so get their GS base set
 // to their mailbox while the guest has none).
-bool fast_entry_enabled() {
-  return g_fast_syscalls && g_shared != nullptr && g_shared->fast_ready;
-}
+bool fast_entry_enabled() { return g_fast_syscalls && g_shared != nullptr && g_shared->fast_ready; }
 
 u64 g_handoffs = 0;
 u64 g_handoffs_taken_back = 0;
@@ -243,7 +241,8 @@ Result<void> init_shared() {
     u64 size = sizeof(cpu_set_t);
     TRY(sh->config->write_bytes(CFG_CPU_MASK_SIZE, bytes_of(size)));
     // SAFETY: cpus is stub_cpus()'s live cpu_set_t, read as its sizeof *cpus bytes (u8 aliases).
-    TRY(sh->config->write_bytes(STUB_CONFIG_CPU_MASK, std::span<const u8>(reinterpret_cast<const u8*>(cpus), sizeof *cpus)));
+    TRY(sh->config->write_bytes(STUB_CONFIG_CPU_MASK,
+                                std::span<const u8>(reinterpret_cast<const u8*>(cpus), sizeof *cpus)));
   }
   // SAFETY: f's f.size() sock_filters are contiguous plain data, <= 448 bytes (checked above).
   TRY(sh->config->write_bytes(
@@ -270,9 +269,7 @@ Result<void> init_shared() {
   return {};
 }
 
-u8* mailbox_ptr(const arch::UserThread& t) {
-  return arch::phys_to_virt(t.as->slots.at(t.slot)->mailbox.paddr());
-}
+u8* mailbox_ptr(const arch::UserThread& t) { return arch::phys_to_virt(t.as->slots.at(t.slot)->mailbox.paddr()); }
 // SAFETY: callers pass p with 4 bytes left in a held, mapped frame and 4-aligned (MB_* offsets
 // are; the fx + 464.. words assume the guest-written fpregs pointer is aligned).
 u32 load32(const u8* p) { return __atomic_load_n(reinterpret_cast<const u32*>(p), __ATOMIC_ACQUIRE); }
@@ -312,9 +309,7 @@ u8* fpu_ptr(const arch::UserThread& t, const KUcontext& k, u64 len) {
   return k.fpregs % 64 == 0 ? alt_ptr(t, k.fpregs, len) : nullptr;
 }
 
-bool thread_alive(const arch::UserThread& t) {
-  return !t.as->control.gone && load32(mailbox_ptr(t) + kMbCtid) != 0;
-}
+bool thread_alive(const arch::UserThread& t) { return !t.as->control.gone && load32(mailbox_ptr(t) + kMbCtid) != 0; }
 
 void futex_wake(u32* word) { syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0); }
 
@@ -364,8 +359,7 @@ void stop_away(arch::UserThread& t) {
 // Clears the doorbell's hand-off if it still names wake word `idx` (no stub took it).
 bool clear_handoff(u32 idx) {
   u32 expect = idx + 1;
-  return __atomic_compare_exchange_n(g_doorbell + kDbHandoff, &expect, 0, false, __ATOMIC_SEQ_CST,
-                                     __ATOMIC_SEQ_CST);
+  return __atomic_compare_exchange_n(g_doorbell + kDbHandoff, &expect, 0, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
 // The wake left to the stubs, if any, is settled: taken back if no stub took it, and the
@@ -494,18 +488,16 @@ Result<void> seccomp_boot() { return init_shared(); }
 
 Result<void> seccomp_setup_space(arch::AddressSpace& as) {
   TRY(init_shared());
+  as.pending.push_back(
+      {SYS_mmap,
+       {kStubConfigPage, kPageSize, PROT_READ, MAP_SHARED | MAP_FIXED, kStubMemFd, g_shared->config->paddr()}});
   as.pending.push_back({SYS_mmap,
-                        {kStubConfigPage, kPageSize, PROT_READ, MAP_SHARED | MAP_FIXED,
-                         kStubMemFd, g_shared->config->paddr()}});
-  as.pending.push_back({SYS_mmap,
-                        {kStubDoorbellPage, kPageSize, PROT_READ | PROT_WRITE,
-                         MAP_SHARED | MAP_FIXED, kStubMemFd, g_shared->doorbell->paddr()}});
-  as.pending.push_back({SYS_mmap,
-                        {kStubWakePage, kPageSize, PROT_READ, MAP_SHARED | MAP_FIXED, kStubMemFd,
-                         g_shared->wake->paddr()}});
+                        {kStubDoorbellPage, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, kStubMemFd,
+                         g_shared->doorbell->paddr()}});
+  as.pending.push_back(
+      {SYS_mmap, {kStubWakePage, kPageSize, PROT_READ, MAP_SHARED | MAP_FIXED, kStubMemFd, g_shared->wake->paddr()}});
   for (int sig : {SIGSYS, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, kKickSignal}) {
-    as.pending.push_back(
-        {SYS_rt_sigaction, {static_cast<u64>(sig), kStubSigAction, 0, 8, 0, 0}});
+    as.pending.push_back({SYS_rt_sigaction, {static_cast<u64>(sig), kStubSigAction, 0, 8, 0, 0}});
   }
   return {};
 }
@@ -540,9 +532,8 @@ bool seccomp_threads_gone(arch::AddressSpace& as, u64 timeout_ns) {
   for (;;) {
     // tgkill with signal 0 finds a thread only while it exists in this very process (a tid the
     // host recycled elsewhere does not match the thread group).
-    std::erase_if(as.thread_tids, [&](pid_t tid) {
-      return tid != keep && syscall(SYS_tgkill, as.pid, tid, 0) != 0 && errno == ESRCH;
-    });
+    std::erase_if(as.thread_tids,
+                  [&](pid_t tid) { return tid != keep && syscall(SYS_tgkill, as.pid, tid, 0) != 0 && errno == ESRCH; });
     if (std::ranges::all_of(as.thread_tids, [&](pid_t tid) { return tid == keep; })) return true;
     if (!pause_before_retry(deadline, timeout_ns)) return false;
   }
@@ -640,8 +631,8 @@ bool seccomp_verify_retired(arch::AddressSpace& as) {
     if (n <= 0) return false;
     // "nr arg0..arg5 sp pc" while blocked in a system call; "running" while on a CPU.
     std::array<unsigned long long, 9> v{};
-    if (std::sscanf(buf.data(), "%llu %llx %llx %llx %llx %llx %llx %llx %llx", &v[0], &v[1],
-                    &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]) == 9) {
+    if (std::sscanf(buf.data(), "%llu %llx %llx %llx %llx %llx %llx %llx %llx", &v[0], &v[1], &v[2], &v[3], &v[4],
+                    &v[5], &v[6], &v[7], &v[8]) == 9) {
       return v[0] == SYS_futex && v[1] == want_word && v[2] == FUTEX_WAIT && v[7] == want_sp &&
              v[8] == kStubSleepReturn;
     }
@@ -672,16 +663,13 @@ Result<pid_t> clone_thread(arch::AddressSpace& as, u32 slot) {
   if (!as.slots[slot]) {
     Segment seg = TRY(Segment::alloc(kAltFrames));
     Frame mbox = TRY(Frame::alloc());
-    as.pending.push_back({SYS_mmap,
-                          {alt, kAltStackBytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-                           kStubMemFd, seg.paddr()}});
-    as.pending.push_back({SYS_mmap,
-                          {mb, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-                           kStubMemFd, mbox.paddr()}});
+    as.pending.push_back(
+        {SYS_mmap, {alt, kAltStackBytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, kStubMemFd, seg.paddr()}});
+    as.pending.push_back(
+        {SYS_mmap, {mb, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, kStubMemFd, mbox.paddr()}});
     TRY(flush_locked(as));
     u8* mp = arch::phys_to_virt(mbox.paddr());
-    as.slots[slot] = arch::SeccompSlot{std::move(seg), std::move(mbox), arch::WakeWord::take(mp),
-                                       {}, 0, 0};
+    as.slots[slot] = arch::SeccompSlot{std::move(seg), std::move(mbox), arch::WakeWord::take(mp), {}, 0, 0};
   }
   u8* m = arch::phys_to_virt(as.slots[slot]->mailbox.paddr());
   // SAFETY: m is slot `slot`'s mailbox, one whole frame held by as.slots[slot].
@@ -700,8 +688,8 @@ Result<pid_t> clone_thread(arch::AddressSpace& as, u32 slot) {
   r.rip = kStubClone;
   r.rax = SYS_clone;
   r.orig_rax = ~0ull;
-  r.rdi = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
-          CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID;
+  r.rdi = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM | CLONE_CHILD_SETTID |
+          CLONE_CHILD_CLEARTID;
   r.rsi = 0;
   r.rdx = 0;
   r.r10 = mb + kMbCtid;
@@ -755,8 +743,8 @@ Result<void> await_park(arch::UserThread& t, bool trusted) {
   // SAFETY: a non-null ucp has sizeof(KUcontext) bytes in the thread's altstack (alt_ptr).
   if (ucp != nullptr) std::memcpy(&k, ucp, sizeof k);
   if (ucp == nullptr || load64(m + kMbSigno) != SIGILL || k.gregs[kRip] != kStubPark) {
-    kLog.error("new guest thread {} parked wrongly (signal {}, rip {:#x})", t.t.tid,
-               load64(m + kMbSigno), k.gregs[kRip]);
+    kLog.error("new guest thread {} parked wrongly (signal {}, rip {:#x})", t.t.tid, load64(m + kMbSigno),
+               k.gregs[kRip]);
     return Errno::eagain;
   }
   t.parked = true;
@@ -818,8 +806,7 @@ bool seccomp_end_thread(arch::UserThread& t) {
   if (t.t.tid == 0 || t.slot >= t.as->slots.size() || !t.as->slots[t.slot]) return false;
   if (!t.parked || !thread_alive(t)) return false;
   arch::AddressSpace& as = *t.as;
-  if (seccomp_platform() && as.live_threads == 1 && !as.prepared &&
-      !as.slots[t.slot]->pristine.empty()) {
+  if (seccomp_platform() && as.live_threads == 1 && !as.prepared && !as.slots[t.slot]->pristine.empty()) {
     // The process's last thread: starting a thread costs the control thread a clone and the
     // new thread its set-up, so it stays parked as the stub's next owner's first thread.
     // keep_spare trusts it only after finding it asleep where the stub sleeps.
@@ -834,8 +821,7 @@ bool seccomp_end_thread(arch::UserThread& t) {
   return false;
 }
 
-ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx, void* pred,
-                             bool (*call)(void*)) {
+ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx, void* pred, bool (*call)(void*)) {
   if (!t.parked || t.t.gone) return lost(t, "not parked");
   settle_handoff(false);  // the kernel may have been busy since it left a wake to the stubs
   if (!t.as->pending.empty() && vm.flush().is_error()) return lost(t, "mapping flush failed");
@@ -846,10 +832,22 @@ ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx,
   KUcontext k{};
   // SAFETY: ucp is non-null: alt_ptr found sizeof(KUcontext) bytes in the thread's altstack.
   std::memcpy(&k, ucp, sizeof k);
-  k.gregs[kR8] = g.r8; k.gregs[kR9] = g.r9; k.gregs[kR10] = g.r10; k.gregs[kR11] = g.r11;
-  k.gregs[kR12] = g.r12; k.gregs[kR13] = g.r13; k.gregs[kR14] = g.r14; k.gregs[kR15] = g.r15;
-  k.gregs[kRdi] = g.rdi; k.gregs[kRsi] = g.rsi; k.gregs[kRbp] = g.rbp; k.gregs[kRbx] = g.rbx;
-  k.gregs[kRdx] = g.rdx; k.gregs[kRax] = g.rax; k.gregs[kRcx] = g.rcx; k.gregs[kRsp] = g.rsp;
+  k.gregs[kR8] = g.r8;
+  k.gregs[kR9] = g.r9;
+  k.gregs[kR10] = g.r10;
+  k.gregs[kR11] = g.r11;
+  k.gregs[kR12] = g.r12;
+  k.gregs[kR13] = g.r13;
+  k.gregs[kR14] = g.r14;
+  k.gregs[kR15] = g.r15;
+  k.gregs[kRdi] = g.rdi;
+  k.gregs[kRsi] = g.rsi;
+  k.gregs[kRbp] = g.rbp;
+  k.gregs[kRbx] = g.rbx;
+  k.gregs[kRdx] = g.rdx;
+  k.gregs[kRax] = g.rax;
+  k.gregs[kRcx] = g.rcx;
+  k.gregs[kRsp] = g.rsp;
   k.gregs[kRip] = g.rip;
   k.gregs[kEfl] = (g.rflags & 0x244dd5ull) | 0x202ull;
   // 64-bit user code and stack segments (cs 0x33, ss 0x2b), whatever the frame said: a frame
@@ -921,10 +919,22 @@ ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx,
   t.gs_known = load64(m + kMbGs);
 
   GeneralRegs& o = ctx.regs();
-  o.r8 = k.gregs[kR8]; o.r9 = k.gregs[kR9]; o.r10 = k.gregs[kR10]; o.r11 = k.gregs[kR11];
-  o.r12 = k.gregs[kR12]; o.r13 = k.gregs[kR13]; o.r14 = k.gregs[kR14]; o.r15 = k.gregs[kR15];
-  o.rdi = k.gregs[kRdi]; o.rsi = k.gregs[kRsi]; o.rbp = k.gregs[kRbp]; o.rbx = k.gregs[kRbx];
-  o.rdx = k.gregs[kRdx]; o.rax = k.gregs[kRax]; o.rcx = k.gregs[kRcx]; o.rsp = k.gregs[kRsp];
+  o.r8 = k.gregs[kR8];
+  o.r9 = k.gregs[kR9];
+  o.r10 = k.gregs[kR10];
+  o.r11 = k.gregs[kR11];
+  o.r12 = k.gregs[kR12];
+  o.r13 = k.gregs[kR13];
+  o.r14 = k.gregs[kR14];
+  o.r15 = k.gregs[kR15];
+  o.rdi = k.gregs[kRdi];
+  o.rsi = k.gregs[kRsi];
+  o.rbp = k.gregs[kRbp];
+  o.rbx = k.gregs[kRbx];
+  o.rdx = k.gregs[kRdx];
+  o.rax = k.gregs[kRax];
+  o.rcx = k.gregs[kRcx];
+  o.rsp = k.gregs[kRsp];
   o.rip = k.gregs[kRip];
   o.rflags = k.gregs[kEfl];
   o.fs_base = t.fs_known;
@@ -954,13 +964,10 @@ ReturnReason seccomp_execute(arch::UserThread& t, VmSpace& vm, UserContext& ctx,
       rr.exception.address = fault_addr;
       rr.exception.error_code = err & 0x1f;
       rr.exception.present = code == SEGV_ACCERR;
-      rr.exception.access = (err & 0x10) != 0 ? Access::Execute
-                            : (err & 2) != 0  ? Access::Write
-                                              : Access::Read;
+      rr.exception.access = (err & 0x10) != 0 ? Access::Execute : (err & 2) != 0 ? Access::Write : Access::Read;
       return rr;
     }
-    case SIGILL:
-      return exception_reason(ExceptionKind::InvalidOpcode, 6);
+    case SIGILL: return exception_reason(ExceptionKind::InvalidOpcode, 6);
     case SIGFPE:
       if (code == FPE_INTDIV) return exception_reason(ExceptionKind::DivideError, 0);
       if (code == FPE_INTOVF) return exception_reason(ExceptionKind::Overflow, 4);

@@ -4,8 +4,8 @@
 #pragma once
 
 // ---- Macros (plain numbers: the assembler reads them) ----
-#define STUB_BASE 0x7ff800000000          /* the image's link address (-Ttext, CMakeLists.txt) */
-#define STUB_OFF_SYSCALL 0x10             /* entry points: offsets from STUB_BASE (.org) */
+#define STUB_BASE 0x7ff800000000 /* the image's link address (-Ttext, CMakeLists.txt) */
+#define STUB_OFF_SYSCALL 0x10    /* entry points: offsets from STUB_BASE (.org) */
 #define STUB_OFF_BATCH 0x20
 #define STUB_OFF_SEGV_HANDLER 0x80
 #define STUB_OFF_RESTORER 0xa0
@@ -19,7 +19,7 @@
 #define STUB_OFF_FAST_SYSCALL 0x740
 #define STUB_REQUEST_PAGE 0x7ff840000000
 #define STUB_CONFIG_PAGE 0x7ff840001000
-#define STUB_CONFIG_CPU_MASK 0x200        /* the guest CPU mask's offset in the config page */
+#define STUB_CONFIG_CPU_MASK 0x200 /* the guest CPU mask's offset in the config page */
 #define STUB_DOORBELL_PAGE 0x7ff840002000
 #define STUB_WAKE_PAGE 0x7ff840003000
 #define STUB_ALTSTACKS 0x7ff880000000
@@ -40,29 +40,29 @@
 #define MB_SET_FLAGS 64
 #define MB_NEW_FS 72
 #define MB_NEW_GS 80
-#define MB_CROWD 88        /* at the reply: how many other guest threads wait for one */
+#define MB_CROWD 88 /* at the reply: how many other guest threads wait for one */
 #define MB_SLEEPING 96
 #define MB_KICK_PENDING 104 /* the stub's own: a kick came while it applied a reply */
-#define MB_WAKE_WORD 112   /* the futex word the stub sleeps on (stub address) */
-#define MB_NESTED_UC 120   /* the stub's own: the nested event's context it resumes */
-#define MB_STACK 128       /* stack_t, for the new thread's sigaltstack (stub_clone) */
-#define MB_FAST_ENTRY 152  /* the fast entry's address: `jmp *%gs:MB_FAST_ENTRY` */
+#define MB_WAKE_WORD 112    /* the futex word the stub sleeps on (stub address) */
+#define MB_NESTED_UC 120    /* the stub's own: the nested event's context it resumes */
+#define MB_STACK 128        /* stack_t, for the new thread's sigaltstack (stub_clone) */
+#define MB_FAST_ENTRY 152   /* the fast entry's address: `jmp *%gs:MB_FAST_ENTRY` */
 #define MB_FAST_SCRATCH 160
-#define MB_TF 184          /* the fast entry gives the guest's flags their TF back */
-#define MB_BLOCKS 192      /* 64 bytes: a bit per system call number, "blocked twice" */
-#define MB_SELF 256        /* the mailbox's own address: `mov %gs:MB_SELF, %rsp` */
+#define MB_TF 184     /* the fast entry gives the guest's flags their TF back */
+#define MB_BLOCKS 192 /* 64 bytes: a bit per system call number, "blocked twice" */
+#define MB_SELF 256   /* the mailbox's own address: `mov %gs:MB_SELF, %rsp` */
 
 /* The host's signal frame as the stub reads it and as the fast entry builds it (x86-64 Linux;
  * the C++ side checks every value against <signal.h> and <ucontext.h> below). */
-#define SI_SIGNO 0          /* siginfo_t: si_signo, si_errno at 4 */
+#define SI_SIGNO 0 /* siginfo_t: si_signo, si_errno at 4 */
 #define SI_CODE 8
-#define SI_ADDR 16          /* si_addr (SIGSEGV) and si_call_addr (SIGSYS) */
+#define SI_ADDR 16 /* si_addr (SIGSEGV) and si_call_addr (SIGSYS) */
 #define SI_SYSCALL 24
 #define SI_ARCH 28
-#define UC_FLAGS 0          /* ucontext_t */
+#define UC_FLAGS 0 /* ucontext_t */
 #define UC_LINK 8
-#define UC_STACK 16         /* stack_t: ss_sp, ss_flags (+8), ss_size (+16) */
-#define UC_R8 40            /* uc_mcontext.gregs[REG_R8], the registers in REG_* order */
+#define UC_STACK 16 /* stack_t: ss_sp, ss_flags (+8), ss_size (+16) */
+#define UC_R8 40    /* uc_mcontext.gregs[REG_R8], the registers in REG_* order */
 #define UC_R9 48
 #define UC_R10 56
 #define UC_R11 64
@@ -80,22 +80,22 @@
 #define UC_RSP 160
 #define UC_RIP 168
 #define UC_EFL 176
-#define UC_CSGSFS 184       /* cs, gs, fs, ss (u16 each) */
+#define UC_CSGSFS 184 /* cs, gs, fs, ss (u16 each) */
 #define UC_ERR 192
 #define UC_TRAPNO 200
 #define UC_OLDMASK 208
 #define UC_CR2 216
-#define UC_FPREGS 224       /* the XSAVE image's address */
-#define UC_RESERVED 232     /* __reserved1[8], then uc_sigmask at 296 */
-#define FP_SW_MAGIC1 464    /* the XSAVE image's software words (struct _fpx_sw_bytes) */
+#define UC_FPREGS 224    /* the XSAVE image's address */
+#define UC_RESERVED 232  /* __reserved1[8], then uc_sigmask at 296 */
+#define FP_SW_MAGIC1 464 /* the XSAVE image's software words (struct _fpx_sw_bytes) */
 #define FP_SW_EXTENDED_SIZE 468
 #define FP_SW_XFEATURES 472
 #define FP_SW_XSTATE_SIZE 480
 #define FP_SW_PADDING 484
 #define XSAVE_HEADER_REST 520 /* the XSAVE header past XSTATE_BV (512): 56 bytes */
 /* The fast entry's frame, below the XSAVE image it builds first. */
-#define FAST_UC_BELOW 432   /* the ucontext */
-#define FAST_SI_BELOW 128   /* the siginfo */
+#define FAST_UC_BELOW 432    /* the ucontext */
+#define FAST_SI_BELOW 128    /* the siginfo */
 #define FAST_FRAME_BELOW 440 /* the frame's start (the restorer's address) */
 /* The configuration page (kStubConfigPage below). */
 #define CFG_FLAGS 0
@@ -172,15 +172,13 @@ static_assert(offsetof(siginfo_t, si_addr) == SI_ADDR && offsetof(siginfo_t, si_
 static_assert(offsetof(siginfo_t, si_syscall) == SI_SYSCALL && offsetof(siginfo_t, si_arch) == SI_ARCH);
 static_assert(offsetof(ucontext_t, uc_flags) == UC_FLAGS && offsetof(ucontext_t, uc_link) == UC_LINK);
 static_assert(offsetof(ucontext_t, uc_stack) == UC_STACK);
-static_assert(greg(REG_R8) == UC_R8 && greg(REG_R9) == UC_R9 && greg(REG_R10) == UC_R10 &&
-              greg(REG_R11) == UC_R11 && greg(REG_R12) == UC_R12 && greg(REG_R13) == UC_R13 &&
-              greg(REG_R14) == UC_R14 && greg(REG_R15) == UC_R15);
+static_assert(greg(REG_R8) == UC_R8 && greg(REG_R9) == UC_R9 && greg(REG_R10) == UC_R10 && greg(REG_R11) == UC_R11 &&
+              greg(REG_R12) == UC_R12 && greg(REG_R13) == UC_R13 && greg(REG_R14) == UC_R14 && greg(REG_R15) == UC_R15);
 static_assert(greg(REG_RDI) == UC_RDI && greg(REG_RSI) == UC_RSI && greg(REG_RBP) == UC_RBP &&
               greg(REG_RBX) == UC_RBX && greg(REG_RDX) == UC_RDX && greg(REG_RAX) == UC_RAX &&
               greg(REG_RCX) == UC_RCX && greg(REG_RSP) == UC_RSP && greg(REG_RIP) == UC_RIP);
 static_assert(greg(REG_EFL) == UC_EFL && greg(REG_CSGSFS) == UC_CSGSFS && greg(REG_ERR) == UC_ERR &&
-              greg(REG_TRAPNO) == UC_TRAPNO && greg(REG_OLDMASK) == UC_OLDMASK &&
-              greg(REG_CR2) == UC_CR2);
+              greg(REG_TRAPNO) == UC_TRAPNO && greg(REG_OLDMASK) == UC_OLDMASK && greg(REG_CR2) == UC_CR2);
 static_assert(offsetof(ucontext_t, uc_mcontext.fpregs) == UC_FPREGS);
 static_assert(offsetof(ucontext_t, uc_mcontext.__reserved1) == UC_RESERVED);
 // struct _fpx_sw_bytes sits in the legacy FXSAVE area's last 48 bytes (464..511).

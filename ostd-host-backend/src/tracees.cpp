@@ -117,9 +117,8 @@ std::optional<int> wait_tracee(Tracee& t, bool (*check)(void*), void* arg) {
     if (t.status) continue;
     u64 seq = g_event_seq.load(std::memory_order_relaxed);
     ++g_tracee_waits;
-    (void)waiters().wait_until([&] {
-      return t.status.has_value() || g_event_seq.load(std::memory_order_relaxed) != seq;
-    });
+    (void)waiters().wait_until(
+        [&] { return t.status.has_value() || g_event_seq.load(std::memory_order_relaxed) != seq; });
     --g_tracee_waits;
     if (!t.status && check != nullptr && check(arg)) return std::nullopt;
   }
@@ -129,8 +128,7 @@ bool wait_ready(bool (*ready)(void*), void* rarg, bool (*check)(void*), void* ca
   for (;;) {
     if (ready(rarg)) return true;
     u64 seq = g_event_seq.load(std::memory_order_relaxed);
-    (void)waiters().wait_until(
-        [&] { return ready(rarg) || g_event_seq.load(std::memory_order_relaxed) != seq; });
+    (void)waiters().wait_until([&] { return ready(rarg) || g_event_seq.load(std::memory_order_relaxed) != seq; });
     if (ready(rarg)) return true;
     if (check != nullptr && check(carg)) return false;
   }

@@ -33,7 +33,8 @@ void append_arg(std::string& out, const FormatArg& a, std::string_view spec) {
     zero = true;
     ++i;
   }
-  for (; i < spec.size() && spec[i] >= '0' && spec[i] <= '9'; ++i) width = width * 10 + static_cast<usize>(spec[i] - '0');
+  for (; i < spec.size() && spec[i] >= '0' && spec[i] <= '9'; ++i)
+    width = width * 10 + static_cast<usize>(spec[i] - '0');
   for (; i < spec.size(); ++i) {
     char c = spec[i];
     if (c == '#') {
@@ -52,9 +53,18 @@ void append_arg(std::string& out, const FormatArg& a, std::string_view spec) {
   };
   bool number = true;
   switch (a.kind) {
-    case FormatArg::Kind::String: body = a.str; number = false; break;
-    case FormatArg::Kind::Bool: body = a.u ? "true" : "false"; number = false; break;
-    case FormatArg::Kind::Errno: body = a.str; number = false; break;
+    case FormatArg::Kind::String:
+      body = a.str;
+      number = false;
+      break;
+    case FormatArg::Kind::Bool:
+      body = a.u ? "true" : "false";
+      number = false;
+      break;
+    case FormatArg::Kind::Errno:
+      body = a.str;
+      number = false;
+      break;
     case FormatArg::Kind::Unsigned:
       prefix();
       append_unsigned(body, a.u, base, type == 'X');

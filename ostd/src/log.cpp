@@ -8,7 +8,7 @@ namespace ostd {
 namespace {
 std::atomic<LogLevel> g_level{LogLevel::Warn};
 std::atomic<log::Observer> g_observer{nullptr};
-}
+}  // namespace
 
 namespace log {
 
@@ -43,8 +43,8 @@ void write(LogLevel lvl, std::string_view module, std::string_view message) {
 
 namespace detail {
 [[noreturn]] void panic_impl(std::string_view message, const SourceLocation& loc) {
-  std::string full = format("kernel panic at {}:{} ({}): {}", std::string_view(loc.file),
-                            loc.line, std::string_view(loc.function), message);
+  std::string full = format("kernel panic at {}:{} ({}): {}", std::string_view(loc.file), loc.line,
+                            std::string_view(loc.function), message);
   arch::halt_on_panic(full);
 }
 }  // namespace detail
@@ -55,9 +55,8 @@ namespace detail {
 // an out-of-range index in kernel code is a kernel panic with its place, not an abort.
 // (noreturn comes from libstdc++'s declaration, which clang wants to be the first to say so.)
 namespace std {
-void __glibcxx_assert_fail(const char* file, int line, const char* function,
-                                        const char* condition) noexcept {
-  ostd::panic("libstdc++ assertion failed at {}:{} in {}: {}", std::string_view(file), line,
-              std::string_view(function), std::string_view(condition));
+void __glibcxx_assert_fail(const char* file, int line, const char* function, const char* condition) noexcept {
+  ostd::panic("libstdc++ assertion failed at {}:{} in {}: {}", std::string_view(file), line, std::string_view(function),
+              std::string_view(condition));
 }
 }  // namespace std

@@ -44,8 +44,7 @@ void WaitQueue::enqueue(Waiter& w) {
 bool WaitQueue::nobody_waiting() const {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   // SAFETY: head_ is a non-const member (only this method is const); the atomic_ref only loads.
-  return std::atomic_ref<Waiter*>(const_cast<Waiter*&>(head_)).load(std::memory_order_relaxed) ==
-         nullptr;
+  return std::atomic_ref<Waiter*>(const_cast<Waiter*&>(head_)).load(std::memory_order_relaxed) == nullptr;
 }
 
 void WaitQueue::dequeue(Waiter& w) {
@@ -148,8 +147,7 @@ MutexGuard::~MutexGuard() { m_.release(); }
 
 bool Mutex::try_lock() {
   u64 expected = 0;
-  return owner_.compare_exchange_strong(expected, Task::current().id() + 1,
-                                        std::memory_order_acquire);
+  return owner_.compare_exchange_strong(expected, Task::current().id() + 1, std::memory_order_acquire);
 }
 
 void Mutex::acquire() {
@@ -240,7 +238,9 @@ void Completion::complete_all() {
   (void)wq_.wake_all();
 }
 
-void Completion::wait() { (void)wq_.wait_until([this] { return try_consume(); }); }
+void Completion::wait() {
+  (void)wq_.wait_until([this] { return try_consume(); });
+}
 
 bool Completion::wait_for_ns(u64 timeout_ns) {
   return wq_.wait_until([this] { return try_consume(); }, timeout_ns);

@@ -22,9 +22,7 @@ Task* g_dead = nullptr;
 }  // namespace
 
 Task::Task(std::function<void()> entry, std::string name)
-    : entry_(std::move(entry)),
-      name_(std::move(name)),
-      id_(g_next_task_id.fetch_add(1)),
+    : entry_(std::move(entry)), name_(std::move(name)), id_(g_next_task_id.fetch_add(1)),
       exit_waiters_(std::make_unique<WaitQueue>()) {
   g_live_tasks.fetch_add(1, std::memory_order_relaxed);
 }
@@ -75,8 +73,7 @@ void Task::join() {
 namespace sched {
 Stats stats() {
   auto& c = arch::cpu_local();
-  return {c.context_switches, c.preemptions, c.nr_runnable,
-          g_live_tasks.load(std::memory_order_relaxed)};
+  return {c.context_switches, c.preemptions, c.nr_runnable, g_live_tasks.load(std::memory_order_relaxed)};
 }
 void set_time_slice_ticks(u32 ticks) { g_slice_ticks.store(ticks == 0 ? 1 : ticks); }
 }  // namespace sched
@@ -130,8 +127,7 @@ bool TaskInternals::wake(Task& t) {
     // A task that blocked before using up its time slice runs next, ahead of those that used
     // theirs (and, woken by an interrupt, preempts a task that has run a while); one that used
     // its slice queues behind the others with a fresh one.
-    if (requeue(c, &t, true) && c.in_irq.load(std::memory_order_relaxed) &&
-        c.current != c.idle &&
+    if (requeue(c, &t, true) && c.in_irq.load(std::memory_order_relaxed) && c.current != c.idle &&
         arch::monotonic_ns() - c.current->last_run_ns_ >= kWakeupGranularityNs) {
       c.need_resched.store(true, std::memory_order_relaxed);
     }

@@ -120,8 +120,7 @@ void store_clock(ostd_user_clock& c, const arch::ClockParams& p) {
   u32 s = seq.load(std::memory_order_relaxed);
   seq.store(s + 1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
-  std::atomic_ref<u32>(c.mode).store(p.tsc ? OSTD_USER_CLOCK_TSC : OSTD_USER_CLOCK_SYSCALL,
-                                     std::memory_order_relaxed);
+  std::atomic_ref<u32>(c.mode).store(p.tsc ? OSTD_USER_CLOCK_TSC : OSTD_USER_CLOCK_SYSCALL, std::memory_order_relaxed);
   std::atomic_ref<u64>(c.tsc_base).store(p.tsc_base, std::memory_order_relaxed);
   std::atomic_ref<u64>(c.ns_base).store(p.ns_base, std::memory_order_relaxed);
   std::atomic_ref<u64>(c.mult).store(p.mult, std::memory_order_relaxed);

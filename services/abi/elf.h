@@ -28,8 +28,8 @@ struct Ehdr {
   u16 shentsize;
   u16 shnum;
   u16 shstrndx;
-  OSTD_POD(Ehdr, ident, type, machine, version, entry, phoff, shoff, flags, ehsize, phentsize, phnum,
-           shentsize, shnum, shstrndx);
+  OSTD_POD(Ehdr, ident, type, machine, version, entry, phoff, shoff, flags, ehsize, phentsize, phnum, shentsize, shnum,
+           shstrndx);
 };
 static_assert(sizeof(Ehdr) == 64);
 
@@ -58,10 +58,9 @@ inline constexpr u32 kPfW = 2;
 inline constexpr u32 kPfR = 4;
 
 // Auxiliary vector keys.
-inline constexpr u64 kAtNull = 0, kAtPhdr = 3, kAtPhent = 4, kAtPhnum = 5, kAtPagesz = 6,
-                     kAtBase = 7, kAtFlags = 8, kAtEntry = 9, kAtUid = 11, kAtEuid = 12,
-                     kAtGid = 13, kAtEgid = 14, kAtPlatform = 15, kAtHwcap = 16, kAtClktck = 17,
-                     kAtSecure = 23, kAtRandom = 25, kAtHwcap2 = 26, kAtExecfn = 31, kAtSysinfoEhdr = 33,
-                     kAtMinsigstksz = 51;
+inline constexpr u64 kAtNull = 0, kAtPhdr = 3, kAtPhent = 4, kAtPhnum = 5, kAtPagesz = 6, kAtBase = 7, kAtFlags = 8,
+                     kAtEntry = 9, kAtUid = 11, kAtEuid = 12, kAtGid = 13, kAtEgid = 14, kAtPlatform = 15,
+                     kAtHwcap = 16, kAtClktck = 17, kAtSecure = 23, kAtRandom = 25, kAtHwcap2 = 26, kAtExecfn = 31,
+                     kAtSysinfoEhdr = 33, kAtMinsigstksz = 51;
 
 }  // namespace services::elf

@@ -99,9 +99,7 @@ class BackendDisk final : public BlockDevice {
   BackendDisk(std::string name, u64 rdev, usize index, const ostd::block::Info& info)
       : BlockDevice(std::move(name), rdev, info.bytes, info.read_only), index_(index) {}
   Result<void> read(u64 offset, std::span<u8> dst) override { return ostd::block::read(index_, offset, dst); }
-  Result<void> write(u64 offset, std::span<const u8> src) override {
-    return ostd::block::write(index_, offset, src);
-  }
+  Result<void> write(u64 offset, std::span<const u8> src) override { return ostd::block::write(index_, offset, src); }
   Result<void> read_frames(u64 offset, std::span<const ostd::Frame> frames) override {
     return ostd::block::read_frames(index_, offset, frames);
   }
@@ -156,7 +154,8 @@ Result<void> BlockDevice::write_frames(u64 offset, std::span<const ostd::Frame> 
 }
 
 Result<void> BlockDevice::write_batch(std::span<const BlockWrite> writes) {
-  for (const BlockWrite& w : writes) TRY(w.frames.empty() ? write(w.offset, w.bytes) : write_frames(w.offset, w.frames));
+  for (const BlockWrite& w : writes)
+    TRY(w.frames.empty() ? write(w.offset, w.bytes) : write_frames(w.offset, w.frames));
   return {};
 }
 

@@ -157,7 +157,8 @@ class HvcFile final : public DeviceFile {
       if (r.is_ok() || r.error() != Errno::eagain || nonblocking()) return r;
       std::optional<ostd::u64> timeout;
       if (!dev_->interrupt_driven()) timeout = 2 * ostd::kNsPerMs;
-      auto w = self.wait_interruptible(dev_->input_queue(), [this] { return dev_->readable(); }, timeout);
+      auto w = self.wait_interruptible(
+          dev_->input_queue(), [this] { return dev_->readable(); }, timeout);
       if (w.is_error() && w.error() == Errno::erestartsys) return w.error();
     }
   }
@@ -214,9 +215,10 @@ std::shared_ptr<FileSystem> make_devfs() {
     std::string_view name;
     u32 major, minor, perm;
   };
-  for (const Node& n : {Node{"null", 1, 3, 0666}, Node{"zero", 1, 5, 0666}, Node{"full", 1, 7, 0666},
-                        Node{"random", 1, 8, 0666}, Node{"urandom", 1, 9, 0666}, Node{"kmsg", 1, 11, 0644}, Node{"tty", 5, 0, 0666},
-                        Node{"console", 5, 1, 0600}, Node{"tty0", 4, 0, 0620}, Node{"tty1", 4, 1, 0620}}) {
+  for (const Node& n :
+       {Node{"null", 1, 3, 0666}, Node{"zero", 1, 5, 0666}, Node{"full", 1, 7, 0666}, Node{"random", 1, 8, 0666},
+        Node{"urandom", 1, 9, 0666}, Node{"kmsg", 1, 11, 0644}, Node{"tty", 5, 0, 0666}, Node{"console", 5, 1, 0600},
+        Node{"tty0", 4, 0, 0620}, Node{"tty1", 4, 1, 0620}}) {
     (void)root->create(n.name, abi::kSIfchr | n.perm, make_dev(n.major, n.minor));
   }
   if (virtio::console_device()) {

@@ -26,7 +26,7 @@ constexpr ostd::u32 dev_minor(ostd::u64 dev) {
 }
 
 /// Opens the device node `rdev` (ENXIO when no driver has that number).
-ostd::Result<std::shared_ptr<File>> open_device(bool char_device, ostd::u64 rdev,
-                                                const std::shared_ptr<Dentry>& dentry, ostd::u32 flags);
+ostd::Result<std::shared_ptr<File>> open_device(bool char_device, ostd::u64 rdev, const std::shared_ptr<Dentry>& dentry,
+                                                ostd::u32 flags);
 
 }  // namespace services

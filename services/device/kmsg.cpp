@@ -67,8 +67,8 @@ struct KernelLog {
   std::deque<Record> records;  // oldest first; records[i].seq == first_seq + i
   usize bytes = 0;
   u64 next_seq = 0;
-  u64 clear_seq = 0;     // READ_ALL starts here (CLEAR moves it)
-  u64 syslog_seq = 0;    // READ's position
+  u64 clear_seq = 0;         // READ_ALL starts here (CLEAR moves it)
+  u64 syslog_seq = 0;        // READ's position
   usize syslog_partial = 0;  // bytes of syslog_seq's line READ already returned
   int saved_console = -1;    // CONSOLE_OFF's saved level, or -1
   bool last_open = false;    // the newest record is not ended yet (a write without a newline)
@@ -169,8 +169,8 @@ std::vector<Record> records_from(u64 seq) {
 
 // A record as syslog(2) prints it: "<PRI>[    5.123456] text\n", one prefix per line of text.
 std::string syslog_text(const Record& r) {
-  std::string prefix = ostd::format("<{}>[{:5}.{:06}] ", r.priority, r.time_ns / ostd::kNsPerSec,
-                                    (r.time_ns % ostd::kNsPerSec) / 1000);
+  std::string prefix =
+      ostd::format("<{}>[{:5}.{:06}] ", r.priority, r.time_ns / ostd::kNsPerSec, (r.time_ns % ostd::kNsPerSec) / 1000);
   std::string out;
   usize start = 0;
   while (true) {
@@ -460,7 +460,9 @@ std::shared_ptr<File> open_kmsg(const std::shared_ptr<Dentry>& dentry, u32 flags
 
 int dmesg_restrict() { return 1; }
 
-std::string printk_levels() { return ostd::format("{}\t{}\t{}\t{}", console_level(), kDefaultLevel, kConsoleMin, kConsoleDefault); }
+std::string printk_levels() {
+  return ostd::format("{}\t{}\t{}\t{}", console_level(), kDefaultLevel, kConsoleMin, kConsoleDefault);
+}
 
 void register_klog_syscalls(SyscallTable& t) { t.set(x86_64::Sysno::syslog, &sys_syslog); }
 

@@ -32,18 +32,16 @@ struct Winsize {
 
 namespace tty {
 // c_cc indices
-inline constexpr ostd::usize kVintr = 0, kVquit = 1, kVerase = 2, kVkill = 3, kVeof = 4,
-                             kVtime = 5, kVmin = 6, kVstart = 8, kVstop = 9, kVsusp = 10,
-                             kVeol = 11, kVreprint = 12, kVwerase = 14, kVlnext = 15, kVeol2 = 16;
+inline constexpr ostd::usize kVintr = 0, kVquit = 1, kVerase = 2, kVkill = 3, kVeof = 4, kVtime = 5, kVmin = 6,
+                             kVstart = 8, kVstop = 9, kVsusp = 10, kVeol = 11, kVreprint = 12, kVwerase = 14,
+                             kVlnext = 15, kVeol2 = 16;
 // c_iflag
-inline constexpr ostd::u32 kIgnbrk = 01, kIgncr = 0200, kIcrnl = 0400, kInlcr = 0100, kIxon = 02000,
-                           kIstrip = 040;
+inline constexpr ostd::u32 kIgnbrk = 01, kIgncr = 0200, kIcrnl = 0400, kInlcr = 0100, kIxon = 02000, kIstrip = 040;
 // c_oflag
 inline constexpr ostd::u32 kOpost = 01, kOnlcr = 04;
 // c_lflag
-inline constexpr ostd::u32 kIsig = 01, kIcanon = 02, kEcho = 010, kEchoe = 020, kEchok = 040,
-                           kEchonl = 0100, kNoflsh = 0200, kTostop = 0400, kEchoctl = 01000,
-                           kEchoke = 04000, kIexten = 0100000;
+inline constexpr ostd::u32 kIsig = 01, kIcanon = 02, kEcho = 010, kEchoe = 020, kEchok = 040, kEchonl = 0100,
+                           kNoflsh = 0200, kTostop = 0400, kEchoctl = 01000, kEchoke = 04000, kIexten = 0100000;
 Termios default_termios();
 }  // namespace tty
 
@@ -78,9 +76,9 @@ class LineDiscipline {
   bool canonical() const { return (termios_.c_lflag & tty::kIcanon) != 0; }
   std::string echo_char(ostd::u8 c) const;
   Termios termios_;
-  std::string line_;                 // the line being edited (canonical mode)
-  std::deque<ostd::u8> ready_;       // bytes a reader may take
-  ostd::usize eof_marks_ = 0;        // pending ^D at the start of ready data
+  std::string line_;                   // the line being edited (canonical mode)
+  std::deque<ostd::u8> ready_;         // bytes a reader may take
+  ostd::usize eof_marks_ = 0;          // pending ^D at the start of ready data
   std::deque<ostd::usize> line_ends_;  // positions in ready_ where completed lines end
 };
 

@@ -354,9 +354,8 @@ Result<std::shared_ptr<File>> open_loop_control(const std::shared_ptr<Dentry>& d
 
 Result<long> loop_ioctl(Thread& self, const std::shared_ptr<BlockDevice>& dev, u32 cmd, u64 arg) {
   constexpr u32 kLoopSetFd = 0x4C00, kLoopClrFd = 0x4C01, kLoopSetStatus = 0x4C02, kLoopGetStatus = 0x4C03,
-                kLoopSetStatus64 = 0x4C04, kLoopGetStatus64 = 0x4C05, kLoopChangeFd = 0x4C06,
-                kLoopSetCapacity = 0x4C07, kLoopSetDirectIo = 0x4C08, kLoopSetBlockSize = 0x4C09,
-                kLoopConfigure = 0x4C0A;
+                kLoopSetStatus64 = 0x4C04, kLoopGetStatus64 = 0x4C05, kLoopChangeFd = 0x4C06, kLoopSetCapacity = 0x4C07,
+                kLoopSetDirectIo = 0x4C08, kLoopSetBlockSize = 0x4C09, kLoopConfigure = 0x4C0A;
   auto l = loop_by_rdev(dev->rdev());
   if (!l) return Errno::enotty;
   const bool admin = self.process().creds.capable(cap::kSysAdmin);
@@ -370,7 +369,8 @@ Result<long> loop_ioctl(Thread& self, const std::shared_ptr<BlockDevice>& dev, u
     case kLoopConfigure: {
       if (!admin) return Errno::eperm;
       LoopConfig c = TRY(ostd::UserPtr<LoopConfig>(arg).read(self.vm()));
-      if (c.block_size != 0 && (c.block_size < 512 || c.block_size > 4096 || (c.block_size & (c.block_size - 1)) != 0)) {
+      if (c.block_size != 0 &&
+          (c.block_size < 512 || c.block_size > 4096 || (c.block_size & (c.block_size - 1)) != 0)) {
         return Errno::einval;
       }
       auto file = TRY(self.process().fds->get(static_cast<int>(c.fd)));

@@ -36,11 +36,10 @@ constexpr u64 kPollIntervalNs = 10 * ostd::kNsPerMs;
 constexpr int kSigwinch = 28;
 
 // ioctl numbers (Linux's generic UAPI ioctls header).
-constexpr u32 kTcgets = 0x5401, kTcsets = 0x5402, kTcsetsw = 0x5403, kTcsetsf = 0x5404,
-              kTcsbrk = 0x5409, kTcxonc = 0x540A, kTcflsh = 0x540B, kTiocsctty = 0x540E,
-              kTiocgpgrp = 0x540F, kTiocspgrp = 0x5410, kTiocoutq = 0x5411, kTiocgwinsz = 0x5413,
-              kTiocswinsz = 0x5414, kFionread = 0x541B, kTiocnotty = 0x5422, kTiocgsid = 0x5429,
-              kFionbio = 0x5421, kTcsbrkp = 0x5425;
+constexpr u32 kTcgets = 0x5401, kTcsets = 0x5402, kTcsetsw = 0x5403, kTcsetsf = 0x5404, kTcsbrk = 0x5409,
+              kTcxonc = 0x540A, kTcflsh = 0x540B, kTiocsctty = 0x540E, kTiocgpgrp = 0x540F, kTiocspgrp = 0x5410,
+              kTiocoutq = 0x5411, kTiocgwinsz = 0x5413, kTiocswinsz = 0x5414, kFionread = 0x541B, kTiocnotty = 0x5422,
+              kTiocgsid = 0x5429, kFionbio = 0x5421, kTcsbrkp = 0x5425;
 
 struct Console {
   Console() : terminal(ostd::console::is_terminal()) {

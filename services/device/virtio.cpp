@@ -52,7 +52,7 @@ constexpr u16 kDeviceLegacyConsole = 0x1003;
 constexpr u16 kDeviceLegacyNet = 0x1000;
 constexpr u16 kDeviceLegacy9p = 0x1009;
 constexpr u32 k9pFeatureMountTag = 1u << 0;  // VIRTIO_9P_MOUNT_TAG: the tag is in the configuration
-constexpr u32 kNetFeatureMac = 1u << 5;  // VIRTIO_NET_F_MAC: the MAC is in the configuration
+constexpr u32 kNetFeatureMac = 1u << 5;      // VIRTIO_NET_F_MAC: the MAC is in the configuration
 
 constexpr u32 kBlkTypeIn = 0;
 constexpr u32 kBlkTypeOut = 1;
@@ -79,13 +79,13 @@ Result<Queue> Queue::create(const ostd::IoPort& io, u16 index) {
 }
 
 Queue::Queue(ostd::DmaCoherent ring, u16 index, u16 size, usize used_offset)
-    : ring_(std::move(ring)), index_(index), size_(size), used_offset_(used_offset),
-      num_free_(size), next_(size), length_(size, 0) {
+    : ring_(std::move(ring)), index_(index), size_(size), used_offset_(used_offset), num_free_(size), next_(size),
+      length_(size, 0) {
   for (u16 i = 0; i < size; ++i) next_[i] = static_cast<u16>(i + 1);
 }
 
-Result<u16> Queue::submit(const ostd::IoPort& io, const ostd::DmaCoherent& data,
-                          std::span<const Segment> chain, bool notify_now) {
+Result<u16> Queue::submit(const ostd::IoPort& io, const ostd::DmaCoherent& data, std::span<const Segment> chain,
+                          bool notify_now) {
   if (chain.empty() || chain.size() > size_) return Errno::einval;
   if (chain.size() > num_free_) return Errno::eagain;
   for (const Segment& s : chain) {
@@ -163,8 +163,8 @@ Result<std::pair<ostd::IoPort, ostd::pci::Device>> open_legacy(u16 device_id, u1
     }
     auto bar = ostd::pci::bar(d, 0);
     if (!bar || !bar->io || bar->size < u64{kRegConfig} + config_bytes || bar->base + bar->size > 0x10000) {
-      kLog.warn("virtio {:#x} at {}:{}.{}: no usable I/O-port BAR 0", device_id, d.address.bus,
-                d.address.device, d.address.function);
+      kLog.warn("virtio {:#x} at {}:{}.{}: no usable I/O-port BAR 0", device_id, d.address.bus, d.address.device,
+                d.address.function);
       continue;
     }
     TRY(ostd::pci::enable_device(d));
@@ -214,8 +214,8 @@ Result<std::shared_ptr<BlockDevice>> BlockDevice::probe() {
   u64 sectors = u64{io.read32(kRegConfig)} | (u64{io.read32(kRegConfig + 4)} << 32);
   auto buf = TRY(ostd::DmaCoherent::alloc((kDataOffset + slots * kSlotDataSize) / ostd::kPageSize));
   io.write8(kRegStatus, kStatusAcknowledge | kStatusDriver | kStatusDriverOk);
-  kLog.info("virtio-blk at {}:{}.{}: {} sectors, queue of {}, {} requests in flight", d.address.bus,
-            d.address.device, d.address.function, sectors, q.value().size(), slots);
+  kLog.info("virtio-blk at {}:{}.{}: {} sectors, queue of {}, {} requests in flight", d.address.bus, d.address.device,
+            d.address.function, sectors, q.value().size(), slots);
   auto dev = std::make_shared<BlockDevice>(std::move(io), q.release_value(), std::move(buf), sectors, slots);
   dev->attach_irq(d, dev);
   return dev;
@@ -277,8 +277,7 @@ Result<void> BlockDevice::run(std::span<const Piece> pieces, bool write) {
         ostd::VmWriter w = buf_.writer(data, bytes);
         TRY(w.write_bytes(p.src.subspan(req.at, bytes)));
       }
-      const std::array<Segment, 3> chain{Segment{hdr, 16, false},
-                                         Segment{data, static_cast<u32>(bytes), !write},
+      const std::array<Segment, 3> chain{Segment{hdr, 16, false}, Segment{data, static_cast<u32>(bytes), !write},
                                          Segment{hdr + 16, 1, true}};
       u16 head = TRY(queue_.submit(io_, buf_, chain, false));  // slots * 3 <= the queue's size
       head_slot_.at(head) = static_cast<u16>(s);
@@ -354,8 +353,8 @@ Result<std::shared_ptr<ConsoleDevice>> ConsoleDevice::probe() {
   }
   auto rx_buf = TRY(ostd::DmaCoherent::alloc(kRxBuffers * kRxBufferSize / ostd::kPageSize));
   auto tx_buf = TRY(ostd::DmaCoherent::alloc(1));
-  auto dev = std::make_shared<ConsoleDevice>(std::move(io), rx.release_value(), tx.release_value(),
-                                             std::move(rx_buf), std::move(tx_buf));
+  auto dev = std::make_shared<ConsoleDevice>(std::move(io), rx.release_value(), tx.release_value(), std::move(rx_buf),
+                                             std::move(tx_buf));
   for (usize b = 0; b < kRxBuffers; ++b) TRY(dev->post_rx(b));
   dev->attach_irq(d, dev);
   dev->io_.write8(kRegStatus, kStatusAcknowledge | kStatusDriver | kStatusDriverOk);

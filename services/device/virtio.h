@@ -35,8 +35,8 @@ class Queue {
   ostd::u16 size() const { return size_; }
   /// Puts a chain of buffers of `data` on the ring (EAGAIN when descriptors run out) and, if
   /// `notify`, tells the device. Returns the chain's head (take_used() reports it back).
-  ostd::Result<ostd::u16> submit(const ostd::IoPort& io, const ostd::DmaCoherent& data,
-                                 std::span<const Segment> chain, bool notify = true);
+  ostd::Result<ostd::u16> submit(const ostd::IoPort& io, const ostd::DmaCoherent& data, std::span<const Segment> chain,
+                                 bool notify = true);
   void notify(const ostd::IoPort& io) const;
   /// The next chain the device has finished with, if any: its head and the bytes written.
   std::optional<std::pair<ostd::u16, ostd::u32>> take_used();
@@ -53,7 +53,7 @@ class Queue {
   ostd::u16 last_used_ = 0;
   ostd::u16 free_head_ = 0;
   ostd::u16 num_free_ = 0;
-  std::vector<ostd::u16> next_;   // the free list and each chain's links, by descriptor
+  std::vector<ostd::u16> next_;    // the free list and each chain's links, by descriptor
   std::vector<ostd::u16> length_;  // descriptors in the chain starting here
 };
 
@@ -122,8 +122,7 @@ class ConsoleDevice {
 
   /// Finds and initializes the first virtio console PCI function; ENODEV when there is none.
   static ostd::Result<std::shared_ptr<ConsoleDevice>> probe();
-  ConsoleDevice(ostd::IoPort io, Queue rx, Queue tx, ostd::DmaCoherent rx_buf,
-                ostd::DmaCoherent tx_buf)
+  ConsoleDevice(ostd::IoPort io, Queue rx, Queue tx, ostd::DmaCoherent rx_buf, ostd::DmaCoherent tx_buf)
       : io_(std::move(io)), rx_(std::move(rx)), tx_(std::move(tx)), rx_buf_(std::move(rx_buf)),
         tx_buf_(std::move(tx_buf)), rx_head_buffer_(rx_.size(), 0) {}
 
@@ -147,8 +146,8 @@ class ConsoleDevice {
   ostd::WaitQueue tx_done_;
   Queue rx_;
   Queue tx_;
-  ostd::DmaCoherent rx_buf_;  // kRxBuffers buffers of kRxBufferSize
-  ostd::DmaCoherent tx_buf_;  // one page
+  ostd::DmaCoherent rx_buf_;                 // kRxBuffers buffers of kRxBufferSize
+  ostd::DmaCoherent tx_buf_;                 // one page
   std::vector<ostd::usize> rx_head_buffer_;  // which buffer each posted chain head holds
   std::vector<ostd::u8> pending_;            // received, not yet read
   ostd::usize pending_off_ = 0;
@@ -196,7 +195,7 @@ class NetDevice {
   std::function<void()> handler_;
   std::vector<ostd::usize> rx_head_buffer_;  // which buffer each posted chain head holds
   std::vector<ostd::usize> tx_head_buffer_;
-  std::vector<ostd::usize> tx_free_;         // transmit buffers not on the ring
+  std::vector<ostd::usize> tx_free_;  // transmit buffers not on the ring
 };
 
 /// A virtio 9P transport (spec 5.11, legacy interface): QEMU's -virtfs share, found by its mount

@@ -65,8 +65,7 @@ Result<std::vector<Entry>> parse(std::span<const ostd::u8> archive) {
   for (;;) {
     if (archive.size() < kHeaderSize || off > archive.size() - kHeaderSize) return Errno::einval;
     std::span<const ostd::u8> h = archive.subspan(off, kHeaderSize);
-    if (h[0] != '0' || h[1] != '7' || h[2] != '0' || h[3] != '7' || h[4] != '0' ||
-        (h[5] != '1' && h[5] != '2')) {
+    if (h[0] != '0' || h[1] != '7' || h[2] != '0' || h[3] != '7' || h[4] != '0' || (h[5] != '1' && h[5] != '2')) {
       return Errno::einval;
     }
     u32 ino = TRY(hex_field(h, 0));

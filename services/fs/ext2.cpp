@@ -72,15 +72,14 @@ constexpr usize kMaxCachedBuffers = 8192;
 constexpr usize kSInodesCount = 0, kSBlocksCount = 4, kSRBlocksCount = 8, kSFreeBlocksCount = 12,
                 kSFreeInodesCount = 16, kSFirstDataBlock = 20, kSLogBlockSize = 24, kSBlocksPerGroup = 32,
                 kSInodesPerGroup = 40, kSMtime = 44, kSWtime = 48, kSMntCount = 52, kSMagic = 56, kSState = 58,
-                kSRevLevel = 76, kSFirstIno = 84, kSInodeSize = 88, kSFeatureIncompat = 96,
-                kSFeatureCompat = 92, kSFeatureRoCompat = 100;
+                kSRevLevel = 76, kSFirstIno = 84, kSInodeSize = 88, kSFeatureIncompat = 96, kSFeatureCompat = 92,
+                kSFeatureRoCompat = 100;
 constexpr u16 kStateValid = 1;
 // Features this driver understands.
 constexpr usize kSBlocksCountHi = 0x150, kSDescSize = 0xfe;
 constexpr u32 kCompatHasJournal = 0x4;
 constexpr u32 kIncompatFiletype = 0x2, kIncompatRecover = 0x4, kIncompatExtents = 0x40, kIncompat64bit = 0x80,
-              kIncompatFlexBg = 0x200, kIncompatEaInode = 0x400, kIncompatCsumSeed = 0x2000,
-              kIncompatLargedir = 0x4000;
+              kIncompatFlexBg = 0x200, kIncompatEaInode = 0x400, kIncompatCsumSeed = 0x2000, kIncompatLargedir = 0x4000;
 // What this driver writes, and what it only reads (ext4's additions, mounted read-only: files
 // mapped by extents, 64-bit group descriptors, flexible groups, inodes holding big xattrs,
 // checksums it does not verify, three-level htrees it reads as lists). Not meta_bg, mmp,
@@ -93,8 +92,8 @@ constexpr u32 kRoCompatSparseSuper = 0x1, kRoCompatLargeFile = 0x2, kRoCompatHug
               kRoCompatMetadataCsum = 0x400;
 constexpr u32 kRoCompatWritable = kRoCompatSparseSuper | kRoCompatLargeFile;
 // The ext4 features that make a file system "ext4" rather than ext2 or ext3 (with a journal).
-constexpr u32 kIncompatExt4Only = kIncompatExtents | kIncompat64bit | kIncompatFlexBg | kIncompatEaInode |
-                                  kIncompatCsumSeed | kIncompatLargedir;
+constexpr u32 kIncompatExt4Only =
+    kIncompatExtents | kIncompat64bit | kIncompatFlexBg | kIncompatEaInode | kIncompatCsumSeed | kIncompatLargedir;
 constexpr u32 kRoCompatExt4Only =
     kRoCompatHugeFile | kRoCompatGdtCsum | kRoCompatDirNlink | kRoCompatExtraIsize | kRoCompatMetadataCsum;
 
@@ -116,7 +115,7 @@ constexpr u32 kIndexFl = 0x1000, kHugeFileFl = 0x40000, kExtentsFl = 0x80000;
 constexpr u16 kExtentMagic = 0xf30a;
 constexpr u32 kExtentMaxDepth = 5;
 constexpr u32 kExtentInitMaxLen = 32768;  // a longer length marks an unwritten extent
-constexpr u16 kExtraIsize = 32;  // the fields up to i_crtime_extra, as mke2fs sets for 256-byte inodes
+constexpr u16 kExtraIsize = 32;           // the fields up to i_crtime_extra, as mke2fs sets for 256-byte inodes
 
 u16 get16(std::span<const u8> b, usize off) { return static_cast<u16>(b[off] | (b[off + 1] << 8)); }
 u32 get32(std::span<const u8> b, usize off) {
@@ -237,8 +236,7 @@ class Ext2Fs final : public FileSystem, public std::enable_shared_from_this<Ext2
   Result<void> fill_pages(u32 ino, u64 first, std::span<ostd::Frame> frames);
   Result<void> write_back_pages(u32 ino, SharedPages& pages);
   /// write_back_pages under the lock: `later` gets the pages that lie past the file's size.
-  Result<void> write_pages_out(u32 ino, const std::vector<std::pair<u64, ostd::Frame>>& dirty,
-                               std::vector<u64>& later);
+  Result<void> write_pages_out(u32 ino, const std::vector<std::pair<u64, ostd::Frame>>& dirty, std::vector<u64>& later);
   /// The page cache of file `ino` (made, for a file of `size` bytes, when it has none).
   std::shared_ptr<SharedPages> pages_for(u32 ino, u64 size);
   void forget_pages(u32 ino);
@@ -474,9 +472,9 @@ Result<void> Ext2Fs::load() {
   inodes_count_ = get32(super_, kSInodesCount);
   blocks_per_group_ = get32(super_, kSBlocksPerGroup);
   inodes_per_group_ = get32(super_, kSInodesPerGroup);
-  if (blocks_per_group_ == 0 || blocks_per_group_ > bs_ * 8 || inodes_per_group_ == 0 ||
-      inodes_per_group_ > bs_ * 8 || blocks_count_ <= first_data_block_ ||
-      u64{blocks_count_} * bs_ > disk_->size_bytes() || first_data_block_ != (bs_ == 1024 ? 1u : 0u)) {
+  if (blocks_per_group_ == 0 || blocks_per_group_ > bs_ * 8 || inodes_per_group_ == 0 || inodes_per_group_ > bs_ * 8 ||
+      blocks_count_ <= first_data_block_ || u64{blocks_count_} * bs_ > disk_->size_bytes() ||
+      first_data_block_ != (bs_ == 1024 ? 1u : 0u)) {
     return Errno::einval;
   }
   groups_ = (blocks_count_ - first_data_block_ + blocks_per_group_ - 1) / blocks_per_group_;
@@ -1248,7 +1246,8 @@ Result<std::vector<DirEntry>> Ext2Fs::list_locked(std::vector<u8>& dir_raw) {
         if (name != "." && name != "..") {
           u8 type = kDtUnknown;
           if (has_filetype()) {
-            static constexpr std::array<u8, 8> kTypes{kDtUnknown, kDtReg, kDtDir, kDtChr, kDtBlk, kDtFifo, kDtSock, kDtLnk};
+            static constexpr std::array<u8, 8> kTypes{kDtUnknown, kDtReg,  kDtDir,  kDtChr,
+                                                      kDtBlk,     kDtFifo, kDtSock, kDtLnk};
             u8 ft = (*data)[off + 7];
             if (ft < kTypes.size()) type = kTypes[ft];
           }
@@ -2050,7 +2049,8 @@ void shutdown_filesystems() {
   // As Linux's power-off: every file system is written back and left clean.
   sync_9p_filesystems();
   for (auto& fs : all) {
-    if (auto res = fs->unmounted(); res.is_error()) kLog.warn("{}: write-back failed: {}", fs->disk()->name(), res.error());
+    if (auto res = fs->unmounted(); res.is_error())
+      kLog.warn("{}: write-back failed: {}", fs->disk()->name(), res.error());
   }
   r.wake.wake_all();
   (void)r.ended.wait_until([&r] { return !r.running; }, ostd::kNsPerSec);

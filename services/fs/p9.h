@@ -45,8 +45,8 @@ enum class Op : ostd::u8 {
 
 inline constexpr ostd::u32 kNoFid = 0xffffffff;
 inline constexpr ostd::u16 kNoTag = 0xffff;
-inline constexpr ostd::usize kHeader = 7;        // size, type, tag
-inline constexpr ostd::usize kIoHeader = 11;      // Rread/Twrite: header and a count[4]
+inline constexpr ostd::usize kHeader = 7;     // size, type, tag
+inline constexpr ostd::usize kIoHeader = 11;  // Rread/Twrite: header and a count[4]
 inline constexpr ostd::u8 kQtDir = 0x80;
 
 // Tsetattr's valid bits.

@@ -98,9 +98,8 @@ class PipeEnd final : public File {
         if (nonblocking()) return Errno::eagain;
         if (p.direct == nullptr) p.direct = &direct;
       }
-      Result<void> w = self.wait_interruptible(p.queue, [&] {
-        return direct.got != 0 || !p.buffer.empty() || at_eof();
-      });
+      Result<void> w =
+          self.wait_interruptible(p.queue, [&] { return direct.got != 0 || !p.buffer.empty() || at_eof(); });
       {
         auto g = p.lock.lock();
         if (p.direct == &direct) p.direct = nullptr;
@@ -132,8 +131,7 @@ class PipeEnd final : public File {
         // the reader takes all of it, since the lock is dropped before any rest goes on). A
         // fault on either side that stops the copy before any byte leaves it to the ring below
         // (the reader then meets its own fault itself).
-        if (p.direct != nullptr && p.buffer.empty() &&
-            (left > kPipeBuf || p.direct->out->avail() >= left)) {
+        if (p.direct != nullptr && p.buffer.empty() && (left > kPipeBuf || p.direct->out->avail() >= left)) {
           DirectRead& d = *p.direct;
           p.direct = nullptr;
           Result<usize> n = in.read_to(*d.out);
@@ -164,9 +162,7 @@ class PipeEnd final : public File {
         }
       }
       if (nonblocking()) return written > 0 ? Result<usize>(written) : Result<usize>(Errno::eagain);
-      auto w = self.wait_interruptible(p.queue, [&] {
-        return p.readers == 0 || p.buffer.space() >= need;
-      });
+      auto w = self.wait_interruptible(p.queue, [&] { return p.readers == 0 || p.buffer.space() >= need; });
       if (w.is_error()) return written > 0 ? Result<usize>(written) : Result<usize>(w.error());
     }
   }
@@ -287,7 +283,8 @@ Result<std::shared_ptr<File>> open_fifo(const std::shared_ptr<Pipe>& pipe, const
   if (pipe->ino == 0) pipe->ino = dentry->inode()->ino();
   bool reads = acc == kORdOnly || acc == kORdWr;
   bool writes = acc == kOWrOnly || acc == kORdWr;
-  return std::shared_ptr<File>(std::make_shared<PipeEnd>(pipe, reads, writes, dentry, flags & ~(kOCreat | kOExcl | kOTrunc)));
+  return std::shared_ptr<File>(
+      std::make_shared<PipeEnd>(pipe, reads, writes, dentry, flags & ~(kOCreat | kOExcl | kOTrunc)));
 }
 
 }  // namespace services

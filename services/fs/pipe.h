@@ -20,8 +20,8 @@ namespace services {
 class Dentry;
 class Thread;
 
-inline constexpr ostd::usize kPipeBuf = 4096;            // PIPE_BUF: writes up to this are atomic
-inline constexpr ostd::usize kPipeCapacity = 65536;      // default pipe size
+inline constexpr ostd::usize kPipeBuf = 4096;        // PIPE_BUF: writes up to this are atomic
+inline constexpr ostd::usize kPipeCapacity = 65536;  // default pipe size
 
 /// A pipe's bytes: a ring of `capacity` bytes (allocated on the first write), so data is
 /// copied once on the way in and once on the way out, straight between the ring and user
@@ -60,14 +60,14 @@ struct DirectRead {
 class Pipe {
  public:
   ostd::Mutex lock;
-  ostd::WaitQueue queue;          // readers, writers and pollers
+  ostd::WaitQueue queue;  // readers, writers and pollers
   PipeRing buffer{kPipeCapacity};
-  DirectRead* direct = nullptr;   // at most one reader waits for a direct copy
+  DirectRead* direct = nullptr;  // at most one reader waits for a direct copy
   int readers = 0;
   int writers = 0;
-  bool had_writer = false;        // FIFOs: EOF only once a writer came and went
+  bool had_writer = false;  // FIFOs: EOF only once a writer came and went
   bool had_reader = false;
-  ostd::u64 reader_opens = 0;     // FIFO opens, for the open-time rendezvous
+  ostd::u64 reader_opens = 0;  // FIFO opens, for the open-time rendezvous
   ostd::u64 writer_opens = 0;
   ostd::u64 ino = 0;
   ostd::u64 in_events = 0, out_events = 0;  // writes and reads (poll_event_count)
@@ -82,8 +82,7 @@ ostd::Result<ostd::usize> pipe_drain(Thread& self, Pipe& p, ostd::usize len, boo
 /// splice between two pipes (`consume`) or tee (copies, `in` keeps its bytes): waits (unless
 /// `nonblock`) until `in` has bytes and `out` room, then moves what fits, up to `len`. 0 when
 /// `in` is at its end of file; EPIPE (and SIGPIPE) when `out` has no reader.
-ostd::Result<ostd::usize> pipe_to_pipe(Thread& self, Pipe& in, Pipe& out, ostd::usize len, bool nonblock,
-                                       bool consume);
+ostd::Result<ostd::usize> pipe_to_pipe(Thread& self, Pipe& in, Pipe& out, ostd::usize len, bool nonblock, bool consume);
 /// splice into a pipe: waits (unless `nonblock`) for room, then lets `source` fill up to `len`
 /// bytes of it (a writer over the room; it returns how many it wrote). EPIPE (and SIGPIPE) when
 /// the pipe has no reader.
@@ -93,7 +92,7 @@ ostd::Result<ostd::usize> pipe_fill(Thread& self, Pipe& p, ostd::usize len, bool
 /// pipe2(): the read end and the write end. `flags` may hold O_NONBLOCK.
 std::pair<std::shared_ptr<File>, std::shared_ptr<File>> make_pipe(ostd::u32 flags);
 /// Opens one end of a FIFO (by the access mode in `flags`; O_RDWR opens both).
-ostd::Result<std::shared_ptr<File>> open_fifo(const std::shared_ptr<Pipe>& pipe,
-                                              const std::shared_ptr<Dentry>& dentry, ostd::u32 flags);
+ostd::Result<std::shared_ptr<File>> open_fifo(const std::shared_ptr<Pipe>& pipe, const std::shared_ptr<Dentry>& dentry,
+                                              ostd::u32 flags);
 
 }  // namespace services

@@ -74,9 +74,10 @@ class SnapshotFile final : public DeviceFile {
   Result<ostd::i64> seek(ostd::i64 offset, int whence) override {
     auto g = lock_.lock();
     if (whence == 2) TRY(generate(nullptr));
-    ostd::i64 base = whence == 0 ? 0 : whence == 1 ? static_cast<ostd::i64>(pos_)
-                                   : whence == 2 ? static_cast<ostd::i64>(text_.size())
-                                                 : -1;
+    ostd::i64 base = whence == 0   ? 0
+                     : whence == 1 ? static_cast<ostd::i64>(pos_)
+                     : whence == 2 ? static_cast<ostd::i64>(text_.size())
+                                   : -1;
     if (base < 0) return Errno::einval;
     ostd::i64 np = 0;
     if (!ostd::checked_add(base, offset, np)) return Errno::eoverflow;  // as regular files
@@ -270,12 +271,11 @@ Result<std::string> gen_stat(ostd::i32 pid, ostd::i32 tid) {
   usize nthreads = threads_of(*p).size();
   u64 utime = p->utime_ns / kNsPerTick, stime = p->stime_ns / kNsPerTick;
   u64 start = (p->start_ns - std::min(p->start_ns, boot_ns())) / kNsPerTick;
-  std::string s = ostd::format("{} ({}) {} {} {} {} 0 -1 4194560 {} {} 0 0 {} {} {} {} {} {} {} 0 {} {} {} ", tid, p->comm,
-                               std::string(1, state_letter(*p, tid)), parent ? parent->pid() : 0, p->pgid, p->sid,
-                               p->min_flt, p->cmin_flt,
-                               utime, stime, p->cutime_ns / kNsPerTick, p->cstime_ns / kNsPerTick,
-                               20 + p->nice, p->nice, std::max<usize>(1, nthreads), start, vm_size_kb(*p) * 1024,
-                               vm_size_kb(*p) / 4);
+  std::string s =
+      ostd::format("{} ({}) {} {} {} {} 0 -1 4194560 {} {} 0 0 {} {} {} {} {} {} {} 0 {} {} {} ", tid, p->comm,
+                   std::string(1, state_letter(*p, tid)), parent ? parent->pid() : 0, p->pgid, p->sid, p->min_flt,
+                   p->cmin_flt, utime, stime, p->cutime_ns / kNsPerTick, p->cstime_ns / kNsPerTick, 20 + p->nice,
+                   p->nice, std::max<usize>(1, nthreads), start, vm_size_kb(*p) * 1024, vm_size_kb(*p) / 4);
   s += "18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 ";
   s += ostd::format("{}\n", p->state == Process::State::Zombie ? p->exit_code : 0);
   return s;
@@ -309,10 +309,11 @@ Result<std::string> gen_status(ostd::i32 pid, ostd::i32 tid) {
   std::string s;
   std::string umask = ostd::format("{:o}", p->fs ? p->fs->umask : 022);
   umask.insert(0, 4 - std::min<usize>(4, umask.size()), '0');
-  s += ostd::format("Name:\t{}\nUmask:\t{}\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\n", p->comm,
-                    umask, state, pid, tid, parent ? parent->pid() : 0);
-  s += ostd::format("TracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\n", tracer_pid_of(*p), p->creds.uid, p->creds.euid,
-                    p->creds.suid, p->creds.fsuid, p->creds.gid, p->creds.egid, p->creds.sgid, p->creds.fsgid);
+  s += ostd::format("Name:\t{}\nUmask:\t{}\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\n", p->comm, umask,
+                    state, pid, tid, parent ? parent->pid() : 0);
+  s += ostd::format("TracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\n", tracer_pid_of(*p), p->creds.uid,
+                    p->creds.euid, p->creds.suid, p->creds.fsuid, p->creds.gid, p->creds.egid, p->creds.sgid,
+                    p->creds.fsgid);
   std::string groups;
   for (u32 g : p->creds.groups) groups += ostd::format("{} ", g);
   u64 rss = p->vm ? p->vm->mapped_pages() * 4 : 0;
@@ -398,7 +399,11 @@ Result<std::string> gen_maps(ostd::i32 pid) {
     const bool shmem = !file && (v.flags & kMapShared) != 0 && (v.flags & kMapAnonymous) != 0 && v.shared;
     std::string line = ostd::format("{}-{} {} {} {}:{} {} ", hex(v.start, 8), hex(v.end, 8), perms,
                                     hex(file || shmem ? v.file_offset : 0, 8), hex(file ? dev_major(v.dev) : 0, 2),
-                                    hex(file ? dev_minor(v.dev) : shmem ? 1 : 0, 2), file ? v.ino : 0);
+                                    hex(file    ? dev_minor(v.dev)
+                                        : shmem ? 1
+                                                : 0,
+                                        2),
+                                    file ? v.ino : 0);
     const std::string name = shmem && v.name.empty() ? std::string("/dev/zero (deleted)") : v.name;
     if (!name.empty()) {
       line.append(line.size() < 72 ? 72 - line.size() : 0, ' ');  // seq_pad to 72, then a space
@@ -419,8 +424,7 @@ Result<std::string> gen_smaps(ostd::i32 pid, bool rollup) {
   if (!p->mm || !p->vm) return s;
   std::string maps = TRY(gen_maps(pid));
   struct Sizes {
-    u64 size = 0, rss = 0, pss = 0, shared_clean = 0, shared_dirty = 0, private_clean = 0, private_dirty = 0,
-        anon = 0;
+    u64 size = 0, rss = 0, pss = 0, shared_clean = 0, shared_dirty = 0, private_clean = 0, private_dirty = 0, anon = 0;
   };
   auto print = [&](const Sizes& z) {
     auto row = [&](std::string_view name, u64 kb) {
@@ -596,12 +600,12 @@ Result<std::string> gen_cpuinfo() {
                       c.model);
     s += ostd::format("model name\t: {}\nstepping\t: {}\n", c.model_name, c.stepping);
     s += ostd::format("cpu MHz\t\t: {}.000\ncache size\t: {} KB\n", c.mhz, c.cache_kb);
-    s += ostd::format("physical id\t: 0\nsiblings\t: {}\ncore id\t\t: {}\ncpu cores\t: {}\napicid\t\t: {}\n",
-                      cpus, i, cpus, i);
+    s += ostd::format("physical id\t: 0\nsiblings\t: {}\ncore id\t\t: {}\ncpu cores\t: {}\napicid\t\t: {}\n", cpus, i,
+                      cpus, i);
     s += ostd::format("initial apicid\t: {}\nfpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: 13\nwp\t\t: yes\n", i);
     s += ostd::format("flags\t\t: {}\n", c.flags);
-    s += ostd::format("bogomips\t: {}.00\nclflush size\t: {}\ncache_alignment\t: {}\n", c.mhz * 2,
-                      c.clflush_bytes, c.clflush_bytes);
+    s += ostd::format("bogomips\t: {}.00\nclflush size\t: {}\ncache_alignment\t: {}\n", c.mhz * 2, c.clflush_bytes,
+                      c.clflush_bytes);
     s += ostd::format("address sizes\t: {} bits physical, {} bits virtual\npower management:\n\n", c.phys_bits,
                       c.virt_bits);
   }
@@ -618,8 +622,7 @@ Result<std::string> gen_proc_stat() {
   u64 boot = (ostd::realtime_ns() - up) / 1000000000;
   u64 ticks = up / kNsPerTick;
   std::string s = ostd::format("cpu  0 0 0 {} 0 0 0 0 0 0\ncpu0 0 0 0 {} 0 0 0 0 0 0\n", ticks, ticks);
-  s += ostd::format("intr 0\nctxt 0\nbtime {}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\n", boot,
-                    procs.size());
+  s += ostd::format("intr 0\nctxt 0\nbtime {}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\n", boot, procs.size());
   return s;
 }
 
@@ -666,8 +669,10 @@ Result<std::vector<Child>> pid_children(u64 dev, ostd::i32 pid) {
   file("cmdline", [pid] { return gen_cmdline(pid); });
   file("comm", [pid]() -> Result<std::string> { return TRY(live_process(pid))->comm + "\n"; });
   file("maps", [pid] { return gen_maps(pid); });
-  file("environ", [pid] { return gen_environ(pid); }, 0400);
-  file("auxv", [pid] { return gen_auxv(pid); }, 0400);
+  file(
+      "environ", [pid] { return gen_environ(pid); }, 0400);
+  file(
+      "auxv", [pid] { return gen_auxv(pid); }, 0400);
   file("mounts", [pid] { return gen_mounts(pid); });
   file("mountinfo", [pid] { return gen_mountinfo(pid); });
   file("smaps", [pid] { return gen_smaps(pid, false); });
@@ -692,8 +697,12 @@ Result<std::vector<Child>> pid_children(u64 dev, ostd::i32 pid) {
     if (!p->fs) return Errno::enoent;
     return p->fs->root()->path();
   });
-  out.push_back(Child{"fd", std::make_shared<ProcDir>(dev, [dev, pid] { return fd_children(dev, pid); }, 0500)});
-  out.push_back(Child{"ns", std::make_shared<ProcDir>(dev, [dev, pid]() -> Result<std::vector<Child>> {
+  out.push_back(Child{"fd", std::make_shared<ProcDir>(
+                                dev, [dev, pid] { return fd_children(dev, pid); }, 0500)});
+  out.push_back(
+      Child{"ns", std::make_shared<ProcDir>(
+                      dev,
+                      [dev, pid]() -> Result<std::vector<Child>> {
                         std::vector<Child> links;
                         for (std::string& name : namespace_names()) {
                           auto target = [pid, name](const Process*) -> Result<std::string> {
@@ -706,38 +715,36 @@ Result<std::vector<Child>> pid_children(u64 dev, ostd::i32 pid) {
                           links.push_back(Child{std::move(name), std::make_shared<ProcLink>(dev, target, magic)});
                         }
                         return links;
-                      }, 0511)});
-  out.push_back(Child{"task", std::make_shared<ProcDir>(dev, [dev, pid]() -> Result<std::vector<Child>> {
-                        auto p = TRY(live_process(pid));
-                        std::vector<Child> tasks;
-                        for (const auto& t : threads_of(*p)) {
-                          ostd::i32 tid = t->tid();
-                          tasks.push_back(Child{ostd::format("{}", tid),
-                                               std::make_shared<ProcDir>(dev, [dev, pid, tid] {
-                                                 // Thread directories show the process's files,
-                                                 // with the thread's own id and state.
-                                                 Result<std::vector<Child>> r = Errno::enoent;
-                                                 auto q = live_process(pid);
-                                                 if (q.is_error()) return r;
-                                                 std::vector<Child> files;
-                                                 files.push_back(Child{"stat", std::make_shared<ProcFile>(dev, [pid, tid] {
-                                                                         return gen_stat(pid, tid);
-                                                                       })});
-                                                 files.push_back(Child{"status", std::make_shared<ProcFile>(dev, [pid, tid] {
-                                                                         return gen_status(pid, tid);
-                                                                       })});
-                                                 files.push_back(Child{"comm", std::make_shared<ProcFile>(dev, [pid]() -> Result<std::string> {
-                                                                         return TRY(live_process(pid))->comm + "\n";
-                                                                       })});
-                                                 files.push_back(Child{"maps", std::make_shared<ProcFile>(dev, [pid] {
-                                                                         return gen_maps(pid);
-                                                                       })});
-                                                 files.push_back(Child{"mem", std::make_shared<ProcMem>(dev, pid)});
-                                                 return Result<std::vector<Child>>(std::move(files));
-                                               })});
-                        }
-                        return tasks;
-                      })});
+                      },
+                      0511)});
+  out.push_back(
+      Child{"task", std::make_shared<ProcDir>(dev, [dev, pid]() -> Result<std::vector<Child>> {
+              auto p = TRY(live_process(pid));
+              std::vector<Child> tasks;
+              for (const auto& t : threads_of(*p)) {
+                ostd::i32 tid = t->tid();
+                tasks.push_back(Child{
+                    ostd::format("{}", tid), std::make_shared<ProcDir>(dev, [dev, pid, tid] {
+                      // Thread directories show the process's files,
+                      // with the thread's own id and state.
+                      Result<std::vector<Child>> r = Errno::enoent;
+                      auto q = live_process(pid);
+                      if (q.is_error()) return r;
+                      std::vector<Child> files;
+                      files.push_back(
+                          Child{"stat", std::make_shared<ProcFile>(dev, [pid, tid] { return gen_stat(pid, tid); })});
+                      files.push_back(Child{
+                          "status", std::make_shared<ProcFile>(dev, [pid, tid] { return gen_status(pid, tid); })});
+                      files.push_back(Child{"comm", std::make_shared<ProcFile>(dev, [pid]() -> Result<std::string> {
+                                              return TRY(live_process(pid))->comm + "\n";
+                                            })});
+                      files.push_back(Child{"maps", std::make_shared<ProcFile>(dev, [pid] { return gen_maps(pid); })});
+                      files.push_back(Child{"mem", std::make_shared<ProcMem>(dev, pid)});
+                      return Result<std::vector<Child>>(std::move(files));
+                    })});
+              }
+              return tasks;
+            })});
   // A process's files belong to its effective user and group, or to root when it is not
   // dumpable (task_dump_owner).
   auto p = TRY(live_process(pid));
@@ -758,10 +765,10 @@ std::shared_ptr<Inode> sys_dir(u64 d) {
   };
   auto uts_value = [d](bool host) {
     return std::make_shared<ProcFile>(d, CallerGenerator([host](const Process* caller) {
-      UtsNamespace& uts = caller != nullptr ? uts_of(*caller) : first_uts();
-      ostd::MutexGuard g(uts.lock);
-      return Result<std::string>((host ? uts.nodename : uts.domainname) + "\n");
-    }));
+                                        UtsNamespace& uts = caller != nullptr ? uts_of(*caller) : first_uts();
+                                        ostd::MutexGuard g(uts.lock);
+                                        return Result<std::string>((host ? uts.nodename : uts.domainname) + "\n");
+                                      }));
   };
   std::vector<Child> kernel{
       {"hostname", uts_value(true)},
@@ -800,10 +807,11 @@ class ProcFs final : public FileSystem {
                             if (caller == nullptr) return Errno::enoent;
                             return ostd::format("{}", caller->pid());
                           })});
-      out.push_back(Child{"thread-self", std::make_shared<ProcLink>(d, [](const Process* caller) -> Result<std::string> {
-                            if (caller == nullptr) return Errno::enoent;
-                            return ostd::format("{}/task/{}", caller->pid(), caller->pid());
-                          })});
+      out.push_back(
+          Child{"thread-self", std::make_shared<ProcLink>(d, [](const Process* caller) -> Result<std::string> {
+                  if (caller == nullptr) return Errno::enoent;
+                  return ostd::format("{}/task/{}", caller->pid(), caller->pid());
+                })});
       auto file = [&](std::string name, Generator g) {
         out.push_back(Child{std::move(name), std::make_shared<ProcFile>(d, std::move(g))});
       };
@@ -821,31 +829,40 @@ class ProcFs final : public FileSystem {
       out.push_back(Child{"sys", sys_dir(d)});
       out.push_back(Child{"sysvipc", std::make_shared<ProcDir>(d, [d] {
                             return Result<std::vector<Child>>(std::vector<Child>{
-                                {"sem", std::make_shared<ProcFile>(d, Generator([] { return Result<std::string>(sysvipc_sem_text()); }))},
-                                {"msg", std::make_shared<ProcFile>(d, Generator([] { return Result<std::string>(sysvipc_msg_text()); }))},
-                                {"shm", std::make_shared<ProcFile>(d, Generator([] { return Result<std::string>(sysvipc_shm_text()); }))}});
+                                {"sem", std::make_shared<ProcFile>(
+                                            d, Generator([] { return Result<std::string>(sysvipc_sem_text()); }))},
+                                {"msg", std::make_shared<ProcFile>(
+                                            d, Generator([] { return Result<std::string>(sysvipc_msg_text()); }))},
+                                {"shm", std::make_shared<ProcFile>(
+                                            d, Generator([] { return Result<std::string>(sysvipc_shm_text()); }))}});
                           })});
-      out.push_back(Child{"net", std::make_shared<ProcDir>(d, [d]() -> Result<std::vector<Child>> {
-                            std::string tcp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
-                            std::string udp = "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops";
-                            std::string v6 = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
-                            tcp.resize(149, ' ');
-                            udp.resize(127, ' ');
-                            auto table = [d](std::string h, std::string (*lines)(int), int family) {
-                              return std::make_shared<ProcFile>(
-                                  d, [h, lines, family] { return Result<std::string>(h + "\n" + lines(family)); });
-                            };
-                            return std::vector<Child>{
-                                {"unix", std::make_shared<ProcFile>(d, [] { return Result<std::string>(proc_net_unix()); })},
-                                {"dev", std::make_shared<ProcFile>(d, [] { return Result<std::string>(proc_net_dev()); })},
-                                {"route", std::make_shared<ProcFile>(d, [] { return Result<std::string>(proc_net_route()); })},
-                                {"arp", std::make_shared<ProcFile>(d, [] { return Result<std::string>(proc_net_arp()); })},
-                                {"if_inet6", std::make_shared<ProcFile>(d, [] { return Result<std::string>(proc_net_if_inet6()); })},
-                                {"tcp", table(tcp, proc_net_tcp_lines, kAfInet)},
-                                {"udp", table(udp, proc_net_udp_lines, kAfInet)},
-                                {"tcp6", table(v6, proc_net_tcp_lines, kAfInet6)},
-                                {"udp6", table(v6 + " ref pointer drops", proc_net_udp_lines, kAfInet6)}};
-                          })});
+      out.push_back(Child{
+          "net", std::make_shared<ProcDir>(d, [d]() -> Result<std::vector<Child>> {
+            std::string tcp =
+                "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
+            std::string udp =
+                "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref "
+                "pointer drops";
+            std::string v6 =
+                "  sl  local_address                         remote_address                        st tx_queue "
+                "rx_queue tr tm->when retrnsmt   uid  timeout inode";
+            tcp.resize(149, ' ');
+            udp.resize(127, ' ');
+            auto table = [d](std::string h, std::string (*lines)(int), int family) {
+              return std::make_shared<ProcFile>(
+                  d, [h, lines, family] { return Result<std::string>(h + "\n" + lines(family)); });
+            };
+            return std::vector<Child>{
+                {"unix", std::make_shared<ProcFile>(d, [] { return Result<std::string>(proc_net_unix()); })},
+                {"dev", std::make_shared<ProcFile>(d, [] { return Result<std::string>(proc_net_dev()); })},
+                {"route", std::make_shared<ProcFile>(d, [] { return Result<std::string>(proc_net_route()); })},
+                {"arp", std::make_shared<ProcFile>(d, [] { return Result<std::string>(proc_net_arp()); })},
+                {"if_inet6", std::make_shared<ProcFile>(d, [] { return Result<std::string>(proc_net_if_inet6()); })},
+                {"tcp", table(tcp, proc_net_tcp_lines, kAfInet)},
+                {"udp", table(udp, proc_net_udp_lines, kAfInet)},
+                {"tcp6", table(v6, proc_net_tcp_lines, kAfInet6)},
+                {"udp6", table(v6 + " ref pointer drops", proc_net_udp_lines, kAfInet6)}};
+          })});
       for (const auto& p : pid_table().all_processes()) {
         if (p->state == Process::State::Reaped) continue;
         ostd::i32 pid = p->pid();
@@ -875,14 +892,16 @@ class SysFs final : public FileSystem {
  public:
   SysFs() : FileSystem("sysfs") {
     const u64 d = dev();
-    auto text = [d](std::string t) { return std::make_shared<ProcFile>(d, Generator([t] { return Result<std::string>(t); })); };
+    auto text = [d](std::string t) {
+      return std::make_shared<ProcFile>(d, Generator([t] { return Result<std::string>(t); }));
+    };
     auto dir = [d](std::vector<Child> children) {
       return std::make_shared<ProcDir>(d, [children] { return Result<std::vector<Child>>(children); });
     };
     const u32 cpus = std::max<u32>(1, ostd::boot_info().cpu_count);
     const std::string range = cpus == 1 ? std::string("0\n") : ostd::format("0-{}\n", cpus - 1);
-    std::vector<Child> cpu{{"online", text(range)}, {"possible", text(range)}, {"present", text(range)},
-                           {"kernel_max", text("8191\n")}};
+    std::vector<Child> cpu{
+        {"online", text(range)}, {"possible", text(range)}, {"present", text(range)}, {"kernel_max", text("8191\n")}};
     for (u32 i = 0; i < cpus; ++i) cpu.push_back(Child{ostd::format("cpu{}", i), dir({})});
     auto devices = dir({{"system", dir({{"cpu", dir(cpu)}})}, {"virtual", dir({})}});
     auto block = std::make_shared<ProcDir>(d, [text, dir]() -> Result<std::vector<Child>> {
@@ -897,12 +916,12 @@ class SysFs final : public FileSystem {
                           {"rotational", text("0\n")},
                           {"read_ahead_kb", text("128\n")},
                           {"max_sectors_kb", text("1280\n")}});
-        out.push_back(Child{disk->name(), dir({{"size", text(ostd::format("{}\n", sectors))},
-                                               {"ro", text(disk->read_only() ? "1\n" : "0\n")},
-                                               {"removable", text("0\n")},
-                                               {"dev", text(ostd::format("{}:{}\n", dev_major(disk->rdev()),
-                                                                         dev_minor(disk->rdev())))},
-                                               {"queue", queue}})});
+        out.push_back(Child{
+            disk->name(), dir({{"size", text(ostd::format("{}\n", sectors))},
+                               {"ro", text(disk->read_only() ? "1\n" : "0\n")},
+                               {"removable", text("0\n")},
+                               {"dev", text(ostd::format("{}:{}\n", dev_major(disk->rdev()), dev_minor(disk->rdev())))},
+                               {"queue", queue}})});
       }
       return out;
     });
@@ -917,7 +936,9 @@ class SysFs final : public FileSystem {
                                          {"mtu", text(ostd::format("{}\n", i.mtu))},
                                          {"ifindex", text(ostd::format("{}\n", i.index))},
                                          {"flags", text(ostd::format("{:#x}\n", i.flags))},
-                                         {"operstate", text((i.flags & kIffUp) == 0 ? "down\n" : lo ? "unknown\n" : "up\n")},
+                                         {"operstate", text((i.flags & kIffUp) == 0 ? "down\n"
+                                                            : lo                    ? "unknown\n"
+                                                                                    : "up\n")},
                                          {"carrier", text("1\n")},
                                          {"type", text(lo ? "772\n" : "1\n")},
                                          {"addr_len", text("6\n")}})});
@@ -941,9 +962,7 @@ class SysFs final : public FileSystem {
 
 }  // namespace
 
-std::shared_ptr<FileSystem> make_procfs() {
-  return std::make_shared<ProcFs>();
-}
+std::shared_ptr<FileSystem> make_procfs() { return std::make_shared<ProcFs>(); }
 
 std::shared_ptr<FileSystem> make_sysfs() { return std::make_shared<SysFs>(); }
 

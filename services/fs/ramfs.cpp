@@ -48,7 +48,8 @@ struct PageBudget {
 class RamFile final : public Inode {
  public:
   bool keeps_xattrs() const override { return true; }
-  RamFile(u64 dev, u32 mode, std::shared_ptr<PageBudget> budget = nullptr) : Inode(dev, mode), budget_(std::move(budget)) {
+  RamFile(u64 dev, u32 mode, std::shared_ptr<PageBudget> budget = nullptr)
+      : Inode(dev, mode), budget_(std::move(budget)) {
     pages_->set_file_size(0);
     seals = kSealSeal;
   }
@@ -515,7 +516,8 @@ Result<std::pair<std::shared_ptr<FileSystem>, std::string>> make_tmpfs(std::stri
     i = e + 1;
     if (opt.empty()) continue;
     std::size_t eq = opt.find('=');
-    std::string_view key = opt.substr(0, eq), val = eq == std::string_view::npos ? std::string_view() : opt.substr(eq + 1);
+    std::string_view key = opt.substr(0, eq),
+                     val = eq == std::string_view::npos ? std::string_view() : opt.substr(eq + 1);
     if (key == "size") {
       auto v = scaled(val, true);
       if (!v) return Errno::einval;

@@ -38,7 +38,6 @@ constexpr u32 kSpliceMove = 1, kSpliceNonblock = 2, kSpliceMore = 4, kSpliceGift
 constexpr u32 kSpliceAll = kSpliceMove | kSpliceNonblock | kSpliceMore | kSpliceGift;
 constexpr int kSeekSet = 0, kSeekCur = 1;
 
-
 u32 file_type(File& f) {
   auto st = f.stat();
   return st.is_ok() ? st.value().st_mode & abi::kSIfmt : 0;
@@ -203,7 +202,8 @@ Result<long> sys_copy_file_range(Thread& t, const SyscallArgs& a) {
   const auto st = TRY(in->stat());
   const u64 size = static_cast<u64>(st.st_size);
   len = from >= size ? 0 : std::min<u64>(len, size - from);
-  if (!ostd::checked_add<u64>(to, len, end) || end > static_cast<u64>(std::numeric_limits<i64>::max())) return Errno::efbig;
+  if (!ostd::checked_add<u64>(to, len, end) || end > static_cast<u64>(std::numeric_limits<i64>::max()))
+    return Errno::efbig;
   // The same file: the ranges may not overlap.
   auto din = in->dentry(), dout = out->dentry();
   if (din && dout && din->inode() == dout->inode() && to + len > from && to < from + len) return Errno::einval;

@@ -51,7 +51,6 @@ const Credentials& creds_of(Thread& t) { return t.process().creds; }
 
 Result<std::shared_ptr<File>> get_file(Thread& t, int fd) { return t.process().fds->get(fd); }
 
-
 // ---- read / write ----
 
 Result<usize> do_read(Thread& t, File& f, Vaddr buf, usize len, std::optional<u64> off) {
@@ -383,8 +382,8 @@ Result<long> sys_openat2(Thread& t, const SyscallArgs& a) {
                               020000 /* FASYNC */ | kODirect | kOLargefile | kODirectory | kONofollow | kONoatime |
                               kOCloexec | 04000000 /* __O_SYNC */ | kOPath | kOTmpfile;
   constexpr u64 kPathFlags = kODirectory | kONofollow | kOPath | kOCloexec;
-  constexpr u64 kValidResolve = kResolveNoXdev | kResolveNoMagiclinks | kResolveNoSymlinks | kResolveBeneath |
-                                kResolveInRoot | kResolveCached;
+  constexpr u64 kValidResolve =
+      kResolveNoXdev | kResolveNoMagiclinks | kResolveNoSymlinks | kResolveBeneath | kResolveInRoot | kResolveCached;
   const u64 size = a[3];
   if (size < kHowSize) return Errno::einval;
   if (size > ostd::kPageSize) return Errno::e2big;
@@ -719,10 +718,9 @@ void release_record_locks(ostd::i32 pid) {
 namespace {
 
 Result<long> sys_fcntl(Thread& t, const SyscallArgs& a) {
-  constexpr int kDupfd = 0, kGetfd = 1, kSetfd = 2, kGetfl = 3, kSetfl = 4, kGetlk = 5, kSetlk = 6,
-                kSetlkw = 7, kSetown = 8, kGetown = 9, kSetsig = 10, kGetsig = 11, kOfdGetlk = 36,
-                kOfdSetlk = 37, kOfdSetlkw = 38, kDupfdCloexec = 1030, kSetpipeSz = 1031, kGetpipeSz = 1032,
-                kAddSeals = 1033, kGetSeals = 1034;
+  constexpr int kDupfd = 0, kGetfd = 1, kSetfd = 2, kGetfl = 3, kSetfl = 4, kGetlk = 5, kSetlk = 6, kSetlkw = 7,
+                kSetown = 8, kGetown = 9, kSetsig = 10, kGetsig = 11, kOfdGetlk = 36, kOfdSetlk = 37, kOfdSetlkw = 38,
+                kDupfdCloexec = 1030, kSetpipeSz = 1031, kGetpipeSz = 1032, kAddSeals = 1033, kGetSeals = 1034;
   int fd = a.as_int(0);
   int cmd = a.as_int(1);
   auto f = TRY(get_file(t, fd));
@@ -981,7 +979,8 @@ Result<long> sys_getdents(Thread& t, const SyscallArgs& a) {
     const ostd::u8 type = buf.at(p + 18);
     usize k = p + 19;
     for (; k < p + reclen && buf.at(k) != 0; ++k) buf.at(k - 1) = buf.at(k);
-    std::fill(buf.begin() + static_cast<std::ptrdiff_t>(k - 1), buf.begin() + static_cast<std::ptrdiff_t>(p + reclen), 0);
+    std::fill(buf.begin() + static_cast<std::ptrdiff_t>(k - 1), buf.begin() + static_cast<std::ptrdiff_t>(p + reclen),
+              0);
     buf.at(p + reclen - 1) = type;
     p += reclen;
   }
@@ -1014,7 +1013,9 @@ Result<long> do_mknod(Thread& t, int dirfd, Vaddr path_addr, u32 mode, u64 dev) 
   return 0;
 }
 
-Result<long> sys_mknod(Thread& t, const SyscallArgs& a) { return do_mknod(t, kAtFdcwd, a[0], a.as_u32(1), a.as_u32(2)); }
+Result<long> sys_mknod(Thread& t, const SyscallArgs& a) {
+  return do_mknod(t, kAtFdcwd, a[0], a.as_u32(1), a.as_u32(2));
+}
 Result<long> sys_mknodat(Thread& t, const SyscallArgs& a) {
   return do_mknod(t, a.as_int(0), a[1], a.as_u32(2), a.as_u32(3));
 }
@@ -1131,7 +1132,8 @@ Result<long> do_rename(Thread& t, int olddirfd, Vaddr oldp, int newdirfd, Vaddr 
   }
   // A directory that changes parents rewrites its "..": it must be writable.
   if (src->is_dir() && from.parent->inode() != to.parent->inode()) TRY(inode_permission(c, *src, kMayWrite));
-  if (is_mount_root(*t.process().fs, from.parent, from.name) || (dst.is_ok() && is_mount_root(*t.process().fs, to.parent, to.name))) {
+  if (is_mount_root(*t.process().fs, from.parent, from.name) ||
+      (dst.is_ok() && is_mount_root(*t.process().fs, to.parent, to.name))) {
     return Errno::ebusy;
   }
   if (src->is_dir()) {
@@ -1291,7 +1293,9 @@ Result<long> do_chown(Thread& t, int dirfd, Vaddr pathp, u32 uid, u32 gid, u32 f
   if (uid != 0xffffffffu || gid != 0xffffffffu) fsnotify(*d, kInAttrib);
   return 0;
 }
-Result<long> sys_chown(Thread& t, const SyscallArgs& a) { return do_chown(t, kAtFdcwd, a[0], a.as_u32(1), a.as_u32(2), 0); }
+Result<long> sys_chown(Thread& t, const SyscallArgs& a) {
+  return do_chown(t, kAtFdcwd, a[0], a.as_u32(1), a.as_u32(2), 0);
+}
 Result<long> sys_lchown(Thread& t, const SyscallArgs& a) {
   return do_chown(t, kAtFdcwd, a[0], a.as_u32(1), a.as_u32(2), kAtSymlinkNofollow);
 }
@@ -1560,8 +1564,8 @@ Result<std::optional<std::array<abi::Timespec, 2>>> read_timevals(Thread& t, Vad
   for (const auto& v : tv) {
     if (v.usec < 0 || v.usec >= 1000000) return Errno::einval;
   }
-  return std::optional<std::array<abi::Timespec, 2>>(
-      std::array<abi::Timespec, 2>{abi::Timespec{tv[0].sec, tv[0].usec * 1000}, abi::Timespec{tv[1].sec, tv[1].usec * 1000}});
+  return std::optional<std::array<abi::Timespec, 2>>(std::array<abi::Timespec, 2>{
+      abi::Timespec{tv[0].sec, tv[0].usec * 1000}, abi::Timespec{tv[1].sec, tv[1].usec * 1000}});
 }
 
 Result<long> sys_utimes(Thread& t, const SyscallArgs& a) {
@@ -1706,8 +1710,8 @@ struct Statfs {
   std::array<ostd::i32, 2> f_fsid;
   ostd::i64 f_namelen, f_frsize, f_flags;
   std::array<ostd::i64, 4> f_spare;
-  OSTD_POD(Statfs, f_type, f_bsize, f_blocks, f_bfree, f_bavail, f_files, f_ffree, f_fsid, f_namelen,
-           f_frsize, f_flags, f_spare);
+  OSTD_POD(Statfs, f_type, f_bsize, f_blocks, f_bfree, f_bavail, f_files, f_ffree, f_fsid, f_namelen, f_frsize, f_flags,
+           f_spare);
 };
 static_assert(sizeof(Statfs) == 120);
 

@@ -266,8 +266,8 @@ class P9Inode final : public Inode {
     if (dirty) return;
     size_.store(a.size, std::memory_order_relaxed);
     P9Data& d = *cache_.data;
-    const bool changed = d.seen_size != a.size || d.seen_mtime.tv_sec != a.mtime.tv_sec ||
-                         d.seen_mtime.tv_nsec != a.mtime.tv_nsec;
+    const bool changed =
+        d.seen_size != a.size || d.seen_mtime.tv_sec != a.mtime.tv_sec || d.seen_mtime.tv_nsec != a.mtime.tv_nsec;
     if (changed && !d.own_writes) {
       cache_.pages->drop_clean_unmapped();
       if (a.size < d.seen_size) cache_.pages->drop_from(ostd::page_align_up(a.size) / ostd::kPageSize);
@@ -508,7 +508,8 @@ Result<FileCache> P9Fs::cache_for(u64 path, u32 fid) {
   auto g = lock_.lock();
   if (caches_.size() >= kMaxIdleCaches) {
     // Forget caches nobody uses (an inode or a mapping would hold a second reference).
-    std::erase_if(caches_, [](const auto& kv) { return kv.second.pages.use_count() == 1 && !kv.second.pages->has_dirty(); });
+    std::erase_if(caches_,
+                  [](const auto& kv) { return kv.second.pages.use_count() == 1 && !kv.second.pages->has_dirty(); });
   }
   // Made meanwhile by another lookup of the same file: that one it is (ours goes, with its fid).
   return caches_.emplace(path, c).first->second;
@@ -582,7 +583,8 @@ void P9Fs::shrink() {
     c.pages->drop_clean_unmapped();
   }
   auto g = lock_.lock();
-  std::erase_if(caches_, [](const auto& kv) { return kv.second.pages.use_count() == 1 && kv.second.pages->count() == 0; });
+  std::erase_if(caches_,
+                [](const auto& kv) { return kv.second.pages.use_count() == 1 && kv.second.pages->count() == 0; });
 }
 
 Result<void> P9Fs::unmounted() {

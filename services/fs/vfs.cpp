@@ -269,7 +269,8 @@ Result<void> unmount(const FsContext& fs, const std::shared_ptr<Dentry>& at, boo
     gone = it->fs;
     // The file system stays mounted while another mount shows it (a bind mount, the root's):
     // then this one goes whatever is open on it.
-    const bool last = std::count_if(ns.mounts.begin(), ns.mounts.end(), [&](const Mount& m) { return m.fs == gone; }) == 1;
+    const bool last =
+        std::count_if(ns.mounts.begin(), ns.mounts.end(), [&](const Mount& m) { return m.fs == gone; }) == 1;
     bool is_root = false;
     {
       auto& s = vfs();
@@ -486,13 +487,13 @@ u64 statfs_flags_of(u32 flags) {
   constexpr u64 kStRdonly = 1, kStNosuid = 2, kStNodev = 4, kStNoexec = 8, kStNoatime = 1024, kStNodiratime = 2048,
                 kStRelatime = 4096, kStNosymfollow = 8192;
   static constexpr std::array<std::pair<u32, u64>, 8> kBits{{{kReadOnly, kStRdonly},
-                                                              {kNosuid, kStNosuid},
-                                                              {kNodev, kStNodev},
-                                                              {kNoexec, kStNoexec},
-                                                              {kNoatime, kStNoatime},
-                                                              {kNodiratime, kStNodiratime},
-                                                              {kRelatime, kStRelatime},
-                                                              {kNosymfollow, kStNosymfollow}}};
+                                                             {kNosuid, kStNosuid},
+                                                             {kNodev, kStNodev},
+                                                             {kNoexec, kStNoexec},
+                                                             {kNoatime, kStNoatime},
+                                                             {kNodiratime, kStNodiratime},
+                                                             {kRelatime, kStRelatime},
+                                                             {kNosymfollow, kStNosymfollow}}};
   u64 out = 0;
   for (const auto& [bit, st] : kBits) {
     if ((flags & bit) != 0) out |= st;
@@ -539,7 +540,9 @@ Result<void> pivot_root_check(const FsContext& fs, const std::shared_ptr<Dentry>
   return Errno::einval;
 }
 
-std::vector<std::string> filesystem_types() { return {"sysfs", "tmpfs", "ramfs", "proc", "devtmpfs", "mqueue", "ext2", "ext3", "ext4", "9p"}; }
+std::vector<std::string> filesystem_types() {
+  return {"sysfs", "tmpfs", "ramfs", "proc", "devtmpfs", "mqueue", "ext2", "ext3", "ext4", "9p"};
+}
 
 Result<std::shared_ptr<FileSystem>> make_filesystem(std::string_view type) {
   if (type == "tmpfs" || type == "ramfs") return make_ramfs();
@@ -590,8 +593,7 @@ std::shared_ptr<Dentry> walk_root(const PathLookup& at) {
 }
 
 Result<std::shared_ptr<Dentry>> walk_components(const PathLookup& at, std::shared_ptr<Dentry> cur,
-                                                std::deque<std::string> comps, bool follow,
-                                                bool must_dir) {
+                                                std::deque<std::string> comps, bool follow, bool must_dir) {
   const std::shared_ptr<Dentry> root = walk_root(at);
   const bool scoped = (at.resolve & (kResolveBeneath | kResolveInRoot)) != 0;
   const bool no_xdev = (at.resolve & kResolveNoXdev) != 0;
@@ -996,7 +998,8 @@ Result<void> init_root_fs(std::span<const ostd::u8> initramfs, std::shared_ptr<F
   auto dev = TRY(walk(PathLookup{ctx, nullptr, nullptr}, "/dev", true));
   TRY(mount_fs(ctx, dev, make_devfs(), "devtmpfs", mnt::kNosuid | mnt::kRelatime, ",mode=755"));
   // POSIX shared memory (shm_open) and semaphores live in a tmpfs of their own, as on Linux.
-  if (auto shm = walk(PathLookup{ctx, nullptr, nullptr}, "/dev/shm", true); shm.is_ok() && shm.value()->inode()->is_dir()) {
+  if (auto shm = walk(PathLookup{ctx, nullptr, nullptr}, "/dev/shm", true);
+      shm.is_ok() && shm.value()->inode()->is_dir()) {
     auto tmp = TRY(make_tmpfs(""));
     TRY(mount_fs(ctx, shm.value(), std::move(tmp.first), "tmpfs", mnt::kNosuid | mnt::kNodev, tmp.second));
   }
@@ -1008,7 +1011,8 @@ Result<void> init_root_fs(std::span<const ostd::u8> initramfs, std::shared_ptr<F
   }
   // A host directory as the root: the guest's scratch files stay in the guest.
   if (s.root_type == "9p") {
-    if (auto tmp = walk(PathLookup{ctx, nullptr, nullptr}, "/tmp", true); tmp.is_ok() && tmp.value()->inode()->is_dir()) {
+    if (auto tmp = walk(PathLookup{ctx, nullptr, nullptr}, "/tmp", true);
+        tmp.is_ok() && tmp.value()->inode()->is_dir()) {
       auto fs = make_ramfs();
       fs->root()->set_permissions(01777);
       TRY(mount_fs(ctx, tmp.value(), std::move(fs), "tmpfs", mnt::kNosuid | mnt::kNodev | mnt::kRelatime));

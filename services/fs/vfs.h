@@ -39,8 +39,8 @@ inline constexpr ostd::usize kNameMax = 255;
 inline constexpr int kMaxSymlinks = 40;
 
 // linux_dirent64 d_type values.
-inline constexpr ostd::u8 kDtUnknown = 0, kDtFifo = 1, kDtChr = 2, kDtDir = 4, kDtBlk = 6,
-                          kDtReg = 8, kDtLnk = 10, kDtSock = 12;
+inline constexpr ostd::u8 kDtUnknown = 0, kDtFifo = 1, kDtChr = 2, kDtDir = 4, kDtBlk = 6, kDtReg = 8, kDtLnk = 10,
+                          kDtSock = 12;
 ostd::u8 dirent_type(ostd::u32 mode);
 
 struct DirEntry {
@@ -122,7 +122,10 @@ class Inode : public std::enable_shared_from_this<Inode> {
   bool is_dir() const { return type() == abi::kSIfdir; }
   bool is_symlink() const { return type() == abi::kSIflnk; }
   bool is_regular() const { return type() == abi::kSIfreg; }
-  void set_permissions(ostd::u32 perm) { mode_ = (mode_ & abi::kSIfmt) | (perm & 07777); touch_ctime(); }
+  void set_permissions(ostd::u32 perm) {
+    mode_ = (mode_ & abi::kSIfmt) | (perm & 07777);
+    touch_ctime();
+  }
   ostd::u32 uid = 0, gid = 0;
   ostd::u64 rdev = 0;
   ostd::u32 nlink = 1;
@@ -158,10 +161,8 @@ class Inode : public std::enable_shared_from_this<Inode> {
   /// The child called `name` (never "." or ".."); ENOENT when absent.
   virtual ostd::Result<std::shared_ptr<Inode>> lookup(std::string_view name);
   /// Makes a new regular file, directory, FIFO, device node or socket; EEXIST when present.
-  virtual ostd::Result<std::shared_ptr<Inode>> create(std::string_view name, ostd::u32 mode,
-                                                      ostd::u64 rdev);
-  virtual ostd::Result<std::shared_ptr<Inode>> symlink(std::string_view name,
-                                                       std::string_view target);
+  virtual ostd::Result<std::shared_ptr<Inode>> create(std::string_view name, ostd::u32 mode, ostd::u64 rdev);
+  virtual ostd::Result<std::shared_ptr<Inode>> symlink(std::string_view name, std::string_view target);
   /// Adds a hard link to `target` (not a directory).
   virtual ostd::Result<void> link(std::string_view name, const std::shared_ptr<Inode>& target);
   /// Removes a non-directory entry (EISDIR for a directory).
@@ -169,8 +170,7 @@ class Inode : public std::enable_shared_from_this<Inode> {
   /// Removes an empty directory (ENOTEMPTY otherwise, ENOTDIR for a non-directory).
   virtual ostd::Result<void> rmdir(std::string_view name);
   /// Moves `name` to `new_dir`/`new_name`, replacing what is there as rename(2) allows.
-  virtual ostd::Result<void> rename(std::string_view name, Inode& new_dir,
-                                    std::string_view new_name);
+  virtual ostd::Result<void> rename(std::string_view name, Inode& new_dir, std::string_view new_name);
   /// The entries, without "." and "..".
   virtual ostd::Result<std::vector<DirEntry>> list();
 
@@ -203,8 +203,7 @@ class Inode : public std::enable_shared_from_this<Inode> {
 
   /// Opens the inode: the default gives a seekable file over read_at/write_at (or a directory
   /// handle). Device nodes and FIFOs override this.
-  virtual ostd::Result<std::shared_ptr<File>> open(const std::shared_ptr<class Dentry>& d,
-                                                   ostd::u32 flags);
+  virtual ostd::Result<std::shared_ptr<File>> open(const std::shared_ptr<class Dentry>& d, ostd::u32 flags);
 
  private:
   ostd::u64 dev_;
@@ -303,8 +302,7 @@ ostd::u32 mount_namespace_inum(const MountNamespace& ns);
 /// namespace its paths are walked in.
 class FsContext {
  public:
-  FsContext(std::shared_ptr<Dentry> root, std::shared_ptr<Dentry> cwd)
-      : root_(std::move(root)), cwd_(std::move(cwd)) {}
+  FsContext(std::shared_ptr<Dentry> root, std::shared_ptr<Dentry> cwd) : root_(std::move(root)), cwd_(std::move(cwd)) {}
   std::shared_ptr<MountNamespace> mnt_ns;
   std::shared_ptr<FsContext> clone() const;
   std::shared_ptr<Dentry> root() const { return root_; }
@@ -325,9 +323,9 @@ struct MountInfo {
   std::string fs_options;
   ostd::u32 flags = 0;        // the mount's own flags (mnt::k*)
   bool fs_read_only = false;  // the file system (the superblock) is read-only
-  ostd::u64 dev = 0;  // the mounted file system's device number
-  ostd::u32 id = 0;   // the mount's id (/proc/PID/mountinfo)
-  std::string root = "/";  // what of the file system is mounted (a bind mount's directory)
+  ostd::u64 dev = 0;          // the mounted file system's device number
+  ostd::u32 id = 0;           // the mount's id (/proc/PID/mountinfo)
+  std::string root = "/";     // what of the file system is mounted (a bind mount's directory)
   /// /proc/mounts's options: "ro" when the mount or its file system is read-only, the mount's
   /// flags, then the file system's options (show_vfsmnt).
   std::string options() const;
@@ -339,9 +337,8 @@ struct MountInfo {
 /// Mounts `fs` on the directory `at` (which must be a directory) in fs's mount namespace, with
 /// the mount's own flags `flags` (mnt::k*; a read-only file system makes no read-only mount) and
 /// the file system's options `fs_options` (",key=value..." as /proc/mounts shows them).
-ostd::Result<void> mount_fs(const FsContext& fs, const std::shared_ptr<Dentry>& at,
-                            std::shared_ptr<FileSystem> fsys, std::string source, ostd::u32 flags,
-                            std::string fs_options = {});
+ostd::Result<void> mount_fs(const FsContext& fs, const std::shared_ptr<Dentry>& at, std::shared_ptr<FileSystem> fsys,
+                            std::string source, ostd::u32 flags, std::string fs_options = {});
 /// Unmounts what is mounted on `at` (EINVAL when nothing is; EBUSY while the file system is in
 /// use, unless `detach`: MNT_DETACH). The file system hears unmounted() when it was its last
 /// mount in the namespace.
@@ -349,10 +346,12 @@ ostd::Result<void> unmount(const FsContext& fs, const std::shared_ptr<Dentry>& a
 /// mount --bind: what `source` names (a directory, or a file, and what is mounted beneath it)
 /// also at `at`. ENOTDIR when one is a directory and the other not; EINVAL for an object on
 /// no mounted file system (a pipe).
-ostd::Result<void> bind_mount(const FsContext& fs, const std::shared_ptr<Dentry>& source, const std::shared_ptr<Dentry>& at);
+ostd::Result<void> bind_mount(const FsContext& fs, const std::shared_ptr<Dentry>& source,
+                              const std::shared_ptr<Dentry>& at);
 /// MS_MOVE: the mount whose root is `source` is at `at` from now on. EINVAL when `source` is no
 /// mount's root or one is a directory and the other not; ELOOP when `at` lies beneath it.
-ostd::Result<void> move_mount(const FsContext& fs, const std::shared_ptr<Dentry>& source, const std::shared_ptr<Dentry>& at);
+ostd::Result<void> move_mount(const FsContext& fs, const std::shared_ptr<Dentry>& source,
+                              const std::shared_ptr<Dentry>& at);
 /// MS_REMOUNT of the mount whose root is `at` (the MS_* flags `ms_flags`): the file system
 /// changes to read-only or read-write, and the mount takes the flags the call names (Linux's
 /// do_remount: reconfigure_super, then set_mount_attributes). EINVAL when `at` is no mount's root.
@@ -418,8 +417,7 @@ struct PathLookup {
 
 /// Resolves `path`; follows a final symlink when `follow`. A trailing slash requires a
 /// directory (and follows). ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG as Linux.
-ostd::Result<std::shared_ptr<Dentry>> walk(const PathLookup& at, std::string_view path,
-                                           bool follow);
+ostd::Result<std::shared_ptr<Dentry>> walk(const PathLookup& at, std::string_view path, bool follow);
 /// Resolves all but the last component: returns the parent directory and the last name
 /// ("." / ".." / "" are returned as is for the caller to reject). `trailing_slash` is set when
 /// the path ended with "/".
@@ -432,8 +430,7 @@ ostd::Result<ParentAndName> walk_parent(const PathLookup& at, std::string_view p
 
 ostd::Result<std::shared_ptr<Dentry>> lookup_path(FsContext& fs, std::string_view path, bool follow);
 /// Resolves relative to `dirfd` (AT_FDCWD or an open directory) for the calling thread.
-ostd::Result<std::shared_ptr<Dentry>> lookup_path(Thread& self, int dirfd, std::string_view path,
-                                                  bool follow);
+ostd::Result<std::shared_ptr<Dentry>> lookup_path(Thread& self, int dirfd, std::string_view path, bool follow);
 /// The starting directory for dirfd-relative calls (cwd for AT_FDCWD; ENOTDIR/EBADF).
 ostd::Result<std::shared_ptr<Dentry>> dirfd_start(Thread& self, int dirfd, std::string_view path);
 

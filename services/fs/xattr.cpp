@@ -30,9 +30,9 @@ using ostd::Vaddr;
 
 namespace {
 
-constexpr usize kXattrNameMax = 255;     // XATTR_NAME_MAX
-constexpr usize kXattrSizeMax = 65536;   // XATTR_SIZE_MAX
-constexpr usize kXattrListMax = 65536;   // XATTR_LIST_MAX
+constexpr usize kXattrNameMax = 255;    // XATTR_NAME_MAX
+constexpr usize kXattrSizeMax = 65536;  // XATTR_SIZE_MAX
+constexpr usize kXattrListMax = 65536;  // XATTR_LIST_MAX
 constexpr u32 kXattrCreate = 1;
 constexpr u32 kXattrReplace = 2;
 constexpr int kAtFdcwd = -100;
@@ -89,8 +89,7 @@ Result<long> answer(Thread& t, Vaddr buf, u64 size, usize max, std::span<const u
   return static_cast<long>(bytes.size());
 }
 
-Result<long> set(const std::shared_ptr<Inode>& inode, const std::string& name, std::vector<u8> value,
-                 u32 flags) {
+Result<long> set(const std::shared_ptr<Inode>& inode, const std::string& name, std::vector<u8> value, u32 flags) {
   if (!user_namespace_allowed(inode, name)) return Errno::eperm;
   if (!inode || !inode->keeps_xattrs()) return Errno::eopnotsupp;
   return inode->xattrs().with([&](auto& attrs) -> Result<long> {

@@ -57,7 +57,7 @@ struct Key {
 struct Waiter {
   ostd::WaitQueue wq;
   u32 bitset = kBitsetAll;
-  int woken = -1;   // the index of the entry a wake took, or -1
+  int woken = -1;    // the index of the entry a wake took, or -1
   usize queued = 0;  // its entries still in the table (a woken single waiter has none left)
 };
 
@@ -154,8 +154,7 @@ struct WaitWord {
 // Waits until a wake takes one of the words' entries; returns its index (the highest when several
 // wakes came). EAGAIN when a word no longer holds its value, ETIMEDOUT at the monotonic
 // `deadline`, ERESTARTSYS for a signal.
-Result<long> futex_wait_words(Thread& t, const std::vector<WaitWord>& words, std::optional<u64> deadline,
-                              u32 bitset) {
+Result<long> futex_wait_words(Thread& t, const std::vector<WaitWord>& words, std::optional<u64> deadline, u32 bitset) {
   Table& tb = table();
   auto w = std::make_shared<Waiter>();
   w->bitset = bitset;
@@ -182,7 +181,8 @@ Result<long> futex_wait_words(Thread& t, const std::vector<WaitWord>& words, std
     u64 now = ostd::monotonic_ns();
     timeout = *deadline > now ? *deadline - now : 0;
   }
-  Result<void> r = t.wait_interruptible(w->wq, [&] { return w->woken >= 0; }, timeout);
+  Result<void> r = t.wait_interruptible(
+      w->wq, [&] { return w->woken >= 0; }, timeout);
   ostd::MutexGuard g(tb.lock);
   dequeue_locked(tb, *w);
   if (w->woken >= 0) return w->woken;  // woken, whatever else happened (as Linux)
@@ -287,7 +287,11 @@ Result<bool> futex_atomic_op(Thread& t, ostd::Vaddr uaddr2, u32 encoded) {
   u32 old = TRY(ostd::UserPtr<u32>(uaddr2).read(t.vm()));
   for (;;) {
     const auto arg = static_cast<u32>(oparg);
-    const u32 next = op == kSet ? arg : op == kAdd ? old + arg : op == kOr ? old | arg : op == kAndn ? old & ~arg : old ^ arg;
+    const u32 next = op == kSet    ? arg
+                     : op == kAdd  ? old + arg
+                     : op == kOr   ? old | arg
+                     : op == kAndn ? old & ~arg
+                                   : old ^ arg;
     const u32 seen = TRY(t.vm().compare_exchange_u32(uaddr2, old, next));
     if (seen == old) break;
     old = seen;
@@ -304,8 +308,8 @@ Result<bool> futex_atomic_op(Thread& t, ostd::Vaddr uaddr2, u32 encoded) {
 }
 
 Result<long> sys_futex(Thread& t, const SyscallArgs& a) {
-  constexpr int kWait = 0, kWake = 1, kRequeue = 3, kCmpRequeue = 4, kWakeOp = 5, kWaitBitset = 9,
-                kWakeBitset = 10, kPrivate = 128, kRealtimeClock = 256;
+  constexpr int kWait = 0, kWake = 1, kRequeue = 3, kCmpRequeue = 4, kWakeOp = 5, kWaitBitset = 9, kWakeBitset = 10,
+                kPrivate = 128, kRealtimeClock = 256;
   ostd::Vaddr addr = a[0];
   const bool private_flag = (a.as_int(1) & kPrivate) != 0;
   int op = a.as_int(1) & ~(kPrivate | kRealtimeClock);

@@ -453,8 +453,8 @@ Result<long> sys_mq_getsetattr(Thread& t, const SyscallArgs& a) {
   }
   auto f = TRY(mq_of(t, a.as_int(0)));
   MqInode& q = f->queue();
-  MqAttr old{static_cast<i64>(f->status_flags() & kONonblock), q.maxmsg(), q.msgsize(),
-             static_cast<i64>(q.curmsgs()), {}};
+  MqAttr old{
+      static_cast<i64>(f->status_flags() & kONonblock), q.maxmsg(), q.msgsize(), static_cast<i64>(q.curmsgs()), {}};
   if (in) {
     u32 fl = f->status_flags() & ~kONonblock;
     f->set_status_flags(fl | (static_cast<u32>(in->flags) & kONonblock));

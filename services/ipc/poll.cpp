@@ -152,7 +152,8 @@ Result<std::optional<u64>> timespec_deadline(Thread& t, Vaddr addr) {
   Timespec ts = TRY(ostd::UserPtr<Timespec>(addr).read(t.vm()));
   if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= static_cast<i64>(ostd::kNsPerSec)) return Errno::einval;
   u64 ns = static_cast<u64>(ts.tv_nsec);
-  if (static_cast<u64>(ts.tv_sec) > (std::numeric_limits<u64>::max() - ns) / ostd::kNsPerSec) return std::optional<u64>();
+  if (static_cast<u64>(ts.tv_sec) > (std::numeric_limits<u64>::max() - ns) / ostd::kNsPerSec)
+    return std::optional<u64>();
   return deadline_after_ns(static_cast<u64>(ts.tv_sec) * ostd::kNsPerSec + ns);
 }
 
@@ -293,9 +294,7 @@ Result<long> sys_pselect6(Thread& t, const SyscallArgs& a) {
 
 class EventFd final : public File {
  public:
-  EventFd(u64 initial, bool semaphore, u32 flags) : count_(initial), semaphore_(semaphore) {
-    set_status_flags(flags);
-  }
+  EventFd(u64 initial, bool semaphore, u32 flags) : count_(initial), semaphore_(semaphore) { set_status_flags(flags); }
   Result<usize> read(Thread& t, ostd::VmWriter& out) override {
     if (out.avail() < 8) return Errno::einval;
     for (;;) {
@@ -351,8 +350,7 @@ Result<long> sys_eventfd2(Thread& t, const SyscallArgs& a) { return do_eventfd(t
 
 // ---- epoll ----
 
-constexpr u32 kEpollEt = 1u << 31, kEpollOneshot = 1u << 30, kEpollWakeup = 1u << 29,
-              kEpollExclusive = 1u << 28;
+constexpr u32 kEpollEt = 1u << 31, kEpollOneshot = 1u << 30, kEpollWakeup = 1u << 29, kEpollExclusive = 1u << 28;
 
 class EpollFile final : public File {
  public:
@@ -360,7 +358,7 @@ class EpollFile final : public File {
     std::weak_ptr<File> file;
     u32 events;
     u64 data;
-    bool disabled = false;   // EPOLLONESHOT after a report
+    bool disabled = false;  // EPOLLONESHOT after a report
     // EPOLLET: an interest is reported when it was just added or modified, when a bit is set
     // that was not reported last time, or when a set bit's kind had an event since it was last
     // looked at (File::poll_event_count: Linux's keyed wake-up putting it on the ready list).
@@ -455,8 +453,8 @@ Result<long> sys_epoll_ctl(Thread& t, const SyscallArgs& a) {
   if (target->poll_queue() == nullptr && target->poll_events() == (kPollIn | kPollOut)) {
     // Regular files and directories are always ready: Linux refuses them.
     auto st = target->stat();
-    if (st.is_ok() && ((st.value().st_mode & abi::kSIfmt) == abi::kSIfreg ||
-                       (st.value().st_mode & abi::kSIfmt) == abi::kSIfdir)) {
+    if (st.is_ok() &&
+        ((st.value().st_mode & abi::kSIfmt) == abi::kSIfreg || (st.value().st_mode & abi::kSIfmt) == abi::kSIfdir)) {
       return Errno::eperm;
     }
   }

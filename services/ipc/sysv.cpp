@@ -173,8 +173,8 @@ Result<void> apply_set(const Credentials& c, IpcPerm& p, const IpcPerm& in) {
 // ---- semaphores ----
 
 constexpr int kSemmsl = 32000, kSemopm = 500, kSemvmx = 32767;
-constexpr int kGetpid = 11, kGetval = 12, kGetall = 13, kGetncnt = 14, kGetzcnt = 15, kSetval = 16,
-              kSetall = 17, kSemStat = 18, kSemInfo = 19, kSemStatAny = 20;
+constexpr int kGetpid = 11, kGetval = 12, kGetall = 13, kGetncnt = 14, kGetzcnt = 15, kSetval = 16, kSetall = 17,
+              kSemStat = 18, kSemInfo = 19, kSemStatAny = 20;
 constexpr i16 kSemUndo = 0x1000;
 
 struct Sem {
@@ -306,7 +306,8 @@ Result<long> do_semtimedop(Thread& t, int id, Vaddr sops, long nsops, Vaddr time
     }
     std::optional<u64> left;
     if (deadline) left = *deadline > ostd::monotonic_ns() ? *deadline - ostd::monotonic_ns() : 0;
-    auto w = t.wait_interruptible(set->changed, [&] { return set->removed || !blocking_op(*set, ops); }, left);
+    auto w = t.wait_interruptible(
+        set->changed, [&] { return set->removed || !blocking_op(*set, ops); }, left);
     {
       ostd::MutexGuard g(s.table.lock);
       Sem& waited = set->sems.at(ops[*blocked].num);
@@ -319,7 +320,9 @@ Result<long> do_semtimedop(Thread& t, int id, Vaddr sops, long nsops, Vaddr time
   }
 }
 
-Result<long> sys_semop(Thread& t, const SyscallArgs& a) { return do_semtimedop(t, a.as_int(0), a[1], static_cast<long>(a[2]), 0); }
+Result<long> sys_semop(Thread& t, const SyscallArgs& a) {
+  return do_semtimedop(t, a.as_int(0), a[1], static_cast<long>(a[2]), 0);
+}
 Result<long> sys_semtimedop(Thread& t, const SyscallArgs& a) {
   return do_semtimedop(t, a.as_int(0), a[1], static_cast<long>(a[2]), a[3]);
 }
@@ -363,7 +366,9 @@ Result<long> sys_semctl(Thread& t, const SyscallArgs& a) {
   }
   ostd::MutexGuard g(s.table.lock);
   switch (cmd) {
-    case kIpcStat: case kSemStat: case kSemStatAny: {
+    case kIpcStat:
+    case kSemStat:
+    case kSemStatAny: {
       if (cmd != kSemStatAny && !may(c, set->perm, 4)) return Errno::eacces;
       SemidDs ds{set->perm, set->otime, 0, set->ctime, 0, set->sems.size(), 0, 0};
       TRY(ostd::UserPtr<SemidDs>(arg).write(t.vm(), ds));
@@ -385,7 +390,10 @@ Result<long> sys_semctl(Thread& t, const SyscallArgs& a) {
   const bool whole = cmd == kGetall || cmd == kSetall;
   if (!whole && (num < 0 || static_cast<usize>(num) >= set->sems.size())) return Errno::einval;
   switch (cmd) {
-    case kGetval: case kGetpid: case kGetncnt: case kGetzcnt: {
+    case kGetval:
+    case kGetpid:
+    case kGetncnt:
+    case kGetzcnt: {
       if (!may(c, set->perm, 4)) return Errno::eacces;
       const Sem& sem = set->sems.at(static_cast<usize>(num));
       return cmd == kGetval ? sem.value : cmd == kGetpid ? sem.pid : cmd == kGetncnt ? sem.ncnt : sem.zcnt;
@@ -397,7 +405,8 @@ Result<long> sys_semctl(Thread& t, const SyscallArgs& a) {
       }
       return 0;
     }
-    case kSetval: case kSetall: {
+    case kSetval:
+    case kSetall: {
       if (!may(c, set->perm, 2)) return Errno::eacces;
       std::vector<int> vals;
       if (cmd == kSetval) {
@@ -612,10 +621,12 @@ Result<long> sys_msgctl(Thread& t, const SyscallArgs& a) {
     q = TRY(tab.find(id));
   }
   switch (cmd) {
-    case kIpcStat: case kMsgStat: case kMsgStatAny: {
+    case kIpcStat:
+    case kMsgStat:
+    case kMsgStatAny: {
       if (cmd != kMsgStatAny && !may(c, q->perm, 4)) return Errno::eacces;
-      MsqidDs ds{q->perm, q->stime, q->rtime, q->ctime, q->bytes, q->messages.size(), q->qbytes,
-                 q->lspid, q->lrpid, 0, 0};
+      MsqidDs ds{q->perm,   q->stime, q->rtime, q->ctime, q->bytes, q->messages.size(),
+                 q->qbytes, q->lspid, q->lrpid, 0,        0};
       TRY(ostd::UserPtr<MsqidDs>(buf).write(t.vm(), ds));
       return cmd == kIpcStat ? 0 : result_id;
     }
@@ -635,7 +646,6 @@ Result<long> sys_msgctl(Thread& t, const SyscallArgs& a) {
     default: return Errno::einval;
   }
 }
-
 
 // ---- shared memory ----
 
@@ -822,7 +832,9 @@ Result<long> sys_shmctl(Thread& t, const SyscallArgs& a) {
     seg = TRY(tab.find(id));
   }
   switch (cmd) {
-    case kIpcStat: case kShmStat: case kShmStatAny: {
+    case kIpcStat:
+    case kShmStat:
+    case kShmStatAny: {
       if (cmd != kShmStatAny && !may(c, seg->perm, 4)) return Errno::eacces;
       ShmidDs ds{seg->perm, seg->size, seg->atime, seg->dtime, seg->ctime, seg->cpid, seg->lpid, seg->nattch(), 0, 0};
       TRY(ostd::UserPtr<ShmidDs>(buf).write(t.vm(), ds));
@@ -844,7 +856,7 @@ Result<long> sys_shmctl(Thread& t, const SyscallArgs& a) {
     // clang-format off
     case kShmLock: case kShmUnlock:
       if (!c.capable(cap::kIpcLock) && !may_change(c, seg->perm)) return Errno::eperm;
-    // clang-format on
+      // clang-format on
       if (cmd == kShmLock) {
         seg->perm.mode |= kShmLocked;
       } else {
@@ -892,7 +904,9 @@ void sysv_exit(Process& p) {
 
 namespace {
 // A column of /proc/sysvipc: right-aligned to `width`.
-std::string col(const std::string& v, usize width) { return std::string(width > v.size() ? width - v.size() : 0, ' ') + v; }
+std::string col(const std::string& v, usize width) {
+  return std::string(width > v.size() ? width - v.size() : 0, ' ') + v;
+}
 template <typename T>
 std::string col(T v, usize width) {
   return col(ostd::format("{}", v), width);
@@ -916,15 +930,16 @@ std::string sysvipc_shm_text() {
   auto& tab = shms();
   ostd::MutexGuard g(tab.lock);
   sweep_shm(tab);
-  std::string out = "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      "
-                    "atime      dtime      ctime                   rss                  swap\n";
+  std::string out =
+      "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      "
+      "atime      dtime      ctime                   rss                  swap\n";
   for (auto& [id, seg] : tab.objects()) {
     const IpcPerm& p = seg->perm;
     out += col(p.key, 10) + " " + col(id, 10) + "  " + col(ostd::format("{:o}", p.mode), 4) + " " + col(seg->size, 21) +
            " " + col(seg->cpid, 5) + " " + col(seg->lpid, 5) + " " + col(seg->nattch(), 6) + " " + col(p.uid, 5) + " " +
            col(p.gid, 5) + " " + col(p.cuid, 5) + " " + col(p.cgid, 5) + " " + col(seg->atime, 10) + " " +
-           col(seg->dtime, 10) + " " + col(seg->ctime, 10) + " " + col(seg->pages->count() * ostd::kPageSize, 21) + " " +
-           col(0, 21) + "\n";
+           col(seg->dtime, 10) + " " + col(seg->ctime, 10) + " " + col(seg->pages->count() * ostd::kPageSize, 21) +
+           " " + col(0, 21) + "\n";
   }
   return out;
 }
@@ -933,13 +948,14 @@ std::string sysvipc_msg_text() {
   auto& tab = msgs();
   ostd::MutexGuard g(tab.lock);
   std::string out =
-      "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime\n";
+      "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime    "
+      "  ctime\n";
   for (auto& [id, q] : tab.objects()) {
     const IpcPerm& p = q->perm;
-    out += col(p.key, 10) + " " + col(id, 10) + "  " + col(ostd::format("{:o}", p.mode), 4) + "  " +
-           col(q->bytes, 10) + " " + col(q->messages.size(), 10) + " " + col(q->lspid, 5) + " " + col(q->lrpid, 5) +
-           " " + col(p.uid, 5) + " " + col(p.gid, 5) + " " + col(p.cuid, 5) + " " + col(p.cgid, 5) + " " +
-           col(q->stime, 10) + " " + col(q->rtime, 10) + " " + col(q->ctime, 10) + "\n";
+    out += col(p.key, 10) + " " + col(id, 10) + "  " + col(ostd::format("{:o}", p.mode), 4) + "  " + col(q->bytes, 10) +
+           " " + col(q->messages.size(), 10) + " " + col(q->lspid, 5) + " " + col(q->lrpid, 5) + " " + col(p.uid, 5) +
+           " " + col(p.gid, 5) + " " + col(p.cuid, 5) + " " + col(p.cgid, 5) + " " + col(q->stime, 10) + " " +
+           col(q->rtime, 10) + " " + col(q->ctime, 10) + "\n";
   }
   return out;
 }

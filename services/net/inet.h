@@ -286,7 +286,7 @@ struct IpOptions {
   ostd::i32 mcast_hops = -1;  // IPV6_MULTICAST_HOPS (-1: 1)
   bool mcast_loop6 = true;
   ostd::u8 tclass = 0;
-  bool v6only = false;        // net.ipv6.bindv6only
+  bool v6only = false;  // net.ipv6.bindv6only
   ostd::i32 mcast_if6 = 0;
   std::vector<std::pair<IpAddr, ostd::u32>> groups;  // multicast groups joined (group, interface)
 

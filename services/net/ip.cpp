@@ -58,8 +58,7 @@ Stack& stack() {
   return s;
 }
 
-std::vector<u8> ipv4_packet(u32 src, u32 dst, u8 proto, std::span<const u8> payload, u8 ttl, u8 tos,
-                            u16 id, u16 frag) {
+std::vector<u8> ipv4_packet(u32 src, u32 dst, u8 proto, std::span<const u8> payload, u8 ttl, u8 tos, u16 id, u16 frag) {
   std::vector<u8> p(kIpHeader + payload.size());
   p[0] = 0x45;
   p[1] = tos;
@@ -164,8 +163,8 @@ std::optional<std::vector<u8>> reassemble(std::span<const u8> p, usize ihl) {
     return std::nullopt;
   };
   if (!more) {
-    if ((r.total != 0 && r.total != end) || (!r.pieces.empty() && r.pieces.rbegin()->first +
-                                             r.pieces.rbegin()->second.size() > end)) {
+    if ((r.total != 0 && r.total != end) ||
+        (!r.pieces.empty() && r.pieces.rbegin()->first + r.pieces.rbegin()->second.size() > end)) {
       return drop();
     }
     r.total = end;
@@ -240,7 +239,6 @@ void ipv4_input(std::span<const u8> p, bool loopback) {
     default: break;
   }
 }
-
 
 void ipv4_reset() {
   Stack& st = stack();

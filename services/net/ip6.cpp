@@ -141,8 +141,7 @@ void ipv6_input(std::span<const u8> p, bool loopback) {
   p = p.first(kIp6Header + get16(p, 4));
   IpAddr src = IpAddr::from(p.subspan(8, 16)), dst = IpAddr::from(p.subspan(24, 16));
   // A multicast or IPv4-mapped source, or the loopback address from a wire, is never valid.
-  if (src.is_multicast() || src.is_v4() || dst.is_v4() ||
-      (!loopback && (src.is_loopback() || dst.is_loopback()))) {
+  if (src.is_multicast() || src.is_v4() || dst.is_v4() || (!loopback && (src.is_loopback() || dst.is_loopback()))) {
     ++c.ip6_in_hdr_errors;
     return;
   }

@@ -55,14 +55,14 @@ constexpr u32 kSiocgifname = 0x8910, kSiocgifconf = 0x8912, kSiocgifflags = 0x89
 constexpr u64 kArpReachableNs = 60 * ostd::kNsPerSec;
 constexpr u64 kTimerPollNs = 200 * ostd::kNsPerMs;
 constexpr u64 kPollNs = ostd::kNsPerMs;  // a device without a receive interrupt
-constexpr int kArpTries = 3;          // mcast_solicit
-constexpr usize kArpQueue = 64;       // packets held per unresolved neighbour
+constexpr int kArpTries = 3;             // mcast_solicit
+constexpr usize kArpQueue = 64;          // packets held per unresolved neighbour
 constexpr std::array<u8, 6> kBroadcastMac = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 struct Neighbour {
   std::array<u8, 6> mac{};
   bool resolved = false;
-  u64 expires = 0;     // resolved: when to ask again; unresolved: the next retry
+  u64 expires = 0;  // resolved: when to ask again; unresolved: the next retry
   int tries = 0;
   std::deque<std::vector<u8>> pending;  // packets waiting for the answer
 };
@@ -208,7 +208,8 @@ void ndisc_solicit(NetInterface& dev, const IpAddr& target, const std::array<u8,
   m[25] = 1;
   put_mac(m, 26, dev.mac);
   IpAddr dst = unicast_mac != nullptr ? target : solicited_node(target);
-  ndisc_send(dev, dev.addrs6.front().addr, dst, unicast_mac != nullptr ? *unicast_mac : multicast_mac(dst), std::move(m));
+  ndisc_send(dev, dev.addrs6.front().addr, dst, unicast_mac != nullptr ? *unicast_mac : multicast_mac(dst),
+             std::move(m));
 }
 
 // The link address a neighbour-discovery message carries in an option of `kind` (source or
@@ -297,7 +298,8 @@ void arp_input(NetInterface& dev, std::span<const u8> a) {
 // stale entry).
 void resolve(NetInterface& dev, const IpAddr& ip, const std::array<u8, 6>* known) {
   if (ip.is_v4()) {
-    arp_send(dev, 1, known != nullptr ? *known : std::array<u8, 6>{}, ip.v4(), known != nullptr ? *known : kBroadcastMac);
+    arp_send(dev, 1, known != nullptr ? *known : std::array<u8, 6>{}, ip.v4(),
+             known != nullptr ? *known : kBroadcastMac);
   } else {
     ndisc_solicit(dev, ip, known);
   }
@@ -594,7 +596,7 @@ void ndisc_input(const IpAddr& src, const IpAddr& dst, u8 hop_limit, std::span<c
     auto sll = nd_link_option(m, 24, kNdOptSourceLl, &malformed);
     if (malformed || !has_address6(*dev, target)) return;
     if (src.is_unspecified() && sll) return;  // duplicate address detection carries no address
-    if (src.is_unspecified()) {  // answering another node's duplicate address detection
+    if (src.is_unspecified()) {               // answering another node's duplicate address detection
       ndisc_advertise(*dev, target, kNaOverride, kIn6AllNodes, multicast_mac(kIn6AllNodes));
       return;
     }
@@ -806,7 +808,8 @@ std::string proc_net_dev() {
   auto g = net_lock().lock();
   std::string s =
       "Inter-|   Receive                                                |  Transmit\n"
-      " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n";
+      " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier "
+      "compressed\n";
   for (auto& i : state().interfaces) {
     std::string name = i->name + ":";
     if (name.size() < 6) name.insert(0, 6 - name.size(), ' ');
@@ -815,9 +818,9 @@ std::string proc_net_dev() {
       if (t.size() < w) t.insert(0, w - t.size(), ' ');
       return t;
     };
-    s += name + col(i->rx_bytes, 8) + col(i->rx_packets, 8) + col(0, 5) + col(i->rx_dropped, 5) + col(0, 5) + col(0, 6) +
-         col(0, 11) + col(0, 10) + " " + col(i->tx_bytes, 8) + col(i->tx_packets, 8) + col(0, 5) + col(i->tx_dropped, 5) +
-         col(0, 5) + col(0, 6) + col(0, 8) + col(0, 11) + "\n";
+    s += name + col(i->rx_bytes, 8) + col(i->rx_packets, 8) + col(0, 5) + col(i->rx_dropped, 5) + col(0, 5) +
+         col(0, 6) + col(0, 11) + col(0, 10) + " " + col(i->tx_bytes, 8) + col(i->tx_packets, 8) + col(0, 5) +
+         col(i->tx_dropped, 5) + col(0, 5) + col(0, 6) + col(0, 8) + col(0, 11) + "\n";
   }
   return s;
 }
@@ -827,9 +830,7 @@ std::string proc_net_route() {
   std::string s = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n";
   NetInterface* eth = state().eth;
   if (eth == nullptr) return s;
-  auto le = [](u32 a) {
-    return hex_field((a >> 24) | ((a >> 8) & 0xff00) | ((a << 8) & 0xff0000) | (a << 24), 8);
-  };
+  auto le = [](u32 a) { return hex_field((a >> 24) | ((a >> 8) & 0xff00) | ((a << 8) & 0xff0000) | (a << 24), 8); };
   s += eth->name + "\t" + le(0) + "\t" + le(eth->gateway) + "\t0003\t0\t0\t0\t" + le(0) + "\t0\t0\t0\n";
   s += eth->name + "\t" + le(eth->addr & eth->netmask()) + "\t" + le(0) + "\t0001\t0\t0\t0\t" + le(eth->netmask()) +
        "\t0\t0\t0\n";

@@ -33,8 +33,8 @@ constexpr u16 kNlmsgError = 2, kNlmsgDone = 3, kNlmsgMinType = 0x10;
 constexpr u16 kNlmFRequest = 0x1, kNlmFMulti = 0x2, kNlmFAck = 0x4, kNlmFDump = 0x300, kNlmFCapped = 0x100;
 constexpr u16 kRtmNewlink = 16, kRtmGetlink = 18, kRtmNewaddr = 20, kRtmGetaddr = 22, kRtmNewroute = 24,
               kRtmGetroute = 26, kRtmMax = 0x7f;
-constexpr u16 kIflaAddress = 1, kIflaBroadcast = 2, kIflaIfname = 3, kIflaMtu = 4, kIflaQdisc = 6,
-              kIflaTxqlen = 13, kIflaOperstate = 16, kIflaLinkmode = 17;
+constexpr u16 kIflaAddress = 1, kIflaBroadcast = 2, kIflaIfname = 3, kIflaMtu = 4, kIflaQdisc = 6, kIflaTxqlen = 13,
+              kIflaOperstate = 16, kIflaLinkmode = 17;
 constexpr u16 kIfaAddress = 1, kIfaLocal = 2, kIfaLabel = 3, kIfaBroadcast = 4, kIfaCacheinfo = 6, kIfaFlags = 8;
 constexpr u16 kRtaDst = 1, kRtaOif = 4, kRtaGateway = 5, kRtaPriority = 6, kRtaPrefsrc = 7, kRtaTable = 15;
 constexpr u16 kArphrdEther = 1, kArphrdLoopback = 772;
@@ -489,8 +489,8 @@ Result<std::shared_ptr<Socket>> make_netlink_socket(Thread& self, int type, int 
   if (type != kSockRaw && type != kSockDgram) return Errno::esocktnosupport;
   if (protocol < 0 || protocol >= kMaxLinks || protocol != kNetlinkRoute) return Errno::eprotonosupport;
   const Credentials& c = self.process().creds;
-  return std::shared_ptr<Socket>(std::make_shared<NetlinkSocket>(type, protocol, flags, c, static_cast<u32>(self.process().pid()),
-                                                                 c.capable(cap::kNetAdmin)));
+  return std::shared_ptr<Socket>(std::make_shared<NetlinkSocket>(
+      type, protocol, flags, c, static_cast<u32>(self.process().pid()), c.capable(cap::kNetAdmin)));
 }
 
 }  // namespace services

@@ -28,15 +28,14 @@ using ostd::usize;
 namespace {
 
 constexpr int kSolSocket = 1;
-constexpr int kSoDebug = 1, kSoReuseaddr = 2, kSoType = 3, kSoError = 4, kSoDontroute = 5,
-              kSoBroadcast = 6, kSoSndbuf = 7, kSoRcvbuf = 8, kSoKeepalive = 9, kSoOobinline = 10,
-              kSoNoCheck = 11, kSoPriority = 12, kSoLinger = 13, kSoBsdcompat = 14, kSoReuseport = 15,
-              kSoPasscred = 16, kSoPeercred = 17, kSoRcvlowat = 18, kSoSndlowat = 19,
-              kSoRcvtimeoOld = 20, kSoSndtimeoOld = 21, kSoAcceptconn = 30, kSoPeersec = 31,
-              kSoSndbufforce = 32, kSoRcvbufforce = 33, kSoPasssec = 34, kSoMark = 36, kSoProtocol = 38,
-              kSoDomain = 39, kSoPeekOff = 42, kSoRcvtimeoNew = 66, kSoSndtimeoNew = 67;
+constexpr int kSoDebug = 1, kSoReuseaddr = 2, kSoType = 3, kSoError = 4, kSoDontroute = 5, kSoBroadcast = 6,
+              kSoSndbuf = 7, kSoRcvbuf = 8, kSoKeepalive = 9, kSoOobinline = 10, kSoNoCheck = 11, kSoPriority = 12,
+              kSoLinger = 13, kSoBsdcompat = 14, kSoReuseport = 15, kSoPasscred = 16, kSoPeercred = 17,
+              kSoRcvlowat = 18, kSoSndlowat = 19, kSoRcvtimeoOld = 20, kSoSndtimeoOld = 21, kSoAcceptconn = 30,
+              kSoPeersec = 31, kSoSndbufforce = 32, kSoRcvbufforce = 33, kSoPasssec = 34, kSoMark = 36,
+              kSoProtocol = 38, kSoDomain = 39, kSoPeekOff = 42, kSoRcvtimeoNew = 66, kSoSndtimeoNew = 67;
 constexpr u32 kWmemMax = 212992, kRmemMax = 212992;  // net.core.{w,r}mem_max
-constexpr u32 kMinSndbuf = 4608, kMinRcvbuf = 2304;   // SOCK_MIN_SNDBUF / SOCK_MIN_RCVBUF
+constexpr u32 kMinSndbuf = 4608, kMinRcvbuf = 2304;  // SOCK_MIN_SNDBUF / SOCK_MIN_RCVBUF
 constexpr u32 kForceMax = 16u << 20;
 constexpr u32 kFionread = 0x541B, kSiocoutq = 0x5411;
 
@@ -57,7 +56,6 @@ std::vector<u8> value_bytes(const T& v) {
   auto b = ostd::bytes_of(v);
   return std::vector<u8>(b.begin(), b.end());
 }
-
 
 // sock_set_timeout: a struct timeval, usec in range (EDOM); a negative time means "do not
 // wait", zero means "forever".
@@ -107,8 +105,7 @@ Result<usize> WriterSink::write(std::span<const u8> src) {
 }
 
 Socket::Socket(int family, int type, int protocol, const Credentials& owner)
-    : family_(family), type_(type), protocol_(protocol), ino_(next_socket_ino()), uid_(owner.euid),
-      gid_(owner.egid) {}
+    : family_(family), type_(type), protocol_(protocol), ino_(next_socket_ino()), uid_(owner.euid), gid_(owner.egid) {}
 
 std::optional<u64> Socket::deadline(bool receive) const {
   u64 t = receive ? opts_.rcvtimeo_ns : opts_.sndtimeo_ns;
@@ -222,9 +219,7 @@ Result<void> Socket::setsockopt(Thread& self, int level, int name, std::span<con
       if ((v < 0 || v > 6) && !c.capable(cap::kNetAdmin)) return Errno::eperm;
       opts_.priority = v;
       return {};
-    case kSoRcvlowat:
-      opts_.rcvlowat = v < 0 ? std::numeric_limits<i32>::max() : (v == 0 ? 1 : v);
-      return {};
+    case kSoRcvlowat: opts_.rcvlowat = v < 0 ? std::numeric_limits<i32>::max() : (v == 0 ? 1 : v); return {};
     case kSoMark:
       if (!c.capable(cap::kNetAdmin)) return Errno::eperm;
       opts_.mark = v;

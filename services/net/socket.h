@@ -29,17 +29,16 @@ namespace services {
 struct UnixCore;
 
 // Address families, socket types and flags (x86-64 Linux values).
-inline constexpr int kAfUnspec = 0, kAfUnix = 1, kAfInet = 2, kAfInet6 = 10, kAfNetlink = 16,
-                     kAfPacket = 17, kAfMax = 46;
+inline constexpr int kAfUnspec = 0, kAfUnix = 1, kAfInet = 2, kAfInet6 = 10, kAfNetlink = 16, kAfPacket = 17,
+                     kAfMax = 46;
 inline constexpr int kSockStream = 1, kSockDgram = 2, kSockRaw = 3, kSockRdm = 4, kSockSeqpacket = 5;
 inline constexpr ostd::u32 kSockNonblock = kONonblock, kSockCloexec = kOCloexec;
 inline constexpr ostd::u32 kSockTypeMask = 0xf;
 
 // send/recv flags.
-inline constexpr ostd::u32 kMsgOob = 0x1, kMsgPeek = 0x2, kMsgDontroute = 0x4, kMsgCtrunc = 0x8,
-                           kMsgTrunc = 0x20, kMsgDontwait = 0x40, kMsgEor = 0x80,
-                           kMsgWaitall = 0x100, kMsgErrqueue = 0x2000, kMsgNosignal = 0x4000,
-                           kMsgMore = 0x8000, kMsgWaitforone = 0x10000,
+inline constexpr ostd::u32 kMsgOob = 0x1, kMsgPeek = 0x2, kMsgDontroute = 0x4, kMsgCtrunc = 0x8, kMsgTrunc = 0x20,
+                           kMsgDontwait = 0x40, kMsgEor = 0x80, kMsgWaitall = 0x100, kMsgErrqueue = 0x2000,
+                           kMsgNosignal = 0x4000, kMsgMore = 0x8000, kMsgWaitforone = 0x10000,
                            kMsgCmsgCloexec = 0x40000000;
 
 // poll bits sockets report beyond file.h's.
@@ -102,17 +101,17 @@ struct SendRequest {
   ByteSource& data;
   std::optional<std::vector<ostd::u8>> addr;  // msg_name (raw sockaddr), when given
   ostd::u32 flags = 0;
-  std::vector<std::shared_ptr<File>> fds;     // SCM_RIGHTS
-  std::optional<Ucred> creds;                 // SCM_CREDENTIALS (checked)
+  std::vector<std::shared_ptr<File>> fds;  // SCM_RIGHTS
+  std::optional<Ucred> creds;              // SCM_CREDENTIALS (checked)
 };
 
 /// What recvmsg gets back besides the payload it wrote into the sink.
 struct RecvResult {
-  ostd::usize len = 0;                         // the return value
-  std::optional<std::vector<ostd::u8>> addr;   // the sender's address (empty vector: none)
-  ostd::u32 msg_flags = 0;                     // MSG_TRUNC, MSG_CTRUNC
-  std::vector<std::shared_ptr<File>> fds;      // SCM_RIGHTS received
-  std::optional<Ucred> creds;                  // SCM_CREDENTIALS to report
+  ostd::usize len = 0;                        // the return value
+  std::optional<std::vector<ostd::u8>> addr;  // the sender's address (empty vector: none)
+  ostd::u32 msg_flags = 0;                    // MSG_TRUNC, MSG_CTRUNC
+  std::vector<std::shared_ptr<File>> fds;     // SCM_RIGHTS received
+  std::optional<Ucred> creds;                 // SCM_CREDENTIALS to report
 };
 
 /// An int option's bytes as getsockopt returns them, and the int setsockopt was given (EINVAL
@@ -124,8 +123,8 @@ std::string hex_field(ostd::u64 v, ostd::usize width, bool upper = true);
 
 /// Options every socket keeps (SOL_SOCKET), whatever its family.
 struct SocketOptions {
-  bool reuseaddr = false, reuseport = false, keepalive = false, broadcast = false,
-       dontroute = false, oobinline = false, passcred = false, passsec = false;
+  bool reuseaddr = false, reuseport = false, keepalive = false, broadcast = false, dontroute = false, oobinline = false,
+       passcred = false, passsec = false;
   ostd::i32 priority = 0;
   ostd::i32 rcvlowat = 1;
   ostd::i32 linger_onoff = 0, linger_secs = 0;
@@ -202,7 +201,8 @@ class Socket : public File {
   /// How many bytes a stream receive of `size` waits for: all with MSG_WAITALL, else
   /// SO_RCVLOWAT's worth (at least one).
   ostd::usize receive_target(ostd::usize size, ostd::u32 flags) const {
-    ostd::usize t = (flags & kMsgWaitall) != 0 ? size : std::min<ostd::usize>(size, static_cast<ostd::usize>(opts_.rcvlowat));
+    ostd::usize t =
+        (flags & kMsgWaitall) != 0 ? size : std::min<ostd::usize>(size, static_cast<ostd::usize>(opts_.rcvlowat));
     return t == 0 ? 1 : t;
   }
   /// The absolute deadline of a blocking receive or send that starts now.
@@ -237,7 +237,7 @@ ostd::Result<void> Socket::wait(Thread& self, ostd::WaitQueue& q, std::optional<
 /// SOCK_NONBLOCK bit as O_NONBLOCK.
 ostd::Result<std::shared_ptr<Socket>> make_unix_socket(Thread& self, int type, ostd::u32 flags);
 ostd::Result<std::pair<std::shared_ptr<Socket>, std::shared_ptr<Socket>>> make_unix_pair(Thread& self, int type,
-                                                                                          ostd::u32 flags);
+                                                                                         ostd::u32 flags);
 /// Frees AF_UNIX sockets that only in-flight descriptors keep alive (cycles of SCM_RIGHTS), as
 /// Linux's unix_gc; runs on its own when a unix socket's last descriptor is closed (`closing`,
 /// whose closer holds one reference meanwhile) and when one is released.

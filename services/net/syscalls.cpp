@@ -35,9 +35,9 @@ constexpr usize kSockaddrStorage = 128;
 constexpr int kSolSocket = 1;
 constexpr int kScmRights = 1, kScmCredentials = 2;
 constexpr usize kScmMaxFd = 253;
-constexpr usize kCmsgHdr = 16;            // sizeof(struct cmsghdr)
-constexpr int kSockMax = 11;              // SOCK_PACKET + 1
-constexpr u64 kOptmemMax = 131072;        // net.core.optmem_max
+constexpr usize kCmsgHdr = 16;      // sizeof(struct cmsghdr)
+constexpr int kSockMax = 11;        // SOCK_PACKET + 1
+constexpr u64 kOptmemMax = 131072;  // net.core.optmem_max
 
 using Iovec = IoVec;
 
@@ -146,7 +146,8 @@ class IovSource final : public ByteSource {
   IovSource(ostd::VmSpace& vm, std::vector<Iovec> iov) : vm_(vm), at_(std::move(iov)) {}
   usize remain() const override { return at_.left(); }
   Result<usize> read(std::span<u8> dst) override {
-    return at_.walk(dst.size(), [&](Vaddr a, usize i, usize n) { return vm_.read_bytes_partial(a, dst.subspan(i, n)); });
+    return at_.walk(dst.size(),
+                    [&](Vaddr a, usize i, usize n) { return vm_.read_bytes_partial(a, dst.subspan(i, n)); });
   }
 
  private:
@@ -160,7 +161,8 @@ class IovSink final : public ByteSink {
   IovSink(ostd::VmSpace& vm, std::vector<Iovec> iov) : vm_(vm), at_(std::move(iov)) {}
   usize avail() const override { return at_.left(); }
   Result<usize> write(std::span<const u8> src) override {
-    return at_.walk(src.size(), [&](Vaddr a, usize i, usize n) { return vm_.write_bytes_partial(a, src.subspan(i, n)); });
+    return at_.walk(src.size(),
+                    [&](Vaddr a, usize i, usize n) { return vm_.write_bytes_partial(a, src.subspan(i, n)); });
   }
 
  private:
@@ -360,9 +362,7 @@ Result<long> do_accept(Thread& t, int fd, Vaddr addr, Vaddr lenp, u32 flags) {
 }
 
 Result<long> sys_accept(Thread& t, const SyscallArgs& a) { return do_accept(t, a.as_int(0), a[1], a[2], 0); }
-Result<long> sys_accept4(Thread& t, const SyscallArgs& a) {
-  return do_accept(t, a.as_int(0), a[1], a[2], a.as_u32(3));
-}
+Result<long> sys_accept4(Thread& t, const SyscallArgs& a) { return do_accept(t, a.as_int(0), a[1], a[2], a.as_u32(3)); }
 
 Result<long> sys_getsockname(Thread& t, const SyscallArgs& a) {
   std::shared_ptr<File> f;

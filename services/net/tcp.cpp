@@ -39,19 +39,18 @@ namespace {
 
 constexpr usize kTcpHeader = 20;
 constexpr u8 kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10;
-constexpr usize kBufferSize = 65536;    // each direction's buffer (the window is at most 64 KiB)
-constexpr u16 kMss = 32768;             // what a loopback connection reports
-constexpr u16 kDefaultMss = 536;        // TCP_MAXSEG before a connection, and without the option
-constexpr u64 kInitialRtoNs = ostd::kNsPerSec;            // RFC 6298 2.1
-constexpr u64 kMinRtoNs = 200 * ostd::kNsPerMs;           // Linux's TCP_RTO_MIN
-constexpr u64 kMaxRtoNs = 120 * ostd::kNsPerSec;          // TCP_RTO_MAX
+constexpr usize kBufferSize = 65536;              // each direction's buffer (the window is at most 64 KiB)
+constexpr u16 kMss = 32768;                       // what a loopback connection reports
+constexpr u16 kDefaultMss = 536;                  // TCP_MAXSEG before a connection, and without the option
+constexpr u64 kInitialRtoNs = ostd::kNsPerSec;    // RFC 6298 2.1
+constexpr u64 kMinRtoNs = 200 * ostd::kNsPerMs;   // Linux's TCP_RTO_MIN
+constexpr u64 kMaxRtoNs = 120 * ostd::kNsPerSec;  // TCP_RTO_MAX
 constexpr u32 kSynRetries = 6, kSynAckRetries = 5, kRetries2 = 15;  // net.ipv4.tcp_*
 constexpr int kMaxSynBacklog = 256;  // half-open connections a listener keeps at least (no SYN cookies)
 constexpr u64 kTimeWaitNs = 60ull * 1000000000;
 constexpr int kSolTcp = 6;
-constexpr int kTcpNodelay = 1, kTcpMaxseg = 2, kTcpCork = 3, kTcpKeepidle = 4, kTcpKeepintvl = 5,
-              kTcpKeepcnt = 6, kTcpDeferAccept = 9, kTcpInfo = 11, kTcpQuickack = 12, kTcpCongestion = 13,
-              kTcpUserTimeout = 18;
+constexpr int kTcpNodelay = 1, kTcpMaxseg = 2, kTcpCork = 3, kTcpKeepidle = 4, kTcpKeepintvl = 5, kTcpKeepcnt = 6,
+              kTcpDeferAccept = 9, kTcpInfo = 11, kTcpQuickack = 12, kTcpCongestion = 13, kTcpUserTimeout = 18;
 constexpr int kSigpipe = 13;
 
 // clang-format off
@@ -67,9 +66,9 @@ struct TcpCore;
 using Key = std::tuple<IpAddr, u16, IpAddr, u16>;  // local addr, port, remote addr, port
 
 struct TcpTables {
-  std::map<Key, std::shared_ptr<TcpCore>> conns;       // every connection not yet closed
+  std::map<Key, std::shared_ptr<TcpCore>> conns;  // every connection not yet closed
   std::multimap<u16, std::shared_ptr<TcpCore>> listeners;
-  std::multimap<u16, std::weak_ptr<TcpCore>> bound;    // ports taken by bind/connect
+  std::multimap<u16, std::weak_ptr<TcpCore>> bound;  // ports taken by bind/connect
   u16 next_ephemeral = kEphemeralLow;
   u32 next_iss = 0x1000;
   // Connections with a deadline (TIME-WAIT, orphans in FIN-WAIT), in deadline order.
@@ -89,8 +88,8 @@ struct TcpCore {
   bool ever_connected = false;
   // Sending: the ring holds bytes from snd_una on (sent and unacknowledged, then unsent).
   u32 iss = 0, snd_una = 0, snd_nxt = 0, snd_wnd = 0;
-  u16 mss = kDefaultMss;   // the largest segment we send: the peer's MSS option, our route's
-  u16 adv_mss = kMss;      // what our SYN announces (the route's MTU less the headers)
+  u16 mss = kDefaultMss;  // the largest segment we send: the peer's MSS option, our route's
+  u16 adv_mss = kMss;     // what our SYN announces (the route's MTU less the headers)
   PipeRing snd{kBufferSize};
   // Retransmission (RFC 6298): the timer runs while anything sent is unacknowledged.
   u64 rto_ns = kInitialRtoNs, srtt_ns = 0, rttvar_ns = 0;
@@ -159,8 +158,10 @@ void put_segment(TcpCore& c, u32 seq, u8 flags, std::span<const u8> data) {
     put16(seg, 22, c.adv_mss);
   }
   std::copy(data.begin(), data.end(), seg.begin() + static_cast<long>(kTcpHeader + opt));
-  if (!checksum_unneeded(c.remote.addr)) put16(seg, 16, transport_checksum(c.local.addr, c.remote.addr, kIpprotoTcp, seg));
-  (void)ip_output(c.local.addr, c.remote.addr, kIpprotoTcp, seg, c.ip.hops_to(c.remote.addr), c.ip.tos_to(c.remote.addr));
+  if (!checksum_unneeded(c.remote.addr))
+    put16(seg, 16, transport_checksum(c.local.addr, c.remote.addr, kIpprotoTcp, seg));
+  (void)ip_output(c.local.addr, c.remote.addr, kIpprotoTcp, seg, c.ip.hops_to(c.remote.addr),
+                  c.ip.tos_to(c.remote.addr));
 }
 
 // The MSS a connection to `dst` announces: the route's MTU less the IP and TCP headers (the
@@ -192,7 +193,8 @@ void rtt_sample(TcpCore& c, u64 r) {
 }
 
 // A reset for a segment nobody owns (RFC 9293 3.10.7.1).
-void send_reset_for(const IpAddr& src, u16 sport, const IpAddr& dst, u16 dport, u32 seq, u32 ack, bool had_ack, usize seg_len) {
+void send_reset_for(const IpAddr& src, u16 sport, const IpAddr& dst, u16 dport, u32 seq, u32 ack, bool had_ack,
+                    usize seg_len) {
   TcpCore tmp;
   tmp.local = {dst, dport};
   tmp.remote = {src, sport};
@@ -639,9 +641,7 @@ void conn_input(const std::shared_ptr<TcpCore>& cp, const Segment& in) {
     ack_now = true;
     switch (c.state) {
       case TcpState::Established: c.state = TcpState::CloseWait; break;
-      case TcpState::FinWait1:
-        c.state = TcpState::Closing;
-        break;
+      case TcpState::FinWait1: c.state = TcpState::Closing; break;
       case TcpState::FinWait2: enter_time_wait(cp); break;
       default: break;
     }
@@ -938,8 +938,9 @@ class TcpSocket final : public Socket {
       if (sent == total) return sent;
       if (nonblock) return sent > 0 ? Result<usize>(sent) : Result<usize>(Errno::eagain);
       auto w = wait(self, c.queue, deadline, [&] {
-        return c.snd.space() > 0 || c.err != 0 || (c.state != TcpState::Established && c.state != TcpState::CloseWait &&
-                                                    c.state != TcpState::SynSent && c.state != TcpState::SynReceived);
+        return c.snd.space() > 0 || c.err != 0 ||
+               (c.state != TcpState::Established && c.state != TcpState::CloseWait && c.state != TcpState::SynSent &&
+                c.state != TcpState::SynReceived);
       });
       if (w.is_error()) return sent > 0 ? Result<usize>(sent) : Result<usize>(w.error());
     }
@@ -1127,15 +1128,15 @@ class TcpSocket final : public Socket {
         v[0] = static_cast<u8>(c.state);
         v[1] = c.fast_recovery ? 3 : c.recovering ? 4 : 0;  // TCP_CA_Recovery, TCP_CA_Loss, TCP_CA_Open
         u32 mss = c.ever_connected ? c.mss : kDefaultMss;
-        put(8, static_cast<u32>(c.rto_ns / 1000));                                 // tcpi_rto (us)
-        put(16, mss);                                                             // tcpi_snd_mss
-        put(20, mss);                                                             // tcpi_rcv_mss
-        put(24, mss != 0 ? (c.snd_nxt - c.snd_una + mss - 1) / mss : 0);          // tcpi_unacked
-        put(68, static_cast<u32>(c.srtt_ns / 1000));                              // tcpi_rtt (us)
-        put(72, static_cast<u32>(c.rttvar_ns / 1000));                            // tcpi_rttvar
+        put(8, static_cast<u32>(c.rto_ns / 1000));                                      // tcpi_rto (us)
+        put(16, mss);                                                                   // tcpi_snd_mss
+        put(20, mss);                                                                   // tcpi_rcv_mss
+        put(24, mss != 0 ? (c.snd_nxt - c.snd_una + mss - 1) / mss : 0);                // tcpi_unacked
+        put(68, static_cast<u32>(c.srtt_ns / 1000));                                    // tcpi_rtt (us)
+        put(72, static_cast<u32>(c.rttvar_ns / 1000));                                  // tcpi_rttvar
         put(76, c.ssthresh >= 0x7fffffff || mss == 0 ? 0x7fffffff : c.ssthresh / mss);  // tcpi_snd_ssthresh
-        put(80, mss != 0 ? c.cwnd / mss : 0);                                     // tcpi_snd_cwnd
-        put(84, c.adv_mss);                                                       // tcpi_advmss
+        put(80, mss != 0 ? c.cwnd / mss : 0);                                           // tcpi_snd_cwnd
+        put(84, c.adv_mss);                                                             // tcpi_advmss
         return v;
       }
       default: return Errno::enoprotoopt;
@@ -1296,7 +1297,7 @@ void tcp_input(const IpAddr& src, const IpAddr& dst, std::span<const u8> seg, bo
   auto& conns = tables().conns;
   auto it = conns.find(Key{dst, s.dport, src, s.sport});
   if (it != conns.end()) {
-    auto c = it->second;  // a copy: the input may take it out of the table
+    auto c = it->second;                   // a copy: the input may take it out of the table
     c->last_heard = ostd::monotonic_ns();  // the keepalive timer counts from here
     c->keep_probes = 0;
     conn_input(c, s);
@@ -1402,8 +1403,9 @@ u64 tcp_timers(u64 now) {
     c->rtx_deadline = 0;
     bool probing = c->snd_una == c->snd_nxt;  // a zero-window probe, not a retransmission
     if (probing && c->snd.size() == 0) continue;
-    u32 limit = c->state == TcpState::SynSent ? kSynRetries
-                : c->state == TcpState::SynReceived ? kSynAckRetries : kRetries2;
+    u32 limit = c->state == TcpState::SynSent       ? kSynRetries
+                : c->state == TcpState::SynReceived ? kSynAckRetries
+                                                    : kRetries2;
     if (!probing && ++c->retries > limit) {
       if (c->state == TcpState::SynReceived) {
         finish(c);  // a half-open connection from the SYN queue simply goes
@@ -1460,8 +1462,8 @@ std::string proc_net_tcp_lines(int family) {
     InetEndpoint remote = c.remote;
     if (c.state == TcpState::Listen) remote.addr = wildcard_of(family);
     s += sl + ": " + proc_net_endpoint(c.local, v6) + " " + proc_net_endpoint(remote, v6) + " " +
-         hex_field(static_cast<u32>(c.state), 2) + " " + hex_field(c.snd.size(), 8) + ":" + hex_field(c.rcv.size(), 8) + " 00:00000000 00000000 " + ostd::format("{:d}", c.uid) +
-         "        0 " + ostd::format("{}", c.ino) + "\n";
+         hex_field(static_cast<u32>(c.state), 2) + " " + hex_field(c.snd.size(), 8) + ":" + hex_field(c.rcv.size(), 8) +
+         " 00:00000000 00000000 " + ostd::format("{:d}", c.uid) + "        0 " + ostd::format("{}", c.ino) + "\n";
   };
   for (const auto& [port, l] : tables().listeners) line(*l);
   for (const auto& [key, c] : tables().conns) line(*c);

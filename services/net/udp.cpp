@@ -95,9 +95,8 @@ class UdpSocket final : public DatagramSocket {
     bool v6 = family() == kAfInet6;
     if (!remote_) r.addr = wildcard_of(family());
     return sl + ": " + proc_net_endpoint(local_, v6) + " " + proc_net_endpoint(r, v6) + " " + (remote_ ? "01" : "07") +
-           " 00000000:" + hex_field(rx_.charged(), 8) +
-           " 00:00000000 00000000 " + ostd::format("{}", uid_) + " 0 " + ostd::format("{}", ino()) + " 2 0 " +
-           ostd::format("{}", rx_.drops()) + "\n";
+           " 00000000:" + hex_field(rx_.charged(), 8) + " 00:00000000 00000000 " + ostd::format("{}", uid_) + " 0 " +
+           ostd::format("{}", ino()) + " 2 0 " + ostd::format("{}", rx_.drops()) + "\n";
   }
 
   // ---- Socket ----

@@ -33,13 +33,13 @@ using ostd::usize;
 
 namespace {
 
-constexpr usize kSunPathOffset = 2;         // offsetof(struct sockaddr_un, sun_path)
-constexpr usize kSockaddrUnSize = 110;      // sizeof(struct sockaddr_un)
-constexpr usize kStreamSegment = 65536;     // the largest piece one stream message carries
-constexpr usize kMessageOverhead = 768;     // what an skb costs beyond its bytes (truesize)
-constexpr int kMaxDgramQlen = 10;           // net.unix.max_dgram_qlen
-constexpr int kSomaxconn = 4096;            // net.core.somaxconn
-constexpr u64 kMaxInflight = 65536;         // in-flight descriptors in the whole kernel
+constexpr usize kSunPathOffset = 2;      // offsetof(struct sockaddr_un, sun_path)
+constexpr usize kSockaddrUnSize = 110;   // sizeof(struct sockaddr_un)
+constexpr usize kStreamSegment = 65536;  // the largest piece one stream message carries
+constexpr usize kMessageOverhead = 768;  // what an skb costs beyond its bytes (truesize)
+constexpr int kMaxDgramQlen = 10;        // net.unix.max_dgram_qlen
+constexpr int kSomaxconn = 4096;         // net.core.somaxconn
+constexpr u64 kMaxInflight = 65536;      // in-flight descriptors in the whole kernel
 constexpr int kSigpipe = 13;
 
 enum class UnixState : u8 { Unconnected, Listening, Connected };
@@ -53,7 +53,7 @@ struct UnixMessage {
   Ucred cred{};
   std::vector<u8> from;  // the sender's address when it had one
   std::weak_ptr<UnixCore> sender;
-  usize charge = 0;      // what it counts against the sender's send buffer
+  usize charge = 0;  // what it counts against the sender's send buffer
   usize unread() const { return data.size() - off; }
 };
 
@@ -62,7 +62,7 @@ struct UnixCore {
   int type = kSockStream;
   UnixState state = UnixState::Unconnected;
   std::shared_ptr<UnixCore> peer;
-  std::vector<u8> addr;  // the bound name as sockaddr bytes; empty when unbound
+  std::vector<u8> addr;                         // the bound name as sockaddr bytes; empty when unbound
   std::optional<std::pair<u64, u64>> path_key;  // (dev, ino) of the socket file bound to
   std::deque<UnixMessage> rx;
   usize rx_bytes = 0;
@@ -82,10 +82,10 @@ namespace {
 
 struct UnixTable {
   ostd::Mutex lock;
-  std::map<std::vector<u8>, std::weak_ptr<UnixCore>> abstract;  // by sun_path bytes
-  std::map<std::pair<u64, u64>, std::weak_ptr<UnixCore>> paths; // by the file's (dev, ino)
-  std::map<u64, std::weak_ptr<UnixCore>> all;                   // for /proc/net/unix
-  std::map<u64, std::weak_ptr<File>> inflight;                  // cores with inflight > 0
+  std::map<std::vector<u8>, std::weak_ptr<UnixCore>> abstract;   // by sun_path bytes
+  std::map<std::pair<u64, u64>, std::weak_ptr<UnixCore>> paths;  // by the file's (dev, ino)
+  std::map<u64, std::weak_ptr<UnixCore>> all;                    // for /proc/net/unix
+  std::map<u64, std::weak_ptr<File>> inflight;                   // cores with inflight > 0
   u64 total_inflight = 0;
   u64 next_id = 0;
   u32 next_autobind = 0;
@@ -213,7 +213,6 @@ void release_core(const std::shared_ptr<UnixCore>& c, Graveyard& grave) {
 }
 
 // ---- names ----
-
 
 // unix_autobind: "\0" and five hex digits, the first free one.
 Result<void> autobind(UnixCore& c, const std::shared_ptr<UnixCore>& self) {
@@ -511,9 +510,7 @@ class UnixSocket final : public Socket {
     return c.addr;
   }
 
-  static bool receiver_full(const UnixCore& other) {
-    return static_cast<int>(other.rx.size()) > kMaxDgramQlen;
-  }
+  static bool receiver_full(const UnixCore& other) { return static_cast<int>(other.rx.size()) > kMaxDgramQlen; }
 
   // A datagram fits: the sender's buffer has room, and the receiver's queue too unless it is
   // this socket or connected back to it (unix_dgram_sendmsg).
@@ -851,9 +848,8 @@ class UnixSocket final : public Socket {
         if ((c.shutdown & kRcvShutdown) != 0) return RecvResult{};
       }
       if (nonblock) return Errno::eagain;
-      TRY(wait(self, c.queue, deadline, [&] {
-        return !c.rx.empty() || c.err != 0 || (c.shutdown & kRcvShutdown) != 0;
-      }));
+      TRY(wait(self, c.queue, deadline,
+               [&] { return !c.rx.empty() || c.err != 0 || (c.shutdown & kRcvShutdown) != 0; }));
     }
   }
 
@@ -973,16 +969,18 @@ std::string proc_net_unix() {
     if (c->addr.size() > kSunPathOffset) {
       if (c->addr[kSunPathOffset] == 0) {
         path = "@";
-        for (usize i = kSunPathOffset + 1; i < c->addr.size(); ++i) path += c->addr[i] == 0 ? '@' : static_cast<char>(c->addr[i]);
+        for (usize i = kSunPathOffset + 1; i < c->addr.size(); ++i)
+          path += c->addr[i] == 0 ? '@' : static_cast<char>(c->addr[i]);
       } else {
-        for (usize i = kSunPathOffset; i < c->addr.size() && c->addr[i] != 0; ++i) path += static_cast<char>(c->addr[i]);
+        for (usize i = kSunPathOffset; i < c->addr.size() && c->addr[i] != 0; ++i)
+          path += static_cast<char>(c->addr[i]);
       }
     }
     std::string inode = ostd::format("{}", ino);
     if (inode.size() < 5) inode.insert(0, 5 - inode.size(), ' ');
-    s += hex_field(id, 16, false) + ": " + hex_field(2, 8, true) + " " + hex_field(0, 8, true) + " " + hex_field(fl, 8, true) +
-         " " + hex_field(static_cast<u64>(c->type), 4, true) + " " + hex_field(static_cast<u64>(st), 2, true) + " " + inode +
-         (path.empty() ? "" : " ") + path + "\n";
+    s += hex_field(id, 16, false) + ": " + hex_field(2, 8, true) + " " + hex_field(0, 8, true) + " " +
+         hex_field(fl, 8, true) + " " + hex_field(static_cast<u64>(c->type), 4, true) + " " +
+         hex_field(static_cast<u64>(st), 2, true) + " " + inode + (path.empty() ? "" : " ") + path + "\n";
   }
   return s;
 }

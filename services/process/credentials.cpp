@@ -76,10 +76,10 @@ struct IdKind {
   int cap;
   bool fixes_caps;
 };
-constexpr IdKind kUids{&Credentials::uid, &Credentials::euid, &Credentials::suid, &Credentials::fsuid,
-                       cap::kSetuid, true};
-constexpr IdKind kGids{&Credentials::gid, &Credentials::egid, &Credentials::sgid, &Credentials::fsgid,
-                       cap::kSetgid, false};
+constexpr IdKind kUids{&Credentials::uid,   &Credentials::euid, &Credentials::suid,
+                       &Credentials::fsuid, cap::kSetuid,       true};
+constexpr IdKind kGids{&Credentials::gid,   &Credentials::egid, &Credentials::sgid,
+                       &Credentials::fsgid, cap::kSetgid,       false};
 
 // What every id change does after it: the capability rules of setuid, and (as Linux's
 // commit_creds) a process whose effective or file-system ids changed is no longer dumpable
@@ -151,8 +151,8 @@ Result<long> get_res_id(Thread& t, const IdKind& k, const SyscallArgs& a) {
 Result<long> set_fs_id(Thread& t, const IdKind& k, u32 id) {
   Credentials& c = creds(t);
   const Credentials old = c;
-  if (id != kNoId && (c.capable(k.cap) || id == c.*k.real || id == c.*k.effective || id == c.*k.saved ||
-                      id == c.*k.fs)) {
+  if (id != kNoId &&
+      (c.capable(k.cap) || id == c.*k.real || id == c.*k.effective || id == c.*k.saved || id == c.*k.fs)) {
     c.*k.fs = id;
     after_change(t, k, old, c);
   }

@@ -11,12 +11,11 @@ namespace services {
 
 /// Capability numbers (linux/capability.h).
 namespace cap {
-inline constexpr int kChown = 0, kDacOverride = 1, kDacReadSearch = 2, kFowner = 3, kFsetid = 4, kKill = 5,
-                     kSetgid = 6, kSetuid = 7, kSetpcap = 8, kLinuxImmutable = 9, kNetBindService = 10,
-                     kNetAdmin = 12, kNetRaw = 13, kIpcLock = 14, kIpcOwner = 15, kSysModule = 16, kSysChroot = 18,
-                     kSysPtrace = 19, kSysAdmin = 21, kSysBoot = 22, kSysNice = 23, kSysResource = 24,
-                     kSysTime = 25, kMknod = 27, kLease = 28, kAuditWrite = 29, kSetfcap = 31,
-                     kMacOverride = 32, kSyslog = 34, kWakeAlarm = 35, kLast = 40;
+inline constexpr int kChown = 0, kDacOverride = 1, kDacReadSearch = 2, kFowner = 3, kFsetid = 4, kKill = 5, kSetgid = 6,
+                     kSetuid = 7, kSetpcap = 8, kLinuxImmutable = 9, kNetBindService = 10, kNetAdmin = 12, kNetRaw = 13,
+                     kIpcLock = 14, kIpcOwner = 15, kSysModule = 16, kSysChroot = 18, kSysPtrace = 19, kSysAdmin = 21,
+                     kSysBoot = 22, kSysNice = 23, kSysResource = 24, kSysTime = 25, kMknod = 27, kLease = 28,
+                     kAuditWrite = 29, kSetfcap = 31, kMacOverride = 32, kSyslog = 34, kWakeAlarm = 35, kLast = 40;
 inline constexpr ostd::u64 kAll = (ostd::u64{1} << (kLast + 1)) - 1;
 inline constexpr ostd::u64 bit(int c) { return ostd::u64{1} << c; }
 /// The capabilities that follow the file-system uid (CAP_FS_MASK).

@@ -90,16 +90,14 @@ Result<Parsed> parse(std::span<const ostd::u8> image, u64 file_size, std::option
     u64 file_end = 0;
     u64 vstart = 0;
     u64 vend = 0;
-    if (!ostd::checked_add<u64>(ph.offset, ph.filesz, file_end) || file_end > file_size ||
-        ph.filesz > ph.memsz || !ostd::checked_add<u64>(ph.vaddr, bias, vstart) ||
-        !ostd::checked_add<u64>(vstart, ph.memsz, vend) ||
+    if (!ostd::checked_add<u64>(ph.offset, ph.filesz, file_end) || file_end > file_size || ph.filesz > ph.memsz ||
+        !ostd::checked_add<u64>(ph.vaddr, bias, vstart) || !ostd::checked_add<u64>(vstart, ph.memsz, vend) ||
         (ph.vaddr % kPageSize) != (ph.offset % kPageSize) ||
-        ostd::page_align_down(vstart) < ostd::VmSpace::user_base() ||
-        vend > ostd::VmSpace::user_top()) {
+        ostd::page_align_down(vstart) < ostd::VmSpace::user_base() || vend > ostd::VmSpace::user_top()) {
       return Errno::enoexec;
     }
-    segs.push_back({ostd::page_align_down(vstart), ostd::page_align_up(vend), vstart, ph.offset,
-                    ph.filesz, segment_flags(ph.flags)});
+    segs.push_back({ostd::page_align_down(vstart), ostd::page_align_up(vend), vstart, ph.offset, ph.filesz,
+                    segment_flags(ph.flags)});
   }
   if (segs.empty()) return Errno::enoexec;
   out.entry = eh->entry + bias;
@@ -107,16 +105,16 @@ Result<Parsed> parse(std::span<const ostd::u8> image, u64 file_size, std::option
   out.phnum = eh->phnum;
   out.load_bias = bias;
   out.dynamic = eh->type == elf::kTypeDyn;
-  out.lowest = std::min_element(segs.begin(), segs.end(), [](const Segment& a, const Segment& b) {
-                 return a.start < b.start;
-               })->start - bias;
+  out.lowest =
+      std::min_element(segs.begin(), segs.end(), [](const Segment& a, const Segment& b) { return a.start < b.start; })
+          ->start -
+      bias;
   for (const elf::Phdr& ph : phdrs) {
     if (ph.type == elf::kPtPhdr) out.phdr = ph.vaddr + bias;
   }
   if (out.phdr == 0) {
     for (const elf::Phdr& ph : phdrs) {
-      if (ph.type == elf::kPtLoad && ph.offset <= eh->phoff &&
-          eh->phoff - ph.offset < ph.filesz) {
+      if (ph.type == elf::kPtLoad && ph.offset <= eh->phoff && eh->phoff - ph.offset < ph.filesz) {
         out.phdr = ph.vaddr + bias + (eh->phoff - ph.offset);
       }
     }

@@ -16,9 +16,9 @@ struct LoadedSegment {
   ostd::Vaddr start;  // page-aligned
   ostd::Vaddr end;    // page-aligned
   ostd::PageFlags flags;
-  ostd::Vaddr vaddr = 0;   // where the file bytes begin (load bias included)
-  ostd::u64 offset = 0;    // their file offset (congruent to vaddr modulo the page size)
-  ostd::u64 filesz = 0;    // the rest up to `end` is zero
+  ostd::Vaddr vaddr = 0;  // where the file bytes begin (load bias included)
+  ostd::u64 offset = 0;   // their file offset (congruent to vaddr modulo the page size)
+  ostd::u64 filesz = 0;   // the rest up to `end` is zero
 };
 
 struct LoadedImage {

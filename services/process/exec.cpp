@@ -39,16 +39,16 @@ constexpr Vaddr kPieBase = 0x555555554000ull;
 
 struct Program {
   std::string path;
-  std::string execfn;  // the path execve was given (AT_EXECFN), before any #! interpreter
+  std::string execfn;           // the path execve was given (AT_EXECFN), before any #! interpreter
   std::vector<ostd::u8> bytes;  // the whole file, or only its head when `cache` is set
   std::vector<std::string> argv;
-  std::string resolved;  // the file's path with symlinks resolved (/proc/<pid>/exe)
+  std::string resolved;                // the file's path with symlinks resolved (/proc/<pid>/exe)
   std::shared_ptr<SharedPages> cache;  // the file's page cache: segments are mapped from it
   u64 file_size = 0;
-  u64 dev = 0, ino = 0;  // the file's identity (/proc/PID/maps)
+  u64 dev = 0, ino = 0;                  // the file's identity (/proc/PID/maps)
   ostd::u32 mode = 0, uid = 0, gid = 0;  // for set-user-ID and set-group-ID
-  bool nosuid = false;  // on a nosuid mount: its set-user-ID and set-group-ID bits mean nothing
-  std::shared_ptr<Program> interp;  // PT_INTERP's program (the dynamic loader), if any
+  bool nosuid = false;                   // on a nosuid mount: its set-user-ID and set-group-ID bits mean nothing
+  std::shared_ptr<Program> interp;       // PT_INTERP's program (the dynamic loader), if any
 };
 
 // The first bytes of a file (headers, program headers, a #! line) without reading all of it.
@@ -102,8 +102,7 @@ Result<std::shared_ptr<Program>> open_interpreter(FsContext& fs, const Process& 
 }
 
 // Finds the program, following #! interpreters (at most 4 deep), and a dynamic program's loader.
-Result<Program> find_program(FsContext& fs, const Process& caller, std::string path,
-                             std::vector<std::string> argv) {
+Result<Program> find_program(FsContext& fs, const Process& caller, std::string path, std::vector<std::string> argv) {
   const std::string execfn = path;
   for (ostd::usize depth = 0; depth <= kMaxInterpDepth; ++depth) {
     // The caller matters for /proc/self/... (busybox and others exec /proc/self/exe).
@@ -177,8 +176,7 @@ Result<void> map_segments_lazily(MemoryMap& mm, const LoadedImage& li, const Pro
     Vaddr file_pages_end = std::min(ostd::page_align_up(file_end), s.end);
     if (s.filesz > 0 && file_pages_end > s.start) {
       u64 off = s.offset - (s.vaddr - s.start);
-      TRY(mm.map(s.start, file_pages_end - s.start, prot, kMapPrivate | kMapFixed, nullptr, off, prog.resolved,
-                 cache));
+      TRY(mm.map(s.start, file_pages_end - s.start, prot, kMapPrivate | kMapFixed, nullptr, off, prog.resolved, cache));
       mm.set_file_identity(s.start, file_pages_end - s.start, prog.dev, prog.ino);
       // Map the file's pages now, read-only (writes copy them): a page fault costs far more
       // than a mapping made in a batch, and a program touches much of its text at start.
@@ -286,9 +284,9 @@ Result<LoadedImage> map_interpreter(NewImage& img, const Program& interp, const 
 // Where a new image's parts go (Linux's x86-64 layout: arch/x86/mm/mmap.c, fs/binfmt_elf.c).
 struct Layout {
   Vaddr stack_top;
-  Vaddr mmap_base;    // mappings (the dynamic loader first) go down from here
-  Vaddr pie_base;     // where an ET_DYN program's lowest page goes
-  u64 brk_offset;     // the heap starts this far above the program's end
+  Vaddr mmap_base;  // mappings (the dynamic loader first) go down from here
+  Vaddr pie_base;   // where an ET_DYN program's lowest page goes
+  u64 brk_offset;   // the heap starts this far above the program's end
 };
 
 Layout choose_layout(bool randomize) {
@@ -334,8 +332,8 @@ Result<NewImage> build_image(const Program& prog, const std::vector<std::string>
     base = il.load_bias;
   }
   Vaddr vdso = TRY(map_vdso(*img.mm));
-  ExecInfo info{prog.argv, envp, prog.execfn, li.entry, li.phdr, li.phent, li.phnum, vdso, base,
-                creds.uid, creds.euid, creds.gid, creds.egid, secure};
+  ExecInfo info{prog.argv, envp, prog.execfn, li.entry,   li.phdr,   li.phent,   li.phnum,
+                vdso,      base, creds.uid,   creds.euid, creds.gid, creds.egid, secure};
   stack = TRY(build_initial_stack(*img.vm, stack_top, info));
   img.ctx.set_instruction_pointer(start);
   img.ctx.set_stack_pointer(stack.sp);
@@ -379,8 +377,7 @@ Result<std::vector<std::string>> read_string_array(ostd::VmSpace& vm, Vaddr arra
   return out;
 }
 
-Result<long> do_execve(Thread& self, int dirfd, Vaddr path_addr, Vaddr argv_addr, Vaddr envp_addr,
-                       int flags) {
+Result<long> do_execve(Thread& self, int dirfd, Vaddr path_addr, Vaddr argv_addr, Vaddr envp_addr, int flags) {
   constexpr int kAtEmptyPath = 0x1000, kAtSymlinkNofollow = 0x100;
   if ((flags & ~(kAtEmptyPath | kAtSymlinkNofollow)) != 0) return Errno::einval;
   std::string path = TRY(self.vm().read_cstring(path_addr, 4095));
@@ -396,9 +393,7 @@ Result<long> do_execve(Thread& self, int dirfd, Vaddr path_addr, Vaddr argv_addr
   return 0;
 }
 
-Result<long> sys_execve(Thread& self, const SyscallArgs& a) {
-  return do_execve(self, -100, a[0], a[1], a[2], 0);
-}
+Result<long> sys_execve(Thread& self, const SyscallArgs& a) { return do_execve(self, -100, a[0], a[1], a[2], 0); }
 Result<long> sys_execveat(Thread& self, const SyscallArgs& a) {
   return do_execve(self, a.as_int(0), a[1], a[2], a[3], a.as_int(4));
 }
@@ -413,8 +408,8 @@ Result<void> exec_program(Thread& self, const std::string& path, std::vector<std
   Credentials creds = p.creds;
   bool secure = apply_exec_credentials(creds, prog.mode, prog.uid, prog.gid, self.no_new_privs || prog.nosuid);
   StackImage stack;
-  NewImage img = TRY(retry_after_address_space_releases(
-      [&] { return build_image(prog, envp, creds, secure, randomizes(p), stack); }));
+  NewImage img = TRY(
+      retry_after_address_space_releases([&] { return build_image(prog, envp, creds, secure, randomizes(p), stack); }));
   auto user = TRY(ostd::UserMode::create(img.vm, img.ctx));
   // ---- point of no return ----
   for (auto& t : threads_of(p)) {

@@ -274,9 +274,8 @@ void consume(Process& self, const WaitResult& r, bool nowait) {
     // (strace's last wait4). Its other threads' exits are still to be reported on their own.
     std::vector<std::shared_ptr<TraceeRef>> stale;  // released after unlocking
     ostd::SpinLockGuard g(process_tree_lock());
-    auto split = std::stable_partition(self.tracees.begin(), self.tracees.end(), [&](const auto& t) {
-      return t->process.get() != &c || t->tid != c.pid();
-    });
+    auto split = std::stable_partition(self.tracees.begin(), self.tracees.end(),
+                                       [&](const auto& t) { return t->process.get() != &c || t->tid != c.pid(); });
     std::move(split, self.tracees.end(), std::back_inserter(stale));
     self.tracees.erase(split, self.tracees.end());
   } else if (c.state == Process::State::Stopped) {
@@ -329,8 +328,7 @@ Result<long> sys_waitid(Thread& self, const SyscallArgs& a) {
   int which = a.as_int(0);
   ostd::i32 id = a.as_int(1);
   int options = a.as_int(3);
-  if ((options & ~(kWNohang | kWUntraced | kWExited | kWContinued | kWNowait | kWNothread |
-                   kWAll | kWClone)) != 0 ||
+  if ((options & ~(kWNohang | kWUntraced | kWExited | kWContinued | kWNowait | kWNothread | kWAll | kWClone)) != 0 ||
       (options & (kWExited | kWUntraced | kWContinued)) == 0) {
     return Errno::einval;
   }
@@ -364,7 +362,7 @@ Result<long> report_waitid(Thread& self, ostd::Vaddr infop, const WaitResult& r)
       info.si_signo = kSigChld;
       info.si_code = r.code;
       info.si_pid = r.pid;
-      info.si_status = r.code == 1 ? (r.status >> 8) & 0xff
+      info.si_status = r.code == 1   ? (r.status >> 8) & 0xff
                        : r.code == 2 ? r.status & 0x7f
                        : r.code == 5 ? (r.status >> 8) & 0xff
                        : r.code == 4 ? (r.status >> 8) & 0xffff
@@ -409,8 +407,7 @@ void unlink_child(Process& parent, const Process& child) {
   {
     ostd::SpinLockGuard g(process_tree_lock());
     auto& kids = parent.children;
-    auto split = std::stable_partition(kids.begin(), kids.end(),
-                                       [&](const auto& k) { return k.get() != &child; });
+    auto split = std::stable_partition(kids.begin(), kids.end(), [&](const auto& k) { return k.get() != &child; });
     std::move(split, kids.end(), std::back_inserter(gone));
     kids.erase(split, kids.end());
   }

@@ -22,23 +22,21 @@ using ostd::u64;
 
 namespace {
 
-constexpr u64 kCloneVm = 0x100, kCloneFs = 0x200, kCloneFiles = 0x400, kCloneSighand = 0x800,
-              kClonePidfd = 0x1000, kClonePtrace = 0x2000, kCloneVfork = 0x4000,
-              kCloneParent = 0x8000, kCloneThread = 0x10000, kCloneNewns = 0x20000,
-              kCloneSysvsem = 0x40000, kCloneSettls = 0x80000, kCloneParentSettid = 0x100000,
+constexpr u64 kCloneVm = 0x100, kCloneFs = 0x200, kCloneFiles = 0x400, kCloneSighand = 0x800, kClonePidfd = 0x1000,
+              kClonePtrace = 0x2000, kCloneVfork = 0x4000, kCloneParent = 0x8000, kCloneThread = 0x10000,
+              kCloneNewns = 0x20000, kCloneSysvsem = 0x40000, kCloneSettls = 0x80000, kCloneParentSettid = 0x100000,
               kCloneChildCleartid = 0x200000, kCloneDetached = 0x400000, kCloneUntraced = 0x800000,
               kCloneChildSettid = 0x1000000, kCloneNewuts = 0x04000000, kCloneIo = 0x80000000ull;
 constexpr u64 kCloneClearSighand = u64{1} << 32, kCloneIntoCgroup = u64{1} << 33;
-constexpr u64 kCloneSupported = 0xff | kCloneVm | kCloneFs | kCloneFiles | kCloneSighand | kClonePidfd |
-                                kClonePtrace | kCloneVfork | kCloneParent | kCloneThread |
-                                kCloneSysvsem | kCloneSettls | kCloneParentSettid |
-                                kCloneChildCleartid | kCloneDetached | kCloneUntraced |
+constexpr u64 kCloneSupported = 0xff | kCloneVm | kCloneFs | kCloneFiles | kCloneSighand | kClonePidfd | kClonePtrace |
+                                kCloneVfork | kCloneParent | kCloneThread | kCloneSysvsem | kCloneSettls |
+                                kCloneParentSettid | kCloneChildCleartid | kCloneDetached | kCloneUntraced |
                                 kCloneChildSettid | kCloneIo | kCloneNewns | kCloneNewuts;
 
 // What clone3 adds to clone's arguments.
 struct CloneExtras {
-  ostd::Vaddr pidfd = 0;      // where CLONE_PIDFD's descriptor goes (clone: parent_tid)
-  ostd::i32 set_tid = 0;      // the child's pid/tid (0: any)
+  ostd::Vaddr pidfd = 0;       // where CLONE_PIDFD's descriptor goes (clone: parent_tid)
+  ostd::i32 set_tid = 0;       // the child's pid/tid (0: any)
   bool clear_sighand = false;  // CLONE_CLEAR_SIGHAND
 };
 
@@ -63,8 +61,7 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
   // Linux's copy_process limits: the kernel-wide task count (threads-max), then the real
   // user's (RLIMIT_NPROC; not for root, CAP_SYS_RESOURCE or CAP_SYS_ADMIN). Both EAGAIN.
   if (pid_table().task_count() >= max_threads()) return Errno::eagain;
-  if (parent.creds.uid != 0 && !parent.creds.capable(cap::kSysResource) &&
-      !parent.creds.capable(cap::kSysAdmin) &&
+  if (parent.creds.uid != 0 && !parent.creds.capable(cap::kSysResource) && !parent.creds.capable(cap::kSysAdmin) &&
       pid_table().threads_of_uid(parent.creds.uid) >= parent.rlimits.at(abi::kRlimitNproc).cur) {
     return Errno::eagain;
   }
@@ -166,8 +163,8 @@ Result<long> do_clone(Thread& self, u64 flags, u64 newsp, u64 parent_tid, u64 ch
   if ((flags & kClonePidfd) != 0) {
     // The pidfd is the parent's before the child runs; a fault storing it undoes the clone.
     auto fd = install_pidfd(self, proc, 0);
-    auto stored = fd.is_ok() ? ostd::UserPtr<ostd::i32>(extra.pidfd).write(self.vm(), fd.value())
-                             : Result<void>(fd.error());
+    auto stored =
+        fd.is_ok() ? ostd::UserPtr<ostd::i32>(extra.pidfd).write(self.vm(), fd.value()) : Result<void>(fd.error());
     if (stored.is_error()) {
       if (fd.is_ok()) (void)self.process().fds->close(fd.value());
       if (auto rp = parent_of(*proc)) unlink_child(*rp, *proc);
@@ -208,8 +205,8 @@ Result<long> sys_clone(Thread& self, const SyscallArgs& a) {
 // struct clone_args: 64 bytes in its first version, 80 with set_tid, 88 with cgroup.
 struct CloneArgs {
   u64 flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
-  OSTD_POD(CloneArgs, flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
-           set_tid_size, cgroup);
+  OSTD_POD(CloneArgs, flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
+           cgroup);
 };
 static_assert(sizeof(CloneArgs) == 88);
 
@@ -244,13 +241,10 @@ Result<long> sys_clone3(Thread& self, const SyscallArgs& a) {
     (void)TRY(self.process().fds->get(static_cast<int>(args.cgroup)));
     return Errno::ebadf;
   }
-  return do_clone(self, (args.flags & ~(kCloneClearSighand | kCloneIntoCgroup)) | args.exit_signal, sp,
-                  args.parent_tid, args.child_tid, args.tls,
-                  CloneExtras{args.pidfd, set_tid, (args.flags & kCloneClearSighand) != 0});
+  return do_clone(self, (args.flags & ~(kCloneClearSighand | kCloneIntoCgroup)) | args.exit_signal, sp, args.parent_tid,
+                  args.child_tid, args.tls, CloneExtras{args.pidfd, set_tid, (args.flags & kCloneClearSighand) != 0});
 }
-Result<long> sys_fork(Thread& self, const SyscallArgs&) {
-  return do_clone(self, kSigChld, 0, 0, 0, 0);
-}
+Result<long> sys_fork(Thread& self, const SyscallArgs&) { return do_clone(self, kSigChld, 0, 0, 0, 0); }
 Result<long> sys_vfork(Thread& self, const SyscallArgs&) {
   return do_clone(self, kCloneVm | kCloneVfork | kSigChld, 0, 0, 0, 0);
 }

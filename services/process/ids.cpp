@@ -152,8 +152,8 @@ struct Sysinfo {
   u64 totalhigh, freehigh;
   ostd::u32 mem_unit;
   std::array<char, 4> reserved;
-  OSTD_POD(Sysinfo, uptime, loads, totalram, freeram, sharedram, bufferram, totalswap, freeswap, procs, pad,
-           pad2, totalhigh, freehigh, mem_unit, reserved);
+  OSTD_POD(Sysinfo, uptime, loads, totalram, freeram, sharedram, bufferram, totalswap, freeswap, procs, pad, pad2,
+           totalhigh, freehigh, mem_unit, reserved);
 };
 static_assert(sizeof(Sysinfo) == 112);
 
@@ -189,7 +189,8 @@ Result<long> sys_getrusage(Thread& t, const SyscallArgs& a) {
   if (who != kSelf && who != kChildren && who != kThread) return Errno::einval;
   Process& p = t.process();
   if (who != kChildren) p.note_rss();
-  TRY(ostd::UserPtr<abi::Rusage>(a[1]).write(t.vm(), rusage_of(p, who == kChildren ? RusageOf::Children : RusageOf::Self)));
+  TRY(ostd::UserPtr<abi::Rusage>(a[1]).write(t.vm(),
+                                             rusage_of(p, who == kChildren ? RusageOf::Children : RusageOf::Self)));
   return 0;
 }
 
@@ -209,9 +210,8 @@ Result<long> sys_times(Thread& t, const SyscallArgs& a) {
 }
 
 Result<long> sys_prctl(Thread& t, const SyscallArgs& a) {
-  constexpr int kSetName = 15, kGetName = 16, kSetPdeathsig = 1, kGetPdeathsig = 2,
-                kGetDumpable = 3, kSetDumpable = 4, kSetNoNewPrivs = 38, kGetNoNewPrivs = 39,
-                kGetSeccomp = 21, kSetSeccomp = 22;
+  constexpr int kSetName = 15, kGetName = 16, kSetPdeathsig = 1, kGetPdeathsig = 2, kGetDumpable = 3, kSetDumpable = 4,
+                kSetNoNewPrivs = 38, kGetNoNewPrivs = 39, kGetSeccomp = 21, kSetSeccomp = 22;
   switch (a.as_int(0)) {
     case kSetName: {
       auto name = t.vm().read_cstring(a[1], 4096);
@@ -232,9 +232,7 @@ Result<long> sys_prctl(Thread& t, const SyscallArgs& a) {
     case kSetPdeathsig:
       if (a[1] > kNumSignals) return Errno::einval;
       return 0;
-    case kGetPdeathsig:
-      TRY(ostd::UserPtr<ostd::i32>(a[1]).write(t.vm(), 0));
-      return 0;
+    case kGetPdeathsig: TRY(ostd::UserPtr<ostd::i32>(a[1]).write(t.vm(), 0)); return 0;
     case kGetDumpable: return t.process().dumpable ? 1 : 0;
     case kSetDumpable:
       if (a[1] > 1) return Errno::einval;
@@ -268,12 +266,8 @@ Result<long> sys_arch_prctl(Thread& t, const SyscallArgs& a) {
       // Rewritten system call sites enter the kernel through %gs: (vm/syscall_patch.cpp).
       if (a[1] != 0) t.process().mm->stop_syscall_patching();
       return 0;
-    case kGetFs:
-      TRY(ostd::UserPtr<u64>(a[1]).write(t.vm(), r.fs_base));
-      return 0;
-    case kGetGs:
-      TRY(ostd::UserPtr<u64>(a[1]).write(t.vm(), r.gs_base));
-      return 0;
+    case kGetFs: TRY(ostd::UserPtr<u64>(a[1]).write(t.vm(), r.fs_base)); return 0;
+    case kGetGs: TRY(ostd::UserPtr<u64>(a[1]).write(t.vm(), r.gs_base)); return 0;
     default: return Errno::einval;
   }
 }
@@ -348,7 +342,6 @@ Result<long> sys_setpriority(Thread& t, const SyscallArgs& a) {
   return 0;
 }
 
-
 // personality(2): any persona is accepted (Linux's set_personality never fails); 0xffffffff only
 // asks. ADDR_NO_RANDOMIZE is the flag this kernel acts on (at the next execve).
 Result<long> sys_personality(Thread& t, const SyscallArgs& a) {
@@ -392,8 +385,7 @@ Result<long> sys_membarrier(Thread& t, const SyscallArgs& a) {
 Result<long> sys_getrandom(Thread& t, const SyscallArgs& a) {
   constexpr ostd::u32 kNonblock = 1, kRandom = 2, kInsecure = 4;
   ostd::u32 flags = a.as_u32(2);
-  if ((flags & ~(kNonblock | kRandom | kInsecure)) != 0 ||
-      (flags & (kRandom | kInsecure)) == (kRandom | kInsecure)) {
+  if ((flags & ~(kNonblock | kRandom | kInsecure)) != 0 || (flags & (kRandom | kInsecure)) == (kRandom | kInsecure)) {
     return Errno::einval;
   }
   // As Linux: at most 32 MiB - 1 per call, made and copied a chunk at a time (the kernel never
@@ -419,7 +411,6 @@ Result<long> sys_getrandom(Thread& t, const SyscallArgs& a) {
   }
   return static_cast<long>(done);
 }
-
 
 }  // namespace
 

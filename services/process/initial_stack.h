@@ -21,7 +21,7 @@ struct ExecInfo {
   ostd::Vaddr vdso = 0;  // AT_SYSINFO_EHDR (0: none)
   ostd::Vaddr base = 0;  // AT_BASE: where the dynamic loader was placed (0: none)
   ostd::u32 uid = 0, euid = 0, gid = 0, egid = 0;
-  bool secure = false;   // AT_SECURE: a set-ID exec
+  bool secure = false;  // AT_SECURE: a set-ID exec
 };
 
 /// Where the strings and the auxiliary vector ended up: what /proc/PID/{cmdline,environ,auxv}

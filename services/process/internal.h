@@ -75,8 +75,8 @@ auto retry_after_address_space_releases(F&& attempt) {
 }
 
 /// Replaces p's program (execve). On failure p is unchanged.
-ostd::Result<void> exec_program(Thread& self, const std::string& path,
-                                std::vector<std::string> argv, std::vector<std::string> envp);
+ostd::Result<void> exec_program(Thread& self, const std::string& path, std::vector<std::string> argv,
+                                std::vector<std::string> envp);
 /// Loads the first program into a fresh process (pid 1) and starts it.
 ostd::Result<std::shared_ptr<Process>> spawn_init(const std::vector<std::string>& argv);
 

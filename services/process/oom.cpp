@@ -40,8 +40,8 @@ bool oom_kill_for(Thread& faulting) {
     }
   }
   if (!victim || victim.get() == &faulting.process()) return false;
-  kLog.warn("out of memory: killed process {} ({}), {} pages, for a fault of process {}",
-            victim->pid(), victim->comm, most, faulting.process().pid());
+  kLog.warn("out of memory: killed process {} ({}), {} pages, for a fault of process {}", victim->pid(), victim->comm,
+            most, faulting.process().pid());
   group_exit(*victim, kSigKill);
   // Its memory comes back when its threads have run to their exit.
   ostd::u64 deadline = ostd::monotonic_ns() + kWaitForVictimNs;

@@ -116,7 +116,7 @@ class Thread : public std::enable_shared_from_this<Thread> {
   SigSet real_blocked{};
   AltStack altstack{};
   ostd::Vaddr clear_child_tid = 0;
-  bool in_syscall = false;     // the last trap was a system call (for restarts)
+  bool in_syscall = false;  // the last trap was a system call (for restarts)
   // `syscall` sites this thread trapped from lately (by address bits) that the process's memory
   // map has settled (rewritten or found not rewritable: vm/syscall_patch.cpp): no need to ask
   // it again.
@@ -234,17 +234,17 @@ class Process : public std::enable_shared_from_this<Process> {
   // vfork: the parent sleeps on vfork_done until the child execs or exits.
   ostd::WaitQueue vfork_done;
   bool vfork_released = true;
-  int exit_code = 0;        // wait status word (as returned by wait4)
+  int exit_code = 0;  // wait status word (as returned by wait4)
   bool exit_reported = false;
   bool stop_reported = true;
   bool continue_reported = true;
-  int exit_signal = 17;     // SIGCHLD unless clone says otherwise
+  int exit_signal = 17;         // SIGCHLD unless clone says otherwise
   ostd::WaitQueue child_event;  // parents (and tracers) sleep here in wait4
   /// The threads this process traces (under process_tree_lock()), and who traces this
   /// process's main thread (told of its exit beside the parent).
   std::vector<std::shared_ptr<struct TraceeRef>> tracees;
   std::weak_ptr<Process> leader_tracer;
-  ostd::WaitQueue exited;       // woken when the process becomes a zombie
+  ostd::WaitQueue exited;  // woken when the process becomes a zombie
   ostd::u64 start_ns = 0;
   struct Rlimit {
     ostd::u64 cur;

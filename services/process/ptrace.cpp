@@ -35,14 +35,14 @@ using ostd::Vaddr;
 
 namespace {
 
-constexpr i64 kTraceme = 0, kPeektext = 1, kPeekdata = 2, kPeekuser = 3, kPoketext = 4, kPokedata = 5,
-              kPokeuser = 6, kCont = 7, kKill = 8, kSinglestep = 9, kGetregs = 12, kSetregs = 13,
-              kGetfpregs = 14, kSetfpregs = 15, kAttach = 16, kDetach = 17, kSyscall = 24, kArchPrctl = 30,
-              kSysemu = 31, kSysemuSinglestep = 32, kSetoptions = 0x4200, kGeteventmsg = 0x4201,
-              kGetsiginfo = 0x4202, kSetsiginfo = 0x4203, kGetregset = 0x4204, kSetregset = 0x4205,
-              kSeize = 0x4206, kInterrupt = 0x4207, kListen = 0x4208, kGetSyscallInfo = 0x420e;
-constexpr u32 kOptTracesysgood = 1, kOptTracefork = 2, kOptTracevfork = 4, kOptTraceclone = 8,
-              kOptTraceexec = 0x10, kOptTracevforkdone = 0x20, kOptTraceexit = 0x40, kOptExitkill = 0x100000;
+constexpr i64 kTraceme = 0, kPeektext = 1, kPeekdata = 2, kPeekuser = 3, kPoketext = 4, kPokedata = 5, kPokeuser = 6,
+              kCont = 7, kKill = 8, kSinglestep = 9, kGetregs = 12, kSetregs = 13, kGetfpregs = 14, kSetfpregs = 15,
+              kAttach = 16, kDetach = 17, kSyscall = 24, kArchPrctl = 30, kSysemu = 31, kSysemuSinglestep = 32,
+              kSetoptions = 0x4200, kGeteventmsg = 0x4201, kGetsiginfo = 0x4202, kSetsiginfo = 0x4203,
+              kGetregset = 0x4204, kSetregset = 0x4205, kSeize = 0x4206, kInterrupt = 0x4207, kListen = 0x4208,
+              kGetSyscallInfo = 0x420e;
+constexpr u32 kOptTracesysgood = 1, kOptTracefork = 2, kOptTracevfork = 4, kOptTraceclone = 8, kOptTraceexec = 0x10,
+              kOptTracevforkdone = 0x20, kOptTraceexit = 0x40, kOptExitkill = 0x100000;
 constexpr u32 kOptMask = 0x3000ff;
 constexpr int kEventFork = 1, kEventVfork = 2, kEventClone = 3, kEventExec = 4, kEventVforkDone = 5, kEventExit = 6,
               kEventStop = 128;
@@ -251,10 +251,14 @@ Result<void> set_reg(Thread& t, Tracee& tr, usize i, u64 v) {
     case 14: r.rdi = v; break;
     case 15: tr.orig_rax = v; break;
     case 16: r.rip = v; break;
-    case 17: if (v != kUserCs) return Errno::eio; break;
+    case 17:
+      if (v != kUserCs) return Errno::eio;
+      break;
     case 18: r.rflags = (r.rflags & ~kFlagMask) | (v & kFlagMask); break;
     case 19: r.rsp = v; break;
-    case 20: if (v != kUserSs) return Errno::eio; break;
+    case 20:
+      if (v != kUserSs) return Errno::eio;
+      break;
     case 21:
       if (v >= ostd::VmSpace::user_top()) return Errno::eio;
       r.fs_base = v;
@@ -522,19 +526,13 @@ Result<long> sys_ptrace(Thread& self, const SyscallArgs& a) {
     case kSysemu: return resume(tg, Tracee::Resume::Sysemu, data);
     case kSinglestep: return resume(tg, Tracee::Resume::Step, data);
     case kSysemuSinglestep: return resume(tg, Tracee::Resume::SysemuStep, data);
-    case kKill:
-      send_signal_to_thread(t, kSigKill, kernel_siginfo(kSigKill));
-      return 0;
+    case kKill: send_signal_to_thread(t, kSigKill, kernel_siginfo(kSigKill)); return 0;
     case kDetach:
       if (data > static_cast<u64>(kNumSignals)) return Errno::eio;
       detach(t, tg.state, static_cast<int>(data));
       return 0;
-    case kGetregs:
-      TRY(ostd::UserPtr<UserRegs>(data).write(self.vm(), get_regs(t, tr)));
-      return 0;
-    case kSetregs:
-      TRY(set_regs(t, tr, TRY(ostd::UserPtr<UserRegs>(data).read(self.vm()))));
-      return 0;
+    case kGetregs: TRY(ostd::UserPtr<UserRegs>(data).write(self.vm(), get_regs(t, tr))); return 0;
+    case kSetregs: TRY(set_regs(t, tr, TRY(ostd::UserPtr<UserRegs>(data).read(self.vm())))); return 0;
     case kGetfpregs: {
       auto image = TRY(fpu_image(t, false));
       TRY(self.vm().write_bytes(data, image));
@@ -771,7 +769,8 @@ void ptrace_release_tracees(Process& tracer) {
   for (auto& ref : refs) {
     auto th = ref->thread.lock();
     if (!th) continue;
-    if ((ref->state->options & kOptExitkill) != 0) send_signal_to_process(th->process(), kSigKill, kernel_siginfo(kSigKill));
+    if ((ref->state->options & kOptExitkill) != 0)
+      send_signal_to_process(th->process(), kSigKill, kernel_siginfo(kSigKill));
     detach(*th, ref->state, 0);
   }
 }

@@ -26,10 +26,10 @@ struct Tracee {
   ostd::u32 options = 0;  // PTRACE_O_*
   bool seized = false;
   Stop stop = Stop::None;
-  bool reported = true;  // the stop was reported by wait
+  bool reported = true;    // the stop was reported by wait
   bool listening = false;  // PTRACE_LISTEN: stopped, but not for the tracer, until SIGCONT
-  int status = 0;        // the stop's wait status word
-  SigInfo info{};        // PTRACE_GETSIGINFO
+  int status = 0;          // the stop's wait status word
+  SigInfo info{};          // PTRACE_GETSIGINFO
   Resume resume = Resume::Cont;
   int resume_sig = 0;
   bool forced_tf = false;  // TF is set for a single step (cleared on the next other resume)

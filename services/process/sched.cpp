@@ -30,8 +30,7 @@ using ostd::u64;
 
 namespace {
 
-constexpr int kSchedOther = 0, kSchedFifo = 1, kSchedRr = 2, kSchedBatch = 3, kSchedIdle = 5,
-              kSchedDeadline = 6;
+constexpr int kSchedOther = 0, kSchedFifo = 1, kSchedRr = 2, kSchedBatch = 3, kSchedIdle = 5, kSchedDeadline = 6;
 constexpr int kSchedResetOnFork = 0x40000000;
 constexpr u64 kFlagResetOnFork = 0x01, kFlagReclaim = 0x02, kFlagDlOverrun = 0x04, kFlagKeepPolicy = 0x08,
               kFlagKeepParams = 0x10, kFlagUtilClampMin = 0x20, kFlagUtilClampMax = 0x40;
@@ -152,9 +151,9 @@ Result<long> sys_sched_rr_get_interval(Thread& self, const SyscallArgs& a) {
   if (pid < 0) return Errno::einval;
   auto t = TRY(target_thread(self, pid));
   // SCHED_RR's time slice; FIFO has none; the fair policies run a tick at a time here.
-  u64 slice = t->sched_policy == kSchedRr ? kRrTimesliceNs
+  u64 slice = t->sched_policy == kSchedRr     ? kRrTimesliceNs
               : t->sched_policy == kSchedFifo ? 0
-                                               : ostd::kNsPerSec / ostd::tick_hz();
+                                              : ostd::kNsPerSec / ostd::tick_hz();
   TRY(ostd::UserPtr<abi::Timespec>(a[1]).write(self.vm(), to_timespec(slice)));
   return 0;
 }
@@ -253,10 +252,9 @@ int ioprio_best(int x, int y) {
 Result<std::vector<std::shared_ptr<Thread>>> ioprio_targets(Thread& self, int which, int who) {
   std::vector<std::shared_ptr<Thread>> out;
   switch (which) {
-    case kWhoProcess:
-      out.push_back(TRY(target_thread(self, who)));
-      return out;
-    case kWhoPgrp: case kWhoUser: {
+    case kWhoProcess: out.push_back(TRY(target_thread(self, who))); return out;
+    case kWhoPgrp:
+    case kWhoUser: {
       const i32 pgrp = who == 0 ? self.process().pgid : who;
       const u32 uid = who == 0 ? self.process().creds.uid : static_cast<u32>(who);
       for (auto& p : pid_table().all_processes()) {
@@ -293,7 +291,7 @@ Result<long> sys_ioprio_set(Thread& self, const SyscallArgs& a) {
     case kClassBe: case kClassIdle: break;
     case kClassNone:
       if (level != 0) return Errno::einval;
-    // clang-format on
+      // clang-format on
       break;
     default: return Errno::einval;
   }

@@ -67,8 +67,8 @@ constexpr i32 kSysSeccomp = 1;  // si_code of SIGSYS
 constexpr u16 kLd = 0x00, kLdx = 0x01, kSt = 0x02, kStx = 0x03, kAlu = 0x04, kJmp = 0x05, kRet = 0x06, kMisc = 0x07;
 constexpr u16 kW = 0x00, kImm = 0x00, kAbs = 0x20, kMem = 0x60, kLen = 0x80;
 constexpr u16 kK = 0x00, kX = 0x08, kA = 0x10;
-constexpr u16 kAdd = 0x00, kSub = 0x10, kMul = 0x20, kDiv = 0x30, kOr = 0x40, kAnd = 0x50, kLsh = 0x60,
-              kRsh = 0x70, kNeg = 0x80, kMod = 0x90, kXor = 0xa0;
+constexpr u16 kAdd = 0x00, kSub = 0x10, kMul = 0x20, kDiv = 0x30, kOr = 0x40, kAnd = 0x50, kLsh = 0x60, kRsh = 0x70,
+              kNeg = 0x80, kMod = 0x90, kXor = 0xa0;
 constexpr u16 kJa = 0x00, kJeq = 0x10, kJgt = 0x20, kJge = 0x30, kJset = 0x40;
 constexpr u16 kTax = 0x00, kTxa = 0x80;
 
@@ -126,17 +126,17 @@ Result<void> check_program(std::vector<SockFilter>& prog) {
       // clang-format off
       case kAlu | kDiv | kK: case kAlu | kMod | kK:
         if (f.k == 0) return Errno::einval;
-      // clang-format on
+        // clang-format on
         break;
       // clang-format off
       case kAlu | kLsh | kK: case kAlu | kRsh | kK:
         if (f.k >= 32) return Errno::einval;
-      // clang-format on
+        // clang-format on
         break;
       // clang-format off
       case kLd | kMem: case kLdx | kMem: case kSt: case kStx:
         if (f.k >= kMemWords) return Errno::einval;
-      // clang-format on
+        // clang-format on
         break;
       case kJmp | kJa:
         if (f.k >= len - pc - 1) return Errno::einval;
@@ -159,7 +159,7 @@ Result<void> check_program(std::vector<SockFilter>& prog) {
       case kSt: case kStx: valid |= static_cast<u16>(1u << f.k); break;
       case kLd | kMem: case kLdx | kMem:
         if ((valid & (1u << f.k)) == 0) return Errno::einval;
-      // clang-format on
+        // clang-format on
         break;
       case kJmp | kJa:
         masks[pc + 1 + f.k] &= valid;
@@ -243,7 +243,10 @@ u32 run_filter(const std::vector<SockFilter>& prog, const std::array<u32, kDataS
         break;
       }
       case kRet: return (f.code & 0x18) == kA ? a : f.k;
-      case kMisc: if ((f.code & 0xf8) == kTxa) a = x; else x = a; break;
+      case kMisc:
+        if ((f.code & 0xf8) == kTxa) a = x;
+        else x = a;
+        break;
       default: return 0;
     }
   }
@@ -281,7 +284,8 @@ Result<long> set_mode_strict(Thread& t) {
 }
 
 Result<long> set_mode_filter(Thread& t, u32 flags, ostd::Vaddr uprog) {
-  constexpr u32 kKnown = kFlagTsync | kFlagLog | kFlagSpecAllow | kFlagNewListener | kFlagTsyncEsrch | kFlagWaitKillableRecv;
+  constexpr u32 kKnown =
+      kFlagTsync | kFlagLog | kFlagSpecAllow | kFlagNewListener | kFlagTsyncEsrch | kFlagWaitKillableRecv;
   if ((flags & ~kKnown) != 0) return Errno::einval;
   // User notification (a listener descriptor) is not supported: the flags that ask for it are
   // refused as unknown ones.
@@ -392,9 +396,7 @@ std::optional<long> seccomp_verdict(Thread& t, u64 nr, const SyscallArgs& args) 
   const u32 action = ret & kRetActionFull, value = ret & kRetData;
   switch (action) {
     case kRetAllow: return std::nullopt;
-    case kRetLog:
-      kLog.info("pid {}: system call {} logged", t.process().pid(), nr);
-      return std::nullopt;
+    case kRetLog: kLog.info("pid {}: system call {} logged", t.process().pid(), nr); return std::nullopt;
     case kRetErrno: return -static_cast<long>(std::min<u32>(value, 4095));
     case kRetTrace:
     case kRetUserNotif:

@@ -23,8 +23,7 @@ constexpr ostd::Logger kLog{"process"};
 
 // ---- Thread ----
 
-Thread::Thread(std::shared_ptr<Process> process, ostd::i32 tid)
-    : process_(std::move(process)), tid_(tid) {}
+Thread::Thread(std::shared_ptr<Process> process, ostd::i32 tid) : process_(std::move(process)), tid_(tid) {}
 
 Thread::~Thread() = default;
 
@@ -82,8 +81,7 @@ Result<void> start_thread(const std::shared_ptr<Thread>& t, const ostd::UserCont
     t->process().threads.push_back(t);
   }
   std::shared_ptr<Thread> keep = t;
-  auto task = ostd::Task::spawn([keep] { keep->run(); },
-                                ostd::TaskOptions{"user:" + std::to_string(t->tid()), 0});
+  auto task = ostd::Task::spawn([keep] { keep->run(); }, ostd::TaskOptions{"user:" + std::to_string(t->tid()), 0});
   if (task.is_error()) {
     {
       ostd::SpinLockGuard g(process_tree_lock());
@@ -103,8 +101,7 @@ void consider_syscall_site(Thread& t) {
   ostd::Vaddr& settled = t.syscall_sites_settled[(ip >> 1) % t.syscall_sites_settled.size()];
   if (settled == ip) return;
   auto entry = ostd::UserMode::fast_syscall_entry();
-  if (!entry || t.context().regs().gs_base != 0 ||
-      t.process().mm->patch_syscall_site(ip, entry->gs_offset)) {
+  if (!entry || t.context().regs().gs_base != 0 || t.process().mm->patch_syscall_site(ip, entry->gs_offset)) {
     settled = ip;
   }
 }
@@ -113,7 +110,7 @@ void handle_exception(Thread& t, const ostd::CpuException& e) {
   if (e.kind == ostd::ExceptionKind::InvalidOpcode || e.kind == ostd::ExceptionKind::Breakpoint) {
     // A rewritten system call site's marks (vm/syscall_patch.cpp), not the program's own.
     if (auto at = t.process().mm->syscall_patch_resume(t.context().instruction_pointer(),
-                                                        e.kind == ostd::ExceptionKind::Breakpoint)) {
+                                                       e.kind == ostd::ExceptionKind::Breakpoint)) {
       t.context().set_instruction_pointer(*at);
       return;
     }
@@ -134,8 +131,7 @@ void handle_exception(Thread& t, const ostd::CpuException& e) {
         // the biggest, it is the one to die (SIGKILL, as Linux's OOM killer).
         if (oom_kill_for(t)) return;
         if (t.process().pid() != 1) {
-          kLog.warn("out of memory: killed process {} ({}) in its own fault", t.process().pid(),
-                    t.process().comm);
+          kLog.warn("out of memory: killed process {} ({}) in its own fault", t.process().pid(), t.process().comm);
           group_exit(t.process(), kSigKill);
           return;
         }

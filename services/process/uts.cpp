@@ -51,14 +51,13 @@ Result<long> sys_sethostname(Thread& t, const SyscallArgs& a) { return set_name(
 Result<long> sys_setdomainname(Thread& t, const SyscallArgs& a) { return set_name(t, a, false); }
 
 Result<long> sys_unshare(Thread& t, const SyscallArgs& a) {
-  constexpr u64 kSighand = 0x800, kVm = 0x100, kFs = 0x200, kFiles = 0x400, kThread = 0x10000,
-                kNewns = 0x20000, kSysvsem = 0x40000, kNewcgroup = 0x02000000, kNewuts = 0x04000000,
-                kNewipc = 0x08000000, kNewuser = 0x10000000, kNewpid = 0x20000000, kNewnet = 0x40000000,
-                kNewtime = 0x80;
+  constexpr u64 kSighand = 0x800, kVm = 0x100, kFs = 0x200, kFiles = 0x400, kThread = 0x10000, kNewns = 0x20000,
+                kSysvsem = 0x40000, kNewcgroup = 0x02000000, kNewuts = 0x04000000, kNewipc = 0x08000000,
+                kNewuser = 0x10000000, kNewpid = 0x20000000, kNewnet = 0x40000000, kNewtime = 0x80;
   constexpr u64 kNamespaces = kNewns | kNewcgroup | kNewuts | kNewipc | kNewpid | kNewnet | kNewtime;
   u64 flags = a[0] & 0xffffffff;
-  if ((flags & ~(kThread | kFs | kNewns | kSighand | kVm | kFiles | kSysvsem | kNewuts | kNewipc | kNewnet |
-                 kNewuser | kNewpid | kNewcgroup | kNewtime)) != 0) {
+  if ((flags & ~(kThread | kFs | kNewns | kSighand | kVm | kFiles | kSysvsem | kNewuts | kNewipc | kNewnet | kNewuser |
+                 kNewpid | kNewcgroup | kNewtime)) != 0) {
     return Errno::einval;
   }
   if ((flags & kNewuser) != 0) flags |= kThread | kFs;
@@ -88,8 +87,8 @@ Result<long> sys_unshare(Thread& t, const SyscallArgs& a) {
 Result<long> sys_reboot(Thread& t, const SyscallArgs& a) {
   constexpr u32 kMagic1 = 0xfee1dead, kMagic2 = 672274793, kMagic2a = 85072278, kMagic2b = 369367448,
                 kMagic2c = 537993216;
-  constexpr u32 kRestart = 0x01234567, kHalt = 0xCDEF0123, kCadOn = 0x89ABCDEF, kCadOff = 0,
-                kPowerOff = 0x4321FEDC, kRestart2 = 0xA1B2C3D4, kSwSuspend = 0xD000FCE2, kKexec = 0x45584543;
+  constexpr u32 kRestart = 0x01234567, kHalt = 0xCDEF0123, kCadOn = 0x89ABCDEF, kCadOff = 0, kPowerOff = 0x4321FEDC,
+                kRestart2 = 0xA1B2C3D4, kSwSuspend = 0xD000FCE2, kKexec = 0x45584543;
   if (!t.process().creds.capable(cap::kSysBoot)) return Errno::eperm;
   const u32 m1 = a.as_u32(0), m2 = a.as_u32(1), cmd = a.as_u32(2);
   if (m1 != kMagic1 || (m2 != kMagic2 && m2 != kMagic2a && m2 != kMagic2b && m2 != kMagic2c)) return Errno::einval;

@@ -63,8 +63,8 @@ struct SigContext {
   u16 cs, gs, fs, ss;
   u64 err, trapno, oldmask, cr2, fpstate;
   std::array<u64, 8> reserved;
-  OSTD_POD(SigContext, r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip,
-           eflags, cs, gs, fs, ss, err, trapno, oldmask, cr2, fpstate, reserved);
+  OSTD_POD(SigContext, r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags, cs,
+           gs, fs, ss, err, trapno, oldmask, cr2, fpstate, reserved);
 };
 static_assert(sizeof(SigContext) == 256);
 
@@ -189,11 +189,24 @@ bool setup_frame(Thread& t, int sig, const SigAction& act, const SigInfo& info) 
   f.uc.uc_stack = t.altstack;
   f.uc.uc_stack.flags = t.altstack.flags == 2 ? 2 : (on_altstack(t, r.rsp) ? 1 : 0);
   SigContext& m = f.uc.mcontext;
-  m.r8 = r.r8; m.r9 = r.r9; m.r10 = r.r10; m.r11 = r.r11;
-  m.r12 = r.r12; m.r13 = r.r13; m.r14 = r.r14; m.r15 = r.r15;
-  m.rdi = r.rdi; m.rsi = r.rsi; m.rbp = r.rbp; m.rbx = r.rbx;
-  m.rdx = r.rdx; m.rax = r.rax; m.rcx = r.rcx; m.rsp = r.rsp;
-  m.rip = r.rip; m.eflags = r.rflags;
+  m.r8 = r.r8;
+  m.r9 = r.r9;
+  m.r10 = r.r10;
+  m.r11 = r.r11;
+  m.r12 = r.r12;
+  m.r13 = r.r13;
+  m.r14 = r.r14;
+  m.r15 = r.r15;
+  m.rdi = r.rdi;
+  m.rsi = r.rsi;
+  m.rbp = r.rbp;
+  m.rbx = r.rbx;
+  m.rdx = r.rdx;
+  m.rax = r.rax;
+  m.rcx = r.rcx;
+  m.rsp = r.rsp;
+  m.rip = r.rip;
+  m.eflags = r.rflags;
   m.cs = 0x33;
   m.ss = 0x2b;
   m.fpstate = fpstate;
@@ -380,14 +393,12 @@ bool ignored(Process& p, int sig, bool forced, bool blocked) {
 namespace {
 // Signals the kernel raises for a thread's own fault (force_sig in Linux).
 bool is_fault_signal(int sig) {
-  return sig == kSigSegv || sig == kSigBus || sig == kSigIll || sig == kSigFpe || sig == kSigTrap ||
-         sig == kSigSys;
+  return sig == kSigSegv || sig == kSigBus || sig == kSigIll || sig == kSigFpe || sig == kSigTrap || sig == kSigSys;
 }
 }  // namespace
 
 bool send_signal_to_process(Process& p, int sig, const SigInfo& info) {
-  if (!valid_signal(sig) || p.state == Process::State::Zombie ||
-      p.state == Process::State::Reaped || !p.handlers) {
+  if (!valid_signal(sig) || p.state == Process::State::Zombie || p.state == Process::State::Reaped || !p.handlers) {
     return false;
   }
   if (sig == kSigCont || sig == kSigKill) continue_process(p);
@@ -452,7 +463,8 @@ SigSet pending_signals(const Thread& t, SigSet set) {
 void deliver_signals(Thread& t) {
   Process& p = t.process();
   // The tracer's stop comes first, with an interrupted call's -ERESTART* still in rax.
-  if (t.trap_requested.load(std::memory_order_relaxed)) [[unlikely]] ptrace_trap(t);
+  if (t.trap_requested.load(std::memory_order_relaxed)) [[unlikely]]
+    ptrace_trap(t);
   // The common case, without the queue lock: nothing deliverable. (A signal sent after this
   // look is not lost: user mode is not entered while one is pending.)
   if (!t.signal_pending()) {
@@ -530,10 +542,22 @@ Result<long> sys_rt_sigreturn(Thread& t, const SyscallArgs&) {
   }
   const SigContext& m = f.value().uc.mcontext;
   ostd::GeneralRegs& r = ctx.regs();
-  r.r8 = m.r8; r.r9 = m.r9; r.r10 = m.r10; r.r11 = m.r11;
-  r.r12 = m.r12; r.r13 = m.r13; r.r14 = m.r14; r.r15 = m.r15;
-  r.rdi = m.rdi; r.rsi = m.rsi; r.rbp = m.rbp; r.rbx = m.rbx;
-  r.rdx = m.rdx; r.rax = m.rax; r.rcx = m.rcx; r.rsp = m.rsp;
+  r.r8 = m.r8;
+  r.r9 = m.r9;
+  r.r10 = m.r10;
+  r.r11 = m.r11;
+  r.r12 = m.r12;
+  r.r13 = m.r13;
+  r.r14 = m.r14;
+  r.r15 = m.r15;
+  r.rdi = m.rdi;
+  r.rsi = m.rsi;
+  r.rbp = m.rbp;
+  r.rbx = m.rbx;
+  r.rdx = m.rdx;
+  r.rax = m.rax;
+  r.rcx = m.rcx;
+  r.rsp = m.rsp;
   r.rip = m.rip;
   r.rflags = (r.rflags & ~kUserFlagsMask) | (m.eflags & kUserFlagsMask);
   t.sigmask.bits = f.value().uc.sigmask;
@@ -544,8 +568,7 @@ Result<long> sys_rt_sigreturn(Thread& t, const SyscallArgs&) {
   // the frame asks for a strict restore (IRET would fault). A code segment other than 64-bit
   // user code is one too here: Linux would return into a 32-bit segment, which this kernel
   // does not run.
-  bool bad = (m.cs | 3) != 0x33 ||
-             ((f.value().uc.uc_flags & kUcStrictRestoreSs) != 0 && (m.ss | 3) != 0x2b);
+  bool bad = (m.cs | 3) != 0x33 || ((f.value().uc.uc_flags & kUcStrictRestoreSs) != 0 && (m.ss | 3) != 0x2b);
   if (m.fpstate != 0) {
     auto current = t.user().fpu_state();
     if (current.is_ok()) {
@@ -579,8 +602,8 @@ Result<long> sys_rt_sigaction(Thread& t, const SyscallArgs& a) {
     if (new_act) slot = *new_act;
   }
   // As on Linux, the new action stays installed when the old one cannot be written out.
-  if (new_act && (new_act->handler == kSigIgn ||
-                  (new_act->handler == kSigDfl && default_action(sig) == Default::Ignore))) {
+  if (new_act &&
+      (new_act->handler == kSigIgn || (new_act->handler == kSigDfl && default_action(sig) == Default::Ignore))) {
     // Setting a signal to be ignored discards it if pending.
     ostd::SpinLockGuard g(p.sig_lock);
     ostd::SpinLockGuard tree(process_tree_lock());
@@ -645,7 +668,6 @@ Result<long> sys_pause(Thread& t, const SyscallArgs&) {
   return Errno::erestartnohand;
 }
 
-
 Result<long> sys_rt_sigtimedwait(Thread& t, const SyscallArgs& a) {
   if (a[3] != sizeof(SigSet)) return Errno::einval;
   SigSet set = TRY(ostd::UserPtr<SigSet>(a[0]).read(t.vm()));
@@ -665,7 +687,8 @@ Result<long> sys_rt_sigtimedwait(Thread& t, const SyscallArgs& a) {
     t.real_blocked = saved;
     t.sigmask.bits &= ~set.bits;
     ostd::WaitQueue wq;
-    auto w = t.wait_interruptible(wq, [] { return false; }, timeout);
+    auto w = t.wait_interruptible(
+        wq, [] { return false; }, timeout);
     t.sigmask = saved;
     t.real_blocked = SigSet{};
     got = take_signal(t, set);
@@ -700,7 +723,6 @@ Result<long> sys_sigaltstack(Thread& t, const SyscallArgs& a) {
   return 0;
 }
 
-
 Result<long> do_kill(Thread& self, ostd::i32 pid, int sig) {
   if (sig < 0 || sig > kNumSignals) return Errno::einval;
   Process& me = self.process();
@@ -712,8 +734,8 @@ Result<long> do_kill(Thread& self, ostd::i32 pid, int sig) {
   // A zombie is still a target (Linux answers 0 and the signal goes nowhere).
   for (auto& p : pid_table().all_processes()) {
     if (p->state == Process::State::Reaped) continue;
-    bool hit = pid > 0    ? p->pid() == pid
-               : pid == 0 ? p->pgid == me.pgid
+    bool hit = pid > 0     ? p->pid() == pid
+               : pid == 0  ? p->pgid == me.pgid
                : pid == -1 ? p->pid() != 1 && p.get() != &me
                            : p->pgid == -pid;
     if (hit) targets.push_back(p);

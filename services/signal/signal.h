@@ -15,13 +15,12 @@ namespace services {
 class Thread;
 class Process;
 
-inline constexpr int kSigHup = 1, kSigInt = 2, kSigQuit = 3, kSigIll = 4, kSigTrap = 5,
-                     kSigAbrt = 6, kSigBus = 7, kSigFpe = 8, kSigKill = 9, kSigUsr1 = 10,
-                     kSigSegv = 11, kSigUsr2 = 12, kSigPipe = 13, kSigAlrm = 14, kSigTerm = 15,
-                     kSigStkflt = 16, kSigChld = 17, kSigCont = 18, kSigStop = 19, kSigTstp = 20,
-                     kSigTtin = 21, kSigTtou = 22, kSigUrg = 23, kSigXcpu = 24, kSigXfsz = 25,
-                     kSigVtalrm = 26, kSigProf = 27, kSigWinch = 28, kSigIo = 29, kSigPwr = 30,
-                     kSigSys = 31, kSigRtMin = 32, kNumSignals = 64;
+inline constexpr int kSigHup = 1, kSigInt = 2, kSigQuit = 3, kSigIll = 4, kSigTrap = 5, kSigAbrt = 6, kSigBus = 7,
+                     kSigFpe = 8, kSigKill = 9, kSigUsr1 = 10, kSigSegv = 11, kSigUsr2 = 12, kSigPipe = 13,
+                     kSigAlrm = 14, kSigTerm = 15, kSigStkflt = 16, kSigChld = 17, kSigCont = 18, kSigStop = 19,
+                     kSigTstp = 20, kSigTtin = 21, kSigTtou = 22, kSigUrg = 23, kSigXcpu = 24, kSigXfsz = 25,
+                     kSigVtalrm = 26, kSigProf = 27, kSigWinch = 28, kSigIo = 29, kSigPwr = 30, kSigSys = 31,
+                     kSigRtMin = 32, kNumSignals = 64;
 
 /// A set of signals 1..64 (bit n-1 is signal n), the kernel's sigset_t.
 struct SigSet {
@@ -44,20 +43,19 @@ struct SigInfo {
   ostd::i32 si_code;
   ostd::i32 pad0;
   // The union: kill (pid, uid), child (pid, uid, status, utime, stime), fault (addr).
-  ostd::i32 si_pid;   // or the low half of si_addr (set_si_addr/si_addr)
-  ostd::u32 si_uid;   // or the high half of si_addr
+  ostd::i32 si_pid;  // or the low half of si_addr (set_si_addr/si_addr)
+  ostd::u32 si_uid;  // or the high half of si_addr
   ostd::i32 si_status;
   ostd::i32 pad1;
   ostd::i64 si_utime;
   ostd::i64 si_stime;
   std::array<ostd::u8, 80> rest;
-  OSTD_POD(SigInfo, si_signo, si_errno, si_code, pad0, si_pid, si_uid, si_status, pad1, si_utime, si_stime,
-           rest);
+  OSTD_POD(SigInfo, si_signo, si_errno, si_code, pad0, si_pid, si_uid, si_status, pad1, si_utime, si_stime, rest);
 };
 static_assert(sizeof(SigInfo) == 128);
 
-inline constexpr ostd::i32 kSiUser = 0, kSiKernel = 0x80, kSiQueue = -1, kSiTimer = -2, kSiMesgq = -3,
-                           kSiAsyncio = -4, kSiSigio = -5, kSiTkill = -6;
+inline constexpr ostd::i32 kSiUser = 0, kSiKernel = 0x80, kSiQueue = -1, kSiTimer = -2, kSiMesgq = -3, kSiAsyncio = -4,
+                           kSiSigio = -5, kSiTkill = -6;
 
 /// si_value (sigqueue, timers, message queues) lies where a child's si_status and the padding
 /// after it are; a timer's id and overrun count where a sender's pid and uid are.
@@ -80,9 +78,8 @@ inline ostd::u64 si_addr(const SigInfo& i) {
 }
 
 // sa_flags
-inline constexpr ostd::u64 kSaNocldstop = 1, kSaNocldwait = 2, kSaSiginfo = 4,
-                           kSaOnstack = 0x08000000, kSaRestart = 0x10000000,
-                           kSaNodefer = 0x40000000, kSaResethand = 0x80000000,
+inline constexpr ostd::u64 kSaNocldstop = 1, kSaNocldwait = 2, kSaSiginfo = 4, kSaOnstack = 0x08000000,
+                           kSaRestart = 0x10000000, kSaNodefer = 0x40000000, kSaResethand = 0x80000000,
                            kSaRestorer = 0x04000000;
 inline constexpr ostd::u64 kSigDfl = 0, kSigIgn = 1;
 

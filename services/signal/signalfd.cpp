@@ -62,13 +62,19 @@ Layout layout_of(int sig, i32 code) {
   constexpr i32 kSiKernelCode = 0x80;
   if (code > kSiUser && code < kSiKernelCode) {
     switch (sig) {
-      case kSigChld: if (code <= 6) return Layout::Chld; break;
+      case kSigChld:
+        if (code <= 6) return Layout::Chld;
+        break;
       // clang-format off
       case kSigSegv: case kSigBus: case kSigIll: case kSigFpe: case kSigTrap:
         return Layout::Fault;
       // clang-format on
-      case kSigSys: if (code <= 1) return Layout::Sys; break;
-      case kSigIo: if (code <= 6) return Layout::Poll; break;
+      case kSigSys:
+        if (code <= 1) return Layout::Sys;
+        break;
+      case kSigIo:
+        if (code <= 6) return Layout::Poll;
+        break;
       default: break;
     }
     return code <= 6 ? Layout::Poll : Layout::Kill;
@@ -164,9 +170,7 @@ class SignalFd final : public File {
     file_state_changed(p.signalfd_wq);
     return done;
   }
-  u32 poll_events() override {
-    return (process_pending_signals(*owner_).bits & mask_.bits) != 0 ? kPollIn : 0;
-  }
+  u32 poll_events() override { return (process_pending_signals(*owner_).bits & mask_.bits) != 0 ? kPollIn : 0; }
   ostd::WaitQueue* poll_queue() override { return &owner_->signalfd_wq; }
   Result<abi::Stat> stat() override { return anon_inode_stat(); }
 

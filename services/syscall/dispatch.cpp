@@ -33,8 +33,7 @@ ostd::Result<long> sys_refused(Thread& t, const SyscallArgs&) {
 // The call with --strace's lines around it.
 ostd::Result<long> traced_call(Thread& t, ostd::u64 nr, const SyscallArgs& args, SyscallHandler h) {
   std::string call = strace_call(t, nr, args);
-  if (nr == static_cast<ostd::u64>(x86_64::Sysno::exit) ||
-      nr == static_cast<ostd::u64>(x86_64::Sysno::exit_group) ||
+  if (nr == static_cast<ostd::u64>(x86_64::Sysno::exit) || nr == static_cast<ostd::u64>(x86_64::Sysno::exit_group) ||
       nr == static_cast<ostd::u64>(x86_64::Sysno::execve)) {
     strace_print(t, call + " ...", ostd::Result<long>(0));
   }
@@ -78,7 +77,8 @@ void dispatch_syscall(Thread& t) {
   long ret = r.is_ok() ? r.value() : -static_cast<long>(ostd::errno_value(r.error()));
   // After execve the context is the new program's; rax = 0 is right for it too.
   t.context().set_syscall_ret(static_cast<ostd::u64>(ret));
-  if (t.traced.load(std::memory_order_relaxed)) [[unlikely]] ptrace_syscall_exit(t);
+  if (t.traced.load(std::memory_order_relaxed)) [[unlikely]]
+    ptrace_syscall_exit(t);
 }
 
 }  // namespace services

@@ -6,13 +6,9 @@
 
 namespace services {
 
-void SyscallTable::set(x86_64::Sysno nr, SyscallHandler h) {
-  handlers_.at(static_cast<ostd::usize>(nr)) = h;
-}
+void SyscallTable::set(x86_64::Sysno nr, SyscallHandler h) { handlers_.at(static_cast<ostd::usize>(nr)) = h; }
 
-SyscallHandler SyscallTable::get(ostd::u64 nr) const {
-  return nr < handlers_.size() ? handlers_.at(nr) : nullptr;
-}
+SyscallHandler SyscallTable::get(ostd::u64 nr) const { return nr < handlers_.size() ? handlers_.at(nr) : nullptr; }
 
 SyscallTable& syscall_table() {
   static SyscallTable table = [] {
@@ -141,21 +137,21 @@ std::string syscall_table_markdown() {
   const SyscallTable& t = syscall_table();
   std::string rows;
   ostd::usize implemented = 0, refused = 0, missing = 0, numbers = 0;
-#define FK_ROW(n, name)                                                                                    \
-  {                                                                                                        \
-    ++numbers;                                                                                             \
-    std::string state;                                                                                     \
-    if (t.get(n) != nullptr) {                                                                             \
-      state = "implemented";                                                                               \
-      ++implemented;                                                                                       \
-    } else if (auto r = find_refusal(n)) {                                                                 \
-      state = ostd::format("refused: {} ({})", ostd::errno_name(r->err), r->why);                          \
-      ++refused;                                                                                           \
-    } else {                                                                                               \
-      state = "missing (ENOSYS)";                                                                          \
-      ++missing;                                                                                           \
-    }                                                                                                      \
-    rows += ostd::format("| {} | `{}` | {} |\n", n, #name, state);                                         \
+#define FK_ROW(n, name) \
+  { \
+    ++numbers; \
+    std::string state; \
+    if (t.get(n) != nullptr) { \
+      state = "implemented"; \
+      ++implemented; \
+    } else if (auto r = find_refusal(n)) { \
+      state = ostd::format("refused: {} ({})", ostd::errno_name(r->err), r->why); \
+      ++refused; \
+    } else { \
+      state = "missing (ENOSYS)"; \
+      ++missing; \
+    } \
+    rows += ostd::format("| {} | `{}` | {} |\n", n, #name, state); \
   }
   FK_X86_64_SYSCALLS(FK_ROW)
 #undef FK_ROW
@@ -168,7 +164,8 @@ std::string syscall_table_markdown() {
       "(`services/syscall/table.cpp`); the unit test `SyscallTable.DocumentMatchesTheTable` keeps "
       "this file equal to it (`SYSCALLS_MD_UPDATE=1 build/host/tests/services_tests "
       "--gtest_filter=SyscallTable.*` rewrites it).\n\n";
-  out += ostd::format("{} numbers: {} implemented, {} refused, {} missing.\n\n", numbers, implemented, refused, missing);
+  out +=
+      ostd::format("{} numbers: {} implemented, {} refused, {} missing.\n\n", numbers, implemented, refused, missing);
   out += "| nr | name | state |\n|---|---|---|\n";
   out += rows;
   return out;

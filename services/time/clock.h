@@ -14,9 +14,9 @@ namespace services {
 class Thread;
 
 namespace clk {
-inline constexpr int kRealtime = 0, kMonotonic = 1, kProcessCputime = 2, kThreadCputime = 3,
-                     kMonotonicRaw = 4, kRealtimeCoarse = 5, kMonotonicCoarse = 6, kBoottime = 7,
-                     kRealtimeAlarm = 8, kBoottimeAlarm = 9, kTai = 11;
+inline constexpr int kRealtime = 0, kMonotonic = 1, kProcessCputime = 2, kThreadCputime = 3, kMonotonicRaw = 4,
+                     kRealtimeCoarse = 5, kMonotonicCoarse = 6, kBoottime = 7, kRealtimeAlarm = 8, kBoottimeAlarm = 9,
+                     kTai = 11;
 /// TIMER_ABSTIME (clock_nanosleep, timer_settime) and TFD_TIMER_ABSTIME.
 inline constexpr int kTimerAbstime = 1;
 }  // namespace clk

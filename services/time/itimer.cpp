@@ -77,14 +77,17 @@ Result<RealTimer*> real_timer(Process& p) {
   if (!rt.task_started) {
     std::weak_ptr<Process> weak = p.shared_from_this();
     auto keep = p.real_timer;
-    auto t = ostd::Task::spawn([weak, keep] { timer_task(weak, keep); }, ostd::TaskOptions{"itimer", ostd::usize{64} * 1024});
+    auto t = ostd::Task::spawn([weak, keep] { timer_task(weak, keep); },
+                               ostd::TaskOptions{"itimer", ostd::usize{64} * 1024});
     if (t.is_error()) return Errno::enomem;
     rt.task_started = true;
   }
   return &rt;
 }
 
-u64 to_ns(const Timeval& tv) { return static_cast<u64>(tv.sec) * ostd::kNsPerSec + static_cast<u64>(tv.usec) * ostd::kNsPerUs; }
+u64 to_ns(const Timeval& tv) {
+  return static_cast<u64>(tv.sec) * ostd::kNsPerSec + static_cast<u64>(tv.usec) * ostd::kNsPerUs;
+}
 
 Itimerval current(const Process& p) {
   Itimerval v{};
@@ -122,7 +125,9 @@ Result<long> sys_setitimer(Thread& t, const SyscallArgs& a) {
   }
   if (!p.real_timer) p.real_timer = std::make_shared<RealTimer>();
   CpuTimer& slot = which == kItimerVirtual ? p.real_timer->virt : p.real_timer->prof;
-  if (a[2] != 0) TRY(ostd::UserPtr<Itimerval>(a[2]).write(t.vm(), Itimerval{abi::timeval_from_ns(slot.interval), abi::timeval_from_ns(slot.left)}));
+  if (a[2] != 0)
+    TRY(ostd::UserPtr<Itimerval>(a[2]).write(
+        t.vm(), Itimerval{abi::timeval_from_ns(slot.interval), abi::timeval_from_ns(slot.left)}));
   slot.left = to_ns(nv.value);
   slot.interval = to_ns(nv.interval);
   return 0;

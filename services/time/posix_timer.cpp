@@ -36,7 +36,6 @@ using ostd::usize;
 
 namespace {
 
-
 enum class Kind : ostd::u8 { Wall, ProcessCpu, ThreadCpu };
 
 struct PosixTimer {
@@ -184,12 +183,17 @@ Result<long> sys_timer_create(Thread& t, const SyscallArgs& a) {
   PosixTimer tm;
   tm.clock = clock;
   switch (clock) {
-    case clk::kRealtime: case clk::kMonotonic: case clk::kBoottime: case clk::kTai: break;
-    case clk::kRealtimeAlarm: case clk::kBoottimeAlarm:
+    case clk::kRealtime:
+    case clk::kMonotonic:
+    case clk::kBoottime:
+    case clk::kTai: break;
+    case clk::kRealtimeAlarm:
+    case clk::kBoottimeAlarm:
       if (!t.process().creds.capable(cap::kWakeAlarm)) return Errno::eperm;
       break;
-    case clk::kMonotonicRaw: case clk::kRealtimeCoarse: case clk::kMonotonicCoarse:
-      return Errno::eopnotsupp;  // clocks without timers
+    case clk::kMonotonicRaw:
+    case clk::kRealtimeCoarse:
+    case clk::kMonotonicCoarse: return Errno::eopnotsupp;  // clocks without timers
     default: {
       CpuClock c = TRY(cpu_clock_of(t, clock));
       // Only the caller's own process and threads (Linux lets a process time others; not yet).
@@ -220,7 +224,7 @@ Result<long> sys_timer_create(Thread& t, const SyscallArgs& a) {
       // clang-format off
       case kSigevSignal: case kSigevThread:
         if (ev.signo <= 0 || ev.signo > kNumSignals) return Errno::einval;
-      // clang-format on
+        // clang-format on
         break;
       case kSigevNone: break;
       default: return Errno::einval;

@@ -77,7 +77,8 @@ Result<long> sleep_until(Thread& t, u64 deadline, ostd::Vaddr rem) {
   for (;;) {
     u64 now = ostd::monotonic_ns();
     if (now >= deadline) return 0;
-    auto r = t.wait_interruptible(wq, [&] { return ostd::monotonic_ns() >= deadline; }, deadline - now);
+    auto r = t.wait_interruptible(
+        wq, [&] { return ostd::monotonic_ns() >= deadline; }, deadline - now);
     if (r.is_ok() || r.error() == Errno::etimedout) continue;
     if (rem != 0) {
       u64 left = deadline > ostd::monotonic_ns() ? deadline - ostd::monotonic_ns() : 0;
@@ -171,16 +172,14 @@ struct Timex {
   ostd::i64 stabil, jitcnt, calcnt, errcnt, stbcnt;
   ostd::i32 tai;
   std::array<ostd::i32, 11> pad3;
-  OSTD_POD(Timex, modes, pad0, offset, freq, maxerror, esterror, status, pad1, constant, precision,
-           tolerance, time_sec, time_usec, tick, ppsfreq, jitter, shift, pad2, stabil, jitcnt, calcnt,
-           errcnt, stbcnt, tai, pad3);
+  OSTD_POD(Timex, modes, pad0, offset, freq, maxerror, esterror, status, pad1, constant, precision, tolerance, time_sec,
+           time_usec, tick, ppsfreq, jitter, shift, pad2, stabil, jitcnt, calcnt, errcnt, stbcnt, tai, pad3);
 };
 static_assert(sizeof(Timex) == 208);
 
 constexpr u32 kAdjOffset = 0x0001, kAdjFrequency = 0x0002, kAdjMaxerror = 0x0004, kAdjEsterror = 0x0008,
-              kAdjStatus = 0x0010, kAdjTimeconst = 0x0020, kAdjTai = 0x0080, kAdjSetoffset = 0x0100,
-              kAdjMicro = 0x1000, kAdjNano = 0x2000, kAdjTick = 0x4000, kAdjOffsetSingleshot = 0x8001,
-              kAdjOffsetSsRead = 0xa001;
+              kAdjStatus = 0x0010, kAdjTimeconst = 0x0020, kAdjTai = 0x0080, kAdjSetoffset = 0x0100, kAdjMicro = 0x1000,
+              kAdjNano = 0x2000, kAdjTick = 0x4000, kAdjOffsetSingleshot = 0x8001, kAdjOffsetSsRead = 0xa001;
 constexpr ostd::i32 kStaUnsync = 0x0040, kStaNano = 0x2000;
 constexpr ostd::i32 kStaRonly = 0x0100 | 0x0200 | 0x0400 | 0x0800 | 0x1000 | 0x2000 | 0x4000 | 0x8000;
 constexpr int kTimeOk = 0, kTimeError = 5;

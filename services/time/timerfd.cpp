@@ -132,8 +132,11 @@ Result<long> sys_timerfd_create(Thread& t, const SyscallArgs& a) {
   const int clock = a.as_int(0);
   const u32 flags = a.as_u32(1);
   switch (clock) {
-    case clk::kRealtime: case clk::kMonotonic: case clk::kBoottime: break;
-    case clk::kRealtimeAlarm: case clk::kBoottimeAlarm:
+    case clk::kRealtime:
+    case clk::kMonotonic:
+    case clk::kBoottime: break;
+    case clk::kRealtimeAlarm:
+    case clk::kBoottimeAlarm:
       if (!t.process().creds.capable(cap::kWakeAlarm)) return Errno::eperm;
       break;
     default: return Errno::einval;

@@ -102,8 +102,7 @@ std::vector<Vma> MemoryMap::areas() const {
 
 Result<Vaddr> MemoryMap::find_free(u64 length, Vaddr hint) const {
   const Vaddr lo = ostd::VmSpace::user_base();
-  if (hint != 0 && ostd::is_page_aligned(hint) && hint >= lo &&
-      hint <= ostd::VmSpace::user_top() - length) {
+  if (hint != 0 && ostd::is_page_aligned(hint) && hint >= lo && hint <= ostd::VmSpace::user_top() - length) {
     auto next = areas_.lower_bound(hint);
     bool free_after = next == areas_.end() || next->second.start >= hint + length;
     bool free_before = next == areas_.begin() || std::prev(next)->second.end <= hint;
@@ -159,15 +158,14 @@ void MemoryMap::remove_range(Vaddr start, Vaddr end) {
     std::erase_if(patched_, [&](const auto& p) {
       return p.first < end && p.first + p.second.length + 2 > start;  // through its `syscall`
     });
-    syscall_site_traps_.erase(syscall_site_traps_.lower_bound(start),
-                              syscall_site_traps_.lower_bound(end));
+    syscall_site_traps_.erase(syscall_site_traps_.lower_bound(start), syscall_site_traps_.lower_bound(end));
     if (traps_used_ != 0 && start < kTrapTableEnd && end > kTrapTableStart) patching_off_ = true;
   }
 }
 
 Result<Vaddr> MemoryMap::map(Vaddr hint, u64 length, ostd::u32 prot, ostd::u32 flags,
-                             std::shared_ptr<const std::vector<ostd::u8>> file_bytes, u64 offset,
-                             std::string name, std::shared_ptr<SharedPages> cache, ostd::u32 max_prot) {
+                             std::shared_ptr<const std::vector<ostd::u8>> file_bytes, u64 offset, std::string name,
+                             std::shared_ptr<SharedPages> cache, ostd::u32 max_prot) {
   if (length == 0 || length > ostd::VmSpace::user_top()) return Errno::enomem;
   length = ostd::page_align_up(length);
   ostd::MutexGuard g(lock_);
@@ -263,8 +261,8 @@ void MemoryMap::add_area(const Vma& v) {
 Result<void> MemoryMap::unmap(Vaddr addr, u64 length) {
   if (!ostd::is_page_aligned(addr) || length == 0) return Errno::einval;
   u64 end = 0;
-  if (!ostd::checked_add<u64>(addr, ostd::page_align_up(length), end) ||
-      end > ostd::VmSpace::user_top() || addr < ostd::VmSpace::user_base()) {
+  if (!ostd::checked_add<u64>(addr, ostd::page_align_up(length), end) || end > ostd::VmSpace::user_top() ||
+      addr < ostd::VmSpace::user_base()) {
     return Errno::einval;
   }
   ostd::MutexGuard g(lock_);
@@ -404,8 +402,7 @@ Result<Vaddr> MemoryMap::brk(Vaddr want) {
   return brk_;
 }
 
-Result<Vaddr> MemoryMap::remap(Vaddr old_addr, u64 old_len, u64 new_len, ostd::u32 flags,
-                               Vaddr new_addr) {
+Result<Vaddr> MemoryMap::remap(Vaddr old_addr, u64 old_len, u64 new_len, ostd::u32 flags, Vaddr new_addr) {
   constexpr ostd::u32 kMayMove = 1;
   constexpr ostd::u32 kFixed = 2;
   if (!ostd::is_page_aligned(old_addr) || new_len == 0 || (flags & ~(kMayMove | kFixed | 4u)) != 0 ||
@@ -604,8 +601,7 @@ Result<std::shared_ptr<MemoryMap>> MemoryMap::fork(std::shared_ptr<ostd::VmSpace
   // A private page the parent may write and nobody else maps.
   auto exclusive = [](const Vma& v, const ostd::PageMapping& m) {
     // `m` holds one reference and the parent's mapping another: nobody else has the frame.
-    return (v.prot & kProtWrite) != 0 && ostd::has(m.flags, PageFlags::W) &&
-           m.frame.refcount() <= 2;
+    return (v.prot & kProtWrite) != 0 && ostd::has(m.flags, PageFlags::W) && m.frame.refcount() <= 2;
   };
   std::vector<std::pair<const Vma*, std::vector<std::pair<Vaddr, ostd::PageMapping>>>> all;
   ostd::usize exclusive_pages = 0;
@@ -625,8 +621,7 @@ Result<std::shared_ptr<MemoryMap>> MemoryMap::fork(std::shared_ptr<ostd::VmSpace
   constexpr ostd::usize kCopyWholeBelowPages = 64;
   bool copy_all = exclusive_pages <= kCopyWholeBelowPages;
   auto is_hot = [&](Vaddr page) {
-    return copy_all ||
-           std::ranges::any_of(hot, [&](Vaddr a) { return ostd::page_align_down(a) == page; });
+    return copy_all || std::ranges::any_of(hot, [&](Vaddr a) { return ostd::page_align_down(a) == page; });
   };
   // Copied pages come from one contiguous run when there is one, so that runs of them map
   // with one backend operation.

@@ -19,24 +19,22 @@
 namespace services {
 
 inline constexpr ostd::u32 kProtRead = 1, kProtWrite = 2, kProtExec = 4, kProtGrowsdown = 0x01000000;
-inline constexpr ostd::u32 kMapShared = 0x01, kMapPrivate = 0x02, kMapSharedValidate = 0x03,
-                           kMapFixed = 0x10, kMapAnonymous = 0x20, kMapGrowsdown = 0x100,
-                           kMapDenywrite = 0x800, kMapExecutable = 0x1000, kMapLocked = 0x2000,
-                           kMapNoreserve = 0x4000, kMapPopulate = 0x8000, kMapNonblock = 0x10000,
+inline constexpr ostd::u32 kMapShared = 0x01, kMapPrivate = 0x02, kMapSharedValidate = 0x03, kMapFixed = 0x10,
+                           kMapAnonymous = 0x20, kMapGrowsdown = 0x100, kMapDenywrite = 0x800, kMapExecutable = 0x1000,
+                           kMapLocked = 0x2000, kMapNoreserve = 0x4000, kMapPopulate = 0x8000, kMapNonblock = 0x10000,
                            kMapStack = 0x20000, kMapHugetlb = 0x40000, kMapFixedNoreplace = 0x100000;
-
 
 struct Vma {
   ostd::Vaddr start = 0;
   ostd::Vaddr end = 0;
   ostd::u32 prot = 0;
-  ostd::u32 flags = 0;  // kMapShared/kMapPrivate, kMapAnonymous, kMapGrowsdown
-  std::shared_ptr<SharedPages> shared;  // MAP_SHARED: the pages every mapper maps
-  std::shared_ptr<SharedPages> cache;   // MAP_PRIVATE of a tmpfs file: read source, copied on write
+  ostd::u32 flags = 0;                                      // kMapShared/kMapPrivate, kMapAnonymous, kMapGrowsdown
+  std::shared_ptr<SharedPages> shared;                      // MAP_SHARED: the pages every mapper maps
+  std::shared_ptr<SharedPages> cache;                       // MAP_PRIVATE of a tmpfs file: read source, copied on write
   std::shared_ptr<const std::vector<ostd::u8>> file_bytes;  // private file mapping contents
-  ostd::u64 file_offset = 0;            // file offset of `start`
-  std::string name;                     // for /proc/<pid>/maps: "[heap]", "[stack]", a path
-  ostd::u64 dev = 0, ino = 0;           // the mapped file's st_dev and st_ino (/proc/<pid>/maps)
+  ostd::u64 file_offset = 0;                                // file offset of `start`
+  std::string name;                                         // for /proc/<pid>/maps: "[heap]", "[stack]", a path
+  ostd::u64 dev = 0, ino = 0;                               // the mapped file's st_dev and st_ino (/proc/<pid>/maps)
   ostd::u32 max_prot = kProtRead | kProtWrite | kProtExec;  // mprotect beyond it: EACCES
 };
 
@@ -51,10 +49,9 @@ class MemoryMap {
   /// either `cache` is the file's pages (shared mappings map them, private ones copy them on
   /// write) or `file_bytes` is a snapshot of its contents from `offset`. mprotect may grant the
   /// area no more than `max_prot`. Returns the address.
-  ostd::Result<ostd::Vaddr> map(ostd::Vaddr hint, ostd::u64 length, ostd::u32 prot,
-                                ostd::u32 flags, std::shared_ptr<const std::vector<ostd::u8>> file_bytes,
-                                ostd::u64 offset, std::string name = {},
-                                std::shared_ptr<SharedPages> cache = nullptr,
+  ostd::Result<ostd::Vaddr> map(ostd::Vaddr hint, ostd::u64 length, ostd::u32 prot, ostd::u32 flags,
+                                std::shared_ptr<const std::vector<ostd::u8>> file_bytes, ostd::u64 offset,
+                                std::string name = {}, std::shared_ptr<SharedPages> cache = nullptr,
                                 ostd::u32 max_prot = kProtRead | kProtWrite | kProtExec);
   ostd::Result<void> unmap(ostd::Vaddr addr, ostd::u64 length);
   /// Limits what mprotect may grant the area starting at `start` (the clock page: read only).
@@ -65,8 +62,8 @@ class MemoryMap {
   /// Records an area whose pages the caller maps itself (the ELF loader's segments).
   void add_area(const Vma& v);
   ostd::Result<void> protect(ostd::Vaddr addr, ostd::u64 length, ostd::u32 prot);
-  ostd::Result<ostd::Vaddr> remap(ostd::Vaddr old_addr, ostd::u64 old_len, ostd::u64 new_len,
-                                  ostd::u32 flags, ostd::Vaddr new_addr);
+  ostd::Result<ostd::Vaddr> remap(ostd::Vaddr old_addr, ostd::u64 old_len, ostd::u64 new_len, ostd::u32 flags,
+                                  ostd::Vaddr new_addr);
   /// remap_file_pages(2) as Linux emulates it: the shared mapping at [start, start + length)
   /// (one area, or contiguous ones of the same object and flags) shows the object's pages from
   /// byte `offset` on, as a new MAP_FIXED mapping with the same protection. EINVAL otherwise.
@@ -141,8 +138,8 @@ class MemoryMap {
   void remove_range(ostd::Vaddr start, ostd::Vaddr end);
   ostd::Result<void> populate_page(const Vma& vma, ostd::Vaddr page, ostd::Access access);
   ostd::Result<void> populate_anonymous(const Vma& vma, ostd::Vaddr page, ostd::PageFlags flags);
-  ostd::Result<void> map_file_around(const Vma& vma, ostd::Vaddr page, const ostd::Frame& frame,
-                                     ostd::PageFlags flags, const SharedPages& pages);
+  ostd::Result<void> map_file_around(const Vma& vma, ostd::Vaddr page, const ostd::Frame& frame, ostd::PageFlags flags,
+                                     const SharedPages& pages);
   std::optional<Vma> find(ostd::Vaddr va) const;
 
   // Writes `bytes` at va ignoring the areas' protections (copying a shared page first), as
@@ -159,7 +156,7 @@ class MemoryMap {
   };
 
   std::shared_ptr<ostd::VmSpace> vm_;
-  std::map<ostd::Vaddr, Vma> areas_;  // keyed by start
+  std::map<ostd::Vaddr, Vma> areas_;            // keyed by start
   std::map<ostd::Vaddr, PatchedSite> patched_;  // by the site's first byte
   // Traps so far per `syscall` instruction; kSiteSettled once it was looked at.
   std::map<ostd::Vaddr, ostd::u32> syscall_site_traps_;

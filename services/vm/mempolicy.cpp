@@ -86,8 +86,8 @@ Result<MemPolicy> make_policy(int mode_arg, u64 nodes) {
 // The range policies with [start, end) cut out of them: what lies outside stays, the part
 // inside becomes inside(policy) (or goes, for nullopt).
 template <typename F>
-std::vector<Process::RangePolicy> cut_ranges(const std::vector<Process::RangePolicy>& ranges, Vaddr start,
-                                             Vaddr end, F inside) {
+std::vector<Process::RangePolicy> cut_ranges(const std::vector<Process::RangePolicy>& ranges, Vaddr start, Vaddr end,
+                                             F inside) {
   std::vector<Process::RangePolicy> out;
   for (const auto& r : ranges) {
     if (r.end <= start || r.start >= end) {
@@ -95,7 +95,8 @@ std::vector<Process::RangePolicy> cut_ranges(const std::vector<Process::RangePol
       continue;
     }
     if (r.start < start) out.push_back({r.start, start, r.policy});
-    if (std::optional<MemPolicy> p = inside(r.policy)) out.push_back({std::max(r.start, start), std::min(r.end, end), *p});
+    if (std::optional<MemPolicy> p = inside(r.policy))
+      out.push_back({std::max(r.start, start), std::min(r.end, end), *p});
     if (r.end > end) out.push_back({end, r.end, r.policy});
   }
   return out;
@@ -174,9 +175,8 @@ Result<long> sys_mbind(Thread& t, const SyscallArgs& a) {
   if (!t.process().mm->covers(start, end)) return Errno::efault;
   auto& ranges = t.process().range_policies;
   // The new range replaces what it covers of older ones (which are cut, not dropped).
-  std::vector<Process::RangePolicy> kept = cut_ranges(ranges, start, end, [](const MemPolicy&) {
-    return std::optional<MemPolicy>();
-  });
+  std::vector<Process::RangePolicy> kept =
+      cut_ranges(ranges, start, end, [](const MemPolicy&) { return std::optional<MemPolicy>(); });
   if (pol.mode != kDefault) kept.insert(kept.begin(), {start, end, pol});
   ranges = std::move(kept);
   return 0;

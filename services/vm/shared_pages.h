@@ -196,7 +196,7 @@ class SharedPages {
   mutable ostd::Mutex lock_;
   std::shared_ptr<PageSource> source_;
   mutable std::map<ostd::u64, ostd::Frame> pages_;  // page index -> frame
-  mutable ostd::u64 next_load_ = 0;                  // where a sequential reader loads next
+  mutable ostd::u64 next_load_ = 0;                 // where a sequential reader loads next
   std::set<ostd::u64> dirty_, mapped_dirty_;
   std::atomic<bool> any_dirty_{false};  // !dirty_.empty() || !mapped_dirty_.empty()
   std::atomic<ostd::u64> file_size_{kNoLimit};

@@ -95,8 +95,7 @@ std::optional<u32> plan_syscall_patch(std::span<const u8> before) {
     for (usize pos = b; pos < n && movable;) {
       Insn in = x86_64::decode_insn(before.subspan(pos));
       usize rel = pos - b;
-      movable = in.status == Insn::Status::Ok && !in.control && !in.rip_relative &&
-                (rel == 0 || rel == 5 || rel >= 7);
+      movable = in.status == Insn::Status::Ok && !in.control && !in.rip_relative && (rel == 0 || rel == 5 || rel >= 7);
       pos += in.length;
     }
     if (movable) return d;
@@ -107,12 +106,16 @@ std::optional<u32> plan_syscall_patch(std::span<const u8> before) {
 std::array<u8, 7> site_jump(Vaddr trampoline) {
   // jmp *disp32 (ModRM 0x24: SIB follows; SIB 0x25: no base, no index, absolute disp32)
   u32 a = static_cast<u32>(trampoline);
-  return {0xFF, 0x24, 0x25, static_cast<u8>(a), static_cast<u8>(a >> 8), static_cast<u8>(a >> 16),
+  return {0xFF,
+          0x24,
+          0x25,
+          static_cast<u8>(a),
+          static_cast<u8>(a >> 8),
+          static_cast<u8>(a >> 16),
           static_cast<u8>(a >> 24)};
 }
 
-std::vector<u8> build_trampoline(Vaddr at, std::span<const u8> displaced, Vaddr resume,
-                                 u32 gs_offset, u32& fast_word) {
+std::vector<u8> build_trampoline(Vaddr at, std::span<const u8> displaced, Vaddr resume, u32 gs_offset, u32& fast_word) {
   std::vector<u8> out;
   put64(out, at + 8);  // what the site's jmp *at loads
   out.insert(out.end(), displaced.begin(), displaced.end());
@@ -271,8 +274,7 @@ bool MemoryMap::patch_syscall_site(Vaddr return_ip, u32 gs_offset) {
   // The site must still hold what was planned on (another thread may have rewritten it).
   std::array<u8, kMaxDisplaced + 2> now{};
   std::span<u8> current = std::span<u8>(now).first(*len + 2);
-  if (peek(*vm_, start, current).is_error() ||
-      !std::ranges::equal(current, code.subspan(n - *len, *len + 2))) {
+  if (peek(*vm_, start, current).is_error() || !std::ranges::equal(current, code.subspan(n - *len, *len + 2))) {
     return true;
   }
   const Vaddr slot = kTrapTableStart + u64{traps_used_} * kTrapSlotBytes;

@@ -46,9 +46,8 @@ std::array<ostd::u8, 7> site_jump(ostd::Vaddr trampoline);
 /// A trampoline at `at` for `displaced` (the site's instructions), returning to `resume` (just
 /// past the `syscall`); `fast_word` gets the offset of its 8-byte `jmp *%gs:gs_offset`, which
 /// slow_word() replaces to make it execute `syscall` instead.
-std::vector<ostd::u8> build_trampoline(ostd::Vaddr at, std::span<const ostd::u8> displaced,
-                                       ostd::Vaddr resume, ostd::u32 gs_offset,
-                                       ostd::u32& fast_word);
+std::vector<ostd::u8> build_trampoline(ostd::Vaddr at, std::span<const ostd::u8> displaced, ostd::Vaddr resume,
+                                       ostd::u32 gs_offset, ostd::u32& fast_word);
 /// `jmp` over the rest of the fast word to the trampoline's `syscall`.
 std::array<ostd::u8, 8> slow_word();
 

@@ -99,9 +99,7 @@ Result<long> sys_pkey_mprotect(Thread& t, const SyscallArgs& a) {
 Result<long> sys_pkey_alloc(Thread&, const SyscallArgs&) { return Errno::einval; }
 Result<long> sys_pkey_free(Thread&, const SyscallArgs&) { return Errno::einval; }
 
-Result<long> sys_brk(Thread& t, const SyscallArgs& a) {
-  return static_cast<long>(TRY(t.process().mm->brk(a[0])));
-}
+Result<long> sys_brk(Thread& t, const SyscallArgs& a) { return static_cast<long>(TRY(t.process().mm->brk(a[0]))); }
 
 Result<long> sys_mremap(Thread& t, const SyscallArgs& a) {
   return static_cast<long>(TRY(t.process().mm->remap(a[0], a[1], a[2], a.as_u32(3), a[4])));
@@ -165,10 +163,10 @@ Result<long> sys_process_madvise(Thread& t, const SyscallArgs& a) {
     Result<void> r = Errno::einval;
     u64 len = ostd::page_align_up(v.len), end = 0;
     if (len >= v.len && ostd::checked_add<u64>(v.base, len, end)) {
-      r = !ostd::is_page_aligned(v.base)          ? Result<void>(Errno::einval)
-          : !target->mm->covers(v.base, end)      ? Result<void>(Errno::enomem)
-          : self                                  ? advise(*target->mm, v.base, v.len, advice)
-                                                  : Result<void>();
+      r = !ostd::is_page_aligned(v.base)     ? Result<void>(Errno::einval)
+          : !target->mm->covers(v.base, end) ? Result<void>(Errno::enomem)
+          : self                             ? advise(*target->mm, v.base, v.len, advice)
+                                             : Result<void>();
     }
     if (r.is_error()) return done > 0 ? Result<long>(static_cast<long>(done)) : Result<long>(r.error());
     done += v.len;

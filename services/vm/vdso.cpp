@@ -59,14 +59,11 @@ Result<Vaddr> map_vdso(MemoryMap& mm) {
   VdsoPages p = TRY(vdso_pages());
   u64 image_len = ostd::page_align_up(p.image_bytes);
   // Reserve both pieces in one free range, then put each in its place.
-  Vaddr base = TRY(mm.map(0, ostd::kPageSize + image_len, kProtRead,
-                          kMapPrivate | kMapAnonymous, nullptr, 0));
-  TRY(mm.map(base, ostd::kPageSize, kProtRead, kMapShared | kMapFixed, nullptr, 0, "[vvar]",
-             p.clock));
+  Vaddr base = TRY(mm.map(0, ostd::kPageSize + image_len, kProtRead, kMapPrivate | kMapAnonymous, nullptr, 0));
+  TRY(mm.map(base, ostd::kPageSize, kProtRead, kMapShared | kMapFixed, nullptr, 0, "[vvar]", p.clock));
   mm.set_max_prot(base, kProtRead);  // as on Linux: mprotect to write or execute is EACCES
   Vaddr image = base + ostd::kPageSize;
-  TRY(mm.map(image, image_len, kProtRead | kProtExec, kMapPrivate | kMapFixed, nullptr, 0,
-             "[vdso]", p.image));
+  TRY(mm.map(image, image_len, kProtRead | kProtExec, kMapPrivate | kMapFixed, nullptr, 0, "[vdso]", p.image));
   return image;
 }
 

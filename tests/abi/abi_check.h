@@ -10,21 +10,21 @@
 
 static int abi_failures;
 
-#define CHECK(name, cond)                                        \
-  do {                                                           \
-    int ok_ = (cond);                                            \
-    printf("%s %s\n", ok_ ? "ok  " : "FAIL", name);              \
-    if (!ok_) abi_failures++;                                    \
+#define CHECK(name, cond) \
+  do { \
+    int ok_ = (cond); \
+    printf("%s %s\n", ok_ ? "ok  " : "FAIL", name); \
+    if (!ok_) abi_failures++; \
   } while (0)
 
 /* expr must fail with errno e. */
-#define CHECK_ERRNO(name, expr, e)                                              \
-  do {                                                                          \
-    errno = 0;                                                                  \
-    long r_ = (long)(expr);                                                     \
-    int ok_ = r_ == -1 && errno == (e);                                         \
-    printf("%s %s (%s)\n", ok_ ? "ok  " : "FAIL", name, strerror(errno));       \
-    if (!ok_) abi_failures++;                                                   \
+#define CHECK_ERRNO(name, expr, e) \
+  do { \
+    errno = 0; \
+    long r_ = (long)(expr); \
+    int ok_ = r_ == -1 && errno == (e); \
+    printf("%s %s (%s)\n", ok_ ? "ok  " : "FAIL", name, strerror(errno)); \
+    if (!ok_) abi_failures++; \
   } while (0)
 
 #define ABI_DONE() (fflush(stdout), abi_failures)
@@ -32,8 +32,7 @@ static int abi_failures;
 /* Sleeps `ms` milliseconds, across signals. */
 static inline void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-  while (nanosleep(&ts, &ts) != 0) {
-  }
+  while (nanosleep(&ts, &ts) != 0) {}
 }
 
 /* Runs code() in a child; returns its exit status (100 + the signal that killed it). */

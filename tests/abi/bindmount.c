@@ -122,9 +122,9 @@ static void read_only_bind(void) {
   CHECK_ERRNO("rename from the source into it is EXDEV", rename(other, at(b, "two-moved")), EXDEV);
   CHECK_ERRNO("link from the source into it is EROFS (before EXDEV)", link(other, at(b, "two-link")), EROFS);
   CHECK("the source stays writable, and shows through", put(at(a, "sub/three"), "3") == 0 && is(at(b, "three"), "3"));
-  CHECK("a bind of it is read-only too",
-        mount(b, c, NULL, MS_BIND, NULL) == 0 && mounted_ro(c) == 1 && open(at(c, "x"), O_CREAT | O_WRONLY, 0644) < 0 &&
-            errno == EROFS && umount(c) == 0);
+  CHECK("a bind of it is read-only too", mount(b, c, NULL, MS_BIND, NULL) == 0 && mounted_ro(c) == 1 &&
+                                             open(at(c, "x"), O_CREAT | O_WRONLY, 0644) < 0 && errno == EROFS &&
+                                             umount(c) == 0);
   CHECK("remount it read-write", mount(NULL, b, NULL, MS_REMOUNT | MS_BIND, NULL) == 0 && mounted_ro(b) == 0);
   CHECK("writes go through it again", put(at(b, "four"), "4") == 0 && is(at(a, "sub/four"), "4") &&
                                           mkdirat(dirfd, "d4", 0755) == 0 && rmdir(at(b, "d4")) == 0);
@@ -154,8 +154,8 @@ int main(void) {
   mkdir(at(a, "sub"), 0755);
   mkdir(at(a, "sub/inner"), 0755);
   CHECK("a file in it", put(at(a, "sub/one"), "one") == 0 && put(at(a, "file"), "data") == 0);
-  CHECK("a tmpfs beneath the source", mount("none", at(a, "sub/inner"), "tmpfs", 0, NULL) == 0 &&
-                                          put(at(a, "sub/inner/deep"), "deep") == 0);
+  CHECK("a tmpfs beneath the source",
+        mount("none", at(a, "sub/inner"), "tmpfs", 0, NULL) == 0 && put(at(a, "sub/inner/deep"), "deep") == 0);
 
   char src[128];
   snprintf(src, sizeof src, "%s/sub", a);
@@ -163,8 +163,8 @@ int main(void) {
   CHECK("its files show", is(at(b, "one"), "one"));
   CHECK("a file made through the bind is in the source", put(at(b, "two"), "two") == 0 && is(at(a, "sub/two"), "two"));
   struct stat s1, s2;
-  CHECK("the same inode", stat(at(a, "sub/one"), &s1) == 0 && stat(at(b, "one"), &s2) == 0 &&
-                              s1.st_dev == s2.st_dev && s1.st_ino == s2.st_ino);
+  CHECK("the same inode", stat(at(a, "sub/one"), &s1) == 0 && stat(at(b, "one"), &s2) == 0 && s1.st_dev == s2.st_dev &&
+                              s1.st_ino == s2.st_ino);
   CHECK("what is mounted beneath shows through", is(at(b, "inner/deep"), "deep"));
   char root[512] = "";
   CHECK("mountinfo: the bind's root is /sub", mountinfo_root(b, root, sizeof root) == 0 && strcmp(root, "/sub") == 0);
@@ -201,7 +201,7 @@ int main(void) {
   CHECK("tmpfs with size=64k,nr_inodes=4,mode=700", mount("none", b, "tmpfs", 0, "size=64k,nr_inodes=4,mode=700") == 0);
   struct statfs sf;
   CHECK("statfs: 16 blocks of 4096, 4 inodes, 3 free", statfs(b, &sf) == 0 && sf.f_blocks == 16 && sf.f_bsize == 4096 &&
-                                                          sf.f_bfree == 16 && sf.f_files == 4 && sf.f_ffree == 3);
+                                                           sf.f_bfree == 16 && sf.f_files == 4 && sf.f_ffree == 3);
   CHECK("the root's mode is 0700", stat(b, &s1) == 0 && (s1.st_mode & 07777) == 0700);
   {
     FILE* f = fopen("/proc/self/mounts", "r");
@@ -219,7 +219,8 @@ int main(void) {
   if (fd >= 0) close(fd);
   CHECK("two more files fit", put(at(b, "x"), "") == 0 && put(at(b, "y"), "") == 0);
   CHECK_ERRNO("a fifth inode is ENOSPC", open(at(b, "z"), O_CREAT | O_WRONLY, 0644), ENOSPC);
-  CHECK("unlinking frees blocks", unlink(at(b, "big")) == 0 && statfs(b, &sf) == 0 && sf.f_bfree == 16 && sf.f_ffree == 1);
+  CHECK("unlinking frees blocks",
+        unlink(at(b, "big")) == 0 && statfs(b, &sf) == 0 && sf.f_bfree == 16 && sf.f_ffree == 1);
   CHECK("umount it", umount(b) == 0);
   CHECK("without mode= the root is 1777", mount("none", b, "tmpfs", 0, NULL) == 0 && stat(b, &s1) == 0 &&
                                               (s1.st_mode & 07777) == 01777 && umount(b) == 0);

@@ -107,10 +107,9 @@ int main(void) {
   if (cgt == NULL || gtod == NULL || tm == NULL) return ABI_DONE();
 
   /* User-mode and kernel readings, interleaved, never go backwards. */
-  const clockid_t clocks[] = {CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_BOOTTIME, CLOCK_MONOTONIC_RAW,
-                              CLOCK_MONOTONIC_COARSE, CLOCK_REALTIME_COARSE};
-  const char* names[] = {"MONOTONIC", "REALTIME", "BOOTTIME", "MONOTONIC_RAW", "MONOTONIC_COARSE",
-                         "REALTIME_COARSE"};
+  const clockid_t clocks[] = {CLOCK_MONOTONIC,     CLOCK_REALTIME,         CLOCK_BOOTTIME,
+                              CLOCK_MONOTONIC_RAW, CLOCK_MONOTONIC_COARSE, CLOCK_REALTIME_COARSE};
+  const char* names[] = {"MONOTONIC", "REALTIME", "BOOTTIME", "MONOTONIC_RAW", "MONOTONIC_COARSE", "REALTIME_COARSE"};
   for (unsigned c = 0; c < sizeof clocks / sizeof clocks[0]; ++c) {
     int ordered = 1, ok = 1;
     uint64_t last = 0;
@@ -135,8 +134,8 @@ int main(void) {
   CHECK("realtime: vDSO within 1 s of the system call", ns_of(&real_s) - ns_of(&real_v) < 1000000000);
   struct timeval tv = {0, 0};
   CHECK("gettimeofday (vDSO)", gtod(&tv, NULL) == 0 && tv.tv_usec >= 0 && tv.tv_usec < 1000000);
-  CHECK("agrees with CLOCK_REALTIME", (uint64_t)tv.tv_sec * 1000000000ull + tv.tv_usec * 1000ull >= ns_of(&real_v) &&
-                                          tv.tv_sec - real_s.tv_sec < 2);
+  CHECK("agrees with CLOCK_REALTIME",
+        (uint64_t)tv.tv_sec * 1000000000ull + tv.tv_usec * 1000ull >= ns_of(&real_v) && tv.tv_sec - real_s.tv_sec < 2);
   time_t t1 = 0, t0 = tm(&t1);
   /* time() reads the coarse clock (the last tick's), which just past a second boundary can
    * still say the second before the precise reading's. */
@@ -145,8 +144,7 @@ int main(void) {
 
   /* What the vDSO cannot answer itself goes to the kernel. */
   struct timespec cpu = {0, 0};
-  for (volatile int i = 0; i < 3000000; ++i) {
-  }
+  for (volatile int i = 0; i < 3000000; ++i) {}
   CHECK("CPU-time clock through the vDSO", cgt(CLOCK_PROCESS_CPUTIME_ID, &cpu) == 0 && ns_of(&cpu) > 0);
   CHECK("bad clock id: -EINVAL", cgt(12345, &cpu) == -EINVAL);
   CHECK_ERRNO("bad clock id through libc", clock_gettime(12345, &cpu), EINVAL);

@@ -103,16 +103,17 @@ static void attempt_sigreturn(void) {
   static char stack[65536];
   memset(&f, 0, sizeof f);
   f.gregs[15] = (uint64_t)(stack + sizeof stack - 64); /* REG_RSP */
-  f.gregs[16] = (uint64_t)after_sigreturn;               /* REG_RIP */
-  f.gregs[18] = 0x33;                                    /* CSGSFS: user CS */
+  f.gregs[16] = (uint64_t)after_sigreturn;             /* REG_RIP */
+  f.gregs[18] = 0x33;                                  /* CSGSFS: user CS */
   f.sigmask = ~0ull;
   uint64_t target = STUB_BASE + (uint64_t)at;
-  __asm__ volatile("mov %0, %%rsp\n"
-                   "mov $15, %%eax\n"
-                   "jmp *%1\n"
-                   :
-                   : "r"(&f.uc_flags), "r"(target)
-                   : "memory");
+  __asm__ volatile(
+      "mov %0, %%rsp\n"
+      "mov $15, %%eax\n"
+      "jmp *%1\n"
+      :
+      : "r"(&f.uc_flags), "r"(target)
+      : "memory");
 }
 
 static void after_swap(void) {
@@ -120,8 +121,7 @@ static void after_swap(void) {
    * frame's uc_stack): keep making system calls beside the sibling. */
   for (int i = 0; i < 200; ++i) syscall(SYS_getppid);
   syscall(SYS_exit, 0);
-  for (;;) {
-  }
+  for (;;) {}
 }
 
 static void* altstack_swapper(void* arg) {
@@ -134,15 +134,16 @@ static void* altstack_swapper(void* arg) {
   f.ss_sp = STUB_ALTSTACKS + slot * 65536 + 32 * 1024; /* a sibling's altstack */
   f.ss_size = 32 * 1024;
   f.gregs[15] = (uint64_t)(stack + sizeof stack - 64); /* REG_RSP */
-  f.gregs[16] = (uint64_t)after_swap;                    /* REG_RIP */
-  f.gregs[18] = 0x33;                                    /* CSGSFS: user CS */
+  f.gregs[16] = (uint64_t)after_swap;                  /* REG_RIP */
+  f.gregs[18] = 0x33;                                  /* CSGSFS: user CS */
   uint64_t target = STUB_BASE + (uint64_t)at;
-  __asm__ volatile("mov %0, %%rsp\n"
-                   "mov $15, %%eax\n"
-                   "jmp *%1\n"
-                   :
-                   : "r"(&f.uc_flags), "r"(target)
-                   : "memory");
+  __asm__ volatile(
+      "mov %0, %%rsp\n"
+      "mov $15, %%eax\n"
+      "jmp *%1\n"
+      :
+      : "r"(&f.uc_flags), "r"(target)
+      : "memory");
   return NULL;
 }
 
@@ -208,8 +209,8 @@ static void attempt_int80(void) {
 }
 
 static void attempt_mremap_fixed(void) {
-  const uint64_t targets[] = {STUB_BASE, STUB_PAGES_LO, STUB_ALTSTACKS, STUB_MAILBOXES,
-                              STUB_BASE - 4096, 0xfffffffffffff000ull};
+  const uint64_t targets[] = {STUB_BASE,      STUB_PAGES_LO,    STUB_ALTSTACKS,
+                              STUB_MAILBOXES, STUB_BASE - 4096, 0xfffffffffffff000ull};
   char* p = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) _exit(9);
   p[0] = 42;
@@ -236,15 +237,11 @@ static void attempt_vsyscall(void) {
   unsigned cpu = 99, node = 99, want = 98;
   long c = vgetcpu(&cpu, &node, NULL);
   if (syscall(SYS_getcpu, &want, NULL, NULL) != 0) _exit(21);
-  printf("vsyscall: time %s, gettimeofday %s, getcpu %s\n",
-         t >= guest_now && t < guest_now + 60 ? "guest's" : "host's",
+  printf("vsyscall: time %s, gettimeofday %s, getcpu %s\n", t >= guest_now && t < guest_now + 60 ? "guest's" : "host's",
          r == 0 && tv.tv_sec >= guest_now && tv.tv_sec < guest_now + 60 ? "guest's" : "host's",
          c == 0 && cpu == want ? "guest's" : "other");
   fflush(stdout);
-  _exit(t >= guest_now && t < guest_now + 60 && r == 0 && tv.tv_sec < guest_now + 60 && c == 0 &&
-                cpu == want
-            ? 0
-            : 22);
+  _exit(t >= guest_now && t < guest_now + 60 && r == 0 && tv.tv_sec < guest_now + 60 && c == 0 && cpu == want ? 0 : 22);
 }
 
 static void run(const char* name, void (*fn)(int), int arg) {
@@ -267,23 +264,35 @@ static void run(const char* name, void (*fn)(int), int arg) {
   if (r != pid) {
     printf("%s did not end\n", name);
     kill(pid, SIGKILL);
-    for (waited_ms = 0; waitpid(pid, &st, WNOHANG) == 0 && waited_ms < 5000; waited_ms += 10)
-      usleep(10000);
+    for (waited_ms = 0; waitpid(pid, &st, WNOHANG) == 0 && waited_ms < 5000; waited_ms += 10) usleep(10000);
     return;
   }
-  if (WIFEXITED(st))
-    printf("%s exited %d\n", name, WEXITSTATUS(st));
-  else
-    printf("%s killed by signal %d\n", name, WTERMSIG(st));
+  if (WIFEXITED(st)) printf("%s exited %d\n", name, WEXITSTATUS(st));
+  else printf("%s killed by signal %d\n", name, WTERMSIG(st));
 }
 
 static void do_stub(int off) { attempt_stub_syscall(off); }
-static void do_sigreturn(int unused) { (void)unused; attempt_sigreturn(); }
+static void do_sigreturn(int unused) {
+  (void)unused;
+  attempt_sigreturn();
+}
 static void do_altstack_swap(int which) { attempt_altstack_swap(which); }
-static void do_scribble(int unused) { (void)unused; attempt_scribble(); }
-static void do_int80(int unused) { (void)unused; attempt_int80(); }
-static void do_mremap_fixed(int unused) { (void)unused; attempt_mremap_fixed(); }
-static void do_vsyscall(int unused) { (void)unused; attempt_vsyscall(); }
+static void do_scribble(int unused) {
+  (void)unused;
+  attempt_scribble();
+}
+static void do_int80(int unused) {
+  (void)unused;
+  attempt_int80();
+}
+static void do_mremap_fixed(int unused) {
+  (void)unused;
+  attempt_mremap_fixed();
+}
+static void do_vsyscall(int unused) {
+  (void)unused;
+  attempt_vsyscall();
+}
 
 int main(int argc, char** argv) {
   snprintf(host_path, sizeof host_path, "/tmp/umk-escape-%s", argc > 1 ? argv[1] : "x");

@@ -24,8 +24,8 @@ static void do_divide(void) {
 static void do_null(void) { *null_ptr = 1; }
 static void do_ud2(void) { __asm__ volatile("ud2"); }
 static void do_int3(void) { __asm__ volatile("int3"); }
-static void do_hlt(void) { __asm__ volatile("hlt"); }       /* privileged: #GP */
-static void do_cli(void) { __asm__ volatile("cli"); }       /* IOPL 0: #GP */
+static void do_hlt(void) { __asm__ volatile("hlt"); } /* privileged: #GP */
+static void do_cli(void) { __asm__ volatile("cli"); } /* IOPL 0: #GP */
 static void do_kernel_read(void) { (void)*(volatile long*)0xffffffff80100000ul; }
 static void do_noncanonical(void) { (void)*(volatile long*)0x8000000000000000ul; }
 static void do_jump_nowhere(void) { ((void (*)(void))0x12345000)(); }
@@ -42,7 +42,7 @@ static void do_abort(void) { abort(); }
 
 static sigjmp_buf env;
 static volatile int got_sig, got_code;
-static void *volatile got_addr;
+static void* volatile got_addr;
 static void handler(int sig, siginfo_t* si, void* uc) {
   (void)uc;
   got_sig = sig;
@@ -120,13 +120,12 @@ int main(void) {
   sigaction(SIGFPE, &sa, 0);
   sigaction(SIGILL, &sa, 0);
   if (sigsetjmp(env, 1) == 0) do_null();
-  CHECK("SIGSEGV at 0: SEGV_MAPERR, si_addr 0",
-        got_sig == SIGSEGV && got_code == SEGV_MAPERR && got_addr == 0);
+  CHECK("SIGSEGV at 0: SEGV_MAPERR, si_addr 0", got_sig == SIGSEGV && got_code == SEGV_MAPERR && got_addr == 0);
   printf("  (signal %d, code %d)\n", got_sig, got_code);
   char* ro = mmap(0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (sigsetjmp(env, 1) == 0) ro[100] = 1;
-  CHECK("SIGSEGV on a read-only page: SEGV_ACCERR", got_sig == SIGSEGV &&
-        got_code == SEGV_ACCERR && got_addr == ro + 100);
+  CHECK("SIGSEGV on a read-only page: SEGV_ACCERR",
+        got_sig == SIGSEGV && got_code == SEGV_ACCERR && got_addr == ro + 100);
   if (sigsetjmp(env, 1) == 0) do_divide();
   CHECK("SIGFPE: FPE_INTDIV", got_sig == SIGFPE && got_code == FPE_INTDIV);
   if (sigsetjmp(env, 1) == 0) do_ud2();

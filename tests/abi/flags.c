@@ -54,8 +54,7 @@ static int all_zero(const unsigned char* p, long len) {
 int main(void) {
   /* Pages full of 0xaa, freed: the next allocations are likely to reuse their frames. */
   for (int round = 0; round < 4; ++round) {
-    unsigned char* d = mmap(NULL, kPages * kPage, PROT_READ | PROT_WRITE,
-                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    unsigned char* d = mmap(NULL, kPages * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (d == MAP_FAILED) return 1;
     memset(d, 0xaa, kPages * kPage);
     munmap(d, kPages * kPage);
@@ -63,8 +62,7 @@ int main(void) {
   int fresh_ok = 1;
   unsigned acc = 0;
   for (int round = 0; round < 4; ++round) {
-    unsigned char* f = mmap(NULL, kPages * kPage, PROT_READ | PROT_WRITE,
-                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    unsigned char* f = mmap(NULL, kPages * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (f == MAP_FAILED) return 1;
     acc |= touch_with_flags_set(f, kPages, 5000000);
     if (!all_zero(f, kPages * kPage)) fresh_ok = 0;
@@ -82,7 +80,7 @@ int main(void) {
   pid_t pid = fork();
   if (pid == 0) _exit(7);
   int st = 0;
-  CHECK("fork and wait after the faults", pid > 0 && waitpid(pid, &st, 0) == pid &&
-                                              WIFEXITED(st) && WEXITSTATUS(st) == 7);
+  CHECK("fork and wait after the faults",
+        pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 7);
   return ABI_DONE();
 }

@@ -27,10 +27,10 @@ static volatile int handled;
 static int detect_avx(void) {
   unsigned a, b, c, d;
   if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-  if (!(c & (1u << 27)) || !(c & (1u << 28))) return 0;  /* OSXSAVE, AVX */
+  if (!(c & (1u << 27)) || !(c & (1u << 28))) return 0; /* OSXSAVE, AVX */
   unsigned lo, hi;
   __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-  return (lo & 6) == 6;  /* the OS saves XMM and YMM state */
+  return (lo & 6) == 6; /* the OS saves XMM and YMM state */
 }
 
 /* Registers 0-15 loaded from / stored to 16 rows 32 bytes apart at p, with `op` (vmovdqu for
@@ -56,9 +56,9 @@ static int detect_avx(void) {
 #define STORE_YMM(p) STORE16("vmovdqu", "ymm", p)
 #define LOAD_XMM(p) LOAD16("movdqu", "xmm", p)
 #define STORE_XMM(p) STORE16("movdqu", "xmm", p)
-#define CLOBBERS "rax", "rdi", "rsi", "rdx", "rcx", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3", \
-                 "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", \
-                 "xmm14", "xmm15"
+#define CLOBBERS \
+  "rax", "rdi", "rsi", "rdx", "rcx", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", \
+      "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"
 
 static void on_usr1(int sig) {
   (void)sig;
@@ -82,14 +82,14 @@ static long around_syscall(long nr, long a, long b, long c) {
     __asm__ volatile(LOAD_YMM("%[p]") "syscall\n" STORE_YMM("%[o]") "stmxcsr %[mx]\n"
                      : "=a"(ret), [mx] "=m"(mxcsr_after)
                      : [p] "r"(pattern), [o] "r"(after), "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10)
-                     : "rcx", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
-                       "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+                     : "rcx", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+                       "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
   } else {
     __asm__ volatile(LOAD_XMM("%[p]") "syscall\n" STORE_XMM("%[o]") "stmxcsr %[mx]\n"
                      : "=a"(ret), [mx] "=m"(mxcsr_after)
                      : [p] "r"(pattern), [o] "r"(after), "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10)
-                     : "rcx", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
-                       "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+                     : "rcx", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+                       "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
   }
   return ret;
 }
@@ -108,13 +108,13 @@ static void small_altstack(void) {
   sigaction(SIGUSR1, &sa, NULL);
   raise(SIGUSR1);
   for (size_t i = 0; i < sizeof guard_below; ++i) {
-    if (guard_below[i] != 0x5a || guard_above[i] != 0x5a) abort();  /* killed_by sees SIGABRT */
+    if (guard_below[i] != 0x5a || guard_above[i] != 0x5a) abort(); /* killed_by sees SIGABRT */
   }
 }
 
 static void minsigstksz_altstack(void) {
   size_t size = getauxval(AT_MINSIGSTKSZ);
-  if (size < MINSIGSTKSZ) size = MINSIGSTKSZ;  /* what sigaltstack takes at the least (glibc's sysconf too) */
+  if (size < MINSIGSTKSZ) size = MINSIGSTKSZ; /* what sigaltstack takes at the least (glibc's sysconf too) */
   char* mem = malloc(size + 8192);
   memset(mem, 0x5a, size + 8192);
   stack_t ss = {.ss_sp = mem + 4096, .ss_size = size, .ss_flags = 0};
@@ -128,7 +128,7 @@ static void minsigstksz_altstack(void) {
   raise(SIGUSR1);
   if (!handled) abort();
   for (size_t i = 0; i < 4096; ++i) {
-    if (mem[i] != 0x5a || mem[4096 + size + i] != 0x5a) abort();  /* nothing outside it written */
+    if (mem[i] != 0x5a || mem[4096 + size + i] != 0x5a) abort(); /* nothing outside it written */
   }
 }
 
@@ -209,8 +209,7 @@ int main(int argc, char** argv) {
   }
   int st = 0;
   waitpid((pid_t)child, &st, 0);
-  CHECK("a forked child has the parent's vector registers and rounding mode",
-        WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  CHECK("a forked child has the parent's vector registers and rounding mode", WIFEXITED(st) && WEXITSTATUS(st) == 0);
   CHECK("the parent's registers after fork", registers_kept());
 
   /* exec starts over. */

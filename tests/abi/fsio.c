@@ -31,10 +31,10 @@ static char WORK[64];
 /* A check whose name is formatted (the name is built before cond is evaluated, so compute
  * what it prints first). */
 static char name_buf[512];
-#define CHECKF(cond, ...)                                 \
-  do {                                                    \
-    snprintf(name_buf, sizeof name_buf, __VA_ARGS__);     \
-    CHECK(name_buf, cond);                                \
+#define CHECKF(cond, ...) \
+  do { \
+    snprintf(name_buf, sizeof name_buf, __VA_ARGS__); \
+    CHECK(name_buf, cond); \
   } while (0)
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -174,7 +174,7 @@ static int list_dir(const char* path, struct listing* l) {
 static uint64_t listing_fnv(const struct listing* l) {
   uint64_t h = 0xcbf29ce484222325ULL;
   for (int i = 0; i < l->count; i++) {
-    for (const char* c = l->names[i]; ; c++) {
+    for (const char* c = l->names[i];; c++) {
       h ^= (unsigned char)*c; /* includes the NUL as a separator */
       h *= 0x100000001b3ULL;
       if (!*c) break;
@@ -242,10 +242,8 @@ static void on_sigbus(int sig) {
 /* 1 if touching p raises SIGBUS. */
 static int faults(volatile unsigned char* p, int do_write) {
   if (sigsetjmp(fault_jmp, 1)) return 1;
-  if (do_write)
-    *p = 0x5a;
-  else
-    (void)*p;
+  if (do_write) *p = 0x5a;
+  else (void)*p;
   return 0;
 }
 
@@ -285,8 +283,8 @@ static void test_data(void) {
   CHECK("lseek to 100", lseek(fd, 100, SEEK_SET) == 100);
   static const struct {
     long off, len;
-  } w[] = {{1023, 2}, {1022, 5}, {2047, 2}, {3071, 3}, {4095, 1}, {4095, 3}, {4094, 4100},
-           {8191, 1}, {8190, 2050}, {12287, 2}, {12345, 5000}, {1, 1}, {0, 1}, {16383, 962}};
+  } w[] = {{1023, 2}, {1022, 5},    {2047, 2},  {3071, 3},     {4095, 1}, {4095, 3}, {4094, 4100},
+           {8191, 1}, {8190, 2050}, {12287, 2}, {12345, 5000}, {1, 1},    {0, 1},    {16383, 962}};
   int ok = 1;
   unsigned char chunk[8192];
   for (unsigned i = 0; i < sizeof w / sizeof w[0]; i++) {
@@ -363,8 +361,8 @@ static void test_sparse(void) {
   CHECK("lseek + write at 4 GiB + 4095", lseek(fd, 4 * GIB + 4095, SEEK_SET) == 4 * GIB + 4095 &&
                                              write(fd, "xy", 2) == 2 && lseek(fd, 0, SEEK_CUR) == 4 * GIB + 4097);
   CHECK("read it back", pread(fd, buf, 2, 4 * GIB + 4095) == 2 && memcmp(buf, "xy", 2) == 0);
-  CHECK("ftruncate down to 4 GiB + 1", ftruncate(fd, 4 * GIB + 1) == 0 && fstat(fd, &st) == 0 &&
-                                           st.st_size == 4 * GIB + 1);
+  CHECK("ftruncate down to 4 GiB + 1",
+        ftruncate(fd, 4 * GIB + 1) == 0 && fstat(fd, &st) == 0 && st.st_size == 4 * GIB + 1);
   CHECK("the byte left at 4 GiB", pread(fd, buf, 16, 4 * GIB) == 1 && buf[0] == 'c');
   CHECK("ftruncate to 0", ftruncate(fd, 0) == 0 && fstat(fd, &st) == 0 && st.st_size == 0);
   close(fd);
@@ -379,8 +377,8 @@ static void test_truncate(void) {
   CHECK("create a 10000-byte file", put_file("tr", data, sizeof data) == 0);
   int fd = open("tr", O_RDWR);
   struct stat st;
-  CHECK("ftruncate to 5000 (mid page, mid 1K block)", ftruncate(fd, 5000) == 0 && fstat(fd, &st) == 0 &&
-                                                         st.st_size == 5000);
+  CHECK("ftruncate to 5000 (mid page, mid 1K block)",
+        ftruncate(fd, 5000) == 0 && fstat(fd, &st) == 0 && st.st_size == 5000);
   CHECK("read stops at 5000", pread(fd, buf, sizeof buf, 0) == 5000 && memcmp(buf, data, 5000) == 0);
   CHECK("ftruncate up to 9000", ftruncate(fd, 9000) == 0 && fstat(fd, &st) == 0 && st.st_size == 9000);
   CHECK("the first 5000 bytes are kept", pread(fd, buf, 5000, 0) == 5000 && memcmp(buf, data, 5000) == 0);
@@ -472,12 +470,11 @@ static void test_errors(void) {
   CHECK_ERRNO("rename into a missing directory is ENOENT", rename("ap", "missing/ap"), ENOENT);
   CHECK_ERRNO("rename of . is EBUSY", rename("d/.", "dd"), EBUSY);
   CHECK("mkdir empty", mkdir("empty", 0755) == 0);
-  CHECK("rename a directory over an empty directory", rename("d", "empty") == 0 && !exists("d") &&
-                                                          exists("empty/sub"));
+  CHECK("rename a directory over an empty directory", rename("d", "empty") == 0 && !exists("d") && exists("empty/sub"));
   CHECK("rename a name onto itself", rename("ap", "ap") == 0 && exists("ap"));
   CHECK("rename a directory onto itself", rename("empty", "empty") == 0 && exists("empty/sub"));
-  CHECK("cleanup", rmdir("empty/sub") == 0 && rmdir("empty") == 0 && unlink("e/f") == 0 && rmdir("e") == 0 &&
-                       unlink("ap") == 0);
+  CHECK("cleanup",
+        rmdir("empty/sub") == 0 && rmdir("empty") == 0 && unlink("e/f") == 0 && rmdir("e") == 0 && unlink("ap") == 0);
   CHECK_ERRNO("unlink of a missing name is ENOENT", unlink("ap"), ENOENT);
 }
 
@@ -585,8 +582,7 @@ static void test_dirs(void) {
   CHECKF(!listing_dups(&l), "many after renames: count=%d fnv=%016llx", l.count, (unsigned long long)listing_fnv(&l));
   free_listing(&l);
   list_dir("many2", &l);
-  CHECKF(!listing_dups(&l), "many2 after renames: count=%d fnv=%016llx", l.count,
-         (unsigned long long)listing_fnv(&l));
+  CHECKF(!listing_dups(&l), "many2 after renames: count=%d fnv=%016llx", l.count, (unsigned long long)listing_fnv(&l));
   free_listing(&l);
   orig_name(name, sizeof name, 300);
   new_name(name2, sizeof name2, 300);
@@ -661,8 +657,8 @@ static void test_links(void) {
   CHECK("rename onto a hard link of the same file succeeds", rename("h2", "hd/h3") == 0);
   CHECK("and does nothing: both names remain", exists("h2") && exists("hd/h3") && nlink_of("h2") == 2);
   CHECK("create other", put_file("other", "other", 5) == 0);
-  CHECK("rename over another file replaces it", rename("other", "h2") == 0 && file_is("h2", "other") &&
-                                                    !exists("other") && nlink_of("hd/h3") == 1);
+  CHECK("rename over another file replaces it",
+        rename("other", "h2") == 0 && file_is("h2", "other") && !exists("other") && nlink_of("hd/h3") == 1);
   CHECK("link after rename", link("h2", "h4") == 0 && nlink_of("h2") == 2 && file_is("h4", "other"));
   int fd = open("hd/h3", O_RDONLY);
   struct stat st;
@@ -710,15 +706,15 @@ static void test_symlinks(void) {
   CHECK("O_CREAT through a dangling symlink creates the target", fd >= 0 && exists("dangling-target"));
   if (fd >= 0) close(fd);
   mkdir("sd", 0755);
-  CHECK("symlink to a directory", symlink("sd", "sdl") == 0 && put_file("sdl/inner", "in", 2) == 0 &&
-                                      file_is("sd/inner", "in"));
+  CHECK("symlink to a directory",
+        symlink("sd", "sdl") == 0 && put_file("sdl/inner", "in", 2) == 0 && file_is("sd/inner", "in"));
   CHECK_ERRNO("O_DIRECTORY|O_NOFOLLOW on it is ENOTDIR", open("sdl", O_RDONLY | O_DIRECTORY | O_NOFOLLOW), ENOTDIR);
   CHECK("unlink the link keeps the directory", unlink("sdl") == 0 && exists("sd/inner"));
   CHECK("rename a symlink", rename("sl200", "sl200b") == 0 && readlink("sl200b", buf, 10) == 10);
   CHECK("hard link to a symlink", link("sl10", "sl10h") == 0 && nlink_of("sl10") == 2 && nlink_of("sym-target") == 1);
   rm_rf_at(AT_FDCWD, "sd");
-  static const char* names[] = {"sl10", "sl10h", "sl59", "sl60", "sl61", "sl200b", "dangle", "dangling-target",
-                                "sym-target"};
+  static const char* names[] = {"sl10",   "sl10h",           "sl59",      "sl60", "sl61", "sl200b",
+                                "dangle", "dangling-target", "sym-target"};
   int ok = 1;
   for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
     if (unlink(names[i]) != 0) ok = 0;
@@ -735,27 +731,26 @@ static void test_attrs(void) {
   CHECK("mkdir with umask", mkdir("mdir", 0777) == 0 && stat("mdir", &st) == 0 && (st.st_mode & 07777) == 0755);
   CHECK("chmod 0640", chmod("mode", 0640) == 0 && stat("mode", &st) == 0 && st.st_mode == (S_IFREG | 0640));
   CHECK("chmod 06755", chmod("mode", 06755) == 0 && stat("mode", &st) == 0 && (st.st_mode & 07777) == 06755);
-  CHECK("chown 1234:5678", chown("mode", 1234, 5678) == 0 && stat("mode", &st) == 0 && st.st_uid == 1234 &&
-                               st.st_gid == 5678);
+  CHECK("chown 1234:5678",
+        chown("mode", 1234, 5678) == 0 && stat("mode", &st) == 0 && st.st_uid == 1234 && st.st_gid == 5678);
   CHECKF(stat("mode", &st) == 0 && (st.st_mode & 07777) == 0755, "chown clears setuid/setgid: mode %04o",
          stat("mode", &st) == 0 ? (unsigned)(st.st_mode & 07777) : 0u);
-  CHECK("chown -1 -1 changes nothing", chown("mode", -1, -1) == 0 && stat("mode", &st) == 0 && st.st_uid == 1234 &&
-                                          st.st_gid == 5678);
-  CHECK("chown gid only", chown("mode", -1, 42) == 0 && stat("mode", &st) == 0 && st.st_uid == 1234 &&
-                             st.st_gid == 42);
+  CHECK("chown -1 -1 changes nothing",
+        chown("mode", -1, -1) == 0 && stat("mode", &st) == 0 && st.st_uid == 1234 && st.st_gid == 5678);
+  CHECK("chown gid only", chown("mode", -1, 42) == 0 && stat("mode", &st) == 0 && st.st_uid == 1234 && st.st_gid == 42);
   fd = open("mode", O_RDONLY);
   CHECK("fchown back to 0:0", fchown(fd, 0, 0) == 0 && fstat(fd, &st) == 0 && st.st_uid == 0 && st.st_gid == 0);
   CHECK("fchmod 0600", fchmod(fd, 0600) == 0 && fstat(fd, &st) == 0 && (st.st_mode & 07777) == 0600);
   close(fd);
-  CHECK("chmod a directory 01777", chmod("mdir", 01777) == 0 && stat("mdir", &st) == 0 &&
-                                       st.st_mode == (S_IFDIR | 01777));
+  CHECK("chmod a directory 01777",
+        chmod("mdir", 01777) == 0 && stat("mdir", &st) == 0 && st.st_mode == (S_IFDIR | 01777));
   CHECK("chown a directory keeps its mode", chown("mdir", 1234, 5678) == 0 && stat("mdir", &st) == 0 &&
                                                 st.st_mode == (S_IFDIR | 01777) && st.st_uid == 1234);
   symlink("mode", "mlink");
   CHECK("lchown changes the link only", lchown("mlink", 1234, 5678) == 0 && lstat("mlink", &st) == 0 &&
                                             st.st_uid == 1234 && stat("mlink", &st) == 0 && st.st_uid == 0);
-  CHECK("chown through the link changes the target", chown("mlink", 77, 88) == 0 && stat("mode", &st) == 0 &&
-                                                         st.st_uid == 77 && st.st_gid == 88);
+  CHECK("chown through the link changes the target",
+        chown("mlink", 77, 88) == 0 && stat("mode", &st) == 0 && st.st_uid == 77 && st.st_gid == 88);
   if (!no_special) {
     CHECK("mkfifo", mkfifo("fifo", 0640) == 0 && lstat("fifo", &st) == 0 && S_ISFIFO(st.st_mode) &&
                         (st.st_mode & 07777) == 0640 && st.st_size == 0);
@@ -776,8 +771,8 @@ static void test_attrs(void) {
     CHECK("the fifo stays empty on disk", stat("fifo", &st) == 0 && st.st_size == 0);
     CHECK("chmod a fifo", chmod("fifo", 0604) == 0 && stat("fifo", &st) == 0 && st.st_mode == (S_IFIFO | 0604));
   }
-  CHECK("mknod S_IFREG makes a file", mknod("reg", S_IFREG | 0600, 0) == 0 && stat("reg", &st) == 0 &&
-                                          S_ISREG(st.st_mode) && st.st_size == 0);
+  CHECK("mknod S_IFREG makes a file",
+        mknod("reg", S_IFREG | 0600, 0) == 0 && stat("reg", &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0);
   int ok = 1;
   static const char* names[] = {"mode", "mlink", "reg", "fifo", "fifo2", "chr", "blk"};
   for (unsigned i = 0; i < (no_special ? 3u : sizeof names / sizeof names[0]); i++)
@@ -803,15 +798,15 @@ static void test_mmap(void) {
   memcpy(data + pg - 3, "ACROSS", 6);
   m[0] = data[0] = 'M';
   m[size - 1] = data[size - 1] = 'E';
-  CHECK("read() sees writes through the mapping", pread(fd, buf, size, 0) == (ssize_t)size &&
-                                                     memcmp(buf, data, size) == 0);
+  CHECK("read() sees writes through the mapping",
+        pread(fd, buf, size, 0) == (ssize_t)size && memcmp(buf, data, size) == 0);
   CHECK("pwrite()", pwrite(fd, "WRITTEN", 7, 2 * pg - 2) == 7);
   memcpy(data + 2 * pg - 2, "WRITTEN", 7);
   CHECK("the mapping sees write()", memcmp(m + 2 * pg - 2, "WRITTEN", 7) == 0);
   m[size + 50] = 'X';
   struct stat st;
-  CHECK("writing past EOF in the last page keeps the size", fstat(fd, &st) == 0 && st.st_size == (off_t)size &&
-                                                               pread(fd, buf, 10, (off_t)size) == 0);
+  CHECK("writing past EOF in the last page keeps the size",
+        fstat(fd, &st) == 0 && st.st_size == (off_t)size && pread(fd, buf, 10, (off_t)size) == 0);
   struct sigaction sa = {0};
   sa.sa_handler = on_sigbus;
   sigaction(SIGBUS, &sa, 0);
@@ -927,8 +922,8 @@ static void test_sync(void) {
   int dfd = open(".", O_RDONLY | O_DIRECTORY);
   CHECK("fsync of a directory", fsync(dfd) == 0);
   struct statfs sf;
-  CHECK("fstatfs", fstatfs(dfd, &sf) == 0 && sf.f_bsize > 0 && sf.f_blocks >= sf.f_bfree &&
-                       sf.f_bfree >= sf.f_bavail && sf.f_namelen == 255);
+  CHECK("fstatfs", fstatfs(dfd, &sf) == 0 && sf.f_bsize > 0 && sf.f_blocks >= sf.f_bfree && sf.f_bfree >= sf.f_bavail &&
+                       sf.f_namelen == 255);
   close(dfd);
   CHECK("statfs", statfs(".", &sf) == 0 && sf.f_bsize > 0 && sf.f_blocks >= sf.f_bfree && sf.f_bfree >= sf.f_bavail &&
                       sf.f_files >= sf.f_ffree);
@@ -973,8 +968,7 @@ static void test_times(void) {
   ts[1] = (struct timespec){1500000001, 0};
   CHECK("futimens", futimens(fd, ts) == 0 && fstat(fd, &st) == 0 && st.st_atim.tv_sec == 1500000000 &&
                         st.st_mtim.tv_sec == 1500000001);
-  CHECK("a write updates mtime to now", write(fd, "x", 1) == 1 && fstat(fd, &st) == 0 &&
-                                            is_now(st.st_mtim.tv_sec, t0));
+  CHECK("a write updates mtime to now", write(fd, "x", 1) == 1 && fstat(fd, &st) == 0 && is_now(st.st_mtim.tv_sec, t0));
   close(fd);
   CHECK("utimensat NULL sets now", utimensat(AT_FDCWD, "tm", 0, 0) == 0 && stat("tm", &st) == 0 &&
                                        is_now(st.st_mtim.tv_sec, t0) && is_now(st.st_atim.tv_sec, t0));
@@ -987,10 +981,10 @@ static void test_times(void) {
                                                          stat("tm", &tst) == 0 && tst.st_mtim.tv_sec != 2000000000);
   mkdir("tdir", 0755);
   ts[1] = (struct timespec){1111111111, 0};
-  CHECK("utimensat on a directory", utimensat(AT_FDCWD, "tdir", ts, 0) == 0 && stat("tdir", &st) == 0 &&
-                                        st.st_mtim.tv_sec == 1111111111);
-  CHECK("creating in it updates its mtime", put_file("tdir/f", "", 0) == 0 && stat("tdir", &st) == 0 &&
-                                                is_now(st.st_mtim.tv_sec, t0));
+  CHECK("utimensat on a directory",
+        utimensat(AT_FDCWD, "tdir", ts, 0) == 0 && stat("tdir", &st) == 0 && st.st_mtim.tv_sec == 1111111111);
+  CHECK("creating in it updates its mtime",
+        put_file("tdir/f", "", 0) == 0 && stat("tdir", &st) == 0 && is_now(st.st_mtim.tv_sec, t0));
   CHECK_ERRNO("utimensat of a missing file is ENOENT", utimensat(AT_FDCWD, "missing", ts, 0), ENOENT);
   ts[1].tv_nsec = 1000000000;
   CHECK_ERRNO("tv_nsec out of range is EINVAL", utimensat(AT_FDCWD, "tm", ts, 0), EINVAL);

@@ -35,8 +35,9 @@ static long futex(void* addr, int op, uint32_t val, const struct timespec* ts, v
 static long wake_until(void* addr, int op, long want, uint32_t bitset) {
   long total = 0;
   for (int i = 0; i < 5000 && total < want; ++i) {
-    long n = (op & ~FUTEX_PRIVATE_FLAG) == FUTEX_WAKE_BITSET ? futex(addr, op, (uint32_t)(want - total), NULL, NULL, bitset)
-                                     : futex(addr, op, (uint32_t)(want - total), NULL, NULL, 0);
+    long n = (op & ~FUTEX_PRIVATE_FLAG) == FUTEX_WAKE_BITSET
+                 ? futex(addr, op, (uint32_t)(want - total), NULL, NULL, bitset)
+                 : futex(addr, op, (uint32_t)(want - total), NULL, NULL, 0);
     if (n > 0) total += n;
     if (total < want) usleep(1000);
   }
@@ -133,7 +134,8 @@ int main(void) {
   }
   while (sh[1] == 0) usleep(100);
   usleep(50000);
-  CHECK("a private wake does not reach another process", futex((void*)&sh[0], FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0) == 0);
+  CHECK("a private wake does not reach another process",
+        futex((void*)&sh[0], FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0) == 0);
   CHECK("a shared wake reaches the child", wake_until((void*)&sh[0], FUTEX_WAKE, 1, 0) == 1);
   int st = 0;
   waitpid(pid, &st, 0);

@@ -199,7 +199,7 @@ static void set_handler(int flags) {
 struct sigjob {
   pthread_t target;
   pid_t target_tid;
-  void* word;     /* woken after the signal when wake is set */
+  void* word; /* woken after the signal when wake is set */
   int wake;
   _Atomic int go; /* the target is about to wait */
   _Atomic int returned;
@@ -544,8 +544,7 @@ int main(void) {
   j.v[2] = ent(&b, 0, U32P);
   job_start(&j);
   /* op: set *a = 0 (it is 0), and wake on a too when the old value == 0. */
-  CHECK("FUTEX_WAKE_OP on entries 2 and 0 returns 2",
-        futex(&b, FUTEX_WAKE_OP | FUTEX_PRIVATE_FLAG, 1, 1, &a, 0) == 2);
+  CHECK("FUTEX_WAKE_OP on entries 2 and 0 returns 2", futex(&b, FUTEX_WAKE_OP | FUTEX_PRIVATE_FLAG, 1, 1, &a, 0) == 2);
   CHECK("... futex_waitv returns index 2", job_end(&j) == 2);
   j.v[0] = ent(&a, 0, U32P);
   j.v[1] = ent(&b, 0, U32P);

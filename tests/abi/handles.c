@@ -126,9 +126,8 @@ int main(void) {
   CHECK("chdir", chdir(dir) == 0);
   CHECK("mkdir mnt", mkdir("mnt", 0755) == 0);
   CHECK("mount a tmpfs", mount("tmpfs", "mnt", "tmpfs", 0, "size=1m") == 0);
-  CHECK("set up files",
-        put("mnt/f", "file-f") && put("mnt/g", "file-g") && mkdir("mnt/d", 0755) == 0 &&
-            symlink("f", "mnt/sl") == 0 && put("mnt/gone", "file-gone"));
+  CHECK("set up files", put("mnt/f", "file-f") && put("mnt/g", "file-g") && mkdir("mnt/d", 0755) == 0 &&
+                            symlink("f", "mnt/sl") == 0 && put("mnt/gone", "file-gone"));
   int mfd = open("mnt", O_RDONLY | O_DIRECTORY);
   int ffd = open("mnt/f", O_RDONLY);
   CHECK("open the mount and a file", mfd >= 0 && ffd >= 0);
@@ -159,7 +158,8 @@ int main(void) {
   CHECK_ERRNO("handle_bytes 11 is EOVERFLOW", n2h(mfd, "f", &h, &mnt, 0), EOVERFLOW);
   CHECK("and asks for 12", h.handle_bytes == 12);
   h = (struct handle){.handle_bytes = 13};
-  CHECK("handle_bytes 13 works and is set to 12", n2h(mfd, "f", &h, &mnt, 0) == 0 && h.handle_bytes == 12 && same(&h, &hf));
+  CHECK("handle_bytes 13 works and is set to 12",
+        n2h(mfd, "f", &h, &mnt, 0) == 0 && h.handle_bytes == 12 && same(&h, &hf));
   h = (struct handle){.handle_bytes = 12};
   CHECK("handle_bytes 12 works", n2h(mfd, "f", &h, &mnt, 0) == 0 && same(&h, &hf));
   h = (struct handle){.handle_bytes = 129};
@@ -196,10 +196,12 @@ int main(void) {
   CHECK_ERRNO("a bad mount_id wins over EOVERFLOW (EFAULT)", n2h(mfd, "f", &h, (int*)8, 0), EFAULT);
   CHECK_ERRNO("a closed dirfd is EBADF", n2h(999, "f", &h, &mnt, 0), EBADF);
   CHECK_ERRNO("a /proc file is EOPNOTSUPP", n2h(AT_FDCWD, "/proc/self/status", &h, &mnt, 0), EOPNOTSUPP);
-  CHECK_ERRNO("a /proc file with a bad handle pointer is EOPNOTSUPP", n2h(AT_FDCWD, "/proc/self/status", (void*)8, &mnt, 0), EOPNOTSUPP);
+  CHECK_ERRNO("a /proc file with a bad handle pointer is EOPNOTSUPP",
+              n2h(AT_FDCWD, "/proc/self/status", (void*)8, &mnt, 0), EOPNOTSUPP);
   struct handle hf2 = get(mfd, "f", 0), hg = get(mfd, "g", 0);
   CHECK("the same file twice: equal bytes", same(&hf2, &hf));
-  CHECK("two files: different handles", hg.handle_bytes == 12 && !same(&hg, &hf) && memcmp(hg.f_handle + 4, hf.f_handle + 4, 8) != 0);
+  CHECK("two files: different handles",
+        hg.handle_bytes == 12 && !same(&hg, &hf) && memcmp(hg.f_handle + 4, hf.f_handle + 4, 8) != 0);
   g_mfd = mfd, g_ffd = ffd, g_hf = hf;
   CHECK("as uid 65534 name_to_handle_at works and agrees", child_status(child_name) == 0);
 
@@ -221,7 +223,8 @@ int main(void) {
   CHECK_ERRNO("a symlink with O_RDONLY is ELOOP", obh(mfd, &hs, O_RDONLY), ELOOP);
   CHECK("a symlink with O_PATH opens the link", is_type(obh(mfd, &hs, O_PATH), S_IFLNK));
   fd = obh(mfd, &hg, O_RDWR);
-  CHECK("O_RDWR writes the file", fd >= 0 && pwrite((int)fd, "G", 1, 5) == 1 && holds(open("mnt/g", O_RDONLY), "file-G"));
+  CHECK("O_RDWR writes the file",
+        fd >= 0 && pwrite((int)fd, "G", 1, 5) == 1 && holds(open("mnt/g", O_RDONLY), "file-G"));
   if (fd >= 0) close((int)fd);
   struct handle hgone = get(mfd, "gone", 0);
   int gfd = open("mnt/gone", O_RDONLY);

@@ -77,8 +77,8 @@ int main(void) {
   /* SIOCGIFCONF: the length asked with a null buffer, then the entries; lo is among them. */
   struct ifconf c;
   memset(&c, 0, sizeof(c));
-  CHECK("SIOCGIFCONF length", ioctl(s, SIOCGIFCONF, &c) == 0 && c.ifc_len > 0 &&
-                                  c.ifc_len % (int)sizeof(struct ifreq) == 0);
+  CHECK("SIOCGIFCONF length",
+        ioctl(s, SIOCGIFCONF, &c) == 0 && c.ifc_len > 0 && c.ifc_len % (int)sizeof(struct ifreq) == 0);
   int need = c.ifc_len;
   struct ifreq reqs[16];
   c.ifc_len = sizeof(reqs);
@@ -91,7 +91,7 @@ int main(void) {
     }
   }
   CHECK("SIOCGIFCONF lists lo with 127.0.0.1", found);
-  c.ifc_len = sizeof(struct ifreq) + 3;  /* room for one entry: one is given */
+  c.ifc_len = sizeof(struct ifreq) + 3; /* room for one entry: one is given */
   c.ifc_req = reqs;
   CHECK("SIOCGIFCONF fills whole entries", ioctl(s, SIOCGIFCONF, &c) == 0 && c.ifc_len == (int)sizeof(struct ifreq));
   return ABI_DONE();

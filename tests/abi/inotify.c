@@ -70,7 +70,7 @@ static const char* label_of(int wd) {
 static const struct {
   uint32_t bit;
   const char* name;
-// clang-format off
+  // clang-format off
 } bits[] = {
     {IN_ACCESS, "ACCESS"},       {IN_MODIFY, "MODIFY"},         {IN_ATTRIB, "ATTRIB"},
     {IN_CLOSE_WRITE, "CLOSE_WRITE"}, {IN_CLOSE_NOWRITE, "CLOSE_NOWRITE"}, {IN_OPEN, "OPEN"},
@@ -171,8 +171,8 @@ static int nonblock(int fd) { return (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0; }
 static void init_flags(void) {
   int a = syscall(SYS_inotify_init);
   CHECK("inotify_init", a >= 0);
-  CHECK("inotify_init: blocking, no close-on-exec, read-only", !cloexec(a) && !nonblock(a) &&
-                                                                   (fcntl(a, F_GETFL) & O_ACCMODE) == O_RDONLY);
+  CHECK("inotify_init: blocking, no close-on-exec, read-only",
+        !cloexec(a) && !nonblock(a) && (fcntl(a, F_GETFL) & O_ACCMODE) == O_RDONLY);
   int b = inotify_init1(0);
   CHECK("inotify_init1(0): blocking, no close-on-exec", b >= 0 && !cloexec(b) && !nonblock(b));
   int c = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -233,7 +233,8 @@ static void add_watch_errors(void) {
   CHECK("add_watch: IN_ONLYDIR on a directory", watch("e", IN_MODIFY | IN_ONLYDIR, "e") > 0);
   CHECK_ERRNO("add_watch: IN_MASK_CREATE on a watched inode: EEXIST",
               inotify_add_watch(ifd, "e", IN_MODIFY | IN_MASK_CREATE), EEXIST);
-  CHECK("add_watch: IN_MASK_CREATE on an unwatched inode", inotify_add_watch(ifd, "e/f", IN_MODIFY | IN_MASK_CREATE) > 0);
+  CHECK("add_watch: IN_MASK_CREATE on an unwatched inode",
+        inotify_add_watch(ifd, "e/f", IN_MODIFY | IN_MASK_CREATE) > 0);
   make_file("e/g", "g");
   int fw = watch("e/g", IN_DONT_FOLLOW, "g");
   CHECK("add_watch: a mask of flags only (IN_DONT_FOLLOW) is accepted", fw > 0);
@@ -485,8 +486,7 @@ static void two_directories(void) {
   CHECK("unlink of one of its links", unlink("m2/h2") == 0);
   expect("unlink, links left: ATTRIB, DELETE", "g/ATTRIB m2/DELETE:h2");
   CHECK("unlink of the last link", unlink("m1/h") == 0);
-  expect("ATTRIB, DELETE_SELF, IGNORED, then the directory's DELETE",
-         "g/ATTRIB g/DELETE_SELF g/IGNORED m1/DELETE:h");
+  expect("ATTRIB, DELETE_SELF, IGNORED, then the directory's DELETE", "g/ATTRIB g/DELETE_SELF g/IGNORED m1/DELETE:h");
   make_file("m1/f", "f");
   mkdir("m2/sub", 0755);
   int sw = watch("m2/sub", IN_ALL_EVENTS, "sub");
@@ -556,8 +556,7 @@ static void file_watch(void) {
   rename("w/sub", "w/sub2");
   expect("rename of a watched directory: MOVE_SELF", "MOVE_SELF");
   make_file("w/sub2/x", "x");
-  expect("its new children still: CREATE, OPEN, MODIFY, CLOSE_WRITE",
-         "CREATE:x OPEN:x MODIFY:x CLOSE_WRITE:x");
+  expect("its new children still: CREATE, OPEN, MODIFY, CLOSE_WRITE", "CREATE:x OPEN:x MODIFY:x CLOSE_WRITE:x");
   unlink("w/sub2/x");
   rmdir("w/sub2");
   expect("DELETE, DELETE_SELF, IGNORED", "DELETE:x DELETE_SELF IGNORED");
@@ -677,8 +676,8 @@ static void reading(void) {
                                                                   e->mask == IN_CREATE && e->cookie == 0 &&
                                                                   e->len == 16 && strcmp(e->name, "abc") == 0);
   CHECK("FIONREAD: 48", ioctl(ifd, FIONREAD, &n) == 0 && n == 48);
-  CHECK("the second: 48 bytes, len 32", read(ifd, buf, sizeof buf) == 48 && e->len == 32 &&
-                                             strcmp(e->name, "0123456789abcdef") == 0);
+  CHECK("the second: 48 bytes, len 32",
+        read(ifd, buf, sizeof buf) == 48 && e->len == 32 && strcmp(e->name, "0123456789abcdef") == 0);
   make_file("r/lost", "x");
   make_file("r/kept", "x");
   CHECK_ERRNO("read into a bad pointer: EFAULT", read(ifd, (void*)8, 64), EFAULT);

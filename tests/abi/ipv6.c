@@ -111,10 +111,10 @@ static void options(void) {
   CHECK("IPV6_V6ONLY set 1", setint(t, IPPROTO_IPV6, IPV6_V6ONLY, 1) == 0 && intopt(t, IPPROTO_IPV6, IPV6_V6ONLY) == 1);
   CHECK("IPV6_V6ONLY set 0", setint(t, IPPROTO_IPV6, IPV6_V6ONLY, 0) == 0 && intopt(t, IPPROTO_IPV6, IPV6_V6ONLY) == 0);
   CHECK("IPV6_UNICAST_HOPS default 64", intopt(u, IPPROTO_IPV6, IPV6_UNICAST_HOPS) == 64);
-  CHECK("IPV6_UNICAST_HOPS 255", setint(u, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 255) == 0 &&
-                                     intopt(u, IPPROTO_IPV6, IPV6_UNICAST_HOPS) == 255);
-  CHECK("IPV6_UNICAST_HOPS -1 restores 64", setint(u, IPPROTO_IPV6, IPV6_UNICAST_HOPS, -1) == 0 &&
-                                                intopt(u, IPPROTO_IPV6, IPV6_UNICAST_HOPS) == 64);
+  CHECK("IPV6_UNICAST_HOPS 255",
+        setint(u, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 255) == 0 && intopt(u, IPPROTO_IPV6, IPV6_UNICAST_HOPS) == 255);
+  CHECK("IPV6_UNICAST_HOPS -1 restores 64",
+        setint(u, IPPROTO_IPV6, IPV6_UNICAST_HOPS, -1) == 0 && intopt(u, IPPROTO_IPV6, IPV6_UNICAST_HOPS) == 64);
   CHECK_ERRNO("IPV6_UNICAST_HOPS 256", setint(u, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 256), EINVAL);
   CHECK_ERRNO("IPV6_UNICAST_HOPS -2", setint(u, IPPROTO_IPV6, IPV6_UNICAST_HOPS, -2), EINVAL);
   CHECK("IPV6_MULTICAST_HOPS default 1", intopt(u, IPPROTO_IPV6, IPV6_MULTICAST_HOPS) == 1);
@@ -126,8 +126,9 @@ static void options(void) {
   struct sockaddr_in6 a;
   memset(&a, 0xAA, sizeof(a));
   socklen_t l = sizeof(a);
-  CHECK("unbound getsockname is [::]:0", getsockname(u, SA(a), &l) == 0 && l == sizeof(a) && a.sin6_family == AF_INET6 &&
-                                              a.sin6_port == 0 && IN6_IS_ADDR_UNSPECIFIED(&a.sin6_addr));
+  CHECK("unbound getsockname is [::]:0", getsockname(u, SA(a), &l) == 0 && l == sizeof(a) &&
+                                             a.sin6_family == AF_INET6 && a.sin6_port == 0 &&
+                                             IN6_IS_ADDR_UNSPECIFIED(&a.sin6_addr));
   a = sin6_of("::1", 0);
   CHECK("bind ::1", bind(u, SA(a), sizeof(a)) == 0);
   CHECK_ERRNO("IPV6_V6ONLY after bind", setint(u, IPPROTO_IPV6, IPV6_V6ONLY, 1), EINVAL);
@@ -185,10 +186,10 @@ static void tcp_loopback(void) {
   struct sockaddr_in6 n;
   socklen_t nl = sizeof(struct sockaddr_in);
   CHECK("getpeername truncates, reports 28", getpeername(c, SA(n), &nl) == 0 && nl == 28 && n.sin6_family == AF_INET6);
-  CHECK("send client to server", send(c, "hello", 5, 0) == 5 && recv(a, buf, sizeof(buf), 0) == 5 &&
-                                     memcmp(buf, "hello", 5) == 0);
-  CHECK("send server to client", send(a, "hello", 5, 0) == 5 && recv(c, buf, sizeof(buf), 0) == 5 &&
-                                     memcmp(buf, "hello", 5) == 0);
+  CHECK("send client to server",
+        send(c, "hello", 5, 0) == 5 && recv(a, buf, sizeof(buf), 0) == 5 && memcmp(buf, "hello", 5) == 0);
+  CHECK("send server to client",
+        send(a, "hello", 5, 0) == 5 && recv(c, buf, sizeof(buf), 0) == 5 && memcmp(buf, "hello", 5) == 0);
   CHECK("shutdown SHUT_WR", shutdown(c, SHUT_WR) == 0);
   CHECK("peer reads end of file", recv(a, buf, sizeof(buf), 0) == 0);
   CHECK("half-closed client still receives", send(a, "back", 4, 0) == 4 && recv(c, buf, sizeof(buf), 0) == 4);
@@ -226,8 +227,8 @@ static void dual_stack(void) {
   CHECK("accept IPv4 on AF_INET6 listener", a >= 0);
   struct sockaddr_in6 n;
   socklen_t nl = sizeof(n);
-  CHECK("accepted peer is v4-mapped", getpeername(a, SA(n), &nl) == 0 && nl == 28 && n.sin6_family == AF_INET6 &&
-                                          IN6_IS_ADDR_V4MAPPED(&n.sin6_addr));
+  CHECK("accepted peer is v4-mapped",
+        getpeername(a, SA(n), &nl) == 0 && nl == 28 && n.sin6_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&n.sin6_addr));
   CHECK("accepted peer ::ffff:127.0.0.1 at the client's port",
         name6(a, 1, "::ffff:127.0.0.1", &p) && name4(c, 0, "127.0.0.1", &cp) && p == cp);
   CHECK("accepted name ::ffff:127.0.0.1 at the listener's port", name6(a, 0, "::ffff:127.0.0.1", &p) && p == lp);
@@ -268,7 +269,8 @@ static void port_sharing(void) {
   s6 = sock(AF_INET6, SOCK_STREAM, 0);
   struct sockaddr_in6 a6 = sin6_of("::", port_of(s4));
   CHECK_ERRNO("[::] dual stack after 0.0.0.0", bind(s6, SA(a6), sizeof(a6)), EADDRINUSE);
-  CHECK("[::] V6ONLY after 0.0.0.0", setint(s6, IPPROTO_IPV6, IPV6_V6ONLY, 1) == 0 && bind(s6, SA(a6), sizeof(a6)) == 0);
+  CHECK("[::] V6ONLY after 0.0.0.0",
+        setint(s6, IPPROTO_IPV6, IPV6_V6ONLY, 1) == 0 && bind(s6, SA(a6), sizeof(a6)) == 0);
   close(s6);
   close(s4);
   // A V6ONLY listener on [::]:P, and an AF_INET socket holding 0.0.0.0:P without listening.
@@ -288,7 +290,8 @@ static void port_sharing(void) {
   c = sock(AF_INET6, SOCK_STREAM, -1);
   a6 = sin6_of("::1", p);
   int a;
-  CHECK("V6ONLY listener accepts ::1", connect(c, SA(a6), sizeof(a6)) == 0 && (a = accept_within(l)) >= 0 && close(a) == 0);
+  CHECK("V6ONLY listener accepts ::1",
+        connect(c, SA(a6), sizeof(a6)) == 0 && (a = accept_within(l)) >= 0 && close(a) == 0);
   close(c);
   close(s4);
   close(l);
@@ -314,26 +317,26 @@ static void udp(void) {
   socklen_t fl = sizeof(from);
   CHECK("udp recvfrom ::1", recvfrom(r, buf, sizeof(buf), 0, SA(from), &fl) == 5 && memcmp(buf, "hello", 5) == 0);
   CHECK("udp sender address", fl == 28 && from.sin6_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&from.sin6_addr) &&
-                                  ntohs(from.sin6_port) == port_of(s) && from.sin6_flowinfo == 0 && from.sin6_scope_id == 0);
+                                  ntohs(from.sin6_port) == port_of(s) && from.sin6_flowinfo == 0 &&
+                                  from.sin6_scope_id == 0);
   // An AF_INET6 socket sending to IPv4, with a sockaddr_in and with a v4-mapped address.
   int r4 = bound4(SOCK_DGRAM, "127.0.0.1"), m = sock(AF_INET6, SOCK_DGRAM, -1);
   struct sockaddr_in to4 = sin_of("127.0.0.1", port_of(r4)), f4;
   CHECK("udp6 sendto sockaddr_in", sendto(m, "v4", 2, 0, SA(to4), sizeof(to4)) == 2);
   fl = sizeof(f4);
-  CHECK("AF_INET receiver sees 127.0.0.1", recvfrom(r4, buf, sizeof(buf), 0, SA(f4), &fl) == 2 && fl == sizeof(f4) &&
-                                                f4.sin_family == AF_INET && f4.sin_addr.s_addr == inet_addr("127.0.0.1") &&
-                                                ntohs(f4.sin_port) == port_of(m));
+  CHECK("AF_INET receiver sees 127.0.0.1",
+        recvfrom(r4, buf, sizeof(buf), 0, SA(f4), &fl) == 2 && fl == sizeof(f4) && f4.sin_family == AF_INET &&
+            f4.sin_addr.s_addr == inet_addr("127.0.0.1") && ntohs(f4.sin_port) == port_of(m));
   struct sockaddr_in6 mapped = sin6_of("::ffff:127.0.0.1", port_of(r4));
-  CHECK("udp6 sendto ::ffff:127.0.0.1", sendto(m, "map", 3, 0, SA(mapped), sizeof(mapped)) == 3 &&
-                                            recv(r4, buf, sizeof(buf), 0) == 3);
+  CHECK("udp6 sendto ::ffff:127.0.0.1",
+        sendto(m, "map", 3, 0, SA(mapped), sizeof(mapped)) == 3 && recv(r4, buf, sizeof(buf), 0) == 3);
   // An AF_INET sender seen by a dual-stack [::] receiver.
   int any = bound6(SOCK_DGRAM, "::", 0);
   to4 = sin_of("127.0.0.1", port_of(any));
   fl = sizeof(from);
-  CHECK("[::] receiver sees ::ffff:127.0.0.1", sendto(r4, "q", 1, 0, SA(to4), sizeof(to4)) == 1 &&
-                                                   recvfrom(any, buf, sizeof(buf), 0, SA(from), &fl) == 1 && fl == 28 &&
-                                                   IN6_IS_ADDR_V4MAPPED(&from.sin6_addr) &&
-                                                   ntohs(from.sin6_port) == port_of(r4));
+  CHECK("[::] receiver sees ::ffff:127.0.0.1",
+        sendto(r4, "q", 1, 0, SA(to4), sizeof(to4)) == 1 && recvfrom(any, buf, sizeof(buf), 0, SA(from), &fl) == 1 &&
+            fl == 28 && IN6_IS_ADDR_V4MAPPED(&from.sin6_addr) && ntohs(from.sin6_port) == port_of(r4));
   close(any);
   int o = sock(AF_INET6, SOCK_DGRAM, 1);
   to4 = sin_of("127.0.0.1", port_of(r4));
@@ -379,7 +382,8 @@ static int proc_has(const char* path, const char* needle) {
 
 static void proc_net(void) {
   char want[128];
-  CHECK("/proc/net/if_inet6 lo", proc_has("/proc/net/if_inet6", "00000000000000000000000000000001 01 80 10 80       lo\n"));
+  CHECK("/proc/net/if_inet6 lo",
+        proc_has("/proc/net/if_inet6", "00000000000000000000000000000001 01 80 10 80       lo\n"));
   int l = bound6(SOCK_STREAM, "::1", -1);
   snprintf(want, sizeof(want), "00000000000000000000000001000000:%04X 00000000000000000000000000000000:0000 0A ",
            port_of(l));

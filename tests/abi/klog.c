@@ -239,8 +239,8 @@ int main(void) {
   char* all = malloc(log_size + 1);
   char line[256];
   snprintf(line, sizeof line, "<5>%s hello\n", token);
-  CHECK("write \"<5>TOKEN hello\\n\" to /dev/kmsg: the whole length", kmsg_put(line, strlen(line)) ==
-                                                                       (long)strlen(line));
+  CHECK("write \"<5>TOKEN hello\\n\" to /dev/kmsg: the whole length",
+        kmsg_put(line, strlen(line)) == (long)strlen(line));
   snprintf(line, sizeof line, "<5>%s-m one\ntwo\n", token);
   CHECK("write a two-line record", kmsg_put(line, strlen(line)) == (long)strlen(line));
   long n = klog(SYSLOG_ACTION_READ_ALL, all, log_size);
@@ -255,12 +255,12 @@ int main(void) {
   snprintf(text, sizeof text, "%s-m one", token);
   char* l1 = log_line(all, text, 13, &pl);
   char* l2 = l1 ? strchr(l1, '\n') + 1 : NULL;
-  CHECK("a two-line record: two lines with one prefix", l1 && log_line(l2, "two", 13, &pl2) == l2 && pl2 == pl &&
-                                                           strncmp(l1, l2, pl) == 0);
+  CHECK("a two-line record: two lines with one prefix",
+        l1 && log_line(l2, "two", 13, &pl2) == l2 && pl2 == pl && strncmp(l1, l2, pl) == 0);
   /* The last line alone: nothing else fits. */
   size_t last_len = l2 ? strlen(l2) : 0;
-  CHECK("the two-line record is the last", l2 && last_len > 0 && l2[last_len - 1] == '\n' &&
-                                               strchr(l2, '\n') == l2 + last_len - 1);
+  CHECK("the two-line record is the last",
+        l2 && last_len > 0 && l2[last_len - 1] == '\n' && strchr(l2, '\n') == l2 + last_len - 1);
   size_t rec_len = l2 ? (size_t)(l2 + last_len - l1) : 0;
   char* last = malloc(rec_len + 1);
   CHECK("READ_ALL with len = that record's size: exactly that record",
@@ -332,8 +332,7 @@ int main(void) {
   CHECK_ERRNO("and the record is gone (consumed): EAGAIN", read(r, buf, sizeof buf), EAGAIN);
   CHECK("poll: nothing", poll_in(r) == 0);
   /* One record. */
-  CHECK("write \"<5>TOKEN-b hello\\n\": the whole length", kmsg_put3("<5>", "-b hello\n") ==
-                                                            (long)strlen(token) + 12);
+  CHECK("write \"<5>TOKEN-b hello\\n\": the whole length", kmsg_put3("<5>", "-b hello\n") == (long)strlen(token) + 12);
   CHECK("poll: POLLIN|POLLRDNORM", poll_in(r) == (POLLIN | POLLRDNORM));
   int ok = next_record(r, &rec);
   CHECK("read: exactly one record \"PRI,SEQ,TIMESTAMP,-;text\\n\" (decimal fields)", ok);
@@ -349,12 +348,12 @@ int main(void) {
   if (pf >= 0) close(pf);
   kmsg_put3("", "-c plain\n");
   ok = next_record(r, &rec2);
-  CHECK("no prefix: PRI 12 (LOG_USER|default_message_loglevel)", ok && rec2.pri == 8u + (unsigned)dl &&
-                                                                    text_is(&rec2, "-c plain"));
+  CHECK("no prefix: PRI 12 (LOG_USER|default_message_loglevel)",
+        ok && rec2.pri == 8u + (unsigned)dl && text_is(&rec2, "-c plain"));
   CHECK("SEQ increases", ok && rec2.seq > rec.seq);
   kmsg_put3("<190>", "-d local7\n");
-  CHECK("\"<190>\": PRI 190 (the facility is kept)", next_record(r, &rec) && rec.pri == 190 &&
-                                                         text_is(&rec, "-d local7"));
+  CHECK("\"<190>\": PRI 190 (the facility is kept)",
+        next_record(r, &rec) && rec.pri == 190 && text_is(&rec, "-d local7"));
   kmsg_put3("<13>", "-e user\n");
   CHECK("\"<13>\": PRI 13", next_record(r, &rec) && rec.pri == 13 && text_is(&rec, "-e user"));
   snprintf(line, sizeof line, "<5%s-f open\n", token);
@@ -362,19 +361,19 @@ int main(void) {
   ok = next_record(r, &rec);
   char want[128];
   snprintf(want, sizeof want, "<5%s-f open", token);
-  CHECK("\"<5\" without '>': text kept whole, default PRI", ok && rec.pri == 8u + (unsigned)dl &&
-                                                              strcmp(rec.text, want) == 0);
+  CHECK("\"<5\" without '>': text kept whole, default PRI",
+        ok && rec.pri == 8u + (unsigned)dl && strcmp(rec.text, want) == 0);
   kmsg_put3("<5>", "-g a\tb\\c\x01\n");
-  CHECK("tab, backslash, \\x01: escaped as \\x09 \\x5c \\x01", next_record(r, &rec) &&
-                                                                text_is(&rec, "-g a\\x09b\\x5cc\\x01"));
+  CHECK("tab, backslash, \\x01: escaped as \\x09 \\x5c \\x01",
+        next_record(r, &rec) && text_is(&rec, "-g a\\x09b\\x5cc\\x01"));
   /* Multi-line and trailing newlines. */
   kmsg_put3("<5>", "-h one\ntwo\n");
   ok = next_record(r, &rec);
   CHECK("a two-line write: one record, the inner newline escaped as \\x0a", ok && text_is(&rec, "-h one\\x0atwo"));
   CHECK_ERRNO("and nothing more: EAGAIN", read(r, buf, sizeof buf), EAGAIN);
   kmsg_put3("<5>", "-i two newlines\n\n");
-  CHECK("\"...\\n\\n\": only the last newline is dropped", next_record(r, &rec) &&
-                                                           text_is(&rec, "-i two newlines\\x0a"));
+  CHECK("\"...\\n\\n\": only the last newline is dropped",
+        next_record(r, &rec) && text_is(&rec, "-i two newlines\\x0a"));
   /* writev: one record. */
   int w = open("/dev/kmsg", O_WRONLY);
   struct iovec iov[3] = {{"<5>", 3}, {token, strlen(token)}, {"-j vec\n", 7}};
@@ -383,8 +382,8 @@ int main(void) {
   CHECK_ERRNO("and nothing more: EAGAIN", read(r, buf, sizeof buf), EAGAIN);
   close(w);
   /* Without a trailing newline a record stays open until the next one. */
-  CHECK("write \"<5>TOKEN-k open\" without a newline: the whole length", kmsg_put3("<5>", "-k open") ==
-                                                                          (long)strlen(token) + 10);
+  CHECK("write \"<5>TOKEN-k open\" without a newline: the whole length",
+        kmsg_put3("<5>", "-k open") == (long)strlen(token) + 10);
   CHECK_ERRNO("not readable yet: EAGAIN", read(r, buf, sizeof buf), EAGAIN);
   CHECK("no POLLIN yet", poll_in(r) == 0);
   n = klog(SYSLOG_ACTION_READ_ALL, all, log_size);
@@ -433,8 +432,8 @@ int main(void) {
   CHECK("open O_RDWR", rw >= 0);
   lseek(rw, 0, SEEK_END);
   snprintf(line, sizeof line, "<5>%s-n rdwr\n", token);
-  CHECK("write and read back on one O_RDWR descriptor", write(rw, line, strlen(line)) == (long)strlen(line) &&
-                                                            next_record(rw, &rec) && text_is(&rec, "-n rdwr"));
+  CHECK("write and read back on one O_RDWR descriptor",
+        write(rw, line, strlen(line)) == (long)strlen(line) && next_record(rw, &rec) && text_is(&rec, "-n rdwr"));
   close(rw);
   return ABI_DONE();
 }

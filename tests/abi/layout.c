@@ -18,7 +18,7 @@
 
 #include "abi_check.h"
 
-extern char **environ;
+extern char** environ;
 extern const ElfW(Ehdr) __ehdr_start;
 
 struct addrs {
@@ -26,7 +26,7 @@ struct addrs {
 };
 
 static uintptr_t loader_base;
-static int find_loader(struct dl_phdr_info *info, size_t size, void *data) {
+static int find_loader(struct dl_phdr_info* info, size_t size, void* data) {
   (void)size;
   (void)data;
   if (info->dlpi_name != NULL && strstr(info->dlpi_name, "ld-") != NULL) loader_base = info->dlpi_addr;
@@ -38,7 +38,7 @@ static struct addrs my_addrs(void) {
   int local = 0;
   a.stack = (uintptr_t)&local;
   a.heap = (uintptr_t)sbrk(0);
-  void *m = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* m = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   a.mmap = (uintptr_t)m;
   a.vdso = getauxval(AT_SYSINFO_EHDR);
   a.text = (uintptr_t)&__ehdr_start;
@@ -50,7 +50,7 @@ static struct addrs my_addrs(void) {
 
 /* Runs this program with "report" (after personality(persona) when persona is not -1) and reads
  * the addresses it prints. */
-static int child_addrs(const char *self, int persona, struct addrs *out) {
+static int child_addrs(const char* self, int persona, struct addrs* out) {
   int fds[2];
   if (pipe(fds) != 0) return -1;
   pid_t pid = fork();
@@ -58,7 +58,7 @@ static int child_addrs(const char *self, int persona, struct addrs *out) {
     close(fds[0]);
     dup2(fds[1], 1);
     if (persona != -1) personality(persona);
-    execl(self, self, "report", (char *)NULL);
+    execl(self, self, "report", (char*)NULL);
     _exit(127);
   }
   close(fds[1]);
@@ -75,7 +75,7 @@ static int child_addrs(const char *self, int persona, struct addrs *out) {
   return 0;
 }
 
-static const char *key_name(unsigned long k) {
+static const char* key_name(unsigned long k) {
   switch (k) {
     case AT_SYSINFO_EHDR: return "SYSINFO_EHDR";
     case 51: return "MINSIGSTKSZ";
@@ -101,7 +101,7 @@ static const char *key_name(unsigned long k) {
   return NULL; /* newer keys (AT_RSEQ_*, AT_HWCAP3...) are not compared */
 }
 
-static size_t read_file(const char *path, char *buf, size_t cap) {
+static size_t read_file(const char* path, char* buf, size_t cap) {
   int fd = open(path, O_RDONLY);
   if (fd < 0) return 0;
   size_t n = 0;
@@ -111,7 +111,7 @@ static size_t read_file(const char *path, char *buf, size_t cap) {
   return n;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc > 1 && strcmp(argv[1], "report") == 0) {
     struct addrs a = my_addrs();
     printf("%lx %lx %lx %lx %lx %lx\n", (unsigned long)a.stack, (unsigned long)a.heap, (unsigned long)a.mmap,
@@ -121,13 +121,13 @@ int main(int argc, char **argv) {
   int dynamic = getauxval(AT_BASE) != 0;
 
   /* ---- the auxiliary vector on the stack: after envp's NULL ---- */
-  char **e = environ;
+  char** e = environ;
   while (*e != NULL) e++;
-  unsigned long *auxv = (unsigned long *)(e + 1);
+  unsigned long* auxv = (unsigned long*)(e + 1);
   char order[512] = "";
   size_t words = 0;
-  for (unsigned long *p = auxv; p[0] != AT_NULL; p += 2) {
-    const char *n = key_name(p[0]);
+  for (unsigned long* p = auxv; p[0] != AT_NULL; p += 2) {
+    const char* n = key_name(p[0]);
     if (n != NULL) {
       strcat(order, " ");
       strcat(order, n);
@@ -140,31 +140,30 @@ int main(int argc, char **argv) {
   CHECK("AT_CLKTCK is 100", getauxval(AT_CLKTCK) == 100);
   CHECK("AT_PHENT is sizeof(Elf64_Phdr)", getauxval(AT_PHENT) == sizeof(ElfW(Phdr)));
   CHECK("AT_PHNUM is the program's e_phnum", getauxval(AT_PHNUM) == __ehdr_start.e_phnum);
-  CHECK("AT_PHDR points at the program headers",
-        getauxval(AT_PHDR) == (uintptr_t)&__ehdr_start + __ehdr_start.e_phoff);
+  CHECK("AT_PHDR points at the program headers", getauxval(AT_PHDR) == (uintptr_t)&__ehdr_start + __ehdr_start.e_phoff);
   CHECK("AT_ENTRY is the program's entry",
         getauxval(AT_ENTRY) == __ehdr_start.e_entry + (__ehdr_start.e_type == ET_DYN ? (uintptr_t)&__ehdr_start : 0));
-  CHECK("AT_UID/EUID/GID/EGID are the credentials",
-        getauxval(AT_UID) == getuid() && getauxval(AT_EUID) == geteuid() && getauxval(AT_GID) == getgid() &&
-            getauxval(AT_EGID) == getegid());
+  CHECK("AT_UID/EUID/GID/EGID are the credentials", getauxval(AT_UID) == getuid() && getauxval(AT_EUID) == geteuid() &&
+                                                        getauxval(AT_GID) == getgid() &&
+                                                        getauxval(AT_EGID) == getegid());
   CHECK("AT_SECURE is 0", getauxval(AT_SECURE) == 0);
   CHECK("AT_FLAGS is 0", getauxval(AT_FLAGS) == 0);
-  const char *platform = (const char *)getauxval(AT_PLATFORM);
+  const char* platform = (const char*)getauxval(AT_PLATFORM);
   CHECK("AT_PLATFORM is x86_64", platform != NULL && strcmp(platform, "x86_64") == 0);
-  const char *execfn = (const char *)getauxval(AT_EXECFN);
+  const char* execfn = (const char*)getauxval(AT_EXECFN);
   CHECK("AT_EXECFN is the path execve was given", execfn != NULL && strcmp(execfn, argv[0]) == 0);
-  const unsigned char *rnd = (const unsigned char *)getauxval(AT_RANDOM);
+  const unsigned char* rnd = (const unsigned char*)getauxval(AT_RANDOM);
   int nonzero = 0;
   for (int i = 0; rnd != NULL && i < 16; i++) nonzero |= rnd[i];
   CHECK("AT_RANDOM points at 16 random bytes", rnd != NULL && nonzero);
-  const ElfW(Ehdr) *vdso = (const ElfW(Ehdr) *)getauxval(AT_SYSINFO_EHDR);
+  const ElfW(Ehdr)* vdso = (const ElfW(Ehdr)*)getauxval(AT_SYSINFO_EHDR);
   CHECK("AT_SYSINFO_EHDR is an ELF image", vdso != NULL && memcmp(vdso->e_ident, ELFMAG, SELFMAG) == 0);
   unsigned a, b, c, d;
   __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
   /* glibc's getauxval(AT_HWCAP) answers its own word: read the kernel's from the vector. Linux
    * passes CPUID.1:EDX less what it disabled (MTRR in some virtual machines). */
   unsigned long hwcap = 0;
-  for (unsigned long *p = auxv; p[0] != AT_NULL; p += 2) {
+  for (unsigned long* p = auxv; p[0] != AT_NULL; p += 2) {
     if (p[0] == AT_HWCAP) hwcap = p[1];
   }
   const unsigned long basics = 1ul << 0 | 1ul << 4 | 1ul << 8 | 1ul << 15 | 1ul << 24 | 1ul << 25 | 1ul << 26;
@@ -194,7 +193,7 @@ int main(int argc, char **argv) {
   n = read_file("/proc/self/environ", buf, sizeof buf);
   want = 0;
   same = 1;
-  for (char **p = environ; *p != NULL; p++) {
+  for (char** p = environ; *p != NULL; p++) {
     size_t l = strlen(*p) + 1;
     same = same && want + l <= n && memcmp(buf + want, *p, l) == 0;
     want += l;
@@ -202,8 +201,8 @@ int main(int argc, char **argv) {
   CHECK("/proc/self/environ is the environment", same && n == want);
   /* setproctitle: once the NUL after the arguments is gone, cmdline reads on to the next NUL. */
   if (environ[0] != NULL && argc == 1) {
-    char *end = argv[0] + strlen(argv[0]);
-    char *env0 = environ[0];
+    char* end = argv[0] + strlen(argv[0]);
+    char* env0 = environ[0];
     char saved = *end;
     *end = ' ';
     n = read_file("/proc/self/cmdline", buf, sizeof buf);
@@ -218,7 +217,8 @@ int main(int argc, char **argv) {
   int randomized = atoi(buf) != 0;
   printf("randomize_va_space: %s", buf);
   struct addrs r1, r2, f1, f2;
-  CHECK("two children report their addresses", child_addrs(argv[0], -1, &r1) == 0 && child_addrs(argv[0], -1, &r2) == 0);
+  CHECK("two children report their addresses",
+        child_addrs(argv[0], -1, &r1) == 0 && child_addrs(argv[0], -1, &r2) == 0);
   CHECK("two children with ADDR_NO_RANDOMIZE report theirs",
         child_addrs(argv[0], ADDR_NO_RANDOMIZE, &f1) == 0 && child_addrs(argv[0], ADDR_NO_RANDOMIZE, &f2) == 0);
   printf("stack placed at random: %s\n", r1.stack != r2.stack ? "yes" : "no");
@@ -227,15 +227,15 @@ int main(int argc, char **argv) {
   printf("vdso placed at random: %s\n", r1.vdso != r2.vdso ? "yes" : "no");
   printf("program placed at random: %s\n", r1.text != r2.text ? "yes" : "no");
   printf("loader placed at random: %s\n", r1.loader != r2.loader ? "yes" : "no");
-  CHECK("ADDR_NO_RANDOMIZE: the same layout twice",
-        f1.stack == f2.stack && f1.heap == f2.heap && f1.mmap == f2.mmap && f1.vdso == f2.vdso &&
-            f1.text == f2.text && f1.loader == f2.loader);
+  CHECK("ADDR_NO_RANDOMIZE: the same layout twice", f1.stack == f2.stack && f1.heap == f2.heap && f1.mmap == f2.mmap &&
+                                                        f1.vdso == f2.vdso && f1.text == f2.text &&
+                                                        f1.loader == f2.loader);
   CHECK("a PIE without randomization lies at 0x555555554000",
         __ehdr_start.e_type != ET_DYN || f1.text == 0x555555554000ul);
   CHECK("layouts with randomization differ from each other", !randomized || r1.stack != r2.stack);
   int persona = personality(0xffffffff);
   CHECK("personality(0xffffffff) asks without changing", personality(0xffffffff) == persona);
-  CHECK("personality returns the old persona", personality(ADDR_NO_RANDOMIZE) == persona &&
-                                                   personality(persona) == ADDR_NO_RANDOMIZE);
+  CHECK("personality returns the old persona",
+        personality(ADDR_NO_RANDOMIZE) == persona && personality(persona) == ADDR_NO_RANDOMIZE);
   return ABI_DONE();
 }

@@ -30,12 +30,12 @@ int main(void) {
   CHECK("close-on-exec", (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
   char link[64], target[128] = {0};
   snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-  CHECK("named /memfd:abi (deleted)", readlink(link, target, sizeof target - 1) > 0 &&
-                                          strcmp(target, "/memfd:abi (deleted)") == 0);
+  CHECK("named /memfd:abi (deleted)",
+        readlink(link, target, sizeof target - 1) > 0 && strcmp(target, "/memfd:abi (deleted)") == 0);
   struct stat st;
-  CHECK("a regular file of mode 0777, empty, with no links",
-        fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0777 && st.st_size == 0 &&
-            st.st_nlink == 0);
+  CHECK("a regular file of mode 0777, empty, with no links", fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+                                                                 (st.st_mode & 07777) == 0777 && st.st_size == 0 &&
+                                                                 st.st_nlink == 0);
   CHECK("O_RDWR", (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR);
   CHECK("write and ftruncate", write(fd, "hello memfd", 11) == 11 && ftruncate(fd, 8192) == 0);
   char* m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -84,10 +84,12 @@ int main(void) {
   CHECK("both see the file contents", memcmp(sh, "file-data", 9) == 0 && memcmp(pv, "file-data", 9) == 0);
   memcpy(sh + 4096, "through-map", 11);
   char buf[16] = {0};
-  CHECK("a shared mapping write is read back by read()", pread(fd, buf, 11, 4096) == 11 && memcmp(buf, "through-map", 11) == 0);
+  CHECK("a shared mapping write is read back by read()",
+        pread(fd, buf, 11, 4096) == 11 && memcmp(buf, "through-map", 11) == 0);
   CHECK("write() is seen by the shared mapping", pwrite(fd, "WRITE", 5, 100) == 5 && memcmp(sh + 100, "WRITE", 5) == 0);
   memcpy(pv, "PRIVATE", 7);
-  CHECK("a private write stays private", pread(fd, buf, 7, 0) == 7 && memcmp(buf, "file-da", 7) == 0 && memcmp(sh, "file-da", 7) == 0);
+  CHECK("a private write stays private",
+        pread(fd, buf, 7, 0) == 7 && memcmp(buf, "file-da", 7) == 0 && memcmp(sh, "file-da", 7) == 0);
   pid_t kid = fork();
   if (kid == 0) {
     memcpy(sh + 200, "from-child", 10);
@@ -101,13 +103,15 @@ int main(void) {
   signal(SIGBUS, segv);
   char* over = mmap(0, 3 * 4096, PROT_READ, MAP_SHARED, fd, 0);
   last_signal = 0;
-  CHECK("a mapping past EOF faults with SIGBUS", over != MAP_FAILED && faults(over + 2 * 4096, 0) && last_signal == SIGBUS);
+  CHECK("a mapping past EOF faults with SIGBUS",
+        over != MAP_FAILED && faults(over + 2 * 4096, 0) && last_signal == SIGBUS);
   CHECK("inside the file it reads", !faults(over + 4096, 0));
   munmap(over, 3 * 4096);
   munmap(sh, 8192);
   munmap(pv, 8192);
   CHECK("the file keeps the mapped writes", pread(fd, buf, 10, 200) == 10 && memcmp(buf, "from-child", 10) == 0);
-  CHECK_ERRNO("mmap of a write-only file is EACCES", (long)mmap(0, 4096, PROT_READ, MAP_SHARED, open("mapped", O_WRONLY), 0), EACCES);
+  CHECK_ERRNO("mmap of a write-only file is EACCES",
+              (long)mmap(0, 4096, PROT_READ, MAP_SHARED, open("mapped", O_WRONLY), 0), EACCES);
   close(fd);
   unlink("mapped");
   chdir("/");
@@ -128,9 +132,9 @@ int main(void) {
   q[4 * 4096] = 'r';
   CHECK("mprotect for the copy checks",
         mprotect(q + 3 * 4096, 4096, PROT_NONE) == 0 && mprotect(q + 4 * 4096, 4096, PROT_READ) == 0);
-  CHECK("a read() running into PROT_NONE stops there",
-        read(zero, q + 3 * 4096 - 8, 16) == 8 && q[3 * 4096 - 9] == 'x' && q[3 * 4096 - 8] == 0 &&
-            q[3 * 4096 - 1] == 0);
+  CHECK("a read() running into PROT_NONE stops there", read(zero, q + 3 * 4096 - 8, 16) == 8 &&
+                                                           q[3 * 4096 - 9] == 'x' && q[3 * 4096 - 8] == 0 &&
+                                                           q[3 * 4096 - 1] == 0);
   CHECK_ERRNO("read() into PROT_NONE", read(zero, q + 3 * 4096, 1), EFAULT);
   CHECK_ERRNO("read() into a read-only page", read(zero, q + 4 * 4096, 1), EFAULT);
   CHECK("which is left alone", q[4 * 4096] == 'r');
@@ -138,10 +142,8 @@ int main(void) {
   CHECK_ERRNO("write() from PROT_NONE", write(pf[1], q + 3 * 4096, 1), EFAULT);
   char back[100];
   CHECK("write() from a read-only page",
-        write(pf[1], q + 4 * 4096, 100) == 100 && read(pf[0], back, 100) == 100 && back[0] == 'r' &&
-            back[99] == 0);
-  CHECK_ERRNO("write() from the last user page and beyond",
-              write(pf[1], (void*)0x7ffffffffff0ul, 32), EFAULT);
+        write(pf[1], q + 4 * 4096, 100) == 100 && read(pf[0], back, 100) == 100 && back[0] == 'r' && back[99] == 0);
+  CHECK_ERRNO("write() from the last user page and beyond", write(pf[1], (void*)0x7ffffffffff0ul, 32), EFAULT);
   CHECK_ERRNO("write() from a non-canonical address", write(pf[1], (void*)0x800000000000ul, 8), EFAULT);
   CHECK_ERRNO("read() into the kernel half", read(zero, (void*)0xffff800000000000ul, 8), EFAULT);
   char* big = mmap(0, 64 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -182,7 +184,8 @@ int main(void) {
     waitpid(pid, NULL, 0);
     struct rusage children;
     getrusage(RUSAGE_CHILDREN, &children);
-    CHECK("RUSAGE_CHILDREN has the reaped child's faults and peak", children.ru_minflt > 0 && children.ru_maxrss >= 30000);
+    CHECK("RUSAGE_CHILDREN has the reaped child's faults and peak",
+          children.ru_minflt > 0 && children.ru_maxrss >= 30000);
   }
   {
     /* mincore and msync over a mapping, a hole and a terabyte reservation (ASan's shadow). */
@@ -191,7 +194,8 @@ int main(void) {
     m[0] = 1;
     unsigned char vec[256];
     CHECK("mincore of a fresh mapping", mincore(m, n, vec) == 0);
-    CHECK("mincore: the touched page is resident, a far untouched one is not", (vec[0] & 1) == 1 && (vec[200] & 1) == 0);
+    CHECK("mincore: the touched page is resident, a far untouched one is not",
+          (vec[0] & 1) == 1 && (vec[200] & 1) == 0);
     CHECK_ERRNO("mincore of an unaligned address", mincore(m + 1, 4096, vec), EINVAL);
     munmap(m + n / 2, 4096);
     CHECK_ERRNO("mincore over a hole", mincore(m, n, vec), ENOMEM);

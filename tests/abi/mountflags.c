@@ -45,12 +45,12 @@ static const char* at(const char* base, const char* rel) {
 /* Keeps the words of `in` that are about mounts (drops what one kernel's tmpfs shows and
  * another's not, as inode64). */
 static void mount_words(const char* in, char* out, size_t len) {
-  static const char* const words[] = {"rw", "ro", "nosuid", "nodev", "noexec", "noatime", "nodiratime",
-                                      "relatime", "nosymfollow", "sync", "dirsync", "mand", NULL};
+  static const char* const words[] = {"rw",       "ro",          "nosuid", "nodev",   "noexec", "noatime", "nodiratime",
+                                      "relatime", "nosymfollow", "sync",   "dirsync", "mand",   NULL};
   char buf[512];
   snprintf(buf, sizeof buf, "%s", in);
   out[0] = 0;
-  for (char* save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+  for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
     for (int i = 0; words[i]; i++) {
       if (strcmp(w, words[i]) == 0) {
         size_t n = strlen(out);

@@ -104,7 +104,8 @@ static int run_private(int how) {
   if (pid == 0) _exit(private_ns_child());
   char c = 0;
   int parent_ok = 0;
-  if (read(pipe_to_parent[0], &c, 1) == 1) parent_ok = !exists(file_in) && mounted_at(dir) == 0 && in_proc_mounts(dir) == 0;
+  if (read(pipe_to_parent[0], &c, 1) == 1)
+    parent_ok = !exists(file_in) && mounted_at(dir) == 0 && in_proc_mounts(dir) == 0;
   write(pipe_from_parent[1], "g", 1);
   int st = 0;
   waitpid(pid, &st, 0);
@@ -181,8 +182,8 @@ int main(void) {
   snprintf(mnt2, sizeof mnt2, "%s/m2", top);
   snprintf(sub, sizeof sub, "%s/s", top);
   snprintf(file_in, sizeof file_in, "%s/only-in-the-copy", dir);
-  CHECK("make the directories", mkdir(top, 0755) == 0 && mkdir(dir, 0755) == 0 && mkdir(mnt2, 0755) == 0 &&
-                                    mkdir(sub, 0755) == 0);
+  CHECK("make the directories",
+        mkdir(top, 0755) == 0 && mkdir(dir, 0755) == 0 && mkdir(mnt2, 0755) == 0 && mkdir(sub, 0755) == 0);
   ns_link(parent_ns, sizeof parent_ns);
   CHECK("/proc/self/ns/mnt reads mnt:[N]", strncmp(parent_ns, "mnt:[", 5) == 0);
 

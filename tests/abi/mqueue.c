@@ -251,8 +251,8 @@ static void send_receive(void) {
   char big[65];
   memset(big, 'm', sizeof big);
   CHECK_ERRNO("a 65-byte message (msgsize 64): EMSGSIZE", mq_send(q, big, 65, 0), EMSGSIZE);
-  CHECK("a 64-byte one fits", mq_send(q, big, 64, 0) == 0 && mq_receive(q, buf, 64, NULL) == 64 &&
-                                  memcmp(buf, big, 64) == 0);
+  CHECK("a 64-byte one fits",
+        mq_send(q, big, 64, 0) == 0 && mq_receive(q, buf, 64, NULL) == 64 && memcmp(buf, big, 64) == 0);
   CHECK_ERRNO("priority 32768 (MQ_PRIO_MAX): EINVAL", mq_send(q, "x", 1, 32768), EINVAL);
   CHECK_ERRNO("priority checked before the descriptor: EINVAL", mq_send(-1, "x", 1, 32768), EINVAL);
   CHECK("priority 32767", mq_send(q, "top", 3, 32767) == 0 && receive_is(q, 64, "top", 32767));
@@ -364,8 +364,8 @@ static void blocking(void) {
   }
   pf.events = POLLIN | POLLRDNORM;
   pf.revents = 0;
-  CHECK("poll blocks until the child's message: POLLIN|POLLRDNORM", poll(&pf, 1, 2000) == 1 &&
-                                                                       pf.revents == (POLLIN | POLLRDNORM));
+  CHECK("poll blocks until the child's message: POLLIN|POLLRDNORM",
+        poll(&pf, 1, 2000) == 1 && pf.revents == (POLLIN | POLLRDNORM));
   CHECK("the child's send succeeded", child_exit_ok(pid));
   drain(q);
   close(nb);
@@ -383,9 +383,9 @@ static void attributes(void) {
   set.mq_msgsize = 99;
   set.mq_curmsgs = 99;
   memset(&old, 0x55, sizeof old);
-  CHECK("mq_setattr(O_NONBLOCK) returns the old attributes",
-        mq_setattr(q, &set, &old) == 0 && old.mq_flags == 0 && old.mq_maxmsg == 4 && old.mq_msgsize == 64 &&
-            old.mq_curmsgs == 2);
+  CHECK("mq_setattr(O_NONBLOCK) returns the old attributes", mq_setattr(q, &set, &old) == 0 && old.mq_flags == 0 &&
+                                                                 old.mq_maxmsg == 4 && old.mq_msgsize == 64 &&
+                                                                 old.mq_curmsgs == 2);
   CHECK("only O_NONBLOCK changed", attr_is(q, O_NONBLOCK, 4, 64, 2));
   CHECK("F_GETFL shows it", fcntl(q, F_GETFL) == (O_RDWR | O_NONBLOCK));
   CHECK("another open of the queue is still blocking", attr_is(other, 0, 4, 64, 2));
@@ -397,11 +397,10 @@ static void attributes(void) {
   CHECK_ERRNO("mq_setattr on a closed descriptor: EBADF", mq_setattr(999, &set, NULL), EBADF);
   CHECK_ERRNO("mq_getattr: bad pointer: EFAULT", syscall(SYS_mq_getsetattr, q, NULL, (void*)8), EFAULT);
   CHECK("mq_getsetattr with neither pointer", syscall(SYS_mq_getsetattr, q, NULL, NULL) == 0);
-  CHECK("F_SETFL clears O_NONBLOCK, mq_getattr sees it",
-        fcntl(q, F_SETFL, O_RDWR) == 0 && attr_is(q, 0, 4, 64, 2));
+  CHECK("F_SETFL clears O_NONBLOCK, mq_getattr sees it", fcntl(q, F_SETFL, O_RDWR) == 0 && attr_is(q, 0, 4, 64, 2));
   set.mq_flags = 0;
-  CHECK("mq_setattr(0) keeps it blocking", mq_setattr(q, &set, &old) == 0 && old.mq_flags == 0 &&
-                                               attr_is(q, 0, 4, 64, 2));
+  CHECK("mq_setattr(0) keeps it blocking",
+        mq_setattr(q, &set, &old) == 0 && old.mq_flags == 0 && attr_is(q, 0, 4, 64, 2));
   drain(q);
   close(other);
   close(q);
@@ -412,18 +411,18 @@ static void descriptor(void) {
   char want[128], got[128];
   qsize_line(want, sizeof want, 0, 0, 0, 0);
   memset(got, 0, sizeof got);
-  CHECK("read() of an empty queue: the 60-byte QSIZE:0 line", read(q, got, sizeof got) == 60 &&
-                                                                 strcmp(got, want) == 0 && strlen(want) == 60);
+  CHECK("read() of an empty queue: the 60-byte QSIZE:0 line",
+        read(q, got, sizeof got) == 60 && strcmp(got, want) == 0 && strlen(want) == 60);
   CHECK("then end of file", read(q, got, sizeof got) == 0);
   mq_send(q, "hello", 5, 1);
   mq_send(q, "message", 7, 2);
   qsize_line(want, sizeof want, 12, 0, 0, 0);
   memset(got, 0, sizeof got);
-  CHECK("lseek 0 and read again: QSIZE counts bytes (12)", lseek(q, 0, SEEK_SET) == 0 &&
-                                                             read(q, got, sizeof got) == 60 && strcmp(got, want) == 0);
+  CHECK("lseek 0 and read again: QSIZE counts bytes (12)",
+        lseek(q, 0, SEEK_SET) == 0 && read(q, got, sizeof got) == 60 && strcmp(got, want) == 0);
   memset(got, 0, sizeof got);
   CHECK("read in pieces follows the offset", lseek(q, 0, SEEK_SET) == 0 && read(q, got, 6) == 6 &&
-                                                  read(q, got + 6, 4) == 4 && strcmp(got, "QSIZE:12  ") == 0);
+                                                 read(q, got + 6, 4) == 4 && strcmp(got, "QSIZE:12  ") == 0);
   CHECK("lseek SEEK_END: 80 (the inode size)", lseek(q, 0, SEEK_END) == 80 && read(q, got, sizeof got) == 0);
   memset(got, 0, sizeof got);
   CHECK("pread at 6", pread(q, got, 10, 6) == 10 && strcmp(got, "12        ") == 0);
@@ -503,8 +502,8 @@ static void notify(void) {
   CHECK("and the registration stays", line_is(q, 9, SIGEV_SIGNAL, SIGUSR1, pid));
   drain(q);
   mq_send(q, "first", 5, 0);
-  CHECK("empty to non-empty: the signal, from us", take_sigusr1(&si) && si.si_code == SI_MESGQ &&
-                                                       si.si_value.sival_int == 7 && si.si_pid == pid);
+  CHECK("empty to non-empty: the signal, from us",
+        take_sigusr1(&si) && si.si_code == SI_MESGQ && si.si_value.sival_int == 7 && si.si_pid == pid);
   drain(q);
 
   /* A blocked receiver takes the message; the notification stays. */
@@ -542,8 +541,8 @@ static void notify(void) {
   /* SIGEV_NONE, signal 0, bad sigevents. */
   struct sigevent none = {0};
   none.sigev_notify = SIGEV_NONE;
-  CHECK("SIGEV_NONE: allowed, the line shows NOTIFY:1 SIGNO:0", mq_notify(q, &none) == 0 &&
-                                                                    line_is(q, 0, SIGEV_NONE, 0, pid));
+  CHECK("SIGEV_NONE: allowed, the line shows NOTIFY:1 SIGNO:0",
+        mq_notify(q, &none) == 0 && line_is(q, 0, SIGEV_NONE, 0, pid));
   CHECK("another process: EBUSY", child_status(child_register) == 2);
   mq_send(q, "n", 1, 0);
   CHECK("a message on the empty queue uses it up (no signal)", line_is(q, 1, 0, 0, 0) && !take_sigusr1(&si));
@@ -580,8 +579,8 @@ static void unlinking(void) {
   CHECK("mq_unlink", mq_unlink(name_a) == 0);
   CHECK_ERRNO("again: ENOENT", mq_unlink(name_a), ENOENT);
   CHECK_ERRNO("open by name: ENOENT", mq_open(name_a, O_RDWR), ENOENT);
-  CHECK("the open descriptor still works", attr_is(q, 0, 4, 64, 1) && receive_is(q, 64, "kept", 1) &&
-                                               mq_send(q, "still", 5, 0) == 0 && curmsgs(q) == 1);
+  CHECK("the open descriptor still works",
+        attr_is(q, 0, 4, 64, 1) && receive_is(q, 64, "kept", 1) && mq_send(q, "still", 5, 0) == 0 && curmsgs(q) == 1);
   mqd_t fresh = open_attr(name_a, O_RDWR | O_EXCL, 2, 32);
   CHECK("the name makes a new, empty queue", fresh >= 0 && attr_is(fresh, 0, 2, 32, 0) && attr_is(q, 0, 4, 64, 1));
   close(fresh);
@@ -598,8 +597,8 @@ static void unlinking(void) {
   CHECK("mq_close", mq_close(q) == 0);
   CHECK_ERRNO("mq_close again: EBADF", mq_close(q), EBADF);
   q = mq_open(name_a, O_RDONLY);
-  CHECK("reopened: the messages are still queued", attr_is(q, 0, 2, 32, 2) && receive_is(q, 32, "two", 2) &&
-                                                       receive_is(q, 32, "one", 1));
+  CHECK("reopened: the messages are still queued",
+        attr_is(q, 0, 2, 32, 2) && receive_is(q, 32, "two", 2) && receive_is(q, 32, "one", 1));
   close(q);
   CHECK("mq_unlink", mq_unlink(name_a) == 0);
 }
@@ -635,9 +634,10 @@ static int small_rlimit(void) {
 
 static void permissions(void) {
   mqd_t q = open_attr(name_c, O_RDWR | O_EXCL, 2, 16);
-  CHECK("another user: EACCES to open a 0600 queue; EINVAL above msg_max and msgsize_max; mq_unlink in the "
-        "sticky directory: EPERM (musl's mq_unlink turns it into EACCES); default attributes are allowed",
-        child_status(other_user) == 0);
+  CHECK(
+      "another user: EACCES to open a 0600 queue; EINVAL above msg_max and msgsize_max; mq_unlink in the "
+      "sticky directory: EPERM (musl's mq_unlink turns it into EACCES); default attributes are allowed",
+      child_status(other_user) == 0);
   CHECK("RLIMIT_MSGQUEUE of 1000 bytes: EMFILE", child_status(small_rlimit) == 0);
   close(q);
   mq_unlink(name_c);

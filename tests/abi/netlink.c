@@ -70,8 +70,10 @@ struct ifaddrmsg {
 #define NLMSG_OK(nlh, len) \
   ((len) >= (int)sizeof(struct nlmsghdr) && (nlh)->nlmsg_len >= sizeof(struct nlmsghdr) && (nlh)->nlmsg_len <= (len))
 #define RTA_ALIGN(len) (((len) + 3) & ~3u)
-#define RTA_OK(rta, len) ((len) >= (int)sizeof(struct rtattr) && (rta)->rta_len >= sizeof(struct rtattr) && (rta)->rta_len <= (len))
-#define RTA_NEXT(rta, attrlen) ((attrlen) -= RTA_ALIGN((rta)->rta_len), (struct rtattr*)(((char*)(rta)) + RTA_ALIGN((rta)->rta_len)))
+#define RTA_OK(rta, len) \
+  ((len) >= (int)sizeof(struct rtattr) && (rta)->rta_len >= sizeof(struct rtattr) && (rta)->rta_len <= (len))
+#define RTA_NEXT(rta, attrlen) \
+  ((attrlen) -= RTA_ALIGN((rta)->rta_len), (struct rtattr*)(((char*)(rta)) + RTA_ALIGN((rta)->rta_len)))
 #define RTA_DATA(rta) ((void*)(((char*)(rta)) + RTA_ALIGN(sizeof(struct rtattr))))
 #define RTA_PAYLOAD(rta) ((size_t)((rta)->rta_len - RTA_ALIGN(sizeof(struct rtattr))))
 #define IFLA_RTA(r) ((struct rtattr*)(((char*)(r)) + NLMSG_ALIGN(sizeof(struct ifinfomsg))))
@@ -165,8 +167,8 @@ int main(void) {
   CHECK("socket", s >= 0);
   struct sockaddr_nl a;
   socklen_t alen = sizeof(a);
-  CHECK("getsockname unbound", getsockname(s, (struct sockaddr*)&a, &alen) == 0 && a.nl_pid == 0 &&
-                                   alen == sizeof(a) && a.nl_family == AF_NETLINK);
+  CHECK("getsockname unbound", getsockname(s, (struct sockaddr*)&a, &alen) == 0 && a.nl_pid == 0 && alen == sizeof(a) &&
+                                   a.nl_family == AF_NETLINK);
   struct sockaddr_nl bad = {.nl_family = AF_INET};
   CHECK_ERRNO("bind with AF_INET", bind(s, (struct sockaddr*)&bad, sizeof(bad)), EINVAL);
   struct sockaddr_nl me = {.nl_family = AF_NETLINK};
@@ -220,8 +222,7 @@ int main(void) {
   struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
   ssize_t n = recvmsg(s, &mh, 0);
   CHECK("small buffer cuts the datagram", n == 20 && (mh.msg_flags & MSG_TRUNC));
-  while (recv(s, buf, sizeof(buf), MSG_DONTWAIT) > 0) {
-  }
+  while (recv(s, buf, sizeof(buf), MSG_DONTWAIT) > 0) {}
   CHECK_ERRNO("nothing left", recv(s, buf, sizeof(buf), MSG_DONTWAIT), EAGAIN);
   struct sockaddr_nl user = {.nl_family = AF_NETLINK, .nl_pid = 12345};
   CHECK_ERRNO("to a user port nobody has", sendto(s, buf, 16, 0, (struct sockaddr*)&user, sizeof(user)), ECONNREFUSED);

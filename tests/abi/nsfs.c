@@ -270,9 +270,9 @@ int main(void) {
   int uts = open("/proc/self/ns/uts", O_RDONLY);
   struct stat ls, fs;
   CHECK("open /proc/self/ns/uts", uts >= 0);
-  CHECK("stat of the link and fstat of the open fd: one inode",
-        stat("/proc/self/ns/uts", &ls) == 0 && fstat(uts, &fs) == 0 && ls.st_ino == fs.st_ino &&
-            ls.st_dev == fs.st_dev);
+  CHECK("stat of the link and fstat of the open fd: one inode", stat("/proc/self/ns/uts", &ls) == 0 &&
+                                                                    fstat(uts, &fs) == 0 && ls.st_ino == fs.st_ino &&
+                                                                    ls.st_dev == fs.st_dev);
   CHECK("fstat of a ns fd: S_IFREG", S_ISREG(fs.st_mode));
   CHECK("mode 0444", (fs.st_mode & 07777) == 0444);
   CHECK("size 0, one link", fs.st_size == 0 && fs.st_nlink == 1);
@@ -321,8 +321,8 @@ int main(void) {
   int others = 1;
   for (int i = 1; i < NTYPES; i++) others &= same_ns(a_pid, parent_pid, types[i]) == 1;
   CHECK("the other six stay equal", others);
-  CHECK("an fd opened before the unshare still names the old namespace", fstat(cfd, &cfs) == 0 &&
-                                                                            cfs.st_ino == fs.st_ino);
+  CHECK("an fd opened before the unshare still names the old namespace",
+        fstat(cfd, &cfs) == 0 && cfs.st_ino == fs.st_ino);
   close(cfd);
   CHECK("the parent's hostname is unchanged", nodename_is(parent_host));
 
@@ -332,8 +332,7 @@ int main(void) {
         child_status(back_typed) == 0);
   CHECK("setns(open(/proc/PPID/ns/uts), 0): the same", child_status(back_any) == 0);
   CHECK("setns(pidfd of the parent, CLONE_NEWUTS): the same", child_status(back_pidfd) == 0);
-  CHECK("setns(pidfd of another process, CLONE_NEWUTS): its namespace and hostname",
-        child_status(join_a_pidfd) == 0);
+  CHECK("setns(pidfd of another process, CLONE_NEWUTS): its namespace and hostname", child_status(join_a_pidfd) == 0);
   CHECK("setns(open(/proc/PID/ns/uts), CLONE_NEWUTS): its hostname", child_status(join_a_file) == 0);
   int apfd = pidfd_open_(a_pid);
   CHECK_ERRNO("setns(pidfd, 0): EINVAL", setns_(apfd, 0), EINVAL);

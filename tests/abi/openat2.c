@@ -93,13 +93,12 @@ int main(void) {
 
   /* Layout: top/{a/b, b, abs->DIR/top/b, out->../outside, rel->a/b, relup->a/../b,
    * dirlnk->a, lnk->/b, up->../../../b}, outside. */
-  CHECK("set up the tree",
-        mkdir("top", 0755) == 0 && mkdir("top/a", 0755) == 0 && put("top/a/b", "top-a-b") &&
-            put("top/b", "top-b") && put("outside", "outside") &&
-            snprintf(path, sizeof path, "%s/top/b", dir) > 0 && symlink(path, "top/abs") == 0 &&
-            symlink("../outside", "top/out") == 0 && symlink("a/b", "top/rel") == 0 &&
-            symlink("a/../b", "top/relup") == 0 && symlink("a", "top/dirlnk") == 0 &&
-            symlink("/b", "top/lnk") == 0 && symlink("../../../b", "top/up") == 0);
+  CHECK("set up the tree", mkdir("top", 0755) == 0 && mkdir("top/a", 0755) == 0 && put("top/a/b", "top-a-b") &&
+                               put("top/b", "top-b") && put("outside", "outside") &&
+                               snprintf(path, sizeof path, "%s/top/b", dir) > 0 && symlink(path, "top/abs") == 0 &&
+                               symlink("../outside", "top/out") == 0 && symlink("a/b", "top/rel") == 0 &&
+                               symlink("a/../b", "top/relup") == 0 && symlink("a", "top/dirlnk") == 0 &&
+                               symlink("/b", "top/lnk") == 0 && symlink("../../../b", "top/up") == 0);
   int top = open("top", O_RDONLY | O_DIRECTORY);
   CHECK("open top", top >= 0);
 
@@ -114,7 +113,8 @@ int main(void) {
   CHECK("O_CREAT with mode 04755 keeps the set-user-ID bit",
         fd >= 0 && fstat((int)fd, &st) == 0 && (st.st_mode & 07777) == 04755);
   if (fd >= 0) close((int)fd);
-  CHECK_ERRNO("O_CREAT|O_EXCL on an existing file is EEXIST", oa2(top, "new", O_CREAT | O_EXCL | O_WRONLY, 0600, 0), EEXIST);
+  CHECK_ERRNO("O_CREAT|O_EXCL on an existing file is EEXIST", oa2(top, "new", O_CREAT | O_EXCL | O_WRONLY, 0600, 0),
+              EEXIST);
   CHECK("O_DIRECTORY", is_open(oa2(top, "a", O_RDONLY | O_DIRECTORY, 0, 0), S_IFDIR));
   CHECK_ERRNO("O_DIRECTORY on a file is ENOTDIR", oa2(top, "b", O_RDONLY | O_DIRECTORY, 0, 0), ENOTDIR);
   fd = oa2(top, "b", O_PATH, 0, 0);
@@ -176,14 +176,19 @@ int main(void) {
   if (fd >= 0) close((int)fd);
   CHECK_ERRNO("openat2 O_PATH|O_RDWR is EINVAL", oa2(top, "b", O_PATH | O_RDWR, 0, 0), EINVAL);
   CHECK_ERRNO("openat2 O_PATH|O_APPEND is EINVAL", oa2(top, "b", O_PATH | O_APPEND, 0, 0), EINVAL);
-  CHECK("O_PATH|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC are allowed", is_open(oa2(top, "a", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0, 0), S_IFDIR));
+  CHECK("O_PATH|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC are allowed",
+        is_open(oa2(top, "a", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0, 0), S_IFDIR));
   CHECK_ERRNO("resolve bit 0x40 is EINVAL", oa2(top, "b", O_RDONLY, 0, 0x40), EINVAL);
   CHECK_ERRNO("resolve bit 63 is EINVAL", oa2(top, "b", O_RDONLY, 0, 1ULL << 63), EINVAL);
-  CHECK_ERRNO("RESOLVE_BENEATH|RESOLVE_IN_ROOT is EINVAL", oa2(top, "b", O_RDONLY, 0, RESOLVE_BENEATH_ | RESOLVE_IN_ROOT_), EINVAL);
-  CHECK_ERRNO("RESOLVE_CACHED with O_CREAT is EAGAIN", oa2(top, "c1", O_CREAT | O_WRONLY, 0644, RESOLVE_CACHED_), EAGAIN);
-  CHECK_ERRNO("RESOLVE_CACHED with O_CREAT on an existing file is EAGAIN", oa2(top, "b", O_CREAT | O_RDONLY, 0644, RESOLVE_CACHED_), EAGAIN);
+  CHECK_ERRNO("RESOLVE_BENEATH|RESOLVE_IN_ROOT is EINVAL",
+              oa2(top, "b", O_RDONLY, 0, RESOLVE_BENEATH_ | RESOLVE_IN_ROOT_), EINVAL);
+  CHECK_ERRNO("RESOLVE_CACHED with O_CREAT is EAGAIN", oa2(top, "c1", O_CREAT | O_WRONLY, 0644, RESOLVE_CACHED_),
+              EAGAIN);
+  CHECK_ERRNO("RESOLVE_CACHED with O_CREAT on an existing file is EAGAIN",
+              oa2(top, "b", O_CREAT | O_RDONLY, 0644, RESOLVE_CACHED_), EAGAIN);
   CHECK_ERRNO("RESOLVE_CACHED with O_TRUNC is EAGAIN", oa2(top, "b", O_TRUNC | O_WRONLY, 0, RESOLVE_CACHED_), EAGAIN);
-  CHECK_ERRNO("RESOLVE_CACHED with O_TMPFILE is EAGAIN", oa2(top, ".", O_TMPFILE | O_RDWR, 0600, RESOLVE_CACHED_), EAGAIN);
+  CHECK_ERRNO("RESOLVE_CACHED with O_TMPFILE is EAGAIN", oa2(top, ".", O_TMPFILE | O_RDWR, 0600, RESOLVE_CACHED_),
+              EAGAIN);
   CHECK("nothing was created or truncated", access("top/c1", F_OK) != 0 && holds(open("top/b", O_RDONLY), "top-b"));
   fd = oa2(top, "b", O_RDONLY, 0, RESOLVE_CACHED_);
   int cached_ok = fd >= 0 ? holds(fd, "top-b") : errno == EAGAIN;
@@ -207,7 +212,8 @@ int main(void) {
   CHECK("BENEATH a relative symlink inside", holds(oa2(top, "rel", O_RDONLY, 0, B), "top-a-b"));
   CHECK("BENEATH a relative symlink with .. inside", holds(oa2(top, "relup", O_RDONLY, 0, B), "top-b"));
   CHECK("BENEATH through a directory symlink", holds(oa2(top, "dirlnk/b", O_RDONLY, 0, B), "top-a-b"));
-  CHECK("BENEATH O_PATH|O_NOFOLLOW on an escaping symlink opens the link", is_open(oa2(top, "out", O_PATH | O_NOFOLLOW, 0, B), S_IFLNK));
+  CHECK("BENEATH O_PATH|O_NOFOLLOW on an escaping symlink opens the link",
+        is_open(oa2(top, "out", O_PATH | O_NOFOLLOW, 0, B), S_IFLNK));
   CHECK_ERRNO("BENEATH missing file is ENOENT", oa2(top, "a/nope", O_RDONLY, 0, B), ENOENT);
   CHECK("BENEATH O_CREAT inside", is_open(oa2(top, "a/made", O_CREAT | O_WRONLY, 0600, B), S_IFREG));
   CHECK_ERRNO("BENEATH O_CREAT through .. is EXDEV", oa2(top, "../made", O_CREAT | O_WRONLY, 0600, B), EXDEV);
@@ -237,7 +243,8 @@ int main(void) {
   CHECK("IN_ROOT relative symlink inside", holds(oa2(top, "rel", O_RDONLY, 0, R), "top-a-b"));
   CHECK_ERRNO("IN_ROOT symlink to the host path is ENOENT", oa2(top, "abs", O_RDONLY, 0, R), ENOENT);
   CHECK_ERRNO("IN_ROOT symlink ../outside is ENOENT", oa2(top, "out", O_RDONLY, 0, R), ENOENT);
-  CHECK("IN_ROOT O_CREAT through a symlinked dir lands inside", is_open(oa2(top, "/dirlnk/../made2", O_CREAT | O_WRONLY, 0600, R), S_IFREG) && access("top/made2", F_OK) == 0);
+  CHECK("IN_ROOT O_CREAT through a symlinked dir lands inside",
+        is_open(oa2(top, "/dirlnk/../made2", O_CREAT | O_WRONLY, 0600, R), S_IFREG) && access("top/made2", F_OK) == 0);
   CHECK_ERRNO("IN_ROOT a magic link is EXDEV", oa2(pfd, num, O_RDONLY, 0, R), EXDEV);
 
   /* RESOLVE_NO_SYMLINKS. */
@@ -247,9 +254,11 @@ int main(void) {
   CHECK_ERRNO("NO_SYMLINKS symlink in the middle is ELOOP", oa2(top, "dirlnk/b", O_RDONLY, 0, S), ELOOP);
   CHECK_ERRNO("NO_SYMLINKS /proc/self/status is ELOOP", oa2(AT_FDCWD, "/proc/self/status", O_RDONLY, 0, S), ELOOP);
   CHECK_ERRNO("NO_SYMLINKS O_NOFOLLOW on a symlink is ELOOP", oa2(top, "rel", O_RDONLY | O_NOFOLLOW, 0, S), ELOOP);
-  CHECK("NO_SYMLINKS O_PATH|O_NOFOLLOW opens the symlink itself", is_open(oa2(top, "rel", O_PATH | O_NOFOLLOW, 0, S), S_IFLNK));
+  CHECK("NO_SYMLINKS O_PATH|O_NOFOLLOW opens the symlink itself",
+        is_open(oa2(top, "rel", O_PATH | O_NOFOLLOW, 0, S), S_IFLNK));
   CHECK_ERRNO("NO_SYMLINKS O_PATH (following) is ELOOP", oa2(top, "rel", O_PATH, 0, S), ELOOP);
-  CHECK_ERRNO("NO_SYMLINKS O_CREAT through a dangling symlink is ELOOP", oa2(top, "lnk", O_CREAT | O_WRONLY, 0600, S), ELOOP);
+  CHECK_ERRNO("NO_SYMLINKS O_CREAT through a dangling symlink is ELOOP", oa2(top, "lnk", O_CREAT | O_WRONLY, 0600, S),
+              ELOOP);
 
   /* RESOLVE_NO_MAGICLINKS. */
   const uint64_t M = RESOLVE_NO_MAGICLINKS_;
@@ -258,10 +267,12 @@ int main(void) {
   CHECK_ERRNO("NO_MAGICLINKS /proc/self/fd/N is ELOOP", oa2(AT_FDCWD, path, O_RDONLY, 0, M), ELOOP);
   CHECK_ERRNO("NO_MAGICLINKS /proc/self/fd/N/b is ELOOP", oa2(AT_FDCWD, strcat(path, "/b"), O_RDONLY, 0, M), ELOOP);
   snprintf(path, sizeof path, "/proc/self/fd/%d", top);
-  CHECK("NO_MAGICLINKS O_PATH|O_NOFOLLOW on /proc/self/fd/N opens the link", is_open(oa2(AT_FDCWD, path, O_PATH | O_NOFOLLOW, 0, M), S_IFLNK));
+  CHECK("NO_MAGICLINKS O_PATH|O_NOFOLLOW on /proc/self/fd/N opens the link",
+        is_open(oa2(AT_FDCWD, path, O_PATH | O_NOFOLLOW, 0, M), S_IFLNK));
   CHECK_ERRNO("NO_MAGICLINKS /proc/self/exe is ELOOP", oa2(AT_FDCWD, "/proc/self/exe", O_RDONLY, 0, M), ELOOP);
   CHECK_ERRNO("NO_MAGICLINKS /proc/self/cwd/top is ELOOP", oa2(AT_FDCWD, "/proc/self/cwd/top", O_RDONLY, 0, M), ELOOP);
-  CHECK("NO_MAGICLINKS /proc/self/status (an ordinary symlink) works", is_open(oa2(AT_FDCWD, "/proc/self/status", O_RDONLY, 0, M), S_IFREG));
+  CHECK("NO_MAGICLINKS /proc/self/status (an ordinary symlink) works",
+        is_open(oa2(AT_FDCWD, "/proc/self/status", O_RDONLY, 0, M), S_IFREG));
   CHECK("NO_MAGICLINKS an ordinary symlink works", holds(oa2(top, "rel", O_RDONLY, 0, M), "top-a-b"));
   CHECK("NO_MAGICLINKS through a directory symlink works", holds(oa2(top, "dirlnk/b", O_RDONLY, 0, M), "top-a-b"));
 
@@ -272,14 +283,16 @@ int main(void) {
   CHECK_ERRNO("NO_XDEV / then proc/self/status is EXDEV", oa2(root, "proc/self/status", O_RDONLY, 0, X), EXDEV);
   CHECK_ERRNO("NO_XDEV / then proc (last component) is EXDEV", oa2(root, "proc", O_RDONLY, 0, X), EXDEV);
   CHECK_ERRNO("NO_XDEV absolute /proc/self/status is EXDEV", oa2(top, "/proc/self/status", O_RDONLY, 0, X), EXDEV);
-  CHECK("without NO_XDEV / then proc/self/status opens", is_open(oa2(root, "proc/self/status", O_RDONLY, 0, 0), S_IFREG));
+  CHECK("without NO_XDEV / then proc/self/status opens",
+        is_open(oa2(root, "proc/self/status", O_RDONLY, 0, 0), S_IFREG));
   CHECK("NO_XDEV within the root file system", holds(oa2(top, "a/../rel", O_RDONLY, 0, X), "top-a-b"));
   CHECK("NO_XDEV within /proc (through the self symlink)", is_open(oa2(proc, "self/status", O_RDONLY, 0, X), S_IFREG));
   CHECK("NO_XDEV . on /proc", is_open(oa2(proc, ".", O_RDONLY, 0, X), S_IFDIR));
   CHECK_ERRNO("NO_XDEV .. out of /proc is EXDEV", oa2(proc, "..", O_RDONLY, 0, X), EXDEV);
   CHECK_ERRNO("NO_XDEV ../proc from /proc is EXDEV", oa2(proc, "../proc", O_RDONLY, 0, X), EXDEV);
   snprintf(path, sizeof path, "self/fd/%d", top);
-  CHECK_ERRNO("NO_XDEV a magic link from /proc to the root file system is EXDEV", oa2(proc, path, O_RDONLY, 0, X), EXDEV);
+  CHECK_ERRNO("NO_XDEV a magic link from /proc to the root file system is EXDEV", oa2(proc, path, O_RDONLY, 0, X),
+              EXDEV);
   CHECK_ERRNO("NO_XDEV|NO_MAGICLINKS on it is ELOOP", oa2(proc, path, O_RDONLY, 0, X | M), ELOOP);
   close(root);
   close(proc);

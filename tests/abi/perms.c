@@ -26,15 +26,15 @@
 static char dir[256];
 
 /* dir/name, in one of four buffers (a call may take two paths). */
-static const char *at(const char *name) {
+static const char* at(const char* name) {
   static char bufs[4][512];
   static int next;
-  char *b = bufs[next++ % 4];
+  char* b = bufs[next++ % 4];
   snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
   return b;
 }
 
-static void make_file(const char *name, mode_t mode, uid_t uid, gid_t gid, const char *text) {
+static void make_file(const char* name, mode_t mode, uid_t uid, gid_t gid, const char* text) {
   int fd = open(at(name), O_CREAT | O_WRONLY | O_TRUNC, 0600);
   if (fd >= 0) {
     if (write(fd, text, strlen(text)) < 0) perror("write");
@@ -44,7 +44,7 @@ static void make_file(const char *name, mode_t mode, uid_t uid, gid_t gid, const
   chmod(at(name), mode);
 }
 
-static int copy_file(const char *from, const char *to) {
+static int copy_file(const char* from, const char* to) {
   int in = open(from, O_RDONLY), out = open(to, O_CREAT | O_WRONLY | O_TRUNC, 0700);
   if (in < 0 || out < 0) return -1;
   char buf[65536];
@@ -66,7 +66,7 @@ struct cap_data {
   uint32_t effective, permitted, inheritable;
 };
 
-static void get_caps(uint64_t *eff, uint64_t *perm) {
+static void get_caps(uint64_t* eff, uint64_t* perm) {
   struct cap_header h = {0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0};
   struct cap_data d[2];
   memset(d, 0, sizeof d);
@@ -113,7 +113,7 @@ static void as_user(void) {
   CHECK("utimensat(now) of a file it may write", utimensat(AT_FDCWD, at("group_rw"), NULL, 0) == 0);
   struct timespec ts[2] = {{1, 0}, {1, 0}};
   CHECK_ERRNO("utimensat(given times) of another user's file", utimensat(AT_FDCWD, at("group_rw"), ts, 0), EPERM);
-  CHECK_ERRNO("execute a 0700 root script", execl(at("root_script"), "root_script", (char *)NULL), EACCES);
+  CHECK_ERRNO("execute a 0700 root script", execl(at("root_script"), "root_script", (char*)NULL), EACCES);
 
   /* directories */
   struct stat st;
@@ -125,8 +125,8 @@ static void as_user(void) {
   CHECK_ERRNO("unlink from a 0555 directory", unlink(at("nowrite/file")), EACCES);
   CHECK_ERRNO("rename into a 0555 directory", rename(at("sticky/mine_later"), at("nowrite/x")), ENOENT);
   CHECK_ERRNO("unlink another user's file in a sticky directory", unlink(at("sticky/theirs")), EPERM);
-  CHECK_ERRNO("rename another user's file in a sticky directory",
-              rename(at("sticky/theirs"), at("sticky/moved")), EPERM);
+  CHECK_ERRNO("rename another user's file in a sticky directory", rename(at("sticky/theirs"), at("sticky/moved")),
+              EPERM);
   fd = open(at("sticky/mine"), O_CREAT | O_WRONLY, 0644);
   CHECK("create in a sticky 1777 directory", fd >= 0);
   close(fd);
@@ -174,7 +174,7 @@ static void as_user(void) {
   pid_t pid = fork();
   if (pid == 0) {
     dup2(fds[1], 1);
-    execl(suid_copy, suid_copy, "report-ids", (char *)NULL);
+    execl(suid_copy, suid_copy, "report-ids", (char*)NULL);
     _exit(127);
   }
   close(fds[1]);
@@ -187,7 +187,7 @@ static void as_user(void) {
   if (!suid_ok) printf("  it said: %s\n", buf);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc > 1 && strcmp(argv[1], "report-ids") == 0) {
     uid_t r, e, s;
     getresuid(&r, &e, &s);
@@ -227,11 +227,11 @@ int main(int argc, char **argv) {
   int fd = open(at("none"), O_RDWR);
   CHECK("root opens a mode 0000 file (CAP_DAC_OVERRIDE)", fd >= 0);
   close(fd);
-  CHECK_ERRNO("root cannot execute a file without any x bit", execl(at("world_read"), "x", (char *)NULL), EACCES);
+  CHECK_ERRNO("root cannot execute a file without any x bit", execl(at("world_read"), "x", (char*)NULL), EACCES);
   make_file("setid", 06755, 0, 0, "x");
   struct stat st;
-  CHECK("chown clears set-user-ID and set-group-ID", chown(at("setid"), 1000, 1000) == 0 &&
-                                                         stat(at("setid"), &st) == 0 && (st.st_mode & 07777) == 0755);
+  CHECK("chown clears set-user-ID and set-group-ID",
+        chown(at("setid"), 1000, 1000) == 0 && stat(at("setid"), &st) == 0 && (st.st_mode & 07777) == 0755);
   uint64_t eff, perm;
   get_caps(&eff, &perm);
   /* (a container's root may lack some, e.g. CAP_SYS_RESOURCE: only the ones used here) */

@@ -37,7 +37,6 @@ static int pidfd_send_signal(int fd, int sig, siginfo_t* info, unsigned flags) {
 }
 static long clone3(struct clone_args* a, size_t size) { return syscall(SYS_clone3, a, size); }
 
-
 static pid_t child_sleeping(void) {
   fflush(stdout);
   pid_t pid = fork();
@@ -49,7 +48,10 @@ static pid_t child_sleeping(void) {
 }
 
 static volatile int usr1_handled;
-static void on_usr1(int sig) { (void)sig; usr1_handled = 1; }
+static void on_usr1(int sig) {
+  (void)sig;
+  usr1_handled = 1;
+}
 
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
@@ -90,8 +92,8 @@ int main(void) {
   /* kill() of a zombie succeeds, and so does a pidfd signal to one. */
   CHECK("kill() of a zombie: 0", kill(pid, 0) == 0 && kill(pid, SIGUSR1) == 0);
   CHECK("pidfd_send_signal to a zombie: 0", pidfd_send_signal(fd, SIGUSR1, NULL, 0) == 0);
-  CHECK("waitid(P_PIDFD) on the nonblocking pidfd", waitid(P_PIDFD, fd, &si, WEXITED) == 0 && si.si_pid == pid &&
-                                                         si.si_status == SIGTERM);
+  CHECK("waitid(P_PIDFD) on the nonblocking pidfd",
+        waitid(P_PIDFD, fd, &si, WEXITED) == 0 && si.si_pid == pid && si.si_status == SIGTERM);
   close(ep);
   close(fd);
 
@@ -122,8 +124,8 @@ int main(void) {
   pipe(p);
   int dup_fd = syscall(SYS_pidfd_getfd, self, p[1], 0);
   CHECK("pidfd_getfd of its own descriptor", dup_fd >= 0 && dup_fd != p[1]);
-  CHECK("close-on-exec, the same pipe", (fcntl(dup_fd, F_GETFD) & FD_CLOEXEC) != 0 && write(dup_fd, "z", 1) == 1 &&
-                                           read(p[0], &b, 1) == 1 && b == 'z');
+  CHECK("close-on-exec, the same pipe",
+        (fcntl(dup_fd, F_GETFD) & FD_CLOEXEC) != 0 && write(dup_fd, "z", 1) == 1 && read(p[0], &b, 1) == 1 && b == 'z');
   CHECK("pidfd_getfd from a child (stdout)", syscall(SYS_pidfd_getfd, fd, 1, 0) >= 0);
   CHECK_ERRNO("pidfd_getfd: no such descriptor there: EBADF", syscall(SYS_pidfd_getfd, fd, 999, 0), EBADF);
   CHECK_ERRNO("pidfd_getfd: flags: EINVAL", syscall(SYS_pidfd_getfd, fd, 1, 1), EINVAL);
@@ -159,7 +161,7 @@ int main(void) {
   memset(&a, 0, sizeof a);
   a.flags = CLONE_PIDFD;
   a.pidfd = (uintptr_t)&cfd;
-  a.exit_signal = SIGUSR2;  /* blocked here: it stays pending */
+  a.exit_signal = SIGUSR2; /* blocked here: it stays pending */
   fflush(stdout);
   r = clone3(&a, sizeof a);
   if (r == 0) _exit(4);

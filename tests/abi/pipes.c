@@ -58,8 +58,7 @@ int main(void) {
     for (int i = 1; i < got; i++) interleaved |= chunk[i] != chunk[0];
     chunks++;
   }
-  while (wait(0) > 0) {
-  }
+  while (wait(0) > 0) {}
   CHECK("16 atomic chunks, none interleaved", chunks == 16 && !interleaved);
 
   /* A long stream in uneven writes (some larger than the pipe) and uneven reads arrives intact
@@ -103,7 +102,8 @@ int main(void) {
   }
   int sst = 0;
   waitpid(sw, &sst, 0);
-  CHECK("3 MiB stream through a pipe, intact", got_total == kStream && bad == 0 && WIFEXITED(sst) && WEXITSTATUS(sst) == 0);
+  CHECK("3 MiB stream through a pipe, intact",
+        got_total == kStream && bad == 0 && WIFEXITED(sst) && WEXITSTATUS(sst) == 0);
   close(s[0]);
 
   /* A reader blocked on an empty pipe with a bad buffer gets EFAULT, and the bytes stay. */

@@ -719,10 +719,8 @@ static void trace_family(pid_t first, struct role* roles, int nroles, unsigned l
     struct role* r = &roles[k];
     if (WIFEXITED(st)) {
       /* a thread reaped after the group's exit_group reports the group's code: no code then */
-      if (thread && k > 0)
-        logf_(r, "exit", 0);
-      else
-        logf_(r, "exit%d", WEXITSTATUS(st));
+      if (thread && k > 0) logf_(r, "exit", 0);
+      else logf_(r, "exit%d", WEXITSTATUS(st));
       r->done = 1;
       continue;
     }
@@ -1338,10 +1336,8 @@ static void syscall_info(void) {
     st = wait_for(pid);
     if (!stopped_by(st, SIGTRAP | 0x80)) break;
     getregs(pid, &r);
-    if (!in_sys && r.orig_rax == SYS_getppid)
-      found = 1;
-    else
-      in_sys = !in_sys;
+    if (!in_sys && r.orig_rax == SYS_getppid) found = 1;
+    else in_sys = !in_sys;
   }
   CHECK("the entry stop of getppid(11, 22, 33, 44, 55, 66)", found);
   memset(&in, 0xaa, sizeof in);

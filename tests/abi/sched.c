@@ -26,7 +26,9 @@ struct sched_attr {
   uint32_t util_min, util_max;
 };
 
-static int sched_setattr(pid_t pid, struct sched_attr* a, unsigned flags) { return syscall(SYS_sched_setattr, pid, a, flags); }
+static int sched_setattr(pid_t pid, struct sched_attr* a, unsigned flags) {
+  return syscall(SYS_sched_setattr, pid, a, flags);
+}
 static int sched_getattr(pid_t pid, struct sched_attr* a, unsigned size, unsigned flags) {
   return syscall(SYS_sched_getattr, pid, a, size, flags);
 }
@@ -71,10 +73,10 @@ int main(void) {
   CHECK("sched_setscheduler(SCHED_RR, 5)", setsched(0, SCHED_RR, 5) == 0);
   CHECK("RR's time slice is 100 ms", sched_rr_get_interval(0, &ts) == 0 && ts.tv_sec == 0 && ts.tv_nsec == 100000000);
   CHECK("fork inherits SCHED_RR 5", child_status(child_policy) == SCHED_RR * 10 + 1);
-  CHECK("sched_setparam changes the priority", syscall(SYS_sched_setparam, 0, &(struct sched_param){50}) == 0 &&
-                                                    getsched(0) == SCHED_RR && getprio(0) == 50);
-  CHECK("SCHED_RR | SCHED_RESET_ON_FORK", setsched(0, SCHED_RR | SCHED_RESET_ON_FORK, 5) == 0 &&
-                                              getsched(0) == (SCHED_RR | SCHED_RESET_ON_FORK));
+  CHECK("sched_setparam changes the priority",
+        syscall(SYS_sched_setparam, 0, &(struct sched_param){50}) == 0 && getsched(0) == SCHED_RR && getprio(0) == 50);
+  CHECK("SCHED_RR | SCHED_RESET_ON_FORK",
+        setsched(0, SCHED_RR | SCHED_RESET_ON_FORK, 5) == 0 && getsched(0) == (SCHED_RR | SCHED_RESET_ON_FORK));
   CHECK("the child starts as SCHED_OTHER, priority 0", child_status(child_policy) == SCHED_OTHER * 10);
   CHECK("back to SCHED_OTHER", setsched(0, SCHED_OTHER, 0) == 0 && getsched(0) == SCHED_OTHER && getprio(0) == 0);
   CHECK("SCHED_BATCH", setsched(0, SCHED_BATCH, 0) == 0 && getsched(0) == SCHED_BATCH);
@@ -109,14 +111,13 @@ int main(void) {
   CHECK("size 56, SCHED_OTHER, nice 5, priority 0",
         g.size == 56 && g.policy == SCHED_OTHER && g.nice == 5 && g.priority == 0 && g.flags == 0);
   memset(&g, 0xff, sizeof g);
-  CHECK("sched_getattr with the first version's size (48)", sched_getattr(0, &g, 48, 0) == 0 && g.size == 48 &&
-                                                                g.util_min == 0xffffffffu);
+  CHECK("sched_getattr with the first version's size (48)",
+        sched_getattr(0, &g, 48, 0) == 0 && g.size == 48 && g.util_min == 0xffffffffu);
   a.nice = 0;
   CHECK("back to nice 0", sched_setattr(0, &a, 0) == 0 && getpriority(PRIO_PROCESS, 0) == 0);
   a.policy = SCHED_FIFO;
   a.priority = 20;
-  CHECK("sched_setattr: SCHED_FIFO 20", sched_setattr(0, &a, 0) == 0 && getsched(0) == SCHED_FIFO &&
-                                           getprio(0) == 20);
+  CHECK("sched_setattr: SCHED_FIFO 20", sched_setattr(0, &a, 0) == 0 && getsched(0) == SCHED_FIFO && getprio(0) == 20);
   CHECK("getattr: priority 20", sched_getattr(0, &g, sizeof g, 0) == 0 && g.policy == SCHED_FIFO && g.priority == 20);
   a.policy = SCHED_OTHER;
   a.priority = 0;
@@ -160,8 +161,8 @@ int main(void) {
   CHECK("reads back", syscall(SYS_ioprio_get, 1, getpid()) == ((2 << 13) | 3));
   CHECK("fork inherits it", child_status(child_ioprio) == 0);
   CHECK("a process group's best: none counts as best effort 4", child_status(child_pgrp_best) == 0);
-  CHECK("real-time class as root", syscall(SYS_ioprio_set, 1, 0, (1 << 13) | 0) == 0 &&
-                                       syscall(SYS_ioprio_get, 1, 0) == (1 << 13));
+  CHECK("real-time class as root",
+        syscall(SYS_ioprio_set, 1, 0, (1 << 13) | 0) == 0 && syscall(SYS_ioprio_get, 1, 0) == (1 << 13));
   CHECK("idle class", syscall(SYS_ioprio_set, 1, 0, (3 << 13)) == 0);
   CHECK_ERRNO("class 4: EINVAL", syscall(SYS_ioprio_set, 1, 0, 4 << 13), EINVAL);
   CHECK_ERRNO("class none with a level: EINVAL", syscall(SYS_ioprio_set, 1, 0, 1), EINVAL);
@@ -174,8 +175,8 @@ int main(void) {
   void* got = NULL;
   size_t len = 0;
   syscall(SYS_set_robust_list, head, 24);
-  CHECK("get_robust_list: what set_robust_list set", syscall(SYS_get_robust_list, 0, &got, &len) == 0 &&
-                                                         got == head && len == 24);
+  CHECK("get_robust_list: what set_robust_list set",
+        syscall(SYS_get_robust_list, 0, &got, &len) == 0 && got == head && len == 24);
   CHECK_ERRNO("set_robust_list: size 23: EINVAL", syscall(SYS_set_robust_list, head, 23), EINVAL);
   CHECK_ERRNO("get_robust_list: no such thread: ESRCH", syscall(SYS_get_robust_list, 999999, &got, &len), ESRCH);
   CHECK_ERRNO("get_robust_list: bad pointer: EFAULT", syscall(SYS_get_robust_list, 0, (void*)8, &len), EFAULT);

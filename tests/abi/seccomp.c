@@ -39,7 +39,7 @@ struct sock_filter {
 };
 struct sock_fprog {
   unsigned short len;
-  struct sock_filter *filter;
+  struct sock_filter* filter;
 };
 struct seccomp_data {
   int nr;
@@ -108,8 +108,10 @@ struct seccomp_data {
 #define PR_SET_NO_NEW_PRIVS 38
 #define PR_GET_NO_NEW_PRIVS 39
 
-#define STMT(c, v) {(uint16_t)(c), 0, 0, (uint32_t)(v)}
-#define JUMP(c, v, t, f) {(uint16_t)(c), (t), (f), (uint32_t)(v)}
+#define STMT(c, v) \
+  { (uint16_t)(c), 0, 0, (uint32_t)(v) }
+#define JUMP(c, v, t, f) \
+  { (uint16_t)(c), (t), (f), (uint32_t)(v) }
 #define LD_ABS(off) STMT(BPF_LD | BPF_W | BPF_ABS, off)
 #define RET(v) STMT(BPF_RET | BPF_K, v)
 #define NINSN(a) (sizeof(a) / sizeof((a)[0]))
@@ -121,21 +123,22 @@ struct seccomp_data {
 
 /* Two raw syscall sites, each with a label just after its `syscall` instruction (the address the
  * kernel reports as instruction_pointer and si_call_addr). They return the raw rax. */
-__asm__(".text\n"
-        ".globl seccomp_site_a\n"
-        "seccomp_site_a:\n"
-        "  mov %rdi, %rax\n"
-        "  mov %rsi, %rdi\n"
-        "  syscall\n"
-        ".globl seccomp_site_a_end\n"
-        "seccomp_site_a_end:\n"
-        "  ret\n"
-        ".globl seccomp_site_b\n"
-        "seccomp_site_b:\n"
-        "  mov %rdi, %rax\n"
-        "  mov %rsi, %rdi\n"
-        "  syscall\n"
-        "  ret\n");
+__asm__(
+    ".text\n"
+    ".globl seccomp_site_a\n"
+    "seccomp_site_a:\n"
+    "  mov %rdi, %rax\n"
+    "  mov %rsi, %rdi\n"
+    "  syscall\n"
+    ".globl seccomp_site_a_end\n"
+    "seccomp_site_a_end:\n"
+    "  ret\n"
+    ".globl seccomp_site_b\n"
+    "seccomp_site_b:\n"
+    "  mov %rdi, %rax\n"
+    "  mov %rsi, %rdi\n"
+    "  syscall\n"
+    "  ret\n");
 long seccomp_site_a(long nr, long arg0);
 long seccomp_site_b(long nr, long arg0);
 extern const char seccomp_site_a_end[];
@@ -145,7 +148,7 @@ static int get_mode(void) { return (int)pr(PR_GET_SECCOMP, 0, 0); }
 static int get_nnp(void) { return (int)pr(PR_GET_NO_NEW_PRIVS, 0, 0); }
 static int set_nnp(void) { return (int)pr(PR_SET_NO_NEW_PRIVS, 1, 0); }
 
-static long install(unsigned long flags, struct sock_filter *f, size_t n) {
+static long install(unsigned long flags, struct sock_filter* f, size_t n) {
   struct sock_fprog prog = {(unsigned short)n, f};
   return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
 }
@@ -164,7 +167,7 @@ static int body_main(void) {
   body_fn();
   return ABI_DONE();
 }
-static void in_child(const char *what, void (*body)(void)) {
+static void in_child(const char* what, void (*body)(void)) {
   body_fn = body;
   int st = child_status(body_main);
   if (st >= 100) printf("FAIL %s: the child was killed by signal %d\n", what, st - 100);
@@ -177,11 +180,14 @@ static void basics(void) {
   CHECK("PR_GET_SECCOMP is 0 without a filter", get_mode() == 0);
   CHECK("PR_GET_NO_NEW_PRIVS is 0 at first", get_nnp() == 0);
   static const struct {
-    const char *name;
+    const char* name;
     uint32_t action;
-  } avail[] = {{"KILL_PROCESS", SECCOMP_RET_KILL_PROCESS}, {"KILL_THREAD", SECCOMP_RET_KILL_THREAD},
-               {"TRAP", SECCOMP_RET_TRAP},                 {"ERRNO", SECCOMP_RET_ERRNO},
-               {"TRACE", SECCOMP_RET_TRACE},               {"LOG", SECCOMP_RET_LOG},
+  } avail[] = {{"KILL_PROCESS", SECCOMP_RET_KILL_PROCESS},
+               {"KILL_THREAD", SECCOMP_RET_KILL_THREAD},
+               {"TRAP", SECCOMP_RET_TRAP},
+               {"ERRNO", SECCOMP_RET_ERRNO},
+               {"TRACE", SECCOMP_RET_TRACE},
+               {"LOG", SECCOMP_RET_LOG},
                {"ALLOW", SECCOMP_RET_ALLOW}};
   for (size_t i = 0; i < NINSN(avail); i++) {
     char name[80];
@@ -222,20 +228,22 @@ static void errors_body(void) {
   struct sock_fprog nofilter = {1, NULL};
   CHECK_ERRNO("a sock_fprog with a NULL filter: EINVAL", syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &nofilter),
               EINVAL);
-  void *gone = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* gone = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   munmap(gone, 4096);
   struct sock_fprog unmapped = {1, gone};
   CHECK_ERRNO("a sock_fprog with an unmapped filter: EFAULT",
               syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &unmapped), EFAULT);
 
   static const struct {
-    const char *name;
+    const char* name;
     int n;
     struct sock_filter f[4];
   } bad[] = {
-      {"a conditional jump past the end", 3,
+      {"a conditional jump past the end",
+       3,
        {LD_ABS(OFF_NR), JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 1, 0), RET(SECCOMP_RET_ALLOW)}},
-      {"a false branch past the end", 3,
+      {"a false branch past the end",
+       3,
        {LD_ABS(OFF_NR), JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 1), RET(SECCOMP_RET_ALLOW)}},
       {"BPF_JA past the end", 2, {STMT(BPF_JMP | BPF_JA, 1), RET(SECCOMP_RET_ALLOW)}},
       {"a last instruction that is not a RET", 2, {RET(SECCOMP_RET_ALLOW), LD_ABS(OFF_NR)}},
@@ -245,7 +253,8 @@ static void errors_body(void) {
       {"a half-word load (BPF_LD|BPF_H|BPF_ABS)", 2, {STMT(BPF_LD | BPF_H | BPF_ABS, 0), RET(SECCOMP_RET_ALLOW)}},
       {"an indirect load (BPF_LD|BPF_W|BPF_IND)", 2, {STMT(BPF_LD | BPF_W | BPF_IND, 0), RET(SECCOMP_RET_ALLOW)}},
       {"BPF_LDX|BPF_B|BPF_MSH", 2, {STMT(BPF_LDX | BPF_B | BPF_MSH, 0), RET(SECCOMP_RET_ALLOW)}},
-      {"BPF_ALU|BPF_MOD|BPF_K (not in seccomp's list)", 2,
+      {"BPF_ALU|BPF_MOD|BPF_K (not in seccomp's list)",
+       2,
        {STMT(BPF_ALU | BPF_MOD | BPF_K, 3), RET(SECCOMP_RET_ALLOW)}},
       {"a misaligned load (offset 2)", 2, {LD_ABS(2), RET(SECCOMP_RET_ALLOW)}},
       {"a load at offset 64, past seccomp_data", 2, {LD_ABS(64), RET(SECCOMP_RET_ALLOW)}},
@@ -398,16 +407,17 @@ static void data_body(void) {
  * with ERRNO((result) & 0xfff) ---- */
 
 struct op {
-  const char *name;
+  const char* name;
   uint32_t a, x, want;
   int n;
   struct sock_filter body[4];
 };
 
-#define IF_ELSE(jmp) JUMP(BPF_JMP | (jmp), 0, 0, 2), STMT(BPF_LD | BPF_IMM, 11), STMT(BPF_JMP | BPF_JA, 1), \
-                     STMT(BPF_LD | BPF_IMM, 22)
-#define IF_ELSE_K(jmp, v) JUMP(BPF_JMP | (jmp) | BPF_K, v, 0, 2), STMT(BPF_LD | BPF_IMM, 11), \
-                          STMT(BPF_JMP | BPF_JA, 1), STMT(BPF_LD | BPF_IMM, 22)
+#define IF_ELSE(jmp) \
+  JUMP(BPF_JMP | (jmp), 0, 0, 2), STMT(BPF_LD | BPF_IMM, 11), STMT(BPF_JMP | BPF_JA, 1), STMT(BPF_LD | BPF_IMM, 22)
+#define IF_ELSE_K(jmp, v) \
+  JUMP(BPF_JMP | (jmp) | BPF_K, v, 0, 2), STMT(BPF_LD | BPF_IMM, 11), STMT(BPF_JMP | BPF_JA, 1), \
+      STMT(BPF_LD | BPF_IMM, 22)
 
 static const struct op ops[] = {
     {"ADD K", 5, 0, 12, 1, {STMT(BPF_ALU | BPF_ADD | BPF_K, 7)}},
@@ -433,7 +443,11 @@ static const struct op ops[] = {
     {"LDX IMM and TXA", 1, 0, 77, 2, {STMT(BPF_LDX | BPF_IMM, 77), STMT(BPF_MISC | BPF_TXA, 0)}},
     {"TAX and TXA", 1, 123, 123, 1, {STMT(BPF_MISC | BPF_TXA, 0)}},
     {"ST and LD M[3]", 55, 0, 55, 3, {STMT(BPF_ST, 3), STMT(BPF_LD | BPF_IMM, 0), STMT(BPF_LD | BPF_MEM, 3)}},
-    {"STX and LDX M[15]", 1, 66, 66, 4,
+    {"STX and LDX M[15]",
+     1,
+     66,
+     66,
+     4,
      {STMT(BPF_STX, 15), STMT(BPF_LDX | BPF_IMM, 0), STMT(BPF_LDX | BPF_MEM, 15), STMT(BPF_MISC | BPF_TXA, 0)}},
     {"LD LEN is sizeof(seccomp_data)", 1, 0, 64, 1, {STMT(BPF_LD | BPF_W | BPF_LEN, 0)}},
     {"LDX LEN is sizeof(seccomp_data)", 1, 0, 64, 2, {STMT(BPF_LDX | BPF_W | BPF_LEN, 0), STMT(BPF_MISC | BPF_TXA, 0)}},
@@ -456,12 +470,9 @@ static void bpf_body(void) {
     struct sock_filter f[16];
     int n = ops[i].n, last = 10 + n;
     struct sock_filter head[] = {
-        LD_ABS(OFF_NR),
-        JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, (uint8_t)(last - 2)),
-        LD_ABS(ARG_LO(2)),
-        JUMP(BPF_JMP | BPF_JEQ | BPF_K, i + 1, 0, (uint8_t)(last - 4)),
-        LD_ABS(ARG_LO(1)),
-        STMT(BPF_MISC | BPF_TAX, 0),
+        LD_ABS(OFF_NR),    JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, (uint8_t)(last - 2)),
+        LD_ABS(ARG_LO(2)), JUMP(BPF_JMP | BPF_JEQ | BPF_K, i + 1, 0, (uint8_t)(last - 4)),
+        LD_ABS(ARG_LO(1)), STMT(BPF_MISC | BPF_TAX, 0),
         LD_ABS(ARG_LO(0)),
     };
     struct sock_filter tail[] = {STMT(BPF_ALU | BPF_AND | BPF_K, 0xfff),
@@ -517,20 +528,20 @@ static volatile unsigned trap_arch;
 static volatile uintptr_t trap_addr;
 static volatile long trap_rax, trap_rdi, trap_new_rax;
 
-static void on_sigsys(int sig, siginfo_t *si, void *ctx) {
+static void on_sigsys(int sig, siginfo_t* si, void* ctx) {
   /* Linux's siginfo: si_signo 0, si_errno 4, si_code 8, then at 16 _sigsys = { void *_call_addr;
    * int _syscall; unsigned int _arch; } */
-  const unsigned char *p = (const unsigned char *)si;
+  const unsigned char* p = (const unsigned char*)si;
   int v;
   unsigned u;
-  void *addr;
+  void* addr;
   memcpy(&v, p, 4), trap_signo = v;
   memcpy(&v, p + 4, 4), trap_errno = v;
   memcpy(&v, p + 8, 4), trap_code = v;
   memcpy(&addr, p + 16, 8), trap_addr = (uintptr_t)addr;
   memcpy(&v, p + 24, 4), trap_syscall = v;
   memcpy(&u, p + 28, 4), trap_arch = u;
-  ucontext_t *uc = ctx;
+  ucontext_t* uc = ctx;
   trap_rax = uc->uc_mcontext.gregs[REG_RAX];
   trap_rdi = uc->uc_mcontext.gregs[REG_RDI];
   if (trap_set) uc->uc_mcontext.gregs[REG_RAX] = trap_new_rax;
@@ -569,12 +580,12 @@ static void trap_body(void) {
   seccomp_site_a(SYS_getpgid, 0);
   CHECK("si_errno is 0xffff (not capped)", trap_count == 3 && trap_errno == 0xffff && trap_syscall == SYS_getpgid);
   /* TRAP beats ERRNO, either way round */
-  CHECK("ERRNO then TRAP(5) on getsid", on_nr(0, SYS_getsid, SECCOMP_RET_ERRNO | EPERM) == 0 &&
-                                            on_nr(0, SYS_getsid, SECCOMP_RET_TRAP | 5) == 0);
+  CHECK("ERRNO then TRAP(5) on getsid",
+        on_nr(0, SYS_getsid, SECCOMP_RET_ERRNO | EPERM) == 0 && on_nr(0, SYS_getsid, SECCOMP_RET_TRAP | 5) == 0);
   r = seccomp_site_b(SYS_getsid, 0);
   CHECK("TRAP wins", trap_count == 4 && trap_errno == 5 && r == SYS_getsid);
-  CHECK("TRAP(6) then ERRNO on uname", on_nr(0, SYS_uname, SECCOMP_RET_TRAP | 6) == 0 &&
-                                           on_nr(0, SYS_uname, SECCOMP_RET_ERRNO | EPERM) == 0);
+  CHECK("TRAP(6) then ERRNO on uname",
+        on_nr(0, SYS_uname, SECCOMP_RET_TRAP | 6) == 0 && on_nr(0, SYS_uname, SECCOMP_RET_ERRNO | EPERM) == 0);
   r = seccomp_site_b(SYS_uname, 0);
   CHECK("TRAP wins", trap_count == 5 && trap_errno == 6 && r == SYS_uname);
 }
@@ -654,7 +665,7 @@ static void die_kill_thread_over_trap(void) {
 
 static volatile int thread_tid = -1;
 
-static void *die_in_thread(void *arg) {
+static void* die_in_thread(void* arg) {
   thread_tid = (int)syscall(SYS_gettid);
   /* the kernel clears this word and wakes it when the thread is gone (musl's pthread_join would
    * wait for the thread's own exit path, which a killed thread never takes) */
@@ -734,7 +745,7 @@ static void exec_body(void) {
   set_nnp();
   CHECK("ERRNO(EXDEV) on getppid", on_nr(0, SYS_getppid, SECCOMP_RET_ERRNO | EXDEV) == 0);
   fflush(stdout);
-  execl("/proc/self/exe", "seccomp", "exec-child", (char *)NULL);
+  execl("/proc/self/exe", "seccomp", "exec-child", (char*)NULL);
   CHECK("execve /proc/self/exe", 0);
 }
 
@@ -777,7 +788,7 @@ static void flags_body(void) {
 
 static int cmd_pipe[2], res_pipe[2];
 
-static void *worker(void *arg) {
+static void* worker(void* arg) {
   char c;
   while (read(cmd_pipe[0], &c, 1) == 1 && c != 'q') {
     long r = 0;
@@ -846,7 +857,7 @@ static void length_body(void) {
 static int strict_failures;
 static int strict_pipe[2];
 
-static void strict_check(const char *name, int ok) {
+static void strict_check(const char* name, int ok) {
   char buf[200];
   int n = snprintf(buf, sizeof buf, "%s %s\n", ok ? "ok  " : "FAIL", name);
   syscall(SYS_write, 1, buf, n);
@@ -923,7 +934,7 @@ static void strict_mode(void) {
   CHECK("strict mode, then writev: SIGKILL", killed_by(strict_writev) == SIGKILL);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   if (argc > 1 && strcmp(argv[1], "exec-child") == 0) return exec_child_main();
   /* deaths by SIGSYS below: no core files */

@@ -53,7 +53,8 @@ int main(void) {
   tv.tv_usec = 0;
   struct timezone tz = {60, 0};
   /* The system calls themselves: C libraries leave the timezone out. */
-  CHECK("settimeofday back, with a timezone", syscall(SYS_settimeofday, &tv, &tz) == 0 && near(ns(CLOCK_REALTIME), real0));
+  CHECK("settimeofday back, with a timezone",
+        syscall(SYS_settimeofday, &tv, &tz) == 0 && near(ns(CLOCK_REALTIME), real0));
   struct timezone got = {0, 0};
   CHECK("gettimeofday reports the timezone", syscall(SYS_gettimeofday, &tv, &got) == 0 && got.tz_minuteswest == 60);
   tz.tz_minuteswest = 0;
@@ -62,8 +63,8 @@ int main(void) {
   struct timex tx = {0};
   int state = adjtimex(&tx);
   CHECK("adjtimex: an unsynchronised clock is TIME_ERROR", state == TIME_ERROR && (tx.status & STA_UNSYNC) != 0);
-  CHECK("with Linux's defaults", tx.tick == 10000 && tx.constant == 2 && tx.maxerror == 16000000 &&
-                                     tx.tolerance == 32768000);
+  CHECK("with Linux's defaults",
+        tx.tick == 10000 && tx.constant == 2 && tx.maxerror == 16000000 && tx.tolerance == 32768000);
   tx.modes = ADJ_STATUS | ADJ_MAXERROR | ADJ_ESTERROR;
   tx.status = 0;
   tx.maxerror = 1000;

@@ -15,7 +15,6 @@
 
 #include "abi_check.h"
 
-
 static int sigqueueinfo(pid_t pid, int sig, siginfo_t* si) { return syscall(SYS_rt_sigqueueinfo, pid, sig, si); }
 
 int main(void) {
@@ -128,8 +127,8 @@ int main(void) {
   timer_settime(t, 0, &its, NULL);
   n = read(afd, rec, sizeof rec);
   CHECK("timer: SI_TIMER, ssi_tid = the timer id, ssi_int = the value",
-        n == sizeof(struct signalfd_siginfo) && rec[0].ssi_code == SI_TIMER && rec[0].ssi_tid == (uint32_t)(intptr_t)t &&
-            rec[0].ssi_int == 9 && rec[0].ssi_overrun == 0);
+        n == sizeof(struct signalfd_siginfo) && rec[0].ssi_code == SI_TIMER &&
+            rec[0].ssi_tid == (uint32_t)(intptr_t)t && rec[0].ssi_int == 9 && rec[0].ssi_overrun == 0);
   timer_delete(t);
   close(afd);
 
@@ -153,9 +152,8 @@ int main(void) {
   si.si_value.sival_int = 55;
   CHECK("rt_sigqueueinfo to itself", sigqueueinfo(getpid(), SIGUSR1, &si) == 0);
   n = read(sfd, rec, sizeof rec);
-  CHECK("the caller's siginfo arrives as given", n == sizeof(struct signalfd_siginfo) &&
-                                                    rec[0].ssi_code == SI_QUEUE && rec[0].ssi_pid == 4242 &&
-                                                    rec[0].ssi_int == 55);
+  CHECK("the caller's siginfo arrives as given", n == sizeof(struct signalfd_siginfo) && rec[0].ssi_code == SI_QUEUE &&
+                                                     rec[0].ssi_pid == 4242 && rec[0].ssi_int == 55);
   si.si_code = SI_USER;
   CHECK("rt_sigqueueinfo with SI_USER to itself", sigqueueinfo(getpid(), SIGUSR1, &si) == 0);
   read(sfd, rec, sizeof rec);
@@ -180,8 +178,8 @@ int main(void) {
   si.si_value.sival_int = 66;
   CHECK("rt_tgsigqueueinfo to this thread", syscall(SYS_rt_tgsigqueueinfo, getpid(), tid, SIGUSR2, &si) == 0);
   n = read(sfd, rec, sizeof rec);
-  CHECK("arrives with its value", n == sizeof(struct signalfd_siginfo) && rec[0].ssi_signo == SIGUSR2 &&
-                                      rec[0].ssi_int == 66);
+  CHECK("arrives with its value",
+        n == sizeof(struct signalfd_siginfo) && rec[0].ssi_signo == SIGUSR2 && rec[0].ssi_int == 66);
   CHECK_ERRNO("rt_tgsigqueueinfo: tgid 0: EINVAL", syscall(SYS_rt_tgsigqueueinfo, 0, tid, SIGUSR2, &si), EINVAL);
   CHECK_ERRNO("rt_tgsigqueueinfo: wrong tgid: ESRCH", syscall(SYS_rt_tgsigqueueinfo, pid, tid, SIGUSR2, &si), ESRCH);
   close(sfd);

@@ -41,7 +41,7 @@ static int sigreturn_outcome(int mode) {
     sa.sa_sigaction = bad_frame;
     sa.sa_flags = SA_SIGINFO;
     bad_frame_mode = mode;
-    signal(SIGSEGV, SIG_DFL);  /* not main's recovering handler */
+    signal(SIGSEGV, SIG_DFL); /* not main's recovering handler */
     sigaction(SIGUSR1, &sa, 0);
     raise(SIGUSR1);
     _exit(0);

@@ -52,8 +52,7 @@ int main(void) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     for (;;) {
       if (kill(parent, SIGUSR1) != 0) _exit(0);
-      for (volatile int i = 0; i < 2000; i++) {
-      }
+      for (volatile int i = 0; i < 2000; i++) {}
     }
   }
   long calls[2] = {0, 0};
@@ -82,8 +81,8 @@ int main(void) {
   setitimer(ITIMER_REAL, &off, NULL);
   atomic_store(&stop, 1);
   if (started) pthread_join(t, NULL);
-  fprintf(stderr, "sigstorm: %ld + %ld calls, %ld alarms, %ld SIGUSR1\n", calls[0], calls[1],
-          atomic_load(&alarms), atomic_load(&usr1s));
+  fprintf(stderr, "sigstorm: %ld + %ld calls, %ld alarms, %ld SIGUSR1\n", calls[0], calls[1], atomic_load(&alarms),
+          atomic_load(&usr1s));
   CHECK("second thread ran", started && calls[1] > 0);
   CHECK("system calls go on beside a 10 ms timer", calls[0] > 10);
   CHECK("timer signals arrived", atomic_load(&alarms) > 0);

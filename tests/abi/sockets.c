@@ -74,7 +74,8 @@ static void creation(void) {
   int raw = socket(AF_UNIX, SOCK_RAW, 0);
   int type = 0;
   socklen_t len = sizeof(type);
-  CHECK("SOCK_RAW is a datagram socket", raw >= 0 && getsockopt(raw, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_DGRAM);
+  CHECK("SOCK_RAW is a datagram socket",
+        raw >= 0 && getsockopt(raw, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_DGRAM);
   close(raw);
   CHECK_ERRNO("read unconnected stream", read(s, link, 1), EINVAL);
   CHECK_ERRNO("write unconnected stream", write(s, "x", 1), ENOTCONN);
@@ -123,7 +124,8 @@ static void options(void) {
   struct linger lg = {1, 5}, lg2 = {0, 0};
   len = sizeof(lg2);
   CHECK("SO_LINGER", setsockopt(sv[0], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0 &&
-                         getsockopt(sv[0], SOL_SOCKET, SO_LINGER, &lg2, &len) == 0 && lg2.l_onoff == 1 && lg2.l_linger == 5);
+                         getsockopt(sv[0], SOL_SOCKET, SO_LINGER, &lg2, &len) == 0 && lg2.l_onoff == 1 &&
+                         lg2.l_linger == 5);
   struct ucred uc;
   len = sizeof(uc);
   CHECK("SO_PEERCRED of a pair", getsockopt(sv[1], SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0 && len == sizeof(uc) &&
@@ -135,7 +137,8 @@ static void options(void) {
   CHECK("set SO_RCVTIMEO", setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0);
   struct timeval got = {9, 9};
   len = sizeof(got);
-  CHECK("SO_RCVTIMEO", getsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &got, &len) == 0 && got.tv_sec == 0 && got.tv_usec == 100000);
+  CHECK("SO_RCVTIMEO",
+        getsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &got, &len) == 0 && got.tv_sec == 0 && got.tv_usec == 100000);
   char c;
   double t0 = now_ms();
   CHECK_ERRNO("recv times out", recv(sv[0], &c, 1, 0), EAGAIN);
@@ -279,7 +282,8 @@ static void datagrams(void) {
     mm[i].msg_hdr.msg_iov = &rv[i];
     mm[i].msg_hdr.msg_iovlen = 1;
   }
-  CHECK("recvmmsg", recvmmsg(sv[1], mm, 3, 0, NULL) == 3 && mm[0].msg_len == 1 && mm[1].msg_len == 2 && mm[2].msg_len == 3);
+  CHECK("recvmmsg",
+        recvmmsg(sv[1], mm, 3, 0, NULL) == 3 && mm[0].msg_len == 1 && mm[1].msg_len == 2 && mm[2].msg_len == 3);
   CHECK("recvmmsg WAITFORONE", send(sv[0], "z", 1, 0) == 1 && recvmmsg(sv[1], mm, 3, MSG_WAITFORONE, NULL) == 1);
   close(sv[0]);
   CHECK_ERRNO("dgram peer gone: no EOF", recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT), EAGAIN);
@@ -297,7 +301,8 @@ static void datagrams(void) {
                                          strcmp(from.sun_path, a.sun_path) == 0);
   CHECK("unbound sender", sendto(su, "u", 1, 0, (struct sockaddr*)&b, lb) == 1);
   lf = sizeof(from);
-  CHECK("recvfrom of an unbound sender: no name", recvfrom(sb, buf, sizeof(buf), 0, (struct sockaddr*)&from, &lf) == 1 && lf == 0);
+  CHECK("recvfrom of an unbound sender: no name",
+        recvfrom(sb, buf, sizeof(buf), 0, (struct sockaddr*)&from, &lf) == 1 && lf == 0);
   CHECK_ERRNO("send unconnected", send(su, "x", 1, 0), ENOTCONN);
   struct sockaddr_un none;
   path_addr(&none, "dg-none");
@@ -309,7 +314,8 @@ static void datagrams(void) {
   CHECK_ERRNO("third party refused by a connected socket", sendto(su, "x", 1, 0, (struct sockaddr*)&b, lb), EPERM);
   struct sockaddr unspec = {AF_UNSPEC};
   CHECK("disconnect", connect(sb, &unspec, sizeof(unspec)) == 0);
-  CHECK_ERRNO("getpeername after disconnect", (lf = sizeof(from), getpeername(sb, (struct sockaddr*)&from, &lf)), ENOTCONN);
+  CHECK_ERRNO("getpeername after disconnect", (lf = sizeof(from), getpeername(sb, (struct sockaddr*)&from, &lf)),
+              ENOTCONN);
   close(sb);
   CHECK_ERRNO("send to closed peer", send(sa, "x", 1, 0), ECONNREFUSED);
   CHECK_ERRNO("then unconnected", send(sa, "x", 1, 0), ENOTCONN);
@@ -370,7 +376,8 @@ static void names_and_connections(void) {
   CHECK_ERRNO("second socket, same path", bind(s2, (struct sockaddr*)&a, la), EADDRINUSE);
   close(s2);
   socklen_t lp = sizeof(peer);
-  CHECK("getsockname", getsockname(srv, (struct sockaddr*)&peer, &lp) == 0 && lp == la && strcmp(peer.sun_path, a.sun_path) == 0);
+  CHECK("getsockname",
+        getsockname(srv, (struct sockaddr*)&peer, &lp) == 0 && lp == la && strcmp(peer.sun_path, a.sun_path) == 0);
   lp = 4;
   CHECK("getsockname truncates, full length back", getsockname(srv, (struct sockaddr*)&peer, &lp) == 0 && lp == la);
   CHECK_ERRNO("connect before listen", connect(cli, (struct sockaddr*)&a, la), ECONNREFUSED);
@@ -392,7 +399,8 @@ static void names_and_connections(void) {
   CHECK("unbound client's name", lp == offsetof(struct sockaddr_un, sun_path));
   CHECK("accepted reads early data", read(acc, buf, sizeof(buf)) == 5);
   lp = sizeof(peer);
-  CHECK("client getpeername", getpeername(cli, (struct sockaddr*)&peer, &lp) == 0 && lp == la && strcmp(peer.sun_path, a.sun_path) == 0);
+  CHECK("client getpeername",
+        getpeername(cli, (struct sockaddr*)&peer, &lp) == 0 && lp == la && strcmp(peer.sun_path, a.sun_path) == 0);
   lp = sizeof(peer);
   CHECK("accepted getsockname is the listener's", getsockname(acc, (struct sockaddr*)&peer, &lp) == 0 && lp == la);
   struct ucred uc;
@@ -459,8 +467,8 @@ static void names_and_connections(void) {
   CHECK("bind abstract", bind(x, (struct sockaddr*)&ab, lab) == 0);
   CHECK_ERRNO("abstract in use", bind(y, (struct sockaddr*)&ab, lab), EADDRINUSE);
   lp = sizeof(peer);
-  CHECK("abstract getsockname", getsockname(x, (struct sockaddr*)&peer, &lp) == 0 && lp == lab && peer.sun_path[0] == 0 &&
-                                    memcmp(peer.sun_path, ab.sun_path, lab - 2) == 0);
+  CHECK("abstract getsockname", getsockname(x, (struct sockaddr*)&peer, &lp) == 0 && lp == lab &&
+                                    peer.sun_path[0] == 0 && memcmp(peer.sun_path, ab.sun_path, lab - 2) == 0);
   CHECK("listen abstract", listen(x, 1) == 0);
   CHECK("connect abstract", connect(y, (struct sockaddr*)&ab, lab) == 0);
   acc = accept(x, NULL, NULL);
@@ -484,7 +492,8 @@ static void names_and_connections(void) {
   lab = abstract_addr(&ab, "two");
   bind(x, (struct sockaddr*)&ab, lab);
   CHECK("SO_PASSCRED sender autobinds", sendto(y, "p", 1, 0, (struct sockaddr*)&ab, lab) == 1 &&
-                                             (lp = sizeof(peer), getsockname(y, (struct sockaddr*)&peer, &lp) == 0) && lp == 8);
+                                            (lp = sizeof(peer), getsockname(y, (struct sockaddr*)&peer, &lp) == 0) &&
+                                            lp == 8);
   close(x);
   close(y);
 }
@@ -553,7 +562,8 @@ static void rights_and_credentials(void) {
   int n = recv_fds(sv[1], got, 8, CMSG_SPACE(sizeof(int) * 4), MSG_CMSG_CLOEXEC, &flags);
   CHECK("one descriptor received", n == 1 && !(flags & MSG_CTRUNC));
   CHECK("MSG_CMSG_CLOEXEC", n == 1 && fcntl(got[0], F_GETFD) == FD_CLOEXEC);
-  CHECK("it is the pipe", n == 1 && write(got[0], "via", 3) == 3 && read(p[0], buf, 3) == 3 && memcmp(buf, "via", 3) == 0);
+  CHECK("it is the pipe",
+        n == 1 && write(got[0], "via", 3) == 3 && read(p[0], buf, 3) == 3 && memcmp(buf, "via", 3) == 0);
   if (n == 1) close(got[0]);
   CHECK("pipe EOF: every writer gone", read(p[0], buf, 1) == 0);
   close(p[0]);
@@ -578,10 +588,11 @@ static void rights_and_credentials(void) {
   fstat(s3[0], &st0);
   fstat(s3[1], &st1);
   CHECK("listed in /proc/net/unix", inode_listed(st0.st_ino) && inode_listed(st1.st_ino));
-  CHECK("send sockets over themselves", send_fds(s3[0], &s3[0], 1, "c", 1) == 1 && send_fds(s3[1], &s3[1], 1, "d", 1) == 1);
+  CHECK("send sockets over themselves",
+        send_fds(s3[0], &s3[0], 1, "c", 1) == 1 && send_fds(s3[1], &s3[1], 1, "d", 1) == 1);
   close(s3[0]);
   close(s3[1]);
-  close(socket(AF_UNIX, SOCK_STREAM, 0));  /* a release: Linux runs its collector then */
+  close(socket(AF_UNIX, SOCK_STREAM, 0)); /* a release: Linux runs its collector then */
   int gone = 0;
   for (int i = 0; i < 200 && !gone; i++) {
     gone = !inode_listed(st0.st_ino) && !inode_listed(st1.st_ino);
@@ -628,7 +639,8 @@ static void rights_and_credentials(void) {
   struct ucred uc = {0};
   if (c && c->cmsg_type == SCM_CREDENTIALS) memcpy(&uc, CMSG_DATA(c), sizeof(uc));
   CHECK("SCM_CREDENTIALS", c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
-                               c->cmsg_len == CMSG_LEN(sizeof(struct ucred)) && uc.pid == getpid() && uc.uid == getuid());
+                               c->cmsg_len == CMSG_LEN(sizeof(struct ucred)) && uc.pid == getpid() &&
+                               uc.uid == getuid());
   CHECK("controllen used", m.msg_controllen == CMSG_SPACE(sizeof(struct ucred)));
   // Sending credentials explicitly: our own are accepted; another pid only with CAP_SYS_ADMIN.
   char sctl[CMSG_SPACE(sizeof(struct ucred))];
@@ -668,7 +680,8 @@ static void epoll_and_many(void) {
   epoll_ctl(ep, EPOLL_CTL_ADD, sv[1], &ev);
   CHECK("epoll: nothing yet", epoll_wait(ep, out, 4, 0) == 0);
   shutdown(sv[0], SHUT_WR);
-  CHECK("epoll: EPOLLRDHUP", epoll_wait(ep, out, 4, 100) == 1 && (out[0].events & (EPOLLIN | EPOLLRDHUP)) == (EPOLLIN | EPOLLRDHUP));
+  CHECK("epoll: EPOLLRDHUP",
+        epoll_wait(ep, out, 4, 100) == 1 && (out[0].events & (EPOLLIN | EPOLLRDHUP)) == (EPOLLIN | EPOLLRDHUP));
   close(ep);
   close(sv[0]);
   close(sv[1]);

@@ -131,10 +131,9 @@ static void splices(void) {
   CHECK("vmsplice into a pipe from two vectors", vmsplice(p[1], iov, 2, 0) == 8);
   char x[3] = {0}, y[6] = {0};
   struct iovec out[2] = {{x, 3}, {y, 5}};
-  CHECK("vmsplice out of a pipe into two vectors", vmsplice(p[0], out, 2, 0) == 8 && memcmp(x, "vms", 3) == 0 &&
-                                                       memcmp(y, "plice", 5) == 0);
-  CHECK_ERRNO("vmsplice out of an empty pipe, nonblocking: EAGAIN", vmsplice(p[0], out, 2, SPLICE_F_NONBLOCK),
-              EAGAIN);
+  CHECK("vmsplice out of a pipe into two vectors",
+        vmsplice(p[0], out, 2, 0) == 8 && memcmp(x, "vms", 3) == 0 && memcmp(y, "plice", 5) == 0);
+  CHECK_ERRNO("vmsplice out of an empty pipe, nonblocking: EAGAIN", vmsplice(p[0], out, 2, SPLICE_F_NONBLOCK), EAGAIN);
   CHECK_ERRNO("vmsplice on a file: EBADF", vmsplice(f, iov, 2, 0), EBADF);
   CHECK_ERRNO("vmsplice: bad flags: EINVAL", vmsplice(p[1], iov, 2, 0x100), EINVAL);
   CHECK("vmsplice of no vectors: 0", vmsplice(p[1], iov, 0, 0) == 0);
@@ -153,8 +152,8 @@ static void copy_ranges(void) {
   CHECK("copy_file_range at the positions", copy_file_range(a, NULL, b, NULL, 5, 0) == 5);
   CHECK("both positions moved", lseek(a, 0, SEEK_CUR) == 5 && lseek(b, 0, SEEK_CUR) == 5);
   loff_t oi = 7, oo = 100;
-  CHECK("with offsets: stops at the end of the input", copy_file_range(a, &oi, b, &oo, 1000, 0) == 15 && oi == 22 &&
-                                                           oo == 115);
+  CHECK("with offsets: stops at the end of the input",
+        copy_file_range(a, &oi, b, &oo, 1000, 0) == 15 && oi == 22 && oo == 115);
   CHECK("the output grew", size_of(b) == 115);
   char buf[32] = {0};
   pread(b, buf, 15, 100);
@@ -193,8 +192,8 @@ static void rw2(void) {
   struct iovec v = {x, 3};
   CHECK("preadv2 at offset 2", preadv2(f, &v, 1, 2, 0) == 3 && memcmp(x, "cde", 3) == 0);
   CHECK("the position did not move", lseek(f, 0, SEEK_CUR) == 0);
-  CHECK("preadv2 at -1: the position", preadv2(f, &v, 1, -1, 0) == 3 && memcmp(x, "abc", 3) == 0 &&
-                                           lseek(f, 0, SEEK_CUR) == 3);
+  CHECK("preadv2 at -1: the position",
+        preadv2(f, &v, 1, -1, 0) == 3 && memcmp(x, "abc", 3) == 0 && lseek(f, 0, SEEK_CUR) == 3);
   CHECK("RWF_HIPRI|RWF_DSYNC|RWF_SYNC accepted", preadv2(f, &v, 1, 0, RWF_HIPRI | RWF_DSYNC | RWF_SYNC) == 3);
   struct iovec w = {"XY", 2};
   CHECK("pwritev2 at offset 1", pwritev2(f, &w, 1, 1, 0) == 2);
@@ -224,7 +223,11 @@ static void fallocates(void) {
   CHECK("inside the file: no change", fallocate(f, 0, 0, 5) == 0 && size_of(f) == 25);
   CHECK("PUNCH_HOLE|KEEP_SIZE", fallocate(f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 2, 3) == 0);
   pread(f, buf, 10, 0);
-  CHECK("the hole reads zeros", memcmp(buf, "01\0\0\0" "56789", 10) == 0 && size_of(f) == 25);
+  CHECK("the hole reads zeros", memcmp(buf,
+                                       "01\0\0\0"
+                                       "56789",
+                                       10) == 0 &&
+                                    size_of(f) == 25);
   CHECK_ERRNO("PUNCH_HOLE without KEEP_SIZE: EOPNOTSUPP", fallocate(f, FALLOC_FL_PUNCH_HOLE, 0, 1), EOPNOTSUPP);
   CHECK_ERRNO("COLLAPSE_RANGE on tmpfs: EOPNOTSUPP", fallocate(f, FALLOC_FL_COLLAPSE_RANGE, 0, 4096), EOPNOTSUPP);
   CHECK_ERRNO("unknown mode: EOPNOTSUPP", fallocate(f, 0x1000, 0, 1), EOPNOTSUPP);

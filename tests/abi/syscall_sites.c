@@ -18,20 +18,21 @@
 
 /* mov $39, %eax; syscall (getpid), and its syscall reachable by a jump with another number;
  * mov $0, %eax; syscall (read), a site that blocks. */
-__asm__(".text\n"
-        ".globl getpid_site, getpid_site_syscall, jump_to_site_syscall, read_site\n"
-        "getpid_site:\n"
-        "  mov $39, %eax\n"
-        "getpid_site_syscall:\n"
-        "  syscall\n"
-        "  ret\n"
-        "jump_to_site_syscall:\n"
-        "  mov %rdi, %rax\n"
-        "  jmp getpid_site_syscall\n"
-        "read_site:\n"
-        "  mov $0, %eax\n"
-        "  syscall\n"
-        "  ret\n");
+__asm__(
+    ".text\n"
+    ".globl getpid_site, getpid_site_syscall, jump_to_site_syscall, read_site\n"
+    "getpid_site:\n"
+    "  mov $39, %eax\n"
+    "getpid_site_syscall:\n"
+    "  syscall\n"
+    "  ret\n"
+    "jump_to_site_syscall:\n"
+    "  mov %rdi, %rax\n"
+    "  jmp getpid_site_syscall\n"
+    "read_site:\n"
+    "  mov $0, %eax\n"
+    "  syscall\n"
+    "  ret\n");
 long getpid_site(void);
 long jump_to_site_syscall(long nr);
 long read_site(long fd, void* buf, long n);
@@ -105,12 +106,15 @@ static void on_trap(int sig) {
 static void single_step(void) {
   signal(SIGTRAP, on_trap);
   long r;
-  __asm__ volatile("sub $128, %%rsp\n"  /* clear of the red zone */
-                   "pushf\n orq $0x100, (%%rsp)\n popf\n"
-                   "call getpid_site\n"
-                   "pushf\n andq $~0x100, (%%rsp)\n popf\n"
-                   "add $128, %%rsp\n"
-                   : "=a"(r) : : "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory", "cc");
+  __asm__ volatile(
+      "sub $128, %%rsp\n" /* clear of the red zone */
+      "pushf\n orq $0x100, (%%rsp)\n popf\n"
+      "call getpid_site\n"
+      "pushf\n andq $~0x100, (%%rsp)\n popf\n"
+      "add $128, %%rsp\n"
+      : "=a"(r)
+      :
+      : "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory", "cc");
   _exit(r == getpid() && traps > 0 ? 0 : 1);
 }
 
@@ -145,7 +149,7 @@ int main(int argc, char** argv) {
   waitpid(pid, &st, 0);
   CHECK("a forked child on its parent's sites", WIFEXITED(st) && WEXITSTATUS(st) == 0);
 
-  for (int i = 0; i < 40; ++i) read_site(-1, 0, 0);  /* rewrite the read site first */
+  for (int i = 0; i < 40; ++i) read_site(-1, 0, 0); /* rewrite the read site first */
   CHECK("a read restarted after SA_RESTART (libc)", interrupted_read(1, 0) == 1);
   CHECK("a read interrupted without SA_RESTART (libc)", interrupted_read(0, 0) == -EINTR);
   CHECK("a read restarted after SA_RESTART (mov $nr site)", interrupted_read(1, 1) == 1);

@@ -46,14 +46,14 @@ static const int calls[] = {
 };
 // clang-format on
 
-static char* good;    /* a mapped, writable page */
-static char* ro;      /* a read-only page */
-static char* edge;    /* the last 8 bytes of a page followed by an unmapped one */
+static char* good; /* a mapped, writable page */
+static char* ro;   /* a read-only page */
+static char* edge; /* the last 8 bytes of a page followed by an unmapped one */
 
 static uint64_t arg(void) {
   /* Only the scratch directory and harmless files, should anyone run this natively. */
-  static const char* paths[] = {".", "x", "d", "d/e", "/tmp/s", "/tmp/s/x", "/proc/self/fd/100",
-                                "/dev/null", "l", "d/../y", "", "/proc/self/maps"};
+  static const char* paths[] = {".",         "x", "d",      "d/e", "/tmp/s",         "/tmp/s/x", "/proc/self/fd/100",
+                                "/dev/null", "l", "d/../y", "",    "/proc/self/maps"};
   switch (rnd() % 14) {
     case 0: return 0;
     case 1: return rnd() % 8;
@@ -62,8 +62,8 @@ static uint64_t arg(void) {
     case 4: return (uint64_t)good + rnd() % 4000;
     case 5: return (uint64_t)ro;
     case 6: return (uint64_t)edge;
-    case 7: return 8;                         /* unmapped low address */
-    case 8: return 0xffff800000000000ull;     /* kernel half */
+    case 7: return 8;                     /* unmapped low address */
+    case 8: return 0xffff800000000000ull; /* kernel half */
     case 9: return (uint64_t)paths[rnd() % (sizeof paths / sizeof paths[0])];
     case 10: return 1ull << (rnd() % 64);
     case 11: return rnd() % 4096;
@@ -88,9 +88,9 @@ static void storm(int n) {
       if (a[0] <= (uint64_t)good + 4096 && a[0] + (a[1] & 0xffffffff) >= (uint64_t)good) continue;
       if (a[0] <= (uint64_t)ro + 4096 && a[0] + (a[1] & 0xffffffff) >= (uint64_t)ro) continue;
     }
-    if (nr == SYS_nanosleep || nr == SYS_poll || nr == SYS_select || nr == SYS_pselect6 ||
-        nr == SYS_ppoll || nr == SYS_epoll_wait || nr == SYS_futex || nr == SYS_read ||
-        nr == SYS_readv || nr == SYS_wait4 || nr == SYS_waitid || nr == SYS_flock) {
+    if (nr == SYS_nanosleep || nr == SYS_poll || nr == SYS_select || nr == SYS_pselect6 || nr == SYS_ppoll ||
+        nr == SYS_epoll_wait || nr == SYS_futex || nr == SYS_read || nr == SYS_readv || nr == SYS_wait4 ||
+        nr == SYS_waitid || nr == SYS_flock) {
       /* Calls that may sleep: no timeouts that are long, no reads of the terminal. */
       if (nr == SYS_read || nr == SYS_readv) a[0] = 100 + rnd() % 4; /* our own files only */
       if (nr == SYS_read || nr == SYS_readv) fcntl(100, F_SETFL, O_NONBLOCK);
@@ -108,7 +108,7 @@ static void storm(int n) {
       if (a[0] < 3) a[0] = 101; /* never block on a full pipe of someone else */
       fcntl(101, F_SETFL, O_NONBLOCK);
     }
-    if (nr == SYS_rt_sigprocmask) a[1] = 0; /* do not block SIGALRM */
+    if (nr == SYS_rt_sigprocmask) a[1] = 0;                        /* do not block SIGALRM */
     if (nr == SYS_arch_prctl && (a[0] & 0xfff) == 0x002) continue; /* ARCH_SET_FS: libc needs it */
     if (nr == SYS_set_tid_address || nr == SYS_set_robust_list) continue;
     syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);

@@ -44,7 +44,6 @@ static long kcmp(pid_t a, pid_t b, int type, unsigned long x, unsigned long y) {
   return syscall(SYS_kcmp, a, b, type, x, y);
 }
 
-
 static char before[65];
 
 /* In a new UTS namespace: names change there only. Never sets a name without it. */
@@ -120,8 +119,8 @@ int main(void) {
   clock_gettime(CLOCK_MONOTONIC, &t1);
   CHECK("not before", (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) >= 20000000);
   write(p[1], "x", 1);
-  CHECK("epoll_pwait2 with no timeout: ready", syscall(SYS_epoll_pwait2, ep, &got, 1, NULL, NULL, 8) == 1 &&
-                                                   got.data.u64 == 4);
+  CHECK("epoll_pwait2 with no timeout: ready",
+        syscall(SYS_epoll_pwait2, ep, &got, 1, NULL, NULL, 8) == 1 && got.data.u64 == 4);
   ts.tv_nsec = 1000000000;
   CHECK_ERRNO("epoll_pwait2: tv_nsec 1e9: EINVAL", syscall(SYS_epoll_pwait2, ep, &got, 1, &ts, NULL, 8), EINVAL);
   CHECK_ERRNO("epoll_pwait2: bad timeout pointer: EFAULT", syscall(SYS_epoll_pwait2, ep, &got, 1, (void*)8, NULL, 8),
@@ -152,7 +151,8 @@ int main(void) {
   CHECK("ustat of the root file system's device",
         stat("/", &rootst) == 0 && syscall(SYS_ustat, (unsigned)rootst.st_dev, &us) == 0);
   CHECK_ERRNO("fanotify_mark without an operation: EINVAL", syscall(SYS_fanotify_mark, 0, 0, 1, AT_FDCWD, "/"), EINVAL);
-  CHECK_ERRNO("fanotify_mark on a closed descriptor: EBADF", syscall(SYS_fanotify_mark, 999, 1, 1, AT_FDCWD, "/"), EBADF);
+  CHECK_ERRNO("fanotify_mark on a closed descriptor: EBADF", syscall(SYS_fanotify_mark, 999, 1, 1, AT_FDCWD, "/"),
+              EBADF);
   CHECK_ERRNO("fanotify_mark on a pipe: EINVAL", syscall(SYS_fanotify_mark, p[0], 1, 1, AT_FDCWD, "/"), EINVAL);
 
   /* mlock family. */
@@ -171,8 +171,8 @@ int main(void) {
   /* NUMA policies on one node. */
   int mode = -1;
   unsigned long nodes = 99;
-  CHECK("get_mempolicy: MPOL_DEFAULT, no nodes", get_mempolicy(&mode, &nodes, 64, NULL, 0) == 0 &&
-                                                     mode == MPOL_DEFAULT && nodes == 0);
+  CHECK("get_mempolicy: MPOL_DEFAULT, no nodes",
+        get_mempolicy(&mode, &nodes, 64, NULL, 0) == 0 && mode == MPOL_DEFAULT && nodes == 0);
   nodes = 1;
   CHECK("set_mempolicy(MPOL_BIND, {0})", set_mempolicy(MPOL_BIND, &nodes, 64) == 0);
   nodes = 0;
@@ -180,8 +180,8 @@ int main(void) {
   CHECK("MPOL_F_MEMS_ALLOWED: node 0", get_mempolicy(&mode, &nodes, 64, NULL, MPOL_F_MEMS_ALLOWED) == 0 && nodes == 1);
   nodes = 1;
   set_mempolicy(MPOL_INTERLEAVE, &nodes, 64);
-  CHECK("MPOL_F_NODE of an interleaving policy: node 0", get_mempolicy(&mode, NULL, 0, NULL, MPOL_F_NODE) == 0 &&
-                                                             mode == 0);
+  CHECK("MPOL_F_NODE of an interleaving policy: node 0",
+        get_mempolicy(&mode, NULL, 0, NULL, MPOL_F_NODE) == 0 && mode == 0);
   CHECK("MPOL_PREFERRED with no nodes is MPOL_LOCAL", set_mempolicy(MPOL_PREFERRED, NULL, 0) == 0 &&
                                                           get_mempolicy(&mode, NULL, 0, NULL, 0) == 0 &&
                                                           mode == MPOL_LOCAL);
@@ -205,8 +205,8 @@ int main(void) {
   CHECK("MPOL_F_ADDR outside it: MPOL_DEFAULT",
         get_mempolicy(&mode, NULL, 0, area, MPOL_F_ADDR) == 0 && mode == MPOL_DEFAULT);
   area[3 * 4096] = 1;
-  CHECK("MPOL_F_NODE|MPOL_F_ADDR: node 0", get_mempolicy(&mode, NULL, 0, area + 3 * 4096, MPOL_F_NODE | MPOL_F_ADDR) ==
-                                               0 && mode == 0);
+  CHECK("MPOL_F_NODE|MPOL_F_ADDR: node 0",
+        get_mempolicy(&mode, NULL, 0, area + 3 * 4096, MPOL_F_NODE | MPOL_F_ADDR) == 0 && mode == 0);
   CHECK_ERRNO("mbind: unaligned: EINVAL", syscall(SYS_mbind, area + 1, 4096, MPOL_BIND, &nodes, 64, 0), EINVAL);
   CHECK_ERRNO("mbind: bad flags: EINVAL", syscall(SYS_mbind, area, 4096, MPOL_BIND, &nodes, 64, 8), EINVAL);
   munmap(area + 2 * 4096, 4096);
@@ -258,17 +258,16 @@ int main(void) {
   static char shared_text[32] = "remote memory!";
   char local[32] = {0};
   struct iovec lv[2] = {{local, 6}, {local + 6, 8}}, rv = {shared_text, 14};
-  CHECK("process_vm_readv from the child into two vectors", syscall(SYS_process_vm_readv, child, lv, 2, &rv, 1, 0) ==
-                                                              14 && strcmp(local, "remote memory!") == 0);
+  CHECK("process_vm_readv from the child into two vectors",
+        syscall(SYS_process_vm_readv, child, lv, 2, &rv, 1, 0) == 14 && strcmp(local, "remote memory!") == 0);
   struct iovec wv = {"CHANGED", 7}, rw = {shared_text, 7};
   CHECK("process_vm_writev into the child", syscall(SYS_process_vm_writev, child, &wv, 1, &rw, 1, 0) == 7);
   memset(local, 0, sizeof local);
   CHECK("reads back changed, ours unchanged", syscall(SYS_process_vm_readv, child, lv, 2, &rv, 1, 0) == 14 &&
-                                                 strncmp(local, "CHANGED", 7) == 0 &&
-                                                 strcmp(shared_text, "remote memory!") == 0);
+                                                  strncmp(local, "CHANGED", 7) == 0 &&
+                                                  strcmp(shared_text, "remote memory!") == 0);
   struct iovec bad[2] = {{shared_text, 4}, {(void*)8, 4}};
-  CHECK("a remote fault after some bytes: a short count",
-        syscall(SYS_process_vm_readv, child, lv, 1, bad, 2, 0) == 4);
+  CHECK("a remote fault after some bytes: a short count", syscall(SYS_process_vm_readv, child, lv, 1, bad, 2, 0) == 4);
   struct iovec only_bad = {(void*)8, 4};
   CHECK_ERRNO("a remote fault first: EFAULT", syscall(SYS_process_vm_readv, child, lv, 1, &only_bad, 1, 0), EFAULT);
   CHECK_ERRNO("flags: EINVAL", syscall(SYS_process_vm_readv, child, lv, 1, &rv, 1, 1), EINVAL);

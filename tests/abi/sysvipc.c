@@ -39,7 +39,6 @@ struct msgbuf64 {
  * namespace and may run at once. */
 static key_t run_key(int n) { return (key_t)(0x5a000000 | ((getpid() & 0xfffff) << 4) | n); }
 
-
 static int in_proc(const char* file, int id) {
   char buf[8192] = {0}, want[32];
   int fd = open(file, O_RDONLY);
@@ -86,7 +85,8 @@ static void semaphores(void) {
   CHECK("wait-for-zero on a zero semaphore", semop(id, &zero, 1) == 0);
   struct sembuf up = {2, 1, 0};
   zero.sem_num = 2;
-  CHECK("up, then wait-for-zero blocks: EAGAIN", semop(id, &up, 1) == 0 && semop(id, &zero, 1) == -1 && errno == EAGAIN);
+  CHECK("up, then wait-for-zero blocks: EAGAIN",
+        semop(id, &up, 1) == 0 && semop(id, &zero, 1) == -1 && errno == EAGAIN);
 
   /* Blocking: a child's V wakes the parent's P. */
   struct sembuf p_op = {0, -1, 0}, v_op = {0, 1, 0};
@@ -131,8 +131,8 @@ static void semaphores(void) {
     _exit(semctl(id, 1, GETVAL) == 4 ? 0 : 1);
   }
   waitpid(pid, &st, 0);
-  CHECK("SEM_UNDO: the child's +4 undone at its exit", WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
-                                                          semctl(id, 1, GETVAL) == 0);
+  CHECK("SEM_UNDO: the child's +4 undone at its exit",
+        WIFEXITED(st) && WEXITSTATUS(st) == 0 && semctl(id, 1, GETVAL) == 0);
   CHECK("/proc/sysvipc/sem lists the set", in_proc("/proc/sysvipc/sem", id));
 
   /* Errors. */
@@ -199,16 +199,16 @@ static void messages(void) {
   strcpy(m.text, "second two");
   msgsnd(q, &m, strlen(m.text) + 1, 0);
   struct msqid_ds ds;
-  CHECK("IPC_STAT: 4 messages", msgctl(q, IPC_STAT, &ds) == 0 && ds.msg_qnum == 4 && ds.msg_lspid == getpid() &&
-                                    ds.msg_cbytes == 10 * 3 + 11);
+  CHECK("IPC_STAT: 4 messages",
+        msgctl(q, IPC_STAT, &ds) == 0 && ds.msg_qnum == 4 && ds.msg_lspid == getpid() && ds.msg_cbytes == 10 * 3 + 11);
   struct msgbuf64 r;
   memset(&r, 0, sizeof r);
-  CHECK("MSG_COPY takes a copy by position", msgrcv(q, &r, sizeof r.text, 1, IPC_NOWAIT | MSG_COPY) == 10 &&
-                                                 r.type == 2);
+  CHECK("MSG_COPY takes a copy by position",
+        msgrcv(q, &r, sizeof r.text, 1, IPC_NOWAIT | MSG_COPY) == 10 && r.type == 2);
   CHECK("type 2: the first of type 2", msgrcv(q, &r, sizeof r.text, 2, 0) == 10 && strcmp(r.text, "message 2") == 0);
   CHECK("type 0: the first", msgrcv(q, &r, sizeof r.text, 0, 0) == 10 && r.type == 1);
-  CHECK("type 3 with MSG_EXCEPT: the first of another type", msgrcv(q, &r, sizeof r.text, 3, MSG_EXCEPT) == 11 &&
-                                                                  strcmp(r.text, "second two") == 0);
+  CHECK("type 3 with MSG_EXCEPT: the first of another type",
+        msgrcv(q, &r, sizeof r.text, 3, MSG_EXCEPT) == 11 && strcmp(r.text, "second two") == 0);
   m.type = 5;
   msgsnd(q, &m, 4, 0);
   m.type = 4;
@@ -227,18 +227,18 @@ static void messages(void) {
     struct msgbuf64 c = {7, "from the child"};
     _exit(msgsnd(q, &c, 15, 0) == 0 ? 0 : 1);
   }
-  CHECK("msgrcv blocks until the child's message", msgrcv(q, &r, sizeof r.text, 7, 0) == 15 &&
-                                                       strcmp(r.text, "from the child") == 0);
+  CHECK("msgrcv blocks until the child's message",
+        msgrcv(q, &r, sizeof r.text, 7, 0) == 15 && strcmp(r.text, "from the child") == 0);
   int st = 0;
   waitpid(pid, &st, 0);
-  CHECK("IPC_STAT: lrpid is us, one message left", msgctl(q, IPC_STAT, &ds) == 0 && ds.msg_lrpid == getpid() &&
-                                                       ds.msg_qnum == 1);
+  CHECK("IPC_STAT: lrpid is us, one message left",
+        msgctl(q, IPC_STAT, &ds) == 0 && ds.msg_lrpid == getpid() && ds.msg_qnum == 1);
   msgrcv(q, &r, sizeof r.text, 0, 0);
 
   /* A full queue. */
   ds.msg_qbytes = 100;
-  CHECK("IPC_SET msg_qbytes 100", msgctl(q, IPC_SET, &ds) == 0 && msgctl(q, IPC_STAT, &ds) == 0 &&
-                                      ds.msg_qbytes == 100);
+  CHECK("IPC_SET msg_qbytes 100",
+        msgctl(q, IPC_SET, &ds) == 0 && msgctl(q, IPC_STAT, &ds) == 0 && ds.msg_qbytes == 100);
   m.type = 1;
   CHECK("60 bytes fit", msgsnd(q, &m, 60, IPC_NOWAIT) == 0);
   CHECK_ERRNO("60 more do not (IPC_NOWAIT): EAGAIN", msgsnd(q, &m, 60, IPC_NOWAIT), EAGAIN);
@@ -280,16 +280,16 @@ static void shared_memory(void) {
   CHECK_ERRNO("a bigger size for the key: EINVAL", shmget(key, 20000, 0600), EINVAL);
   CHECK("a smaller one finds it", shmget(key, 100, 0600) == id);
   struct shmid_ds ds;
-  CHECK("IPC_STAT: size, creator, nothing attached", shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_segsz == 10000 &&
-                                                           ds.shm_cpid == getpid() && ds.shm_nattch == 0);
+  CHECK("IPC_STAT: size, creator, nothing attached",
+        shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_segsz == 10000 && ds.shm_cpid == getpid() && ds.shm_nattch == 0);
   char* p = shmat(id, NULL, 0);
   CHECK("shmat", p != (void*)-1);
   strcpy(p, "shared memory");
   p[9999] = 'z';
   CHECK("one attach", shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_nattch == 1 && ds.shm_lpid == getpid());
   char* q = shmat(id, NULL, SHM_RDONLY);
-  CHECK("a second, read-only attach sees the same memory", q != (void*)-1 && q != p && strcmp(q, "shared memory") == 0 &&
-                                                               q[9999] == 'z');
+  CHECK("a second, read-only attach sees the same memory",
+        q != (void*)-1 && q != p && strcmp(q, "shared memory") == 0 && q[9999] == 'z');
   CHECK("two attaches", shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_nattch == 2);
   fflush(stdout);
   pid_t pid = fork();
@@ -302,8 +302,8 @@ static void shared_memory(void) {
   }
   int st = 0;
   waitpid(pid, &st, 0);
-  CHECK("fork: the child's attaches count, its write is seen", WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
-                                                                  strcmp(q, "from the child") == 0);
+  CHECK("fork: the child's attaches count, its write is seen",
+        WIFEXITED(st) && WEXITSTATUS(st) == 0 && strcmp(q, "from the child") == 0);
   CHECK("shmdt of the read-only attach", shmdt(q) == 0);
   CHECK_ERRNO("shmdt again: EINVAL", shmdt(q), EINVAL);
   CHECK_ERRNO("shmdt of the middle of an attach: EINVAL", shmdt(p + 4096), EINVAL);
@@ -315,8 +315,8 @@ static void shared_memory(void) {
   shmdt(at);
   /* IPC_RMID while attached: still there until the last detach. */
   CHECK("IPC_RMID while attached", shmctl(id, IPC_RMID, NULL) == 0);
-  CHECK("still usable, marked SHM_DEST", strcmp(p, "from the child") == 0 && shmctl(id, IPC_STAT, &ds) == 0 &&
-                                             (ds.shm_perm.mode & SHM_DEST) != 0);
+  CHECK("still usable, marked SHM_DEST",
+        strcmp(p, "from the child") == 0 && shmctl(id, IPC_STAT, &ds) == 0 && (ds.shm_perm.mode & SHM_DEST) != 0);
   CHECK_ERRNO("its key no longer finds it: ENOENT", shmget(key, 100, 0600), ENOENT);
   CHECK("the last shmdt", shmdt(p) == 0);
   CHECK_ERRNO("then it is gone: EINVAL", shmctl(id, IPC_STAT, &ds), EINVAL);

@@ -181,7 +181,8 @@ int main(void) {
   int acc = accept(l, (struct sockaddr*)&peer, &la);
   CHECK("accept", acc >= 0 && la == sizeof(peer) && peer.sin_port == ca.sin_port);
   la = sizeof(pa);
-  CHECK("accepted name is the listener's", getsockname(acc, (struct sockaddr*)&pa, &la) == 0 && pa.sin_port == la_addr.sin_port);
+  CHECK("accepted name is the listener's",
+        getsockname(acc, (struct sockaddr*)&pa, &la) == 0 && pa.sin_port == la_addr.sin_port);
   CHECK("TCP_MAXSEG connected", getsockopt(c, IPPROTO_TCP, TCP_MAXSEG, &v, &len) == 0 && v > 536);
   CHECK("write", write(c, "hello", 5) == 5);
   CHECK("readable", wait_revents(acc, POLLIN) == POLLIN);

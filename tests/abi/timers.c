@@ -24,7 +24,6 @@ static uint64_t now_ns(clockid_t c) {
   return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-
 /* Waits up to `ms` for one of `sig`; returns the signal (or -1) and fills *si. */
 static int wait_sig(int sig, siginfo_t* si, long ms) {
   sigset_t set;
@@ -64,9 +63,9 @@ static void posix_timers(char* self) {
   struct itimerspec its = {{0, 0}, {0, 30000000}}, cur;
   uint64_t t0 = now_ns(CLOCK_MONOTONIC);
   CHECK("timer_settime 30 ms", timer_settime(t, 0, &its, NULL) == 0);
-  CHECK("timer_gettime: armed, at most 30 ms left",
-        timer_gettime(t, &cur) == 0 && cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec > 0 &&
-            cur.it_value.tv_nsec <= 30000000 && cur.it_interval.tv_nsec == 0);
+  CHECK("timer_gettime: armed, at most 30 ms left", timer_gettime(t, &cur) == 0 && cur.it_value.tv_sec == 0 &&
+                                                        cur.it_value.tv_nsec > 0 && cur.it_value.tv_nsec <= 30000000 &&
+                                                        cur.it_interval.tv_nsec == 0);
   siginfo_t si;
   int sig = wait_sig(SIGUSR1, &si, 5000);
   CHECK("the signal comes", sig == SIGUSR1);
@@ -83,8 +82,8 @@ static void posix_timers(char* self) {
   its.it_value.tv_nsec = 0;
   timer_settime(t, 0, &its, NULL);
   struct itimerspec old, zero = {{0, 0}, {0, 0}};
-  CHECK("disarm returns the old value", timer_settime(t, 0, &zero, &old) == 0 && old.it_value.tv_sec >= 9 &&
-                                            old.it_value.tv_sec <= 10);
+  CHECK("disarm returns the old value",
+        timer_settime(t, 0, &zero, &old) == 0 && old.it_value.tv_sec >= 9 && old.it_value.tv_sec <= 10);
   CHECK("disarmed", timer_gettime(t, &cur) == 0 && cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec == 0);
   CHECK("timer_delete", timer_delete(t) == 0);
   CHECK_ERRNO("timer_delete again: EINVAL", syscall(SYS_timer_delete, timer_id_of(t)), EINVAL);
@@ -130,8 +129,8 @@ static void posix_timers(char* self) {
   its.it_value.tv_sec = (t0 + 40000000) / 1000000000;
   its.it_value.tv_nsec = (t0 + 40000000) % 1000000000;
   timer_settime(t, TIMER_ABSTIME, &its, NULL);
-  CHECK("TIMER_ABSTIME 40 ms ahead: not before", wait_sig(SIGUSR2, &si, 5000) == SIGUSR2 &&
-                                                     now_ns(CLOCK_MONOTONIC) - t0 >= 40000000);
+  CHECK("TIMER_ABSTIME 40 ms ahead: not before",
+        wait_sig(SIGUSR2, &si, 5000) == SIGUSR2 && now_ns(CLOCK_MONOTONIC) - t0 >= 40000000);
   timer_delete(t);
 
   /* SIGEV_NONE: runs down, sends nothing. */
@@ -254,8 +253,8 @@ static void timerfds(void) {
   int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
   CHECK("timerfd_create(CLOCK_MONOTONIC)", fd >= 0);
   struct itimerspec its = {{0, 0}, {0, 30000000}}, cur, old;
-  CHECK("timerfd_gettime: disarmed", timerfd_gettime(fd, &cur) == 0 && cur.it_value.tv_sec == 0 &&
-                                         cur.it_value.tv_nsec == 0);
+  CHECK("timerfd_gettime: disarmed",
+        timerfd_gettime(fd, &cur) == 0 && cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec == 0);
   uint64_t t0 = now_ns(CLOCK_MONOTONIC);
   CHECK("timerfd_settime 30 ms", timerfd_settime(fd, 0, &its, NULL) == 0);
   CHECK("timerfd_gettime: at most 30 ms left", timerfd_gettime(fd, &cur) == 0 && cur.it_value.tv_sec == 0 &&
@@ -285,8 +284,8 @@ static void timerfds(void) {
   epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
   CHECK("epoll reports the timerfd", epoll_wait(ep, &got, 1, 5000) == 1 && got.data.u64 == 77);
   close(ep);
-  CHECK("settime returns the old setting", timerfd_settime(fd, 0, &its, &old) == 0 && old.it_interval.tv_sec == 0 &&
-                                                old.it_interval.tv_nsec == 5000000);
+  CHECK("settime returns the old setting",
+        timerfd_settime(fd, 0, &its, &old) == 0 && old.it_interval.tv_sec == 0 && old.it_interval.tv_nsec == 5000000);
   timerfd_settime(fd, 0, &(struct itimerspec){{0, 0}, {0, 0}}, NULL);
   CHECK("disarming drops what was not read", poll(&pfd, 1, 0) == 0);
 

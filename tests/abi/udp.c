@@ -62,8 +62,8 @@ int main(void) {
                       getsockopt(s, IPPROTO_IP, IP_TTL, &v, &len) == 0 && v == 9);
   struct sockaddr_in a;
   socklen_t la = sizeof(a);
-  CHECK("unbound name", getsockname(s, (struct sockaddr*)&a, &la) == 0 && la == sizeof(a) && a.sin_port == 0 &&
-                            a.sin_addr.s_addr == 0);
+  CHECK("unbound name",
+        getsockname(s, (struct sockaddr*)&a, &la) == 0 && la == sizeof(a) && a.sin_port == 0 && a.sin_addr.s_addr == 0);
   CHECK_ERRNO("getpeername unconnected", (la = sizeof(a), getpeername(s, (struct sockaddr*)&a, &la)), ENOTCONN);
   CHECK_ERRNO("send unconnected", send(s, "x", 1, 0), EDESTADDRREQ);
   CHECK("a send binds a port, even a failing one", port_of(s) != 0);
@@ -96,7 +96,8 @@ int main(void) {
   CHECK("FIONREAD", ioctl(r, FIONREAD, &n) == 0 && n == 5);
   struct sockaddr_in from;
   socklen_t lf = sizeof(from);
-  CHECK("recvfrom", recvfrom(r, buf, sizeof(buf), 0, (struct sockaddr*)&from, &lf) == 5 && memcmp(buf, "hello", 5) == 0);
+  CHECK("recvfrom",
+        recvfrom(r, buf, sizeof(buf), 0, (struct sockaddr*)&from, &lf) == 5 && memcmp(buf, "hello", 5) == 0);
   CHECK("sender's address", lf == sizeof(from) && from.sin_family == AF_INET && ntohs(from.sin_port) == port &&
                                 from.sin_addr.s_addr == htonl(INADDR_LOOPBACK));
   sendto(s, "abcdef", 6, 0, (struct sockaddr*)&to, sizeof(to));
@@ -109,21 +110,23 @@ int main(void) {
   CHECK_ERRNO("rest dropped", recv(r, buf, sizeof(buf), MSG_DONTWAIT), EAGAIN);
   sendto(s, "xyz", 3, 0, (struct sockaddr*)&to, sizeof(to));
   CHECK("MSG_TRUNC returns the length", recv(r, buf, 1, MSG_TRUNC) == 3);
-  CHECK("empty datagram", sendto(s, buf, 0, 0, (struct sockaddr*)&to, sizeof(to)) == 0 && recv(r, buf, sizeof(buf), 0) == 0);
+  CHECK("empty datagram",
+        sendto(s, buf, 0, 0, (struct sockaddr*)&to, sizeof(to)) == 0 && recv(r, buf, sizeof(buf), 0) == 0);
   static char big[65508];
   CHECK_ERRNO("too big", sendto(s, big, sizeof(big), 0, (struct sockaddr*)&to, sizeof(to)), EMSGSIZE);
-  CHECK("largest", sendto(s, big, 65507, 0, (struct sockaddr*)&to, sizeof(to)) == 65507 &&
-                       recv(r, big, sizeof(big), 0) == 65507);
+  CHECK("largest",
+        sendto(s, big, 65507, 0, (struct sockaddr*)&to, sizeof(to)) == 65507 && recv(r, big, sizeof(big), 0) == 65507);
   struct sockaddr_in zero = sin_of("127.0.0.1", 0);
   CHECK_ERRNO("sendto port 0", sendto(s, "x", 1, 0, (struct sockaddr*)&zero, sizeof(zero)), EINVAL);
   CHECK_ERRNO("sendto short address", sendto(s, "x", 1, 0, (struct sockaddr*)&to, 8), EINVAL);
   struct sockaddr_in far = sin_of("203.0.113.1", 9);
-  CHECK_ERRNO("from a loopback address to the outside", sendto(s, "x", 1, 0, (struct sockaddr*)&far, sizeof(far)), EINVAL);
+  CHECK_ERRNO("from a loopback address to the outside", sendto(s, "x", 1, 0, (struct sockaddr*)&far, sizeof(far)),
+              EINVAL);
   CHECK_ERRNO("bad buffer", sendto(s, (void*)8, 1, 0, (struct sockaddr*)&to, sizeof(to)), EFAULT);
   // Sending to 0.0.0.0 reaches this host.
   struct sockaddr_in any = sin_of("0.0.0.0", port_of(r));
-  CHECK("sendto 0.0.0.0", sendto(s, "any", 3, 0, (struct sockaddr*)&any, sizeof(any)) == 3 &&
-                              recv(r, buf, sizeof(buf), 0) == 3);
+  CHECK("sendto 0.0.0.0",
+        sendto(s, "any", 3, 0, (struct sockaddr*)&any, sizeof(any)) == 3 && recv(r, buf, sizeof(buf), 0) == 3);
 
   // Connected sockets: the default destination, a filter on senders, refused ports.
   int c = socket(AF_INET, SOCK_DGRAM, 0);
@@ -154,14 +157,16 @@ int main(void) {
   CHECK("SO_ERROR", getsockopt(e, SOL_SOCKET, SO_ERROR, &v, &len) == 0 && v == ECONNREFUSED);
   CHECK("SO_ERROR clears", getsockopt(e, SOL_SOCKET, SO_ERROR, &v, &len) == 0 && v == 0);
   // An unconnected sender is not told.
-  CHECK("unconnected send to a closed port", sendto(s, "?", 1, 0, (struct sockaddr*)&gone_addr, sizeof(gone_addr)) == 1);
+  CHECK("unconnected send to a closed port",
+        sendto(s, "?", 1, 0, (struct sockaddr*)&gone_addr, sizeof(gone_addr)) == 1);
   CHECK_ERRNO("no error for unconnected", recv(s, buf, sizeof(buf), MSG_DONTWAIT), EAGAIN);
   // Disconnect: AF_UNSPEC.
   struct sockaddr unspec = {AF_UNSPEC};
   CHECK("disconnect", connect(e, &unspec, sizeof(unspec)) == 0);
   CHECK_ERRNO("then unconnected", send(e, "x", 1, 0), EDESTADDRREQ);
   la = sizeof(a);
-  CHECK("disconnect forgets the local address", getsockname(e, (struct sockaddr*)&a, &la) == 0 && a.sin_addr.s_addr == 0);
+  CHECK("disconnect forgets the local address",
+        getsockname(e, (struct sockaddr*)&a, &la) == 0 && a.sin_addr.s_addr == 0);
   close(e);
   // Shutdown of an unconnected socket: ENOTCONN, yet reads see end of file.
   int u = socket(AF_INET, SOCK_DGRAM, 0);

@@ -209,15 +209,15 @@ static int nobody_madvise(void) {
 static int nobody_move_pages(void) {
   void* pages[1] = {anon};
   int node0[1] = {0}, st[1] = {99};
-  CHECK_ERRNO("unprivileged: move_pages(MPOL_MF_MOVE_ALL): EPERM",
-              move_pages(0, 1, pages, node0, st, MPOL_MF_MOVE_ALL), EPERM);
+  CHECK_ERRNO("unprivileged: move_pages(MPOL_MF_MOVE_ALL): EPERM", move_pages(0, 1, pages, node0, st, MPOL_MF_MOVE_ALL),
+              EPERM);
   CHECK_ERRNO("unprivileged: MPOL_MF_MOVE_ALL, no such process: EPERM (privilege first)",
               move_pages(999999, 1, pages, node0, st, MPOL_MF_MOVE_ALL), EPERM);
   CHECK("unprivileged: move_pages(MPOL_MF_MOVE) of itself: status 0",
         move_pages(0, 1, pages, node0, st, MPOL_MF_MOVE) == 0 && st[0] == 0);
   CHECK_ERRNO("unprivileged: query of a root process: EPERM", move_pages(root_parent, 1, pages, NULL, st, 0), EPERM);
-  CHECK_ERRNO("unprivileged: move in a root process: EPERM",
-              move_pages(root_parent, 1, pages, node0, st, MPOL_MF_MOVE), EPERM);
+  CHECK_ERRNO("unprivileged: move in a root process: EPERM", move_pages(root_parent, 1, pages, node0, st, MPOL_MF_MOVE),
+              EPERM);
   pid_t own = idle_child();
   st[0] = 99;
   CHECK("unprivileged: query of its own child: status 0", move_pages(own, 1, pages, NULL, st, 0) == 0 && st[0] == 0);
@@ -255,8 +255,8 @@ int main(void) {
   char* a = mmap(res + PG, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
   hole = res + 6 * PG;
   munmap(hole, PG);
-  CHECK("file mapping: pages A B C D, one maps line", strcmp(content(a, 4), "ABCD") == 0 &&
-                                                         strcmp(layout(a, 4), "4@0") == 0);
+  CHECK("file mapping: pages A B C D, one maps line",
+        strcmp(content(a, 4), "ABCD") == 0 && strcmp(layout(a, 4), "4@0") == 0);
   CHECK("remap_file_pages(addr, 4096, 0, 3, 0)", rfp(a, PG, 0, 3, 0) == 0);
   CHECK("the first page shows file page 3", strcmp(content(a, 4), "DBCD") == 0);
   CHECK("maps: two lines, 1 page at offset 3, 3 pages at offset 1", strcmp(layout(a, 4), "1@3 3@1") == 0);
@@ -264,15 +264,14 @@ int main(void) {
   CHECK("a write through it shows at page 3 and in the file",
         a[3 * PG] == 'd' && pread(fd, page, 1, 3 * PG) == 1 && page[0] == 'd');
   a[0] = 'D';
-  CHECK("two pages (2-3) to file pages 0-1", rfp(a + 2 * PG, 2 * PG, 0, 0, 0) == 0 &&
-                                                strcmp(content(a, 4), "DBAB") == 0);
+  CHECK("two pages (2-3) to file pages 0-1",
+        rfp(a + 2 * PG, 2 * PG, 0, 0, 0) == 0 && strcmp(content(a, 4), "DBAB") == 0);
   CHECK("maps: three lines, 1@3 1@1 2@0", strcmp(layout(a, 4), "1@3 1@1 2@0") == 0);
-  CHECK("the whole area back to pages 0-3: one line again", rfp(a, 4 * PG, 0, 0, 0) == 0 &&
-                                                              strcmp(content(a, 4), "ABCD") == 0 &&
-                                                              strcmp(layout(a, 4), "4@0") == 0);
+  CHECK("the whole area back to pages 0-3: one line again",
+        rfp(a, 4 * PG, 0, 0, 0) == 0 && strcmp(content(a, 4), "ABCD") == 0 && strcmp(layout(a, 4), "4@0") == 0);
   CHECK("pages 1-2 to file pages 2-3: 1@0 2@2 1@3", rfp(a + PG, 2 * PG, 0, 2, 0) == 0 &&
-                                                       strcmp(content(a, 4), "ACDD") == 0 &&
-                                                       strcmp(layout(a, 4), "1@0 2@2 1@3") == 0);
+                                                        strcmp(content(a, 4), "ACDD") == 0 &&
+                                                        strcmp(layout(a, 4), "1@0 2@2 1@3") == 0);
   rfp(a, 4 * PG, 0, 0, 0);
   CHECK("unaligned start: rounded down", rfp(a + 100, PG, 0, 1, 0) == 0 && strcmp(content(a, 4), "BBCD") == 0);
   CHECK("unaligned size: rounded down", rfp(a, PG + 100, 0, 3, 0) == 0 && strcmp(content(a, 4), "DBCD") == 0);
@@ -292,8 +291,8 @@ int main(void) {
   CHECK_ERRNO("a MAP_PRIVATE file mapping: EINVAL", rfp(priv, PG, 0, 3, 0), EINVAL);
   munmap(priv, 4 * PG);
   CHECK("unchanged by the failures", strcmp(content(a, 4), "ABCD") == 0 && strcmp(layout(a, 4), "4@0") == 0);
-  CHECK("pgoff 10, past the end of the file: works", rfp(a + 3 * PG, PG, 0, 10, 0) == 0 &&
-                                                        strcmp(layout(a, 4), "3@0 1@10") == 0);
+  CHECK("pgoff 10, past the end of the file: works",
+        rfp(a + 3 * PG, PG, 0, 10, 0) == 0 && strcmp(layout(a, 4), "3@0 1@10") == 0);
   touch_at = a + 3 * PG;
   CHECK("touching that page: SIGBUS", killed_by(touch) == SIGBUS);
   char* ro = mmap(NULL, 4 * PG, PROT_READ, MAP_SHARED, fd, 0);
@@ -303,11 +302,10 @@ int main(void) {
   munmap(a, 4 * PG);
   mmap(res + PG, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
   mmap(res + 3 * PG, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
-  CHECK("two adjacent mappings of file pages 0-1: 2@0 2@0", strcmp(content(a, 4), "ABAB") == 0 &&
-                                                              strcmp(layout(a, 4), "2@0 2@0") == 0);
-  CHECK("a range across both: works, one line", rfp(a, 4 * PG, 0, 0, 0) == 0 &&
-                                                  strcmp(content(a, 4), "ABCD") == 0 &&
-                                                  strcmp(layout(a, 4), "4@0") == 0);
+  CHECK("two adjacent mappings of file pages 0-1: 2@0 2@0",
+        strcmp(content(a, 4), "ABAB") == 0 && strcmp(layout(a, 4), "2@0 2@0") == 0);
+  CHECK("a range across both: works, one line",
+        rfp(a, 4 * PG, 0, 0, 0) == 0 && strcmp(content(a, 4), "ABCD") == 0 && strcmp(layout(a, 4), "4@0") == 0);
   munmap(res, 6 * PG);
   close(fd);
 
@@ -315,17 +313,17 @@ int main(void) {
   res = mmap(NULL, 6 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   char* s = mmap(res + PG, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
   for (int i = 0; i < 4; i++) s[i * PG] = 'A' + i;
-  CHECK("shared anonymous: remap_file_pages(addr, 4096, 0, 3, 0)", rfp(s, PG, 0, 3, 0) == 0 &&
-                                                                      strcmp(content(s, 4), "DBCD") == 0);
+  CHECK("shared anonymous: remap_file_pages(addr, 4096, 0, 3, 0)",
+        rfp(s, PG, 0, 3, 0) == 0 && strcmp(content(s, 4), "DBCD") == 0);
   CHECK("maps: 1@3 3@1", strcmp(layout(s, 4), "1@3 3@1") == 0);
   s[0] = 'd';
   CHECK("a write through it shows at page 3", s[3 * PG] == 'd');
   s[0] = 'D';
   CHECK("pages 2-3 to pages 1-2: 1@3 1@1 2@1", rfp(s + 2 * PG, 2 * PG, 0, 1, 0) == 0 &&
-                                                  strcmp(content(s, 4), "DBBC") == 0 &&
-                                                  strcmp(layout(s, 4), "1@3 1@1 2@1") == 0);
-  CHECK("back to linear: one line", rfp(s, 4 * PG, 0, 0, 0) == 0 && strcmp(content(s, 4), "ABCD") == 0 &&
-                                      strcmp(layout(s, 4), "4@0") == 0);
+                                                   strcmp(content(s, 4), "DBBC") == 0 &&
+                                                   strcmp(layout(s, 4), "1@3 1@1 2@1") == 0);
+  CHECK("back to linear: one line",
+        rfp(s, 4 * PG, 0, 0, 0) == 0 && strcmp(content(s, 4), "ABCD") == 0 && strcmp(layout(s, 4), "4@0") == 0);
   CHECK("pgoff 10, past the object: works", rfp(s, PG, 0, 10, 0) == 0 && strcmp(layout(s, 4), "1@10 3@1") == 0);
   touch_at = s;
   CHECK("touching that page: SIGBUS", killed_by(touch) == SIGBUS);
@@ -350,8 +348,8 @@ int main(void) {
   CHECK("a 0-byte vector: 0", pmadvise(self, &empty, 1, MADV_COLD_, 0) == 0);
   CHECK("vlen 0: 0", pmadvise(self, v, 0, MADV_COLD_, 0) == 0);
   CHECK("vlen 0, advice 999: 0", pmadvise(self, v, 0, 999, 0) == 0);
-  CHECK("MADV_DONTNEED of itself: works, the page reads 0", pmadvise(self, v, 1, MADV_DONTNEED_, 0) == PG &&
-                                                               anon[0] == 0);
+  CHECK("MADV_DONTNEED of itself: works, the page reads 0",
+        pmadvise(self, v, 1, MADV_DONTNEED_, 0) == PG && anon[0] == 0);
   memset(anon, 'x', PG);
   CHECK_ERRNO("advice 999: EINVAL", pmadvise(self, v, 1, 999, 0), EINVAL);
   CHECK_ERRNO("flags 1: EINVAL", pmadvise(self, v, 1, MADV_COLD_, 1), EINVAL);
@@ -382,8 +380,8 @@ int main(void) {
   CHECK("child: MADV_WILLNEED: 12288", pmadvise(cfd, v, 2, MADV_WILLNEED_, 0) == 3 * PG);
   char back[8] = {0};
   struct iovec lv = {back, 4}, rv = {anon + 3 * PG, 4};
-  CHECK("child: its data survives", syscall(SYS_process_vm_readv, child, &lv, 1, &rv, 1, 0) == 4 &&
-                                       memcmp(back, "xxxx", 4) == 0);
+  CHECK("child: its data survives",
+        syscall(SYS_process_vm_readv, child, &lv, 1, &rv, 1, 0) == 4 && memcmp(back, "xxxx", 4) == 0);
   CHECK_ERRNO("child: MADV_DONTNEED: EINVAL", pmadvise(cfd, v, 1, MADV_DONTNEED_, 0), EINVAL);
   CHECK_ERRNO("child: advice 999: EINVAL", pmadvise(cfd, v, 1, 999, 0), EINVAL);
   CHECK_ERRNO("child: an unmapped range: ENOMEM", pmadvise(cfd, &h, 1, MADV_COLD_, 0), ENOMEM);
@@ -418,11 +416,11 @@ int main(void) {
   CHECK("move to node 0 (MPOL_MF_MOVE): the same statuses",
         move_pages(0, 6, pages, nodes0, st, MPOL_MF_MOVE) == 0 && same_statuses(st, 6, "0 -2 Z -14 0 0"));
   memset(st, 0x55, sizeof st);
-  CHECK("MPOL_MF_MOVE_ALL: the same", move_pages(0, 6, pages, nodes0, st, MPOL_MF_MOVE_ALL) == 0 &&
-                                          same_statuses(st, 6, "0 -2 Z -14 0 0"));
+  CHECK("MPOL_MF_MOVE_ALL: the same",
+        move_pages(0, 6, pages, nodes0, st, MPOL_MF_MOVE_ALL) == 0 && same_statuses(st, 6, "0 -2 Z -14 0 0"));
   memset(st, 0x55, sizeof st);
-  CHECK("flags 0 with nodes: the same", move_pages(0, 6, pages, nodes0, st, 0) == 0 &&
-                                            same_statuses(st, 6, "0 -2 Z -14 0 0"));
+  CHECK("flags 0 with nodes: the same",
+        move_pages(0, 6, pages, nodes0, st, 0) == 0 && same_statuses(st, 6, "0 -2 Z -14 0 0"));
   memset(st, 0x55, sizeof st);
   CHECK_ERRNO("nodes {0, 1}: ENODEV", move_pages(0, 2, pages, nodes_01, st, MPOL_MF_MOVE), ENODEV);
   CHECK("the first status was stored (0), the second not", st[0] == 0 && st[1] == 0x55555555);
@@ -445,11 +443,11 @@ int main(void) {
   CHECK("child query: written 0, untouched -ENOENT, zero page 0 or -EFAULT, hole -EFAULT",
         move_pages(child, 4, pages, NULL, st, 0) == 0 && same_statuses(st, 4, "0 -2 Z -14"));
   memset(st, 0x55, sizeof st);
-  CHECK("child: move to node 0: the same", move_pages(child, 4, pages, nodes0, st, MPOL_MF_MOVE) == 0 &&
-                                               same_statuses(st, 4, "0 -2 Z -14"));
+  CHECK("child: move to node 0: the same",
+        move_pages(child, 4, pages, nodes0, st, MPOL_MF_MOVE) == 0 && same_statuses(st, 4, "0 -2 Z -14"));
   memset(st, 0x55, sizeof st);
-  CHECK("child: MPOL_MF_MOVE_ALL: the same", move_pages(child, 4, pages, nodes0, st, MPOL_MF_MOVE_ALL) == 0 &&
-                                                 same_statuses(st, 4, "0 -2 Z -14"));
+  CHECK("child: MPOL_MF_MOVE_ALL: the same",
+        move_pages(child, 4, pages, nodes0, st, MPOL_MF_MOVE_ALL) == 0 && same_statuses(st, 4, "0 -2 Z -14"));
   make_zombie(child);
   CHECK_ERRNO("a zombie: EINVAL", move_pages(child, 1, pages, NULL, st, 0), EINVAL);
   waitpid(child, NULL, 0);
@@ -473,8 +471,8 @@ int main(void) {
   CHECK("an unmapped range, len 0: 0", home_node(hole, 0, 0, 0) == 0);
   CHECK("mbind(MPOL_BIND, {0}) of pages 0-1", mbind(x, 2 * PG, MPOL_BIND, &node_mask, 64) == 0);
   CHECK("home node 0 on them: 0", home_node(x, 2 * PG, 0, 0) == 0);
-  CHECK("the policy is still MPOL_BIND {0}", policy_at(x, &got) == MPOL_BIND && got == 1 &&
-                                                 policy_at(x + PG, &got) == MPOL_BIND && got == 1);
+  CHECK("the policy is still MPOL_BIND {0}",
+        policy_at(x, &got) == MPOL_BIND && got == 1 && policy_at(x + PG, &got) == MPOL_BIND && got == 1);
   CHECK("on page 0 only: 0", home_node(x, PG, 0, 0) == 0);
   CHECK("MPOL_BIND pages then pages without a policy: 0", home_node(x + PG, 4 * PG, 0, 0) == 0);
   CHECK("mbind(MPOL_PREFERRED, {0}) of pages 2-3", mbind(x + 2 * PG, 2 * PG, MPOL_PREFERRED, &node_mask, 64) == 0);
@@ -486,13 +484,11 @@ int main(void) {
   CHECK("on MPOL_PREFERRED_MANY: 0", home_node(x + 6 * PG, PG, 0, 0) == 0);
   CHECK("mbind(MPOL_LOCAL) of page 7", mbind(x + 7 * PG, PG, MPOL_LOCAL, NULL, 0) == 0);
   CHECK_ERRNO("on MPOL_LOCAL: EOPNOTSUPP", home_node(x + 7 * PG, PG, 0, 0), EOPNOTSUPP);
-  CHECK("the policies are unchanged", policy_at(x, &got) == MPOL_BIND && policy_at(x + 2 * PG, &got) ==
-                                                                              MPOL_PREFERRED &&
-                                          policy_at(x + 4 * PG, &got) == MPOL_INTERLEAVE &&
-                                          policy_at(x + 6 * PG, &got) == MPOL_PREFERRED_MANY &&
-                                          policy_at(x + 7 * PG, &got) == MPOL_LOCAL);
+  CHECK("the policies are unchanged",
+        policy_at(x, &got) == MPOL_BIND && policy_at(x + 2 * PG, &got) == MPOL_PREFERRED &&
+            policy_at(x + 4 * PG, &got) == MPOL_INTERLEAVE && policy_at(x + 6 * PG, &got) == MPOL_PREFERRED_MANY &&
+            policy_at(x + 7 * PG, &got) == MPOL_LOCAL);
   munmap(x, 8 * PG);
-
 
   unlink(path);
   rmdir(subdir);

@@ -25,8 +25,14 @@
 #define FUTEX_WAKE_PRIVATE (1 | 128)
 
 static volatile sig_atomic_t alarms, vtalrms;
-static void on_vtalrm(int sig) { (void)sig; vtalrms++; }
-static void on_alarm(int sig) { (void)sig; alarms++; }
+static void on_vtalrm(int sig) {
+  (void)sig;
+  vtalrms++;
+}
+static void on_alarm(int sig) {
+  (void)sig;
+  alarms++;
+}
 
 static long futex(int* addr, int op, int val, const struct timespec* ts, int* addr2, int val3) {
   return syscall(SYS_futex, addr, op, val, ts, addr2, val3);
@@ -45,7 +51,8 @@ int main(void) {
   int p[2];
   CHECK("pipe", pipe(p) == 0);
   struct pollfd pf[2] = {{p[0], POLLIN, 0}, {p[1], POLLOUT, 0}};
-  CHECK("poll: empty pipe is writable, not readable", poll(pf, 2, 0) == 1 && pf[0].revents == 0 && pf[1].revents == POLLOUT);
+  CHECK("poll: empty pipe is writable, not readable",
+        poll(pf, 2, 0) == 1 && pf[0].revents == 0 && pf[1].revents == POLLOUT);
   write(p[1], "x", 1);
   CHECK("poll: data makes it readable", poll(pf, 1, 0) == 1 && (pf[0].revents & POLLIN));
   struct pollfd bad = {999, POLLIN, 0};
@@ -95,8 +102,8 @@ int main(void) {
   struct epoll_event out[4];
   CHECK("epoll_wait: nothing ready", epoll_wait(ep, out, 4, 0) == 0);
   write(p[1], "z", 1);
-  CHECK("epoll_wait: ready with its data", epoll_wait(ep, out, 4, 100) == 1 && out[0].data.u64 == 0x1122334455667788ull &&
-                                               (out[0].events & EPOLLIN));
+  CHECK("epoll_wait: ready with its data",
+        epoll_wait(ep, out, 4, 100) == 1 && out[0].data.u64 == 0x1122334455667788ull && (out[0].events & EPOLLIN));
   CHECK("epoll level-triggered reports again", epoll_wait(ep, out, 4, 0) == 1);
   ev.events = EPOLLIN | EPOLLET;
   CHECK("epoll_ctl MOD to edge-triggered", epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev) == 0);
@@ -180,7 +187,8 @@ int main(void) {
   pid_t burner = fork();
   if (burner == 0) {
     char* fresh = mmap(0, 64 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    for (int k = 0; fresh != MAP_FAILED && k < 64; ++k) fresh[k * 4096] = 1;  /* page faults (Linux counts 64; this kernel maps ahead, fewer) */
+    for (int k = 0; fresh != MAP_FAILED && k < 64; ++k)
+      fresh[k * 4096] = 1; /* page faults (Linux counts 64; this kernel maps ahead, fewer) */
     struct timespec c0, c1;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
     do {
@@ -198,8 +206,9 @@ int main(void) {
   CHECK("wait4's rusage has the child's page faults", child_ru.ru_minflt > 0);
   CHECK("wait4's rusage leaves the unused fields zero", child_ru.ru_ixrss == 0 && child_ru.ru_nswap == 0);
   getrusage(RUSAGE_CHILDREN, &after);
-  long grew = (after.ru_utime.tv_sec - before.ru_utime.tv_sec + after.ru_stime.tv_sec - before.ru_stime.tv_sec) * 1000000L +
-              after.ru_utime.tv_usec - before.ru_utime.tv_usec + after.ru_stime.tv_usec - before.ru_stime.tv_usec;
+  long grew =
+      (after.ru_utime.tv_sec - before.ru_utime.tv_sec + after.ru_stime.tv_sec - before.ru_stime.tv_sec) * 1000000L +
+      after.ru_utime.tv_usec - before.ru_utime.tv_usec + after.ru_stime.tv_usec - before.ru_stime.tv_usec;
   CHECK("RUSAGE_CHILDREN grew by what wait4 reported", grew >= child_us - 2000 && grew <= child_us + 2000);
 
   sigset_t set;
@@ -208,8 +217,8 @@ int main(void) {
   sigprocmask(SIG_BLOCK, &set, 0);
   kill(getpid(), SIGUSR1);
   siginfo_t si;
-  CHECK("sigtimedwait takes a pending signal", sigtimedwait(&set, &si, 0) == SIGUSR1 && si.si_signo == SIGUSR1 &&
-                                                  si.si_pid == getpid());
+  CHECK("sigtimedwait takes a pending signal",
+        sigtimedwait(&set, &si, 0) == SIGUSR1 && si.si_signo == SIGUSR1 && si.si_pid == getpid());
   struct timespec short_wait = {0, 10000000};
   CHECK_ERRNO("sigtimedwait times out with EAGAIN", sigtimedwait(&set, &si, &short_wait), EAGAIN);
 

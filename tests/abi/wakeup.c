@@ -30,8 +30,7 @@ int main(void) {
     kids[i] = fork();
     if (kids[i] == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
-      for (volatile unsigned long n = 0;; n++) {
-      }
+      for (volatile unsigned long n = 0;; n++) {}
     }
   }
   CHECK("three spinners started", kids[0] > 0 && kids[1] > 0 && kids[2] > 0);
@@ -51,11 +50,10 @@ int main(void) {
   }
   qsort(took, kSleeps, sizeof took[0], by_value);
   long median = took[kSleeps / 2];
-  fprintf(stderr, "wakeup: %d sleeps of %d ms beside %d spinners: min %ld us, median %ld us, max %ld us\n",
-          kSleeps, kSleepMs, kSpinners, took[0], median, took[kSleeps - 1]);
+  fprintf(stderr, "wakeup: %d sleeps of %d ms beside %d spinners: min %ld us, median %ld us, max %ld us\n", kSleeps,
+          kSleepMs, kSpinners, took[0], median, took[kSleeps - 1]);
   CHECK("no sleep ends early", took[0] >= kSleepMs * 1000L);
-  CHECK("a 10 ms sleep beside three spinners takes under 30 ms (median)",
-        median < kMedianBoundMs * 1000L);
+  CHECK("a 10 ms sleep beside three spinners takes under 30 ms (median)", median < kMedianBoundMs * 1000L);
   CHECK("the spinners were killed and reaped", reaped == kSpinners);
   return ABI_DONE();
 }

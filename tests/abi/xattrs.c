@@ -33,7 +33,8 @@ int main(void) {
   CHECK_ERRNO("XATTR_REPLACE of a missing one", setxattr(file, "user.b", "x", 1, XATTR_REPLACE), ENODATA);
   CHECK("XATTR_REPLACE of an existing one", setxattr(file, "user.a", "bye", 3, XATTR_REPLACE) == 0);
   CHECK("the new value", getxattr(file, "user.a", buf, sizeof buf) == 3 && memcmp(buf, "bye", 3) == 0);
-  CHECK("an empty value", setxattr(file, "user.empty", "", 0, 0) == 0 && getxattr(file, "user.empty", buf, sizeof buf) == 0);
+  CHECK("an empty value",
+        setxattr(file, "user.empty", "", 0, 0) == 0 && getxattr(file, "user.empty", buf, sizeof buf) == 0);
   CHECK_ERRNO("get a missing one", getxattr(file, "user.missing", buf, sizeof buf), ENODATA);
   CHECK_ERRNO("bad flags", setxattr(file, "user.a", "x", 1, 4), EINVAL);
   CHECK_ERRNO("an empty name", setxattr(file, "", "x", 1, 0), ERANGE);
@@ -70,8 +71,10 @@ int main(void) {
   CHECK("get through a symlink", getxattr(link, "user.a", buf, sizeof buf) == 3);
   CHECK_ERRNO("lsetxattr user. on a symlink", lsetxattr(link, "user.a", "x", 1, 0), EPERM);
   CHECK_ERRNO("lgetxattr user. on a symlink", lgetxattr(link, "user.a", buf, sizeof buf), ENODATA);
-  CHECK("a directory takes user.", setxattr(sub, "user.dir", "1", 1, 0) == 0 && getxattr(sub, "user.dir", buf, sizeof buf) == 1);
-  CHECK("trusted. as root", setxattr(file, "trusted.t", "t", 1, 0) == 0 && getxattr(file, "trusted.t", buf, sizeof buf) == 1);
+  CHECK("a directory takes user.",
+        setxattr(sub, "user.dir", "1", 1, 0) == 0 && getxattr(sub, "user.dir", buf, sizeof buf) == 1);
+  CHECK("trusted. as root",
+        setxattr(file, "trusted.t", "t", 1, 0) == 0 && getxattr(file, "trusted.t", buf, sizeof buf) == 1);
   CHECK("removexattr trusted.", removexattr(file, "trusted.t") == 0);
 
   /* By descriptor. */

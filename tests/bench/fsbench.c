@@ -21,14 +21,14 @@ static double now(void) {
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void die(const char *what) {
+static void die(const char* what) {
   perror(what);
   exit(1);
 }
 
 static char buf[1 << 20];
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: fsbench DIR [TARBALL]\n");
     return 2;
@@ -93,7 +93,7 @@ int main(int argc, char **argv) {
     t0 = now();
     pid_t pid = fork();
     if (pid == 0) {
-      execlp("tar", "tar", "xf", argv[2], "-C", "fsbench.tar", (char *)0);
+      execlp("tar", "tar", "xf", argv[2], "-C", "fsbench.tar", (char*)0);
       _exit(127);
     }
     int status = 0;
@@ -107,7 +107,7 @@ int main(int argc, char **argv) {
     printf("tar_xf %.1f ms\n", (t1 - t0) * 1e3);
     pid = fork();
     if (pid == 0) {
-      execlp("rm", "rm", "-rf", "fsbench.tar", (char *)0);
+      execlp("rm", "rm", "-rf", "fsbench.tar", (char*)0);
       _exit(127);
     }
     waitpid(pid, &status, 0);

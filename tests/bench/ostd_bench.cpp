@@ -40,11 +40,11 @@ void report(const char* name, double value, const char* unit) {
 double fiber_switch_ns(u64 iters) {
   u64 t0 = now();
   auto a = Task::spawn([iters] {
-    for (u64 i = 0; i < iters; ++i) Task::yield_now();
-  }).release_value();
+             for (u64 i = 0; i < iters; ++i) Task::yield_now();
+           }).release_value();
   auto b = Task::spawn([iters] {
-    for (u64 i = 0; i < iters; ++i) Task::yield_now();
-  }).release_value();
+             for (u64 i = 0; i < iters; ++i) Task::yield_now();
+           }).release_value();
   a->join();
   b->join();
   return static_cast<double>(now() - t0) / static_cast<double>(2 * iters);
@@ -54,8 +54,8 @@ double fiber_switch_ns(u64 iters) {
 double trapped_getppid_ns(u64 iters, bool fast = false) {
   auto vm = VmSpace::create().release_value();
   Frame code = Frame::alloc().release_value();
-  (void)code.write_bytes(0, std::span<const u8>(guest_spin_syscalls,
-                                                static_cast<usize>(guest_spin_syscalls_end - guest_spin_syscalls)));
+  (void)code.write_bytes(
+      0, std::span<const u8>(guest_spin_syscalls, static_cast<usize>(guest_spin_syscalls_end - guest_spin_syscalls)));
   (void)vm->map(0x400000, code, PageFlags::RX);
   UserContext ctx;
   ctx.set_instruction_pointer(0x400000);
@@ -82,8 +82,8 @@ double trapped_getppid_ns(u64 iters, bool fast = false) {
 // the address space itself (the host backend: a stub process started and reaped).
 double address_space_us(u64 iters) {
   Frame code = Frame::alloc().release_value();
-  (void)code.write_bytes(0, std::span<const u8>(guest_spin_syscalls,
-                                                static_cast<usize>(guest_spin_syscalls_end - guest_spin_syscalls)));
+  (void)code.write_bytes(
+      0, std::span<const u8>(guest_spin_syscalls, static_cast<usize>(guest_spin_syscalls_end - guest_spin_syscalls)));
   u64 t0 = now();
   for (u64 i = 0; i < iters; ++i) {
     auto vm = VmSpace::create().release_value();

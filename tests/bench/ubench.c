@@ -515,7 +515,10 @@ static void bench_inotify(void) {
  * checks, the timeout and the dequeue, without a sleep. */
 static void bench_futex_waitv(void) {
   static uint32_t words[4];
-  struct { uint64_t val, uaddr; uint32_t flags, reserved; } v[4];
+  struct {
+    uint64_t val, uaddr;
+    uint32_t flags, reserved;
+  } v[4];
   for (int i = 0; i < 4; ++i) {
     v[i].val = 0;
     v[i].uaddr = (uint64_t)(uintptr_t)&words[i];
@@ -545,7 +548,9 @@ static void bench_openat2(void) {
   int d = open(dir, O_RDONLY | O_DIRECTORY);
   if (f < 0 || d < 0) die("openat2 setup");
   close(f);
-  struct { uint64_t flags, mode, resolve; } how = {O_RDONLY, 0, 0x08 /* RESOLVE_BENEATH */};
+  struct {
+    uint64_t flags, mode, resolve;
+  } how = {O_RDONLY, 0, 0x08 /* RESOLVE_BENEATH */};
   long n = iters(50000);
   double t = now_ns();
   for (long i = 0; i < n; ++i) {
@@ -571,7 +576,11 @@ static void bench_handles(void) {
   int mnt = open(scratch, O_RDONLY | O_DIRECTORY);
   if (f < 0 || mnt < 0) die("handle setup");
   close(f);
-  struct { uint32_t bytes; int32_t type; unsigned char h[128]; } fh;
+  struct {
+    uint32_t bytes;
+    int32_t type;
+    unsigned char h[128];
+  } fh;
   int mount_id;
   long n = iters(30000);
   double t = now_ns();
@@ -616,10 +625,10 @@ static void bench_seccomp(void) {
       unsigned char jt, jf;
       unsigned k;
     } prog[] = {
-        {0x20, 0, 0, 0},                        /* A = seccomp_data.nr */
-        {0x15, 0, 1, SYS_getuid},               /* A == getuid ? */
-        {0x06, 0, 0, 0x00050000u | 1},          /* ERRNO(EPERM) */
-        {0x06, 0, 0, 0x7fff0000u},              /* ALLOW */
+        {0x20, 0, 0, 0},               /* A = seccomp_data.nr */
+        {0x15, 0, 1, SYS_getuid},      /* A == getuid ? */
+        {0x06, 0, 0, 0x00050000u | 1}, /* ERRNO(EPERM) */
+        {0x06, 0, 0, 0x7fff0000u},     /* ALLOW */
     };
     struct {
       unsigned short len;
@@ -662,7 +671,7 @@ static void bench_ptrace(void) {
 static const struct {
   const char* name;
   void (*fn)(void);
-// clang-format off
+  // clang-format off
 } benches[] = {
     {"null_syscall", bench_null},         {"read_1b_dev_zero", bench_read1},
     {"read_4k_dev_zero", bench_read4k},   {"write_1b_dev_null", bench_write1},

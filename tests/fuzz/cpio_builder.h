@@ -20,8 +20,8 @@ inline void add_cpio_member(std::vector<unsigned char>& out, const std::string& 
   static unsigned ino = 1;
   const char* magic = "070701";
   out.insert(out.end(), magic, magic + 6);
-  unsigned fields[] = {ino++, mode, 0, 0, 1, 0, static_cast<unsigned>(size), 0, 0, 0, 0,
-                       static_cast<unsigned>(name.size() + 1), 0};
+  unsigned fields[] = {
+      ino++, mode, 0, 0, 1, 0, static_cast<unsigned>(size), 0, 0, 0, 0, static_cast<unsigned>(name.size() + 1), 0};
   for (unsigned f : fields) put_cpio_hex(out, f);
   out.insert(out.end(), name.begin(), name.end());
   out.push_back(0);

@@ -24,7 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (r.is_error()) continue;
       for (const auto& s : r.value().segments) {
         // Invariants of an accepted image: page-aligned, ordered, inside the user range.
-        if (s.start % 4096 != 0 || s.end % 4096 != 0 || s.start >= s.end || s.filesz > s.end - s.start) __builtin_trap();
+        if (s.start % 4096 != 0 || s.end % 4096 != 0 || s.start >= s.end || s.filesz > s.end - s.start)
+          __builtin_trap();
         if (s.offset + s.filesz > bytes.size()) __builtin_trap();
         if (s.start < 0x10000 || s.end > 0x7ff000000000ull) __builtin_trap();
       }
@@ -40,7 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       for (const auto& e : entries.value()) {
         // Entries borrow from the input: their data must lie inside it.
-        if (!e.data.empty() && (e.data.data() < bytes.data() || e.data.data() + e.data.size() > bytes.data() + bytes.size())) {
+        if (!e.data.empty() &&
+            (e.data.data() < bytes.data() || e.data.data() + e.data.size() > bytes.data() + bytes.size())) {
           __builtin_trap();
         }
       }

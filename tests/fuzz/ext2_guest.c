@@ -17,7 +17,7 @@
 static char buf[65536];
 static int budget = 4000; /* names visited at most */
 
-static void walk(const char *path, int depth) {
+static void walk(const char* path, int depth) {
   struct stat st;
   if (--budget < 0 || depth > 32 || lstat(path, &st) != 0) return;
   if (S_ISLNK(st.st_mode)) {
@@ -36,9 +36,9 @@ static void walk(const char *path, int depth) {
     return;
   }
   if (!S_ISDIR(st.st_mode)) return;
-  DIR *d = opendir(path);
+  DIR* d = opendir(path);
   if (!d) return;
-  struct dirent *e;
+  struct dirent* e;
   while ((e = readdir(d)) != NULL) {
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
     char child[4096];
@@ -48,7 +48,7 @@ static void walk(const char *path, int depth) {
   closedir(d);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   const char *type = argc > 2 ? argv[1] : "ext2", *source = argc > 2 ? argv[2] : "/dev/vda";
   mkdir("/mnt", 0755);
   int rc = mount(source, "/mnt", type, 0, NULL);
@@ -69,7 +69,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 8; i++) (void)write(fd, buf, sizeof buf);
     (void)pwrite(fd, buf, 100, 5 << 20);
     (void)ftruncate(fd, 70000);
-    char *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    char* m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (m != MAP_FAILED) {
       m[10] = 'm';
       m[5000] ^= m[20];
@@ -84,8 +84,8 @@ int main(int argc, char **argv) {
   (void)rename("/mnt/fz-new", "/mnt/fz-dir/moved");
   (void)link("/mnt/fz-dir/moved", "/mnt/fz-link");
   (void)symlink("fz-dir/moved", "/mnt/fz-sym");
-  DIR *d = opendir("/mnt");
-  struct dirent *e;
+  DIR* d = opendir("/mnt");
+  struct dirent* e;
   int renamed = 0;
   while (d && (e = readdir(d)) != NULL && renamed < 8) {
     if (e->d_name[0] == '.' || strncmp(e->d_name, "fz-", 3) == 0) continue;

@@ -91,7 +91,10 @@ void fix_checksums(std::vector<unsigned char>& f) {
   switch (ip[9]) {
     case 6: at = 16; break;
     case 17: at = 6; break;
-    case 1: at = 2; pseudo = false; break;
+    case 1:
+      at = 2;
+      pseudo = false;
+      break;
     default: return;
   }
   if (len < at + 2) return;

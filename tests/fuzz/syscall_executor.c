@@ -134,7 +134,7 @@ static char longpath[6000];
 
 static uint64_t path(void) {
   unsigned b = u8();
-  if (b == 0xfe) return (uint64_t)longpath; /* > PATH_MAX */
+  if (b == 0xfe) return (uint64_t)longpath;                           /* > PATH_MAX */
   if (b == 0xfd) return (uint64_t)(longpath + sizeof longpath - 300); /* a 255+ byte name */
   if (b == 0xfc) return ptr();
   return (uint64_t)paths[b % (sizeof paths / sizeof paths[0])];
@@ -190,7 +190,8 @@ static void inotify_events(void) {
         f = sc(SYS_openat, AT_FDCWD, a, O_CREAT | O_RDWR | ((u8() & 3) ? 0 : O_TRUNC), 0644, 0, 0);
         if (f >= 0) {
           sc(SYS_write, f, BUF_ADDR, u8() % 64, 0, 0, 0);
-          if (u8() & 3) sc(SYS_close, f, 0, 0, 0, 0, 0); else keep_fd(f);
+          if (u8() & 3) sc(SYS_close, f, 0, 0, 0, 0, 0);
+          else keep_fd(f);
         }
         break;
       case 1:
@@ -198,7 +199,7 @@ static void inotify_events(void) {
           f = sc(SYS_openat, AT_FDCWD, a, O_RDONLY, 0, 0, 0);
           if (f >= 0) sc(SYS_read, f, BUF_ADDR + 12288, 16, 0, 0, 0);
         } else {
-          f = sc(SYS_openat, AT_FDCWD, (uint64_t)"/tmp/w", O_RDONLY | O_DIRECTORY, 0, 0, 0);
+          f = sc(SYS_openat, AT_FDCWD, (uint64_t) "/tmp/w", O_RDONLY | O_DIRECTORY, 0, 0, 0);
           if (f >= 0) sc(SYS_getdents64, f, BUF_ADDR + 12288, 4096, 0, 0, 0);
         }
         if (f >= 0) sc(SYS_close, f, 0, 0, 0, 0, 0);
@@ -212,19 +213,19 @@ static void inotify_events(void) {
       case 5: sc(SYS_linkat, AT_FDCWD, a, AT_FDCWD, b, 0, 0); break;
       case 6: sc(SYS_truncate, a, u8(), 0, 0, 0, 0); break;
       case 7:
-        if (u8() & 1) sc(SYS_mkdirat, AT_FDCWD, (uint64_t)"/tmp/w/s", 0777, 0, 0, 0);
-        else sc(SYS_unlinkat, AT_FDCWD, (uint64_t)"/tmp/w/s", AT_REMOVEDIR, 0, 0, 0);
+        if (u8() & 1) sc(SYS_mkdirat, AT_FDCWD, (uint64_t) "/tmp/w/s", 0777, 0, 0, 0);
+        else sc(SYS_unlinkat, AT_FDCWD, (uint64_t) "/tmp/w/s", AT_REMOVEDIR, 0, 0, 0);
         break;
       case 8:
         if (u8() & 1) {
-          sc(SYS_renameat2, AT_FDCWD, (uint64_t)"/tmp/w", AT_FDCWD, (uint64_t)"/tmp/w2", 0, 0);
-          sc(SYS_renameat2, AT_FDCWD, (uint64_t)"/tmp/w2", AT_FDCWD, (uint64_t)"/tmp/w", 0, 0);
+          sc(SYS_renameat2, AT_FDCWD, (uint64_t) "/tmp/w", AT_FDCWD, (uint64_t) "/tmp/w2", 0, 0);
+          sc(SYS_renameat2, AT_FDCWD, (uint64_t) "/tmp/w2", AT_FDCWD, (uint64_t) "/tmp/w", 0, 0);
         } else {
-          sc(SYS_unlinkat, AT_FDCWD, (uint64_t)"/tmp/w", AT_REMOVEDIR, 0, 0, 0);
-          sc(SYS_mkdirat, AT_FDCWD, (uint64_t)"/tmp/w", 0777, 0, 0, 0);
+          sc(SYS_unlinkat, AT_FDCWD, (uint64_t) "/tmp/w", AT_REMOVEDIR, 0, 0, 0);
+          sc(SYS_mkdirat, AT_FDCWD, (uint64_t) "/tmp/w", 0777, 0, 0, 0);
         }
         break;
-      default: sc(SYS_symlinkat, (uint64_t)"/tmp/a", AT_FDCWD, a, 0, 0, 0); break;
+      default: sc(SYS_symlinkat, (uint64_t) "/tmp/a", AT_FDCWD, a, 0, 0, 0); break;
     }
   }
 }
@@ -233,7 +234,7 @@ static void inotify_events(void) {
  * executor only ever creates these and the 255-byte one (main removes all five first); the
  * rest are bad: a slash, empty, "." and "..", too long, unreadable. Never a pointer into the
  * buffer: its bytes would name new queues. */
-static char mq_long[2][300];  /* 255 bytes (the longest name) and 299 */
+static char mq_long[2][300]; /* 255 bytes (the longest name) and 299 */
 static const char* const mq_names[] = {"fq0", "fq1", "fq2", "fq3"};
 
 static uint64_t mq_name(void) {
@@ -241,8 +242,8 @@ static uint64_t mq_name(void) {
   if (b < 192) return (uint64_t)mq_names[b % 4];
   switch (b % 8) {
     case 0: return (uint64_t)((b & 8) ? "/fq0" : "fq0/");
-    case 1: return (uint64_t)"fq/x";
-    case 2: return (uint64_t)"";
+    case 1: return (uint64_t) "fq/x";
+    case 2: return (uint64_t) "";
     case 3: return (uint64_t)((b & 8) ? "." : "..");
     case 4: return (uint64_t)mq_long[0];
     case 5: return (uint64_t)mq_long[1];
@@ -296,9 +297,9 @@ struct sock_fprog {
 
 /* A filter's action: any of the eight with a small or any data part, rarely any value. */
 static uint32_t seccomp_action(void) {
-  static const uint32_t acts[] = {SECCOMP_RET_ALLOW, 0x00050000 /* ERRNO */, 0x00030000 /* TRAP */,
-                                  0x80000000 /* KILL_PROCESS */, 0 /* KILL_THREAD */, 0x7ffc0000 /* LOG */,
-                                  0x7ff00000 /* TRACE */, 0x7fc00000 /* USER_NOTIF */};
+  static const uint32_t acts[] = {
+      SECCOMP_RET_ALLOW,   0x00050000 /* ERRNO */, 0x00030000 /* TRAP */,  0x80000000 /* KILL_PROCESS */,
+      0 /* KILL_THREAD */, 0x7ffc0000 /* LOG */,   0x7ff00000 /* TRACE */, 0x7fc00000 /* USER_NOTIF */};
   unsigned b = u8();
   if (b == 0xff) return u32();
   return acts[b % 8] | ((b & 0x80) ? (u32() & 0xffff) : u8() % 8);
@@ -314,25 +315,26 @@ static unsigned bpf_program(struct sock_filter* p) {
       0x04, 0x0c, 0x14, 0x1c, 0x24, 0x2c, 0x34, 0x3c, 0x44, 0x4c, 0x54, /* ALU */
       0x5c, 0x64, 0x6c, 0x74, 0x7c, 0x84, 0xa4, 0xac, 0x07, 0x87,       /* ALU, tax, txa */
       0x05, 0x15, 0x1d, 0x25, 0x2d, 0x35, 0x3d, 0x45, 0x4d,             /* jumps */
-      0x06, 0x16,                                                        /* returns */
+      0x06, 0x16,                                                       /* returns */
       0x28, 0x30, 0x40, 0x94, 0xb1,                                     /* refused by seccomp */
   };
-  static const uint32_t nrs[] = {SYS_getppid, SYS_getpid, SYS_uname, SYS_gettid,
-                                 SYS_write, SYS_openat, SYS_exit_group, SYS_prctl};
+  static const uint32_t nrs[] = {SYS_getppid, SYS_getpid, SYS_uname,      SYS_gettid,
+                                 SYS_write,   SYS_openat, SYS_exit_group, SYS_prctl};
   unsigned n = 0;
   switch (u8() % 4) {
-    case 0: case 1: {
+    case 0:
+    case 1: {
       uint32_t nr = (u8() & 7) ? nrs[u8() % 8] : (u8() & 1) ? u8() : u32();
       if (u8() & 1) {
-        p[n++] = (struct sock_filter){0x20, 0, 0, 4};                /* ld [arch] */
-        p[n++] = (struct sock_filter){0x15, 1, 0, 0xc000003e};       /* jeq AUDIT_ARCH_X86_64 */
-        p[n++] = (struct sock_filter){0x06, 0, 0, 0x80000000};       /* ret KILL_PROCESS */
+        p[n++] = (struct sock_filter){0x20, 0, 0, 4};          /* ld [arch] */
+        p[n++] = (struct sock_filter){0x15, 1, 0, 0xc000003e}; /* jeq AUDIT_ARCH_X86_64 */
+        p[n++] = (struct sock_filter){0x06, 0, 0, 0x80000000}; /* ret KILL_PROCESS */
       }
-      p[n++] = (struct sock_filter){0x20, 0, 0, 0};                  /* ld [nr] */
+      p[n++] = (struct sock_filter){0x20, 0, 0, 0}; /* ld [nr] */
       if (u8() & 1) {
-        p[n++] = (struct sock_filter){0x15, 0, 1, nr};               /* jeq nr */
+        p[n++] = (struct sock_filter){0x15, 0, 1, nr}; /* jeq nr */
       } else {
-        p[n++] = (struct sock_filter){0x15, 0, 3, nr};               /* jeq nr, then args[i] */
+        p[n++] = (struct sock_filter){0x15, 0, 3, nr}; /* jeq nr, then args[i] */
         p[n++] = (struct sock_filter){0x20, 0, 0, 16 + 8 * (u8() % 6)};
         p[n++] = (struct sock_filter){(u8() & 1) ? 0x45 : 0x25, 0, 1, u8()}; /* jset / jgt */
       }
@@ -345,7 +347,9 @@ static unsigned bpf_program(struct sock_filter* p) {
         uint16_t code = (u8() & 15) ? codes[u8() % (sizeof codes / sizeof codes[0])] : (uint16_t)u32();
         uint32_t k;
         switch (code) {
-          case 0x20: k = (u8() & 7) ? (u8() % 16) * 4 : u32(); break; /* seccomp_data: 64 bytes */
+          case 0x20:
+            k = (u8() & 7) ? (u8() % 16) * 4 : u32();
+            break; /* seccomp_data: 64 bytes */
           // clang-format off
           case 0x60: case 0x61: case 0x02: case 0x03: k = u8() % 17; break; /* 16 words */
           case 0x06: k = seccomp_action(); break;
@@ -385,8 +389,7 @@ static void one_call(void) {
     case 8: {
       int* p = (int*)(BUF_ADDR + 128);
       uint64_t where = (u8() & 7) == 0 ? ptr() : (uint64_t)p;
-      if (sc(SYS_pipe2, where, flags(O_CLOEXEC | O_NONBLOCK | O_DIRECT), 0, 0, 0, 0) == 0 &&
-          where == (uint64_t)p) {
+      if (sc(SYS_pipe2, where, flags(O_CLOEXEC | O_NONBLOCK | O_DIRECT), 0, 0, 0, 0) == 0 && where == (uint64_t)p) {
         keep_fd(p[0]);
         keep_fd(p[1]);
       }
@@ -398,9 +401,14 @@ static void one_call(void) {
     case 12: sc(SYS_symlinkat, path(), fd(), path(), 0, 0, 0); break;
     case 13: sc(SYS_linkat, fd(), path(), fd(), path(), flags(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH), 0); break;
     case 14: sc(SYS_readlinkat, fd(), path(), ptr(), len(), 0, 0); break;
-    case 15: sc(SYS_newfstatat, fd(), path(), ptr(), flags(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT), 0, 0); break;
+    case 15:
+      sc(SYS_newfstatat, fd(), path(), ptr(), flags(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT), 0, 0);
+      break;
     case 16: sc(SYS_getdents64, fd(), ptr(), len(), 0, 0, 0); break;
-    case 17: sc((u8() & 1) ? SYS_ftruncate : SYS_truncate, (u8() & 1) ? (uint64_t)fd() : path(), u64() % (1 << 24), 0, 0, 0, 0); break;
+    case 17:
+      sc((u8() & 1) ? SYS_ftruncate : SYS_truncate, (u8() & 1) ? (uint64_t)fd() : path(), u64() % (1 << 24), 0, 0, 0,
+         0);
+      break;
     case 18: {
       // clang-format off
       static const int cmds[] = {F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETLK, F_SETLK,
@@ -415,7 +423,9 @@ static void one_call(void) {
     case 19: sc(SYS_flock, fd(), flags(LOCK_SH | LOCK_EX | LOCK_UN | LOCK_NB), 0, 0, 0, 0); break;
     case 20: {
       uint64_t addr = (u8() & 1) ? 0 : 0x30000000UL + (u8() << 12);
-      sc(SYS_mmap, addr, len() % (1 << 22), flags(7), flags(MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_NORESERVE | MAP_POPULATE | MAP_FIXED_NOREPLACE),
+      sc(SYS_mmap, addr, len() % (1 << 22), flags(7),
+         flags(MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_NORESERVE | MAP_POPULATE |
+               MAP_FIXED_NOREPLACE),
          (u8() & 1) ? (uint64_t)-1 : (uint64_t)fd(), (u64() % 16) << 12);
       break;
     }
@@ -485,7 +495,10 @@ static void one_call(void) {
       if (r == 0) run_child();
       break;
     }
-    case 34: sc(SYS_wait4, (u8() & 1) ? -1 : (long)(int32_t)u32(), ptr(), flags(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE) | WNOHANG, ptr(), 0, 0); break;
+    case 34:
+      sc(SYS_wait4, (u8() & 1) ? -1 : (long)(int32_t)u32(), ptr(),
+         flags(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE) | WNOHANG, ptr(), 0, 0);
+      break;
     case 35: {
       /* exec of a (mostly) malformed image, in a child: the next bytes are the file. */
       unsigned n = u8() * 8;
@@ -496,8 +509,8 @@ static void one_call(void) {
     }
     case 36: sc((u8() & 1) ? SYS_chdir : SYS_getcwd, (u8() & 1) ? path() : ptr(), len(), 0, 0, 0, 0); break;
     case 37: {
-      static const unsigned long reqs[] = {TCGETS, TCSETS, TIOCGWINSZ, TIOCSWINSZ, FIONREAD, FIONBIO,
-                                           TIOCGPGRP, TIOCSPGRP, TIOCSCTTY, FIOCLEX, 0x5401 + 77};
+      static const unsigned long reqs[] = {TCGETS,    TCSETS,    TIOCGWINSZ, TIOCSWINSZ, FIONREAD,   FIONBIO,
+                                           TIOCGPGRP, TIOCSPGRP, TIOCSCTTY,  FIOCLEX,    0x5401 + 77};
       sc(SYS_ioctl, fd(), reqs[u8() % (sizeof reqs / sizeof reqs[0])], ptr(), 0, 0, 0);
       break;
     }
@@ -511,7 +524,13 @@ static void one_call(void) {
       memset(img, 0, sizeof img);
       const char* interp = interps[u8() % 5];
       uint64_t base = 0x400000, isz = strlen(interp) + 1;
-      img[0] = 0x7f; img[1] = 'E'; img[2] = 'L'; img[3] = 'F'; img[4] = 2; img[5] = 1; img[6] = 1;
+      img[0] = 0x7f;
+      img[1] = 'E';
+      img[2] = 'L';
+      img[3] = 'F';
+      img[4] = 2;
+      img[5] = 1;
+      img[6] = 1;
       uint16_t h16[] = {2 /* ET_EXEC */, 62 /* x86-64 */};
       memcpy(img + 16, h16, sizeof h16);
       uint32_t version = 1;
@@ -519,7 +538,7 @@ static void one_call(void) {
       uint64_t entry = base + 256, phoff = 64;
       memcpy(img + 24, &entry, 8);
       memcpy(img + 32, &phoff, 8);
-      uint16_t h16b[] = {64, 56, 2};  /* ehsize, phentsize, phnum */
+      uint16_t h16b[] = {64, 56, 2}; /* ehsize, phentsize, phnum */
       memcpy(img + 52, h16b, sizeof h16b);
       /* PT_INTERP: the path at offset 200; PT_LOAD: the whole file, read and execute. */
       uint32_t t_interp[2] = {3, 4};
@@ -531,7 +550,8 @@ static void one_call(void) {
       memcpy(img + 120, t_load, 8);
       memcpy(img + 128, p_load, 48);
       memcpy(img + 200, interp, isz);
-      img[256] = 0x0f; img[257] = 0x0b; /* ud2 */
+      img[256] = 0x0f;
+      img[257] = 0x0b; /* ud2 */
       for (unsigned k = u8() % 4; k > 0; --k) img[u8() % sizeof img] = (unsigned char)u8();
       exec_written("/tmp/d", img, sizeof img);
       break;
@@ -627,7 +647,10 @@ static void one_call(void) {
       switch (u8() % 3) {
         case 0: sc(SYS_bind, fd(), addr, alen, 0, 0, 0); break;
         case 1: sc(SYS_connect, fd(), addr, alen, 0, 0, 0); break;
-        default: sc(SYS_sendto, fd(), ptr(), len() % 300000, flags(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_OOB | MSG_EOR), addr, alen); break;
+        default:
+          sc(SYS_sendto, fd(), ptr(), len() % 300000, flags(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_OOB | MSG_EOR), addr,
+             alen);
+          break;
       }
       break;
     }
@@ -636,10 +659,15 @@ static void one_call(void) {
       uint64_t lp = (u8() & 7) ? (uint64_t)&l : ptr();
       switch (u8() % 5) {
         case 0: sc(SYS_listen, fd(), (int32_t)u32() % 8, 0, 0, 0, 0); break;
-        case 1: keep_fd(sc(SYS_accept4, fd(), ptr(), lp, flags(SOCK_NONBLOCK | SOCK_CLOEXEC) | SOCK_NONBLOCK, 0, 0)); break;
+        case 1:
+          keep_fd(sc(SYS_accept4, fd(), ptr(), lp, flags(SOCK_NONBLOCK | SOCK_CLOEXEC) | SOCK_NONBLOCK, 0, 0));
+          break;
         case 2: sc((u8() & 1) ? SYS_getsockname : SYS_getpeername, fd(), ptr(), lp, 0, 0, 0); break;
         case 3: sc(SYS_shutdown, fd(), u8() % 4, 0, 0, 0, 0); break;
-        default: sc(SYS_recvfrom, fd(), ptr(), len() % 300000, flags(MSG_PEEK | MSG_TRUNC | MSG_WAITALL | MSG_OOB) | MSG_DONTWAIT, ptr(), lp); break;
+        default:
+          sc(SYS_recvfrom, fd(), ptr(), len() % 300000,
+             flags(MSG_PEEK | MSG_TRUNC | MSG_WAITALL | MSG_OOB) | MSG_DONTWAIT, ptr(), lp);
+          break;
       }
       break;
     }
@@ -676,7 +704,8 @@ static void one_call(void) {
       }
       m.msg_controllen = (u8() & 7) ? used : len();
       if (u8() == 0xff) ctl[u8() % sizeof ctl] = (char)u8();
-      sc(SYS_sendmsg, s, (u8() & 15) ? (uint64_t)&m : ptr(), flags(MSG_DONTWAIT | MSG_NOSIGNAL) | MSG_DONTWAIT, 0, 0, 0);
+      sc(SYS_sendmsg, s, (u8() & 15) ? (uint64_t)&m : ptr(), flags(MSG_DONTWAIT | MSG_NOSIGNAL) | MSG_DONTWAIT, 0, 0,
+         0);
       break;
     }
     case 45: {
@@ -702,7 +731,8 @@ static void one_call(void) {
         sc(SYS_recvmmsg, s, (uint64_t)mm, u8() % 3, fl, 0, 0);
       }
       /* Received descriptors become fuzzing targets too. */
-      for (struct cmsghdr* c = CMSG_FIRSTHDR(&mm[0].msg_hdr); c && mm[0].msg_hdr.msg_control == ctl; c = CMSG_NXTHDR(&mm[0].msg_hdr, c)) {
+      for (struct cmsghdr* c = CMSG_FIRSTHDR(&mm[0].msg_hdr); c && mm[0].msg_hdr.msg_control == ctl;
+           c = CMSG_NXTHDR(&mm[0].msg_hdr, c)) {
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
           int f;
           memcpy(&f, CMSG_DATA(c), sizeof f);
@@ -732,7 +762,7 @@ static void one_call(void) {
     case 47: {
       /* Timers and signal descriptors: POSIX timers on every clock (signals the executor
        * handles or ignores), timerfd, signalfd, queued signals to itself. */
-      static const int sigs[] = {SIGUSR1, SIGALRM, SIGCHLD, SIGURG, SIGWINCH};  /* handled or ignored */
+      static const int sigs[] = {SIGUSR1, SIGALRM, SIGCHLD, SIGURG, SIGWINCH}; /* handled or ignored */
       struct itimerspec* its = (struct itimerspec*)(BUF_ADDR + 3072);
       its->it_value.tv_sec = 0;
       its->it_value.tv_nsec = (long)(u32() % 3000000);
@@ -743,7 +773,7 @@ static void one_call(void) {
         case 0: {
           int* ev = (int*)(BUF_ADDR + 3200);
           memset(ev, 0, 64);
-          ev[2] = sigs[u8() % 5];                          /* sigev_signo */
+          ev[2] = sigs[u8() % 5];                            /* sigev_signo */
           ev[3] = (u8() & 3) ? (int)(u8() % 5) : (int)u32(); /* sigev_notify */
           ev[4] = (u8() & 1) ? getpid() : (int)u32();        /* sigev_notify_thread_id */
           sc(SYS_timer_create, (u8() & 7) ? u8() % 12 : u32(), (u8() & 7) ? (uint64_t)ev : ptr(),
@@ -755,14 +785,14 @@ static void one_call(void) {
         case 3: sc(SYS_timer_delete, u8() % 4, 0, 0, 0, 0, 0); break;
         case 4: keep_fd(sc(SYS_timerfd_create, u8() % 12, flags(O_CLOEXEC | O_NONBLOCK), 0, 0, 0, 0)); break;
         case 5:
-          sc((u8() & 1) ? SYS_timerfd_settime : SYS_timerfd_gettime, fd(), flags(3),
-             (u8() & 7) ? (uint64_t)its : ptr(), ptr(), 0, 0);
+          sc((u8() & 1) ? SYS_timerfd_settime : SYS_timerfd_gettime, fd(), flags(3), (u8() & 7) ? (uint64_t)its : ptr(),
+             ptr(), 0, 0);
           break;
         case 6: {
           uint64_t* mask = (uint64_t*)(BUF_ADDR + 3400);
           *mask = u64();
-          keep_fd(sc(SYS_signalfd4, (u8() & 1) ? -1 : fd(), (u8() & 7) ? (uint64_t)mask : ptr(),
-                     (u8() & 7) ? 8 : len(), flags(O_CLOEXEC | O_NONBLOCK), 0, 0));
+          keep_fd(sc(SYS_signalfd4, (u8() & 1) ? -1 : fd(), (u8() & 7) ? (uint64_t)mask : ptr(), (u8() & 7) ? 8 : len(),
+                     flags(O_CLOEXEC | O_NONBLOCK), 0, 0));
           break;
         }
         case 7: {
@@ -771,10 +801,11 @@ static void one_call(void) {
           si->si_code = (u8() & 1) ? SI_QUEUE : (int)u32();
           int sig = (u8() & 7) ? sigs[u8() % 5] : 0;
           if (u8() & 1) {
-            sc(SYS_rt_sigqueueinfo, (u8() & 3) ? getpid() : (long)(int32_t)u32(), sig, (u8() & 7) ? (uint64_t)si : ptr(), 0, 0, 0);
+            sc(SYS_rt_sigqueueinfo, (u8() & 3) ? getpid() : (long)(int32_t)u32(), sig,
+               (u8() & 7) ? (uint64_t)si : ptr(), 0, 0, 0);
           } else {
-            sc(SYS_rt_tgsigqueueinfo, getpid(), (u8() & 3) ? sc(SYS_gettid, 0, 0, 0, 0, 0, 0) : (long)(int32_t)u32(), sig,
-               (uint64_t)si, 0, 0);
+            sc(SYS_rt_tgsigqueueinfo, getpid(), (u8() & 3) ? sc(SYS_gettid, 0, 0, 0, 0, 0, 0) : (long)(int32_t)u32(),
+               sig, (uint64_t)si, 0, 0);
           }
           break;
         }
@@ -800,11 +831,20 @@ static void one_call(void) {
       iov[1].iov_base = (void*)(BUF_ADDR + 100);
       iov[1].iov_len = u8();
       switch (u8() % 12) {
-        case 0: sc(SYS_splice, fd(), (u8() & 3) ? 0 : (uint64_t)off, fd(), (u8() & 3) ? 0 : (uint64_t)off, len() % 200000, flags(15) | 2); break;
+        case 0:
+          sc(SYS_splice, fd(), (u8() & 3) ? 0 : (uint64_t)off, fd(), (u8() & 3) ? 0 : (uint64_t)off, len() % 200000,
+             flags(15) | 2);
+          break;
         case 1: sc(SYS_tee, fd(), fd(), len() % 200000, flags(15) | 2, 0, 0); break;
         case 2: sc(SYS_vmsplice, fd(), (u8() & 7) ? (uint64_t)iov : ptr(), u8() % 3, flags(15) | 2, 0, 0); break;
-        case 3: sc(SYS_copy_file_range, fd(), (u8() & 1) ? 0 : (uint64_t)off, fd(), (u8() & 1) ? 0 : (uint64_t)off, len() % 300000, (u8() & 7) ? 0 : u32()); break;
-        case 4: sc((u8() & 1) ? SYS_preadv2 : SYS_pwritev2, fd(), (uint64_t)iov, u8() % 3, (u8() & 1) ? (uint64_t)-1 : u8(), 0, flags(0x3f)); break;
+        case 3:
+          sc(SYS_copy_file_range, fd(), (u8() & 1) ? 0 : (uint64_t)off, fd(), (u8() & 1) ? 0 : (uint64_t)off,
+             len() % 300000, (u8() & 7) ? 0 : u32());
+          break;
+        case 4:
+          sc((u8() & 1) ? SYS_preadv2 : SYS_pwritev2, fd(), (uint64_t)iov, u8() % 3, (u8() & 1) ? (uint64_t)-1 : u8(),
+             0, flags(0x3f));
+          break;
         case 5: sc(SYS_fallocate, fd(), flags(0x7f), u64() % (1 << 22), len() % (1 << 22), 0, 0); break;
         case 6: {
           long p = sc(SYS_pidfd_open, (u8() & 3) ? getpid() : (long)(int32_t)u32(), flags(O_NONBLOCK), 0, 0, 0, 0);
@@ -817,8 +857,8 @@ static void one_call(void) {
           if (in_child || forks++ >= 8) break;
           uint64_t* ca = (uint64_t*)(BUF_ADDR + 3900);
           memset(ca, 0, 88);
-          ca[0] = flags(0x1000 | 0x100000000ULL);  /* CLONE_PIDFD, CLONE_CLEAR_SIGHAND */
-          ca[1] = BUF_ADDR + 3990;                 /* pidfd */
+          ca[0] = flags(0x1000 | 0x100000000ULL); /* CLONE_PIDFD, CLONE_CLEAR_SIGHAND */
+          ca[1] = BUF_ADDR + 3990;                /* pidfd */
           ca[4] = (u8() & 3) ? SIGCHLD : u8();    /* exit_signal */
           r = sc(SYS_clone3, (uint64_t)ca, (u8() & 7) ? 88 : len(), 0, 0, 0, 0);
           if (r == 0) run_child();
@@ -832,11 +872,13 @@ static void one_call(void) {
           attr[1] = u8() % 8;
           switch (u8() % 4) {
             case 0: sc(SYS_sched_setattr, 0, (uint64_t)attr, 0, 0, 0, 0); break;
-            case 1: sc(SYS_sched_getattr, 0, (u8() & 7) ? (uint64_t)attr : ptr(), (u8() & 3) ? 56 : len(), 0, 0, 0); break;
+            case 1:
+              sc(SYS_sched_getattr, 0, (u8() & 7) ? (uint64_t)attr : ptr(), (u8() & 3) ? 56 : len(), 0, 0, 0);
+              break;
             case 2: sc(SYS_sched_setscheduler, 0, u8() % 8, (uint64_t)attr + 12, 0, 0, 0); break;
             default: sc(SYS_ioprio_set, 1, 0, u32() & 0xffff, 0, 0, 0); break;
           }
-          sc(SYS_sched_setscheduler, 0, SCHED_OTHER, (uint64_t)&(int){0}, 0, 0, 0);
+          sc(SYS_sched_setscheduler, 0, SCHED_OTHER, (uint64_t) & (int){0}, 0, 0, 0);
           break;
         }
         case 9: {
@@ -845,7 +887,8 @@ static void one_call(void) {
           if (u8() & 1) {
             sc(SYS_set_mempolicy, u32() % 8 | (uint32_t)flags(7 << 13), (uint64_t)nodes, len() % 130, 0, 0, 0);
           } else {
-            sc(SYS_mbind, BUF_ADDR + (u8() % 16) * 4096, len() % 70000, u8() % 8, (uint64_t)nodes, len() % 130, flags(7));
+            sc(SYS_mbind, BUF_ADDR + (u8() % 16) * 4096, len() % 70000, u8() % 8, (uint64_t)nodes, len() % 130,
+               flags(7));
           }
           sc(SYS_get_mempolicy, BUF_ADDR + 4200, ptr(), len() % 130, ptr(), flags(7), 0);
           break;
@@ -859,7 +902,8 @@ static void one_call(void) {
              (uint64_t)remote, u8() % 2, (u8() & 7) ? 0 : u32());
           if (u8() == 0xff) sc(SYS_unshare, flags(0x04000000 | 0x400 | 0x200), 0, 0, 0, 0, 0);
           if (u8() == 0xff) sc(SYS_sethostname, ptr(), u8() % 70, 0, 0, 0, 0);
-          if (u8() >= 0xf0) keep_fd(sc(SYS_memfd_create, (u8() & 3) ? (uint64_t)"memfd" : ptr(), flags(7), 0, 0, 0, 0));
+          if (u8() >= 0xf0)
+            keep_fd(sc(SYS_memfd_create, (u8() & 3) ? (uint64_t) "memfd" : ptr(), flags(7), 0, 0, 0, 0));
           break;
         }
       }
@@ -888,7 +932,9 @@ static void one_call(void) {
              BUF_ADDR + 3600, 0, 0);
           break;
         }
-        case 2: sc(SYS_semctl, id, u8() % 9, u8() % 22 | ((u8() & 1) ? 0x100 : 0), (u8() & 3) ? BUF_ADDR + 4400 : u8(), 0, 0); break;
+        case 2:
+          sc(SYS_semctl, id, u8() % 9, u8() % 22 | ((u8() & 1) ? 0x100 : 0), (u8() & 3) ? BUF_ADDR + 4400 : u8(), 0, 0);
+          break;
         case 3: sc(SYS_msgget, key, flg | 0600, 0, 0, 0, 0); break;
         case 4: {
           long* m = (long*)(BUF_ADDR + 4600);
@@ -896,8 +942,13 @@ static void one_call(void) {
           sc(SYS_msgsnd, id, (u8() & 7) ? (uint64_t)m : ptr(), len() % 9000, flags(04000) | 04000, 0, 0);
           break;
         }
-        case 5: sc(SYS_msgrcv, id, (u8() & 7) ? BUF_ADDR + 4600 : ptr(), len() % 9000, (long)(int8_t)u8(), flags(04000 | 010000 | 020000 | 040000) | 04000, 0); break;
-        case 6: sc(SYS_msgctl, id, u8() % 14 | ((u8() & 1) ? 0x100 : 0), (u8() & 3) ? BUF_ADDR + 4700 : ptr(), 0, 0, 0); break;
+        case 5:
+          sc(SYS_msgrcv, id, (u8() & 7) ? BUF_ADDR + 4600 : ptr(), len() % 9000, (long)(int8_t)u8(),
+             flags(04000 | 010000 | 020000 | 040000) | 04000, 0);
+          break;
+        case 6:
+          sc(SYS_msgctl, id, u8() % 14 | ((u8() & 1) ? 0x100 : 0), (u8() & 3) ? BUF_ADDR + 4700 : ptr(), 0, 0, 0);
+          break;
         case 7: sc(SYS_shmget, key, (u8() & 7) ? (u8() + 1) * 512 : len(), flg | 0600, 0, 0, 0); break;
         case 8: {
           uint64_t at = (u8() & 3) ? 0 : ((u8() & 1) ? 0x7e0000000000ULL + u8() : ptr());
@@ -905,7 +956,9 @@ static void one_call(void) {
           break;
         }
         case 9: sc(SYS_shmdt, (u8() & 1) ? 0x7e0000000000ULL : ptr(), 0, 0, 0, 0, 0); break;
-        case 10: sc(SYS_shmctl, id, u8() % 16 | ((u8() & 1) ? 0x100 : 0), (u8() & 3) ? BUF_ADDR + 4700 : ptr(), 0, 0, 0); break;
+        case 10:
+          sc(SYS_shmctl, id, u8() % 16 | ((u8() & 1) ? 0x100 : 0), (u8() & 3) ? BUF_ADDR + 4700 : ptr(), 0, 0, 0);
+          break;
         default: {
           int p = open((u8() & 1) ? "/proc/sysvipc/shm" : "/proc/sysvipc/sem", O_RDONLY);
           if (p >= 0) {
@@ -923,9 +976,10 @@ static void one_call(void) {
        * pointers with event masks and IN_ONESHOT/MASK_ADD/MASK_CREATE/ONLYDIR/DONT_FOLLOW/
        * EXCL_UNLINK, watches removed, events read back with short or bad buffers, FIONREAD;
        * the calls that make events (inotify_events), alone or after a fresh watch on /tmp/w. */
-      static const char* const wpaths[] = {"/tmp/w", "/tmp/w/f", "/tmp/w/g", "/tmp/w/s", "/tmp", "/",
-                                           "/tmp/a", "/tmp/l", "/tmp/loop", "/tmp/fifo", "/tmp/d",
-                                           "/tmp/w/missing", "/nonexist/x", "", "/proc/self/status", "/dev/null"};
+      static const char* const wpaths[] = {
+          "/tmp/w",      "/tmp/w/f", "/tmp/w/g",          "/tmp/w/s",  "/tmp",   "/",
+          "/tmp/a",      "/tmp/l",   "/tmp/loop",         "/tmp/fifo", "/tmp/d", "/tmp/w/missing",
+          "/nonexist/x", "",         "/proc/self/status", "/dev/null"};
       const uint64_t wflags = IN_ONESHOT | IN_MASK_ADD | IN_MASK_CREATE | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK;
       long ifd = (ino_fd >= 0 && (u8() & 3)) ? ino_fd : fd();
       switch (u8() % 8) {
@@ -953,7 +1007,8 @@ static void one_call(void) {
           break;
         }
         case 4: {
-          static const unsigned long reqs[] = {FIONREAD, 0x40044900 /* INOTIFY_IOC_SETNEXTWD */, FIONBIO, FIOCLEX, TCGETS};
+          static const unsigned long reqs[] = {FIONREAD, 0x40044900 /* INOTIFY_IOC_SETNEXTWD */, FIONBIO, FIOCLEX,
+                                               TCGETS};
           unsigned long req = (u8() & 3) ? FIONREAD : reqs[u8() % 5];
           int* v = (int*)(BUF_ADDR + 5000);
           *v = (int)(u8() % 2);
@@ -970,8 +1025,11 @@ static void one_call(void) {
             keep_fd(r);
             if (r >= 0) ino_fd = r;
           }
-          sc(SYS_inotify_add_watch, ino_fd, (uint64_t)"/tmp/w", IN_ALL_EVENTS | ((u8() & 3) ? 0 : flags(wflags)), 0, 0, 0);
-          if (u8() & 1) sc(SYS_inotify_add_watch, ino_fd, (uint64_t)"/tmp/w/f", IN_ALL_EVENTS | flags(IN_ONESHOT | IN_EXCL_UNLINK), 0, 0, 0);
+          sc(SYS_inotify_add_watch, ino_fd, (uint64_t) "/tmp/w", IN_ALL_EVENTS | ((u8() & 3) ? 0 : flags(wflags)), 0, 0,
+             0);
+          if (u8() & 1)
+            sc(SYS_inotify_add_watch, ino_fd, (uint64_t) "/tmp/w/f", IN_ALL_EVENTS | flags(IN_ONESHOT | IN_EXCL_UNLINK),
+               0, 0, 0);
           inotify_events();
           sc(SYS_read, ino_fd, BUF_ADDR + 8192, (u8() & 3) ? 4096 : u8(), 0, 0, 0);
           if ((u8() & 7) == 0) {
@@ -997,7 +1055,8 @@ static void one_call(void) {
       struct mq_attr* at = (struct mq_attr*)(BUF_ADDR + 5120);
       unsigned char* msg = (unsigned char*)(BUF_ADDR + 5632);
       switch (u8() % 10) {
-        case 0: case 1: {
+        case 0:
+        case 1: {
           static const long maxmsgs[] = {0, -1, 11, 65536, 65537, 1L << 40};
           static const long msgsizes[] = {0, -1, 8192, 8193, 1 << 20, (16 << 20) + 1};
           memset(at, 0, sizeof *at);
@@ -1005,8 +1064,8 @@ static void one_call(void) {
           at->mq_maxmsg = (u8() & 7) ? 1 + u8() % 10 : maxmsgs[u8() % 6];
           at->mq_msgsize = (u8() & 7) ? 1 + u8() % 128 : msgsizes[u8() % 6];
           uint64_t name = mq_name();
-          uint64_t of = ((u8() & 3) ? O_RDWR : u8() % 4) | ((u8() & 7) ? O_NONBLOCK : 0) |
-                        ((u8() & 3) ? O_CREAT : 0) | ((u8() & 7) ? 0 : O_EXCL) | flags(O_CLOEXEC);
+          uint64_t of = ((u8() & 3) ? O_RDWR : u8() % 4) | ((u8() & 7) ? O_NONBLOCK : 0) | ((u8() & 3) ? O_CREAT : 0) |
+                        ((u8() & 7) ? 0 : O_EXCL) | flags(O_CLOEXEC);
           uint64_t mode = (u8() & 7) ? 0600 : u32() & 0777;
           unsigned a = u8() % 8;
           r = sc(SYS_mq_open, name, of, mode, a < 5 ? (uint64_t)at : a < 7 ? 0 : ptr(), 0, 0);
@@ -1014,7 +1073,8 @@ static void one_call(void) {
           if (r >= 0) mq_fd = r;
           break;
         }
-        case 2: case 3: {
+        case 2:
+        case 3: {
           static const uint32_t prios[] = {0, 31, 32767, 32768, 0xffffffff};
           unsigned n = u8() % 64;
           for (unsigned i = 0; i < n && i < 8; ++i) msg[i] = (unsigned char)u8();
@@ -1024,7 +1084,8 @@ static void one_call(void) {
           sc(SYS_mq_timedsend, q, buf, mlen, prio, mq_timeout(), 0);
           break;
         }
-        case 4: case 5: {
+        case 4:
+        case 5: {
           static const uint64_t lens[] = {0, 1, 64, 128, 129, 8192, 65536};
           uint64_t buf = (u8() & 7) ? BUF_ADDR + 12288 : ptr();
           uint64_t n = (u8() & 7) ? lens[u8() % 7] : len();
@@ -1060,7 +1121,14 @@ static void one_call(void) {
           at->mq_flags = (u8() & 7) ? ((u8() & 3) ? O_NONBLOCK : 0) : (long)u64();
           if (u8() & 1) at->mq_maxmsg = u8(); /* ignored */
           unsigned a = u8() % 8, b = u8() % 8;
-          sc(SYS_mq_getsetattr, q, a < 4 ? (uint64_t)at : a < 7 ? 0 : ptr(), b < 5 ? (uint64_t)old : b < 7 ? 0 : ptr(), 0, 0, 0);
+          sc(SYS_mq_getsetattr, q,
+             a < 4   ? (uint64_t)at
+             : a < 7 ? 0
+                     : ptr(),
+             b < 5   ? (uint64_t)old
+             : b < 7 ? 0
+                     : ptr(),
+             0, 0, 0);
           break;
         }
         case 8: sc(SYS_mq_unlink, mq_name(), 0, 0, 0, 0, 0); break;
@@ -1079,12 +1147,14 @@ static void one_call(void) {
             }
             case 2:
               if (mounts++ >= 2) break;
-              sc(SYS_mkdirat, AT_FDCWD, (uint64_t)"/tmp/mq", 0777, 0, 0, 0);
-              sc(SYS_mount, (uint64_t)"mqueue", (uint64_t)"/tmp/mq", (uint64_t)"mqueue", (u8() & 3) ? 0 : u8() & 0xf, 0, 0);
+              sc(SYS_mkdirat, AT_FDCWD, (uint64_t) "/tmp/mq", 0777, 0, 0, 0);
+              sc(SYS_mount, (uint64_t) "mqueue", (uint64_t) "/tmp/mq", (uint64_t) "mqueue", (u8() & 3) ? 0 : u8() & 0xf,
+                 0, 0);
               break;
             case 3: {
               /* Only the fixed names: open(O_CREAT) here makes a queue too. */
-              long f = sc(SYS_openat, AT_FDCWD, file, (u8() & 1) ? O_RDONLY : O_RDWR | O_CREAT | O_NONBLOCK, 0600, 0, 0);
+              long f =
+                  sc(SYS_openat, AT_FDCWD, file, (u8() & 1) ? O_RDONLY : O_RDWR | O_CREAT | O_NONBLOCK, 0600, 0, 0);
               if (f >= 0) sc(SYS_read, f, BUF_ADDR + 12288, 128, 0, 0, 0);
               keep_fd(f);
               if (f >= 0) mq_fd = f;
@@ -1092,7 +1162,7 @@ static void one_call(void) {
             }
             case 4: {
               /* The directory: listed, then closed (a descriptor kept could create any name). */
-              long d = sc(SYS_openat, AT_FDCWD, (uint64_t)"/tmp/mq", O_RDONLY | O_DIRECTORY, 0, 0, 0);
+              long d = sc(SYS_openat, AT_FDCWD, (uint64_t) "/tmp/mq", O_RDONLY | O_DIRECTORY, 0, 0, 0);
               if (d >= 0) {
                 sc(SYS_getdents64, d, BUF_ADDR + 12288, (u8() & 3) ? 4096 : u8(), 0, 0, 0);
                 sc(SYS_close, d, 0, 0, 0, 0, 0);
@@ -1122,8 +1192,14 @@ static void one_call(void) {
       if (in_child || forks >= 8 || (u8() & 7) == 0) {
         *act = seccomp_action();
         switch (u8() % 4) {
-          case 0: sc(SYS_seccomp, 2 /* GET_ACTION_AVAIL */, (u8() & 7) ? 0 : u32(), (u8() & 7) ? (uint64_t)act : ptr(), 0, 0, 0); break;
-          case 1: sc(SYS_seccomp, 3 /* GET_NOTIF_SIZES */, (u8() & 7) ? 0 : u32(), (u8() & 7) ? BUF_ADDR + 6016 : ptr(), 0, 0, 0); break;
+          case 0:
+            sc(SYS_seccomp, 2 /* GET_ACTION_AVAIL */, (u8() & 7) ? 0 : u32(), (u8() & 7) ? (uint64_t)act : ptr(), 0, 0,
+               0);
+            break;
+          case 1:
+            sc(SYS_seccomp, 3 /* GET_NOTIF_SIZES */, (u8() & 7) ? 0 : u32(), (u8() & 7) ? BUF_ADDR + 6016 : ptr(), 0, 0,
+               0);
+            break;
           case 2: sc(SYS_prctl, PR_GET_SECCOMP, 0, 0, 0, 0, 0); break;
           default: sc(SYS_prctl, PR_GET_NO_NEW_PRIVS, (u8() & 7) ? 0 : u8(), 0, 0, 0, 0); break;
         }
@@ -1191,7 +1267,7 @@ static void one_call(void) {
             case 5: sc(SYS_prctl, PR_GET_SECCOMP, 0, 0, 0, 0, 0); break;
             case 6: sc(SYS_seccomp, 2 /* GET_ACTION_AVAIL */, 0, (uint64_t)act, 0, 0, 0); break;
             default: {
-              long f = sc(SYS_openat, AT_FDCWD, (uint64_t)"/tmp/a", O_RDONLY, 0, 0, 0);
+              long f = sc(SYS_openat, AT_FDCWD, (uint64_t) "/tmp/a", O_RDONLY, 0, 0, 0);
               if (f >= 0) sc(SYS_close, f, 0, 0, 0, 0, 0);
               break;
             }
@@ -1207,8 +1283,7 @@ static void one_call(void) {
           clock_gettime(CLOCK_MONOTONIC, &now);
           if (i == 1999 || (now.tv_sec - t0.tv_sec) * 1000000000L + (now.tv_nsec - t0.tv_nsec) > 50000000L) {
             kill(r, SIGKILL);
-            while (sc(SYS_wait4, r, 0, 0, 0, 0, 0) < 0 && errno == EINTR) {
-            }
+            while (sc(SYS_wait4, r, 0, 0, 0, 0, 0) < 0 && errno == EINTR) {}
             break;
           }
           nanosleep(&nap, 0);
@@ -1246,20 +1321,21 @@ static void one_call(void) {
        * fuzzer's own log (levels 7 and 8), any buffer and length; /dev/kmsg written (with and
        * without priorities and newlines), read, sought and polled. */
       unsigned type = u8() % 13;
-      if (type == 6 || type == 7) type = 9;                        /* CONSOLE_OFF/ON: kept as they are */
+      if (type == 6 || type == 7) type = 9; /* CONSOLE_OFF/ON: kept as they are */
       uint64_t n = (type == 8) ? ((u8() & 1) ? 1 + u8() % 6 : u32()) : len();
       if (type == 8 && (n == 7 || n == 8)) n = 5;
       if (u8() & 1) {
         sc(SYS_syslog, type == 12 ? u32() : type, (u8() & 7) ? BUF_ADDR + 8192 : ptr(), n, 0, 0, 0);
       } else {
         static const char* const recs[] = {"<5>fuzz\n", "fuzz", "<190>x\ny\n", "<7", "", "\\\x01\n"};
-        long k = sc(SYS_openat, AT_FDCWD, (uint64_t)"/dev/kmsg", (u8() % 3) | O_NONBLOCK | flags(O_CLOEXEC), 0, 0, 0);
+        long k = sc(SYS_openat, AT_FDCWD, (uint64_t) "/dev/kmsg", (u8() % 3) | O_NONBLOCK | flags(O_CLOEXEC), 0, 0, 0);
         if (k < 0) break;
         const char* rec = recs[u8() % 6];
         sc(SYS_write, k, (u8() & 7) ? (uint64_t)rec : ptr(), (u8() & 7) ? strlen(rec) : len(), 0, 0, 0);
         sc(SYS_lseek, k, (u8() & 7) ? 0 : u64(), u8() % 5, 0, 0, 0);
         sc(SYS_read, k, (u8() & 7) ? BUF_ADDR + 8192 : ptr(), (u8() & 3) ? 2048 : len(), 0, 0, 0);
-        if (u8() & 1) keep_fd(k); else close((int)k);
+        if (u8() & 1) keep_fd(k);
+        else close((int)k);
       }
       break;
     }
@@ -1267,7 +1343,7 @@ static void one_call(void) {
       /* Namespaces and names: /proc/self/ns files opened and joined with setns (any type, a
        * pidfd too); openat2 with every resolve flag, any size and tail; name_to_handle_at and
        * open_by_handle_at with handles made or mutated. */
-      static const char* const ns[] = {"/proc/self/ns/uts", "/proc/self/ns/mnt", "/proc/self/ns/ipc",
+      static const char* const ns[] = {"/proc/self/ns/uts",  "/proc/self/ns/mnt", "/proc/self/ns/ipc",
                                        "/proc/self/ns/user", "/proc/self/ns/pid", "/proc/self/ns/net"};
       static const uint64_t types[] = {0, 0x04000000, 0x20000, 0x08000000, 0x10000000, 0x20000000, 0x40000000, 0x80};
       uint64_t* how = (uint64_t*)(BUF_ADDR + 7400); /* flags, mode, resolve, tail */
@@ -1280,7 +1356,9 @@ static void one_call(void) {
           break;
         }
         case 1:
-          how[0] = (u8() & 3) ? (u8() % 3) | flags(O_CREAT | O_EXCL | O_TRUNC | O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC) : u64();
+          how[0] = (u8() & 3)
+                       ? (u8() % 3) | flags(O_CREAT | O_EXCL | O_TRUNC | O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC)
+                       : u64();
           how[1] = (u8() & 3) ? 0 : (u8() & 1) ? 0644 : u64();
           how[2] = (u8() & 3) ? u8() & 0x3f : u64();
           how[3] = (u8() & 7) ? 0 : u64();
@@ -1295,7 +1373,8 @@ static void one_call(void) {
           if (u8() & 1) fh[8 + u8() % 12] ^= (unsigned char)u8();
           if ((u8() & 7) == 0) *(uint32_t*)fh = u32();
           if ((u8() & 7) == 0) *(int32_t*)(fh + 4) = (int32_t)u32();
-          keep_fd(sc(SYS_open_by_handle_at, fd(), (u8() & 7) ? (uint64_t)fh : ptr(), flags(O_PATH | O_DIRECTORY | 3 | O_CLOEXEC), 0, 0, 0));
+          keep_fd(sc(SYS_open_by_handle_at, fd(), (u8() & 7) ? (uint64_t)fh : ptr(),
+                     flags(O_PATH | O_DIRECTORY | 3 | O_CLOEXEC), 0, 0, 0));
           break;
       }
       break;
@@ -1306,7 +1385,7 @@ static void one_call(void) {
        * set_mempolicy_home_node on the buffer and the holes around it. */
       static uint64_t shared_map;
       if (!shared_map) {
-        long f = sc(SYS_openat, AT_FDCWD, (uint64_t)"/tmp/rfp", O_CREAT | O_RDWR, 0600, 0, 0);
+        long f = sc(SYS_openat, AT_FDCWD, (uint64_t) "/tmp/rfp", O_CREAT | O_RDWR, 0600, 0, 0);
         if (f >= 0) {
           sc(SYS_ftruncate, f, 4 * 4096, 0, 0, 0, 0);
           long m = sc(SYS_mmap, 0, 4 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0);
@@ -1331,23 +1410,27 @@ static void one_call(void) {
           break;
         case 1: {
           long p = sc(SYS_pidfd_open, getpid(), 0, 0, 0, 0, 0);
-          sc(SYS_process_madvise, (u8() & 7) ? p : fd(), (u8() & 7) ? (uint64_t)iov : ptr(), (u8() & 7) ? u8() % 5 : u32(),
-             (u8() & 3) ? 20 + u8() % 2 : u8() % 30, (u8() & 7) ? 0 : u32(), 0);
+          sc(SYS_process_madvise, (u8() & 7) ? p : fd(), (u8() & 7) ? (uint64_t)iov : ptr(),
+             (u8() & 7) ? u8() % 5 : u32(), (u8() & 3) ? 20 + u8() % 2 : u8() % 30, (u8() & 7) ? 0 : u32(), 0);
           if (u8() & 1) sc(SYS_process_mrelease, (u8() & 7) ? p : fd(), (u8() & 7) ? 0 : u32(), 0, 0, 0, 0);
           if (p >= 0) close((int)p);
           break;
         }
         case 2:
-          sc(SYS_move_pages, (u8() & 7) ? 0 : u32(), (u8() & 7) ? u8() % 5 : u32(), (u8() & 7) ? (uint64_t)pages : ptr(),
-             (u8() & 1) ? 0 : (u8() & 7) ? (uint64_t)nodes : ptr(), (u8() & 7) ? BUF_ADDR + 7950 : ptr(),
-             (u8() & 3) ? 2 : u32());
+          sc(SYS_move_pages, (u8() & 7) ? 0 : u32(), (u8() & 7) ? u8() % 5 : u32(),
+             (u8() & 7) ? (uint64_t)pages : ptr(),
+             (u8() & 1)   ? 0
+             : (u8() & 7) ? (uint64_t)nodes
+                          : ptr(),
+             (u8() & 7) ? BUF_ADDR + 7950 : ptr(), (u8() & 3) ? 2 : u32());
           break;
         case 3:
-          sc(SYS_set_mempolicy_home_node, (u8() & 3) ? BUF_ADDR + 4096 * (u8() % 20) : u64(), len(), (u8() & 3) ? 0 : u64(),
-             (u8() & 7) ? 0 : u64(), 0, 0);
+          sc(SYS_set_mempolicy_home_node, (u8() & 3) ? BUF_ADDR + 4096 * (u8() % 20) : u64(), len(),
+             (u8() & 3) ? 0 : u64(), (u8() & 7) ? 0 : u64(), 0, 0);
           break;
         default:
-          sc(SYS_mbind, BUF_ADDR + 4096 * (u8() % 16), 4096 * (1 + u8() % 4), u8() % 6, (uint64_t)nodes, 2 + u8() % 64, 0);
+          sc(SYS_mbind, BUF_ADDR + 4096 * (u8() % 16), 4096 * (1 + u8() % 4), u8() % 6, (uint64_t)nodes, 2 + u8() % 64,
+             0);
           break;
       }
       break;
@@ -1359,14 +1442,13 @@ static void one_call(void) {
        * could kill it (timer_create, mq_notify) or name queues from the buffer's bytes
        * (mq_open: see mq_name), or set the console level (syslog: op 54 does that). */
       unsigned n = (u8() | (u8() << 8)) % 460;
-      if (n == SYS_exit || n == SYS_exit_group || n == SYS_execve || n == SYS_execveat ||
-          n == SYS_arch_prctl || n == SYS_rt_sigreturn || n == SYS_vfork || n == SYS_clone ||
-          n == SYS_clone3 || n == SYS_pause || n == SYS_rt_sigsuspend || n == SYS_setitimer ||
-          n == SYS_alarm || n == SYS_munmap || n == SYS_mremap || n == SYS_set_tid_address ||
-          n == SYS_kill || n == SYS_tkill || n == SYS_tgkill || n == SYS_rt_sigaction ||
+      if (n == SYS_exit || n == SYS_exit_group || n == SYS_execve || n == SYS_execveat || n == SYS_arch_prctl ||
+          n == SYS_rt_sigreturn || n == SYS_vfork || n == SYS_clone || n == SYS_clone3 || n == SYS_pause ||
+          n == SYS_rt_sigsuspend || n == SYS_setitimer || n == SYS_alarm || n == SYS_munmap || n == SYS_mremap ||
+          n == SYS_set_tid_address || n == SYS_kill || n == SYS_tkill || n == SYS_tgkill || n == SYS_rt_sigaction ||
           n == SYS_rt_sigprocmask || n == SYS_sigaltstack || n == SYS_reboot || n == SYS_rt_sigqueueinfo ||
-          n == SYS_rt_tgsigqueueinfo || n == SYS_pidfd_send_signal || n == SYS_timer_create ||
-          n == SYS_mq_notify || n == SYS_mq_open || n == SYS_seccomp || n == SYS_syslog)
+          n == SYS_rt_tgsigqueueinfo || n == SYS_pidfd_send_signal || n == SYS_timer_create || n == SYS_mq_notify ||
+          n == SYS_mq_open || n == SYS_seccomp || n == SYS_syslog)
         break;
       uint64_t a[6];
       for (int i = 0; i < 6; ++i) {
@@ -1431,7 +1513,6 @@ int main(void) {
     sigprocmask(SIG_UNBLOCK, &alrm, 0); /* a fuzzed mask must not disarm the timeout */
   }
   /* Reap what is left so the run ends cleanly. */
-  while (waitpid(-1, 0, WNOHANG) > 0) {
-  }
+  while (waitpid(-1, 0, WNOHANG) > 0) {}
   return 0;
 }

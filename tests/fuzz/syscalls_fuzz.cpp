@@ -51,8 +51,7 @@ struct Usage {
 };
 
 Usage usage() {
-  return {ostd::frame_stats().allocated_frames, ostd::sched::stats().live_tasks,
-          services::open_file_count()};
+  return {ostd::frame_stats().allocated_frames, ostd::sched::stats().live_tasks, services::open_file_count()};
 }
 
 Usage g_baseline{};  // in use after the previous input (set before first use)
@@ -72,9 +71,7 @@ std::vector<unsigned char> g_current;
 std::atomic<double> g_started{0};  // effective seconds when the input started; 0: idle
 pid_t g_fuzz_tid = 0;
 
-double wall_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double wall_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 // Seconds the fuzzing thread has waited on a run queue (0 where schedstat is unavailable).
 double runqueue_wait_s() {
@@ -114,8 +111,7 @@ void watchdog() {
         std::fwrite(g_current.data(), 1, g_current.size(), f);
         std::fclose(f);
       }
-      std::fprintf(stderr, "syscalls fuzz: an input ran over %.0f s (a hang); saved as hang-input\n",
-                   kHangSeconds);
+      std::fprintf(stderr, "syscalls fuzz: an input ran over %.0f s (a hang); saved as hang-input\n", kHangSeconds);
       std::abort();
     }
   }
@@ -126,7 +122,7 @@ Usage run_once(const std::vector<unsigned char>& cpio) {
   ostd::host::Config cfg;
   cfg.mem_bytes = 256ull << 20;
   cfg.catch_fatal_signals = false;  // libFuzzer and the sanitizers report crashes
-  cfg.net.user = false;  // the guest's packets must not reach the host's network
+  cfg.net.user = false;             // the guest's packets must not reach the host's network
   if (const char* p = std::getenv("UMK_PLATFORM"); p != nullptr && *p != '\0') cfg.platform = p;
   ostd::BootInfo info;
   info.init_argv = {"/x"};
@@ -135,8 +131,7 @@ Usage run_once(const std::vector<unsigned char>& cpio) {
   info.initramfs = std::span<const ostd::u8>(cpio.data(), cpio.size());
   (void)ostd::host::run_kernel(cfg, std::move(info), [] { return services::kernel_main(); });
   if (!fuzz::stubs_gone(cfg)) {
-    std::fprintf(stderr, "syscalls fuzz: %zu stub processes outlived the kernel\n",
-                 ostd::host::stub_pids().size());
+    std::fprintf(stderr, "syscalls fuzz: %zu stub processes outlived the kernel\n", ostd::host::stub_pids().size());
     std::abort();
   }
   return usage();
@@ -186,14 +181,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (f2.grew_from(f1)) {
       Usage f3 = run_once(cpio);
       if (f3.grew_from(f2)) {
-        std::fprintf(stderr, "syscalls fuzz: what is in use grows with every run of this input: "
+        std::fprintf(stderr,
+                     "syscalls fuzz: what is in use grows with every run of this input: "
                      "frames %zu, %zu, %zu (%zu before it); tasks %llu, %llu, %llu (%llu); "
                      "open files %llu, %llu, %llu (%llu): a leak\n",
-                     f1.frames, f2.frames, f3.frames, g_baseline.frames,
-                     (unsigned long long)f1.tasks, (unsigned long long)f2.tasks,
-                     (unsigned long long)f3.tasks, (unsigned long long)g_baseline.tasks,
-                     (unsigned long long)f1.files, (unsigned long long)f2.files,
-                     (unsigned long long)f3.files, (unsigned long long)g_baseline.files);
+                     f1.frames, f2.frames, f3.frames, g_baseline.frames, (unsigned long long)f1.tasks,
+                     (unsigned long long)f2.tasks, (unsigned long long)f3.tasks, (unsigned long long)g_baseline.tasks,
+                     (unsigned long long)f1.files, (unsigned long long)f2.files, (unsigned long long)f3.files,
+                     (unsigned long long)g_baseline.files);
         std::abort();
       }
       f1 = f3;
@@ -202,8 +197,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   if (std::getenv("SYSCALLS_FUZZ_USAGE") != nullptr) {
-    std::fprintf(stderr, "syscalls fuzz: in use after the input: %zu frames, %llu tasks, %llu open files\n",
-                 f1.frames, (unsigned long long)f1.tasks, (unsigned long long)f1.files);
+    std::fprintf(stderr, "syscalls fuzz: in use after the input: %zu frames, %llu tasks, %llu open files\n", f1.frames,
+                 (unsigned long long)f1.tasks, (unsigned long long)f1.files);
   }
   g_warm = true;
   g_baseline = f1;

@@ -46,7 +46,7 @@ int main(void) {
   setpgid(0, 0);
   int err = 0;
   int n = fork_until_eagain(&err);
-  signal(SIGTERM, SIG_IGN);  /* the group kill is for the children */
+  signal(SIGTERM, SIG_IGN); /* the group kill is for the children */
   kill(-getpgid(0), SIGTERM);
   reap_all(n);
   printf("forkbomb: %d children, %s at threads-max %ld\n", n, err == EAGAIN ? "EAGAIN" : "not EAGAIN", max);
@@ -63,11 +63,12 @@ int main(void) {
     signal(SIGTERM, SIG_IGN);
     kill(-getpgid(0), SIGTERM);
     reap_all(un);
-    _exit(un == 4 && uerr == EAGAIN ? 0 : 3);  /* itself and four children: five tasks */
+    _exit(un == 4 && uerr == EAGAIN ? 0 : 3); /* itself and four children: five tasks */
   }
   int st = 0;
   waitpid(user, &st, 0);
-  printf("forkbomb: uid 1000 with RLIMIT_NPROC 5: %s\n", WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "EAGAIN at 5" : "wrong");
+  printf("forkbomb: uid 1000 with RLIMIT_NPROC 5: %s\n",
+         WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "EAGAIN at 5" : "wrong");
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) return 1;
 
   /* A group kill in the middle of a bomb whose every process keeps forking: no process of the
@@ -82,11 +83,9 @@ int main(void) {
   kill(-g, SIGKILL);
   int survivors = -1;
   for (int tries = 0; tries < 50 && survivors != 0; ++tries) {
-    while (waitpid(-1, NULL, WNOHANG) > 0) {
-    }
+    while (waitpid(-1, NULL, WNOHANG) > 0) {}
     usleep(20000);
-    while (waitpid(-1, NULL, WNOHANG) > 0) {
-    }
+    while (waitpid(-1, NULL, WNOHANG) > 0) {}
     survivors = 0;
     for (int pid = 2; pid < 70000 && survivors < 1000; ++pid) {
       char path[64];

@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
   int r = v6 ? connect(s, (struct sockaddr*)&a6, sizeof a6) : connect(s, (struct sockaddr*)&a, sizeof a);
   if (r != 0) {
     printf("connect: %s\n", strerror(errno));
-    return 64 + errno;  /* which error, for the test */
+    return 64 + errno; /* which error, for the test */
   }
   if (keepalive) {
     int one = 1, cnt = 2;

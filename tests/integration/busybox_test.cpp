@@ -116,9 +116,8 @@ std::string describe_process_group(pid_t pgid) {
       std::string rest;
       if (!split_stat(read_line(task.path() / "stat"), comm, rest)) continue;
       std::string syscall = read_line(task.path() / "syscall");
-      out << "  pid " << p.pid << " tid " << task.path().filename().string() << " (" << comm
-          << ")" << rest.substr(0, 2) << " wchan " << read_line(task.path() / "wchan")
-          << " syscall " << syscall << "\n";
+      out << "  pid " << p.pid << " tid " << task.path().filename().string() << " (" << comm << ")" << rest.substr(0, 2)
+          << " wchan " << read_line(task.path() / "wchan") << " syscall " << syscall << "\n";
       // A futex wait (202): whose memory the lock word is in (a library's data says which
       // host lock).
       std::istringstream args(syscall);
@@ -144,9 +143,8 @@ std::string describe_process_group(pid_t pgid) {
 // with default signal dispositions, no blocked signals, umask 022, stdin from /dev/null and no
 // other inherited descriptors; collects stdout and stderr. After `timeout_s` seconds the whole
 // process group is killed.
-Outcome run(const std::string& path, const std::vector<std::string>& argv,
-            const std::vector<std::string>& env, const std::string& cwd,
-            int timeout_s = kTimeoutSeconds) {
+Outcome run(const std::string& path, const std::vector<std::string>& argv, const std::vector<std::string>& env,
+            const std::string& cwd, int timeout_s = kTimeoutSeconds) {
   Outcome o;
   int out[2];
   int err[2];
@@ -200,8 +198,7 @@ Outcome run(const std::string& path, const std::vector<std::string>& argv,
     const time_t left = deadline - time(nullptr);
     if (left <= 0) {
       o.timed_out = true;
-      o.err += "\n[harness] threads of the process group at the timeout:\n" +
-               describe_process_group(pid);
+      o.err += "\n[harness] threads of the process group at the timeout:\n" + describe_process_group(pid);
       kill(-pid, SIGKILL);
       kill(pid, SIGKILL);
       break;
@@ -226,8 +223,7 @@ Outcome run(const std::string& path, const std::vector<std::string>& argv,
     if (p.fd >= 0) close(p.fd);
   }
   int st = 0;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
   o.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   return o;
 }
@@ -266,8 +262,8 @@ class ShellCase : public ::testing::TestWithParam<Case> {
       ++count;
     }
     if (list.status != 0 || count < 100) {
-      *setup_error_ = "`" BUSYBOX " --list` gave " + std::to_string(count) + " applets, status " +
-                      std::to_string(list.status);
+      *setup_error_ =
+          "`" BUSYBOX " --list` gave " + std::to_string(count) + " applets, status " + std::to_string(list.status);
     } else if (access((*applet_dir_ + "/sh").c_str(), X_OK) != 0) {
       *setup_error_ = "busybox has no sh applet";
     }
@@ -293,8 +289,7 @@ std::string* ShellCase::setup_error_ = nullptr;
 
 TEST_P(ShellCase, MatchesNativeBusybox) {
   const Case& c = GetParam();
-  ASSERT_TRUE(setup_error_ != nullptr && setup_error_->empty())
-      << (setup_error_ ? *setup_error_ : "no setup");
+  ASSERT_TRUE(setup_error_ != nullptr && setup_error_->empty()) << (setup_error_ ? *setup_error_ : "no setup");
 
   char tmpl[] = "/tmp/umk-native-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
@@ -319,9 +314,8 @@ TEST_P(ShellCase, MatchesNativeBusybox) {
   argv.push_back(kGuestPath);
   argv.push_back("sh");
   argv.push_back("-c");
-  argv.push_back(
-      "umask 022; exec </dev/null; mkdir -p /tmp/case && cd /tmp/case || exit 97; unset OLDPWD\n" +
-      c.script);
+  argv.push_back("umask 022; exec </dev/null; mkdir -p /tmp/case && cd /tmp/case || exit 97; unset OLDPWD\n" +
+                 c.script);
   Outcome mine = run(argv[0], argv, host_environ(), "");
   ASSERT_FALSE(mine.timed_out) << argv[0] << " timed out; script:\n"
                                << c.script << "stdout:\n"

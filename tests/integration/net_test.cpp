@@ -171,7 +171,7 @@ TEST_P(NetTest, GuestFetchesFromAServerOnTheHostAt10_0_2_2) {
     close(c);
   });
   GuestProcess u(GetParam(), busybox({}, "wget -q -O /tmp/f http://10.0.2.2:" + std::to_string(port) +
-                                "/file && wc -c < /tmp/f && md5sum < /tmp/f"));
+                                             "/file && wc -c < /tmp/f && md5sum < /tmp/f"));
   auto [status, out] = u.finish();
   shutdown(ls, SHUT_RDWR);
   server.join();
@@ -188,7 +188,8 @@ TEST_P(NetTest, GuestFetchesOverIpv6FromTheHostAtFec0_2) {
   sockaddr_in6 a{};
   a.sin6_family = AF_INET6;
   a.sin6_addr = in6addr_loopback;
-  if (ls < 0 || bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) GTEST_SKIP() << "no IPv6 loopback on this host";
+  if (ls < 0 || bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+    GTEST_SKIP() << "no IPv6 loopback on this host";
   socklen_t len = sizeof a;
   getsockname(ls, reinterpret_cast<sockaddr*>(&a), &len);
   uint16_t port = ntohs(a.sin6_port);
@@ -222,8 +223,9 @@ TEST_P(NetTest, GuestPingsLoopbackAndTheHost) {
   // busybox ping and ping6 on raw ICMP sockets: this kernel answers its own addresses, the user
   // network answers 10.0.2.2 and fec0::2 (the first reply too: the guest's addresses are
   // advertised before its first IPv6 packet).
-  GuestProcess u(GetParam(), busybox({}, "ping -c 2 -W 5 127.0.0.1 && ping6 -c 2 -W 5 ::1 && "
-                                         "ping -c 2 -W 5 10.0.2.2 && ping6 -c 2 -W 5 fec0::2"));
+  GuestProcess u(GetParam(), busybox({},
+                                     "ping -c 2 -W 5 127.0.0.1 && ping6 -c 2 -W 5 ::1 && "
+                                     "ping -c 2 -W 5 10.0.2.2 && ping6 -c 2 -W 5 fec0::2"));
   auto [status, out] = u.finish();
   EXPECT_EQ(status, 0) << out;
   size_t replies = 0;
@@ -249,7 +251,8 @@ TEST_P(NetTest, GuestTalksUdpToTheHostWithFragmentsBothWays) {
     }
   });
   for (std::string size : {"100", "4000", "20000"}) {
-    GuestProcess u(GetParam(), {"--initramfs", GUESTS_CPIO, "--", "/udp-client", "10.0.2.2", std::to_string(port), size});
+    GuestProcess u(GetParam(),
+                   {"--initramfs", GUESTS_CPIO, "--", "/udp-client", "10.0.2.2", std::to_string(port), size});
     auto [status, out] = u.finish();
     EXPECT_EQ(status, 0) << "size " << size << ": " << out;
     EXPECT_EQ(out, "reply " + size + " ok\n");
@@ -278,8 +281,7 @@ TEST_P(NetTest, HostReachesAGuestServerThroughPublish) {
       (void)write(c, (message + "\n").data(), message.size() + 1);
       shutdown(c, SHUT_WR);
       char b[64];
-      while (read(c, b, sizeof b) > 0) {
-      }
+      while (read(c, b, sizeof b) > 0) {}
     }
     close(c);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -290,7 +292,8 @@ TEST_P(NetTest, HostReachesAGuestServerThroughPublish) {
 }
 
 TEST_P(NetTest, NetNoneLeavesOnlyLoopback) {
-  GuestProcess u(GetParam(), busybox({"--net", "none"}, "cat /proc/net/dev; wget -q -O - http://10.0.2.2:1/ 2>&1; echo rc=$?"));
+  GuestProcess u(GetParam(),
+                 busybox({"--net", "none"}, "cat /proc/net/dev; wget -q -O - http://10.0.2.2:1/ 2>&1; echo rc=$?"));
   auto [status, out] = u.finish();
   EXPECT_EQ(status, 0) << out;
   EXPECT_NE(out.find("lo:"), std::string::npos) << out;

@@ -32,9 +32,7 @@ bool g_failed = false;
 void out(const std::string& s) { (void)ostd::console::write(1, ostd::bytes_of_string(s)); }
 }  // namespace
 
-void register_test(const char* suite, const char* name, TestFn fn) {
-  registry().push_back({suite, name, fn});
-}
+void register_test(const char* suite, const char* name, TestFn fn) { registry().push_back({suite, name, fn}); }
 
 void report_failure(const char* file, int line, const std::string& text) {
   g_failed = true;
@@ -78,8 +76,7 @@ int kernel_image_main() {
     u64 t0 = monotonic_ns();
     e.fn();
     u64 ms = (monotonic_ns() - t0) / kNsPerMs;
-    out(format("{} {} ({} ms)\n", std::string_view(g_failed ? "[  FAILED  ]" : "[       OK ]"),
-               full, ms));
+    out(format("{} {} ({} ms)\n", std::string_view(g_failed ? "[  FAILED  ]" : "[       OK ]"), full, ms));
     ++ran;
     if (g_failed) ++failed;
   }

@@ -17,9 +17,9 @@ struct Builder {
   void add(const std::string& name, unsigned mode, const std::string& data, unsigned ino = 1, unsigned nlink = 1,
            unsigned uid = 0, unsigned gid = 0) {
     char hdr[111];
-    std::snprintf(hdr, sizeof hdr, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
-                  ino, mode, uid, gid, nlink, 0u, static_cast<unsigned>(data.size()), 0u, 0u, 0u, 0u,
-                  static_cast<unsigned>(name.size() + 1), 0u);
+    std::snprintf(hdr, sizeof hdr, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", ino, mode, uid, gid,
+                  nlink, 0u, static_cast<unsigned>(data.size()), 0u, 0u, 0u, 0u, static_cast<unsigned>(name.size() + 1),
+                  0u);
     bytes.insert(bytes.end(), hdr, hdr + 110);
     bytes.insert(bytes.end(), name.begin(), name.end());
     bytes.push_back(0);

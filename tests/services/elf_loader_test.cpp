@@ -104,8 +104,7 @@ TEST(ElfLoader, RejectsBadSegments) {
       u64 value;
     };
     for (Case c : {Case{"offset past EOF", 8, 1ull << 40}, Case{"filesz > memsz", 32, 1ull << 30},
-                   Case{"kernel address", 16, 0xffff800000000000ull},
-                   Case{"vaddr overflow", 16, ~u64{0} - 0xfff},
+                   Case{"kernel address", 16, 0xffff800000000000ull}, Case{"vaddr overflow", 16, ~u64{0} - 0xfff},
                    Case{"misaligned", 16, 0x400123}, Case{"below user_base", 16, 0}}) {
       auto img = musl_hello();
       poke<u64>(img, ph + c.field, c.value);
@@ -151,11 +150,10 @@ TEST(ElfLoader, ReportsTheInterpreterPath) {
       std::string bytes;
       u64 offset, filesz;
     };
-    for (const Case& c : {Case{"no NUL", "/lib/ld-test.so!", at, 16}, Case{"empty", std::string(2, '\0'), at, 2},
-                          Case{"one byte", std::string(1, '\0'), at, 1},
-                          Case{"longer than a page", path, at, 4097},
-                          Case{"past the file", path, musl_hello().size() - 4, 16},
-                          Case{"offset overflow", path, ~u64{0} - 4, 16}}) {
+    for (const Case& c :
+         {Case{"no NUL", "/lib/ld-test.so!", at, 16}, Case{"empty", std::string(2, '\0'), at, 2},
+          Case{"one byte", std::string(1, '\0'), at, 1}, Case{"longer than a page", path, at, 4097},
+          Case{"past the file", path, musl_hello().size() - 4, 16}, Case{"offset overflow", path, ~u64{0} - 4, 16}}) {
       auto bad = load(with_interp(c.bytes, c.offset, c.filesz));
       ASSERT_TRUE(bad.is_error()) << c.name;
       EXPECT_EQ(bad.error(), Errno::enoexec) << c.name;
@@ -209,8 +207,7 @@ TEST(ElfLoader, RandomCorruptionNeverCrashes) {
       }
     }
     EXPECT_GT(rejected, 0);
-    EXPECT_LE(frame_stats().allocated_frames, before + test::kSpareFrames)
-        << "frames leaked by failed loads";
+    EXPECT_LE(frame_stats().allocated_frames, before + test::kSpareFrames) << "frames leaked by failed loads";
   });
 #ifndef FK_KTEST
   EXPECT_EQ(frame_stats().allocated_frames, before) << "frames leaked by failed loads";

@@ -87,7 +87,7 @@ TEST(LineDiscipline, RawModeAndOutputProcessing) {
   t.c_oflag &= ~tty::kOpost;
   feed(ld, "part");
   ld.set_termios(t);
-  EXPECT_TRUE(ld.readable());  // the partial line became raw input
+  EXPECT_TRUE(ld.readable());        // the partial line became raw input
   EXPECT_EQ(feed(ld, "\x03x"), "");  // no echo, ^C is data
   EXPECT_EQ(take(ld), "part\x03x");
   EXPECT_EQ(ld.process_output("a\nb"), "a\nb");

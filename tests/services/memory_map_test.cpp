@@ -44,7 +44,6 @@ TEST(MemoryMap, AnonymousMappingsArePlacedTopDownAndDemandPaged) {
     EXPECT_EQ(mm->vm().mapped_pages(), 3u);
     EXPECT_EQ(peek(*mm, b), 0u);  // below `a`: its own fault, one page (a's are there)
     EXPECT_EQ(mm->vm().mapped_pages(), 4u);
-
   });
 }
 
@@ -200,8 +199,9 @@ TEST(MemoryMap, SyscallSitesAreRewrittenInAPrivateCopy) {
     ASSERT_TRUE(page.write_bytes(0, code).is_ok());
     file->set_file_size(code.size());
     constexpr u32 kRx = services::kProtRead | services::kProtExec;
-    Vaddr text = mm->map(0x400000, kPageSize, kRx, services::kMapPrivate | services::kMapFixed,
-                         nullptr, 0, "/bin/prog", file).value();
+    Vaddr text =
+        mm->map(0x400000, kPageSize, kRx, services::kMapPrivate | services::kMapFixed, nullptr, 0, "/bin/prog", file)
+            .value();
     const Vaddr site = text + 0x80, ret = site + 7;
     for (int i = 1; i < 16; ++i) ASSERT_FALSE(mm->patch_syscall_site(ret, 152)) << "trap " << i;
     EXPECT_EQ(mm->patched_syscall_sites(), 0u);

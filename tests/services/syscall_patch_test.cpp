@@ -39,32 +39,32 @@ TEST(X86Insn, LengthsOfCommonInstructions) {
     bool rip, control;
   };
   const Case cases[] = {
-      {{0xB8, 0x6E, 0, 0, 0}, 5, false, false},                    // mov $0x6e,%eax
-      {{0x48, 0xB8, 1, 2, 3, 4, 5, 6, 7, 8}, 10, false, false},    // movabs $imm64,%rax
-      {{0x66, 0xB8, 1, 2}, 4, false, false},                       // mov $imm16,%ax
-      {{0x4C, 0x8B, 0x4C, 0x24, 0x08}, 5, false, false},           // mov 0x8(%rsp),%r9
-      {{0x48, 0x89, 0xCA}, 3, false, false},                       // mov %rcx,%rdx
-      {{0xC7, 0x04, 0x24, 8, 0, 0, 0}, 7, false, false},           // movl $0x8,(%rsp)
+      {{0xB8, 0x6E, 0, 0, 0}, 5, false, false},                          // mov $0x6e,%eax
+      {{0x48, 0xB8, 1, 2, 3, 4, 5, 6, 7, 8}, 10, false, false},          // movabs $imm64,%rax
+      {{0x66, 0xB8, 1, 2}, 4, false, false},                             // mov $imm16,%ax
+      {{0x4C, 0x8B, 0x4C, 0x24, 0x08}, 5, false, false},                 // mov 0x8(%rsp),%r9
+      {{0x48, 0x89, 0xCA}, 3, false, false},                             // mov %rcx,%rdx
+      {{0xC7, 0x04, 0x24, 8, 0, 0, 0}, 7, false, false},                 // movl $0x8,(%rsp)
       {{0x64, 0x48, 0x8B, 0x14, 0x25, 0x28, 0, 0, 0}, 9, false, false},  // mov %fs:0x28,%rdx
-      {{0x48, 0x8D, 0x05, 1, 2, 3, 4}, 7, true, false},            // lea 0x..(%rip),%rax
-      {{0xC7, 0x05, 1, 2, 3, 4, 1, 0, 0, 0}, 10, true, false},     // movl $1,0x..(%rip)
-      {{0x41, 0xBA, 8, 0, 0, 0}, 6, false, false},                 // mov $0x8,%r10d
-      {{0x0F, 0x05}, 2, false, true},                              // syscall
-      {{0xC3}, 1, false, true},                                    // ret
-      {{0xE8, 1, 2, 3, 4}, 5, false, true},                        // call rel32
-      {{0x74, 0x0B}, 2, false, true},                              // je rel8
-      {{0x0F, 0x84, 1, 2, 3, 4}, 6, false, true},                  // je rel32
-      {{0xFF, 0x24, 0x25, 0, 0, 6, 0}, 7, false, true},            // jmp *0x60000
-      {{0xF3, 0x0F, 0x1E, 0xFA}, 4, false, false},                 // endbr64
-      {{0x66, 0x0F, 0x1F, 0x44, 0, 0}, 6, false, false},           // nopw 0x0(%rax,%rax,1)
-      {{0xC5, 0xF8, 0x77}, 3, false, false},                       // vzeroupper
-      {{0xC5, 0xFD, 0x6F, 0x06}, 4, false, false},                 // vmovdqa (%rsi),%ymm0
-      {{0xC4, 0xE3, 0x7D, 0x18, 0xC1, 1}, 6, false, false},        // vinsertf128 $1,...
-      {{0x62, 0xF1, 0x7C, 0x48, 0x28, 0x04, 0x24}, 7, false, false},  // vmovaps (%rsp),%zmm0
-      {{0x0F, 0x3A, 0x0F, 0xC1, 8}, 5, false, false},              // palignr $8,%xmm1,%xmm0
-      {{0xF7, 0xC6, 1, 0, 0, 0}, 6, false, false},                 // test $1,%esi
-      {{0xF7, 0xD8}, 2, false, false},                             // neg %eax
-      {{0xA1, 1, 2, 3, 4, 5, 6, 7, 8}, 9, false, false},           // movabs 0x..,%eax
+      {{0x48, 0x8D, 0x05, 1, 2, 3, 4}, 7, true, false},                  // lea 0x..(%rip),%rax
+      {{0xC7, 0x05, 1, 2, 3, 4, 1, 0, 0, 0}, 10, true, false},           // movl $1,0x..(%rip)
+      {{0x41, 0xBA, 8, 0, 0, 0}, 6, false, false},                       // mov $0x8,%r10d
+      {{0x0F, 0x05}, 2, false, true},                                    // syscall
+      {{0xC3}, 1, false, true},                                          // ret
+      {{0xE8, 1, 2, 3, 4}, 5, false, true},                              // call rel32
+      {{0x74, 0x0B}, 2, false, true},                                    // je rel8
+      {{0x0F, 0x84, 1, 2, 3, 4}, 6, false, true},                        // je rel32
+      {{0xFF, 0x24, 0x25, 0, 0, 6, 0}, 7, false, true},                  // jmp *0x60000
+      {{0xF3, 0x0F, 0x1E, 0xFA}, 4, false, false},                       // endbr64
+      {{0x66, 0x0F, 0x1F, 0x44, 0, 0}, 6, false, false},                 // nopw 0x0(%rax,%rax,1)
+      {{0xC5, 0xF8, 0x77}, 3, false, false},                             // vzeroupper
+      {{0xC5, 0xFD, 0x6F, 0x06}, 4, false, false},                       // vmovdqa (%rsi),%ymm0
+      {{0xC4, 0xE3, 0x7D, 0x18, 0xC1, 1}, 6, false, false},              // vinsertf128 $1,...
+      {{0x62, 0xF1, 0x7C, 0x48, 0x28, 0x04, 0x24}, 7, false, false},     // vmovaps (%rsp),%zmm0
+      {{0x0F, 0x3A, 0x0F, 0xC1, 8}, 5, false, false},                    // palignr $8,%xmm1,%xmm0
+      {{0xF7, 0xC6, 1, 0, 0, 0}, 6, false, false},                       // test $1,%esi
+      {{0xF7, 0xD8}, 2, false, false},                                   // neg %eax
+      {{0xA1, 1, 2, 3, 4, 5, 6, 7, 8}, 9, false, false},                 // movabs 0x..,%eax
   };
   for (const Case& c : cases) {
     Insn in = decode_insn(c.bytes);
@@ -87,9 +87,9 @@ TEST(SyscallPatch, PlansTheRunsMuslCompilesToItsSystemCalls) {
   // the first; the second starts where it leaves the invalid opcode.
   EXPECT_EQ(plan({0x48, 0x89, 0xF8, 0x4C, 0x8B, 0x4C, 0x24, 0x08, 0x48, 0x89, 0xCA}), 8u);
   // syscall(): movl $0x8,(%rsp); mov 0x10(%rdx),%rsi; mov 0x18(%rdx),%rdx; syscall.
-  EXPECT_EQ(plan({0x48, 0x8B, 0x7A, 0x08, 0xC7, 0x04, 0x24, 0x08, 0, 0, 0, 0x48, 0x8B, 0x72,
-                  0x10, 0x48, 0x8B, 0x52, 0x18}),
-            15u);
+  EXPECT_EQ(
+      plan({0x48, 0x8B, 0x7A, 0x08, 0xC7, 0x04, 0x24, 0x08, 0, 0, 0, 0x48, 0x8B, 0x72, 0x10, 0x48, 0x8B, 0x52, 0x18}),
+      15u);
 }
 
 TEST(SyscallPatch, RefusesRunsThatCannotMove) {

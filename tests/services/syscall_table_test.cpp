@@ -25,7 +25,8 @@ TEST(SyscallTable, DocumentMatchesTheTable) {
 
 TEST(SyscallTable, NothingIsBothImplementedAndRefused) {
   for (const Refusal& r : refusals()) {
-    EXPECT_EQ(syscall_table().get(static_cast<ostd::u64>(r.nr)), nullptr) << x86_64::syscall_name(static_cast<ostd::u64>(r.nr));
+    EXPECT_EQ(syscall_table().get(static_cast<ostd::u64>(r.nr)), nullptr)
+        << x86_64::syscall_name(static_cast<ostd::u64>(r.nr));
   }
 }
 

@@ -162,7 +162,9 @@ TEST(Vfs, MountNamespacesKeepTheirOwnMounts) {
     FsContext other(t.root, t.root);
     other.mnt_ns = copy_mount_namespace(t.ctx);
     EXPECT_NE(mount_namespace_inum(*other.mnt_ns), mount_namespace_inum(*t.ctx.mnt_ns));
-    auto in_other = [&](std::string_view path) { return services::walk(PathLookup{other, nullptr, nullptr}, path, true); };
+    auto in_other = [&](std::string_view path) {
+      return services::walk(PathLookup{other, nullptr, nullptr}, path, true);
+    };
     EXPECT_TRUE(in_other("/mnt/a").is_ok());
     auto b = make_ramfs();
     ASSERT_TRUE(b->root()->create("b", services::abi::kSIfreg | 0644, 0).is_ok());

@@ -63,15 +63,12 @@ static int read_clock(int realtime, unsigned long long* out) {
 static int clock_kind(int clk) {
   switch (clk) {
     case 0: /* CLOCK_REALTIME */
-    case 5: /* CLOCK_REALTIME_COARSE */
-      return 1;
+    case 5: /* CLOCK_REALTIME_COARSE */ return 1;
     case 1: /* CLOCK_MONOTONIC */
     case 4: /* CLOCK_MONOTONIC_RAW */
     case 6: /* CLOCK_MONOTONIC_COARSE */
-    case 7: /* CLOCK_BOOTTIME */
-      return 0;
-    default:
-      return -1;
+    case 7: /* CLOCK_BOOTTIME */ return 0;
+    default: return -1;
   }
 }
 

@@ -21,16 +21,14 @@ std::span<u8, sizeof(T)> writable_bytes_of(T& v) {
   return std::span<u8, sizeof(T)>(reinterpret_cast<u8*>(&v), sizeof(T));  // NOLINT
 }
 template <typename T>
-  requires std::is_trivially_copyable_v<T>
-std::span<const u8, sizeof(T)> bytes_of(const T& v) {
+requires std::is_trivially_copyable_v<T> std::span<const u8, sizeof(T)> bytes_of(const T& v) {
   // SAFETY: u8 may alias any object; a read-only view of v's sizeof(T) bytes, borrowing v.
   return std::span<const u8, sizeof(T)>(reinterpret_cast<const u8*>(&v), sizeof(T));  // NOLINT
 }
 
 /// The bytes of an array of T.
 template <typename T>
-  requires std::is_trivially_copyable_v<T>
-std::span<const u8> bytes_of_span(std::span<const T> v) {
+requires std::is_trivially_copyable_v<T> std::span<const u8> bytes_of_span(std::span<const T> v) {
   // SAFETY: u8 may alias any T; size_bytes() is exactly the bytes of v's elements, read-only.
   return std::span<const u8>(reinterpret_cast<const u8*>(v.data()), v.size_bytes());  // NOLINT
 }

@@ -14,7 +14,7 @@
 namespace ostd {
 
 struct CpuDescription {
-  std::string vendor;      // "GenuineIntel", "AuthenticAMD"
+  std::string vendor;  // "GenuineIntel", "AuthenticAMD"
   u32 family = 0;
   u32 model = 0;
   u32 stepping = 0;
@@ -25,8 +25,8 @@ struct CpuDescription {
   u32 phys_bits = 46;
   u32 virt_bits = 48;
   u32 clflush_bytes = 64;
-  u64 hwcap = 0;           // AT_HWCAP
-  u64 hwcap2 = 0;          // AT_HWCAP2
+  u64 hwcap = 0;   // AT_HWCAP
+  u64 hwcap2 = 0;  // AT_HWCAP2
 };
 
 /// The boot CPU, found once (every CPU is described alike).

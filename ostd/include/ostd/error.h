@@ -77,7 +77,8 @@ class [[nodiscard]] Result {
 
  private:
   void check(const char* file, int line) const {
-    if (!value_.has_value()) [[unlikely]] result_value_of_error(error_, file, line);
+    if (!value_.has_value()) [[unlikely]]
+      result_value_of_error(error_, file, line);
   }
   std::optional<T> value_;
   Errno error_{};
@@ -94,7 +95,8 @@ class [[nodiscard]] Result<void> {
   explicit operator bool() const { return ok_; }
   Errno error() const { return error_; }
   void value(const char* file = __builtin_FILE(), int line = __builtin_LINE()) const {  // NOLINT
-    if (!ok_) [[unlikely]] result_value_of_error(error_, file, line);
+    if (!ok_) [[unlikely]]
+      result_value_of_error(error_, file, line);
   }
   void release_value(const char* file = __builtin_FILE(), int line = __builtin_LINE()) const {  // NOLINT
     value(file, line);
@@ -109,11 +111,11 @@ class [[nodiscard]] Result<void> {
 
 /// TRY(expr): evaluate a Result; on error return the Errno from the enclosing function (which must
 /// return a Result), otherwise yield the value. Uses a GNU statement expression (g++ and clang++).
-#define TRY(expr)                                   \
-  ({                                                \
-    auto _ostd_try_result = (expr);                 \
-    if (_ostd_try_result.is_error()) {              \
-      return _ostd_try_result.error();              \
-    }                                               \
-    std::move(_ostd_try_result).release_value();    \
+#define TRY(expr) \
+  ({ \
+    auto _ostd_try_result = (expr); \
+    if (_ostd_try_result.is_error()) { \
+      return _ostd_try_result.error(); \
+    } \
+    std::move(_ostd_try_result).release_value(); \
   })

@@ -34,15 +34,25 @@ class Logger {
   constexpr explicit Logger(std::string_view module) : module_(module) {}
 
   template <typename... A>
-  void trace(std::string_view fmt, const A&... a) const { emit(LogLevel::Trace, fmt, a...); }
+  void trace(std::string_view fmt, const A&... a) const {
+    emit(LogLevel::Trace, fmt, a...);
+  }
   template <typename... A>
-  void debug(std::string_view fmt, const A&... a) const { emit(LogLevel::Debug, fmt, a...); }
+  void debug(std::string_view fmt, const A&... a) const {
+    emit(LogLevel::Debug, fmt, a...);
+  }
   template <typename... A>
-  void info(std::string_view fmt, const A&... a) const { emit(LogLevel::Info, fmt, a...); }
+  void info(std::string_view fmt, const A&... a) const {
+    emit(LogLevel::Info, fmt, a...);
+  }
   template <typename... A>
-  void warn(std::string_view fmt, const A&... a) const { emit(LogLevel::Warn, fmt, a...); }
+  void warn(std::string_view fmt, const A&... a) const {
+    emit(LogLevel::Warn, fmt, a...);
+  }
   template <typename... A>
-  void error(std::string_view fmt, const A&... a) const { emit(LogLevel::Error, fmt, a...); }
+  void error(std::string_view fmt, const A&... a) const {
+    emit(LogLevel::Error, fmt, a...);
+  }
 
  private:
   template <typename... A>
@@ -85,9 +95,9 @@ template <typename... A>
 }  // namespace ostd
 
 /// Checked in every build: panics with the expression text when false.
-#define OSTD_ASSERT(cond)                                        \
-  do {                                                           \
-    if (!(cond)) [[unlikely]] {                                  \
-      ::ostd::panic("assertion failed: {}", #cond);              \
-    }                                                            \
+#define OSTD_ASSERT(cond) \
+  do { \
+    if (!(cond)) [[unlikely]] { \
+      ::ostd::panic("assertion failed: {}", #cond); \
+    } \
   } while (0)

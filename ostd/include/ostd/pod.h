@@ -78,8 +78,7 @@ template <typename T>
 concept Pod = pod_detail::is_pod<T>();
 
 static_assert(Pod<unsigned char> && Pod<const long> && Pod<int[3]> && Pod<std::array<unsigned short, 2>>);
-static_assert(!Pod<bool> && !Pod<float> && !Pod<int*> && !Pod<std::byte> && !Pod<bool[2]> &&
-              !Pod<std::array<bool, 2>>);
+static_assert(!Pod<bool> && !Pod<float> && !Pod<int*> && !Pod<std::byte> && !Pod<bool[2]> && !Pod<std::array<bool, 2>>);
 
 }  // namespace ostd
 
@@ -124,12 +123,12 @@ static_assert(!Pod<bool> && !Pod<float> && !Pod<int*> && !Pod<std::byte> && !Pod
 #define OSTD_POD_M38(T, f, ...) &T::f, OSTD_POD_M37(T, __VA_ARGS__)
 #define OSTD_POD_M39(T, f, ...) &T::f, OSTD_POD_M38(T, __VA_ARGS__)
 #define OSTD_POD_M40(T, f, ...) &T::f, OSTD_POD_M39(T, __VA_ARGS__)
-#define OSTD_POD_COUNT(...)                                                                                     \
-  OSTD_POD_NTH(__VA_ARGS__, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, \
-               19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
-#define OSTD_POD_NTH(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, _18, _19, _20, \
-                     _21, _22, _23, _24, _25, _26, _27, _28, _29, _30, _31, _32, _33, _34, _35, _36, _37, _38,   \
-                     _39, _40, N, ...)                                                                           \
+#define OSTD_POD_COUNT(...) \
+  OSTD_POD_NTH(__VA_ARGS__, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, \
+               18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define OSTD_POD_NTH(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, _18, _19, _20, _21, \
+                     _22, _23, _24, _25, _26, _27, _28, _29, _30, _31, _32, _33, _34, _35, _36, _37, _38, _39, _40, N, \
+                     ...) \
   N
 #define OSTD_POD_CAT(a, b) OSTD_POD_CAT2(a, b)
 #define OSTD_POD_CAT2(a, b) a##b
@@ -137,9 +136,9 @@ static_assert(!Pod<bool> && !Pod<float> && !Pod<int*> && !Pod<std::byte> && !Pod
 
 /// Declares the struct `Type` Pod, inside its definition; all its fields follow (see the top of
 /// this file). The check runs where the struct is defined.
-#define OSTD_POD(Type, ...)                                                             \
-  using OstdPodType = Type;                                                             \
-  static consteval bool ostd_pod_fields() {                                             \
+#define OSTD_POD(Type, ...) \
+  using OstdPodType = Type; \
+  static consteval bool ostd_pod_fields() { \
     return ::ostd::pod_detail::fields_fill<Type>(OSTD_POD_MEMBERS(Type, __VA_ARGS__)); \
-  }                                                                                     \
+  } \
   static_assert(true)

@@ -21,7 +21,7 @@ struct TaskContext;
 struct TaskContextDeleter {
   void operator()(TaskContext* ctx) const;
 };
-}
+}  // namespace arch
 class WaitQueue;
 
 struct TaskOptions {

@@ -38,8 +38,7 @@ static inline uint64_t ostd_rdtsc_ordered(void) {
 }
 
 /* The formula above: monotonic nanoseconds at counter value `tsc`. */
-static inline uint64_t ostd_user_clock_ns(uint64_t tsc, uint64_t tsc_base, uint64_t ns_base,
-                                          uint64_t mult) {
+static inline uint64_t ostd_user_clock_ns(uint64_t tsc, uint64_t tsc_base, uint64_t ns_base, uint64_t mult) {
   uint64_t delta = tsc - tsc_base;
   if ((int64_t)delta < 0) delta = 0; /* a counter read just before the base */
   return ns_base + (uint64_t)(((unsigned __int128)delta * mult) >> 32);

@@ -57,9 +57,7 @@ class UserContext {
   const GeneralRegs& regs() const { return regs_; }
 
   u64 syscall_number() const { return regs_.rax; }
-  std::array<u64, 6> syscall_args() const {
-    return {regs_.rdi, regs_.rsi, regs_.rdx, regs_.r10, regs_.r8, regs_.r9};
-  }
+  std::array<u64, 6> syscall_args() const { return {regs_.rdi, regs_.rsi, regs_.rdx, regs_.r10, regs_.r8, regs_.r9}; }
   void set_syscall_ret(u64 value) { regs_.rax = value; }
   Vaddr instruction_pointer() const { return regs_.rip; }
   void set_instruction_pointer(Vaddr ip) { regs_.rip = ip; }
@@ -137,7 +135,8 @@ class UserMode {
   /// or taking a SpinLock is fine).
   template <typename F>
   ReturnReason execute(F&& has_kernel_event) {
-    return execute_impl(&has_kernel_event, [](void* f) { return static_cast<bool>((*static_cast<std::remove_reference_t<F>*>(f))()); });
+    return execute_impl(&has_kernel_event,
+                        [](void* f) { return static_cast<bool>((*static_cast<std::remove_reference_t<F>*>(f))()); });
   }
   UserContext& context() { return ctx_; }
   const UserContext& context() const { return ctx_; }

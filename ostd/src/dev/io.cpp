@@ -41,9 +41,7 @@ Result<IoPort> IoPort::acquire(u16 base, u16 count) {
   return IoPort(base, count);
 }
 
-IoPort::IoPort(IoPort&& other) noexcept : base_(other.base_), count_(other.count_) {
-  other.count_ = 0;
-}
+IoPort::IoPort(IoPort&& other) noexcept : base_(other.base_), count_(other.count_) { other.count_ = 0; }
 IoPort& IoPort::operator=(IoPort&& other) noexcept {
   if (this != &other) {
     this->~IoPort();
@@ -81,9 +79,7 @@ void IoPort::write32(u16 o, u32 v) const { arch::io_port_write(check(o, 4), 4, v
 
 // ---- DmaCoherent ----
 
-Result<DmaCoherent> DmaCoherent::alloc(usize pages) {
-  return DmaCoherent(TRY(Segment::alloc(pages)));
-}
+Result<DmaCoherent> DmaCoherent::alloc(usize pages) { return DmaCoherent(TRY(Segment::alloc(pages))); }
 
 namespace {
 bool in_range(usize offset, usize len, usize size) {

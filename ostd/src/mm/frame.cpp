@@ -144,11 +144,11 @@ class FrameAllocator {
   Paddr base_ = 0;
   usize nframes_ = 0;
   usize free_ = 0;
-  usize lowest_free_ = 0;  // no free frame below this index
+  usize lowest_free_ = 0;                     // no free frame below this index
   static constexpr usize kPrepareStep = 512;  // frames (2 MiB)
-  usize prepared_ = 0;     // frames below this index were handed to arch::prepare_frames
-  std::array<usize, 1024> recent_{};  // ring of recently freed frames, newest last
-  usize recent_next_ = 0;             // the oldest entry
+  usize prepared_ = 0;                        // frames below this index were handed to arch::prepare_frames
+  std::array<usize, 1024> recent_{};          // ring of recently freed frames, newest last
+  usize recent_next_ = 0;                     // the oldest entry
   usize recent_count_ = 0;
   usize peak_ = 0;
   u64 allocations_ = 0, frees_ = 0, failures_ = 0;
@@ -280,9 +280,7 @@ Result<Segment> Segment::alloc_uninit(usize nframes) {
   return Segment(p, nframes);
 }
 
-Segment::Segment(Segment&& other) noexcept : paddr_(other.paddr_), nframes_(other.nframes_) {
-  other.nframes_ = 0;
-}
+Segment::Segment(Segment&& other) noexcept : paddr_(other.paddr_), nframes_(other.nframes_) { other.nframes_ = 0; }
 
 Segment& Segment::operator=(Segment&& other) noexcept {
   if (this != &other) {

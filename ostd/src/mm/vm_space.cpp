@@ -19,9 +19,7 @@ constexpr u64 kFlagShift = 1;
 constexpr u64 kFlagMask = 7ull << kFlagShift;
 constexpr u64 kAddrMask = ~u64{0xfff};
 
-u64 make_entry(Paddr p, PageFlags f) {
-  return (p & kAddrMask) | (static_cast<u64>(f) << kFlagShift) | kPresent;
-}
+u64 make_entry(Paddr p, PageFlags f) { return (p & kAddrMask) | (static_cast<u64>(f) << kFlagShift) | kPresent; }
 PageFlags entry_flags(u64 e) { return static_cast<PageFlags>((e & kFlagMask) >> kFlagShift); }
 Paddr entry_paddr(u64 e) { return e & kAddrMask; }
 bool allows(PageFlags f, Access a) {
@@ -167,8 +165,7 @@ Result<void> VmSpace::map_frames(Vaddr va, std::span<const Frame> frames, PageFl
   // Coalesce physically contiguous runs into one backend request each.
   usize run = 0;
   for (usize i = 1; i <= frames.size(); ++i) {
-    if (i == frames.size() ||
-        frames[i].paddr() != frames[i - 1].paddr() + kPageSize) {
+    if (i == frames.size() || frames[i].paddr() != frames[i - 1].paddr() + kPageSize) {
       arch::as_map(*arch_, va + run * kPageSize, frames[run].paddr(), i - run, flags);
       run = i;
     }
@@ -373,9 +370,7 @@ Result<void> VmSpace::write_bytes(Vaddr dst, std::span<const u8> src) {
   return {};
 }
 
-Result<usize> VmSpace::read_bytes_partial(Vaddr src, std::span<u8> dst) {
-  return copy(src, dst, false, true);
-}
+Result<usize> VmSpace::read_bytes_partial(Vaddr src, std::span<u8> dst) { return copy(src, dst, false, true); }
 
 Result<usize> VmSpace::write_bytes_partial(Vaddr dst, std::span<const u8> src) {
   // SAFETY: with to_user set, copy only reads kbuf (the user side is the destination).

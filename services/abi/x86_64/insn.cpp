@@ -108,8 +108,7 @@ Insn Decoder::vex(int escape) {
   if (op < 0) return finish(Insn::Status::Truncated);
   if (escape != 0x62 && map == 1 && op == 0x77) return finish();  // vzeroupper / vzeroall
   if (modrm() < 0) return finish(Insn::Status::Truncated);
-  bool imm8 = map == 3 || (map == 1 && ((op >= 0x70 && op <= 0x73) || op == 0xC2 ||
-                                        (op >= 0xC4 && op <= 0xC6)));
+  bool imm8 = map == 3 || (map == 1 && ((op >= 0x70 && op <= 0x73) || op == 0xC2 || (op >= 0xC4 && op <= 0xC6)));
   if (imm8) skip(1);
   return finish();
 }
@@ -137,18 +136,17 @@ Insn Decoder::two_byte() {
     // clang-format on
     case 0x0F:
       return unknown();  // 3DNow!
-    // clang-format off
+                         // clang-format off
     case 0x05: case 0x07: case 0x0B: case 0x34: case 0x35:  // syscall, sysret, ud2, sysenter/exit
       control_ = true;
-    // clang-format on
+                         // clang-format on
       return finish();
     // clang-format off
     case 0x06: case 0x08: case 0x09: case 0x0E: case 0x30: case 0x31: case 0x32: case 0x33:
     case 0x37: case 0x77: case 0xA0: case 0xA1: case 0xA2: case 0xA8: case 0xA9: case 0xAA:
       return finish();
     // clang-format on
-    default:
-      break;
+    default: break;
   }
   if (op >= 0x80 && op <= 0x8F) {  // jcc rel32
     skip(4);
@@ -209,15 +207,18 @@ Insn Decoder::one_byte(int op) {
     // clang-format off
     case 0x63: case 0xD0: case 0xD1: case 0xD2: case 0xD3: case 0xFE:
       modrm();
-    // clang-format on
+      // clang-format on
       return finish();
     case 0x68: skip(imm_z()); return finish();
-    case 0x69: modrm(); skip(imm_z()); return finish();
+    case 0x69:
+      modrm();
+      skip(imm_z());
+      return finish();
     case 0x6A: skip(1); return finish();
     // clang-format off
     case 0x6B: case 0x80: case 0x83: case 0xC0: case 0xC1: case 0xC6:
       modrm();
-    // clang-format on
+      // clang-format on
       skip(1);
       return finish();
     // clang-format off
@@ -226,7 +227,10 @@ Insn Decoder::one_byte(int op) {
     case 0xFC: case 0xFD:
       return finish();
     // clang-format on
-    case 0x81: modrm(); skip(imm_z()); return finish();
+    case 0x81:
+      modrm();
+      skip(imm_z());
+      return finish();
     case 0xA8: skip(1); return finish();
     case 0xA9: skip(imm_z()); return finish();
     // clang-format off
@@ -235,7 +239,7 @@ Insn Decoder::one_byte(int op) {
     case 0xCD: skip(1); control_ = true; return finish();
     case 0xC7: {
       int reg = modrm();
-    // clang-format on
+      // clang-format on
       skip(imm_z());
       if (reg == 7) control_ = true;  // xbegin rel32
       return finish();
@@ -244,7 +248,7 @@ Insn Decoder::one_byte(int op) {
     // clang-format off
     case 0xE0: case 0xE1: case 0xE2: case 0xE3: case 0xEB:
       skip(1);
-    // clang-format on
+      // clang-format on
       control_ = true;
       return finish();
     // clang-format off
@@ -252,7 +256,7 @@ Insn Decoder::one_byte(int op) {
     case 0xE8: case 0xE9: skip(4); control_ = true; return finish();
     case 0xF6: case 0xF7: {
       int reg = modrm();
-    // clang-format on
+      // clang-format on
       if (reg == 0 || reg == 1) skip(op == 0xF6 ? 1 : imm_z());
       return finish();
     }
@@ -279,8 +283,8 @@ Insn Decoder::run() {
       opsize_ = true;
     } else if (b == 0x67) {
       addr32_ = true;
-    } else if (b == 0xF0 || b == 0xF2 || b == 0xF3 || b == 0x26 || b == 0x2E || b == 0x36 ||
-               b == 0x3E || b == 0x64 || b == 0x65) {
+    } else if (b == 0xF0 || b == 0xF2 || b == 0xF3 || b == 0x26 || b == 0x2E || b == 0x36 || b == 0x3E || b == 0x64 ||
+               b == 0x65) {
       // lock, rep, segments: no effect on the length
     } else {
       break;

@@ -26,8 +26,8 @@ struct Stat {
   Timespec st_mtim;
   Timespec st_ctim;
   std::array<ostd::i64, 3> reserved;
-  OSTD_POD(Stat, st_dev, st_ino, st_nlink, st_mode, st_uid, st_gid, pad0, st_rdev, st_size, st_blksize,
-           st_blocks, st_atim, st_mtim, st_ctim, reserved);
+  OSTD_POD(Stat, st_dev, st_ino, st_nlink, st_mode, st_uid, st_gid, pad0, st_rdev, st_size, st_blksize, st_blocks,
+           st_atim, st_mtim, st_ctim, reserved);
 };
 static_assert(sizeof(Stat) == 144);
 

@@ -366,5 +366,4 @@
   X(447, memfd_secret) \
   X(448, process_mrelease) \
   X(449, futex_waitv) \
-  X(450, set_mempolicy_home_node) \
-
+  X(450, set_mempolicy_home_node)

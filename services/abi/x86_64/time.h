@@ -26,8 +26,7 @@ static_assert(sizeof(Timespec) == 16);
 
 /// A duration in nanoseconds as a timeval (microseconds, truncated).
 constexpr Timeval timeval_from_ns(ostd::u64 ns) {
-  return Timeval{static_cast<ostd::i64>(ns / ostd::kNsPerSec),
-                 static_cast<ostd::i64>(ns % ostd::kNsPerSec / 1000)};
+  return Timeval{static_cast<ostd::i64>(ns / ostd::kNsPerSec), static_cast<ostd::i64>(ns % ostd::kNsPerSec / 1000)};
 }
 
 /// struct rusage (getrusage, wait4): the fields Linux fills and those it leaves zero alike.
@@ -37,8 +36,8 @@ struct Rusage {
   ostd::i64 maxrss;  // KiB
   ostd::i64 ixrss, idrss, isrss;
   ostd::i64 minflt, majflt, nswap, inblock, oublock, msgsnd, msgrcv, nsignals, nvcsw, nivcsw;
-  OSTD_POD(Rusage, utime, stime, maxrss, ixrss, idrss, isrss, minflt, majflt, nswap, inblock, oublock,
-           msgsnd, msgrcv, nsignals, nvcsw, nivcsw);
+  OSTD_POD(Rusage, utime, stime, maxrss, ixrss, idrss, isrss, minflt, majflt, nswap, inblock, oublock, msgsnd, msgrcv,
+           nsignals, nvcsw, nivcsw);
 };
 static_assert(sizeof(Rusage) == 144);
 

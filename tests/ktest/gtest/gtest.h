@@ -62,8 +62,7 @@ class Message {
 
 class Failure {
  public:
-  Failure(const char* file, int line, std::string what)
-      : file_(file), line_(line), what_(std::move(what)) {}
+  Failure(const char* file, int line, std::string what) : file_(file), line_(line), what_(std::move(what)) {}
   void operator=(const Message& m) const {
     report_failure(file_, line_, m.text().empty() ? what_ : what_ + ": " + m.text());
   }
@@ -87,38 +86,35 @@ CmpResult compare(const char* expr, const A& a, const B& b, Op op) {
 }  // namespace ktest
 
 #define KTEST_CHECK_(cond, text, on_failure) \
-  if (cond)                                  \
-    ;                                        \
-  else                                       \
-    on_failure ::ktest::Failure(__FILE__, __LINE__, text) = ::ktest::Message()
+  if (cond) \
+    ; \
+  else on_failure ::ktest::Failure(__FILE__, __LINE__, text) = ::ktest::Message()
 
-#define KTEST_CMP_(a, op, b, on_failure)                                                   \
-  if (const ::ktest::CmpResult ktest_r_ = ::ktest::compare(                                \
-          #a " " #op " " #b, (a), (b), [](const auto& x, const auto& y) { return x op y; }); \
-      ktest_r_.ok)                                                                         \
-    ;                                                                                      \
-  else                                                                                     \
-    on_failure ::ktest::Failure(__FILE__, __LINE__, ktest_r_.text) = ::ktest::Message()
+#define KTEST_CMP_(a, op, b, on_failure) \
+  if (const ::ktest::CmpResult ktest_r_ = \
+          ::ktest::compare(#a " " #op " " #b, (a), (b), [](const auto& x, const auto& y) { return x op y; }); \
+      ktest_r_.ok) \
+    ; \
+  else on_failure ::ktest::Failure(__FILE__, __LINE__, ktest_r_.text) = ::ktest::Message()
 
 #define EXPECT_TRUE(c) KTEST_CHECK_(static_cast<bool>(c), "expected true: " #c, )
 #define EXPECT_FALSE(c) KTEST_CHECK_(!static_cast<bool>(c), "expected false: " #c, )
-#define ASSERT_TRUE(c) KTEST_CHECK_(static_cast<bool>(c), "expected true: " #c, return)
-#define ASSERT_FALSE(c) KTEST_CHECK_(!static_cast<bool>(c), "expected false: " #c, return)
+#define ASSERT_TRUE(c) KTEST_CHECK_(static_cast<bool>(c), "expected true: " #c, return )
+#define ASSERT_FALSE(c) KTEST_CHECK_(!static_cast<bool>(c), "expected false: " #c, return )
 #define EXPECT_EQ(a, b) KTEST_CMP_(a, ==, b, )
 #define EXPECT_NE(a, b) KTEST_CMP_(a, !=, b, )
 #define EXPECT_LT(a, b) KTEST_CMP_(a, <, b, )
 #define EXPECT_LE(a, b) KTEST_CMP_(a, <=, b, )
 #define EXPECT_GT(a, b) KTEST_CMP_(a, >, b, )
 #define EXPECT_GE(a, b) KTEST_CMP_(a, >=, b, )
-#define ASSERT_EQ(a, b) KTEST_CMP_(a, ==, b, return)
-#define ASSERT_NE(a, b) KTEST_CMP_(a, !=, b, return)
-#define ASSERT_LT(a, b) KTEST_CMP_(a, <, b, return)
-#define ASSERT_LE(a, b) KTEST_CMP_(a, <=, b, return)
-#define ASSERT_GT(a, b) KTEST_CMP_(a, >, b, return)
-#define ASSERT_GE(a, b) KTEST_CMP_(a, >=, b, return)
+#define ASSERT_EQ(a, b) KTEST_CMP_(a, ==, b, return )
+#define ASSERT_NE(a, b) KTEST_CMP_(a, !=, b, return )
+#define ASSERT_LT(a, b) KTEST_CMP_(a, <, b, return )
+#define ASSERT_LE(a, b) KTEST_CMP_(a, <=, b, return )
+#define ASSERT_GT(a, b) KTEST_CMP_(a, >, b, return )
+#define ASSERT_GE(a, b) KTEST_CMP_(a, >=, b, return )
 
-#define TEST(suite, name)                                                          \
-  static void ktest_##suite##_##name();                                            \
-  static const ::ktest::Registrar ktest_registrar_##suite##_##name(#suite, #name, \
-                                                                   &ktest_##suite##_##name); \
+#define TEST(suite, name) \
+  static void ktest_##suite##_##name(); \
+  static const ::ktest::Registrar ktest_registrar_##suite##_##name(#suite, #name, &ktest_##suite##_##name); \
   static void ktest_##suite##_##name()

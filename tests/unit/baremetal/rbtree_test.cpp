@@ -93,7 +93,7 @@ class Tree {
     for (Base* i = header_._M_left; i != &header_; i = rb::increment(i)) fwd.push_back(key_of(i));
     EXPECT_EQ(fwd, std::vector<int>(model.begin(), model.end()));
     std::vector<int> back;
-    for (Base* i = rb::decrement(&header_); ; i = rb::decrement(i)) {
+    for (Base* i = rb::decrement(&header_);; i = rb::decrement(i)) {
       back.push_back(key_of(i));
       if (i == header_._M_left) break;
     }

@@ -35,10 +35,12 @@ void run_with_disks(std::vector<ostd::host::DiskConfig> disks, const std::functi
   cfg.mem_bytes = 64ull << 20;
   cfg.net.user = false;
   cfg.disks = std::move(disks);
-  ASSERT_EQ(ostd::host::run_kernel(cfg, {}, [&] {
-    body();
-    return 0;
-  }), 0);
+  ASSERT_EQ(ostd::host::run_kernel(cfg, {},
+                                   [&] {
+                                     body();
+                                     return 0;
+                                   }),
+            0);
 }
 
 TEST(Block, ReadsAndWritesSectorsOfTheHostFile) {

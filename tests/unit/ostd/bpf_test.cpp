@@ -54,8 +54,7 @@ TEST(Bpf, FilterTrapsWhatItNames) {
     b.stmt(Bpf::kRet, SECCOMP_RET_ALLOW);
     std::vector<sock_filter> code = b.finish();
     sock_fprog prog{static_cast<unsigned short>(code.size()), code.data()};
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
       _exit(2);
     }
     if (syscall(SYS_getpid) <= 0) _exit(3);

@@ -93,17 +93,15 @@ TEST(Confine, WhatTheKernelNeedsStillRuns) {
 
 // The argument conditions: each of these is a call the list has, with arguments it refuses.
 TEST(Confine, ExecutableMemoryIsRefused) {
-  Outcome o = confined(no_net(), [] {
-    mmap(nullptr, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  });
+  Outcome o =
+      confined(no_net(), [] { mmap(nullptr, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0); });
   EXPECT_TRUE(killed_by_sigsys(o)) << o.err;
   EXPECT_NE(o.err.find("(mmap)"), std::string::npos) << o.err;
 }
 
 TEST(Confine, OpeningForWritingIsRefusedWithoutAShare) {
-  Outcome o = confined(no_net(), [] {
-    syscall(SYS_openat, AT_FDCWD, "/tmp/umk-confine-test", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  });
+  Outcome o = confined(
+      no_net(), [] { syscall(SYS_openat, AT_FDCWD, "/tmp/umk-confine-test", O_WRONLY | O_CREAT | O_CLOEXEC, 0600); });
   EXPECT_TRUE(killed_by_sigsys(o)) << o.err;
   EXPECT_NE(o.err.find("(openat)"), std::string::npos) << o.err;
   EXPECT_NE(access("/tmp/umk-confine-test", F_OK), 0);

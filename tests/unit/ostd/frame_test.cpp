@@ -233,7 +233,5 @@ TEST(Segment, FramesOutliveSegmentByRefcount) {
 }
 
 TEST(Segment, HugeRequestIsEnomem) {
-  test::run_in_kernel([] {
-    EXPECT_EQ(Segment::alloc(test::mem_bytes() / kPageSize + 1).error(), Errno::enomem);
-  });
+  test::run_in_kernel([] { EXPECT_EQ(Segment::alloc(test::mem_bytes() / kPageSize + 1).error(), Errno::enomem); });
 }

@@ -49,9 +49,8 @@ inline void run_in_kernel(const std::function<void()>& body) {
 #endif
 
 /// Bytes of a guest snippet from guest_snippets.S.
-#define GUEST_SNIPPET(name)                    \
-  (std::span<const unsigned char>(test::name, \
-                                  static_cast<size_t>(test::name##_end - test::name)))
+#define GUEST_SNIPPET(name) \
+  (std::span<const unsigned char>(test::name, static_cast<size_t>(test::name##_end - test::name)))
 
 extern "C" {
 extern const unsigned char guest_syscall[], guest_syscall_end[];
@@ -67,8 +66,7 @@ extern const unsigned char guest_spin_syscalls[], guest_spin_syscalls_end[];
 extern const unsigned char guest_checked_syscalls[], guest_checked_syscalls_end[];
 extern const unsigned char guest_dirty[], guest_dirty_end[];
 extern const unsigned char guest_report_sse[], guest_report_sse_end[];
-extern const unsigned char guest_victim[], guest_victim_end[], guest_victim_attacker[],
-    guest_victim_loop[];
+extern const unsigned char guest_victim[], guest_victim_end[], guest_victim_attacker[], guest_victim_loop[];
 }
 
 inline constexpr ostd::Vaddr kCodeVa = 0x400000;

@@ -64,8 +64,8 @@ Reply rpc(std::vector<u8> m, size_t share = 0) {
   return r;
 }
 
-constexpr u8 kTversion = 100, kTattach = 104, kTwalk = 110, kTlopen = 12, kTread = 116, kTwrite = 118,
-             kTlcreate = 14, kTmkdir = 72, kTunlinkat = 76, kTgetattr = 24, kTreadlink = 22, kTclunk = 120;
+constexpr u8 kTversion = 100, kTattach = 104, kTwalk = 110, kTlopen = 12, kTread = 116, kTwrite = 118, kTlcreate = 14,
+             kTmkdir = 72, kTunlinkat = 76, kTgetattr = 24, kTreadlink = 22, kTclunk = 120;
 
 void attach(size_t share = 0) {
   EXPECT_EQ(rpc(Msg(kTversion).n(8192, 4).s("9P2000.L").done(), share).type, kTversion + 1);
@@ -100,10 +100,12 @@ class P9Server : public ::testing::Test {
     cfg.net.user = false;
     cfg.volumes.push_back({(base_ / "share").string(), "/mnt", false, "vol0"});
     cfg.volumes.push_back({(base_ / "ro").string(), "/ro", true, "vol1"});
-    ASSERT_EQ(ostd::host::run_kernel(cfg, {}, [&] {
-      body();
-      return 0;
-    }), 0);
+    ASSERT_EQ(ostd::host::run_kernel(cfg, {},
+                                     [&] {
+                                       body();
+                                       return 0;
+                                     }),
+              0);
   }
   fs::path base_;
 };
@@ -151,7 +153,7 @@ TEST_F(P9Server, WalksStayInsideTheShare) {
     ASSERT_EQ(walk(0, 1, {"..", "..", ".."}).type, kTwalk + 1);
     auto up = rpc(Msg(kTgetattr).n(1, 4).n(0x7ff, 8).done());
     EXPECT_EQ(field(up.bytes, 15 + 5, 8), field(root.bytes, 15 + 5, 8));  // the same qid path
-    auto partial = walk(0, 2, {"..", "secret"});  // the root's parent's file: not there
+    auto partial = walk(0, 2, {"..", "secret"});                          // the root's parent's file: not there
     ASSERT_EQ(partial.type, kTwalk + 1);
     EXPECT_EQ(field(partial.bytes, 7, 2), 1u);
     EXPECT_EQ(walk(1, 2, {"secret"}).err, ENOENT);
@@ -188,8 +190,7 @@ TEST_F(P9Server, ReadsWritesAndCreates) {
     EXPECT_EQ(got, "hello!!!");
     // Tlcreate: the directory fid becomes the new, opened file; mode as asked despite umask.
     ASSERT_EQ(walk(0, 2, {"dir"}).type, kTwalk + 1);
-    ASSERT_EQ(rpc(Msg(kTlcreate).n(2, 4).s("new").n(O_WRONLY, 4).n(0666, 4).n(getgid(), 4).done()).type,
-              kTlcreate + 1);
+    ASSERT_EQ(rpc(Msg(kTlcreate).n(2, 4).s("new").n(O_WRONLY, 4).n(0666, 4).n(getgid(), 4).done()).type, kTlcreate + 1);
     EXPECT_EQ(rpc(Msg(kTwrite).n(2, 4).n(0, 8).n(2, 4).n('o', 1).n('k', 1).done()).type, kTwrite + 1);
     struct stat st {};
     ASSERT_EQ(stat((base_ / "share/dir/new").c_str(), &st), 0);
@@ -214,8 +215,9 @@ TEST_F(P9Server, ReadOnlyShareRefusesChanges) {
     EXPECT_EQ(rpc(Msg(kTmkdir).n(0, 4).s("d").n(0755, 4).n(0, 4).done(), 1).err, EROFS);
     EXPECT_EQ(rpc(Msg(kTunlinkat).n(0, 4).s("file").n(0, 4).done(), 1).err, EROFS);
     EXPECT_EQ(rpc(Msg(kTlcreate).n(0, 4).s("n").n(O_WRONLY, 4).n(0644, 4).n(0, 4).done(), 1).err, EROFS);
-    EXPECT_EQ(rpc(Msg(26).n(1, 4).n(1, 4).n(0600, 4).n(0, 4).n(0, 4).n(0, 8).n(0, 8).n(0, 8).n(0, 8).n(0, 8).done(), 1).err,
-              EROFS);
+    EXPECT_EQ(
+        rpc(Msg(26).n(1, 4).n(1, 4).n(0600, 4).n(0, 4).n(0, 4).n(0, 8).n(0, 8).n(0, 8).n(0, 8).n(0, 8).done(), 1).err,
+        EROFS);
     ASSERT_EQ(rpc(Msg(kTlopen).n(1, 4).n(O_RDONLY, 4).done(), 1).type, kTlopen + 1);
     EXPECT_EQ(rpc(Msg(kTwrite).n(1, 4).n(0, 8).n(1, 4).n('x', 1).done(), 1).err, EROFS);
     std::ifstream in(base_ / "ro/file");

@@ -78,8 +78,12 @@ BusyRun run_two_busy_tasks(u64 ns) {
   std::atomic<u64> a{0}, b{0};
   u64 preempt_before = sched::stats().preemptions;
   u64 give_up = monotonic_ns() + 3000 * kNsPerMs;
-  auto ta = spawn([&] { while (!stop.load(std::memory_order_relaxed)) a.fetch_add(1, std::memory_order_relaxed); });
-  auto tb = spawn([&] { while (!stop.load(std::memory_order_relaxed)) b.fetch_add(1, std::memory_order_relaxed); });
+  auto ta = spawn([&] {
+    while (!stop.load(std::memory_order_relaxed)) a.fetch_add(1, std::memory_order_relaxed);
+  });
+  auto tb = spawn([&] {
+    while (!stop.load(std::memory_order_relaxed)) b.fetch_add(1, std::memory_order_relaxed);
+  });
   Task::sleep_for_ns(ns);
   while (sched::stats().preemptions - preempt_before <= 10 && monotonic_ns() < give_up) {
     Task::sleep_for_ns(10 * kNsPerMs);
@@ -150,9 +154,18 @@ TEST(Task, SleepLastsAtLeastTheRequestedTime) {
 TEST(Task, SleepersWakeInDeadlineOrder) {
   test::run_in_kernel([] {
     std::string order;
-    auto a = spawn([&] { Task::sleep_for_ns(30 * kNsPerMs); order += 'a'; });
-    auto b = spawn([&] { Task::sleep_for_ns(10 * kNsPerMs); order += 'b'; });
-    auto c = spawn([&] { Task::sleep_for_ns(20 * kNsPerMs); order += 'c'; });
+    auto a = spawn([&] {
+      Task::sleep_for_ns(30 * kNsPerMs);
+      order += 'a';
+    });
+    auto b = spawn([&] {
+      Task::sleep_for_ns(10 * kNsPerMs);
+      order += 'b';
+    });
+    auto c = spawn([&] {
+      Task::sleep_for_ns(20 * kNsPerMs);
+      order += 'c';
+    });
     a->join();
     b->join();
     c->join();

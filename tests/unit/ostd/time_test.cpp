@@ -116,8 +116,7 @@ TEST(Irq, TimerInterruptsArriveWhileRunning) {
   test::run_in_kernel([] {
     u64 before = irq::count(irq::kTimerLine);
     u64 until = monotonic_ns() + 2000 * kNsPerMs;
-    while (irq::count(irq::kTimerLine) < before + 8 && monotonic_ns() < until) {
-    }
+    while (irq::count(irq::kTimerLine) < before + 8 && monotonic_ns() < until) {}
     EXPECT_GE(irq::count(irq::kTimerLine), before + 8);
   });
 }
@@ -159,8 +158,7 @@ TEST(Irq, HandlersWaitOutLibraryCode) {
       std::atomic_signal_fence(std::memory_order_seq_cst);
       in_library.store(false, std::memory_order_relaxed);
       u64 spin_until = monotonic_ns() + (monotonic_ns() - t0);
-      while (monotonic_ns() < spin_until) {
-      }
+      while (monotonic_ns() < spin_until) {}
     }
     stop.store(true);
     (void)timer->cancel();
@@ -220,9 +218,7 @@ ostd_user_clock read_page(const Frame& page) {
   }
 }
 
-u64 page_monotonic(const ostd_user_clock& c, u64 tsc) {
-  return ostd_user_clock_ns(tsc, c.tsc_base, c.ns_base, c.mult);
-}
+u64 page_monotonic(const ostd_user_clock& c, u64 tsc) { return ostd_user_clock_ns(tsc, c.tsc_base, c.ns_base, c.mult); }
 }  // namespace
 
 TEST(Time, UserClockPageAgreesWithTheKernelClocks) {

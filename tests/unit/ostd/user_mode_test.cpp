@@ -135,12 +135,12 @@ TEST(UserMode, KernelTasksRunWhileGuestLoops) {
     int ticks_seen = 0;
     bool stop = false;
     auto other = Task::spawn([&] {
-      for (int i = 0; i < 5; ++i) {
-        Task::sleep_for_ns(2 * kNsPerMs);
-        ++ticks_seen;
-      }
-      stop = true;
-    }).release_value();
+                   for (int i = 0; i < 5; ++i) {
+                     Task::sleep_for_ns(2 * kNsPerMs);
+                     ++ticks_seen;
+                   }
+                   stop = true;
+                 }).release_value();
     ReturnReason rr = um.execute([&] { return stop; });
     EXPECT_EQ(rr.kind, ReturnReason::Kind::KernelEvent);
     EXPECT_EQ(ticks_seen, 5);
@@ -226,8 +226,7 @@ TEST(UserMode, CpuTrapsBecomeExceptions) {
       u32 vector;
     };
     for (Case c : {Case{0, ExceptionKind::InvalidOpcode, 6}, Case{1, ExceptionKind::Breakpoint, 3},
-                   Case{2, ExceptionKind::DivideError, 0},
-                   Case{3, ExceptionKind::GeneralProtection, 13}}) {
+                   Case{2, ExceptionKind::DivideError, 0}, Case{3, ExceptionKind::GeneralProtection, 13}}) {
       auto vm = test::make_guest(GUEST_SNIPPET(guest_traps));
       UserContext ctx = test::start_context();
       ctx.regs().rdi = c.sel;
@@ -258,15 +257,13 @@ TEST(UserMode, GuestCannotMakeHostSystemCalls) {
                    // returns to its (unmapped) vDSO landing pad, a page fault. Never a host call.
     ASSERT_EQ(rr.kind, ReturnReason::Kind::Exception);
     EXPECT_TRUE(rr.exception.kind == ExceptionKind::GeneralProtection ||
-                rr.exception.kind == ExceptionKind::InvalidOpcode ||
-                rr.exception.kind == ExceptionKind::PageFault)
+                rr.exception.kind == ExceptionKind::InvalidOpcode || rr.exception.kind == ExceptionKind::PageFault)
         << "kind " << static_cast<int>(rr.exception.kind);
     um.context().set_instruction_pointer(test::kCodeVa +
                                          static_cast<u64>(test::guest_escape_open - test::guest_escape));
     rr = run(um);
     ASSERT_EQ(rr.kind, ReturnReason::Kind::Syscall)
-        << "kind " << static_cast<int>(rr.exception.kind) << " at " << std::hex
-        << um.context().instruction_pointer();
+        << "kind " << static_cast<int>(rr.exception.kind) << " at " << std::hex << um.context().instruction_pointer();
     EXPECT_EQ(um.context().syscall_number(), 2u);
   });
   struct stat st;
@@ -432,7 +429,7 @@ TEST(UserMode, StubsShareUmksSchedulingGroupOnlyWhenGuestsHaveTheirOwnCpus) {
 TEST(UserMode, SystemCallsThatBlockAreHintedToTheStub) {
   if (!seccomp_platform_in_use()) GTEST_SKIP() << "seccomp platform only";
   test::run_in_kernel([] {
-    if (!UserMode::runs_beside_kernel()) return;  // no spinning stubs, no hint
+    if (!UserMode::runs_beside_kernel()) return;                     // no spinning stubs, no hint
     auto vm = test::make_guest(GUEST_SNIPPET(guest_spin_syscalls));  // getppid (110) forever
     UserMode um = start(vm, test::start_context());
     std::vector<int> pids = host::stub_pids();
@@ -515,10 +512,10 @@ TEST(UserMode, WakeLeftToTheStubsIsDoneByAnotherStub) {
     bool stop = false;
     u64 b_calls = 0;
     auto runner = Task::spawn([&] {
-      while (!stop && b.execute([&] { return stop; }).kind == ReturnReason::Kind::Syscall) {
-        ++b_calls;
-      }
-    }).release_value();
+                    while (!stop && b.execute([&] { return stop; }).kind == ReturnReason::Kind::Syscall) {
+                      ++b_calls;
+                    }
+                  }).release_value();
     // Each round a's stub falls asleep, then a's call is answered; the wake is left to the
     // stubs when b happens to be away at that moment, and b's next post does it (within a
     // second: on a loaded host b may wait long for its CPU).
@@ -534,8 +531,7 @@ TEST(UserMode, WakeLeftToTheStubsIsDoneByAnotherStub) {
       by_stub = after.handed > before.handed && after.taken_back == before.taken_back;
     }
     host::set_stub_handoff_window_ns(window);
-    EXPECT_TRUE(by_stub) << "no wake was done by another stub (left to them " << handed
-                         << " times)";
+    EXPECT_TRUE(by_stub) << "no wake was done by another stub (left to them " << handed << " times)";
     stop = true;
     runner->join();
     EXPECT_GT(b_calls, 0u);
@@ -593,7 +589,7 @@ TEST(UserMode, SleepingThreadToldToExitExits) {
       ASSERT_EQ(run(b).kind, ReturnReason::Kind::Syscall);
       first = host::stub_pids();
       Task::sleep_for_ns(5 * kNsPerMs);  // both stubs go to sleep (the kernel idles)
-    }  // b is told to exit, a (the last) retires
+    }                                    // b is told to exit, a (the last) retires
     auto vm = test::make_guest(GUEST_SNIPPET(guest_syscall));
     UserMode um = start(vm, test::start_context());
     EXPECT_EQ(host::stub_pids(), first) << "the stub was not kept: its told thread still sleeps";
@@ -634,11 +630,11 @@ TEST(UserMode, ReusedThreadStartsClean) {
     ASSERT_EQ(rr.kind, ReturnReason::Kind::Syscall);
     ASSERT_EQ(um.context().syscall_number(), 1004u);
     auto args = um.context().syscall_args();
-    EXPECT_EQ(args[0], 0u);                      // xmm0
-    EXPECT_EQ(args[1], 0u);                      // xmm15
-    EXPECT_EQ(args[2] & 0xffffu, 0x1f80u);       // mxcsr: the default again
-    EXPECT_EQ(args[3], 0u);                      // rbx, as start_context set it
-    EXPECT_EQ(args[4], 0u);                      // r15
+    EXPECT_EQ(args[0], 0u);                 // xmm0
+    EXPECT_EQ(args[1], 0u);                 // xmm15
+    EXPECT_EQ(args[2] & 0xffffu, 0x1f80u);  // mxcsr: the default again
+    EXPECT_EQ(args[3], 0u);                 // rbx, as start_context set it
+    EXPECT_EQ(args[4], 0u);                 // r15
   });
 }
 

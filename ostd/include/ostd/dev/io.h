@@ -102,7 +102,7 @@ struct Device {
 };
 
 struct Bar {
-  bool io = false;   // an I/O-port BAR (else memory)
+  bool io = false;  // an I/O-port BAR (else memory)
   u64 base = 0;
   u64 size = 0;
 };

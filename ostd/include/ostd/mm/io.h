@@ -19,8 +19,8 @@
 namespace ostd {
 
 template <typename T>
-concept UserCopyable = std::is_trivially_copyable_v<T> && std::is_standard_layout_v<T> &&
-                       std::has_unique_object_representations_v<T>;
+concept UserCopyable =
+    std::is_trivially_copyable_v<T> && std::is_standard_layout_v<T> && std::has_unique_object_representations_v<T>;
 
 class VmWriter;
 
@@ -103,16 +103,12 @@ class UserPtr {
   constexpr Vaddr addr() const { return addr_; }
   constexpr bool is_null() const { return addr_ == 0; }
 
-  Result<T> read(VmSpace& vm) const
-    requires Pod<T>
-  {
+  Result<T> read(VmSpace& vm) const requires Pod<T> {
     T v{};
     TRY(vm.read_bytes(addr_, writable_bytes_of(v)));
     return v;
   }
-  Result<void> write(VmSpace& vm, const T& v) const {
-    return vm.write_bytes(addr_, bytes_of(v));
-  }
+  Result<void> write(VmSpace& vm, const T& v) const { return vm.write_bytes(addr_, bytes_of(v)); }
   /// The pointer to element i of an array at this address (EFAULT on overflow).
   Result<UserPtr> element(usize i) const {
     u64 off = 0;
@@ -134,11 +130,7 @@ class UserIn {
   constexpr explicit UserIn(Vaddr a) : p_(a) {}
   constexpr Vaddr addr() const { return p_.addr(); }
   constexpr bool is_null() const { return p_.is_null(); }
-  Result<T> read(VmSpace& vm) const
-    requires Pod<T>
-  {
-    return p_.read(vm);
-  }
+  Result<T> read(VmSpace& vm) const requires Pod<T> { return p_.read(vm); }
 
  private:
   UserPtr<T> p_;

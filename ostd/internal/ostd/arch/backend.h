@@ -44,8 +44,7 @@ CpuLocal& cpu_local();
 
 // ---- tasks ----
 /// Creates a context that will run `entry()` on a fresh stack of at least stack_size bytes.
-Result<std::unique_ptr<TaskContext, TaskContextDeleter>> create_task_context(usize stack_size,
-                                                                            void (*entry)());
+Result<std::unique_ptr<TaskContext, TaskContextDeleter>> create_task_context(usize stack_size, void (*entry)());
 /// A context for the code already running on this CPU (the boot/idle context).
 std::unique_ptr<TaskContext, TaskContextDeleter> create_boot_context();
 /// Saves the current context into `from` and resumes `to`. `from_dying` tells the backend
@@ -116,13 +115,11 @@ Result<void> as_flush(AddressSpace& as);
 /// lock) is free: no task can change the space during the copy. Returns the bytes copied — all
 /// of them, or 0 (not the loaded space, locked, a fault, or a backend without the means), in
 /// which case the caller copies through the page table with the lock held.
-usize as_copy_direct(AddressSpace& as, const Mutex& as_lock, Vaddr va, std::span<u8> kbuf,
-                     bool to_user);
+usize as_copy_direct(AddressSpace& as, const Mutex& as_lock, Vaddr va, std::span<u8> kbuf, bool to_user);
 
 // ---- user mode ----
 Result<std::unique_ptr<UserThread, UserThreadDeleter>> create_user_thread(VmSpace& vm);
-ReturnReason user_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pred,
-                          bool (*call)(void*));
+ReturnReason user_execute(UserThread& t, VmSpace& vm, UserContext& ctx, void* pred, bool (*call)(void*));
 Result<FpuState> user_get_fpu(UserThread& t);
 Result<void> user_set_fpu(UserThread& t, const FpuState& s);
 void user_notify_kernel_event();
