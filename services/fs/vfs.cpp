@@ -393,8 +393,10 @@ Result<void> remount(const FsContext& fs, const std::shared_ptr<Dentry>& at, u64
   if (r.is_error() && r.error() != Errno::einval) return r;
   const bool in_memory = r.is_error();
   auto g = ns.lock.lock();
+  // A file system that keeps its own state answers for itself from now on (an ext2 mounted
+  // MS_RDONLY and remounted read-write is no longer "ro" in its super options).
   for (auto& m : ns.mounts) {
-    if (in_memory && m.fs == target) m.memory_read_only = read_only;
+    if (m.fs == target) m.memory_read_only = in_memory && read_only;
   }
   flags->bits.store(mnt::from_ms_flags(ms_flags, flags->get()));
   return {};

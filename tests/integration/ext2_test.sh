@@ -165,12 +165,17 @@ stat -f -c '%S %f' /mnt
 mount -o remount,ro /mnt && { echo x > /mnt/y || echo read-only now; } 2>/dev/null
 grep -c '^/dev/vda /mnt ext2 ro' /proc/mounts
 mount -o remount,rw /mnt && rm /mnt/from-host && echo writable again
+grep -c '^/dev/vda /mnt ext2 rw,relatime ' /proc/mounts
+umount /mnt
+mount -o ro -t ext2 /dev/vda /mnt && mount -o remount,rw /mnt && grep -c '^/dev/vda /mnt ext2 rw,relatime ' /proc/mounts
 umount /mnt") || { echo "guest failed: $out" >&2; exit 1; }
   expected="$want
 $bs $free_blocks
 read-only now
 1
-writable again"
+writable again
+1
+1"
   if [ "$out" != "$expected" ]; then
     printf 'host-written file or statfs: got\n%s\nexpected\n%s\n' "$out" "$expected" >&2
     exit 1
