@@ -377,7 +377,7 @@ static unsigned bpf_program(struct sock_filter* p) {
 static void one_call(void) {
   unsigned op = u8();
   long r;
-  switch (op % 57) {
+  switch (op % 58) {
     case 0: keep_fd(sc(SYS_openat, fd(), path(), flags(0x3ffff | O_TMPFILE), 0777 & u32(), 0, 0)); break;
     case 1: sc(SYS_close, fd(), 0, 0, 0, 0, 0); break;
     case 2: sc(SYS_read, fd(), ptr(), len(), 0, 0, 0); break;
@@ -1431,6 +1431,71 @@ static void one_call(void) {
         default:
           sc(SYS_mbind, BUF_ADDR + 4096 * (u8() % 16), 4096 * (1 + u8() % 4), u8() % 6, (uint64_t)nodes, 2 + u8() % 64,
              0);
+          break;
+      }
+      break;
+    }
+    case 57: {
+      /* A mount's own flags: a tmpfs at /tmp/mf mounted, remounted (alone or as a bind) and
+       * bound with flags from the MS_* set, and what they govern tried through it: a file
+       * mapped executable, access X_OK, a device node opened, a symlink followed, statfs,
+       * /proc/self/mountinfo read; then maybe unmounted. */
+      static int mf_mounts;
+      // clang-format off
+      static const uint64_t ms[] = {0, 1 /* RDONLY */, 2 /* NOSUID */, 4 /* NODEV */, 8 /* NOEXEC */,
+                                    256 /* NOSYMFOLLOW */, 1024 /* NOATIME */, 2048 /* NODIRATIME */,
+                                    1 << 21 /* RELATIME */, 1 << 24 /* STRICTATIME */, 0xc0ed0000 /* MGC_VAL */};
+      // clang-format on
+      uint64_t f = ms[u8() % 11] | ms[u8() % 11] | ((u8() & 7) ? 0 : u64());
+      switch (u8() % 8) {
+        case 0:
+          if (mf_mounts++ >= 4) break;
+          sc(SYS_mkdirat, AT_FDCWD, (uint64_t) "/tmp/mf", 0777, 0, 0, 0);
+          sc(SYS_mount, (uint64_t) "none", (uint64_t) "/tmp/mf", (uint64_t) "tmpfs", f, 0, 0);
+          break;
+        case 1: sc(SYS_mount, 0, (uint64_t) "/tmp/mf", 0, 32 /* REMOUNT */ | f, 0, 0); break;
+        case 2: sc(SYS_mount, 0, (uint64_t) "/tmp/mf", 0, 32 | 4096 /* REMOUNT|BIND */ | f, 0, 0); break;
+        case 3:
+          if (mf_mounts++ >= 4) break;
+          sc(SYS_mkdirat, AT_FDCWD, (uint64_t) "/tmp/mf2", 0777, 0, 0, 0);
+          sc(SYS_mount, (uint64_t) "/tmp/mf", (uint64_t) "/tmp/mf2", 0, 4096 /* BIND */ | f, 0, 0);
+          break;
+        case 4: {
+          long fd1 = sc(SYS_openat, AT_FDCWD, (uint64_t) "/tmp/mf/x", O_CREAT | O_RDWR, 0755, 0, 0);
+          if (fd1 >= 0) {
+            sc(SYS_ftruncate, fd1, 4096, 0, 0, 0, 0);
+            long m = sc(SYS_mmap, 0, 4096, PROT_READ | ((u8() & 1) ? PROT_EXEC : 0),
+                        (u8() & 1) ? MAP_SHARED : MAP_PRIVATE, fd1, 0);
+            if (m >= 0) {
+              sc(SYS_mprotect, m, 4096, u8() & 7, 0, 0, 0);
+              sc(SYS_munmap, m, 4096, 0, 0, 0, 0);
+            }
+            sc(SYS_close, fd1, 0, 0, 0, 0, 0);
+          }
+          sc(SYS_faccessat, AT_FDCWD, (uint64_t) "/tmp/mf/x", u8() & 7, 0, 0, 0);
+          break;
+        }
+        case 5: {
+          sc(SYS_mknodat, AT_FDCWD, (uint64_t) "/tmp/mf/null", S_IFCHR | 0666, (1 << 8) | 3, 0, 0);
+          long fd1 = sc(SYS_openat, AT_FDCWD, (uint64_t) "/tmp/mf/null", (u8() & 1) ? O_PATH : O_RDWR, 0, 0, 0);
+          if (fd1 >= 0) sc(SYS_close, fd1, 0, 0, 0, 0, 0);
+          sc(SYS_symlinkat, (uint64_t) "x", AT_FDCWD, (uint64_t) "/tmp/mf/l", 0, 0, 0);
+          fd1 = sc(SYS_openat, AT_FDCWD, (uint64_t) "/tmp/mf/l", O_RDONLY, 0, 0, 0);
+          if (fd1 >= 0) sc(SYS_close, fd1, 0, 0, 0, 0, 0);
+          break;
+        }
+        case 6: {
+          sc(SYS_statfs, (u8() & 1) ? (uint64_t) "/tmp/mf" : (uint64_t) "/tmp/mf2", BUF_ADDR + 8192, 0, 0, 0, 0);
+          long fd1 = sc(SYS_openat, AT_FDCWD, (uint64_t) "/proc/self/mountinfo", O_RDONLY, 0, 0, 0);
+          if (fd1 >= 0) {
+            sc(SYS_read, fd1, BUF_ADDR + 8192, 2048, 0, 0, 0);
+            sc(SYS_close, fd1, 0, 0, 0, 0, 0);
+          }
+          break;
+        }
+        default:
+          sc(SYS_umount2, (u8() & 1) ? (uint64_t) "/tmp/mf" : (uint64_t) "/tmp/mf2", (u8() & 3) ? 0 : 2 /* DETACH */, 0,
+             0, 0, 0);
           break;
       }
       break;
