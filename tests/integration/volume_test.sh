@@ -97,10 +97,11 @@ ro_before=$(cd "$ro" && find . -exec stat -c '%n %a %s %Y' {} + | sort)
 # The host's side of the coherence checks, while the guest runs: it answers the guest's
 # "ping" with what it found there, then changes a file the guest has read. It waits as long as
 # the guest may run (the test's timeout ends both): a loaded machine may take more than a
-# minute to reach the ping in QEMU.
+# minute to reach the ping in QEMU. The guest's file is made on the host at its open and its
+# bytes arrive at its close (as with Linux's v9fs): the host waits for them, not for the name.
 (
   for _ in $(seq 1 12000); do
-    if [ -f "$share/ping" ]; then
+    if [ -s "$share/ping" ]; then
       echo "host saw: $(cat "$share/ping")" > "$share/pong.tmp"
       echo "after, and longer" > "$share/changing"
       mv "$share/pong.tmp" "$share/pong"
