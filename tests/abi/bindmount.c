@@ -24,8 +24,9 @@
 #include <unistd.h>
 
 #include "abi_check.h"
+#include "mount_scratch.h"
 
-static char top[64], a[96], b[96], c[96], path[256];
+static char path[256];
 
 static const char* at(const char* base, const char* rel) {
   snprintf(path, sizeof path, "%s/%s", base, rel);
@@ -140,16 +141,7 @@ int main(void) {
     printf("bindmount: needs root\n");
     return 0;
   }
-  CHECK("unshare(CLONE_NEWNS)", unshare(CLONE_NEWNS) == 0);
-  CHECK("make / private", mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
-  snprintf(top, sizeof top, "/tmp/bindmount.%d", (int)getpid());
-  snprintf(a, sizeof a, "%s/a", top);
-  snprintf(b, sizeof b, "%s/b", top);
-  snprintf(c, sizeof c, "%s/c", top);
-  mkdir(top, 0755);
-  mkdir(a, 0755);
-  mkdir(b, 0755);
-  mkdir(c, 0755);
+  mount_scratch("bindmount");
   CHECK("mount a tmpfs", mount("none", a, "tmpfs", 0, NULL) == 0);
   mkdir(at(a, "sub"), 0755);
   mkdir(at(a, "sub/inner"), 0755);

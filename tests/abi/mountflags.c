@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "abi_check.h"
+#include "mount_scratch.h"
 
 #ifndef MS_NOSYMFOLLOW
 #define MS_NOSYMFOLLOW 256
@@ -35,7 +36,7 @@
 #define ST_NOSYMFOLLOW 0x2000
 #endif
 
-static char top[64], a[96], b[96], c[96], path[256];
+static char path[256];
 
 static const char* at(const char* base, const char* rel) {
   snprintf(path, sizeof path, "%s/%s", base, rel);
@@ -273,16 +274,7 @@ int main(int argc, char** argv) {
     printf("mountflags: needs root\n");
     return 0;
   }
-  CHECK("unshare(CLONE_NEWNS)", unshare(CLONE_NEWNS) == 0);
-  CHECK("make / private", mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
-  snprintf(top, sizeof top, "/tmp/mountflags.%d", (int)getpid());
-  snprintf(a, sizeof a, "%s/a", top);
-  snprintf(b, sizeof b, "%s/b", top);
-  snprintf(c, sizeof c, "%s/c", top);
-  mkdir(top, 0755);
-  mkdir(a, 0755);
-  mkdir(b, 0755);
-  mkdir(c, 0755);
+  mount_scratch("mountflags");
   CHECK("mount a plain tmpfs", mount("none", c, "tmpfs", 0, NULL) == 0);
   show("plain", c);
   CHECK("mount a nosuid,nodev,noexec tmpfs", mount("none", a, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0);
