@@ -96,6 +96,19 @@ static int find_sigreturn(void) {
   return find_syscalls((const unsigned char*)STUB_BASE, offs, 1) == 1 ? offs[0] : -1;
 }
 
+/* Jumps to the stub's `syscall` at offset `at` with rax = 15 (rt_sigreturn) and the stack
+ * pointer at the forged frame `f`: the stub's own rt_sigreturn on a frame the guest chose. */
+static void sigreturn_through_stub(struct forged* f, int at) {
+  uint64_t target = STUB_BASE + (uint64_t)at;
+  __asm__ volatile(
+      "mov %0, %%rsp\n"
+      "mov $15, %%eax\n"
+      "jmp *%1\n"
+      :
+      : "r"(&f->uc_flags), "r"(target)
+      : "memory");
+}
+
 static void attempt_sigreturn(void) {
   int at = find_sigreturn();
   if (at < 0) _exit(3); /* no sigreturn gadget: nothing to try */
@@ -106,14 +119,7 @@ static void attempt_sigreturn(void) {
   f.gregs[16] = (uint64_t)after_sigreturn;             /* REG_RIP */
   f.gregs[18] = 0x33;                                  /* CSGSFS: user CS */
   f.sigmask = ~0ull;
-  uint64_t target = STUB_BASE + (uint64_t)at;
-  __asm__ volatile(
-      "mov %0, %%rsp\n"
-      "mov $15, %%eax\n"
-      "jmp *%1\n"
-      :
-      : "r"(&f.uc_flags), "r"(target)
-      : "memory");
+  sigreturn_through_stub(&f, at);
 }
 
 static void after_swap(void) {
@@ -136,14 +142,7 @@ static void* altstack_swapper(void* arg) {
   f.gregs[15] = (uint64_t)(stack + sizeof stack - 64); /* REG_RSP */
   f.gregs[16] = (uint64_t)after_swap;                  /* REG_RIP */
   f.gregs[18] = 0x33;                                  /* CSGSFS: user CS */
-  uint64_t target = STUB_BASE + (uint64_t)at;
-  __asm__ volatile(
-      "mov %0, %%rsp\n"
-      "mov $15, %%eax\n"
-      "jmp *%1\n"
-      :
-      : "r"(&f.uc_flags), "r"(target)
-      : "memory");
+  sigreturn_through_stub(&f, at);
   return NULL;
 }
 
