@@ -13,6 +13,7 @@
 #include "fs/pipe.h"
 #include "device/block.h"
 #include "fs/vfs.h"
+#include "abi/mount.h"
 #include "process/process.h"
 #include "syscall/table.h"
 
@@ -1633,33 +1634,29 @@ Result<long> sys_getcwd(Thread& t, const SyscallArgs& a) {
 // ---- mounts and statfs ----
 
 Result<long> sys_mount(Thread& t, const SyscallArgs& a) {
-  constexpr u64 kMsRemount = 32, kMsBind = 4096, kMsMove = 8192, kMsShared = 1 << 20, kMsPrivate = 1 << 18,
-                kMsSlave = 1 << 19, kMsUnbindable = 1 << 17;
+  namespace ms = abi::ms;
   if (!creds_of(t).capable(cap::kSysAdmin)) return Errno::eperm;
   std::string target = TRY(read_path(t, a[1]));
   auto at = TRY(lookup_path(t, kAtFdcwd, target, true));
   u64 flags = a[3];
-  // The magic number old programs put in the top half (MS_MGC_VAL) means nothing.
-  constexpr u64 kMsMgcMask = 0xffff0000, kMsMgcVal = 0xc0ed0000;
-  if ((flags & kMsMgcMask) == kMsMgcVal) flags &= ~kMsMgcMask;
-  constexpr u64 kMsRdonly = 1;
-  if ((flags & kMsRemount) != 0 && (flags & kMsBind) == 0) {
+  if ((flags & ms::kMgcMask) == ms::kMgcVal) flags &= ~ms::kMgcMask;
+  if ((flags & ms::kRemount) != 0 && (flags & ms::kBind) == 0) {
     TRY(remount(*t.process().fs, at, flags));
     return 0;
   }
-  if ((flags & kMsRemount) != 0) {
+  if ((flags & ms::kRemount) != 0) {
     // MS_REMOUNT|MS_BIND: the mount's own flags only (do_reconfigure_mnt).
     TRY(remount_mount(*t.process().fs, at, flags));
     return 0;
   }
-  if ((flags & (kMsRemount | kMsShared | kMsPrivate | kMsSlave | kMsUnbindable)) != 0) return 0;
-  if ((flags & (kMsBind | kMsMove)) != 0) {
+  if ((flags & (ms::kRemount | ms::kShared | ms::kPrivate | ms::kSlave | ms::kUnbindable)) != 0) return 0;
+  if ((flags & (ms::kBind | ms::kMove)) != 0) {
     // No source, or an empty one, is EINVAL (do_loopback, do_move_mount_old).
     if (a[0] == 0) return Errno::einval;
     std::string from = TRY(t.vm().read_cstring(a[0], kPathMax - 1));
     if (from.empty()) return Errno::einval;
     auto src = TRY(lookup_path(t, kAtFdcwd, from, true));
-    if ((flags & kMsMove) != 0) {
+    if ((flags & ms::kMove) != 0) {
       TRY(move_mount(*t.process().fs, src, at));
     } else {
       TRY(bind_mount(*t.process().fs, src, at));
@@ -1676,11 +1673,11 @@ Result<long> sys_mount(Thread& t, const SyscallArgs& a) {
     if ((dev->inode()->mode() & abi::kSIfmt) != abi::kSIfblk) return Errno::enotblk;
     auto disk = block_device_by_rdev(dev->inode()->rdev);
     if (!disk) return Errno::enxio;
-    fs = TRY(make_ext2(disk, (flags & kMsRdonly) != 0, type));
+    fs = TRY(make_ext2(disk, (flags & ms::kRdonly) != 0, type));
   } else if (type == "9p") {
     // A share: the source is its tag (mount -t 9p -o trans=virtio TAG DIR); the options
     // (trans=, version=, cache=) choose nothing this client offers otherwise.
-    fs = TRY(make_9p(source, (flags & kMsRdonly) != 0));
+    fs = TRY(make_9p(source, (flags & ms::kRdonly) != 0));
   } else if (type == "tmpfs") {
     std::string data = a[4] == 0 ? std::string() : TRY(t.vm().read_cstring(a[4], ostd::kPageSize - 1));
     auto [tmp, shown] = TRY(make_tmpfs(data));

@@ -1,5 +1,6 @@
 // The VFS core: inode defaults, dentries, mounts, the path walk, the boot-time root file system.
 #include "fs/vfs.h"
+#include "abi/mount.h"
 #include "device/devices.h"
 
 #include <algorithm>
@@ -359,12 +360,8 @@ Result<void> move_mount(const FsContext& fs, const std::shared_ptr<Dentry>& sour
   return Errno::einval;
 }
 
-namespace {
-constexpr u64 kMsRdonly = 1;
-}  // namespace
-
 Result<void> remount(const FsContext& fs, const std::shared_ptr<Dentry>& at, u64 ms_flags) {
-  const bool read_only = (ms_flags & kMsRdonly) != 0;
+  const bool read_only = (ms_flags & abi::ms::kRdonly) != 0;
   std::shared_ptr<FileSystem> target;
   {
     auto& s = vfs();
@@ -451,20 +448,19 @@ std::string MountInfo::super_options() const { return (fs_read_only ? "ro" : "rw
 
 namespace mnt {
 
-u32 from_ms_flags(u64 ms, std::optional<u32> old) {
-  constexpr u64 kMsNosuid = 2, kMsNodev = 4, kMsNoexec = 8, kMsNosymfollow = 256, kMsNoatime = 1024,
-                kMsNodiratime = 2048, kMsRelatime = 1 << 21, kMsStrictatime = 1 << 24;
-  u32 f = (ms & kMsNoatime) != 0 ? 0 : kRelatime;  // relatime unless told otherwise
-  if ((ms & kMsNosuid) != 0) f |= kNosuid;
-  if ((ms & kMsNodev) != 0) f |= kNodev;
-  if ((ms & kMsNoexec) != 0) f |= kNoexec;
-  if ((ms & kMsNoatime) != 0) f |= kNoatime;
-  if ((ms & kMsNodiratime) != 0) f |= kNodiratime;
-  if ((ms & kMsStrictatime) != 0) f &= ~(kRelatime | kNoatime);
-  if ((ms & kMsRdonly) != 0) f |= kReadOnly;
-  if ((ms & kMsNosymfollow) != 0) f |= kNosymfollow;
+u32 from_ms_flags(u64 given, std::optional<u32> old) {
+  namespace ms = abi::ms;
+  u32 f = (given & ms::kNoatime) != 0 ? 0 : kRelatime;  // relatime unless told otherwise
+  if ((given & ms::kNosuid) != 0) f |= kNosuid;
+  if ((given & ms::kNodev) != 0) f |= kNodev;
+  if ((given & ms::kNoexec) != 0) f |= kNoexec;
+  if ((given & ms::kNoatime) != 0) f |= kNoatime;
+  if ((given & ms::kNodiratime) != 0) f |= kNodiratime;
+  if ((given & ms::kStrictatime) != 0) f &= ~(kRelatime | kNoatime);
+  if ((given & ms::kRdonly) != 0) f |= kReadOnly;
+  if ((given & ms::kNosymfollow) != 0) f |= kNosymfollow;
   // A remount keeps the access-time flags unless it names one.
-  if (old && (ms & (kMsNoatime | kMsNodiratime | kMsRelatime | kMsStrictatime)) == 0) {
+  if (old && (given & (ms::kNoatime | ms::kNodiratime | ms::kRelatime | ms::kStrictatime)) == 0) {
     f = (f & ~kAtimeMask) | (*old & kAtimeMask);
   }
   return f;
