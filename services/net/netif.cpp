@@ -419,7 +419,8 @@ void net_task(u64 generation) {
       }
       return;
     }
-    while (st.eth != nullptr) {
+    // A peer that keeps sending must not keep the task from seeing net_shutdown().
+    while (st.eth != nullptr && st.generation == generation) {
       auto r = st.link.receive(frame);
       if (r.is_error()) break;
       auto g = net_lock().lock();
@@ -689,7 +690,13 @@ void net_shutdown() {
     st.kicked.store(true);
   }
   st.wake.wake_all();
-  (void)st.ended.wait_until([&st] { return !st.running; }, ostd::kNsPerSec);
+  // The task sees the new generation at its next look (it never waits long: kTimerPollNs at
+  // most). It must be gone before the kernel run ends: it waits on this file's static queues,
+  // and a run that returned with it still queued would leave them to the process's exit.
+  // A loaded host may hold this CPU for seconds, hence the generous bound.
+  if (!st.ended.wait_until([&st] { return !st.running; }, 60 * ostd::kNsPerSec)) {
+    ostd::panic("net_shutdown: the net task did not end within 60 s");
+  }
 }
 
 // SIOCGIF* (Linux's dev_ioctl and devinet_ioctl): what ifconfig and friends ask about the
