@@ -8,6 +8,7 @@
 #include "device/block.h"
 #include "device/kmsg.h"
 #include "fs/p9.h"
+#include "fs/protected.h"
 #include "fs/vfs.h"
 #include "syscall/table.h"
 #include "syscall/strace.h"
@@ -117,6 +118,7 @@ int kernel_main() {
   init_strace();
   (void)global_poll_queue();
   pid_table().reset();  // init is pid 1 on every boot
+  reset_link_protection();
   const ostd::BootInfo& info = ostd::boot_info();
   if (info.init_argv.empty()) {
     kLog.error("no init program given");

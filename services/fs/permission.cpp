@@ -1,6 +1,8 @@
 // Discretionary access control as Linux's fs/namei.c and fs/attr.c decide it: owner, group and
 // other permission bits, root's overrides through CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH and
 // CAP_FOWNER, the sticky bit, and who owns what a process creates.
+#include "fs/protected.h"
+
 #include "fs/vfs.h"
 
 #include <ostd/enforce.h>
@@ -59,13 +61,58 @@ void set_new_owner(Inode& child, const Inode& dir, const Credentials& c) {
 }
 
 Result<void> may_link(const Credentials& c, const Inode& target) {
-  // fs.protected_hardlinks = 1 (Debian's setting): a link to another user's file needs its
-  // ownership, CAP_FOWNER, or read and write access to a file that is not set-ID.
+  // fs.protected_hardlinks: a link to another user's file needs its ownership, CAP_FOWNER,
+  // or read and write access to a file that is not set-ID.
+  if (link_protection().hardlinks.load(std::memory_order_relaxed) == 0) return {};
   if (owner_or_capable(c, target)) return {};
   u32 mode = target.mode();
   bool setid = (mode & 04000) != 0 || (mode & 02010) == 02010;
   if (target.is_regular() && !setid && inode_permission(c, target, kMayRead | kMayWrite).is_ok()) return {};
   return Errno::eperm;
+}
+
+LinkProtection& link_protection() {
+  static LinkProtection p;
+  return p;
+}
+
+void reset_link_protection() {
+  const LinkProtection defaults;
+  LinkProtection& p = link_protection();
+  p.symlinks.store(defaults.symlinks.load());
+  p.hardlinks.store(defaults.hardlinks.load());
+  p.fifos.store(defaults.fifos.load());
+  p.regular.store(defaults.regular.load());
+}
+
+namespace {
+constexpr u32 kSticky = 01000, kOtherWrite = 0002, kGroupWrite = 0020;
+}  // namespace
+
+Result<void> may_follow_link(const Credentials& c, const Inode& dir, const Inode& link) {
+  if (link_protection().symlinks.load(std::memory_order_relaxed) == 0) return {};
+  if (link.uid == c.fsuid) return {};
+  if ((dir.mode() & (kSticky | kOtherWrite)) != (kSticky | kOtherWrite)) return {};
+  if (dir.uid == link.uid) return {};
+  return Errno::eacces;
+}
+
+Result<void> may_open_existing_in_sticky(const Credentials& c, const Inode& dir, const Inode& file) {
+  const u32 dir_mode = dir.mode();
+  if ((dir_mode & kSticky) == 0) return {};
+  const int regular = link_protection().regular.load(std::memory_order_relaxed);
+  const int fifos = link_protection().fifos.load(std::memory_order_relaxed);
+  const bool fifo = file.type() == abi::kSIfifo;
+  if (file.is_regular() && regular == 0) return {};
+  if (fifo && fifos == 0) return {};
+  if (file.uid == dir.uid || file.uid == c.fsuid) return {};
+  // Any other kind of file (a device node, a socket) is refused in a world-writable one too,
+  // whatever the settings, as Linux's may_create_in_sticky does.
+  if ((dir_mode & kOtherWrite) != 0) return Errno::eacces;
+  if ((dir_mode & kGroupWrite) != 0 && ((fifo && fifos >= 2) || (file.is_regular() && regular >= 2))) {
+    return Errno::eacces;
+  }
+  return {};
 }
 
 }  // namespace services

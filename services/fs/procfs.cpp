@@ -19,6 +19,7 @@
 #include "device/block.h"
 #include "device/devices.h"
 #include "device/kmsg.h"
+#include "fs/protected.h"
 #include "fs/vfs.h"
 #include "net/inet.h"
 #include "net/socket.h"
@@ -127,6 +128,123 @@ class ProcFile final : public Inode {
 
  private:
   CallerGenerator gen_;
+};
+
+// A /proc/sys integer that root may set, as Linux's proc_dointvec_minmax: it reads as the
+// value and a newline (at offset 0; past it, end of file). A write at offset 0 takes one number
+// (decimal, 0x hex or 0 octal, a leading '-', blanks around it) in [min, max] and answers the
+// bytes it used; anything else is EINVAL. Writes at another offset are ignored (sysctl's
+// strict mode, Linux's default). Who may write is the file's mode's business (0644, root's).
+class SysctlIntFile final : public DeviceFile {
+ public:
+  SysctlIntFile(std::shared_ptr<Dentry> d, std::atomic<int>& value, int min, int max, u32 flags)
+      : DeviceFile(std::move(d)), value_(value), min_(min), max_(max) {
+    set_status_flags(flags);
+  }
+  Result<usize> read(Thread& t, ostd::VmWriter& out) override {
+    auto g = lock_.lock();
+    usize n = TRY(read_at_locked(pos_, out));
+    pos_ += n;
+    return n;
+  }
+  Result<usize> read_at(Thread&, u64 off, ostd::VmWriter& out) override {
+    auto g = lock_.lock();
+    return read_at_locked(off, out);
+  }
+  Result<usize> write(Thread&, ostd::VmReader& in) override {
+    auto g = lock_.lock();
+    usize n = TRY(write_at_locked(pos_, in));
+    pos_ += n;
+    return n;
+  }
+  Result<usize> write_at(Thread&, u64 off, ostd::VmReader& in) override {
+    auto g = lock_.lock();
+    return write_at_locked(off, in);
+  }
+  Result<ostd::i64> seek(ostd::i64 offset, int whence) override {
+    auto g = lock_.lock();
+    ostd::i64 base = whence == 0 ? 0 : whence == 1 ? static_cast<ostd::i64>(pos_) : -1;
+    if (base < 0) return Errno::einval;  // SEEK_END: a sysctl has no size
+    ostd::i64 np = 0;
+    if (!ostd::checked_add(base, offset, np)) return Errno::eoverflow;
+    if (np < 0) return Errno::einval;
+    pos_ = static_cast<u64>(np);
+    return np;
+  }
+
+ private:
+  Result<usize> read_at_locked(u64 off, ostd::VmWriter& out) {
+    if (off != 0) return usize{0};
+    std::string text = ostd::format("{}\n", value_.load(std::memory_order_relaxed));
+    usize n = std::min<usize>(out.avail(), text.size());
+    TRY(out.write_bytes(ostd::bytes_of_string(text).first(n)));
+    return n;
+  }
+  Result<usize> write_at_locked(u64 off, ostd::VmReader& in) {
+    if (off != 0 || !in.has_remain()) return usize{0};
+    constexpr usize kMaxText = 4096;
+    std::vector<ostd::u8> bytes(std::min(in.remain(), kMaxText));
+    TRY(in.read_bytes(bytes));
+    const std::string text(bytes.begin(), bytes.end());
+    auto blank = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+    usize i = 0;
+    while (i < text.size() && blank(text[i])) ++i;
+    bool neg = i < text.size() && text[i] == '-';
+    if (neg) ++i;
+    // proc_get_long: at most 21 characters of number, ended by a blank or the end.
+    usize start = i;
+    unsigned base = 10;
+    if (i + 1 < text.size() && text[i] == '0' && (text[i + 1] == 'x' || text[i + 1] == 'X')) {
+      base = 16;
+      i += 2;
+    } else if (i < text.size() && text[i] == '0') {
+      base = 8;
+    }
+    u64 v = 0;
+    usize digits = 0;
+    for (; i < text.size(); ++i, ++digits) {
+      char c = text[i];
+      unsigned d = c >= '0' && c <= '9'   ? unsigned(c - '0')
+                   : c >= 'a' && c <= 'f' ? unsigned(c - 'a' + 10)
+                   : c >= 'A' && c <= 'F' ? unsigned(c - 'A' + 10)
+                                          : 99;
+      if (d >= base) break;
+      if (!ostd::checked_mul<u64>(v, base, v) || !ostd::checked_add<u64>(v, d, v)) return Errno::einval;
+    }
+    if ((digits == 0 && base != 8) || i - start >= 21) return Errno::einval;
+    if (i < text.size() && text[i] != ' ' && text[i] != '\t' && text[i] != '\n') return Errno::einval;
+    if (v > (neg ? u64{1} << 31 : u64{0x7fffffff})) return Errno::einval;
+    ostd::i64 value = neg ? -static_cast<ostd::i64>(v) : static_cast<ostd::i64>(v);
+    if (value < min_ || value > max_) return Errno::einval;
+    value_.store(static_cast<int>(value), std::memory_order_relaxed);
+    while (i < text.size() && blank(text[i])) ++i;
+    return i;
+  }
+
+  ostd::Mutex lock_;
+  std::atomic<int>& value_;
+  int min_, max_;
+  u64 pos_ = 0;
+};
+
+class SysctlInt final : public Inode {
+ public:
+  SysctlInt(u64 dev, std::atomic<int>& value, int min, int max)
+      : Inode(dev, abi::kSIfreg | 0644), value_(value), min_(min), max_(max) {}
+  Result<usize> read_at(u64 off, ostd::VmWriter& out) override {
+    std::string text = ostd::format("{}\n", value_.load(std::memory_order_relaxed));
+    if (off >= text.size()) return usize{0};
+    usize n = std::min<usize>(out.avail(), text.size() - off);
+    TRY(out.write_bytes(ostd::bytes_of_string(text).subspan(static_cast<usize>(off), n)));
+    return n;
+  }
+  Result<std::shared_ptr<File>> open(const std::shared_ptr<Dentry>& d, u32 flags) override {
+    return std::shared_ptr<File>(std::make_shared<SysctlIntFile>(d, value_, min_, max_, flags));
+  }
+
+ private:
+  std::atomic<int>& value_;
+  int min_, max_;
 };
 
 // /proc/PID/mem: the process's memory at file offsets equal to addresses, read and written as
@@ -755,7 +873,7 @@ Result<std::vector<Child>> pid_children(u64 dev, ostd::i32 pid) {
   return out;
 }
 
-// /proc/sys: the kernel's tunables that programs read (read-only here).
+// /proc/sys: the kernel's tunables that programs read (the fs.protected_* ones root may set).
 std::shared_ptr<Inode> sys_dir(u64 d) {
   auto value = [d](std::function<std::string()> f) {
     return std::make_shared<ProcFile>(d, [f] { return Result<std::string>(f() + "\n"); });
@@ -783,8 +901,13 @@ std::shared_ptr<Inode> sys_dir(u64 d) {
       {"dmesg_restrict", value([] { return ostd::format("{}", dmesg_restrict()); })},
       {"printk", value([] { return printk_levels(); })},
   };
+  LinkProtection& lp = link_protection();
   std::vector<Child> fs{{"pipe-max-size", value([] { return std::string("1048576"); })},
-                        {"nr_open", value([] { return std::string("1048576"); })}};
+                        {"nr_open", value([] { return std::string("1048576"); })},
+                        {"protected_fifos", std::make_shared<SysctlInt>(d, lp.fifos, 0, 2)},
+                        {"protected_hardlinks", std::make_shared<SysctlInt>(d, lp.hardlinks, 0, 1)},
+                        {"protected_regular", std::make_shared<SysctlInt>(d, lp.regular, 0, 2)},
+                        {"protected_symlinks", std::make_shared<SysctlInt>(d, lp.symlinks, 0, 1)}};
   std::vector<Child> vm{{"overcommit_memory", value([] { return std::string("0"); })},
                         {"max_map_count", value([] { return std::string("65530"); })},
                         {"mmap_min_addr", value([] { return std::string("65536"); })}};

@@ -10,6 +10,7 @@
 #include "device/devices.h"
 #include "fs/file.h"
 #include "fs/notify.h"
+#include "fs/protected.h"
 #include "fs/pipe.h"
 #include "device/block.h"
 #include "fs/vfs.h"
@@ -310,6 +311,8 @@ Result<long> do_open(Thread& t, int dirfd, Vaddr path_addr, u32 flags, u32 mode,
       d = TRY(walk(at, path, (flags & kONofollow) == 0));
       if (d->inode()->is_symlink()) return Errno::eloop;
       if (d->inode()->is_dir()) return Errno::eisdir;
+      // Another user's file in a sticky directory (fs.protected_regular, fs.protected_fifos).
+      if (d->parent()) TRY(may_open_existing_in_sticky(creds_of(t), *d->parent()->inode(), *d->inode()));
     } else if (existing.error() == Errno::enoent) {
       TRY(pn.parent->want_write());
       TRY(may_create_in(creds_of(t), *pn.parent->inode()));

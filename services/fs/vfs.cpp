@@ -14,6 +14,7 @@
 #include "device/tty.h"
 #include "fs/cpio.h"
 #include "fs/notify.h"
+#include "fs/protected.h"
 #include "process/internal.h"
 #include "process/process.h"
 
@@ -620,6 +621,8 @@ Result<std::shared_ptr<Dentry>> walk_components(const PathLookup& at, std::share
     bool last = comps.empty();
     if (inode->is_symlink() && (!last || follow || must_dir)) {
       if (++links > kMaxSymlinks) return Errno::eloop;
+      // A trailing link in a sticky world-writable directory (fs.protected_symlinks).
+      if (last && at.caller != nullptr) TRY(may_follow_link(at.caller->creds, *cur->inode(), *inode));
       // RESOLVE_NO_SYMLINKS, and a link on a nosymfollow mount (pick_link): not followed.
       if ((at.resolve & kResolveNoSymlinks) != 0 || cur->mount_has(mnt::kNosymfollow)) return Errno::eloop;
       if (inode->is_magic_link()) {

@@ -377,7 +377,7 @@ static unsigned bpf_program(struct sock_filter* p) {
 static void one_call(void) {
   unsigned op = u8();
   long r;
-  switch (op % 58) {
+  switch (op % 59) {
     case 0: keep_fd(sc(SYS_openat, fd(), path(), flags(0x3ffff | O_TMPFILE), 0777 & u32(), 0, 0)); break;
     case 1: sc(SYS_close, fd(), 0, 0, 0, 0, 0); break;
     case 2: sc(SYS_read, fd(), ptr(), len(), 0, 0, 0); break;
@@ -1497,6 +1497,58 @@ static void one_call(void) {
           sc(SYS_umount2, (u8() & 1) ? (uint64_t) "/tmp/mf" : (uint64_t) "/tmp/mf2", (u8() & 3) ? 0 : 2 /* DETACH */, 0,
              0, 0, 0);
           break;
+      }
+      break;
+    }
+    case 58: {
+      /* The fs.protected_* settings: written with numbers, hostile text and offsets (pwrite),
+       * read back; and what they guard tried in a sticky directory /tmp/pd whose mode and files'
+       * owners change: O_CREAT opens of files and FIFOs, links followed, hard links made. */
+      static const char* const knobs[] = {"/proc/sys/fs/protected_regular", "/proc/sys/fs/protected_fifos",
+                                          "/proc/sys/fs/protected_symlinks", "/proc/sys/fs/protected_hardlinks"};
+      // clang-format off
+      static const char* const texts[] = {"0", "1", "2", "3", "-1", " 1\n", "0x2", "02", "1x", "", "99999999999999999999999",
+                                          "-2147483648", "\n\n"};
+      // clang-format on
+      static const char* const names[] = {"/tmp/pd/f", "/tmp/pd/p", "/tmp/pd/l", "/tmp/pd/h"};
+      switch (u8() % 6) {
+        case 0: {
+          long fd1 = sc(SYS_openat, AT_FDCWD, (uint64_t)knobs[u8() % 4], (u8() & 1) ? O_RDWR : O_WRONLY, 0, 0, 0);
+          if (fd1 < 0) break;
+          const char* t = texts[u8() % 13];
+          if (u8() & 1) {
+            sc(SYS_write, fd1, (uint64_t)t, strlen(t), 0, 0, 0);
+          } else {
+            sc(SYS_pwrite64, fd1, ptr(), u8() % 64, u8() % 4, 0, 0);
+          }
+          sc(SYS_pread64, fd1, BUF_ADDR + 8192, u8() % 8, u8() % 4, 0, 0);
+          sc(SYS_close, fd1, 0, 0, 0, 0, 0);
+          break;
+        }
+        case 1:
+          sc(SYS_mkdirat, AT_FDCWD, (uint64_t) "/tmp/pd", 0777, 0, 0, 0);
+          sc(SYS_fchmodat, AT_FDCWD, (uint64_t) "/tmp/pd", (u8() & 1 ? 01000 : 0) | (u8() & 0777), 0, 0, 0);
+          sc(SYS_fchownat, AT_FDCWD, (uint64_t) "/tmp/pd", u8() % 3 * 1000, u8() % 3 * 1000, 0, 0);
+          break;
+        case 2:
+          sc(SYS_openat, AT_FDCWD, (uint64_t)names[0], O_CREAT | O_RDWR, 0666, 0, 0);
+          sc(SYS_mknodat, AT_FDCWD, (uint64_t)names[1], S_IFIFO | 0666, 0, 0, 0);
+          sc(SYS_symlinkat, (uint64_t)names[0], AT_FDCWD, (uint64_t)names[2], 0, 0, 0);
+          sc(SYS_fchownat, AT_FDCWD, (uint64_t)names[u8() % 3], u8() % 3 * 1000, u8() % 3 * 1000,
+             (u8() & 1) ? AT_SYMLINK_NOFOLLOW : 0, 0);
+          break;
+        case 3: {
+          long fd1 = sc(SYS_openat, AT_FDCWD, (uint64_t)names[u8() % 3], O_CREAT | O_NONBLOCK | (u8() & 3), 0666, 0, 0);
+          if (fd1 >= 0) sc(SYS_close, fd1, 0, 0, 0, 0, 0);
+          break;
+        }
+        case 4:
+          sc(SYS_setfsuid, u8() % 3 * 1000, 0, 0, 0, 0, 0);
+          sc(SYS_linkat, AT_FDCWD, (uint64_t)names[u8() % 3], AT_FDCWD, (uint64_t)names[3], (u8() & 1) ? 0x400 : 0, 0);
+          sc(SYS_unlinkat, AT_FDCWD, (uint64_t)names[3], 0, 0, 0, 0);
+          sc(SYS_setfsuid, 0, 0, 0, 0, 0, 0);
+          break;
+        default: sc(SYS_unlinkat, AT_FDCWD, (uint64_t)names[u8() % 4], 0, 0, 0, 0); break;
       }
       break;
     }
