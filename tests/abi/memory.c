@@ -107,6 +107,20 @@ int main(void) {
         over != MAP_FAILED && faults(over + 2 * 4096, 0) && last_signal == SIGBUS);
   CHECK("inside the file it reads", !faults(over + 4096, 0));
   munmap(over, 3 * 4096);
+  /* A private mapping's page that was only read keeps showing the file, even after a write
+   * copied its neighbour (Linux copies a page at its own first write). */
+  char* pv2 = mmap(0, 4 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  CHECK("a second private mapping", pv2 != MAP_FAILED && ftruncate(fd, 4 * 4096) == 0);
+  volatile char sink = pv2[4096] + pv2[2 * 4096] + pv2[3 * 4096];
+  (void)sink;
+  pv2[0] = 'P';
+  CHECK("a write() after a neighbour's copy shows in a page only read",
+        pwrite(fd, "LATER", 5, 4096 + 8) == 5 && memcmp(pv2 + 4096 + 8, "LATER", 5) == 0);
+  CHECK("and in a page of a hole only read",
+        pwrite(fd, "LATER", 5, 3 * 4096) == 5 && memcmp(pv2 + 3 * 4096, "LATER", 5) == 0);
+  CHECK("and not in the page written", pv2[0] == 'P');
+  munmap(pv2, 4 * 4096);
+  CHECK("back to two pages", ftruncate(fd, 8192) == 0);
   munmap(sh, 8192);
   munmap(pv, 8192);
   CHECK("the file keeps the mapped writes", pread(fd, buf, 10, 200) == 10 && memcmp(buf, "from-child", 10) == 0);

@@ -182,6 +182,66 @@ TEST(MemoryMap, PrivateFileMappingCopiesBytes) {
   });
 }
 
+// A program's data segment (a private writable mapping of a file the process also maps
+// executable): the first write copies the pages of its 64 KiB window that were only read, so
+// the next writes there fault no more; a data file mapped private copies only the page
+// written, its other pages keep showing the file (and a hole read gets its page in the file).
+TEST(MemoryMap, DataSegmentWritesCopyTheirWindowOnce) {
+  test::run_in_kernel([] {
+    auto mm = new_map();
+    int faults = 0;
+    mm->vm().set_fault_handler([m = mm.get(), &faults](Vaddr va, Access a) {
+      ++faults;
+      return m->handle_fault(va, a);
+    });
+    constexpr u64 kPages = 20;
+    auto make_file = [] {
+      auto file = std::make_shared<services::SharedPages>();
+      for (u64 i = 0; i < kPages; ++i) {
+        Frame f = file->get_or_alloc(i).release_value();
+        EXPECT_TRUE(f.write_bytes(0, bytes_of(i)).is_ok());
+      }
+      file->set_file_size(kPages * kPageSize);
+      return file;
+    };
+    auto image = make_file(), data = make_file();
+    constexpr u32 kRx = services::kProtRead | services::kProtExec;
+    const u32 fixed = services::kMapPrivate | services::kMapFixed;
+    ASSERT_TRUE(mm->map(0x400000, kPageSize, kRx, fixed, nullptr, 0, "/bin/prog", image).is_ok());
+    Vaddr seg = mm->map(0x410000, kPages * kPageSize, kRw, fixed, nullptr, 0, "/bin/prog", image).value();
+    Vaddr dat = mm->map(0x500000, kPages * kPageSize, kRw, fixed, nullptr, 0, "/data", data).value();
+    for (Vaddr base : {seg, dat}) {
+      for (u64 i = 0; i < kPages; ++i) EXPECT_EQ(peek(*mm, base + i * kPageSize), i);
+    }
+    auto private_copy = [&](Vaddr va, services::SharedPages& file, u64 index) {
+      auto m = mm->vm().query(va);
+      return m && has(m->flags, PageFlags::W) && m->frame.paddr() != file.find(index)->paddr();
+    };
+    faults = 0;
+    ASSERT_TRUE(UserPtr<u64>(seg + 3 * kPageSize).write(mm->vm(), 99).is_ok());
+    EXPECT_EQ(faults, 1);
+    for (u64 i = 0; i < 16; ++i) {
+      EXPECT_TRUE(private_copy(seg + i * kPageSize, *image, i)) << "page " << i;
+      ASSERT_TRUE(UserPtr<u64>(seg + i * kPageSize).write(mm->vm(), 100 + i).is_ok());
+    }
+    EXPECT_EQ(faults, 1) << "writes in the copied window faulted again";
+    EXPECT_FALSE(private_copy(seg + 16 * kPageSize, *image, 16)) << "copied past the window";
+    EXPECT_EQ(peek(*mm, seg + 16 * kPageSize), 16u);
+    u64 in_file = 0;
+    ASSERT_TRUE(image->find(3)->read_bytes(0, writable_bytes_of(in_file)).is_ok());
+    EXPECT_EQ(in_file, 3u) << "the file changed";
+
+    faults = 0;
+    ASSERT_TRUE(UserPtr<u64>(dat + 3 * kPageSize).write(mm->vm(), 99).is_ok());
+    EXPECT_EQ(faults, 1);
+    EXPECT_TRUE(private_copy(dat + 3 * kPageSize, *data, 3));
+    EXPECT_FALSE(private_copy(dat + 4 * kPageSize, *data, 4));
+    ASSERT_TRUE(data->find(4)->write_bytes(0, bytes_of(u64{444})).is_ok());  // write(2)
+    EXPECT_EQ(peek(*mm, dat + 4 * kPageSize), 444u);
+    EXPECT_EQ(peek(*mm, dat + 3 * kPageSize), 99u);
+  });
+}
+
 // System call site rewriting (vm/syscall_patch.cpp) on a map with a file's code page: the site
 // is rewritten on its 16th trap, in a copy of the page (the file keeps its bytes), with a
 // trampoline in [usertrap]; the marks the rewrite leaves send threads to the right places; a
