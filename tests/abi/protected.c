@@ -131,7 +131,7 @@ static void cases(int verbose, uid_t fsuid) {
       if (fd >= 0) close(fd);
       snprintf(what, sizeof what, "uid %u: O_CREAT open of an existing %s in %s", fsuid, kinds[k], d);
       report(verbose, s, what, got == want);
-      if (k == 3) continue;  /* (a host /tmp may be nodev) */
+      if (k == 3) continue; /* (a host /tmp may be nodev) */
       fd = open(at(obj), O_RDONLY | O_NONBLOCK);
       snprintf(what, sizeof what, "uid %u: plain open of the %s in %s", fsuid, kinds[k], d);
       report(verbose, s, what, fd >= 0);
@@ -169,7 +169,7 @@ static void cases(int verbose, uid_t fsuid) {
     lstat(at(sources[k]), &st);
     int want = 0;
     if (s.hardlinks != 0 && fsuid != 0 && st.st_uid != fsuid) {
-      int rw = (st.st_mode & 0006) == 0006;  /* the caller is "other" to these files */
+      int rw = (st.st_mode & 0006) == 0006; /* the caller is "other" to these files */
       want = rw && !(st.st_mode & S_ISUID) ? 0 : EPERM;
     }
     char name[64];
@@ -253,8 +253,7 @@ int main(void) {
 
   struct settings was = current();
   CHECK("the four settings are there", was.regular >= 0 && was.fifos >= 0 && was.symlinks >= 0 && was.hardlinks >= 0);
-  CHECK("their values are in range",
-        was.regular <= 2 && was.fifos <= 2 && was.symlinks <= 1 && was.hardlinks <= 1);
+  CHECK("their values are in range", was.regular <= 2 && was.fifos <= 2 && was.symlinks <= 1 && was.hardlinks <= 1);
 
   cases(1, 0);
   cases_as_user(1);
