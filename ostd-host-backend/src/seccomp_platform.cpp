@@ -366,8 +366,10 @@ bool clear_handoff(u32 idx) {
 // thread woken by the kernel if it still sleeps with its reply (a stub that took the hand-off
 // may not have woken it yet: a second wake is harmless; the doorbell page is guest-writable,
 // so a guest can also have erased the hand-off). `force`: now; else only once it is
-// g_handoff_ns old.
+// g_handoff_ns old. The hand-off state is shared by every task's calls: no task switch
+// inside (one that settled it meanwhile left an index of -1 here once).
 void settle_handoff(bool force) {
+  irq::PreemptGuard no_switch;
   if (g_handed == 0) return;
   if (!force && arch::monotonic_ns() - g_handed_at < g_handoff_ns) return;
   u32 idx = g_handed - 1;
@@ -385,6 +387,7 @@ void settle_handoff(bool force) {
 // away (it will post, or yield, soon) the wake is left to the stubs: the next one to give up
 // its CPU does it (stub_handoff), and settle_handoff takes back what none took.
 void wake_stub(arch::UserThread& t) {
+  irq::PreemptGuard no_switch;  // (the hand-off state, as in settle_handoff)
   const arch::SeccompSlot& sl = *t.as->slots.at(t.slot);
   u32 idx = sl.wake.index();
   u32* word = reply_word(sl);
@@ -1106,6 +1109,7 @@ bool seccomp_idle(bool (*has_work)()) {
 namespace ostd::arch {
 
 WakeWord WakeWord::take(u8* mailbox) {
+  irq::PreemptGuard no_switch;  // the free list and the hand-off are shared by every task
   if (host::g_free_words.empty()) return WakeWord{};
   u32 idx = host::g_free_words.back();
   host::g_free_words.pop_back();
@@ -1115,6 +1119,7 @@ WakeWord WakeWord::take(u8* mailbox) {
 
 void WakeWord::release() {
   if (idx_ == kNone) return;
+  irq::PreemptGuard no_switch;
   if (host::g_handed == idx_ + 1) {
     host::g_handed = 0;
     (void)host::clear_handoff(idx_);
