@@ -141,6 +141,7 @@ class MemoryMap {
   ostd::Result<void> map_file_around(const Vma& vma, ostd::Vaddr page, const ostd::Frame& frame, ostd::PageFlags flags,
                                      const SharedPages& pages);
   ostd::Result<bool> copy_file_pages_around(const Vma& vma, ostd::Vaddr page, ostd::PageFlags flags);
+  bool maps_executable(const SharedPages* pages) const;
   std::optional<Vma> find(ostd::Vaddr va) const;
 
   // Writes `bytes` at va ignoring the areas' protections (copying a shared page first), as
