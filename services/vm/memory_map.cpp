@@ -473,9 +473,9 @@ bool MemoryMap::maps_executable(const SharedPages* pages) const {
 // 1000-file repository: 38 -> 42 ms with 256 KiB for all).
 Result<void> MemoryMap::map_file_around(const Vma& vma, Vaddr page, const ostd::Frame& frame, PageFlags flags,
                                         const SharedPages& pages) {
-  const u64 kWindow = (maps_executable(&pages) ? 64 : 16) * kPageSize;
-  Vaddr lo = std::max(vma.start, page & ~(kWindow - 1));
-  Vaddr hi = std::min(vma.end, lo + kWindow);
+  const u64 window = (maps_executable(&pages) ? 64 : 16) * kPageSize;
+  Vaddr lo = std::max(vma.start, page & ~(window - 1));
+  Vaddr hi = std::min(vma.end, lo + window);
   std::vector<ostd::Frame> run;
   Vaddr run_start = 0;
   auto flush_run = [&]() -> Result<void> {
