@@ -29,6 +29,15 @@ static int abi_failures;
 
 #define ABI_DONE() (fflush(stdout), abi_failures)
 
+/* dir/name, in one of four buffers (a call may take two paths). */
+static inline const char* path_in(const char* dir, const char* name) {
+  static char bufs[4][512];
+  static int next;
+  char* b = bufs[next++ % 4];
+  snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
+  return b;
+}
+
 /* Sleeps `ms` milliseconds, across signals. */
 static inline void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};

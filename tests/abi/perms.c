@@ -25,14 +25,7 @@
 
 static char dir[256];
 
-/* dir/name, in one of four buffers (a call may take two paths). */
-static const char* at(const char* name) {
-  static char bufs[4][512];
-  static int next;
-  char* b = bufs[next++ % 4];
-  snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
-  return b;
-}
+static const char* at(const char* name) { return path_in(dir, name); }
 
 static void make_file(const char* name, mode_t mode, uid_t uid, gid_t gid, const char* text) {
   int fd = open(at(name), O_CREAT | O_WRONLY | O_TRUNC, 0600);

@@ -20,13 +20,7 @@
 
 static char dir[256];
 
-static const char* at(const char* name) {
-  static char bufs[4][512];
-  static int next;
-  char* b = bufs[next++ % 4];
-  snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
-  return b;
-}
+static const char* at(const char* name) { return path_in(dir, name); }
 
 struct settings {
   int regular, fifos, symlinks, hardlinks;
