@@ -514,7 +514,6 @@ Result<void> MemoryMap::map_file_around(const Vma& vma, Vaddr page, const ostd::
 // False when this is not such a page (the caller copies it alone).
 Result<bool> MemoryMap::copy_file_pages_around(const Vma& vma, Vaddr page, PageFlags flags) {
   constexpr u64 kWindow = 16 * kPageSize;
-  if (!maps_executable(vma.cache.get())) return false;
   auto cached = [&](Vaddr p) -> std::optional<ostd::Frame> {
     auto m = vm_->query(p);
     if (!m || ostd::has(m->flags, PageFlags::W)) return std::nullopt;
@@ -522,7 +521,8 @@ Result<bool> MemoryMap::copy_file_pages_around(const Vma& vma, Vaddr page, PageF
     if (!f || f->paddr() != m->frame.paddr()) return std::nullopt;
     return f;
   };
-  if (!cached(page)) return false;
+  // (The page first: one lookup, where the image test scans the process's areas.)
+  if (!cached(page) || !maps_executable(vma.cache.get())) return false;
   Vaddr lo = std::max(vma.start, page & ~(kWindow - 1));
   Vaddr hi = std::min(vma.end, lo + kWindow);
   // Runs of consecutive pages, each copied into one physically contiguous segment when there
