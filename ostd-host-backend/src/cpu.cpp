@@ -54,13 +54,29 @@ u32 g_hz = 250;
 // How soon a timer interrupt that found library code running is tried again.
 constexpr u64 kDeferredRetryNs = 200 * kNsPerUs;
 
+// The interrupt signals (timer and device). Each handler runs with both blocked: a second one
+// landing inside a handler would find umk's text there and could switch tasks while the code
+// the first one interrupted, library code, still held a lock — a task switched out inside
+// malloc with the arena lock held, and the next free() on this thread waited for good (umk hung
+// once in a hundred fork bombs).
+sigset_t g_irq_signals;
+
+// Switches tasks from inside a handler when the interrupted code, umk's own, asked for it. The
+// handler's frame stays on the task's stack until that task runs again, so the next one must
+// run with the interrupt signals unblocked (the first's sigreturn restores its own mask).
+void preempt_from_handler() {
+  if (!arch::cpu_local().need_resched.load(std::memory_order_relaxed)) return;
+  pthread_sigmask(SIG_UNBLOCK, &g_irq_signals, nullptr);
+  irq_internal::preempt_on_irq_return();
+}
+
 void on_timer_signal(int, siginfo_t*, void* uc) {
   if (!t_kernel_thread) return;
   int saved = errno;
   bool in_umk = pc_is_preemptible(uc);
   if (in_umk || t_host_wait) {
     irq::dispatch(irq::kTimerLine);
-    if (in_umk) irq_internal::preempt_on_irq_return();
+    if (in_umk) preempt_from_handler();
   } else {
     // Library code: the handlers might take a lock it holds (see HostWait). The line stays
     // pending; enabling interrupts runs it, or this signal again once it lands in our code.
@@ -88,7 +104,7 @@ void on_device_signal(int, siginfo_t*, void* uc) {
     for (u32 l = 0; l < irq::kNumLines; ++l) {
       if ((lines & (1u << l)) != 0) irq::dispatch(l);
     }
-    if (in_umk) irq_internal::preempt_on_irq_return();
+    if (in_umk) preempt_from_handler();
   } else if (lines != 0) {
     // Library code: as for the timer, the lines stay pending until umk's code runs again.
     arch::cpu_local().pending.fetch_or(lines, std::memory_order_relaxed);
@@ -153,6 +169,12 @@ HostWait::~HostWait() {
 
 u64 deferred_interrupts() { return g_deferred_interrupts; }
 
+bool interrupt_signals_blocked() {
+  sigset_t now;
+  pthread_sigmask(SIG_BLOCK, nullptr, &now);
+  return sigismember(&now, timer_signal()) == 1 && sigismember(&now, device_signal()) == 1;
+}
+
 bool pc_is_preemptible(const void* ucontext) {
   // SAFETY: callers pass the third argument of an SA_SIGINFO handler, a ucontext_t*.
   const auto* uc = static_cast<const ucontext_t*>(ucontext);
@@ -165,9 +187,12 @@ void init_signals_once(bool catch_fatal) {
   done = true;
   check_allocator_outside_executable();
   struct sigaction sa {};
+  sigemptyset(&g_irq_signals);
+  sigaddset(&g_irq_signals, host::timer_signal());
+  sigaddset(&g_irq_signals, device_signal());
   sa.sa_sigaction = on_timer_signal;
-  sa.sa_flags = SA_SIGINFO | SA_NODEFER;  // no SA_RESTART: blocking host calls see EINTR
-  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_SIGINFO;  // no SA_RESTART: blocking host calls see EINTR
+  sa.sa_mask = g_irq_signals;
   sigaction(host::timer_signal(), &sa, nullptr);
   sa.sa_sigaction = on_device_signal;
   sigaction(device_signal(), &sa, nullptr);

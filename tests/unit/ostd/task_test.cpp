@@ -360,4 +360,51 @@ TEST(HostBackend, TimerSignalOnAnotherThreadIsIgnored) {
   EXPECT_GT(sent.load(), 100u);
   EXPECT_GT(spins.load(), 0u);
 }
+
+// The interrupt signals are blocked while their handlers run: a second one landing inside a
+// handler finds umk's own text there and could switch tasks while the code the first one
+// interrupted (libc's malloc, holding its arena lock) had not finished — the next free() then
+// waited for ever. Tasks run with them open, also those a handler switched to.
+TEST(HostBackend, InterruptHandlersRunWithInterruptSignalsBlocked) {
+  test::run_in_kernel([] {
+    static std::atomic<int> fired{0};
+    static std::atomic<int> fired_blocked{0};
+    fired = 0;
+    fired_blocked = 0;
+    Timer timer([] {
+      ++fired;
+      if (host::interrupt_signals_blocked()) ++fired_blocked;
+    });
+    timer.arm_after(kNsPerMs);
+    u64 give_up = monotonic_ns() + 3000 * kNsPerMs;
+    while (fired.load() == 0 && monotonic_ns() < give_up) {}
+    ASSERT_EQ(fired.load(), 1);
+    EXPECT_EQ(fired_blocked.load(), 1);  // (it fired in the timer signal's handler)
+    EXPECT_FALSE(host::interrupt_signals_blocked());
+
+    // Two busy tasks look at their mask until the timer has switched between them 10 times.
+    std::atomic<bool> stop{false};
+    std::atomic<u64> looks{0}, blocked{0};
+    auto watch = [&] {
+      while (!stop.load()) {
+        if (host::interrupt_signals_blocked()) blocked.fetch_add(1);
+        looks.fetch_add(1);
+        for (int i = 0; i < 2000; ++i) asm volatile("" ::: "memory");
+      }
+    };
+    u64 preempt_before = sched::stats().preemptions;
+    give_up = monotonic_ns() + 3000 * kNsPerMs;
+    auto a = spawn(watch);
+    auto b = spawn(watch);
+    while (sched::stats().preemptions - preempt_before <= 10 && monotonic_ns() < give_up) {
+      Task::sleep_for_ns(10 * kNsPerMs);
+    }
+    stop = true;
+    a->join();
+    b->join();
+    EXPECT_GT(sched::stats().preemptions - preempt_before, 10u);
+    EXPECT_GT(looks.load(), 100u);
+    EXPECT_EQ(blocked.load(), 0u);
+  });
+}
 #endif

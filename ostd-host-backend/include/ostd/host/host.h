@@ -163,6 +163,10 @@ u64 set_stub_handoff_window_ns(u64 ns);
 /// must leave it alone.
 int timer_signal();
 
+/// Whether the calling thread has the interrupt signals (the timer's and the devices') blocked:
+/// so it has inside their handlers, never while a task runs. For tests.
+bool interrupt_signals_blocked();
+
 /// Timer interrupts that arrived while the kernel thread ran library code (libc, libstdc++, a
 /// sanitizer runtime) and so waited until umk's own code ran again: the handlers could take a
 /// lock that the library code holds. For tests and statistics.
