@@ -669,11 +669,15 @@ Result<std::vector<MountInfo>> mounts_of(ostd::i32 pid) {
 
 Result<std::string> gen_mounts(ostd::i32 pid) {
   std::string s;
+  std::string root = "rootfs / rootfs rw 0 0\n";
   for (const auto& m : TRY(mounts_of(pid))) {
-    if (m.type == "rootfs" && m.target == "/") continue;  // a bind of one of its directories shows
+    if (m.type == "rootfs" && m.target == "/") {  // first, unless a bind of one of its directories shows
+      root = ostd::format("rootfs / rootfs {} 0 0\n", m.options());
+      continue;
+    }
     s += ostd::format("{} {} {} {} 0 0\n", m.source, m.target, m.type, m.options());
   }
-  if (s.empty() || s.find(" / ") == std::string::npos) s.insert(0, "rootfs / rootfs rw 0 0\n");
+  if (s.empty() || s.find(" / ") == std::string::npos) s.insert(0, root);
   return s;
 }
 

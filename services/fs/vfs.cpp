@@ -162,6 +162,11 @@ struct VfsState {
   std::shared_ptr<FileSystem> root_fs;
   std::string root_source = "rootfs";  // the root's /proc/mounts line: source and type
   std::string root_type = "rootfs";
+  /// The root mount's own flags (every name under the root dentry carries them), and whether
+  /// a file system in memory at the root was remounted read-only (its super options say "ro").
+  /// One root mount for every mount namespace: a copy does not get a root of its own.
+  std::shared_ptr<MountFlags> root_flags;
+  bool root_memory_read_only = false;
   std::shared_ptr<MountNamespace> first_ns;
 };
 
@@ -361,16 +366,47 @@ Result<void> move_mount(const FsContext& fs, const std::shared_ptr<Dentry>& sour
   return Errno::einval;
 }
 
-Result<void> remount(const FsContext& fs, const std::shared_ptr<Dentry>& at, u64 ms_flags) {
+namespace {
+// Whether `at` is the root mount's root (reached through it, not through a bind of it), and
+// that mount's flags.
+std::shared_ptr<MountFlags> root_mount_at(const Dentry& at) {
+  auto& s = vfs();
+  auto g = s.lock.lock();
+  if (!s.root_fs || !s.root_flags || at.mount() != s.root_flags || at.inode() != s.root_fs->root()) return nullptr;
+  return s.root_flags;
+}
+
+// MS_REMOUNT of the root: its file system (one in memory keeps no read-only state: the root
+// mount remembers it, as for any other mount of one), then the root mount's flags.
+Result<void> remount_root(MountNamespace& ns, MountFlags& flags, u64 ms_flags) {
   const bool read_only = (ms_flags & abi::ms::kRdonly) != 0;
+  auto& s = vfs();
   std::shared_ptr<FileSystem> target;
   {
-    auto& s = vfs();
     auto g = s.lock.lock();
-    if (s.root_fs && at->inode() == s.root_fs->root()) target = s.root_fs;
+    target = s.root_fs;
   }
-  if (target) return target->remount(read_only);
+  auto r = target->remount(read_only);
+  if (r.is_error() && r.error() != Errno::einval) return r;
+  const bool memory_read_only = r.is_error() && read_only;
+  {
+    auto g = s.lock.lock();
+    s.root_memory_read_only = memory_read_only;
+  }
+  auto g = ns.lock.lock();
+  for (auto& m : ns.mounts) {
+    if (m.fs == target) m.memory_read_only = memory_read_only;
+  }
+  flags.bits.store(mnt::from_ms_flags(ms_flags, flags.get()));
+  return {};
+}
+}  // namespace
+
+Result<void> remount(const FsContext& fs, const std::shared_ptr<Dentry>& at, u64 ms_flags) {
+  const bool read_only = (ms_flags & abi::ms::kRdonly) != 0;
   MountNamespace& ns = ns_of(fs);
+  if (auto root = root_mount_at(*at)) return remount_root(ns, *root, ms_flags);
+  std::shared_ptr<FileSystem> target;
   std::shared_ptr<MountFlags> flags;  // the mount at `at`
   {
     auto g = ns.lock.lock();
@@ -402,6 +438,10 @@ Result<void> remount(const FsContext& fs, const std::shared_ptr<Dentry>& at, u64
 
 Result<void> remount_mount(const FsContext& fs, const std::shared_ptr<Dentry>& at, u64 ms_flags) {
   if (!at->is_mount_root() || !at->mount()) return Errno::einval;
+  if (auto root = root_mount_at(*at)) {
+    root->bits.store(mnt::from_ms_flags(ms_flags, root->get()));
+    return {};
+  }
   MountNamespace& ns = ns_of(fs);
   auto g = ns.lock.lock();
   for (auto& m : ns.mounts) {
@@ -424,8 +464,9 @@ std::vector<MountInfo> mounts(const FsContext& fs) {
       root.dev = s.root_fs->dev();
       root.source = s.root_source;
       root.type = s.root_type;
-      root.fs_read_only = s.root_fs->read_only();
+      root.fs_read_only = s.root_fs->read_only() || s.root_memory_read_only;
     }
+    if (s.root_flags) root.flags = s.root_flags->get();
   }
   MountNamespace& ns = ns_of(fs);
   auto g = ns.lock.lock();
@@ -983,6 +1024,11 @@ Result<void> init_root_fs(std::span<const ostd::u8> initramfs, std::shared_ptr<F
     if (!initramfs.empty()) TRY(unpack_initramfs(s.root_fs->root(), initramfs));
   }
   s.root = std::make_shared<Dentry>(nullptr, "", s.root_fs->root());
+  // The root mount: no flags of its own until a remount gives it some (Linux's rootfs and a
+  // root= mount show "rw" or "ro" alone here too).
+  s.root_flags = std::make_shared<MountFlags>();
+  s.root_memory_read_only = false;
+  s.root->enter_mount(s.root_flags);
   using namespace std::string_view_literals;
   for (std::string_view d : {"dev"sv, "proc"sv, "tmp"sv, "sys"sv, "run"sv}) {
     // A disk root keeps what it has (a read-only one cannot get more).

@@ -11,7 +11,11 @@
  * - nosymfollow: following a symlink on it is ELOOP, readlink and lstat work;
  * - MS_REMOUNT|MS_BIND sets the flags of one mount only; a bind takes its source mount's flags;
  *   a remount keeps the access-time flags unless it names one; MS_MGC_VAL in the top half;
- * - a MAP_SHARED mapping of a file opened read-only cannot be mprotect'ed writable (EACCES). */
+ * - a MAP_SHARED mapping of a file opened read-only cannot be mprotect'ed writable (EACCES);
+ * - the root mount: MS_REMOUNT|MS_BIND|MS_RDONLY of / makes it read-only (EROFS, ST_RDONLY)
+ *   but not the mounts on it, and MS_REMOUNT|MS_BIND writable again (this namespace's root
+ *   mount only, so natively too); on our kernel also a remount of the root file system
+ *   itself, which natively would reach the host's. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sched.h>
@@ -23,6 +27,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -264,6 +269,55 @@ static void shared_read_only_mapping(void) {
   unlink(f);
 }
 
+/* Whether `f` can be created (and is removed again), else the errno. */
+static int creatable(const char* f) {
+  int fd = open(f, O_CREAT | O_WRONLY, 0644);
+  if (fd < 0) return errno;
+  close(fd);
+  unlink(f);
+  return 0;
+}
+
+static int root_read_only(void) {
+  struct statfs sf;
+  return statfs("/", &sf) == 0 && (sf.f_flags & ST_RDONLY) != 0;
+}
+
+static void root_checks(void) {
+  char f[128];
+  snprintf(f, sizeof f, "%s/on-root", top); /* /tmp is on the root mount here and natively */
+  CHECK("a tmpfs on b", mount("none", b, "tmpfs", 0, NULL) == 0);
+  CHECK("MS_REMOUNT|MS_BIND|MS_RDONLY of /", mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) == 0);
+  CHECK("statfs(/) says ST_RDONLY", root_read_only());
+  CHECK("creating a file on it is EROFS", creatable(f) == EROFS);
+  CHECK_ERRNO("mkdir on it is EROFS", mkdir(at(top, "d"), 0755), EROFS);
+  CHECK("the tmpfs on it stays writable", creatable(at(b, "x")) == 0);
+  CHECK("MS_REMOUNT|MS_BIND of / without it", mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND, NULL) == 0);
+  CHECK("statfs(/) no longer says ST_RDONLY", !root_read_only());
+  CHECK("a file can be made again", creatable(f) == 0);
+  CHECK("umount b", umount(b) == 0);
+  struct utsname u;
+  if (uname(&u) != 0 || strstr(u.release, "framekernel") == NULL) return;
+    /* The root file system itself (mount -o remount,ro /), silently: a failure prints a FAIL
+   * line, which native never has. */
+#define QUIET(name, cond) \
+  do { \
+    if (!(cond)) { \
+      printf("FAIL %s (%s)\n", name, strerror(errno)); \
+      abi_failures++; \
+    } \
+  } while (0)
+  QUIET("MS_REMOUNT|MS_RDONLY of /", mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0);
+  QUIET("statfs(/) says ST_RDONLY", root_read_only());
+  QUIET("creating a file is EROFS", creatable(f) == EROFS);
+  QUIET("MS_REMOUNT of / read-write", mount(NULL, "/", NULL, MS_REMOUNT, NULL) == 0);
+  QUIET("a file can be made", creatable(f) == 0);
+  errno = 0;
+  QUIET("MS_REMOUNT of a directory that is no mount's root is EINVAL",
+        mount(NULL, top, NULL, MS_REMOUNT, NULL) == -1 && errno == EINVAL);
+#undef QUIET
+}
+
 int main(int argc, char** argv) {
   setvbuf(stdout, 0, _IOLBF, 0);
   if (argc > 1 && strcmp(argv[1], "ids") == 0) {
@@ -286,6 +340,7 @@ int main(int argc, char** argv) {
   atime_checks();
   nosymfollow_checks();
   shared_read_only_mapping();
+  root_checks();
   CHECK("umount all", umount(a) == 0 && umount(c) == 0);
   rmdir(a);
   rmdir(b);
