@@ -64,8 +64,10 @@ Result<std::vector<ostd::u8>> read_head(const std::shared_ptr<Dentry>& d, ostd::
 
 // The file at `path` as a program: an executable regular file, its head (or, without a page
 // cache, all of it).
-Result<Program> open_program(FsContext& fs, const Process& caller, const std::string& path) {
-  auto dentry = TRY(walk(PathLookup{fs, nullptr, &caller}, path, true));
+// `file`: the program already found (execveat of a descriptor), else `path` is looked up.
+Result<Program> open_program(FsContext& fs, const Process& caller, const std::string& path,
+                             std::shared_ptr<Dentry> file = nullptr) {
+  auto dentry = file ? std::move(file) : TRY(walk(PathLookup{fs, nullptr, &caller}, path, true));
   ostd::u32 mode = dentry_mode(dentry);
   if ((mode & abi::kSIfmt) != abi::kSIfreg || (mode & 0111) == 0) return Errno::eacces;
   // Nothing on a noexec mount runs, whoever asks (may_open's path_noexec).
@@ -102,11 +104,13 @@ Result<std::shared_ptr<Program>> open_interpreter(FsContext& fs, const Process& 
 }
 
 // Finds the program, following #! interpreters (at most 4 deep), and a dynamic program's loader.
-Result<Program> find_program(FsContext& fs, const Process& caller, std::string path, std::vector<std::string> argv) {
+// `file`: the program itself when execveat named it by a descriptor (`path` is then /dev/fd/N).
+Result<Program> find_program(FsContext& fs, const Process& caller, std::string path, std::vector<std::string> argv,
+                             std::shared_ptr<Dentry> file = nullptr) {
   const std::string execfn = path;
   for (ostd::usize depth = 0; depth <= kMaxInterpDepth; ++depth) {
     // The caller matters for /proc/self/... (busybox and others exec /proc/self/exe).
-    Program prog = TRY(open_program(fs, caller, path));
+    Program prog = TRY(open_program(fs, caller, path, std::exchange(file, nullptr)));
     const std::vector<ostd::u8>& bytes = prog.bytes;
     if (bytes.size() >= 2 && bytes[0] == '#' && bytes[1] == '!') {
       std::string line;
@@ -378,18 +382,37 @@ Result<std::vector<std::string>> read_string_array(ostd::VmSpace& vm, Vaddr arra
 }
 
 Result<long> do_execve(Thread& self, int dirfd, Vaddr path_addr, Vaddr argv_addr, Vaddr envp_addr, int flags) {
-  constexpr int kAtEmptyPath = 0x1000, kAtSymlinkNofollow = 0x100;
-  if ((flags & ~(kAtEmptyPath | kAtSymlinkNofollow)) != 0) return Errno::einval;
+  constexpr int kAtEmptyPath = 0x1000, kAtSymlinkNofollow = 0x100, kAtFdcwd = -100;
   std::string path = TRY(self.vm().read_cstring(path_addr, 4095));
-  if (path.empty()) return Errno::enoent;
+  // (The name first, as Linux's getname_flags, then the flags, as do_open_execat.)
+  if (path.empty() && (flags & kAtEmptyPath) == 0) return Errno::enoent;
+  if ((flags & ~(kAtEmptyPath | kAtSymlinkNofollow)) != 0) return Errno::einval;
+  // The program execveat names relative to a descriptor: found now, and named as Linux names it
+  // (AT_EXECFN, and the path a script's interpreter gets): /dev/fd/N or /dev/fd/N/PATH.
+  std::shared_ptr<Dentry> file;
+  if (path.empty()) {
+    if (dirfd == kAtFdcwd) {
+      file = self.process().fs->cwd();
+    } else {
+      auto f = TRY(self.process().fds->get(dirfd));
+      file = f->dentry();
+      if (!file) return Errno::eacces;  // a pipe, a socket: no regular file
+    }
+    path = "/dev/fd/" + std::to_string(dirfd);
+  } else {
+    if ((flags & kAtSymlinkNofollow) != 0) {
+      auto last = TRY(lookup_path(self, dirfd, path, false));
+      if ((dentry_mode(last) & abi::kSIfmt) == abi::kSIflnk) return Errno::eloop;
+    }
+    if (dirfd != kAtFdcwd && path.front() != '/') {
+      file = TRY(lookup_path(self, dirfd, path, true));
+      path = "/dev/fd/" + std::to_string(dirfd) + "/" + path;
+    }
+  }
   ostd::usize total = 0;
   auto argv = TRY(read_string_array(self.vm(), argv_addr, total));
   auto envp = TRY(read_string_array(self.vm(), envp_addr, total));
-  if (dirfd != -100 && path.front() != '/') {
-    auto dir = TRY(lookup_path(self, dirfd, ".", true));
-    path = dentry_path(dir) + "/" + path;
-  }
-  TRY(exec_program(self, path, std::move(argv), std::move(envp)));
+  TRY(exec_program(self, path, std::move(argv), std::move(envp), std::move(file)));
   return 0;
 }
 
@@ -401,9 +424,9 @@ Result<long> sys_execveat(Thread& self, const SyscallArgs& a) {
 }  // namespace
 
 Result<void> exec_program(Thread& self, const std::string& path, std::vector<std::string> argv,
-                          std::vector<std::string> envp) {
+                          std::vector<std::string> envp, std::shared_ptr<Dentry> file) {
   Process& p = self.process();
-  Program prog = TRY(find_program(*p.fs, p, path, std::move(argv)));
+  Program prog = TRY(find_program(*p.fs, p, path, std::move(argv), std::move(file)));
   // The credentials the new program runs with (set-user-ID, set-group-ID, capabilities).
   Credentials creds = p.creds;
   bool secure = apply_exec_credentials(creds, prog.mode, prog.uid, prog.gid, self.no_new_privs || prog.nosuid);

@@ -16,8 +16,9 @@
 #include "process/process.h"
 
 namespace services {
+class Dentry;
 class File;
-}
+}  // namespace services
 
 namespace services {
 
@@ -74,9 +75,10 @@ auto retry_after_address_space_releases(F&& attempt) {
   return r;
 }
 
-/// Replaces p's program (execve). On failure p is unchanged.
+/// Replaces p's program (execve). On failure p is unchanged. `file`: the program when execveat
+/// named it by a descriptor (`path` is then its /dev/fd/N name), else `path` is looked up.
 ostd::Result<void> exec_program(Thread& self, const std::string& path, std::vector<std::string> argv,
-                                std::vector<std::string> envp);
+                                std::vector<std::string> envp, std::shared_ptr<Dentry> file = nullptr);
 /// Loads the first program into a fresh process (pid 1) and starts it.
 ostd::Result<std::shared_ptr<Process>> spawn_init(const std::vector<std::string>& argv);
 
