@@ -904,10 +904,16 @@ std::shared_ptr<Inode> sys_dir(u64 d) {
       {"cap_last_cap", value([] { return std::string("40"); })},
       {"dmesg_restrict", value([] { return ostd::format("{}", dmesg_restrict()); })},
       {"printk", value([] { return printk_levels(); })},
+      {"tainted", value([] { return std::string("0"); })},
   };
+  for (const auto& entry : sysv_sysctls()) {
+    std::string v = entry.second;
+    kernel.push_back({std::string(entry.first), value([v] { return v; })});
+  }
   LinkProtection& lp = link_protection();
   std::vector<Child> fs{{"pipe-max-size", value([] { return std::string("1048576"); })},
                         {"nr_open", value([] { return std::string("1048576"); })},
+                        {"file-max", value([] { return std::string("9223372036854775807"); })},
                         {"protected_fifos", std::make_shared<SysctlInt>(d, lp.fifos, 0, 2)},
                         {"protected_hardlinks", std::make_shared<SysctlInt>(d, lp.hardlinks, 0, 1)},
                         {"protected_regular", std::make_shared<SysctlInt>(d, lp.regular, 0, 2)},

@@ -869,6 +869,17 @@ Result<long> sys_shmctl(Thread& t, const SyscallArgs& a) {
 
 }  // namespace
 
+std::vector<std::pair<std::string_view, std::string>> sysv_sysctls() {
+  // As Linux's ipc_sysctls: kernel.sem is SEMMSL SEMMNS SEMOPM SEMMNI; shmall counts pages.
+  return {{"msgmax", ostd::format("{}", kMsgmax)},
+          {"msgmnb", ostd::format("{}", kMsgmnb)},
+          {"msgmni", ostd::format("{}", kMaxObjects)},
+          {"sem", ostd::format("{}\t{}\t{}\t{}", kSemmsl, 1024000000, kSemopm, kMaxObjects)},
+          {"shmall", ostd::format("{}", ~u64{0} - (u64{1} << 24))},
+          {"shmmax", ostd::format("{}", kShmmax)},
+          {"shmmni", ostd::format("{}", kShmmni)}};
+}
+
 void sysv_shutdown() {
   auto drop_all = [](auto& tab) {
     ostd::MutexGuard g(tab.lock);

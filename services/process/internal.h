@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <ostd/bytes.h>
@@ -153,6 +154,9 @@ bool ptrace_may_access(const Process& me, const Process& target);
 /// kill(2)'s permission rule (check_kill_permission): may `me` send `sig` to `target`?
 bool may_signal(const Process& me, const Process& target, int sig);
 
+/// The System V IPC limits as /proc/sys/kernel shows them (msgmax, msgmnb, msgmni, sem, shmall,
+/// shmmax, shmmni): the ones ipc/sysv.cpp enforces.
+std::vector<std::pair<std::string_view, std::string>> sysv_sysctls();
 /// Drops every System V IPC object (the machine shuts down: a new boot in the same host
 /// process, as the fuzzers do, starts without them).
 void sysv_shutdown();

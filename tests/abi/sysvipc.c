@@ -2,8 +2,9 @@
  * permissions, semop's all-or-nothing operations, blocking and waking across processes,
  * IPC_NOWAIT, semtimedop's timeout, SEM_UNDO at exit, GETVAL/GETALL/SETVAL/SETALL/GETPID/GETNCNT,
  * IPC_STAT/IPC_SET/IPC_RMID (waiters see EIDRM), message types (first, by type, MSG_EXCEPT,
- * lowest up to a bound), MSG_NOERROR and E2BIG, MSG_COPY, queue limits, /proc/sysvipc; with the
- * errno of every documented failure. Run natively (as root) and under the kernel: the outputs
+ * lowest up to a bound), MSG_NOERROR and E2BIG, MSG_COPY, queue limits, /proc/sysvipc, the
+ * limits in /proc/sys/kernel (the same as IPC_INFO's); with the errno of every documented
+ * failure. Run natively (as root) and under the kernel: the outputs
  * must match. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -341,6 +342,41 @@ static void shared_memory(void) {
   CHECK_ERRNO("gone at once: EINVAL", shmctl(id, IPC_STAT, &ds), EINVAL);
 }
 
+/* /proc/sys/kernel/NAME as a number (the first of its fields), or -1. */
+static long double sysctl_number(const char* name, int field) {
+  char path[96], buf[256] = {0};
+  snprintf(path, sizeof path, "/proc/sys/kernel/%s", name);
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return -1;
+  int n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  char* p = buf;
+  for (int i = 0; i < field; i++) {
+    strtoull(p, &p, 10);
+  }
+  return (long double)strtoull(p, NULL, 10);
+}
+
+static void limits(void) {
+  struct shminfo si;
+  CHECK("shmctl IPC_INFO", shmctl(0, IPC_INFO, (struct shmid_ds*)&si) >= 0);
+  CHECK("kernel.shmmax is IPC_INFO's", sysctl_number("shmmax", 0) == (long double)si.shmmax);
+  CHECK("kernel.shmall is IPC_INFO's", sysctl_number("shmall", 0) == (long double)si.shmall);
+  CHECK("kernel.shmmni is IPC_INFO's", sysctl_number("shmmni", 0) == (long double)si.shmmni);
+  struct msginfo mi;
+  CHECK("msgctl IPC_INFO", msgctl(0, IPC_INFO, (struct msqid_ds*)&mi) >= 0);
+  CHECK("kernel.msgmax is IPC_INFO's", sysctl_number("msgmax", 0) == mi.msgmax);
+  CHECK("kernel.msgmnb is IPC_INFO's", sysctl_number("msgmnb", 0) == mi.msgmnb);
+  CHECK("kernel.msgmni is IPC_INFO's", sysctl_number("msgmni", 0) == mi.msgmni);
+  struct seminfo se;
+  union semun arg = {.buf = (struct semid_ds*)&se};
+  CHECK("semctl IPC_INFO", semctl(0, 0, IPC_INFO, arg) >= 0);
+  CHECK("kernel.sem is SEMMSL SEMMNS SEMOPM SEMMNI",
+        sysctl_number("sem", 0) == se.semmsl && sysctl_number("sem", 1) == se.semmns &&
+            sysctl_number("sem", 2) == se.semopm && sysctl_number("sem", 3) == se.semmni);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   if (getuid() != 0) {
@@ -350,5 +386,6 @@ int main(void) {
   semaphores();
   messages();
   shared_memory();
+  limits();
   return ABI_DONE();
 }
