@@ -2,6 +2,7 @@
  * native run can be compared line by line. Exit status = number of failed checks. */
 #pragma once
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -36,6 +37,17 @@ static inline const char* path_in(const char* dir, const char* name) {
   char* b = bufs[next++ % 4];
   snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
   return b;
+}
+
+/* The start of the file at `path` (at most len - 1 bytes, NUL-terminated, as a /proc/sys
+ * value): the bytes read, or -1 when it does not open or reads nothing. */
+static inline ssize_t read_text(const char* path, char* buf, size_t len) {
+  memset(buf, 0, len);
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, len - 1);
+  close(fd);
+  return n > 0 ? n : -1;
 }
 
 /* Sleeps `ms` milliseconds, across signals. */

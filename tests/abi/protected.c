@@ -30,13 +30,9 @@ static const char* const kNames[4] = {"protected_regular", "protected_fifos", "p
                                       "protected_hardlinks"};
 
 static int read_setting(const char* name) {
-  char path[128], buf[32] = {0};
+  char path[128], buf[32];
   snprintf(path, sizeof path, "/proc/sys/fs/%s", name);
-  int fd = open(path, O_RDONLY);
-  if (fd < 0) return -1;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  return n > 0 ? atoi(buf) : -1;
+  return read_text(path, buf, sizeof buf) > 0 ? atoi(buf) : -1;
 }
 
 static struct settings current(void) {

@@ -41,13 +41,9 @@ struct msgbuf64 {
 static key_t run_key(int n) { return (key_t)(0x5a000000 | ((getpid() & 0xfffff) << 4) | n); }
 
 static int in_proc(const char* file, int id) {
-  char buf[8192] = {0}, want[32];
-  int fd = open(file, O_RDONLY);
-  if (fd < 0) return 0;
-  int n = read(fd, buf, sizeof buf - 1);
-  close(fd);
+  char buf[8192], want[32];
   snprintf(want, sizeof want, " %d ", id);
-  return n > 0 && strstr(buf, want) != NULL;
+  return read_text(file, buf, sizeof buf) > 0 && strstr(buf, want) != NULL;
 }
 
 static void semaphores(void) {
@@ -344,13 +340,9 @@ static void shared_memory(void) {
 
 /* /proc/sys/kernel/NAME as a number (the first of its fields), or -1. */
 static long double sysctl_number(const char* name, int field) {
-  char path[96], buf[256] = {0};
+  char path[96], buf[256];
   snprintf(path, sizeof path, "/proc/sys/kernel/%s", name);
-  int fd = open(path, O_RDONLY);
-  if (fd < 0) return -1;
-  int n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return -1;
+  if (read_text(path, buf, sizeof buf) < 0) return -1;
   char* p = buf;
   for (int i = 0; i < field; i++) {
     strtoull(p, &p, 10);
